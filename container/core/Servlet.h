@@ -1,0 +1,128 @@
+#pragma once
+
+// The container-side servlet model (Servlet spec vocabulary). Application code reaches these
+// through the C ABI adapters in container/app; the DefaultServlet and the manager implement
+// them directly.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/Log.h"
+
+namespace serval::core {
+
+class Request;
+class Response;
+class FilterChain;
+
+/// What a servlet, filter or listener sees of its web application (javax.servlet.ServletContext).
+/// Implemented by Context. THREADS: all methods are safe from any thread.
+class ServletContext
+{
+public:
+    virtual ~ServletContext() = default;
+    virtual const std::string& contextPath() const noexcept = 0; ///< "" for ROOT, "/shop"
+    virtual const std::string& displayName() const noexcept = 0;
+    /// <context-param> value, or nullptr.
+    virtual const std::string* initParameter(std::string_view name) const noexcept = 0;
+    virtual const std::map<std::string, std::string>& initParameters() const noexcept = 0;
+    /// Application-scope attributes (string values). Thread-safe.
+    virtual bool attribute(std::string_view name, std::string& value) const = 0;
+    virtual void setAttribute(std::string_view name, std::string_view value) = 0;
+    virtual void removeAttribute(std::string_view name) = 0;
+    /// File system path for a resource path ("/index.html") inside the docBase, or "" if it
+    /// would leave the docBase.
+    virtual std::string realPath(std::string_view path) const = 0;
+    /// Writes one line to the server log, tagged with this app.
+    virtual void log(util::LogLevel level, std::string_view message) const noexcept = 0;
+};
+
+/// <servlet> or <filter> configuration: name plus init params.
+struct ComponentConfig
+{
+    std::string name;
+    std::string className;
+    std::map<std::string, std::string> initParams;
+    ServletContext* context = nullptr;
+};
+using ServletConfig = ComponentConfig;
+using FilterConfig = ComponentConfig;
+
+/// A servlet. init() and destroy() run on a control thread; service() on any request thread,
+/// concurrently. service() may throw: the Context turns it into a 500 and a log line.
+class Servlet
+{
+public:
+    virtual ~Servlet() = default;
+    /// Throws (std::exception) to refuse to start: the Context records the reason and fails.
+    virtual void init(const ServletConfig& config) { (void)config; }
+    virtual void service(Request& request, Response& response) = 0;
+    virtual void destroy() noexcept {}
+};
+
+/// A filter around the servlet, in web.xml order.
+class Filter
+{
+public:
+    virtual ~Filter() = default;
+    virtual void init(const FilterConfig& config) { (void)config; }
+    /// Call chain.doFilter(request, response) to continue, or answer and return.
+    virtual void doFilter(Request& request, Response& response, FilterChain& chain) = 0;
+    virtual void destroy() noexcept {}
+};
+
+/// <listener>: context lifecycle and per-request events. Default implementations do nothing.
+class Listener
+{
+public:
+    virtual ~Listener() = default;
+    virtual void contextInitialized(ServletContext& context) { (void)context; }
+    virtual void contextDestroyed(ServletContext& context) noexcept { (void)context; }
+    virtual void requestInitialized(Request& request) { (void)request; }
+    virtual void requestDestroyed(Request& request) noexcept { (void)request; }
+};
+
+/// A cursor over the precomputed filter vector for one request, ending in the servlet.
+class FilterChain
+{
+public:
+    FilterChain(const std::vector<Filter*>& filters, Servlet* servlet) noexcept
+        : _filters(filters), _servlet(servlet)
+    {}
+    /// Runs the next filter, or the servlet when the filters are exhausted.
+    void doFilter(Request& request, Response& response);
+
+private:
+    const std::vector<Filter*>& _filters;
+    Servlet* _servlet;
+    size_t _position = 0;
+};
+
+/// Application code loaded for one Context (Tomcat's Loader + WebappClassLoader): creates the
+/// servlets, filters and listeners that web.xml names by class. Implemented by container/app
+/// for shared libraries loaded through the C ABI.
+///
+/// LIFETIME: the Context holds the module in a shared_ptr declared before every servlet,
+/// filter and listener it created, so they are all destroyed before the library is unloaded.
+class AppModule
+{
+public:
+    virtual ~AppModule() = default;
+    /// Each returns nullptr and sets `error` to one actionable sentence if the class is unknown
+    /// or its constructor failed.
+    virtual std::unique_ptr<Servlet> createServlet(const std::string& className, std::string& error) = 0;
+    virtual std::unique_ptr<Filter> createFilter(const std::string& className, std::string& error) = 0;
+    virtual std::unique_ptr<Listener> createListener(const std::string& className, std::string& error) = 0;
+    /// Called once after the Context started (all servlets initialised) and once before it stops.
+    virtual void contextStarted(ServletContext& context) { (void)context; }
+    virtual void contextStopping(ServletContext& context) noexcept { (void)context; }
+    /// Description for the admin page: "libshop.so (ABI 1.0)".
+    virtual std::string describe() const { return {}; }
+    /// True if dlclose() left the library mapped (reported in the admin page).
+    virtual bool stayedMapped() const noexcept { return false; }
+};
+
+} // namespace serval::core

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "http/HttpRequest.h"
+#include "http/HttpResponse.h"
+
+#include <cstdint>
+#include <memory>
+
+namespace serval::http {
+
+/// Per-exchange state a handler keeps across onHead() and service() (for example the mapping
+/// result and a pin on the routing snapshot). Created lazily by the handler, owned by the
+/// exchange, reset() between requests and reused for the life of the connection.
+class ExchangeState
+{
+public:
+    virtual ~ExchangeState() = default;
+    virtual void reset() noexcept = 0;
+};
+
+/// One request/response pair on one connection.
+/// OWNERSHIP: owned by the Connector's connection object; reused for each request.
+struct HttpExchange
+{
+    HttpRequest request;
+    HttpResponse response;
+    std::unique_ptr<ExchangeState> state; ///< the handler's; never touched by the Connector
+    uint64_t startNanos = 0;              ///< CLOCK_MONOTONIC when the request head was complete
+    uint64_t bytesReceived = 0;           ///< request head + body bytes on the wire
+};
+
+/// Where service() runs.
+enum class Dispatch
+{
+    Inline, ///< on the I/O thread: only for handlers that never block (static files)
+    Worker  ///< on the worker pool: anything that may block (apps, admin, deploy uploads)
+};
+
+/// What the handler decides once the request head is parsed, before any body is read.
+struct HeadDecision
+{
+    /// 0 = accept (read the body, then call service()). Otherwise the Connector sends the
+    /// response the handler put in exchange.response (or a plain one with this status if the
+    /// handler left it empty), does not read the body, and closes the connection if a body was
+    /// announced. Used for 413, 404 before a large upload, 417.
+    int rejectStatus = 0;
+    /// Largest body accepted for this request (Context or Connector limit). Larger -> 413.
+    uint64_t maxBodySize = 0;
+    Dispatch dispatch = Dispatch::Worker;
+};
+
+/// The pipeline behind a Connector (the Engine implements it).
+/// Both calls are noexcept: the implementation holds the last-resort catch that turns anything
+/// unexpected into a 500.
+class HttpHandler
+{
+public:
+    virtual ~HttpHandler() = default;
+    /// I/O thread, once per request, when the head is complete. Must not block.
+    /// `Expect: 100-continue` is answered by the Connector only after an accepting decision.
+    virtual HeadDecision onHead(HttpExchange& exchange) noexcept = 0;
+    /// With the complete request, on the thread chosen by onHead(). Fills exchange.response.
+    virtual void service(HttpExchange& exchange) noexcept = 0;
+    /// After the response has been written (or the client went away), on the same thread as
+    /// service(). For access logs and metrics. `bytesSent` counts the whole response.
+    virtual void complete(HttpExchange& exchange, uint64_t bytesSent) noexcept = 0;
+};
+
+} // namespace serval::http

@@ -1,0 +1,116 @@
+#include "http/HttpResponse.h"
+
+#include "util/Strings.h"
+
+#include <algorithm>
+#include <unistd.h>
+
+namespace serval::http {
+
+FileBody::~FileBody()
+{
+    if (_fd >= 0) ::close(_fd);
+}
+
+void HttpResponse::setHeader(std::string_view name, std::string_view value)
+{
+    for (auto it = _headers.begin(); it != _headers.end(); ++it) {
+        if (util::equalsIgnoreCase(it->name, name)) {
+            it->value.assign(value);
+            _headers.erase(std::remove_if(it + 1, _headers.end(),
+                                          [&](const Header& h) { return util::equalsIgnoreCase(h.name, name); }),
+                           _headers.end());
+            return;
+        }
+    }
+    addHeader(name, value);
+}
+
+void HttpResponse::addHeader(std::string_view name, std::string_view value)
+{
+    _headers.push_back(Header{std::string(name), std::string(value)});
+}
+
+void HttpResponse::removeHeader(std::string_view name) noexcept
+{
+    _headers.erase(std::remove_if(_headers.begin(), _headers.end(),
+                                  [&](const Header& h) { return util::equalsIgnoreCase(h.name, name); }),
+                   _headers.end());
+}
+
+std::string_view HttpResponse::header(std::string_view name) const noexcept
+{
+    for (const Header& h : _headers) {
+        if (util::equalsIgnoreCase(h.name, name)) return h.value;
+    }
+    return {};
+}
+
+bool HttpResponse::hasHeader(std::string_view name) const noexcept
+{
+    for (const Header& h : _headers) {
+        if (util::equalsIgnoreCase(h.name, name)) return true;
+    }
+    return false;
+}
+
+void HttpResponse::setFileBody(std::shared_ptr<FileBody> file, uint64_t offset, uint64_t length) noexcept
+{
+    _body.clear();
+    _file = std::move(file);
+    _fileOffset = offset;
+    _fileLength = length;
+}
+
+uint64_t HttpResponse::contentLength() const noexcept
+{
+    if (_contentLength >= 0) return static_cast<uint64_t>(_contentLength);
+    if (_file) return _fileLength;
+    return _body.size();
+}
+
+bool HttpResponse::flush() noexcept
+{
+    if (_sink == nullptr) return false;
+    if (!_committed) {
+        bool chunked = _contentLength < 0;
+        if (!_sink->sendHead(*this, chunked)) return false;
+        _committed = true;
+        _chunked = chunked;
+    }
+    if (_body.empty()) return true;
+    bool ok = _headOnly || _sink->sendBody(_body);
+    _body.clear();
+    return ok;
+}
+
+bool HttpResponse::reset() noexcept
+{
+    if (_committed) return false;
+    _status = 200;
+    _headers.clear();
+    _body.clear();
+    _file.reset();
+    _fileOffset = 0;
+    _fileLength = 0;
+    _contentLength = -1;
+    return true;
+}
+
+void HttpResponse::clear() noexcept
+{
+    _status = 200;
+    _headers.clear();
+    _body.clear();
+    _file.reset();
+    _fileOffset = 0;
+    _fileLength = 0;
+    _contentLength = -1;
+    _committed = false;
+    _chunked = false;
+    _headOnly = false;
+    _close = false;
+    _sink = nullptr;
+}
+
+} // namespace serval::http
