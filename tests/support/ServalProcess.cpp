@@ -1,0 +1,118 @@
+#include "support/ServalProcess.h"
+
+#include "support/TempDir.h"
+
+#include <csignal>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace serval::test {
+
+std::string ServalProcess::binary() { return env("SERVAL_BIN", "build/bin") + "/serval"; }
+
+ServalProcess::~ServalProcess()
+{
+    if (_pid > 0) stop();
+}
+
+bool ServalProcess::start(const std::vector<std::string>& extraArgs, std::chrono::milliseconds deadline)
+{
+    std::string logPath = _base + "/serval.stderr";
+    std::vector<std::string> args = {binary(), "--base", _base, "--port", "0"};
+    args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    int rc = posix_spawn(&_pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+        _error = "cannot start " + args[0];
+        _pid = -1;
+        return false;
+    }
+    const std::string marker = "listening on http://";
+    bool ok = eventually(
+        [&] {
+            std::string text = log();
+            size_t at = text.find(marker);
+            if (at != std::string::npos) {
+                size_t end = text.find('/', at + marker.size());
+                if (end == std::string::npos) return false;
+                std::string hostPort = text.substr(at + marker.size(), end - at - marker.size());
+                size_t colon = hostPort.rfind(':');
+                if (colon == std::string::npos) return false;
+                _address = hostPort.substr(0, colon);
+                if (!_address.empty() && _address.front() == '[') _address = _address.substr(1, _address.size() - 2);
+                _port = static_cast<uint16_t>(std::stoi(hostPort.substr(colon + 1)));
+                return true;
+            }
+            return !running();
+        },
+        deadline);
+    if (!ok || _port == 0) {
+        _error = "serval did not start: " + log();
+        return false;
+    }
+    return true;
+}
+
+bool ServalProcess::running()
+{
+    if (_pid <= 0) return false;
+    int status = 0;
+    pid_t r = ::waitpid(_pid, &status, WNOHANG);
+    if (r == _pid) {
+        _pid = -1;
+        return false;
+    }
+    return true;
+}
+
+int ServalProcess::stop(int signal)
+{
+    if (_pid <= 0) return -1;
+    ::kill(_pid, signal);
+    int status = 0;
+    bool exited = eventually(
+        [&] {
+            pid_t r = ::waitpid(_pid, &status, WNOHANG);
+            return r == _pid || r < 0;
+        },
+        std::chrono::seconds(10));
+    if (!exited) {
+        ::kill(_pid, SIGKILL);
+        ::waitpid(_pid, &status, 0);
+        _pid = -1;
+        return -1;
+    }
+    _pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void ServalProcess::kill()
+{
+    if (_pid <= 0) return;
+    ::kill(_pid, SIGKILL);
+    int status = 0;
+    ::waitpid(_pid, &status, 0);
+    _pid = -1;
+}
+
+std::string ServalProcess::log() const { return readFile(_base + "/serval.stderr"); }
+
+bool ServalProcess::waitForLog(const std::string& needle, std::chrono::milliseconds deadline) const
+{
+    return eventually([&] { return log().find(needle) != std::string::npos; }, deadline);
+}
+
+} // namespace serval::test

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace serval::test {
+
+/// A real `serval` child process, for integration tests.
+///
+/// start() runs `$SERVAL_BIN/serval --base BASE --port 0 [args...]` with stderr (the log)
+/// captured to BASE/serval.stderr, and waits (polling with a deadline, no sleeps) for the
+/// line "listening on http://ADDR:PORT/". The destructor sends SIGTERM and waits; SIGKILL
+/// after 10 s.
+class ServalProcess
+{
+public:
+    explicit ServalProcess(std::string base) : _base(std::move(base)) {}
+    ~ServalProcess();
+    ServalProcess(const ServalProcess&) = delete;
+    ServalProcess& operator=(const ServalProcess&) = delete;
+
+    /// Returns false (and fills error()) if the process exited or did not report a port in time.
+    bool start(const std::vector<std::string>& extraArgs = {},
+               std::chrono::milliseconds deadline = std::chrono::seconds(15));
+    /// SIGTERM and wait; returns the exit status (WEXITSTATUS) or -1.
+    int stop(int signal = 15);
+    /// SIGKILL, no cleanup (crash-safety tests).
+    void kill();
+    bool running();
+
+    uint16_t port() const noexcept { return _port; }
+    const std::string& address() const noexcept { return _address; }
+    int pid() const noexcept { return _pid; }
+    const std::string& base() const noexcept { return _base; }
+    std::string log() const; ///< everything the process wrote to stderr so far
+    const std::string& error() const noexcept { return _error; }
+
+    /// Polls log() until it contains `needle` or the deadline passes.
+    bool waitForLog(const std::string& needle, std::chrono::milliseconds deadline = std::chrono::seconds(10)) const;
+
+    /// Path to the serval binary ($SERVAL_BIN/serval).
+    static std::string binary();
+
+private:
+    std::string _base;
+    int _pid = -1;
+    uint16_t _port = 0;
+    std::string _address;
+    std::string _error;
+};
+
+/// Polls `condition` every few milliseconds until it is true or `deadline` passes.
+template <typename F>
+bool eventually(F condition, std::chrono::milliseconds deadline = std::chrono::seconds(10))
+{
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (true) {
+        if (condition()) return true;
+        if (std::chrono::steady_clock::now() > end) return false;
+        struct timespec ts{0, 5 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
+    }
+}
+
+} // namespace serval::test
