@@ -158,6 +158,7 @@ void Connection::resetMessage() noexcept
     _connectionKeepAlive = false;
     _expect = 0;
     _errorStatus = 400;
+    _userError = false;
     _maxBody = 0;
     _headCalled = false;
     _completeCalled = false;
@@ -354,7 +355,7 @@ size_t Connection::feed(const char* data, size_t length)
             fail(400);
             return offset;
         }
-        fail(error == HPE_USER ? _errorStatus : statusForParseError(error));
+        fail(_userError ? _errorStatus : statusForParseError(error)); // llhttp wraps our codes in HPE_CB_*
         return offset;
     }
     return offset;
@@ -398,6 +399,7 @@ bool Connection::prescan(const char* data, size_t length) noexcept
 int Connection::userError(int status) noexcept
 {
     _errorStatus = status;
+    _userError = true;
     return HPE_USER;
 }
 

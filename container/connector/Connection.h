@@ -134,6 +134,7 @@ private:
     bool _connectionKeepAlive = false;
     int _expect = 0; ///< 0 none, 1 100-continue, 2 other
     int _errorStatus = 400;
+    bool _userError = false; ///< a callback refused: _errorStatus says why
     uint64_t _maxBody = 0;
     bool _headCalled = false;
     bool _completeCalled = false;

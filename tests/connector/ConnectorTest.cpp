@@ -385,7 +385,7 @@ TEST(ConnectorTest, LimitsAreExact)
 {
     Server server;
     // A request line of exactly maxRequestLineSize bytes is fine.
-    std::string line = "GET /" + std::string(1024 - 15, 'a') + " HTTP/1.1";
+    std::string line = "GET /" + std::string(1024 - 14, 'a') + " HTTP/1.1";
     ASSERT_EQ(line.size(), 1024u);
     auto c = server.connect();
     ASSERT_TRUE(c->send(line + "\r\nHost: t\r\n\r\n"));
