@@ -28,7 +28,10 @@ constexpr uint64_t kLingerNanos = 2000 * kMillis;
 constexpr uint64_t kLingerMaxBytes = 1024 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-uint64_t deadlineAfter(uint64_t now, uint32_t ms) noexcept { return ms == 0 ? 0 : now + uint64_t(ms) * kMillis; }
+uint64_t deadlineAfter(uint64_t now, uint32_t ms) noexcept
+{
+    return ms == 0 ? 0 : now + uint64_t(ms) * kMillis;
+}
 
 void appendNumber(std::string& out, uint64_t value, int base = 10)
 {
@@ -52,17 +55,25 @@ int statusForParseError(llhttp_errno_t error) noexcept
 bool isFramingHeader(std::string_view name) noexcept
 {
     switch (name.size()) {
-    case 4: return util::equalsIgnoreCase(name, "Date");
-    case 10: return util::equalsIgnoreCase(name, "Connection") || util::equalsIgnoreCase(name, "Keep-Alive");
-    case 14: return util::equalsIgnoreCase(name, "Content-Length");
-    case 17: return util::equalsIgnoreCase(name, "Transfer-Encoding");
-    default: return false;
+    case 4:
+        return util::equalsIgnoreCase(name, "Date");
+    case 10:
+        return util::equalsIgnoreCase(name, "Connection") || util::equalsIgnoreCase(name, "Keep-Alive");
+    case 14:
+        return util::equalsIgnoreCase(name, "Content-Length");
+    case 17:
+        return util::equalsIgnoreCase(name, "Transfer-Encoding");
+    default:
+        return false;
     }
 }
 
 } // namespace
 
-Connection::Connection(EventLoop& loop) : _loop(loop) { llhttp_init(&_parser, HTTP_REQUEST, &settings()); }
+Connection::Connection(EventLoop& loop) : _loop(loop)
+{
+    llhttp_init(&_parser, HTTP_REQUEST, &settings());
+}
 
 Connection::~Connection()
 {
@@ -263,7 +274,8 @@ void Connection::drive()
                 if (_state == State::Closed) return;
                 _pending.erase(0, used);
                 if (_pending.empty() && _pending.capacity() > 16 * 1024) std::string().swap(_pending);
-                if (_state == State::Reading && !_pending.empty()) return; // cannot happen: feed stops only on a state change
+                if (_state == State::Reading && !_pending.empty())
+                    return; // cannot happen: feed stops only on a state change
                 continue;
             }
             if (!_readable) return;
@@ -275,7 +287,8 @@ void Connection::drive()
                 if (static_cast<size_t>(n) < size) _readable = false; // drained; the next edge says more
                 size_t used = feed(buffer, static_cast<size_t>(n));
                 if (_state == State::Closed) return;
-                if (used < static_cast<size_t>(n)) _pending.append(buffer + used, static_cast<size_t>(n) - used);
+                if (used < static_cast<size_t>(n))
+                    _pending.append(buffer + used, static_cast<size_t>(n) - used);
                 continue;
             }
             if (n == 0) {
@@ -434,10 +447,12 @@ int Connection::onHeaderFieldCb(llhttp_t* parser, const char* at, size_t length)
             self->_trailerName.clear();
             self->_trailerValue.clear();
             self->_headerOpen = true;
-            if (++self->_headerCount > self->_loop.shared().config.maxHeaderCount) return self->userError(431);
+            if (++self->_headerCount > self->_loop.shared().config.maxHeaderCount)
+                return self->userError(431);
         }
         self->_trailerName.append(at, length);
-        if (self->_trailerName.size() > self->_loop.shared().config.maxHeaderSize) return self->userError(431);
+        if (self->_trailerName.size() > self->_loop.shared().config.maxHeaderSize)
+            return self->userError(431);
         return 0;
     }
     if (!self->_headerOpen) {
@@ -454,7 +469,8 @@ int Connection::onHeaderValueCb(llhttp_t* parser, const char* at, size_t length)
     auto* self = static_cast<Connection*>(parser->data);
     if (self->_headDone) {
         self->_trailerValue.append(at, length);
-        if (self->_trailerValue.size() > self->_loop.shared().config.maxHeaderSize) return self->userError(431);
+        if (self->_trailerValue.size() > self->_loop.shared().config.maxHeaderSize)
+            return self->userError(431);
         return 0;
     }
     self->exchange().request.headers.back().value.append(at, length);
@@ -472,7 +488,8 @@ int Connection::onHeaderValueCompleteCb(llhttp_t* parser)
     }
     http::Header& header = self->exchange().request.headers.back();
     // llhttp strips leading OWS; trailing OWS is not part of the value either.
-    while (!header.value.empty() && (header.value.back() == ' ' || header.value.back() == '\t')) header.value.pop_back();
+    while (!header.value.empty() && (header.value.back() == ' ' || header.value.back() == '\t'))
+        header.value.pop_back();
     // A space before the colon, an empty name, or a control character -> 400.
     if (!rfc9112::isToken(header.name) || !rfc9112::isFieldValue(header.value)) return self->userError(400);
     const std::string_view name = header.name;
@@ -498,11 +515,14 @@ int Connection::onHeaderValueCompleteCb(llhttp_t* parser)
         if (util::equalsIgnoreCase(name, "Transfer-Encoding")) {
             ++self->_teCount;
             switch (rfc9112::classifyTransferEncoding(header.value)) {
-            case rfc9112::TransferCoding::Chunked: break;
+            case rfc9112::TransferCoding::Chunked:
+                break;
             case rfc9112::TransferCoding::Unsupported:
                 if (self->_teStatus == 0) self->_teStatus = 501;
                 break;
-            case rfc9112::TransferCoding::Invalid: self->_teStatus = 400; break;
+            case rfc9112::TransferCoding::Invalid:
+                self->_teStatus = 400;
+                break;
             }
         }
         break;
@@ -535,7 +555,8 @@ int Connection::onChunkHeaderCb(llhttp_t* parser)
 {
     auto* self = static_cast<Connection*>(parser->data);
     // parser->content_length is this chunk's size; refuse before reading it.
-    if (parser->content_length > self->_maxBody - std::min(self->_maxBody, uint64_t(self->exchange().request.body.size())))
+    if (parser->content_length >
+        self->_maxBody - std::min(self->_maxBody, uint64_t(self->exchange().request.body.size())))
         return self->userError(413);
     return 0;
 }
@@ -572,7 +593,8 @@ void Connection::onHeadComplete()
         if (http10 || _teCount > 1) return fail(400);
         if (_teStatus != 0) return fail(_teStatus);
     }
-    const bool hasBody = (_parser.flags & F_CHUNKED) || ((_parser.flags & F_CONTENT_LENGTH) && _parser.content_length > 0);
+    const bool hasBody =
+        (_parser.flags & F_CHUNKED) || ((_parser.flags & F_CONTENT_LENGTH) && _parser.content_length > 0);
 
     size_t question = request.target.find('?');
     if (question == std::string::npos) {
@@ -788,13 +810,15 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
     bool handlerServer = false;
     for (const http::Header& header : response.headers()) {
         if (isFramingHeader(header.name)) {
-            if (util::equalsIgnoreCase(header.name, "Connection") && rfc9112::listContains(header.value, "close"))
+            if (util::equalsIgnoreCase(header.name, "Connection") &&
+                rfc9112::listContains(header.value, "close"))
                 _closeAfter = true;
             continue;
         }
         // A value with CR/LF would split the response: never written.
         if (!rfc9112::isToken(header.name) || !rfc9112::isFieldValue(header.value)) continue;
-        if (serverHeader && header.name.size() == 6 && util::equalsIgnoreCase(header.name, "Server")) handlerServer = true;
+        if (serverHeader && header.name.size() == 6 && util::equalsIgnoreCase(header.name, "Server"))
+            handlerServer = true;
         out.append(header.name);
         out.append(": ");
         out.append(header.value);
@@ -837,7 +861,8 @@ Connection::WriteResult Connection::writeOut() noexcept
             iovec iov[2];
             int count = 0;
             if (outLeft > 0) iov[count++] = iovec{slot.out.data() + slot.outOffset, outLeft};
-            if (bodyLeft > 0) iov[count++] = iovec{const_cast<char*>(_bodyView.data()) + _bodyOffset, bodyLeft};
+            if (bodyLeft > 0)
+                iov[count++] = iovec{const_cast<char*>(_bodyView.data()) + _bodyOffset, bodyLeft};
             msghdr message{};
             message.msg_iov = iov;
             message.msg_iovlen = static_cast<size_t>(count);

@@ -3,9 +3,8 @@
 #include "connector/ExchangeSlot.h"
 #include "http/HttpHandler.h"
 
-#include <llhttp.h>
-
 #include <cstdint>
+#include <llhttp.h>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -58,10 +57,33 @@ public:
     bool sendBody(std::string_view data) noexcept override;
 
 private:
-    enum class State { Reading, Dispatched, Writing, Lingering, Closed };
-    enum class Event { None, HeadComplete, MessageComplete };
-    enum class Framing { None, Length, Chunked, UntilClose };
-    enum class WriteResult { Done, Blocked, Error };
+    enum class State
+    {
+        Reading,
+        Dispatched,
+        Writing,
+        Lingering,
+        Closed
+    };
+    enum class Event
+    {
+        None,
+        HeadComplete,
+        MessageComplete
+    };
+    enum class Framing
+    {
+        None,
+        Length,
+        Chunked,
+        UntilClose
+    };
+    enum class WriteResult
+    {
+        Done,
+        Blocked,
+        Error
+    };
 
     void drive();
     size_t feed(const char* data, size_t length);

@@ -28,10 +28,14 @@ std::string hostPort(const std::string& address, uint16_t port)
 std::string adviceFor(int error)
 {
     switch (error) {
-    case EADDRINUSE: return "set port= on <Connector> or stop the other process";
-    case EACCES: return "use a port above 1023 or grant CAP_NET_BIND_SERVICE";
-    case EADDRNOTAVAIL: return "set address= on <Connector> to an address of this machine (127.0.0.1, 0.0.0.0, ::)";
-    default: return "check address= and port= on <Connector>";
+    case EADDRINUSE:
+        return "set port= on <Connector> or stop the other process";
+    case EACCES:
+        return "use a port above 1023 or grant CAP_NET_BIND_SERVICE";
+    case EADDRNOTAVAIL:
+        return "set address= on <Connector> to an address of this machine (127.0.0.1, 0.0.0.0, ::)";
+    default:
+        return "check address= and port= on <Connector>";
     }
 }
 
@@ -39,9 +43,13 @@ std::string adviceFor(int error)
 /// the embedding program installed its own handler.
 void ignoreSigpipe()
 {
-    struct sigaction current{};
+    struct sigaction current
+    {
+    };
     if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-        struct sigaction ignore{};
+        struct sigaction ignore
+        {
+        };
         ignore.sa_handler = SIG_IGN;
         ::sigaction(SIGPIPE, &ignore, nullptr);
     }
@@ -49,7 +57,9 @@ void ignoreSigpipe()
 
 } // namespace
 
-Connector::Connector(ConnectorConfig config, http::HttpHandler& handler) : _config(std::move(config)), _handler(handler) {}
+Connector::Connector(ConnectorConfig config, http::HttpHandler& handler)
+    : _config(std::move(config)), _handler(handler)
+{}
 
 Connector::~Connector()
 {
@@ -66,7 +76,8 @@ void Connector::listen()
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* found = nullptr;
     const std::string port = std::to_string(_config.port);
-    int rc = ::getaddrinfo(_config.address.empty() ? nullptr : _config.address.c_str(), port.c_str(), &hints, &found);
+    int rc = ::getaddrinfo(_config.address.empty() ? nullptr : _config.address.c_str(), port.c_str(), &hints,
+                           &found);
     if (rc != 0 || found == nullptr) {
         throw std::runtime_error("cannot listen on " + where + ": " + ::gai_strerror(rc) +
                                  "; set address= on <Connector> to a numeric IPv4 or IPv6 address");
@@ -75,7 +86,8 @@ void Connector::listen()
     if (fd < 0) {
         int error = errno;
         ::freeaddrinfo(found);
-        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(error) + "; " + adviceFor(error));
+        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(error) + "; " +
+                                 adviceFor(error));
     }
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -83,7 +95,8 @@ void Connector::listen()
         int error = errno;
         ::freeaddrinfo(found);
         ::close(fd);
-        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(error) + "; " + adviceFor(error));
+        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(error) + "; " +
+                                 adviceFor(error));
     }
     ::freeaddrinfo(found);
 
@@ -105,13 +118,15 @@ void Connector::listen()
     }
     _boundAddress = text;
     _listenFd = fd;
-    _shared.reset(new LoopShared{_config, _handler, *_workers, _listenFd, wildcard ? std::string() : _boundAddress, _boundPort});
+    _shared.reset(new LoopShared{_config, _handler, *_workers, _listenFd,
+                                 wildcard ? std::string() : _boundAddress, _boundPort});
 }
 
 void Connector::start()
 {
     if (_running) return;
     ignoreSigpipe();
+    _loops.clear(); // from an earlier start(); kept until now so stats() still answers
     _workers = std::make_unique<WorkerPool>(_config.workerThreads, _config.workerQueue);
     listen();
     unsigned loops = _config.ioThreads;
@@ -122,7 +137,8 @@ void Connector::start()
             _loops.back()->start();
         }
     } catch (...) {
-        for (auto& loop : _loops) loop->requestStop(0);
+        for (auto& loop : _loops)
+            loop->requestStop(0);
         _loops.clear();
         ::close(_listenFd);
         _listenFd = -1;
@@ -137,11 +153,13 @@ void Connector::stop(std::chrono::milliseconds drain)
     if (!_running) return;
     // No new connections from here on: the loops see EINVAL on accept and drop the listener.
     ::shutdown(_listenFd, SHUT_RDWR);
-    const uint64_t deadline = coarseNowNanos() + static_cast<uint64_t>(std::max<int64_t>(drain.count(), 0)) * 1000000u;
-    for (auto& loop : _loops) loop->requestStop(deadline);
-    for (auto& loop : _loops) loop->join();
+    const uint64_t deadline =
+        coarseNowNanos() + static_cast<uint64_t>(std::max<int64_t>(drain.count(), 0)) * 1000000u;
+    for (auto& loop : _loops)
+        loop->requestStop(deadline);
+    for (auto& loop : _loops)
+        loop->join();
     _workers->stop();
-    _loops.clear();
     ::close(_listenFd);
     _listenFd = -1;
     _running = false;

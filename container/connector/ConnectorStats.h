@@ -16,8 +16,8 @@ struct ConnectorStats
     uint64_t bytesOut = 0;            ///< bytes written to clients
     uint32_t ioThreads = 0;
     uint32_t workerThreads = 0;
-    uint32_t workersBusy = 0;   ///< workers running service() right now
-    uint32_t workersQueued = 0; ///< exchanges waiting for a worker
+    uint32_t workersBusy = 0;    ///< workers running service() right now
+    uint32_t workersQueued = 0;  ///< exchanges waiting for a worker
     uint64_t workerRejected = 0; ///< exchanges answered 503 because the worker queue was full
 };
 

@@ -25,6 +25,7 @@ constexpr uint64_t kMillis = 1000 * 1000;
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr size_t kMaxFreeConnections = 1024;
 constexpr size_t kMaxFreeSlots = 1024;
+constexpr size_t kMaxPooledBuffer = 64 * 1024;
 
 uint64_t clockNanos(clockid_t clock) noexcept
 {
@@ -35,8 +36,14 @@ uint64_t clockNanos(clockid_t clock) noexcept
 
 } // namespace
 
-uint64_t coarseNowNanos() noexcept { return clockNanos(CLOCK_MONOTONIC_COARSE); }
-uint64_t monotonicNowNanos() noexcept { return clockNanos(CLOCK_MONOTONIC); }
+uint64_t coarseNowNanos() noexcept
+{
+    return clockNanos(CLOCK_MONOTONIC_COARSE);
+}
+uint64_t monotonicNowNanos() noexcept
+{
+    return clockNanos(CLOCK_MONOTONIC);
+}
 
 EventLoop::EventLoop(LoopShared& shared, unsigned index) : _shared(shared), _index(index)
 {
@@ -53,8 +60,10 @@ EventLoop::EventLoop(LoopShared& shared, unsigned index) : _shared(shared), _ind
 EventLoop::~EventLoop()
 {
     join();
-    for (Connection* c : _live) delete c;
-    for (Connection* c : _retired) delete c;
+    for (Connection* c : _live)
+        delete c;
+    for (Connection* c : _retired)
+        delete c;
     if (_epollFd >= 0) ::close(_epollFd);
     if (_wakeFd >= 0) ::close(_wakeFd);
     if (_spareFd >= 0) ::close(_spareFd);
@@ -64,7 +73,8 @@ void EventLoop::start()
 {
     _epollFd = ::epoll_create1(EPOLL_CLOEXEC);
     _wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (_epollFd < 0 || _wakeFd < 0) throw std::runtime_error(std::string("cannot create event loop: ") + std::strerror(errno));
+    if (_epollFd < 0 || _wakeFd < 0)
+        throw std::runtime_error(std::string("cannot create event loop: ") + std::strerror(errno));
     _spareFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     epoll_event wake{};
     wake.events = EPOLLIN;
@@ -125,6 +135,12 @@ ExchangeSlot* EventLoop::acquireSlot()
 
 void EventLoop::releaseSlot(ExchangeSlot* slot) noexcept
 {
+    // A large upload or response should not pin its memory in the pool for ever.
+    std::string& requestBody = slot->exchange.request.body;
+    std::string& responseBody = slot->exchange.response.body();
+    if (requestBody.capacity() > kMaxPooledBuffer) std::string().swap(requestBody);
+    if (responseBody.capacity() > kMaxPooledBuffer) std::string().swap(responseBody);
+    if (slot->out.capacity() > kMaxPooledBuffer) std::string().swap(slot->out);
     if (_freeSlots.size() >= kMaxFreeSlots) {
         delete slot;
         return;
@@ -197,14 +213,16 @@ void EventLoop::onAccept()
     for (int i = 0; i < 64; ++i) {
         sockaddr_storage peer{};
         socklen_t peerLength = sizeof peer;
-        int fd = ::accept4(_shared.listenFd, reinterpret_cast<sockaddr*>(&peer), &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = ::accept4(_shared.listenFd, reinterpret_cast<sockaddr*>(&peer), &peerLength,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
             if ((errno == EMFILE || errno == ENFILE) && _spareFd >= 0) {
                 // Out of descriptors: accept with the spare one and close at once, so the
                 // level-triggered listener does not spin and the client is told.
-                LOG_WARN("connector", "out of file descriptors: refusing a connection; raise `ulimit -n` or lower maxConnections");
+                LOG_WARN("connector", "out of file descriptors: refusing a connection; raise `ulimit -n` or "
+                                      "lower maxConnections");
                 ::close(_spareFd);
                 int refused = ::accept4(_shared.listenFd, nullptr, nullptr, SOCK_CLOEXEC);
                 if (refused >= 0) ::close(refused);
@@ -219,8 +237,8 @@ void EventLoop::onAccept()
             return;
         }
         if (_draining || _shared.openConnections.load(std::memory_order_relaxed) >= config.maxConnections) {
+            LoopCounters::bump(_counters.refused); // first: the client may look as soon as it is closed
             ::close(fd);
-            LoopCounters::bump(_counters.refused);
             continue;
         }
         int one = 1;
@@ -254,7 +272,8 @@ void EventLoop::onWake()
         _handBackWork.swap(_handedBack);
     }
     const bool force = _draining && _now >= _drainDeadline;
-    for (Connection* connection : _handBackWork) connection->onHandBack(force);
+    for (Connection* connection : _handBackWork)
+        connection->onHandBack(force);
     _handBackWork.clear();
 }
 

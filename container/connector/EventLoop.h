@@ -114,7 +114,7 @@ private:
     std::vector<std::unique_ptr<ExchangeSlot>> _freeSlots;
 
     std::mutex _handBackMutex;
-    std::vector<Connection*> _handedBack;  ///< guarded by _handBackMutex
+    std::vector<Connection*> _handedBack;   ///< guarded by _handBackMutex
     std::vector<Connection*> _handBackWork; ///< loop thread's swap partner
     std::atomic<bool> _stopRequested{false};
     std::atomic<uint64_t> _stopDeadline{0};

@@ -8,8 +8,21 @@ bool isTokenChar(unsigned char c) noexcept
 {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
         return true;
     default:
         return false;
@@ -51,8 +64,25 @@ bool isHostValue(std::string_view host) noexcept
         bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
         if (!ok) {
             switch (c) {
-            case '-': case '.': case '_': case '~': case '%': case '!': case '$': case '&': case '\'':
-            case '(': case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '[': case ']':
+            case '-':
+            case '.':
+            case '_':
+            case '~':
+            case '%':
+            case '!':
+            case '$':
+            case '&':
+            case '\'':
+            case '(':
+            case ')':
+            case '*':
+            case '+':
+            case ',':
+            case ';':
+            case '=':
+            case ':':
+            case '[':
+            case ']':
                 ok = true;
                 break;
             default:

@@ -8,17 +8,20 @@ namespace serval::connector {
 
 WorkerPool::WorkerPool(uint32_t threads, uint32_t queueCapacity)
     : _threadCount(std::max<uint32_t>(threads, 1)), _ring(std::max<uint32_t>(queueCapacity, 1), nullptr)
-{
-}
+{}
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool()
+{
+    stop();
+}
 
 void WorkerPool::start()
 {
     std::lock_guard<std::mutex> lock(_mutex);
     if (!_threads.empty()) return;
     _stopping = false;
-    for (uint32_t i = 0; i < _threadCount; ++i) _threads.emplace_back([this] { run(); });
+    for (uint32_t i = 0; i < _threadCount; ++i)
+        _threads.emplace_back([this] { run(); });
 }
 
 void WorkerPool::stop()
@@ -28,7 +31,8 @@ void WorkerPool::stop()
         _stopping = true;
     }
     _ready.notify_all();
-    for (std::thread& t : _threads) t.join();
+    for (std::thread& t : _threads)
+        t.join();
     _threads.clear();
 }
 

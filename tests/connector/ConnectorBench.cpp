@@ -57,7 +57,8 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
-    std::fprintf(stderr, "listening on http://%s:%u/\n", connector.boundAddress().c_str(), connector.boundPort());
+    std::fprintf(stderr, "listening on http://%s:%u/\n", connector.boundAddress().c_str(),
+                 connector.boundPort());
     int signal = 0;
     sigwait(&signals, &signal);
     connector.stop(std::chrono::seconds(2));

@@ -1,13 +1,12 @@
 // The real Connector in-process on 127.0.0.1:0, driven with raw bytes.
-#include "connector/TestHandler.h"
-
 #include "connector/Connector.h"
+
+#include "connector/TestHandler.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
 
 #include <gtest/gtest.h>
-
 #include <memory>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -172,7 +171,8 @@ TEST(ConnectorTest, ExpectContinueIsAnsweredOnlyWhenTheBodyIsAccepted)
 {
     Server server;
     auto c = server.connect();
-    ASSERT_TRUE(c->send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+    ASSERT_TRUE(
+        c->send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
     auto interim = c->readResponse();
     ASSERT_TRUE(interim);
     EXPECT_EQ(interim->status, 100);
@@ -183,7 +183,8 @@ TEST(ConnectorTest, ExpectContinueIsAnsweredOnlyWhenTheBodyIsAccepted)
     EXPECT_NE(reply->body.find("\n\nhello"), std::string::npos);
 
     auto big = server.connect();
-    ASSERT_TRUE(big->send("POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n"));
+    ASSERT_TRUE(
+        big->send("POST /small HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n"));
     reply = big->readResponse();
     ASSERT_TRUE(reply);
     EXPECT_EQ(reply->status, 413); // straight away, no 100 before it
@@ -226,7 +227,8 @@ TEST(ConnectorTest, FileBodyIsSent)
 {
     Server server;
     std::string content(300000, '\0');
-    for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7);
+    for (size_t i = 0; i < content.size(); ++i)
+        content[i] = static_cast<char>(i * 7);
     server.dir.write("data.bin", content);
     auto c = server.connect();
     ASSERT_TRUE(c->send(get("/file") + get("/file")));
@@ -250,7 +252,8 @@ TEST(ConnectorTest, LargeBodiesBothWays)
     EXPECT_EQ(reply->body[size - 1], static_cast<char>('a' + (size - 1) % 26));
 
     std::string upload(size, 'z');
-    ASSERT_TRUE(c->send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n" + upload));
+    ASSERT_TRUE(c->send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
+                        "\r\n\r\n" + upload));
     reply = c->readResponse();
     ASSERT_TRUE(reply);
     EXPECT_EQ(reply->body, std::to_string(size) + " " + std::to_string(size * 'z'));
@@ -294,7 +297,8 @@ std::vector<Malformed> malformedRequests()
         {"duplicate Host on 1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400},
         {"Host with space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
         {"Host with slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
-        {"duplicate Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400},
+        {"duplicate Content-Length",
+         "POST / HTTP/1.1\r\n" + h + "Content-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400},
         {"signed Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: +1\r\n\r\nx", 400},
         {"negative Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: -1\r\n\r\nx", 400},
         {"listed Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: 1, 1\r\n\r\nx", 400},
@@ -303,12 +307,16 @@ std::vector<Malformed> malformedRequests()
          "POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
         {"Transfer-Encoding on 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
         {"Transfer-Encoding gzip only", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip\r\n\r\n", 400},
-        {"chunked not last", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
-        {"chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+        {"chunked not last", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+         400},
+        {"chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+         400},
         {"unsupported coding before chunked",
          "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
         {"two Transfer-Encoding fields",
-         "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+         "POST / HTTP/1.1\r\n" + h +
+             "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
         {"space before colon", "GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400},
         {"tab before colon", "GET / HTTP/1.1\r\n" + h + "X-A\t: b\r\n\r\n", 400},
         {"empty field name", "GET / HTTP/1.1\r\n" + h + ": b\r\n\r\n", 400},
@@ -321,23 +329,31 @@ std::vector<Malformed> malformedRequests()
         {"bare LF line ending", "GET / HTTP/1.1\n" + h + "\r\n", 400},
         {"bare LF in fields", "GET / HTTP/1.1\r\nHost: t\n\r\n", 400},
         {"chunk-size overflow",
-         "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n", 400},
-        {"chunk-size not hex", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n", 400},
+         "POST / HTTP/1.1\r\n" + h +
+             "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n",
+         400},
+        {"chunk-size not hex",
+         "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n", 400},
         {"chunk data without CRLF",
          "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n", 400},
         {"request line too long", "GET /" + std::string(1100, 'a') + " HTTP/1.1\r\n" + h + "\r\n", 414},
         {"head too large", "GET / HTTP/1.1\r\n" + h + "X-A: " + std::string(5000, 'b') + "\r\n\r\n", 431},
-        {"too many fields", [&] {
+        {"too many fields",
+         [&] {
              std::string r = "GET / HTTP/1.1\r\n" + h;
-             for (int i = 0; i < 25; ++i) r += "X-" + std::to_string(i) + ": v\r\n";
+             for (int i = 0; i < 25; ++i)
+                 r += "X-" + std::to_string(i) + ": v\r\n";
              return r + "\r\n";
          }(),
          431},
-        {"body too large", "POST / HTTP/1.1\r\n" + h + "Content-Length: 2000\r\n\r\n" + std::string(2000, 'x'), 413},
+        {"body too large",
+         "POST / HTTP/1.1\r\n" + h + "Content-Length: 2000\r\n\r\n" + std::string(2000, 'x'), 413},
         {"chunked body too large",
-         "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(2048, 'x') + "\r\n0\r\n\r\n",
+         "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n800\r\n" + std::string(2048, 'x') +
+             "\r\n0\r\n\r\n",
          413},
-        {"unknown expectation", "POST / HTTP/1.1\r\n" + h + "Expect: teapot\r\nContent-Length: 1\r\n\r\nx", 417},
+        {"unknown expectation", "POST / HTTP/1.1\r\n" + h + "Expect: teapot\r\nContent-Length: 1\r\n\r\nx",
+         417},
     };
 }
 
@@ -372,13 +388,15 @@ TEST(ConnectorTest, CanaryBehindAValidRequestRuns)
 TEST(ConnectorTest, MalformedRequestsAreRejectedAndNothingBehindThemRuns)
 {
     Server server;
-    for (const Malformed& m : malformedRequests()) expectRejected(server, m, false);
+    for (const Malformed& m : malformedRequests())
+        expectRejected(server, m, false);
 }
 
 TEST(ConnectorTest, MalformedRequestsSentOneByteAtATimeAreRejected)
 {
     Server server;
-    for (const Malformed& m : malformedRequests()) expectRejected(server, m, true);
+    for (const Malformed& m : malformedRequests())
+        expectRejected(server, m, true);
 }
 
 TEST(ConnectorTest, LimitsAreExact)
@@ -394,7 +412,8 @@ TEST(ConnectorTest, LimitsAreExact)
     EXPECT_EQ(reply->status, 200);
     // 20 fields is the limit, not beyond it.
     std::string r = "GET / HTTP/1.1\r\nHost: t\r\n";
-    for (int i = 0; i < 19; ++i) r += "X-" + std::to_string(i) + ": v\r\n";
+    for (int i = 0; i < 19; ++i)
+        r += "X-" + std::to_string(i) + ": v\r\n";
     ASSERT_TRUE(c->send(r + "\r\n"));
     reply = c->readResponse();
     ASSERT_TRUE(reply);
@@ -413,7 +432,8 @@ TEST(ConnectorTest, TricklingClientsDoNotHoldUpOthers)
         ASSERT_TRUE(slow.back()->send("G"));
     }
     for (size_t byte = 1; byte < 12; ++byte) {
-        for (auto& s : slow) ASSERT_TRUE(s->send(head.substr(byte, 1)));
+        for (auto& s : slow)
+            ASSERT_TRUE(s->send(head.substr(byte, 1)));
         auto start = std::chrono::steady_clock::now();
         auto reply = httpGet(server.port(), "/fast");
         EXPECT_EQ(reply.status, 200);
@@ -560,8 +580,9 @@ TEST(ConnectorTest, PortInUseIsReportedInOneLine)
         second.start();
         FAIL() << "second connector started on a used port";
     } catch (const std::runtime_error& e) {
-        EXPECT_EQ(std::string(e.what()), "cannot listen on 127.0.0.1:" + std::to_string(server.port()) +
-                                             ": Address already in use; set port= on <Connector> or stop the other process");
+        EXPECT_EQ(std::string(e.what()),
+                  "cannot listen on 127.0.0.1:" + std::to_string(server.port()) +
+                      ": Address already in use; set port= on <Connector> or stop the other process");
     }
 }
 

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <mutex>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
 
 namespace serval::test {
@@ -78,7 +78,9 @@ public:
             response.write("end\n");
         } else if (path == "/file") {
             int fd = ::open(filePath.c_str(), O_RDONLY | O_CLOEXEC);
-            struct stat st{};
+            struct stat st
+            {
+            };
             ::fstat(fd, &st);
             response.setContentType("application/octet-stream");
             response.setFileBody(std::make_shared<http::FileBody>(fd), 0, static_cast<uint64_t>(st.st_size));
@@ -86,15 +88,18 @@ public:
             size_t n = std::stoul(request.query.substr(2));
             std::string& body = response.body();
             body.resize(n);
-            for (size_t i = 0; i < n; ++i) body[i] = static_cast<char>('a' + i % 26);
+            for (size_t i = 0; i < n; ++i)
+                body[i] = static_cast<char>('a' + i % 26);
         } else if (path == "/upload") {
             uint64_t sum = 0;
-            for (char c : request.body) sum += static_cast<unsigned char>(c);
+            for (char c : request.body)
+                sum += static_cast<unsigned char>(c);
             response.write(std::to_string(request.body.size()) + " " + std::to_string(sum));
         } else {
             std::string& body = response.body();
             body = request.method + " " + request.target + "\n";
-            for (const http::Header& h : request.headers) body += h.name + ": " + h.value + "\n";
+            for (const http::Header& h : request.headers)
+                body += h.name + ": " + h.value + "\n";
             body += "\n";
             body += request.body;
             response.setContentType("text/plain");
