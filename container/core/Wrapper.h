@@ -33,6 +33,7 @@ public:
     /// url-patterns mapped to this servlet (for the admin page).
     const std::vector<std::string>& patterns() const noexcept { return _patterns; }
     void addPattern(std::string pattern) { _patterns.push_back(std::move(pattern)); }
+    void clearPatterns() noexcept { _patterns.clear(); }
 
     /// The container's DefaultServlet (static files): safe to run on the I/O thread.
     bool isDefaultServlet() const noexcept { return _isDefault; }
