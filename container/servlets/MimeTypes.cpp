@@ -51,4 +51,12 @@ std::shared_ptr<MimeTypes> mimeTypesFromPairs(const std::vector<std::pair<std::s
     return types;
 }
 
+std::shared_ptr<MimeTypes> mimeTypesFromMap(const std::map<std::string, std::string>& mappings)
+{
+    auto types = std::make_shared<MimeTypes>();
+    for (const auto& [ext, type] : mappings)
+        types->add(ext, type);
+    return types;
+}
+
 } // namespace serval::servlets

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,5 +49,7 @@ private:
 /// Builds a table from (extension, type) pairs in order; later pairs replace earlier ones, so
 /// an app's web.xml pairs appended after conf/web.xml's override them.
 std::shared_ptr<MimeTypes> mimeTypesFromPairs(const std::vector<std::pair<std::string, std::string>>& pairs);
+/// The same from a merged web.xml table (config::WebAppConfig::mimeMappings: ext -> type).
+std::shared_ptr<MimeTypes> mimeTypesFromMap(const std::map<std::string, std::string>& mappings);
 
 } // namespace serval::servlets

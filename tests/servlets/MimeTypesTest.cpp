@@ -66,3 +66,11 @@ TEST(MimeTypesTest, OverlongExtensionIsOctetStream)
     types.add(ext, "text/plain");
     EXPECT_EQ(types.lookup("x." + ext), "application/octet-stream");
 }
+
+TEST(MimeTypesTest, BuildsFromAMergedWebXmlMap)
+{
+    std::map<std::string, std::string> merged{{"css", "text/css"}, {"png", "image/png"}};
+    auto types = serval::servlets::mimeTypesFromMap(merged);
+    EXPECT_EQ(types->lookup("/a.css"), "text/css; charset=utf-8");
+    EXPECT_EQ(types->lookup("/a.png"), "image/png");
+}
