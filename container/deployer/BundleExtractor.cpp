@@ -352,8 +352,16 @@ bool extractWith(const ExtractionLimits& limits, ArchivePtr a, int openRc, const
     std::string name(label);
     if (openRc != ARCHIVE_OK) {
         const char* why = archive_error_string(a.get());
-        error = name + ": cannot open the bundle (" + (why ? why : "unknown error") +
-                "); check that the file exists and is readable";
+        std::string detail = why ? why : "unknown error";
+        // libarchive reports an unknown format as EILSEQ (its ARCHIVE_ERRNO_FILE_FORMAT).
+        if (archive_errno(a.get()) == EILSEQ ||
+            detail.find("Unrecognized archive format") != std::string::npos) {
+            error = name + ": not a zip or tar archive (" + detail +
+                    "); build the bundle with `servalctl pack` or serval_add_bundle()";
+        } else {
+            error = name + ": cannot open the bundle (" + detail +
+                    "); check that the file exists and is readable";
+        }
         return false;
     }
     if (::mkdir(stagingDir.c_str(), 0700) != 0) {
