@@ -416,7 +416,159 @@ bool removeContents(int dirFd)
     return ok;
 }
 
+/// Recursive copy for copyDirectory(): both sides are directory fds; nothing is followed.
+class DirectoryCopy
+{
+public:
+    DirectoryCopy(const ExtractionLimits& limits, std::string_view label) : _limits(limits), _label(label) {}
+
+    bool copy(int sourceFd, int targetFd, const std::string& relative)
+    {
+        DIR* dir = ::fdopendir(::dup(sourceFd));
+        if (dir == nullptr) return fail("cannot read " + quoteName(relative) + ": " + std::strerror(errno));
+        std::vector<std::string> names;
+        while (dirent* e = ::readdir(dir)) {
+            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+                names.emplace_back(e->d_name);
+        }
+        ::closedir(dir);
+        for (const std::string& name : names) {
+            std::string rel = relative.empty() ? name : relative + "/" + name;
+            if (++_result.entries > _limits.maxEntries) {
+                return fail(
+                    "holds more than " + std::to_string(_limits.maxEntries) +
+                    " entries (maxBundleEntries); raise the limit on the Host or make the app smaller");
+            }
+            std::string normalised, reason;
+            if (!BundleExtractor::checkEntryName(rel, normalised, reason)) {
+                return fail("entry " + quoteName(rel) + " " + reason);
+            }
+            struct stat st;
+            if (::fstatat(sourceFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                return fail("cannot read " + quoteName(rel) + ": " + std::strerror(errno));
+            }
+            if (S_ISLNK(st.st_mode)) {
+                return fail(
+                    "entry " + quoteName(rel) +
+                    " is a symbolic link; apps may hold only regular files and directories: replace the "
+                    "link with a copy of its target");
+            }
+            if (S_ISDIR(st.st_mode)) {
+                if (::mkdirat(targetFd, name.c_str(), 0755) != 0) {
+                    return fail("cannot create directory " + quoteName(rel) + ": " + std::strerror(errno));
+                }
+                FileDescriptor src(
+                    ::openat(sourceFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                FileDescriptor dst(
+                    ::openat(targetFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!src || !dst)
+                    return fail("cannot open directory " + quoteName(rel) + ": " + std::strerror(errno));
+                ::fchmod(dst.get(), 0755);
+                ++_result.directories;
+                if (!copy(src.get(), dst.get(), rel)) return false;
+                continue;
+            }
+            if (!S_ISREG(st.st_mode)) {
+                return fail("entry " + quoteName(rel) +
+                            " is not a regular file or directory; remove it from the app");
+            }
+            if (static_cast<uint64_t>(st.st_size) > _limits.maxFileBytes) {
+                return fail("entry " + quoteName(rel) + " is larger than " +
+                            formatBytes(_limits.maxFileBytes) +
+                            " (maxBundleFileBytes); raise the limit on the Host or leave the file out");
+            }
+            if (!copyFile(sourceFd, targetFd, name, rel)) return false;
+        }
+        return true;
+    }
+
+    ExtractionResult _result;
+    std::string _error;
+
+private:
+    bool fail(std::string message)
+    {
+        _error = _label + ": " + std::move(message);
+        return false;
+    }
+
+    bool copyFile(int sourceFd, int targetFd, const std::string& name, const std::string& rel)
+    {
+        FileDescriptor src(::openat(sourceFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!src) return fail("cannot read " + quoteName(rel) + ": " + std::strerror(errno));
+        FileDescriptor dst(
+            ::openat(targetFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (!dst) return fail("cannot create " + quoteName(rel) + ": " + std::strerror(errno));
+        ::fchmod(dst.get(), 0644);
+        ++_result.files;
+        uint64_t written = 0;
+        char buffer[64 * 1024];
+        while (true) {
+            ssize_t n = ::read(src.get(), buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return fail("cannot read " + quoteName(rel) + ": " + std::strerror(errno));
+            if (n == 0) break;
+            written += static_cast<uint64_t>(n);
+            if (written > _limits.maxFileBytes) {
+                return fail("entry " + quoteName(rel) + " is larger than " +
+                            formatBytes(_limits.maxFileBytes) +
+                            " (maxBundleFileBytes); raise the limit on the Host or leave the file out");
+            }
+            if (static_cast<uint64_t>(n) > _limits.maxTotalBytes - _result.bytes) {
+                return fail("holds more than " + formatBytes(_limits.maxTotalBytes) +
+                            " (maxBundleBytes); raise the limit on the Host or make the app smaller");
+            }
+            _result.bytes += static_cast<uint64_t>(n);
+            const char* p = buffer;
+            while (n > 0) {
+                ssize_t w = ::write(dst.get(), p, static_cast<size_t>(n));
+                if (w < 0 && errno == EINTR) continue;
+                if (w < 0) return fail("cannot write " + quoteName(rel) + ": " + std::strerror(errno));
+                p += w;
+                n -= w;
+            }
+        }
+        return true;
+    }
+
+    const ExtractionLimits& _limits;
+    std::string _label;
+};
+
 } // namespace
+
+bool BundleExtractor::copyDirectory(const std::string& sourceDir, const std::string& stagingDir,
+                                    std::string_view label, ExtractionResult& result,
+                                    std::string& error) const
+{
+    std::string name(label);
+    FileDescriptor source(::open(sourceDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!source) {
+        error = name + ": cannot read the app directory (" + std::strerror(errno) + ")";
+        return false;
+    }
+    if (::mkdir(stagingDir.c_str(), 0700) != 0) {
+        error = name + ": cannot create staging directory " + stagingDir + ": " + std::strerror(errno) +
+                "; check that the work directory exists and is writable";
+        return false;
+    }
+    bool ok = false;
+    {
+        FileDescriptor target(::open(stagingDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        DirectoryCopy copy(_limits, label);
+        if (!target) {
+            error = name + ": cannot open staging directory " + stagingDir + ": " + std::strerror(errno);
+        } else if (!copy.copy(source.get(), target.get(), "")) {
+            error = copy._error;
+        } else {
+            ::fchmod(target.get(), 0755);
+            result = copy._result;
+            ok = true;
+        }
+    }
+    if (!ok) removeTree(stagingDir);
+    return ok;
+}
 
 bool BundleExtractor::checkEntryName(std::string_view name, std::string& normalised, std::string& reason)
 {

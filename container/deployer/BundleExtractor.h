@@ -45,6 +45,13 @@ public:
     bool extractMemory(const void* data, size_t size, const std::string& stagingDir, std::string_view label,
                        ExtractionResult& result, std::string& error) const;
 
+    /// Copies an exploded app directory into `stagingDir` (which must not exist yet) with the
+    /// same rules: regular files and directories only (a symlink, device or FIFO is refused),
+    /// the same caps, files created with O_EXCL|O_NOFOLLOW, modes forced. Used so that every
+    /// version of an exploded app with libraries loads from its own path.
+    bool copyDirectory(const std::string& sourceDir, const std::string& stagingDir, std::string_view label,
+                       ExtractionResult& result, std::string& error) const;
+
     /// Checks one entry name and normalises it: strips "./" components and a trailing '/'.
     /// Refuses (returns false, `reason` says why and what to do) empty names, absolute paths,
     /// "..", backslashes, NUL and control characters.

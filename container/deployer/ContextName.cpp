@@ -69,6 +69,38 @@ std::optional<ContextName> ContextName::fromFileName(std::string_view fileName)
     return out;
 }
 
+int ContextName::compareVersions(std::string_view a, std::string_view b) noexcept
+{
+    auto isDigit = [](char c) { return c >= '0' && c <= '9'; };
+    size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (isDigit(a[i]) && isDigit(b[j])) {
+            size_t si = i, sj = j;
+            while (si < a.size() && a[si] == '0')
+                ++si;
+            while (sj < b.size() && b[sj] == '0')
+                ++sj;
+            size_t ei = si, ej = sj;
+            while (ei < a.size() && isDigit(a[ei]))
+                ++ei;
+            while (ej < b.size() && isDigit(b[ej]))
+                ++ej;
+            if (ei - si != ej - sj) return ei - si < ej - sj ? -1 : 1;
+            int c = a.substr(si, ei - si).compare(b.substr(sj, ej - sj));
+            if (c != 0) return c;
+            i = ei;
+            j = ej;
+            continue;
+        }
+        if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
+        ++i;
+        ++j;
+    }
+    if (i < a.size()) return 1;
+    if (j < b.size()) return -1;
+    return 0;
+}
+
 std::string ContextName::unversionedBaseName() const
 {
     size_t versionMark = baseName.find("##");

@@ -25,6 +25,10 @@ struct ContextName
     /// True if the name ends with a bundle extension (".sar", ".zip", ".tar", ".tar.gz", ".tgz").
     static bool isBundleFileName(std::string_view fileName) noexcept;
 
+    /// Orders versions so the newest wins: digit runs compare as numbers ("10" > "9"), the rest
+    /// byte by byte; "" (unversioned) is older than any version. <0, 0, >0 like strcmp.
+    static int compareVersions(std::string_view a, std::string_view b) noexcept;
+
     /// "/shop" or "/" for the root context: how people see the path.
     std::string displayPath() const { return path.empty() ? std::string("/") : path; }
     /// The name without version: "shop", "ROOT", "a#b" (the work/<host>/<this>/ directory).

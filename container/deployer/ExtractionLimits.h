@@ -11,7 +11,7 @@ struct ExtractionLimits
 {
     uint64_t maxEntries = 10'000;                  ///< headers read (files and directories)
     uint64_t maxTotalBytes = 256ull * 1024 * 1024; ///< bytes written over the whole bundle
-    uint64_t maxFileBytes = 128ull * 1024 * 1024;  ///< size of one file (largest offset written)
+    uint64_t maxFileBytes = 64ull * 1024 * 1024;   ///< size of one file (largest offset written)
 };
 
 } // namespace serval::deployer

@@ -49,3 +49,13 @@ TEST(ContextNameTest, RecognisesBundleExtensions)
     EXPECT_FALSE(ContextName::isBundleFileName("shop"));
     EXPECT_FALSE(ContextName::isBundleFileName(".sar"));
 }
+
+TEST(ContextNameTest, NewestVersionWins)
+{
+    EXPECT_LT(ContextName::compareVersions("", "1"), 0);
+    EXPECT_LT(ContextName::compareVersions("2", "10"), 0);
+    EXPECT_LT(ContextName::compareVersions("1.9", "1.10"), 0);
+    EXPECT_GT(ContextName::compareVersions("v3", "v2"), 0);
+    EXPECT_EQ(ContextName::compareVersions("007", "7"), 0);
+    EXPECT_LT(ContextName::compareVersions("1", "1a"), 0);
+}
