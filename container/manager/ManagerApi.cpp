@@ -278,6 +278,14 @@ AdminResponse ManagerApi::handle(const AdminRequest& request)
         return response;
     }
     std::string_view path = request.path;
+    if (path.empty()) {
+        // The page loads its assets relative to "/manager/".
+        AdminResponse response;
+        response.status = 302;
+        securityHeaders(response);
+        response.headers.emplace_back("Location", _config.path + "/");
+        return response;
+    }
     if (util::startsWith(path, "/api/")) return api(request, path.substr(4));
     if (path == "/api") return error(404, "not_found", "no such API endpoint; see docs/manager-api.md");
 
@@ -287,7 +295,7 @@ AdminResponse ManagerApi::handle(const AdminRequest& request)
         return response;
     }
     std::string_view name;
-    if (path.empty() || path == "/" || path == "/index.html") {
+    if (path == "/" || path == "/index.html") {
         name = "index.html";
     } else if (util::startsWith(path, "/assets/")) {
         name = path.substr(8);
