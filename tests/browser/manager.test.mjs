@@ -142,7 +142,7 @@ test('an operator runs an app from the manager page', async () => {
   await waitFor(async () => (await get('/greeting/')).body.includes('Hello from the greeting bundle'), '/greeting/ to answer');
 
   // 4. Stop it (with confirmation): it answers 503.
-  await page.getByRole('link', { name: 'Applications' }).click();
+  await page.getByRole('link', { name: 'Applications', exact: true }).click();
   const row = page.locator('#view-apps tr[data-app="/greeting"]');
   await row.locator('.badge.running').waitFor();
   await row.getByRole('button', { name: 'Stop /greeting' }).click();
