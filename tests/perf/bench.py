@@ -26,13 +26,14 @@ import threading
 import time
 
 # ---------------------------------------------------------------------------------------------
-# What other parts of the repository define. Align here when they change.
+# What other parts of the repository define. Align here when they change. The environment
+# variables SERVAL_BIN_PATH, SERVAL_HELLO_BUNDLE and SERVAL_HELLO_SAR override the paths.
 # ---------------------------------------------------------------------------------------------
-SERVAL_BIN = "build/bin/serval"
+SERVAL_BIN = os.environ.get("SERVAL_BIN_PATH", "build/bin/serval")
 # The `hello` sample bundle as the SDK build produces it: an exploded directory (WEB-INF/web.xml,
 # WEB-INF/lib/*.so) and, if present, the packed .sar (used for the drop-to-first-200 test).
-SERVAL_HELLO_BUNDLE = "build/bundles/hello"
-SERVAL_HELLO_SAR = "build/bundles/hello.sar"
+SERVAL_HELLO_BUNDLE = os.environ.get("SERVAL_HELLO_BUNDLE", "build/bundles/hello")
+SERVAL_HELLO_SAR = os.environ.get("SERVAL_HELLO_SAR", "build/bundles/hello.sar")
 SERVAL_WEB_XML = "conf/web.xml"  # copied into Serval's private base as its global web.xml
 # The hello workload's URL is HELLO_CONTEXT + HELLO_SERVLET_PATH on all three servers: Serval's
 # bundle is deployed as webapps/<HELLO_CONTEXT>, Tomcat's WAR likewise, nginx answers the URL.
@@ -158,6 +159,21 @@ def rss_kib(pids):
     return total
 
 
+def pss_kib(pids):
+    """Proportional set size: shared pages split between the processes that map them, so a
+    multi-process server (nginx master + workers) is not counted twice for what they share."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def port_owner(port):
     r = subprocess.run(["ss", "-Hltnp", f"( sport = :{port} )"], capture_output=True, text=True)
     return r.stdout.strip()
@@ -271,10 +287,14 @@ class Server:
     def env(self):
         return None
 
+    last_pids = ()
+
     def pids(self):
+        """The server's pid and its children's (nginx workers; Tomcat's pid is the JVM's)."""
         if not self.proc or self.proc.poll() is not None:
             return []
-        return [self.proc.pid] + children_of(self.proc.pid)
+        self.last_pids = [self.proc.pid] + children_of(self.proc.pid)
+        return self.last_pids
 
     def start(self, placement, deadline_s=60.0):
         """Starts the server; returns seconds from spawn to the first 200 for the static file."""
@@ -649,7 +669,9 @@ def markdown(meta, summary, extras):
              f"Versions: {meta['versions_line']}.", "",
              f"Command: `{meta['command']}` ({meta['duration']} s runs after {meta['warmup']} s warm-up, "
              f"{meta['reps']} interleaved repetitions, medians; access logs "
-             f"{'on' if meta['access_log'] else 'off'}).", "",
+             f"{'on' if meta['access_log'] else 'off'}).", ""]
+    if summary:
+        lines += [
              "T = Tomcat, N = nginx. Errors = socket errors + responses >= 400 summed over repetitions "
              "(S/T/N). Stalled = peak count of connections silent for >= 2 s (ss lastsnd/lastrcv), "
              "sampled at >= 512 connections.", "",
@@ -679,10 +701,11 @@ def markdown(meta, summary, extras):
                      f"| {err(s)}/{err(t)}/{err(n)} | {st(s)}/{st(t)}/{st(n)} "
                      f"| {fmt(rt, 2, 'x')} | {fmt(rn, 2, 'x')} | {target} | {gap} |")
 
-    lines += ["", "Server CPU seconds per 100k requests (utime+stime from /proc/PID/stat of the server "
-              "process(es), medians; target: Serval <= 0.5x Tomcat).", "",
-              "| workload | placement | conns | Serval | Tomcat | nginx | serval/tomcat | gap |",
-              "|---|---|---:|---:|---:|---:|---:|---|"]
+    if summary:
+        lines += ["", "Server CPU seconds per 100k requests (utime+stime from /proc/PID/stat of the server "
+                  "process(es), medians; target: Serval <= 0.5x Tomcat).", "",
+                  "| workload | placement | conns | Serval | Tomcat | nginx | serval/tomcat | gap |",
+                  "|---|---|---:|---:|---:|---:|---:|---|"]
     for workload, placement, conns in keys:
         s, t, n = (by.get((placement, workload, conns, name)) for name in SERVER_NAMES)
         c = [x and x["cpu_s_per_100k"] for x in (s, t, n)]
@@ -740,14 +763,16 @@ def phase_load(servers, opts, results):
 def phase_startup(servers, opts, results):
     log("== cold start to first 200, idle RSS (whole machine)")
     for s in servers:
-        starts, idle = [], []
+        starts, idle, idle_pss = [], [], []
         for _ in range(opts.start_reps):
             starts.append(s.start("whole") * 1000)
             time.sleep(opts.settle)
             idle.append(rss_kib(s.pids()))
+            idle_pss.append(pss_kib(s.pids()))
             s.stop()
         results["startup"][s.name] = {"cold_start_ms": [round(x, 1) for x in starts],
-                                      "idle_rss_kib": idle}
+                                      "idle_rss_kib": idle, "idle_pss_kib": idle_pss,
+                                      "processes": len(s.last_pids)}
         log(f"  {s.name}: start {median(starts):.1f} ms, idle RSS {median(idle) / 1024:.1f} MiB")
 
 
@@ -809,12 +834,15 @@ def build_extras(results):
     if st:
         cold = per(lambda n: median(st[n]["cold_start_ms"]) if n in st else None)
         idle = per(lambda n: mib(median(st[n]["idle_rss_kib"])) if n in st else None)
+        pss = per(lambda n: mib(median(st[n]["idle_pss_kib"])) if n in st else None)
         c = cold["serval"]
         ex.append({"measure": "cold start to first 200 (ms)",
                    **{n: fmt(v, 1) for n, v in cold.items()}, "target": "Serval < 50 ms",
                    "gap": "-" if c is None else gap(c < 50, f"{c - 50:+.1f} ms")})
         i = idle["serval"]
-        ex.append({"measure": "idle RSS (MiB)", **{n: fmt(v, 1) for n, v in idle.items()},
+        ex.append({"measure": "idle RSS (MiB; PSS in brackets where the server has several processes)",
+                   **{n: fmt(v, 1) + (f" ({fmt(pss[n], 1)})" if st.get(n, {}).get("processes", 1) > 1 else "")
+                      for n, v in idle.items()},
                    "target": "Serval < 15 MiB", "gap": "-" if i is None else gap(i < 15, f"{i - 15:+.1f} MiB")})
     rk = results["rss_kib"]
     for placement in PLACEMENTS:
