@@ -46,8 +46,9 @@ STATIC_SIZE = 4096
 SERVAL_PINNED_ATTRS = {"ioThreads": "1", "workerThreads": "4"}
 SERVAL_WHOLE_ATTRS = {}  # Serval's defaults
 # Limits shared by all three servers, so that none refuses the 10k idle connections or closes
-# keep-alive connections after N requests (Tomcat's default is 100, nginx's 1000).
-SERVAL_COMMON_ATTRS = {"maxConnections": "16384", "maxKeepAliveRequests": "1000000"}
+# keep-alive connections after N requests (defaults: Tomcat 100, nginx 1000, Serval 10000).
+SERVAL_COMMON_ATTRS = {"maxConnections": "16384", "maxKeepAliveRequests": "0"}  # 0 = no limit
+SERVAL_NO_ACCESS_LOG_ATTRS = {"accessLog": ""}  # <Server> attributes for --no-access-log
 TOMCAT_HOME = "/usr/share/tomcat10"
 TOMCAT_SERVLET_API = "/usr/share/tomcat10/lib/servlet-api.jar"
 
@@ -325,6 +326,11 @@ class Server:
         if self.proc:
             stop_process(self.proc)
             self.proc = None
+            # Wait until the listening socket is gone (nginx workers exit after the master), so
+            # the next start's port check does not see our own leftover.
+            end = time.monotonic() + 10
+            while port_owner(self.port) and time.monotonic() < end:
+                time.sleep(0.05)
         if getattr(self, "stderr", None):
             self.stderr.close()
             self.stderr = None
@@ -370,7 +376,9 @@ class Serval(Server):
     def configure(self, placement):
         attrs = dict(SERVAL_COMMON_ATTRS)
         attrs.update(SERVAL_PINNED_ATTRS if placement == "pinned" else SERVAL_WHOLE_ATTRS)
+        server_attrs = {} if self.opts.access_log else SERVAL_NO_ACCESS_LOG_ATTRS
         text = render(os.path.join(HERE, "templates", "serval-server.xml"), port=self.port,
+                      server_attrs="".join(f' {k}="{v}"' for k, v in server_attrs.items()),
                       connector_attrs="".join(f' {k}="{v}"' for k, v in attrs.items()),
                       host_attrs="")
         write(os.path.join(self.dir, "conf", "server.xml"), text)
@@ -955,7 +963,7 @@ def parse_args(argv):
     p.add_argument("--port-base", type=int, default=18080,
                    help="Serval listens on BASE, Tomcat on BASE+1, nginx on BASE+2 (127.0.0.1 only)")
     p.add_argument("--no-access-log", dest="access_log", action="store_false",
-                   help="turn Tomcat's and nginx's access logs off (Serval keeps its config)")
+                   help="turn the access logs of all three servers off (default: each server's default, on)")
     p.add_argument("--out", default="build/perf", help="where results.json and results.md go")
     o = p.parse_args(argv)
     o.duration = o.duration or (2 if o.quick else 10)
