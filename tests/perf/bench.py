@@ -38,7 +38,7 @@ SERVAL_WEB_XML = "conf/web.xml"  # copied into Serval's private base as its glob
 # The hello workload's URL is HELLO_CONTEXT + HELLO_SERVLET_PATH on all three servers: Serval's
 # bundle is deployed as webapps/<HELLO_CONTEXT>, Tomcat's WAR likewise, nginx answers the URL.
 HELLO_CONTEXT = "/hello"
-HELLO_SERVLET_PATH = "/hello/plain"
+HELLO_SERVLET_PATH = "/hello"  # sdk/examples/hello/web.xml maps the Hello servlet at /hello
 HELLO_BODY = b"Hello, World!"
 STATIC_NAME = "4k.html"  # a 4096-byte file in each server's root context
 STATIC_SIZE = 4096
@@ -728,7 +728,7 @@ def markdown(meta, summary, extras):
         for m in extras:
             lines.append(f"| {m['measure']} | {m.get('serval', '-')} | {m.get('tomcat', '-')} "
                          f"| {m.get('nginx', '-')} | {m.get('target', '-')} | {m.get('gap', '-')} |")
-    lines += ["", "Method: tests/perf/README.md. Raw runs: build/perf/results.json.", ""]
+    lines += ["", f"Method: tests/perf/README.md. Raw runs: {meta['out']}/results.json.", ""]
     return "\n".join(lines)
 
 
@@ -1028,7 +1028,7 @@ def main(argv):
         "command": "tests/perf/run " + " ".join(argv), "cpus": os.cpu_count(), "cpu_model": cpu_model(),
         "kernel": platform.release(), "versions": v, "duration": opts.duration, "warmup": opts.warmup,
         "reps": opts.reps, "connections": opts.connections, "access_log": opts.access_log,
-        "ports": {s.name: s.port for s in servers},
+        "ports": {s.name: s.port for s in servers}, "out": opts.out,
         "versions_line": ", ".join(f"{k} {val}" for k, val in v.items()),
     }
     results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
