@@ -309,10 +309,11 @@ class Server:
         self.proc = spawn(cmd, stdout=self.stderr, stderr=self.stderr, env=self.env(), cwd=self.dir)
         waited = wait_for_200(self.port, self.paths()["static"], deadline_s, self.proc)
         if waited is None:
-            tail = self.log_tail()
+            code = self.proc.poll()
+            what = (f"exited with status {code} before answering" if code is not None else
+                    f"did not answer 200 for {self.paths()['static']} within {deadline_s:.0f} s")
             self.stop()
-            die(f"{self.name} did not answer 200 for {self.paths()['static']} within {deadline_s:.0f} s "
-                f"(command: {' '.join(cmd)}); its output ends with:\n{tail}")
+            die(f"{self.name} {what} (command: {' '.join(cmd)}); its output ends with:\n{self.log_tail()}")
         return time.monotonic() - t0
 
     def log_tail(self, n=15):
@@ -728,6 +729,9 @@ def markdown(meta, summary, extras):
         for m in extras:
             lines.append(f"| {m['measure']} | {m.get('serval', '-')} | {m.get('tomcat', '-')} "
                          f"| {m.get('nginx', '-')} | {m.get('target', '-')} | {m.get('gap', '-')} |")
+    for name, problems in meta.get("problems", {}).items():
+        for workload, why in problems.items():
+            lines.append(f"Not measured: {name} {workload}: {why}.")
     lines += ["", f"Method: tests/perf/README.md. Raw runs: {meta['out']}/results.json.", ""]
     return "\n".join(lines)
 
@@ -1042,6 +1046,7 @@ def main(argv):
     if "drop" in opts.phases:
         phase_drop(servers, opts, results)
     results["problems"] = {s.name: s.problems for s in servers if s.problems}
+    meta["problems"] = results["problems"]
     results["summary"] = summarize(results["runs"])
     extras = build_extras(results)
     results["extras"] = extras
