@@ -29,7 +29,8 @@ enum class DispatcherType
 class Request
 {
 public:
-    Request(http::HttpExchange& exchange, Context& context) noexcept : _exchange(exchange), _context(&context) {}
+    Request(http::HttpExchange& exchange, Context& context) noexcept : _exchange(exchange), _context(&context)
+    {}
 
     http::HttpRequest& http() noexcept { return _exchange.request; }
     const http::HttpRequest& http() const noexcept { return _exchange.request; }

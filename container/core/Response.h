@@ -30,8 +30,14 @@ public:
     http::HttpResponse& http() noexcept { return _exchange.response; }
     int status() const noexcept { return _exchange.response.status(); }
     void setStatus(int status) noexcept { _exchange.response.setStatus(status); }
-    void setHeader(std::string_view name, std::string_view value) { _exchange.response.setHeader(name, value); }
-    void addHeader(std::string_view name, std::string_view value) { _exchange.response.addHeader(name, value); }
+    void setHeader(std::string_view name, std::string_view value)
+    {
+        _exchange.response.setHeader(name, value);
+    }
+    void addHeader(std::string_view name, std::string_view value)
+    {
+        _exchange.response.addHeader(name, value);
+    }
     void setContentType(std::string_view type) { _exchange.response.setContentType(type); }
     void write(std::string_view data) { _exchange.response.write(data); }
     bool flush() noexcept { return _exchange.response.flush(); }

@@ -4,13 +4,13 @@
 // through the C ABI adapters in container/app; the DefaultServlet and the manager implement
 // them directly.
 
+#include "util/Log.h"
+
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "util/Log.h"
 
 namespace serval::core {
 

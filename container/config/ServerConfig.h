@@ -1,0 +1,67 @@
+#pragma once
+
+#include "connector/ConnectorConfig.h"
+#include "util/Log.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace serval::config {
+
+/// One <Host> from conf/server.xml: a virtual host and the directory its apps are deployed from.
+struct HostConfig
+{
+    std::string name = "localhost";    ///< compared case-insensitively with the Host header (port ignored)
+    std::vector<std::string> aliases;  ///< other names for this host (comma-separated attribute)
+    std::string appBase = "webapps";   ///< absolute after reading (relative ones resolve against --base)
+    bool deployOnStartup = true;       ///< deploy what appBase holds when the server starts
+    bool autoDeploy = true;            ///< watch appBase and (re/un)deploy while running (deployer)
+    uint64_t maxBundleEntries = 10000; ///< archive entries per bundle (deployer)
+    uint64_t maxBundleBytes = 256ull * 1024 * 1024;   ///< bytes written when unpacking one bundle
+    uint64_t maxBundleFileSize = 64ull * 1024 * 1024; ///< bytes of one file inside a bundle
+    int line = 0;                                     ///< where it was declared, for later messages
+};
+
+/// <Engine>: the hosts and which one answers unknown Host headers.
+struct EngineConfig
+{
+    std::string defaultHost = "localhost";
+    std::vector<HostConfig> hosts;
+};
+
+/// <Manager> (optional child of <Server>): the admin page. Read here, used by container/manager.
+struct ManagerConfig
+{
+    bool present = false;                   ///< false when server.xml has no <Manager> element
+    std::string path = "/manager";          ///< context path of the admin page on the default host
+    std::string allow = "127.0.0.0/8, ::1"; ///< client addresses allowed (CIDR list)
+};
+
+/// conf/server.xml, validated. Plain data: built once by readServerConfig(), then copied into
+/// the parts that need it.
+struct ServerConfig
+{
+    std::string base;                        ///< --base: every relative path below resolves against it
+    std::string source;                      ///< the file it was read from (for messages)
+    uint32_t shutdownTimeoutMs = 10000;      ///< SIGTERM: how long stopping may take in total
+    std::string logFile = "logs/serval.log"; ///< absolute after reading; "" = stderr only
+    util::LogLevel logLevel = util::LogLevel::Info;
+    std::string accessLog = "logs/access.log";          ///< absolute after reading; "" = no access log
+    std::vector<connector::ConnectorConfig> connectors; ///< at least one
+    EngineConfig engine;
+    ManagerConfig manager;
+};
+
+/// Reads and validates `path` (conf/server.xml). Relative paths inside resolve against `base`.
+/// `displayName` is how the file is named in messages ("conf/server.xml").
+/// Throws ConfigError ("conf/server.xml:LINE: what; what to do") for a missing or malformed
+/// file, an unknown element or attribute, a bad value, a missing required part.
+ServerConfig readServerConfig(const std::string& path, const std::string& base,
+                              const std::string& displayName = "conf/server.xml");
+
+/// The configuration used when conf/server.xml does not exist: one Connector on
+/// 127.0.0.1:8080, Host "localhost" with appBase "webapps".
+ServerConfig defaultServerConfig(const std::string& base);
+
+} // namespace serval::config

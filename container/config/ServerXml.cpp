@@ -1,0 +1,251 @@
+#include "config/ServerConfig.h"
+#include "config/XmlReader.h"
+#include "util/Path.h"
+#include "util/Strings.h"
+
+#include <arpa/inet.h>
+#include <limits>
+#include <set>
+
+namespace serval::config {
+namespace {
+
+using tinyxml2::XMLElement;
+using xml::Attribute;
+using xml::Document;
+
+/// Relative paths in server.xml resolve against --base; "" stays "" (disabled).
+std::string resolve(const std::string& base, std::string_view value)
+{
+    if (value.empty() || value.front() == '/') return std::string(value);
+    return util::joinPath(base, std::string("/") + std::string(value));
+}
+
+// ---- attribute table builders: one line per attribute in the tables below ----------------------
+
+template <typename T> Attribute<T> text(std::string_view name, std::string T::*member)
+{
+    return {name, [member](T& t, std::string_view v, const Document&, int) { t.*member = std::string(v); }};
+}
+
+template <typename T, typename N>
+Attribute<T> number(std::string_view name, N T::*member, uint64_t min = 0,
+                    uint64_t max = std::numeric_limits<N>::max())
+{
+    return {name, [name, member, min, max](T& t, std::string_view v, const Document& d, int line) {
+                t.*member = static_cast<N>(
+                    xml::parseNumber(d, line, "attribute \"" + std::string(name) + "\"", v, min, max));
+            }};
+}
+
+template <typename T> Attribute<T> flag(std::string_view name, bool T::*member)
+{
+    return {name, [name, member](T& t, std::string_view v, const Document& d, int line) {
+                t.*member = xml::parseBool(d, line, "attribute \"" + std::string(name) + "\"", v);
+            }};
+}
+
+template <typename T>
+Attribute<T> path(std::string_view name, std::string T::*member, const std::string& base)
+{
+    return {name,
+            [member, base](T& t, std::string_view v, const Document&, int) { t.*member = resolve(base, v); }};
+}
+
+bool isIpAddress(const std::string& text)
+{
+    unsigned char buffer[16];
+    return ::inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+           ::inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+// ---- the tables -----------------------------------------------------------------------------------
+// To add an attribute: add a field to the struct in ServerConfig.h and one line here.
+// To add an element: add it to the checkChildren() list of its parent and a read function.
+
+std::vector<Attribute<ServerConfig>> serverAttributes(const std::string& base)
+{
+    return {
+        number("shutdownTimeout", &ServerConfig::shutdownTimeoutMs, 0, 3600000),
+        path("logFile", &ServerConfig::logFile, base),
+        {"logLevel",
+         [](ServerConfig& c, std::string_view v, const Document& d, int line) {
+             if (!util::parseLogLevel(v, c.logLevel)) {
+                 xml::fail(
+                     d, line,
+                     "bad value \"" + std::string(v) +
+                         "\" for attribute \"logLevel\"; expected one of: debug, info, warn, error, off");
+             }
+         }},
+        path("accessLog", &ServerConfig::accessLog, base),
+    };
+}
+
+using connector::ConnectorConfig;
+std::vector<Attribute<ConnectorConfig>> connectorAttributes()
+{
+    constexpr uint32_t kHour = 3600000;
+    return {
+        {"address",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             c.address = std::string(v);
+             if (!isIpAddress(c.address)) {
+                 xml::fail(
+                     d, line,
+                     "bad value \"" + c.address +
+                         "\" for attribute \"address\"; expected an IP address: 127.0.0.1 (this machine "
+                         "only) or 0.0.0.0 / :: (every interface)");
+             }
+         }},
+        number("port", &ConnectorConfig::port, 0, 65535),
+        number("maxConnections", &ConnectorConfig::maxConnections, 1, 10000000),
+        number("maxKeepAliveRequests", &ConnectorConfig::maxKeepAliveRequests),
+        number("keepAliveTimeout", &ConnectorConfig::keepAliveTimeoutMs, 1, kHour),
+        number("headerTimeout", &ConnectorConfig::headerTimeoutMs, 1, kHour),
+        number("bodyTimeout", &ConnectorConfig::bodyTimeoutMs, 1, kHour),
+        number("sendTimeout", &ConnectorConfig::sendTimeoutMs, 1, kHour),
+        number("maxRequestLineSize", &ConnectorConfig::maxRequestLineSize, 64, 1024 * 1024),
+        number("maxHeaderSize", &ConnectorConfig::maxHeaderSize, 256, 1024 * 1024),
+        number("maxHeaderCount", &ConnectorConfig::maxHeaderCount, 1, 10000),
+        number("maxBodySize", &ConnectorConfig::maxBodySize),
+        number("ioThreads", &ConnectorConfig::ioThreads, 0, 1024),
+        number("workerThreads", &ConnectorConfig::workerThreads, 1, 4096),
+        number("workerQueue", &ConnectorConfig::workerQueue, 1, 10000000),
+        text("serverHeader", &ConnectorConfig::serverHeader),
+        number("drainTimeout", &ConnectorConfig::drainTimeoutMs, 0, kHour),
+    };
+}
+
+std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
+{
+    return {
+        text("name", &HostConfig::name),
+        {"aliases",
+         [](HostConfig& h, std::string_view v, const Document&, int) {
+             h.aliases.clear();
+             for (std::string_view alias : util::splitList(v, ','))
+                 h.aliases.emplace_back(alias);
+         }},
+        path("appBase", &HostConfig::appBase, base),
+        flag("deployOnStartup", &HostConfig::deployOnStartup),
+        flag("autoDeploy", &HostConfig::autoDeploy),
+        number("maxBundleEntries", &HostConfig::maxBundleEntries, 1),
+        number("maxBundleBytes", &HostConfig::maxBundleBytes, 1),
+        number("maxBundleFileSize", &HostConfig::maxBundleFileSize, 1),
+    };
+}
+
+std::vector<Attribute<EngineConfig>> engineAttributes()
+{
+    return {text("defaultHost", &EngineConfig::defaultHost)};
+}
+
+std::vector<Attribute<ManagerConfig>> managerAttributes()
+{
+    return {text("path", &ManagerConfig::path), text("allow", &ManagerConfig::allow)};
+}
+
+// ---- readers ----------------------------------------------------------------------------------------
+
+void readEngine(const Document& d, const XMLElement& element, ServerConfig& config)
+{
+    xml::applyAttributes(d, element, engineAttributes(), config.engine);
+    xml::checkChildren(d, element, {"Host"});
+    std::set<std::string> names;
+    for (const XMLElement* h = element.FirstChildElement("Host"); h; h = h->NextSiblingElement("Host")) {
+        HostConfig host;
+        host.appBase = resolve(config.base, "webapps");
+        host.line = h->GetLineNum();
+        xml::applyAttributes(d, *h, hostAttributes(config.base), host);
+        xml::checkChildren(d, *h, {});
+        if (host.name.empty()) xml::fail(d, *h, "<Host> needs a name, for example name=\"localhost\"");
+        std::vector<std::string> all = host.aliases;
+        all.push_back(host.name);
+        for (const std::string& n : all) {
+            if (!names.insert(util::toLower(n)).second) {
+                xml::fail(d, *h,
+                          "host name \"" + n + "\" is declared twice; each name or alias must be unique");
+            }
+        }
+        config.engine.hosts.push_back(std::move(host));
+    }
+    if (config.engine.hosts.empty()) {
+        xml::fail(d, element, "<Engine> needs at least one <Host name=\"localhost\" appBase=\"webapps\"/>");
+    }
+    if (names.count(util::toLower(config.engine.defaultHost)) == 0) {
+        xml::fail(d, element,
+                  "defaultHost \"" + config.engine.defaultHost +
+                      "\" is not the name of a <Host> below; set it to one of them");
+    }
+}
+
+} // namespace
+
+ServerConfig readServerConfig(const std::string& path, const std::string& base,
+                              const std::string& displayName)
+{
+    Document d;
+    d.displayName = displayName;
+    xml::load(d, path);
+    const XMLElement& root = *d.doc.RootElement();
+    if (std::string_view(root.Name()) != "Server") {
+        xml::fail(d, root, "the root element is <" + std::string(root.Name()) + ">; expected <Server>");
+    }
+
+    ServerConfig config;
+    config.base = base;
+    config.source = displayName;
+    config.logFile = resolve(base, config.logFile);
+    config.accessLog = resolve(base, config.accessLog);
+    xml::applyAttributes(d, root, serverAttributes(base), config);
+    xml::checkChildren(d, root, {"Connector", "Engine", "Manager"});
+
+    for (const XMLElement* c = root.FirstChildElement("Connector"); c;
+         c = c->NextSiblingElement("Connector")) {
+        connector::ConnectorConfig connector;
+        xml::applyAttributes(d, *c, connectorAttributes(), connector);
+        xml::checkChildren(d, *c, {});
+        config.connectors.push_back(std::move(connector));
+    }
+    if (config.connectors.empty()) {
+        xml::fail(d, root, "<Server> needs at least one <Connector address=\"127.0.0.1\" port=\"8080\"/>");
+    }
+
+    const XMLElement* engine = root.FirstChildElement("Engine");
+    if (engine == nullptr)
+        xml::fail(d, root, "<Server> needs an <Engine defaultHost=\"localhost\"> with <Host> elements");
+    if (const XMLElement* second = engine->NextSiblingElement("Engine")) {
+        xml::fail(d, *second, "only one <Engine> is allowed");
+    }
+    readEngine(d, *engine, config);
+
+    if (const XMLElement* manager = root.FirstChildElement("Manager")) {
+        config.manager.present = true;
+        xml::applyAttributes(d, *manager, managerAttributes(), config.manager);
+        xml::checkChildren(d, *manager, {});
+        if (manager->NextSiblingElement("Manager")) xml::fail(d, *manager, "only one <Manager> is allowed");
+        if (config.manager.path.size() < 2 || config.manager.path.front() != '/' ||
+            config.manager.path.back() == '/') {
+            xml::fail(d, *manager,
+                      "bad value \"" + config.manager.path +
+                          "\" for attribute \"path\"; expected a path such as /manager");
+        }
+    }
+    return config;
+}
+
+ServerConfig defaultServerConfig(const std::string& base)
+{
+    ServerConfig config;
+    config.base = base;
+    config.source = "(built-in defaults)";
+    config.logFile = resolve(base, config.logFile);
+    config.accessLog = resolve(base, config.accessLog);
+    config.connectors.emplace_back();
+    HostConfig host;
+    host.appBase = resolve(base, "webapps");
+    config.engine.hosts.push_back(host);
+    return config;
+}
+
+} // namespace serval::config

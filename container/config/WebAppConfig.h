@@ -1,0 +1,119 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace serval::config {
+
+/// <servlet>
+struct ServletDef
+{
+    std::string name;
+    std::string className;
+    std::map<std::string, std::string> initParams;
+    std::optional<int> loadOnStartup; ///< nullopt: no <load-on-startup>
+    int line = 0;
+};
+
+/// <servlet-mapping>: one servlet, one or more patterns.
+struct ServletMappingDef
+{
+    std::string servletName;
+    std::vector<std::string> urlPatterns;
+    int line = 0;
+};
+
+/// <filter>
+struct FilterDef
+{
+    std::string name;
+    std::string className;
+    std::map<std::string, std::string> initParams;
+    int line = 0;
+};
+
+/// <filter-mapping>: by URL pattern and/or servlet name, for the listed dispatcher types.
+struct FilterMappingDef
+{
+    std::string filterName;
+    std::vector<std::string> urlPatterns;
+    std::vector<std::string> servletNames; ///< "*" = every servlet
+    bool onRequest = true;                 ///< <dispatcher>REQUEST (the default when none is given)
+    bool onError = false;                  ///< <dispatcher>ERROR
+    int line = 0;
+};
+
+/// <security-constraint> (kept for the realm/auth issue).
+struct WebResourceCollection
+{
+    std::string name;
+    std::vector<std::string> urlPatterns;
+    std::vector<std::string> httpMethods; ///< empty = all
+    std::vector<std::string> httpMethodOmissions;
+};
+struct SecurityConstraintDef
+{
+    std::string displayName;
+    std::vector<WebResourceCollection> collections;
+    bool hasAuthConstraint = false; ///< <auth-constraint> present (even empty = deny all)
+    std::vector<std::string> roles; ///< <auth-constraint><role-name>
+    std::string transportGuarantee; ///< NONE, INTEGRAL, CONFIDENTIAL or ""
+    int line = 0;
+};
+
+/// <login-config> (kept for the realm/auth issue).
+struct LoginConfigDef
+{
+    std::string authMethod; ///< BASIC, FORM, ...
+    std::string realmName;
+    std::string formLoginPage;
+    std::string formErrorPage;
+};
+
+/// <data-source><name>orders</name>...</data-source>: a database the container owns for the app
+/// (data/<app>/<name>.db). Other children are kept as text for the data-source issue.
+struct DataSourceDef
+{
+    std::string name;
+    std::map<std::string, std::string> properties; ///< every other child element: name -> text
+    int line = 0;
+};
+
+/// WEB-INF/web.xml or conf/web.xml, validated. Plain data.
+struct WebAppConfig
+{
+    std::string source; ///< how the file is named in messages ("WEB-INF/web.xml")
+    std::string displayName;
+    std::map<std::string, std::string> contextParams;
+    std::vector<ServletDef> servlets; ///< declaration order
+    std::vector<ServletMappingDef> servletMappings;
+    std::vector<FilterDef> filters;               ///< declaration order
+    std::vector<FilterMappingDef> filterMappings; ///< declaration order = chain order
+    std::vector<std::string> listeners;           ///< <listener-class>, declaration order
+    std::vector<std::string> welcomeFiles;
+    std::map<int, std::string> errorPages;           ///< status code -> location ("/errors/404.html")
+    std::map<std::string, std::string> mimeMappings; ///< extension (lower case, no dot) -> type
+    std::optional<int> sessionTimeoutMinutes;
+    std::vector<SecurityConstraintDef> securityConstraints;
+    std::optional<LoginConfigDef> loginConfig;
+    std::vector<std::string> securityRoles;
+    std::vector<DataSourceDef> dataSources;
+};
+
+/// Reads and validates a web.xml. `displayName` names it in messages ("WEB-INF/web.xml").
+/// Throws ConfigError ("WEB-INF/web.xml:LINE: what; what to do") for malformed XML, unknown
+/// elements, bad values (load-on-startup, error-code, session-timeout, url-pattern), duplicate
+/// servlet/filter names, mappings naming undeclared servlets/filters.
+WebAppConfig readWebXml(const std::string& path, const std::string& displayName = "WEB-INF/web.xml");
+/// Same, from a string (tests, bundles read in memory).
+WebAppConfig parseWebXml(const std::string& text, const std::string& displayName = "WEB-INF/web.xml");
+
+/// The one merge function: `defaults` (conf/web.xml) under `app` (the app's WEB-INF/web.xml).
+/// The app wins: its servlets, filters, params, error pages and session timeout override the
+/// defaults' entries of the same name/key; MIME mappings are merged (app wins per extension);
+/// welcome files are the app's if it lists any, else the defaults'.
+WebAppConfig mergeWebXml(const WebAppConfig& defaults, const WebAppConfig& app);
+
+} // namespace serval::config

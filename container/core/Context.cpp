@@ -1,0 +1,507 @@
+#include "core/Context.h"
+
+#include "core/ErrorPage.h"
+#include "util/Path.h"
+#include "util/Strings.h"
+
+#include <algorithm>
+#include <chrono>
+#include <dirent.h>
+#include <stdexcept>
+#include <thread>
+
+namespace serval::core {
+namespace {
+
+/// How long stop() waits for in-flight requests before tearing the app down anyway.
+constexpr auto kStopDrainLimit = std::chrono::seconds(30);
+
+/// WEB-INF/lib/*.so of a docBase, sorted, so load order is stable.
+std::vector<std::string> libraries(const std::string& docBase)
+{
+    std::vector<std::string> out;
+    std::string dir = docBase + "/WEB-INF/lib";
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return out;
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() > 3 && util::endsWith(name, ".so") && name[0] != '.') out.push_back(dir + "/" + name);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+} // namespace
+
+Context::Context(ContextSpec spec, ContextServices services)
+    : _spec(std::move(spec)), _services(std::move(services))
+{}
+
+Context::~Context()
+{
+    stop();
+}
+
+void Context::addServlet(std::string name, std::unique_ptr<Servlet> servlet,
+                         std::vector<std::string> patterns, std::map<std::string, std::string> initParams)
+{
+    auto wrapper = std::make_unique<Wrapper>(std::move(name), "(container)", std::move(servlet),
+                                             std::move(initParams), std::optional<int>(0));
+    _containerServlets.push_back(ContainerServlet{std::move(wrapper), std::move(patterns)});
+}
+
+void Context::addFilter(std::string name, std::unique_ptr<Filter> filter, std::vector<std::string> patterns)
+{
+    FilterHolder holder;
+    holder.config.name = std::move(name);
+    holder.config.className = "(container)";
+    holder.filter = std::move(filter);
+    _containerFilters.push_back(std::move(holder));
+    _containerFilterPatterns.push_back(std::move(patterns));
+}
+
+// ---- start / stop ----------------------------------------------------------------------------------
+
+void Context::loadModules()
+{
+    for (const std::string& lib : libraries(_spec.docBase)) {
+        if (!_services.appLoader) {
+            throw std::runtime_error("cannot load " + lib + ": this server has no application loader");
+        }
+        std::string error;
+        std::shared_ptr<AppModule> module = _services.appLoader(lib, _spec.name, error);
+        if (!module) throw std::runtime_error(error.empty() ? "cannot load " + lib : error);
+        _modules.push_back(std::move(module));
+    }
+}
+
+std::unique_ptr<Servlet> Context::createServlet(const std::string& className, std::string& error)
+{
+    for (const auto& module : _modules) {
+        if (auto servlet = module->createServlet(className, error)) return servlet;
+    }
+    if (_modules.empty()) error = "no library in WEB-INF/lib provides servlet class \"" + className + "\"";
+    return nullptr;
+}
+
+void Context::buildMapping()
+{
+    _mapper = mapper::ServletMapper();
+    _allWrappers.clear();
+    std::string error;
+    auto addPatterns = [&](Wrapper* wrapper, const std::vector<std::string>& patterns,
+                           const std::string& where) {
+        size_t target = _allWrappers.size();
+        _allWrappers.push_back(wrapper);
+        for (const std::string& pattern : patterns) {
+            if (!_mapper.add(pattern, target, error)) throw std::runtime_error(where + error);
+            wrapper->addPattern(pattern);
+        }
+    };
+    for (auto& cs : _containerServlets)
+        addPatterns(cs.wrapper.get(), cs.patterns, "");
+
+    Wrapper* defaultWrapper = nullptr;
+    for (auto& w : _wrappers) {
+        if (w->isDefaultServlet()) defaultWrapper = w.get();
+    }
+    for (auto& w : _wrappers) {
+        std::vector<std::string> patterns;
+        for (const config::ServletMappingDef& m : _spec.webXml.servletMappings) {
+            if (m.servletName == w->name())
+                patterns.insert(patterns.end(), m.urlPatterns.begin(), m.urlPatterns.end());
+        }
+        if (w.get() == defaultWrapper && !_mapper.has("/") &&
+            std::find(patterns.begin(), patterns.end(), "/") == patterns.end()) {
+            patterns.push_back("/"); // the static fallback, unless web.xml maps "/" elsewhere
+        }
+        addPatterns(w.get(), patterns, _spec.webXml.source + ": ");
+    }
+    for (const config::ServletMappingDef& m : _spec.webXml.servletMappings) {
+        bool known = false;
+        for (Wrapper* w : _allWrappers)
+            known = known || w->name() == m.servletName;
+        if (!known) {
+            throw std::runtime_error(_spec.webXml.source + ":" + std::to_string(m.line) + ": servlet \"" +
+                                     m.servletName + "\" is mapped but not available");
+        }
+    }
+}
+
+void Context::startInternal()
+{
+    loadModules();
+    const config::WebAppConfig& web = _spec.webXml;
+    std::string error;
+
+    for (const std::string& className : web.listeners) {
+        std::unique_ptr<Listener> listener;
+        for (const auto& module : _modules) {
+            if ((listener = module->createListener(className, error))) break;
+        }
+        if (!listener) {
+            throw std::runtime_error(!error.empty() ? error
+                                                    : "no library in WEB-INF/lib provides listener class \"" +
+                                                          className + "\"");
+        }
+        _listeners.push_back(std::move(listener));
+    }
+
+    for (const config::FilterDef& def : web.filters) {
+        std::unique_ptr<Filter> filter;
+        for (const auto& module : _modules) {
+            if ((filter = module->createFilter(def.className, error))) break;
+        }
+        if (!filter) {
+            throw std::runtime_error(!error.empty() ? error
+                                                    : "no library in WEB-INF/lib provides filter class \"" +
+                                                          def.className + "\"");
+        }
+        FilterHolder holder;
+        holder.config.name = def.name;
+        holder.config.className = def.className;
+        holder.config.initParams = def.initParams;
+        holder.filter = std::move(filter);
+        _filters.push_back(std::move(holder));
+    }
+
+    for (const config::ServletDef& def : web.servlets) {
+        std::unique_ptr<Servlet> servlet = createServlet(def.className, error);
+        if (!servlet) throw std::runtime_error(error);
+        _wrappers.push_back(std::make_unique<Wrapper>(def.name, def.className, std::move(servlet),
+                                                      def.initParams, def.loadOnStartup));
+    }
+    bool defaultDeclared =
+        std::any_of(_wrappers.begin(), _wrappers.end(), [](const auto& w) { return w->name() == "default"; });
+    if (_services.defaultServlet && !defaultDeclared) {
+        if (std::unique_ptr<Servlet> servlet = _services.defaultServlet(*this)) {
+            auto wrapper =
+                std::make_unique<Wrapper>("default", "serval.DefaultServlet", std::move(servlet),
+                                          std::map<std::string, std::string>{}, std::optional<int>(0));
+            wrapper->markDefaultServlet();
+            _wrappers.push_back(std::move(wrapper));
+        }
+    }
+    buildMapping();
+
+    // Filter rules: container filters first (outermost), then web.xml <filter-mapping> order.
+    _filterRules.clear();
+    for (size_t i = 0; i < _containerFilters.size(); ++i) {
+        FilterRule rule;
+        rule.filter = _containerFilters[i].filter.get();
+        rule.urlPatterns = _containerFilterPatterns[i];
+        _filterRules.push_back(std::move(rule));
+    }
+    for (const config::FilterMappingDef& m : web.filterMappings) {
+        FilterRule rule;
+        for (FilterHolder& h : _filters) {
+            if (h.config.name == m.filterName) rule.filter = h.filter.get();
+        }
+        if (rule.filter == nullptr) {
+            throw std::runtime_error(web.source + ":" + std::to_string(m.line) + ": filter \"" +
+                                     m.filterName + "\" is mapped but not declared");
+        }
+        rule.urlPatterns = m.urlPatterns;
+        rule.servletNames = m.servletNames;
+        rule.onRequest = m.onRequest;
+        rule.onError = m.onError;
+        _filterRules.push_back(std::move(rule));
+    }
+
+    // Error pages are "inline safe" only if each is a static file (the DefaultServlet).
+    _inlineErrorPages = true;
+    for (const auto& [status, location] : web.errorPages) {
+        mapper::ServletMatch match;
+        Wrapper* w = map(location, match);
+        if (w == nullptr || !w->isDefaultServlet()) _inlineErrorPages = false;
+    }
+
+    // Servlet spec order: context listeners, then filters, then servlets by load-on-startup
+    // (ascending; the rest after them in declaration order: Serval initialises every servlet
+    // at start, so the first request never pays for it and a failing init fails the deploy).
+    for (auto& listener : _listeners)
+        listener->contextInitialized(*this);
+    for (auto* holders : {&_containerFilters, &_filters}) {
+        for (FilterHolder& h : *holders) {
+            h.config.context = this;
+            h.filter->init(h.config);
+            h.initialized = true;
+        }
+    }
+    std::vector<Wrapper*> order(_allWrappers.begin(), _allWrappers.end());
+    std::stable_sort(order.begin(), order.end(), [](const Wrapper* a, const Wrapper* b) {
+        int ka = a->loadOnStartup() && *a->loadOnStartup() >= 0 ? *a->loadOnStartup() : INT32_MAX;
+        int kb = b->loadOnStartup() && *b->loadOnStartup() >= 0 ? *b->loadOnStartup() : INT32_MAX;
+        return ka < kb;
+    });
+    for (Wrapper* w : order) {
+        try {
+            w->init(*this);
+        } catch (const std::exception& e) {
+            throw std::runtime_error("servlet \"" + w->name() + "\" failed to initialise: " + e.what());
+        }
+    }
+    for (const auto& module : _modules)
+        module->contextStarted(*this);
+    _modulesStarted = true;
+    LOG_INFO(source(), "started (" + std::to_string(_allWrappers.size()) + " servlets, " +
+                           std::to_string(_filterRules.size()) + " filter mappings) from " + _spec.docBase);
+}
+
+void Context::stopInternal() noexcept
+{
+    // Requests routed here before the state changed are allowed to finish.
+    auto deadline = std::chrono::steady_clock::now() + kStopDrainLimit;
+    while (inFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (inFlight() > 0)
+        LOG_WARN(source(), "stopping with " + std::to_string(inFlight()) + " requests still running");
+
+    if (_modulesStarted) {
+        for (const auto& module : _modules)
+            module->contextStopping(*this);
+        _modulesStarted = false;
+    }
+    for (auto it = _allWrappers.rbegin(); it != _allWrappers.rend(); ++it)
+        (*it)->destroy();
+    for (auto* holders : {&_filters, &_containerFilters}) {
+        for (auto it = holders->rbegin(); it != holders->rend(); ++it) {
+            if (it->initialized) it->filter->destroy();
+            it->initialized = false;
+        }
+    }
+    for (auto it = _listeners.rbegin(); it != _listeners.rend(); ++it) {
+        try {
+            (*it)->contextDestroyed(*this);
+        } catch (...) {
+        }
+    }
+    _mapper = mapper::ServletMapper();
+    _allWrappers.clear();
+    _filterRules.clear();
+    _wrappers.clear();
+    _filters.clear();
+    _listeners.clear();
+    for (auto& cs : _containerServlets)
+        cs.wrapper->clearPatterns(); // mapped again at the next start
+    _modules.clear();                // last: the code of everything above lives in these libraries
+}
+
+// ---- request path ------------------------------------------------------------------------------------
+
+Wrapper* Context::map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept
+{
+    if (!_mapper.map(pathInContext, match)) return nullptr;
+    return _allWrappers[match.target];
+}
+
+bool Context::canServeInline(const Wrapper* wrapper) const noexcept
+{
+    return wrapper != nullptr && wrapper->isDefaultServlet() && _filterRules.empty() && _listeners.empty() &&
+           _inlineErrorPages;
+}
+
+void Context::collectFilters(std::string_view pathInContext, const Wrapper* wrapper, DispatcherType type,
+                             std::vector<Filter*>& out) const
+{
+    for (const FilterRule& rule : _filterRules) {
+        if (type == DispatcherType::Request ? !rule.onRequest : !rule.onError) continue;
+        bool applies = false;
+        for (const std::string& p : rule.urlPatterns)
+            applies = applies || mapper::urlPatternMatches(p, pathInContext);
+        if (!applies && wrapper != nullptr) {
+            for (const std::string& s : rule.servletNames)
+                applies = applies || s == "*" || s == wrapper->name();
+        }
+        if (applies) out.push_back(rule.filter);
+    }
+}
+
+void Context::runChain(Request& request, Response& response, DispatcherType type)
+{
+    Wrapper* wrapper = request.wrapper();
+    std::string pathInContext = request.servletPath() + request.pathInfo().value_or("");
+    std::vector<Filter*> filters;
+    if (!_filterRules.empty()) collectFilters(pathInContext, wrapper, type, filters);
+    FilterChain chain(filters, wrapper != nullptr ? &wrapper->servlet() : nullptr);
+    if (wrapper == nullptr && filters.empty()) {
+        response.sendError(404);
+        return;
+    }
+    chain.doFilter(request, response);
+    if (wrapper == nullptr && !response.isError() && !response.isCommitted() &&
+        response.http().body().empty() && !response.http().fileBody()) {
+        response.sendError(404);
+    }
+}
+
+void Context::service(Request& request, Response& response) noexcept
+{
+    if (!isStarted()) {
+        writeErrorPage(response.http(), 503, "The application at " + displayPath() + " is not running.");
+        return;
+    }
+    const char* stage = "listener";
+    try {
+        for (auto& listener : _listeners)
+            listener->requestInitialized(request);
+        stage = "servlet";
+        runChain(request, response, DispatcherType::Request);
+    } catch (const std::exception& e) {
+        LOG_ERROR(source(), std::string(stage) + " \"" +
+                                (request.wrapper() ? request.wrapper()->name() : "?") +
+                                "\" threw: " + e.what() + " (" + std::string(request.method()) + " " +
+                                std::string(request.requestUri()) + "); answered 500");
+        if (!response.sendError(500)) response.http().setCloseConnection(true);
+    } catch (...) {
+        LOG_ERROR(source(), std::string(stage) + " \"" +
+                                (request.wrapper() ? request.wrapper()->name() : "?") +
+                                "\" threw a non-standard exception (" + std::string(request.method()) + " " +
+                                std::string(request.requestUri()) + "); answered 500");
+        if (!response.sendError(500)) response.http().setCloseConnection(true);
+    }
+    if (response.isError()) renderError(request, response);
+    for (auto it = _listeners.rbegin(); it != _listeners.rend(); ++it)
+        (*it)->requestDestroyed(request);
+}
+
+void Context::renderError(Request& request, Response& response) noexcept
+{
+    int status = response.status();
+    std::string message = response.errorMessage();
+    response.clearError();
+    try {
+        auto page = _spec.webXml.errorPages.find(status);
+        if (page != _spec.webXml.errorPages.end() && request.dispatcherType() != DispatcherType::Error) {
+            mapper::ServletMatch match;
+            Wrapper* wrapper = map(page->second, match);
+            if (wrapper != nullptr) {
+                request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
+                request.setAttribute("javax.servlet.error.message", message);
+                request.setAttribute("javax.servlet.error.request_uri", request.requestUri());
+                if (request.wrapper() != nullptr) {
+                    request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
+                }
+                request.setDispatcherType(DispatcherType::Error);
+                request.setMapping(_spec.path + page->second, _spec.path, match.servletPath, match.pathInfo,
+                                   wrapper);
+                response.http().reset();
+                runChain(request, response, DispatcherType::Error);
+                if (!response.isError()) {
+                    if (!response.isCommitted())
+                        response.setStatus(status); // the page, with the original status
+                    return;
+                }
+                response.clearError();
+            }
+        }
+    } catch (const std::exception& e) {
+        LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw: " + e.what());
+    } catch (...) {
+        LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw a non-standard exception");
+    }
+    if (response.isCommitted()) return;
+    writeErrorPage(response.http(), status, message);
+}
+
+void Context::recordCompletion(int status, uint64_t latencyNanos) noexcept
+{
+    _requests.fetch_add(1, std::memory_order_relaxed);
+    if (status >= 500) _errors5xx.fetch_add(1, std::memory_order_relaxed);
+    _latency.record(latencyNanos);
+}
+
+ContextStats Context::stats() const noexcept
+{
+    ContextStats s;
+    s.requests = _requests.load(std::memory_order_relaxed);
+    s.errors5xx = _errors5xx.load(std::memory_order_relaxed);
+    s.inFlight = inFlight();
+    s.p50Micros = _latency.percentileMicros(0.50);
+    s.p99Micros = _latency.percentileMicros(0.99);
+    return s;
+}
+
+// ---- introspection -----------------------------------------------------------------------------------
+
+std::vector<const Wrapper*> Context::wrappers() const
+{
+    return std::vector<const Wrapper*>(_allWrappers.begin(), _allWrappers.end());
+}
+
+std::vector<std::string> Context::filterNames() const
+{
+    std::vector<std::string> out;
+    for (const auto& h : _containerFilters)
+        out.push_back(h.config.name);
+    for (const auto& h : _filters)
+        out.push_back(h.config.name);
+    return out;
+}
+
+std::vector<std::string> Context::moduleDescriptions() const
+{
+    std::vector<std::string> out;
+    for (const auto& m : _modules)
+        out.push_back(m->describe());
+    return out;
+}
+
+bool Context::libraryStayedMapped() const noexcept
+{
+    for (const auto& m : _modules) {
+        if (m->stayedMapped()) return true;
+    }
+    return false;
+}
+
+// ---- ServletContext ----------------------------------------------------------------------------------
+
+const std::string& Context::displayName() const noexcept
+{
+    return _spec.webXml.displayName;
+}
+
+const std::string* Context::initParameter(std::string_view name) const noexcept
+{
+    auto it = _spec.webXml.contextParams.find(std::string(name));
+    return it == _spec.webXml.contextParams.end() ? nullptr : &it->second;
+}
+
+bool Context::attribute(std::string_view name, std::string& value) const
+{
+    std::lock_guard<std::mutex> lock(_attributesMutex);
+    auto it = _attributes.find(name);
+    if (it == _attributes.end()) return false;
+    value = it->second;
+    return true;
+}
+
+void Context::setAttribute(std::string_view name, std::string_view value)
+{
+    std::lock_guard<std::mutex> lock(_attributesMutex);
+    _attributes[std::string(name)] = std::string(value);
+}
+
+void Context::removeAttribute(std::string_view name)
+{
+    std::lock_guard<std::mutex> lock(_attributesMutex);
+    auto it = _attributes.find(name);
+    if (it != _attributes.end()) _attributes.erase(it);
+}
+
+std::string Context::realPath(std::string_view path) const
+{
+    auto normalized = util::normalizeUriPath(path);
+    if (!normalized) return {};
+    return util::joinPath(_spec.docBase, *normalized);
+}
+
+void Context::log(util::LogLevel level, std::string_view message) const noexcept
+{
+    util::Log::write(level, source(), message);
+}
+
+} // namespace serval::core

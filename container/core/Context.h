@@ -1,0 +1,203 @@
+#pragma once
+
+#include "config/WebAppConfig.h"
+#include "core/LatencyHistogram.h"
+#include "core/Lifecycle.h"
+#include "core/Request.h"
+#include "core/Response.h"
+#include "core/Servlet.h"
+#include "core/Wrapper.h"
+#include "mapper/ServletMapper.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace serval::core {
+
+class Context;
+
+/// Loads one WEB-INF/lib/*.so for a Context (implemented by container/app). Returns nullptr
+/// and sets `error` to one actionable sentence on refusal. Called on a control thread.
+using AppLoader = std::function<std::shared_ptr<AppModule>(
+    const std::string& libPath, const std::string& contextName, std::string& error)>;
+/// Creates the DefaultServlet (static files) for a Context (container/servlets, wired by
+/// startup so core does not depend on servlets). nullptr = no static fallback.
+using DefaultServletFactory = std::function<std::unique_ptr<Servlet>(const Context& context)>;
+
+/// What the container injects into every Context it builds. Copyable; shared by Engine,
+/// deployer and admin (Engine::services()).
+struct ContextServices
+{
+    AppLoader appLoader;
+    DefaultServletFactory defaultServlet;
+};
+
+/// Everything needed to build one Context.
+struct ContextSpec
+{
+    std::string name;            ///< the appBase entry: "ROOT", "shop", "a#b" (without ".sar" / "##version")
+    std::string path;            ///< context path: "" for ROOT, "/shop", "/a/b"
+    std::string version;         ///< "" or the part after "##" ("2")
+    std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
+    config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
+    uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
+};
+
+/// Counters for the admin page and /metrics (a consistent-enough snapshot of atomics).
+struct ContextStats
+{
+    uint64_t requests = 0;
+    uint64_t errors5xx = 0;
+    int64_t inFlight = 0;
+    uint64_t p50Micros = 0;
+    uint64_t p99Micros = 0;
+};
+
+/// One deployed web application at one context path (Tomcat's StandardContext): owns its
+/// application code (AppModules), servlets (Wrappers), filters, listeners, and runs the
+/// per-request pipeline: request listeners -> filter chain -> servlet -> error page.
+///
+/// OWNERSHIP: held by shared_ptr: by its Host (routing) and by every routing snapshot a
+/// request has pinned, so a replaced Context lives until its last request completes.
+/// THREADS: start()/stop()/add*() on control threads; map(), service(), counters and the
+/// ServletContext methods from any request thread, without locks (attributes use a mutex).
+class Context : public ServletContext, public Lifecycle
+{
+public:
+    Context(ContextSpec spec, ContextServices services);
+    ~Context() override;
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    const std::string& name() const noexcept { return _spec.name; }
+    const std::string& path() const noexcept { return _spec.path; }
+    const std::string& version() const noexcept { return _spec.version; }
+    const std::string& docBase() const noexcept { return _spec.docBase; }
+    const config::WebAppConfig& webXml() const noexcept { return _spec.webXml; }
+    const ContextSpec& spec() const noexcept { return _spec; }
+    uint64_t maxBodySize() const noexcept { return _spec.maxBodySize; }
+    /// "/shop" or "/" for ROOT: for log lines and pages.
+    std::string displayPath() const { return _spec.path.empty() ? std::string("/") : _spec.path; }
+
+    /// Container-provided servlet (the admin page). Call before start(); kept across restarts.
+    /// The patterns follow web.xml rules; a web.xml servlet of the same name is refused.
+    void addServlet(std::string name, std::unique_ptr<Servlet> servlet, std::vector<std::string> patterns,
+                    std::map<std::string, std::string> initParams = {});
+    /// Container-provided filter, runs before the web.xml filters for REQUEST dispatches
+    /// matching `patterns`. Call before start(); kept across restarts.
+    void addFilter(std::string name, std::unique_ptr<Filter> filter, std::vector<std::string> patterns);
+
+    // ---- request path (Engine) --------------------------------------------------------------
+
+    /// Maps a decoded, normalised path within the context ("/a/b"). Returns nullptr if nothing
+    /// matches. Only valid while Started (the caller holds an inFlight count).
+    Wrapper* map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept;
+    /// True if a request mapped to `wrapper` can be served on the I/O thread: the DefaultServlet,
+    /// with no filters, no request listeners and only static error pages.
+    bool canServeInline(const Wrapper* wrapper) const noexcept;
+    /// Runs the pipeline for a mapped request; the last-resort catch lives here.
+    void service(Request& request, Response& response) noexcept;
+
+    /// In-flight accounting: the Engine enters when it routes a request here (before checking
+    /// the state) and leaves when the exchange completes. stop() waits for zero.
+    void enterRequest() noexcept { _inFlight.fetch_add(1, std::memory_order_seq_cst); }
+    void leaveRequest() noexcept { _inFlight.fetch_sub(1, std::memory_order_seq_cst); }
+    int64_t inFlight() const noexcept { return _inFlight.load(std::memory_order_seq_cst); }
+    /// Called by the Engine once per completed request.
+    void recordCompletion(int status, uint64_t latencyNanos) noexcept;
+    ContextStats stats() const noexcept;
+    const LatencyHistogram& latency() const noexcept { return _latency; }
+
+    // ---- introspection (admin page) -------------------------------------------------------------
+
+    std::vector<const Wrapper*> wrappers() const;
+    std::vector<std::string> filterNames() const;
+    std::vector<std::string> moduleDescriptions() const;
+    bool libraryStayedMapped() const noexcept;
+
+    // ---- ServletContext -----------------------------------------------------------------------
+
+    const std::string& contextPath() const noexcept override { return _spec.path; }
+    const std::string& displayName() const noexcept override;
+    const std::string* initParameter(std::string_view name) const noexcept override;
+    const std::map<std::string, std::string>& initParameters() const noexcept override
+    {
+        return _spec.webXml.contextParams;
+    }
+    bool attribute(std::string_view name, std::string& value) const override;
+    void setAttribute(std::string_view name, std::string_view value) override;
+    void removeAttribute(std::string_view name) override;
+    std::string realPath(std::string_view path) const override;
+    void log(util::LogLevel level, std::string_view message) const noexcept override;
+
+protected:
+    void startInternal() override;
+    void stopInternal() noexcept override;
+    std::string lifecycleName() const override { return "context " + displayPath(); }
+
+private:
+    struct FilterHolder
+    {
+        FilterConfig config;
+        std::unique_ptr<Filter> filter;
+        bool initialized = false;
+    };
+    struct FilterRule
+    {
+        Filter* filter = nullptr;
+        std::vector<std::string> urlPatterns;
+        std::vector<std::string> servletNames;
+        bool onRequest = true;
+        bool onError = false;
+    };
+    struct ContainerServlet
+    {
+        std::unique_ptr<Wrapper> wrapper;
+        std::vector<std::string> patterns;
+    };
+
+    void loadModules();
+    std::unique_ptr<Servlet> createServlet(const std::string& className, std::string& error);
+    void buildMapping();
+    void collectFilters(std::string_view pathInContext, const Wrapper* wrapper, DispatcherType type,
+                        std::vector<Filter*>& out) const;
+    void runChain(Request& request, Response& response, DispatcherType type);
+    void renderError(Request& request, Response& response) noexcept;
+    std::string source() const { return "app:" + displayPath(); }
+
+    // Declared first so it is destroyed last: every servlet, filter and listener below points
+    // into the libraries these modules keep loaded.
+    std::vector<std::shared_ptr<AppModule>> _modules;
+
+    ContextSpec _spec;
+    ContextServices _services;
+
+    std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start
+    std::vector<FilterHolder> _containerFilters;      ///< addFilter(): survive stop/start
+    std::vector<std::vector<std::string>> _containerFilterPatterns;
+
+    std::vector<std::unique_ptr<Wrapper>> _wrappers; ///< from web.xml + the DefaultServlet
+    std::vector<Wrapper*> _allWrappers;              ///< mapper targets (both kinds)
+    std::vector<FilterHolder> _filters;              ///< from web.xml
+    std::vector<FilterRule> _filterRules;            ///< container filters first, then web.xml order
+    std::vector<std::unique_ptr<Listener>> _listeners;
+    mapper::ServletMapper _mapper;
+    bool _inlineErrorPages = true;
+    bool _modulesStarted = false;
+
+    std::atomic<int64_t> _inFlight{0};
+    std::atomic<uint64_t> _requests{0};
+    std::atomic<uint64_t> _errors5xx{0};
+    LatencyHistogram _latency;
+
+    mutable std::mutex _attributesMutex;
+    std::map<std::string, std::string, std::less<>> _attributes;
+};
+
+} // namespace serval::core

@@ -1,0 +1,316 @@
+#include "core/Engine.h"
+
+#include "core/ErrorPage.h"
+#include "util/Path.h"
+#include "util/Strings.h"
+
+#include <ctime>
+
+namespace serval::core {
+namespace {
+
+/// Per-exchange routing result, kept from onHead() to complete() and reused for every request
+/// on the connection (strings keep their capacity). While `context` is set the request is
+/// counted in that Context's inFlight(); `snapshot` pins the Hosts and Contexts it routed with.
+class EngineExchangeState final : public http::ExchangeState
+{
+public:
+    std::shared_ptr<const RoutingSnapshot> snapshot;
+    Host* host = nullptr;
+    Context* context = nullptr;
+    Wrapper* wrapper = nullptr;
+    std::string decodedUri;
+    mapper::ServletMatch match;
+
+    ~EngineExchangeState() override { reset(); }
+
+    void releaseContext() noexcept
+    {
+        if (context != nullptr) context->leaveRequest();
+        context = nullptr;
+        wrapper = nullptr;
+    }
+    void reset() noexcept override
+    {
+        releaseContext();
+        host = nullptr;
+        snapshot.reset();
+    }
+};
+
+EngineExchangeState& stateOf(http::HttpExchange& exchange)
+{
+    if (!exchange.state) exchange.state = std::make_unique<EngineExchangeState>();
+    return static_cast<EngineExchangeState&>(*exchange.state);
+}
+
+uint64_t monotonicNanos() noexcept
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+/// True if the raw path needs no decoding and no normalisation: no '%', no "//", no "." or
+/// ".." segment, no backslash or NUL. The common case, handled without allocating.
+bool isPlainPath(std::string_view path) noexcept
+{
+    if (path.empty() || path.front() != '/') return false;
+    for (size_t i = 0; i < path.size(); ++i) {
+        char c = path[i];
+        if (c == '%' || c == '\\' || c == '\0') return false;
+        if (c == '/' && i + 1 < path.size()) {
+            char n = path[i + 1];
+            if (n == '/') return false;
+            if (n == '.') {
+                size_t end = path.find('/', i + 1);
+                std::string_view segment =
+                    path.substr(i + 1, end == std::string_view::npos ? std::string_view::npos : end - i - 1);
+                if (segment == "." || segment == "..") return false;
+            }
+        }
+    }
+    return true;
+}
+
+/// Decodes and normalises the raw request path into `out`. Returns 0 or the status to answer
+/// (400) with `why` set.
+int decodePath(std::string_view raw, std::string& out, const char*& why)
+{
+    if (isPlainPath(raw)) {
+        out.assign(raw);
+        return 0;
+    }
+    // An encoded '/' or '\' would let a path segment smuggle a separator past the mapper.
+    for (size_t i = 0; i + 2 < raw.size(); ++i) {
+        if (raw[i] == '%' && raw[i + 1] == '2' && (raw[i + 2] == 'f' || raw[i + 2] == 'F')) {
+            why = "The request path holds an encoded slash (%2F).";
+            return 400;
+        }
+        if (raw[i] == '%' && raw[i + 1] == '5' && (raw[i + 2] == 'c' || raw[i + 2] == 'C')) {
+            why = "The request path holds an encoded backslash (%5C).";
+            return 400;
+        }
+    }
+    auto decoded = util::percentDecode(raw);
+    if (!decoded) {
+        why = "The request path holds a malformed %-escape.";
+        return 400;
+    }
+    if (decoded->find('\0') != std::string::npos || decoded->find('\\') != std::string::npos) {
+        why = "The request path holds a NUL or backslash.";
+        return 400;
+    }
+    if (decoded->empty() || decoded->front() != '/') {
+        why = "The request path must start with '/'.";
+        return 400;
+    }
+    auto normalized = util::normalizeUriPath(*decoded);
+    if (!normalized) {
+        why = "The request path climbs above the root.";
+        return 400;
+    }
+    out = std::move(*normalized);
+    return 0;
+}
+
+http::HeadDecision reject(http::HttpExchange& exchange, int status, std::string_view message)
+{
+    writeErrorPage(exchange.response, status, message);
+    http::HeadDecision decision;
+    decision.rejectStatus = status;
+    return decision;
+}
+
+} // namespace
+
+Engine::Engine(std::string defaultHost, ContextServices services)
+    : _defaultHost(std::move(defaultHost)), _services(std::move(services))
+{
+    std::atomic_store(&_snapshot,
+                      std::shared_ptr<const RoutingSnapshot>(std::make_shared<RoutingSnapshot>()));
+}
+
+Engine::~Engine()
+{
+    stop();
+}
+
+void Engine::addHost(std::shared_ptr<Host> host)
+{
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        host->attach(this);
+        _hosts.push_back(host);
+    }
+    if (isStarted()) host->start();
+    routingChanged();
+}
+
+std::shared_ptr<Host> Engine::findHost(std::string_view name) const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    for (const auto& h : _hosts) {
+        if (util::equalsIgnoreCase(h->name(), name)) return h;
+        for (const auto& a : h->aliases()) {
+            if (util::equalsIgnoreCase(a, name)) return h;
+        }
+    }
+    return nullptr;
+}
+
+std::shared_ptr<Host> Engine::defaultHost() const
+{
+    auto host = findHost(_defaultHost);
+    if (host) return host;
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _hosts.empty() ? nullptr : _hosts.front();
+}
+
+std::vector<std::shared_ptr<Host>> Engine::hosts() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _hosts;
+}
+
+void Engine::routingChanged()
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    auto snapshot = std::make_shared<RoutingSnapshot>();
+    std::optional<size_t> defaultIndex;
+    for (size_t i = 0; i < _hosts.size(); ++i) {
+        const auto& host = _hosts[i];
+        RoutingSnapshot::HostRoute route;
+        route.host = host;
+        route.contexts = host->contexts();
+        for (size_t j = 0; j < route.contexts.size(); ++j)
+            route.mapper.add(route.contexts[j]->path(), j);
+        snapshot->hosts.push_back(std::move(route));
+        snapshot->hostMapper.add(host->name(), i);
+        for (const auto& alias : host->aliases())
+            snapshot->hostMapper.add(alias, i);
+        if (util::equalsIgnoreCase(host->name(), _defaultHost)) defaultIndex = i;
+    }
+    if (!defaultIndex && !_hosts.empty()) defaultIndex = 0; // config validation prevents this
+    if (defaultIndex) snapshot->hostMapper.setDefault(*defaultIndex);
+    std::atomic_store(&_snapshot, std::shared_ptr<const RoutingSnapshot>(std::move(snapshot)));
+}
+
+void Engine::startInternal()
+{
+    for (const auto& host : hosts())
+        host->start();
+    routingChanged();
+}
+
+void Engine::stopInternal() noexcept
+{
+    auto all = hosts();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        (*it)->stop();
+}
+
+// ---- the request path ------------------------------------------------------------------------------
+
+http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
+{
+    try {
+        EngineExchangeState& st = stateOf(exchange);
+        st.reset();
+        st.snapshot = std::atomic_load(&_snapshot);
+        const http::HttpRequest& request = exchange.request;
+
+        auto hostIndex = st.snapshot->hostMapper.map(request.host());
+        if (!hostIndex) return reject(exchange, 404, "No host is configured.");
+        const RoutingSnapshot::HostRoute& route = st.snapshot->hosts[*hostIndex];
+        st.host = route.host.get();
+
+        if (request.path == "*") { // OPTIONS * (the Connector admits "*" for OPTIONS only)
+            http::HeadDecision decision = reject(exchange, 200, "");
+            exchange.response.reset();
+            exchange.response.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+            return decision;
+        }
+        const char* why = "";
+        if (int status = decodePath(request.path, st.decodedUri, why)) return reject(exchange, status, why);
+
+        auto contextIndex = route.mapper.map(st.decodedUri);
+        if (!contextIndex) return reject(exchange, 404, "Nothing is deployed at this path.");
+        Context* context = route.contexts[*contextIndex].get();
+        // Count first, then check the state: stop() flips the state, then waits for zero.
+        context->enterRequest();
+        st.context = context;
+        if (!context->isStarted()) {
+            st.releaseContext();
+            return reject(exchange, 503, "The application at " + context->displayPath() + " is not running.");
+        }
+        if (!context->path().empty() && st.decodedUri.size() == context->path().size()) {
+            // "/docs" -> "/docs/": relative links in the app's pages resolve against the slash.
+            st.releaseContext();
+            http::HeadDecision decision = reject(exchange, 302, "");
+            exchange.response.reset();
+            exchange.response.setStatus(302);
+            std::string location = request.path + "/";
+            if (!request.query.empty()) location.append("?").append(request.query);
+            exchange.response.setHeader("Location", location);
+            return decision;
+        }
+        std::string_view pathInContext = std::string_view(st.decodedUri).substr(context->path().size());
+        st.wrapper = context->map(pathInContext, st.match);
+
+        http::HeadDecision decision;
+        decision.maxBodySize = context->maxBodySize();
+        decision.dispatch =
+            context->canServeInline(st.wrapper) ? http::Dispatch::Inline : http::Dispatch::Worker;
+        return decision;
+    } catch (...) {
+        // Allocation failure or a bug: answer rather than take the I/O thread down.
+        if (exchange.state) exchange.state->reset();
+        http::HeadDecision decision;
+        decision.rejectStatus = 500;
+        return decision;
+    }
+}
+
+void Engine::service(http::HttpExchange& exchange) noexcept
+{
+    try {
+        auto* st = static_cast<EngineExchangeState*>(exchange.state.get());
+        if (st == nullptr || st->context == nullptr) {
+            writeErrorPage(exchange.response, 500, "The request was not routed.");
+            return;
+        }
+        Context& context = *st->context;
+        Request request(exchange, context);
+        request.setMapping(st->decodedUri, context.path(), st->match.servletPath, st->match.pathInfo,
+                           st->wrapper);
+        Response response(exchange);
+        context.service(request, response);
+    } catch (...) {
+        LOG_ERROR("engine", "unexpected failure while serving " + exchange.request.target + "; answered 500");
+        if (!exchange.response.isCommitted()) {
+            writeErrorPage(exchange.response, 500, "");
+        } else {
+            exchange.response.setCloseConnection(true);
+        }
+    }
+}
+
+void Engine::complete(http::HttpExchange& exchange, uint64_t bytesSent) noexcept
+{
+    auto* st = static_cast<EngineExchangeState*>(exchange.state.get());
+    if (st == nullptr) return;
+    try {
+        if (st->host != nullptr && st->host->accessLog()) st->host->accessLog()(exchange, bytesSent);
+    } catch (...) {
+        // The access log must never fail a request.
+    }
+    if (st->context != nullptr) {
+        uint64_t latency = exchange.startNanos != 0 ? monotonicNanos() - exchange.startNanos : 0;
+        st->context->recordCompletion(exchange.response.status(), latency);
+    }
+    // Release the pins now: an idle keep-alive connection must not keep a replaced app loaded.
+    st->reset();
+}
+
+} // namespace serval::core

@@ -1,0 +1,92 @@
+#include "core/Response.h"
+
+#include "util/Strings.h"
+
+#include <stdexcept>
+
+namespace serval::core {
+namespace {
+
+/// RFC 6265 cookie-name: an RFC 7230 token.
+bool isToken(std::string_view text) noexcept
+{
+    if (text.empty()) return false;
+    for (unsigned char c : text) {
+        if (c <= 0x20 || c >= 0x7f) return false;
+        if (std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) != std::string_view::npos) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// RFC 6265 cookie-octet: no CTLs, whitespace, DQUOTE, comma, semicolon or backslash.
+bool isCookieValue(std::string_view text) noexcept
+{
+    for (unsigned char c : text) {
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\') return false;
+    }
+    return true;
+}
+
+/// Attribute values (Path, Domain) must not end the attribute or the header.
+bool isAttributeValue(std::string_view text) noexcept
+{
+    for (unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f || c == ';') return false;
+    }
+    return true;
+}
+
+bool hasLineBreakOrNul(std::string_view text) noexcept
+{
+    return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+} // namespace
+
+void Response::addCookie(const Cookie& cookie)
+{
+    // A servlet handing us a bad cookie is a programming error; refusing (the Context turns
+    // the exception into a 500) is safer than emitting a header an attacker may have shaped.
+    if (!isToken(cookie.name)) throw std::invalid_argument("invalid cookie name \"" + cookie.name + "\"");
+    if (!isCookieValue(cookie.value))
+        throw std::invalid_argument("invalid value for cookie \"" + cookie.name + "\"");
+    if (!isAttributeValue(cookie.path) || !isAttributeValue(cookie.domain) ||
+        !isAttributeValue(cookie.sameSite)) {
+        throw std::invalid_argument("invalid attribute for cookie \"" + cookie.name + "\"");
+    }
+    std::string header;
+    header.reserve(64 + cookie.name.size() + cookie.value.size());
+    header.append(cookie.name).append("=").append(cookie.value);
+    if (cookie.maxAge >= 0) {
+        header.append("; Max-Age=").append(std::to_string(cookie.maxAge));
+        if (cookie.maxAge == 0) header.append("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+    if (!cookie.domain.empty()) header.append("; Domain=").append(cookie.domain);
+    if (!cookie.path.empty()) header.append("; Path=").append(cookie.path);
+    if (cookie.secure) header.append("; Secure");
+    if (cookie.httpOnly) header.append("; HttpOnly");
+    if (!cookie.sameSite.empty()) header.append("; SameSite=").append(cookie.sameSite);
+    _exchange.response.addHeader("Set-Cookie", header);
+}
+
+bool Response::sendError(int status, std::string_view message)
+{
+    if (!_exchange.response.reset()) return false;
+    _exchange.response.setStatus(status);
+    _errorSent = true;
+    _errorMessage.assign(message);
+    return true;
+}
+
+bool Response::sendRedirect(std::string_view location, int status)
+{
+    if (hasLineBreakOrNul(location)) throw std::invalid_argument("redirect location holds a line break");
+    if (!_exchange.response.reset()) return false;
+    _exchange.response.setStatus(status);
+    _exchange.response.setHeader("Location", location);
+    return true;
+}
+
+} // namespace serval::core

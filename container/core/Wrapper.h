@@ -1,0 +1,57 @@
+#pragma once
+
+#include "core/Servlet.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace serval::core {
+
+/// One servlet definition inside a Context (Tomcat's StandardWrapper): the instance, its
+/// config and the patterns it is mapped to.
+///
+/// OWNERSHIP: owned by its Context (unique_ptr, destroyed before the Context's AppModule).
+/// THREADS: built and initialised on a control thread; servlet() is then called from any
+/// request thread.
+class Wrapper
+{
+public:
+    Wrapper(std::string name, std::string className, std::unique_ptr<Servlet> servlet,
+            std::map<std::string, std::string> initParams, std::optional<int> loadOnStartup);
+    ~Wrapper();
+    Wrapper(const Wrapper&) = delete;
+    Wrapper& operator=(const Wrapper&) = delete;
+
+    const std::string& name() const noexcept { return _config.name; }
+    const std::string& className() const noexcept { return _config.className; }
+    const ServletConfig& config() const noexcept { return _config; }
+    Servlet& servlet() noexcept { return *_servlet; }
+    std::optional<int> loadOnStartup() const noexcept { return _loadOnStartup; }
+    /// url-patterns mapped to this servlet (for the admin page).
+    const std::vector<std::string>& patterns() const noexcept { return _patterns; }
+    void addPattern(std::string pattern) { _patterns.push_back(std::move(pattern)); }
+    void clearPatterns() noexcept { _patterns.clear(); }
+
+    /// The container's DefaultServlet (static files): safe to run on the I/O thread.
+    bool isDefaultServlet() const noexcept { return _isDefault; }
+    void markDefaultServlet() noexcept { _isDefault = true; }
+
+    /// Calls Servlet::init() (may throw: the Context fails to start with the reason).
+    void init(ServletContext& context);
+    /// Calls Servlet::destroy() once if init() succeeded.
+    void destroy() noexcept;
+    bool initialized() const noexcept { return _initialized; }
+
+private:
+    ServletConfig _config;
+    std::unique_ptr<Servlet> _servlet;
+    std::optional<int> _loadOnStartup;
+    std::vector<std::string> _patterns;
+    bool _isDefault = false;
+    bool _initialized = false;
+};
+
+} // namespace serval::core

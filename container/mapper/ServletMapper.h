@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace serval::mapper {
+
+/// Which Servlet-spec rule (section 12.2) matched.
+enum class MatchType
+{
+    ContextRoot, ///< the empty pattern "": exactly the context root ("/")
+    Exact,       ///< "/catalog"
+    Prefix,      ///< "/catalog/*" (longest wins)
+    Extension,   ///< "*.jsp" (extension of the last path segment)
+    Default      ///< "/"
+};
+
+/// The result of mapping one path within a context. Strings are reused between requests.
+struct ServletMatch
+{
+    size_t target = 0; ///< what add() was given for the matching pattern
+    MatchType type = MatchType::Default;
+    std::string servletPath;             ///< getServletPath()
+    std::optional<std::string> pathInfo; ///< getPathInfo(); nullopt = null
+};
+
+/// The Servlet-spec servlet mapping of one context (Tomcat's Mapper, wrapper part): exact
+/// match first, then the longest "/prefix/*", then "*.ext", then the default "/". The empty
+/// pattern "" matches only the context root. Pure and immutable once built: request threads
+/// call map() concurrently without locks.
+class ServletMapper
+{
+public:
+    /// Adds one url-pattern for `target`. Returns false with `error` set for an invalid pattern
+    /// or one already mapped (web.xml validation reports it with the file:line).
+    bool add(const std::string& pattern, size_t target, std::string& error);
+    /// `path` is the decoded, normalised path within the context ("/a/b"; "" is treated as "/").
+    /// Returns false if no pattern matches (no default "/" mapped).
+    bool map(std::string_view path, ServletMatch& out) const;
+    /// True if `pattern` was added.
+    bool has(const std::string& pattern) const;
+    bool hasDefault() const noexcept { return _default.has_value(); }
+
+private:
+    std::map<std::string, size_t, std::less<>> _exact;
+    std::vector<std::pair<std::string, size_t>> _prefixes;  ///< "/a/b" for "/a/b/*", longest first
+    std::map<std::string, size_t, std::less<>> _extensions; ///< "jsp" for "*.jsp"
+    std::optional<size_t> _default;
+    std::optional<size_t> _contextRoot;
+};
+
+/// True if `pattern` is a valid url-pattern: "", "/", "/exact", "/prefix/*", "/*", "*.ext".
+bool isValidUrlPattern(std::string_view pattern) noexcept;
+
+/// Whether a filter's url-pattern applies to a path (same rules as servlets, but every
+/// matching filter runs, not only the best match). "/*" matches everything.
+bool urlPatternMatches(std::string_view pattern, std::string_view path) noexcept;
+
+} // namespace serval::mapper

@@ -1,0 +1,193 @@
+#include "config/ConfigError.h"
+#include "config/ServerConfig.h"
+#include "support/TempDir.h"
+
+#include <gtest/gtest.h>
+
+using namespace serval;
+using serval::test::TempDir;
+
+namespace {
+
+struct ServerXmlTest : ::testing::Test
+{
+    TempDir base;
+
+    config::ServerConfig read(const std::string& xml)
+    {
+        base.write("conf/server.xml", xml);
+        return config::readServerConfig(base.file("conf/server.xml"), base.path());
+    }
+
+    /// The message of the ConfigError reading `xml` throws ("" if it does not throw).
+    std::string error(const std::string& xml)
+    {
+        try {
+            read(xml);
+        } catch (const config::ConfigError& e) {
+            return e.what();
+        }
+        return "";
+    }
+};
+
+const char* kMinimal = R"(<Server>
+  <Connector port="8080"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" appBase="webapps"/>
+  </Engine>
+</Server>
+)";
+
+} // namespace
+
+TEST_F(ServerXmlTest, MinimalFileGetsDefaults)
+{
+    auto c = read(kMinimal);
+    ASSERT_EQ(c.connectors.size(), 1u);
+    EXPECT_EQ(c.connectors[0].address, "127.0.0.1");
+    EXPECT_EQ(c.connectors[0].port, 8080);
+    EXPECT_EQ(c.connectors[0].keepAliveTimeoutMs, 20000u);
+    ASSERT_EQ(c.engine.hosts.size(), 1u);
+    EXPECT_EQ(c.engine.hosts[0].appBase, base.path() + "/webapps");
+    EXPECT_EQ(c.logFile, base.path() + "/logs/serval.log");
+    EXPECT_EQ(c.accessLog, base.path() + "/logs/access.log");
+    EXPECT_FALSE(c.manager.present);
+}
+
+TEST_F(ServerXmlTest, EveryAttributeIsRead)
+{
+    auto c = read(R"(<Server shutdownTimeout="5000" logFile="/var/log/s.log" logLevel="debug" accessLog="">
+  <Connector address="0.0.0.0" port="0" maxConnections="100" maxKeepAliveRequests="7" keepAliveTimeout="1000"
+             headerTimeout="2000" bodyTimeout="3000" sendTimeout="4000" maxRequestLineSize="4096"
+             maxHeaderSize="8192" maxHeaderCount="50" maxBodySize="1048576" ioThreads="2" workerThreads="4"
+             workerQueue="64" serverHeader="" drainTimeout="500"/>
+  <Connector address="::1" port="8443"/>
+  <Engine defaultHost="www.example.com">
+    <Host name="localhost" appBase="/srv/apps" deployOnStartup="false" autoDeploy="FALSE"/>
+    <Host name="www.example.com" aliases="example.com, Example.org" appBase="sites/example"
+          maxBundleEntries="10" maxBundleBytes="2048" maxBundleFileSize="1024"/>
+  </Engine>
+  <Manager path="/admin" allow="127.0.0.1/32"/>
+</Server>)");
+    EXPECT_EQ(c.shutdownTimeoutMs, 5000u);
+    EXPECT_EQ(c.logFile, "/var/log/s.log");
+    EXPECT_EQ(c.logLevel, util::LogLevel::Debug);
+    EXPECT_EQ(c.accessLog, "");
+    ASSERT_EQ(c.connectors.size(), 2u);
+    const auto& k = c.connectors[0];
+    EXPECT_EQ(k.address, "0.0.0.0");
+    EXPECT_EQ(k.port, 0);
+    EXPECT_EQ(k.maxConnections, 100u);
+    EXPECT_EQ(k.maxKeepAliveRequests, 7u);
+    EXPECT_EQ(k.keepAliveTimeoutMs, 1000u);
+    EXPECT_EQ(k.headerTimeoutMs, 2000u);
+    EXPECT_EQ(k.bodyTimeoutMs, 3000u);
+    EXPECT_EQ(k.sendTimeoutMs, 4000u);
+    EXPECT_EQ(k.maxRequestLineSize, 4096u);
+    EXPECT_EQ(k.maxHeaderSize, 8192u);
+    EXPECT_EQ(k.maxHeaderCount, 50u);
+    EXPECT_EQ(k.maxBodySize, 1048576u);
+    EXPECT_EQ(k.ioThreads, 2u);
+    EXPECT_EQ(k.workerThreads, 4u);
+    EXPECT_EQ(k.workerQueue, 64u);
+    EXPECT_EQ(k.serverHeader, "");
+    EXPECT_EQ(k.drainTimeoutMs, 500u);
+    EXPECT_EQ(c.connectors[1].address, "::1");
+    EXPECT_EQ(c.engine.defaultHost, "www.example.com");
+    ASSERT_EQ(c.engine.hosts.size(), 2u);
+    EXPECT_EQ(c.engine.hosts[0].appBase, "/srv/apps");
+    EXPECT_FALSE(c.engine.hosts[0].deployOnStartup);
+    EXPECT_FALSE(c.engine.hosts[0].autoDeploy);
+    const auto& h = c.engine.hosts[1];
+    EXPECT_EQ(h.aliases, (std::vector<std::string>{"example.com", "Example.org"}));
+    EXPECT_EQ(h.appBase, base.path() + "/sites/example");
+    EXPECT_EQ(h.maxBundleEntries, 10u);
+    EXPECT_EQ(h.maxBundleBytes, 2048u);
+    EXPECT_EQ(h.maxBundleFileSize, 1024u);
+    EXPECT_TRUE(c.manager.present);
+    EXPECT_EQ(c.manager.path, "/admin");
+    EXPECT_EQ(c.manager.allow, "127.0.0.1/32");
+}
+
+TEST_F(ServerXmlTest, UnknownAttributeNamesFileLineAndChoices)
+{
+    std::string e = error("<Server>\n  <Connector prot=\"80\"/>\n</Server>");
+    EXPECT_EQ(
+        e.rfind(
+            "conf/server.xml:2: unknown attribute \"prot\" on <Connector>; expected one of: address, port,",
+            0),
+        0u)
+        << e;
+}
+
+TEST_F(ServerXmlTest, UnknownElementNamesFileLine)
+{
+    std::string e = error("<Server>\n\n  <Conector port=\"80\"/>\n</Server>");
+    EXPECT_EQ(e, "conf/server.xml:3: unknown element <Conector> in <Server>; expected one of: Connector, "
+                 "Engine, Manager");
+}
+
+TEST_F(ServerXmlTest, BadValuesNameTheAttributeAndRange)
+{
+    EXPECT_EQ(error("<Server>\n<Connector port=\"http\"/></Server>"),
+              "conf/server.xml:2: bad value \"http\" for attribute \"port\"; expected a whole number from 0 "
+              "to 65535");
+    EXPECT_EQ(error("<Server>\n<Connector port=\"70000\"/></Server>"),
+              "conf/server.xml:2: bad value \"70000\" for attribute \"port\"; expected a whole number from 0 "
+              "to 65535");
+    EXPECT_NE(error("<Server>\n<Connector address=\"localhost\"/></Server>")
+                  .find("conf/server.xml:2: bad value \"localhost\" for attribute \"address\"; expected an "
+                        "IP address"),
+              std::string::npos);
+    EXPECT_EQ(error("<Server logLevel=\"loud\"/>"),
+              "conf/server.xml:1: bad value \"loud\" for attribute \"logLevel\"; expected one of: debug, "
+              "info, warn, error, off");
+    EXPECT_NE(error("<Server><Connector/><Engine><Host name=\"a\" autoDeploy=\"yes\"/></Engine></Server>")
+                  .find("bad value \"yes\" for attribute \"autoDeploy\"; expected true or false"),
+              std::string::npos);
+}
+
+TEST_F(ServerXmlTest, StructuralErrors)
+{
+    EXPECT_EQ(error("<Config/>"), "conf/server.xml:1: the root element is <Config>; expected <Server>");
+    EXPECT_NE(
+        error("<Server>\n<Engine><Host name=\"a\"/></Engine></Server>").find("needs at least one <Connector"),
+        std::string::npos);
+    EXPECT_NE(error("<Server><Connector/></Server>").find("needs an <Engine"), std::string::npos);
+    EXPECT_NE(error("<Server><Connector/><Engine defaultHost=\"x\"><Host name=\"a\"/></Engine></Server>")
+                  .find("defaultHost \"x\" is not the name of a <Host>"),
+              std::string::npos);
+    EXPECT_NE(error("<Server><Connector/><Engine defaultHost=\"a\"><Host name=\"a\"/>\n<Host "
+                    "name=\"A\"/></Engine></Server>")
+                  .find(":2: host name \"A\" is declared twice"),
+              std::string::npos);
+}
+
+TEST_F(ServerXmlTest, MalformedXmlNamesTheLine)
+{
+    std::string e = error("<Server>\n  <Connector port=\"8080\">\n</Server>");
+    EXPECT_EQ(e.rfind("conf/server.xml:", 0), 0u) << e;
+    EXPECT_NE(e.find("malformed XML"), std::string::npos) << e;
+}
+
+TEST_F(ServerXmlTest, MissingFileSaysWhatToDo)
+{
+    try {
+        config::readServerConfig(base.file("conf/none.xml"), base.path());
+        FAIL();
+    } catch (const config::ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot read"), std::string::npos);
+    }
+}
+
+TEST_F(ServerXmlTest, ShippedServerXmlIsValid)
+{
+    std::string source = test::env("SERVAL_SOURCE");
+    auto c = config::readServerConfig(source + "/conf/server.xml", base.path());
+    ASSERT_EQ(c.connectors.size(), 1u);
+    EXPECT_EQ(c.connectors[0].address, "127.0.0.1");
+    EXPECT_EQ(c.connectors[0].port, 8080);
+    EXPECT_EQ(c.engine.defaultHost, "localhost");
+    EXPECT_EQ(c.engine.hosts[0].appBase, base.path() + "/webapps");
+}
