@@ -75,6 +75,7 @@ TEST(ConnectorTest, KeepAliveServesSeveralRequestsOnOneConnection)
     }
     EXPECT_EQ(server.connector->stats().acceptedConnections, 1u);
     EXPECT_EQ(server.connector->stats().requests, 3u);
+    EXPECT_TRUE(eventually([&] { return server.handler.completed.load() == 3; }, 2s));
 }
 
 TEST(ConnectorTest, PipelinedRequestsAreAnsweredInOrder)
@@ -457,6 +458,38 @@ TEST(ConnectorTest, HeaderTimeoutClosesATrickler)
     auto elapsed = std::chrono::steady_clock::now() - start;
     EXPECT_GE(elapsed, 250ms);
     EXPECT_LT(elapsed, 2s);
+}
+
+TEST(ConnectorTest, StalledBodyIsTimedOut)
+{
+    ConnectorConfig config = testConfig();
+    config.bodyTimeoutMs = 300;
+    Server server(config);
+    auto c = server.connect();
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c->send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"));
+    auto reply = c->readResponse(false, 3s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 408);
+    EXPECT_TRUE(c->waitClosed(3s));
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(elapsed, 250ms);
+    EXPECT_LT(elapsed, 2s);
+    // The handler saw the head, so it hears that the exchange ended.
+    EXPECT_TRUE(eventually([&] { return server.handler.completed.load() == 1; }, 2s));
+}
+
+TEST(ConnectorTest, UpgradeRequestIsAnsweredAndTheConnectionClosed)
+{
+    Server server; // no protocol switch: answer as HTTP/1.1, never parse what follows
+    auto c = server.connect();
+    ASSERT_TRUE(c->send(get("/x", "Connection: Upgrade\r\nUpgrade: h2c\r\n") + get("/canary")));
+    auto reply = c->readResponse();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_EQ(reply->header("Connection"), "close");
+    EXPECT_TRUE(c->waitClosed());
+    EXPECT_EQ(server.handler.canaries.load(), 0);
 }
 
 TEST(ConnectorTest, IdleKeepAliveConnectionIsClosedAfterTimeout)
