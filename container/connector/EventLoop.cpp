@@ -221,8 +221,12 @@ void EventLoop::onAccept()
             if ((errno == EMFILE || errno == ENFILE) && _spareFd >= 0) {
                 // Out of descriptors: accept with the spare one and close at once, so the
                 // level-triggered listener does not spin and the client is told.
-                LOG_WARN("connector", "out of file descriptors: refusing a connection; raise `ulimit -n` or "
-                                      "lower maxConnections");
+                if (_now >= _nextFdWarning) { // at most one line per second
+                    LOG_WARN("connector",
+                             "out of file descriptors: refusing connections; raise `ulimit -n` or "
+                             "lower maxConnections");
+                    _nextFdWarning = _now + 1000 * kMillis;
+                }
                 ::close(_spareFd);
                 int refused = ::accept4(_shared.listenFd, nullptr, nullptr, SOCK_CLOEXEC);
                 if (refused >= 0) ::close(refused);

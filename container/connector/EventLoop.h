@@ -104,6 +104,7 @@ private:
     uint64_t _now = 0;
     uint64_t _tickNanos = 0;
     uint64_t _nextTick = 0;
+    uint64_t _nextFdWarning = 0;
     std::atomic<bool> _draining{false};
     uint64_t _drainDeadline = 0;
 
