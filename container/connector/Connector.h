@@ -20,6 +20,10 @@ struct LoopShared;
 /// parse requests with llhttp under strict RFC 9112 rules, and a bounded worker pool for
 /// handlers that may block. Requests go to an http::HttpHandler (the Engine).
 ///
+/// Listening: one socket shared by all loops, registered with EPOLLEXCLUSIVE so a new
+/// connection wakes one loop. (SO_REUSEPORT per loop would let a second process bind the same
+/// port silently and drops queued connections when one loop's socket closes.)
+///
 /// THREADS: start(), stop() and the destructor are called by one controlling thread (the
 /// server's main thread); stats(), boundPort() and boundAddress() from any thread.
 /// OWNERSHIP: the handler is borrowed and must outlive the Connector (or at least stop()).

@@ -376,6 +376,28 @@ void expectRejected(Server& server, const Malformed& m, bool bytewise)
     EXPECT_EQ(server.handler.canaries.load(), before) << m.name << ": the canary behind it ran";
 }
 
+TEST(ConnectorTest, ValidRequestsSentOneByteAtATimeAreParsed)
+{
+    Server server;
+    auto c = server.connect();
+    ASSERT_TRUE(c->sendBytewise("\r\nPOST /echo?q=1 HTTP/1.1\r\nHost: t:80\r\nX-Empty:\r\nX-Tab: a\tb \r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    auto reply = c->readResponse();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_NE(reply->body.find("POST /echo?q=1\nHost: t:80\nX-Empty: \nX-Tab: a\tb\n"), std::string::npos)
+        << reply->body;
+    EXPECT_NE(reply->body.find("\n\nabc"), std::string::npos);
+    ASSERT_TRUE(c->sendBytewise("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n"));
+    reply = c->readResponse();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+    ASSERT_TRUE(c->sendBytewise("GET /ten HTTP/1.0\r\n\r\n")); // 1.0 needs no Host
+    reply = c->readResponse();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+}
+
 TEST(ConnectorTest, CanaryBehindAValidRequestRuns)
 {
     Server server; // proves the malformed table below can fail
