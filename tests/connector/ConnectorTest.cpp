@@ -78,6 +78,26 @@ TEST(ConnectorTest, KeepAliveServesSeveralRequestsOnOneConnection)
     EXPECT_TRUE(eventually([&] { return server.handler.completed.load() == 3; }, 2s));
 }
 
+TEST(ConnectorTest, MaxKeepAliveRequestsClosesTheConnection)
+{
+    ConnectorConfig config = testConfig();
+    config.maxKeepAliveRequests = 2;
+    Server server(config);
+    auto c = server.connect();
+    ASSERT_TRUE(c->send(get("/1") + get("/2") + get("/canary")));
+    auto first = c->readResponse();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->header("Connection"), "keep-alive");
+    auto second = c->readResponse();
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->header("Connection"), "close");
+    EXPECT_TRUE(c->waitClosed());
+    EXPECT_EQ(server.handler.canaries.load(), 0);
+    auto stats = server.connector->stats();
+    EXPECT_GT(stats.bytesIn, 0u);
+    EXPECT_GT(stats.bytesOut, 0u);
+}
+
 TEST(ConnectorTest, PipelinedRequestsAreAnsweredInOrder)
 {
     Server server;
