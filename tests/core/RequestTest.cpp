@@ -1,3 +1,4 @@
+#include "core/Context.h"
 #include "core/Request.h"
 
 #include "core/Response.h"
@@ -19,7 +20,8 @@ core::Context& noContext()
 struct RequestFixture : ::testing::Test
 {
     http::HttpExchange exchange;
-    core::Request request{exchange, noContext()};
+    core::Context context{core::ContextSpec{}, core::ContextServices{}};
+    core::Request request{exchange, context};
 };
 
 } // namespace
