@@ -11,12 +11,6 @@ using namespace serval;
 
 namespace {
 
-/// A Request needs a Context reference only for context(); these tests never call it.
-core::Context& noContext()
-{
-    return *reinterpret_cast<core::Context*>(alignof(std::max_align_t));
-}
-
 struct RequestFixture : ::testing::Test
 {
     http::HttpExchange exchange;
