@@ -171,7 +171,7 @@ TEST_F(ContextTest, ContainerErrorPageWhenTheAppHasNone)
     Exchange a("GET", "/app/teapot");
     EXPECT_EQ(a.run(engine), 418);
     EXPECT_NE(a.body().find("short &amp; stout"), std::string::npos); // escaped
-    EXPECT_EQ(a.header("Content-Type"), "text/html;charset=utf-8");
+    EXPECT_EQ(a.header("Content-Type"), "text/html; charset=utf-8");
 }
 
 TEST_F(ContextTest, ErrorPagesByStatusIncludingContainer404s)
