@@ -4,9 +4,14 @@
 
 namespace serval::core {
 
-void writeErrorPage(http::HttpResponse& response, int status, std::string_view message)
+void writeErrorPage(http::HttpResponse& response, int status, std::string_view message, bool keepHeaders)
 {
-    response.reset();
+    if (keepHeaders) {
+        response.resetBuffer();
+        response.setContentLength(-1);
+    } else {
+        response.reset();
+    }
     response.setStatus(status);
     response.setContentType(valves::kErrorReportContentType);
     response.setHeader("Cache-Control", "no-store");

@@ -224,8 +224,8 @@ TEST_F(ContextTest, LifecycleOrderListenersFiltersServletsByLoadOnStartup)
       <servlet-mapping><servlet-name>lazy</servlet-name><url-pattern>/lazy</url-pattern></servlet-mapping>
     </web-app>)");
     ASSERT_TRUE(start()) << context->failureReason();
-    EXPECT_EQ(*trace, (std::vector<std::string>{"contextInitialized:/app", "init:early",
-                                                "init:late", "init:lazy", "module:started"}));
+    EXPECT_EQ(*trace, (std::vector<std::string>{"contextInitialized:/app", "init:early", "init:late",
+                                                "init:lazy", "module:started"}));
     trace->clear();
     Exchange a("GET", "/app/lazy");
     a.run(engine);
@@ -332,4 +332,16 @@ TEST_F(ContextTest, ServletContextParamsAttributesRealPath)
     EXPECT_EQ(value, "1");
     EXPECT_EQ(context->realPath("/x/../index.html"), dir.file("app") + "/index.html");
     EXPECT_EQ(context->realPath("/../etc/passwd"), "");
+}
+
+TEST_F(ContextTest, HeadersSetAfterSendErrorSurviveTheErrorPage)
+{
+    deploy(
+        R"(<web-app><servlet><servlet-name>m</servlet-name><servlet-class>Error405</servlet-class></servlet>
+      <servlet-mapping><servlet-name>m</servlet-name><url-pattern>/m</url-pattern></servlet-mapping></web-app>)");
+    ASSERT_TRUE(start());
+    Exchange a("POST", "/app/m");
+    EXPECT_EQ(a.run(engine), 405);
+    EXPECT_EQ(a.header("Allow"), "GET, HEAD");
+    EXPECT_NE(a.body().find("405 Method Not Allowed"), std::string::npos);
 }

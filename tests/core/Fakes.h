@@ -110,6 +110,12 @@ public:
                 r.sendError(418, "short & stout");
             });
         }
+        if (className == "Error405") {
+            return std::make_unique<FakeServlet>(className, _trace, [](core::Request&, core::Response& r) {
+                r.sendError(405);
+                r.setHeader("Allow", "GET, HEAD"); // belongs to the error: set after sendError
+            });
+        }
         if (className == "ErrorPage") {
             return std::make_unique<FakeServlet>(className, _trace, [](core::Request& rq, core::Response& r) {
                 auto attr = [&](const char* name) {

@@ -1,6 +1,6 @@
-#include "core/Context.h"
 #include "core/Request.h"
 
+#include "core/Context.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
 
