@@ -36,6 +36,9 @@ struct ManagerConfig
     bool present = false;                   ///< false when server.xml has no <Manager> element
     std::string path = "/manager";          ///< context path of the admin page on the default host
     std::string allow = "127.0.0.0/8, ::1"; ///< client addresses allowed (CIDR list)
+    bool enabled = true;                    ///< enabled="false" turns the admin page off
+    uint32_t sessionTimeoutSeconds = 1800;  ///< sessionTimeout: idle timeout of an admin session
+    std::string metricsToken;               ///< if set, /metrics also needs this bearer token
 };
 
 /// conf/server.xml, validated. Plain data: built once by readServerConfig(), then copied into

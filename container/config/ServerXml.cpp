@@ -142,7 +142,13 @@ std::vector<Attribute<EngineConfig>> engineAttributes()
 
 std::vector<Attribute<ManagerConfig>> managerAttributes()
 {
-    return {text("path", &ManagerConfig::path), text("allow", &ManagerConfig::allow)};
+    return {
+        flag("enabled", &ManagerConfig::enabled),
+        text("path", &ManagerConfig::path),
+        text("allow", &ManagerConfig::allow),
+        number("sessionTimeout", &ManagerConfig::sessionTimeoutSeconds, 60, 7 * 24 * 3600),
+        text("metricsToken", &ManagerConfig::metricsToken),
+    };
 }
 
 // ---- readers ----------------------------------------------------------------------------------------
