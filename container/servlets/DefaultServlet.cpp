@@ -7,7 +7,6 @@
 #include "util/Log.h"
 #include "util/Path.h"
 #include "util/Strings.h"
-#include "valves/ErrorReport.h"
 
 #include <cerrno>
 #include <cstring>
@@ -64,19 +63,6 @@ std::string contentRange(uint64_t first, uint64_t last, uint64_t size)
     out.append("bytes ").append(std::to_string(first)).append("-").append(std::to_string(last));
     out.append("/").append(std::to_string(size));
     return out;
-}
-
-/// 405 and 416 must carry a header (Allow, Content-Range) that the Context's error rendering
-/// would clear (it resets the response before writing an error page), so they are answered
-/// here, with the container's error page as the body. An app's <error-page> for 405 or 416 does
-/// therefore not apply to static files.
-void answerWithHeader(http::HttpResponse& out, int status, std::string_view name, std::string_view value)
-{
-    out.reset();
-    out.setStatus(status);
-    out.setHeader(name, value);
-    out.setContentType(valves::kErrorReportContentType);
-    out.body() = valves::renderErrorReport(status);
 }
 
 } // namespace
@@ -151,7 +137,8 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
             response.setHeader("Allow", kAllow);
             return;
         }
-        answerWithHeader(response.http(), 405, "Allow", kAllow);
+        response.sendError(405);
+        response.setHeader("Allow", kAllow);
         return;
     }
     static const std::string kRoot = "/";
@@ -225,7 +212,8 @@ void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedRes
         ByteRange range;
         switch (evaluateRange(v.range, variant->size, range)) {
         case RangeOutcome::Unsatisfiable:
-            answerWithHeader(out, 416, "Content-Range", "bytes */" + std::to_string(variant->size));
+            response.sendError(416);
+            response.setHeader("Content-Range", "bytes */" + std::to_string(variant->size));
             return;
         case RangeOutcome::Partial:
             out.setStatus(206);

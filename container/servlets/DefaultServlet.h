@@ -47,9 +47,8 @@ struct StaticConfig
 ///                response buffer (one writev for head and body beats writev + sendfile for
 ///                small files); larger ones go out with sendfile from a shared open fd.
 ///   HEAD         the same headers and Content-Length, no body.
-/// Errors go through Response::sendError, so the Context renders its error page, except 405 and
-/// 416, whose Allow / Content-Range header the error rendering would drop: those are answered
-/// directly with the container's error page (valves::renderErrorReport).
+/// Errors go through Response::sendError, so the Context renders its error page; headers that
+/// belong to the error (Allow, Content-Range) are set after sendError.
 ///
 /// THREADS: service() runs concurrently on I/O threads (Dispatch::Inline: it never blocks on
 /// anything but local file system calls on a cache miss) and on workers.

@@ -330,8 +330,8 @@ TEST_F(DefaultServletTest, UnsatisfiableRangeGives416WithSize)
 {
     Answer a = request("/hello.txt", {{"Range", "bytes=13-"}});
     EXPECT_EQ(a.status, 416);
+    EXPECT_TRUE(a.error);
     EXPECT_EQ(a.header("content-range"), "bytes */13");
-    EXPECT_NE(a.body.find("416 Range Not Satisfiable"), std::string::npos) << a.body;
 }
 
 TEST_F(DefaultServletTest, SeveralRangesOrMalformedRangeGiveTheWholeFile)
@@ -424,8 +424,6 @@ TEST_F(DefaultServletTest, OnlyGetAndHeadAreAllowed)
         Answer a = request("/hello.txt", {}, method);
         EXPECT_EQ(a.status, 405) << method;
         EXPECT_EQ(a.header("allow"), "GET, HEAD, OPTIONS") << method;
-        EXPECT_NE(a.body.find("405 Method Not Allowed"), std::string::npos) << a.body;
-        EXPECT_EQ(a.header("content-type"), "text/html; charset=utf-8");
     }
     Answer options = request("/hello.txt", {}, "OPTIONS");
     EXPECT_EQ(options.status, 200);
