@@ -1,6 +1,7 @@
 // loadAppModule() against one fixture library per refusal or failure (tests/sdk/fixtures), and the
 // adapters (servlet, filter, listener) driven directly with core::Request / core::Response.
 #include "app/AppLoader.h"
+
 #include "app/NativeAppModule.h"
 #include "core/Request.h"
 #include "core/Response.h"
@@ -11,7 +12,6 @@
 #include <dlfcn.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <map>
 #include <stdexcept>
 
@@ -69,7 +69,10 @@ public:
     }
     void removeAttribute(std::string_view name) override { _attributes.erase(std::string(name)); }
     std::string realPath(std::string_view path) const override { return "/docbase" + std::string(path); }
-    void log(util::LogLevel, std::string_view message) const noexcept override { lines.emplace_back(message); }
+    void log(util::LogLevel, std::string_view message) const noexcept override
+    {
+        lines.emplace_back(message);
+    }
 
     mutable std::vector<std::string> lines;
 
@@ -81,7 +84,10 @@ private:
 };
 
 /// A Request needs a Context reference only for context(); the adapters never call it.
-core::Context& noContext() { return *reinterpret_cast<core::Context*>(alignof(std::max_align_t)); }
+core::Context& noContext()
+{
+    return *reinterpret_cast<core::Context*>(alignof(std::max_align_t));
+}
 
 struct Exchange
 {
@@ -126,8 +132,9 @@ struct Loaded
 
 TEST(AppLoaderTest, MissingEntrySymbolIsRefused)
 {
-    EXPECT_EQ(refusal("no_entry"), "app \"shop\": libno_entry.so does not export serval_app_init_v1: build it with "
-                                   "serval_add_bundle() and SERVAL_APP(...), or define that entry from serval/abi.h");
+    EXPECT_EQ(refusal("no_entry"),
+              "app \"shop\": libno_entry.so does not export serval_app_init_v1: build it with "
+              "serval_add_bundle() and SERVAL_APP(...), or define that entry from serval/abi.h");
 }
 
 TEST(AppLoaderTest, OtherMajorEntryIsRefusedNamingBothVersions)
@@ -144,15 +151,17 @@ TEST(AppLoaderTest, OtherMajorDescriptorIsRefusedNamingBothVersions)
 
 TEST(AppLoaderTest, NewerMinorIsRefused)
 {
-    EXPECT_EQ(refusal("newer_minor"), "app \"shop\" was built for ABI 1.7; this container provides 1.0: rebuild it "
-                                      "against SDK 1.0 or upgrade Serval");
+    EXPECT_EQ(refusal("newer_minor"),
+              "app \"shop\" was built for ABI 1.7; this container provides 1.0: rebuild it "
+              "against SDK 1.0 or upgrade Serval");
 }
 
 TEST(AppLoaderTest, ShortDescriptorIsRefused)
 {
-    EXPECT_EQ(refusal("short_struct"), "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.0 needs at "
-                                       "least " + std::to_string(sizeof(serval_app_t)) +
-                                           ": rebuild it against SDK 1.x");
+    EXPECT_EQ(refusal("short_struct"),
+              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.0 needs at "
+              "least " +
+                  std::to_string(sizeof(serval_app_t)) + ": rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, FailingInitIsRefusedWithTheAppsMessage)
@@ -167,7 +176,8 @@ TEST(AppLoaderTest, ThrowingRegistrationIsRefusedWithTheExceptionMessage)
 
 TEST(AppLoaderTest, FailingEntryIsRefused)
 {
-    EXPECT_EQ(refusal("entry_fails"), "app \"shop\": serval_app_init_v1 failed: refusing to start on purpose");
+    EXPECT_EQ(refusal("entry_fails"),
+              "app \"shop\": serval_app_init_v1 failed: refusing to start on purpose");
 }
 
 TEST(AppLoaderTest, UnresolvedSymbolIsRefusedAtLoadNotAtFirstRequest)
@@ -197,8 +207,9 @@ TEST(AppLoaderTest, GoodAppLoadsAndDescribesItself)
     EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.0)");
     std::string error;
     EXPECT_EQ(app.module->createServlet("fixture.Nope", error), nullptr);
-    EXPECT_EQ(error, "app \"shop\": libgood.so has no servlet class \"fixture.Nope\" (it offers: fixture.Ok): check "
-                     "<servlet-class> in WEB-INF/web.xml");
+    EXPECT_EQ(error,
+              "app \"shop\": libgood.so has no servlet class \"fixture.Nope\" (it offers: fixture.Ok): check "
+              "<servlet-class> in WEB-INF/web.xml");
     EXPECT_EQ(app.module->createFilter("fixture.Nope", error), nullptr);
     EXPECT_THAT(error, HasSubstr("no filter class \"fixture.Nope\" (it offers: none)"));
 
