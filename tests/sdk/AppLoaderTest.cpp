@@ -9,6 +9,8 @@
 #include "support/TempDir.h"
 #include "util/Log.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <dlfcn.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -127,6 +129,33 @@ struct Loaded
         return servlet;
     }
 };
+
+// ---- how serval_add_bundle builds an app -------------------------------------------------------
+
+std::string run(const std::string& command)
+{
+    std::string output;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        char buffer[4096];
+        while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+            output.append(buffer, n);
+        ::pclose(pipe);
+    }
+    return output;
+}
+
+TEST(AppLoaderTest, BundledAppsExportOnlyTheEntrySymbolAndBindNow)
+{
+    for (const char* sample : {"hello", "hello-c", "forms"}) {
+        std::string lib = test::env("SERVAL_BUILD", SERVAL_BUILD_DIR) + "/bundles/" + sample +
+                          "/WEB-INF/lib/lib" + sample + ".so";
+        std::string symbols = run("nm -D --defined-only '" + lib + "' 2>&1");
+        ASSERT_THAT(symbols, HasSubstr(" T serval_app_init_v1\n")) << lib << ":\n" << symbols;
+        size_t lines = static_cast<size_t>(std::count(symbols.begin(), symbols.end(), '\n'));
+        EXPECT_EQ(lines, 1u) << lib << " exports more than the entry:\n" << symbols;
+        EXPECT_THAT(run("readelf -d '" + lib + "'"), HasSubstr("BIND_NOW")) << lib;
+    }
+}
 
 // ---- refusals: one sentence each ---------------------------------------------------------------
 
