@@ -1,0 +1,240 @@
+#include "servlets/DefaultServlet.h"
+
+#include "core/Request.h"
+#include "core/Response.h"
+#include "servlets/ByteRange.h"
+#include "servlets/Preconditions.h"
+#include "util/Log.h"
+#include "util/Path.h"
+#include "util/Strings.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace serval::servlets {
+
+namespace {
+
+constexpr std::string_view kAllow = "GET, HEAD, OPTIONS";
+
+/// The request headers the DefaultServlet reads, found in one pass over the header list.
+struct Validators
+{
+    std::string_view ifNoneMatch;
+    std::string_view ifModifiedSince;
+    std::string_view range;
+    std::string_view ifRange;
+    std::string_view acceptEncoding;
+};
+
+Validators collectValidators(const http::HttpRequest& request) noexcept
+{
+    Validators v;
+    for (const http::Header& h : request.headers) {
+        std::string_view name = h.name;
+        switch (name.size()) {
+        case 5:
+            if (util::equalsIgnoreCase(name, "Range")) v.range = h.value;
+            break;
+        case 8:
+            if (util::equalsIgnoreCase(name, "If-Range")) v.ifRange = h.value;
+            break;
+        case 13:
+            if (util::equalsIgnoreCase(name, "If-None-Match")) v.ifNoneMatch = h.value;
+            break;
+        case 15:
+            if (util::equalsIgnoreCase(name, "Accept-Encoding")) v.acceptEncoding = h.value;
+            break;
+        case 17:
+            if (util::equalsIgnoreCase(name, "If-Modified-Since")) v.ifModifiedSince = h.value;
+            break;
+        default:
+            break;
+        }
+    }
+    return v;
+}
+
+/// "bytes a-b/size" without iostreams.
+std::string contentRange(uint64_t first, uint64_t last, uint64_t size)
+{
+    std::string out;
+    out.reserve(48);
+    out.append("bytes ").append(std::to_string(first)).append("-").append(std::to_string(last));
+    out.append("/").append(std::to_string(size));
+    return out;
+}
+
+} // namespace
+
+DefaultServlet::DefaultServlet(StaticConfig config)
+    : _config(std::move(config)), _cache(_config.docBase, _config.mimeTypes, _config.cache)
+{}
+
+void DefaultServlet::service(core::Request& request, core::Response& response)
+{
+    const std::optional<std::string>& pathInfo = request.pathInfo();
+    if (!pathInfo || pathInfo->empty()) {
+        serve(request.http(), request.servletPath(), response);
+        return;
+    }
+    // Prefix mappings ("/static/*") split the path; join it in a per-thread buffer that keeps
+    // its capacity, so the steady state does not allocate.
+    thread_local std::string joined;
+    joined.assign(request.servletPath()).append(*pathInfo);
+    serve(request.http(), joined, response);
+}
+
+int DefaultServlet::statusForErrno(int error) noexcept
+{
+    switch (error) {
+    case ENOENT:
+    case ENOTDIR:
+    case ELOOP:
+    case ENAMETOOLONG:
+        return 404;
+    case EACCES:
+    case EPERM:
+        return 403;
+    default:
+        return 500;
+    }
+}
+
+bool DefaultServlet::isServablePath(std::string_view path) noexcept
+{
+    if (path.empty() || path.front() != '/') return false;
+    size_t start = 1;
+    while (start <= path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        std::string_view part = path.substr(start, end - start);
+        if (part == "." || part == ".." || util::equalsIgnoreCase(part, "WEB-INF") ||
+            util::equalsIgnoreCase(part, "META-INF")) {
+            return false;
+        }
+        start = end + 1;
+    }
+    return path.find('\0') == std::string_view::npos && path.find('\\') == std::string_view::npos;
+}
+
+void DefaultServlet::sendFailure(int error, const std::string& path, core::Response& response)
+{
+    int status = statusForErrno(error);
+    if (status == 500) {
+        LOG_ERROR("static",
+                  "cannot open " + util::joinPath(_cache.docBase(), path) + ": " + std::strerror(error));
+    }
+    response.sendError(status);
+}
+
+void DefaultServlet::serve(const http::HttpRequest& request, const std::string& path,
+                           core::Response& response)
+{
+    if (!request.isGetOrHead()) {
+        if (request.method == "OPTIONS") {
+            response.setStatus(200);
+            response.setHeader("Allow", kAllow);
+            return;
+        }
+        response.sendError(405);
+        response.setHeader("Allow", kAllow);
+        return;
+    }
+    static const std::string kRoot = "/";
+    const std::string& relative = path.empty() ? kRoot : path;
+    if (!isServablePath(relative)) {
+        response.sendError(404);
+        return;
+    }
+    int error = 0;
+    std::shared_ptr<const CachedResource> resource = _cache.find(relative, error);
+    if (!resource) {
+        sendFailure(error, relative, response);
+        return;
+    }
+    if (resource->kind == CachedResource::Kind::File) {
+        serveFile(request, *resource, response);
+        return;
+    }
+    if (relative.back() != '/') {
+        // Directory without its slash: relative links inside it would resolve wrongly.
+        std::string location;
+        location.reserve(request.path.size() + request.query.size() + 2);
+        location.append(request.path).push_back('/');
+        if (!request.query.empty()) location.append("?").append(request.query);
+        response.sendRedirect(location, 302);
+        return;
+    }
+    thread_local std::string welcomePath;
+    for (const std::string& welcome : _config.welcomeFiles) {
+        welcomePath.assign(relative).append(welcome);
+        if (!isServablePath(welcomePath)) continue;
+        int welcomeError = 0;
+        std::shared_ptr<const CachedResource> page = _cache.find(welcomePath, welcomeError);
+        if (page && page->kind == CachedResource::Kind::File) {
+            serveFile(request, *page, response);
+            return;
+        }
+        if (!page && statusForErrno(welcomeError) == 500) {
+            sendFailure(welcomeError, welcomePath, response);
+            return;
+        }
+    }
+    response.sendError(404); // directory listings are off
+}
+
+void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedResource& resource,
+                               core::Response& response)
+{
+    Validators v = collectValidators(request);
+    const CachedFile* variant = &resource.identity;
+    bool gzip = resource.gzip && acceptsGzip(v.acceptEncoding);
+    if (gzip) variant = resource.gzip.get();
+
+    http::HttpResponse& out = response.http();
+    if (resource.gzip) out.addHeader("Vary", "Accept-Encoding");
+    out.setHeader("ETag", variant->etag);
+    out.setHeader("Last-Modified", variant->lastModified);
+    if (isNotModified(v.ifNoneMatch, v.ifModifiedSince, variant->etag, variant->lastModified,
+                      variant->mtime)) {
+        out.setStatus(304);
+        return;
+    }
+    out.setHeader("Content-Type", resource.contentType);
+    if (gzip) out.setHeader("Content-Encoding", "gzip");
+    out.setHeader("Accept-Ranges", "bytes");
+
+    uint64_t offset = 0;
+    uint64_t length = variant->size;
+    if (!v.range.empty() &&
+        ifRangeAllowsPartial(v.ifRange, variant->etag, variant->lastModified, variant->mtime)) {
+        ByteRange range;
+        switch (evaluateRange(v.range, variant->size, range)) {
+        case RangeOutcome::Unsatisfiable:
+            response.sendError(416);
+            response.setHeader("Content-Range", "bytes */" + std::to_string(variant->size));
+            return;
+        case RangeOutcome::Partial:
+            out.setStatus(206);
+            out.setHeader("Content-Range", contentRange(range.first, range.last, variant->size));
+            offset = range.first;
+            length = range.length();
+            break;
+        case RangeOutcome::Full:
+            break;
+        }
+    }
+    if (request.isHead()) {
+        out.setContentLength(static_cast<int64_t>(length));
+        return;
+    }
+    if (variant->inMemory) {
+        out.resetBuffer();
+        out.write(std::string_view(variant->bytes).substr(offset, length));
+    } else {
+        out.setFileBody(variant->file, offset, length);
+    }
+}
+
+} // namespace serval::servlets

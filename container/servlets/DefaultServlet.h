@@ -1,0 +1,84 @@
+#pragma once
+
+#include "core/Servlet.h"
+#include "http/HttpRequest.h"
+#include "servlets/MimeTypes.h"
+#include "servlets/OpenFileCache.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace serval::core {
+class Response;
+}
+
+namespace serval::servlets {
+
+/// What a Context gives its DefaultServlet.
+struct StaticConfig
+{
+    std::string docBase;                        ///< realpath of the Context's directory
+    std::vector<std::string> welcomeFiles;      ///< "index.html", tried in order (no leading '/')
+    std::shared_ptr<const MimeTypes> mimeTypes; ///< merged conf/web.xml + WEB-INF/web.xml table
+    OpenFileCache::Options cache = {};          ///< tests shorten the revalidation interval
+};
+
+/// Serves the Context's static files (Tomcat's DefaultServlet, nginx's static module), mapped
+/// at "/" so it answers whatever no servlet claims.
+///
+/// Request path: servletPath + pathInfo, decoded once and normalised by the Engine, which has
+/// already refused NUL, backslash, encoded '/', and climbing above the root. This class checks
+/// again anyway (defence in depth) and adds what only it can know:
+///   method       GET and HEAD; OPTIONS -> 200 with Allow; others -> 405 with Allow.
+///   WEB-INF, META-INF (any case, any depth) -> 404.
+///   file system  via OpenFileCache: O_NOFOLLOW, descriptor path within the docBase, only
+///                regular files and directories; errno -> status in one place (statusForErrno).
+///   directory    without a trailing '/': 302 to add it (query kept); with it: the first
+///                welcome file that is a regular file, served in place; no listings (404).
+///   validators   weak ETag W/"size-mtimeMillis" and Last-Modified; If-None-Match (weak
+///                comparison, wins) or If-Modified-Since -> 304.
+///   Range        one range -> 206 + Content-Range; unsatisfiable -> 416 + "bytes */size";
+///                several ranges -> 200 with the whole body; If-Range that does not match
+///                (a weak ETag never does) -> 200. See ByteRange.h and Preconditions.h.
+///   gzip         "x.gz" next to "x" is sent (Content-Encoding: gzip) when Accept-Encoding
+///                admits gzip; every answer for "x" then carries Vary: Accept-Encoding.
+///   bodies       files up to 16 KiB are kept in memory by the cache and copied into the
+///                response buffer (one writev for head and body beats writev + sendfile for
+///                small files); larger ones go out with sendfile from a shared open fd.
+///   HEAD         the same headers and Content-Length, no body.
+/// Errors go through Response::sendError, so the Context renders its error page; headers that
+/// belong to the error (Allow, Content-Range) are set after sendError.
+///
+/// THREADS: service() runs concurrently on I/O threads (Dispatch::Inline: it never blocks on
+/// anything but local file system calls on a cache miss) and on workers.
+class DefaultServlet : public core::Servlet
+{
+public:
+    explicit DefaultServlet(StaticConfig config);
+
+    void service(core::Request& request, core::Response& response) override;
+
+    /// The whole behaviour, for a docBase-relative path ("/a/b.css"); service() forwards here.
+    /// Public so the Engine's tests and unit tests can drive it without a mapped Request.
+    void serve(const http::HttpRequest& request, const std::string& path, core::Response& response);
+
+    OpenFileCache& cache() noexcept { return _cache; }
+
+    /// errno from opening a file -> HTTP status (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG -> 404;
+    /// EACCES, EPERM -> 403; anything else -> 500).
+    static int statusForErrno(int error) noexcept;
+    /// True if a relative path may name a servable file: starts with '/', holds no NUL or
+    /// backslash, no "." or ".." component, and no WEB-INF or META-INF component in any case.
+    static bool isServablePath(std::string_view path) noexcept;
+
+private:
+    void serveFile(const http::HttpRequest& request, const CachedResource& resource,
+                   core::Response& response);
+    void sendFailure(int error, const std::string& path, core::Response& response);
+
+    StaticConfig _config;
+    OpenFileCache _cache;
+};
+
+} // namespace serval::servlets
