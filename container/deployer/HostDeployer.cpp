@@ -402,12 +402,14 @@ DeployOutcome HostDeployer::deploySource(const Source& source, const char* event
         if (copied) removeTree(staging);
         return fail(source, error);
     }
-    if (!report.appLibrary.empty() && !_settings.preflightBinary.empty()) {
-        PreflightResult preflight = runPreflight(_settings.preflightBinary, root + "/" + report.appLibrary,
-                                                 name.displayPath(), _settings.preflightDeadline);
-        if (!preflight.ok) {
-            if (copied) removeTree(staging);
-            return fail(source, label + ": " + preflight.detail);
+    if (!_settings.preflightBinary.empty()) {
+        for (const std::string& lib : report.libraries) {
+            PreflightResult preflight = runPreflight(_settings.preflightBinary, root + "/" + lib,
+                                                     name.displayPath(), _settings.preflightDeadline);
+            if (!preflight.ok) {
+                if (copied) removeTree(staging);
+                return fail(source, label + ": " + preflight.detail);
+            }
         }
     }
 
