@@ -1,0 +1,873 @@
+#include "manager/ManagerApi.h"
+
+#include "manager/Assets.h"
+#include "manager/ProcessStats.h"
+#include "realm/Secrets.h"
+#include "util/Log.h"
+#include "util/Strings.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <fcntl.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace serval::manager {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+namespace {
+
+constexpr const char* ContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'";
+constexpr const char* JsonType = "application/json; charset=utf-8";
+constexpr size_t MaxLogBytes = 512 * 1024;
+
+void securityHeaders(AdminResponse& response)
+{
+    response.headers.emplace_back("Content-Security-Policy", ContentSecurityPolicy);
+    response.headers.emplace_back("X-Frame-Options", "DENY");
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    response.headers.emplace_back("Referrer-Policy", "no-referrer");
+    response.headers.emplace_back("Cache-Control", "no-store");
+}
+
+Object::Ptr newObject()
+{
+    return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+}
+
+std::string stringify(const Poco::Dynamic::Var& value)
+{
+    std::ostringstream out;
+    Poco::JSON::Stringifier::stringify(value, out);
+    return out.str();
+}
+
+AdminResponse json(int status, const Poco::Dynamic::Var& value)
+{
+    AdminResponse response;
+    response.status = status;
+    securityHeaders(response);
+    response.headers.emplace_back("Content-Type", JsonType);
+    response.body = stringify(value);
+    response.body.push_back('\n');
+    return response;
+}
+
+AdminResponse error(int status, std::string_view code, std::string_view detail)
+{
+    auto body = newObject();
+    body->set("error", std::string(code));
+    body->set("detail", std::string(detail));
+    return json(status, body);
+}
+
+bool isStateChanging(std::string_view method)
+{
+    return method != "GET" && method != "HEAD" && method != "OPTIONS";
+}
+
+/// Decoded query parameters.
+std::map<std::string, std::string> parseQuery(std::string_view query)
+{
+    std::map<std::string, std::string> out;
+    for (auto piece : util::splitList(query, '&')) {
+        auto eq = piece.find('=');
+        auto name = util::percentDecode(piece.substr(0, eq), true);
+        auto value = eq == std::string_view::npos ? std::optional<std::string>("")
+                                                  : util::percentDecode(piece.substr(eq + 1), true);
+        if (name && value && !out.count(*name)) out.emplace(*name, *value);
+    }
+    return out;
+}
+
+std::string get(const std::map<std::string, std::string>& params, const std::string& name)
+{
+    auto it = params.find(name);
+    return it == params.end() ? std::string() : it->second;
+}
+
+std::string cookieValue(std::string_view header, std::string_view name)
+{
+    for (auto piece : util::splitList(header, ';')) {
+        auto eq = piece.find('=');
+        if (eq != std::string_view::npos && util::trim(piece.substr(0, eq)) == name) {
+            return std::string(util::trim(piece.substr(eq + 1)));
+        }
+    }
+    return {};
+}
+
+Object::Ptr appJson(const AppInfo& app)
+{
+    auto o = newObject();
+    o->set("host", app.host);
+    o->set("path", app.path);
+    o->set("version", app.version);
+    o->set("displayName", app.displayName);
+    o->set("state", app.state);
+    o->set("requests", app.requests);
+    o->set("errors5xx", app.errors5xx);
+    o->set("p50Ms", app.p50Ms);
+    o->set("p99Ms", app.p99Ms);
+    o->set("deployedAt", app.deployedAt);
+    o->set("checksum", app.checksum);
+    o->set("failure", app.failure);
+    return o;
+}
+
+Array::Ptr historyJson(const std::vector<HistoryEntry>& entries)
+{
+    Array::Ptr list = new Array;
+    for (const auto& h : entries) {
+        auto o = newObject();
+        o->set("time", h.time);
+        o->set("host", h.host);
+        o->set("path", h.path);
+        o->set("version", h.version);
+        o->set("event", h.event);
+        o->set("detail", h.detail);
+        list->add(o);
+    }
+    return list;
+}
+
+Array::Ptr componentsJson(const std::vector<ComponentInfo>& components)
+{
+    Array::Ptr list = new Array;
+    for (const auto& c : components) {
+        auto o = newObject();
+        o->set("name", c.name);
+        o->set("className", c.className);
+        Array::Ptr mappings = new Array;
+        for (const auto& m : c.mappings)
+            mappings->add(m);
+        o->set("mappings", mappings);
+        list->add(o);
+    }
+    return list;
+}
+
+/// Reads at most the last `maxBytes` of a file.
+std::string tailFile(const std::string& path, size_t maxBytes)
+{
+    std::string data;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return data;
+    off_t size = ::lseek(fd, 0, SEEK_END);
+    off_t start = size > static_cast<off_t>(maxBytes) ? size - static_cast<off_t>(maxBytes) : 0;
+    data.resize(static_cast<size_t>(size - start));
+    ssize_t n = size > start ? ::pread(fd, data.data(), data.size(), start) : 0;
+    ::close(fd);
+    data.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    if (start > 0) {
+        auto newline = data.find('\n');
+        data.erase(0, newline == std::string::npos ? data.size() : newline + 1);
+    }
+    return data;
+}
+
+bool validContextPath(const std::string& path)
+{
+    if (path.empty() || path[0] != '/' || path.size() > 512) return false;
+    if (path.find("..") != std::string::npos || path.find("//") != std::string::npos) return false;
+    for (char c : path) {
+        if (static_cast<unsigned char>(c) < 0x21 || c == '\\' || c == '#' || c == '?' || c == '%')
+            return false;
+    }
+    return true;
+}
+
+std::string metricLabel(std::string_view value)
+{
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') out.push_back('\\');
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+} // namespace
+
+std::string_view AdminRequest::header(std::string_view name) const noexcept
+{
+    for (const auto& [n, v] : headers) {
+        if (util::equalsIgnoreCase(n, name)) return v;
+    }
+    return {};
+}
+
+std::string_view AdminResponse::header(std::string_view name) const noexcept
+{
+    for (const auto& [n, v] : headers) {
+        if (util::equalsIgnoreCase(n, name)) return v;
+    }
+    return {};
+}
+
+bool Principal::hasRole(std::string_view role) const noexcept
+{
+    for (const auto& r : roles) {
+        if (r == role) return true;
+    }
+    return false;
+}
+
+ManagerApi::ManagerApi(ManagerConfig config, ManagerBackend& backend, std::shared_ptr<realm::Realm> realm,
+                       AdminSessions::Clock clock)
+    : _config(std::move(config)), _backend(backend), _realm(std::move(realm)),
+      _sessions(_config.sessionTimeout, std::move(clock))
+{
+    std::string problem;
+    if (!_allow.parse(_config.allow, problem)) {
+        throw std::runtime_error("manager allow list: " + problem +
+                                 "; use CIDR blocks such as 127.0.0.0/8,::1");
+    }
+    _tokens = std::make_unique<TokenStore>(_config.tokensDatabase);
+}
+
+std::string ManagerApi::cookieHeader(const std::string& value, bool secure, bool remove) const
+{
+    std::string cookie =
+        std::string(CookieName) + "=" + value + "; Path=" + _config.path + "; HttpOnly; SameSite=Strict";
+    if (secure) cookie += "; Secure";
+    if (remove) cookie += "; Max-Age=0";
+    return cookie;
+}
+
+void ManagerApi::audit(const Principal& who, const AdminRequest& request, std::string action,
+                       std::string target, std::string result)
+{
+    AuditEntry entry;
+    entry.user = who.user.empty() ? "-" : who.user;
+    if (who.viaToken) entry.user += " (token)";
+    entry.action = std::move(action);
+    entry.target = std::move(target);
+    entry.address = request.remoteAddress;
+    entry.result = std::move(result);
+    LOG_INFO("manager", entry.user + " " + entry.action + " " + entry.target + " from " + entry.address +
+                            ": " + entry.result);
+    try {
+        _backend.audit(entry);
+    } catch (const std::exception& e) {
+        LOG_ERROR("manager", std::string("cannot write the audit row: ") + e.what());
+    }
+}
+
+AdminResponse ManagerApi::handle(const AdminRequest& request)
+{
+    if (!_allow.allows(request.remoteAddress)) {
+        LOG_WARN("manager", "refused " + request.method + " " + _config.path + request.path + " from " +
+                                request.remoteAddress + " (not in the manager allow list)");
+        AdminResponse response;
+        response.status = 403;
+        securityHeaders(response);
+        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+        response.body =
+            "403 Forbidden: the manager is not reachable from this address. An administrator can add "
+            "it to <Manager allow=\"...\"> in conf/server.xml.\n";
+        return response;
+    }
+    std::string_view path = request.path;
+    if (path.empty()) {
+        // The page loads its assets relative to "/manager/".
+        AdminResponse response;
+        response.status = 302;
+        securityHeaders(response);
+        response.headers.emplace_back("Location", _config.path + "/");
+        return response;
+    }
+    if (util::startsWith(path, "/api/")) return api(request, path.substr(4));
+    if (path == "/api") return error(404, "not_found", "no such API endpoint; see docs/manager-api.md");
+
+    if (!(request.method == "GET" || request.method == "HEAD")) {
+        auto response = error(405, "method_not_allowed", "the page is read-only; use the API under /api/");
+        response.headers.emplace_back("Allow", "GET, HEAD");
+        return response;
+    }
+    std::string_view name;
+    if (path == "/" || path == "/index.html") {
+        name = "index.html";
+    } else if (util::startsWith(path, "/assets/")) {
+        name = path.substr(8);
+    } else {
+        AdminResponse response;
+        response.status = 404;
+        securityHeaders(response);
+        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+        response.body = "404 Not Found\n";
+        return response;
+    }
+    const Asset* asset = findAsset(name);
+    AdminResponse response;
+    securityHeaders(response);
+    if (!asset || name.find('/') != std::string_view::npos) {
+        response.status = 404;
+        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+        response.body = "404 Not Found\n";
+        return response;
+    }
+    response.headers.emplace_back("Content-Type", std::string(asset->contentType));
+    response.body = std::string(asset->data);
+    return response;
+}
+
+AdminResponse ManagerApi::login(const AdminRequest& request)
+{
+    if (request.method != "POST") return error(405, "method_not_allowed", "log in with POST");
+    // A JSON body forces a CORS preflight for cross-site senders, which (with SameSite=Strict)
+    // rules out login CSRF before any token exists.
+    if (!util::startsWithIgnoreCase(request.header("Content-Type"), "application/json")) {
+        return error(415, "unsupported_media_type",
+                     "send {\"user\": ..., \"password\": ...} as application/json");
+    }
+    std::string user;
+    std::string password;
+    try {
+        Poco::JSON::Parser parser;
+        auto body = parser.parse(request.body).extract<Object::Ptr>();
+        user = body->optValue<std::string>("user", "");
+        password = body->optValue<std::string>("password", "");
+    } catch (const std::exception&) {
+        return error(400, "bad_request", "the body must be JSON {\"user\": ..., \"password\": ...}");
+    }
+    if (user.empty() || password.empty() || user.size() > 64 || password.size() > 1024) {
+        return error(400, "bad_request", "user and password are required");
+    }
+    Principal who;
+    who.user = user;
+    auto result = _realm->authenticate(user, password, request.remoteAddress);
+    switch (result.status) {
+    case realm::AuthStatus::Ok:
+        break;
+    case realm::AuthStatus::BadCredentials:
+        audit(who, request, "login", user, "bad credentials");
+        return error(401, "bad_credentials", "wrong user name or password");
+    case realm::AuthStatus::LockedOut:
+    case realm::AuthStatus::RateLimited: {
+        bool locked = result.status == realm::AuthStatus::LockedOut;
+        audit(who, request, "login", user, locked ? "locked out" : "rate limited");
+        auto response = error(429, locked ? "locked_out" : "rate_limited",
+                              locked ? "too many failed logins for this user; try again in " +
+                                           std::to_string(result.retryAfter.count()) + " s"
+                                     : "too many failed logins from this address; try again in " +
+                                           std::to_string(result.retryAfter.count()) + " s");
+        response.headers.emplace_back("Retry-After", std::to_string(result.retryAfter.count()));
+        return response;
+    }
+    }
+    // The page's cookie carries manager-gui and manager-status only: manager-script is for
+    // bearer tokens and never combined with cookie authentication (Tomcat's rule).
+    std::vector<std::string> roles;
+    for (const auto& role : result.roles) {
+        if (role == "manager-gui" || role == "manager-status") roles.push_back(role);
+    }
+    who.user = result.user;
+    if (roles.empty()) {
+        audit(who, request, "login", result.user, "refused: no manager-gui or manager-status role");
+        return error(403, "forbidden",
+                     "user " + result.user +
+                         " has no manager-gui or manager-status role; scripts use API tokens");
+    }
+    // A fresh id at every login; an old cookie, if any, is dropped.
+    std::string old = cookieValue(request.header("Cookie"), CookieName);
+    if (!old.empty()) _sessions.remove(old);
+    auto session = _sessions.create(result.user, roles);
+    audit(who, request, "login", result.user, "ok");
+    auto body = newObject();
+    body->set("user", session.user);
+    Array::Ptr roleList = new Array;
+    for (const auto& r : session.roles)
+        roleList->add(r);
+    body->set("roles", roleList);
+    body->set("csrf", session.csrf);
+    auto response = json(200, body);
+    response.headers.emplace_back("Set-Cookie", cookieHeader(session.id, request.secure, false));
+    return response;
+}
+
+AdminResponse ManagerApi::api(const AdminRequest& request, std::string_view route)
+{
+    if (route == "/login") return login(request);
+
+    // Authenticate: a bearer token, or the page's session cookie (never both kinds of role).
+    Principal who;
+    std::string_view authorization = request.header("Authorization");
+    if (!authorization.empty()) {
+        if (!util::startsWithIgnoreCase(authorization, "Bearer ")) {
+            return error(401, "unauthorized",
+                         "use Authorization: Bearer <token> (create tokens in the manager page)");
+        }
+        auto token = _tokens->verify(std::string(util::trim(authorization.substr(7))));
+        if (!token) {
+            auto response = error(401, "invalid_token", "the token is unknown or revoked");
+            response.headers.emplace_back("WWW-Authenticate", "Bearer");
+            return response;
+        }
+        who.user = token->user;
+        who.viaToken = true;
+        for (const auto& role : _realm->roles(token->user)) {
+            if (role == "manager-script" || role == "manager-status") who.roles.push_back(role);
+        }
+        if (who.roles.empty()) {
+            return error(403, "forbidden",
+                         "the token's user " + token->user + " no longer has the manager-script role");
+        }
+    } else {
+        std::string id = cookieValue(request.header("Cookie"), CookieName);
+        auto session = id.empty() ? std::nullopt : _sessions.find(id);
+        if (!session) {
+            auto response = error(401, "unauthorized", "log in first (the session is missing or expired)");
+            if (!id.empty())
+                response.headers.emplace_back("Set-Cookie", cookieHeader("", request.secure, true));
+            return response;
+        }
+        who.user = session->user;
+        who.roles = session->roles;
+        who.sessionId = session->id;
+        who.csrf = session->csrf;
+        if (isStateChanging(request.method) &&
+            !realm::constantTimeEquals(request.header("X-CSRF-Token"), session->csrf)) {
+            audit(who, request, request.method, std::string(route), "refused: missing or wrong CSRF token");
+            return error(403, "csrf", "missing or wrong X-CSRF-Token header; reload the page");
+        }
+    }
+
+    bool canRead =
+        who.hasRole("manager-gui") || who.hasRole("manager-status") || who.hasRole("manager-script");
+    bool canAct = who.viaToken ? who.hasRole("manager-script") : who.hasRole("manager-gui");
+    auto params = parseQuery(request.query);
+
+    if (route == "/session") {
+        if (who.viaToken) return error(400, "bad_request", "sessions are for the page; tokens need none");
+        auto body = newObject();
+        body->set("user", who.user);
+        Array::Ptr roleList = new Array;
+        for (const auto& r : who.roles)
+            roleList->add(r);
+        body->set("roles", roleList);
+        body->set("csrf", who.csrf);
+        body->set("canAct", canAct);
+        return json(200, body);
+    }
+    if (route == "/logout") {
+        if (request.method != "POST") return error(405, "method_not_allowed", "log out with POST");
+        if (!who.sessionId.empty()) _sessions.remove(who.sessionId);
+        audit(who, request, "logout", who.user, "ok");
+        auto response = json(200, newObject());
+        response.headers.emplace_back("Set-Cookie", cookieHeader("", request.secure, true));
+        return response;
+    }
+    if (util::startsWith(route, "/tokens")) return tokensEndpoint(request, who, route.substr(7));
+
+    if (!canRead) return error(403, "forbidden", "user " + who.user + " may not read the manager");
+
+    static const char* const Actions[] = {"/undeploy", "/start", "/stop", "/reload"};
+    for (const char* name : Actions) {
+        if (route == name) {
+            if (!canAct) return error(403, "forbidden", "user " + who.user + " has read-only access");
+            if (request.method != "POST") return error(405, "method_not_allowed", "use POST");
+            return action(request, who, route.substr(1));
+        }
+    }
+    if (route == "/deploy") {
+        if (!canAct) return error(403, "forbidden", "user " + who.user + " has read-only access");
+        if (request.method != "POST" && request.method != "PUT")
+            return error(405, "method_not_allowed", "use POST");
+        return deploy(request, who);
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        return error(405, "method_not_allowed", "this endpoint is read-only; use GET");
+    }
+    if (route == "/apps") {
+        Array::Ptr list = new Array;
+        for (const auto& app : _backend.apps())
+            list->add(appJson(app));
+        auto body = newObject();
+        body->set("defaultHost", _backend.defaultHost());
+        body->set("apps", list);
+        return json(200, body);
+    }
+    if (route == "/app") {
+        std::string host = get(params, "host");
+        if (host.empty()) host = _backend.defaultHost();
+        std::string path = get(params, "path");
+        auto detail = _backend.app(host, path);
+        if (!detail) return error(404, "not_found", "no application at " + host + path);
+        auto body = appJson(detail->info);
+        body->set("servlets", componentsJson(detail->servlets));
+        body->set("filters", componentsJson(detail->filters));
+        Array::Ptr listeners = new Array;
+        for (const auto& l : detail->listeners)
+            listeners->add(l);
+        body->set("listeners", listeners);
+        auto params2 = newObject();
+        for (const auto& [k, v] : detail->contextParams)
+            params2->set(k, v);
+        body->set("contextParams", params2);
+        auto files = newObject();
+        files->set("count", detail->fileCount);
+        files->set("bytes", detail->fileBytes);
+        body->set("files", files);
+        body->set("libraries", detail->libraries);
+        body->set("libraryStayedMapped", detail->libraryStayedMapped);
+        body->set("recentFailures", historyJson(detail->recentFailures));
+        body->set("history", historyJson(detail->history));
+        return json(200, body);
+    }
+    if (route == "/status") return statusJson();
+    if (route == "/history") {
+        auto limit = util::parseUnsigned(get(params, "limit")).value_or(100);
+        auto body = newObject();
+        body->set("history", historyJson(_backend.history(get(params, "host"), get(params, "path"),
+                                                          std::min<uint64_t>(limit, 1000))));
+        return json(200, body);
+    }
+    if (route == "/audit") {
+        if (!(who.hasRole("manager-gui") || who.hasRole("manager-script"))) {
+            return error(403, "forbidden", "the audit log needs manager-gui or manager-script");
+        }
+        auto limit = util::parseUnsigned(get(params, "limit")).value_or(100);
+        Array::Ptr list = new Array;
+        for (const auto& a : _backend.auditLog(std::min<uint64_t>(limit, 1000))) {
+            auto o = newObject();
+            o->set("time", a.time);
+            o->set("user", a.user);
+            o->set("action", a.action);
+            o->set("target", a.target);
+            o->set("address", a.address);
+            o->set("result", a.result);
+            list->add(o);
+        }
+        auto body = newObject();
+        body->set("audit", list);
+        return json(200, body);
+    }
+    if (route == "/logs") return logs(request);
+    return error(404, "not_found", "no such API endpoint; see docs/manager-api.md");
+}
+
+AdminResponse ManagerApi::action(const AdminRequest& request, const Principal& who, std::string_view name)
+{
+    auto params = parseQuery(request.query);
+    std::string host = get(params, "host");
+    if (host.empty()) host = _backend.defaultHost();
+    std::string path = get(params, "path");
+    if (!validContextPath(path)) {
+        return error(400, "bad_request", "path must be a context path such as /shop (\"/\" for ROOT)");
+    }
+    ActionResult result;
+    try {
+        if (name == "undeploy")
+            result = _backend.undeploy(host, path);
+        else if (name == "start")
+            result = _backend.start(host, path);
+        else if (name == "stop")
+            result = _backend.stop(host, path);
+        else
+            result = _backend.reload(host, path);
+    } catch (const std::exception& e) {
+        result = ActionResult{false, 500, "internal", e.what(), std::nullopt};
+    }
+    audit(who, request, std::string(name), host + path, result.ok ? "ok" : result.detail);
+    if (!result.ok) return error(result.status >= 400 ? result.status : 500, result.error, result.detail);
+    auto body = newObject();
+    body->set("ok", true);
+    body->set("action", std::string(name));
+    body->set("host", host);
+    body->set("path", path);
+    if (result.app) body->set("app", appJson(*result.app));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::deploy(const AdminRequest& request, const Principal& who)
+{
+    auto params = parseQuery(request.query);
+    std::string host = get(params, "host");
+    if (host.empty()) host = _backend.defaultHost();
+    std::string path = get(params, "path");
+    std::string update = get(params, "update");
+    bool replace = update == "true" || update == "1" || update == "yes";
+    std::string serverPath = get(params, "serverPath");
+    std::string fileName = get(params, "file");
+    if (fileName.empty()) fileName = std::string(request.header("X-File-Name"));
+    if (!path.empty() && !validContextPath(path)) {
+        return error(400, "bad_request", "path must be a context path such as /shop (\"/\" for ROOT)");
+    }
+    ActionResult result;
+    std::string target;
+    try {
+        if (!serverPath.empty()) {
+            if (serverPath[0] != '/')
+                return error(400, "bad_request", "serverPath must be an absolute path on the server");
+            target = serverPath;
+            result = _backend.deployPath(host, path, serverPath, replace);
+        } else {
+            if (request.body.empty()) {
+                return error(400, "bad_request", "send the bundle as the request body, or name serverPath=");
+            }
+            if (path.empty() && fileName.empty()) {
+                return error(400, "bad_request", "give path= or file= (the bundle's name, e.g. shop.sar)");
+            }
+            auto slash = fileName.find_last_of('/');
+            if (slash != std::string::npos) fileName.erase(0, slash + 1);
+            target = fileName.empty() ? path : fileName;
+            result = _backend.deployUpload(host, path, fileName, request.body, replace);
+        }
+    } catch (const std::exception& e) {
+        result = ActionResult{false, 500, "internal", e.what(), std::nullopt};
+    }
+    audit(who, request, "deploy", host + (path.empty() ? "" : path) + " <- " + target,
+          result.ok ? "ok" : result.detail);
+    if (!result.ok) return error(result.status >= 400 ? result.status : 500, result.error, result.detail);
+    auto body = newObject();
+    body->set("ok", true);
+    body->set("action", "deploy");
+    if (result.app) body->set("app", appJson(*result.app));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::tokensEndpoint(const AdminRequest& request, const Principal& who,
+                                         std::string_view rest)
+{
+    // Tokens are managed from the page only: a token cannot mint or list tokens.
+    if (who.viaToken || !who.hasRole("manager-gui")) {
+        return error(403, "forbidden", "API tokens are managed in the manager page by a manager-gui user");
+    }
+    if (rest.empty() && (request.method == "GET" || request.method == "HEAD")) {
+        Array::Ptr list = new Array;
+        for (const auto& t : _tokens->list()) {
+            auto o = newObject();
+            o->set("id", t.id);
+            o->set("name", t.name);
+            o->set("user", t.user);
+            o->set("created", t.created);
+            o->set("lastUsed", t.lastUsed);
+            list->add(o);
+        }
+        auto body = newObject();
+        body->set("tokens", list);
+        return json(200, body);
+    }
+    if (rest.empty() && request.method == "POST") {
+        std::string name;
+        try {
+            Poco::JSON::Parser parser;
+            name = parser.parse(request.body).extract<Object::Ptr>()->optValue<std::string>("name", "");
+        } catch (const std::exception&) {
+            return error(400, "bad_request", "the body must be JSON {\"name\": ...}");
+        }
+        name = std::string(util::trim(name));
+        if (name.empty() || name.size() > 100)
+            return error(400, "bad_request", "a token needs a name (1-100 characters)");
+        ApiToken created;
+        std::string secret = _tokens->create(name, who.user, &created);
+        audit(who, request, "token.create", name, "ok");
+        auto body = newObject();
+        body->set("id", created.id);
+        body->set("name", created.name);
+        body->set("user", created.user);
+        body->set("created", created.created);
+        body->set("token", secret);
+        bool script = false;
+        for (const auto& role : _realm->roles(who.user))
+            script = script || role == "manager-script";
+        body->set("usable", script);
+        return json(201, body);
+    }
+    if (util::startsWith(rest, "/") && (request.method == "DELETE" || request.method == "POST")) {
+        auto id = util::parseUnsigned(rest.substr(1));
+        if (!id) return error(400, "bad_request", "revoke with DELETE /api/tokens/<id>");
+        bool removed = _tokens->revoke(static_cast<long long>(*id));
+        audit(who, request, "token.revoke", std::to_string(*id), removed ? "ok" : "not found");
+        if (!removed) return error(404, "not_found", "no token with id " + std::to_string(*id));
+        auto body = newObject();
+        body->set("ok", true);
+        return json(200, body);
+    }
+    return error(405, "method_not_allowed", "GET or POST /api/tokens, DELETE /api/tokens/<id>");
+}
+
+AdminResponse ManagerApi::statusJson()
+{
+    auto status = _backend.status();
+    auto process = ProcessStats::read();
+    auto body = newObject();
+    body->set("version", status.version);
+    body->set("uptimeSeconds", status.uptimeSeconds);
+    Array::Ptr connectors = new Array;
+    uint64_t requests = 0;
+    for (const auto& c : status.connectors) {
+        auto o = newObject();
+        o->set("address", c.address);
+        o->set("port", c.port);
+        o->set("openConnections", c.openConnections);
+        o->set("requests", c.requests);
+        o->set("bytesIn", c.bytesIn);
+        o->set("bytesOut", c.bytesOut);
+        requests += c.requests;
+        connectors->add(o);
+    }
+    body->set("connectors", connectors);
+    body->set("requests", requests);
+    auto workers = newObject();
+    workers->set("threads", status.workerThreads);
+    workers->set("busy", status.workersBusy);
+    workers->set("queued", status.workQueued);
+    body->set("workers", workers);
+    body->set("rssBytes", process.residentBytes);
+    body->set("openFds", process.openFds);
+    body->set("threads", process.threads);
+    body->set("deploys", status.deploys);
+    body->set("failedDeploys", status.failedDeploys);
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::logs(const AdminRequest& request)
+{
+    auto params = parseQuery(request.query);
+    util::LogLevel minimum = util::LogLevel::Debug;
+    std::string levelText = get(params, "level");
+    if (!levelText.empty() && !util::parseLogLevel(levelText, minimum)) {
+        return error(400, "bad_request", "level must be debug, info, warn or error");
+    }
+    std::string app = get(params, "app");
+    size_t limit = std::min<uint64_t>(util::parseUnsigned(get(params, "lines")).value_or(200), 2000);
+    std::string path = _config.logFile.empty() ? util::Log::filePath() : _config.logFile;
+    std::string text = tailFile(path, MaxLogBytes);
+
+    // Lines look like "2026-11-25T20:55:01.123Z INFO  [source] message" (util/Log.h).
+    std::vector<Object::Ptr> matched;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto firstSpace = line.find(' ');
+        if (firstSpace == std::string::npos) continue;
+        auto levelEnd = line.find(' ', firstSpace + 1);
+        if (levelEnd == std::string::npos) continue;
+        std::string levelName = line.substr(firstSpace + 1, levelEnd - firstSpace - 1);
+        util::LogLevel level;
+        if (!util::parseLogLevel(levelName, level)) continue;
+        if (level < minimum) continue;
+        auto open = line.find('[', levelEnd);
+        auto close = open == std::string::npos ? std::string::npos : line.find(']', open);
+        std::string source = close == std::string::npos ? "" : line.substr(open + 1, close - open - 1);
+        std::string message = close == std::string::npos ? line.substr(levelEnd) : line.substr(close + 1);
+        message = std::string(util::trim(message));
+        if (!app.empty() && source != "app:" + app && message.find(app) == std::string::npos) continue;
+        auto o = newObject();
+        o->set("time", line.substr(0, firstSpace));
+        o->set("level", util::toLower(levelName));
+        o->set("source", source);
+        o->set("message", message);
+        matched.push_back(o);
+    }
+    Array::Ptr list = new Array;
+    size_t begin = matched.size() > limit ? matched.size() - limit : 0;
+    for (size_t i = begin; i < matched.size(); ++i)
+        list->add(matched[i]);
+    auto body = newObject();
+    body->set("file", path);
+    body->set("lines", list);
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::metrics(const AdminRequest& request)
+{
+    if (!_allow.allows(request.remoteAddress)) {
+        auto response = error(403, "forbidden", "this address may not read /metrics");
+        return response;
+    }
+    if (!_config.metricsToken.empty()) {
+        std::string expected = "Bearer " + _config.metricsToken;
+        if (!realm::constantTimeEquals(request.header("Authorization"), expected)) {
+            auto response = error(401, "unauthorized", "/metrics needs Authorization: Bearer <metricsToken>");
+            response.headers.emplace_back("WWW-Authenticate", "Bearer");
+            return response;
+        }
+    }
+    auto status = _backend.status();
+    auto process = ProcessStats::read();
+    std::ostringstream out;
+    out << "# HELP serval_up 1 while the server runs.\n# TYPE serval_up gauge\nserval_up 1\n";
+    out << "# HELP serval_uptime_seconds Seconds since start.\n# TYPE serval_uptime_seconds gauge\n"
+        << "serval_uptime_seconds " << status.uptimeSeconds << "\n";
+    out << "# HELP serval_process_resident_memory_bytes Resident set size.\n"
+        << "# TYPE serval_process_resident_memory_bytes gauge\n"
+        << "serval_process_resident_memory_bytes " << process.residentBytes << "\n";
+    out << "# HELP serval_process_open_fds Open file descriptors.\n# TYPE serval_process_open_fds gauge\n"
+        << "serval_process_open_fds " << process.openFds << "\n";
+    out << "# HELP serval_connector_open_connections Open client connections.\n"
+        << "# TYPE serval_connector_open_connections gauge\n";
+    for (const auto& c : status.connectors) {
+        out << "serval_connector_open_connections{address=\"" << metricLabel(c.address) << "\",port=\""
+            << c.port << "\"} " << c.openConnections << "\n";
+    }
+    out << "# HELP serval_connector_requests_total Requests received.\n"
+        << "# TYPE serval_connector_requests_total counter\n";
+    for (const auto& c : status.connectors) {
+        out << "serval_connector_requests_total{address=\"" << metricLabel(c.address) << "\",port=\""
+            << c.port << "\"} " << c.requests << "\n";
+    }
+    out << "# HELP serval_received_bytes_total Bytes received from clients.\n"
+        << "# TYPE serval_received_bytes_total counter\n";
+    for (const auto& c : status.connectors) {
+        out << "serval_received_bytes_total{address=\"" << metricLabel(c.address) << "\",port=\"" << c.port
+            << "\"} " << c.bytesIn << "\n";
+    }
+    out << "# HELP serval_sent_bytes_total Bytes sent to clients.\n# TYPE serval_sent_bytes_total counter\n";
+    for (const auto& c : status.connectors) {
+        out << "serval_sent_bytes_total{address=\"" << metricLabel(c.address) << "\",port=\"" << c.port
+            << "\"} " << c.bytesOut << "\n";
+    }
+    out << "# HELP serval_worker_threads Worker pool size.\n# TYPE serval_worker_threads gauge\n"
+        << "serval_worker_threads " << status.workerThreads << "\n";
+    out << "# HELP serval_worker_busy Workers running a request.\n# TYPE serval_worker_busy gauge\n"
+        << "serval_worker_busy " << status.workersBusy << "\n";
+    out << "# HELP serval_worker_queued Requests waiting for a worker.\n# TYPE serval_worker_queued gauge\n"
+        << "serval_worker_queued " << status.workQueued << "\n";
+    out << "# HELP serval_deploys_total Deployments attempted.\n# TYPE serval_deploys_total counter\n"
+        << "serval_deploys_total " << status.deploys << "\n";
+    out << "# HELP serval_deploys_failed_total Deployments that failed.\n# TYPE serval_deploys_failed_total "
+           "counter\n"
+        << "serval_deploys_failed_total " << status.failedDeploys << "\n";
+    auto apps = _backend.apps();
+    std::map<std::string, unsigned> states{{"running", 0}, {"stopped", 0}, {"failed", 0}, {"deploying", 0}};
+    for (const auto& app : apps)
+        ++states[app.state];
+    out << "# HELP serval_apps Deployed applications by state.\n# TYPE serval_apps gauge\n";
+    for (const auto& [state, count] : states)
+        out << "serval_apps{state=\"" << metricLabel(state) << "\"} " << count << "\n";
+    out << "# HELP serval_app_requests_total Requests per application.\n# TYPE serval_app_requests_total "
+           "counter\n";
+    for (const auto& app : apps) {
+        out << "serval_app_requests_total{host=\"" << metricLabel(app.host) << "\",context=\""
+            << metricLabel(app.path) << "\"} " << app.requests << "\n";
+    }
+    out << "# HELP serval_app_errors_5xx_total 5xx responses per application.\n"
+        << "# TYPE serval_app_errors_5xx_total counter\n";
+    for (const auto& app : apps) {
+        out << "serval_app_errors_5xx_total{host=\"" << metricLabel(app.host) << "\",context=\""
+            << metricLabel(app.path) << "\"} " << app.errors5xx << "\n";
+    }
+    out << _backend.metrics();
+
+    AdminResponse response;
+    response.status = 200;
+    response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response.headers.emplace_back("Cache-Control", "no-store");
+    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    response.body = out.str();
+    return response;
+}
+
+} // namespace serval::manager

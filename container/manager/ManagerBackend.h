@@ -1,0 +1,148 @@
+#pragma once
+
+// What the manager needs from the rest of the container, as one small interface: the manager
+// (page, JSON API, metrics) depends on this, not on the Deployer, Engine or registry classes
+// directly. container/startup wires an implementation over the Deployer, the registry and the
+// connector statistics; the unit tests use an in-memory one.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace serval::manager {
+
+/// One deployed context (a row of the Applications table).
+struct AppInfo
+{
+    std::string host;
+    std::string path; ///< "/" for ROOT, "/shop"
+    std::string version;
+    std::string displayName;
+    std::string state; ///< "running", "stopped", "failed", "deploying"
+    uint64_t requests = 0;
+    uint64_t errors5xx = 0;
+    double p50Ms = 0;
+    double p99Ms = 0;
+    std::string deployedAt; ///< ISO 8601 UTC, "" if never
+    std::string checksum;   ///< bundle SHA-256, "" for exploded directories
+    std::string failure;    ///< last failure's one-line reason, "" if none
+};
+
+struct ComponentInfo
+{
+    std::string name;
+    std::string className;
+    std::vector<std::string> mappings; ///< url patterns (servlets, filters) or servlet names
+};
+
+struct HistoryEntry
+{
+    std::string time; ///< ISO 8601 UTC
+    std::string host;
+    std::string path;
+    std::string version;
+    std::string event;  ///< "deployed", "undeployed", "started", "stopped", "failed", ...
+    std::string detail; ///< the one-line reason for failures
+};
+
+struct AppDetail
+{
+    AppInfo info;
+    std::vector<ComponentInfo> servlets;
+    std::vector<ComponentInfo> filters;
+    std::vector<std::string> listeners;
+    std::map<std::string, std::string> contextParams;
+    uint64_t fileCount = 0;
+    uint64_t fileBytes = 0;
+    std::string libraries; ///< AppModule::describe(), e.g. "libshop.so (ABI 1.0)"
+    bool libraryStayedMapped = false;
+    std::vector<HistoryEntry> recentFailures;
+    std::vector<HistoryEntry> history;
+};
+
+/// The result of a state-changing action: ok, or an HTTP status with the same one-line reason
+/// the log and servalctl show.
+struct ActionResult
+{
+    bool ok = false;
+    int status = 200;           ///< HTTP status for the API: 200, 400, 404, 409, 422, 500
+    std::string error;          ///< short code: "not_found", "deploy_failed", ...
+    std::string detail;         ///< one line a person can act on
+    std::optional<AppInfo> app; ///< the app after the action, when it exists
+};
+
+struct ConnectorInfo
+{
+    std::string address;
+    uint16_t port = 0;
+    uint64_t openConnections = 0;
+    uint64_t requests = 0; ///< total since start; the page derives requests/s
+    uint64_t bytesIn = 0;
+    uint64_t bytesOut = 0;
+};
+
+struct ServerStatus
+{
+    std::string version;
+    double uptimeSeconds = 0;
+    std::vector<ConnectorInfo> connectors;
+    unsigned workerThreads = 0;
+    unsigned workersBusy = 0;
+    uint64_t workQueued = 0;
+    uint64_t deploys = 0;
+    uint64_t failedDeploys = 0;
+};
+
+/// One audit row: who did what, when, from where, with what result.
+struct AuditEntry
+{
+    std::string time; ///< ISO 8601 UTC; filled by the backend if empty
+    std::string user;
+    std::string action; ///< "login", "deploy", "stop", "token.create", ...
+    std::string target; ///< "localhost/shop", a token name, ...
+    std::string address;
+    std::string result; ///< "ok" or the failure reason
+};
+
+/// THREADS: every method may be called from any worker thread, concurrently; implementations
+/// synchronise. Actions may block (deploys run to completion before returning).
+class ManagerBackend
+{
+public:
+    virtual ~ManagerBackend() = default;
+
+    virtual std::vector<AppInfo> apps() = 0;
+    virtual std::optional<AppDetail> app(const std::string& host, const std::string& path) = 0;
+
+    /// Deploys `bundle` (the uploaded archive bytes) as context `path` on `host`. `path` empty:
+    /// derive it from `fileName` as Tomcat does. An existing context is refused (409) unless
+    /// `update`.
+    virtual ActionResult deployUpload(const std::string& host, const std::string& path,
+                                      const std::string& fileName, const std::string& bundle,
+                                      bool update) = 0;
+    /// Deploys a bundle or directory already on the server's file system.
+    virtual ActionResult deployPath(const std::string& host, const std::string& path,
+                                    const std::string& serverPath, bool update) = 0;
+    virtual ActionResult undeploy(const std::string& host, const std::string& path) = 0;
+    virtual ActionResult start(const std::string& host, const std::string& path) = 0;
+    virtual ActionResult stop(const std::string& host, const std::string& path) = 0;
+    virtual ActionResult reload(const std::string& host, const std::string& path) = 0;
+
+    /// Newest first; empty host/path: all.
+    virtual std::vector<HistoryEntry> history(const std::string& host, const std::string& path,
+                                              size_t limit) = 0;
+
+    virtual void audit(const AuditEntry& entry) = 0;
+    /// Newest first.
+    virtual std::vector<AuditEntry> auditLog(size_t limit) = 0;
+
+    virtual ServerStatus status() = 0;
+    /// The default host's name (where the manager lives and where host-less requests act).
+    virtual std::string defaultHost() = 0;
+    /// Extra Prometheus text (request counters, histograms) appended to the manager's own.
+    virtual std::string metrics() { return {}; }
+};
+
+} // namespace serval::manager

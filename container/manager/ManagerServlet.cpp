@@ -1,0 +1,53 @@
+#include "manager/ManagerServlet.h"
+
+#include "core/Request.h"
+#include "core/Response.h"
+
+namespace serval::manager {
+
+AdminRequest ManagerServlet::toAdminRequest(core::Request& request)
+{
+    AdminRequest out;
+    out.method = std::string(request.method());
+    std::string_view uri = request.requestUri();
+    const std::string& context = request.contextPath();
+    // The raw URI starts with the context path (the mapper matched it); what follows is ours.
+    out.path = std::string(uri.size() >= context.size() ? uri.substr(context.size()) : std::string_view());
+    out.query = std::string(request.queryString());
+    for (const auto& header : request.http().headers)
+        out.headers.emplace_back(header.name, header.value);
+    out.body = std::string(request.body());
+    out.remoteAddress = request.http().remoteAddress;
+    out.secure = request.http().secure;
+    return out;
+}
+
+void ManagerServlet::send(const AdminResponse& from, core::Response& to)
+{
+    to.setStatus(from.status);
+    for (const auto& [name, value] : from.headers) {
+        if (name == "Set-Cookie")
+            to.addHeader(name, value);
+        else
+            to.setHeader(name, value);
+    }
+    to.write(from.body);
+}
+
+void ManagerServlet::service(core::Request& request, core::Response& response)
+{
+    send(_api->handle(toAdminRequest(request)), response);
+}
+
+void MetricsServlet::service(core::Request& request, core::Response& response)
+{
+    auto adminRequest = ManagerServlet::toAdminRequest(request);
+    if (adminRequest.method != "GET" && adminRequest.method != "HEAD") {
+        response.setStatus(405);
+        response.setHeader("Allow", "GET, HEAD");
+        return;
+    }
+    send(_api->metrics(adminRequest), response);
+}
+
+} // namespace serval::manager

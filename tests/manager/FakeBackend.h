@@ -1,0 +1,142 @@
+#pragma once
+
+// An in-memory ManagerBackend for the ManagerApi unit tests: apps in a map, actions change
+// their state, audit rows in a vector.
+
+#include "manager/ManagerBackend.h"
+
+#include <mutex>
+
+namespace serval::test {
+
+class FakeBackend : public manager::ManagerBackend
+{
+public:
+    FakeBackend()
+    {
+        manager::AppInfo hello;
+        hello.host = "localhost";
+        hello.path = "/hello";
+        hello.version = "1";
+        hello.displayName = "Hello";
+        hello.state = "running";
+        _apps.push_back(hello);
+    }
+
+    std::vector<manager::AppInfo> apps() override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _apps;
+    }
+    std::optional<manager::AppDetail> app(const std::string& host, const std::string& path) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto* a = find(host, path);
+        if (!a) return std::nullopt;
+        manager::AppDetail detail;
+        detail.info = *a;
+        detail.servlets.push_back({"hello", "HelloServlet", {"/hello/*"}});
+        return detail;
+    }
+    manager::ActionResult deployUpload(const std::string& host, const std::string& path,
+                                       const std::string& fileName, const std::string& bundle,
+                                       bool update) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        if (bundle == "broken")
+            return {false, 422, "deploy_failed", fileName + ": not a zip or tar archive", {}};
+        std::string p = path.empty() ? "/" + fileName.substr(0, fileName.find('.')) : path;
+        if (find(host, p) && !update)
+            return {false, 409, "exists", p + " is already deployed; use update=true", {}};
+        if (!find(host, p))
+            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", ""});
+        lastUpload = bundle;
+        return {true, 200, "", "", *find(host, p)};
+    }
+    manager::ActionResult deployPath(const std::string& host, const std::string& path,
+                                     const std::string& serverPath, bool update) override
+    {
+        return deployUpload(host, path, serverPath.substr(serverPath.rfind('/') + 1), "from-disk", update);
+    }
+    manager::ActionResult undeploy(const std::string& host, const std::string& path) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        for (auto it = _apps.begin(); it != _apps.end(); ++it) {
+            if (it->host == host && it->path == path) {
+                _apps.erase(it);
+                return {true, 200, "", "", std::nullopt};
+            }
+        }
+        return notFound(host, path);
+    }
+    manager::ActionResult start(const std::string& host, const std::string& path) override
+    {
+        return setState(host, path, "running");
+    }
+    manager::ActionResult stop(const std::string& host, const std::string& path) override
+    {
+        return setState(host, path, "stopped");
+    }
+    manager::ActionResult reload(const std::string& host, const std::string& path) override
+    {
+        return setState(host, path, "running");
+    }
+    std::vector<manager::HistoryEntry> history(const std::string&, const std::string&, size_t) override
+    {
+        return {};
+    }
+    void audit(const manager::AuditEntry& entry) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        audits.push_back(entry);
+    }
+    std::vector<manager::AuditEntry> auditLog(size_t) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return {audits.rbegin(), audits.rend()};
+    }
+    manager::ServerStatus status() override
+    {
+        manager::ServerStatus s;
+        s.version = "test";
+        s.connectors.push_back({"127.0.0.1", 8080, 3, 100, 1000, 2000});
+        return s;
+    }
+    std::string defaultHost() override { return "localhost"; }
+
+    std::string state(const std::string& path)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto* a = find("localhost", path);
+        return a ? a->state : "";
+    }
+
+    std::vector<manager::AuditEntry> audits;
+    std::string lastUpload;
+
+private:
+    manager::AppInfo* find(const std::string& host, const std::string& path)
+    {
+        for (auto& a : _apps) {
+            if (a.host == host && a.path == path) return &a;
+        }
+        return nullptr;
+    }
+    static manager::ActionResult notFound(const std::string& host, const std::string& path)
+    {
+        return {false, 404, "not_found", "no application at " + host + path, std::nullopt};
+    }
+    manager::ActionResult setState(const std::string& host, const std::string& path, const std::string& state)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto* a = find(host, path);
+        if (!a) return notFound(host, path);
+        a->state = state;
+        return {true, 200, "", "", *a};
+    }
+
+    std::mutex _mutex;
+    std::vector<manager::AppInfo> _apps;
+};
+
+} // namespace serval::test

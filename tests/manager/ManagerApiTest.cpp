@@ -1,0 +1,311 @@
+#include "manager/ManagerApi.h"
+
+#include "FakeBackend.h"
+#include "support/TempDir.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+using namespace serval::manager;
+using namespace std::chrono_literals;
+using serval::realm::PasswordHash;
+using serval::realm::User;
+
+namespace {
+
+Poco::JSON::Object::Ptr parse(const std::string& body)
+{
+    return Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+}
+
+class ManagerApiTest : public ::testing::Test
+{
+protected:
+    ManagerApiTest()
+    {
+        auto clockFn = [this] { return now; };
+        realm = std::make_shared<serval::realm::Realm>("/nonexistent", serval::realm::RealmPolicy{}, clockFn);
+        realm->setUsers(
+            {User{"admin", {"manager-gui", "manager-script"}, PasswordHash::create("admin-password", 1000)},
+             User{"viewer", {"manager-status"}, PasswordHash::create("viewer-password", 1000)},
+             User{"bot", {"manager-script"}, PasswordHash::create("bot-password", 1000)}});
+        ManagerConfig config;
+        config.tokensDatabase = dir.file("serval.db");
+        config.logFile = dir.file("serval.log");
+        api = std::make_unique<ManagerApi>(config, backend, realm, clockFn);
+    }
+
+    AdminRequest request(const std::string& method, const std::string& target, const std::string& body = "")
+    {
+        AdminRequest r;
+        r.method = method;
+        auto q = target.find('?');
+        r.path = target.substr(0, q);
+        r.query = q == std::string::npos ? "" : target.substr(q + 1);
+        r.body = body;
+        r.remoteAddress = "127.0.0.1";
+        if (!cookie.empty())
+            r.headers.emplace_back("Cookie", std::string(ManagerApi::CookieName) + "=" + cookie);
+        if (!csrf.empty()) r.headers.emplace_back("X-CSRF-Token", csrf);
+        return r;
+    }
+
+    AdminResponse login(const std::string& user, const std::string& password,
+                        const std::string& address = "127.0.0.1")
+    {
+        auto r =
+            request("POST", "/api/login", "{\"user\":\"" + user + "\",\"password\":\"" + password + "\"}");
+        r.remoteAddress = address;
+        r.headers.emplace_back("Content-Type", "application/json");
+        auto response = api->handle(r);
+        if (response.status == 200) {
+            std::string setCookie(response.header("Set-Cookie"));
+            auto eq = setCookie.find('=');
+            cookie = setCookie.substr(eq + 1, setCookie.find(';') - eq - 1);
+            csrf = parse(response.body)->getValue<std::string>("csrf");
+        }
+        return response;
+    }
+
+    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::time_point{} + 1000h;
+    serval::test::TempDir dir;
+    serval::test::FakeBackend backend;
+    std::shared_ptr<serval::realm::Realm> realm;
+    std::unique_ptr<ManagerApi> api;
+    std::string cookie;
+    std::string csrf;
+};
+
+} // namespace
+
+TEST_F(ManagerApiTest, EveryApiEndpointNeedsAuthentication)
+{
+    for (const char* target : {"/api/apps", "/api/app?path=/hello", "/api/status", "/api/history",
+                               "/api/audit", "/api/logs", "/api/tokens", "/api/session"}) {
+        auto response = api->handle(request("GET", target));
+        EXPECT_EQ(response.status, 401) << target;
+        EXPECT_EQ(parse(response.body)->getValue<std::string>("error"), "unauthorized");
+    }
+    for (const char* target : {"/api/stop?path=/hello", "/api/deploy?path=/x", "/api/undeploy?path=/hello",
+                               "/api/logout", "/api/tokens"}) {
+        EXPECT_EQ(api->handle(request("POST", target, "x")).status, 401) << target;
+    }
+    EXPECT_EQ(backend.state("/hello"), "running");
+}
+
+TEST_F(ManagerApiTest, SecurityHeadersOnEveryResponse)
+{
+    for (auto response : {api->handle(request("GET", "/")), api->handle(request("GET", "/api/apps")),
+                          api->handle(request("GET", "/nope"))}) {
+        EXPECT_EQ(response.header("Content-Security-Policy"),
+                  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                  "frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+        EXPECT_EQ(response.header("X-Frame-Options"), "DENY");
+        EXPECT_EQ(response.header("X-Content-Type-Options"), "nosniff");
+        EXPECT_EQ(response.header("Referrer-Policy"), "no-referrer");
+        EXPECT_EQ(response.header("Cache-Control"), "no-store");
+    }
+}
+
+TEST_F(ManagerApiTest, LoginSetsAStrictCookieAndANewIdEachTime)
+{
+    auto first = login("admin", "admin-password");
+    ASSERT_EQ(first.status, 200) << first.body;
+    std::string setCookie(first.header("Set-Cookie"));
+    EXPECT_NE(setCookie.find("Path=/manager"), std::string::npos);
+    EXPECT_NE(setCookie.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(setCookie.find("SameSite=Strict"), std::string::npos);
+    std::string firstId = cookie;
+    EXPECT_GE(firstId.size(), 22u); // >= 128 bits in base64url
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    EXPECT_NE(cookie, firstId);
+    // The old id is gone.
+    std::string second = cookie;
+    cookie = firstId;
+    EXPECT_EQ(api->handle(request("GET", "/api/apps")).status, 401);
+    cookie = second;
+    EXPECT_EQ(api->handle(request("GET", "/api/apps")).status, 200);
+}
+
+TEST_F(ManagerApiTest, LoginNeedsJson)
+{
+    auto r = request("POST", "/api/login", "user=admin&password=admin-password");
+    r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    EXPECT_EQ(api->handle(r).status, 415);
+}
+
+TEST_F(ManagerApiTest, CsrfTokenRequiredForStateChanges)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    std::string token = csrf;
+    csrf.clear();
+    auto refused = api->handle(request("POST", "/api/stop?path=/hello"));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_EQ(parse(refused.body)->getValue<std::string>("error"), "csrf");
+    csrf = "wrong" + token.substr(5);
+    EXPECT_EQ(api->handle(request("POST", "/api/stop?path=/hello")).status, 403);
+    EXPECT_EQ(backend.state("/hello"), "running");
+    csrf = token;
+    auto ok = api->handle(request("POST", "/api/stop?path=/hello"));
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(backend.state("/hello"), "stopped");
+    ASSERT_FALSE(backend.audits.empty());
+    EXPECT_EQ(backend.audits.back().action, "stop");
+    EXPECT_EQ(backend.audits.back().user, "admin");
+    EXPECT_EQ(backend.audits.back().target, "localhost/hello");
+    EXPECT_EQ(backend.audits.back().address, "127.0.0.1");
+    EXPECT_EQ(backend.audits.back().result, "ok");
+}
+
+TEST_F(ManagerApiTest, StatusRoleIsReadOnly)
+{
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    EXPECT_EQ(api->handle(request("GET", "/api/apps")).status, 200);
+    EXPECT_EQ(api->handle(request("GET", "/api/status")).status, 200);
+    EXPECT_EQ(api->handle(request("POST", "/api/stop?path=/hello")).status, 403);
+    EXPECT_EQ(api->handle(request("POST", "/api/tokens", "{\"name\":\"x\"}")).status, 403);
+    EXPECT_EQ(backend.state("/hello"), "running");
+}
+
+TEST_F(ManagerApiTest, ScriptRoleNeverGetsACookie)
+{
+    auto response = login("bot", "bot-password");
+    EXPECT_EQ(response.status, 403);
+    EXPECT_TRUE(response.header("Set-Cookie").empty());
+}
+
+TEST_F(ManagerApiTest, TokensWorkWithoutCsrfAndCanBeRevoked)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto created = api->handle(request("POST", "/api/tokens", "{\"name\":\"ci\"}"));
+    ASSERT_EQ(created.status, 201) << created.body;
+    auto body = parse(created.body);
+    std::string token = body->getValue<std::string>("token");
+    long long id = body->getValue<long long>("id");
+    // The secret is shown once: the list never has it.
+    auto listed = api->handle(request("GET", "/api/tokens"));
+    EXPECT_EQ(listed.body.find(token), std::string::npos);
+    EXPECT_NE(listed.body.find("\"ci\""), std::string::npos);
+
+    cookie.clear();
+    csrf.clear();
+    auto r = request("POST", "/api/stop?path=/hello");
+    r.headers.emplace_back("Authorization", "Bearer " + token);
+    EXPECT_EQ(api->handle(r).status, 200);
+    EXPECT_EQ(backend.state("/hello"), "stopped");
+    // A token may not manage tokens.
+    auto t = request("GET", "/api/tokens");
+    t.headers.emplace_back("Authorization", "Bearer " + token);
+    EXPECT_EQ(api->handle(t).status, 403);
+
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    EXPECT_EQ(api->handle(request("DELETE", "/api/tokens/" + std::to_string(id))).status, 200);
+    cookie.clear();
+    csrf.clear();
+    auto after = request("POST", "/api/start?path=/hello");
+    after.headers.emplace_back("Authorization", "Bearer " + token);
+    EXPECT_EQ(api->handle(after).status, 401);
+    EXPECT_EQ(backend.state("/hello"), "stopped");
+    auto bogus = request("GET", "/api/apps");
+    bogus.headers.emplace_back("Authorization", "Bearer svl_notatoken");
+    EXPECT_EQ(api->handle(bogus).status, 401);
+}
+
+TEST_F(ManagerApiTest, LockoutAfterFiveFailuresAndExpiry)
+{
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(login("admin", "wrong").status, 401);
+    auto locked = login("Admin", "admin-password");
+    EXPECT_EQ(locked.status, 429);
+    EXPECT_EQ(parse(locked.body)->getValue<std::string>("error"), "locked_out");
+    EXPECT_FALSE(locked.header("Retry-After").empty());
+    now += 301s;
+    EXPECT_EQ(login("admin", "admin-password").status, 200);
+}
+
+TEST_F(ManagerApiTest, SessionsExpireWhenIdleAndOnLogout)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    now += 29min;
+    EXPECT_EQ(api->handle(request("GET", "/api/apps")).status, 200);
+    now += 31min;
+    EXPECT_EQ(api->handle(request("GET", "/api/apps")).status, 401);
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto out = api->handle(request("POST", "/api/logout"));
+    EXPECT_EQ(out.status, 200);
+    EXPECT_NE(out.header("Set-Cookie").find("Max-Age=0"), std::string::npos);
+    EXPECT_EQ(api->handle(request("GET", "/api/apps")).status, 401);
+}
+
+TEST_F(ManagerApiTest, AddressOutsideTheAllowListIsRefused)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto r = request("GET", "/api/apps");
+    r.remoteAddress = "192.0.2.1";
+    EXPECT_EQ(api->handle(r).status, 403);
+    auto page = request("GET", "/");
+    page.remoteAddress = "192.0.2.1";
+    EXPECT_EQ(api->handle(page).status, 403);
+    auto m = request("GET", "/metrics");
+    m.remoteAddress = "192.0.2.1";
+    EXPECT_EQ(api->metrics(m).status, 403);
+    EXPECT_EQ(login("admin", "admin-password", "192.0.2.1").status, 403);
+}
+
+TEST_F(ManagerApiTest, DeployUploadAndFailureReason)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto ok = api->handle(request("POST", "/api/deploy?file=shop.sar", "PK-bytes"));
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(backend.lastUpload, "PK-bytes");
+    EXPECT_EQ(parse(ok.body)->getObject("app")->getValue<std::string>("path"), "/shop");
+    EXPECT_EQ(api->handle(request("POST", "/api/deploy?file=shop.sar", "PK-bytes")).status, 409);
+    EXPECT_EQ(api->handle(request("POST", "/api/deploy?file=shop.sar&update=true", "PK-bytes")).status, 200);
+    auto failed = api->handle(request("POST", "/api/deploy?file=bad.sar", "broken"));
+    EXPECT_EQ(failed.status, 422);
+    EXPECT_EQ(parse(failed.body)->getValue<std::string>("detail"), "bad.sar: not a zip or tar archive");
+    EXPECT_EQ(backend.audits.back().result, "bad.sar: not a zip or tar archive");
+    EXPECT_EQ(api->handle(request("POST", "/api/deploy?path=../x", "PK")).status, 400);
+}
+
+TEST_F(ManagerApiTest, PageAndAssetsAreServed)
+{
+    auto page = api->handle(request("GET", "/"));
+    EXPECT_EQ(page.status, 200);
+    EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(page.body.find("app.js"), std::string::npos);
+    EXPECT_EQ(page.body.find("<script>"), std::string::npos); // no inline script
+    EXPECT_EQ(api->handle(request("GET", "/assets/app.js")).status, 200);
+    EXPECT_EQ(api->handle(request("GET", "/assets/../index.html")).status, 404);
+    EXPECT_EQ(api->handle(request("POST", "/")).status, 405);
+}
+
+TEST_F(ManagerApiTest, MetricsInPrometheusText)
+{
+    auto response = api->metrics(request("GET", "/metrics"));
+    EXPECT_EQ(response.status, 200);
+    EXPECT_NE(response.body.find("serval_connector_open_connections{address=\"127.0.0.1\",port=\"8080\"} 3"),
+              std::string::npos);
+    EXPECT_NE(response.body.find("serval_apps{state=\"running\"} 1"), std::string::npos);
+    EXPECT_NE(response.body.find("serval_app_requests_total{host=\"localhost\",context=\"/hello\"} 0"),
+              std::string::npos);
+}
+
+TEST_F(ManagerApiTest, LogsFilterByLevelAndApp)
+{
+    dir.write("serval.log", "2026-11-25T20:55:01.123Z INFO  [deployer] deployed /shop (version 3)\n"
+                            "2026-11-25T20:55:02.123Z WARN  [app:/shop] slow\n"
+                            "2026-11-25T20:55:03.123Z ERROR [connector] boom\n"
+                            "2026-11-25T20:55:04.123Z DEBUG [core] noise\n");
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto all = parse(api->handle(request("GET", "/api/logs")).body);
+    EXPECT_EQ(all->getArray("lines")->size(), 4u);
+    auto warn = parse(api->handle(request("GET", "/api/logs?level=warn")).body);
+    EXPECT_EQ(warn->getArray("lines")->size(), 2u);
+    auto shop = parse(api->handle(request("GET", "/api/logs?app=/shop")).body);
+    EXPECT_EQ(shop->getArray("lines")->size(), 2u);
+    auto shopWarn = parse(api->handle(request("GET", "/api/logs?app=/shop&level=warn")).body);
+    ASSERT_EQ(shopWarn->getArray("lines")->size(), 1u);
+    EXPECT_EQ(shopWarn->getArray("lines")->getObject(0)->getValue<std::string>("message"), "slow");
+}
