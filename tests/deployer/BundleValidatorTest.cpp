@@ -64,7 +64,8 @@ TEST_F(BundleValidatorTest, RefusesMalformedDescriptorWithLine)
     tmp.write("WEB-INF/web.xml", "<?xml version=\"1.0\"?>\n<web-app>\n  <servlet>\n</web-app>\n");
     EXPECT_FALSE(validate());
     EXPECT_EQ(error.rfind("shop.sar: WEB-INF/web.xml:", 0), 0u) << error;
-    EXPECT_EQ(error, "shop.sar: WEB-INF/web.xml:3: malformed XML: mismatched element; fix the markup at this line");
+    EXPECT_EQ(error,
+              "shop.sar: WEB-INF/web.xml:3: malformed XML: mismatched element; fix the markup at this line");
 }
 
 TEST_F(BundleValidatorTest, RefusesWrongRootElement)
@@ -106,6 +107,15 @@ TEST_F(BundleValidatorTest, RefusesLibraryWithoutEntrySymbol)
     EXPECT_EQ(error,
               "shop.sar: WEB-INF/lib/libshop.so does not export serval_app_init_v1; export the app with "
               "the SDK's SERVAL_APP macro (or define the entry in C) and rebuild");
+}
+
+TEST_F(BundleValidatorTest, NamesTheAbiOfALibraryBuiltForAnotherMajor)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    addLibrary("fixture_other_major", "libshop.so");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error, "shop.sar: WEB-INF/lib/libshop.so exports serval_app_init_v2 (ABI 2.x) instead of "
+                     "serval_app_init_v1; this container provides ABI 1: rebuild it against SDK 1.x");
 }
 
 TEST_F(BundleValidatorTest, EveryLibraryMustBeAnAppLibrary)
