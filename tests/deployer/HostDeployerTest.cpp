@@ -3,8 +3,10 @@
 #include "deployer/HostDeployer.h"
 
 #include "deployer/ArchiveBuilder.h"
+#include "deployer/Deployer.h"
 #include "deployer/Fixtures.h"
 #include "registry/Registry.h"
+#include "support/ServalProcess.h"
 #include "support/TempDir.h"
 
 #include <dirent.h>
@@ -415,4 +417,23 @@ TEST_F(HostDeployerTest, DrainsTheOldVersionBeforeStoppingIt)
     EXPECT_GE(Clock::now() - start, settings.drainTimeout);
     EXPECT_FALSE(old->started);
     EXPECT_EQ(runner.served("/shop"), "two");
+}
+
+TEST_F(HostDeployerTest, WatcherPicksUpADroppedBundleWithinASecond)
+{
+    settings.stableFor = 50ms;
+    serval::deployer::Deployer watcher(*registry);
+    watcher.addHost(settings, runner);
+    watcher.startup();
+    watcher.startWatching();
+    auto dropped = Clock::now();
+    bundle("shop.sar", "watched");
+    // The deployer runs on the watcher thread; poll through the registry (thread-safe).
+    EXPECT_TRUE(serval::test::eventually([&] { return state("/shop") == DeploymentState::Running; }, 3s));
+    EXPECT_LT(Clock::now() - dropped, 1s);
+    auto outcome = watcher.undeploy("localhost", "/shop");
+    EXPECT_TRUE(outcome.ok) << outcome.message;
+    EXPECT_FALSE(watcher.undeploy("nohost", "/shop").ok);
+    watcher.stopWatching();
+    EXPECT_EQ(watcher.history("localhost", "/shop").front().event, "undeployed");
 }
