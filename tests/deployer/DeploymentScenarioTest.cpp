@@ -299,3 +299,29 @@ TEST_F(DeploymentScenarioTest, CrashAtEachPointLeavesOldOrNewVersionWhole)
         server->stop();
     }
 }
+
+TEST_F(DeploymentScenarioTest, KillNineAtRandomMomentsOfRedeploys)
+{
+    // 50 runs: replace the bundle, kill -9 the server at a random moment of the redeploy, restart:
+    // what is served is wholly the previous or the new version, staging is empty, the registry
+    // is intact, and the new version ends up serving.
+    std::srand(12345);
+    drop("shop.sar", "0");
+    ASSERT_TRUE(start()) << server->error();
+    for (int run = 1; run <= 50; ++run) {
+        SCOPED_TRACE(run);
+        drop("shop.sar", std::to_string(run));
+        // A random moment: this pause picks when to kill, it does not wait for anything.
+        std::this_thread::sleep_for(std::chrono::microseconds(std::rand() % 80000));
+        server->kill();
+        ASSERT_TRUE(start()) << server->error();
+        std::string first = served("/shop/version.txt");
+        EXPECT_TRUE(first == std::to_string(run - 1) || first == std::to_string(run)) << first;
+        EXPECT_TRUE(staging().empty() || eventually([&] { return staging().empty(); }));
+        std::string detail;
+        EXPECT_TRUE(Registry(tmp.file("data/serval.db")).integrityCheck(detail)) << detail;
+        ASSERT_TRUE(eventuallyServed("/shop/version.txt", std::to_string(run))) << server->log();
+        EXPECT_EQ(served("/shop/ok"), "ok");
+    }
+    EXPECT_TRUE(eventually([&] { return versionDirs("shop").size() == 1; }));
+}
