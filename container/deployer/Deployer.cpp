@@ -136,7 +136,8 @@ DeployOutcome Deployer::deploy(const std::string& host, const std::string& bundl
     std::lock_guard<std::mutex> lock(_mutex);
     HostDeployer* h = findHost(host);
     if (h == nullptr)
-        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml"};
+        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml",
+                             DeployOutcome::Problem::NotFound};
     return h->deployFile(bundlePath, fileName, update);
 }
 
@@ -146,7 +147,8 @@ DeployOutcome Deployer::deployBytes(const std::string& host, const std::string& 
     std::lock_guard<std::mutex> lock(_mutex);
     HostDeployer* h = findHost(host);
     if (h == nullptr)
-        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml"};
+        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml",
+                             DeployOutcome::Problem::NotFound};
     return h->deployBytes(fileName, bytes, update);
 }
 
@@ -156,7 +158,8 @@ DeployOutcome Deployer::deployBytes(const std::string& host, const std::string& 
         std::lock_guard<std::mutex> lock(_mutex);                                                            \
         HostDeployer* h = findHost(host);                                                                    \
         if (h == nullptr)                                                                                    \
-            return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml"};      \
+            return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml",       \
+                                 DeployOutcome::Problem::NotFound};                                          \
         try {                                                                                                \
             return h->method(path);                                                                          \
         } catch (const std::exception& e) {                                                                  \

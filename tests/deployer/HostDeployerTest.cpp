@@ -398,10 +398,15 @@ TEST_F(HostDeployerTest, AdminActions)
     EXPECT_TRUE(list(tmp.file("webapps")).empty()) << "the bundle is deleted from appBase";
     tick();
     EXPECT_EQ(runner.served("/shop"), "");
-    EXPECT_FALSE(deployer().undeploy("/shop").ok);
+    EXPECT_EQ(deployer().undeploy("/shop").problem, serval::deployer::DeployOutcome::Problem::NotFound);
 
     outcome = deployer().deployBytes("../evil.sar", bytes, false);
     EXPECT_FALSE(outcome.ok);
+    EXPECT_EQ(outcome.problem, serval::deployer::DeployOutcome::Problem::BadRequest);
+    serval::test::writeArchive(tmp.file("bad.sar"), {{"index.html", "no descriptor"}});
+    outcome = deployer().deployFile(tmp.file("bad.sar"), "", false);
+    EXPECT_EQ(outcome.problem, serval::deployer::DeployOutcome::Problem::Refused);
+    EXPECT_EQ(outcome.message, "bad.sar: WEB-INF/web.xml is missing; add a deployment descriptor (see sdk/examples/hello)");
 }
 
 TEST_F(HostDeployerTest, DrainsTheOldVersionBeforeStoppingIt)
