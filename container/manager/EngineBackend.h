@@ -1,0 +1,106 @@
+#pragma once
+
+#include "manager/ManagerBackend.h"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace serval::core {
+class Context;
+class Engine;
+} // namespace serval::core
+
+namespace serval::manager {
+
+/// ManagerBackend over the running Engine: applications, their statistics and web.xml come
+/// from the Hosts' Contexts; start, stop and reload drive the Context lifecycle. Connector and
+/// worker-pool figures come from a callback that startup wires to the Connectors.
+///
+/// Deploy, undeploy, history and the audit table belong to the Deployer and its registry;
+/// until startup wires them (setDeployer), deploy/undeploy answer 503 and audit rows are kept
+/// in memory (and in the log).
+///
+/// THREADS: any worker thread. Lifecycle calls serialise per Context (Lifecycle's mutex).
+/// OWNERSHIP: the Engine is owned by the Server and outlives this object.
+class EngineBackend : public ManagerBackend
+{
+public:
+    using StatusFn = std::function<void(ServerStatus&)>;
+
+    EngineBackend(core::Engine& engine, std::string version);
+
+    /// Fills connectors and workers in status() (startup: from the Connectors).
+    void setStatusSource(StatusFn fn) { _statusFn = std::move(fn); }
+    /// Contexts that belong to the container (the manager, /metrics): not listed, not actionable.
+    void addReservedPath(std::string path) { _reserved.insert(std::move(path)); }
+
+    /// The deployment side, provided by the Deployer once wired (each may be left empty).
+    struct Deployer
+    {
+        std::function<ActionResult(const std::string& host, const std::string& path,
+                                   const std::string& fileName, const std::string& bundle, bool update)>
+            deployUpload;
+        std::function<ActionResult(const std::string& host, const std::string& path,
+                                   const std::string& serverPath, bool update)>
+            deployPath;
+        std::function<ActionResult(const std::string& host, const std::string& path)> undeploy;
+        /// Records the desired state ("running"/"stopped") so a restart keeps it.
+        std::function<void(const std::string& host, const std::string& path, const std::string& state)>
+            setDesiredState;
+        std::function<std::vector<HistoryEntry>(const std::string& host, const std::string& path,
+                                                size_t limit)>
+            history;
+        std::function<void(const AuditEntry& entry)> audit;
+        std::function<std::vector<AuditEntry>(size_t limit)> auditLog;
+        /// Extra per-app facts (deployedAt, checksum, state "deploying"/"failed" with reason).
+        std::function<void(AppInfo& app)> decorate;
+        std::function<void(ServerStatus& status)> counters; ///< deploys, failedDeploys
+    };
+    void setDeployer(Deployer deployer) { _deployer = std::move(deployer); }
+
+    std::vector<AppInfo> apps() override;
+    std::optional<AppDetail> app(const std::string& host, const std::string& path) override;
+    ActionResult deployUpload(const std::string& host, const std::string& path, const std::string& fileName,
+                              const std::string& bundle, bool update) override;
+    ActionResult deployPath(const std::string& host, const std::string& path, const std::string& serverPath,
+                            bool update) override;
+    ActionResult undeploy(const std::string& host, const std::string& path) override;
+    ActionResult start(const std::string& host, const std::string& path) override;
+    ActionResult stop(const std::string& host, const std::string& path) override;
+    ActionResult reload(const std::string& host, const std::string& path) override;
+    std::vector<HistoryEntry> history(const std::string& host, const std::string& path,
+                                      size_t limit) override;
+    void audit(const AuditEntry& entry) override;
+    std::vector<AuditEntry> auditLog(size_t limit) override;
+    ServerStatus status() override;
+    std::string defaultHost() override;
+    std::string metrics() override;
+
+    /// "running", "stopped", "failed", "deploying" for a Context's lifecycle state.
+    static std::string stateName(const core::Context& context);
+
+private:
+    AppInfo info(const std::string& host, const core::Context& context);
+    /// Finds the Context; sets `result` to 404/409 and returns nullptr if it cannot be acted on.
+    std::shared_ptr<core::Context> actionable(const std::string& host, const std::string& path,
+                                              ActionResult& result);
+
+    core::Engine& _engine;
+    std::string _version;
+    std::chrono::steady_clock::time_point _started;
+    StatusFn _statusFn;
+    Deployer _deployer;
+    std::set<std::string> _reserved;
+    std::mutex _auditMutex;
+    std::deque<AuditEntry> _audit; ///< without a registry: the last 1000 rows
+};
+
+/// "2026-11-25T20:55:01Z" for now.
+std::string isoNow();
+
+} // namespace serval::manager
