@@ -30,6 +30,7 @@ std::shared_ptr<core::Context> Manager::makeContext(const std::string& name, con
     spec.webXml.source = "(container)";
     spec.webXml.displayName = name == "manager" ? "Serval Manager" : "Serval metrics";
     spec.maxBodySize = maxBody;
+    spec.redirectContextRoot = name == "manager"; // the page needs "/manager/"; /metrics is one URL
     auto context = std::make_shared<core::Context>(std::move(spec), core::ContextServices{});
     context->addServlet(name, std::move(servlet), {"/"});
     return context;
