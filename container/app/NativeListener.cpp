@@ -1,0 +1,72 @@
+#include "app/NativeListener.h"
+
+#include "util/Log.h"
+
+#include <stdexcept>
+
+namespace serval::app {
+
+NativeListener::NativeListener(const serval_listener_class_t& listenerClass, void* instance,
+                               std::string appName) noexcept
+    : _class(listenerClass), _instance(instance), _appName(std::move(appName))
+{
+    _className.assign(listenerClass.name.ptr, listenerClass.name.len);
+}
+
+NativeListener::~NativeListener()
+{
+    if (_instance == nullptr || _class.on_destroy == nullptr) return;
+    clearError();
+    serval_status_t status = _class.on_destroy(_instance);
+    if (status != SERVAL_OK) logFailure(status, "destroy");
+}
+
+std::string NativeListener::describeFailure(serval_status_t status) const
+{
+    return "app \"" + _appName + "\" listener \"" + _className + "\": " + failureMessage(status);
+}
+
+void NativeListener::logFailure(serval_status_t status, const char* where) const noexcept
+{
+    try {
+        LOG_ERROR("app", describeFailure(status) + " (in " + where + ")");
+    } catch (...) {
+    }
+}
+
+void NativeListener::contextInitialized(core::ServletContext& context)
+{
+    _context = &context;
+    if (_class.on_context_initialized == nullptr) return;
+    clearError();
+    serval_status_t status = _class.on_context_initialized(_instance, contextHandle(&context));
+    if (status != SERVAL_OK) throw std::runtime_error(describeFailure(status));
+}
+
+void NativeListener::contextDestroyed(core::ServletContext& context) noexcept
+{
+    if (_class.on_context_destroyed == nullptr) return;
+    clearError();
+    serval_status_t status = _class.on_context_destroyed(_instance, contextHandle(&context));
+    if (status != SERVAL_OK) logFailure(status, "contextDestroyed");
+}
+
+void NativeListener::requestInitialized(core::Request& request)
+{
+    if (_class.on_request_initialized == nullptr) return;
+    serval_request_t handle{&request, _context};
+    clearError();
+    serval_status_t status = _class.on_request_initialized(_instance, &handle);
+    if (status != SERVAL_OK) throw std::runtime_error(describeFailure(status));
+}
+
+void NativeListener::requestDestroyed(core::Request& request) noexcept
+{
+    if (_class.on_request_destroyed == nullptr) return;
+    serval_request_t handle{&request, _context};
+    clearError();
+    serval_status_t status = _class.on_request_destroyed(_instance, &handle);
+    if (status != SERVAL_OK) logFailure(status, "requestDestroyed");
+}
+
+} // namespace serval::app

@@ -1,0 +1,39 @@
+#pragma once
+
+#include "app/HostApi.h"
+#include "core/Servlet.h"
+
+#include <string>
+
+namespace serval::app {
+
+/// A servlet implemented by an app through serval_servlet_class_t (the Tomcat Wrapper's servlet
+/// instance, native edition).
+///
+/// OWNERSHIP: created by NativeAppModule::createServlet, owned by the Context, which destroys it
+/// before the module (and so before dlclose). Owns the app's instance: on_destroy runs in
+/// destroy() or, if the Context never called it, in the destructor.
+/// THREADS: init/destroy on a control thread; service on request threads, concurrently.
+class NativeServlet : public core::Servlet
+{
+public:
+    NativeServlet(const serval_servlet_class_t& servletClass, void* instance, std::string appName) noexcept;
+    ~NativeServlet() override;
+
+    /// Throws std::runtime_error(`app "shop" servlet "hello": <message>`) if on_init fails.
+    void init(const core::ServletConfig& config) override;
+    /// Throws std::runtime_error(`app "shop" servlet "hello": <message>`) if on_service fails:
+    /// the Context answers 500 (unless committed) and logs that line.
+    void service(core::Request& request, core::Response& response) override;
+    void destroy() noexcept override;
+
+private:
+    std::string describeFailure(serval_status_t status) const;
+
+    const serval_servlet_class_t& _class;
+    void* _instance;
+    std::string _appName;
+    serval_config_t _config; ///< copied at init; handed to the app as its serval_config_t
+};
+
+} // namespace serval::app

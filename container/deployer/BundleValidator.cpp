@@ -1,0 +1,95 @@
+#include "deployer/BundleValidator.h"
+
+#include "deployer/DescriptorCheck.h"
+#include "deployer/ElfInspector.h"
+#include "util/Strings.h"
+
+#include <algorithm>
+#include <dirent.h>
+#include <sys/stat.h>
+
+namespace serval::deployer {
+
+namespace {
+
+bool isRegularFile(const std::string& path)
+{
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+} // namespace
+
+bool BundleValidator::validate(const std::string& root, std::string_view label, bool requireDescriptor,
+                               ValidationReport& report, std::string& error)
+{
+    report = ValidationReport{};
+    std::string prefix = std::string(label) + ": ";
+    std::string webXml = root + "/WEB-INF/web.xml";
+    struct stat st;
+    if (::lstat(webXml.c_str(), &st) != 0) {
+        if (requireDescriptor) {
+            error =
+                prefix + "WEB-INF/web.xml is missing; add a deployment descriptor (see sdk/examples/hello)";
+            return false;
+        }
+    } else if (!S_ISREG(st.st_mode)) {
+        error = prefix + "WEB-INF/web.xml is not a regular file; replace it with the descriptor itself";
+        return false;
+    } else {
+        std::string why;
+        if (!checkDescriptor(webXml, why)) {
+            error = prefix + why;
+            return false;
+        }
+        report.hasDescriptor = true;
+    }
+
+    std::string libDir = root + "/WEB-INF/lib";
+    if (DIR* dir = ::opendir(libDir.c_str())) {
+        while (dirent* e = ::readdir(dir)) {
+            std::string name = e->d_name;
+            if (name == "." || name == "..") continue;
+            if (util::endsWith(name, ".so") || name.find(".so.") != std::string::npos) {
+                report.libraries.push_back("WEB-INF/lib/" + name);
+            }
+        }
+        ::closedir(dir);
+    }
+    std::sort(report.libraries.begin(), report.libraries.end());
+
+    std::vector<std::string> exporting;
+    for (const std::string& lib : report.libraries) {
+        std::string path = root + "/" + lib;
+        if (!isRegularFile(path)) {
+            error = prefix + lib + " is not a regular file; put the library itself in WEB-INF/lib";
+            return false;
+        }
+        std::string why;
+        if (!ElfInspector::check(path, false, why)) {
+            error = prefix + lib + " " + why;
+            return false;
+        }
+        ElfInfo info;
+        if (ElfInspector::inspect(path, ElfInspector::kEntrySymbol, info, why) && info.exportsEntry) {
+            exporting.push_back(lib);
+        }
+    }
+    if (!report.libraries.empty() && exporting.empty()) {
+        std::string why;
+        ElfInspector::check(root + "/" + report.libraries.front(), true, why);
+        error = prefix + report.libraries.front() + " " + why;
+        return false;
+    }
+    if (exporting.size() > 1) {
+        error = prefix + exporting[0] + " and " + exporting[1] + " both export " +
+                std::string(ElfInspector::kEntrySymbol) +
+                "; a bundle holds one app library: move the other app "
+                "into its own bundle";
+        return false;
+    }
+    if (!exporting.empty()) report.appLibrary = exporting.front();
+    return true;
+}
+
+} // namespace serval::deployer

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace serval::deployer {
+
+/// What validation found in an unpacked bundle.
+struct ValidationReport
+{
+    bool hasDescriptor = false;         ///< WEB-INF/web.xml present (and it parsed)
+    std::vector<std::string> libraries; ///< WEB-INF/lib/*.so, relative to the root, sorted
+    std::string appLibrary;             ///< the one exporting the entry symbol ("" if none)
+};
+
+/// Every check the container makes on an unpacked bundle before any of its code runs:
+/// the descriptor parses, each WEB-INF/lib/*.so is an ELF shared library for this machine,
+/// and exactly one of them exports the ABI entry symbol. The same code runs in the server
+/// (Deployer, control thread) and in `servalctl verify`, so the messages are the same.
+class BundleValidator
+{
+public:
+    /// `root`: the unpacked bundle. `label`: "shop.sar" (prefix of every message).
+    /// `requireDescriptor`: bundles must hold WEB-INF/web.xml; exploded directories may be
+    /// static-only. Returns false with one actionable line in `error`.
+    static bool validate(const std::string& root, std::string_view label, bool requireDescriptor,
+                         ValidationReport& report, std::string& error);
+};
+
+} // namespace serval::deployer

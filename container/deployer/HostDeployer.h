@@ -1,0 +1,132 @@
+#pragma once
+
+#include "deployer/BundleExtractor.h"
+#include "deployer/ContextName.h"
+#include "deployer/ContextRunner.h"
+#include "registry/Registry.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace serval::deployer {
+
+/// Settings of one Host's deployer (from <Host> in server.xml plus server-wide choices).
+struct HostDeployerSettings
+{
+    std::string hostName = "localhost";
+    std::string appBase;         ///< absolute: where bundles and exploded directories are dropped
+    std::string workDir;         ///< absolute: work/<host>; versions live in <workDir>/<name>/<versionId>/
+    bool deployOnStartup = true; ///< deploy what appBase holds at start-up
+    bool autoDeploy = true;      ///< tick() acts on changes (otherwise only the admin API deploys)
+    ExtractionLimits limits;     ///< caps while unpacking
+    std::string preflightBinary; ///< `BINARY preflight LIB`; "" skips the preflight (unit tests)
+    std::chrono::milliseconds preflightDeadline{10'000};
+    std::chrono::milliseconds stableFor{100};       ///< size+mtime unchanged this long before pick-up
+    std::chrono::milliseconds drainTimeout{30'000}; ///< longest wait for in-flight requests of an old version
+};
+
+/// The result of an admin action: ok, or one actionable line (the same as the log's).
+struct DeployOutcome
+{
+    bool ok = false;
+    std::string message;
+};
+
+/// Tomcat's HostConfig for one Host: turns what appBase holds into running Contexts and back.
+///
+/// Commit order of one deploy (each step can fail; a failure leaves the previous version
+/// serving, and records time and reason in the registry and the log):
+///   stage (unpack into <workDir>/.staging/) -> validate -> preflight (child process) ->
+///   syncfs -> rename into <workDir>/<name>/<versionId>/ -> build and start the Context ->
+///   swap into routing -> registry row -> drain the old version (in-flight == 0) -> stop it ->
+///   remove its directory.
+/// A crash at any point leaves either the old or the new version complete: start-up
+/// reconciliation (startup()) removes staging leftovers and version directories without a
+/// registry row, and brings back what was running.
+///
+/// THREADS: not thread-safe; the Deployer calls everything under its mutex (the watcher
+/// thread's tick and admin requests).
+class HostDeployer
+{
+public:
+    HostDeployer(HostDeployerSettings settings, ContextRunner& runner, registry::Registry& registry);
+    ~HostDeployer();
+    HostDeployer(const HostDeployer&) = delete;
+    HostDeployer& operator=(const HostDeployer&) = delete;
+
+    const HostDeployerSettings& settings() const noexcept { return _settings; }
+
+    /// Start-up: reconcile work/ with the registry, bring back what ran, keep stopped apps
+    /// stopped, and (deployOnStartup) deploy everything else appBase holds.
+    void startup();
+
+    /// One scan of appBase at time `now` (the watcher calls it on inotify events and every
+    /// second; tests call it directly). Deploys, redeploys and undeploys what changed.
+    /// Returns true if something is waiting to become stable (call again after stableFor).
+    bool tick(std::chrono::steady_clock::time_point now);
+
+    /// Copies `bundlePath` into appBase as `fileName` (default: its own name) and deploys it
+    /// now. Refused if the context path is taken and `update` is false.
+    DeployOutcome deployFile(const std::string& bundlePath, const std::string& fileName, bool update);
+    /// The same for uploaded bytes.
+    DeployOutcome deployBytes(const std::string& fileName, const std::string& bytes, bool update);
+    /// Takes the context out of routing, stops it and deletes its bundle (or directory) from appBase.
+    DeployOutcome undeploy(const std::string& path);
+    DeployOutcome stop(const std::string& path);
+    DeployOutcome start(const std::string& path);
+    /// Deploys the current bundle again as a new version (new Context, same commit order).
+    DeployOutcome reload(const std::string& path);
+
+private:
+    /// One deployable entry of appBase.
+    struct Source
+    {
+        ContextName name;
+        std::string fileName; ///< "shop##2.sar" or "docs"
+        std::string fullPath;
+        bool bundle = false;
+        bool hasLibraries = false; ///< exploded directory with WEB-INF/lib/*.so
+        std::string fingerprint;   ///< changes when the bundle (or web.xml / a library) changes
+    };
+    /// What runs (or is stopped) at one context path.
+    struct Deployed
+    {
+        Source source;
+        std::string versionId;
+        std::string versionDir; ///< "" when served straight from appBase (static-only directory)
+        std::string checksum;
+        std::shared_ptr<ContextHandle> context; ///< nullptr while stopped since start-up
+        bool stopped = false;
+    };
+    struct Observation
+    {
+        std::string fingerprint;
+        std::chrono::steady_clock::time_point since;
+    };
+
+    std::vector<Source> scan() const;
+    bool fingerprintOf(Source& source) const;
+    std::string contextDir(const ContextName& name) const;
+    DeployOutcome deploySource(const Source& source, const char* event);
+    DeployOutcome fail(const Source& source, const std::string& reason);
+    void retire(std::shared_ptr<ContextHandle> old, const std::string& versionDir, const std::string& path,
+                const std::string& version);
+    void undeployPath(const std::string& path, const std::string& why);
+    const Source* newestSource(const std::vector<Source>& sources, const std::string& path) const;
+    DeployOutcome install(const std::string& fileName, const std::string& tempPath, bool update);
+    std::string makeVersionId(const ContextName& name, const std::string& checksum);
+
+    HostDeployerSettings _settings;
+    ContextRunner& _runner;
+    registry::Registry& _registry;
+    BundleExtractor _extractor;
+    std::map<std::string, Deployed> _deployed;    ///< by context path
+    std::map<std::string, Observation> _observed; ///< by file name in appBase
+    std::map<std::string, std::string> _failed;   ///< file name -> fingerprint that failed
+    uint64_t _sequence = 0;
+};
+
+} // namespace serval::deployer

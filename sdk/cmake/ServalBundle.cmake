@@ -1,0 +1,78 @@
+# serval_add_bundle(NAME
+#                   SOURCES src...
+#                   WEB_XML path/to/web.xml
+#                   [STATIC_DIR dir]          files served as they are (index.html, css, ...)
+#                   [LIBRARIES lib...]        extra libraries to link (privately)
+#                   [C])                      a pure C app: link as C, no C++ runtime
+#
+# Builds the app as a MODULE library libNAME.so with hidden visibility
+# (-fvisibility=hidden -fvisibility-inlines-hidden), immediate binding (-z now) and a version
+# script exporting only serval_app_init_v1, then produces, in SERVAL_BUNDLE_OUTPUT_DIRECTORY
+# (default: <build>/bundles):
+#   NAME/        the exploded bundle: WEB-INF/web.xml, WEB-INF/lib/libNAME.so, static files
+#   NAME.sar     the same as a zip archive, ready for a Host's appBase (webapps/)
+# The target NAME_bundle (part of ALL) builds both.
+include_guard(GLOBAL)
+
+function(serval_add_bundle name)
+  cmake_parse_arguments(B "C" "WEB_XML;STATIC_DIR" "SOURCES;LIBRARIES" ${ARGN})
+  if(NOT B_SOURCES)
+    message(FATAL_ERROR "serval_add_bundle(${name}): SOURCES is required")
+  endif()
+  if(NOT B_WEB_XML)
+    message(FATAL_ERROR "serval_add_bundle(${name}): WEB_XML is required (the bundle's WEB-INF/web.xml)")
+  endif()
+  get_filename_component(web_xml "${B_WEB_XML}" ABSOLUTE)
+  set(out_dir "${SERVAL_BUNDLE_OUTPUT_DIRECTORY}")
+  set(exploded "${out_dir}/${name}")
+  set(sar "${out_dir}/${name}.sar")
+
+  add_library(${name} MODULE ${B_SOURCES})
+  target_link_libraries(${name} PRIVATE Serval::sdk ${B_LIBRARIES})
+  set_target_properties(${name} PROPERTIES
+    PREFIX "lib"
+    OUTPUT_NAME "${name}"
+    LIBRARY_OUTPUT_DIRECTORY "${exploded}/WEB-INF/lib"
+    C_VISIBILITY_PRESET hidden
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    LINK_DEPENDS "${SERVAL_SDK_EXPORT_MAP}")
+  if(B_C)
+    set_target_properties(${name} PROPERTIES LINKER_LANGUAGE C)
+  endif()
+  target_compile_options(${name} PRIVATE -fvisibility=hidden $<$<COMPILE_LANGUAGE:CXX>:-fvisibility-inlines-hidden>)
+  target_link_options(${name} PRIVATE -Wl,-z,now "-Wl,--version-script=${SERVAL_SDK_EXPORT_MAP}")
+
+  # Static files, relative to STATIC_DIR; listed at configure time (re-globbed on change).
+  set(static_files "")
+  set(static_deps "")
+  set(copy_static "")
+  if(B_STATIC_DIR)
+    get_filename_component(static_dir "${B_STATIC_DIR}" ABSOLUTE)
+    file(GLOB_RECURSE static_files CONFIGURE_DEPENDS RELATIVE "${static_dir}" "${static_dir}/*")
+    foreach(f IN LISTS static_files)
+      list(APPEND static_deps "${static_dir}/${f}")
+    endforeach()
+    set(copy_static COMMAND ${CMAKE_COMMAND} -E copy_directory "${static_dir}" "${exploded}")
+  endif()
+  # Top-level entries of the archive: WEB-INF plus each top-level static entry.
+  set(entries WEB-INF)
+  foreach(f IN LISTS static_files)
+    string(REGEX REPLACE "/.*" "" top "${f}")
+    list(APPEND entries "${top}")
+  endforeach()
+  list(REMOVE_DUPLICATES entries)
+
+  add_custom_command(
+    OUTPUT "${sar}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${exploded}/WEB-INF/lib"
+    COMMAND ${CMAKE_COMMAND} -E copy_if_different "${web_xml}" "${exploded}/WEB-INF/web.xml"
+    ${copy_static}
+    COMMAND ${CMAKE_COMMAND} -E rm -f "${sar}"
+    COMMAND ${CMAKE_COMMAND} -E tar cf "${sar}" --format=zip -- ${entries}
+    WORKING_DIRECTORY "${exploded}"
+    DEPENDS ${name} "${web_xml}" ${static_deps}
+    COMMENT "Packing bundle ${name}.sar"
+    VERBATIM)
+  add_custom_target(${name}_bundle ALL DEPENDS "${sar}")
+endfunction()

@@ -1,0 +1,150 @@
+#include "deployer/BundleValidator.h"
+
+#include "deployer/ArchiveBuilder.h"
+#include "deployer/ElfInspector.h"
+#include "deployer/Fixtures.h"
+#include "support/TempDir.h"
+
+#include <gtest/gtest.h>
+
+using serval::deployer::BundleValidator;
+using serval::deployer::ElfInspector;
+using serval::deployer::ValidationReport;
+using serval::test::TempDir;
+
+namespace {
+
+class BundleValidatorTest : public ::testing::Test
+{
+protected:
+    bool validate(bool requireDescriptor = true)
+    {
+        return BundleValidator::validate(tmp.path(), "shop.sar", requireDescriptor, report, error);
+    }
+    void addLibrary(const std::string& fixture, const std::string& as)
+    {
+        serval::test::makeDirs(tmp.file("WEB-INF/lib"));
+        serval::test::copyWithPatch(serval::test::fixtureLibrary(fixture), tmp.file("WEB-INF/lib/" + as));
+    }
+    TempDir tmp;
+    ValidationReport report;
+    std::string error;
+};
+
+} // namespace
+
+TEST_F(BundleValidatorTest, AcceptsDescriptorAndAppLibrary)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    addLibrary("fixture_app", "libshop.so");
+    ASSERT_TRUE(validate()) << error;
+    EXPECT_TRUE(report.hasDescriptor);
+    EXPECT_EQ(report.appLibrary, "WEB-INF/lib/libshop.so");
+}
+
+TEST_F(BundleValidatorTest, StaticOnlyBundleNeedsNoLibrary)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    tmp.write("index.html", "hi");
+    ASSERT_TRUE(validate()) << error;
+    EXPECT_TRUE(report.appLibrary.empty());
+}
+
+TEST_F(BundleValidatorTest, RefusesMissingDescriptor)
+{
+    tmp.write("index.html", "hi");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error,
+              "shop.sar: WEB-INF/web.xml is missing; add a deployment descriptor (see sdk/examples/hello)");
+    EXPECT_TRUE(validate(false)) << "exploded directories may be static-only";
+}
+
+TEST_F(BundleValidatorTest, RefusesMalformedDescriptorWithLine)
+{
+    tmp.write("WEB-INF/web.xml", "<?xml version=\"1.0\"?>\n<web-app>\n  <servlet>\n</web-app>\n");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error.rfind("shop.sar: WEB-INF/web.xml:", 0), 0u) << error;
+    EXPECT_NE(error.find("fix the XML"), std::string::npos) << error;
+}
+
+TEST_F(BundleValidatorTest, RefusesWrongRootElement)
+{
+    tmp.write("WEB-INF/web.xml", "<html/>");
+    EXPECT_FALSE(validate());
+    EXPECT_NE(error.find("root element must be <web-app>"), std::string::npos) << error;
+}
+
+TEST_F(BundleValidatorTest, RefusesLibraryThatIsNotElf)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    tmp.write("WEB-INF/lib/libshop.so", "#!/bin/sh\necho not a library\n");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error,
+              "shop.sar: WEB-INF/lib/libshop.so is not an ELF file; put only shared libraries built for "
+              "Serval in WEB-INF/lib");
+}
+
+TEST_F(BundleValidatorTest, RefusesLibraryForAnotherArchitecture)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    serval::test::makeDirs(tmp.file("WEB-INF/lib"));
+    // e_machine (offset 18, little endian) = 183, EM_AARCH64 (or EM_X86_64 on an AArch64 host).
+    std::string other = ElfInspector::hostMachineName() == "AArch64" ? std::string("\x3e\x00", 2)
+                                                                     : std::string("\xb7\x00", 2);
+    serval::test::copyWithPatch(serval::test::fixtureLibrary("fixture_app"),
+                                tmp.file("WEB-INF/lib/libshop.so"), 18, other);
+    EXPECT_FALSE(validate());
+    EXPECT_NE(error.find("WEB-INF/lib/libshop.so is built for"), std::string::npos) << error;
+    EXPECT_NE(error.find("rebuild it for " + ElfInspector::hostMachineName()), std::string::npos) << error;
+}
+
+TEST_F(BundleValidatorTest, RefusesLibraryWithoutEntrySymbol)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    addLibrary("fixture_noentry", "libshop.so");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error,
+              "shop.sar: WEB-INF/lib/libshop.so does not export serval_app_init_v1; export the app with "
+              "the SDK's SERVAL_APP macro (or define the entry in C) and rebuild");
+}
+
+TEST_F(BundleValidatorTest, RefusesTwoAppLibraries)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    addLibrary("fixture_app", "liba.so");
+    addLibrary("fixture_app", "libb.so");
+    EXPECT_FALSE(validate());
+    EXPECT_NE(error.find("both export serval_app_init_v1"), std::string::npos) << error;
+}
+
+TEST(ElfInspectorTest, FindsEntryOnlyWhereExported)
+{
+    serval::deployer::ElfInfo info;
+    std::string reason;
+    ASSERT_TRUE(ElfInspector::inspect(serval::test::fixtureLibrary("fixture_app"), ElfInspector::kEntrySymbol,
+                                      info, reason));
+    EXPECT_TRUE(info.sharedObject);
+    EXPECT_TRUE(info.hostMachine);
+    EXPECT_TRUE(info.exportsEntry);
+    ASSERT_TRUE(ElfInspector::inspect(serval::test::fixtureLibrary("fixture_noentry"),
+                                      ElfInspector::kEntrySymbol, info, reason));
+    EXPECT_FALSE(info.exportsEntry);
+}
+
+TEST(ElfInspectorTest, SurvivesTruncatedAndGarbageHeaders)
+{
+    TempDir tmp;
+    std::string lib = serval::test::readFile(serval::test::fixtureLibrary("fixture_app"));
+    for (size_t cut : {size_t(4), size_t(20), size_t(64), lib.size() / 2, lib.size() - 10}) {
+        tmp.write("cut.so", lib.substr(0, cut));
+        std::string reason;
+        EXPECT_FALSE(ElfInspector::check(tmp.file("cut.so"), true, reason)) << cut;
+    }
+    // Section header offset pointing past the end of the file.
+    std::string broken = lib;
+    for (int i = 0; i < 8; ++i)
+        broken[0x28 + i] = '\x7f';
+    tmp.write("broken.so", broken);
+    std::string reason;
+    EXPECT_FALSE(ElfInspector::check(tmp.file("broken.so"), true, reason));
+}

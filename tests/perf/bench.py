@@ -1,0 +1,1065 @@
+#!/usr/bin/env python3
+"""Serval against Tomcat 10 and nginx, side by side: the engine behind tests/perf/run.
+
+tests/perf/run installs the Debian packages this needs and then runs this file from the
+repository root. Everything it starts lives in a temp dir, listens on 127.0.0.1 only, is
+bounded in time, and is stopped on exit (normal end, error, Ctrl-C or SIGTERM). See
+tests/perf/README.md for the method and how to read the output.
+"""
+import argparse
+import atexit
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+# ---------------------------------------------------------------------------------------------
+# What other parts of the repository define. Align here when they change. The environment
+# variables SERVAL_BIN_PATH, SERVAL_HELLO_BUNDLE and SERVAL_HELLO_SAR override the paths.
+# ---------------------------------------------------------------------------------------------
+SERVAL_BIN = os.environ.get("SERVAL_BIN_PATH", "build/bin/serval")
+# The `hello` sample bundle as the SDK build produces it: an exploded directory (WEB-INF/web.xml,
+# WEB-INF/lib/*.so) and, if present, the packed .sar (used for the drop-to-first-200 test).
+SERVAL_HELLO_BUNDLE = os.environ.get("SERVAL_HELLO_BUNDLE", "build/bundles/hello")
+SERVAL_HELLO_SAR = os.environ.get("SERVAL_HELLO_SAR", "build/bundles/hello.sar")
+SERVAL_WEB_XML = "conf/web.xml"  # copied into Serval's private base as its global web.xml
+# The hello workload's URL is HELLO_CONTEXT + HELLO_SERVLET_PATH on all three servers: Serval's
+# bundle is deployed as webapps/<HELLO_CONTEXT>, Tomcat's WAR likewise, nginx answers the URL.
+HELLO_CONTEXT = "/hello"
+HELLO_SERVLET_PATH = "/hello"  # sdk/examples/hello/web.xml maps the Hello servlet at /hello
+HELLO_BODY = b"Hello, World!"
+STATIC_NAME = "4k.html"  # a 4096-byte file in each server's root context
+STATIC_SIZE = 4096
+# Connector attributes for Serval in each placement (attribute names from conf/server.xml).
+SERVAL_PINNED_ATTRS = {"ioThreads": "1", "workerThreads": "4"}
+SERVAL_WHOLE_ATTRS = {}  # Serval's defaults
+# Limits shared by all three servers, so that none refuses the 10k idle connections or closes
+# keep-alive connections after N requests (defaults: Tomcat 100, nginx 1000, Serval 10000).
+SERVAL_COMMON_ATTRS = {"maxConnections": "16384", "maxKeepAliveRequests": "0"}  # 0 = no limit
+SERVAL_NO_ACCESS_LOG_ATTRS = {"accessLog": ""}  # <Server> attributes for --no-access-log
+TOMCAT_HOME = "/usr/share/tomcat10"
+TOMCAT_SERVLET_API = "/usr/share/tomcat10/lib/servlet-api.jar"
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SERVER_NAMES = ("serval", "tomcat", "nginx")
+WORKLOADS = ("static", "hello")
+PLACEMENTS = ("pinned", "whole")
+STALL_MS = 2000
+
+# ---------------------------------------------------------------------------------------------
+# Processes we started, stopped on exit whatever happens.
+# ---------------------------------------------------------------------------------------------
+_children = []  # subprocess.Popen objects, each in its own process group
+
+
+def spawn(cmd, **kw):
+    p = subprocess.Popen(cmd, start_new_session=True, **kw)
+    _children.append(p)
+    return p
+
+
+def stop_process(p, timeout=15.0):
+    """SIGTERM to the process group we created for p, then SIGKILL after timeout."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(5)
+    else:
+        # The leader exited; children of its group (nginx workers) may still be there.
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if p in _children:
+        _children.remove(p)
+
+
+def cleanup():
+    for p in list(_children):
+        try:
+            stop_process(p, 10)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def die(msg):
+    print(f"perf: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# /proc, ports, HTTP
+# ---------------------------------------------------------------------------------------------
+def children_of(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                rest = f.read().rpartition(")")[2].split()
+            if int(rest[1]) == pid:
+                out.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                rest = f.read().rpartition(")")[2].split()
+            total += int(rest[11]) + int(rest[12])  # utime, stime (fields 14, 15)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK_TCK
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def pss_kib(pids):
+    """Proportional set size: shared pages split between the processes that map them, so a
+    multi-process server (nginx master + workers) is not counted twice for what they share."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def port_owner(port):
+    r = subprocess.run(["ss", "-Hltnp", f"( sport = :{port} )"], capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def check_port_free(port):
+    """Refuses to go on if anything already listens on port (or it cannot be bound)."""
+    owner = port_owner(port)
+    if owner:
+        die(f"port {port} is already in use by something tests/perf/run did not start:\n  {owner}\n"
+            f"  stop it or choose other ports with --port-base")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError as e:
+        die(f"port {port} on 127.0.0.1 cannot be bound ({e}); choose other ports with --port-base")
+    finally:
+        s.close()
+
+
+def http_get(port, path, timeout=2.0):
+    """One GET to 127.0.0.1:port; returns (status, body) or (None, error string)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError as e:
+        return None, str(e)
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    if not m:
+        return None, "no HTTP status line"
+    if b"transfer-encoding: chunked" in head.lower():
+        body = dechunk(body)
+    return int(m.group(1)), body
+
+
+def dechunk(body):
+    out = b""
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += body[:size]
+        body = body[size + 2:]
+    return out
+
+
+def wait_for_200(port, path, deadline_s, proc=None, interval=0.001):
+    """Polls until GET path answers 200; returns seconds waited or None on deadline/exit."""
+    start = time.monotonic()
+    while time.monotonic() - start < deadline_s:
+        if proc is not None and proc.poll() is not None:
+            return None
+        status, _ = http_get(port, path, timeout=1.0)
+        if status == 200:
+            return time.monotonic() - start
+        time.sleep(interval)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The three servers
+# ---------------------------------------------------------------------------------------------
+def render(template_path, **values):
+    with open(template_path) as f:
+        return string.Template(f.read()).substitute(**values)
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+STATIC_BODY = (("Serval benchmark static file, 4096 bytes. " * 100)[: STATIC_SIZE - 1] + "\n").encode()
+
+
+class Server:
+    name = "?"
+
+    def __init__(self, root, port, opts):
+        self.dir = os.path.join(root, self.name)
+        self.port = port
+        self.opts = opts
+        self.proc = None
+        self.problems = {}  # workload -> why it cannot run
+
+    def paths(self):
+        return {"static": "/" + STATIC_NAME, "hello": HELLO_CONTEXT + HELLO_SERVLET_PATH}
+
+    def supports(self, workload):
+        return workload not in self.problems
+
+    def prepare(self):
+        """Builds the private base directory once."""
+
+    def configure(self, placement):
+        """Writes the placement's config."""
+
+    def command(self, placement):
+        raise NotImplementedError
+
+    def env(self):
+        return None
+
+    last_pids = ()
+
+    def pids(self):
+        """The server's pid and its children's (nginx workers; Tomcat's pid is the JVM's)."""
+        if not self.proc or self.proc.poll() is not None:
+            return []
+        self.last_pids = [self.proc.pid] + children_of(self.proc.pid)
+        return self.last_pids
+
+    def start(self, placement, deadline_s=60.0):
+        """Starts the server; returns seconds from spawn to the first 200 for the static file."""
+        check_port_free(self.port)
+        self.configure(placement)
+        cmd = self.command(placement)
+        if placement == "pinned":
+            cmd = ["taskset", "-c", "1"] + cmd
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "ab")
+        t0 = time.monotonic()
+        self.proc = spawn(cmd, stdout=self.stderr, stderr=self.stderr, env=self.env(), cwd=self.dir)
+        waited = wait_for_200(self.port, self.paths()["static"], deadline_s, self.proc)
+        if waited is None:
+            code = self.proc.poll()
+            what = (f"exited with status {code} before answering" if code is not None else
+                    f"did not answer 200 for {self.paths()['static']} within {deadline_s:.0f} s")
+            self.stop()
+            die(f"{self.name} {what} (command: {' '.join(cmd)}); its output ends with:\n{self.log_tail()}")
+        return time.monotonic() - t0
+
+    def log_tail(self, n=15):
+        try:
+            with open(os.path.join(self.dir, "stderr.log"), errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+            self.proc = None
+            # Wait until the listening socket is gone (nginx workers exit after the master), so
+            # the next start's port check does not see our own leftover.
+            end = time.monotonic() + 10
+            while port_owner(self.port) and time.monotonic() < end:
+                time.sleep(0.05)
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+            self.stderr = None
+
+    def sanity(self):
+        """Checks that each workload answers the same bytes as on the other servers."""
+        for workload, path in self.paths().items():
+            if workload in self.problems:
+                continue
+            status, body = http_get(self.port, path)
+            expected = STATIC_BODY if workload == "static" else HELLO_BODY
+            if status != 200 or body != expected:
+                got = body[:60] if isinstance(body, bytes) else body
+                self.problems[workload] = f"GET {path} answered {status} {got!r}, expected 200 and {len(expected)} bytes"
+                log(f"perf: {self.name}: {self.problems[workload]}; skipping that workload")
+
+    # Drop-to-first-200: overridden by the servers that deploy.
+    def drop(self, index):
+        return None
+
+
+class Serval(Server):
+    name = "serval"
+
+    def prepare(self):
+        if not os.access(SERVAL_BIN, os.X_OK):
+            die(f"{SERVAL_BIN} not found; build Serval first (script/server builds it, or "
+                f"cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build), "
+                f"or leave it out with --servers tomcat,nginx")
+        os.makedirs(os.path.join(self.dir, "conf"), exist_ok=True)
+        for d in ("logs", "data", "work", "webapps/ROOT"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        if os.path.exists(SERVAL_WEB_XML):
+            shutil.copy(SERVAL_WEB_XML, os.path.join(self.dir, "conf", "web.xml"))
+        with open(os.path.join(self.dir, "webapps", "ROOT", STATIC_NAME), "wb") as f:
+            f.write(STATIC_BODY)
+        if os.path.isdir(SERVAL_HELLO_BUNDLE):
+            shutil.copytree(SERVAL_HELLO_BUNDLE, os.path.join(self.dir, "webapps", HELLO_CONTEXT.strip("/")))
+        else:
+            self.problems["hello"] = f"{SERVAL_HELLO_BUNDLE} not found (the SDK build makes it)"
+            log(f"perf: serval: {self.problems['hello']}; skipping the hello workload")
+
+    def configure(self, placement):
+        attrs = dict(SERVAL_COMMON_ATTRS)
+        attrs.update(SERVAL_PINNED_ATTRS if placement == "pinned" else SERVAL_WHOLE_ATTRS)
+        server_attrs = {} if self.opts.access_log else SERVAL_NO_ACCESS_LOG_ATTRS
+        text = render(os.path.join(HERE, "templates", "serval-server.xml"), port=self.port,
+                      server_attrs="".join(f' {k}="{v}"' for k, v in server_attrs.items()),
+                      connector_attrs="".join(f' {k}="{v}"' for k, v in attrs.items()),
+                      host_attrs="")
+        write(os.path.join(self.dir, "conf", "server.xml"), text)
+
+    def command(self, placement):
+        return [os.path.abspath(SERVAL_BIN), "--base", self.dir, "--port", str(self.port)]
+
+    def drop(self, index):
+        """Moves a new copy of the hello bundle into webapps/; ms until its URL answers 200."""
+        name = f"drop{index}"
+        staging = os.path.join(self.dir, "drop-staging")
+        os.makedirs(staging, exist_ok=True)
+        if os.path.isfile(SERVAL_HELLO_SAR):
+            src = os.path.join(staging, name + ".sar")
+            shutil.copy(SERVAL_HELLO_SAR, src)
+            dst = os.path.join(self.dir, "webapps", name + ".sar")
+            kind = "sar"
+        elif os.path.isdir(SERVAL_HELLO_BUNDLE):
+            src = os.path.join(staging, name)
+            shutil.copytree(SERVAL_HELLO_BUNDLE, src)
+            dst = os.path.join(self.dir, "webapps", name)
+            kind = "exploded dir"
+        else:
+            return {"error": "no hello bundle"}
+        return timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", kind, self.opts.drop_timeout)
+
+
+class Tomcat(Server):
+    name = "tomcat"
+
+    def prepare(self):
+        for d in ("conf", "logs", "temp", "work", "webapps/ROOT", "lib", "build/classes"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        for f in ("web.xml", "catalina.properties", "logging.properties"):
+            shutil.copy(os.path.join(HERE, "templates", "tomcat", f), os.path.join(self.dir, "conf", f))
+        with open(os.path.join(self.dir, "webapps", "ROOT", STATIC_NAME), "wb") as f:
+            f.write(STATIC_BODY)
+        # The hello servlet: compiled here, deployed exploded as webapps/hello, packed as a WAR
+        # for the drop test.
+        classes = os.path.join(self.dir, "build", "classes")
+        r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp", TOMCAT_SERVLET_API, "-d", classes,
+                            os.path.join(HERE, "java", "HelloServlet.java")], capture_output=True, text=True)
+        if r.returncode != 0:
+            die(f"javac failed on tests/perf/java/HelloServlet.java:\n{r.stderr}")
+        app = os.path.join(self.dir, "build", "hello")
+        shutil.copytree(classes, os.path.join(app, "WEB-INF", "classes"))
+        write(os.path.join(app, "WEB-INF", "web.xml"),
+              render(os.path.join(HERE, "java", "web.xml"), hello_mapping=HELLO_SERVLET_PATH))
+        self.war = os.path.join(self.dir, "build", "hello.war")
+        shutil.make_archive(self.war[:-4], "zip", app)
+        os.rename(self.war[:-4] + ".zip", self.war)
+        shutil.copytree(app, os.path.join(self.dir, "webapps", HELLO_CONTEXT.strip("/")))
+
+    def configure(self, placement):
+        access = ('<Valve className="org.apache.catalina.valves.AccessLogValve" directory="logs" '
+                  'prefix="localhost_access_log" suffix=".txt" pattern="combined" />'
+                  if self.opts.access_log else "")
+        write(os.path.join(self.dir, "conf", "server.xml"),
+              render(os.path.join(HERE, "templates", "tomcat", "server.xml"), port=self.port,
+                     max_keepalive_requests="-1", access_log=access))
+
+    def command(self, placement):
+        # catalina.sh run execs java, so the pid we get is the JVM's.
+        return [os.path.join(TOMCAT_HOME, "bin", "catalina.sh"), "run"]
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(CATALINA_HOME=TOMCAT_HOME, CATALINA_BASE=self.dir,
+                   CATALINA_TMPDIR=os.path.join(self.dir, "temp"))
+        env.pop("CATALINA_OPTS", None)
+        env.pop("JAVA_OPTS", None)
+        return env
+
+    def drop(self, index):
+        name = f"drop{index}"
+        staging = os.path.join(self.dir, "drop-staging")
+        os.makedirs(staging, exist_ok=True)
+        src = os.path.join(staging, name + ".war")
+        shutil.copy(self.war, src)
+        dst = os.path.join(self.dir, "webapps", name + ".war")
+        return timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", "war", self.opts.drop_timeout)
+
+
+class Nginx(Server):
+    name = "nginx"
+
+    def prepare(self):
+        for d in ("conf", "logs", "tmp", "html"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        with open(os.path.join(self.dir, "html", STATIC_NAME), "wb") as f:
+            f.write(STATIC_BODY)
+
+    def configure(self, placement):
+        access = (f"access_log {self.dir}/logs/access.log combined;" if self.opts.access_log
+                  else "access_log off;")
+        write(os.path.join(self.dir, "conf", "nginx.conf"),
+              render(os.path.join(HERE, "templates", "nginx.conf"), prefix=self.dir, port=self.port,
+                     workers="1" if placement == "pinned" else "auto", access_log=access,
+                     keepalive_requests="1000000", hello_path=HELLO_CONTEXT + HELLO_SERVLET_PATH))
+
+    def command(self, placement):
+        return ["nginx", "-p", self.dir + "/", "-c", os.path.join(self.dir, "conf", "nginx.conf"),
+                "-e", os.path.join(self.dir, "logs", "error.log")]
+
+
+def timed_drop(port, src, dst, url, kind, timeout):
+    """rename(src, dst) into the watched directory, then polls url every 5 ms until 200."""
+    t0 = time.monotonic()
+    os.rename(src, dst)
+    waited = None
+    while time.monotonic() - t0 < timeout:
+        status, _ = http_get(port, url, timeout=1.0)
+        if status == 200:
+            waited = time.monotonic() - t0
+            break
+        time.sleep(0.005)
+    if waited is None:
+        return {"kind": kind, "ms": None, "error": f"no 200 from {url} within {timeout:.0f} s"}
+    return {"kind": kind, "ms": round(waited * 1000, 1)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Load runs
+# ---------------------------------------------------------------------------------------------
+class StallSampler(threading.Thread):
+    """Samples `ss -tni` for established connections on the server port once a second and
+    counts the ones that have neither sent nor received data for >= 2 s (the kernel's
+    tcpi_last_data_sent / tcpi_last_data_recv, printed by ss as lastsnd / lastrcv in ms, for
+    the server's end of each connection). Under wrk every live connection always has a request
+    in flight, so a connection silent both ways for 2 s is one the server is not serving."""
+
+    def __init__(self, port, pinned):
+        super().__init__(daemon=True)
+        self.port = port
+        self.cmd = (["taskset", "-c", "0"] if pinned else []) + [
+            "ss", "-tniH", "state", "established", f"( sport = :{port} )"]
+        self.halt = threading.Event()
+        self.peak = 0
+        self.distinct = set()
+        self.samples = 0
+        self.max_silent_ms = 0
+
+    def run(self):
+        while not self.halt.wait(1.0):
+            r = subprocess.run(self.cmd, capture_output=True, text=True)
+            stalled = 0
+            peer = None
+            for line in r.stdout.splitlines():
+                if line and not line[0].isspace():
+                    parts = line.split()
+                    peer = parts[-1] if parts else None
+                    continue
+                snd = re.search(r"lastsnd:(\d+)", line)
+                rcv = re.search(r"lastrcv:(\d+)", line)
+                silent = min(int(snd.group(1)) if snd else 0, int(rcv.group(1)) if rcv else 0)
+                self.max_silent_ms = max(self.max_silent_ms, silent)
+                if silent >= STALL_MS:
+                    stalled += 1
+                    self.distinct.add(peer)
+            self.samples += 1
+            self.peak = max(self.peak, stalled)
+
+    def stop(self):
+        self.halt.set()
+        self.join(5)
+
+
+def wrk(port, path, conns, seconds, pinned):
+    cmd = (["taskset", "-c", "0"] if pinned else []) + [
+        "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s", "--latency",
+        "-s", os.path.join(HERE, "report.lua"), f"http://127.0.0.1:{port}{path}"]
+    p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = p.communicate(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        stop_process(p)
+        return {"error": "wrk did not finish in time"}
+    if p in _children:
+        _children.remove(p)
+    m = re.search(r"^WRKJSON (\{.*\})$", out, re.M)
+    if not m:
+        return {"error": "wrk printed no summary: " + out.strip()[-300:]}
+    w = json.loads(m.group(1))
+    return {
+        "requests": w["requests"],
+        "rps": w["requests"] / (w["duration_us"] / 1e6),
+        "p50_ms": w["p50_us"] / 1000, "p90_ms": w["p90_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+        "p999_ms": w["p999_us"] / 1000, "max_ms": w["max_us"] / 1000,
+        "socket_errors": w["connect"] + w["read"] + w["write"] + w["timeout"],
+        "socket_errors_detail": {k: w[k] for k in ("connect", "read", "write", "timeout")},
+        "non2xx": w["status"],
+    }
+
+
+def measure(server, workload, placement, conns, opts):
+    path = server.paths()[workload]
+    pinned = placement == "pinned"
+    if opts.warmup > 0:
+        wrk(server.port, path, conns, opts.warmup, pinned)
+    sampler = StallSampler(server.port, pinned) if conns >= 512 else None
+    pids = server.pids()
+    cpu0 = cpu_seconds(pids)
+    if sampler:
+        sampler.start()
+    r = wrk(server.port, path, conns, opts.duration, pinned)
+    if sampler:
+        sampler.stop()
+    cpu1 = cpu_seconds(server.pids())
+    r.update(server=server.name, workload=workload, placement=placement, connections=conns)
+    if "error" not in r:
+        r["cpu_s"] = round(cpu1 - cpu0, 3)
+        r["cpu_s_per_100k"] = round((cpu1 - cpu0) / r["requests"] * 100000, 4) if r["requests"] else None
+    if sampler:
+        r["stalled_peak"] = sampler.peak
+        r["stalled_distinct"] = len(sampler.distinct)
+        r["max_silent_ms"] = sampler.max_silent_ms
+        r["ss_samples"] = sampler.samples
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries and report
+# ---------------------------------------------------------------------------------------------
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize(runs):
+    groups = {}
+    for r in runs:
+        if "error" in r:
+            continue
+        key = (r["placement"], r["workload"], r["connections"], r["server"])
+        groups.setdefault(key, []).append(r)
+    summary = []
+    for (placement, workload, conns, server), rs in sorted(groups.items()):
+        summary.append({
+            "placement": placement, "workload": workload, "connections": conns, "server": server,
+            "reps": len(rs),
+            "rps": median([r["rps"] for r in rs]),
+            "p50_ms": median([r["p50_ms"] for r in rs]),
+            "p99_ms": median([r["p99_ms"] for r in rs]),
+            "socket_errors": sum(r["socket_errors"] for r in rs),
+            "non2xx": sum(r["non2xx"] for r in rs),
+            "cpu_s_per_100k": median([r.get("cpu_s_per_100k") for r in rs]),
+            "stalled": max((r["stalled_peak"] for r in rs if "stalled_peak" in r), default=None),
+        })
+    return summary
+
+
+def fmt(v, digits=0, suffix=""):
+    if v is None:
+        return "n/a"
+    return f"{v:,.{digits}f}{suffix}"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def row_targets(placement, workload, conns, s, t, n):
+    """Returns (target text, gap text) for one table row; targets from issue 6."""
+    targets, misses = [], []
+    if s is None:
+        return "", "serval not measured"
+    if placement == "pinned" and conns != 1024:
+        need_t, need_n = (2.0, 0.9) if workload == "hello" else (2.0, 1.0)
+        targets.append(f">={need_t:g}x T, >={need_n:g}x N")
+        rt, rn = ratio(s["rps"], t and t["rps"]), ratio(s["rps"], n and n["rps"])
+        if rt is not None and rt < need_t:
+            misses.append(f"T {rt:.2f}x<{need_t:g}x ({(rt / need_t - 1) * 100:+.0f}%)")
+        if rn is not None and rn < need_n:
+            misses.append(f"N {rn:.2f}x<{need_n:g}x ({(rn / need_n - 1) * 100:+.0f}%)")
+    if conns >= 512:
+        targets.append("0 err, 0 stalled")
+        errs = s["socket_errors"] + s["non2xx"]
+        if errs:
+            misses.append(f"{errs} errors")
+        if s["stalled"]:
+            misses.append(f"{s['stalled']} stalled")
+    if conns == 512 and t:
+        targets.append("p99<=0.5x T")
+        rp = ratio(s["p99_ms"], t["p99_ms"])
+        if rp is not None and rp > 0.5:
+            misses.append(f"p99 {rp:.2f}x T")
+    if not targets:
+        return "-", "-"
+    return "; ".join(targets), ("met" if not misses else "; ".join(misses))
+
+
+def markdown(meta, summary, extras):
+    by = {(x["placement"], x["workload"], x["connections"], x["server"]): x for x in summary}
+    lines = [f"# Serval vs Tomcat vs nginx ({meta['date']})", "",
+             f"Machine: {meta['cpus']} cores, {meta['cpu_model']}, kernel {meta['kernel']}. "
+             f"Versions: {meta['versions_line']}.", "",
+             f"Command: `{meta['command']}` ({meta['duration']} s runs after {meta['warmup']} s warm-up, "
+             f"{meta['reps']} interleaved repetitions, medians; access logs "
+             f"{'on' if meta['access_log'] else 'off'}).", ""]
+    if summary:
+        lines += [
+             "T = Tomcat, N = nginx. Errors = socket errors + responses >= 400 summed over repetitions "
+             "(S/T/N). Stalled = peak count of connections silent for >= 2 s (ss lastsnd/lastrcv), "
+             "sampled at >= 512 connections.", "",
+             "| workload | placement | conns | Serval req/s | Tomcat req/s | nginx req/s | Serval p50/p99 ms "
+             "| Tomcat p50/p99 ms | nginx p50/p99 ms | errors S/T/N | stalled S/T/N | serval/tomcat "
+             "| serval/nginx | target | gap |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|"]
+    keys = sorted({(x["workload"], x["placement"], x["connections"]) for x in summary},
+                  key=lambda k: (WORKLOADS.index(k[0]), PLACEMENTS.index(k[1]), k[2]))
+    for workload, placement, conns in keys:
+        s, t, n = (by.get((placement, workload, conns, name)) for name in SERVER_NAMES)
+
+        def lat(x):
+            return f"{fmt(x['p50_ms'], 2)} / {fmt(x['p99_ms'], 2)}" if x else "n/a"
+
+        def err(x):
+            return str(x["socket_errors"] + x["non2xx"]) if x else "-"
+
+        def st(x):
+            return "-" if not x or x["stalled"] is None else str(x["stalled"])
+
+        rt = ratio(s and s["rps"], t and t["rps"])
+        rn = ratio(s and s["rps"], n and n["rps"])
+        target, gap = row_targets(placement, workload, conns, s, t, n)
+        lines.append(f"| {workload} | {placement} | {conns} | {fmt(s and s['rps'])} | {fmt(t and t['rps'])} "
+                     f"| {fmt(n and n['rps'])} | {lat(s)} | {lat(t)} | {lat(n)} "
+                     f"| {err(s)}/{err(t)}/{err(n)} | {st(s)}/{st(t)}/{st(n)} "
+                     f"| {fmt(rt, 2, 'x')} | {fmt(rn, 2, 'x')} | {target} | {gap} |")
+
+    if summary:
+        lines += ["", "Server CPU seconds per 100k requests (utime+stime from /proc/PID/stat of the server "
+                  "process(es), medians; target: Serval <= 0.5x Tomcat).", "",
+                  "| workload | placement | conns | Serval | Tomcat | nginx | serval/tomcat | gap |",
+                  "|---|---|---:|---:|---:|---:|---:|---|"]
+    for workload, placement, conns in keys:
+        s, t, n = (by.get((placement, workload, conns, name)) for name in SERVER_NAMES)
+        c = [x and x["cpu_s_per_100k"] for x in (s, t, n)]
+        r = ratio(c[0], c[1])
+        gap = "-" if r is None else ("met" if r <= 0.5 else f"{r:.2f}x>0.5x")
+        lines.append(f"| {workload} | {placement} | {conns} | {fmt(c[0], 2)} | {fmt(c[1], 2)} | {fmt(c[2], 2)} "
+                     f"| {fmt(r, 2, 'x')} | {gap} |")
+
+    if extras:
+        lines += ["", "Start-up, memory and deployment (whole machine, medians).", "",
+                  "| measure | Serval | Tomcat | nginx | target | gap |", "|---|---:|---:|---:|---|---|"]
+        for m in extras:
+            lines.append(f"| {m['measure']} | {m.get('serval', '-')} | {m.get('tomcat', '-')} "
+                         f"| {m.get('nginx', '-')} | {m.get('target', '-')} | {m.get('gap', '-')} |")
+    for name, problems in meta.get("problems", {}).items():
+        for workload, why in problems.items():
+            lines.append(f"Not measured: {name} {workload}: {why}.")
+    lines += ["", f"Method: tests/perf/README.md. Raw runs: {meta['out']}/results.json.", ""]
+    return "\n".join(lines)
+
+
+def mib(kib):
+    return None if kib is None else kib / 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Phases
+# ---------------------------------------------------------------------------------------------
+def phase_load(servers, opts, results):
+    for placement in opts.placements:
+        log(f"== placement {placement}: starting {', '.join(s.name for s in servers)}")
+        for s in servers:
+            s.start(placement)
+            s.sanity()
+        for s in servers:
+            results["rss_kib"].setdefault(s.name, {})[f"{placement}_before_load"] = rss_kib(s.pids())
+        for rep in range(opts.reps):
+            for workload in opts.workloads:
+                for conns in opts.connections:
+                    for s in servers:  # A B C interleaved
+                        if not s.supports(workload):
+                            continue
+                        r = measure(s, workload, placement, conns, opts)
+                        r["rep"] = rep
+                        results["runs"].append(r)
+                        if "error" in r:
+                            log(f"  {placement} {workload} c={conns} {s.name}: {r['error']}")
+                        else:
+                            stall = f" stalled={r['stalled_peak']}" if "stalled_peak" in r else ""
+                            log(f"  rep {rep + 1} {placement} {workload} c={conns} {s.name}: "
+                                f"{r['rps']:,.0f} req/s p99 {r['p99_ms']:.2f} ms errors "
+                                f"{r['socket_errors']}+{r['non2xx']}{stall} cpu/100k {r['cpu_s_per_100k']}")
+        for s in servers:
+            results["rss_kib"][s.name][f"{placement}_after_load"] = rss_kib(s.pids())
+            s.stop()
+
+
+def phase_startup(servers, opts, results):
+    log("== cold start to first 200, idle RSS (whole machine)")
+    for s in servers:
+        starts, idle, idle_pss = [], [], []
+        for _ in range(opts.start_reps):
+            starts.append(s.start("whole") * 1000)
+            time.sleep(opts.settle)
+            idle.append(rss_kib(s.pids()))
+            idle_pss.append(pss_kib(s.pids()))
+            s.stop()
+        results["startup"][s.name] = {"cold_start_ms": [round(x, 1) for x in starts],
+                                      "idle_rss_kib": idle, "idle_pss_kib": idle_pss,
+                                      "processes": len(s.last_pids)}
+        log(f"  {s.name}: start {median(starts):.1f} ms, idle RSS {median(idle) / 1024:.1f} MiB")
+
+
+def phase_idle_conns(servers, opts, results):
+    log(f"== RSS with {opts.idle_conns} idle keep-alive connections (whole machine)")
+    for s in servers:
+        s.start("whole")
+        time.sleep(opts.settle)
+        before = rss_kib(s.pids())
+        p = spawn([sys.executable, os.path.join(HERE, "holdconns.py"), "--port", str(s.port),
+                   "--path", s.paths()["static"], "--count", str(opts.idle_conns), "--hold", "120"],
+                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = ""
+        try:
+            line = p.stdout.readline().strip()
+        finally:
+            with_conns = rss_kib(s.pids())
+            established = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{s.port} )"],
+                                         capture_output=True, text=True).stdout.count("\n")
+            stop_process(p)
+        m = re.match(r"READY ok=(\d+) failed=(\d+)", line)
+        results["idle_conns"][s.name] = {
+            "connections": opts.idle_conns, "ok": int(m.group(1)) if m else None,
+            "failed": int(m.group(2)) if m else None, "established_seen": established,
+            "rss_before_kib": before, "rss_with_conns_kib": with_conns}
+        log(f"  {s.name}: {line or 'holdconns gave no answer'}; RSS {before / 1024:.1f} -> "
+            f"{with_conns / 1024:.1f} MiB")
+        s.stop()
+
+
+def phase_drop(servers, opts, results):
+    log("== drop a new bundle / WAR into webapps/ -> first 200 (whole machine)")
+    for s in servers:
+        if s.name not in ("serval", "tomcat"):
+            continue
+        if s.name == "serval" and "hello" in s.problems:
+            continue
+        s.start("whole")
+        time.sleep(opts.settle)
+        drops = []
+        for i in range(opts.drop_reps):
+            d = s.drop(i + 1)
+            drops.append(d)
+            log(f"  {s.name} drop {i + 1}: {d}")
+        results["drop"][s.name] = drops
+        s.stop()
+
+
+def build_extras(results):
+    ex = []
+
+    def per(fn):
+        return {name: fn(name) for name in SERVER_NAMES}
+
+    def gap(ok, detail):
+        return "met" if ok else detail
+
+    st = results["startup"]
+    if st:
+        cold = per(lambda n: median(st[n]["cold_start_ms"]) if n in st else None)
+        idle = per(lambda n: mib(median(st[n]["idle_rss_kib"])) if n in st else None)
+        pss = per(lambda n: mib(median(st[n]["idle_pss_kib"])) if n in st else None)
+        c = cold["serval"]
+        ex.append({"measure": "cold start to first 200 (ms)",
+                   **{n: fmt(v, 1) for n, v in cold.items()}, "target": "Serval < 50 ms",
+                   "gap": "-" if c is None else gap(c < 50, f"{c - 50:+.1f} ms")})
+        i = idle["serval"]
+        ex.append({"measure": "idle RSS (MiB; PSS in brackets where the server has several processes)",
+                   **{n: fmt(v, 1) + (f" ({fmt(pss[n], 1)})" if st.get(n, {}).get("processes", 1) > 1 else "")
+                      for n, v in idle.items()},
+                   "target": "Serval < 15 MiB", "gap": "-" if i is None else gap(i < 15, f"{i - 15:+.1f} MiB")})
+    rk = results["rss_kib"]
+    for placement in PLACEMENTS:
+        key = f"{placement}_after_load"
+        if any(key in rk.get(n, {}) for n in SERVER_NAMES):
+            ex.append({"measure": f"RSS after load, {placement} (MiB)",
+                       **{n: fmt(mib(rk.get(n, {}).get(key)), 1) for n in SERVER_NAMES}})
+    ic = results["idle_conns"]
+    if ic:
+        count = next(iter(ic.values()))["connections"]
+
+        def cell(n):
+            if n not in ic:
+                return "-"
+            x = ic[n]
+            note = "" if x["ok"] == count else f" ({x['ok']} ok, {x['failed']} failed)"
+            return f"{fmt(mib(x['rss_with_conns_kib']), 1)}{note}"
+        sv = ic.get("serval")
+        g = "-"
+        if sv:
+            total = mib(sv["rss_with_conns_kib"])
+            g = gap(total < 40 and sv["ok"] == count, f"{total:.1f} MiB, {sv['ok']}/{count} ok")
+        ex.append({"measure": f"RSS with {count} idle keep-alive connections (MiB)",
+                   **per(cell), "target": "Serval < 40 MiB" if count == 10000 else f"(10000 for the target)",
+                   "gap": g if count == 10000 else "-"})
+    dr = results["drop"]
+    if dr:
+        def dcell(n):
+            if n not in dr:
+                return "-"
+            ms = [d.get("ms") for d in dr[n]]
+            ok = [m for m in ms if m is not None]
+            fails = len(ms) - len(ok)
+            return (fmt(median(ok), 0) if ok else "never") + (f" ({fails} timed out)" if fails else "")
+        sv = [d.get("ms") for d in dr.get("serval", [])]
+        g = "-"
+        if sv:
+            worst = None if None in sv else max(sv)
+            g = gap(worst is not None and worst < 300, "timed out" if worst is None else f"max {worst:.0f} ms")
+        ex.append({"measure": "drop new bundle/WAR into webapps/ -> first 200 (ms)",
+                   "serval": dcell("serval"), "tomcat": dcell("tomcat"), "nginx": "-",
+                   "target": "Serval < 300 ms", "gap": g})
+    # Issue 3: hello through the ABI >= 0.95x the static file, pinned.
+    summ = {(x["placement"], x["workload"], x["connections"], x["server"]): x for x in results["summary"]}
+    for conns in sorted({x["connections"] for x in results["summary"]}):
+        h, s = summ.get(("pinned", "hello", conns, "serval")), summ.get(("pinned", "static", conns, "serval"))
+        if h and s and s["rps"]:
+            r = h["rps"] / s["rps"]
+            ex.append({"measure": f"Serval hello / static req/s, pinned, {conns} conns", "serval": f"{r:.2f}x",
+                       "target": ">= 0.95x", "gap": gap(r >= 0.95, f"{r:.2f}x")})
+    return ex
+
+
+def versions(servers_wanted):
+    def first_line(cmd):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except Exception as e:  # noqa: BLE001
+            return f"unknown ({e})"
+    v = {
+        "wrk": first_line(["wrk", "-v"]).split(" [")[0],
+        "nginx": first_line(["nginx", "-v"]).replace("nginx version: ", ""),
+        "java": first_line(["java", "-version"]),
+        "tomcat": first_line(["java", "-cp", f"{TOMCAT_HOME}/lib/catalina.jar:{TOMCAT_HOME}/lib/tomcat-util.jar",
+                              "org.apache.catalina.util.ServerInfo"]).replace("Server version: ", ""),
+    }
+    if "serval" in servers_wanted and os.access(SERVAL_BIN, os.X_OK):
+        v["serval"] = first_line([SERVAL_BIN, "--version"])
+        build_type = "unknown"
+        try:
+            with open(os.path.join(os.path.dirname(os.path.dirname(SERVAL_BIN)), "CMakeCache.txt")) as f:
+                m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", f.read(), re.M)
+                build_type = (m.group(1) or "none") if m else build_type
+        except OSError:
+            pass
+        v["serval_build_type"] = build_type
+    try:
+        v["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                  text=True).stdout.strip()
+    except OSError:
+        pass
+    return v
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.M)
+            return m.group(1) if m else platform.processor()
+    except OSError:
+        return platform.processor()
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="tests/perf/run", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke mode: 2 s runs, 1 s warm-up, one repetition, 1000 idle connections")
+    p.add_argument("--duration", type=int, help="seconds per measured run (default 10)")
+    p.add_argument("--warmup", type=int, help="seconds of warm-up before each run (default 2)")
+    p.add_argument("--reps", type=int, help="interleaved repetitions (default 3)")
+    p.add_argument("--connections", default="16,128,512,1024", help="keep-alive connection counts")
+    p.add_argument("--servers", default="serval,tomcat,nginx")
+    p.add_argument("--workloads", default="static,hello")
+    p.add_argument("--placements", default="pinned,whole")
+    p.add_argument("--phases", default="load,startup,idle,drop",
+                   help="which parts to run: load, startup (cold start + idle RSS), idle (10k idle "
+                        "connections), drop (drop-to-first-200)")
+    p.add_argument("--idle-conns", type=int, help="idle keep-alive connections for the RSS test (default 10000)")
+    p.add_argument("--port-base", type=int, default=18080,
+                   help="Serval listens on BASE, Tomcat on BASE+1, nginx on BASE+2 (127.0.0.1 only)")
+    p.add_argument("--no-access-log", dest="access_log", action="store_false",
+                   help="turn the access logs of all three servers off (default: each server's default, on)")
+    p.add_argument("--out", default="build/perf", help="where results.json and results.md go")
+    o = p.parse_args(argv)
+    o.duration = o.duration or (2 if o.quick else 10)
+    o.warmup = o.warmup if o.warmup is not None else (1 if o.quick else 2)
+    o.reps = o.reps or (1 if o.quick else 3)
+    o.idle_conns = o.idle_conns or (1000 if o.quick else 10000)
+    o.start_reps = 1 if o.quick else 3
+    o.drop_reps = 1 if o.quick else 3
+    o.drop_timeout = 30.0
+    o.settle = 1.0 if o.quick else 2.0
+    o.connections = [int(c) for c in o.connections.split(",") if c]
+    o.servers = [s for s in o.servers.split(",") if s]
+    o.workloads = [w for w in o.workloads.split(",") if w]
+    o.placements = [x for x in o.placements.split(",") if x]
+    o.phases = [x for x in o.phases.split(",") if x]
+    for name, values, allowed in (("servers", o.servers, SERVER_NAMES), ("workloads", o.workloads, WORKLOADS),
+                                  ("placements", o.placements, PLACEMENTS),
+                                  ("phases", o.phases, ("load", "startup", "idle", "drop"))):
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            p.error(f"--{name}: unknown {', '.join(bad)} (choose from {', '.join(allowed)})")
+    if not 1 <= o.duration <= 120 or not 0 <= o.warmup <= 60 or not 1 <= o.reps <= 10:
+        p.error("--duration must be 1..120 s, --warmup 0..60 s, --reps 1..10")
+    if any(c < 1 or c > 4096 for c in o.connections) or not 1 <= o.idle_conns <= 15000:
+        p.error("connections must be 1..4096, --idle-conns 1..15000")
+    if not 1024 <= o.port_base <= 65000:
+        p.error("--port-base must be 1024..65000")
+    return o
+
+
+def main(argv):
+    opts = parse_args(argv)
+    atexit.register(cleanup)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard != resource.RLIM_INFINITY and hard < opts.idle_conns + 2000:
+        die(f"the open file limit is {hard}; {opts.idle_conns} idle connections need more (ulimit -Hn)")
+    if os.cpu_count() < 2 and "pinned" in opts.placements:
+        die("the pinned placement needs 2 cores (server on core 1, wrk on core 0); use --placements whole")
+
+    root = tempfile.mkdtemp(prefix="serval-perf-")
+    os.chmod(root, 0o755)  # nginx workers run as nobody when started by root
+    atexit.register(lambda: shutil.rmtree(root, ignore_errors=True))
+    classes = {"serval": Serval, "tomcat": Tomcat, "nginx": Nginx}
+    servers = [classes[name](root, opts.port_base + SERVER_NAMES.index(name), opts) for name in opts.servers]
+    for s in servers:
+        check_port_free(s.port)
+    for s in servers:
+        s.prepare()
+
+    runs = len(opts.placements) * opts.reps * len(opts.connections) * sum(
+        len([w for w in opts.workloads if s.supports(w)]) for s in servers)
+    est = runs * (opts.duration + opts.warmup + 0.5) / 60
+    log(f"perf: {runs} load runs of {opts.duration} s (+{opts.warmup} s warm-up), about {est:.0f} min, "
+        f"plus start-up, memory and deploy tests; temp dir {root}")
+
+    v = versions(opts.servers)
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "tests/perf/run " + " ".join(argv), "cpus": os.cpu_count(), "cpu_model": cpu_model(),
+        "kernel": platform.release(), "versions": v, "duration": opts.duration, "warmup": opts.warmup,
+        "reps": opts.reps, "connections": opts.connections, "access_log": opts.access_log,
+        "ports": {s.name: s.port for s in servers}, "out": opts.out,
+        "versions_line": ", ".join(f"{k} {val}" for k, val in v.items()),
+    }
+    results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
+               "drop": {}, "problems": {}}
+    if "load" in opts.phases:
+        phase_load(servers, opts, results)
+    if "startup" in opts.phases:
+        phase_startup(servers, opts, results)
+    if "idle" in opts.phases:
+        phase_idle_conns(servers, opts, results)
+    if "drop" in opts.phases:
+        phase_drop(servers, opts, results)
+    results["problems"] = {s.name: s.problems for s in servers if s.problems}
+    meta["problems"] = results["problems"]
+    results["summary"] = summarize(results["runs"])
+    extras = build_extras(results)
+    results["extras"] = extras
+    md = markdown(meta, results["summary"], extras)
+
+    os.makedirs(opts.out, exist_ok=True)
+    with open(os.path.join(opts.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    with open(os.path.join(opts.out, "results.md"), "w") as f:
+        f.write(md)
+    print(md)
+    log(f"perf: wrote {opts.out}/results.json and {opts.out}/results.md")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
