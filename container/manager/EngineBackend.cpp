@@ -4,6 +4,7 @@
 #include "core/Engine.h"
 #include "core/Host.h"
 #include "core/Wrapper.h"
+#include "deployer/Deployer.h"
 #include "util/Strings.h"
 
 #include <ctime>
@@ -35,6 +36,33 @@ std::string label(std::string_view value)
         out.push_back(c == '\n' ? ' ' : c);
     }
     return out;
+}
+
+std::string isoFromMillis(int64_t millis)
+{
+    if (millis <= 0) return {};
+    std::time_t t = static_cast<std::time_t>(millis / 1000);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+std::string displayPath(const std::string& path)
+{
+    return path.empty() ? std::string("/") : path;
+}
+
+/// "/shop" -> "shop.sar", "/" -> "ROOT.sar", "/a/b" -> "a#b.sar" (Tomcat's naming, reversed).
+std::string bundleNameFor(const std::string& path)
+{
+    if (path == "/" || path.empty()) return "ROOT.sar";
+    std::string name = path.substr(1);
+    for (char& c : name) {
+        if (c == '/') c = '#';
+    }
+    return name + ".sar";
 }
 
 } // namespace
@@ -84,33 +112,79 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     app.p50Ms = static_cast<double>(stats.p50Micros) / 1000.0;
     app.p99Ms = static_cast<double>(stats.p99Micros) / 1000.0;
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
-    if (_deployer.decorate) _deployer.decorate(app);
     return app;
+}
+
+void EngineBackend::addContextFacts(AppInfo& app)
+{
+    auto host = _engine.findHost(app.host);
+    auto context = host ? host->findContext(contextKey(app.path)) : nullptr;
+    if (!context || context->version() != app.version) return;
+    AppInfo live = info(app.host, *context);
+    app.displayName = live.displayName;
+    app.requests = live.requests;
+    app.errors5xx = live.errors5xx;
+    app.p50Ms = live.p50Ms;
+    app.p99Ms = live.p99Ms;
 }
 
 std::vector<AppInfo> EngineBackend::apps()
 {
     std::vector<AppInfo> out;
+    std::set<std::pair<std::string, std::string>> seen;
+    if (_deployer) {
+        for (const auto& row : _deployer->list()) {
+            AppInfo app;
+            app.host = row.host;
+            app.path = displayPath(row.path);
+            app.version = row.version;
+            app.state = std::string(registry::deploymentStateName(row.state));
+            app.deployedAt = isoFromMillis(row.deployedAt);
+            app.checksum = row.checksum;
+            app.failure = row.failureReason;
+            addContextFacts(app);
+            seen.emplace(app.host, app.path);
+            out.push_back(std::move(app));
+        }
+    }
     for (const auto& host : _engine.hosts()) {
         for (const auto& context : host->contexts()) {
             if (host->name() == _engine.defaultHostName() && _reserved.count(context->displayPath()))
                 continue;
+            if (seen.count({host->name(), context->displayPath()})) continue;
             out.push_back(info(host->name(), *context));
         }
     }
     return out;
 }
 
+std::optional<AppInfo> EngineBackend::find(const std::string& host, const std::string& path)
+{
+    std::optional<AppInfo> found;
+    for (auto& app : apps()) {
+        if (app.host == host && app.path == path) found = app; // the last (newest) version wins
+    }
+    return found;
+}
+
 std::optional<AppDetail> EngineBackend::app(const std::string& hostName, const std::string& path)
 {
     auto host = _engine.findHost(hostName);
     if (!host) return std::nullopt;
+    if (host->name() == _engine.defaultHostName() && _reserved.count(path)) return std::nullopt;
+    auto listed = find(host->name(), path);
     auto context = host->findContext(contextKey(path));
-    if (!context || (host->name() == _engine.defaultHostName() && _reserved.count(context->displayPath()))) {
-        return std::nullopt;
-    }
+    if (!listed) return std::nullopt;
     AppDetail detail;
-    detail.info = info(host->name(), *context);
+    detail.info = *listed;
+    if (!context) {
+        // Known to the registry only (a deploy that failed before it was ever routed).
+        detail.history = history(host->name(), path, 50);
+        for (const auto& h : detail.history) {
+            if (h.event == "failed" && detail.recentFailures.size() < 10) detail.recentFailures.push_back(h);
+        }
+        return detail;
+    }
     const auto& web = context->webXml();
     for (const auto& servlet : web.servlets) {
         ComponentInfo c{servlet.name, servlet.className, {}};
@@ -191,81 +265,153 @@ std::shared_ptr<core::Context> EngineBackend::actionable(const std::string& host
     return context;
 }
 
+ActionResult EngineBackend::fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
+                                        const std::string& path)
+{
+    if (outcome.ok) return ActionResult{true, 200, "", outcome.message, find(host, path)};
+    const std::string& m = outcome.message;
+    if (m.find("is not deployed on") != std::string::npos || m.find("no host \"") == 0) {
+        return failure(404, "not_found", m);
+    }
+    if (m.find("is already deployed") != std::string::npos) return failure(409, "exists", m);
+    if (m.find("is not a bundle name") != std::string::npos) return failure(400, "bad_request", m);
+    if (m.find("cannot be written") != std::string::npos) return failure(500, "internal", m);
+    return failure(422, "deploy_failed", m);
+}
+
 ActionResult EngineBackend::deployUpload(const std::string& host, const std::string& path,
                                          const std::string& fileName, const std::string& bundle, bool update)
 {
-    if (!_deployer.deployUpload)
-        return failure(503, "unavailable", "deploying needs the deployer, which is not running");
+    if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
     if (_reserved.count(path)) return failure(409, "reserved", path + " belongs to the container");
-    return _deployer.deployUpload(host, path, fileName, bundle, update);
+    // The context path decides the name in appBase; without one, the uploaded file's name does.
+    std::string name = path.empty() ? fileName : bundleNameFor(path);
+    auto outcome = _deployer->deployBytes(host, name, bundle, update);
+    std::string deployedPath = path;
+    if (deployedPath.empty()) {
+        std::string base = name.substr(0, name.find('.'));
+        base = base.substr(0, base.find("##"));
+        for (char& c : base) {
+            if (c == '#') c = '/';
+        }
+        deployedPath = base == "ROOT" ? "/" : "/" + base;
+    }
+    return fromOutcome(outcome, host, deployedPath);
 }
 
 ActionResult EngineBackend::deployPath(const std::string& host, const std::string& path,
                                        const std::string& serverPath, bool update)
 {
-    if (!_deployer.deployPath)
-        return failure(503, "unavailable", "deploying needs the deployer, which is not running");
+    if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
     if (_reserved.count(path)) return failure(409, "reserved", path + " belongs to the container");
-    return _deployer.deployPath(host, path, serverPath, update);
+    std::string fileName = path.empty() ? std::string() : bundleNameFor(path);
+    auto outcome = _deployer->deploy(host, serverPath, update, fileName);
+    std::string deployedPath = path;
+    if (deployedPath.empty()) {
+        std::string base = serverPath.substr(serverPath.rfind('/') + 1);
+        base = base.substr(0, base.find('.'));
+        base = base.substr(0, base.find("##"));
+        for (char& c : base) {
+            if (c == '#') c = '/';
+        }
+        deployedPath = base == "ROOT" ? "/" : "/" + base;
+    }
+    return fromOutcome(outcome, host, deployedPath);
 }
 
 ActionResult EngineBackend::undeploy(const std::string& host, const std::string& path)
 {
-    ActionResult result;
-    if (!actionable(host, path, result)) return result;
-    if (!_deployer.undeploy)
+    if (_reserved.count(path))
+        return failure(409, "reserved", path + " belongs to the container and cannot be changed from here");
+    if (!_deployer)
         return failure(503, "unavailable", "undeploying needs the deployer, which is not running");
-    return _deployer.undeploy(host, path);
+    auto outcome = _deployer->undeploy(host, contextKey(path));
+    if (outcome.ok) return ActionResult{true, 200, "", outcome.message, std::nullopt};
+    return fromOutcome(outcome, host, path);
 }
 
 ActionResult EngineBackend::start(const std::string& hostName, const std::string& path)
 {
+    if (_deployer) {
+        if (_reserved.count(path))
+            return failure(409, "reserved",
+                           path + " belongs to the container and cannot be changed from here");
+        return fromOutcome(_deployer->start(hostName, contextKey(path)), hostName, path);
+    }
     ActionResult result;
     auto context = actionable(hostName, path, result);
     if (!context) return result;
     if (!context->isStarted() && !context->start()) {
         return failure(500, "start_failed", context->failureReason());
     }
-    if (_deployer.setDesiredState) _deployer.setDesiredState(hostName, path, "running");
     return ActionResult{true, 200, "", "", info(hostName, *context)};
 }
 
 ActionResult EngineBackend::stop(const std::string& hostName, const std::string& path)
 {
+    if (_deployer) {
+        if (_reserved.count(path))
+            return failure(409, "reserved",
+                           path + " belongs to the container and cannot be changed from here");
+        return fromOutcome(_deployer->stop(hostName, contextKey(path)), hostName, path);
+    }
     ActionResult result;
     auto context = actionable(hostName, path, result);
     if (!context) return result;
     context->stop(); // drains in-flight requests first; the Engine answers 503 meanwhile
-    if (_deployer.setDesiredState) _deployer.setDesiredState(hostName, path, "stopped");
     return ActionResult{true, 200, "", "", info(hostName, *context)};
 }
 
 ActionResult EngineBackend::reload(const std::string& hostName, const std::string& path)
 {
+    if (_deployer) {
+        if (_reserved.count(path))
+            return failure(409, "reserved",
+                           path + " belongs to the container and cannot be changed from here");
+        return fromOutcome(_deployer->reload(hostName, contextKey(path)), hostName, path);
+    }
     ActionResult result;
     auto context = actionable(hostName, path, result);
     if (!context) return result;
     context->stop();
     if (!context->start()) return failure(500, "start_failed", context->failureReason());
-    if (_deployer.setDesiredState) _deployer.setDesiredState(hostName, path, "running");
     return ActionResult{true, 200, "", "", info(hostName, *context)};
 }
 
 std::vector<HistoryEntry> EngineBackend::history(const std::string& host, const std::string& path,
                                                  size_t limit)
 {
-    if (!_deployer.history) return {};
-    return _deployer.history(host, path, limit);
+    std::vector<HistoryEntry> out;
+    if (!_deployer) return out;
+    // The registry stores ROOT as "" and reads "" as "every context": ROOT's own history is
+    // every event of the host, filtered here.
+    bool root = path == "/";
+    std::string key = root ? std::string() : path;
+    size_t fetch = root ? std::max<size_t>(limit * 20, 1000) : limit;
+    for (const auto& e : _deployer->history(host, key, fetch)) {
+        if (root && !e.path.empty()) continue;
+        out.push_back(
+            HistoryEntry{isoFromMillis(e.time), e.host, displayPath(e.path), e.version, e.event, e.detail});
+        if (out.size() >= limit) break;
+    }
+    return out;
 }
 
 void EngineBackend::audit(const AuditEntry& entry)
 {
-    AuditEntry row = entry;
-    if (row.time.empty()) row.time = isoNow();
-    if (_deployer.audit) {
-        _deployer.audit(row);
+    if (_deployer) {
+        registry::AuditEntry row;
+        row.time = registry::Registry::nowMillis();
+        row.user = entry.user;
+        row.address = entry.address;
+        row.action = entry.action;
+        row.target = entry.target;
+        row.result = entry.result;
+        _deployer->registry().addAudit(row);
         return;
     }
+    AuditEntry row = entry;
+    if (row.time.empty()) row.time = isoNow();
     std::lock_guard<std::mutex> lock(_auditMutex);
     _audit.push_front(std::move(row));
     if (_audit.size() > MaxMemoryAudit) _audit.pop_back();
@@ -273,7 +419,13 @@ void EngineBackend::audit(const AuditEntry& entry)
 
 std::vector<AuditEntry> EngineBackend::auditLog(size_t limit)
 {
-    if (_deployer.auditLog) return _deployer.auditLog(limit);
+    if (_deployer) {
+        std::vector<AuditEntry> out;
+        for (const auto& a : _deployer->registry().audit(limit)) {
+            out.push_back(AuditEntry{isoFromMillis(a.time), a.user, a.action, a.target, a.address, a.result});
+        }
+        return out;
+    }
     std::lock_guard<std::mutex> lock(_auditMutex);
     return {_audit.begin(), _audit.begin() + static_cast<long>(std::min(limit, _audit.size()))};
 }
@@ -284,7 +436,12 @@ ServerStatus EngineBackend::status()
     status.version = _version;
     status.uptimeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - _started).count();
     if (_statusFn) _statusFn(status);
-    if (_deployer.counters) _deployer.counters(status);
+    if (_deployer) {
+        for (const auto& e : _deployer->history({}, {}, 100000)) {
+            if (e.event == "failed") ++status.failedDeploys;
+            if (e.event == "deployed" || e.event == "redeployed" || e.event == "failed") ++status.deploys;
+        }
+    }
     return status;
 }
 

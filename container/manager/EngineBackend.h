@@ -14,6 +14,10 @@ namespace serval::core {
 class Context;
 class Engine;
 } // namespace serval::core
+namespace serval::deployer {
+class Deployer;
+struct DeployOutcome;
+} // namespace serval::deployer
 
 namespace serval::manager {
 
@@ -21,9 +25,9 @@ namespace serval::manager {
 /// from the Hosts' Contexts; start, stop and reload drive the Context lifecycle. Connector and
 /// worker-pool figures come from a callback that startup wires to the Connectors.
 ///
-/// Deploy, undeploy, history and the audit table belong to the Deployer and its registry;
-/// until startup wires them (setDeployer), deploy/undeploy answer 503 and audit rows are kept
-/// in memory (and in the log).
+/// Deploy, undeploy, start, stop, reload, history and the audit table belong to the Deployer
+/// and its registry (setDeployer): the registry is the source of truth for what is deployed
+/// (including failed deploys that never reached routing), the Engine for live statistics.
 ///
 /// THREADS: any worker thread. Lifecycle calls serialise per Context (Lifecycle's mutex).
 /// OWNERSHIP: the Engine is owned by the Server and outlives this object.
@@ -39,29 +43,9 @@ public:
     /// Contexts that belong to the container (the manager, /metrics): not listed, not actionable.
     void addReservedPath(std::string path) { _reserved.insert(std::move(path)); }
 
-    /// The deployment side, provided by the Deployer once wired (each may be left empty).
-    struct Deployer
-    {
-        std::function<ActionResult(const std::string& host, const std::string& path,
-                                   const std::string& fileName, const std::string& bundle, bool update)>
-            deployUpload;
-        std::function<ActionResult(const std::string& host, const std::string& path,
-                                   const std::string& serverPath, bool update)>
-            deployPath;
-        std::function<ActionResult(const std::string& host, const std::string& path)> undeploy;
-        /// Records the desired state ("running"/"stopped") so a restart keeps it.
-        std::function<void(const std::string& host, const std::string& path, const std::string& state)>
-            setDesiredState;
-        std::function<std::vector<HistoryEntry>(const std::string& host, const std::string& path,
-                                                size_t limit)>
-            history;
-        std::function<void(const AuditEntry& entry)> audit;
-        std::function<std::vector<AuditEntry>(size_t limit)> auditLog;
-        /// Extra per-app facts (deployedAt, checksum, state "deploying"/"failed" with reason).
-        std::function<void(AppInfo& app)> decorate;
-        std::function<void(ServerStatus& status)> counters; ///< deploys, failedDeploys
-    };
-    void setDeployer(Deployer deployer) { _deployer = std::move(deployer); }
+    /// The Deployer and its registry (startup wires it; without it deploy/undeploy answer 503,
+    /// start/stop act on the Context only, and audit rows stay in memory). Must outlive this.
+    void setDeployer(deployer::Deployer* deployer) noexcept { _deployer = deployer; }
 
     std::vector<AppInfo> apps() override;
     std::optional<AppDetail> app(const std::string& host, const std::string& path) override;
@@ -86,6 +70,12 @@ public:
 
 private:
     AppInfo info(const std::string& host, const core::Context& context);
+    /// Stats and display name from the routed Context, if it runs this version.
+    void addContextFacts(AppInfo& app);
+    /// The API's answer for a Deployer outcome (404/409/400/422 from its one-line message).
+    ActionResult fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
+                             const std::string& path);
+    std::optional<AppInfo> find(const std::string& host, const std::string& path);
     /// Finds the Context; sets `result` to 404/409 and returns nullptr if it cannot be acted on.
     std::shared_ptr<core::Context> actionable(const std::string& host, const std::string& path,
                                               ActionResult& result);
@@ -94,7 +84,7 @@ private:
     std::string _version;
     std::chrono::steady_clock::time_point _started;
     StatusFn _statusFn;
-    Deployer _deployer;
+    deployer::Deployer* _deployer = nullptr;
     std::set<std::string> _reserved;
     std::mutex _auditMutex;
     std::deque<AuditEntry> _audit; ///< without a registry: the last 1000 rows
