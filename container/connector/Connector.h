@@ -16,7 +16,7 @@ class EventLoop;
 class WorkerPool;
 struct LoopShared;
 
-/// Serval's HTTP/1.1 server engine: one listening socket, `ioThreads` epoll event loops that
+/// Serval's HTTP/1.1 server engine: `ioThreads` epoll event loops that
 /// parse requests with llhttp under strict RFC 9112 rules, and a bounded worker pool for
 /// handlers that may block. Requests go to an http::HttpHandler (the Engine).
 ///
