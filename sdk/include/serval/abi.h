@@ -181,8 +181,9 @@ typedef struct serval_cookie_t {
  *
  * OWNERSHIP: host. LIFETIME: valid from the entry call until the app's on_destroy has returned
  * (the app may keep the pointer in a global for that long). THREADS: see the file comment.
- * Every function is safe to call with any argument values: a NULL or wrong handle is not checked
- * (undefined behaviour), everything else is (SERVAL_INVALID_ARGUMENT).
+ * Handles and out pointers must be valid: they are not checked (a NULL or stale one is undefined
+ * behaviour). Values are checked: a bad field id, status, header name or value, cookie or
+ * redirect target gives SERVAL_INVALID_ARGUMENT and changes nothing.
  *
  * Strings OUT of the host ("out" serval_str_t) point into host memory and are valid until the
  * hook that received the handle returns, unless said otherwise; copy what you keep.
