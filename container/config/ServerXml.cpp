@@ -142,13 +142,12 @@ std::vector<Attribute<EngineConfig>> engineAttributes()
 
 std::vector<Attribute<ManagerConfig>> managerAttributes()
 {
-    return {
-        flag("enabled", &ManagerConfig::enabled),
-        text("path", &ManagerConfig::path),
-        text("allow", &ManagerConfig::allow),
-        number("sessionTimeout", &ManagerConfig::sessionTimeoutSeconds, 60, 7 * 24 * 3600),
-        text("metricsToken", &ManagerConfig::metricsToken),
-    };
+    return {text("path", &ManagerConfig::path),
+            text("allow", &ManagerConfig::allow),
+            flag("enabled", &ManagerConfig::enabled),
+            number("sessionTimeout", &ManagerConfig::sessionTimeout, 60, 7 * 24 * 3600),
+            text("metricsToken", &ManagerConfig::metricsToken),
+            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1)};
 }
 
 // ---- readers ----------------------------------------------------------------------------------------

@@ -47,8 +47,9 @@ struct StaticConfig
 ///                response buffer (one writev for head and body beats writev + sendfile for
 ///                small files); larger ones go out with sendfile from a shared open fd.
 ///   HEAD         the same headers and Content-Length, no body.
-/// Errors go through Response::sendError, so the Context renders its error page; headers that
-/// belong to the error (Allow, Content-Range) are set after sendError.
+/// Errors go through Response::sendError, so the Context renders its error page (the app's
+/// <error-page> or the container's); headers that belong to the error (Allow, Content-Range)
+/// are set after sendError, and the Context keeps them when it renders the page.
 ///
 /// THREADS: service() runs concurrently on I/O threads (Dispatch::Inline: it never blocks on
 /// anything but local file system calls on a cache miss) and on workers.
