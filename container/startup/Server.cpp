@@ -116,9 +116,7 @@ void Server::startInternal()
     for (const connector::ConnectorConfig& connectorConfig : _config.connectors) {
         auto connector = std::make_unique<connector::Connector>(connectorConfig, *_engine);
         connector->start(); // throws one actionable line (address in use, permission denied)
-        // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
-        util::Log::write(util::LogLevel::Info, "server",
-                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
+        LOG_INFO("server", "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
         _connectors.push_back(std::move(connector));
     }
 }
