@@ -18,7 +18,10 @@ std::string_view view(serval_str_t s) noexcept
 {
     return s.len == 0 || s.ptr == nullptr ? std::string_view() : std::string_view(s.ptr, s.len);
 }
-serval_str_t str(std::string_view s) noexcept { return serval_str_t{s.data(), s.size()}; }
+serval_str_t str(std::string_view s) noexcept
+{
+    return serval_str_t{s.data(), s.size()};
+}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept
 {
@@ -85,9 +88,18 @@ serval_status_t copyOut(const std::string& value, char* buffer, size_t capacity,
     return SERVAL_OK;
 }
 
-core::Request& req(serval_request_t* r) noexcept { return *r->request; }
-core::Response& resp(serval_response_t* r) noexcept { return *r->response; }
-core::ServletContext& ctx(serval_context_t* c) noexcept { return *reinterpret_cast<core::ServletContext*>(c); }
+core::Request& req(serval_request_t* r) noexcept
+{
+    return *r->request;
+}
+core::Response& resp(serval_response_t* r) noexcept
+{
+    return *r->response;
+}
+core::ServletContext& ctx(serval_context_t* c) noexcept
+{
+    return *reinterpret_cast<core::ServletContext*>(c);
+}
 
 // ---- error ----
 
@@ -102,23 +114,42 @@ void setError(serval_str_t message) noexcept
 
 // ---- request ----
 
-serval_status_t requestStr(serval_request_t* request, serval_request_field_t field, serval_str_t* out) noexcept
+serval_status_t requestStr(serval_request_t* request, serval_request_field_t field,
+                           serval_str_t* out) noexcept
 {
     core::Request& r = req(request);
     switch (field) {
-    case SERVAL_REQ_METHOD: *out = str(r.method()); return SERVAL_OK;
-    case SERVAL_REQ_REQUEST_URI: *out = str(r.requestUri()); return SERVAL_OK;
-    case SERVAL_REQ_CONTEXT_PATH: *out = str(r.contextPath()); return SERVAL_OK;
-    case SERVAL_REQ_SERVLET_PATH: *out = str(r.servletPath()); return SERVAL_OK;
+    case SERVAL_REQ_METHOD:
+        *out = str(r.method());
+        return SERVAL_OK;
+    case SERVAL_REQ_REQUEST_URI:
+        *out = str(r.requestUri());
+        return SERVAL_OK;
+    case SERVAL_REQ_CONTEXT_PATH:
+        *out = str(r.contextPath());
+        return SERVAL_OK;
+    case SERVAL_REQ_SERVLET_PATH:
+        *out = str(r.servletPath());
+        return SERVAL_OK;
     case SERVAL_REQ_PATH_INFO:
         if (!r.pathInfo()) return SERVAL_NOT_FOUND;
         *out = str(*r.pathInfo());
         return SERVAL_OK;
-    case SERVAL_REQ_QUERY_STRING: *out = str(r.queryString()); return SERVAL_OK;
-    case SERVAL_REQ_PROTOCOL: *out = str(r.protocol()); return SERVAL_OK;
-    case SERVAL_REQ_SCHEME: *out = str(r.http().scheme()); return SERVAL_OK;
-    case SERVAL_REQ_REMOTE_ADDR: *out = str(r.http().remoteAddress); return SERVAL_OK;
-    case SERVAL_REQ_LOCAL_ADDR: *out = str(r.http().localAddress); return SERVAL_OK;
+    case SERVAL_REQ_QUERY_STRING:
+        *out = str(r.queryString());
+        return SERVAL_OK;
+    case SERVAL_REQ_PROTOCOL:
+        *out = str(r.protocol());
+        return SERVAL_OK;
+    case SERVAL_REQ_SCHEME:
+        *out = str(r.http().scheme());
+        return SERVAL_OK;
+    case SERVAL_REQ_REMOTE_ADDR:
+        *out = str(r.http().remoteAddress);
+        return SERVAL_OK;
+    case SERVAL_REQ_LOCAL_ADDR:
+        *out = str(r.http().localAddress);
+        return SERVAL_OK;
     case SERVAL_REQ_SERVER_NAME: {
         std::string_view host = r.http().host();
         if (!host.empty() && host.front() == '[') { // "[::1]:8080"
@@ -134,7 +165,8 @@ serval_status_t requestStr(serval_request_t* request, serval_request_field_t fie
         if (!r.http().hasHeader("Content-Type")) return SERVAL_NOT_FOUND;
         *out = str(r.http().header("Content-Type"));
         return SERVAL_OK;
-    default: return SERVAL_INVALID_ARGUMENT;
+    default:
+        return SERVAL_INVALID_ARGUMENT;
     }
 }
 
@@ -142,14 +174,24 @@ serval_status_t requestInt(serval_request_t* request, serval_request_int_field_t
 {
     core::Request& r = req(request);
     switch (field) {
-    case SERVAL_REQ_REMOTE_PORT: *out = r.http().remotePort; return SERVAL_OK;
-    case SERVAL_REQ_LOCAL_PORT: *out = r.http().localPort; return SERVAL_OK;
-    case SERVAL_REQ_CONTENT_LENGTH: *out = static_cast<int64_t>(r.body().size()); return SERVAL_OK;
-    case SERVAL_REQ_SECURE: *out = r.http().secure ? 1 : 0; return SERVAL_OK;
-    case SERVAL_REQ_DISPATCHER:
-        *out = r.dispatcherType() == core::DispatcherType::Error ? SERVAL_DISPATCH_ERROR : SERVAL_DISPATCH_REQUEST;
+    case SERVAL_REQ_REMOTE_PORT:
+        *out = r.http().remotePort;
         return SERVAL_OK;
-    default: return SERVAL_INVALID_ARGUMENT;
+    case SERVAL_REQ_LOCAL_PORT:
+        *out = r.http().localPort;
+        return SERVAL_OK;
+    case SERVAL_REQ_CONTENT_LENGTH:
+        *out = static_cast<int64_t>(r.body().size());
+        return SERVAL_OK;
+    case SERVAL_REQ_SECURE:
+        *out = r.http().secure ? 1 : 0;
+        return SERVAL_OK;
+    case SERVAL_REQ_DISPATCHER:
+        *out = r.dispatcherType() == core::DispatcherType::Error ? SERVAL_DISPATCH_ERROR
+                                                                 : SERVAL_DISPATCH_REQUEST;
+        return SERVAL_OK;
+    default:
+        return SERVAL_INVALID_ARGUMENT;
     }
 }
 
@@ -164,11 +206,13 @@ serval_status_t requestHeader(serval_request_t* request, serval_str_t name, serv
     return SERVAL_NOT_FOUND;
 }
 
-serval_status_t requestHeaders(serval_request_t* request, serval_pair_t* out, size_t capacity, size_t* count) noexcept
+serval_status_t requestHeaders(serval_request_t* request, serval_pair_t* out, size_t capacity,
+                               size_t* count) noexcept
 {
     size_t total = 0;
     for (const http::Header& header : req(request).http().headers) {
-        if (out != nullptr && total < capacity) out[total] = serval_pair_t{str(header.name), str(header.value)};
+        if (out != nullptr && total < capacity)
+            out[total] = serval_pair_t{str(header.name), str(header.value)};
         ++total;
     }
     *count = total;
@@ -216,7 +260,8 @@ serval_status_t requestCookie(serval_request_t* request, serval_str_t name, serv
     });
 }
 
-serval_status_t requestCookies(serval_request_t* request, serval_pair_t* out, size_t capacity, size_t* count) noexcept
+serval_status_t requestCookies(serval_request_t* request, serval_pair_t* out, size_t capacity,
+                               size_t* count) noexcept
 {
     return guarded([&] { return fillPairs(req(request).cookies(), out, capacity, count); });
 }
@@ -254,7 +299,10 @@ serval_status_t requestRemoveAttribute(serval_request_t* request, serval_str_t n
     });
 }
 
-serval_context_t* requestContext(serval_request_t* request) noexcept { return contextHandle(request->context); }
+serval_context_t* requestContext(serval_request_t* request) noexcept
+{
+    return contextHandle(request->context);
+}
 
 // ---- response ----
 
@@ -266,7 +314,10 @@ serval_status_t responseSetStatus(serval_response_t* response, int32_t status) n
     return SERVAL_OK;
 }
 
-int32_t responseStatus(serval_response_t* response) noexcept { return resp(response).status(); }
+int32_t responseStatus(serval_response_t* response) noexcept
+{
+    return resp(response).status();
+}
 
 serval_status_t responseSetHeader(serval_response_t* response, serval_str_t name, serval_str_t value) noexcept
 {
@@ -329,7 +380,8 @@ serval_status_t responseAddCookie(serval_response_t* response, const serval_cook
     if (!isToken(view(cookie->name))) return SERVAL_INVALID_ARGUMENT;
     for (serval_str_t s : {cookie->value, cookie->path, cookie->domain, cookie->same_site}) {
         for (unsigned char c : view(s)) {
-            if (c < 0x21 || c == ';' || c == ',' || c == 0x7f) return SERVAL_INVALID_ARGUMENT; // RFC 6265 cookie-octet
+            if (c < 0x21 || c == ';' || c == ',' || c == 0x7f)
+                return SERVAL_INVALID_ARGUMENT; // RFC 6265 cookie-octet
         }
     }
     if (resp(response).isCommitted()) return SERVAL_COMMITTED;
@@ -362,7 +414,10 @@ serval_status_t responseFlush(serval_response_t* response) noexcept
     return resp(response).flush() ? SERVAL_OK : SERVAL_CLIENT_GONE;
 }
 
-bool responseIsCommitted(serval_response_t* response) noexcept { return resp(response).isCommitted(); }
+bool responseIsCommitted(serval_response_t* response) noexcept
+{
+    return resp(response).isCommitted();
+}
 
 serval_status_t responseResetBuffer(serval_response_t* response) noexcept
 {
@@ -373,10 +428,12 @@ serval_status_t responseResetBuffer(serval_response_t* response) noexcept
 serval_status_t responseSendError(serval_response_t* response, int32_t status, serval_str_t message) noexcept
 {
     if (status < 400 || status > 599) return SERVAL_INVALID_ARGUMENT;
-    return guarded([&] { return resp(response).sendError(status, view(message)) ? SERVAL_OK : SERVAL_COMMITTED; });
+    return guarded(
+        [&] { return resp(response).sendError(status, view(message)) ? SERVAL_OK : SERVAL_COMMITTED; });
 }
 
-serval_status_t responseSendRedirect(serval_response_t* response, serval_str_t location, int32_t status) noexcept
+serval_status_t responseSendRedirect(serval_response_t* response, serval_str_t location,
+                                     int32_t status) noexcept
 {
     if (status == 0) status = 302;
     if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {
@@ -389,7 +446,8 @@ serval_status_t responseSendRedirect(serval_response_t* response, serval_str_t l
 
 // ---- filter chain ----
 
-serval_status_t chainDoFilter(serval_chain_t* chain, serval_request_t* request, serval_response_t* response) noexcept
+serval_status_t chainDoFilter(serval_chain_t* chain, serval_request_t* request,
+                              serval_response_t* response) noexcept
 {
     try {
         chain->chain->doFilter(req(request), resp(response));
@@ -425,16 +483,25 @@ serval_status_t configInitParameters(serval_config_t* config, serval_pair_t* out
     return fillPairs(config->config.initParams, out, capacity, count);
 }
 
-serval_context_t* configContext(serval_config_t* config) noexcept { return contextHandle(config->config.context); }
+serval_context_t* configContext(serval_config_t* config) noexcept
+{
+    return contextHandle(config->config.context);
+}
 
 // ---- context ----
 
-serval_status_t contextStr(serval_context_t* context, serval_context_field_t field, serval_str_t* out) noexcept
+serval_status_t contextStr(serval_context_t* context, serval_context_field_t field,
+                           serval_str_t* out) noexcept
 {
     switch (field) {
-    case SERVAL_CTX_CONTEXT_PATH: *out = str(ctx(context).contextPath()); return SERVAL_OK;
-    case SERVAL_CTX_DISPLAY_NAME: *out = str(ctx(context).displayName()); return SERVAL_OK;
-    default: return SERVAL_INVALID_ARGUMENT;
+    case SERVAL_CTX_CONTEXT_PATH:
+        *out = str(ctx(context).contextPath());
+        return SERVAL_OK;
+    case SERVAL_CTX_DISPLAY_NAME:
+        *out = str(ctx(context).displayName());
+        return SERVAL_OK;
+    default:
+        return SERVAL_INVALID_ARGUMENT;
     }
 }
 
@@ -559,7 +626,10 @@ const serval_host_api_t& hostApi() noexcept
     return table;
 }
 
-void clearError() noexcept { t_error.clear(); }
+void clearError() noexcept
+{
+    t_error.clear();
+}
 
 std::string failureMessage(serval_status_t status)
 {

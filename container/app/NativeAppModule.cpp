@@ -17,8 +17,14 @@ std::string version(unsigned major, unsigned minor)
     return std::to_string(major) + "." + std::to_string(minor);
 }
 
-std::string hostVersion() { return version(SERVAL_ABI_MAJOR, SERVAL_ABI_MINOR); }
-std::string rebuildHint() { return "rebuild it against SDK " + std::to_string(SERVAL_ABI_MAJOR) + ".x"; }
+std::string hostVersion()
+{
+    return version(SERVAL_ABI_MAJOR, SERVAL_ABI_MINOR);
+}
+std::string rebuildHint()
+{
+    return "rebuild it against SDK " + std::to_string(SERVAL_ABI_MAJOR) + ".x";
+}
 
 std::string_view view(serval_str_t s) noexcept
 {
@@ -50,7 +56,10 @@ NativeAppModule::NativeAppModule(std::string contextName, std::string libraryPat
     _libraryFile = slash == std::string::npos ? _libraryPath : _libraryPath.substr(slash + 1);
 }
 
-NativeAppModule::~NativeAppModule() { unload(); }
+NativeAppModule::~NativeAppModule()
+{
+    unload();
+}
 
 std::string NativeAppModule::refuse(const std::string& what) const
 {
@@ -78,7 +87,8 @@ bool NativeAppModule::load(std::string& error)
                 return false;
             }
         }
-        error = refuse(_libraryFile + " does not export " SERVAL_APP_ENTRY_NAME
+        error = refuse(_libraryFile +
+                       " does not export " SERVAL_APP_ENTRY_NAME
                        ": build it with serval_add_bundle() and SERVAL_APP(...), or define that entry from "
                        "serval/abi.h");
         _library.close();
@@ -89,8 +99,9 @@ bool NativeAppModule::load(std::string& error)
     clearError();
     serval_status_t status = entry(&hostApi(), &app);
     if (status != SERVAL_OK || app == nullptr) {
-        error = refuse(SERVAL_APP_ENTRY_NAME " failed: " +
-                       (status != SERVAL_OK ? failureMessage(status) : std::string("it returned no descriptor")));
+        error =
+            refuse(SERVAL_APP_ENTRY_NAME " failed: " +
+                   (status != SERVAL_OK ? failureMessage(status) : std::string("it returned no descriptor")));
         _library.close();
         return false;
     }
@@ -117,8 +128,8 @@ bool NativeAppModule::load(std::string& error)
         return false;
     }
     if (app->struct_size < sizeof(serval_app_t)) {
-        error = refuse("its descriptor (serval_app_t) is " + std::to_string(app->struct_size) + " bytes but ABI " +
-                       version(app->abi_major, app->abi_minor) + " needs at least " +
+        error = refuse("its descriptor (serval_app_t) is " + std::to_string(app->struct_size) +
+                       " bytes but ABI " + version(app->abi_major, app->abi_minor) + " needs at least " +
                        std::to_string(sizeof(serval_app_t)) + ": " + rebuildHint());
         _library.close();
         return false;
@@ -141,8 +152,8 @@ bool NativeAppModule::load(std::string& error)
     // than at the first request.
     auto badClass = [&](const char* kind, size_t index) {
         error = refuse(std::string(kind) + " class #" + std::to_string(index) +
-                       " is malformed (NULL, too small for ABI " + hostVersion() + ", another major, or no on_create): " +
-                       rebuildHint());
+                       " is malformed (NULL, too small for ABI " + hostVersion() +
+                       ", another major, or no on_create): " + rebuildHint());
         unload();
         return false;
     };
@@ -167,16 +178,20 @@ std::string NativeAppModule::knownNames(int kind) const
         names += view(name);
     };
     if (kind == 0) {
-        for (size_t i = 0; i < _app->servlet_count; ++i) add(_app->servlets[i]->name);
+        for (size_t i = 0; i < _app->servlet_count; ++i)
+            add(_app->servlets[i]->name);
     } else if (kind == 1) {
-        for (size_t i = 0; i < _app->filter_count; ++i) add(_app->filters[i]->name);
+        for (size_t i = 0; i < _app->filter_count; ++i)
+            add(_app->filters[i]->name);
     } else {
-        for (size_t i = 0; i < _app->listener_count; ++i) add(_app->listeners[i]->name);
+        for (size_t i = 0; i < _app->listener_count; ++i)
+            add(_app->listeners[i]->name);
     }
     return names.empty() ? "none" : names;
 }
 
-std::unique_ptr<core::Servlet> NativeAppModule::createServlet(const std::string& className, std::string& error)
+std::unique_ptr<core::Servlet> NativeAppModule::createServlet(const std::string& className,
+                                                              std::string& error)
 {
     if (!_initialized) {
         error = refuse("not loaded");
@@ -184,8 +199,8 @@ std::unique_ptr<core::Servlet> NativeAppModule::createServlet(const std::string&
     }
     const serval_servlet_class_t* c = findClass(_app->servlets, _app->servlet_count, className);
     if (c == nullptr) {
-        error = refuse(_libraryFile + " has no servlet class \"" + className + "\" (it offers: " + knownNames(0) +
-                       "): check <servlet-class> in WEB-INF/web.xml");
+        error = refuse(_libraryFile + " has no servlet class \"" + className +
+                       "\" (it offers: " + knownNames(0) + "): check <servlet-class> in WEB-INF/web.xml");
         return nullptr;
     }
     void* instance = nullptr;
@@ -206,8 +221,8 @@ std::unique_ptr<core::Filter> NativeAppModule::createFilter(const std::string& c
     }
     const serval_filter_class_t* c = findClass(_app->filters, _app->filter_count, className);
     if (c == nullptr) {
-        error = refuse(_libraryFile + " has no filter class \"" + className + "\" (it offers: " + knownNames(1) +
-                       "): check <filter-class> in WEB-INF/web.xml");
+        error = refuse(_libraryFile + " has no filter class \"" + className +
+                       "\" (it offers: " + knownNames(1) + "): check <filter-class> in WEB-INF/web.xml");
         return nullptr;
     }
     void* instance = nullptr;
@@ -220,7 +235,8 @@ std::unique_ptr<core::Filter> NativeAppModule::createFilter(const std::string& c
     return std::make_unique<NativeFilter>(*c, instance, _contextName);
 }
 
-std::unique_ptr<core::Listener> NativeAppModule::createListener(const std::string& className, std::string& error)
+std::unique_ptr<core::Listener> NativeAppModule::createListener(const std::string& className,
+                                                                std::string& error)
 {
     if (!_initialized) {
         error = refuse("not loaded");
@@ -228,8 +244,8 @@ std::unique_ptr<core::Listener> NativeAppModule::createListener(const std::strin
     }
     const serval_listener_class_t* c = findClass(_app->listeners, _app->listener_count, className);
     if (c == nullptr) {
-        error = refuse(_libraryFile + " has no listener class \"" + className + "\" (it offers: " +
-                       knownNames(2) + "): check <listener-class> in WEB-INF/web.xml");
+        error = refuse(_libraryFile + " has no listener class \"" + className +
+                       "\" (it offers: " + knownNames(2) + "): check <listener-class> in WEB-INF/web.xml");
         return nullptr;
     }
     void* instance = nullptr;

@@ -6,13 +6,17 @@
 
 namespace serval::app {
 
-NativeFilter::NativeFilter(const serval_filter_class_t& filterClass, void* instance, std::string appName) noexcept
+NativeFilter::NativeFilter(const serval_filter_class_t& filterClass, void* instance,
+                           std::string appName) noexcept
     : _class(filterClass), _instance(instance), _appName(std::move(appName)), _config{}
 {
     _config.config.className.assign(filterClass.name.ptr, filterClass.name.len);
 }
 
-NativeFilter::~NativeFilter() { destroy(); }
+NativeFilter::~NativeFilter()
+{
+    destroy();
+}
 
 std::string NativeFilter::describeFailure(serval_status_t status) const
 {

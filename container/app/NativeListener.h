@@ -13,7 +13,8 @@ namespace serval::app {
 class NativeListener : public core::Listener
 {
 public:
-    NativeListener(const serval_listener_class_t& listenerClass, void* instance, std::string appName) noexcept;
+    NativeListener(const serval_listener_class_t& listenerClass, void* instance,
+                   std::string appName) noexcept;
     ~NativeListener() override;
 
     /// Throws std::runtime_error(`app "shop" listener "cls": <message>`) on failure.

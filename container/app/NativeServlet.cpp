@@ -6,13 +6,17 @@
 
 namespace serval::app {
 
-NativeServlet::NativeServlet(const serval_servlet_class_t& servletClass, void* instance, std::string appName) noexcept
+NativeServlet::NativeServlet(const serval_servlet_class_t& servletClass, void* instance,
+                             std::string appName) noexcept
     : _class(servletClass), _instance(instance), _appName(std::move(appName)), _config{}
 {
     _config.config.className.assign(servletClass.name.ptr, servletClass.name.len);
 }
 
-NativeServlet::~NativeServlet() { destroy(); }
+NativeServlet::~NativeServlet()
+{
+    destroy();
+}
 
 std::string NativeServlet::describeFailure(serval_status_t status) const
 {

@@ -36,6 +36,10 @@ struct ManagerConfig
     bool present = false;                   ///< false when server.xml has no <Manager> element
     std::string path = "/manager";          ///< context path of the admin page on the default host
     std::string allow = "127.0.0.0/8, ::1"; ///< client addresses allowed (CIDR list)
+    bool enabled = true;                     ///< false: no admin page, no API, no /metrics
+    uint32_t sessionTimeout = 1800;          ///< idle seconds before an admin session ends
+    std::string metricsToken;                ///< if set, /metrics needs "Authorization: Bearer <it>"
+    uint64_t maxUploadSize = 268435456;      ///< largest bundle upload through the API (bytes)
 };
 
 /// conf/server.xml, validated. Plain data: built once by readServerConfig(), then copied into

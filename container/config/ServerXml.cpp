@@ -142,7 +142,12 @@ std::vector<Attribute<EngineConfig>> engineAttributes()
 
 std::vector<Attribute<ManagerConfig>> managerAttributes()
 {
-    return {text("path", &ManagerConfig::path), text("allow", &ManagerConfig::allow)};
+    return {text("path", &ManagerConfig::path),
+            text("allow", &ManagerConfig::allow),
+            flag("enabled", &ManagerConfig::enabled),
+            number("sessionTimeout", &ManagerConfig::sessionTimeout, 60, 7 * 24 * 3600),
+            text("metricsToken", &ManagerConfig::metricsToken),
+            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1)};
 }
 
 // ---- readers ----------------------------------------------------------------------------------------

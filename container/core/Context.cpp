@@ -387,7 +387,7 @@ void Context::renderError(Request& request, Response& response) noexcept
                 request.setDispatcherType(DispatcherType::Error);
                 request.setMapping(_spec.path + page->second, _spec.path, match.servletPath, match.pathInfo,
                                    wrapper);
-                response.http().reset();
+                response.http().resetBuffer();
                 runChain(request, response, DispatcherType::Error);
                 if (!response.isError()) {
                     if (!response.isCommitted())
@@ -403,7 +403,7 @@ void Context::renderError(Request& request, Response& response) noexcept
         LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw a non-standard exception");
     }
     if (response.isCommitted()) return;
-    writeErrorPage(response.http(), status, message);
+    writeErrorPage(response.http(), status, message, true);
 }
 
 void Context::recordCompletion(int status, uint64_t latencyNanos) noexcept

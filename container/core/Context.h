@@ -47,6 +47,9 @@ struct ContextSpec
     std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
     config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
     uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
+    /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
+    /// single URL, such as /metrics (Prometheus scrapes it without a slash).
+    bool redirectContextRoot = true;
 };
 
 /// Counters for the admin page and /metrics (a consistent-enough snapshot of atomics).

@@ -244,7 +244,8 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             st.releaseContext();
             return reject(exchange, 503, "The application at " + context->displayPath() + " is not running.");
         }
-        if (!context->path().empty() && st.decodedUri.size() == context->path().size()) {
+        if (!context->path().empty() && st.decodedUri.size() == context->path().size() &&
+            context->spec().redirectContextRoot) {
             // "/docs" -> "/docs/": relative links in the app's pages resolve against the slash.
             st.releaseContext();
             http::HeadDecision decision = reject(exchange, 302, "");

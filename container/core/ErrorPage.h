@@ -6,9 +6,12 @@
 
 namespace serval::core {
 
-/// The container's own error page (when the app has no <error-page> for the status, or for
-/// errors before any app is involved: 400, 404 without ROOT, 503 for a stopped app).
-/// Replaces headers and body of `response`; `message` is HTML-escaped.
-void writeErrorPage(http::HttpResponse& response, int status, std::string_view message);
+/// The container's own error page, rendered by valves::renderErrorReport (when the app has no <error-page>
+/// for the status, or for errors before any app is involved: 400, 404 without ROOT, 503 for a stopped app).
+/// Replaces the body of `response` and sets the status; `message` is HTML-escaped. Other headers
+/// are cleared too unless `keepHeaders` (the Context keeps those a servlet set after
+/// sendError(), such as Allow with a 405 or Content-Range with a 416).
+void writeErrorPage(http::HttpResponse& response, int status, std::string_view message,
+                    bool keepHeaders = false);
 
 } // namespace serval::core

@@ -85,6 +85,7 @@ size_t deployExplodedDirectories(Host& host, const ContextServices& services,
 
     size_t count = 0;
     for (const std::string& entry : entries) {
+        if (entry.empty() || entry.front() == '.') continue; // ".", "..", hidden
         std::string docBase = host.appBase() + "/" + entry;
         struct stat st
         {

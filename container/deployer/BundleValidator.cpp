@@ -58,7 +58,8 @@ bool BundleValidator::validate(const std::string& root, std::string_view label, 
     }
     std::sort(report.libraries.begin(), report.libraries.end());
 
-    std::vector<std::string> exporting;
+    // The Context loads every library in WEB-INF/lib through the ABI, so each must be an app
+    // library for this machine exporting the entry symbol.
     for (const std::string& lib : report.libraries) {
         std::string path = root + "/" + lib;
         if (!isRegularFile(path)) {
@@ -66,29 +67,11 @@ bool BundleValidator::validate(const std::string& root, std::string_view label, 
             return false;
         }
         std::string why;
-        if (!ElfInspector::check(path, false, why)) {
+        if (!ElfInspector::check(path, true, why)) {
             error = prefix + lib + " " + why;
             return false;
         }
-        ElfInfo info;
-        if (ElfInspector::inspect(path, ElfInspector::kEntrySymbol, info, why) && info.exportsEntry) {
-            exporting.push_back(lib);
-        }
     }
-    if (!report.libraries.empty() && exporting.empty()) {
-        std::string why;
-        ElfInspector::check(root + "/" + report.libraries.front(), true, why);
-        error = prefix + report.libraries.front() + " " + why;
-        return false;
-    }
-    if (exporting.size() > 1) {
-        error = prefix + exporting[0] + " and " + exporting[1] + " both export " +
-                std::string(ElfInspector::kEntrySymbol) +
-                "; a bundle holds one app library: move the other app "
-                "into its own bundle";
-        return false;
-    }
-    if (!exporting.empty()) report.appLibrary = exporting.front();
     return true;
 }
 

@@ -9,14 +9,14 @@ namespace serval::deployer {
 /// What validation found in an unpacked bundle.
 struct ValidationReport
 {
-    bool hasDescriptor = false;         ///< WEB-INF/web.xml present (and it parsed)
-    std::vector<std::string> libraries; ///< WEB-INF/lib/*.so, relative to the root, sorted
-    std::string appLibrary;             ///< the one exporting the entry symbol ("" if none)
+    bool hasDescriptor = false; ///< WEB-INF/web.xml present (and it parsed)
+    std::vector<std::string>
+        libraries; ///< WEB-INF/lib/*.so, relative to the root, sorted (each an app library)
 };
 
 /// Every check the container makes on an unpacked bundle before any of its code runs:
-/// the descriptor parses, each WEB-INF/lib/*.so is an ELF shared library for this machine,
-/// and exactly one of them exports the ABI entry symbol. The same code runs in the server
+/// the descriptor parses (config::readWebXml), and each WEB-INF/lib/*.so is an ELF shared
+/// library for this machine exporting the ABI entry symbol. The same code runs in the server
 /// (Deployer, control thread) and in `servalctl verify`, so the messages are the same.
 class BundleValidator
 {

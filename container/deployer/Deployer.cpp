@@ -72,6 +72,21 @@ void Deployer::startWatching()
     if (_watcher.joinable()) return;
     _stopping = false;
     _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    // inotify tells us quickly that appBase changed; the periodic scan covers what inotify
+    // misses (changes inside exploded directories, overflowed queues, network file systems).
+    // The watches exist before this returns, so nothing dropped afterwards is missed.
+    _inotify.reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        for (auto& host : _hosts) {
+            if (!host->settings().autoDeploy) continue;
+            if (_inotify && ::inotify_add_watch(_inotify.get(), host->settings().appBase.c_str(),
+                                                IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+                                                    IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB) < 0) {
+                LOG_WARN(kLog, "cannot watch " + host->settings().appBase + "; relying on the periodic scan");
+            }
+        }
+    }
     _watcher = std::thread([this] { watch(); });
 }
 
@@ -85,24 +100,17 @@ void Deployer::stopWatching()
     _watcher.join();
     ::close(_wakeFd);
     _wakeFd = -1;
+    _inotify.reset();
 }
 
 void Deployer::watch()
 {
-    // inotify tells us quickly that appBase changed; the periodic scan covers what inotify
-    // misses (changes inside exploded directories, overflowed queues, network file systems).
-    util::FileDescriptor inotify(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    int inotifyFd = _inotify.get();
     std::chrono::milliseconds stableFor{100};
     {
         std::lock_guard<std::mutex> lock(_mutex);
         for (auto& host : _hosts) {
-            if (!host->settings().autoDeploy) continue;
-            stableFor = std::min(stableFor, host->settings().stableFor);
-            if (inotify && ::inotify_add_watch(inotify.get(), host->settings().appBase.c_str(),
-                                               IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
-                                                   IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB) < 0) {
-                LOG_WARN(kLog, "cannot watch " + host->settings().appBase + "; relying on the periodic scan");
-            }
+            if (host->settings().autoDeploy) stableFor = std::min(stableFor, host->settings().stableFor);
         }
     }
     bool waiting = false;
@@ -110,12 +118,12 @@ void Deployer::watch()
         // Something is settling: look again once it may be stable; else wait for an event.
         auto timeout = waiting ? std::max<std::chrono::milliseconds>(stableFor, std::chrono::milliseconds(5))
                                : _settings.scanInterval;
-        pollfd fds[2] = {{_wakeFd, POLLIN, 0}, {inotify.get(), POLLIN, 0}};
-        int n = ::poll(fds, inotify ? 2 : 1, static_cast<int>(timeout.count()));
+        pollfd fds[2] = {{_wakeFd, POLLIN, 0}, {inotifyFd, POLLIN, 0}};
+        int n = ::poll(fds, inotifyFd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
         if (_stopping) break;
         if (n > 0 && (fds[1].revents & POLLIN)) {
             char buffer[8192];
-            while (::read(inotify.get(), buffer, sizeof buffer) > 0) {
+            while (::read(inotifyFd, buffer, sizeof buffer) > 0) {
             }
         }
         waiting = tick();
@@ -128,7 +136,8 @@ DeployOutcome Deployer::deploy(const std::string& host, const std::string& bundl
     std::lock_guard<std::mutex> lock(_mutex);
     HostDeployer* h = findHost(host);
     if (h == nullptr)
-        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml"};
+        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml",
+                             DeployOutcome::Problem::NotFound};
     return h->deployFile(bundlePath, fileName, update);
 }
 
@@ -138,7 +147,8 @@ DeployOutcome Deployer::deployBytes(const std::string& host, const std::string& 
     std::lock_guard<std::mutex> lock(_mutex);
     HostDeployer* h = findHost(host);
     if (h == nullptr)
-        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml"};
+        return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml",
+                             DeployOutcome::Problem::NotFound};
     return h->deployBytes(fileName, bytes, update);
 }
 
@@ -148,7 +158,8 @@ DeployOutcome Deployer::deployBytes(const std::string& host, const std::string& 
         std::lock_guard<std::mutex> lock(_mutex);                                                            \
         HostDeployer* h = findHost(host);                                                                    \
         if (h == nullptr)                                                                                    \
-            return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml"};      \
+            return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml",       \
+                                 DeployOutcome::Problem::NotFound};                                          \
         try {                                                                                                \
             return h->method(path);                                                                          \
         } catch (const std::exception& e) {                                                                  \

@@ -2,6 +2,7 @@
 
 #include "deployer/HostDeployer.h"
 #include "registry/Registry.h"
+#include "util/FileDescriptor.h"
 
 #include <atomic>
 #include <chrono>
@@ -75,7 +76,8 @@ private:
     mutable std::mutex _mutex; ///< serialises all deploy work
     std::vector<std::unique_ptr<HostDeployer>> _hosts;
     std::thread _watcher;
-    int _wakeFd = -1; ///< eventfd: stopWatching() wakes the watcher
+    int _wakeFd = -1;              ///< eventfd: stopWatching() wakes the watcher
+    util::FileDescriptor _inotify; ///< watches every autoDeploy appBase
     std::atomic<bool> _stopping{false};
 };
 

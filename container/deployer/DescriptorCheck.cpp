@@ -1,25 +1,20 @@
 #include "deployer/DescriptorCheck.h"
 
-#include <tinyxml2.h>
+#include "config/ConfigError.h"
+#include "config/WebAppConfig.h"
 
 namespace serval::deployer {
 
 bool checkDescriptor(const std::string& webXmlPath, std::string& error)
 {
-    tinyxml2::XMLDocument doc;
-    if (doc.LoadFile(webXmlPath.c_str()) != tinyxml2::XML_SUCCESS) {
-        error = "WEB-INF/web.xml:" + std::to_string(doc.ErrorLineNum()) + ": " +
-                (doc.ErrorStr() ? doc.ErrorStr() : "cannot be parsed") +
-                "; fix the XML and rebuild the bundle";
+    // The container's own reader: what passes here is what the Context will accept.
+    try {
+        config::readWebXml(webXmlPath, "WEB-INF/web.xml");
+        return true;
+    } catch (const config::ConfigError& e) {
+        error = e.what();
         return false;
     }
-    const tinyxml2::XMLElement* root = doc.RootElement();
-    if (root == nullptr || std::string(root->Name()) != "web-app") {
-        error = "WEB-INF/web.xml:" + std::to_string(root ? root->GetLineNum() : 1) +
-                ": the root element must be <web-app>; see sdk/examples/hello/web.xml";
-        return false;
-    }
-    return true;
 }
 
 } // namespace serval::deployer

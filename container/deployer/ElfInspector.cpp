@@ -75,7 +75,7 @@ private:
     size_t _size;
 };
 
-bool findEntry(const Mapping& file, std::string_view entrySymbol)
+bool findEntry(const Mapping& file, std::string_view entrySymbol, std::string& otherEntry)
 {
     Elf64_Ehdr header;
     std::memcpy(&header, file.bytes(), sizeof header);
@@ -109,7 +109,10 @@ bool findEntry(const Mapping& file, std::string_view entrySymbol)
             size_t maxLen = strtab.sh_size - sym.st_name;
             const char* name = strings + sym.st_name;
             size_t len = ::strnlen(name, maxLen);
-            if (len < maxLen && std::string_view(name, len) == entrySymbol) return true;
+            if (len >= maxLen) continue;
+            std::string_view symbol(name, len);
+            if (symbol == entrySymbol) return true;
+            if (symbol.rfind("serval_app_init_v", 0) == 0) otherEntry = std::string(symbol);
         }
     }
     return false;
@@ -175,7 +178,8 @@ bool ElfInspector::inspect(const std::string& path, std::string_view entrySymbol
     info.sharedObject = header.e_type == ET_DYN;
     info.hostMachine = header.e_machine == kHostMachine;
     info.machineName = machineName(header.e_machine);
-    if (info.sharedObject && info.hostMachine) info.exportsEntry = findEntry(file, entrySymbol);
+    if (info.sharedObject && info.hostMachine)
+        info.exportsEntry = findEntry(file, entrySymbol, info.otherEntry);
     return true;
 }
 
@@ -191,6 +195,13 @@ bool ElfInspector::check(const std::string& path, bool requireEntry, std::string
     if (!info.sharedObject) {
         reason =
             "is an ELF file but not a shared library; build it as a MODULE library (serval_add_bundle does)";
+        return false;
+    }
+    if (requireEntry && !info.exportsEntry && !info.otherEntry.empty()) {
+        reason = "exports " + info.otherEntry + " (ABI " + info.otherEntry.substr(17) + ".x) instead of " +
+                 std::string(kEntrySymbol) +
+                 "; this container provides ABI 1: rebuild it "
+                 "against SDK 1.x";
         return false;
     }
     if (requireEntry && !info.exportsEntry) {

@@ -12,6 +12,7 @@ struct ElfInfo
     bool hostMachine = false;  ///< 64-bit, this machine's byte order and e_machine
     bool exportsEntry = false; ///< the entry symbol is defined, global or weak, in .dynsym
     std::string machineName;   ///< "x86-64", "AArch64", "machine 40" ...
+    std::string otherEntry;    ///< another generation's entry ("serval_app_init_v2"), if exported
 };
 
 /// Reads an ELF file's header and `.dynsym` by hand (no dlopen, so no constructor runs).

@@ -402,12 +402,14 @@ DeployOutcome HostDeployer::deploySource(const Source& source, const char* event
         if (copied) removeTree(staging);
         return fail(source, error);
     }
-    if (!report.appLibrary.empty() && !_settings.preflightBinary.empty()) {
-        PreflightResult preflight = runPreflight(_settings.preflightBinary, root + "/" + report.appLibrary,
-                                                 name.displayPath(), _settings.preflightDeadline);
-        if (!preflight.ok) {
-            if (copied) removeTree(staging);
-            return fail(source, label + ": " + preflight.detail);
+    if (!_settings.preflightBinary.empty()) {
+        for (const std::string& lib : report.libraries) {
+            PreflightResult preflight = runPreflight(_settings.preflightBinary, root + "/" + lib,
+                                                     name.displayPath(), _settings.preflightDeadline);
+            if (!preflight.ok) {
+                if (copied) removeTree(staging);
+                return fail(source, label + ": " + preflight.detail);
+            }
         }
     }
 
@@ -546,9 +548,11 @@ DeployOutcome HostDeployer::install(const std::string& fileName, const std::stri
     auto name = ContextName::fromFileName(fileName);
     if (!name || !ContextName::isBundleFileName(fileName)) {
         ::unlink(tempPath.c_str());
-        return DeployOutcome{false, "\"" + fileName +
-                                        "\" is not a bundle name; use NAME.sar (ROOT.sar, shop.sar, "
-                                        "a#b.sar, shop##2.sar)"};
+        return DeployOutcome{false,
+                             "\"" + fileName +
+                                 "\" is not a bundle name; use NAME.sar (ROOT.sar, shop.sar, "
+                                 "a#b.sar, shop##2.sar)",
+                             DeployOutcome::Problem::BadRequest};
     }
     auto current = _deployed.find(name->path);
     if (current != _deployed.end() && !update) {
@@ -591,10 +595,14 @@ DeployOutcome HostDeployer::deployFile(const std::string& bundlePath, const std:
     // Copy next to the target under a hidden name (the scanner ignores it), then rename.
     std::string temp = _settings.appBase + "/." + name + ".upload";
     util::FileDescriptor in(::open(bundlePath.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in) return DeployOutcome{false, bundlePath + ": cannot be read (" + std::strerror(errno) + ")"};
+    if (!in)
+        return DeployOutcome{false, bundlePath + ": cannot be read (" + std::strerror(errno) + ")",
+                             DeployOutcome::Problem::IoError};
     util::FileDescriptor out(
         ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!out) return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")"};
+    if (!out)
+        return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
+                             DeployOutcome::Problem::IoError};
     char buffer[64 * 1024];
     while (true) {
         ssize_t n = ::read(in.get(), buffer, sizeof buffer);
@@ -602,7 +610,8 @@ DeployOutcome HostDeployer::deployFile(const std::string& bundlePath, const std:
         if (n <= 0) break;
         if (::write(out.get(), buffer, static_cast<size_t>(n)) != n) {
             ::unlink(temp.c_str());
-            return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")"};
+            return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
+                                 DeployOutcome::Problem::IoError};
         }
     }
     ::fsync(out.get());
@@ -612,19 +621,23 @@ DeployOutcome HostDeployer::deployFile(const std::string& bundlePath, const std:
 DeployOutcome HostDeployer::deployBytes(const std::string& fileName, const std::string& bytes, bool update)
 {
     if (fileName.find('/') != std::string::npos || fileName.empty() || fileName[0] == '.') {
-        return DeployOutcome{false, "\"" + fileName + "\" is not a bundle name; use NAME.sar"};
+        return DeployOutcome{false, "\"" + fileName + "\" is not a bundle name; use NAME.sar",
+                             DeployOutcome::Problem::BadRequest};
     }
     std::string temp = _settings.appBase + "/." + fileName + ".upload";
     util::FileDescriptor out(
         ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!out) return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")"};
+    if (!out)
+        return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
+                             DeployOutcome::Problem::IoError};
     size_t done = 0;
     while (done < bytes.size()) {
         ssize_t n = ::write(out.get(), bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             ::unlink(temp.c_str());
-            return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")"};
+            return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
+                                 DeployOutcome::Problem::IoError};
         }
         done += static_cast<size_t>(n);
     }
@@ -636,8 +649,9 @@ DeployOutcome HostDeployer::undeploy(const std::string& path)
 {
     auto it = _deployed.find(path);
     if (it == _deployed.end()) {
-        return DeployOutcome{false, (path.empty() ? std::string("/") : path) + " is not deployed on " +
-                                        _settings.hostName};
+        return DeployOutcome{
+            false, (path.empty() ? std::string("/") : path) + " is not deployed on " + _settings.hostName,
+            DeployOutcome::Problem::NotFound};
     }
     Source source = it->second.source;
     std::string display = source.name.describe();
@@ -658,7 +672,8 @@ DeployOutcome HostDeployer::stop(const std::string& path)
     auto it = _deployed.find(path);
     std::string display = path.empty() ? std::string("/") : path;
     if (it == _deployed.end())
-        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName};
+        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName,
+                             DeployOutcome::Problem::NotFound};
     Deployed& d = it->second;
     if (d.context) d.context->stop();
     d.stopped = true;
@@ -675,7 +690,8 @@ DeployOutcome HostDeployer::start(const std::string& path)
     auto it = _deployed.find(path);
     std::string display = path.empty() ? std::string("/") : path;
     if (it == _deployed.end())
-        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName};
+        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName,
+                             DeployOutcome::Problem::NotFound};
     Deployed& d = it->second;
     _registry.setDesiredState(_settings.hostName, path, d.source.name.version,
                               registry::DeploymentState::Running);
@@ -685,7 +701,9 @@ DeployOutcome HostDeployer::start(const std::string& path)
     const Source* current = newestSource(sources, path);
     if (!d.context || current == nullptr || current->fileName != d.source.fileName ||
         current->fingerprint != d.source.fingerprint) {
-        if (current == nullptr) return DeployOutcome{false, display + ": its bundle is gone from appBase"};
+        if (current == nullptr)
+            return DeployOutcome{false, display + ": its bundle is gone from appBase",
+                                 DeployOutcome::Problem::NotFound};
         return deploySource(*current, "started");
     }
     std::string error;
@@ -705,10 +723,13 @@ DeployOutcome HostDeployer::reload(const std::string& path)
     auto it = _deployed.find(path);
     std::string display = path.empty() ? std::string("/") : path;
     if (it == _deployed.end())
-        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName};
+        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName,
+                             DeployOutcome::Problem::NotFound};
     std::vector<Source> sources = scan();
     const Source* current = newestSource(sources, path);
-    if (current == nullptr) return DeployOutcome{false, display + ": its bundle is gone from appBase"};
+    if (current == nullptr)
+        return DeployOutcome{false, display + ": its bundle is gone from appBase",
+                             DeployOutcome::Problem::NotFound};
     it->second.stopped = false;
     _registry.setDesiredState(_settings.hostName, path, current->name.version,
                               registry::DeploymentState::Running);

@@ -31,8 +31,20 @@ struct HostDeployerSettings
 /// The result of an admin action: ok, or one actionable line (the same as the log's).
 struct DeployOutcome
 {
+    /// Why an action did not happen (the admin API maps these to 404 / 409 / 400 / 422 / 500).
+    enum class Problem
+    {
+        None,
+        NotFound,
+        AlreadyDeployed,
+        BadRequest,
+        Refused,
+        IoError
+    };
+
     bool ok = false;
     std::string message;
+    Problem problem = ok ? Problem::None : Problem::Refused;
 };
 
 /// Tomcat's HostConfig for one Host: turns what appBase holds into running Contexts and back.

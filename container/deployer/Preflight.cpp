@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +59,9 @@ int preflightMain(int argc, char** argv)
         std::fprintf(stderr, "usage: %s preflight LIB.so [--context PATH]\n", argc > 0 ? argv[0] : "serval");
         return 2;
     }
+    // If the server dies (kill -9) while we load, do not linger: a hanging library would
+    // otherwise keep this orphan alive forever.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     std::string library = argv[2];
     std::string contextPath = "/preflight";
     for (int i = 3; i < argc; ++i) {

@@ -61,8 +61,12 @@ public:
     virtual HeadDecision onHead(HttpExchange& exchange) noexcept = 0;
     /// With the complete request, on the thread chosen by onHead(). Fills exchange.response.
     virtual void service(HttpExchange& exchange) noexcept = 0;
-    /// After the response has been written (or the client went away), on the same thread as
-    /// service(). For access logs and metrics. `bytesSent` counts the whole response.
+    /// After the response has been written (or the client went away). For access logs and
+    /// metrics. `bytesSent` counts the whole response. Thread: the one that ran service(),
+    /// except when a worker's response did not fit the socket at once: then the I/O thread
+    /// calls it after the last byte (a slow reader never holds a worker). Never concurrently
+    /// with any other call for the same exchange. Called only for requests that reached onHead().
+    /// For a request whose body is refused at onHead(), it follows the rejection response.
     virtual void complete(HttpExchange& exchange, uint64_t bytesSent) noexcept = 0;
 };
 

@@ -345,6 +345,7 @@ AdminResponse ManagerApi::login(const AdminRequest& request)
     }
     Principal who;
     who.user = user;
+    _realm->reloadIfChanged();
     auto result = _realm->authenticate(user, password, request.remoteAddress);
     switch (result.status) {
     case realm::AuthStatus::Ok:

@@ -47,7 +47,7 @@ void MetricsServlet::service(core::Request& request, core::Response& response)
         response.setHeader("Allow", "GET, HEAD");
         return;
     }
-    send(_api->metrics(adminRequest), response);
+    ManagerServlet::send(_api->metrics(adminRequest), response);
 }
 
 } // namespace serval::manager

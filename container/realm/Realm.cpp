@@ -3,6 +3,8 @@
 #include "util/Log.h"
 #include "util/Strings.h"
 
+#include <sys/stat.h>
+
 namespace serval::realm {
 
 namespace {
@@ -16,15 +18,49 @@ Realm::Realm(std::string usersPath, RealmPolicy policy, Clock clock)
     _dummy.hash = std::string(PasswordHash::KeyBytes, '\0');
 }
 
+namespace {
+std::string fingerprintOf(const std::string& path)
+{
+    struct stat st
+    {
+    };
+    if (::stat(path.c_str(), &st) != 0) return "missing";
+    return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino);
+}
+} // namespace
+
 void Realm::reload()
 {
+    std::string fingerprint = fingerprintOf(_usersPath);
     auto users = UsersFile::load(_usersPath);
     setUsers(std::move(users));
+    std::lock_guard<std::mutex> lock(_mutex);
+    _fingerprint = fingerprint;
+}
+
+void Realm::reloadIfChanged()
+{
+    std::string fingerprint = fingerprintOf(_usersPath);
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        if (fingerprint == _fingerprint) return;
+        _fingerprint = fingerprint; // a broken file is reported once, not on every login
+    }
+    try {
+        setUsers(UsersFile::load(_usersPath));
+        LOG_INFO("realm", "reloaded " + _usersPath);
+    } catch (const std::exception& e) {
+        LOG_ERROR("realm", std::string(e.what()) + " (keeping the users read before)");
+    }
 }
 
 void Realm::setUsers(std::vector<User> users)
 {
+    // Whatever the file holds now counts as seen: reloadIfChanged() acts on later changes only.
+    std::string fingerprint = fingerprintOf(_usersPath);
     std::lock_guard<std::mutex> lock(_mutex);
+    _fingerprint = fingerprint;
     _users = std::move(users);
     // Unknown users cost as much as the slowest real one.
     unsigned iterations = PasswordHash::MinIterations;

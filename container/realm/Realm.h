@@ -54,6 +54,9 @@ public:
 
     /// Re-reads users.xml. Throws std::runtime_error (file:line) and keeps the old users.
     void reload();
+    /// Re-reads users.xml if its size or mtime changed since the last read (so `serval passwd`
+    /// takes effect without a restart). A broken file is logged and the old users stay.
+    void reloadIfChanged();
     /// Replaces the users (tests, or after `serval passwd` wrote the file).
     void setUsers(std::vector<User> users);
 
@@ -83,7 +86,8 @@ private:
     std::vector<User> _users;
     std::map<std::string, Failures> _userFailures; ///< by lower-case name
     std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> _addressFailures; ///< by address
-    PasswordHash _dummy; ///< verified against for unknown users, so their timing matches
+    PasswordHash _dummy;      ///< verified against for unknown users, so their timing matches
+    std::string _fingerprint; ///< size and mtime of users.xml at the last read
 };
 
 } // namespace serval::realm

@@ -174,15 +174,16 @@ bool checkUnpacked(const std::string& root, const std::string& label, bool requi
                    ValidationReport& report, std::string& detail, std::string& error)
 {
     if (!BundleValidator::validate(root, label, requireDescriptor, report, error)) return false;
-    if (report.appLibrary.empty()) return true;
     auto context = deployer::ContextName::fromFileName(label);
-    auto result = deployer::runPreflight(deployer::selfExecutable(), root + "/" + report.appLibrary,
-                                         context ? context->displayPath() : "/", kPreflightDeadline);
-    if (!result.ok) {
-        error = label + ": " + result.detail;
-        return false;
+    for (const std::string& lib : report.libraries) {
+        auto result = deployer::runPreflight(deployer::selfExecutable(), root + "/" + lib,
+                                             context ? context->displayPath() : "/", kPreflightDeadline);
+        if (!result.ok) {
+            error = label + ": " + result.detail;
+            return false;
+        }
+        detail += (detail.empty() ? "" : "; ") + result.detail;
     }
-    detail = result.detail;
     return true;
 }
 
@@ -384,9 +385,9 @@ int inspectCommand(const std::vector<std::string>& args, Io& io)
     }
     printList(out, "libraries:    ", libraries);
     out << "ABI:          "
-        << (report.appLibrary.empty() ? "none (static files only)"
-                                      : "entry " + std::string(deployer::ElfInspector::kEntrySymbol) +
-                                            " (ABI major 1); `servalctl verify` loads it to check the minor")
+        << (report.libraries.empty() ? "none (static files only)"
+                                     : "entry " + std::string(deployer::ElfInspector::kEntrySymbol) +
+                                           " (ABI major 1); `servalctl verify` loads it to check the minor")
         << "\n";
     out << "checks:       "
         << (valid ? "descriptor and libraries ok (run `servalctl verify` to preflight)" : error) << "\n";

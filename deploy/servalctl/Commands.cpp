@@ -1,9 +1,40 @@
 #include "Command.h"
+#include "RemoteCommands.h"
 #include "deployer/Preflight.h"
 
 #include <ostream>
 
 namespace serval::ctl {
+
+namespace {
+
+constexpr const char* kRemoteOrder[] = {"list", "deploy", "undeploy", "start",
+                                        "stop", "reload", "status",   "history"};
+
+template <int Index> int remote(const std::vector<std::string>& args, Io& io)
+{
+    return deploy::runRemoteCommand(kRemoteOrder[Index], args, io.out, io.err);
+}
+
+/// The remote commands' global options may come before the command:
+/// `servalctl --url U --token T list`. Returns the index of the command in argv.
+int commandIndex(int argc, char** argv)
+{
+    int i = 1;
+    while (i < argc) {
+        std::string_view arg = argv[i];
+        if (arg == "--url" || arg == "--token" || arg == "--host") {
+            i += 2;
+        } else if (arg == "--json") {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+} // namespace
 
 const std::vector<Command>& commands()
 {
@@ -13,6 +44,20 @@ const std::vector<Command>& commands()
          inspectCommand},
         {"verify", "verify NAME.sar|DIR",
          "run every check the container makes before loading (exit 0 ok, 1 rejected)", verifyCommand},
+        // Remote commands: the manager's JSON API (deploy/RemoteCommands.cpp, docs/manager-api.md).
+        {"list", "--url URL --token TOKEN list [--json]", "applications on a running server, per host",
+         remote<0>},
+        {"deploy", "--url URL --token TOKEN deploy FILE [--path P] [--update]",
+         "upload a bundle to a running server and deploy it", remote<1>},
+        {"undeploy", "--url URL --token TOKEN undeploy PATH", "remove an application and its files",
+         remote<2>},
+        {"start", "--url URL --token TOKEN start PATH", "start a stopped application", remote<3>},
+        {"stop", "--url URL --token TOKEN stop PATH", "stop an application (it answers 503)", remote<4>},
+        {"reload", "--url URL --token TOKEN reload PATH", "restart an application from its files", remote<5>},
+        {"status", "--url URL --token TOKEN status [--json]", "server version, uptime, connectors, workers",
+         remote<6>},
+        {"history", "--url URL --token TOKEN history [PATH] [--json]", "deploy history, newest first",
+         remote<7>},
     };
     return table;
 }
@@ -25,25 +70,28 @@ void printUsage(std::ostream& out)
     for (const Command& c : commands()) {
         out << "  " << c.usage << "\n      " << c.summary << "\n";
     }
-    out << "\nexit codes: 0 ok, 1 failed or rejected, 2 usage\n";
+    out << "\nremote commands also read SERVAL_URL and SERVAL_TOKEN; --json prints the API's answer\n";
+    out << "exit codes: 0 ok, 1 failed or rejected, 2 usage\n";
 }
 
 } // namespace
 
 int runServalctl(int argc, char** argv, Io& io)
 {
-    if (argc < 2) {
+    int index = commandIndex(argc, argv);
+    if (argc < 2 || index >= argc) {
         printUsage(io.err);
         return Usage;
     }
-    std::string name = argv[1];
+    std::string name = argv[index];
     if (name == "--help" || name == "-h" || name == "help") {
         printUsage(io.out);
         return Ok;
     }
     // Hidden: the preflight child that `verify` starts (the same code as `serval preflight`).
     if (name == "preflight") return deployer::preflightMain(argc, argv);
-    std::vector<std::string> args(argv + 2, argv + argc);
+    std::vector<std::string> args(argv + 1, argv + index);
+    args.insert(args.end(), argv + index + 1, argv + argc);
     for (const Command& c : commands()) {
         if (c.name == name) return c.run(args, io);
     }

@@ -68,7 +68,7 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
     <Host name="www.example.com" aliases="example.com, Example.org" appBase="sites/example"
           maxBundleEntries="10" maxBundleBytes="2048" maxBundleFileSize="1024"/>
   </Engine>
-  <Manager path="/admin" allow="127.0.0.1/32"/>
+  <Manager path="/admin" allow="127.0.0.1/32" sessionTimeout="600" metricsToken="t0k" enabled="true"/>
 </Server>)");
     EXPECT_EQ(c.shutdownTimeoutMs, 5000u);
     EXPECT_EQ(c.logFile, "/var/log/s.log");
@@ -108,6 +108,9 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
     EXPECT_TRUE(c.manager.present);
     EXPECT_EQ(c.manager.path, "/admin");
     EXPECT_EQ(c.manager.allow, "127.0.0.1/32");
+    EXPECT_EQ(c.manager.sessionTimeout, 600u);
+    EXPECT_EQ(c.manager.metricsToken, "t0k");
+    EXPECT_TRUE(c.manager.enabled);
 }
 
 TEST_F(ServerXmlTest, UnknownAttributeNamesFileLineAndChoices)

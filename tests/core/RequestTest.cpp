@@ -1,5 +1,6 @@
 #include "core/Request.h"
 
+#include "core/Context.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
 
@@ -10,16 +11,11 @@ using namespace serval;
 
 namespace {
 
-/// A Request needs a Context reference only for context(); these tests never call it.
-core::Context& noContext()
-{
-    return *reinterpret_cast<core::Context*>(alignof(std::max_align_t));
-}
-
 struct RequestFixture : ::testing::Test
 {
     http::HttpExchange exchange;
-    core::Request request{exchange, noContext()};
+    core::Context context{core::ContextSpec{}, core::ContextServices{}};
+    core::Request request{exchange, context};
 };
 
 } // namespace

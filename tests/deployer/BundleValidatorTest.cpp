@@ -39,7 +39,7 @@ TEST_F(BundleValidatorTest, AcceptsDescriptorAndAppLibrary)
     addLibrary("fixture_app", "libshop.so");
     ASSERT_TRUE(validate()) << error;
     EXPECT_TRUE(report.hasDescriptor);
-    EXPECT_EQ(report.appLibrary, "WEB-INF/lib/libshop.so");
+    EXPECT_EQ(report.libraries, std::vector<std::string>{"WEB-INF/lib/libshop.so"});
 }
 
 TEST_F(BundleValidatorTest, StaticOnlyBundleNeedsNoLibrary)
@@ -47,7 +47,7 @@ TEST_F(BundleValidatorTest, StaticOnlyBundleNeedsNoLibrary)
     tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
     tmp.write("index.html", "hi");
     ASSERT_TRUE(validate()) << error;
-    EXPECT_TRUE(report.appLibrary.empty());
+    EXPECT_TRUE(report.libraries.empty());
 }
 
 TEST_F(BundleValidatorTest, RefusesMissingDescriptor)
@@ -64,14 +64,15 @@ TEST_F(BundleValidatorTest, RefusesMalformedDescriptorWithLine)
     tmp.write("WEB-INF/web.xml", "<?xml version=\"1.0\"?>\n<web-app>\n  <servlet>\n</web-app>\n");
     EXPECT_FALSE(validate());
     EXPECT_EQ(error.rfind("shop.sar: WEB-INF/web.xml:", 0), 0u) << error;
-    EXPECT_NE(error.find("fix the XML"), std::string::npos) << error;
+    EXPECT_EQ(error,
+              "shop.sar: WEB-INF/web.xml:3: malformed XML: mismatched element; fix the markup at this line");
 }
 
 TEST_F(BundleValidatorTest, RefusesWrongRootElement)
 {
     tmp.write("WEB-INF/web.xml", "<html/>");
     EXPECT_FALSE(validate());
-    EXPECT_NE(error.find("root element must be <web-app>"), std::string::npos) << error;
+    EXPECT_EQ(error, "shop.sar: WEB-INF/web.xml:1: the root element is <html>; expected <web-app>");
 }
 
 TEST_F(BundleValidatorTest, RefusesLibraryThatIsNotElf)
@@ -108,13 +109,23 @@ TEST_F(BundleValidatorTest, RefusesLibraryWithoutEntrySymbol)
               "the SDK's SERVAL_APP macro (or define the entry in C) and rebuild");
 }
 
-TEST_F(BundleValidatorTest, RefusesTwoAppLibraries)
+TEST_F(BundleValidatorTest, NamesTheAbiOfALibraryBuiltForAnotherMajor)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    addLibrary("fixture_other_major", "libshop.so");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error, "shop.sar: WEB-INF/lib/libshop.so exports serval_app_init_v2 (ABI 2.x) instead of "
+                     "serval_app_init_v1; this container provides ABI 1: rebuild it against SDK 1.x");
+}
+
+TEST_F(BundleValidatorTest, EveryLibraryMustBeAnAppLibrary)
 {
     tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
     addLibrary("fixture_app", "liba.so");
-    addLibrary("fixture_app", "libb.so");
+    addLibrary("fixture_noentry", "libhelper.so");
     EXPECT_FALSE(validate());
-    EXPECT_NE(error.find("both export serval_app_init_v1"), std::string::npos) << error;
+    EXPECT_NE(error.find("WEB-INF/lib/libhelper.so does not export serval_app_init_v1"), std::string::npos)
+        << error;
 }
 
 TEST(ElfInspectorTest, FindsEntryOnlyWhereExported)

@@ -21,6 +21,7 @@ TEST(PreflightTest, AcceptsAGoodLibrary)
 {
     auto r = preflight("fixture_app");
     EXPECT_TRUE(r.ok) << r.detail;
+    EXPECT_NE(r.detail.find("ABI"), std::string::npos) << r.detail;
 }
 
 TEST(PreflightTest, RefusesLibraryWithoutEntry)
@@ -49,11 +50,18 @@ TEST(PreflightTest, RefusesConstructorThatCrashes)
 TEST(PreflightTest, KillsLibraryThatHangsAtTheDeadline)
 {
     auto start = std::chrono::steady_clock::now();
-    auto r = preflight("fixture_hang_ctor", 300ms);
+    auto r = preflight("fixture_init_hangs", 300ms);
     auto took = std::chrono::steady_clock::now() - start;
     EXPECT_FALSE(r.ok);
     EXPECT_NE(r.detail.find("did not finish loading within 300 ms"), std::string::npos) << r.detail;
     EXPECT_LT(took, 3s);
+}
+
+TEST(PreflightTest, RefusesInitThatFails)
+{
+    auto r = preflight("fixture_init_fails");
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.detail.find("the database is not configured"), std::string::npos) << r.detail;
 }
 
 TEST(PreflightTest, ReportsAMissingBinary)

@@ -1,5 +1,7 @@
 #include "realm/Realm.h"
 
+#include "support/TempDir.h"
+
 #include <gtest/gtest.h>
 
 using namespace serval::realm;
@@ -81,4 +83,20 @@ TEST_F(RealmTest, ManyFailuresFromOneAddressAreRateLimited)
     EXPECT_EQ(realm.authenticate("admin", "right-password", "192.0.2.10").status, AuthStatus::Ok);
     clock.now += 61s;
     EXPECT_EQ(realm.authenticate("admin", "right-password", "192.0.2.9").status, AuthStatus::Ok);
+}
+
+TEST(RealmReloadTest, PicksUpUsersWrittenAfterStart)
+{
+    serval::test::TempDir dir;
+    Realm realm(dir.file("users.xml"));
+    realm.reload();
+    EXPECT_EQ(realm.userCount(), 0u);
+    UsersFile::save(dir.file("users.xml"),
+                    {User{"late", {"manager-gui"}, PasswordHash::create("late-password", 1000)}});
+    realm.reloadIfChanged();
+    EXPECT_EQ(realm.authenticate("late", "late-password", "127.0.0.1").status, AuthStatus::Ok);
+    // A broken file keeps the users read before.
+    dir.write("users.xml", "<users><user name=");
+    realm.reloadIfChanged();
+    EXPECT_EQ(realm.authenticate("late", "late-password", "127.0.0.1").status, AuthStatus::Ok);
 }

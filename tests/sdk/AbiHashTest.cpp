@@ -6,7 +6,6 @@
 #include <Poco/SHA2Engine.h>
 #include <gtest/gtest.h>
 #include <serval/abi.h>
-
 #include <sstream>
 #include <string>
 
@@ -15,7 +14,10 @@ namespace {
 using serval::test::env;
 using serval::test::readFile;
 
-std::string sdkInclude() { return env("SERVAL_SOURCE", SERVAL_SOURCE_DIR) + "/sdk/include/serval/"; }
+std::string sdkInclude()
+{
+    return env("SERVAL_SOURCE", SERVAL_SOURCE_DIR) + "/sdk/include/serval/";
+}
 
 TEST(AbiHashTest, AbiHeaderMatchesTheHashRecordedForItsVersion)
 {
@@ -38,9 +40,10 @@ TEST(AbiHashTest, AbiHeaderMatchesTheHashRecordedForItsVersion)
     }
     ASSERT_FALSE(recorded.empty()) << "abi.h.sha256 has no line for ABI " << version
                                    << ": a new version needs its line \"" << version << " " << actual << "\"";
-    EXPECT_EQ(recorded, actual) << "abi.h changed but SERVAL_ABI_MAJOR/MINOR still say " << version
-                                << ": bump the version (minor for additive changes) and append \"<new version> "
-                                << actual << "\" to abi.h.sha256";
+    EXPECT_EQ(recorded, actual)
+        << "abi.h changed but SERVAL_ABI_MAJOR/MINOR still say " << version
+        << ": bump the version (minor for additive changes) and append \"<new version> " << actual
+        << "\" to abi.h.sha256";
 }
 
 TEST(AbiHashTest, EntryNameCarriesTheMajorVersion)

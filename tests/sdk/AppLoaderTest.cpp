@@ -1,6 +1,7 @@
 // loadAppModule() against one fixture library per refusal or failure (tests/sdk/fixtures), and the
 // adapters (servlet, filter, listener) driven directly with core::Request / core::Response.
 #include "app/AppLoader.h"
+
 #include "app/NativeAppModule.h"
 #include "core/Request.h"
 #include "core/Response.h"
@@ -8,10 +9,11 @@
 #include "support/TempDir.h"
 #include "util/Log.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <dlfcn.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <map>
 #include <stdexcept>
 
@@ -69,7 +71,10 @@ public:
     }
     void removeAttribute(std::string_view name) override { _attributes.erase(std::string(name)); }
     std::string realPath(std::string_view path) const override { return "/docbase" + std::string(path); }
-    void log(util::LogLevel, std::string_view message) const noexcept override { lines.emplace_back(message); }
+    void log(util::LogLevel, std::string_view message) const noexcept override
+    {
+        lines.emplace_back(message);
+    }
 
     mutable std::vector<std::string> lines;
 
@@ -81,7 +86,10 @@ private:
 };
 
 /// A Request needs a Context reference only for context(); the adapters never call it.
-core::Context& noContext() { return *reinterpret_cast<core::Context*>(alignof(std::max_align_t)); }
+core::Context& noContext()
+{
+    return *reinterpret_cast<core::Context*>(alignof(std::max_align_t));
+}
 
 struct Exchange
 {
@@ -122,12 +130,40 @@ struct Loaded
     }
 };
 
+// ---- how serval_add_bundle builds an app -------------------------------------------------------
+
+std::string run(const std::string& command)
+{
+    std::string output;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        char buffer[4096];
+        while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+            output.append(buffer, n);
+        ::pclose(pipe);
+    }
+    return output;
+}
+
+TEST(AppLoaderTest, BundledAppsExportOnlyTheEntrySymbolAndBindNow)
+{
+    for (const char* sample : {"hello", "hello-c", "forms"}) {
+        std::string lib = test::env("SERVAL_BUILD", SERVAL_BUILD_DIR) + "/bundles/" + sample +
+                          "/WEB-INF/lib/lib" + sample + ".so";
+        std::string symbols = run("nm -D --defined-only '" + lib + "' 2>&1");
+        ASSERT_THAT(symbols, HasSubstr(" T serval_app_init_v1\n")) << lib << ":\n" << symbols;
+        size_t lines = static_cast<size_t>(std::count(symbols.begin(), symbols.end(), '\n'));
+        EXPECT_EQ(lines, 1u) << lib << " exports more than the entry:\n" << symbols;
+        EXPECT_THAT(run("readelf -d '" + lib + "'"), HasSubstr("BIND_NOW")) << lib;
+    }
+}
+
 // ---- refusals: one sentence each ---------------------------------------------------------------
 
 TEST(AppLoaderTest, MissingEntrySymbolIsRefused)
 {
-    EXPECT_EQ(refusal("no_entry"), "app \"shop\": libno_entry.so does not export serval_app_init_v1: build it with "
-                                   "serval_add_bundle() and SERVAL_APP(...), or define that entry from serval/abi.h");
+    EXPECT_EQ(refusal("no_entry"),
+              "app \"shop\": libno_entry.so does not export serval_app_init_v1: build it with "
+              "serval_add_bundle() and SERVAL_APP(...), or define that entry from serval/abi.h");
 }
 
 TEST(AppLoaderTest, OtherMajorEntryIsRefusedNamingBothVersions)
@@ -144,15 +180,17 @@ TEST(AppLoaderTest, OtherMajorDescriptorIsRefusedNamingBothVersions)
 
 TEST(AppLoaderTest, NewerMinorIsRefused)
 {
-    EXPECT_EQ(refusal("newer_minor"), "app \"shop\" was built for ABI 1.7; this container provides 1.0: rebuild it "
-                                      "against SDK 1.0 or upgrade Serval");
+    EXPECT_EQ(refusal("newer_minor"),
+              "app \"shop\" was built for ABI 1.7; this container provides 1.0: rebuild it "
+              "against SDK 1.0 or upgrade Serval");
 }
 
 TEST(AppLoaderTest, ShortDescriptorIsRefused)
 {
-    EXPECT_EQ(refusal("short_struct"), "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.0 needs at "
-                                       "least " + std::to_string(sizeof(serval_app_t)) +
-                                           ": rebuild it against SDK 1.x");
+    EXPECT_EQ(refusal("short_struct"),
+              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.0 needs at "
+              "least " +
+                  std::to_string(sizeof(serval_app_t)) + ": rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, FailingInitIsRefusedWithTheAppsMessage)
@@ -167,7 +205,8 @@ TEST(AppLoaderTest, ThrowingRegistrationIsRefusedWithTheExceptionMessage)
 
 TEST(AppLoaderTest, FailingEntryIsRefused)
 {
-    EXPECT_EQ(refusal("entry_fails"), "app \"shop\": serval_app_init_v1 failed: refusing to start on purpose");
+    EXPECT_EQ(refusal("entry_fails"),
+              "app \"shop\": serval_app_init_v1 failed: refusing to start on purpose");
 }
 
 TEST(AppLoaderTest, UnresolvedSymbolIsRefusedAtLoadNotAtFirstRequest)
@@ -197,8 +236,9 @@ TEST(AppLoaderTest, GoodAppLoadsAndDescribesItself)
     EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.0)");
     std::string error;
     EXPECT_EQ(app.module->createServlet("fixture.Nope", error), nullptr);
-    EXPECT_EQ(error, "app \"shop\": libgood.so has no servlet class \"fixture.Nope\" (it offers: fixture.Ok): check "
-                     "<servlet-class> in WEB-INF/web.xml");
+    EXPECT_EQ(error,
+              "app \"shop\": libgood.so has no servlet class \"fixture.Nope\" (it offers: fixture.Ok): check "
+              "<servlet-class> in WEB-INF/web.xml");
     EXPECT_EQ(app.module->createFilter("fixture.Nope", error), nullptr);
     EXPECT_THAT(error, HasSubstr("no filter class \"fixture.Nope\" (it offers: none)"));
 

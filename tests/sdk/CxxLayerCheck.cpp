@@ -31,11 +31,14 @@ class Watch : public serval::Listener
 {
 };
 
-static_assert(std::is_same_v<decltype(&Everything::doPut), void (serval::HttpServlet::*)(serval::Request&, serval::Response&)>);
+static_assert(std::is_same_v<decltype(&Everything::doPut),
+                             void (serval::HttpServlet::*)(serval::Request&, serval::Response&)>);
 
 } // namespace
 
 SERVAL_APP("check")
 {
-    registry.servlet<Everything>("check.Everything").filter<Wrap>("check.Wrap").listener<Watch>("check.Watch");
+    registry.servlet<Everything>("check.Everything")
+        .filter<Wrap>("check.Wrap")
+        .listener<Watch>("check.Watch");
 }

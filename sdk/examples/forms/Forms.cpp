@@ -6,9 +6,8 @@
 //   GET  /thanks?name=...           the page the redirect lands on
 //   GET  /boom                      throws: the container answers 500 with the error page
 //   GET  /stats                     requests seen by the listener since start
-#include <serval/servlet.hpp>
-
 #include <atomic>
+#include <serval/servlet.hpp>
 #include <stdexcept>
 #include <string>
 
@@ -20,12 +19,23 @@ std::string html(std::string_view text)
     out.reserve(text.size());
     for (char c : text) {
         switch (c) {
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '&': out += "&amp;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '&':
+            out += "&amp;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&#39;";
+            break;
+        default:
+            out += c;
         }
     }
     return out;
@@ -36,8 +46,8 @@ std::string urlEncode(std::string_view text)
     static const char hex[] = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : text) {
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+            c == '_' || c == '.' || c == '~') {
             out += static_cast<char>(c);
         } else {
             out += '%';
@@ -51,8 +61,8 @@ std::string urlEncode(std::string_view text)
 void page(serval::Response& response, std::string_view title, const std::string& body)
 {
     response.setContentType("text/html; charset=utf-8");
-    response.out() << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << html(title)
-                   << "</title></head><body>\n"
+    response.out() << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
+                   << html(title) << "</title></head><body>\n"
                    << body << "</body></html>\n";
 }
 
@@ -61,9 +71,10 @@ class Search : public serval::HttpServlet
 public:
     void doGet(serval::Request& request, serval::Response& response) override
     {
-        std::string body = "<h1>Search</h1>\n<p>q = <span id=\"q\">" + html(request.parameter("q").value_or("")) +
-                           "</span></p>\n<ul id=\"tags\">\n";
-        for (std::string_view tag : request.parameterValues("tag")) body += "<li>" + html(tag) + "</li>\n";
+        std::string body = "<h1>Search</h1>\n<p>q = <span id=\"q\">" +
+                           html(request.parameter("q").value_or("")) + "</span></p>\n<ul id=\"tags\">\n";
+        for (std::string_view tag : request.parameterValues("tag"))
+            body += "<li>" + html(tag) + "</li>\n";
         body += "</ul>\n";
         page(response, "Search", body);
     }
@@ -115,8 +126,14 @@ std::atomic<long>& requestCount()
 class Counter : public serval::Listener
 {
 public:
-    void contextInitialized(serval::ServletContext& context) override { context.setAttribute("forms.started", "yes"); }
-    void requestInitialized(serval::Request&) override { requestCount().fetch_add(1, std::memory_order_relaxed); }
+    void contextInitialized(serval::ServletContext& context) override
+    {
+        context.setAttribute("forms.started", "yes");
+    }
+    void requestInitialized(serval::Request&) override
+    {
+        requestCount().fetch_add(1, std::memory_order_relaxed);
+    }
 };
 
 class Stats : public serval::HttpServlet

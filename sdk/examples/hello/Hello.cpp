@@ -1,8 +1,7 @@
 // The "hello" sample: a servlet answering text and JSON, a filter adding a header, init params,
 // and a static page (static/index.html), all in one bundle. See web.xml for the mappings.
-#include <serval/servlet.hpp>
-
 #include <cstdio>
+#include <serval/servlet.hpp>
 #include <string>
 
 namespace {
@@ -24,11 +23,21 @@ std::string jsonString(std::string_view text)
     std::string out = "\"";
     for (char c : text) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
         default:
             if (static_cast<unsigned char>(c) < 0x20) {
                 char buffer[8];

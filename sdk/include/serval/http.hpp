@@ -50,9 +50,15 @@ inline const serval_host_api_t*& hostSlot() noexcept
     static const serval_host_api_t* host = nullptr;
     return host;
 }
-inline const serval_host_api_t& host() noexcept { return *hostSlot(); }
+inline const serval_host_api_t& host() noexcept
+{
+    return *hostSlot();
+}
 
-inline serval_str_t str(std::string_view s) noexcept { return serval_str_t{s.data(), s.size()}; }
+inline serval_str_t str(std::string_view s) noexcept
+{
+    return serval_str_t{s.data(), s.size()};
+}
 inline std::string_view view(serval_str_t s) noexcept
 {
     return s.len == 0 ? std::string_view() : std::string_view(s.ptr, s.len);
@@ -60,7 +66,8 @@ inline std::string_view view(serval_str_t s) noexcept
 
 inline void check(serval_status_t status, const char* what)
 {
-    if (status != SERVAL_OK) throw Error(status, std::string(what) + " failed (status " + std::to_string(status) + ")");
+    if (status != SERVAL_OK)
+        throw Error(status, std::string(what) + " failed (status " + std::to_string(status) + ")");
 }
 
 /// Optional string: OK -> value, NOT_FOUND -> nullopt, anything else throws.
@@ -89,7 +96,8 @@ std::vector<std::pair<std::string_view, std::string_view>> pairs(Fn fill, const 
     }
     std::vector<std::pair<std::string_view, std::string_view>> result;
     result.reserve(raw.size());
-    for (const auto& p : raw) result.emplace_back(view(p.name), view(p.value));
+    for (const auto& p : raw)
+        result.emplace_back(view(p.name), view(p.value));
     return result;
 }
 
@@ -332,11 +340,12 @@ public:
         detail::check(detail::host().request_parameter_values(_handle, detail::str(name), nullptr, 0, &count),
                       "request_parameter_values");
         std::vector<serval_str_t> raw(count);
-        detail::check(
-            detail::host().request_parameter_values(_handle, detail::str(name), raw.data(), raw.size(), &count),
-            "request_parameter_values");
+        detail::check(detail::host().request_parameter_values(_handle, detail::str(name), raw.data(),
+                                                              raw.size(), &count),
+                      "request_parameter_values");
         std::vector<std::string_view> result;
-        for (size_t i = 0; i < raw.size() && i < count; ++i) result.push_back(detail::view(raw[i]));
+        for (size_t i = 0; i < raw.size() && i < count; ++i)
+            result.push_back(detail::view(raw[i]));
         return result;
     }
     std::vector<std::pair<std::string_view, std::string_view>> parameters() const
@@ -398,11 +407,15 @@ public:
     {
         std::string text;
         char buffer[4096];
-        while (size_t n = read(buffer, sizeof buffer)) text.append(buffer, n);
+        while (size_t n = read(buffer, sizeof buffer))
+            text.append(buffer, n);
         return text;
     }
 
-    ServletContext context() const noexcept { return ServletContext(detail::host().request_context(_handle)); }
+    ServletContext context() const noexcept
+    {
+        return ServletContext(detail::host().request_context(_handle));
+    }
 
 private:
     struct Stream
@@ -489,7 +502,8 @@ public:
     }
     void setContentLength(int64_t length)
     {
-        detail::check(detail::host().response_set_content_length(_handle, length), "response_set_content_length");
+        detail::check(detail::host().response_set_content_length(_handle, length),
+                      "response_set_content_length");
     }
     void addCookie(const Cookie& cookie)
     {

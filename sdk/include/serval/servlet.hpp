@@ -198,7 +198,10 @@ template <typename F> serval_status_t barrier(F&& body) noexcept
     return SERVAL_ERROR;
 }
 
-inline serval_str_t literal(const std::string& s) noexcept { return serval_str_t{s.data(), s.size()}; }
+inline serval_str_t literal(const std::string& s) noexcept
+{
+    return serval_str_t{s.data(), s.size()};
+}
 
 template <typename T> unsigned allowMask()
 {
@@ -479,11 +482,11 @@ inline serval_status_t entry(const serval_host_api_t* host, const serval_app_t**
 /// Defines the app: exports the entry symbol and registers classes in the body that follows.
 /// Use once per app library:
 ///   SERVAL_APP("hello") { registry.servlet<Hello>("hello.Hello"); }
-#define SERVAL_APP(appName)                                                                                \
-    static void servalRegisterClasses(::serval::Registry& registry);                                      \
-    extern "C" SERVAL_EXPORT serval_status_t serval_app_init_v1(const serval_host_api_t* host,             \
-                                                                const serval_app_t** out_app)             \
-    {                                                                                                      \
-        return ::serval::detail::entry(host, out_app, appName, &servalRegisterClasses);                    \
-    }                                                                                                      \
+#define SERVAL_APP(appName)                                                                                  \
+    static void servalRegisterClasses(::serval::Registry& registry);                                         \
+    extern "C" SERVAL_EXPORT serval_status_t serval_app_init_v1(const serval_host_api_t* host,               \
+                                                                const serval_app_t** out_app)                \
+    {                                                                                                        \
+        return ::serval::detail::entry(host, out_app, appName, &servalRegisterClasses);                      \
+    }                                                                                                        \
     static void servalRegisterClasses([[maybe_unused]] ::serval::Registry& registry)

@@ -1,0 +1,183 @@
+#pragma once
+
+#include "connector/ExchangeSlot.h"
+#include "http/HttpHandler.h"
+
+#include <cstdint>
+#include <llhttp.h>
+#include <string>
+#include <string_view>
+#include <sys/socket.h>
+
+namespace serval::connector {
+
+class EventLoop;
+
+/// One client connection: reads and parses requests with llhttp plus the strict checks llhttp
+/// leaves out, runs them one at a time (pipelined bytes wait in `_pending`), and writes the
+/// responses in order without blocking its loop.
+///
+/// THREADS: owned and driven by its EventLoop. While a request is dispatched to a worker the
+/// worker owns the exchange and the socket's write side (it may write and poll() directly);
+/// the loop then only records epoll readiness and touches nothing else until handBack.
+/// OWNERSHIP: the loop keeps Connection objects in a free list and reuses them; the
+/// ExchangeSlot is borrowed from the loop from the first byte of a request to the end of its
+/// response.
+class Connection final : public http::ResponseSink
+{
+public:
+    explicit Connection(EventLoop& loop);
+    ~Connection() override;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    /// Loop thread: adopts an accepted, non-blocking socket.
+    void open(int fd, const sockaddr* peer, socklen_t peerLength);
+    /// Loop thread: epoll reported `events`.
+    void onEvents(uint32_t events);
+    /// Loop thread: deadline() has passed.
+    void onTimeout();
+    /// Loop thread: a worker finished with this connection (see runOnWorker()).
+    void onHandBack(bool forceClose);
+    /// Worker thread: runs service(), writes what it can, hands the connection back.
+    void runOnWorker();
+    /// Loop thread: closes the socket now and returns the connection to the loop.
+    void close();
+
+    bool closed() const noexcept { return _state == State::Closed; }
+    bool dispatched() const noexcept { return _state == State::Dispatched; }
+    /// Between requests with nothing buffered: safe to close at shutdown.
+    bool idle() const noexcept { return _state == State::Reading && _slot == nullptr && _pending.empty(); }
+    uint64_t deadline() const noexcept { return _deadline; } ///< CLOCK_MONOTONIC_COARSE ns, 0 = none
+
+    size_t liveIndex = 0; ///< position in the loop's live list (the loop's bookkeeping)
+
+    // http::ResponseSink: called through HttpResponse::flush() by the thread running service().
+    bool sendHead(const http::HttpResponse& response, bool chunked) noexcept override;
+    bool sendBody(std::string_view data) noexcept override;
+
+private:
+    enum class State
+    {
+        Reading,
+        Dispatched,
+        Writing,
+        Lingering,
+        Closed
+    };
+    enum class Event
+    {
+        None,
+        HeadComplete,
+        MessageComplete
+    };
+    enum class Framing
+    {
+        None,
+        Length,
+        Chunked,
+        UntilClose
+    };
+    enum class WriteResult
+    {
+        Done,
+        Blocked,
+        Error
+    };
+
+    void drive();
+    size_t feed(const char* data, size_t length);
+    bool prescan(const char* data, size_t length) noexcept;
+    void onHeadComplete();
+    void onMessageComplete();
+    void fail(int status);
+    void respondPlain(int status, bool close);
+    void respondRejected(int status);
+    void serialiseBuffered();
+    void finishOutput();
+    void appendHead(const http::HttpResponse& response, Framing framing, uint64_t length);
+    WriteResult writeOut() noexcept;
+    bool writeBlocking() noexcept;
+    bool finishExchange();
+    void beginLinger();
+    void lingerRead();
+    void resetMessage() noexcept;
+    void countBytesOut(uint64_t n) noexcept;
+    http::HttpExchange& exchange() noexcept { return _slot->exchange; }
+
+    // llhttp callbacks; parser->data is the Connection.
+    static int onMessageBeginCb(llhttp_t* parser);
+    static int onUrlCb(llhttp_t* parser, const char* at, size_t length);
+    static int onVersionCompleteCb(llhttp_t* parser);
+    static int onHeaderFieldCb(llhttp_t* parser, const char* at, size_t length);
+    static int onHeaderValueCb(llhttp_t* parser, const char* at, size_t length);
+    static int onHeaderValueCompleteCb(llhttp_t* parser);
+    static int onHeadersCompleteCb(llhttp_t* parser);
+    static int onBodyCb(llhttp_t* parser, const char* at, size_t length);
+    static int onChunkHeaderCb(llhttp_t* parser);
+    static int onMessageCompleteCb(llhttp_t* parser);
+    static const llhttp_settings_t& settings() noexcept;
+    int userError(int status) noexcept;
+
+    EventLoop& _loop;
+    int _fd = -1;
+    State _state = State::Closed;
+    bool _readable = false; ///< loop: no EAGAIN seen since the last EPOLLIN
+    bool _writable = false; ///< loop: no EAGAIN seen since the last EPOLLOUT
+    uint64_t _deadline = 0;
+    uint32_t _requestCount = 0;
+    std::string _pending; ///< bytes received after the request being processed
+    std::string _remoteAddress;
+    uint16_t _remotePort = 0;
+    std::string _localAddress;
+    uint16_t _localPort = 0;
+    uint64_t _lingerBytes = 0;
+
+    llhttp_t _parser;
+    ExchangeSlot* _slot = nullptr;
+
+    // Per message (resetMessage()).
+    Event _event = Event::None;
+    bool _headDone = false;
+    bool _lineDone = false;
+    bool _headerOpen = false;
+    bool _inRequestLine = true;
+    bool _afterLf = false;
+    bool _prescanDone = false;
+    unsigned char _prevByte = 0;
+    uint32_t _lineLength = 0;
+    uint32_t _lineSpaces = 0;
+    uint64_t _headBytes = 0;
+    uint32_t _headerCount = 0;
+    uint32_t _hostCount = 0;
+    uint32_t _teCount = 0;
+    int _teStatus = 0; ///< 0 ok, else the status the Transfer-Encoding deserves
+    bool _connectionClose = false;
+    bool _connectionKeepAlive = false;
+    int _expect = 0; ///< 0 none, 1 100-continue, 2 other
+    int _errorStatus = 400;
+    bool _userError = false; ///< a callback refused: _errorStatus says why
+    uint64_t _maxBody = 0;
+    bool _headCalled = false;
+    bool _completeCalled = false;
+    int _rejectStatus = 0;
+    http::Dispatch _dispatch = http::Dispatch::Inline;
+    bool _closeAfter = false;
+    bool _onWorker = false;
+    bool _broken = false; ///< the client is gone (a write failed or timed out)
+    std::string _trailerName;
+    std::string _trailerValue;
+
+    // Output of the current response (besides _slot->out).
+    Framing _streamFraming = Framing::None;
+    uint64_t _streamLength = 0;
+    uint64_t _streamBytes = 0;
+    std::string_view _bodyView;
+    size_t _bodyOffset = 0;
+    int _fileFd = -1;
+    uint64_t _fileOffset = 0;
+    uint64_t _fileRemaining = 0;
+    uint64_t _bytesSent = 0;
+};
+
+} // namespace serval::connector

@@ -1,0 +1,312 @@
+#include "connector/EventLoop.h"
+
+#include "connector/Connection.h"
+#include "util/Log.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdexcept>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace serval::connector {
+namespace {
+
+constexpr uint64_t kListenTag = 1;
+constexpr uint64_t kWakeTag = 2;
+constexpr uint64_t kMillis = 1000 * 1000;
+constexpr size_t kReadBufferSize = 64 * 1024;
+constexpr size_t kMaxFreeConnections = 1024;
+constexpr size_t kMaxFreeSlots = 1024;
+constexpr size_t kMaxPooledBuffer = 64 * 1024;
+
+uint64_t clockNanos(clockid_t clock) noexcept
+{
+    timespec ts;
+    ::clock_gettime(clock, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+} // namespace
+
+uint64_t coarseNowNanos() noexcept
+{
+    return clockNanos(CLOCK_MONOTONIC_COARSE);
+}
+uint64_t monotonicNowNanos() noexcept
+{
+    return clockNanos(CLOCK_MONOTONIC);
+}
+
+EventLoop::EventLoop(LoopShared& shared, unsigned index, int listenFd)
+    : _shared(shared), _index(index), _listenFd(listenFd)
+{
+    // Deadlines are checked a few times per their shortest span: coarse, but never late by
+    // more than a quarter of it (10 ms .. 250 ms).
+    const ConnectorConfig& c = shared.config;
+    uint64_t shortest = 250;
+    for (uint32_t ms : {c.keepAliveTimeoutMs, c.headerTimeoutMs, c.bodyTimeoutMs, c.sendTimeoutMs}) {
+        if (ms != 0) shortest = std::min<uint64_t>(shortest, ms / 4);
+    }
+    _tickNanos = std::max<uint64_t>(shortest, 10) * kMillis;
+}
+
+EventLoop::~EventLoop()
+{
+    join();
+    for (Connection* c : _live)
+        delete c;
+    for (Connection* c : _retired)
+        delete c;
+    if (_epollFd >= 0) ::close(_epollFd);
+    if (_wakeFd >= 0) ::close(_wakeFd);
+    if (_spareFd >= 0) ::close(_spareFd);
+}
+
+void EventLoop::start()
+{
+    _epollFd = ::epoll_create1(EPOLL_CLOEXEC);
+    _wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (_epollFd < 0 || _wakeFd < 0)
+        throw std::runtime_error(std::string("cannot create event loop: ") + std::strerror(errno));
+    _spareFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    epoll_event wake{};
+    wake.events = EPOLLIN;
+    wake.data.u64 = kWakeTag;
+    epoll_event listen{};
+    listen.events = EPOLLIN;
+    listen.data.u64 = kListenTag;
+    if (::epoll_ctl(_epollFd, EPOLL_CTL_ADD, _wakeFd, &wake) != 0 ||
+        ::epoll_ctl(_epollFd, EPOLL_CTL_ADD, _listenFd, &listen) != 0)
+        throw std::runtime_error(std::string("cannot set up event loop: ") + std::strerror(errno));
+    _listening = true;
+    _readBuffer.resize(kReadBufferSize);
+    _now = coarseNowNanos();
+    _nextTick = _now + _tickNanos;
+    _thread = std::thread([this] {
+        char name[16];
+        std::snprintf(name, sizeof name, "serval-io-%u", _index);
+        ::pthread_setname_np(::pthread_self(), name);
+        run();
+    });
+}
+
+void EventLoop::requestStop(uint64_t drainDeadlineNanos)
+{
+    _stopDeadline.store(drainDeadlineNanos, std::memory_order_relaxed);
+    _stopRequested.store(true, std::memory_order_release);
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(_wakeFd, &one, sizeof one);
+}
+
+void EventLoop::join()
+{
+    if (_thread.joinable()) _thread.join();
+}
+
+void EventLoop::handBack(Connection* connection)
+{
+    bool wake;
+    {
+        std::lock_guard<std::mutex> lock(_handBackMutex);
+        wake = _handedBack.empty(); // otherwise a wake-up is already on its way
+        _handedBack.push_back(connection);
+    }
+    if (wake) {
+        uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = ::write(_wakeFd, &one, sizeof one);
+    }
+}
+
+ExchangeSlot* EventLoop::acquireSlot()
+{
+    if (_freeSlots.empty()) return new ExchangeSlot();
+    ExchangeSlot* slot = _freeSlots.back().release();
+    _freeSlots.pop_back();
+    return slot;
+}
+
+void EventLoop::releaseSlot(ExchangeSlot* slot) noexcept
+{
+    // A large upload or response should not pin its memory in the pool for ever.
+    std::string& requestBody = slot->exchange.request.body;
+    std::string& responseBody = slot->exchange.response.body();
+    if (requestBody.capacity() > kMaxPooledBuffer) std::string().swap(requestBody);
+    if (responseBody.capacity() > kMaxPooledBuffer) std::string().swap(responseBody);
+    if (slot->out.capacity() > kMaxPooledBuffer) std::string().swap(slot->out);
+    if (_freeSlots.size() >= kMaxFreeSlots) {
+        delete slot;
+        return;
+    }
+    _freeSlots.emplace_back(slot);
+}
+
+void EventLoop::retire(Connection* connection) noexcept
+{
+    size_t index = connection->liveIndex;
+    _live[index] = _live.back();
+    _live[index]->liveIndex = index;
+    _live.pop_back();
+    _retired.push_back(connection);
+    _shared.openConnections.fetch_sub(1, std::memory_order_relaxed);
+    LoopCounters::bump(_counters.closed);
+}
+
+void EventLoop::freeRetired() noexcept
+{
+    for (Connection* c : _retired) {
+        if (_freeConnections.size() < kMaxFreeConnections)
+            _freeConnections.emplace_back(c);
+        else
+            delete c;
+    }
+    _retired.clear();
+}
+
+void EventLoop::run()
+{
+    epoll_event events[256];
+    for (;;) {
+        _now = coarseNowNanos();
+        int timeoutMs = _nextTick > _now ? static_cast<int>((_nextTick - _now) / kMillis) + 1 : 0;
+        int n = ::epoll_wait(_epollFd, events, 256, timeoutMs);
+        if (n < 0 && errno != EINTR) {
+            LOG_ERROR("connector", std::string("epoll_wait failed: ") + std::strerror(errno));
+            break;
+        }
+        _now = coarseNowNanos();
+        for (int i = 0; i < n; ++i) {
+            const uint64_t tag = events[i].data.u64;
+            if (tag == kListenTag) {
+                onAccept();
+            } else if (tag == kWakeTag) {
+                onWake();
+            } else {
+                auto* connection = static_cast<Connection*>(events[i].data.ptr);
+                if (!connection->closed()) connection->onEvents(events[i].events);
+            }
+        }
+        if (_now >= _nextTick) {
+            checkDeadlines();
+            _nextTick = _now + _tickNanos;
+        }
+        freeRetired();
+        if (_draining && _live.empty()) break;
+    }
+    // Only reached when nothing is dispatched any more (or epoll failed): close what is left.
+    for (size_t i = _live.size(); i > 0; --i) {
+        if (!_live[i - 1]->dispatched()) _live[i - 1]->close();
+    }
+    freeRetired();
+}
+
+void EventLoop::onAccept()
+{
+    const ConnectorConfig& config = _shared.config;
+    for (int i = 0; i < 64; ++i) {
+        sockaddr_storage peer{};
+        socklen_t peerLength = sizeof peer;
+        int fd = ::accept4(_listenFd, reinterpret_cast<sockaddr*>(&peer), &peerLength,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if ((errno == EMFILE || errno == ENFILE) && _spareFd >= 0) {
+                // Out of descriptors: accept with the spare one and close at once, so the
+                // level-triggered listener does not spin and the client is told.
+                if (_now >= _nextFdWarning) { // at most one line per second
+                    LOG_WARN("connector",
+                             "out of file descriptors: refusing connections; raise `ulimit -n` or "
+                             "lower maxConnections");
+                    _nextFdWarning = _now + 1000 * kMillis;
+                }
+                ::close(_spareFd);
+                int refused = ::accept4(_listenFd, nullptr, nullptr, SOCK_CLOEXEC);
+                if (refused >= 0) ::close(refused);
+                _spareFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+                return;
+            }
+            // EINVAL: the listener was shut down by stop().
+            if (_listening) {
+                ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, _listenFd, nullptr);
+                _listening = false;
+            }
+            return;
+        }
+        if (_draining || _shared.openConnections.load(std::memory_order_relaxed) >= config.maxConnections) {
+            LoopCounters::bump(_counters.refused); // first: the client may look as soon as it is closed
+            ::close(fd);
+            continue;
+        }
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        Connection* connection;
+        if (_freeConnections.empty()) {
+            connection = new Connection(*this);
+        } else {
+            connection = _freeConnections.back().release();
+            _freeConnections.pop_back();
+        }
+        connection->open(fd, reinterpret_cast<sockaddr*>(&peer), peerLength);
+        epoll_event event{};
+        event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        event.data.ptr = connection;
+        connection->liveIndex = _live.size();
+        _live.push_back(connection);
+        _shared.openConnections.fetch_add(1, std::memory_order_relaxed);
+        LoopCounters::bump(_counters.accepted);
+        if (::epoll_ctl(_epollFd, EPOLL_CTL_ADD, fd, &event) != 0) connection->close();
+    }
+}
+
+void EventLoop::onWake()
+{
+    uint64_t value;
+    [[maybe_unused]] ssize_t n = ::read(_wakeFd, &value, sizeof value);
+    if (_stopRequested.load(std::memory_order_acquire) && !_draining) beginDrain();
+    {
+        std::lock_guard<std::mutex> lock(_handBackMutex);
+        _handBackWork.swap(_handedBack);
+    }
+    const bool force = _draining && _now >= _drainDeadline;
+    for (Connection* connection : _handBackWork)
+        connection->onHandBack(force);
+    _handBackWork.clear();
+}
+
+void EventLoop::beginDrain()
+{
+    _draining.store(true, std::memory_order_relaxed);
+    _drainDeadline = _stopDeadline.load(std::memory_order_relaxed);
+    if (_listening) {
+        ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, _listenFd, nullptr);
+        _listening = false;
+    }
+    // Backwards: close() moves the last live connection into the closed one's place.
+    for (size_t i = _live.size(); i > 0; --i) {
+        if (_live[i - 1]->idle()) _live[i - 1]->close();
+    }
+}
+
+void EventLoop::checkDeadlines()
+{
+    const bool force = _draining && _now >= _drainDeadline;
+    for (size_t i = _live.size(); i > 0; --i) {
+        Connection* connection = _live[i - 1];
+        if (force) {
+            if (!connection->dispatched()) connection->close();
+            continue;
+        }
+        uint64_t deadline = connection->deadline();
+        if (deadline != 0 && deadline <= _now) connection->onTimeout();
+    }
+}
+
+} // namespace serval::connector

@@ -1,0 +1,136 @@
+#include "connector/Rfc9112.h"
+
+#include "util/Strings.h"
+
+namespace serval::connector::rfc9112 {
+
+bool isTokenChar(unsigned char c) noexcept
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool isToken(std::string_view text) noexcept
+{
+    if (text.empty()) return false;
+    for (char c : text) {
+        if (!isTokenChar(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+}
+
+bool isFieldValue(std::string_view text) noexcept
+{
+    for (char ch : text) {
+        auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+    }
+    return true;
+}
+
+bool isOriginForm(std::string_view target) noexcept
+{
+    if (target.empty() || target.front() != '/') return false;
+    for (char ch : target) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c <= 0x20 || c >= 0x7f || c == '#') return false;
+    }
+    return true;
+}
+
+bool isHostValue(std::string_view host) noexcept
+{
+    for (char ch : host) {
+        auto c = static_cast<unsigned char>(ch);
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!ok) {
+            switch (c) {
+            case '-':
+            case '.':
+            case '_':
+            case '~':
+            case '%':
+            case '!':
+            case '$':
+            case '&':
+            case '\'':
+            case '(':
+            case ')':
+            case '*':
+            case '+':
+            case ',':
+            case ';':
+            case '=':
+            case ':':
+            case '[':
+            case ']':
+                ok = true;
+                break;
+            default:
+                break;
+            }
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+TransferCoding classifyTransferEncoding(std::string_view joined) noexcept
+{
+    // transfer-coding = token *( OWS ";" OWS transfer-parameter ); parameters are refused here.
+    int count = 0;
+    int chunkedAt = -1;
+    bool chunkedTwice = false;
+    size_t pos = 0;
+    while (pos <= joined.size()) {
+        size_t comma = joined.find(',', pos);
+        if (comma == std::string_view::npos) comma = joined.size();
+        std::string_view item = util::trim(joined.substr(pos, comma - pos));
+        pos = comma + 1;
+        if (item.empty()) {
+            if (comma == joined.size()) break;
+            continue; // empty list elements are allowed (RFC 9110 5.6.1)
+        }
+        if (!isToken(item)) return TransferCoding::Invalid;
+        if (util::equalsIgnoreCase(item, "chunked")) {
+            if (chunkedAt >= 0) chunkedTwice = true;
+            chunkedAt = count;
+        }
+        ++count;
+    }
+    if (count == 0 || chunkedTwice || chunkedAt != count - 1) return TransferCoding::Invalid;
+    return count == 1 ? TransferCoding::Chunked : TransferCoding::Unsupported;
+}
+
+bool listContains(std::string_view list, std::string_view token) noexcept
+{
+    size_t pos = 0;
+    while (pos <= list.size()) {
+        size_t comma = list.find(',', pos);
+        if (comma == std::string_view::npos) comma = list.size();
+        if (util::equalsIgnoreCase(util::trim(list.substr(pos, comma - pos)), token)) return true;
+        pos = comma + 1;
+    }
+    return false;
+}
+
+} // namespace serval::connector::rfc9112

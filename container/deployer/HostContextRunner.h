@@ -1,0 +1,35 @@
+#pragma once
+
+#include "config/WebAppConfig.h"
+#include "core/Context.h"
+#include "core/Host.h"
+#include "deployer/ContextRunner.h"
+
+#include <memory>
+
+namespace serval::deployer {
+
+/// The Deployer's view of one core::Host: builds Contexts with the Engine's services (app
+/// loader, DefaultServlet) and the conf/web.xml defaults, and swaps them into the Host's
+/// routing. OWNERSHIP: holds the Host (shared); owned by the server next to the Deployer.
+/// THREADS: the deployer's control thread only.
+class HostContextRunner : public ContextRunner
+{
+public:
+    HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
+                      config::WebAppConfig defaults, uint64_t maxBodySize);
+
+    std::shared_ptr<ContextHandle> create(const ContextName& name, const std::string& docBase,
+                                          std::string& error) override;
+    std::shared_ptr<ContextHandle> route(const std::string& path,
+                                         std::shared_ptr<ContextHandle> context) override;
+    std::shared_ptr<ContextHandle> unroute(const std::string& path) override;
+
+private:
+    std::shared_ptr<core::Host> _host;
+    core::ContextServices _services;
+    config::WebAppConfig _defaults;
+    uint64_t _maxBodySize;
+};
+
+} // namespace serval::deployer

@@ -1,0 +1,73 @@
+#include "deployer/ServerDeployment.h"
+
+#include "deployer/Preflight.h"
+#include "util/Log.h"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace serval::deployer {
+
+namespace {
+
+void makeDirectories(const std::string& path)
+{
+    for (size_t pos = 1; pos != std::string::npos;) {
+        pos = path.find('/', pos + 1);
+        std::string part = path.substr(0, pos);
+        if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
+            throw std::runtime_error("cannot create " + part + ": " + std::strerror(errno) +
+                                     "; check that the base directory is writable");
+        }
+    }
+}
+
+} // namespace
+
+ServerDeployment::ServerDeployment(const config::ServerConfig& config, core::Engine& engine,
+                                   config::WebAppConfig defaults, uint64_t maxBodySize)
+    : _config(config), _engine(engine), _defaults(std::move(defaults)), _maxBodySize(maxBodySize)
+{}
+
+ServerDeployment::~ServerDeployment()
+{
+    stop();
+}
+
+void ServerDeployment::start()
+{
+    std::string base = _config.base.empty() ? std::string(".") : _config.base;
+    makeDirectories(base + "/data");
+    _registry = std::make_unique<registry::Registry>(base + "/data/serval.db");
+    _deployer = std::make_unique<Deployer>(*_registry);
+    std::string self = selfExecutable();
+    for (const config::HostConfig& hostConfig : _config.engine.hosts) {
+        auto host = _engine.findHost(hostConfig.name);
+        if (!host) continue;
+        HostDeployerSettings settings;
+        settings.hostName = hostConfig.name;
+        settings.appBase = hostConfig.appBase;
+        settings.workDir = base + "/work/" + hostConfig.name;
+        settings.deployOnStartup = hostConfig.deployOnStartup;
+        settings.autoDeploy = hostConfig.autoDeploy;
+        settings.limits.maxEntries = hostConfig.maxBundleEntries;
+        settings.limits.maxTotalBytes = hostConfig.maxBundleBytes;
+        settings.limits.maxFileBytes = hostConfig.maxBundleFileSize;
+        settings.preflightBinary = self;
+        makeDirectories(settings.workDir);
+        _runners.push_back(
+            std::make_unique<HostContextRunner>(host, _engine.services(), _defaults, _maxBodySize));
+        _deployer->addHost(std::move(settings), *_runners.back());
+    }
+    _deployer->startup();
+    _deployer->startWatching();
+}
+
+void ServerDeployment::stop()
+{
+    if (_deployer) _deployer->stopWatching();
+}
+
+} // namespace serval::deployer

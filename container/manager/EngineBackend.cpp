@@ -1,0 +1,487 @@
+#include "manager/EngineBackend.h"
+
+#include "core/Context.h"
+#include "core/Engine.h"
+#include "core/Host.h"
+#include "core/Wrapper.h"
+#include "deployer/Deployer.h"
+#include "util/Strings.h"
+
+#include <ctime>
+#include <dirent.h>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace serval::manager {
+
+namespace {
+
+constexpr size_t MaxMemoryAudit = 1000;
+
+std::string contextKey(const std::string& path)
+{
+    return path == "/" ? std::string() : path; // core stores ROOT as ""
+}
+
+ActionResult failure(int status, std::string code, std::string detail)
+{
+    return ActionResult{false, status, std::move(code), std::move(detail), std::nullopt};
+}
+
+std::string label(std::string_view value)
+{
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') out.push_back('\\');
+        out.push_back(c == '\n' ? ' ' : c);
+    }
+    return out;
+}
+
+std::string isoFromMillis(int64_t millis)
+{
+    if (millis <= 0) return {};
+    std::time_t t = static_cast<std::time_t>(millis / 1000);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+std::string displayPath(const std::string& path)
+{
+    return path.empty() ? std::string("/") : path;
+}
+
+/// "/shop" -> "shop.sar", "/" -> "ROOT.sar", "/a/b" -> "a#b.sar" (Tomcat's naming, reversed).
+std::string bundleNameFor(const std::string& path)
+{
+    if (path == "/" || path.empty()) return "ROOT.sar";
+    std::string name = path.substr(1);
+    for (char& c : name) {
+        if (c == '/') c = '#';
+    }
+    return name + ".sar";
+}
+
+} // namespace
+
+std::string isoNow()
+{
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+EngineBackend::EngineBackend(core::Engine& engine, std::string version)
+    : _engine(engine), _version(std::move(version)), _started(std::chrono::steady_clock::now())
+{}
+
+std::string EngineBackend::stateName(const core::Context& context)
+{
+    switch (context.state()) {
+    case core::LifecycleState::Started:
+        return "running";
+    case core::LifecycleState::New:
+    case core::LifecycleState::Starting:
+        return "deploying";
+    case core::LifecycleState::Failed:
+        return "failed";
+    case core::LifecycleState::Stopping:
+    case core::LifecycleState::Stopped:
+        return "stopped";
+    }
+    return "stopped";
+}
+
+AppInfo EngineBackend::info(const std::string& host, const core::Context& context)
+{
+    AppInfo app;
+    app.host = host;
+    app.path = context.displayPath();
+    app.version = context.version();
+    app.displayName = context.displayName();
+    app.state = stateName(context);
+    auto stats = context.stats();
+    app.requests = stats.requests;
+    app.errors5xx = stats.errors5xx;
+    app.p50Ms = static_cast<double>(stats.p50Micros) / 1000.0;
+    app.p99Ms = static_cast<double>(stats.p99Micros) / 1000.0;
+    if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
+    return app;
+}
+
+void EngineBackend::addContextFacts(AppInfo& app)
+{
+    auto host = _engine.findHost(app.host);
+    auto context = host ? host->findContext(contextKey(app.path)) : nullptr;
+    if (!context || context->version() != app.version) return;
+    AppInfo live = info(app.host, *context);
+    app.displayName = live.displayName;
+    app.requests = live.requests;
+    app.errors5xx = live.errors5xx;
+    app.p50Ms = live.p50Ms;
+    app.p99Ms = live.p99Ms;
+}
+
+std::vector<AppInfo> EngineBackend::apps()
+{
+    std::vector<AppInfo> out;
+    std::set<std::pair<std::string, std::string>> seen;
+    if (_deployer) {
+        for (const auto& row : _deployer->list()) {
+            AppInfo app;
+            app.host = row.host;
+            app.path = displayPath(row.path);
+            app.version = row.version;
+            app.state = std::string(registry::deploymentStateName(row.state));
+            app.deployedAt = isoFromMillis(row.deployedAt);
+            app.checksum = row.checksum;
+            app.failure = row.failureReason;
+            addContextFacts(app);
+            seen.emplace(app.host, app.path);
+            out.push_back(std::move(app));
+        }
+    }
+    for (const auto& host : _engine.hosts()) {
+        for (const auto& context : host->contexts()) {
+            if (host->name() == _engine.defaultHostName() && _reserved.count(context->displayPath()))
+                continue;
+            if (seen.count({host->name(), context->displayPath()})) continue;
+            out.push_back(info(host->name(), *context));
+        }
+    }
+    return out;
+}
+
+std::optional<AppInfo> EngineBackend::find(const std::string& host, const std::string& path)
+{
+    std::optional<AppInfo> found;
+    for (auto& app : apps()) {
+        if (app.host == host && app.path == path) found = app; // the last (newest) version wins
+    }
+    return found;
+}
+
+std::optional<AppDetail> EngineBackend::app(const std::string& hostName, const std::string& path)
+{
+    auto host = _engine.findHost(hostName);
+    if (!host) return std::nullopt;
+    if (host->name() == _engine.defaultHostName() && _reserved.count(path)) return std::nullopt;
+    auto listed = find(host->name(), path);
+    auto context = host->findContext(contextKey(path));
+    if (!listed) return std::nullopt;
+    AppDetail detail;
+    detail.info = *listed;
+    if (!context) {
+        // Known to the registry only (a deploy that failed before it was ever routed).
+        detail.history = history(host->name(), path, 50);
+        for (const auto& h : detail.history) {
+            if (h.event == "failed" && detail.recentFailures.size() < 10) detail.recentFailures.push_back(h);
+        }
+        return detail;
+    }
+    const auto& web = context->webXml();
+    for (const auto& servlet : web.servlets) {
+        ComponentInfo c{servlet.name, servlet.className, {}};
+        for (const auto& mapping : web.servletMappings) {
+            if (mapping.servletName == servlet.name) {
+                c.mappings.insert(c.mappings.end(), mapping.urlPatterns.begin(), mapping.urlPatterns.end());
+            }
+        }
+        detail.servlets.push_back(std::move(c));
+    }
+    for (const auto& filter : web.filters) {
+        ComponentInfo c{filter.name, filter.className, {}};
+        for (const auto& mapping : web.filterMappings) {
+            if (mapping.filterName != filter.name) continue;
+            c.mappings.insert(c.mappings.end(), mapping.urlPatterns.begin(), mapping.urlPatterns.end());
+            for (const auto& servlet : mapping.servletNames)
+                c.mappings.push_back("servlet:" + servlet);
+        }
+        detail.filters.push_back(std::move(c));
+    }
+    detail.listeners = web.listeners;
+    detail.contextParams = web.contextParams;
+    std::string libraries;
+    for (const auto& description : context->moduleDescriptions()) {
+        if (!libraries.empty()) libraries += ", ";
+        libraries += description;
+    }
+    detail.libraries = libraries;
+    detail.libraryStayedMapped = context->libraryStayedMapped();
+
+    // Files summary: a bounded walk of the docBase.
+    std::vector<std::string> pending{context->docBase()};
+    uint64_t visited = 0;
+    while (!pending.empty() && visited < 100000) {
+        std::string dir = pending.back();
+        pending.pop_back();
+        DIR* handle = ::opendir(dir.c_str());
+        if (!handle) continue;
+        while (dirent* entry = ::readdir(handle)) {
+            std::string name = entry->d_name;
+            if (name == "." || name == "..") continue;
+            ++visited;
+            std::string full = dir + "/" + name;
+            struct stat st
+            {
+            };
+            if (::lstat(full.c_str(), &st) != 0) continue;
+            if (S_ISDIR(st.st_mode)) {
+                pending.push_back(full);
+            } else if (S_ISREG(st.st_mode)) {
+                ++detail.fileCount;
+                detail.fileBytes += static_cast<uint64_t>(st.st_size);
+            }
+        }
+        ::closedir(handle);
+    }
+    detail.history = history(host->name(), detail.info.path, 50);
+    for (const auto& h : detail.history) {
+        if (h.event == "failed" && detail.recentFailures.size() < 10) detail.recentFailures.push_back(h);
+    }
+    return detail;
+}
+
+std::shared_ptr<core::Context> EngineBackend::actionable(const std::string& hostName, const std::string& path,
+                                                         ActionResult& result)
+{
+    auto host = _engine.findHost(hostName);
+    if (!host) {
+        result = failure(404, "not_found", "no host named " + hostName);
+        return nullptr;
+    }
+    if (host->name() == _engine.defaultHostName() && _reserved.count(path)) {
+        result = failure(409, "reserved", path + " belongs to the container and cannot be changed from here");
+        return nullptr;
+    }
+    auto context = host->findContext(contextKey(path));
+    if (!context) result = failure(404, "not_found", "no application at " + host->name() + path);
+    return context;
+}
+
+ActionResult EngineBackend::fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
+                                        const std::string& path)
+{
+    if (outcome.ok) return ActionResult{true, 200, "", outcome.message, find(host, path)};
+    const std::string& m = outcome.message;
+    if (m.find("is not deployed on") != std::string::npos || m.find("no host \"") == 0) {
+        return failure(404, "not_found", m);
+    }
+    if (m.find("is already deployed") != std::string::npos) return failure(409, "exists", m);
+    if (m.find("is not a bundle name") != std::string::npos) return failure(400, "bad_request", m);
+    if (m.find("cannot be written") != std::string::npos) return failure(500, "internal", m);
+    return failure(422, "deploy_failed", m);
+}
+
+ActionResult EngineBackend::deployUpload(const std::string& host, const std::string& path,
+                                         const std::string& fileName, const std::string& bundle, bool update)
+{
+    if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
+    if (_reserved.count(path)) return failure(409, "reserved", path + " belongs to the container");
+    // The context path decides the name in appBase; without one, the uploaded file's name does.
+    std::string name = path.empty() ? fileName : bundleNameFor(path);
+    auto outcome = _deployer->deployBytes(host, name, bundle, update);
+    std::string deployedPath = path;
+    if (deployedPath.empty()) {
+        std::string base = name.substr(0, name.find('.'));
+        base = base.substr(0, base.find("##"));
+        for (char& c : base) {
+            if (c == '#') c = '/';
+        }
+        deployedPath = base == "ROOT" ? "/" : "/" + base;
+    }
+    return fromOutcome(outcome, host, deployedPath);
+}
+
+ActionResult EngineBackend::deployPath(const std::string& host, const std::string& path,
+                                       const std::string& serverPath, bool update)
+{
+    if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
+    if (_reserved.count(path)) return failure(409, "reserved", path + " belongs to the container");
+    std::string fileName = path.empty() ? std::string() : bundleNameFor(path);
+    auto outcome = _deployer->deploy(host, serverPath, update, fileName);
+    std::string deployedPath = path;
+    if (deployedPath.empty()) {
+        std::string base = serverPath.substr(serverPath.rfind('/') + 1);
+        base = base.substr(0, base.find('.'));
+        base = base.substr(0, base.find("##"));
+        for (char& c : base) {
+            if (c == '#') c = '/';
+        }
+        deployedPath = base == "ROOT" ? "/" : "/" + base;
+    }
+    return fromOutcome(outcome, host, deployedPath);
+}
+
+ActionResult EngineBackend::undeploy(const std::string& host, const std::string& path)
+{
+    if (_reserved.count(path))
+        return failure(409, "reserved", path + " belongs to the container and cannot be changed from here");
+    if (!_deployer)
+        return failure(503, "unavailable", "undeploying needs the deployer, which is not running");
+    auto outcome = _deployer->undeploy(host, contextKey(path));
+    if (outcome.ok) return ActionResult{true, 200, "", outcome.message, std::nullopt};
+    return fromOutcome(outcome, host, path);
+}
+
+ActionResult EngineBackend::start(const std::string& hostName, const std::string& path)
+{
+    if (_deployer) {
+        if (_reserved.count(path))
+            return failure(409, "reserved",
+                           path + " belongs to the container and cannot be changed from here");
+        return fromOutcome(_deployer->start(hostName, contextKey(path)), hostName, path);
+    }
+    ActionResult result;
+    auto context = actionable(hostName, path, result);
+    if (!context) return result;
+    if (!context->isStarted() && !context->start()) {
+        return failure(500, "start_failed", context->failureReason());
+    }
+    return ActionResult{true, 200, "", "", info(hostName, *context)};
+}
+
+ActionResult EngineBackend::stop(const std::string& hostName, const std::string& path)
+{
+    if (_deployer) {
+        if (_reserved.count(path))
+            return failure(409, "reserved",
+                           path + " belongs to the container and cannot be changed from here");
+        return fromOutcome(_deployer->stop(hostName, contextKey(path)), hostName, path);
+    }
+    ActionResult result;
+    auto context = actionable(hostName, path, result);
+    if (!context) return result;
+    context->stop(); // drains in-flight requests first; the Engine answers 503 meanwhile
+    return ActionResult{true, 200, "", "", info(hostName, *context)};
+}
+
+ActionResult EngineBackend::reload(const std::string& hostName, const std::string& path)
+{
+    if (_deployer) {
+        if (_reserved.count(path))
+            return failure(409, "reserved",
+                           path + " belongs to the container and cannot be changed from here");
+        return fromOutcome(_deployer->reload(hostName, contextKey(path)), hostName, path);
+    }
+    ActionResult result;
+    auto context = actionable(hostName, path, result);
+    if (!context) return result;
+    context->stop();
+    if (!context->start()) return failure(500, "start_failed", context->failureReason());
+    return ActionResult{true, 200, "", "", info(hostName, *context)};
+}
+
+std::vector<HistoryEntry> EngineBackend::history(const std::string& host, const std::string& path,
+                                                 size_t limit)
+{
+    std::vector<HistoryEntry> out;
+    if (!_deployer) return out;
+    // The registry stores ROOT as "" and reads "" as "every context": ROOT's own history is
+    // every event of the host, filtered here.
+    bool root = path == "/";
+    std::string key = root ? std::string() : path;
+    size_t fetch = root ? std::max<size_t>(limit * 20, 1000) : limit;
+    for (const auto& e : _deployer->history(host, key, fetch)) {
+        if (root && !e.path.empty()) continue;
+        out.push_back(
+            HistoryEntry{isoFromMillis(e.time), e.host, displayPath(e.path), e.version, e.event, e.detail});
+        if (out.size() >= limit) break;
+    }
+    return out;
+}
+
+void EngineBackend::audit(const AuditEntry& entry)
+{
+    if (_deployer) {
+        registry::AuditEntry row;
+        row.time = registry::Registry::nowMillis();
+        row.user = entry.user;
+        row.address = entry.address;
+        row.action = entry.action;
+        row.target = entry.target;
+        row.result = entry.result;
+        _deployer->registry().addAudit(row);
+        return;
+    }
+    AuditEntry row = entry;
+    if (row.time.empty()) row.time = isoNow();
+    std::lock_guard<std::mutex> lock(_auditMutex);
+    _audit.push_front(std::move(row));
+    if (_audit.size() > MaxMemoryAudit) _audit.pop_back();
+}
+
+std::vector<AuditEntry> EngineBackend::auditLog(size_t limit)
+{
+    if (_deployer) {
+        std::vector<AuditEntry> out;
+        for (const auto& a : _deployer->registry().audit(limit)) {
+            out.push_back(AuditEntry{isoFromMillis(a.time), a.user, a.action, a.target, a.address, a.result});
+        }
+        return out;
+    }
+    std::lock_guard<std::mutex> lock(_auditMutex);
+    return {_audit.begin(), _audit.begin() + static_cast<long>(std::min(limit, _audit.size()))};
+}
+
+ServerStatus EngineBackend::status()
+{
+    ServerStatus status;
+    status.version = _version;
+    status.uptimeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - _started).count();
+    if (_statusFn) _statusFn(status);
+    if (_deployer) {
+        for (const auto& e : _deployer->history({}, {}, 100000)) {
+            if (e.event == "failed") ++status.failedDeploys;
+            if (e.event == "deployed" || e.event == "redeployed" || e.event == "failed") ++status.deploys;
+        }
+    }
+    return status;
+}
+
+std::string EngineBackend::defaultHost()
+{
+    return _engine.defaultHostName();
+}
+
+std::string EngineBackend::metrics()
+{
+    // Per-context latency histograms (cumulative buckets, seconds).
+    std::ostringstream out;
+    std::ostringstream requests;
+    requests << "# HELP serval_requests_total Requests per application by status class.\n"
+             << "# TYPE serval_requests_total counter\n";
+    out << "# HELP serval_request_duration_seconds Request latency per application.\n"
+        << "# TYPE serval_request_duration_seconds histogram\n";
+    for (const auto& host : _engine.hosts()) {
+        for (const auto& context : host->contexts()) {
+            std::string labels =
+                "host=\"" + label(host->name()) + "\",context=\"" + label(context->displayPath()) + "\"";
+            auto counts = context->latency().snapshot();
+            uint64_t cumulative = 0;
+            for (size_t i = 0; i < counts.size(); ++i) {
+                cumulative += counts[i];
+                std::string le =
+                    i < core::LatencyHistogram::kBoundsMicros.size()
+                        ? std::to_string(static_cast<double>(core::LatencyHistogram::kBoundsMicros[i]) / 1e6)
+                        : std::string("+Inf");
+                out << "serval_request_duration_seconds_bucket{" << labels << ",le=\"" << le << "\"} "
+                    << cumulative << "\n";
+            }
+            out << "serval_request_duration_seconds_count{" << labels << "} " << cumulative << "\n";
+            auto stats = context->stats();
+            requests << "serval_requests_total{" << labels << ",class=\"5xx\"} " << stats.errors5xx << "\n";
+            requests << "serval_requests_total{" << labels << ",class=\"other\"} "
+                     << (stats.requests - stats.errors5xx) << "\n";
+        }
+    }
+    return out.str() + requests.str();
+}
+
+} // namespace serval::manager

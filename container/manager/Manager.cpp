@@ -1,0 +1,93 @@
+#include "manager/Manager.h"
+
+#include "core/Context.h"
+#include "core/Engine.h"
+#include "core/Host.h"
+#include "manager/ManagerServlet.h"
+#include "util/Log.h"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace serval::manager {
+
+Manager::Manager(core::Engine& engine, const config::ServerConfig& server, std::string version)
+    : _engine(engine), _server(server), _backend(std::make_unique<EngineBackend>(engine, std::move(version)))
+{}
+
+Manager::~Manager() = default;
+
+std::shared_ptr<core::Context> Manager::makeContext(const std::string& name, const std::string& path,
+                                                    std::unique_ptr<core::Servlet> servlet, uint64_t maxBody)
+{
+    core::ContextSpec spec;
+    spec.name = name;
+    spec.path = path;
+    // No files and no application code: the docBase does not exist on purpose.
+    spec.docBase = _server.base + "/work/.container/" + name;
+    spec.webXml.source = "(container)";
+    spec.webXml.displayName = name == "manager" ? "Serval Manager" : "Serval metrics";
+    spec.maxBodySize = maxBody;
+    spec.redirectContextRoot = name == "manager"; // the page needs "/manager/"; /metrics is one URL
+    auto context = std::make_shared<core::Context>(std::move(spec), core::ContextServices{});
+    context->addServlet(name, std::move(servlet), {"/"});
+    return context;
+}
+
+void Manager::install()
+{
+    const config::ManagerConfig& conf = _server.manager;
+    if (!conf.enabled) {
+        LOG_INFO("manager", "disabled in conf/server.xml (<Manager enabled=\"false\">)");
+        return;
+    }
+    ManagerConfig config;
+    config.path = conf.path;
+    config.allow = conf.allow;
+    config.sessionTimeout = std::chrono::seconds(conf.sessionTimeout);
+    config.metricsToken = conf.metricsToken;
+    config.usersFile = _server.base + "/conf/users.xml";
+    config.logFile = _server.logFile;
+    std::string dataDir = _server.base + "/data";
+    if (::mkdir(dataDir.c_str(), 0750) != 0 && errno != EEXIST) {
+        throw std::runtime_error("cannot create " + dataDir + ": " + std::strerror(errno));
+    }
+    config.tokensDatabase = dataDir + "/serval.db";
+
+    _realm = std::make_shared<realm::Realm>(config.usersFile);
+    try {
+        _realm->reload();
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(e.what()));
+    }
+    if (_realm->userCount() == 0) {
+        LOG_WARN("manager", "no users in conf/users.xml: nobody can log in to " + conf.path +
+                                " until you run `serval passwd admin --base " + _server.base + "`");
+    }
+    _api = std::make_shared<ManagerApi>(config, *_backend, _realm);
+
+    auto host = _engine.defaultHost();
+    if (!host) throw std::runtime_error("the manager needs the default host, which does not exist");
+    for (const std::string& path : {conf.path, std::string("/metrics")}) {
+        if (host->findContext(path)) {
+            throw std::runtime_error("an application already uses " + path + " on host " + host->name() +
+                                     "; move it, or set <Manager path=\"...\"> in conf/server.xml");
+        }
+    }
+    _backend->addReservedPath(conf.path);
+    _backend->addReservedPath("/metrics");
+
+    auto page = makeContext("manager", conf.path, std::make_unique<ManagerServlet>(_api), conf.maxUploadSize);
+    auto metrics = makeContext("metrics", "/metrics", std::make_unique<MetricsServlet>(_api), 0);
+    for (const auto& context : {page, metrics}) {
+        if (!context->start())
+            throw std::runtime_error("cannot start " + context->path() + ": " + context->failureReason());
+        host->addContext(context);
+    }
+    LOG_INFO("manager",
+             "admin page at " + conf.path + "/ on host " + host->name() + ", clients allowed: " + conf.allow);
+}
+
+} // namespace serval::manager

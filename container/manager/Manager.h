@@ -1,0 +1,50 @@
+#pragma once
+
+#include "config/ServerConfig.h"
+#include "manager/EngineBackend.h"
+#include "manager/ManagerApi.h"
+
+#include <memory>
+#include <string>
+
+namespace serval::core {
+class Context;
+class Engine;
+class Servlet;
+} // namespace serval::core
+
+namespace serval::manager {
+
+/// Wires the manager into a running Engine (called once by container/startup after the
+/// Engine started): the Realm from conf/users.xml, the API tokens table, the admin page and
+/// JSON API as a container-provided Context at <Manager path> on the default host, and
+/// /metrics as a second one.
+///
+/// OWNERSHIP: owned by the Server for its whole life; the Engine must outlive it, and the
+/// Contexts it adds hold the ManagerApi through their servlets.
+/// THREADS: install() on the start-up thread; the rest on request threads.
+class Manager
+{
+public:
+    Manager(core::Engine& engine, const config::ServerConfig& server, std::string version);
+    ~Manager();
+
+    /// Builds, starts and routes the two Contexts. Throws std::runtime_error with one
+    /// actionable line (bad allow list, unusable database, path already taken).
+    void install();
+
+    EngineBackend& backend() noexcept { return *_backend; }
+    ManagerApi& api() noexcept { return *_api; }
+
+private:
+    std::shared_ptr<core::Context> makeContext(const std::string& name, const std::string& path,
+                                               std::unique_ptr<core::Servlet> servlet, uint64_t maxBody);
+
+    core::Engine& _engine;
+    config::ServerConfig _server;
+    std::unique_ptr<EngineBackend> _backend;
+    std::shared_ptr<realm::Realm> _realm;
+    std::shared_ptr<ManagerApi> _api;
+};
+
+} // namespace serval::manager

@@ -1,0 +1,135 @@
+#include "startup/Server.h"
+
+#include "app/AppLoader.h"
+#include "config/ConfigError.h"
+#include "core/ExplodedDeployer.h"
+#include "servlets/DefaultServlet.h"
+#include "servlets/MimeTypes.h"
+#include "util/Log.h"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace serval::startup {
+namespace {
+
+/// mkdir -p of the directory holding `file`; errors surface when the file is opened.
+void makeParentDirectories(const std::string& file)
+{
+    size_t slash = file.rfind('/');
+    if (slash == std::string::npos || slash == 0) return;
+    std::string dir = file.substr(0, slash);
+    for (size_t i = 1; i <= dir.size(); ++i) {
+        if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
+    }
+}
+
+} // namespace
+
+std::string listeningUrl(const std::string& address, uint16_t port)
+{
+    bool v6 = address.find(':') != std::string::npos;
+    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + "/";
+}
+
+Server::Server(config::ServerConfig config) : _config(std::move(config)) {}
+
+Server::~Server()
+{
+    stop();
+}
+
+core::ContextServices Server::contextServices()
+{
+    core::ContextServices services;
+    services.appLoader = &app::loadAppModule;
+    services.defaultServlet = [](const core::Context& context) -> std::unique_ptr<core::Servlet> {
+        servlets::StaticConfig config;
+        config.docBase = context.docBase();
+        config.welcomeFiles = context.webXml().welcomeFiles;
+        config.mimeTypes = servlets::mimeTypesFromMap(context.webXml().mimeMappings);
+        return std::make_unique<servlets::DefaultServlet>(std::move(config));
+    };
+    return services;
+}
+
+config::WebAppConfig Server::readWebXmlDefaults(const std::string& base)
+{
+    std::string path = base + "/conf/web.xml";
+    struct stat st
+    {
+    };
+    if (::stat(path.c_str(), &st) == 0) return config::readWebXml(path, "conf/web.xml");
+    config::WebAppConfig defaults; // no conf/web.xml: index.html and no MIME table beyond the default type
+    defaults.source = "conf/web.xml";
+    defaults.welcomeFiles = {"index.html"};
+    return defaults;
+}
+
+void Server::openLogs()
+{
+    util::Log::setLevel(_config.logLevel);
+    if (!_config.logFile.empty()) {
+        makeParentDirectories(_config.logFile);
+        if (!util::Log::openFile(_config.logFile, true)) {
+            throw std::runtime_error("cannot open the server log " + _config.logFile + ": " +
+                                     std::strerror(errno) +
+                                     "; fix the directory's permissions or set logFile in conf/server.xml");
+        }
+    }
+    if (!_config.accessLog.empty()) {
+        makeParentDirectories(_config.accessLog);
+        _accessLog = std::make_unique<valves::AccessLog>(_config.accessLog);
+    }
+}
+
+void Server::deployApplications()
+{
+    uint64_t maxBodySize = _config.connectors.front().maxBodySize;
+    for (const auto& host : _engine->hosts()) {
+        size_t count =
+            core::deployExplodedDirectories(*host, _engine->services(), _webXmlDefaults, maxBodySize);
+        LOG_INFO("host:" + host->name(), std::to_string(count) + " application(s) in " + host->appBase());
+    }
+}
+
+void Server::startInternal()
+{
+    openLogs();
+    _webXmlDefaults = readWebXmlDefaults(_config.base);
+
+    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices());
+    for (const config::HostConfig& hostConfig : _config.engine.hosts) {
+        auto host = std::make_shared<core::Host>(hostConfig);
+        if (_accessLog) {
+            valves::AccessLog* log = _accessLog.get();
+            host->setAccessLog(
+                [log](const http::HttpExchange& exchange, uint64_t bytes) { log->log(exchange, bytes); });
+        }
+        _engine->addHost(std::move(host));
+    }
+    deployApplications();
+    if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
+
+    for (const connector::ConnectorConfig& connectorConfig : _config.connectors) {
+        auto connector = std::make_unique<connector::Connector>(connectorConfig, *_engine);
+        connector->start(); // throws one actionable line (address in use, permission denied)
+        LOG_INFO("server", "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
+        _connectors.push_back(std::move(connector));
+    }
+}
+
+void Server::stopInternal() noexcept
+{
+    // Reverse order: stop accepting and drain first, while the apps still answer.
+    for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it)
+        (*it)->stop();
+    _connectors.clear();
+    if (_engine) _engine->stop();
+    _engine.reset();
+    _accessLog.reset(); // flushes
+}
+
+} // namespace serval::startup

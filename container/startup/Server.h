@@ -1,0 +1,65 @@
+#pragma once
+
+#include "config/ServerConfig.h"
+#include "config/WebAppConfig.h"
+#include "connector/Connector.h"
+#include "core/Engine.h"
+#include "core/Lifecycle.h"
+#include "valves/AccessLog.h"
+
+#include <memory>
+#include <vector>
+
+namespace serval::startup {
+
+/// The running process (Tomcat's StandardServer): the top Lifecycle. start() opens the logs,
+/// reads conf/web.xml, builds the Engine and its Hosts, deploys the applications found in each
+/// appBase, then opens the Connectors; stop() closes them in reverse order (Connectors first,
+/// so in-flight requests drain while the apps are still running).
+///
+/// OWNERSHIP: owned by main(); owns everything below it.
+/// THREADS: start()/stop() on the main thread; engine() may be used by control threads while
+/// started.
+class Server : public core::Lifecycle
+{
+public:
+    explicit Server(config::ServerConfig config);
+    ~Server() override;
+
+    const config::ServerConfig& config() const noexcept { return _config; }
+    /// conf/web.xml: the defaults merged under every app's WEB-INF/web.xml.
+    const config::WebAppConfig& webXmlDefaults() const noexcept { return _webXmlDefaults; }
+    /// Valid between start() and stop().
+    core::Engine& engine() noexcept { return *_engine; }
+    const std::vector<std::unique_ptr<connector::Connector>>& connectors() const noexcept
+    {
+        return _connectors;
+    }
+
+    /// The services every Context gets: the app loader (container/app) and the DefaultServlet
+    /// (container/servlets). Exposed for the deployer and the admin page.
+    static core::ContextServices contextServices();
+    /// Reads `base`/conf/web.xml if present (throws config::ConfigError with "conf/web.xml:LINE").
+    static config::WebAppConfig readWebXmlDefaults(const std::string& base);
+
+protected:
+    void startInternal() override;
+    void stopInternal() noexcept override;
+    std::string lifecycleName() const override { return "server"; }
+
+private:
+    void openLogs();
+    /// Start-up deployment of each Host's appBase (the deployer's hot deploy replaces this).
+    void deployApplications();
+
+    config::ServerConfig _config;
+    config::WebAppConfig _webXmlDefaults;
+    std::unique_ptr<valves::AccessLog> _accessLog; ///< outlives the Engine's last complete()
+    std::unique_ptr<core::Engine> _engine;
+    std::vector<std::unique_ptr<connector::Connector>> _connectors;
+};
+
+/// "http://127.0.0.1:8080/" or "http://[::1]:8080/".
+std::string listeningUrl(const std::string& address, uint16_t port);
+
+} // namespace serval::startup

@@ -1,0 +1,347 @@
+#include "core/Context.h"
+
+#include "Fakes.h"
+#include "config/WebAppConfig.h"
+#include "core/Engine.h"
+#include "core/Host.h"
+#include "util/Log.h"
+
+#include <gtest/gtest.h>
+
+using namespace serval;
+using test::Exchange;
+
+namespace {
+
+/// One host "localhost" with one app at /app built from `webXml`, plus a static file.
+struct ContextTest : ::testing::Test
+{
+    test::TempDir dir;
+    test::Trace trace = std::make_shared<std::vector<std::string>>();
+    core::Engine engine{"localhost", test::fakeServices(trace)};
+    std::shared_ptr<core::Host> host;
+    std::shared_ptr<core::Context> context;
+
+    void deploy(const std::string& webXml, bool withLibrary = true)
+    {
+        dir.write("app/index.html", "<h1>hi</h1>");
+        dir.write("app/404.html", "not here");
+        if (withLibrary) dir.write("app/WEB-INF/lib/libfake.so", "");
+        config::HostConfig hc;
+        hc.appBase = dir.path();
+        host = std::make_shared<core::Host>(hc);
+        engine.addHost(host);
+        core::ContextSpec spec;
+        spec.name = "app";
+        spec.path = "/app";
+        spec.docBase = dir.file("app");
+        spec.webXml = config::parseWebXml(webXml);
+        context = std::make_shared<core::Context>(spec, engine.services());
+        host->addContext(context);
+    }
+    bool start() { return engine.start() && context->isStarted(); }
+};
+
+const char* kServlets = R"(<web-app>
+  <servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
+  <servlet><servlet-name>boom</servlet-name><servlet-class>Throw</servlet-class></servlet>
+  <servlet><servlet-name>teapot</servlet-name><servlet-class>Error418</servlet-class></servlet>
+  <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/api/*</url-pattern><url-pattern>*.do</url-pattern></servlet-mapping>
+  <servlet-mapping><servlet-name>boom</servlet-name><url-pattern>/boom</url-pattern></servlet-mapping>
+  <servlet-mapping><servlet-name>teapot</servlet-name><url-pattern>/teapot</url-pattern></servlet-mapping>
+</web-app>)";
+
+} // namespace
+
+TEST_F(ContextTest, ServletsGetServletPathAndPathInfo)
+{
+    deploy(kServlets);
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange a("GET", "/app/api/users/7?x=1");
+    EXPECT_EQ(a.run(engine), 200);
+    EXPECT_EQ(a.body(), "Echo sp=/api pi=/users/7");
+    Exchange b("GET", "/app/x/y.do");
+    b.run(engine);
+    EXPECT_EQ(b.body(), "Echo sp=/x/y.do pi=null");
+}
+
+TEST_F(ContextTest, DefaultServletIsTheFallback)
+{
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/index.html");
+    EXPECT_EQ(a.run(engine), 200);
+    EXPECT_EQ(a.body(), "static:/index.html");
+}
+
+TEST_F(ContextTest, WebXmlMappingSlashReplacesTheDefaultServlet)
+{
+    deploy(R"(<web-app><servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
+      <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/</url-pattern></servlet-mapping></web-app>)");
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/index.html");
+    a.run(engine);
+    EXPECT_EQ(a.body(), "Echo sp=/index.html pi=null");
+}
+
+TEST_F(ContextTest, AppMayMapMorePatternsToTheDefaultServlet)
+{
+    deploy(R"(<web-app><servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
+      <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/*</url-pattern></servlet-mapping>
+      <servlet-mapping><servlet-name>default</servlet-name><url-pattern>*.html</url-pattern></servlet-mapping></web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange a("GET", "/app/index.html");
+    a.run(engine);
+    EXPECT_EQ(a.body(), "Echo sp= pi=/index.html"); // "/*" (prefix) beats "*.html" (extension)
+}
+
+TEST_F(ContextTest, FiltersRunInDeclarationOrderAroundTheServlet)
+{
+    deploy(R"(<web-app>
+      <servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
+      <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/api/*</url-pattern></servlet-mapping>
+      <filter><filter-name>b</filter-name><filter-class>Filter:b</filter-class></filter>
+      <filter><filter-name>a</filter-name><filter-class>Filter:a</filter-class></filter>
+      <filter><filter-name>c</filter-name><filter-class>Filter:c</filter-class></filter>
+      <filter-mapping><filter-name>a</filter-name><url-pattern>/*</url-pattern></filter-mapping>
+      <filter-mapping><filter-name>b</filter-name><servlet-name>echo</servlet-name></filter-mapping>
+      <filter-mapping><filter-name>c</filter-name><url-pattern>*.css</url-pattern></filter-mapping>
+    </web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange a("GET", "/app/api/x");
+    a.run(engine);
+    EXPECT_EQ(a.body(), "Echo sp=/api pi=/x");
+    std::vector<std::string> filtersRun;
+    for (const auto& t : *trace) {
+        if (t.rfind("filter:", 0) == 0) filtersRun.push_back(t);
+    }
+    EXPECT_EQ(filtersRun, (std::vector<std::string>{"filter:a:request", "filter:b:request"}));
+    EXPECT_EQ(a.exchange.response.headers().size(), 3u); // X-Filter a, X-Filter b, Content-Type
+
+    Exchange stop("GET", "/app/api/x?stop-at=a");
+    stop.run(engine);
+    EXPECT_EQ(stop.body(), "stopped by a");
+}
+
+TEST_F(ContextTest, FiltersMakeStaticRequestsGoToWorkers)
+{
+    deploy(R"(<web-app><filter><filter-name>a</filter-name><filter-class>Filter:a</filter-class></filter>
+      <filter-mapping><filter-name>a</filter-name><url-pattern>/*</url-pattern></filter-mapping></web-app>)");
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/index.html");
+    a.run(engine);
+    EXPECT_EQ(a.decision.dispatch, http::Dispatch::Worker);
+    EXPECT_EQ(a.body(), "static:/index.html");
+}
+
+TEST_F(ContextTest, PlainStaticRequestsRunInline)
+{
+    deploy("<web-app/>", false);
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/index.html");
+    a.run(engine);
+    EXPECT_EQ(a.decision.dispatch, http::Dispatch::Inline);
+    EXPECT_EQ(a.decision.maxBodySize, context->maxBodySize());
+}
+
+TEST_F(ContextTest, ExceptionBecomes500WithOneLogLineNamingAppServletAndMessage)
+{
+    std::string logFile = dir.file("serval.log");
+    ASSERT_TRUE(util::Log::openFile(logFile, false));
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/boom");
+    EXPECT_EQ(a.run(engine), 500);
+    EXPECT_EQ(a.body().find("partial"), std::string::npos); // the servlet's partial output is discarded
+    EXPECT_NE(a.body().find("500 Internal Server Error"), std::string::npos);
+    util::Log::closeFile();
+    std::string log = test::readFile(logFile);
+    EXPECT_NE(log.find("[app:/app] servlet \"boom\" threw: database is down (GET /app/boom); answered 500"),
+              std::string::npos)
+        << log;
+    // The app keeps serving.
+    Exchange b("GET", "/app/api/x");
+    EXPECT_EQ(b.run(engine), 200);
+}
+
+TEST_F(ContextTest, ContainerErrorPageWhenTheAppHasNone)
+{
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/teapot");
+    EXPECT_EQ(a.run(engine), 418);
+    EXPECT_NE(a.body().find("short &amp; stout"), std::string::npos); // escaped
+    EXPECT_EQ(a.header("Content-Type"), "text/html; charset=utf-8");
+}
+
+TEST_F(ContextTest, ErrorPagesByStatusIncludingContainer404s)
+{
+    deploy(R"(<web-app>
+      <servlet><servlet-name>teapot</servlet-name><servlet-class>Error418</servlet-class></servlet>
+      <servlet><servlet-name>errors</servlet-name><servlet-class>ErrorPage</servlet-class></servlet>
+      <servlet-mapping><servlet-name>teapot</servlet-name><url-pattern>/teapot</url-pattern></servlet-mapping>
+      <servlet-mapping><servlet-name>errors</servlet-name><url-pattern>/errors/*</url-pattern></servlet-mapping>
+      <filter><filter-name>onerror</filter-name><filter-class>Filter:e</filter-class></filter>
+      <filter-mapping><filter-name>onerror</filter-name><url-pattern>/errors/*</url-pattern><dispatcher>ERROR</dispatcher></filter-mapping>
+      <error-page><error-code>418</error-code><location>/errors/teapot</location></error-page>
+      <error-page><error-code>404</error-code><location>/404.html</location></error-page>
+    </web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange a("GET", "/app/teapot");
+    EXPECT_EQ(a.run(engine), 418); // the page's own 200 does not replace the status
+    EXPECT_EQ(a.body(), "error page: status=418 uri=/app/teapot message=short & stout");
+    EXPECT_EQ(trace->back(), "filter:e:error");
+
+    Exchange b("GET", "/app/missing.png"); // the (stand-in) DefaultServlet says 404
+    EXPECT_EQ(b.run(engine), 404);
+    EXPECT_EQ(b.body(), "static:/404.html");
+
+    Exchange direct("GET", "/app/errors/x"); // ERROR-only filters do not run on requests
+    size_t before = trace->size();
+    direct.run(engine);
+    for (size_t i = before; i < trace->size(); ++i)
+        EXPECT_NE((*trace)[i], "filter:e:error");
+}
+
+TEST_F(ContextTest, MissingErrorPageFallsBackToContainerPage)
+{
+    deploy(
+        R"(<web-app><error-page><error-code>404</error-code><location>/nope.html</location></error-page></web-app>)",
+        false);
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/missing");
+    EXPECT_EQ(a.run(engine), 404);
+    EXPECT_NE(a.body().find("404 Not Found"), std::string::npos);
+}
+
+TEST_F(ContextTest, LifecycleOrderListenersFiltersServletsByLoadOnStartup)
+{
+    deploy(R"(<web-app>
+      <listener><listener-class>Listener</listener-class></listener>
+      <servlet><servlet-name>late</servlet-name><servlet-class>Echo</servlet-class><load-on-startup>5</load-on-startup></servlet>
+      <servlet><servlet-name>lazy</servlet-name><servlet-class>Echo</servlet-class></servlet>
+      <servlet><servlet-name>early</servlet-name><servlet-class>Echo</servlet-class><load-on-startup>1</load-on-startup></servlet>
+      <servlet-mapping><servlet-name>lazy</servlet-name><url-pattern>/lazy</url-pattern></servlet-mapping>
+    </web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    EXPECT_EQ(*trace, (std::vector<std::string>{"contextInitialized:/app", "init:early", "init:late",
+                                                "init:lazy", "module:started"}));
+    trace->clear();
+    Exchange a("GET", "/app/lazy");
+    a.run(engine);
+    EXPECT_EQ(*trace, (std::vector<std::string>{"requestInitialized", "requestDestroyed"}));
+    EXPECT_EQ(a.decision.dispatch, http::Dispatch::Worker);
+    trace->clear();
+    engine.stop();
+    EXPECT_EQ(*trace, (std::vector<std::string>{"module:stopping", "destroy:Echo", "destroy:Echo",
+                                                "destroy:Echo", "contextDestroyed:/app"}));
+}
+
+TEST_F(ContextTest, FailedStartKeepsTheReasonAndAnswers503)
+{
+    deploy(R"(<web-app><servlet><servlet-name>x</servlet-name><servlet-class>Echo</servlet-class>
+      <init-param><param-name>fail</param-name><param-value>no config file</param-value></init-param></servlet></web-app>)");
+    engine.start();
+    EXPECT_EQ(context->state(), core::LifecycleState::Failed);
+    EXPECT_EQ(context->failureReason(), "servlet \"x\" failed to initialise: no config file");
+    Exchange a("GET", "/app/index.html");
+    EXPECT_EQ(a.run(engine), 503);
+    EXPECT_EQ(a.decision.rejectStatus, 503);
+    EXPECT_NE(a.body().find("/app is not running"), std::string::npos);
+}
+
+TEST_F(ContextTest, UnknownClassAndRefusedLibraryFailTheStart)
+{
+    deploy(
+        R"(<web-app><servlet><servlet-name>x</servlet-name><servlet-class>Nope</servlet-class></servlet></web-app>)");
+    engine.start();
+    EXPECT_EQ(context->failureReason(), "class \"Nope\" is unknown to the fake module");
+
+    test::TempDir other;
+    other.write("WEB-INF/lib/libbroken.so", "");
+    core::ContextSpec spec;
+    spec.path = "/b";
+    spec.docBase = other.path();
+    core::Context broken(spec, engine.services());
+    EXPECT_FALSE(broken.start());
+    EXPECT_EQ(broken.failureReason(), "libbroken.so refused: missing entry symbol serval_app_init_v1");
+}
+
+TEST_F(ContextTest, StoppedContextAnswers503AndRestarts)
+{
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    context->stop();
+    Exchange a("GET", "/app/api/x");
+    EXPECT_EQ(a.run(engine), 503);
+    ASSERT_TRUE(context->start()) << context->failureReason();
+    Exchange b("GET", "/app/api/x");
+    EXPECT_EQ(b.run(engine), 200);
+}
+
+TEST_F(ContextTest, ContainerServletsAreAddedProgrammaticallyAndSurviveRestart)
+{
+    deploy("<web-app/>", false);
+    context->addServlet("status", std::make_unique<test::FakeServlet>("status", trace),
+                        {"/status", "/status/*"});
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange a("GET", "/app/status/x");
+    a.run(engine);
+    EXPECT_EQ(a.body(), "status sp=/status pi=/x");
+    context->stop();
+    ASSERT_TRUE(context->start());
+    Exchange b("GET", "/app/status");
+    b.run(engine);
+    EXPECT_EQ(b.body(), "status sp=/status pi=null");
+    ASSERT_EQ(context->wrappers().size(), 2u);
+    EXPECT_EQ(context->wrappers()[0]->patterns(), (std::vector<std::string>{"/status", "/status/*"}));
+}
+
+TEST_F(ContextTest, CountersTrackRequestsErrorsAndInFlight)
+{
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange pending("GET", "/app/api/x");
+    pending.run(engine, false);
+    EXPECT_EQ(context->inFlight(), 1);
+    engine.complete(pending.exchange, 10);
+    EXPECT_EQ(context->inFlight(), 0);
+    Exchange boom("GET", "/app/boom");
+    boom.exchange.startNanos = 1; // long ago
+    boom.run(engine);
+    auto stats = context->stats();
+    EXPECT_EQ(stats.requests, 2u);
+    EXPECT_EQ(stats.errors5xx, 1u);
+    EXPECT_EQ(stats.inFlight, 0);
+    EXPECT_GT(stats.p99Micros, 0u);
+}
+
+TEST_F(ContextTest, ServletContextParamsAttributesRealPath)
+{
+    deploy(
+        R"(<web-app><display-name>Demo</display-name><context-param><param-name>k</param-name><param-value>v</param-value></context-param></web-app>)",
+        false);
+    ASSERT_TRUE(start());
+    EXPECT_EQ(context->displayName(), "Demo");
+    ASSERT_NE(context->initParameter("k"), nullptr);
+    EXPECT_EQ(*context->initParameter("k"), "v");
+    std::string value;
+    EXPECT_FALSE(context->attribute("a", value));
+    context->setAttribute("a", "1");
+    EXPECT_TRUE(context->attribute("a", value));
+    EXPECT_EQ(value, "1");
+    EXPECT_EQ(context->realPath("/x/../index.html"), dir.file("app") + "/index.html");
+    EXPECT_EQ(context->realPath("/../etc/passwd"), "");
+}
+
+TEST_F(ContextTest, HeadersSetAfterSendErrorSurviveTheErrorPage)
+{
+    deploy(
+        R"(<web-app><servlet><servlet-name>m</servlet-name><servlet-class>Error405</servlet-class></servlet>
+      <servlet-mapping><servlet-name>m</servlet-name><url-pattern>/m</url-pattern></servlet-mapping></web-app>)");
+    ASSERT_TRUE(start());
+    Exchange a("POST", "/app/m");
+    EXPECT_EQ(a.run(engine), 405);
+    EXPECT_EQ(a.header("Allow"), "GET, HEAD");
+    EXPECT_NE(a.body().find("405 Method Not Allowed"), std::string::npos);
+}

@@ -1,0 +1,253 @@
+// The `serval` binary end to end: configuration, routing by host and context, the CLI
+// contract (--check-config, --help, --version, exit codes), graceful stop.
+#include "support/HttpClient.h"
+#include "support/ServalProcess.h"
+#include "support/TempDir.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+using serval::test::httpGet;
+using serval::test::HttpReply;
+using serval::test::ServalProcess;
+using serval::test::TempDir;
+
+extern char** environ;
+
+namespace {
+
+const char* kServerXml = R"(<Server>
+  <Connector address="127.0.0.1" port="8080"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" appBase="webapps"/>
+    <Host name="example.test" aliases="www.example.test" appBase="example"/>
+  </Engine>
+</Server>
+)";
+
+/// A base with conf/server.xml, conf/web.xml, webapps/{ROOT,docs} and example/ROOT.
+void writeBase(const TempDir& base)
+{
+    base.write("conf/server.xml", kServerXml);
+    base.write("conf/web.xml", serval::test::readFile(serval::test::env("SERVAL_SOURCE", SERVAL_SOURCE_DIR) +
+                                                      "/conf/web.xml"));
+    base.write("webapps/ROOT/index.html", "root of localhost");
+    base.write("webapps/docs/index.html", "the docs");
+    base.write("webapps/docs/guide.txt", "guide");
+    base.write("example/ROOT/index.html", "root of example.test");
+}
+
+struct Result
+{
+    int status = -1;
+    std::string output; ///< stdout and stderr
+};
+
+/// Runs build/bin/serval with `args` to completion.
+Result runServal(const std::vector<std::string>& args, const TempDir& dir)
+{
+    std::vector<std::string> all = {ServalProcess::binary()};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::string out = dir.file("run.out");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid = -1;
+    Result r;
+    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    r.output = serval::test::readFile(out);
+    return r;
+}
+
+class ServerTest : public ::testing::Test
+{
+protected:
+    static void SetUpTestSuite()
+    {
+        _base = std::make_unique<TempDir>();
+        writeBase(*_base);
+        _server = std::make_unique<ServalProcess>(_base->path());
+        ASSERT_TRUE(_server->start()) << _server->error();
+    }
+    static void TearDownTestSuite()
+    {
+        _server.reset();
+        _base.reset();
+    }
+    static uint16_t port() { return _server->port(); }
+
+    static std::unique_ptr<TempDir> _base;
+    static std::unique_ptr<ServalProcess> _server;
+};
+
+std::unique_ptr<TempDir> ServerTest::_base;
+std::unique_ptr<ServalProcess> ServerTest::_server;
+
+} // namespace
+
+TEST_F(ServerTest, ServesTheRootContext)
+{
+    HttpReply r = httpGet(port(), "/");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(r.body, "root of localhost");
+    EXPECT_EQ(r.header("Server"), "Serval");
+}
+
+TEST_F(ServerTest, ContextPathWithoutSlashRedirects)
+{
+    HttpReply r = httpGet(port(), "/docs?page=2");
+    ASSERT_EQ(r.status, 302) << r.raw;
+    EXPECT_EQ(r.header("Location"), "/docs/?page=2");
+    HttpReply docs = httpGet(port(), "/docs/");
+    EXPECT_EQ(docs.status, 200);
+    EXPECT_EQ(docs.body, "the docs");
+    EXPECT_EQ(httpGet(port(), "/docs/guide.txt").body, "guide");
+}
+
+TEST_F(ServerTest, VirtualHostsByHostHeader)
+{
+    EXPECT_EQ(httpGet(port(), "/", {{"Host", "example.test"}}).body, "root of example.test");
+    EXPECT_EQ(httpGet(port(), "/", {{"Host", "WWW.Example.Test:8080"}}).body, "root of example.test");
+    EXPECT_EQ(httpGet(port(), "/", {{"Host", "other.test"}}).body, "root of localhost"); // default host
+}
+
+TEST_F(ServerTest, EncodedSlashAndTraversalAre400)
+{
+    EXPECT_EQ(httpGet(port(), "/docs%2Fguide.txt").status, 400);
+    EXPECT_EQ(httpGet(port(), "/docs/%2e%2e/%2e%2e/conf/server.xml").status, 400);
+}
+
+TEST_F(ServerTest, UnknownFileIsAnHtml404)
+{
+    HttpReply r = httpGet(port(), "/docs/nope.html");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_NE(r.body.find("404 Not Found"), std::string::npos);
+}
+
+TEST_F(ServerTest, WritesTheServerLogAndAccessLog)
+{
+    httpGet(port(), "/docs/guide.txt", {{"User-Agent", "server-test"}});
+    EXPECT_TRUE(serval::test::eventually([] {
+        return serval::test::readFile(_base->file("logs/access.log"))
+                   .find("\"GET /docs/guide.txt HTTP/1.1\" 200") != std::string::npos;
+    })) << serval::test::readFile(_base->file("logs/access.log"));
+    EXPECT_NE(serval::test::readFile(_base->file("logs/serval.log")).find("listening on http://127.0.0.1:"),
+              std::string::npos);
+}
+
+TEST(ServerProcessTest, SigtermStopsGracefullyWithExitZero)
+{
+    TempDir base;
+    writeBase(base);
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    EXPECT_EQ(httpGet(server.port(), "/").status, 200);
+    EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+    EXPECT_NE(server.log().find("received SIGTERM; stopping"), std::string::npos);
+}
+
+TEST(ServerProcessTest, SigintStopsWithExitZero)
+{
+    TempDir base;
+    writeBase(base);
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    EXPECT_EQ(server.stop(SIGINT), 0) << server.log();
+}
+
+TEST(ServerProcessTest, AddressOverrideIsLogged)
+{
+    TempDir base;
+    writeBase(base);
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start({"--address", "127.0.0.1"})) << server.error();
+    EXPECT_EQ(server.address(), "127.0.0.1");
+    EXPECT_NE(server.port(), 8080);
+}
+
+TEST(ServerProcessTest, CheckConfigAcceptsAValidBase)
+{
+    TempDir base;
+    writeBase(base);
+    Result r = runServal({"--base", base.path(), "--check-config"}, base);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("conf/server.xml: OK (1 connector(s), 2 host(s))"), std::string::npos)
+        << r.output;
+}
+
+TEST(ServerProcessTest, CheckConfigNamesFileAndLine)
+{
+    TempDir base;
+    writeBase(base);
+    base.write("conf/server.xml", "<Server>\n  <Connector prot=\"80\"/>\n</Server>\n");
+    Result r = runServal({"--base", base.path(), "--check-config"}, base);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(
+        r.output.rfind(
+            "conf/server.xml:2: unknown attribute \"prot\" on <Connector>; expected one of: address, port",
+            0),
+        0u)
+        << r.output;
+    base.write("conf/server.xml", kServerXml);
+    base.write("conf/web.xml",
+               "<web-app>\n\n<mime-mapping><extension>x</extension></mime-mapping></web-app>");
+    r = runServal({"--base", base.path(), "--check-config"}, base);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.output, "conf/web.xml:3: <mime-mapping> needs a <mime-type>\n");
+}
+
+TEST(ServerProcessTest, BadConfigStopsStartUpWithTheSameMessage)
+{
+    TempDir base;
+    writeBase(base);
+    base.write("conf/server.xml", "<Server>\n<Connector port=\"http\"/></Server>");
+    Result r = runServal({"--base", base.path()}, base);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.output.find("conf/server.xml:2: bad value \"http\" for attribute \"port\""),
+              std::string::npos)
+        << r.output;
+}
+
+TEST(ServerProcessTest, PortInUseFailsWithOneLine)
+{
+    TempDir base;
+    writeBase(base);
+    ServalProcess first(base.path());
+    ASSERT_TRUE(first.start());
+    TempDir other;
+    writeBase(other);
+    Result r = runServal({"--base", other.path(), "--port", std::to_string(first.port())}, other);
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find("cannot start: "), std::string::npos) << r.output;
+}
+
+TEST(ServerProcessTest, HelpVersionAndUsageErrors)
+{
+    TempDir dir;
+    Result help = runServal({"--help"}, dir);
+    EXPECT_EQ(help.status, 0);
+    EXPECT_NE(help.output.find("--check-config"), std::string::npos);
+    EXPECT_NE(help.output.find("passwd"), std::string::npos);
+    Result version = runServal({"--version"}, dir);
+    EXPECT_EQ(version.status, 0);
+    EXPECT_EQ(version.output.rfind("serval ", 0), 0u);
+    Result bad = runServal({"--bogus"}, dir);
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_EQ(bad.output, "serval: unknown option \"--bogus\"; see serval --help\n");
+    Result badPort = runServal({"--port", "x"}, dir);
+    EXPECT_EQ(badPort.status, 2);
+    Result missingBase = runServal({"--base", dir.file("nope"), "--check-config"}, dir);
+    EXPECT_EQ(missingBase.status, 1);
+}

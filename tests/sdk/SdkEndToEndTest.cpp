@@ -1,0 +1,339 @@
+// The samples and the failure fixtures served by the real `serval` binary over HTTP. One server
+// holds every app at once, so each refusal or failure is also checked not to disturb the others.
+#include "support/HttpClient.h"
+#include "support/ServalProcess.h"
+#include "support/TempDir.h"
+
+#include <filesystem>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <memory>
+
+using namespace serval::test;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string buildDir()
+{
+    return env("SERVAL_BUILD", SERVAL_BUILD_DIR);
+}
+
+/// A servlet app made of one fixture library and a web.xml.
+void addFixtureApp(const TempDir& base, const std::string& context, const std::string& library,
+                   const std::string& webXml)
+{
+    std::string dir = "webapps/" + context + "/WEB-INF";
+    base.write(dir + "/web.xml", webXml);
+    fs::copy_file(buildDir() + "/tests/fixtures/lib" + library + ".so",
+                  base.file(dir + "/lib/lib" + library + ".so"));
+}
+
+std::string servletXml(const std::vector<std::tuple<std::string, std::string, std::string>>& servlets,
+                       const std::string& extra = "")
+{
+    std::string xml = "<?xml version=\"1.0\"?>\n<web-app>\n";
+    for (const auto& [name, cls, pattern] : servlets) {
+        xml += "  <servlet><servlet-name>" + name + "</servlet-name><servlet-class>" + cls +
+               "</servlet-class><load-on-startup>1</load-on-startup></servlet>\n";
+        xml += "  <servlet-mapping><servlet-name>" + name + "</servlet-name><url-pattern>" + pattern +
+               "</url-pattern></servlet-mapping>\n";
+    }
+    return xml + extra + "</web-app>\n";
+}
+
+class SdkEndToEndTest : public ::testing::Test
+{
+protected:
+    static void SetUpTestSuite()
+    {
+        base = std::make_unique<TempDir>();
+        base->write(
+            "conf/server.xml",
+            "<Server logFile=\"logs/serval.log\" accessLog=\"\">\n"
+            "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"1\" workerThreads=\"4\"/>\n"
+            "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" appBase=\"webapps\"/></Engine>\n"
+            "</Server>\n");
+        std::string globalWebXml = env("SERVAL_SOURCE", SERVAL_SOURCE_DIR) + "/conf/web.xml";
+        if (fs::exists(globalWebXml)) fs::copy_file(globalWebXml, base->file("conf/web.xml"));
+        makeDirs(base->file("webapps"));
+        for (const char* sample : {"hello", "hello-c", "forms"}) {
+            fs::copy(buildDir() + "/bundles/" + sample, base->file(std::string("webapps/") + sample),
+                     fs::copy_options::recursive);
+        }
+
+        std::vector<std::tuple<std::string, std::string, std::string>> ok{{"ok", "fixture.Ok", "/ok"}};
+        for (const char* refused : {"no_entry", "other_major", "newer_minor", "short_struct", "init_fails",
+                                    "init_throws", "unresolved"}) {
+            addFixtureApp(*base, std::string("refused-") + refused, refused, servletXml(ok));
+        }
+        addFixtureApp(*base, "throwing", "servlet_throws",
+                      servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
+        addFixtureApp(
+            *base, "filtering", "filter_throws",
+            servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}},
+                       "  <filter><filter-name>exploding</filter-name><filter-class>fixture.Exploding"
+                       "</filter-class></filter>\n  <filter-mapping><filter-name>exploding</filter-name>"
+                       "<url-pattern>/fail</url-pattern></filter-mapping>\n"));
+        addFixtureApp(*base, "destroying", "destroy_throws",
+                      servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
+        addFixtureApp(*base, "iso-a", "isolation_a", servletXml({{"count", "fixture.Count", "/count"}}));
+        addFixtureApp(*base, "iso-b", "isolation_b", servletXml({{"count", "fixture.Count", "/count"}}));
+        if (fs::exists(buildDir() + "/tests/fixtures/liblibcxx.so")) {
+            addFixtureApp(
+                *base, "libcxx", "libcxx",
+                servletXml({{"hello", "libcxx.Hello", "/hello"}, {"fail", "libcxx.Fail", "/fail"}}));
+        }
+
+        server = std::make_unique<ServalProcess>(base->path());
+        started = server->start();
+    }
+
+    static void TearDownTestSuite()
+    {
+        server.reset();
+        base.reset();
+    }
+
+    void SetUp() override { ASSERT_TRUE(started) << server->error() << "\n" << server->log(); }
+
+    static HttpReply get(const std::string& target, const std::map<std::string, std::string>& headers = {})
+    {
+        return httpRequest(server->port(), "GET", target, headers);
+    }
+    static HttpReply request(const std::string& method, const std::string& target,
+                             const std::string& body = "",
+                             const std::map<std::string, std::string>& headers = {})
+    {
+        return httpRequest(server->port(), method, target, headers, body);
+    }
+
+    static std::unique_ptr<TempDir> base;
+    static std::unique_ptr<ServalProcess> server;
+    static bool started;
+};
+
+std::unique_ptr<TempDir> SdkEndToEndTest::base;
+std::unique_ptr<ServalProcess> SdkEndToEndTest::server;
+bool SdkEndToEndTest::started = false;
+
+// ---- hello (C++) ----------------------------------------------------------------------------------
+
+TEST_F(SdkEndToEndTest, HelloServletAnswersText)
+{
+    HttpReply reply = get("/hello/hello");
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.body, "Hello, World!");
+    EXPECT_EQ(reply.header("Content-Type"), "text/plain");
+    EXPECT_EQ(reply.header("Content-Length"), "13");
+    EXPECT_FALSE(reply.hasHeader("X-Hello-Filter")) << "the filter is mapped to /json only";
+}
+
+TEST_F(SdkEndToEndTest, HelloHeadIsAnsweredFromDoGetWithoutBody)
+{
+    HttpReply reply = request("HEAD", "/hello/hello");
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.header("Content-Length"), "13");
+    EXPECT_EQ(reply.body, "");
+}
+
+TEST_F(SdkEndToEndTest, HelloOtherMethodsGet405WithAllow)
+{
+    HttpReply post = request("POST", "/hello/hello", "x=1");
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(post.header("Allow"), "GET, HEAD, OPTIONS");
+    HttpReply del = request("DELETE", "/hello/hello");
+    EXPECT_EQ(del.status, 405);
+    HttpReply options = request("OPTIONS", "/hello/hello");
+    EXPECT_EQ(options.status, 200);
+    EXPECT_EQ(options.header("Allow"), "GET, HEAD, OPTIONS");
+}
+
+TEST_F(SdkEndToEndTest, HelloJsonUsesInitParamQueryParamAndFilter)
+{
+    HttpReply reply = get("/hello/json?name=Serval");
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.header("Content-Type"), "application/json");
+    EXPECT_EQ(reply.header("X-Hello-Filter"), "hello-filter");
+    EXPECT_EQ(reply.body, "{\"greeting\":\"Bonjour, Serval!\",\"servlet\":\"json\",\"context\":\"/hello\"}");
+    EXPECT_EQ(get("/hello/json?name=%22q%22").body,
+              "{\"greeting\":\"Bonjour, \\\"q\\\"!\",\"servlet\":\"json\",\"context\":\"/hello\"}");
+}
+
+TEST_F(SdkEndToEndTest, HelloServesItsStaticPageAndHidesWebInf)
+{
+    HttpReply index = get("/hello/");
+    EXPECT_EQ(index.status, 200);
+    EXPECT_THAT(index.body, HasSubstr("<h1>Hello sample</h1>"));
+    EXPECT_EQ(get("/hello/hello.txt").body, "Hello, World!");
+    EXPECT_EQ(get("/hello/WEB-INF/web.xml").status, 404);
+    EXPECT_EQ(get("/hello/WEB-INF/lib/libhello.so").status, 404);
+}
+
+// ---- hello-c (C, abi.h only) ------------------------------------------------------------------------
+
+TEST_F(SdkEndToEndTest, HelloCAnswersLikeTheCppSample)
+{
+    HttpReply hello = get("/hello-c/hello");
+    EXPECT_EQ(hello.status, 200);
+    EXPECT_EQ(hello.body, "Hello, World!");
+    EXPECT_EQ(hello.header("Content-Type"), "text/plain");
+
+    HttpReply json = get("/hello-c/json?name=C");
+    EXPECT_EQ(json.status, 200);
+    EXPECT_EQ(json.header("X-Hello-Filter"), "hello-c-filter");
+    EXPECT_EQ(json.body, "{\"greeting\":\"Bonjour, C!\",\"servlet\":\"json\",\"context\":\"/hello-c\"}");
+
+    HttpReply post = request("POST", "/hello-c/hello", "x=1");
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(post.header("Allow"), "GET, HEAD");
+
+    HttpReply head = request("HEAD", "/hello-c/hello");
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.header("Content-Length"), "13");
+    EXPECT_THAT(get("/hello-c/").body, HasSubstr("Hello sample in C"));
+}
+
+// ---- forms ----------------------------------------------------------------------------------------
+
+TEST_F(SdkEndToEndTest, FormsEchoesQueryParametersEscaped)
+{
+    HttpReply reply = get("/forms/search?q=%3Cb%3Ex%3C%2Fb%3E&tag=news&tag=docs");
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_THAT(reply.body, HasSubstr("<span id=\"q\">&lt;b&gt;x&lt;/b&gt;</span>"));
+    EXPECT_THAT(reply.body, HasSubstr("<li>news</li>\n<li>docs</li>"));
+}
+
+TEST_F(SdkEndToEndTest, FormsPostRedirectsWith303ThenGetShowsTheName)
+{
+    HttpReply post = request("POST", "/forms/submit", "name=Ada+Lovelace&message=hi",
+                             {{"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(post.status, 303);
+    EXPECT_EQ(post.header("Location"), "/forms/thanks?name=Ada%20Lovelace");
+    HttpReply thanks = get(post.header("Location"));
+    EXPECT_EQ(thanks.status, 200);
+    EXPECT_THAT(thanks.body, HasSubstr("Thank you, <span id=\"name\">Ada Lovelace</span>!"));
+}
+
+TEST_F(SdkEndToEndTest, FormsMissingFieldGets400WithTheAppsErrorPage)
+{
+    HttpReply reply = request("POST", "/forms/submit", "message=hi",
+                              {{"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(reply.status, 400);
+    EXPECT_THAT(reply.body, HasSubstr("id=\"forms-error\""));
+}
+
+TEST_F(SdkEndToEndTest, FormsGetOnPostOnlyServletIs405)
+{
+    HttpReply reply = get("/forms/submit");
+    EXPECT_EQ(reply.status, 405);
+    EXPECT_EQ(reply.header("Allow"), "POST, OPTIONS");
+}
+
+TEST_F(SdkEndToEndTest, FormsUnknownPathGetsTheApps404Page)
+{
+    HttpReply reply = get("/forms/nowhere");
+    EXPECT_EQ(reply.status, 404);
+    EXPECT_THAT(reply.body, HasSubstr("id=\"forms-404\""));
+}
+
+TEST_F(SdkEndToEndTest, FormsThrowingServletGets500ErrorPageAndOneLogLine)
+{
+    HttpReply reply = get("/forms/boom");
+    EXPECT_EQ(reply.status, 500);
+    EXPECT_THAT(reply.body, HasSubstr("id=\"forms-error\""));
+    EXPECT_TRUE(server->waitForLog("app \"forms\" servlet \"boom\": boom: this servlet fails on purpose"))
+        << server->log();
+}
+
+TEST_F(SdkEndToEndTest, FormsListenerSeesContextAndRequests)
+{
+    HttpReply first = get("/forms/stats");
+    HttpReply second = get("/forms/stats");
+    EXPECT_EQ(first.status, 200);
+    EXPECT_THAT(first.body, HasSubstr("started yes"));
+    long a = std::stol(first.body.substr(first.body.find(' ') + 1));
+    long b = std::stol(second.body.substr(second.body.find(' ') + 1));
+    EXPECT_GE(a, 1);
+    EXPECT_EQ(b, a + 1);
+}
+
+// ---- refusals: one sentence each, everything else keeps serving ------------------------------------
+
+TEST_F(SdkEndToEndTest, RefusedLibrariesAreLoggedWithTheirSentence)
+{
+    EXPECT_TRUE(
+        server->waitForLog("app \"refused-no_entry\": libno_entry.so does not export serval_app_init_v1"));
+    EXPECT_TRUE(server->waitForLog("app \"refused-other_major\" was built for ABI 2.x; this container "
+                                   "provides 1.0: rebuild it against SDK 1.x"));
+    EXPECT_TRUE(
+        server->waitForLog("app \"refused-newer_minor\" was built for ABI 1.7; this container provides 1.0"));
+    EXPECT_TRUE(
+        server->waitForLog("app \"refused-short_struct\": its descriptor (serval_app_t) is 40 bytes"));
+    EXPECT_TRUE(server->waitForLog(
+        "app \"refused-init_fails\": initialisation failed: the database is not configured"));
+    EXPECT_TRUE(server->waitForLog(
+        "app \"refused-init_throws\": initialisation failed: cannot read the configuration"));
+    EXPECT_TRUE(server->waitForLog("app \"refused-unresolved\": cannot load libunresolved.so"));
+    for (const char* refused : {"no_entry", "other_major", "newer_minor", "short_struct", "init_fails"}) {
+        HttpReply reply = get(std::string("/refused-") + refused + "/ok");
+        EXPECT_NE(reply.status, 200) << refused;
+        EXPECT_NE(reply.status, 0) << refused << ": the server must answer";
+    }
+    EXPECT_EQ(get("/hello/hello").body, "Hello, World!");
+}
+
+TEST_F(SdkEndToEndTest, ThrowingServletGets500WithoutPartialOutputAndTheAppKeepsServing)
+{
+    HttpReply reply = get("/throwing/fail");
+    EXPECT_EQ(reply.status, 500);
+    EXPECT_THAT(reply.body, Not(HasSubstr("partial output")));
+    EXPECT_TRUE(server->waitForLog("app \"throwing\" servlet \"fail\": servlet exploded")) << server->log();
+    EXPECT_EQ(get("/throwing/ok").body, "ok");
+    EXPECT_EQ(get("/throwing/fail").status, 500);
+}
+
+TEST_F(SdkEndToEndTest, ThrowingFilterGets500AndTheAppKeepsServing)
+{
+    EXPECT_EQ(get("/filtering/fail").status, 500);
+    EXPECT_TRUE(server->waitForLog("app \"filtering\" filter \"exploding\": filter exploded"))
+        << server->log();
+    EXPECT_EQ(get("/filtering/ok").body, "ok");
+}
+
+TEST_F(SdkEndToEndTest, AppsWithTheSameSymbolsAndSingletonDoNotShareState)
+{
+    std::string a1 = get("/iso-a/count").body;
+    std::string a2 = get("/iso-a/count").body;
+    std::string b1 = get("/iso-b/count").body;
+    EXPECT_THAT(a1, StartsWith("a "));
+    EXPECT_EQ(b1, "b 1 b");
+    EXPECT_EQ(std::stol(a2.substr(2)), std::stol(a1.substr(2)) + 1);
+}
+
+TEST_F(SdkEndToEndTest, AppBuiltWithClangAndLibcxxServes)
+{
+    if (!fs::exists(buildDir() + "/tests/fixtures/liblibcxx.so"))
+        GTEST_SKIP() << "clang++/libc++ not installed";
+    HttpReply reply = get("/libcxx/hello?b=2&a=1");
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_THAT(reply.body, StartsWith("libc++ "));
+    EXPECT_THAT(reply.body, HasSubstr("servlet hello a=1 b=2"));
+    EXPECT_EQ(get("/libcxx/fail").status, 500);
+    EXPECT_TRUE(server->waitForLog("app \"libcxx\" servlet \"fail\": libc++ exception"));
+}
+
+// Runs last (gtest keeps declaration order): stops the server.
+TEST_F(SdkEndToEndTest, ZzThrowingDestroyIsLoggedAtShutdownAndTheServerExitsCleanly)
+{
+    EXPECT_EQ(get("/destroying/ok").body, "ok");
+    EXPECT_EQ(server->stop(), 0);
+    EXPECT_THAT(server->log(), HasSubstr("app \"destroying\" servlet \"fail\": destroy exploded"));
+}
+
+} // namespace
