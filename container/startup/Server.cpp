@@ -2,7 +2,6 @@
 
 #include "app/AppLoader.h"
 #include "config/ConfigError.h"
-#include "core/ExplodedDeployer.h"
 #include "servlets/DefaultServlet.h"
 #include "servlets/MimeTypes.h"
 #include "util/Log.h"
@@ -87,11 +86,15 @@ void Server::openLogs()
 
 void Server::deployApplications()
 {
+    // The Deployer: registry (data/serval.db), start-up reconciliation, deployOnStartup, and the
+    // appBase watcher (autoDeploy). Before the Engine starts, so the first request finds the apps.
     uint64_t maxBodySize = _config.connectors.front().maxBodySize;
+    _deployment =
+        std::make_unique<deployer::ServerDeployment>(_config, *_engine, _webXmlDefaults, maxBodySize);
+    _deployment->start();
     for (const auto& host : _engine->hosts()) {
-        size_t count =
-            core::deployExplodedDirectories(*host, _engine->services(), _webXmlDefaults, maxBodySize);
-        LOG_INFO("host:" + host->name(), std::to_string(count) + " application(s) in " + host->appBase());
+        LOG_INFO("host:" + host->name(),
+                 std::to_string(host->contexts().size()) + " application(s) in " + host->appBase());
     }
 }
 
@@ -127,7 +130,9 @@ void Server::stopInternal() noexcept
     for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it)
         (*it)->stop();
     _connectors.clear();
+    if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
+    _deployment.reset();
     _engine.reset();
     _accessLog.reset(); // flushes
 }
