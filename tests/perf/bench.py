@@ -650,6 +650,10 @@ def row_targets(placement, workload, conns, s, t, n):
         need_t, need_n = (2.0, 0.9) if workload == "hello" else (2.0, 1.0)
         targets.append(f">={need_t:g}x T, >={need_n:g}x N")
         rt, rn = ratio(s["rps"], t and t["rps"]), ratio(s["rps"], n and n["rps"])
+        if rt is None:
+            misses.append("T not measured")
+        if rn is None:
+            misses.append("N not measured")
         if rt is not None and rt < need_t:
             misses.append(f"T {rt:.2f}x<{need_t:g}x ({(rt / need_t - 1) * 100:+.0f}%)")
         if rn is not None and rn < need_n:
@@ -661,9 +665,11 @@ def row_targets(placement, workload, conns, s, t, n):
             misses.append(f"{errs} errors")
         if s["stalled"]:
             misses.append(f"{s['stalled']} stalled")
-    if conns == 512 and t:
+    if conns == 512:
         targets.append("p99<=0.5x T")
-        rp = ratio(s["p99_ms"], t["p99_ms"])
+        rp = ratio(s["p99_ms"], t and t["p99_ms"])
+        if rp is None and "T not measured" not in misses:
+            misses.append("T not measured")
         if rp is not None and rp > 0.5:
             misses.append(f"p99 {rp:.2f}x T")
     if not targets:
