@@ -683,7 +683,7 @@ def markdown(meta, summary, extras):
              f"Machine: {meta['cpus']} cores, {meta['cpu_model']}, kernel {meta['kernel']}. "
              f"Versions: {meta['versions_line']}.", "",
              f"Command: `{meta['command']}` ({meta['duration']} s runs after {meta['warmup']} s warm-up, "
-             f"{meta['reps']} interleaved repetitions, medians; access logs "
+             f"{meta['reps']} interleaved repetition{'s' if meta['reps'] != 1 else ''}, medians; access logs "
              f"{'on' if meta['access_log'] else 'off'}).", ""]
     if summary:
         lines += [
@@ -922,14 +922,14 @@ def versions(servers_wanted):
         except Exception as e:  # noqa: BLE001
             return f"unknown ({e})"
     v = {
-        "wrk": first_line(["wrk", "-v"]).split(" [")[0],
+        "wrk": first_line(["wrk", "-v"]).split(" [")[0].removeprefix("wrk "),
         "nginx": first_line(["nginx", "-v"]).replace("nginx version: ", ""),
         "java": first_line(["java", "-version"]),
         "tomcat": first_line(["java", "-cp", f"{TOMCAT_HOME}/lib/catalina.jar:{TOMCAT_HOME}/lib/tomcat-util.jar",
                               "org.apache.catalina.util.ServerInfo"]).replace("Server version: ", ""),
     }
     if "serval" in servers_wanted and os.access(SERVAL_BIN, os.X_OK):
-        v["serval"] = first_line([SERVAL_BIN, "--version"])
+        v["serval"] = first_line([SERVAL_BIN, "--version"]).removeprefix("serval ")
         build_type = "unknown"
         try:
             with open(os.path.join(os.path.dirname(os.path.dirname(SERVAL_BIN)), "CMakeCache.txt")) as f:
@@ -1039,7 +1039,8 @@ def main(argv):
         "kernel": platform.release(), "versions": v, "duration": opts.duration, "warmup": opts.warmup,
         "reps": opts.reps, "connections": opts.connections, "access_log": opts.access_log,
         "ports": {s.name: s.port for s in servers}, "out": opts.out,
-        "versions_line": ", ".join(f"{k} {val}" for k, val in v.items()),
+        "versions_line": ", ".join(f"{k} {val}" for k, val in v.items() if k != "serval_build_type")
+        + (f" ({v['serval_build_type']} build)" if "serval_build_type" in v else ""),
     }
     results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
                "drop": {}, "problems": {}}
