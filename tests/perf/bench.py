@@ -24,16 +24,17 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 
 # ---------------------------------------------------------------------------------------------
 # What other parts of the repository define. Align here when they change. The environment
-# variables SERVAL_BIN_PATH, SERVAL_HELLO_BUNDLE and SERVAL_HELLO_SAR override the paths.
+# variables SERVAL_BIN_PATH and SERVAL_HELLO_BUNDLE override the paths.
 # ---------------------------------------------------------------------------------------------
 SERVAL_BIN = os.environ.get("SERVAL_BIN_PATH", "build/bin/serval")
 # The `hello` sample bundle as the SDK build produces it: an exploded directory (WEB-INF/web.xml,
-# WEB-INF/lib/*.so) and, if present, the packed .sar (used for the drop-to-first-200 test).
+# WEB-INF/lib/*.so, static files). The deploy tests zip it themselves (as they zip the WAR), with
+# a version.txt and padding added, so both servers get the same kind of archive.
 SERVAL_HELLO_BUNDLE = os.environ.get("SERVAL_HELLO_BUNDLE", "build/bundles/hello")
-SERVAL_HELLO_SAR = os.environ.get("SERVAL_HELLO_SAR", "build/bundles/hello.sar")
 SERVAL_WEB_XML = "conf/web.xml"  # copied into Serval's private base as its global web.xml
 # The hello workload's URL is HELLO_CONTEXT + HELLO_SERVLET_PATH on all three servers: Serval's
 # bundle is deployed as webapps/<HELLO_CONTEXT>, Tomcat's WAR likewise, nginx answers the URL.
@@ -348,13 +349,60 @@ class Server:
                 self.problems[workload] = f"GET {path} answered {status} {got!r}, expected 200 and {len(expected)} bytes"
                 log(f"perf: {self.name}: {self.problems[workload]}; skipping that workload")
 
-    # Drop-to-first-200: overridden by the servers that deploy.
+    # Deployment tests, for the servers that hot-deploy: app_dir is the exploded hello app,
+    # archive_ext the extension of its packed form in webapps/.
+    app_dir = None
+    archive_ext = None
+
+    def pack(self, name, tag):
+        """Zips the hello app plus version.txt (= tag) and the padding into drop-staging/."""
+        staging = os.path.join(self.dir, "drop-staging")
+        os.makedirs(staging, exist_ok=True)
+        path = os.path.join(staging, name + self.archive_ext)
+        make_archive(self.app_dir, path, tag, self.opts.bundle_padding)
+        return path
+
     def drop(self, index):
-        return None
+        """Renames a new app into webapps/; ms until its servlet answers 200."""
+        name = f"drop{index}"
+        src = self.pack(name, name)
+        dst = os.path.join(self.dir, "webapps", name + self.archive_ext)
+        r = timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", self.opts.drop_timeout)
+        r["archive_bytes"] = os.path.getsize(dst)
+        return r
+
+    def redeploy_under_load(self, seconds):
+        """Deploys version 1 of an app, then replaces it with version 2 while wrk (4
+        connections) keeps requesting its servlet; counts what wrk saw fail and when version 2
+        answered."""
+        name = "redeploy"
+        dst = os.path.join(self.dir, "webapps", name + self.archive_ext)
+        os.rename(self.pack(name + "-v1", "v1"), dst)
+        url = f"/{name}{HELLO_SERVLET_PATH}"
+        if wait_for_200(self.port, url, self.opts.drop_timeout, self.proc, 0.005) is None:
+            return {"error": f"version 1 never answered {url}"}
+        v2 = self.pack(name + "-v2", "v2")
+        p = start_wrk(self.port, url, 4, seconds, False)
+        time.sleep(2)
+        t0 = time.monotonic()
+        os.rename(v2, dst)
+        switched = None
+        while time.monotonic() - t0 < seconds - 3:
+            status, body = http_get(self.port, f"/{name}/version.txt", timeout=1.0)
+            if status == 200 and body.strip() == b"v2":
+                switched = round((time.monotonic() - t0) * 1000, 1)
+                break
+            time.sleep(0.005)
+        r = finish_wrk(p, seconds)
+        r["v2_live_after_ms"] = switched
+        r["failed"] = None if "error" in r else r["socket_errors"] + r["non2xx"]
+        return r
 
 
 class Serval(Server):
     name = "serval"
+    app_dir = SERVAL_HELLO_BUNDLE
+    archive_ext = ".sar"
 
     def prepare(self):
         if not os.access(SERVAL_BIN, os.X_OK):
@@ -387,28 +435,10 @@ class Serval(Server):
     def command(self, placement):
         return [os.path.abspath(SERVAL_BIN), "--base", self.dir, "--port", str(self.port)]
 
-    def drop(self, index):
-        """Moves a new copy of the hello bundle into webapps/; ms until its URL answers 200."""
-        name = f"drop{index}"
-        staging = os.path.join(self.dir, "drop-staging")
-        os.makedirs(staging, exist_ok=True)
-        if os.path.isfile(SERVAL_HELLO_SAR):
-            src = os.path.join(staging, name + ".sar")
-            shutil.copy(SERVAL_HELLO_SAR, src)
-            dst = os.path.join(self.dir, "webapps", name + ".sar")
-            kind = "sar"
-        elif os.path.isdir(SERVAL_HELLO_BUNDLE):
-            src = os.path.join(staging, name)
-            shutil.copytree(SERVAL_HELLO_BUNDLE, src)
-            dst = os.path.join(self.dir, "webapps", name)
-            kind = "exploded dir"
-        else:
-            return {"error": "no hello bundle"}
-        return timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", kind, self.opts.drop_timeout)
-
 
 class Tomcat(Server):
     name = "tomcat"
+    archive_ext = ".war"
 
     def prepare(self):
         for d in ("conf", "logs", "temp", "work", "webapps/ROOT", "lib", "build/classes"):
@@ -418,7 +448,7 @@ class Tomcat(Server):
         with open(os.path.join(self.dir, "webapps", "ROOT", STATIC_NAME), "wb") as f:
             f.write(STATIC_BODY)
         # The hello servlet: compiled here, deployed exploded as webapps/hello, packed as a WAR
-        # for the drop test.
+        # by the deploy tests.
         classes = os.path.join(self.dir, "build", "classes")
         r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp", TOMCAT_SERVLET_API, "-d", classes,
                             os.path.join(HERE, "java", "HelloServlet.java")], capture_output=True, text=True)
@@ -428,9 +458,7 @@ class Tomcat(Server):
         shutil.copytree(classes, os.path.join(app, "WEB-INF", "classes"))
         write(os.path.join(app, "WEB-INF", "web.xml"),
               render(os.path.join(HERE, "java", "web.xml"), hello_mapping=HELLO_SERVLET_PATH))
-        self.war = os.path.join(self.dir, "build", "hello.war")
-        shutil.make_archive(self.war[:-4], "zip", app)
-        os.rename(self.war[:-4] + ".zip", self.war)
+        self.app_dir = app
         shutil.copytree(app, os.path.join(self.dir, "webapps", HELLO_CONTEXT.strip("/")))
 
     def configure(self, placement):
@@ -452,15 +480,6 @@ class Tomcat(Server):
         env.pop("CATALINA_OPTS", None)
         env.pop("JAVA_OPTS", None)
         return env
-
-    def drop(self, index):
-        name = f"drop{index}"
-        staging = os.path.join(self.dir, "drop-staging")
-        os.makedirs(staging, exist_ok=True)
-        src = os.path.join(staging, name + ".war")
-        shutil.copy(self.war, src)
-        dst = os.path.join(self.dir, "webapps", name + ".war")
-        return timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", "war", self.opts.drop_timeout)
 
 
 class Nginx(Server):
@@ -485,7 +504,27 @@ class Nginx(Server):
                 "-e", os.path.join(self.dir, "logs", "error.log")]
 
 
-def timed_drop(port, src, dst, url, kind, timeout):
+def make_archive(app_dir, path, tag, padding):
+    """A zip of app_dir plus version.txt (tag) and padding.bin (padding random bytes, so the
+    archive has a realistic size and does not compress away)."""
+    tmp = path + ".tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for root, dirs, files in os.walk(app_dir):
+            dirs.sort()
+            for f in sorted(files):
+                full = os.path.join(root, f)
+                z.write(full, os.path.relpath(full, app_dir))
+        for name, data in (("version.txt", tag.encode() + b"\n"), ("padding.bin", os.urandom(padding))):
+            if name == "padding.bin" and not padding:
+                continue
+            info = zipfile.ZipInfo(name, time.localtime()[:6])
+            info.external_attr = 0o100644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    os.rename(tmp, path)
+
+
+def timed_drop(port, src, dst, url, timeout):
     """rename(src, dst) into the watched directory, then polls url every 5 ms until 200."""
     t0 = time.monotonic()
     os.rename(src, dst)
@@ -497,8 +536,8 @@ def timed_drop(port, src, dst, url, kind, timeout):
             break
         time.sleep(0.005)
     if waited is None:
-        return {"kind": kind, "ms": None, "error": f"no 200 from {url} within {timeout:.0f} s"}
-    return {"kind": kind, "ms": round(waited * 1000, 1)}
+        return {"ms": None, "error": f"no 200 from {url} within {timeout:.0f} s"}
+    return {"ms": round(waited * 1000, 1)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,10 +587,18 @@ class StallSampler(threading.Thread):
 
 
 def wrk(port, path, conns, seconds, pinned):
+    return finish_wrk(start_wrk(port, path, conns, seconds, pinned), seconds)
+
+
+def start_wrk(port, path, conns, seconds, pinned):
     cmd = (["taskset", "-c", "0"] if pinned else []) + [
         "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s", "--latency",
         "-s", os.path.join(HERE, "report.lua"), f"http://127.0.0.1:{port}{path}"]
-    p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish_wrk(p, seconds):
+    """Waits for a wrk started by start_wrk (killed 30 s after its duration) and parses it."""
     try:
         out, _ = p.communicate(timeout=seconds + 30)
     except subprocess.TimeoutExpired:
@@ -839,6 +886,21 @@ def phase_drop(servers, opts, results):
         s.stop()
 
 
+def phase_redeploy(servers, opts, results):
+    log(f"== replace a deployed app while wrk requests it (whole machine, {opts.redeploy_seconds} s)")
+    for s in servers:
+        if s.name not in ("serval", "tomcat") or (s.name == "serval" and "hello" in s.problems):
+            continue
+        s.start("whole")
+        time.sleep(opts.settle)
+        r = s.redeploy_under_load(opts.redeploy_seconds)
+        results["redeploy"][s.name] = r
+        log(f"  {s.name}: " + (r["error"] if "error" in r else
+                               f"{r['requests']} requests, {r['failed']} failed ({r['non2xx']} status >= 400, "
+                               f"{r['socket_errors']} socket errors), version 2 live after {r['v2_live_after_ms']} ms"))
+        s.stop()
+
+
 def build_extras(results):
     ex = []
 
@@ -900,9 +962,30 @@ def build_extras(results):
         if sv:
             worst = None if None in sv else max(sv)
             g = gap(worst is not None and worst < 300, "timed out" if worst is None else f"max {worst:.0f} ms")
-        ex.append({"measure": "drop new bundle/WAR into webapps/ -> first 200 (ms)",
+        size = next((d.get("archive_bytes") for ds in dr.values() for d in ds if d.get("archive_bytes")), None)
+        ex.append({"measure": "drop new bundle/WAR into webapps/ -> first 200 (ms"
+                              + (f", {size / 1048576:.1f} MiB archive)" if size else ")"),
                    "serval": dcell("serval"), "tomcat": dcell("tomcat"), "nginx": "-",
                    "target": "Serval < 300 ms", "gap": g})
+    rd = results["redeploy"]
+    if rd:
+        def rcell(n):
+            if n not in rd:
+                return "-"
+            x = rd[n]
+            if "error" in x:
+                return x["error"]
+            live = "never" if x["v2_live_after_ms"] is None else f"{x['v2_live_after_ms']:,.0f} ms"
+            return f"{x['failed']} of {x['requests']:,} (v2 live after {live})"
+        sv = rd.get("serval")
+        g = "-"
+        if sv:
+            g = ("error" if "error" in sv else
+                 gap(sv["failed"] == 0 and sv["v2_live_after_ms"] is not None,
+                     f"{sv['failed']} failed" + ("" if sv["v2_live_after_ms"] is not None else ", v2 never live")))
+        ex.append({"measure": "failed requests while the app is replaced under load (wrk, 4 connections)",
+                   "serval": rcell("serval"), "tomcat": rcell("tomcat"), "nginx": "-",
+                   "target": "Serval 0, new version live", "gap": g})
     # Issue 3: hello through the ABI >= 0.95x the static file, pinned.
     summ = {(x["placement"], x["workload"], x["connections"], x["server"]): x for x in results["summary"]}
     for conns in sorted({x["connections"] for x in results["summary"]}):
@@ -966,9 +1049,12 @@ def parse_args(argv):
     p.add_argument("--servers", default="serval,tomcat,nginx")
     p.add_argument("--workloads", default="static,hello")
     p.add_argument("--placements", default="pinned,whole")
-    p.add_argument("--phases", default="load,startup,idle,drop",
+    p.add_argument("--phases", default="load,startup,idle,drop,redeploy",
                    help="which parts to run: load, startup (cold start + idle RSS), idle (10k idle "
-                        "connections), drop (drop-to-first-200)")
+                        "connections), drop (drop-to-first-200), redeploy (failed requests while an "
+                        "app is replaced)")
+    p.add_argument("--bundle-padding", type=int, default=1 << 20,
+                   help="random bytes added to the deployed test apps (default 1 MiB)")
     p.add_argument("--idle-conns", type=int, help="idle keep-alive connections for the RSS test (default 10000)")
     p.add_argument("--port-base", type=int, default=18080,
                    help="Serval listens on BASE, Tomcat on BASE+1, nginx on BASE+2 (127.0.0.1 only)")
@@ -983,6 +1069,7 @@ def parse_args(argv):
     o.start_reps = 1 if o.quick else 3
     o.drop_reps = 1 if o.quick else 3
     o.drop_timeout = 30.0
+    o.redeploy_seconds = 16  # Tomcat's autoDeploy scan runs every 10 s
     o.settle = 1.0 if o.quick else 2.0
     o.connections = [int(c) for c in o.connections.split(",") if c]
     o.servers = [s for s in o.servers.split(",") if s]
@@ -991,7 +1078,7 @@ def parse_args(argv):
     o.phases = [x for x in o.phases.split(",") if x]
     for name, values, allowed in (("servers", o.servers, SERVER_NAMES), ("workloads", o.workloads, WORKLOADS),
                                   ("placements", o.placements, PLACEMENTS),
-                                  ("phases", o.phases, ("load", "startup", "idle", "drop"))):
+                                  ("phases", o.phases, ("load", "startup", "idle", "drop", "redeploy"))):
         bad = [v for v in values if v not in allowed]
         if bad:
             p.error(f"--{name}: unknown {', '.join(bad)} (choose from {', '.join(allowed)})")
@@ -999,6 +1086,8 @@ def parse_args(argv):
         p.error("--duration must be 1..120 s, --warmup 0..60 s, --reps 1..10")
     if any(c < 1 or c > 4096 for c in o.connections) or not 1 <= o.idle_conns <= 15000:
         p.error("connections must be 1..4096, --idle-conns 1..15000")
+    if not 0 <= o.bundle_padding <= 64 << 20:
+        p.error("--bundle-padding must be 0..67108864")
     if not 1024 <= o.port_base <= 65000:
         p.error("--port-base must be 1024..65000")
     return o
@@ -1043,7 +1132,7 @@ def main(argv):
         + (f" ({v['serval_build_type']} build)" if "serval_build_type" in v else ""),
     }
     results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
-               "drop": {}, "problems": {}}
+               "drop": {}, "redeploy": {}, "problems": {}}
     if "load" in opts.phases:
         phase_load(servers, opts, results)
     if "startup" in opts.phases:
@@ -1052,6 +1141,8 @@ def main(argv):
         phase_idle_conns(servers, opts, results)
     if "drop" in opts.phases:
         phase_drop(servers, opts, results)
+    if "redeploy" in opts.phases:
+        phase_redeploy(servers, opts, results)
     results["problems"] = {s.name: s.problems for s in servers if s.problems}
     meta["problems"] = results["problems"]
     results["summary"] = summarize(results["runs"])
