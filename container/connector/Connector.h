@@ -16,13 +16,11 @@ class EventLoop;
 class WorkerPool;
 struct LoopShared;
 
-/// Serval's HTTP/1.1 server engine: one listening socket, `ioThreads` epoll event loops that
+/// Serval's HTTP/1.1 server engine: `ioThreads` epoll event loops that
 /// parse requests with llhttp under strict RFC 9112 rules, and a bounded worker pool for
 /// handlers that may block. Requests go to an http::HttpHandler (the Engine).
 ///
-/// Listening: one socket shared by all loops, registered with EPOLLEXCLUSIVE so a new
-/// connection wakes one loop. (SO_REUSEPORT per loop would let a second process bind the same
-/// port silently and drops queued connections when one loop's socket closes.)
+/// Listening: one socket per loop, an SO_REUSEPORT group when there are several (see listen()).
 ///
 /// THREADS: start(), stop() and the destructor are called by one controlling thread (the
 /// server's main thread); stats(), boundPort() and boundAddress() from any thread.
@@ -55,11 +53,12 @@ public:
     const ConnectorConfig& config() const noexcept { return _config; }
 
 private:
-    void listen();
+    void listen(unsigned loops);
+    void closeListeners() noexcept;
 
     ConnectorConfig _config;
     http::HttpHandler& _handler;
-    int _listenFd = -1;
+    std::vector<int> _listenFds; ///< one per loop
     uint16_t _boundPort = 0;
     std::string _boundAddress;
     bool _running = false;

@@ -45,7 +45,8 @@ uint64_t monotonicNowNanos() noexcept
     return clockNanos(CLOCK_MONOTONIC);
 }
 
-EventLoop::EventLoop(LoopShared& shared, unsigned index) : _shared(shared), _index(index)
+EventLoop::EventLoop(LoopShared& shared, unsigned index, int listenFd)
+    : _shared(shared), _index(index), _listenFd(listenFd)
 {
     // Deadlines are checked a few times per their shortest span: coarse, but never late by
     // more than a quarter of it (10 ms .. 250 ms).
@@ -80,11 +81,10 @@ void EventLoop::start()
     wake.events = EPOLLIN;
     wake.data.u64 = kWakeTag;
     epoll_event listen{};
-    // EPOLLEXCLUSIVE: one shared listener, and a new connection wakes one loop, not all.
-    listen.events = EPOLLIN | EPOLLEXCLUSIVE;
+    listen.events = EPOLLIN;
     listen.data.u64 = kListenTag;
     if (::epoll_ctl(_epollFd, EPOLL_CTL_ADD, _wakeFd, &wake) != 0 ||
-        ::epoll_ctl(_epollFd, EPOLL_CTL_ADD, _shared.listenFd, &listen) != 0)
+        ::epoll_ctl(_epollFd, EPOLL_CTL_ADD, _listenFd, &listen) != 0)
         throw std::runtime_error(std::string("cannot set up event loop: ") + std::strerror(errno));
     _listening = true;
     _readBuffer.resize(kReadBufferSize);
@@ -213,7 +213,7 @@ void EventLoop::onAccept()
     for (int i = 0; i < 64; ++i) {
         sockaddr_storage peer{};
         socklen_t peerLength = sizeof peer;
-        int fd = ::accept4(_shared.listenFd, reinterpret_cast<sockaddr*>(&peer), &peerLength,
+        int fd = ::accept4(_listenFd, reinterpret_cast<sockaddr*>(&peer), &peerLength,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -228,14 +228,14 @@ void EventLoop::onAccept()
                     _nextFdWarning = _now + 1000 * kMillis;
                 }
                 ::close(_spareFd);
-                int refused = ::accept4(_shared.listenFd, nullptr, nullptr, SOCK_CLOEXEC);
+                int refused = ::accept4(_listenFd, nullptr, nullptr, SOCK_CLOEXEC);
                 if (refused >= 0) ::close(refused);
                 _spareFd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
                 return;
             }
             // EINVAL: the listener was shut down by stop().
             if (_listening) {
-                ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, _shared.listenFd, nullptr);
+                ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, _listenFd, nullptr);
                 _listening = false;
             }
             return;
@@ -286,7 +286,7 @@ void EventLoop::beginDrain()
     _draining.store(true, std::memory_order_relaxed);
     _drainDeadline = _stopDeadline.load(std::memory_order_relaxed);
     if (_listening) {
-        ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, _shared.listenFd, nullptr);
+        ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, _listenFd, nullptr);
         _listening = false;
     }
     // Backwards: close() moves the last live connection into the closed one's place.

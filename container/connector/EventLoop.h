@@ -40,14 +40,13 @@ struct LoopShared
     const ConnectorConfig& config;
     http::HttpHandler& handler;
     WorkerPool& workers;
-    int listenFd;
     std::string localAddress; ///< bound address, or empty when bound to a wildcard
     uint16_t localPort;
     std::atomic<uint32_t> openConnections{0};
     std::atomic<uint64_t> workerBytesOut{0}; ///< written by workers while streaming
 };
 
-/// One epoll event-loop thread: accepts from the shared listener (EPOLLEXCLUSIVE), owns its
+/// One epoll event-loop thread: accepts from its own listening socket, owns its
 /// connections, runs Inline handlers, checks deadlines a few times per second, and takes
 /// connections back from workers through a queue and an eventfd.
 ///
@@ -57,7 +56,7 @@ struct LoopShared
 class EventLoop
 {
 public:
-    EventLoop(LoopShared& shared, unsigned index);
+    EventLoop(LoopShared& shared, unsigned index, int listenFd);
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
@@ -96,6 +95,7 @@ private:
 
     LoopShared& _shared;
     unsigned _index;
+    int _listenFd; ///< this loop's listening socket (owned by the Connector)
     int _epollFd = -1;
     int _wakeFd = -1;
     int _spareFd = -1; ///< released to accept-and-close when out of descriptors

@@ -108,7 +108,7 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
     EXPECT_TRUE(c.manager.present);
     EXPECT_EQ(c.manager.path, "/admin");
     EXPECT_EQ(c.manager.allow, "127.0.0.1/32");
-    EXPECT_EQ(c.manager.sessionTimeoutSeconds, 600u);
+    EXPECT_EQ(c.manager.sessionTimeout, 600u);
     EXPECT_EQ(c.manager.metricsToken, "t0k");
     EXPECT_TRUE(c.manager.enabled);
 }
