@@ -804,6 +804,13 @@ def phase_load(servers, opts, results):
             s.sanity()
         for s in servers:
             results["rss_kib"].setdefault(s.name, {})[f"{placement}_before_load"] = rss_kib(s.pids())
+        # One longer warm-up per server and workload before the first repetition, so that the
+        # JVM's JIT has compiled the request path before anything is measured.
+        if opts.initial_warmup:
+            for s in servers:
+                for workload in opts.workloads:
+                    if s.supports(workload):
+                        wrk(s.port, s.paths()[workload], 128, opts.initial_warmup, placement == "pinned")
         for rep in range(opts.reps):
             for workload in opts.workloads:
                 for conns in opts.connections:
@@ -1049,6 +1056,8 @@ def parse_args(argv):
     p.add_argument("--duration", type=int, help="seconds per measured run (default 10)")
     p.add_argument("--warmup", type=int, help="seconds of warm-up before each run (default 2)")
     p.add_argument("--reps", type=int, help="interleaved repetitions (default 3)")
+    p.add_argument("--initial-warmup", type=int,
+                   help="seconds of warm-up per server and workload when a placement starts (default 5)")
     p.add_argument("--connections", default="16,128,512,1024",
                    help="keep-alive connection counts (default 16,128,512,1024)")
     p.add_argument("--servers", default="serval,tomcat,nginx", help="comma-separated subset")
@@ -1071,6 +1080,8 @@ def parse_args(argv):
     o.duration = o.duration or (2 if o.quick else 10)
     o.warmup = o.warmup if o.warmup is not None else (1 if o.quick else 2)
     o.reps = o.reps or (1 if o.quick else 3)
+    if o.initial_warmup is None:
+        o.initial_warmup = 1 if o.quick else 5
     o.idle_conns = o.idle_conns or (1000 if o.quick else 10000)
     o.start_reps = 1 if o.quick else 3
     o.drop_reps = 1 if o.quick else 3
@@ -1088,8 +1099,9 @@ def parse_args(argv):
         bad = [v for v in values if v not in allowed]
         if bad:
             p.error(f"--{name}: unknown {', '.join(bad)} (choose from {', '.join(allowed)})")
-    if not 1 <= o.duration <= 120 or not 0 <= o.warmup <= 60 or not 1 <= o.reps <= 10:
-        p.error("--duration must be 1..120 s, --warmup 0..60 s, --reps 1..10")
+    if (not 1 <= o.duration <= 120 or not 0 <= o.warmup <= 60 or not 1 <= o.reps <= 10
+            or not 0 <= o.initial_warmup <= 120):
+        p.error("--duration must be 1..120 s, --warmup and --initial-warmup 0..120 s, --reps 1..10")
     if any(c < 1 or c > 4096 for c in o.connections) or not 1 <= o.idle_conns <= 15000:
         p.error("connections must be 1..4096, --idle-conns 1..15000")
     if not 0 <= o.bundle_padding <= 64 << 20:
