@@ -1135,7 +1135,8 @@ def main(argv):
 
     runs = len(opts.placements) * opts.reps * len(opts.connections) * sum(
         len([w for w in opts.workloads if s.supports(w)]) for s in servers)
-    est = runs * (opts.duration + opts.warmup + 0.5) / 60
+    est = (runs * (opts.duration + opts.warmup + 0.5) + len(opts.placements) * opts.initial_warmup * sum(
+        len([w for w in opts.workloads if s.supports(w)]) for s in servers)) / 60
     log(f"perf: {runs} load runs of {opts.duration} s (+{opts.warmup} s warm-up), about {est:.0f} min, "
         f"plus start-up, memory and deploy tests; temp dir {root}")
 
