@@ -251,3 +251,15 @@ TEST(ServerProcessTest, HelpVersionAndUsageErrors)
     Result missingBase = runServal({"--base", dir.file("nope"), "--check-config"}, dir);
     EXPECT_EQ(missingBase.status, 1);
 }
+
+TEST(ServerProcessTest, ListeningLineIsWrittenWhateverTheLogLevel)
+{
+    TempDir base;
+    writeBase(base);
+    base.write("conf/server.xml",
+               "<Server logLevel=\"error\">\n  <Connector/>\n  <Engine defaultHost=\"localhost\">\n"
+               "    <Host name=\"localhost\" appBase=\"webapps\"/>\n  </Engine>\n</Server>\n");
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    EXPECT_EQ(httpGet(server.port(), "/").body, "root of localhost");
+}
