@@ -22,7 +22,7 @@ const char* kServerXml = R"(<Server>
   <Connector address="127.0.0.1" port="8080"/>
   <Engine defaultHost="localhost">
     <Host name="localhost" appBase="webapps"/>
-    <Host name="example.test" aliases="www.example.test" appBase="example"/>
+    <Host name="example.test" aliases="www.example.test" appBase="example" accessLog="logs/example.log"/>
   </Engine>
 </Server>
 )";
@@ -144,6 +144,17 @@ TEST_F(ServerTest, WritesTheServerLogAndAccessLog)
                    .find("\"GET /docs/guide.txt HTTP/1.1\" 200") != std::string::npos;
     })) << serval::test::readFile(_base->file("logs/access.log"));
     EXPECT_NE(serval::test::readFile(_base->file("logs/serval.log")).find("listening on http://127.0.0.1:"),
+              std::string::npos);
+}
+
+TEST_F(ServerTest, EachHostMayHaveItsOwnAccessLog)
+{
+    httpGet(port(), "/example-only", {{"Host", "example.test"}});
+    EXPECT_TRUE(serval::test::eventually([] {
+        return serval::test::readFile(_base->file("logs/example.log"))
+                   .find("\"GET /example-only HTTP/1.1\" 404") != std::string::npos;
+    }));
+    EXPECT_EQ(serval::test::readFile(_base->file("logs/access.log")).find("/example-only"),
               std::string::npos);
 }
 
