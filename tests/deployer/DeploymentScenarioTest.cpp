@@ -77,6 +77,7 @@ protected:
             entries.push_back(e);
         serval::test::writeArchive(tmp.file("bundle.tmp"), entries);
         ASSERT_EQ(::rename(tmp.file("bundle.tmp").c_str(), tmp.file("webapps/" + fileName).c_str()), 0);
+        droppedAt = std::chrono::steady_clock::now();
     }
     std::string served(const std::string& target)
     {
@@ -101,6 +102,7 @@ protected:
 
     TempDir tmp;
     std::unique_ptr<ServalProcess> server;
+    std::chrono::steady_clock::time_point droppedAt; ///< when the last drop() renamed its bundle in
 };
 
 } // namespace
@@ -108,8 +110,17 @@ protected:
 TEST_F(DeploymentScenarioTest, BundleAddedModifiedDeletedWhileRunning)
 {
     ASSERT_TRUE(start()) << server->error();
-    auto dropped = std::chrono::steady_clock::now();
-    drop("shop.sar", "one");
+    // A 1 MiB bundle (the drop-to-first-200 case): incompressible assets plus the app.
+    std::string blob(1024 * 1024, '\0');
+    uint32_t x = 2463534242u;
+    for (char& c : blob) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        c = static_cast<char>(x);
+    }
+    drop("shop.sar", "one", "fixture_app", {{"assets/blob.bin", blob}});
+    auto dropped = droppedAt;
     ASSERT_TRUE(eventuallyServed("/shop/version.txt", "one")) << server->log();
     auto firstOk = std::chrono::steady_clock::now();
     std::printf("[ perf ] drop-to-first-200 of a new bundle: %lld ms\n",
