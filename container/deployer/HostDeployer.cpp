@@ -569,10 +569,11 @@ DeployOutcome HostDeployer::install(const std::string& fileName, const std::stri
                              fileName + ": cannot be written to " + _settings.appBase + " (" + why + ")"};
     }
     syncDirectory(_settings.appBase);
-    for (Source& source : scan()) {
+    std::vector<Source> sources = scan();
+    for (Source& source : sources) {
         if (source.fileName != fileName) continue;
         _observed[fileName] = Observation{source.fingerprint, Clock::time_point::min()};
-        const Source* newest = newestSource(scan(), source.name.path);
+        const Source* newest = newestSource(sources, source.name.path);
         if (newest != nullptr && newest->fileName != fileName) {
             return DeployOutcome{false, fileName + " was stored, but " + newest->fileName +
                                             " is a newer version of " + source.name.displayPath() +

@@ -211,7 +211,7 @@ TEST_F(DeploymentScenarioTest, FailedDeployKeepsTheOldVersionServing)
         {"fixture_app",
          {{"../../escape.txt", "x"}},
          "shop.sar: entry \"../../escape.txt\" leaves the bundle"},
-        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGSEGV"},
+        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGILL"},
         {"fixture_exit_ctor", {}, "ended the preflight process with exit status 3"},
         {"fixture_noentry", {}, "does not export serval_app_init_v1"},
         {"fixture_init_fails", {}, "the database is not configured"},

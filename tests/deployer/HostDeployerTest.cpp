@@ -206,7 +206,7 @@ TEST_F(HostDeployerTest, FailedRedeployKeepsTheOldVersionAndFixingItDeploys)
         std::string reason;
     } cases[] = {
         {"fixture_noentry", {}, "shop.sar: WEB-INF/lib/libapp.so does not export serval_app_init_v1"},
-        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGSEGV"},
+        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGILL"},
         {"fixture_init_fails", {}, "the database is not configured"},
         {"", {{"../evil", "x"}}, "shop.sar: entry \"../evil\" leaves the bundle"},
         {"", {{"FAIL_START", "1"}}, "shop.sar: app \"shop\" failed to start: on purpose"},
