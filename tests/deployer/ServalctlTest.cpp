@@ -141,6 +141,20 @@ TEST_F(ServalctlTest, VerifyRefusesWithTheContainersMessages)
     }
 }
 
+TEST_F(ServalctlTest, VerifyKillsAnInitThatHangs)
+{
+    serval::test::writeArchive(
+        tmp.file("shop.sar"), {{"WEB-INF/web.xml", serval::test::readFile(tmp.file("app/WEB-INF/web.xml"))},
+                               {"WEB-INF/lib/libshop.so",
+                                serval::test::readFile(serval::test::fixtureLibrary("fixture_init_hangs"))}});
+    CtlRun verify = servalctl(tmp, {"verify", "--timeout", "300", tmp.file("shop.sar")});
+    EXPECT_EQ(verify.exit, 1);
+    EXPECT_EQ(singleLine(verify.err),
+              "shop.sar: libshop.so did not finish loading within 300 ms in the preflight "
+              "process (a constructor or init hangs); fix it and redeploy\n");
+    EXPECT_EQ(servalctl(tmp, {"verify", "--timeout", "zero", tmp.file("shop.sar")}).exit, 2);
+}
+
 TEST_F(ServalctlTest, VerifyRefusesHostileArchives)
 {
     serval::test::writeArchive(tmp.file("shop.sar"), {{"../../etc/passwd", "x"}});
