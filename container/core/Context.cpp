@@ -322,9 +322,11 @@ void Context::collectFilters(std::string_view pathInContext, const Wrapper* wrap
 void Context::runChain(Request& request, Response& response, DispatcherType type)
 {
     Wrapper* wrapper = request.wrapper();
-    std::string pathInContext = request.servletPath() + request.pathInfo().value_or("");
-    std::vector<Filter*> filters;
-    if (!_filterRules.empty()) collectFilters(pathInContext, wrapper, type, filters);
+    std::vector<Filter*> filters; // no allocation when no filter is mapped (the common static case)
+    if (!_filterRules.empty()) {
+        std::string pathInContext = request.servletPath() + request.pathInfo().value_or("");
+        collectFilters(pathInContext, wrapper, type, filters);
+    }
     FilterChain chain(filters, wrapper != nullptr ? &wrapper->servlet() : nullptr);
     if (wrapper == nullptr && filters.empty()) {
         response.sendError(404);

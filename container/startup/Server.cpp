@@ -98,6 +98,32 @@ void Server::deployApplications()
     }
 }
 
+void Server::installManager()
+{
+    if (!_config.manager.enabled) return;
+#ifdef SERVAL_VERSION
+    std::string version = SERVAL_VERSION;
+#else
+    std::string version = "0.0.0";
+#endif
+    _manager = std::make_unique<manager::Manager>(*_engine, _config, version);
+    _manager->backend().setDeployer(&_deployment->deployer());
+    // The Connectors are all constructed before this is called and the vector does not change
+    // until stop(), after every request has finished: reading it from worker threads is safe.
+    _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
+        for (const auto& connector : _connectors) {
+            connector::ConnectorStats stats = connector->stats();
+            status.connectors.push_back(
+                manager::ConnectorInfo{connector->boundAddress(), connector->boundPort(),
+                                       stats.openConnections, stats.requests, stats.bytesIn, stats.bytesOut});
+            status.workerThreads += stats.workerThreads;
+            status.workersBusy += stats.workersBusy;
+            status.workQueued += stats.workersQueued;
+        }
+    });
+    _manager->install();
+}
+
 void Server::startInternal()
 {
     openLogs();
@@ -116,11 +142,12 @@ void Server::startInternal()
     deployApplications();
     if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
 
-    for (const connector::ConnectorConfig& connectorConfig : _config.connectors) {
-        auto connector = std::make_unique<connector::Connector>(connectorConfig, *_engine);
+    for (const connector::ConnectorConfig& connectorConfig : _config.connectors)
+        _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine));
+    installManager();
+    for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
         LOG_INFO("server", "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
-        _connectors.push_back(std::move(connector));
     }
 }
 
@@ -132,6 +159,7 @@ void Server::stopInternal() noexcept
     _connectors.clear();
     if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
+    _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
     _accessLog.reset(); // flushes

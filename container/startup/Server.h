@@ -6,6 +6,7 @@
 #include "core/Engine.h"
 #include "core/Lifecycle.h"
 #include "deployer/ServerDeployment.h"
+#include "manager/Manager.h"
 #include "valves/AccessLog.h"
 
 #include <memory>
@@ -55,12 +56,17 @@ private:
     void openLogs();
     /// Starts the Deployer: reconciliation, start-up deployment, the appBase watcher.
     void deployApplications();
+    /// Mounts the manager and /metrics on the default host (<Manager> in server.xml).
+    void installManager();
 
     config::ServerConfig _config;
     config::WebAppConfig _webXmlDefaults;
     std::unique_ptr<valves::AccessLog> _accessLog; ///< outlives the Engine's last complete()
     std::unique_ptr<core::Engine> _engine;
     std::unique_ptr<deployer::ServerDeployment> _deployment; ///< after _engine: destroyed before it
+    /// The admin page, JSON API and /metrics (container/manager); its Contexts live in the
+    /// Engine, its backend reads the Deployer and the Connectors.
+    std::unique_ptr<manager::Manager> _manager;
     std::vector<std::unique_ptr<connector::Connector>> _connectors;
 };
 
