@@ -124,7 +124,7 @@ TEST_F(ServalctlTest, VerifyRefusesWithTheContainersMessages)
         std::string fixture;
         std::string message;
     } cases[] = {
-        {"fixture_noentry", "shop.sar: WEB-INF/lib/libshop.so does not export serval_app_init_v1"},
+        {"fixture_noentry", "shop.sar: app \"shop\": libshop.so does not export serval_app_init_v1"},
         {"fixture_crash_ctor", "shop.sar: libshop.so crashed the preflight process with SIGILL"},
         {"fixture_exit_ctor", "shop.sar: libshop.so ended the preflight process with exit status 3"},
     };
