@@ -284,6 +284,22 @@ TEST_F(DeploymentScenarioTest, RedeployUnderLoadFailsNoRequest)
     EXPECT_TRUE(eventually([&] { return versionDirs("shop").size() == 1; }));
 }
 
+TEST_F(DeploymentScenarioTest, LibraryThatStaysMappedIsReported)
+{
+    drop("shop.sar", "one", "fixture_nodelete");
+    ASSERT_TRUE(start()) << server->error();
+    ASSERT_EQ(served("/shop/ok"), "ok");
+    EXPECT_FALSE(row("/shop")->libraryStayedMapped);
+    drop("shop.sar", "two", "fixture_nodelete");
+    ASSERT_TRUE(eventuallyServed("/shop/version.txt", "two")) << server->log();
+    EXPECT_TRUE(eventually([&] { return row("/shop")->libraryStayedMapped; })) << server->log();
+    EXPECT_TRUE(server->waitForLog("the library of the old version of /shop stayed mapped after unload"));
+
+    drop("shop.sar", "three", "fixture_app"); // a well-behaved library is unmapped: no report
+    ASSERT_TRUE(eventuallyServed("/shop/version.txt", "three"));
+    ASSERT_TRUE(eventually([&] { return versionDirs("shop").size() == 1; }));
+}
+
 TEST_F(DeploymentScenarioTest, CrashAtEachPointLeavesOldOrNewVersionWhole)
 {
     for (const char* point : {"staged", "renamed", "started", "routed", "registered", "drained"}) {
