@@ -80,10 +80,11 @@ bool BundleValidator::validate(const std::string& root, std::string_view label, 
         ElfInspector::inspect(path, ElfInspector::kEntrySymbol, info, why);
         std::string file = lib.substr(lib.rfind('/') + 1);
         if (!info.exportsEntry && !info.otherEntry.empty()) {
-            error = prefix + "app \"" + appName + "\" was built for ABI " + info.otherEntry.substr(17) +
-                    ".x; this container provides " + std::to_string(SERVAL_ABI_MAJOR) + "." +
-                    std::to_string(SERVAL_ABI_MINOR) + ": rebuild it against SDK " +
-                    std::to_string(SERVAL_ABI_MAJOR) + ".x";
+            error = prefix + "app \"" + appName + "\": " + file + " exports " + info.otherEntry + " (ABI " +
+                    info.otherEntry.substr(17) +
+                    ".x) instead of " SERVAL_APP_ENTRY_NAME "; this container provides " +
+                    std::to_string(SERVAL_ABI_MAJOR) + "." + std::to_string(SERVAL_ABI_MINOR) +
+                    ": rebuild it against SDK " + std::to_string(SERVAL_ABI_MAJOR) + ".x";
             return false;
         }
         if (!info.exportsEntry) {

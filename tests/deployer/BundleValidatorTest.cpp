@@ -113,8 +113,8 @@ TEST_F(BundleValidatorTest, NamesTheAbiOfALibraryBuiltForAnotherMajor)
     tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
     addLibrary("fixture_other_major", "libshop.so");
     EXPECT_FALSE(validate());
-    EXPECT_EQ(error, "shop.sar: app \"shop\" was built for ABI 2.x; this container provides 1.0: rebuild it "
-                     "against SDK 1.x");
+    EXPECT_EQ(error, "shop.sar: app \"shop\": libshop.so exports serval_app_init_v2 (ABI 2.x) instead of "
+                     "serval_app_init_v1; this container provides 1.0: rebuild it against SDK 1.x");
 }
 
 TEST_F(BundleValidatorTest, EveryLibraryMustBeAnAppLibrary)
