@@ -331,9 +331,12 @@ void Context::collectFilters(std::string_view pathInContext, const Wrapper* wrap
 void Context::runChain(Request& request, Response& response, DispatcherType type)
 {
     Wrapper* wrapper = request.wrapper();
-    std::string pathInContext = request.servletPath() + request.pathInfo().value_or("");
     std::vector<Filter*> filters;
-    if (!_filterRules.empty()) collectFilters(pathInContext, wrapper, type, filters);
+    if (!_filterRules.empty()) { // the path is built only for filter matching
+        std::string pathInContext = request.servletPath();
+        if (request.pathInfo()) pathInContext.append(*request.pathInfo());
+        collectFilters(pathInContext, wrapper, type, filters);
+    }
     FilterChain chain(filters, wrapper != nullptr ? &wrapper->servlet() : nullptr);
     if (wrapper == nullptr && filters.empty()) {
         response.sendError(404);
