@@ -215,7 +215,7 @@ serval_status_t requestHeaders(serval_request_t* request, serval_pair_t* out, si
             out[total] = serval_pair_t{str(header.name), str(header.value)};
         ++total;
     }
-    *count = total;
+    if (count != nullptr) *count = total;
     return SERVAL_OK;
 }
 
@@ -239,7 +239,7 @@ serval_status_t requestParameterValues(serval_request_t* request, serval_str_t n
             if (out != nullptr && total < capacity) out[total] = str(value);
             ++total;
         }
-        *count = total;
+        if (count != nullptr) *count = total;
         return SERVAL_OK;
     });
 }

@@ -331,10 +331,9 @@ void Context::collectFilters(std::string_view pathInContext, const Wrapper* wrap
 void Context::runChain(Request& request, Response& response, DispatcherType type)
 {
     Wrapper* wrapper = request.wrapper();
-    std::vector<Filter*> filters;
-    if (!_filterRules.empty()) { // the path is built only for filter matching
-        std::string pathInContext = request.servletPath();
-        if (request.pathInfo()) pathInContext.append(*request.pathInfo());
+    std::vector<Filter*> filters; // no allocation when no filter is mapped (the common static case)
+    if (!_filterRules.empty()) {
+        std::string pathInContext = request.servletPath() + request.pathInfo().value_or("");
         collectFilters(pathInContext, wrapper, type, filters);
     }
     FilterChain chain(filters, wrapper != nullptr ? &wrapper->servlet() : nullptr);

@@ -253,32 +253,45 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
     try {
         EngineExchangeState& st = stateOf(exchange);
         st.reset();
-        st.snapshot = currentSnapshot();
         const http::HttpRequest& request = exchange.request;
 
-        auto hostIndex = st.snapshot->hostMapper.map(request.host());
-        if (!hostIndex) return reject(exchange, 404, "No host is configured.");
-        const RoutingSnapshot::HostRoute& route = st.snapshot->hosts[*hostIndex];
-        st.host = route.host.get();
+        // A request may load the snapshot just before a deploy swaps it and count itself into
+        // the replaced Context just after that Context began to stop (the deployer saw it
+        // drained). Then the new snapshot, published before the stop, has the replacement:
+        // route again. Only a Context that is not started in the current snapshot gets 503.
+        Context* context = nullptr;
+        for (int attempt = 0;; ++attempt) {
+            // A retry must see the latest publish: the per-thread cache may lag it briefly.
+            st.snapshot = attempt == 0 ? currentSnapshot() : std::atomic_load(&_snapshot);
+            auto hostIndex = st.snapshot->hostMapper.map(request.host());
+            if (!hostIndex) return reject(exchange, 404, "No host is configured.");
+            const RoutingSnapshot::HostRoute& route = st.snapshot->hosts[*hostIndex];
+            st.host = route.host.get();
 
-        if (request.path == "*") { // OPTIONS * (the Connector admits "*" for OPTIONS only)
-            http::HeadDecision decision = reject(exchange, 200, "");
-            exchange.response.reset();
-            exchange.response.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-            return decision;
-        }
-        const char* why = "";
-        if (int status = decodePath(request.path, st.decodedUri, why)) return reject(exchange, status, why);
+            if (attempt == 0) {
+                if (request.path == "*") { // OPTIONS * (the Connector admits "*" for OPTIONS only)
+                    http::HeadDecision decision = reject(exchange, 200, "");
+                    exchange.response.reset();
+                    exchange.response.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+                    return decision;
+                }
+                const char* why = "";
+                if (int status = decodePath(request.path, st.decodedUri, why))
+                    return reject(exchange, status, why);
+            }
 
-        auto contextIndex = route.mapper.map(st.decodedUri);
-        if (!contextIndex) return reject(exchange, 404, "Nothing is deployed at this path.");
-        Context* context = route.contexts[*contextIndex].get();
-        // Count first, then check the state: stop() flips the state, then waits for zero.
-        context->enterRequest();
-        st.context = context;
-        if (!context->isStarted()) {
+            auto contextIndex = route.mapper.map(st.decodedUri);
+            if (!contextIndex) return reject(exchange, 404, "Nothing is deployed at this path.");
+            context = route.contexts[*contextIndex].get();
+            // Count first, then check the state: stop() flips the state, then waits for zero.
+            context->enterRequest();
+            st.context = context;
+            if (context->isStarted()) break;
             st.releaseContext();
-            return reject(exchange, 503, "The application at " + context->displayPath() + " is not running.");
+            if (attempt == 2 || std::atomic_load(&_snapshot) == st.snapshot) {
+                return reject(exchange, 503,
+                              "The application at " + context->displayPath() + " is not running.");
+            }
         }
         if (!context->path().empty() && st.decodedUri.size() == context->path().size() &&
             context->spec().redirectContextRoot) {

@@ -40,7 +40,9 @@ public:
     /// Never throws; stopInternal() must not either.
     void stop() noexcept;
 
-    LifecycleState state() const noexcept { return _state.load(std::memory_order_acquire); }
+    /// Sequentially consistent: the Engine counts a request in, then reads the state, while
+    /// stop() writes the state, then waits for the count to drain (a Dekker-style handshake).
+    LifecycleState state() const noexcept { return _state.load(std::memory_order_seq_cst); }
     bool isStarted() const noexcept { return state() == LifecycleState::Started; }
     /// Why the last start() failed ("" otherwise): one actionable sentence.
     std::string failureReason() const;

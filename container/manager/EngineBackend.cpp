@@ -269,14 +269,21 @@ ActionResult EngineBackend::fromOutcome(const deployer::DeployOutcome& outcome, 
                                         const std::string& path)
 {
     if (outcome.ok) return ActionResult{true, 200, "", outcome.message, find(host, path)};
-    const std::string& m = outcome.message;
-    if (m.find("is not deployed on") != std::string::npos || m.find("no host \"") == 0) {
-        return failure(404, "not_found", m);
+    using Problem = deployer::DeployOutcome::Problem;
+    switch (outcome.problem) {
+    case Problem::NotFound:
+        return failure(404, "not_found", outcome.message);
+    case Problem::AlreadyDeployed:
+        return failure(409, "exists", outcome.message);
+    case Problem::BadRequest:
+        return failure(400, "bad_request", outcome.message);
+    case Problem::IoError:
+        return failure(500, "io_error", outcome.message);
+    case Problem::None:
+    case Problem::Refused:
+        break;
     }
-    if (m.find("is already deployed") != std::string::npos) return failure(409, "exists", m);
-    if (m.find("is not a bundle name") != std::string::npos) return failure(400, "bad_request", m);
-    if (m.find("cannot be written") != std::string::npos) return failure(500, "internal", m);
-    return failure(422, "deploy_failed", m);
+    return failure(422, "deploy_failed", outcome.message);
 }
 
 ActionResult EngineBackend::deployUpload(const std::string& host, const std::string& path,

@@ -70,18 +70,21 @@ void Manager::install()
 
     auto host = _engine.defaultHost();
     if (!host) throw std::runtime_error("the manager needs the default host, which does not exist");
-    for (const std::string& path : {conf.path, std::string("/metrics")}) {
-        if (host->findContext(path)) {
-            throw std::runtime_error("an application already uses " + path + " on host " + host->name() +
-                                     "; move it, or set <Manager path=\"...\"> in conf/server.xml");
-        }
+    if (host->findContext(conf.path)) {
+        throw std::runtime_error("an application already uses " + conf.path + " on host " + host->name() +
+                                 "; move it, or set <Manager path=\"...\"> in conf/server.xml");
     }
     _backend->addReservedPath(conf.path);
-    _backend->addReservedPath("/metrics");
-
-    auto page = makeContext("manager", conf.path, std::make_unique<ManagerServlet>(_api), conf.maxUploadSize);
-    auto metrics = makeContext("metrics", "/metrics", std::make_unique<MetricsServlet>(_api), 0);
-    for (const auto& context : {page, metrics}) {
+    std::vector<std::shared_ptr<core::Context>> contexts{
+        makeContext("manager", conf.path, std::make_unique<ManagerServlet>(_api), conf.maxUploadSize)};
+    if (host->findContext("/metrics")) {
+        LOG_WARN("manager", "an application serves /metrics on host " + host->name() +
+                                "; the container's Prometheus metrics are not mounted");
+    } else {
+        _backend->addReservedPath("/metrics");
+        contexts.push_back(makeContext("metrics", "/metrics", std::make_unique<MetricsServlet>(_api), 0));
+    }
+    for (const auto& context : contexts) {
         if (!context->start())
             throw std::runtime_error("cannot start " + context->path() + ": " + context->failureReason());
         host->addContext(context);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <functional>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +77,14 @@ OpenFileCache::OpenFileCache(std::string docBase, std::shared_ptr<const MimeType
     if (!_mimeTypes) _mimeTypes = std::make_shared<MimeTypes>();
 }
 
+OpenFileCache::~OpenFileCache()
+{
+    for (Shard& shard : _shards) {
+        for (const auto& entry : shard.entries)
+            release(*entry.second);
+    }
+}
+
 std::shared_ptr<const CachedResource> OpenFileCache::find(const std::string& relativePath, int& error)
 {
     Shard& shard = _shards[std::hash<std::string>{}(relativePath) % _shards.size()];
@@ -97,7 +106,10 @@ std::shared_ptr<const CachedResource> OpenFileCache::find(const std::string& rel
     std::shared_ptr<const CachedResource> fresh = load(relativePath, error);
     if (fresh) {
         fresh->checkedAt.store(now, std::memory_order_relaxed);
-        store(shard, relativePath, fresh);
+        if (!store(shard, relativePath, fresh)) {
+            // Over the process-wide descriptor budget: serve it this once, keep nothing.
+            _memoryBytes.fetch_sub(memoryOf(*fresh), std::memory_order_relaxed);
+        }
     } else if (cached) {
         std::lock_guard<std::mutex> lock(shard.mutex);
         auto it = shard.entries.find(relativePath);
@@ -206,29 +218,63 @@ std::shared_ptr<const CachedResource> OpenFileCache::load(const std::string& rel
     return resource;
 }
 
-void OpenFileCache::store(Shard& shard, const std::string& relativePath,
+bool OpenFileCache::store(Shard& shard, const std::string& relativePath,
                           std::shared_ptr<const CachedResource> resource)
 {
+    int64_t fds = descriptorsOf(*resource);
     std::lock_guard<std::mutex> lock(shard.mutex);
     auto it = shard.entries.find(relativePath);
     if (it != shard.entries.end()) {
         release(*it->second);
-        it->second = std::move(resource);
-        return;
-    }
-    if (shard.entries.size() >= _maxPerShard) {
+        shard.entries.erase(it);
+    } else if (shard.entries.size() >= _maxPerShard) {
         // Bounded, not LRU: a hot entry dropped here comes back on its next request.
         release(*shard.entries.begin()->second);
         shard.entries.erase(shard.entries.begin());
     }
+    if (fds > 0 && cachedDescriptors().fetch_add(fds, std::memory_order_relaxed) + fds > descriptorBudget()) {
+        cachedDescriptors().fetch_sub(fds, std::memory_order_relaxed);
+        return false;
+    }
     shard.entries.emplace(relativePath, std::move(resource));
+    return true;
+}
+
+uint64_t OpenFileCache::memoryOf(const CachedResource& resource) noexcept
+{
+    uint64_t bytes = resource.identity.inMemory ? resource.identity.size : 0;
+    if (resource.gzip && resource.gzip->inMemory) bytes += resource.gzip->size;
+    return bytes;
+}
+
+int64_t OpenFileCache::descriptorsOf(const CachedResource& resource) noexcept
+{
+    return (resource.identity.file ? 1 : 0) + (resource.gzip && resource.gzip->file ? 1 : 0);
 }
 
 void OpenFileCache::release(const CachedResource& resource) noexcept
 {
-    uint64_t bytes = resource.identity.inMemory ? resource.identity.size : 0;
-    if (resource.gzip && resource.gzip->inMemory) bytes += resource.gzip->size;
-    _memoryBytes.fetch_sub(bytes, std::memory_order_relaxed);
+    _memoryBytes.fetch_sub(memoryOf(resource), std::memory_order_relaxed);
+    cachedDescriptors().fetch_sub(descriptorsOf(resource), std::memory_order_relaxed);
+}
+
+std::atomic<int64_t>& OpenFileCache::cachedDescriptors() noexcept
+{
+    static std::atomic<int64_t> count{0};
+    return count;
+}
+
+int64_t OpenFileCache::descriptorBudget() noexcept
+{
+    // A quarter of the descriptor limit, so cached files can never starve accept(): with
+    // Debian's default soft limit of 1024 that is 256 open files across every Context.
+    static const int64_t budget = [] {
+        struct rlimit limit;
+        if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return int64_t{256};
+        if (limit.rlim_cur == RLIM_INFINITY) return int64_t{16384};
+        return std::max<int64_t>(16, static_cast<int64_t>(limit.rlim_cur / 4));
+    }();
+    return budget;
 }
 
 } // namespace serval::servlets

@@ -77,6 +77,7 @@ public:
     };
 
     OpenFileCache(std::string docBase, std::shared_ptr<const MimeTypes> mimeTypes, Options options);
+    ~OpenFileCache();
     OpenFileCache(const OpenFileCache&) = delete;
     OpenFileCache& operator=(const OpenFileCache&) = delete;
 
@@ -91,6 +92,12 @@ public:
 
     static int64_t monotonicSeconds() noexcept;
 
+    /// Descriptors held open by every OpenFileCache of the process (files above the in-memory
+    /// limit), and the most they may hold: a quarter of RLIMIT_NOFILE. A file that does not fit
+    /// is served with a fresh descriptor and not cached, so the cache never starves accept().
+    static std::atomic<int64_t>& cachedDescriptors() noexcept;
+    static int64_t descriptorBudget() noexcept;
+
 private:
     struct Shard
     {
@@ -102,8 +109,12 @@ private:
     std::shared_ptr<CachedFile> loadFile(const std::string& fullPath, bool allowDirectory, bool& isDirectory,
                                          int& error);
     bool stillValid(const std::string& relativePath, const CachedResource& resource) const;
-    void store(Shard& shard, const std::string& relativePath, std::shared_ptr<const CachedResource> resource);
+    /// Inserts or replaces; false (nothing stored) if it would exceed the descriptor budget.
+    bool store(Shard& shard, const std::string& relativePath, std::shared_ptr<const CachedResource> resource);
+    /// Takes a removed entry out of the memory and descriptor accounting.
     void release(const CachedResource& resource) noexcept;
+    static uint64_t memoryOf(const CachedResource& resource) noexcept;
+    static int64_t descriptorsOf(const CachedResource& resource) noexcept;
 
     std::string _docBase; ///< realpath, no trailing slash
     std::shared_ptr<const MimeTypes> _mimeTypes;

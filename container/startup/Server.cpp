@@ -2,7 +2,6 @@
 
 #include "app/AppLoader.h"
 #include "config/ConfigError.h"
-#include "core/ExplodedDeployer.h"
 #include "servlets/DefaultServlet.h"
 #include "servlets/MimeTypes.h"
 #include "util/Log.h"
@@ -79,20 +78,57 @@ void Server::openLogs()
                                      "; fix the directory's permissions or set logFile in conf/server.xml");
         }
     }
-    if (!_config.accessLog.empty()) {
-        makeParentDirectories(_config.accessLog);
-        _accessLog = std::make_unique<valves::AccessLog>(_config.accessLog);
+}
+
+valves::AccessLog* Server::accessLog(const std::string& path)
+{
+    if (path.empty()) return nullptr;
+    auto& log = _accessLogs[path];
+    if (!log) {
+        makeParentDirectories(path);
+        log = std::make_unique<valves::AccessLog>(path);
     }
+    return log.get();
 }
 
 void Server::deployApplications()
 {
+    // The Deployer: registry (data/serval.db), start-up reconciliation, deployOnStartup, and the
+    // appBase watcher (autoDeploy). Before the Engine starts, so the first request finds the apps.
     uint64_t maxBodySize = _config.connectors.front().maxBodySize;
+    _deployment =
+        std::make_unique<deployer::ServerDeployment>(_config, *_engine, _webXmlDefaults, maxBodySize);
+    _deployment->start();
     for (const auto& host : _engine->hosts()) {
-        size_t count =
-            core::deployExplodedDirectories(*host, _engine->services(), _webXmlDefaults, maxBodySize);
-        LOG_INFO("host:" + host->name(), std::to_string(count) + " application(s) in " + host->appBase());
+        LOG_INFO("host:" + host->name(),
+                 std::to_string(host->contexts().size()) + " application(s) in " + host->appBase());
     }
+}
+
+void Server::installManager()
+{
+    if (!_config.manager.enabled) return;
+#ifdef SERVAL_VERSION
+    std::string version = SERVAL_VERSION;
+#else
+    std::string version = "0.0.0";
+#endif
+    _manager = std::make_unique<manager::Manager>(*_engine, _config, version);
+    _manager->backend().setDeployer(&_deployment->deployer());
+    // The Connectors are all constructed before this is called and the vector does not change
+    // until stop(), after every request has finished: reading it from worker threads is safe.
+    _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
+        for (const auto& connector : _connectors) {
+            connector::ConnectorStats stats = connector->stats();
+            status.connectors.push_back(
+                manager::ConnectorInfo{connector->boundAddress(), connector->boundPort(),
+                                       stats.openConnections, stats.requests, stats.bytesIn, stats.bytesOut});
+            status.workerThreads += stats.workerThreads;
+            status.workersBusy += stats.workersBusy;
+            status.workQueued += stats.workersQueued;
+        }
+    });
+    _manager->install();
 }
 
 void Server::startInternal()
@@ -103,8 +139,7 @@ void Server::startInternal()
     _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices());
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = std::make_shared<core::Host>(hostConfig);
-        if (_accessLog) {
-            valves::AccessLog* log = _accessLog.get();
+        if (valves::AccessLog* log = accessLog(hostConfig.accessLog.value_or(_config.accessLog))) {
             host->setAccessLog(
                 [log](const http::HttpExchange& exchange, uint64_t bytes) { log->log(exchange, bytes); });
         }
@@ -113,11 +148,14 @@ void Server::startInternal()
     deployApplications();
     if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
 
-    for (const connector::ConnectorConfig& connectorConfig : _config.connectors) {
-        auto connector = std::make_unique<connector::Connector>(connectorConfig, *_engine);
+    for (const connector::ConnectorConfig& connectorConfig : _config.connectors)
+        _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine));
+    installManager();
+    for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
-        LOG_INFO("server", "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
-        _connectors.push_back(std::move(connector));
+        // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
+        util::Log::write(util::LogLevel::Info, "server",
+                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
     }
 }
 
@@ -127,9 +165,12 @@ void Server::stopInternal() noexcept
     for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it)
         (*it)->stop();
     _connectors.clear();
+    if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
+    _manager.reset(); // after the Engine stopped: its Contexts no longer serve
+    _deployment.reset();
     _engine.reset();
-    _accessLog.reset(); // flushes
+    _accessLogs.clear(); // flushes
 }
 
 } // namespace serval::startup

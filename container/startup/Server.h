@@ -5,8 +5,11 @@
 #include "connector/Connector.h"
 #include "core/Engine.h"
 #include "core/Lifecycle.h"
+#include "deployer/ServerDeployment.h"
+#include "manager/Manager.h"
 #include "valves/AccessLog.h"
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -31,6 +34,9 @@ public:
     const config::WebAppConfig& webXmlDefaults() const noexcept { return _webXmlDefaults; }
     /// Valid between start() and stop().
     core::Engine& engine() noexcept { return *_engine; }
+    /// The Deployer and the registry (admin page, API). Valid between start() and stop().
+    deployer::Deployer& deployer() noexcept { return _deployment->deployer(); }
+    registry::Registry& registry() noexcept { return _deployment->registry(); }
     const std::vector<std::unique_ptr<connector::Connector>>& connectors() const noexcept
     {
         return _connectors;
@@ -49,13 +55,22 @@ protected:
 
 private:
     void openLogs();
-    /// Start-up deployment of each Host's appBase (the deployer's hot deploy replaces this).
+    /// The AccessLog writing `path`, opened on first use (nullptr for "").
+    valves::AccessLog* accessLog(const std::string& path);
+    /// Starts the Deployer: reconciliation, start-up deployment, the appBase watcher.
     void deployApplications();
+    /// Mounts the manager and /metrics on the default host (<Manager> in server.xml).
+    void installManager();
 
     config::ServerConfig _config;
     config::WebAppConfig _webXmlDefaults;
-    std::unique_ptr<valves::AccessLog> _accessLog; ///< outlives the Engine's last complete()
+    /// One AccessLog per distinct file (hosts may share one); outlives the Engine's last complete().
+    std::map<std::string, std::unique_ptr<valves::AccessLog>> _accessLogs;
     std::unique_ptr<core::Engine> _engine;
+    std::unique_ptr<deployer::ServerDeployment> _deployment; ///< after _engine: destroyed before it
+    /// The admin page, JSON API and /metrics (container/manager); its Contexts live in the
+    /// Engine, its backend reads the Deployer and the Connectors.
+    std::unique_ptr<manager::Manager> _manager;
     std::vector<std::unique_ptr<connector::Connector>> _connectors;
 };
 

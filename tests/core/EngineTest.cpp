@@ -3,7 +3,9 @@
 #include "Fakes.h"
 #include "core/ExplodedDeployer.h"
 #include "core/Host.h"
+#include "support/ServalProcess.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <gtest/gtest.h>
 #include <mutex>
@@ -274,4 +276,47 @@ TEST(ExplodedDeployerTest, DirectoriesInAppBaseBecomeContexts)
     hc.deployOnStartup = false;
     core::Host off(hc);
     EXPECT_EQ(core::deployExplodedDirectories(off, test::fakeServices(trace), defaults, 1), 0u);
+}
+
+TEST_F(EngineTest, ConcurrentRequestsDuringRepeatedReplacementNeverFail)
+{
+    auto local = engine.findHost("localhost");
+    std::atomic<bool> done{false};
+    std::atomic<int> failures{0};
+    std::atomic<int> served{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t) {
+        clients.emplace_back([&] {
+            while (!done.load()) {
+                Exchange e("GET", "/docs/x");
+                int status = e.run(engine);
+                bool fromAVersion = e.body().rfind("v", 0) == 0 || e.body().rfind("localhost:docs", 0) == 0;
+                if (status != 200 || !fromAVersion) {
+                    failures.fetch_add(1);
+                }
+                served.fetch_add(1);
+            }
+        });
+    }
+    for (int version = 1; version <= 30; ++version) {
+        core::ContextSpec spec;
+        spec.name = "docs";
+        spec.path = "/docs";
+        spec.version = std::to_string(version);
+        spec.docBase = dir.path();
+        auto next = std::make_shared<core::Context>(spec, engine.services());
+        next->addServlet("id", std::make_unique<test::FakeServlet>("v" + spec.version, trace), {"/"});
+        ASSERT_TRUE(next->start());
+        int before = served.load();
+        ASSERT_TRUE(
+            test::eventually([&] { return served.load() >= before + 20; })); // traffic on the current version
+        auto old = local->addContext(next);
+        ASSERT_TRUE(test::eventually([&] { return old->inFlight() == 0; }));
+        old->stop();
+    }
+    done = true;
+    for (auto& c : clients)
+        c.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GT(served.load(), 0);
 }

@@ -377,6 +377,7 @@ TEST_F(ManagerHttpTest, UploadThroughTheApiAndMetrics)
 TEST_F(ManagerHttpTest, ClientOutsideTheAllowListIsRefused)
 {
     server.reset();
+    ::unlink(base.file("serval.stderr").c_str()); // the next start must not read the old "listening on"
     startServer("127.0.0.1/32", {"--address", "127.0.0.2"});
     ASSERT_EQ(server->address(), "127.0.0.2");
     // Loopback traffic to 127.0.0.2 leaves from 127.0.0.1 unless the client binds its source.

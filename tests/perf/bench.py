@@ -24,16 +24,17 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 
 # ---------------------------------------------------------------------------------------------
 # What other parts of the repository define. Align here when they change. The environment
-# variables SERVAL_BIN_PATH, SERVAL_HELLO_BUNDLE and SERVAL_HELLO_SAR override the paths.
+# variables SERVAL_BIN_PATH and SERVAL_HELLO_BUNDLE override the paths.
 # ---------------------------------------------------------------------------------------------
 SERVAL_BIN = os.environ.get("SERVAL_BIN_PATH", "build/bin/serval")
 # The `hello` sample bundle as the SDK build produces it: an exploded directory (WEB-INF/web.xml,
-# WEB-INF/lib/*.so) and, if present, the packed .sar (used for the drop-to-first-200 test).
+# WEB-INF/lib/*.so, static files). The deploy tests zip it themselves (as they zip the WAR), with
+# a version.txt and padding added, so both servers get the same kind of archive.
 SERVAL_HELLO_BUNDLE = os.environ.get("SERVAL_HELLO_BUNDLE", "build/bundles/hello")
-SERVAL_HELLO_SAR = os.environ.get("SERVAL_HELLO_SAR", "build/bundles/hello.sar")
 SERVAL_WEB_XML = "conf/web.xml"  # copied into Serval's private base as its global web.xml
 # The hello workload's URL is HELLO_CONTEXT + HELLO_SERVLET_PATH on all three servers: Serval's
 # bundle is deployed as webapps/<HELLO_CONTEXT>, Tomcat's WAR likewise, nginx answers the URL.
@@ -348,13 +349,60 @@ class Server:
                 self.problems[workload] = f"GET {path} answered {status} {got!r}, expected 200 and {len(expected)} bytes"
                 log(f"perf: {self.name}: {self.problems[workload]}; skipping that workload")
 
-    # Drop-to-first-200: overridden by the servers that deploy.
+    # Deployment tests, for the servers that hot-deploy: app_dir is the exploded hello app,
+    # archive_ext the extension of its packed form in webapps/.
+    app_dir = None
+    archive_ext = None
+
+    def pack(self, name, tag):
+        """Zips the hello app plus version.txt (= tag) and the padding into drop-staging/."""
+        staging = os.path.join(self.dir, "drop-staging")
+        os.makedirs(staging, exist_ok=True)
+        path = os.path.join(staging, name + self.archive_ext)
+        make_archive(self.app_dir, path, tag, self.opts.bundle_padding)
+        return path
+
     def drop(self, index):
-        return None
+        """Renames a new app into webapps/; ms until its servlet answers 200."""
+        name = f"drop{index}"
+        src = self.pack(name, name)
+        dst = os.path.join(self.dir, "webapps", name + self.archive_ext)
+        r = timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", self.opts.drop_timeout)
+        r["archive_bytes"] = os.path.getsize(dst)
+        return r
+
+    def redeploy_under_load(self, seconds):
+        """Deploys version 1 of an app, then replaces it with version 2 while wrk (4
+        connections) keeps requesting its servlet; counts what wrk saw fail and when version 2
+        answered."""
+        name = "redeploy"
+        dst = os.path.join(self.dir, "webapps", name + self.archive_ext)
+        os.rename(self.pack(name + "-v1", "v1"), dst)
+        url = f"/{name}{HELLO_SERVLET_PATH}"
+        if wait_for_200(self.port, url, self.opts.drop_timeout, self.proc, 0.005) is None:
+            return {"error": f"version 1 never answered {url}"}
+        v2 = self.pack(name + "-v2", "v2")
+        p = start_wrk(self.port, url, 4, seconds, False)
+        time.sleep(2)
+        t0 = time.monotonic()
+        os.rename(v2, dst)
+        switched = None
+        while time.monotonic() - t0 < seconds - 3:
+            status, body = http_get(self.port, f"/{name}/version.txt", timeout=1.0)
+            if status == 200 and body.strip() == b"v2":
+                switched = round((time.monotonic() - t0) * 1000, 1)
+                break
+            time.sleep(0.005)
+        r = finish_wrk(p, seconds)
+        r["v2_live_after_ms"] = switched
+        r["failed"] = None if "error" in r else r["socket_errors"] + r["non2xx"]
+        return r
 
 
 class Serval(Server):
     name = "serval"
+    app_dir = SERVAL_HELLO_BUNDLE
+    archive_ext = ".sar"
 
     def prepare(self):
         if not os.access(SERVAL_BIN, os.X_OK):
@@ -387,28 +435,10 @@ class Serval(Server):
     def command(self, placement):
         return [os.path.abspath(SERVAL_BIN), "--base", self.dir, "--port", str(self.port)]
 
-    def drop(self, index):
-        """Moves a new copy of the hello bundle into webapps/; ms until its URL answers 200."""
-        name = f"drop{index}"
-        staging = os.path.join(self.dir, "drop-staging")
-        os.makedirs(staging, exist_ok=True)
-        if os.path.isfile(SERVAL_HELLO_SAR):
-            src = os.path.join(staging, name + ".sar")
-            shutil.copy(SERVAL_HELLO_SAR, src)
-            dst = os.path.join(self.dir, "webapps", name + ".sar")
-            kind = "sar"
-        elif os.path.isdir(SERVAL_HELLO_BUNDLE):
-            src = os.path.join(staging, name)
-            shutil.copytree(SERVAL_HELLO_BUNDLE, src)
-            dst = os.path.join(self.dir, "webapps", name)
-            kind = "exploded dir"
-        else:
-            return {"error": "no hello bundle"}
-        return timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", kind, self.opts.drop_timeout)
-
 
 class Tomcat(Server):
     name = "tomcat"
+    archive_ext = ".war"
 
     def prepare(self):
         for d in ("conf", "logs", "temp", "work", "webapps/ROOT", "lib", "build/classes"):
@@ -418,7 +448,7 @@ class Tomcat(Server):
         with open(os.path.join(self.dir, "webapps", "ROOT", STATIC_NAME), "wb") as f:
             f.write(STATIC_BODY)
         # The hello servlet: compiled here, deployed exploded as webapps/hello, packed as a WAR
-        # for the drop test.
+        # by the deploy tests.
         classes = os.path.join(self.dir, "build", "classes")
         r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp", TOMCAT_SERVLET_API, "-d", classes,
                             os.path.join(HERE, "java", "HelloServlet.java")], capture_output=True, text=True)
@@ -428,9 +458,7 @@ class Tomcat(Server):
         shutil.copytree(classes, os.path.join(app, "WEB-INF", "classes"))
         write(os.path.join(app, "WEB-INF", "web.xml"),
               render(os.path.join(HERE, "java", "web.xml"), hello_mapping=HELLO_SERVLET_PATH))
-        self.war = os.path.join(self.dir, "build", "hello.war")
-        shutil.make_archive(self.war[:-4], "zip", app)
-        os.rename(self.war[:-4] + ".zip", self.war)
+        self.app_dir = app
         shutil.copytree(app, os.path.join(self.dir, "webapps", HELLO_CONTEXT.strip("/")))
 
     def configure(self, placement):
@@ -452,15 +480,6 @@ class Tomcat(Server):
         env.pop("CATALINA_OPTS", None)
         env.pop("JAVA_OPTS", None)
         return env
-
-    def drop(self, index):
-        name = f"drop{index}"
-        staging = os.path.join(self.dir, "drop-staging")
-        os.makedirs(staging, exist_ok=True)
-        src = os.path.join(staging, name + ".war")
-        shutil.copy(self.war, src)
-        dst = os.path.join(self.dir, "webapps", name + ".war")
-        return timed_drop(self.port, src, dst, f"/{name}{HELLO_SERVLET_PATH}", "war", self.opts.drop_timeout)
 
 
 class Nginx(Server):
@@ -485,7 +504,27 @@ class Nginx(Server):
                 "-e", os.path.join(self.dir, "logs", "error.log")]
 
 
-def timed_drop(port, src, dst, url, kind, timeout):
+def make_archive(app_dir, path, tag, padding):
+    """A zip of app_dir plus version.txt (tag) and padding.bin (padding random bytes, so the
+    archive has a realistic size and does not compress away)."""
+    tmp = path + ".tmp"
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for root, dirs, files in os.walk(app_dir):
+            dirs.sort()
+            for f in sorted(files):
+                full = os.path.join(root, f)
+                z.write(full, os.path.relpath(full, app_dir))
+        for name, data in (("version.txt", tag.encode() + b"\n"), ("padding.bin", os.urandom(padding))):
+            if name == "padding.bin" and not padding:
+                continue
+            info = zipfile.ZipInfo(name, time.localtime()[:6])
+            info.external_attr = 0o100644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    os.rename(tmp, path)
+
+
+def timed_drop(port, src, dst, url, timeout):
     """rename(src, dst) into the watched directory, then polls url every 5 ms until 200."""
     t0 = time.monotonic()
     os.rename(src, dst)
@@ -497,8 +536,8 @@ def timed_drop(port, src, dst, url, kind, timeout):
             break
         time.sleep(0.005)
     if waited is None:
-        return {"kind": kind, "ms": None, "error": f"no 200 from {url} within {timeout:.0f} s"}
-    return {"kind": kind, "ms": round(waited * 1000, 1)}
+        return {"ms": None, "error": f"no 200 from {url} within {timeout:.0f} s"}
+    return {"ms": round(waited * 1000, 1)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,10 +587,18 @@ class StallSampler(threading.Thread):
 
 
 def wrk(port, path, conns, seconds, pinned):
+    return finish_wrk(start_wrk(port, path, conns, seconds, pinned), seconds)
+
+
+def start_wrk(port, path, conns, seconds, pinned):
     cmd = (["taskset", "-c", "0"] if pinned else []) + [
         "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s", "--latency",
         "-s", os.path.join(HERE, "report.lua"), f"http://127.0.0.1:{port}{path}"]
-    p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish_wrk(p, seconds):
+    """Waits for a wrk started by start_wrk (killed 30 s after its duration) and parses it."""
     try:
         out, _ = p.communicate(timeout=seconds + 30)
     except subprocess.TimeoutExpired:
@@ -650,6 +697,10 @@ def row_targets(placement, workload, conns, s, t, n):
         need_t, need_n = (2.0, 0.9) if workload == "hello" else (2.0, 1.0)
         targets.append(f">={need_t:g}x T, >={need_n:g}x N")
         rt, rn = ratio(s["rps"], t and t["rps"]), ratio(s["rps"], n and n["rps"])
+        if rt is None:
+            misses.append("T not measured")
+        if rn is None:
+            misses.append("N not measured")
         if rt is not None and rt < need_t:
             misses.append(f"T {rt:.2f}x<{need_t:g}x ({(rt / need_t - 1) * 100:+.0f}%)")
         if rn is not None and rn < need_n:
@@ -661,9 +712,11 @@ def row_targets(placement, workload, conns, s, t, n):
             misses.append(f"{errs} errors")
         if s["stalled"]:
             misses.append(f"{s['stalled']} stalled")
-    if conns == 512 and t:
+    if conns == 512:
         targets.append("p99<=0.5x T")
-        rp = ratio(s["p99_ms"], t["p99_ms"])
+        rp = ratio(s["p99_ms"], t and t["p99_ms"])
+        if rp is None and "T not measured" not in misses:
+            misses.append("T not measured")
         if rp is not None and rp > 0.5:
             misses.append(f"p99 {rp:.2f}x T")
     if not targets:
@@ -677,7 +730,7 @@ def markdown(meta, summary, extras):
              f"Machine: {meta['cpus']} cores, {meta['cpu_model']}, kernel {meta['kernel']}. "
              f"Versions: {meta['versions_line']}.", "",
              f"Command: `{meta['command']}` ({meta['duration']} s runs after {meta['warmup']} s warm-up, "
-             f"{meta['reps']} interleaved repetitions, medians; access logs "
+             f"{meta['reps']} interleaved repetition{'s' if meta['reps'] != 1 else ''}, medians; access logs "
              f"{'on' if meta['access_log'] else 'off'}).", ""]
     if summary:
         lines += [
@@ -751,6 +804,13 @@ def phase_load(servers, opts, results):
             s.sanity()
         for s in servers:
             results["rss_kib"].setdefault(s.name, {})[f"{placement}_before_load"] = rss_kib(s.pids())
+        # One longer warm-up per server and workload before the first repetition, so that the
+        # JVM's JIT has compiled the request path before anything is measured.
+        if opts.initial_warmup:
+            for s in servers:
+                for workload in opts.workloads:
+                    if s.supports(workload):
+                        wrk(s.port, s.paths()[workload], 128, opts.initial_warmup, placement == "pinned")
         for rep in range(opts.reps):
             for workload in opts.workloads:
                 for conns in opts.connections:
@@ -833,6 +893,21 @@ def phase_drop(servers, opts, results):
         s.stop()
 
 
+def phase_redeploy(servers, opts, results):
+    log(f"== replace a deployed app while wrk requests it (whole machine, {opts.redeploy_seconds} s)")
+    for s in servers:
+        if s.name not in ("serval", "tomcat") or (s.name == "serval" and "hello" in s.problems):
+            continue
+        s.start("whole")
+        time.sleep(opts.settle)
+        r = s.redeploy_under_load(opts.redeploy_seconds)
+        results["redeploy"][s.name] = r
+        log(f"  {s.name}: " + (r["error"] if "error" in r else
+                               f"{r['requests']} requests, {r['failed']} failed ({r['non2xx']} status >= 400, "
+                               f"{r['socket_errors']} socket errors), version 2 live after {r['v2_live_after_ms']} ms"))
+        s.stop()
+
+
 def build_extras(results):
     ex = []
 
@@ -878,7 +953,7 @@ def build_extras(results):
             total = mib(sv["rss_with_conns_kib"])
             g = gap(total < 40 and sv["ok"] == count, f"{total:.1f} MiB, {sv['ok']}/{count} ok")
         ex.append({"measure": f"RSS with {count} idle keep-alive connections (MiB)",
-                   **per(cell), "target": "Serval < 40 MiB" if count == 10000 else f"(10000 for the target)",
+                   **per(cell), "target": "Serval < 40 MiB" if count == 10000 else "(10000 for the target)",
                    "gap": g if count == 10000 else "-"})
     dr = results["drop"]
     if dr:
@@ -894,9 +969,30 @@ def build_extras(results):
         if sv:
             worst = None if None in sv else max(sv)
             g = gap(worst is not None and worst < 300, "timed out" if worst is None else f"max {worst:.0f} ms")
-        ex.append({"measure": "drop new bundle/WAR into webapps/ -> first 200 (ms)",
+        size = next((d.get("archive_bytes") for ds in dr.values() for d in ds if d.get("archive_bytes")), None)
+        ex.append({"measure": "drop new bundle/WAR into webapps/ -> first 200 (ms"
+                              + (f", {size / 1048576:.1f} MiB archive)" if size else ")"),
                    "serval": dcell("serval"), "tomcat": dcell("tomcat"), "nginx": "-",
                    "target": "Serval < 300 ms", "gap": g})
+    rd = results["redeploy"]
+    if rd:
+        def rcell(n):
+            if n not in rd:
+                return "-"
+            x = rd[n]
+            if "error" in x:
+                return x["error"]
+            live = "never" if x["v2_live_after_ms"] is None else f"{x['v2_live_after_ms']:,.0f} ms"
+            return f"{x['failed']} of {x['requests']:,} (v2 live after {live})"
+        sv = rd.get("serval")
+        g = "-"
+        if sv:
+            g = ("error" if "error" in sv else
+                 gap(sv["failed"] == 0 and sv["v2_live_after_ms"] is not None,
+                     f"{sv['failed']} failed" + ("" if sv["v2_live_after_ms"] is not None else ", v2 never live")))
+        ex.append({"measure": "failed requests while the app is replaced under load (wrk, 4 connections)",
+                   "serval": rcell("serval"), "tomcat": rcell("tomcat"), "nginx": "-",
+                   "target": "Serval 0, new version live", "gap": g})
     # Issue 3: hello through the ABI >= 0.95x the static file, pinned.
     summ = {(x["placement"], x["workload"], x["connections"], x["server"]): x for x in results["summary"]}
     for conns in sorted({x["connections"] for x in results["summary"]}):
@@ -916,14 +1012,14 @@ def versions(servers_wanted):
         except Exception as e:  # noqa: BLE001
             return f"unknown ({e})"
     v = {
-        "wrk": first_line(["wrk", "-v"]).split(" [")[0],
+        "wrk": first_line(["wrk", "-v"]).split(" [")[0].removeprefix("wrk "),
         "nginx": first_line(["nginx", "-v"]).replace("nginx version: ", ""),
         "java": first_line(["java", "-version"]),
         "tomcat": first_line(["java", "-cp", f"{TOMCAT_HOME}/lib/catalina.jar:{TOMCAT_HOME}/lib/tomcat-util.jar",
                               "org.apache.catalina.util.ServerInfo"]).replace("Server version: ", ""),
     }
     if "serval" in servers_wanted and os.access(SERVAL_BIN, os.X_OK):
-        v["serval"] = first_line([SERVAL_BIN, "--version"])
+        v["serval"] = first_line([SERVAL_BIN, "--version"]).removeprefix("serval ")
         build_type = "unknown"
         try:
             with open(os.path.join(os.path.dirname(os.path.dirname(SERVAL_BIN)), "CMakeCache.txt")) as f:
@@ -950,19 +1046,30 @@ def cpu_model():
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="tests/perf/run", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="tests/perf/run",
+        description="Serval against Tomcat 10 and nginx on 127.0.0.1: req/s, latency, errors, stalled "
+                    "connections, CPU per request, start-up, memory and deployment. Writes "
+                    "build/perf/results.json and results.md. Method: tests/perf/README.md.")
     p.add_argument("--quick", action="store_true",
                    help="smoke mode: 2 s runs, 1 s warm-up, one repetition, 1000 idle connections")
     p.add_argument("--duration", type=int, help="seconds per measured run (default 10)")
     p.add_argument("--warmup", type=int, help="seconds of warm-up before each run (default 2)")
     p.add_argument("--reps", type=int, help="interleaved repetitions (default 3)")
-    p.add_argument("--connections", default="16,128,512,1024", help="keep-alive connection counts")
-    p.add_argument("--servers", default="serval,tomcat,nginx")
-    p.add_argument("--workloads", default="static,hello")
-    p.add_argument("--placements", default="pinned,whole")
-    p.add_argument("--phases", default="load,startup,idle,drop",
+    p.add_argument("--initial-warmup", type=int,
+                   help="seconds of warm-up per server and workload when a placement starts (default 5)")
+    p.add_argument("--connections", default="16,128,512,1024",
+                   help="keep-alive connection counts (default 16,128,512,1024)")
+    p.add_argument("--servers", default="serval,tomcat,nginx", help="comma-separated subset")
+    p.add_argument("--workloads", default="static,hello", help="static (4 KiB file), hello (13 bytes from code)")
+    p.add_argument("--placements", default="pinned,whole",
+                   help="pinned (server on core 1, wrk on core 0), whole (defaults, unpinned)")
+    p.add_argument("--phases", default="load,startup,idle,drop,redeploy",
                    help="which parts to run: load, startup (cold start + idle RSS), idle (10k idle "
-                        "connections), drop (drop-to-first-200)")
+                        "connections), drop (drop-to-first-200), redeploy (failed requests while an "
+                        "app is replaced)")
+    p.add_argument("--bundle-padding", type=int, default=1 << 20,
+                   help="random bytes added to the deployed test apps (default 1 MiB)")
     p.add_argument("--idle-conns", type=int, help="idle keep-alive connections for the RSS test (default 10000)")
     p.add_argument("--port-base", type=int, default=18080,
                    help="Serval listens on BASE, Tomcat on BASE+1, nginx on BASE+2 (127.0.0.1 only)")
@@ -973,10 +1080,13 @@ def parse_args(argv):
     o.duration = o.duration or (2 if o.quick else 10)
     o.warmup = o.warmup if o.warmup is not None else (1 if o.quick else 2)
     o.reps = o.reps or (1 if o.quick else 3)
+    if o.initial_warmup is None:
+        o.initial_warmup = 1 if o.quick else 5
     o.idle_conns = o.idle_conns or (1000 if o.quick else 10000)
     o.start_reps = 1 if o.quick else 3
     o.drop_reps = 1 if o.quick else 3
     o.drop_timeout = 30.0
+    o.redeploy_seconds = 16  # Tomcat's autoDeploy scan runs every 10 s
     o.settle = 1.0 if o.quick else 2.0
     o.connections = [int(c) for c in o.connections.split(",") if c]
     o.servers = [s for s in o.servers.split(",") if s]
@@ -985,14 +1095,17 @@ def parse_args(argv):
     o.phases = [x for x in o.phases.split(",") if x]
     for name, values, allowed in (("servers", o.servers, SERVER_NAMES), ("workloads", o.workloads, WORKLOADS),
                                   ("placements", o.placements, PLACEMENTS),
-                                  ("phases", o.phases, ("load", "startup", "idle", "drop"))):
+                                  ("phases", o.phases, ("load", "startup", "idle", "drop", "redeploy"))):
         bad = [v for v in values if v not in allowed]
         if bad:
             p.error(f"--{name}: unknown {', '.join(bad)} (choose from {', '.join(allowed)})")
-    if not 1 <= o.duration <= 120 or not 0 <= o.warmup <= 60 or not 1 <= o.reps <= 10:
-        p.error("--duration must be 1..120 s, --warmup 0..60 s, --reps 1..10")
+    if (not 1 <= o.duration <= 120 or not 0 <= o.warmup <= 60 or not 1 <= o.reps <= 10
+            or not 0 <= o.initial_warmup <= 120):
+        p.error("--duration must be 1..120 s, --warmup and --initial-warmup 0..120 s, --reps 1..10")
     if any(c < 1 or c > 4096 for c in o.connections) or not 1 <= o.idle_conns <= 15000:
         p.error("connections must be 1..4096, --idle-conns 1..15000")
+    if not 0 <= o.bundle_padding <= 64 << 20:
+        p.error("--bundle-padding must be 0..67108864")
     if not 1024 <= o.port_base <= 65000:
         p.error("--port-base must be 1024..65000")
     return o
@@ -1022,7 +1135,8 @@ def main(argv):
 
     runs = len(opts.placements) * opts.reps * len(opts.connections) * sum(
         len([w for w in opts.workloads if s.supports(w)]) for s in servers)
-    est = runs * (opts.duration + opts.warmup + 0.5) / 60
+    est = (runs * (opts.duration + opts.warmup + 0.5) + len(opts.placements) * opts.initial_warmup * sum(
+        len([w for w in opts.workloads if s.supports(w)]) for s in servers)) / 60
     log(f"perf: {runs} load runs of {opts.duration} s (+{opts.warmup} s warm-up), about {est:.0f} min, "
         f"plus start-up, memory and deploy tests; temp dir {root}")
 
@@ -1033,10 +1147,11 @@ def main(argv):
         "kernel": platform.release(), "versions": v, "duration": opts.duration, "warmup": opts.warmup,
         "reps": opts.reps, "connections": opts.connections, "access_log": opts.access_log,
         "ports": {s.name: s.port for s in servers}, "out": opts.out,
-        "versions_line": ", ".join(f"{k} {val}" for k, val in v.items()),
+        "versions_line": ", ".join(f"{k} {val}" for k, val in v.items() if k != "serval_build_type")
+        + (f" ({v['serval_build_type']} build)" if "serval_build_type" in v else ""),
     }
     results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
-               "drop": {}, "problems": {}}
+               "drop": {}, "redeploy": {}, "problems": {}}
     if "load" in opts.phases:
         phase_load(servers, opts, results)
     if "startup" in opts.phases:
@@ -1045,6 +1160,8 @@ def main(argv):
         phase_idle_conns(servers, opts, results)
     if "drop" in opts.phases:
         phase_drop(servers, opts, results)
+    if "redeploy" in opts.phases:
+        phase_redeploy(servers, opts, results)
     results["problems"] = {s.name: s.problems for s in servers if s.problems}
     meta["problems"] = results["problems"]
     results["summary"] = summarize(results["runs"])

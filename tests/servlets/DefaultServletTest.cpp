@@ -483,3 +483,23 @@ TEST_F(DefaultServletTest, CacheIsBoundedInEntriesAndMemory)
     EXPECT_LE(small.cache().entryCount(), 16u);
     EXPECT_LE(small.cache().memoryBytes(), 20u);
 }
+
+TEST_F(DefaultServletTest, CachedDescriptorsStayWithinTheProcessBudget)
+{
+    int64_t before = OpenFileCache::cachedDescriptors().load();
+    EXPECT_GT(OpenFileCache::descriptorBudget(), 0);
+    {
+        StaticConfig config;
+        config.docBase = _root.path();
+        config.mimeTypes = _types;
+        DefaultServlet servlet(config);
+        serval::http::HttpExchange exchange;
+        exchange.request.method = "GET";
+        serval::core::Response response(exchange);
+        servlet.serve(exchange.request, "/big.bin", response);
+        ASSERT_TRUE(exchange.response.fileBody());
+        EXPECT_EQ(OpenFileCache::cachedDescriptors().load(), before + 1);
+        EXPECT_LE(OpenFileCache::cachedDescriptors().load(), OpenFileCache::descriptorBudget());
+    }
+    EXPECT_EQ(OpenFileCache::cachedDescriptors().load(), before); // given back with the cache
+}

@@ -17,8 +17,7 @@ struct ShippedDefaults
 ShippedDefaults loadShipped()
 {
     ShippedDefaults out;
-    // SERVAL_SOURCE_DIR is compiled in: tests/CMakeLists.txt passes only the first variable of
-    // its ENVIRONMENT list to CTest (an unescaped ';'), so SERVAL_SOURCE may be missing.
+    // SERVAL_SOURCE comes from CTest; the compiled-in SERVAL_SOURCE_DIR covers a direct run.
     std::string path = serval::test::env("SERVAL_SOURCE", SERVAL_SOURCE_DIR) + "/conf/web.xml";
     tinyxml2::XMLDocument doc;
     EXPECT_EQ(doc.LoadFile(path.c_str()), tinyxml2::XML_SUCCESS) << path << ": " << doc.ErrorStr();

@@ -80,7 +80,7 @@ typedef int32_t serval_status_t;
 #define SERVAL_NO_MEMORY 7           /* an allocation failed */
 #define SERVAL_UNSUPPORTED 8         /* not available in this host (newer feature) */
 
-/* Log levels for context_log. */
+/* Log levels for context_log. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_log_level_t;
 #define SERVAL_LOG_DEBUG 0
 #define SERVAL_LOG_INFO 1
@@ -127,7 +127,7 @@ typedef struct serval_config_t serval_config_t;
  * instance has returned. THREADS: any. */
 typedef struct serval_context_t serval_context_t;
 
-/* Field ids for request_str. Append-only. */
+/* Field ids for request_str. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_request_field_t;
 #define SERVAL_REQ_METHOD 0        /* "GET" */
 #define SERVAL_REQ_REQUEST_URI 1   /* raw path, still percent-encoded, no query: "/shop/a%20b" */
@@ -142,7 +142,7 @@ typedef int32_t serval_request_field_t;
 #define SERVAL_REQ_SERVER_NAME 10  /* Host header without the port */
 #define SERVAL_REQ_CONTENT_TYPE 11 /* SERVAL_NOT_FOUND when absent */
 
-/* Field ids for request_int. Append-only. */
+/* Field ids for request_int. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_request_int_field_t;
 #define SERVAL_REQ_REMOTE_PORT 0
 #define SERVAL_REQ_LOCAL_PORT 1
@@ -150,10 +150,11 @@ typedef int32_t serval_request_int_field_t;
 #define SERVAL_REQ_SECURE 3         /* 1 behind TLS, else 0 */
 #define SERVAL_REQ_DISPATCHER 4     /* SERVAL_DISPATCH_REQUEST or SERVAL_DISPATCH_ERROR */
 
+/* Values of SERVAL_REQ_DISPATCHER (why the filter chain runs). OWNERSHIP: plain values. */
 #define SERVAL_DISPATCH_REQUEST 0
 #define SERVAL_DISPATCH_ERROR 1
 
-/* Field ids for context_str. Append-only. */
+/* Field ids for context_str. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_context_field_t;
 #define SERVAL_CTX_CONTEXT_PATH 0 /* "" for the root context, "/shop" */
 #define SERVAL_CTX_DISPLAY_NAME 1 /* <display-name>, may be empty */
@@ -180,8 +181,9 @@ typedef struct serval_cookie_t {
  *
  * OWNERSHIP: host. LIFETIME: valid from the entry call until the app's on_destroy has returned
  * (the app may keep the pointer in a global for that long). THREADS: see the file comment.
- * Every function is safe to call with any argument values: a NULL or wrong handle is not checked
- * (undefined behaviour), everything else is (SERVAL_INVALID_ARGUMENT).
+ * Handles and out pointers must be valid: they are not checked (a NULL or stale one is undefined
+ * behaviour). Values are checked: a bad field id, status, header name or value, cookie or
+ * redirect target gives SERVAL_INVALID_ARGUMENT and changes nothing.
  *
  * Strings OUT of the host ("out" serval_str_t) point into host memory and are valid until the
  * hook that received the handle returns, unless said otherwise; copy what you keep.
@@ -396,7 +398,8 @@ typedef struct serval_app_t {
  * It stores `host` (valid until on_destroy returns), sets *out_app to its descriptor and returns
  * SERVAL_OK. It runs BEFORE the version gate, so it must do nothing else: no allocation, no
  * threads, no host calls except set_error. Real initialisation belongs in on_init.
- * Control thread, once per load. */
+ * Control thread, once per load.
+ * OWNERSHIP: the function is the app's code. LIFETIME: callable until dlclose(). */
 typedef serval_status_t (*serval_app_init_fn)(const serval_host_api_t* host, const serval_app_t** out_app);
 SERVAL_EXPORT serval_status_t serval_app_init_v1(const serval_host_api_t* host, const serval_app_t** out_app);
 
