@@ -209,6 +209,14 @@ void Context::startInternal()
         _filterRules.push_back(std::move(rule));
     }
 
+    auto dispatch = web.contextParams.find(kInlineDispatchParam);
+    _inlineApp = dispatch != web.contextParams.end() && dispatch->second == "inline";
+    if (dispatch != web.contextParams.end() && dispatch->second != "inline" && dispatch->second != "worker") {
+        throw std::runtime_error(web.source + ": context-param " + kInlineDispatchParam + " is \"" +
+                                 dispatch->second + "\"; use \"inline\" or \"worker\"");
+    }
+    if (_inlineApp) LOG_INFO(source(), "app code runs on the I/O threads (serval.dispatch=inline)");
+
     // Error pages are "inline safe" only if each is a static file (the DefaultServlet).
     _inlineErrorPages = true;
     for (const auto& [status, location] : web.errorPages) {
@@ -299,6 +307,7 @@ Wrapper* Context::map(std::string_view pathInContext, mapper::ServletMatch& matc
 
 bool Context::canServeInline(const Wrapper* wrapper) const noexcept
 {
+    if (_inlineApp) return true;
     return wrapper != nullptr && wrapper->isDefaultServlet() && _filterRules.empty() && _listeners.empty() &&
            _inlineErrorPages;
 }

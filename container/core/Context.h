@@ -105,8 +105,16 @@ public:
     /// matches. Only valid while Started (the caller holds an inFlight count).
     Wrapper* map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept;
     /// True if a request mapped to `wrapper` can be served on the I/O thread: the DefaultServlet,
-    /// with no filters, no request listeners and only static error pages.
+    /// with no filters, no request listeners and only static error pages; or anything, when
+    /// the app declared that its code never blocks (context-param kInlineDispatchParam).
     bool canServeInline(const Wrapper* wrapper) const noexcept;
+
+    /// web.xml context-param by which an app asks for its servlets, filters and listeners to
+    /// run on the I/O thread (value "inline"; default "worker"). It saves the hand-off to a
+    /// worker thread and back (two context switches per request), at a price: while app code
+    /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
+    /// buffered rather than written with backpressure. Only for code that never blocks.
+    static constexpr const char* kInlineDispatchParam = "serval.dispatch";
     /// Runs the pipeline for a mapped request; the last-resort catch lives here.
     void service(Request& request, Response& response) noexcept;
 
@@ -195,6 +203,7 @@ private:
     std::vector<std::unique_ptr<Listener>> _listeners;
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;
+    bool _inlineApp = false; ///< kInlineDispatchParam = "inline"
     bool _modulesStarted = false;
 
     std::atomic<int64_t> _inFlight{0};

@@ -6,7 +6,9 @@
 #include "support/ServalProcess.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <gtest/gtest.h>
+#include <mutex>
 #include <thread>
 
 using namespace serval;
@@ -149,6 +151,42 @@ TEST_F(EngineTest, ReplacingAContextSwapsRoutingWhileOldRequestsFinish)
     EXPECT_EQ(old->inFlight(), 0);
     old->stop();
     EXPECT_EQ(old.use_count(), 1); // nothing else pins it once complete() ran
+}
+
+TEST_F(EngineTest, AnIdleRequestThreadPinsNoReplacedContext)
+{
+    // A thread that served a request and then idles (an I/O thread with quiet connections)
+    // must not keep the routing snapshot of that request, or a replaced app stays loaded.
+    std::mutex mutex;
+    std::condition_variable changed;
+    int phase = 0;
+    std::string before, after;
+    std::thread requestThread([&] {
+        before = get("/docs/x");
+        std::unique_lock<std::mutex> lock(mutex);
+        phase = 1;
+        changed.notify_all();
+        changed.wait(lock, [&] { return phase == 2; });
+        lock.unlock();
+        after = get("/docs/x");
+    });
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return phase == 1; });
+    }
+    auto local = engine.findHost("localhost");
+    auto removed = local->removeContext("/docs");
+    ASSERT_TRUE(removed);
+    removed->stop();
+    EXPECT_EQ(removed.use_count(), 1); // the idle thread holds no pin
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        phase = 2;
+    }
+    changed.notify_all();
+    requestThread.join();
+    EXPECT_EQ(before, "localhost:docs sp=/x pi=null");
+    EXPECT_EQ(after, "localhost:ROOT sp=/docs/x pi=null"); // the change is seen by that thread
 }
 
 TEST_F(EngineTest, RemovedContextIsNoLongerRouted)
