@@ -421,6 +421,7 @@ void Context::recordCompletion(int status, uint64_t latencyNanos) noexcept
 {
     _requests.fetch_add(1, std::memory_order_relaxed);
     if (status >= 500) _errors5xx.fetch_add(1, std::memory_order_relaxed);
+    if (status >= 100 && status <= 599) _byClass[status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
     _latency.record(latencyNanos);
 }
 
@@ -432,6 +433,8 @@ ContextStats Context::stats() const noexcept
     s.inFlight = inFlight();
     s.p50Micros = _latency.percentileMicros(0.50);
     s.p99Micros = _latency.percentileMicros(0.99);
+    for (size_t i = 0; i < _byClass.size(); ++i)
+        s.byClass[i] = _byClass[i].load(std::memory_order_relaxed);
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include "core/Wrapper.h"
 #include "mapper/ServletMapper.h"
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -60,6 +61,8 @@ struct ContextStats
     int64_t inFlight = 0;
     uint64_t p50Micros = 0;
     uint64_t p99Micros = 0;
+    /// Completed requests by status class: [0] 1xx, [1] 2xx, [2] 3xx, [3] 4xx, [4] 5xx.
+    uint64_t byClass[5] = {0, 0, 0, 0, 0};
 };
 
 /// One deployed web application at one context path (Tomcat's StandardContext): owns its
@@ -206,6 +209,7 @@ private:
     std::atomic<int64_t> _inFlight{0};
     std::atomic<uint64_t> _requests{0};
     std::atomic<uint64_t> _errors5xx{0};
+    std::array<std::atomic<uint64_t>, 5> _byClass{}; ///< 1xx..5xx (for /metrics)
     LatencyHistogram _latency;
 
     mutable std::mutex _attributesMutex;

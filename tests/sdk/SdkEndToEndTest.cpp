@@ -248,18 +248,9 @@ TEST_F(SdkEndToEndTest, FormsPostRedirectsWith303ThenGetShowsTheName)
     EXPECT_THAT(thanks.body, HasSubstr("Thank you, <span id=\"name\">Ada Lovelace</span>!"));
 }
 
-TEST_F(SdkEndToEndTest, FormsMissingFieldGets400)
-{
-    HttpReply reply = request("POST", "/forms/submit", "message=hi",
-                              {{"Content-Type", "application/x-www-form-urlencoded"}});
-    EXPECT_EQ(reply.status, 400);
-    EXPECT_THAT(reply.body, HasSubstr("name is required"));
-}
-
-// Disabled until the DefaultServlet serves error pages for ERROR dispatches of any method (as
-// Tomcat's does): today the POST is forwarded to /error.html, the DefaultServlet answers 405, and
-// the Context falls back to the container's page.
-TEST_F(SdkEndToEndTest, DISABLED_FormsPostErrorUsesTheAppsErrorPage)
+// The POST is forwarded to /error.html: the DefaultServlet serves error pages for ERROR
+// dispatches whatever the method (as Tomcat's does).
+TEST_F(SdkEndToEndTest, FormsPostErrorUsesTheAppsErrorPage)
 {
     HttpReply reply = request("POST", "/forms/submit", "message=hi",
                               {{"Content-Type", "application/x-www-form-urlencoded"}});
