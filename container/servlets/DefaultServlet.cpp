@@ -197,17 +197,27 @@ void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedRes
     if (gzip) variant = resource.gzip.get();
 
     http::HttpResponse& out = response.http();
+    // Usually nothing ran before (no filter): the headers go in as they come, without each
+    // setHeader() scanning the ones already there. The names below are all distinct.
+    const bool fresh = out.headers().empty();
+    auto set = [&out, fresh](std::string_view name, std::string_view value) {
+        if (fresh) {
+            out.addHeader(name, value);
+        } else {
+            out.setHeader(name, value);
+        }
+    };
     if (resource.gzip) out.addHeader("Vary", "Accept-Encoding");
-    out.setHeader("ETag", variant->etag);
-    out.setHeader("Last-Modified", variant->lastModified);
+    set("ETag", variant->etag);
+    set("Last-Modified", variant->lastModified);
     if (isNotModified(v.ifNoneMatch, v.ifModifiedSince, variant->etag, variant->lastModified,
                       variant->mtime)) {
         out.setStatus(304);
         return;
     }
-    out.setHeader("Content-Type", resource.contentType);
-    if (gzip) out.setHeader("Content-Encoding", "gzip");
-    out.setHeader("Accept-Ranges", "bytes");
+    set("Content-Type", resource.contentType);
+    if (gzip) set("Content-Encoding", "gzip");
+    set("Accept-Ranges", "bytes");
 
     uint64_t offset = 0;
     uint64_t length = variant->size;
