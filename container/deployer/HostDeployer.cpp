@@ -572,7 +572,8 @@ DeployOutcome HostDeployer::install(const std::string& fileName, const std::stri
     for (Source& source : scan()) {
         if (source.fileName != fileName) continue;
         _observed[fileName] = Observation{source.fingerprint, Clock::time_point::min()};
-        const Source* newest = newestSource(scan(), source.name.path);
+        const std::vector<Source> sources = scan(); // newestSource points into it: keep it alive
+        const Source* newest = newestSource(sources, source.name.path);
         if (newest != nullptr && newest->fileName != fileName) {
             return DeployOutcome{false, fileName + " was stored, but " + newest->fileName +
                                             " is a newer version of " + source.name.displayPath() +
