@@ -284,7 +284,8 @@ int runRemoteCommand(const std::string& command, const std::vector<std::string>&
             auto workers = s->getObject("workers");
             std::vector<std::vector<std::string>> rows{
                 {"version", str(s, "version")},
-                {"uptime", str(s, "uptimeSeconds") + " s"},
+                {"uptime",
+                 std::to_string(static_cast<long long>(s->optValue<double>("uptimeSeconds", 0))) + " s"},
                 {"requests", str(s, "requests")},
                 {"rss", std::to_string(s->optValue<uint64_t>("rssBytes", 0) / 1024) + " KiB"},
                 {"open fds", str(s, "openFds")},

@@ -4,6 +4,7 @@
 #include "util/Log.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct HostConfig
     uint64_t maxBundleEntries = 10000; ///< archive entries per bundle (deployer)
     uint64_t maxBundleBytes = 256ull * 1024 * 1024;   ///< bytes written when unpacking one bundle
     uint64_t maxBundleFileSize = 64ull * 1024 * 1024; ///< bytes of one file inside a bundle
+    /// This host's access log (absolute after reading). nullopt: the <Server accessLog>;
+    /// "" (accessLog=""): none for this host.
+    std::optional<std::string> accessLog;
     int line = 0;                                     ///< where it was declared, for later messages
 };
 

@@ -132,6 +132,8 @@ std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
         number("maxBundleEntries", &HostConfig::maxBundleEntries, 1),
         number("maxBundleBytes", &HostConfig::maxBundleBytes, 1),
         number("maxBundleFileSize", &HostConfig::maxBundleFileSize, 1),
+        {"accessLog",
+         [base](HostConfig& h, std::string_view v, const Document&, int) { h.accessLog = resolve(base, v); }},
     };
 }
 

@@ -837,13 +837,29 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
     const ConnectorConfig& config = _loop.shared().config;
     std::string& out = _slot->out;
     const int status = response.status();
-    out.append("HTTP/1.1 ");
-    appendNumber(out, static_cast<uint64_t>(status));
-    out += ' ';
-    out.append(http::reasonPhrase(status));
-    out.append("\r\nDate: ");
-    out.append(http::cachedHttpDate());
-    out.append("\r\n");
+    const std::string_view reason = http::reasonPhrase(status);
+    const std::string_view date = http::cachedHttpDate();
+    // One resize to the worst case, then plain copies: a dozen std::string appends per
+    // response cost more than the head they build. Trimmed to the real size at the end.
+    size_t bound = reason.size() + date.size() + config.serverHeader.size() + 192;
+    for (const http::Header& header : response.headers())
+        bound += header.name.size() + header.value.size() + 4;
+    const size_t start = out.size();
+    out.resize(start + bound);
+    char* p = out.data() + start;
+    auto put = [&p](std::string_view text) noexcept {
+        std::memcpy(p, text.data(), text.size());
+        p += text.size();
+    };
+    auto putNumber = [&p](uint64_t value) noexcept { p = std::to_chars(p, p + 20, value).ptr; };
+
+    put("HTTP/1.1 ");
+    putNumber(static_cast<uint64_t>(status));
+    *p++ = ' ';
+    put(reason);
+    put("\r\nDate: ");
+    put(date);
+    put("\r\n");
     const bool serverHeader = !config.serverHeader.empty();
     bool handlerServer = false;
     for (const http::Header& header : response.headers()) {
@@ -857,25 +873,26 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
         if (!rfc9112::isToken(header.name) || !rfc9112::isFieldValue(header.value)) continue;
         if (serverHeader && header.name.size() == 6 && util::equalsIgnoreCase(header.name, "Server"))
             handlerServer = true;
-        out.append(header.name);
-        out.append(": ");
-        out.append(header.value);
-        out.append("\r\n");
+        put(header.name);
+        put(": ");
+        put(header.value);
+        put("\r\n");
     }
     if (serverHeader && !handlerServer) {
-        out.append("Server: ");
-        out.append(config.serverHeader);
-        out.append("\r\n");
+        put("Server: ");
+        put(config.serverHeader);
+        put("\r\n");
     }
     if (framing == Framing::Length) {
-        out.append("Content-Length: ");
-        appendNumber(out, length);
-        out.append("\r\n");
+        put("Content-Length: ");
+        putNumber(length);
+        put("\r\n");
     } else if (framing == Framing::Chunked) {
-        out.append("Transfer-Encoding: chunked\r\n");
+        put("Transfer-Encoding: chunked\r\n");
     }
     if (response.closeConnection() || _loop.draining()) _closeAfter = true;
-    out.append(_closeAfter ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+    put(_closeAfter ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+    out.resize(static_cast<size_t>(p - out.data()));
 }
 
 void Connection::countBytesOut(uint64_t n) noexcept

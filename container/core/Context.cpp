@@ -209,6 +209,14 @@ void Context::startInternal()
         _filterRules.push_back(std::move(rule));
     }
 
+    auto dispatch = web.contextParams.find(kInlineDispatchParam);
+    _inlineApp = dispatch != web.contextParams.end() && dispatch->second == "inline";
+    if (dispatch != web.contextParams.end() && dispatch->second != "inline" && dispatch->second != "worker") {
+        throw std::runtime_error(web.source + ": context-param " + kInlineDispatchParam + " is \"" +
+                                 dispatch->second + "\"; use \"inline\" or \"worker\"");
+    }
+    if (_inlineApp) LOG_INFO(source(), "app code runs on the I/O threads (serval.dispatch=inline)");
+
     // Error pages are "inline safe" only if each is a static file (the DefaultServlet).
     _inlineErrorPages = true;
     for (const auto& [status, location] : web.errorPages) {
@@ -299,6 +307,7 @@ Wrapper* Context::map(std::string_view pathInContext, mapper::ServletMatch& matc
 
 bool Context::canServeInline(const Wrapper* wrapper) const noexcept
 {
+    if (_inlineApp) return true;
     return wrapper != nullptr && wrapper->isDefaultServlet() && _filterRules.empty() && _listeners.empty() &&
            _inlineErrorPages;
 }
@@ -412,6 +421,7 @@ void Context::recordCompletion(int status, uint64_t latencyNanos) noexcept
 {
     _requests.fetch_add(1, std::memory_order_relaxed);
     if (status >= 500) _errors5xx.fetch_add(1, std::memory_order_relaxed);
+    if (status >= 100 && status <= 599) _byClass[status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
     _latency.record(latencyNanos);
 }
 
@@ -423,6 +433,8 @@ ContextStats Context::stats() const noexcept
     s.inFlight = inFlight();
     s.p50Micros = _latency.percentileMicros(0.50);
     s.p99Micros = _latency.percentileMicros(0.99);
+    for (size_t i = 0; i < _byClass.size(); ++i)
+        s.byClass[i] = _byClass[i].load(std::memory_order_relaxed);
     return s;
 }
 

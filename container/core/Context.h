@@ -9,6 +9,7 @@
 #include "core/Wrapper.h"
 #include "mapper/ServletMapper.h"
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -60,6 +61,8 @@ struct ContextStats
     int64_t inFlight = 0;
     uint64_t p50Micros = 0;
     uint64_t p99Micros = 0;
+    /// Completed requests by status class: [0] 1xx, [1] 2xx, [2] 3xx, [3] 4xx, [4] 5xx.
+    uint64_t byClass[5] = {0, 0, 0, 0, 0};
 };
 
 /// One deployed web application at one context path (Tomcat's StandardContext): owns its
@@ -102,8 +105,16 @@ public:
     /// matches. Only valid while Started (the caller holds an inFlight count).
     Wrapper* map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept;
     /// True if a request mapped to `wrapper` can be served on the I/O thread: the DefaultServlet,
-    /// with no filters, no request listeners and only static error pages.
+    /// with no filters, no request listeners and only static error pages; or anything, when
+    /// the app declared that its code never blocks (context-param kInlineDispatchParam).
     bool canServeInline(const Wrapper* wrapper) const noexcept;
+
+    /// web.xml context-param by which an app asks for its servlets, filters and listeners to
+    /// run on the I/O thread (value "inline"; default "worker"). It saves the hand-off to a
+    /// worker thread and back (two context switches per request), at a price: while app code
+    /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
+    /// buffered rather than written with backpressure. Only for code that never blocks.
+    static constexpr const char* kInlineDispatchParam = "serval.dispatch";
     /// Runs the pipeline for a mapped request; the last-resort catch lives here.
     void service(Request& request, Response& response) noexcept;
 
@@ -192,11 +203,13 @@ private:
     std::vector<std::unique_ptr<Listener>> _listeners;
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;
+    bool _inlineApp = false; ///< kInlineDispatchParam = "inline"
     bool _modulesStarted = false;
 
     std::atomic<int64_t> _inFlight{0};
     std::atomic<uint64_t> _requests{0};
     std::atomic<uint64_t> _errors5xx{0};
+    std::array<std::atomic<uint64_t>, 5> _byClass{}; ///< 1xx..5xx (for /metrics)
     LatencyHistogram _latency;
 
     mutable std::mutex _attributesMutex;

@@ -51,6 +51,21 @@ uint64_t monotonicNanos() noexcept
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+/// Snapshot generations come from one process-wide counter, so a value never names snapshots
+/// of two Engines (tests create several, possibly at the same address).
+std::atomic<uint64_t> g_nextGeneration{1};
+
+/// Per request thread: the last snapshot this thread routed with, by generation. A weak_ptr,
+/// so an idle thread never keeps a replaced snapshot (and its Contexts and app libraries)
+/// alive; the Engine's own reference keeps the current one.
+struct SnapshotCache
+{
+    const void* engine = nullptr;
+    uint64_t generation = 0;
+    std::weak_ptr<const RoutingSnapshot> snapshot;
+};
+thread_local SnapshotCache t_snapshotCache;
+
 /// True if the raw path needs no decoding and no normalisation: no '%', no "//", no "." or
 /// ".." segment, no backslash or NUL. The common case, handled without allocating.
 bool isPlainPath(std::string_view path) noexcept
@@ -129,6 +144,7 @@ Engine::Engine(std::string defaultHost, ContextServices services)
 {
     std::atomic_store(&_snapshot,
                       std::shared_ptr<const RoutingSnapshot>(std::make_shared<RoutingSnapshot>()));
+    _generation.store(g_nextGeneration.fetch_add(1), std::memory_order_release);
 }
 
 Engine::~Engine()
@@ -194,6 +210,26 @@ void Engine::routingChanged()
     if (!defaultIndex && !_hosts.empty()) defaultIndex = 0; // config validation prevents this
     if (defaultIndex) snapshot->hostMapper.setDefault(*defaultIndex);
     std::atomic_store(&_snapshot, std::shared_ptr<const RoutingSnapshot>(std::move(snapshot)));
+    _generation.store(g_nextGeneration.fetch_add(1), std::memory_order_release);
+}
+
+std::shared_ptr<const RoutingSnapshot> Engine::currentSnapshot() const
+{
+    // std::atomic_load on a shared_ptr takes a mutex from libstdc++'s lock pool, shared by all
+    // threads, on every request. Instead each thread remembers the snapshot it last used and
+    // its generation; while the generation is unchanged, pinning it is one atomic increment
+    // (weak_ptr::lock). A snapshot published between the load and the lock is seen at the
+    // next request, as if this one had arrived a moment earlier.
+    const uint64_t generation = _generation.load(std::memory_order_acquire);
+    SnapshotCache& cache = t_snapshotCache;
+    if (cache.engine == this && cache.generation == generation) {
+        if (auto pinned = cache.snapshot.lock()) return pinned;
+    }
+    auto current = std::atomic_load(&_snapshot);
+    cache.engine = this;
+    cache.generation = generation;
+    cache.snapshot = current;
+    return current;
 }
 
 void Engine::startInternal()
@@ -217,32 +253,45 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
     try {
         EngineExchangeState& st = stateOf(exchange);
         st.reset();
-        st.snapshot = std::atomic_load(&_snapshot);
         const http::HttpRequest& request = exchange.request;
 
-        auto hostIndex = st.snapshot->hostMapper.map(request.host());
-        if (!hostIndex) return reject(exchange, 404, "No host is configured.");
-        const RoutingSnapshot::HostRoute& route = st.snapshot->hosts[*hostIndex];
-        st.host = route.host.get();
+        // A request may load the snapshot just before a deploy swaps it and count itself into
+        // the replaced Context just after that Context began to stop (the deployer saw it
+        // drained). Then the new snapshot, published before the stop, has the replacement:
+        // route again. Only a Context that is not started in the current snapshot gets 503.
+        Context* context = nullptr;
+        for (int attempt = 0;; ++attempt) {
+            // A retry must see the latest publish: the per-thread cache may lag it briefly.
+            st.snapshot = attempt == 0 ? currentSnapshot() : std::atomic_load(&_snapshot);
+            auto hostIndex = st.snapshot->hostMapper.map(request.host());
+            if (!hostIndex) return reject(exchange, 404, "No host is configured.");
+            const RoutingSnapshot::HostRoute& route = st.snapshot->hosts[*hostIndex];
+            st.host = route.host.get();
 
-        if (request.path == "*") { // OPTIONS * (the Connector admits "*" for OPTIONS only)
-            http::HeadDecision decision = reject(exchange, 200, "");
-            exchange.response.reset();
-            exchange.response.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-            return decision;
-        }
-        const char* why = "";
-        if (int status = decodePath(request.path, st.decodedUri, why)) return reject(exchange, status, why);
+            if (attempt == 0) {
+                if (request.path == "*") { // OPTIONS * (the Connector admits "*" for OPTIONS only)
+                    http::HeadDecision decision = reject(exchange, 200, "");
+                    exchange.response.reset();
+                    exchange.response.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+                    return decision;
+                }
+                const char* why = "";
+                if (int status = decodePath(request.path, st.decodedUri, why))
+                    return reject(exchange, status, why);
+            }
 
-        auto contextIndex = route.mapper.map(st.decodedUri);
-        if (!contextIndex) return reject(exchange, 404, "Nothing is deployed at this path.");
-        Context* context = route.contexts[*contextIndex].get();
-        // Count first, then check the state: stop() flips the state, then waits for zero.
-        context->enterRequest();
-        st.context = context;
-        if (!context->isStarted()) {
+            auto contextIndex = route.mapper.map(st.decodedUri);
+            if (!contextIndex) return reject(exchange, 404, "Nothing is deployed at this path.");
+            context = route.contexts[*contextIndex].get();
+            // Count first, then check the state: stop() flips the state, then waits for zero.
+            context->enterRequest();
+            st.context = context;
+            if (context->isStarted()) break;
             st.releaseContext();
-            return reject(exchange, 503, "The application at " + context->displayPath() + " is not running.");
+            if (attempt == 2 || std::atomic_load(&_snapshot) == st.snapshot) {
+                return reject(exchange, 503,
+                              "The application at " + context->displayPath() + " is not running.");
+            }
         }
         if (!context->path().empty() && st.decodedUri.size() == context->path().size() &&
             context->spec().redirectContextRoot) {

@@ -6,6 +6,7 @@
 #include "http/HttpHandler.h"
 #include "mapper/ContextMapper.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -68,11 +69,17 @@ protected:
     std::string lifecycleName() const override { return "engine"; }
 
 private:
+    /// The current snapshot, pinned for one request. Lock-free in the steady state (see .cpp).
+    std::shared_ptr<const RoutingSnapshot> currentSnapshot() const;
+
     std::string _defaultHost;
     ContextServices _services;
     mutable std::mutex _mutex; ///< control threads only: guards _hosts and snapshot rebuilds
     std::vector<std::shared_ptr<Host>> _hosts;
     std::shared_ptr<const RoutingSnapshot> _snapshot; ///< atomic_load/atomic_store only
+    /// Identifies _snapshot: a new value (unique across all Engines) on every publish, stored
+    /// after the snapshot, so a request thread can tell its cached copy is still current.
+    std::atomic<uint64_t> _generation{0};
 };
 
 } // namespace serval::core

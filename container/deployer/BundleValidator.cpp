@@ -1,11 +1,13 @@
 #include "deployer/BundleValidator.h"
 
+#include "deployer/ContextName.h"
 #include "deployer/DescriptorCheck.h"
 #include "deployer/ElfInspector.h"
 #include "util/Strings.h"
 
 #include <algorithm>
 #include <dirent.h>
+#include <serval/abi.h>
 #include <sys/stat.h>
 
 namespace serval::deployer {
@@ -59,7 +61,10 @@ bool BundleValidator::validate(const std::string& root, std::string_view label, 
     std::sort(report.libraries.begin(), report.libraries.end());
 
     // The Context loads every library in WEB-INF/lib through the ABI, so each must be an app
-    // library for this machine exporting the entry symbol.
+    // library for this machine exporting the entry symbol. The entry sentences are the loader's
+    // own (app/NativeAppModule.cpp), so the log reads the same whichever check refuses first.
+    auto context = ContextName::fromFileName(label);
+    std::string appName = context ? context->unversionedBaseName() : std::string(label);
     for (const std::string& lib : report.libraries) {
         std::string path = root + "/" + lib;
         if (!isRegularFile(path)) {
@@ -67,8 +72,26 @@ bool BundleValidator::validate(const std::string& root, std::string_view label, 
             return false;
         }
         std::string why;
-        if (!ElfInspector::check(path, true, why)) {
+        if (!ElfInspector::check(path, false, why)) {
             error = prefix + lib + " " + why;
+            return false;
+        }
+        ElfInfo info;
+        ElfInspector::inspect(path, ElfInspector::kEntrySymbol, info, why);
+        std::string file = lib.substr(lib.rfind('/') + 1);
+        if (!info.exportsEntry && !info.otherEntry.empty()) {
+            error = prefix + "app \"" + appName + "\": " + file + " exports " + info.otherEntry + " (ABI " +
+                    info.otherEntry.substr(17) +
+                    ".x) instead of " SERVAL_APP_ENTRY_NAME "; this container provides " +
+                    std::to_string(SERVAL_ABI_MAJOR) + "." + std::to_string(SERVAL_ABI_MINOR) +
+                    ": rebuild it against SDK " + std::to_string(SERVAL_ABI_MAJOR) + ".x";
+            return false;
+        }
+        if (!info.exportsEntry) {
+            error = prefix + "app \"" + appName + "\": " + file +
+                    " does not export " SERVAL_APP_ENTRY_NAME
+                    ": build it with serval_add_bundle() and SERVAL_APP(...), or define that entry from "
+                    "serval/abi.h";
             return false;
         }
     }

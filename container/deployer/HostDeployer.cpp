@@ -487,8 +487,8 @@ DeployOutcome HostDeployer::deploySource(const Source& source, const char* event
 
     // 9. Drain and stop the old version, then remove its directory.
     if (old != nullptr || hadOld) {
-        retire(old, hadOld ? oldDeployed.versionDir : std::string(), name.path,
-               hadOld ? oldDeployed.source.name.version : std::string());
+        oldDeployed.context.reset(); // retire() must hold the last reference
+        retire(std::move(old), hadOld ? oldDeployed.versionDir : std::string(), name.path, name.version);
     }
     return DeployOutcome{true, std::string(event) + " " + name.describe() + " from " + detail};
 }
@@ -509,9 +509,26 @@ void HostDeployer::retire(std::shared_ptr<ContextHandle> old, const std::string&
         }
         crashPoint("drained");
         old->stop();
-        if (old->libraryStayedMapped()) {
-            LOG_WARN(kLog, "the library of the old version of " + (path.empty() ? std::string("/") : path) +
-                               " stayed mapped after unload (thread_local destructors or unique symbols)");
+        // Drop our reference: with the routing snapshot swapped and no request in flight this
+        // is the last one, so the Context and its AppModules go and dlclose() runs now.
+        bool mapped = old->libraryStayedMapped();
+        old.reset();
+        // Whether a library really left: the kernel's view. thread_local destructors and
+        // STB_GNU_UNIQUE symbols keep a library mapped after dlclose().
+        if (!versionDir.empty()) {
+            std::string maps;
+            util::FileDescriptor fd(::open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
+            char buffer[64 * 1024];
+            ssize_t n;
+            while (fd && (n = ::read(fd.get(), buffer, sizeof buffer)) > 0)
+                maps.append(buffer, static_cast<size_t>(n));
+            mapped = mapped || maps.find(versionDir + "/") != std::string::npos;
+        }
+        if (mapped) {
+            LOG_WARN(kLog,
+                     "the library of the old version of " + (path.empty() ? std::string("/") : path) +
+                         " stayed mapped after unload (thread_local destructors or unique symbols); it is "
+                         "released when the server restarts");
             try {
                 auto row = _registry.findDeployment(_settings.hostName, path, version);
                 if (row) {
@@ -532,6 +549,7 @@ void HostDeployer::undeployPath(const std::string& path, const std::string& why)
     if (it == _deployed.end()) return;
     Deployed d = it->second;
     _deployed.erase(it);
+    d.context.reset(); // retire() must hold the last reference
     std::shared_ptr<ContextHandle> old = _runner.unroute(path);
     try {
         _registry.removeDeployment(_settings.hostName, path, d.source.name.version);
@@ -540,7 +558,7 @@ void HostDeployer::undeployPath(const std::string& path, const std::string& why)
         LOG_ERROR(kLog, std::string("cannot record the undeploy in the registry: ") + e.what());
     }
     LOG_INFO(kLog, "undeployed " + d.source.name.describe() + ": " + why);
-    retire(old, d.versionDir, path, d.source.name.version);
+    retire(std::move(old), d.versionDir, path, d.source.name.version);
 }
 
 DeployOutcome HostDeployer::install(const std::string& fileName, const std::string& tempPath, bool update)
@@ -569,10 +587,10 @@ DeployOutcome HostDeployer::install(const std::string& fileName, const std::stri
                              fileName + ": cannot be written to " + _settings.appBase + " (" + why + ")"};
     }
     syncDirectory(_settings.appBase);
-    for (Source& source : scan()) {
+    std::vector<Source> sources = scan();
+    for (Source& source : sources) {
         if (source.fileName != fileName) continue;
         _observed[fileName] = Observation{source.fingerprint, Clock::time_point::min()};
-        const std::vector<Source> sources = scan(); // newestSource points into it: keep it alive
         const Source* newest = newestSource(sources, source.name.path);
         if (newest != nullptr && newest->fileName != fileName) {
             return DeployOutcome{false, fileName + " was stored, but " + newest->fileName +

@@ -124,6 +124,8 @@ private:
     std::string contextDir(const ContextName& name) const;
     DeployOutcome deploySource(const Source& source, const char* event);
     DeployOutcome fail(const Source& source, const std::string& reason);
+    /// Drains, stops and releases `old` (the last reference), reports a library that stayed
+    /// mapped on the row (path, version), and removes `versionDir`.
     void retire(std::shared_ptr<ContextHandle> old, const std::string& versionDir, const std::string& path,
                 const std::string& version);
     void undeployPath(const std::string& path, const std::string& why);

@@ -75,7 +75,8 @@ int preflightMain(int argc, char** argv)
     }
     std::string name = baseName(library);
     std::string reason;
-    if (!ElfInspector::check(library, true, reason)) return printResult(false, name + " " + reason);
+    // ELF checks here; the entry symbol and ABI gate are the loader's (its sentences).
+    if (!ElfInspector::check(library, false, reason)) return printResult(false, name + " " + reason);
     std::string detail;
     if (!preflightLoad(library, contextPath, detail, reason)) return printResult(false, reason);
     return printResult(true, detail);

@@ -28,7 +28,38 @@ void HttpResponse::setHeader(std::string_view name, std::string_view value)
 
 void HttpResponse::addHeader(std::string_view name, std::string_view value)
 {
-    _headers.push_back(Header{std::string(name), std::string(value)});
+    if (_spare.empty()) {
+        _headers.push_back(Header{std::string(name), std::string(value)});
+        return;
+    }
+    _headers.push_back(std::move(_spare.back()));
+    _spare.pop_back();
+    // clear() + append(): libstdc++'s assign() goes through the general _M_replace.
+    Header& header = _headers.back();
+    header.name.clear();
+    header.name.append(name);
+    header.value.clear();
+    header.value.append(value);
+}
+
+void HttpResponse::recycleHeaders() noexcept
+{
+    // Only small strings are worth keeping: a one-off huge header must not stay in every slot.
+    constexpr size_t kKeepCapacity = 256;
+    if (_spare.capacity() < _spare.size() + _headers.size()) {
+        try {
+            _spare.reserve(_spare.size() + _headers.size());
+        } catch (...) {
+            // Without room to keep them the strings are simply freed below.
+        }
+    }
+    for (Header& header : _headers) {
+        if (_spare.size() == _spare.capacity() || header.value.capacity() > kKeepCapacity ||
+            header.name.capacity() > kKeepCapacity)
+            continue;
+        _spare.push_back(std::move(header));
+    }
+    _headers.clear();
 }
 
 void HttpResponse::removeHeader(std::string_view name) noexcept
@@ -88,7 +119,7 @@ bool HttpResponse::reset() noexcept
 {
     if (_committed) return false;
     _status = 200;
-    _headers.clear();
+    recycleHeaders();
     _body.clear();
     _file.reset();
     _fileOffset = 0;
@@ -100,7 +131,7 @@ bool HttpResponse::reset() noexcept
 void HttpResponse::clear() noexcept
 {
     _status = 200;
-    _headers.clear();
+    recycleHeaders();
     _body.clear();
     _file.reset();
     _fileOffset = 0;

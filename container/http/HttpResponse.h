@@ -118,8 +118,15 @@ public:
     void clear() noexcept;
 
 private:
+    /// Moves the headers to _spare (clear() and reset()): their strings keep their capacity.
+    void recycleHeaders() noexcept;
+
     int _status = 200;
     std::vector<Header> _headers;
+    /// Cleared headers whose strings are reused by the next addHeader(), so a steady stream of
+    /// responses (ETag, Last-Modified, Content-Type longer than the small-string buffer) does
+    /// not allocate. Bounded by the most headers one response had; long strings are not kept.
+    std::vector<Header> _spare;
     std::string _body;
     std::shared_ptr<FileBody> _file;
     uint64_t _fileOffset = 0;

@@ -483,9 +483,10 @@ std::string EngineBackend::metrics()
             }
             out << "serval_request_duration_seconds_count{" << labels << "} " << cumulative << "\n";
             auto stats = context->stats();
-            requests << "serval_requests_total{" << labels << ",class=\"5xx\"} " << stats.errors5xx << "\n";
-            requests << "serval_requests_total{" << labels << ",class=\"other\"} "
-                     << (stats.requests - stats.errors5xx) << "\n";
+            for (size_t i = 0; i < 5; ++i) {
+                requests << "serval_requests_total{" << labels << ",class=\"" << (i + 1) << "xx\"} "
+                         << stats.byClass[i] << "\n";
+            }
         }
     }
     return out.str() + requests.str();

@@ -4,6 +4,7 @@
 #include "core/Engine.h"
 #include "core/Host.h"
 #include "manager/ManagerServlet.h"
+#include "manager/MetricsServlet.h"
 #include "util/Log.h"
 
 #include <cerrno>

@@ -39,15 +39,4 @@ void ManagerServlet::service(core::Request& request, core::Response& response)
     send(_api->handle(toAdminRequest(request)), response);
 }
 
-void MetricsServlet::service(core::Request& request, core::Response& response)
-{
-    auto adminRequest = ManagerServlet::toAdminRequest(request);
-    if (adminRequest.method != "GET" && adminRequest.method != "HEAD") {
-        response.setStatus(405);
-        response.setHeader("Allow", "GET, HEAD");
-        return;
-    }
-    ManagerServlet::send(_api->metrics(adminRequest), response);
-}
-
 } // namespace serval::manager

@@ -13,7 +13,7 @@ namespace serval::manager {
 /// transport-independent request and response.
 ///
 /// THREADS: service() on worker threads, concurrently (ManagerApi is thread-safe).
-/// OWNERSHIP: shares the ManagerApi with MetricsServlet.
+/// OWNERSHIP: shares the ManagerApi with MetricsServlet (MetricsServlet.h).
 class ManagerServlet : public core::Servlet
 {
 public:
@@ -23,17 +23,6 @@ public:
     /// Shared by ManagerServlet and MetricsServlet.
     static AdminRequest toAdminRequest(core::Request& request);
     static void send(const AdminResponse& from, core::Response& to);
-
-private:
-    std::shared_ptr<ManagerApi> _api;
-};
-
-/// GET /metrics in Prometheus text format, in its own container-provided Context ("/metrics").
-class MetricsServlet : public core::Servlet
-{
-public:
-    explicit MetricsServlet(std::shared_ptr<ManagerApi> api) : _api(std::move(api)) {}
-    void service(core::Request& request, core::Response& response) override;
 
 private:
     std::shared_ptr<ManagerApi> _api;

@@ -73,16 +73,19 @@ DefaultServlet::DefaultServlet(StaticConfig config)
 
 void DefaultServlet::service(core::Request& request, core::Response& response)
 {
+    // An error page is served whatever the failed request's method was, and without its
+    // conditional or Range headers (Tomcat's DefaultServlet does the same for ERROR dispatches).
+    const bool errorPage = request.dispatcherType() == core::DispatcherType::Error;
     const std::optional<std::string>& pathInfo = request.pathInfo();
     if (!pathInfo || pathInfo->empty()) {
-        serve(request.http(), request.servletPath(), response);
+        serve(request.http(), request.servletPath(), response, errorPage);
         return;
     }
     // Prefix mappings ("/static/*") split the path; join it in a per-thread buffer that keeps
     // its capacity, so the steady state does not allocate.
     thread_local std::string joined;
     joined.assign(request.servletPath()).append(*pathInfo);
-    serve(request.http(), joined, response);
+    serve(request.http(), joined, response, errorPage);
 }
 
 int DefaultServlet::statusForErrno(int error) noexcept
@@ -129,9 +132,9 @@ void DefaultServlet::sendFailure(int error, const std::string& path, core::Respo
 }
 
 void DefaultServlet::serve(const http::HttpRequest& request, const std::string& path,
-                           core::Response& response)
+                           core::Response& response, bool errorPage)
 {
-    if (!request.isGetOrHead()) {
+    if (!errorPage && !request.isGetOrHead()) {
         if (request.method == "OPTIONS") {
             response.setStatus(200);
             response.setHeader("Allow", kAllow);
@@ -154,7 +157,7 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
         return;
     }
     if (resource->kind == CachedResource::Kind::File) {
-        serveFile(request, *resource, response);
+        serveFile(request, *resource, response, errorPage);
         return;
     }
     if (relative.back() != '/') {
@@ -173,7 +176,7 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
         int welcomeError = 0;
         std::shared_ptr<const CachedResource> page = _cache.find(welcomePath, welcomeError);
         if (page && page->kind == CachedResource::Kind::File) {
-            serveFile(request, *page, response);
+            serveFile(request, *page, response, errorPage);
             return;
         }
         if (!page && statusForErrno(welcomeError) == 500) {
@@ -185,9 +188,10 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
 }
 
 void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedResource& resource,
-                               core::Response& response)
+                               core::Response& response, bool errorPage)
 {
     Validators v = collectValidators(request);
+    if (errorPage) v.ifNoneMatch = v.ifModifiedSince = v.range = v.ifRange = {};
     const CachedFile* variant = &resource.identity;
     bool gzip = resource.gzip && acceptsGzip(v.acceptEncoding);
     if (gzip) variant = resource.gzip.get();

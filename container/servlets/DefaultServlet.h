@@ -62,7 +62,9 @@ public:
 
     /// The whole behaviour, for a docBase-relative path ("/a/b.css"); service() forwards here.
     /// Public so the Engine's tests and unit tests can drive it without a mapped Request.
-    void serve(const http::HttpRequest& request, const std::string& path, core::Response& response);
+    /// `errorPage`: an ERROR dispatch (any method, no conditional or Range handling).
+    void serve(const http::HttpRequest& request, const std::string& path, core::Response& response,
+               bool errorPage = false);
 
     OpenFileCache& cache() noexcept { return _cache; }
 
@@ -74,8 +76,8 @@ public:
     static bool isServablePath(std::string_view path) noexcept;
 
 private:
-    void serveFile(const http::HttpRequest& request, const CachedResource& resource,
-                   core::Response& response);
+    void serveFile(const http::HttpRequest& request, const CachedResource& resource, core::Response& response,
+                   bool errorPage);
     void sendFailure(int error, const std::string& path, core::Response& response);
 
     StaticConfig _config;

@@ -78,10 +78,17 @@ void Server::openLogs()
                                      "; fix the directory's permissions or set logFile in conf/server.xml");
         }
     }
-    if (!_config.accessLog.empty()) {
-        makeParentDirectories(_config.accessLog);
-        _accessLog = std::make_unique<valves::AccessLog>(_config.accessLog);
+}
+
+valves::AccessLog* Server::accessLog(const std::string& path)
+{
+    if (path.empty()) return nullptr;
+    auto& log = _accessLogs[path];
+    if (!log) {
+        makeParentDirectories(path);
+        log = std::make_unique<valves::AccessLog>(path);
     }
+    return log.get();
 }
 
 void Server::deployApplications()
@@ -132,8 +139,7 @@ void Server::startInternal()
     _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices());
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = std::make_shared<core::Host>(hostConfig);
-        if (_accessLog) {
-            valves::AccessLog* log = _accessLog.get();
+        if (valves::AccessLog* log = accessLog(hostConfig.accessLog.value_or(_config.accessLog))) {
             host->setAccessLog(
                 [log](const http::HttpExchange& exchange, uint64_t bytes) { log->log(exchange, bytes); });
         }
@@ -147,7 +153,9 @@ void Server::startInternal()
     installManager();
     for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
-        LOG_INFO("server", "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
+        // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
+        util::Log::write(util::LogLevel::Info, "server",
+                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
     }
 }
 
@@ -162,7 +170,7 @@ void Server::stopInternal() noexcept
     _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
-    _accessLog.reset(); // flushes
+    _accessLogs.clear(); // flushes
 }
 
 } // namespace serval::startup

@@ -9,6 +9,7 @@
 #include "manager/Manager.h"
 #include "valves/AccessLog.h"
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -54,6 +55,8 @@ protected:
 
 private:
     void openLogs();
+    /// The AccessLog writing `path`, opened on first use (nullptr for "").
+    valves::AccessLog* accessLog(const std::string& path);
     /// Starts the Deployer: reconciliation, start-up deployment, the appBase watcher.
     void deployApplications();
     /// Mounts the manager and /metrics on the default host (<Manager> in server.xml).
@@ -61,7 +64,8 @@ private:
 
     config::ServerConfig _config;
     config::WebAppConfig _webXmlDefaults;
-    std::unique_ptr<valves::AccessLog> _accessLog; ///< outlives the Engine's last complete()
+    /// One AccessLog per distinct file (hosts may share one); outlives the Engine's last complete().
+    std::map<std::string, std::unique_ptr<valves::AccessLog>> _accessLogs;
     std::unique_ptr<core::Engine> _engine;
     std::unique_ptr<deployer::ServerDeployment> _deployment; ///< after _engine: destroyed before it
     /// The admin page, JSON API and /metrics (container/manager); its Contexts live in the

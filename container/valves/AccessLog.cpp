@@ -14,47 +14,70 @@ namespace serval::valves {
 
 namespace {
 
-/// Appends `text` escaped for a quoted log field.
-void appendEscaped(std::string& out, std::string_view text)
+bool needsEscape(unsigned char byte) noexcept
 {
-    static const char kHex[] = "0123456789ABCDEF";
-    for (char c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (byte < 0x20 || byte >= 0x7f) {
-            out.append("\\x");
-            out.push_back(kHex[byte >> 4]);
-            out.push_back(kHex[byte & 0xf]);
-        } else {
-            out.push_back(c);
+    return byte == '"' || byte == '\\' || byte < 0x20 || byte >= 0x7f;
+}
+
+/// Writes a line into memory reserved up front (formatLine computes the worst case), so the
+/// line costs one resize instead of a dozen std::string appends.
+class LineWriter
+{
+public:
+    explicit LineWriter(char* at) noexcept : _p(at) {}
+    char* position() const noexcept { return _p; }
+    void put(char c) noexcept { *_p++ = c; }
+    void put(std::string_view text) noexcept
+    {
+        std::memcpy(_p, text.data(), text.size());
+        _p += text.size();
+    }
+    /// At most 4 bytes per input byte ("\xHH").
+    void putEscaped(std::string_view text) noexcept
+    {
+        static const char kHex[] = "0123456789ABCDEF";
+        for (char c : text) {
+            auto byte = static_cast<unsigned char>(c);
+            if (!needsEscape(byte)) {
+                *_p++ = c;
+            } else if (byte == '"' || byte == '\\') {
+                *_p++ = '\\';
+                *_p++ = c;
+            } else {
+                *_p++ = '\\';
+                *_p++ = 'x';
+                *_p++ = kHex[byte >> 4];
+                *_p++ = kHex[byte & 0xf];
+            }
         }
     }
-}
-
-void appendQuotedOrDash(std::string& out, std::string_view value)
-{
-    out.push_back('"');
-    if (value.empty()) {
-        out.push_back('-');
-    } else {
-        appendEscaped(out, value);
+    /// At most 2 + 4 * size bytes.
+    void putQuotedOrDash(std::string_view value) noexcept
+    {
+        put('"');
+        if (value.empty()) {
+            put('-');
+        } else {
+            putEscaped(value);
+        }
+        put('"');
     }
-    out.push_back('"');
-}
+    /// At most 20 bytes.
+    void putNumber(uint64_t value) noexcept
+    {
+        char digits[24];
+        char* end = digits + sizeof digits;
+        char* p = end;
+        do {
+            *--p = static_cast<char>('0' + value % 10);
+            value /= 10;
+        } while (value != 0);
+        put(std::string_view(p, static_cast<size_t>(end - p)));
+    }
 
-void appendNumber(std::string& out, uint64_t value)
-{
-    char digits[24];
-    size_t n = 0;
-    do {
-        digits[n++] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    while (n > 0)
-        out.push_back(digits[--n]);
-}
+private:
+    char* _p;
+};
 
 /// "[25/Nov/2026:20:55:01 +0000]", formatted once per second per thread.
 std::string_view logTime(std::time_t now)
@@ -122,61 +145,88 @@ void AccessLog::formatLine(std::string& out, const http::HttpExchange& exchange,
                            std::time_t now)
 {
     const http::HttpRequest& request = exchange.request;
+    // Both fields in one pass over the request headers (first occurrence wins, as header()).
+    std::string_view referer;
+    std::string_view userAgent;
+    bool refererSeen = false;
+    bool userAgentSeen = false;
+    for (const http::Header& h : request.headers) {
+        if (!refererSeen && h.name.size() == 7 && util::equalsIgnoreCase(h.name, "Referer")) {
+            referer = h.value;
+            refererSeen = true;
+        } else if (!userAgentSeen && h.name.size() == 10 && util::equalsIgnoreCase(h.name, "User-Agent")) {
+            userAgent = h.value;
+            userAgentSeen = true;
+        }
+    }
+    const std::string_view time = logTime(now);
+    // Worst case: every escaped byte becomes 4, five numbers of 20 digits, the fixed text.
+    const size_t escaped = request.remoteAddress.size() + request.method.size() + request.target.size() +
+                           referer.size() + userAgent.size();
+    const size_t bound = 4 * escaped + time.size() + 5 * 20 + 64;
+    const size_t before = out.size();
+    out.resize(before + bound);
+    LineWriter w(out.data() + before);
+
     if (request.remoteAddress.empty()) {
-        out.push_back('-');
+        w.put('-');
     } else {
-        appendEscaped(out, request.remoteAddress);
+        w.putEscaped(request.remoteAddress);
     }
-    out.append(" - - ");
-    out.append(logTime(now));
-    out.append(" \"");
+    w.put(" - - ");
+    w.put(time);
+    w.put(" \"");
     if (request.method.empty()) {
-        out.push_back('-');
+        w.put('-');
     } else {
-        appendEscaped(out, request.method);
-        out.push_back(' ');
-        appendEscaped(out, request.target);
-        out.append(" HTTP/");
-        appendNumber(out, static_cast<uint64_t>(request.versionMajor));
-        out.push_back('.');
-        appendNumber(out, static_cast<uint64_t>(request.versionMinor));
+        w.putEscaped(request.method);
+        w.put(' ');
+        w.putEscaped(request.target);
+        w.put(" HTTP/");
+        w.putNumber(static_cast<uint64_t>(request.versionMajor));
+        w.put('.');
+        w.putNumber(static_cast<uint64_t>(request.versionMinor));
     }
-    out.append("\" ");
-    appendNumber(out, static_cast<uint64_t>(exchange.response.status()));
-    out.push_back(' ');
+    w.put("\" ");
+    w.putNumber(static_cast<uint64_t>(exchange.response.status()));
+    w.put(' ');
     uint64_t body = bodyBytes(exchange, bytesSent);
     if (body == 0) {
-        out.push_back('-');
+        w.put('-');
     } else {
-        appendNumber(out, body);
+        w.putNumber(body);
     }
-    out.push_back(' ');
-    appendQuotedOrDash(out, request.header("Referer"));
-    out.push_back(' ');
-    appendQuotedOrDash(out, request.header("User-Agent"));
-    out.push_back('\n');
+    w.put(' ');
+    w.putQuotedOrDash(referer);
+    w.put(' ');
+    w.putQuotedOrDash(userAgent);
+    w.put('\n');
+    out.resize(static_cast<size_t>(w.position() - out.data()));
 }
 
 void AccessLog::log(const http::HttpExchange& exchange, uint64_t bytesSent) noexcept
 {
     if (_fd < 0) return;
-    try {
-        thread_local std::string line;
-        line.clear();
-        formatLine(line, exchange, bytesSent, std::time(nullptr));
-        Shard& shard = _shards[shardIndexForThisThread() % kShards];
-        thread_local std::string full;
-        {
-            std::lock_guard<std::mutex> lock(shard.mutex);
-            shard.buffer.append(line);
-            if (shard.buffer.size() < kFlushBytes) return;
-            full.swap(shard.buffer); // `full` is empty with capacity: the shard keeps a buffer
+    std::time_t now = std::time(nullptr);
+    Shard& shard = _shards[shardIndexForThisThread() % kShards];
+    thread_local std::string full;
+    {
+        // Formatted straight into the shard's buffer: the lock is per shard (in practice per
+        // thread), so holding it while formatting costs nothing and saves a copy of the line.
+        std::lock_guard<std::mutex> lock(shard.mutex);
+        const size_t before = shard.buffer.size();
+        try {
+            formatLine(shard.buffer, exchange, bytesSent, now);
+        } catch (...) {
+            // Out of memory while formatting: drop this line rather than fail the request.
+            shard.buffer.resize(before);
+            return;
         }
-        writeOut(full);
-        full.clear();
-    } catch (...) {
-        // Out of memory while formatting: drop this line rather than fail the request.
+        if (shard.buffer.size() < kFlushBytes) return;
+        full.swap(shard.buffer); // `full` is empty with capacity: the shard keeps a buffer
     }
+    writeOut(full);
+    full.clear();
 }
 
 void AccessLog::flush() noexcept

@@ -9,6 +9,7 @@
 #include "deployer/ElfInspector.h"
 #include "deployer/Preflight.h"
 #include "util/FileDescriptor.h"
+#include "util/Strings.h"
 
 #include <algorithm>
 #include <archive.h>
@@ -35,6 +36,7 @@ using deployer::BundleExtractor;
 using deployer::BundleValidator;
 using deployer::ValidationReport;
 
+/// The server's default preflight deadline; `verify --timeout MS` changes it.
 constexpr std::chrono::milliseconds kPreflightDeadline{10'000};
 
 std::string baseName(const std::string& path)
@@ -171,13 +173,14 @@ bool writeZip(const std::string& root, const std::vector<std::pair<std::string, 
 /// The container's checks on an unpacked bundle, in the container's order: validate, then
 /// preflight the app library in a child process.
 bool checkUnpacked(const std::string& root, const std::string& label, bool requireDescriptor,
-                   ValidationReport& report, std::string& detail, std::string& error)
+                   std::chrono::milliseconds deadline, ValidationReport& report, std::string& detail,
+                   std::string& error)
 {
     if (!BundleValidator::validate(root, label, requireDescriptor, report, error)) return false;
     auto context = deployer::ContextName::fromFileName(label);
     for (const std::string& lib : report.libraries) {
         auto result = deployer::runPreflight(deployer::selfExecutable(), root + "/" + lib,
-                                             context ? context->displayPath() : "/", kPreflightDeadline);
+                                             context ? context->displayPath() : "/", deadline);
         if (!result.ok) {
             error = label + ": " + result.detail;
             return false;
@@ -396,11 +399,25 @@ int inspectCommand(const std::vector<std::string>& args, Io& io)
 
 int verifyCommand(const std::vector<std::string>& args, Io& io)
 {
-    if (args.size() != 1) {
-        io.err << "usage: servalctl verify NAME.sar|DIR\n";
+    std::chrono::milliseconds deadline = kPreflightDeadline;
+    std::vector<std::string> targets;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--timeout" && i + 1 < args.size()) {
+            auto ms = util::parseUnsigned(args[++i]);
+            if (!ms || *ms == 0 || *ms > 600'000) {
+                io.err << "servalctl verify: --timeout takes milliseconds between 1 and 600000\n";
+                return Usage;
+            }
+            deadline = std::chrono::milliseconds(*ms);
+        } else {
+            targets.push_back(args[i]);
+        }
+    }
+    if (targets.size() != 1) {
+        io.err << "usage: servalctl verify [--timeout MS] NAME.sar|DIR\n";
         return Usage;
     }
-    const std::string& target = args[0];
+    const std::string& target = targets[0];
     std::string label = baseName(target);
     struct stat st;
     if (::stat(target.c_str(), &st) != 0) {
@@ -410,7 +427,7 @@ int verifyCommand(const std::vector<std::string>& args, Io& io)
     ValidationReport report;
     std::string detail, error;
     if (S_ISDIR(st.st_mode)) {
-        if (!checkUnpacked(target, label, false, report, detail, error)) {
+        if (!checkUnpacked(target, label, false, deadline, report, detail, error)) {
             io.err << error << "\n";
             return Failed;
         }
@@ -420,7 +437,7 @@ int verifyCommand(const std::vector<std::string>& args, Io& io)
     ScratchDir scratch;
     deployer::ExtractionResult unpacked;
     if (!unpack(target, scratch, label, unpacked, io)) return Failed;
-    if (!checkUnpacked(scratch.staging(), label, true, report, detail, error)) {
+    if (!checkUnpacked(scratch.staging(), label, true, deadline, report, detail, error)) {
         io.err << error << "\n";
         return Failed;
     }

@@ -42,8 +42,9 @@ const std::vector<Command>& commands()
         {"pack", "pack DIR -o NAME.sar", "build a bundle (zip) from an exploded app directory", packCommand},
         {"inspect", "inspect NAME.sar", "show a bundle's descriptor, libraries, files and checksum",
          inspectCommand},
-        {"verify", "verify NAME.sar|DIR",
-         "run every check the container makes before loading (exit 0 ok, 1 rejected)", verifyCommand},
+        {"verify", "verify [--timeout MS] NAME.sar|DIR",
+         "run every check the container makes before loading, the preflight included (exit 0 ok, 1 rejected)",
+         verifyCommand},
         // Remote commands: the manager's JSON API (deploy/RemoteCommands.cpp, docs/manager-api.md).
         {"list", "--url URL --token TOKEN list [--json]", "applications on a running server, per host",
          remote<0>},

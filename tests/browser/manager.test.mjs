@@ -10,9 +10,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const source = process.env.SERVAL_SOURCE || path.resolve(import.meta.dirname, '../..');
+// import.meta.dirname needs Node 20.11; Debian 12 ships Node 18.
+const here = path.dirname(fileURLToPath(import.meta.url));
+const source = process.env.SERVAL_SOURCE || path.resolve(here, '../..');
 const build = process.env.SERVAL_BUILD || path.join(source, 'build');
 const bin = process.env.SERVAL_BIN || path.join(build, 'bin');
 const shots = path.join(build, 'browser-screenshots');

@@ -66,7 +66,7 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
   <Engine defaultHost="www.example.com">
     <Host name="localhost" appBase="/srv/apps" deployOnStartup="false" autoDeploy="FALSE"/>
     <Host name="www.example.com" aliases="example.com, Example.org" appBase="sites/example"
-          maxBundleEntries="10" maxBundleBytes="2048" maxBundleFileSize="1024"/>
+          maxBundleEntries="10" maxBundleBytes="2048" maxBundleFileSize="1024" accessLog="logs/example.log"/>
   </Engine>
   <Manager path="/admin" allow="127.0.0.1/32" sessionTimeout="600" metricsToken="t0k" enabled="true"/>
 </Server>)");
@@ -105,6 +105,8 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
     EXPECT_EQ(h.maxBundleEntries, 10u);
     EXPECT_EQ(h.maxBundleBytes, 2048u);
     EXPECT_EQ(h.maxBundleFileSize, 1024u);
+    EXPECT_EQ(h.accessLog, base.path() + "/logs/example.log");
+    EXPECT_FALSE(c.engine.hosts[0].accessLog); // inherits <Server accessLog>
     EXPECT_TRUE(c.manager.present);
     EXPECT_EQ(c.manager.path, "/admin");
     EXPECT_EQ(c.manager.allow, "127.0.0.1/32");

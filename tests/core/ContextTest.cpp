@@ -345,3 +345,41 @@ TEST_F(ContextTest, HeadersSetAfterSendErrorSurviveTheErrorPage)
     EXPECT_EQ(a.header("Allow"), "GET, HEAD");
     EXPECT_NE(a.body().find("405 Method Not Allowed"), std::string::npos);
 }
+
+TEST_F(ContextTest, AppCodeRunsOnWorkersUnlessTheAppDeclaresInlineDispatch)
+{
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange app("GET", "/app/api/x");
+    EXPECT_EQ(app.run(engine), 200);
+    EXPECT_EQ(app.decision.dispatch, http::Dispatch::Worker); // app code may block
+    Exchange file("GET", "/app/index.html");
+    file.run(engine);
+    EXPECT_EQ(file.decision.dispatch, http::Dispatch::Inline);
+}
+
+TEST_F(ContextTest, InlineDispatchContextParamMovesAppCodeToTheIoThread)
+{
+    std::string webXml = kServlets;
+    webXml.insert(webXml.find("<servlet>"),
+                  "<context-param><param-name>serval.dispatch</param-name><param-value>inline</param-value>"
+                  "</context-param>");
+    deploy(webXml);
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange app("GET", "/app/api/x");
+    EXPECT_EQ(app.run(engine), 200);
+    EXPECT_EQ(app.body(), "Echo sp=/api pi=/x");
+    EXPECT_EQ(app.decision.dispatch, http::Dispatch::Inline);
+}
+
+TEST_F(ContextTest, UnknownDispatchValueFailsTheStartWithWhatToWrite)
+{
+    std::string webXml = kServlets;
+    webXml.insert(webXml.find("<servlet>"),
+                  "<context-param><param-name>serval.dispatch</param-name><param-value>fast</param-value>"
+                  "</context-param>");
+    deploy(webXml);
+    EXPECT_FALSE(start());
+    EXPECT_NE(context->failureReason().find("use \"inline\" or \"worker\""), std::string::npos)
+        << context->failureReason();
+}

@@ -3,8 +3,13 @@
 #include "Fakes.h"
 #include "core/ExplodedDeployer.h"
 #include "core/Host.h"
+#include "support/ServalProcess.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <gtest/gtest.h>
+#include <mutex>
+#include <thread>
 
 using namespace serval;
 using test::Exchange;
@@ -148,6 +153,42 @@ TEST_F(EngineTest, ReplacingAContextSwapsRoutingWhileOldRequestsFinish)
     EXPECT_EQ(old.use_count(), 1); // nothing else pins it once complete() ran
 }
 
+TEST_F(EngineTest, AnIdleRequestThreadPinsNoReplacedContext)
+{
+    // A thread that served a request and then idles (an I/O thread with quiet connections)
+    // must not keep the routing snapshot of that request, or a replaced app stays loaded.
+    std::mutex mutex;
+    std::condition_variable changed;
+    int phase = 0;
+    std::string before, after;
+    std::thread requestThread([&] {
+        before = get("/docs/x");
+        std::unique_lock<std::mutex> lock(mutex);
+        phase = 1;
+        changed.notify_all();
+        changed.wait(lock, [&] { return phase == 2; });
+        lock.unlock();
+        after = get("/docs/x");
+    });
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return phase == 1; });
+    }
+    auto local = engine.findHost("localhost");
+    auto removed = local->removeContext("/docs");
+    ASSERT_TRUE(removed);
+    removed->stop();
+    EXPECT_EQ(removed.use_count(), 1); // the idle thread holds no pin
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        phase = 2;
+    }
+    changed.notify_all();
+    requestThread.join();
+    EXPECT_EQ(before, "localhost:docs sp=/x pi=null");
+    EXPECT_EQ(after, "localhost:ROOT sp=/docs/x pi=null"); // the change is seen by that thread
+}
+
 TEST_F(EngineTest, RemovedContextIsNoLongerRouted)
 {
     auto local = engine.findHost("localhost");
@@ -235,4 +276,47 @@ TEST(ExplodedDeployerTest, DirectoriesInAppBaseBecomeContexts)
     hc.deployOnStartup = false;
     core::Host off(hc);
     EXPECT_EQ(core::deployExplodedDirectories(off, test::fakeServices(trace), defaults, 1), 0u);
+}
+
+TEST_F(EngineTest, ConcurrentRequestsDuringRepeatedReplacementNeverFail)
+{
+    auto local = engine.findHost("localhost");
+    std::atomic<bool> done{false};
+    std::atomic<int> failures{0};
+    std::atomic<int> served{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t) {
+        clients.emplace_back([&] {
+            while (!done.load()) {
+                Exchange e("GET", "/docs/x");
+                int status = e.run(engine);
+                bool fromAVersion = e.body().rfind("v", 0) == 0 || e.body().rfind("localhost:docs", 0) == 0;
+                if (status != 200 || !fromAVersion) {
+                    failures.fetch_add(1);
+                }
+                served.fetch_add(1);
+            }
+        });
+    }
+    for (int version = 1; version <= 30; ++version) {
+        core::ContextSpec spec;
+        spec.name = "docs";
+        spec.path = "/docs";
+        spec.version = std::to_string(version);
+        spec.docBase = dir.path();
+        auto next = std::make_shared<core::Context>(spec, engine.services());
+        next->addServlet("id", std::make_unique<test::FakeServlet>("v" + spec.version, trace), {"/"});
+        ASSERT_TRUE(next->start());
+        int before = served.load();
+        ASSERT_TRUE(
+            test::eventually([&] { return served.load() >= before + 20; })); // traffic on the current version
+        auto old = local->addContext(next);
+        ASSERT_TRUE(test::eventually([&] { return old->inFlight() == 0; }));
+        old->stop();
+    }
+    done = true;
+    for (auto& c : clients)
+        c.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GT(served.load(), 0);
 }

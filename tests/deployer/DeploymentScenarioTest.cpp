@@ -211,7 +211,7 @@ TEST_F(DeploymentScenarioTest, FailedDeployKeepsTheOldVersionServing)
         {"fixture_app",
          {{"../../escape.txt", "x"}},
          "shop.sar: entry \"../../escape.txt\" leaves the bundle"},
-        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGSEGV"},
+        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGILL"},
         {"fixture_exit_ctor", {}, "ended the preflight process with exit status 3"},
         {"fixture_noentry", {}, "does not export serval_app_init_v1"},
         {"fixture_init_fails", {}, "the database is not configured"},
@@ -282,6 +282,22 @@ TEST_F(DeploymentScenarioTest, RedeployUnderLoadFailsNoRequest)
         ++mapped;
     EXPECT_LE(mapped, 2 * 6u) << "at most the current and one draining version mapped";
     EXPECT_TRUE(eventually([&] { return versionDirs("shop").size() == 1; }));
+}
+
+TEST_F(DeploymentScenarioTest, LibraryThatStaysMappedIsReported)
+{
+    drop("shop.sar", "one", "fixture_nodelete");
+    ASSERT_TRUE(start()) << server->error();
+    ASSERT_EQ(served("/shop/ok"), "ok");
+    EXPECT_FALSE(row("/shop")->libraryStayedMapped);
+    drop("shop.sar", "two", "fixture_nodelete");
+    ASSERT_TRUE(eventuallyServed("/shop/version.txt", "two")) << server->log();
+    EXPECT_TRUE(eventually([&] { return row("/shop")->libraryStayedMapped; })) << server->log();
+    EXPECT_TRUE(server->waitForLog("the library of the old version of /shop stayed mapped after unload"));
+
+    drop("shop.sar", "three", "fixture_app"); // a well-behaved library is unmapped: no report
+    ASSERT_TRUE(eventuallyServed("/shop/version.txt", "three"));
+    ASSERT_TRUE(eventually([&] { return versionDirs("shop").size() == 1; }));
 }
 
 TEST_F(DeploymentScenarioTest, CrashAtEachPointLeavesOldOrNewVersionWhole)

@@ -205,8 +205,8 @@ TEST_F(HostDeployerTest, FailedRedeployKeepsTheOldVersionAndFixingItDeploys)
         std::vector<ArchiveEntry> extra;
         std::string reason;
     } cases[] = {
-        {"fixture_noentry", {}, "shop.sar: WEB-INF/lib/libapp.so does not export serval_app_init_v1"},
-        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGSEGV"},
+        {"fixture_noentry", {}, "shop.sar: app \"shop\": libapp.so does not export serval_app_init_v1"},
+        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGILL"},
         {"fixture_init_fails", {}, "the database is not configured"},
         {"", {{"../evil", "x"}}, "shop.sar: entry \"../evil\" leaves the bundle"},
         {"", {{"FAIL_START", "1"}}, "shop.sar: app \"shop\" failed to start: on purpose"},
@@ -406,7 +406,8 @@ TEST_F(HostDeployerTest, AdminActions)
     serval::test::writeArchive(tmp.file("bad.sar"), {{"index.html", "no descriptor"}});
     outcome = deployer().deployFile(tmp.file("bad.sar"), "", false);
     EXPECT_EQ(outcome.problem, serval::deployer::DeployOutcome::Problem::Refused);
-    EXPECT_EQ(outcome.message, "bad.sar: WEB-INF/web.xml is missing; add a deployment descriptor (see sdk/examples/hello)");
+    EXPECT_EQ(outcome.message,
+              "bad.sar: WEB-INF/web.xml is missing; add a deployment descriptor (see sdk/examples/hello)");
 }
 
 TEST_F(HostDeployerTest, DrainsTheOldVersionBeforeStoppingIt)

@@ -44,7 +44,7 @@ TEST(PreflightTest, RefusesConstructorThatCrashes)
 {
     auto r = preflight("fixture_crash_ctor");
     EXPECT_FALSE(r.ok);
-    EXPECT_NE(r.detail.find("crashed the preflight process with SIGSEGV"), std::string::npos) << r.detail;
+    EXPECT_NE(r.detail.find("crashed the preflight process with SIGILL"), std::string::npos) << r.detail;
 }
 
 TEST(PreflightTest, KillsLibraryThatHangsAtTheDeadline)

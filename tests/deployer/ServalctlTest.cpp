@@ -124,8 +124,8 @@ TEST_F(ServalctlTest, VerifyRefusesWithTheContainersMessages)
         std::string fixture;
         std::string message;
     } cases[] = {
-        {"fixture_noentry", "shop.sar: WEB-INF/lib/libshop.so does not export serval_app_init_v1"},
-        {"fixture_crash_ctor", "shop.sar: libshop.so crashed the preflight process with SIGSEGV"},
+        {"fixture_noentry", "shop.sar: app \"shop\": libshop.so does not export serval_app_init_v1"},
+        {"fixture_crash_ctor", "shop.sar: libshop.so crashed the preflight process with SIGILL"},
         {"fixture_exit_ctor", "shop.sar: libshop.so ended the preflight process with exit status 3"},
     };
     for (const Case& c : cases) {
@@ -139,6 +139,20 @@ TEST_F(ServalctlTest, VerifyRefusesWithTheContainersMessages)
         EXPECT_EQ(verify.exit, 1) << c.fixture;
         EXPECT_EQ(singleLine(verify.err).rfind(c.message, 0), 0u) << verify.err;
     }
+}
+
+TEST_F(ServalctlTest, VerifyKillsAnInitThatHangs)
+{
+    serval::test::writeArchive(
+        tmp.file("shop.sar"), {{"WEB-INF/web.xml", serval::test::readFile(tmp.file("app/WEB-INF/web.xml"))},
+                               {"WEB-INF/lib/libshop.so",
+                                serval::test::readFile(serval::test::fixtureLibrary("fixture_init_hangs"))}});
+    CtlRun verify = servalctl(tmp, {"verify", "--timeout", "300", tmp.file("shop.sar")});
+    EXPECT_EQ(verify.exit, 1);
+    EXPECT_EQ(singleLine(verify.err),
+              "shop.sar: libshop.so did not finish loading within 300 ms in the preflight "
+              "process (a constructor or init hangs); fix it and redeploy\n");
+    EXPECT_EQ(servalctl(tmp, {"verify", "--timeout", "zero", tmp.file("shop.sar")}).exit, 2);
 }
 
 TEST_F(ServalctlTest, VerifyRefusesHostileArchives)

@@ -22,7 +22,7 @@ const char* kServerXml = R"(<Server>
   <Connector address="127.0.0.1" port="8080"/>
   <Engine defaultHost="localhost">
     <Host name="localhost" appBase="webapps"/>
-    <Host name="example.test" aliases="www.example.test" appBase="example"/>
+    <Host name="example.test" aliases="www.example.test" appBase="example" accessLog="logs/example.log"/>
   </Engine>
 </Server>
 )";
@@ -147,6 +147,17 @@ TEST_F(ServerTest, WritesTheServerLogAndAccessLog)
               std::string::npos);
 }
 
+TEST_F(ServerTest, EachHostMayHaveItsOwnAccessLog)
+{
+    httpGet(port(), "/example-only", {{"Host", "example.test"}});
+    EXPECT_TRUE(serval::test::eventually([] {
+        return serval::test::readFile(_base->file("logs/example.log"))
+                   .find("\"GET /example-only HTTP/1.1\" 404") != std::string::npos;
+    }));
+    EXPECT_EQ(serval::test::readFile(_base->file("logs/access.log")).find("/example-only"),
+              std::string::npos);
+}
+
 TEST(ServerProcessTest, SigtermStopsGracefullyWithExitZero)
 {
     TempDir base;
@@ -250,4 +261,16 @@ TEST(ServerProcessTest, HelpVersionAndUsageErrors)
     EXPECT_EQ(badPort.status, 2);
     Result missingBase = runServal({"--base", dir.file("nope"), "--check-config"}, dir);
     EXPECT_EQ(missingBase.status, 1);
+}
+
+TEST(ServerProcessTest, ListeningLineIsWrittenWhateverTheLogLevel)
+{
+    TempDir base;
+    writeBase(base);
+    base.write("conf/server.xml",
+               "<Server logLevel=\"error\">\n  <Connector/>\n  <Engine defaultHost=\"localhost\">\n"
+               "    <Host name=\"localhost\" appBase=\"webapps\"/>\n  </Engine>\n</Server>\n");
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    EXPECT_EQ(httpGet(server.port(), "/").body, "root of localhost");
 }

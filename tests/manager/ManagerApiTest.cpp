@@ -309,3 +309,31 @@ TEST_F(ManagerApiTest, LogsFilterByLevelAndApp)
     ASSERT_EQ(shopWarn->getArray("lines")->size(), 1u);
     EXPECT_EQ(shopWarn->getArray("lines")->getObject(0)->getValue<std::string>("message"), "slow");
 }
+
+TEST_F(ManagerApiTest, MetricsTokenWhenConfigured)
+{
+    ManagerConfig config;
+    config.tokensDatabase = dir.file("metrics.db");
+    config.metricsToken = "scrape-secret";
+    ManagerApi guarded(config, backend, realm);
+    EXPECT_EQ(guarded.metrics(request("GET", "/metrics")).status, 401);
+    auto wrong = request("GET", "/metrics");
+    wrong.headers.emplace_back("Authorization", "Bearer scrape-secreT");
+    EXPECT_EQ(guarded.metrics(wrong).status, 401);
+    auto right = request("GET", "/metrics");
+    right.headers.emplace_back("Authorization", "Bearer scrape-secret");
+    EXPECT_EQ(guarded.metrics(right).status, 200);
+}
+
+TEST_F(ManagerApiTest, NoCsrfTokenBeforeLogin)
+{
+    // Nothing before login hands out a CSRF token: not the page, not the session endpoint.
+    auto page = api->handle(request("GET", "/"));
+    EXPECT_EQ(page.header("Set-Cookie"), "");
+    auto session = api->handle(request("GET", "/api/session"));
+    EXPECT_EQ(session.status, 401);
+    EXPECT_EQ(session.body.find("csrf\":"), std::string::npos);
+    // A forged cookie is no session.
+    cookie = "forged-session-id-forged-session-id-1234567";
+    EXPECT_EQ(api->handle(request("GET", "/api/session")).status, 401);
+}

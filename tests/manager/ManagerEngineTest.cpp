@@ -182,6 +182,9 @@ TEST_F(ManagerEngineTest, MetricsCountRequests)
               std::string::npos)
         << metrics.body;
     EXPECT_NE(
+        metrics.body.find("serval_requests_total{host=\"localhost\",context=\"/hello\",class=\"2xx\"} 2"),
+        std::string::npos);
+    EXPECT_NE(
         metrics.body.find(
             "serval_request_duration_seconds_bucket{host=\"localhost\",context=\"/hello\",le=\"+Inf\"} 2"),
         std::string::npos);

@@ -265,6 +265,27 @@ TEST(AppLoaderTest, UnloadClosesTheLibrary)
     EXPECT_FALSE(isMapped(path));
 }
 
+TEST(AppLoaderTest, LibraryThatStaysMappedIsDetectedAndLogged)
+{
+    test::TempDir dir;
+    ASSERT_TRUE(util::Log::openFile(dir.file("serval.log"), false));
+    {
+        Loaded app("stays_mapped");
+        auto servlet = app.servlet("fixture.Ok", "ok");
+        Exchange call;
+        servlet->service(call.request, call.response);
+        servlet.reset();
+        auto* native = dynamic_cast<app::NativeAppModule*>(app.module.get());
+        ASSERT_NE(native, nullptr);
+        native->unload();
+        EXPECT_TRUE(native->stayedMapped());
+    }
+    util::Log::closeFile();
+    EXPECT_TRUE(isMapped(fixture("stays_mapped")));
+    EXPECT_THAT(test::readFile(dir.file("serval.log")),
+                HasSubstr("app \"shop\": libstays_mapped.so stayed mapped after unload"));
+}
+
 // ---- failures in hooks --------------------------------------------------------------------------
 
 TEST(AppLoaderTest, ThrowingServletBecomesOneSentenceNamingAppAndServlet)
@@ -362,6 +383,20 @@ TEST(AppLoaderTest, TwoAppsWithTheSameSymbolsAndSingletonDoNotShareState)
     EXPECT_EQ(call(*servletA), "a 2 a");
     EXPECT_EQ(call(*servletB), "b 1 b");
     EXPECT_EQ(call(*servletA), "a 3 a");
+}
+
+TEST(AppLoaderTest, SdkStateStaysPrivateEvenWithoutTheBundleFlags)
+{
+    Loaded a("plain_a");
+    Loaded b("plain_b");
+    auto servletA = a.servlet("fixture.Name", "name");
+    auto servletB = b.servlet("fixture.Name", "name");
+    Exchange callA;
+    servletA->service(callA.request, callA.response);
+    Exchange callB;
+    servletB->service(callB.request, callB.response);
+    EXPECT_EQ(callA.exchange.response.body(), "a");
+    EXPECT_EQ(callB.exchange.response.body(), "b");
 }
 
 TEST(AppLoaderTest, AppBuiltWithClangAndLibcxxServes)

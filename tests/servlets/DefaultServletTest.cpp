@@ -96,7 +96,7 @@ protected:
     }
 
     Answer request(const std::string& path, std::map<std::string, std::string> headers = {},
-                   const std::string& method = "GET", const std::string& query = "")
+                   const std::string& method = "GET", const std::string& query = "", bool errorPage = false)
     {
         serval::http::HttpExchange exchange;
         exchange.request.method = method;
@@ -107,7 +107,7 @@ protected:
         for (auto& [name, value] : headers)
             exchange.request.headers.push_back({name, value});
         serval::core::Response response(exchange);
-        servlet().serve(exchange.request, path, response);
+        servlet().serve(exchange.request, path, response, errorPage);
 
         Answer answer;
         serval::http::HttpResponse& out = exchange.response;
@@ -502,4 +502,16 @@ TEST_F(DefaultServletTest, CachedDescriptorsStayWithinTheProcessBudget)
         EXPECT_LE(OpenFileCache::cachedDescriptors().load(), OpenFileCache::descriptorBudget());
     }
     EXPECT_EQ(OpenFileCache::cachedDescriptors().load(), before); // given back with the cache
+}
+
+TEST_F(DefaultServletTest, ErrorPageIsServedForAnyMethodWithoutConditionalsOrRanges)
+{
+    Answer post = request("/hello.txt", {}, "POST", "", true);
+    EXPECT_FALSE(post.error);
+    EXPECT_EQ(post.body, "Hello, World!");
+
+    Answer ranged = request("/hello.txt", {{"Range", "bytes=0-4"}, {"If-None-Match", "*"}}, "GET", "", true);
+    EXPECT_NE(ranged.status, 206);
+    EXPECT_NE(ranged.status, 304);
+    EXPECT_EQ(ranged.body, "Hello, World!");
 }

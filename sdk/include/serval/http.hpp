@@ -41,11 +41,20 @@ private:
     serval_status_t _status;
 };
 
+/// Marks the SDK's per-app state hidden whatever flags the app is built with: a default-visibility
+/// inline function's static becomes an STB_GNU_UNIQUE symbol, which the dynamic linker merges
+/// across libraries (two apps would share one host table and descriptor) and never unloads.
+#if defined(__GNUC__) || defined(__clang__)
+#define SERVAL_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define SERVAL_HIDDEN
+#endif
+
 namespace detail {
 
 /// The host table of THIS app, stored by the entry (SERVAL_APP). Constant-initialised (no static
-/// constructor); hidden visibility keeps it private to the app's library.
-inline const serval_host_api_t*& hostSlot() noexcept
+/// constructor) and hidden: private to the app's library.
+SERVAL_HIDDEN inline const serval_host_api_t*& hostSlot() noexcept
 {
     static const serval_host_api_t* host = nullptr;
     return host;

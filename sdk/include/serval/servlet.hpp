@@ -109,7 +109,8 @@ public:
     /// Methods the class implements, as an Allow header value ("GET, HEAD, OPTIONS").
     std::string allow() const
     {
-        static constexpr const char* names[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"};
+        const char* const names[] = {"GET", "HEAD",   "POST",
+                                     "PUT", "DELETE", "OPTIONS"}; // no static: see SERVAL_HIDDEN
         std::string value;
         for (unsigned i = 0; i < 6; ++i) {
             if ((_allowMask & (1u << i)) == 0) continue;
@@ -192,7 +193,7 @@ template <typename F> serval_status_t barrier(F&& body) noexcept
         const char* what = e.what();
         host().set_error(serval_str_t{what, std::strlen(what)});
     } catch (...) {
-        static const char unknown[] = "unknown exception (not derived from std::exception)";
+        const char unknown[] = "unknown exception (not derived from std::exception)";
         host().set_error(serval_str_t{unknown, sizeof unknown - 1});
     }
     return SERVAL_ERROR;
@@ -434,12 +435,12 @@ using RegisterFn = void (*)(Registry&);
 
 /// The descriptor of THIS app: a zero-initialised static (constant initialisation, no static
 /// constructor), filled by the entry.
-inline serval_app_t& descriptor() noexcept
+SERVAL_HIDDEN inline serval_app_t& descriptor() noexcept
 {
     static serval_app_t app;
     return app;
 }
-inline RegisterFn& registerSlot() noexcept
+SERVAL_HIDDEN inline RegisterFn& registerSlot() noexcept
 {
     static RegisterFn fn = nullptr;
     return fn;
