@@ -106,6 +106,7 @@ void Connection::open(int fd, const sockaddr* peer, socklen_t peerLength)
     _fd = fd;
     _state = State::Reading;
     _readable = false;
+    _peerShutdown = false;
     _writable = true;
     _requestCount = 0;
     _pending.clear();
@@ -196,6 +197,7 @@ void Connection::resetMessage() noexcept
 void Connection::onEvents(uint32_t events)
 {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) _readable = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP)) _peerShutdown = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) _writable = true;
     if (_state == State::Dispatched || _state == State::Closed) return; // the worker owns it
     drive();
@@ -285,7 +287,9 @@ void Connection::drive()
             ssize_t n = ::recv(_fd, buffer, size, 0);
             if (n > 0) {
                 LoopCounters::bump(_loop.counters().bytesIn, static_cast<uint64_t>(n));
-                if (static_cast<size_t>(n) < size) _readable = false; // drained; the next edge says more
+                // Drained; the next edge says more. Not after the peer's FIN: it came with this
+                // edge, no other edge follows, and only the recv() that returns 0 sees it.
+                if (static_cast<size_t>(n) < size && !_peerShutdown) _readable = false;
                 size_t used = feed(buffer, static_cast<size_t>(n));
                 if (_state == State::Closed) return;
                 if (used < static_cast<size_t>(n))

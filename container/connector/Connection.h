@@ -122,8 +122,9 @@ private:
     EventLoop& _loop;
     int _fd = -1;
     State _state = State::Closed;
-    bool _readable = false; ///< loop: no EAGAIN seen since the last EPOLLIN
-    bool _writable = false; ///< loop: no EAGAIN seen since the last EPOLLOUT
+    bool _readable = false;     ///< loop: no EAGAIN seen since the last EPOLLIN
+    bool _peerShutdown = false; ///< loop: EPOLLRDHUP/EPOLLHUP seen (the client sent FIN)
+    bool _writable = false;     ///< loop: no EAGAIN seen since the last EPOLLOUT
     uint64_t _deadline = 0;
     uint32_t _requestCount = 0;
     std::string _pending; ///< bytes received after the request being processed

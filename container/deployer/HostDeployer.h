@@ -130,6 +130,8 @@ private:
                 const std::string& version);
     void undeployPath(const std::string& path, const std::string& why);
     const Source* newestSource(const std::vector<Source>& sources, const std::string& path) const;
+    /// The result points into `sources`: a temporary would leave it dangling.
+    const Source* newestSource(std::vector<Source>&& sources, const std::string& path) const = delete;
     DeployOutcome install(const std::string& fileName, const std::string& tempPath, bool update);
     std::string makeVersionId(const ContextName& name, const std::string& checksum);
 

@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <iostream>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +14,10 @@ extern char** environ;
 
 namespace serval::test {
 
-std::string ServalProcess::binary() { return env("SERVAL_BIN", "build/bin") + "/serval"; }
+std::string ServalProcess::binary()
+{
+    return env("SERVAL_BIN", "build/bin") + "/serval";
+}
 
 ServalProcess::~ServalProcess()
 {
@@ -25,7 +30,8 @@ bool ServalProcess::start(const std::vector<std::string>& extraArgs, std::chrono
     std::vector<std::string> args = {binary(), "--base", _base, "--port", "0"};
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
 
     posix_spawn_file_actions_t actions;
@@ -52,7 +58,8 @@ bool ServalProcess::start(const std::vector<std::string>& extraArgs, std::chrono
                 size_t colon = hostPort.rfind(':');
                 if (colon == std::string::npos) return false;
                 _address = hostPort.substr(0, colon);
-                if (!_address.empty() && _address.front() == '[') _address = _address.substr(1, _address.size() - 2);
+                if (!_address.empty() && _address.front() == '[')
+                    _address = _address.substr(1, _address.size() - 2);
                 _port = static_cast<uint16_t>(std::stoi(hostPort.substr(colon + 1)));
                 return true;
             }
@@ -73,6 +80,7 @@ bool ServalProcess::running()
     pid_t r = ::waitpid(_pid, &status, WNOHANG);
     if (r == _pid) {
         _pid = -1;
+        reportSanitizerFindings();
         return false;
     }
     return true;
@@ -93,9 +101,11 @@ int ServalProcess::stop(int signal)
         ::kill(_pid, SIGKILL);
         ::waitpid(_pid, &status, 0);
         _pid = -1;
+        reportSanitizerFindings();
         return -1;
     }
     _pid = -1;
+    reportSanitizerFindings();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -108,7 +118,34 @@ void ServalProcess::kill()
     _pid = -1;
 }
 
-std::string ServalProcess::log() const { return readFile(_base + "/serval.stderr"); }
+std::string ServalProcess::sanitizerReport(const std::string& log)
+{
+    size_t at = std::string::npos;
+    for (const char* marker :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer"}) {
+        size_t found = log.find(marker);
+        if (found < at) at = found;
+    }
+    if (at == std::string::npos) return "";
+    size_t lineStart = log.rfind('\n', at);
+    lineStart = lineStart == std::string::npos ? 0 : lineStart + 1;
+    return log.substr(lineStart, 16 * 1024);
+}
+
+void ServalProcess::reportSanitizerFindings() const
+{
+    std::string report = sanitizerReport(log());
+    if (report.empty()) return;
+    std::cerr << "---- sanitizer report from serval (" << _base << "/serval.stderr) ----\n"
+              << report << "\n---- end of sanitizer report ----" << std::endl;
+    ADD_FAILURE() << "serval reported a sanitizer finding (copied to stderr above): "
+                  << report.substr(0, report.find('\n'));
+}
+
+std::string ServalProcess::log() const
+{
+    return readFile(_base + "/serval.stderr");
+}
 
 bool ServalProcess::waitForLog(const std::string& needle, std::chrono::milliseconds deadline) const
 {

@@ -13,6 +13,11 @@ namespace serval::test {
 /// captured to BASE/serval.stderr, and waits (polling with a deadline, no sleeps) for the
 /// line "listening on http://ADDR:PORT/". The destructor sends SIGTERM and waits; SIGKILL
 /// after 10 s.
+///
+/// Sanitizer builds: whenever the child is found exited (stop(), running(), the destructor), a
+/// report from AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer in its stderr is
+/// copied to this test's stderr and fails the current test; the temp base that holds
+/// serval.stderr is usually gone by the time anyone looks.
 class ServalProcess
 {
 public:
@@ -38,12 +43,19 @@ public:
     const std::string& error() const noexcept { return _error; }
 
     /// Polls log() until it contains `needle` or the deadline passes.
-    bool waitForLog(const std::string& needle, std::chrono::milliseconds deadline = std::chrono::seconds(10)) const;
+    bool waitForLog(const std::string& needle,
+                    std::chrono::milliseconds deadline = std::chrono::seconds(10)) const;
 
     /// Path to the serval binary ($SERVAL_BIN/serval).
     static std::string binary();
 
+    /// The first sanitizer report in `log` (from its "==PID==ERROR:" or "runtime error:" line to
+    /// the end, at most 16 KiB), or "".
+    static std::string sanitizerReport(const std::string& log);
+
 private:
+    void reportSanitizerFindings() const;
+
     std::string _base;
     int _pid = -1;
     uint16_t _port = 0;
@@ -59,7 +71,10 @@ bool eventually(F condition, std::chrono::milliseconds deadline = std::chrono::s
     while (true) {
         if (condition()) return true;
         if (std::chrono::steady_clock::now() > end) return false;
-        struct timespec ts{0, 5 * 1000 * 1000};
+        struct timespec ts
+        {
+            0, 5 * 1000 * 1000
+        };
         ::nanosleep(&ts, nullptr);
     }
 }
