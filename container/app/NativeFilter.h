@@ -1,6 +1,7 @@
 #pragma once
 
 #include "app/HostApi.h"
+#include "app/NativeInstance.h"
 #include "core/Servlet.h"
 
 #include <string>
@@ -9,11 +10,10 @@ namespace serval::app {
 
 /// A filter implemented by an app through serval_filter_class_t.
 /// OWNERSHIP, THREADS: as NativeServlet.
-class NativeFilter : public core::Filter
+class NativeFilter : public core::Filter, private NativeInstance<serval_filter_class_t>
 {
 public:
     NativeFilter(const serval_filter_class_t& filterClass, void* instance, std::string appName) noexcept;
-    ~NativeFilter() override;
 
     void init(const core::FilterConfig& config) override;
     /// If the app's on_do_filter fails after a later filter or the servlet failed, rethrows that
@@ -21,14 +21,6 @@ public:
     /// std::runtime_error(`app "shop" filter "name": <message>`).
     void doFilter(core::Request& request, core::Response& response, core::FilterChain& chain) override;
     void destroy() noexcept override;
-
-private:
-    std::string describeFailure(serval_status_t status) const;
-
-    const serval_filter_class_t& _class;
-    void* _instance;
-    std::string _appName;
-    serval_config_t _config;
 };
 
 } // namespace serval::app

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "app/HostApi.h"
+#include "app/NativeInstance.h"
 #include "core/Servlet.h"
 
 #include <string>
@@ -14,11 +15,10 @@ namespace serval::app {
 /// before the module (and so before dlclose). Owns the app's instance: on_destroy runs in
 /// destroy() or, if the Context never called it, in the destructor.
 /// THREADS: init/destroy on a control thread; service on request threads, concurrently.
-class NativeServlet : public core::Servlet
+class NativeServlet : public core::Servlet, private NativeInstance<serval_servlet_class_t>
 {
 public:
     NativeServlet(const serval_servlet_class_t& servletClass, void* instance, std::string appName) noexcept;
-    ~NativeServlet() override;
 
     /// Throws std::runtime_error(`app "shop" servlet "hello": <message>`) if on_init fails.
     void init(const core::ServletConfig& config) override;
@@ -26,14 +26,6 @@ public:
     /// the Context answers 500 (unless committed) and logs that line.
     void service(core::Request& request, core::Response& response) override;
     void destroy() noexcept override;
-
-private:
-    std::string describeFailure(serval_status_t status) const;
-
-    const serval_servlet_class_t& _class;
-    void* _instance;
-    std::string _appName;
-    serval_config_t _config; ///< copied at init; handed to the app as its serval_config_t
 };
 
 } // namespace serval::app
