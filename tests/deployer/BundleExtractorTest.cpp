@@ -226,7 +226,7 @@ TEST_F(BundleExtractorTest, SingleFileCapCountsWrittenBytesNotDeclaredSize)
     ExtractionLimits limits;
     limits.maxFileBytes = 1024 * 1024;
     expectRefused(extract({serval::test::zeros("big.bin", 2 * 1024 * 1024)}, ArchiveFormat::Zip, limits),
-                  "entry \"big.bin\" is larger than 1 MiB (maxBundleFileBytes)");
+                  "entry \"big.bin\" is larger than 1 MiB (maxBundleFileSize)");
     expectRefused(extract({serval::test::zeros("big.bin", 2 * 1024 * 1024)}, ArchiveFormat::TarGz, limits),
                   "is larger than 1 MiB");
 }
