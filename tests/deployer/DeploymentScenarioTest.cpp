@@ -181,6 +181,25 @@ TEST_F(DeploymentScenarioTest, BundleAddedModifiedDeletedWhileRunning)
     EXPECT_TRUE(eventually([&] { return versionDirs("shop").empty() && !row("/shop"); }));
 }
 
+TEST_F(DeploymentScenarioTest, StabilityDelayComesFromServerXml)
+{
+    // <Host deployStabilityDelay="600">: a new file is deployed only once it has kept its size
+    // and mtime for 600 ms, so the first 200 cannot come sooner (the default 100 ms would
+    // answer in about 150 ms). A lower bound only: this cannot flake on a slow machine.
+    tmp.write("conf/server.xml", R"(<Server>
+  <Connector address="127.0.0.1" port="0"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" appBase="webapps" deployStabilityDelay="600"/>
+  </Engine>
+</Server>
+)");
+    ASSERT_TRUE(start()) << server->error();
+    drop("shop.sar", "one", "");
+    auto dropped = droppedAt;
+    ASSERT_TRUE(eventuallyServed("/shop/version.txt", "one")) << server->log();
+    EXPECT_GE(std::chrono::steady_clock::now() - dropped, 600ms);
+}
+
 TEST_F(DeploymentScenarioTest, BundlesAndDirectoriesPresentAtStartup)
 {
     drop("shop.sar", "one");
