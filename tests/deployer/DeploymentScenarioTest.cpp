@@ -197,7 +197,9 @@ TEST_F(DeploymentScenarioTest, StabilityDelayComesFromServerXml)
     drop("shop.sar", "one", "");
     auto dropped = droppedAt;
     ASSERT_TRUE(eventuallyServed("/shop/version.txt", "one")) << server->log();
-    EXPECT_GE(std::chrono::steady_clock::now() - dropped, 600ms);
+    auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - dropped);
+    EXPECT_GE(waited.count(), 600) << "deployed before <Host deployStabilityDelay> passed";
 }
 
 TEST_F(DeploymentScenarioTest, BundlesAndDirectoriesPresentAtStartup)
