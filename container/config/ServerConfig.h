@@ -21,10 +21,16 @@ struct HostConfig
     uint64_t maxBundleEntries = 10000; ///< archive entries per bundle (deployer)
     uint64_t maxBundleBytes = 256ull * 1024 * 1024;   ///< bytes written when unpacking one bundle
     uint64_t maxBundleFileSize = 64ull * 1024 * 1024; ///< bytes of one file inside a bundle
+    /// How long the preflight child may take to load and init one library before it is killed
+    /// and the bundle refused (deployer).
+    uint32_t preflightTimeoutMs = 10000;
+    /// How long a changed file in appBase must keep the same size, mtime and inode before it is
+    /// deployed, so half-copied bundles are never picked up (deployer; 0 = at once).
+    uint32_t deployStabilityDelayMs = 100;
     /// This host's access log (absolute after reading). nullopt: the <Server accessLog>;
     /// "" (accessLog=""): none for this host.
     std::optional<std::string> accessLog;
-    int line = 0;                                     ///< where it was declared, for later messages
+    int line = 0; ///< where it was declared, for later messages
 };
 
 /// <Engine>: the hosts and which one answers unknown Host headers.
@@ -40,10 +46,10 @@ struct ManagerConfig
     bool present = false;                   ///< false when server.xml has no <Manager> element
     std::string path = "/manager";          ///< context path of the admin page on the default host
     std::string allow = "127.0.0.0/8, ::1"; ///< client addresses allowed (CIDR list)
-    bool enabled = true;                     ///< false: no admin page, no API, no /metrics
-    uint32_t sessionTimeout = 1800;          ///< idle seconds before an admin session ends
-    std::string metricsToken;                ///< if set, /metrics needs "Authorization: Bearer <it>"
-    uint64_t maxUploadSize = 268435456;      ///< largest bundle upload through the API (bytes)
+    bool enabled = true;                    ///< false: no admin page, no API, no /metrics
+    uint32_t sessionTimeout = 1800;         ///< idle seconds before an admin session ends
+    std::string metricsToken;               ///< if set, /metrics needs "Authorization: Bearer <it>"
+    uint64_t maxUploadSize = 268435456;     ///< largest bundle upload through the API (bytes)
 };
 
 /// conf/server.xml, validated. Plain data: built once by readServerConfig(), then copied into

@@ -118,6 +118,7 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
 
 std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
 {
+    constexpr uint32_t kHour = 3600000;
     return {
         text("name", &HostConfig::name),
         {"aliases",
@@ -132,6 +133,8 @@ std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
         number("maxBundleEntries", &HostConfig::maxBundleEntries, 1),
         number("maxBundleBytes", &HostConfig::maxBundleBytes, 1),
         number("maxBundleFileSize", &HostConfig::maxBundleFileSize, 1),
+        number("preflightTimeout", &HostConfig::preflightTimeoutMs, 1, kHour),
+        number("deployStabilityDelay", &HostConfig::deployStabilityDelayMs, 0, kHour),
         {"accessLog",
          [base](HostConfig& h, std::string_view v, const Document&, int) { h.accessLog = resolve(base, v); }},
     };

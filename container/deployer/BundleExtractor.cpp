@@ -190,9 +190,8 @@ bool Extraction::writeFile(archive* a, archive_entry* entry, const std::string& 
 {
     if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0 &&
         static_cast<uint64_t>(archive_entry_size(entry)) > _limits.maxFileBytes) {
-        return failEntry(path,
-                         "is larger than " + formatBytes(_limits.maxFileBytes) +
-                             " (maxBundleFileBytes); raise the limit on the Host or leave the file out");
+        return failEntry(path, "is larger than " + formatBytes(_limits.maxFileBytes) +
+                                   " (maxBundleFileSize); raise the limit on the Host or leave the file out");
     }
     bool existed = false;
     if (!claim(path, false, true, existed)) return false;
@@ -227,7 +226,7 @@ bool Extraction::writeFile(archive* a, archive_entry* entry, const std::string& 
         if (start > _limits.maxFileBytes || size > _limits.maxFileBytes - start) {
             return failEntry(path,
                              "is larger than " + formatBytes(_limits.maxFileBytes) +
-                                 " (maxBundleFileBytes); raise the limit on the Host or leave the file out");
+                                 " (maxBundleFileSize); raise the limit on the Host or leave the file out");
         }
         if (size > _limits.maxTotalBytes - _result.bytes) {
             return fail("unpacks to more than " + formatBytes(_limits.maxTotalBytes) +
@@ -475,7 +474,7 @@ public:
             if (static_cast<uint64_t>(st.st_size) > _limits.maxFileBytes) {
                 return fail("entry " + quoteName(rel) + " is larger than " +
                             formatBytes(_limits.maxFileBytes) +
-                            " (maxBundleFileBytes); raise the limit on the Host or leave the file out");
+                            " (maxBundleFileSize); raise the limit on the Host or leave the file out");
             }
             if (!copyFile(sourceFd, targetFd, name, rel)) return false;
         }
@@ -512,7 +511,7 @@ private:
             if (written > _limits.maxFileBytes) {
                 return fail("entry " + quoteName(rel) + " is larger than " +
                             formatBytes(_limits.maxFileBytes) +
-                            " (maxBundleFileBytes); raise the limit on the Host or leave the file out");
+                            " (maxBundleFileSize); raise the limit on the Host or leave the file out");
             }
             if (static_cast<uint64_t>(n) > _limits.maxTotalBytes - _result.bytes) {
                 return fail("holds more than " + formatBytes(_limits.maxTotalBytes) +

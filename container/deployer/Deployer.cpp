@@ -4,6 +4,7 @@
 #include "util/Log.h"
 #include "util/Strings.h"
 
+#include <algorithm>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -106,18 +107,20 @@ void Deployer::stopWatching()
 void Deployer::watch()
 {
     int inotifyFd = _inotify.get();
-    std::chrono::milliseconds stableFor{100};
+    // The shortest <Host deployStabilityDelay> of the watched hosts paces the looks while a
+    // file settles (at most one scan interval apart, at least 5 ms).
+    std::chrono::milliseconds stableFor = _settings.scanInterval;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         for (auto& host : _hosts) {
             if (host->settings().autoDeploy) stableFor = std::min(stableFor, host->settings().stableFor);
         }
     }
+    stableFor = std::max<std::chrono::milliseconds>(stableFor, std::chrono::milliseconds(5));
     bool waiting = false;
     while (!_stopping) {
         // Something is settling: look again once it may be stable; else wait for an event.
-        auto timeout = waiting ? std::max<std::chrono::milliseconds>(stableFor, std::chrono::milliseconds(5))
-                               : _settings.scanInterval;
+        auto timeout = waiting ? stableFor : _settings.scanInterval;
         pollfd fds[2] = {{_wakeFd, POLLIN, 0}, {inotifyFd, POLLIN, 0}};
         int n = ::poll(fds, inotifyFd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
         if (_stopping) break;

@@ -5,7 +5,7 @@
 namespace serval::deployer {
 
 /// Caps applied while a bundle is unpacked. Configurable per Host in server.xml
-/// (`maxBundleEntries`, `maxBundleBytes`, `maxBundleFileBytes`); these are the defaults.
+/// (`maxBundleEntries`, `maxBundleBytes`, `maxBundleFileSize`); these are the defaults.
 /// Bytes are counted as they are written, never taken from what the archive declares.
 struct ExtractionLimits
 {

@@ -23,8 +23,10 @@ struct HostDeployerSettings
     bool autoDeploy = true;      ///< tick() acts on changes (otherwise only the admin API deploys)
     ExtractionLimits limits;     ///< caps while unpacking
     std::string preflightBinary; ///< `BINARY preflight LIB`; "" skips the preflight (unit tests)
+    /// <Host preflightTimeout>: the preflight child is killed and the bundle refused after this.
     std::chrono::milliseconds preflightDeadline{10'000};
-    std::chrono::milliseconds stableFor{100};       ///< size+mtime unchanged this long before pick-up
+    /// <Host deployStabilityDelay>: size+mtime unchanged this long before a change is picked up.
+    std::chrono::milliseconds stableFor{100};
     std::chrono::milliseconds drainTimeout{30'000}; ///< longest wait for in-flight requests of an old version
 };
 

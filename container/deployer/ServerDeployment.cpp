@@ -4,6 +4,7 @@
 #include "util/Log.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -56,6 +57,8 @@ void ServerDeployment::start()
         settings.limits.maxTotalBytes = hostConfig.maxBundleBytes;
         settings.limits.maxFileBytes = hostConfig.maxBundleFileSize;
         settings.preflightBinary = self;
+        settings.preflightDeadline = std::chrono::milliseconds(hostConfig.preflightTimeoutMs);
+        settings.stableFor = std::chrono::milliseconds(hostConfig.deployStabilityDelayMs);
         makeDirectories(settings.workDir);
         _runners.push_back(
             std::make_unique<HostContextRunner>(host, _engine.services(), _defaults, _maxBodySize));

@@ -53,6 +53,8 @@ TEST_F(ServerXmlTest, MinimalFileGetsDefaults)
     EXPECT_EQ(c.logFile, base.path() + "/logs/serval.log");
     EXPECT_EQ(c.accessLog, base.path() + "/logs/access.log");
     EXPECT_FALSE(c.manager.present);
+    EXPECT_EQ(c.engine.hosts[0].preflightTimeoutMs, 10000u);
+    EXPECT_EQ(c.engine.hosts[0].deployStabilityDelayMs, 100u);
 }
 
 TEST_F(ServerXmlTest, EveryAttributeIsRead)
@@ -66,7 +68,8 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
   <Engine defaultHost="www.example.com">
     <Host name="localhost" appBase="/srv/apps" deployOnStartup="false" autoDeploy="FALSE"/>
     <Host name="www.example.com" aliases="example.com, Example.org" appBase="sites/example"
-          maxBundleEntries="10" maxBundleBytes="2048" maxBundleFileSize="1024" accessLog="logs/example.log"/>
+          maxBundleEntries="10" maxBundleBytes="2048" maxBundleFileSize="1024" accessLog="logs/example.log"
+          preflightTimeout="1500" deployStabilityDelay="0"/>
   </Engine>
   <Manager path="/admin" allow="127.0.0.1/32" sessionTimeout="600" metricsToken="t0k" enabled="true"/>
 </Server>)");
@@ -105,6 +108,9 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
     EXPECT_EQ(h.maxBundleEntries, 10u);
     EXPECT_EQ(h.maxBundleBytes, 2048u);
     EXPECT_EQ(h.maxBundleFileSize, 1024u);
+    EXPECT_EQ(h.preflightTimeoutMs, 1500u);
+    EXPECT_EQ(h.deployStabilityDelayMs, 0u) << "0 is allowed: deploy at the first look";
+    EXPECT_EQ(c.engine.hosts[0].preflightTimeoutMs, 10000u) << "each <Host> has its own";
     EXPECT_EQ(h.accessLog, base.path() + "/logs/example.log");
     EXPECT_FALSE(c.engine.hosts[0].accessLog); // inherits <Server accessLog>
     EXPECT_TRUE(c.manager.present);
@@ -151,6 +157,30 @@ TEST_F(ServerXmlTest, BadValuesNameTheAttributeAndRange)
     EXPECT_NE(error("<Server><Connector/><Engine><Host name=\"a\" autoDeploy=\"yes\"/></Engine></Server>")
                   .find("bad value \"yes\" for attribute \"autoDeploy\"; expected true or false"),
               std::string::npos);
+}
+
+TEST_F(ServerXmlTest, DeployTimingAttributesAreRangeChecked)
+{
+    auto host = [](const std::string& attributes) {
+        return "<Server><Connector/><Engine defaultHost=\"a\">\n<Host name=\"a\" " + attributes +
+               "/></Engine></Server>";
+    };
+    EXPECT_EQ(error(host("preflightTimeout=\"0\"")),
+              "conf/server.xml:2: bad value \"0\" for attribute \"preflightTimeout\"; expected a whole "
+              "number from 1 to 3600000");
+    EXPECT_EQ(error(host("preflightTimeout=\"10s\"")),
+              "conf/server.xml:2: bad value \"10s\" for attribute \"preflightTimeout\"; expected a whole "
+              "number from 1 to 3600000");
+    EXPECT_EQ(error(host("deployStabilityDelay=\"-1\"")),
+              "conf/server.xml:2: bad value \"-1\" for attribute \"deployStabilityDelay\"; expected a "
+              "whole number from 0 to 3600000");
+    EXPECT_EQ(error(host("deployStabilityDelay=\"3600001\"")),
+              "conf/server.xml:2: bad value \"3600001\" for attribute \"deployStabilityDelay\"; expected a "
+              "whole number from 0 to 3600000");
+    std::string unknown = error(host("preflightTimout=\"5\""));
+    EXPECT_NE(unknown.find("unknown attribute \"preflightTimout\" on <Host>"), std::string::npos) << unknown;
+    EXPECT_NE(unknown.find("preflightTimeout"), std::string::npos)
+        << "the choices name the attribute: " << unknown;
 }
 
 TEST_F(ServerXmlTest, StructuralErrors)

@@ -1,6 +1,7 @@
 #include "deployer/BundleExtractor.h"
 
 #include "deployer/ArchiveBuilder.h"
+#include "deployer/HostileCorpus.h"
 #include "support/TempDir.h"
 
 #include <dirent.h>
@@ -15,6 +16,10 @@ using serval::test::ArchiveEntry;
 using serval::test::ArchiveFormat;
 using serval::test::TempDir;
 using Kind = serval::test::ArchiveEntry::Kind;
+using serval::test::dirEntry;
+using serval::test::fileEntry;
+using serval::test::hardlinkEntry;
+using serval::test::symlinkEntry;
 
 namespace {
 
@@ -82,24 +87,16 @@ protected:
     TempDir tmp;
 };
 
-ArchiveEntry file(const std::string& name, const std::string& content = "x")
-{
-    return ArchiveEntry{name, content, Kind::File, -1};
-}
-ArchiveEntry dir(const std::string& name)
-{
-    return ArchiveEntry{name, "", Kind::Directory, -1};
-}
-
 } // namespace
 
 TEST_F(BundleExtractorTest, UnpacksFilesAndDirectoriesWithForcedModes)
 {
     for (ArchiveFormat format : {ArchiveFormat::Zip, ArchiveFormat::Tar, ArchiveFormat::TarGz}) {
         SCOPED_TRACE(static_cast<int>(format));
-        Outcome o = extract({dir("WEB-INF/"), file("WEB-INF/web.xml", serval::test::minimalWebXml()),
-                             file("index.html", "<h1>hi</h1>"), file("css/a/b/site.css", "body{}")},
-                            format);
+        Outcome o =
+            extract({dirEntry("WEB-INF/"), fileEntry("WEB-INF/web.xml", serval::test::minimalWebXml()),
+                     fileEntry("index.html", "<h1>hi</h1>"), fileEntry("css/a/b/site.css", "body{}")},
+                    format);
         ASSERT_TRUE(o.ok) << o.error;
         EXPECT_EQ(o.result.entries, 4u);
         EXPECT_EQ(o.result.files, 3u);
@@ -118,8 +115,9 @@ TEST_F(BundleExtractorTest, UnpacksFilesAndDirectoriesWithForcedModes)
 
 TEST_F(BundleExtractorTest, DotSlashPrefixesAreNormalised)
 {
-    Outcome o = extract({file("./WEB-INF/web.xml", serval::test::minimalWebXml()), file("a/./b.txt")},
-                        ArchiveFormat::Tar);
+    Outcome o =
+        extract({fileEntry("./WEB-INF/web.xml", serval::test::minimalWebXml()), fileEntry("a/./b.txt")},
+                ArchiveFormat::Tar);
     ASSERT_TRUE(o.ok) << o.error;
     EXPECT_EQ(serval::test::readFile(staging() + "/a/b.txt"), "x");
 }
@@ -127,29 +125,28 @@ TEST_F(BundleExtractorTest, DotSlashPrefixesAreNormalised)
 TEST_F(BundleExtractorTest, RefusesParentDirectoryEntries)
 {
     expectRefused(
-        extract({file("index.html"), file("../../etc/passwd")}),
+        extract({fileEntry("index.html"), fileEntry("../../etc/passwd")}),
         "entry \"../../etc/passwd\" leaves the bundle; rebuild the bundle without parent-directory");
-    expectRefused(extract({file("a/../../x")}, ArchiveFormat::Tar), "leaves the bundle");
+    expectRefused(extract({fileEntry("a/../../x")}, ArchiveFormat::Tar), "leaves the bundle");
 }
 
 TEST_F(BundleExtractorTest, RefusesAbsolutePaths)
 {
-    expectRefused(extract({file("/etc/cron.d/evil")}, ArchiveFormat::Tar), "is an absolute path");
+    expectRefused(extract({fileEntry("/etc/cron.d/evil")}, ArchiveFormat::Tar), "is an absolute path");
 }
 
 TEST_F(BundleExtractorTest, RefusesSymlinks)
 {
-    expectRefused(extract({ArchiveEntry{"link", "/etc/passwd", Kind::Symlink, -1}}), "is a symbolic link");
-    expectRefused(extract({ArchiveEntry{"WEB-INF", "/tmp", Kind::Symlink, -1}, file("WEB-INF/web.xml")},
-                          ArchiveFormat::Tar),
-                  "is a symbolic link");
+    expectRefused(extract({symlinkEntry("link", "/etc/passwd")}), "is a symbolic link");
+    expectRefused(
+        extract({symlinkEntry("WEB-INF", "/tmp"), fileEntry("WEB-INF/web.xml")}, ArchiveFormat::Tar),
+        "is a symbolic link");
 }
 
 TEST_F(BundleExtractorTest, RefusesHardlinks)
 {
-    expectRefused(
-        extract({file("a.txt"), ArchiveEntry{"b.txt", "a.txt", Kind::Hardlink, -1}}, ArchiveFormat::Tar),
-        "is a hard link");
+    expectRefused(extract({fileEntry("a.txt"), hardlinkEntry("b.txt", "a.txt")}, ArchiveFormat::Tar),
+                  "is a hard link");
 }
 
 TEST_F(BundleExtractorTest, RefusesDevicesAndFifos)
@@ -161,21 +158,24 @@ TEST_F(BundleExtractorTest, RefusesDevicesAndFifos)
 
 TEST_F(BundleExtractorTest, RefusesDuplicates)
 {
-    expectRefused(extract({file("index.html", "one"), file("index.html", "two")}), "appears twice");
-    expectRefused(extract({file("index.html", "one"), file("INDEX.html", "two")}), "only in letter case");
-    expectRefused(extract({file("Css/a.css"), file("css/b.css")}, ArchiveFormat::Tar), "only in letter case");
-    expectRefused(extract({file("a"), file("a/b")}), "but the bundle also holds a");
-    expectRefused(extract({file("a/b"), file("a")}), "is a file but the bundle also holds a directory");
-    expectRefused(extract({dir("d/"), dir("d/")}, ArchiveFormat::Tar), "appears twice");
+    expectRefused(extract({fileEntry("index.html", "one"), fileEntry("index.html", "two")}), "appears twice");
+    expectRefused(extract({fileEntry("index.html", "one"), fileEntry("INDEX.html", "two")}),
+                  "only in letter case");
+    expectRefused(extract({fileEntry("Css/a.css"), fileEntry("css/b.css")}, ArchiveFormat::Tar),
+                  "only in letter case");
+    expectRefused(extract({fileEntry("a"), fileEntry("a/b")}), "but the bundle also holds a");
+    expectRefused(extract({fileEntry("a/b"), fileEntry("a")}),
+                  "is a file but the bundle also holds a directory");
+    expectRefused(extract({dirEntry("d/"), dirEntry("d/")}, ArchiveFormat::Tar), "appears twice");
 }
 
 TEST_F(BundleExtractorTest, RefusesBackslashAndControlCharacters)
 {
-    expectRefused(extract({file("a\\b.txt")}, ArchiveFormat::Tar), "holds a backslash");
+    expectRefused(extract({fileEntry("a\\b.txt")}, ArchiveFormat::Tar), "holds a backslash");
     // libarchive's zip reader turns backslashes of DOS-made zips into '/': still refused.
-    expectRefused(extract({file("..\\..\\evil.txt")}), "shop.sar: entry");
-    expectRefused(extract({file("bad\x01name")}, ArchiveFormat::Tar), "control character");
-    expectRefused(extract({file("new\nline")}, ArchiveFormat::Tar), "control character");
+    expectRefused(extract({fileEntry("..\\..\\evil.txt")}), "shop.sar: entry");
+    expectRefused(extract({fileEntry("bad\x01name")}, ArchiveFormat::Tar), "control character");
+    expectRefused(extract({fileEntry("new\nline")}, ArchiveFormat::Tar), "control character");
 }
 
 TEST_F(BundleExtractorTest, CheckEntryNameRefusesNul)
@@ -193,7 +193,7 @@ TEST_F(BundleExtractorTest, CapsEntryCount)
 {
     std::vector<ArchiveEntry> entries;
     for (int i = 0; i < 11; ++i)
-        entries.push_back(file("f" + std::to_string(i)));
+        entries.push_back(fileEntry("f" + std::to_string(i)));
     ExtractionLimits limits;
     limits.maxEntries = 10;
     expectRefused(extract(entries, ArchiveFormat::Zip, limits), "more than 10 entries (maxBundleEntries)");
@@ -210,13 +210,10 @@ TEST_F(BundleExtractorTest, DefaultEntryCapIsTenThousand)
 TEST_F(BundleExtractorTest, ZipBombStopsAtTheByteCap)
 {
     // 64 files of 1 MiB of zeros: the archive is tiny, the output 64 MiB; the cap is 8 MiB.
-    std::vector<ArchiveEntry> entries;
-    for (int i = 0; i < 64; ++i)
-        entries.push_back(serval::test::zeros("z" + std::to_string(i), 1024 * 1024));
     ExtractionLimits limits;
     limits.maxTotalBytes = 8 * 1024 * 1024;
     serval::test::makeDirs(tmp.file("in"));
-    serval::test::writeArchive(tmp.file("in/shop.sar"), entries);
+    serval::test::writeArchive(tmp.file("in/shop.sar"), serval::test::zipBomb(64, 1024 * 1024));
     struct stat st;
     ASSERT_EQ(::stat(tmp.file("in/shop.sar").c_str(), &st), 0);
     EXPECT_LT(st.st_size, 1024 * 1024) << "the bomb should be small";
@@ -229,23 +226,16 @@ TEST_F(BundleExtractorTest, SingleFileCapCountsWrittenBytesNotDeclaredSize)
     ExtractionLimits limits;
     limits.maxFileBytes = 1024 * 1024;
     expectRefused(extract({serval::test::zeros("big.bin", 2 * 1024 * 1024)}, ArchiveFormat::Zip, limits),
-                  "entry \"big.bin\" is larger than 1 MiB (maxBundleFileBytes)");
+                  "entry \"big.bin\" is larger than 1 MiB (maxBundleFileSize)");
     expectRefused(extract({serval::test::zeros("big.bin", 2 * 1024 * 1024)}, ArchiveFormat::TarGz, limits),
                   "is larger than 1 MiB");
 }
 
 TEST_F(BundleExtractorTest, RefusesTruncatedArchive)
 {
-    std::string content(200000, 'a');
-    for (size_t i = 0; i < content.size(); ++i)
-        content[i] = static_cast<char>('a' + (i * 7919) % 26);
     for (ArchiveFormat format : {ArchiveFormat::Zip, ArchiveFormat::TarGz}) {
         serval::test::makeDirs(tmp.file("in"));
-        serval::test::writeArchive(tmp.file("in/full.sar"), {file("a.txt", content), file("b.txt", content)},
-                                   format);
-        std::string bytes = serval::test::readFile(tmp.file("in/full.sar"));
-        std::ofstream(tmp.file("in/shop.sar"), std::ios::binary | std::ios::trunc)
-            << bytes.substr(0, bytes.size() / 2);
+        serval::test::writeTruncatedArchive(tmp.file("in/shop.sar"), format);
         Outcome o = extractFile(tmp.file("in/shop.sar"));
         expectRefused(o, "shop.sar: ");
         EXPECT_TRUE(o.error.find("damaged") != std::string::npos ||
@@ -265,7 +255,7 @@ TEST_F(BundleExtractorTest, StagingMustNotExistYet)
 {
     serval::test::makeDirs(staging());
     serval::test::makeDirs(tmp.file("in"));
-    serval::test::writeArchive(tmp.file("in/shop.sar"), {file("a")});
+    serval::test::writeArchive(tmp.file("in/shop.sar"), {fileEntry("a")});
     Outcome o = extractFile(tmp.file("in/shop.sar"));
     EXPECT_FALSE(o.ok);
     EXPECT_NE(o.error.find("cannot create staging directory"), std::string::npos) << o.error;
@@ -275,7 +265,7 @@ TEST_F(BundleExtractorTest, ExtractsFromMemory)
 {
     serval::test::makeDirs(tmp.file("in"));
     serval::test::makeDirs(tmp.file("out"));
-    serval::test::writeArchive(tmp.file("in/shop.sar"), {file("hello.txt", "hello")});
+    serval::test::writeArchive(tmp.file("in/shop.sar"), {fileEntry("hello.txt", "hello")});
     std::string bytes = serval::test::readFile(tmp.file("in/shop.sar"));
     BundleExtractor extractor;
     ExtractionResult result;

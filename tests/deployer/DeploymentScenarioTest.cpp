@@ -1,9 +1,11 @@
 // Scenario tests with the real `serval` (in the spirit of Tomcat's
 // TestHostConfigAutomaticDeployment*): add, modify and delete bundles and exploded directories
 // at start-up and while running; each checks what is served, what is on disk and what the
-// registry says. Plus redeploy under load and crash safety at named points of a deploy.
+// registry says. Plus the hostile-bundle corpus dropped into a live server, redeploy under load
+// and crash safety at named points of a deploy.
 #include "deployer/ArchiveBuilder.h"
 #include "deployer/Fixtures.h"
+#include "deployer/HostileCorpus.h"
 #include "registry/Registry.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
@@ -14,6 +16,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fstream>
+#include <functional>
 #include <gtest/gtest.h>
 #include <set>
 #include <sys/stat.h>
@@ -23,6 +26,7 @@ using namespace std::chrono_literals;
 using serval::registry::DeploymentState;
 using serval::registry::Registry;
 using serval::test::ArchiveEntry;
+using serval::test::ArchiveFormat;
 using serval::test::eventually;
 using serval::test::httpGet;
 using serval::test::ServalProcess;
@@ -39,6 +43,38 @@ std::vector<std::string> list(const std::string& dir)
             if (n != "." && n != "..") out.push_back(n);
         }
         ::closedir(d);
+    }
+    return out;
+}
+
+/// Every path under `dir` (relative), skipping the top-level names in `skip`.
+std::set<std::string> tree(const std::string& dir, const std::set<std::string>& skip = {},
+                           const std::string& prefix = "")
+{
+    std::set<std::string> out;
+    for (const std::string& n : list(dir)) {
+        if (prefix.empty() && skip.count(n) > 0) continue;
+        out.insert(prefix + n);
+        struct stat st;
+        if (::lstat((dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            std::set<std::string> below = tree(dir + "/" + n, {}, prefix + n + "/");
+            out.insert(below.begin(), below.end());
+        }
+    }
+    return out;
+}
+
+/// The lines of `text` that contain `needle`.
+std::vector<std::string> linesWith(const std::string& text, const std::string& needle)
+{
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        std::string line = text.substr(pos, nl - pos);
+        if (line.find(needle) != std::string::npos) out.push_back(line);
+        pos = nl + 1;
     }
     return out;
 }
@@ -145,6 +181,27 @@ TEST_F(DeploymentScenarioTest, BundleAddedModifiedDeletedWhileRunning)
     EXPECT_TRUE(eventually([&] { return versionDirs("shop").empty() && !row("/shop"); }));
 }
 
+TEST_F(DeploymentScenarioTest, StabilityDelayComesFromServerXml)
+{
+    // <Host deployStabilityDelay="600">: a new file is deployed only once it has kept its size
+    // and mtime for 600 ms, so the first 200 cannot come sooner (the default 100 ms would
+    // answer in about 150 ms). A lower bound only: this cannot flake on a slow machine.
+    tmp.write("conf/server.xml", R"(<Server>
+  <Connector address="127.0.0.1" port="0"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" appBase="webapps" deployStabilityDelay="600"/>
+  </Engine>
+</Server>
+)");
+    ASSERT_TRUE(start()) << server->error();
+    drop("shop.sar", "one", "");
+    auto dropped = droppedAt;
+    ASSERT_TRUE(eventuallyServed("/shop/version.txt", "one")) << server->log();
+    auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - dropped);
+    EXPECT_GE(waited.count(), 600) << "deployed before <Host deployStabilityDelay> passed";
+}
+
 TEST_F(DeploymentScenarioTest, BundlesAndDirectoriesPresentAtStartup)
 {
     drop("shop.sar", "one");
@@ -241,6 +298,201 @@ TEST_F(DeploymentScenarioTest, FailedDeployKeepsTheOldVersionServing)
     EXPECT_EQ(served("/shop/version.txt"), "404") << "shop.sar was removed";
     drop("shop.sar", "fixed");
     EXPECT_TRUE(eventuallyServed("/shop/version.txt", "fixed"));
+}
+
+TEST_F(DeploymentScenarioTest, HostileCorpusIsRefusedWhileAGoodAppKeepsServing)
+{
+    // The Host caps what one bundle may unpack to (the zip bomb) and how long its library may
+    // take to load (the hanging init): both refusals come in bounded time.
+    tmp.write("conf/server.xml", R"(<Server>
+  <Connector address="127.0.0.1" port="0"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" appBase="webapps" maxBundleBytes="8388608" preflightTimeout="1500"/>
+  </Engine>
+</Server>
+)");
+    drop("good.sar", "good");
+    ASSERT_TRUE(start()) << server->error();
+    ASSERT_EQ(served("/good/ok"), "ok");
+    ASSERT_TRUE(eventually([&] { return row("/good").has_value(); }));
+    std::string goodVersion = row("/good")->versionId;
+
+    // What the base holds besides appBase, the logs, the registry and the captured stderr:
+    // conf/ and work/ (the good version and an empty staging directory). A refused bundle must
+    // leave this exactly as it is.
+    const std::set<std::string> skip = {"webapps", "logs", "data", "serval.stderr"};
+    const std::set<std::string> before = tree(tmp.path(), skip);
+    ASSERT_EQ(before.count("work/localhost/.staging"), 1u);
+    ASSERT_EQ(before.count("work/localhost/good/" + goodVersion + "/WEB-INF/lib/libapp.so"), 1u);
+    // Where escaping entries aim: the directory that holds the base (outside it), under a name
+    // unique to this run.
+    const std::string parent = tmp.path().substr(0, tmp.path().rfind('/'));
+    const std::string escape = tmp.path().substr(tmp.path().rfind('/') + 1) + ".escaped";
+    auto escaped = [&] {
+        struct stat st;
+        return ::lstat((parent + "/" + escape).c_str(), &st) == 0 ||
+               ::lstat(tmp.file(escape).c_str(), &st) == 0;
+    };
+
+    using Write = std::function<void(const std::string& path)>;
+    auto archive = [](std::vector<ArchiveEntry> entries, ArchiveFormat format = ArchiveFormat::Zip) -> Write {
+        return
+            [entries, format](const std::string& path) { serval::test::writeArchive(path, entries, format); };
+    };
+    const std::string webXml = serval::test::minimalWebXml();
+    auto withLibrary = [&](const std::string& bytes) {
+        return std::vector<ArchiveEntry>{serval::test::fileEntry("WEB-INF/web.xml", kAppWebXml),
+                                         serval::test::fileEntry("WEB-INF/lib/libapp.so", bytes)};
+    };
+    auto fixture = [&](const std::string& name) {
+        return withLibrary(serval::test::readFile(serval::test::fixtureLibrary(name)));
+    };
+    // e_machine (offset 18) = 243, EM_RISCV: a valid ELF for another architecture.
+    std::string otherArchitecture = serval::test::readFile(serval::test::fixtureLibrary("fixture_app"));
+    otherArchitecture.replace(18, 2, std::string("\xf3\x00", 2));
+
+    using serval::test::fileEntry;
+    struct Case
+    {
+        std::string file;
+        Write write;
+        std::string reason; ///< what the log line and the registry must say (after "<file>: ")
+    };
+    const std::vector<Case> cases = {
+        {"h01-bomb.sar", archive(serval::test::zipBomb()), "unpacks to more than 8 MiB (maxBundleBytes)"},
+        {"h02-parent.sar",
+         archive({fileEntry("WEB-INF/web.xml", webXml), fileEntry("../../../../../" + escape)}),
+         "entry \"../../../../../" + escape + "\" leaves the bundle"},
+        {"h03-absolute.sar", archive({fileEntry(parent + "/" + escape)}, ArchiveFormat::Tar),
+         "entry \"" + parent + "/" + escape + "\" is an absolute path"},
+        {"h04-symlink.sar",
+         archive({serval::test::symlinkEntry("WEB-INF", parent), fileEntry("WEB-INF/" + escape)},
+                 ArchiveFormat::Tar),
+         "entry \"WEB-INF\" is a symbolic link"},
+        {"h05-hardlink.sar",
+         archive({serval::test::hardlinkEntry("WEB-INF/web.xml", "/etc/passwd")}, ArchiveFormat::Tar),
+         "entry \"WEB-INF/web.xml\" is a hard link"},
+        {"h06-duplicate.sar",
+         archive({fileEntry("WEB-INF/web.xml", webXml), fileEntry("index.html", "one"),
+                  fileEntry("index.html", "two")}),
+         "entry \"index.html\" appears twice"},
+        {"h07-case.sar",
+         archive({fileEntry("WEB-INF/web.xml", webXml), fileEntry("index.html", "one"),
+                  fileEntry("INDEX.html", "two")}),
+         "entry \"INDEX.html\" differs from entry \"index.html\" only in letter case"},
+        {"h08-truncated.sar",
+         [](const std::string& path) { serval::test::writeTruncatedArchive(path, ArchiveFormat::TarGz); },
+         "damaged or truncated"},
+        {"h09-junk.sar", [](const std::string& path) { std::ofstream(path) << "not an archive at all\n"; },
+         "not a zip or tar archive"},
+        {"h10-nodescriptor.sar", archive({fileEntry("index.html", "hi")}), "WEB-INF/web.xml is missing"},
+        {"h11-badxml.sar",
+         archive(
+             {fileEntry("WEB-INF/web.xml", "<?xml version=\"1.0\"?>\n<web-app>\n  <servlet>\n</web-app>\n")}),
+         "WEB-INF/web.xml:3: malformed XML: mismatched element"},
+        {"h12-notelf.sar", archive(withLibrary("#!/bin/sh\necho not a library\n")),
+         "WEB-INF/lib/libapp.so is not an ELF file"},
+        {"h13-architecture.sar", archive(withLibrary(otherArchitecture)),
+         "WEB-INF/lib/libapp.so is built for"},
+        {"h14-noentry.sar", archive(fixture("fixture_noentry")),
+         "libapp.so does not export serval_app_init_v1"},
+        {"h15-exit.sar", archive(fixture("fixture_exit_ctor")),
+         "libapp.so ended the preflight process with exit status 3"},
+        {"h16-crash.sar", archive(fixture("fixture_crash_ctor")),
+         "libapp.so crashed the preflight process with SIGILL"},
+        {"h17-hang.sar", archive(fixture("fixture_init_hangs")),
+         "libapp.so did not finish loading within 1500 ms in the preflight process"},
+        {"h18-fifo.sar",
+         archive({ArchiveEntry{"pipe", "", ArchiveEntry::Kind::Fifo, -1}}, ArchiveFormat::Tar),
+         "entry \"pipe\" is a FIFO"},
+        {"h19-device.sar",
+         archive({ArchiveEntry{"null", "", ArchiveEntry::Kind::CharDevice, -1}}, ArchiveFormat::Tar),
+         "device node"},
+        {"h20-backslash.sar", archive({fileEntry("..\\evil.txt")}, ArchiveFormat::Tar), "holds a backslash"},
+    };
+
+    // The good app is asked again and again while the corpus goes in: every answer must be 200.
+    std::atomic<bool> done{false};
+    std::atomic<int> requests{0}, failures{0};
+    std::string firstFailure; // written by the client thread, read after join()
+    std::thread client([&] {
+        while (!done) {
+            auto reply = httpGet(server->port(), "/good/ok");
+            ++requests;
+            if ((reply.status != 200 || reply.body != "ok") && failures++ == 0)
+                firstFailure = std::to_string(reply.status) + " " + reply.body;
+        }
+    });
+    struct Join
+    {
+        std::atomic<bool>& done;
+        std::thread& thread;
+        ~Join()
+        {
+            done = true;
+            if (thread.joinable()) thread.join();
+        }
+    } join{done, client};
+
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.file);
+        const std::string path = "/" + c.file.substr(0, c.file.size() - 4);
+        // Written under a hidden name (ignored by the deployer), then renamed in.
+        c.write(tmp.file("webapps/.incoming"));
+        ASSERT_EQ(::rename(tmp.file("webapps/.incoming").c_str(), tmp.file("webapps/" + c.file).c_str()), 0);
+
+        // The registry records the failure.
+        ASSERT_TRUE(eventually(
+            [&] {
+                auto r = row(path);
+                return r && r->state == DeploymentState::Failed;
+            },
+            20s))
+            << server->log();
+        auto r = row(path);
+        EXPECT_EQ(r->bundle, c.file);
+        EXPECT_EQ(r->failureReason.rfind(c.file + ": ", 0), 0u) << r->failureReason;
+        EXPECT_NE(r->failureReason.find(c.reason), std::string::npos) << r->failureReason;
+        EXPECT_GT(r->failedAt, 0);
+
+        // One log line names the bundle and gives the same reason.
+        ASSERT_TRUE(server->waitForLog(c.reason)) << server->log();
+        auto lines = linesWith(server->log(), c.file);
+        ASSERT_EQ(lines.size(), 1u) << server->log();
+        EXPECT_NE(lines[0].find(c.file + ": "), std::string::npos) << lines[0];
+        EXPECT_NE(lines[0].find(c.reason), std::string::npos) << lines[0];
+        EXPECT_NE(lines[0].find(r->failureReason), std::string::npos) << lines[0];
+
+        // Nothing written outside staging, nothing left in it, nothing outside the base.
+        EXPECT_EQ(tree(tmp.path(), skip), before);
+        EXPECT_TRUE(staging().empty());
+        EXPECT_TRUE(versionDirs(path.substr(1)).empty());
+        EXPECT_FALSE(escaped()) << parent + "/" + escape;
+
+        EXPECT_EQ(served(path + "/index.html"), "404");
+        EXPECT_EQ(served("/good/ok"), "ok");
+    }
+
+    done = true;
+    client.join();
+    EXPECT_EQ(failures.load(), 0) << firstFailure;
+    EXPECT_GT(requests.load(), static_cast<int>(cases.size()));
+    std::printf("[ perf ] %d requests to the good app while %zu hostile bundles were refused, %d failed\n",
+                requests.load(), cases.size(), failures.load());
+    EXPECT_EQ(row("/good")->state, DeploymentState::Running);
+    EXPECT_EQ(row("/good")->versionId, goodVersion);
+    // A broken file is not retried by the periodic scans that ran meanwhile (one every second,
+    // and the hanging init alone takes 1.5 s): still one log line and one "failed" event each.
+    std::string log = server->log();
+    Registry registry(tmp.file("data/serval.db"));
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.file);
+        EXPECT_EQ(linesWith(log, c.file).size(), 1u);
+        size_t failedEvents = 0;
+        for (const auto& e : registry.history("localhost", "/" + c.file.substr(0, c.file.size() - 4)))
+            failedEvents += e.event == "failed" ? 1 : 0;
+        EXPECT_EQ(failedEvents, 1u);
+    }
 }
 
 TEST_F(DeploymentScenarioTest, RedeployUnderLoadFailsNoRequest)
