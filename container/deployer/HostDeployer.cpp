@@ -664,14 +664,24 @@ DeployOutcome HostDeployer::deployBytes(const std::string& fileName, const std::
     return install(fileName, temp, update);
 }
 
+DeployOutcome HostDeployer::notDeployed(const std::string& path) const
+{
+    return DeployOutcome{
+        false, (path.empty() ? std::string("/") : path) + " is not deployed on " + _settings.hostName,
+        DeployOutcome::Problem::NotFound};
+}
+
+DeployOutcome HostDeployer::bundleGone(const std::string& path)
+{
+    return DeployOutcome{false,
+                         (path.empty() ? std::string("/") : path) + ": its bundle is gone from appBase",
+                         DeployOutcome::Problem::NotFound};
+}
+
 DeployOutcome HostDeployer::undeploy(const std::string& path)
 {
     auto it = _deployed.find(path);
-    if (it == _deployed.end()) {
-        return DeployOutcome{
-            false, (path.empty() ? std::string("/") : path) + " is not deployed on " + _settings.hostName,
-            DeployOutcome::Problem::NotFound};
-    }
+    if (it == _deployed.end()) return notDeployed(path);
     Source source = it->second.source;
     std::string display = source.name.describe();
     undeployPath(path, "undeployed by an administrator");
@@ -689,10 +699,7 @@ DeployOutcome HostDeployer::undeploy(const std::string& path)
 DeployOutcome HostDeployer::stop(const std::string& path)
 {
     auto it = _deployed.find(path);
-    std::string display = path.empty() ? std::string("/") : path;
-    if (it == _deployed.end())
-        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName,
-                             DeployOutcome::Problem::NotFound};
+    if (it == _deployed.end()) return notDeployed(path);
     Deployed& d = it->second;
     if (d.context) d.context->stop();
     d.stopped = true;
@@ -707,10 +714,7 @@ DeployOutcome HostDeployer::stop(const std::string& path)
 DeployOutcome HostDeployer::start(const std::string& path)
 {
     auto it = _deployed.find(path);
-    std::string display = path.empty() ? std::string("/") : path;
-    if (it == _deployed.end())
-        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName,
-                             DeployOutcome::Problem::NotFound};
+    if (it == _deployed.end()) return notDeployed(path);
     Deployed& d = it->second;
     _registry.setDesiredState(_settings.hostName, path, d.source.name.version,
                               registry::DeploymentState::Running);
@@ -720,9 +724,7 @@ DeployOutcome HostDeployer::start(const std::string& path)
     const Source* current = newestSource(sources, path);
     if (!d.context || current == nullptr || current->fileName != d.source.fileName ||
         current->fingerprint != d.source.fingerprint) {
-        if (current == nullptr)
-            return DeployOutcome{false, display + ": its bundle is gone from appBase",
-                                 DeployOutcome::Problem::NotFound};
+        if (current == nullptr) return bundleGone(path);
         return deploySource(*current, "started");
     }
     std::string error;
@@ -740,15 +742,10 @@ DeployOutcome HostDeployer::start(const std::string& path)
 DeployOutcome HostDeployer::reload(const std::string& path)
 {
     auto it = _deployed.find(path);
-    std::string display = path.empty() ? std::string("/") : path;
-    if (it == _deployed.end())
-        return DeployOutcome{false, display + " is not deployed on " + _settings.hostName,
-                             DeployOutcome::Problem::NotFound};
+    if (it == _deployed.end()) return notDeployed(path);
     std::vector<Source> sources = scan();
     const Source* current = newestSource(sources, path);
-    if (current == nullptr)
-        return DeployOutcome{false, display + ": its bundle is gone from appBase",
-                             DeployOutcome::Problem::NotFound};
+    if (current == nullptr) return bundleGone(path);
     it->second.stopped = false;
     _registry.setDesiredState(_settings.hostName, path, current->name.version,
                               registry::DeploymentState::Running);

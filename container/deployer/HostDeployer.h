@@ -126,6 +126,9 @@ private:
     std::string contextDir(const ContextName& name) const;
     DeployOutcome deploySource(const Source& source, const char* event);
     DeployOutcome fail(const Source& source, const std::string& reason);
+    /// The NotFound outcomes of the admin actions, worded once.
+    DeployOutcome notDeployed(const std::string& path) const;
+    static DeployOutcome bundleGone(const std::string& path);
     /// Drains, stops and releases `old` (the last reference), reports a library that stayed
     /// mapped on the row (path, version), and removes `versionDir`.
     void retire(std::shared_ptr<ContextHandle> old, const std::string& versionDir, const std::string& path,
