@@ -350,7 +350,11 @@ void Context::runChain(Request& request, Response& response, DispatcherType type
 
 void Context::service(Request& request, Response& response) noexcept
 {
-    if (!isStarted()) {
+    // A request the Engine admitted while this Context was Started is served even if stop()
+    // began since: stop() waits for it (inFlight) before destroying anything. Answering 503
+    // here instead failed requests that raced a redeploy.
+    LifecycleState current = state();
+    if (current != LifecycleState::Started && current != LifecycleState::Stopping) {
         writeErrorPage(response.http(), 503, "The application at " + displayPath() + " is not running.");
         return;
     }
