@@ -23,23 +23,6 @@ using serval::test::symlinkEntry;
 
 namespace {
 
-/// Lists every path under `dir` (relative), so a test can assert nothing else was written.
-void listTree(const std::string& dir, const std::string& prefix, std::vector<std::string>& out)
-{
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return;
-    while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n == "." || n == "..") continue;
-        out.push_back(prefix + n);
-        struct stat st;
-        if (::lstat((dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-            listTree(dir + "/" + n, prefix + n + "/", out);
-        }
-    }
-    ::closedir(d);
-}
-
 struct Outcome
 {
     bool ok;
@@ -71,9 +54,8 @@ protected:
     /// Everything on disk besides the input: after a refusal this must be empty.
     std::vector<std::string> written() const
     {
-        std::vector<std::string> out;
-        listTree(tmp.file("out"), "", out);
-        return out;
+        std::set<std::string> all = serval::test::listTree(tmp.file("out"));
+        return std::vector<std::string>(all.begin(), all.end());
     }
     void expectRefused(const Outcome& o, const std::string& needle)
     {

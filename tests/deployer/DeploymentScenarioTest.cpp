@@ -34,36 +34,6 @@ using serval::test::TempDir;
 
 namespace {
 
-std::vector<std::string> list(const std::string& dir)
-{
-    std::vector<std::string> out;
-    if (DIR* d = ::opendir(dir.c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") out.push_back(n);
-        }
-        ::closedir(d);
-    }
-    return out;
-}
-
-/// Every path under `dir` (relative), skipping the top-level names in `skip`.
-std::set<std::string> tree(const std::string& dir, const std::set<std::string>& skip = {},
-                           const std::string& prefix = "")
-{
-    std::set<std::string> out;
-    for (const std::string& n : list(dir)) {
-        if (prefix.empty() && skip.count(n) > 0) continue;
-        out.insert(prefix + n);
-        struct stat st;
-        if (::lstat((dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-            std::set<std::string> below = tree(dir + "/" + n, {}, prefix + n + "/");
-            out.insert(below.begin(), below.end());
-        }
-    }
-    return out;
-}
-
 /// The lines of `text` that contain `needle`.
 std::vector<std::string> linesWith(const std::string& text, const std::string& needle)
 {
@@ -132,9 +102,12 @@ protected:
     }
     std::vector<std::string> versionDirs(const std::string& name)
     {
-        return list(tmp.file("work/localhost/" + name));
+        return serval::test::listDirectory(tmp.file("work/localhost/" + name));
     }
-    std::vector<std::string> staging() { return list(tmp.file("work/localhost/.staging")); }
+    std::vector<std::string> staging()
+    {
+        return serval::test::listDirectory(tmp.file("work/localhost/.staging"));
+    }
 
     TempDir tmp;
     std::unique_ptr<ServalProcess> server;
@@ -321,7 +294,7 @@ TEST_F(DeploymentScenarioTest, HostileCorpusIsRefusedWhileAGoodAppKeepsServing)
     // conf/ and work/ (the good version and an empty staging directory). A refused bundle must
     // leave this exactly as it is.
     const std::set<std::string> skip = {"webapps", "logs", "data", "serval.stderr"};
-    const std::set<std::string> before = tree(tmp.path(), skip);
+    const std::set<std::string> before = serval::test::listTree(tmp.path(), skip);
     ASSERT_EQ(before.count("work/localhost/.staging"), 1u);
     ASSERT_EQ(before.count("work/localhost/good/" + goodVersion + "/WEB-INF/lib/libapp.so"), 1u);
     // Where escaping entries aim: the directory that holds the base (outside it), under a name
@@ -464,7 +437,7 @@ TEST_F(DeploymentScenarioTest, HostileCorpusIsRefusedWhileAGoodAppKeepsServing)
         EXPECT_NE(lines[0].find(r->failureReason), std::string::npos) << lines[0];
 
         // Nothing written outside staging, nothing left in it, nothing outside the base.
-        EXPECT_EQ(tree(tmp.path(), skip), before);
+        EXPECT_EQ(serval::test::listTree(tmp.path(), skip), before);
         EXPECT_TRUE(staging().empty());
         EXPECT_TRUE(versionDirs(path.substr(1)).empty());
         EXPECT_FALSE(escaped()) << parent + "/" + escape;

@@ -83,19 +83,6 @@ public:
     int created = 0;
 };
 
-std::vector<std::string> list(const std::string& dir)
-{
-    std::vector<std::string> out;
-    if (DIR* d = ::opendir(dir.c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") out.push_back(n);
-        }
-        ::closedir(d);
-    }
-    return out;
-}
-
 class HostDeployerTest : public ::testing::Test
 {
 protected:
@@ -139,9 +126,12 @@ protected:
     }
     std::vector<std::string> versionDirs(const std::string& name)
     {
-        return list(tmp.file("work/localhost/" + name));
+        return serval::test::listDirectory(tmp.file("work/localhost/" + name));
     }
-    std::vector<std::string> staging() { return list(tmp.file("work/localhost/.staging")); }
+    std::vector<std::string> staging()
+    {
+        return serval::test::listDirectory(tmp.file("work/localhost/.staging"));
+    }
     DeploymentState state(const std::string& path, const std::string& version = "")
     {
         auto row = registry->findDeployment("localhost", path, version);
@@ -395,7 +385,8 @@ TEST_F(HostDeployerTest, AdminActions)
 
     EXPECT_TRUE(deployer().undeploy("/shop").ok);
     EXPECT_EQ(runner.served("/shop"), "");
-    EXPECT_TRUE(list(tmp.file("webapps")).empty()) << "the bundle is deleted from appBase";
+    EXPECT_TRUE(serval::test::listDirectory(tmp.file("webapps")).empty())
+        << "the bundle is deleted from appBase";
     tick();
     EXPECT_EQ(runner.served("/shop"), "");
     EXPECT_EQ(deployer().undeploy("/shop").problem, serval::deployer::DeployOutcome::Problem::NotFound);

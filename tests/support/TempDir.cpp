@@ -1,10 +1,12 @@
 #include "support/TempDir.h"
 
 #include <cstdlib>
+#include <dirent.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/stat.h>
 
 namespace serval::test {
 
@@ -37,7 +39,45 @@ std::string readFile(const std::string& path)
     return out.str();
 }
 
-void makeDirs(const std::string& path) { std::filesystem::create_directories(path); }
+void makeDirs(const std::string& path)
+{
+    std::filesystem::create_directories(path);
+}
+
+std::vector<std::string> listDirectory(const std::string& dir)
+{
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            std::string n = e->d_name;
+            if (n != "." && n != "..") out.push_back(n);
+        }
+        ::closedir(d);
+    }
+    return out;
+}
+
+namespace {
+void addTree(const std::string& dir, const std::string& prefix, const std::set<std::string>& skip,
+             std::set<std::string>& out)
+{
+    for (const std::string& n : listDirectory(dir)) {
+        if (prefix.empty() && skip.count(n) > 0) continue;
+        out.insert(prefix + n);
+        struct stat st;
+        if (::lstat((dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            addTree(dir + "/" + n, prefix + n + "/", {}, out);
+        }
+    }
+}
+} // namespace
+
+std::set<std::string> listTree(const std::string& dir, const std::set<std::string>& skip)
+{
+    std::set<std::string> out;
+    addTree(dir, "", skip, out);
+    return out;
+}
 
 std::string env(const char* name, const std::string& fallback)
 {

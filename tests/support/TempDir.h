@@ -1,6 +1,8 @@
 #pragma once
 
+#include <set>
 #include <string>
+#include <vector>
 
 namespace serval::test {
 
@@ -26,6 +28,11 @@ private:
 std::string readFile(const std::string& path);
 /// Creates a directory and its parents.
 void makeDirs(const std::string& path);
+/// The names in `dir` (not "." or ".."), unsorted; empty if it cannot be read.
+std::vector<std::string> listDirectory(const std::string& dir);
+/// Every path below `dir`, relative ("a", "a/b"), without following links; top-level names in
+/// `skip` are left out with everything under them. Lets a test assert what was written.
+std::set<std::string> listTree(const std::string& dir, const std::set<std::string>& skip = {});
 /// Environment variable or fallback.
 std::string env(const char* name, const std::string& fallback = "");
 
