@@ -306,50 +306,44 @@ TEST(AppLoaderTest, ThrowingServletBecomesOneSentenceNamingAppAndServlet)
     EXPECT_EQ(next.exchange.response.body(), "ok");
 }
 
-TEST(AppLoaderTest, ThrowingFilterBecomesOneSentenceNamingAppAndFilter)
+/// Runs one app filter in front of one app servlet and returns what the chain threw ("" if nothing).
+std::string chainFailure(Loaded& app, const std::string& filterClass, const std::string& filterName,
+                         const std::string& servletClass, const std::string& servletName)
 {
-    Loaded app("filter_throws");
     std::string error;
-    auto filter = app.module->createFilter("fixture.Exploding", error);
-    ASSERT_NE(filter, nullptr) << error;
+    auto filter = app.module->createFilter(filterClass, error);
+    EXPECT_NE(filter, nullptr) << error;
+    if (!filter) return {};
     core::FilterConfig config;
-    config.name = "exploding";
+    config.name = filterName;
     config.context = &app.context;
     filter->init(config);
-    auto servlet = app.servlet("fixture.Ok", "ok");
+    auto servlet = app.servlet(servletClass, servletName);
     std::vector<core::Filter*> filters{filter.get()};
     Exchange call;
     core::FilterChain chain(filters, servlet.get());
+    std::string what;
     try {
         chain.doFilter(call.request, call.response);
-        FAIL() << "no exception";
     } catch (const std::runtime_error& e) {
-        EXPECT_STREQ(e.what(), "app \"shop\" filter \"exploding\": filter exploded");
+        what = e.what();
     }
     filter->destroy();
+    return what;
+}
+
+TEST(AppLoaderTest, ThrowingFilterBecomesOneSentenceNamingAppAndFilter)
+{
+    Loaded app("filter_throws");
+    EXPECT_EQ(chainFailure(app, "fixture.Exploding", "exploding", "fixture.Ok", "ok"),
+              "app \"shop\" filter \"exploding\": filter exploded");
 }
 
 TEST(AppLoaderTest, FailureBehindAFilterKeepsTheServletsMessage)
 {
     Loaded app("servlet_throws");
-    std::string error;
-    auto filter = app.module->createFilter("fixture.Passing", error);
-    ASSERT_NE(filter, nullptr) << error;
-    core::FilterConfig config;
-    config.name = "passing";
-    config.context = &app.context;
-    filter->init(config);
-    auto servlet = app.servlet("fixture.Fail", "failing");
-    std::vector<core::Filter*> filters{filter.get()};
-    Exchange call;
-    core::FilterChain chain(filters, servlet.get());
-    try {
-        chain.doFilter(call.request, call.response);
-        FAIL() << "no exception";
-    } catch (const std::runtime_error& e) {
-        EXPECT_STREQ(e.what(), "app \"shop\" servlet \"failing\": servlet exploded");
-    }
-    filter->destroy();
+    EXPECT_EQ(chainFailure(app, "fixture.Passing", "passing", "fixture.Fail", "failing"),
+              "app \"shop\" servlet \"failing\": servlet exploded");
 }
 
 TEST(AppLoaderTest, ThrowingDestroyIsLoggedAndContained)
