@@ -23,7 +23,7 @@ struct Io
 };
 
 /// One servalctl subcommand. The table in Commands.cpp is the dispatch: add a row to add a
-/// command (the admin issue adds list/deploy/undeploy/start/stop/reload/status/history).
+/// command.
 struct Command
 {
     std::string_view name;

@@ -1,4 +1,4 @@
-// servalctl: pack, inspect and verify bundles (and, with the admin issue, manage a server).
+// servalctl: pack, inspect and verify bundles, and manage a running server over its JSON API.
 #include "Command.h"
 
 #include <iostream>
