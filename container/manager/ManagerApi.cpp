@@ -40,6 +40,20 @@ Object::Ptr newObject()
     return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
 
+/// A JSON array of `items`, each turned into a value by `toJson`.
+template <typename Items, typename ToJson> Array::Ptr jsonArray(const Items& items, ToJson toJson)
+{
+    Array::Ptr list = new Array;
+    for (const auto& item : items)
+        list->add(toJson(item));
+    return list;
+}
+
+template <typename Items> Array::Ptr jsonArray(const Items& items)
+{
+    return jsonArray(items, [](const auto& item) { return item; });
+}
+
 std::string stringify(const Poco::Dynamic::Var& value)
 {
     std::ostringstream out;
@@ -188,8 +202,7 @@ Object::Ptr appJson(const AppInfo& app)
 
 Array::Ptr historyJson(const std::vector<HistoryEntry>& entries)
 {
-    Array::Ptr list = new Array;
-    for (const auto& h : entries) {
+    return jsonArray(entries, [](const HistoryEntry& h) {
         auto o = newObject();
         o->set("time", h.time);
         o->set("host", h.host);
@@ -197,25 +210,19 @@ Array::Ptr historyJson(const std::vector<HistoryEntry>& entries)
         o->set("version", h.version);
         o->set("event", h.event);
         o->set("detail", h.detail);
-        list->add(o);
-    }
-    return list;
+        return o;
+    });
 }
 
 Array::Ptr componentsJson(const std::vector<ComponentInfo>& components)
 {
-    Array::Ptr list = new Array;
-    for (const auto& c : components) {
+    return jsonArray(components, [](const ComponentInfo& c) {
         auto o = newObject();
         o->set("name", c.name);
         o->set("className", c.className);
-        Array::Ptr mappings = new Array;
-        for (const auto& m : c.mappings)
-            mappings->add(m);
-        o->set("mappings", mappings);
-        list->add(o);
-    }
-    return list;
+        o->set("mappings", jsonArray(c.mappings));
+        return o;
+    });
 }
 
 Object::Ptr sessionJson(const std::string& user, const std::vector<std::string>& roles,
@@ -223,10 +230,7 @@ Object::Ptr sessionJson(const std::string& user, const std::vector<std::string>&
 {
     auto body = newObject();
     body->set("user", user);
-    Array::Ptr roleList = new Array;
-    for (const auto& r : roles)
-        roleList->add(r);
-    body->set("roles", roleList);
+    body->set("roles", jsonArray(roles));
     body->set("csrf", csrf);
     return body;
 }
@@ -611,14 +615,12 @@ AdminResponse ManagerApi::logout(const ApiCall& call)
 
 AdminResponse ManagerApi::listTokens(const ApiCall&)
 {
-    Array::Ptr list = new Array;
-    for (const auto& t : _tokens->list()) {
-        auto o = tokenJson(t);
-        o->set("lastUsed", t.lastUsed);
-        list->add(o);
-    }
     auto body = newObject();
-    body->set("tokens", list);
+    body->set("tokens", jsonArray(_tokens->list(), [](const ApiToken& t) {
+                  auto o = tokenJson(t);
+                  o->set("lastUsed", t.lastUsed);
+                  return o;
+              }));
     return json(200, body);
 }
 
@@ -746,12 +748,9 @@ AdminResponse ManagerApi::finishAction(const ApiCall& call, std::string_view nam
 
 AdminResponse ManagerApi::apps(const ApiCall&)
 {
-    Array::Ptr list = new Array;
-    for (const auto& app : _backend.apps())
-        list->add(appJson(app));
     auto body = newObject();
     body->set("defaultHost", _backend.defaultHost());
-    body->set("apps", list);
+    body->set("apps", jsonArray(_backend.apps(), appJson));
     return json(200, body);
 }
 
@@ -764,10 +763,7 @@ AdminResponse ManagerApi::app(const ApiCall& call)
     auto body = appJson(detail->info);
     body->set("servlets", componentsJson(detail->servlets));
     body->set("filters", componentsJson(detail->filters));
-    Array::Ptr listeners = new Array;
-    for (const auto& l : detail->listeners)
-        listeners->add(l);
-    body->set("listeners", listeners);
+    body->set("listeners", jsonArray(detail->listeners));
     auto contextParams = newObject();
     for (const auto& [k, v] : detail->contextParams)
         contextParams->set(k, v);
@@ -830,8 +826,7 @@ AdminResponse ManagerApi::history(const ApiCall& call)
 AdminResponse ManagerApi::auditLog(const ApiCall& call)
 {
     auto limit = std::min<uint64_t>(util::parseUnsigned(get(call.params, "limit")).value_or(100), 1000);
-    Array::Ptr list = new Array;
-    for (const auto& a : _backend.auditLog(limit)) {
+    auto list = jsonArray(_backend.auditLog(limit), [](const AuditEntry& a) {
         auto o = newObject();
         o->set("time", a.time);
         o->set("user", a.user);
@@ -839,8 +834,8 @@ AdminResponse ManagerApi::auditLog(const ApiCall& call)
         o->set("target", a.target);
         o->set("address", a.address);
         o->set("result", a.result);
-        list->add(o);
-    }
+        return o;
+    });
     auto body = newObject();
     body->set("audit", list);
     return json(200, body);
