@@ -111,7 +111,7 @@ bool HttpResponse::flush() noexcept
     return ok;
 }
 
-void HttpResponse::clearContent() noexcept
+inline void HttpResponse::clearContent() noexcept
 {
     _status = 200;
     recycleHeaders();
