@@ -36,7 +36,7 @@ void ManagerServlet::send(const AdminResponse& from, core::Response& to)
 
 void ManagerServlet::service(core::Request& request, core::Response& response)
 {
-    send(_api->handle(toAdminRequest(request)), response);
+    send(((*_api).*_entry)(toAdminRequest(request)), response);
 }
 
 } // namespace serval::manager
