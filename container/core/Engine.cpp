@@ -129,12 +129,20 @@ int decodePath(std::string_view raw, std::string& out, const char*& why)
     return 0;
 }
 
-http::HeadDecision reject(http::HttpExchange& exchange, int status, std::string_view message)
+/// Answers at the head, without reading a body: the Connector sends exchange.response as the
+/// caller left it.
+http::HeadDecision answerAtHead(int status) noexcept
 {
-    writeErrorPage(exchange.response, status, message);
     http::HeadDecision decision;
     decision.rejectStatus = status;
     return decision;
+}
+
+/// Answers at the head with the container's error page for `status`.
+http::HeadDecision reject(http::HttpExchange& exchange, int status, std::string_view message)
+{
+    writeErrorPage(exchange.response, status, message);
+    return answerAtHead(status);
 }
 
 } // namespace
@@ -270,10 +278,9 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
 
             if (attempt == 0) {
                 if (request.path == "*") { // OPTIONS * (the Connector admits "*" for OPTIONS only)
-                    http::HeadDecision decision = reject(exchange, 200, "");
-                    exchange.response.reset();
+                    exchange.response.setStatus(200);
                     exchange.response.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-                    return decision;
+                    return answerAtHead(200);
                 }
                 const char* why = "";
                 if (int status = decodePath(request.path, st.decodedUri, why))
@@ -297,13 +304,11 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             context->spec().redirectContextRoot) {
             // "/docs" -> "/docs/": relative links in the app's pages resolve against the slash.
             st.releaseContext();
-            http::HeadDecision decision = reject(exchange, 302, "");
-            exchange.response.reset();
             exchange.response.setStatus(302);
             std::string location = request.path + "/";
             if (!request.query.empty()) location.append("?").append(request.query);
             exchange.response.setHeader("Location", location);
-            return decision;
+            return answerAtHead(302);
         }
         std::string_view pathInContext = std::string_view(st.decodedUri).substr(context->path().size());
         st.wrapper = context->map(pathInContext, st.match);
