@@ -332,10 +332,7 @@ void Context::runChain(Request& request, Response& response, DispatcherType type
 {
     Wrapper* wrapper = request.wrapper();
     std::vector<Filter*> filters; // no allocation when no filter is mapped (the common static case)
-    if (!_filterRules.empty()) {
-        std::string pathInContext = request.servletPath() + request.pathInfo().value_or("");
-        collectFilters(pathInContext, wrapper, type, filters);
-    }
+    if (!_filterRules.empty()) collectFilters(request.pathInContext(), wrapper, type, filters);
     FilterChain chain(filters, wrapper != nullptr ? &wrapper->servlet() : nullptr);
     if (wrapper == nullptr && filters.empty()) {
         response.sendError(404);
@@ -400,7 +397,7 @@ void Context::renderError(Request& request, Response& response) noexcept
                     request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
                 }
                 request.setDispatcherType(DispatcherType::Error);
-                request.setMapping(_spec.path + page->second, _spec.path, match.servletPath, match.pathInfo,
+                request.setMapping(request.keepDispatchUri(_spec.path + page->second), _spec.path, match,
                                    wrapper);
                 response.http().resetBuffer();
                 runChain(request, response, DispatcherType::Error);

@@ -337,8 +337,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         Context& context = *st->context;
         Request request(exchange, context);
-        request.setMapping(st->decodedUri, context.path(), st->match.servletPath, st->match.pathInfo,
-                           st->wrapper);
+        request.setMapping(st->decodedUri, context.path(), st->match, st->wrapper);
         Response response(exchange);
         context.service(request, response);
     } catch (...) {

@@ -125,13 +125,14 @@ size_t Request::readBody(char* buffer, size_t capacity) noexcept
     return n;
 }
 
-void Request::setMapping(std::string decodedUri, std::string contextPath, std::string servletPath,
-                         std::optional<std::string> pathInfo, Wrapper* wrapper)
+void Request::setMapping(std::string_view decodedUri, std::string_view contextPath,
+                         const mapper::ServletMatch& match, Wrapper* wrapper) noexcept
 {
-    _decodedUri = std::move(decodedUri);
-    _contextPath = std::move(contextPath);
-    _servletPath = std::move(servletPath);
-    _pathInfo = std::move(pathInfo);
+    _decodedUri = decodedUri;
+    _contextPath = contextPath;
+    _servletPath = match.servletPath;
+    _pathInfo = match.pathInfo;
+    _pathInContext = match.path;
     _wrapper = wrapper;
 }
 

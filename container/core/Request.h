@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http/HttpHandler.h"
+#include "mapper/ServletMapper.h"
 
 #include <map>
 #include <optional>
@@ -43,11 +44,14 @@ public:
     std::string_view queryString() const noexcept { return _exchange.request.query; }
     std::string_view protocol() const noexcept;
     /// Decoded and normalised path within the host ("/shop/a b").
-    const std::string& decodedUri() const noexcept { return _decodedUri; }
-    const std::string& contextPath() const noexcept { return _contextPath; }
-    const std::string& servletPath() const noexcept { return _servletPath; }
+    std::string_view decodedUri() const noexcept { return _decodedUri; }
+    std::string_view contextPath() const noexcept { return _contextPath; }
+    std::string_view servletPath() const noexcept { return _servletPath; }
     /// nullopt when the Servlet spec says getPathInfo() returns null.
-    const std::optional<std::string>& pathInfo() const noexcept { return _pathInfo; }
+    std::optional<std::string_view> pathInfo() const noexcept { return _pathInfo; }
+    /// servletPath + pathInfo ("/a b" for "/shop/a b"; "/" at the context root): what filter
+    /// url-patterns and static files are matched against. A view, never a concatenation.
+    std::string_view pathInContext() const noexcept { return _pathInContext; }
     Wrapper* wrapper() const noexcept { return _wrapper; }
     DispatcherType dispatcherType() const noexcept { return _dispatcherType; }
 
@@ -72,18 +76,30 @@ public:
     size_t readBody(char* buffer, size_t capacity) noexcept;
     std::string_view body() const noexcept { return _exchange.request.body; }
 
-    /// Set by the Engine/Context while mapping and dispatching.
-    void setMapping(std::string decodedUri, std::string contextPath, std::string servletPath,
-                    std::optional<std::string> pathInfo, Wrapper* wrapper);
+    /// Set by the Engine (REQUEST) and the Context (ERROR) once a path is mapped. Copies
+    /// nothing: the views must outlive the Request. The Engine's point into its per-exchange
+    /// routing state (the decoded URI and the ServletMatch of it), which lives until the
+    /// exchange completes; an error dispatch's into keepDispatchUri() and the Context's web.xml.
+    void setMapping(std::string_view decodedUri, std::string_view contextPath,
+                    const mapper::ServletMatch& match, Wrapper* wrapper) noexcept;
+    /// Keeps the URI of a dispatch the container starts for this request (an error page, which
+    /// has no routing state of its own) and returns a view of it for setMapping().
+    std::string_view keepDispatchUri(std::string uri) noexcept
+    {
+        _dispatchUri = std::move(uri);
+        return _dispatchUri;
+    }
     void setDispatcherType(DispatcherType type) noexcept { _dispatcherType = type; }
 
 private:
     http::HttpExchange& _exchange;
     Context* _context;
-    std::string _decodedUri;
-    std::string _contextPath;
-    std::string _servletPath;
-    std::optional<std::string> _pathInfo;
+    std::string_view _decodedUri;
+    std::string_view _contextPath;
+    std::string_view _servletPath;
+    std::optional<std::string_view> _pathInfo;
+    std::string_view _pathInContext;
+    std::string _dispatchUri; ///< keepDispatchUri(); empty for a plain request
     Wrapper* _wrapper = nullptr;
     DispatcherType _dispatcherType = DispatcherType::Request;
     bool _parametersParsed = false;

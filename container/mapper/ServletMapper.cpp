@@ -96,19 +96,20 @@ bool ServletMapper::has(const std::string& pattern) const
 bool ServletMapper::map(std::string_view path, ServletMatch& out) const
 {
     if (path.empty()) path = "/";
+    out.path = path;
 
     // The empty pattern: the context root only; servletPath "" and pathInfo "/".
     if (path == "/" && _contextRoot) {
         out.target = *_contextRoot;
         out.type = MatchType::ContextRoot;
-        out.servletPath.clear();
-        out.pathInfo = "/";
+        out.servletPath = path.substr(0, 0);
+        out.pathInfo = path;
         return true;
     }
     if (auto it = _exact.find(path); it != _exact.end()) {
         out.target = it->second;
         out.type = MatchType::Exact;
-        out.servletPath.assign(path);
+        out.servletPath = path;
         out.pathInfo.reset();
         return true;
     }
@@ -116,9 +117,9 @@ bool ServletMapper::map(std::string_view path, ServletMatch& out) const
         if (!underPrefix(prefix, path)) continue;
         out.target = target;
         out.type = MatchType::Prefix;
-        out.servletPath.assign(prefix);
+        out.servletPath = path.substr(0, prefix.size());
         if (path.size() > prefix.size()) {
-            out.pathInfo = std::string(path.substr(prefix.size()));
+            out.pathInfo = path.substr(prefix.size());
         } else {
             out.pathInfo.reset();
         }
@@ -129,7 +130,7 @@ bool ServletMapper::map(std::string_view path, ServletMatch& out) const
         if (auto it = _extensions.find(ext); it != _extensions.end()) {
             out.target = it->second;
             out.type = MatchType::Extension;
-            out.servletPath.assign(path);
+            out.servletPath = path;
             out.pathInfo.reset();
             return true;
         }
@@ -137,7 +138,7 @@ bool ServletMapper::map(std::string_view path, ServletMatch& out) const
     if (_default) {
         out.target = *_default;
         out.type = MatchType::Default;
-        out.servletPath.assign(path);
+        out.servletPath = path;
         out.pathInfo.reset();
         return true;
     }

@@ -20,13 +20,17 @@ enum class MatchType
     Default      ///< "/"
 };
 
-/// The result of mapping one path within a context. Strings are reused between requests.
+/// The result of mapping one path within a context.
+/// LIFETIME: the views point into the path given to ServletMapper::map() (or, for the empty
+/// path, a static "/"): valid while that string is. servletPath and pathInfo are adjacent
+/// parts of `path`, so their concatenation is `path` itself and never has to be built.
 struct ServletMatch
 {
     size_t target = 0; ///< what add() was given for the matching pattern
     MatchType type = MatchType::Default;
-    std::string servletPath;             ///< getServletPath()
-    std::optional<std::string> pathInfo; ///< getPathInfo(); nullopt = null
+    std::string_view path;                    ///< the mapped path ("" is mapped as "/")
+    std::string_view servletPath;             ///< getServletPath()
+    std::optional<std::string_view> pathInfo; ///< getPathInfo(); nullopt = null
 };
 
 /// The Servlet-spec servlet mapping of one context (Tomcat's Mapper, wrapper part): exact

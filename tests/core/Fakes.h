@@ -39,7 +39,8 @@ public:
     {
         if (_body) return _body(request, response);
         response.setContentType("text/plain");
-        response.write(_name + " sp=" + request.servletPath() + " pi=" + request.pathInfo().value_or("null"));
+        response.write(_name + " sp=" + std::string(request.servletPath()) +
+                       " pi=" + std::string(request.pathInfo().value_or("null")));
     }
     void destroy() noexcept override { _trace->push_back("destroy:" + _name); }
 
@@ -161,7 +162,7 @@ public:
     explicit StandInDefaultServlet(std::string docBase) : _docBase(std::move(docBase)) {}
     void service(core::Request& request, core::Response& response) override
     {
-        std::string path = request.servletPath() + request.pathInfo().value_or("");
+        std::string path(request.pathInContext());
         if (readFile(_docBase + path).empty()) {
             response.sendError(404);
             return;
