@@ -18,7 +18,7 @@ public:
     std::shared_ptr<const RoutingSnapshot> snapshot;
     Host* host = nullptr;
     Context* context = nullptr;
-    Wrapper* wrapper = nullptr;
+    const ServletMapping* mapping = nullptr;
     std::string decodedUri;
     mapper::ServletMatch match;
 
@@ -28,7 +28,7 @@ public:
     {
         if (context != nullptr) context->leaveRequest();
         context = nullptr;
-        wrapper = nullptr;
+        mapping = nullptr;
     }
     void reset() noexcept override
     {
@@ -311,12 +311,12 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             return answerAtHead(302);
         }
         std::string_view pathInContext = std::string_view(st.decodedUri).substr(context->path().size());
-        st.wrapper = context->map(pathInContext, st.match);
+        st.mapping = &context->map(pathInContext, st.match);
 
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
         decision.dispatch =
-            context->canServeInline(st.wrapper) ? http::Dispatch::Inline : http::Dispatch::Worker;
+            context->canServeInline(*st.mapping) ? http::Dispatch::Inline : http::Dispatch::Worker;
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.
@@ -337,7 +337,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         Context& context = *st->context;
         Request request(exchange, context);
-        request.setMapping(st->decodedUri, context.path(), st->match, st->wrapper);
+        request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
         Response response(exchange);
         context.service(request, response);
     } catch (...) {

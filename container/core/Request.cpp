@@ -126,14 +126,14 @@ size_t Request::readBody(char* buffer, size_t capacity) noexcept
 }
 
 void Request::setMapping(std::string_view decodedUri, std::string_view contextPath,
-                         const mapper::ServletMatch& match, Wrapper* wrapper) noexcept
+                         const mapper::ServletMatch& match, const ServletMapping& mapping) noexcept
 {
     _decodedUri = decodedUri;
     _contextPath = contextPath;
     _servletPath = match.servletPath;
     _pathInfo = match.pathInfo;
     _pathInContext = match.path;
-    _wrapper = wrapper;
+    _mapping = &mapping;
 }
 
 } // namespace serval::core

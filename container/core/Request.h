@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/Wrapper.h"
 #include "http/HttpHandler.h"
 #include "mapper/ServletMapper.h"
 
@@ -13,13 +14,6 @@
 namespace serval::core {
 
 class Context;
-class Wrapper;
-
-enum class DispatcherType
-{
-    Request,
-    Error
-};
 
 /// The servlet-level view of one request: the raw HTTP request plus what mapping found.
 ///
@@ -52,7 +46,10 @@ public:
     /// servletPath + pathInfo ("/a b" for "/shop/a b"; "/" at the context root): what filter
     /// url-patterns and static files are matched against. A view, never a concatenation.
     std::string_view pathInContext() const noexcept { return _pathInContext; }
-    Wrapper* wrapper() const noexcept { return _wrapper; }
+    /// The servlet that serves it; nullptr if no url-pattern maps the path (or not mapped yet).
+    Wrapper* wrapper() const noexcept { return _mapping != nullptr ? _mapping->wrapper : nullptr; }
+    /// How it was mapped, with its precomputed filter chains; nullptr before setMapping().
+    const ServletMapping* mapping() const noexcept { return _mapping; }
     DispatcherType dispatcherType() const noexcept { return _dispatcherType; }
 
     /// Parameters from the query string and, for POST with
@@ -81,7 +78,7 @@ public:
     /// routing state (the decoded URI and the ServletMatch of it), which lives until the
     /// exchange completes; an error dispatch's into keepDispatchUri() and the Context's web.xml.
     void setMapping(std::string_view decodedUri, std::string_view contextPath,
-                    const mapper::ServletMatch& match, Wrapper* wrapper) noexcept;
+                    const mapper::ServletMatch& match, const ServletMapping& mapping) noexcept;
     /// Keeps the URI of a dispatch the container starts for this request (an error page, which
     /// has no routing state of its own) and returns a view of it for setMapping().
     std::string_view keepDispatchUri(std::string uri) noexcept
@@ -100,7 +97,7 @@ private:
     std::optional<std::string_view> _pathInfo;
     std::string_view _pathInContext;
     std::string _dispatchUri; ///< keepDispatchUri(); empty for a plain request
-    Wrapper* _wrapper = nullptr;
+    const ServletMapping* _mapping = nullptr;
     DispatcherType _dispatcherType = DispatcherType::Request;
     bool _parametersParsed = false;
     bool _cookiesParsed = false;

@@ -18,6 +18,13 @@ class Request;
 class Response;
 class FilterChain;
 
+/// Why a request reaches a servlet: sent by the client, or an error page the Context renders.
+enum class DispatcherType
+{
+    Request,
+    Error
+};
+
 /// What a servlet, filter or listener sees of its web application (javax.servlet.ServletContext).
 /// Implemented by Context. THREADS: all methods are safe from any thread.
 class ServletContext
@@ -83,22 +90,6 @@ public:
     virtual void contextDestroyed(ServletContext& context) noexcept { (void)context; }
     virtual void requestInitialized(Request& request) { (void)request; }
     virtual void requestDestroyed(Request& request) noexcept { (void)request; }
-};
-
-/// A cursor over the precomputed filter vector for one request, ending in the servlet.
-class FilterChain
-{
-public:
-    FilterChain(const std::vector<Filter*>& filters, Servlet* servlet) noexcept
-        : _filters(filters), _servlet(servlet)
-    {}
-    /// Runs the next filter, or the servlet when the filters are exhausted.
-    void doFilter(Request& request, Response& response);
-
-private:
-    const std::vector<Filter*>& _filters;
-    Servlet* _servlet;
-    size_t _position = 0;
 };
 
 /// Application code loaded for one Context (Tomcat's Loader + WebappClassLoader): creates the

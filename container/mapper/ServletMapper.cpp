@@ -52,6 +52,43 @@ bool urlPatternMatches(std::string_view pattern, std::string_view path) noexcept
     return pattern == path;
 }
 
+PatternCoverage filterPatternCoverage(std::string_view filterPattern,
+                                      std::string_view servletPattern) noexcept
+{
+    auto isPrefix = [](std::string_view p) { return p.size() >= 2 && p.substr(p.size() - 2) == "/*"; };
+    auto isExtension = [](std::string_view p) { return p.size() >= 2 && p[0] == '*' && p[1] == '.'; };
+    auto decided = [](bool matches) { return matches ? PatternCoverage::All : PatternCoverage::None; };
+
+    // An exact pattern or the context root receives one path: test it.
+    if (servletPattern.empty()) return decided(urlPatternMatches(filterPattern, "/"));
+    const bool servletPrefix = isPrefix(servletPattern);
+    const bool servletExtension = isExtension(servletPattern);
+    if (!servletPrefix && !servletExtension && servletPattern != "/")
+        return decided(urlPatternMatches(filterPattern, servletPattern));
+
+    // Many paths: what every one of them shares is the prefix (for "/x/*": "/x" or below it)
+    // or the extension of the last segment (for "*.jsp"); "/" shares nothing.
+    const std::string_view under = servletPrefix ? servletPattern.substr(0, servletPattern.size() - 2) : "";
+    const std::string_view extension = servletExtension ? servletPattern.substr(2) : "";
+    if (filterPattern == "/") return PatternCoverage::All;
+    if (isPrefix(filterPattern)) {
+        std::string_view filterUnder = filterPattern.substr(0, filterPattern.size() - 2);
+        if (filterUnder.empty() || (servletPrefix && underPrefix(filterUnder, under)))
+            return PatternCoverage::All;
+        if (servletPrefix && !underPrefix(under, filterUnder)) return PatternCoverage::None;
+        return PatternCoverage::Some;
+    }
+    if (isExtension(filterPattern)) {
+        if (servletExtension) return decided(filterPattern.substr(2) == extension);
+        return PatternCoverage::Some;
+    }
+    // One path (the empty pattern is the context root, "/"): can the servlet pattern map it?
+    std::string_view path = filterPattern.empty() ? std::string_view("/") : filterPattern;
+    if (servletPrefix && !underPrefix(under, path)) return PatternCoverage::None;
+    if (servletExtension && lastExtension(path) != extension) return PatternCoverage::None;
+    return PatternCoverage::Some;
+}
+
 bool ServletMapper::add(const std::string& pattern, size_t target, std::string& error)
 {
     if (!isValidUrlPattern(pattern)) {

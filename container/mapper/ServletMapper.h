@@ -65,4 +65,18 @@ bool isValidUrlPattern(std::string_view pattern) noexcept;
 /// matching filter runs, not only the best match). "/*" matches everything.
 bool urlPatternMatches(std::string_view pattern, std::string_view path) noexcept;
 
+/// How many of the paths that a servlet url-pattern receives a filter url-pattern matches.
+enum class PatternCoverage
+{
+    None, ///< no path the servlet pattern receives
+    Some, ///< only the path can tell (a filter on "/x/y/*" for the servlet pattern "/x/*")
+    All   ///< every one ("/*"; "*.jsp" for "*.jsp"; "/a" for "/a")
+};
+
+/// By urlPatternMatches(filterPattern, path) over every path `servletPattern` (both valid
+/// url-patterns) can map; "/" stands for any path. Lets the Context settle each servlet
+/// mapping's filter chain once, at start.
+PatternCoverage filterPatternCoverage(std::string_view filterPattern,
+                                      std::string_view servletPattern) noexcept;
+
 } // namespace serval::mapper

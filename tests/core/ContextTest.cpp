@@ -123,6 +123,25 @@ TEST_F(ContextTest, FiltersRunInDeclarationOrderAroundTheServlet)
     EXPECT_EQ(stop.body(), "stopped by a");
 }
 
+TEST_F(ContextTest, AFilterBelowAServletPrefixRunsOnlyForThePathsUnderIt)
+{
+    deploy(R"(<web-app>
+      <servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
+      <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/x/*</url-pattern></servlet-mapping>
+      <filter><filter-name>y</filter-name><filter-class>Filter:y</filter-class></filter>
+      <filter-mapping><filter-name>y</filter-name><url-pattern>/x/y/*</url-pattern></filter-mapping>
+    </web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange inside("GET", "/app/x/y/1");
+    inside.run(engine);
+    EXPECT_EQ(inside.header("X-Filter"), "y");
+    EXPECT_EQ(inside.body(), "Echo sp=/x pi=/y/1");
+    Exchange beside("GET", "/app/x/yz");
+    beside.run(engine);
+    EXPECT_EQ(beside.header("X-Filter"), "");
+    EXPECT_EQ(beside.body(), "Echo sp=/x pi=/yz");
+}
+
 TEST_F(ContextTest, FiltersMakeStaticRequestsGoToWorkers)
 {
     deploy(R"(<web-app><filter><filter-name>a</filter-name><filter-class>Filter:a</filter-class></filter>

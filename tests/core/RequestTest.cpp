@@ -1,6 +1,7 @@
 #include "core/Request.h"
 
 #include "core/Context.h"
+#include "core/FilterChain.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
 
@@ -191,8 +192,8 @@ TEST_F(RequestFixture, FilterChainRunsFiltersInOrderThenServlet)
     std::string trace;
     core::Response response(exchange);
     Recorder f1(&trace, "f1"), f2(&trace, "f2"), servlet(&trace, "s");
-    std::vector<core::Filter*> filters{&f1, &f2};
-    core::FilterChain chain(filters, &servlet);
+    core::FilterSteps filters{core::FilterStep(&f1), core::FilterStep(&f2)};
+    core::FilterChain chain(filters, "/", &servlet);
     chain.doFilter(request, response);
     EXPECT_EQ(trace, "f1>f2>[s]<f2<f1");
 }
@@ -202,8 +203,8 @@ TEST_F(RequestFixture, FilterThatDoesNotContinueStopsTheChain)
     std::string trace;
     core::Response response(exchange);
     Recorder f1(&trace, "f1", true), servlet(&trace, "s");
-    std::vector<core::Filter*> filters{&f1};
-    core::FilterChain chain(filters, &servlet);
+    core::FilterSteps filters{core::FilterStep(&f1)};
+    core::FilterChain chain(filters, "/", &servlet);
     chain.doFilter(request, response);
     EXPECT_EQ(trace, "f1><f1");
 }

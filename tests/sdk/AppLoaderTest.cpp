@@ -3,6 +3,7 @@
 #include "app/AppLoader.h"
 
 #include "app/NativeAppModule.h"
+#include "core/FilterChain.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
@@ -319,9 +320,9 @@ std::string chainFailure(Loaded& app, const std::string& filterClass, const std:
     config.context = &app.context;
     filter->init(config);
     auto servlet = app.servlet(servletClass, servletName);
-    std::vector<core::Filter*> filters{filter.get()};
+    core::FilterSteps filters{core::FilterStep(filter.get())};
     Exchange call;
-    core::FilterChain chain(filters, servlet.get());
+    core::FilterChain chain(filters, "/", servlet.get());
     std::string what;
     try {
         chain.doFilter(call.request, call.response);
