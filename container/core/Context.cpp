@@ -335,20 +335,22 @@ bool Context::canServeInline(const ServletMapping& mapping) const noexcept
            _listeners.empty() && _inlineErrorPages;
 }
 
-void Context::runChain(Request& request, Response& response, DispatcherType type)
+ServiceStatus Context::runChain(Request& request, Response& response, DispatcherType type)
 {
     const ServletMapping& mapping = *request.mapping();
     Wrapper* wrapper = mapping.wrapper;
     FilterChain chain(mapping.filters(type), request.pathInContext(),
                       wrapper != nullptr ? &wrapper->servlet() : nullptr);
-    chain.doFilter(request, response);
+    ServiceStatus status = chain.doFilter(request, response);
+    if (!status.ok()) return status;
     if (wrapper == nullptr && !response.isError() && !response.isCommitted() &&
         response.http().body().empty() && !response.http().fileBody()) {
         response.sendError(404); // no servlet, and no filter answered
     }
+    return status;
 }
 
-void Context::service(Request& request, Response& response) noexcept
+void Context::service(Request& request, Response& response)
 {
     // A request the Engine admitted while this Context was Started is served even if stop()
     // began since: stop() waits for it (inFlight) before destroying anything. Answering 503
@@ -358,22 +360,20 @@ void Context::service(Request& request, Response& response) noexcept
         writeErrorPage(response.http(), 503, "The application at " + displayPath() + " is not running.");
         return;
     }
+    ServiceStatus status;
     const char* stage = "listener";
-    try {
-        for (auto& listener : _listeners)
-            listener->requestInitialized(request);
+    for (auto& listener : _listeners) {
+        status = listener->requestInitialized(request);
+        if (!status.ok()) break;
+    }
+    if (status.ok()) {
         stage = "servlet";
-        runChain(request, response, DispatcherType::Request);
-    } catch (const std::exception& e) {
+        status = runChain(request, response, DispatcherType::Request);
+    }
+    if (!status.ok()) {
         LOG_ERROR(source(), std::string(stage) + " \"" +
                                 (request.wrapper() ? request.wrapper()->name() : "?") +
-                                "\" threw: " + e.what() + " (" + std::string(request.method()) + " " +
-                                std::string(request.requestUri()) + "); answered 500");
-        if (!response.sendError(500)) response.http().setCloseConnection(true);
-    } catch (...) {
-        LOG_ERROR(source(), std::string(stage) + " \"" +
-                                (request.wrapper() ? request.wrapper()->name() : "?") +
-                                "\" threw a non-standard exception (" + std::string(request.method()) + " " +
+                                "\" threw: " + status.reason() + " (" + std::string(request.method()) + " " +
                                 std::string(request.requestUri()) + "); answered 500");
         if (!response.sendError(500)) response.http().setCloseConnection(true);
     }
@@ -382,40 +382,36 @@ void Context::service(Request& request, Response& response) noexcept
         (*it)->requestDestroyed(request);
 }
 
-void Context::renderError(Request& request, Response& response) noexcept
+void Context::renderError(Request& request, Response& response)
 {
     int status = response.status();
     std::string message = response.errorMessage();
     response.clearError();
-    try {
-        auto page = _spec.webXml.errorPages.find(status);
-        if (page != _spec.webXml.errorPages.end() && request.dispatcherType() != DispatcherType::Error) {
-            mapper::ServletMatch match;
-            const ServletMapping& mapping = map(page->second, match);
-            if (mapping.wrapper != nullptr) {
-                request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
-                request.setAttribute("javax.servlet.error.message", message);
-                request.setAttribute("javax.servlet.error.request_uri", request.requestUri());
-                if (request.wrapper() != nullptr) {
-                    request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
-                }
-                request.setDispatcherType(DispatcherType::Error);
-                request.setMapping(request.keepDispatchUri(_spec.path + page->second), _spec.path, match,
-                                   mapping);
-                response.http().resetBuffer();
-                runChain(request, response, DispatcherType::Error);
-                if (!response.isError()) {
-                    if (!response.isCommitted())
-                        response.setStatus(status); // the page, with the original status
-                    return;
-                }
-                response.clearError();
+    auto page = _spec.webXml.errorPages.find(status);
+    if (page != _spec.webXml.errorPages.end() && request.dispatcherType() != DispatcherType::Error) {
+        mapper::ServletMatch match;
+        const ServletMapping& mapping = map(page->second, match);
+        if (mapping.wrapper != nullptr) {
+            request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
+            request.setAttribute("javax.servlet.error.message", message);
+            request.setAttribute("javax.servlet.error.request_uri", request.requestUri());
+            if (request.wrapper() != nullptr) {
+                request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
             }
+            request.setDispatcherType(DispatcherType::Error);
+            request.setMapping(request.keepDispatchUri(_spec.path + page->second), _spec.path, match,
+                               mapping);
+            response.http().resetBuffer();
+            ServiceStatus rendered = runChain(request, response, DispatcherType::Error);
+            if (!rendered.ok()) {
+                LOG_ERROR(source(),
+                          "error page for " + std::to_string(status) + " threw: " + rendered.reason());
+            } else if (!response.isError()) {
+                if (!response.isCommitted()) response.setStatus(status); // the page, with the original status
+                return;
+            }
+            response.clearError();
         }
-    } catch (const std::exception& e) {
-        LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw: " + e.what());
-    } catch (...) {
-        LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw a non-standard exception");
     }
     if (response.isCommitted()) return;
     writeErrorPage(response.http(), status, message, true);

@@ -118,8 +118,10 @@ public:
     /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
     /// buffered rather than written with backpressure. Only for code that never blocks.
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
-    /// Runs the pipeline for a mapped request; the last-resort catch lives here.
-    void service(Request& request, Response& response) noexcept;
+    /// Runs the pipeline for a mapped request. A failure a listener, filter or servlet returns
+    /// becomes a 500 and one log line; only a bug or std::bad_alloc throws (Engine::service
+    /// holds the last-resort catch).
+    void service(Request& request, Response& response);
 
     /// In-flight accounting: the Engine enters when it routes a request here (before checking
     /// the state) and leaves when the exchange completes. stop() waits for zero.
@@ -174,8 +176,8 @@ private:
     void loadModules();
     std::unique_ptr<Servlet> createServlet(const std::string& className, std::string& error);
     void buildMapping();
-    void runChain(Request& request, Response& response, DispatcherType type);
-    void renderError(Request& request, Response& response) noexcept;
+    ServiceStatus runChain(Request& request, Response& response, DispatcherType type);
+    void renderError(Request& request, Response& response);
     std::string source() const { return "app:" + displayPath(); }
 
     // Declared first so it is destroyed last: every servlet, filter and listener below points

@@ -341,6 +341,8 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         Response response(exchange);
         context.service(request, response);
     } catch (...) {
+        // The one last-resort catch per request: app failures arrive as statuses, so this is
+        // std::bad_alloc or a bug in container code.
         LOG_ERROR("engine", "unexpected failure while serving " + exchange.request.target + "; answered 500");
         if (!exchange.response.isCommitted()) {
             writeErrorPage(exchange.response, 500, "");

@@ -86,15 +86,15 @@ FilterSteps buildFilterChain(const std::vector<FilterMap>& maps, DispatcherType 
     return steps;
 }
 
-void FilterChain::doFilter(Request& request, Response& response)
+ServiceStatus FilterChain::doFilter(Request& request, Response& response)
 {
     while (_next != _end) {
         const FilterStep& step = *_next++;
         if (step.isConditional() && !step.appliesTo(_pathInContext)) continue;
-        step.filter->doFilter(request, response, *this);
-        return;
+        return step.filter->doFilter(request, response, *this);
     }
-    if (_servlet != nullptr) _servlet->service(request, response);
+    if (_servlet != nullptr) return _servlet->service(request, response);
+    return {};
 }
 
 } // namespace serval::core

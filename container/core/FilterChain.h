@@ -64,8 +64,9 @@ public:
         : _next(steps.data()), _end(steps.data() + steps.size()), _pathInContext(pathInContext),
           _servlet(servlet)
     {}
-    /// Runs the next filter that applies, or the servlet when the filters are exhausted.
-    void doFilter(Request& request, Response& response);
+    /// Runs the next filter that applies, or the servlet when the filters are exhausted, and
+    /// returns what it returned.
+    ServiceStatus doFilter(Request& request, Response& response);
 
 private:
     const FilterStep* _next;

@@ -34,9 +34,10 @@ void ManagerServlet::send(const AdminResponse& from, core::Response& to)
     to.write(from.body);
 }
 
-void ManagerServlet::service(core::Request& request, core::Response& response)
+core::ServiceStatus ManagerServlet::service(core::Request& request, core::Response& response)
 {
     send(_api->handle(toAdminRequest(request)), response);
+    return {};
 }
 
 } // namespace serval::manager

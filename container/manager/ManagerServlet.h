@@ -18,7 +18,7 @@ class ManagerServlet : public core::Servlet
 {
 public:
     explicit ManagerServlet(std::shared_ptr<ManagerApi> api) : _api(std::move(api)) {}
-    void service(core::Request& request, core::Response& response) override;
+    core::ServiceStatus service(core::Request& request, core::Response& response) override;
 
     /// Shared by ManagerServlet and MetricsServlet.
     static AdminRequest toAdminRequest(core::Request& request);

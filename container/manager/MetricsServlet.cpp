@@ -6,15 +6,16 @@
 
 namespace serval::manager {
 
-void MetricsServlet::service(core::Request& request, core::Response& response)
+core::ServiceStatus MetricsServlet::service(core::Request& request, core::Response& response)
 {
     auto adminRequest = ManagerServlet::toAdminRequest(request);
     if (adminRequest.method != "GET" && adminRequest.method != "HEAD") {
         response.setStatus(405);
         response.setHeader("Allow", "GET, HEAD");
-        return;
+        return {};
     }
     ManagerServlet::send(_api->metrics(adminRequest), response);
+    return {};
 }
 
 } // namespace serval::manager

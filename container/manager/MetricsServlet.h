@@ -13,7 +13,7 @@ class MetricsServlet : public core::Servlet
 {
 public:
     explicit MetricsServlet(std::shared_ptr<ManagerApi> api) : _api(std::move(api)) {}
-    void service(core::Request& request, core::Response& response) override;
+    core::ServiceStatus service(core::Request& request, core::Response& response) override;
 
 private:
     std::shared_ptr<ManagerApi> _api;

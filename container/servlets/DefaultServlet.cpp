@@ -71,7 +71,7 @@ DefaultServlet::DefaultServlet(StaticConfig config)
     : _config(std::move(config)), _cache(_config.docBase, _config.mimeTypes, _config.cache)
 {}
 
-void DefaultServlet::service(core::Request& request, core::Response& response)
+core::ServiceStatus DefaultServlet::service(core::Request& request, core::Response& response)
 {
     // An error page is served whatever the failed request's method was, and without its
     // conditional or Range headers (Tomcat's DefaultServlet does the same for ERROR dispatches).
@@ -81,6 +81,7 @@ void DefaultServlet::service(core::Request& request, core::Response& response)
     thread_local std::string path;
     path.assign(request.pathInContext());
     serve(request.http(), path, response, errorPage);
+    return {};
 }
 
 int DefaultServlet::statusForErrno(int error) noexcept

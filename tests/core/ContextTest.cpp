@@ -44,10 +44,12 @@ struct ContextTest : ::testing::Test
 
 const char* kServlets = R"(<web-app>
   <servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
-  <servlet><servlet-name>boom</servlet-name><servlet-class>Throw</servlet-class></servlet>
+  <servlet><servlet-name>boom</servlet-name><servlet-class>Fail</servlet-class></servlet>
+  <servlet><servlet-name>crash</servlet-name><servlet-class>Throw</servlet-class></servlet>
   <servlet><servlet-name>teapot</servlet-name><servlet-class>Error418</servlet-class></servlet>
   <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/api/*</url-pattern><url-pattern>*.do</url-pattern></servlet-mapping>
   <servlet-mapping><servlet-name>boom</servlet-name><url-pattern>/boom</url-pattern></servlet-mapping>
+  <servlet-mapping><servlet-name>crash</servlet-name><url-pattern>/crash</url-pattern></servlet-mapping>
   <servlet-mapping><servlet-name>teapot</servlet-name><url-pattern>/teapot</url-pattern></servlet-mapping>
 </web-app>)";
 
@@ -163,7 +165,7 @@ TEST_F(ContextTest, PlainStaticRequestsRunInline)
     EXPECT_EQ(a.decision.maxBodySize, context->maxBodySize());
 }
 
-TEST_F(ContextTest, ExceptionBecomes500WithOneLogLineNamingAppServletAndMessage)
+TEST_F(ContextTest, FailureBecomes500WithOneLogLineNamingAppServletAndMessage)
 {
     std::string logFile = dir.file("serval.log");
     ASSERT_TRUE(util::Log::openFile(logFile, false));
@@ -179,6 +181,24 @@ TEST_F(ContextTest, ExceptionBecomes500WithOneLogLineNamingAppServletAndMessage)
               std::string::npos)
         << log;
     // The app keeps serving.
+    Exchange b("GET", "/app/api/x");
+    EXPECT_EQ(b.run(engine), 200);
+}
+
+TEST_F(ContextTest, AnExceptionFromContainerCodeReachesTheLastResortCatch)
+{
+    std::string logFile = dir.file("serval.log");
+    ASSERT_TRUE(util::Log::openFile(logFile, false));
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/crash");
+    EXPECT_EQ(a.run(engine), 500);
+    EXPECT_EQ(a.body().find("partial"), std::string::npos);
+    util::Log::closeFile();
+    EXPECT_NE(
+        test::readFile(logFile).find("[engine] unexpected failure while serving /app/crash; answered 500"),
+        std::string::npos);
+    EXPECT_EQ(context->inFlight(), 0);
     Exchange b("GET", "/app/api/x");
     EXPECT_EQ(b.run(engine), 200);
 }

@@ -22,12 +22,17 @@ struct Named : core::Filter, core::Servlet
     std::string name;
     std::string* trace;
     Named(std::string n, std::string* t) : name(std::move(n)), trace(t) {}
-    void doFilter(core::Request& request, core::Response& response, core::FilterChain& chain) override
+    core::ServiceStatus doFilter(core::Request& request, core::Response& response,
+                                 core::FilterChain& chain) override
     {
         *trace += name + " ";
-        chain.doFilter(request, response);
+        return chain.doFilter(request, response);
     }
-    void service(core::Request&, core::Response&) override { *trace += "[" + name + "]"; }
+    core::ServiceStatus service(core::Request&, core::Response&) override
+    {
+        *trace += "[" + name + "]";
+        return {};
+    }
 };
 
 /// Filters a, b, c and servlets "x" and "other", and the maps under test.
@@ -67,7 +72,7 @@ struct FilterChainTest : ::testing::Test
         core::Response response(exchange);
         trace.clear();
         core::FilterChain chain(steps, pathInContext, wrapper != nullptr ? &wrapper->servlet() : nullptr);
-        chain.doFilter(request, response);
+        EXPECT_TRUE(chain.doFilter(request, response).ok());
         return trace;
     }
     size_t conditionalSteps(core::Wrapper* wrapper, const std::string& servletPattern)
