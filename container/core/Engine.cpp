@@ -12,6 +12,8 @@ namespace {
 /// Per-exchange routing result, kept from onHead() to complete() and reused for every request
 /// on the connection (strings keep their capacity). While `context` is set the request is
 /// counted in that Context's inFlight(); `snapshot` pins the Hosts and Contexts it routed with.
+/// `decodedUri` views the request's own path when that needs no decoding (the common case),
+/// else `decodedStorage`; the HttpRequest lives as long as this state's use of it.
 class EngineExchangeState final : public http::ExchangeState
 {
 public:
@@ -19,7 +21,8 @@ public:
     Host* host = nullptr;
     Context* context = nullptr;
     const ServletMapping* mapping = nullptr;
-    std::string decodedUri;
+    std::string_view decodedUri;
+    std::string decodedStorage;
     mapper::ServletMatch match;
 
     ~EngineExchangeState() override { reset(); }
@@ -34,6 +37,7 @@ public:
     {
         releaseContext();
         host = nullptr;
+        decodedUri = {};
         snapshot.reset();
     }
 };
@@ -88,12 +92,12 @@ bool isPlainPath(std::string_view path) noexcept
     return true;
 }
 
-/// Decodes and normalises the raw request path into `out`. Returns 0 or the status to answer
-/// (400) with `why` set.
-int decodePath(std::string_view raw, std::string& out, const char*& why)
+/// Decodes and normalises the raw request path: `out` views `raw` itself when it is plain, else
+/// `storage`. Returns 0 or the status to answer (400) with `why` set.
+int decodePath(std::string_view raw, std::string& storage, std::string_view& out, const char*& why)
 {
     if (isPlainPath(raw)) {
-        out.assign(raw);
+        out = raw;
         return 0;
     }
     // An encoded '/' or '\' would let a path segment smuggle a separator past the mapper.
@@ -125,7 +129,8 @@ int decodePath(std::string_view raw, std::string& out, const char*& why)
         why = "The request path climbs above the root.";
         return 400;
     }
-    out = std::move(*normalized);
+    storage = std::move(*normalized);
+    out = storage;
     return 0;
 }
 
@@ -283,7 +288,7 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
                     return answerAtHead(200);
                 }
                 const char* why = "";
-                if (int status = decodePath(request.path, st.decodedUri, why))
+                if (int status = decodePath(request.path, st.decodedStorage, st.decodedUri, why))
                     return reject(exchange, status, why);
             }
 
@@ -310,7 +315,7 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             exchange.response.setHeader("Location", location);
             return answerAtHead(302);
         }
-        std::string_view pathInContext = std::string_view(st.decodedUri).substr(context->path().size());
+        std::string_view pathInContext = st.decodedUri.substr(context->path().size());
         st.mapping = &context->map(pathInContext, st.match);
 
         http::HeadDecision decision;
