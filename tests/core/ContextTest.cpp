@@ -40,6 +40,16 @@ struct ContextTest : ::testing::Test
         host->addContext(context);
     }
     bool start() { return engine.start() && context->isStarted(); }
+    /// Runs `exchange` with the server log going to a file; returns the status, `log` the lines.
+    int runLogged(Exchange& exchange, std::string& log)
+    {
+        std::string logFile = dir.file("serval.log");
+        EXPECT_TRUE(util::Log::openFile(logFile, false));
+        int status = exchange.run(engine);
+        util::Log::closeFile();
+        log = test::readFile(logFile);
+        return status;
+    }
 };
 
 const char* kServlets = R"(<web-app>
@@ -167,16 +177,13 @@ TEST_F(ContextTest, PlainStaticRequestsRunInline)
 
 TEST_F(ContextTest, FailureBecomes500WithOneLogLineNamingAppServletAndMessage)
 {
-    std::string logFile = dir.file("serval.log");
-    ASSERT_TRUE(util::Log::openFile(logFile, false));
     deploy(kServlets);
     ASSERT_TRUE(start());
     Exchange a("GET", "/app/boom");
-    EXPECT_EQ(a.run(engine), 500);
+    std::string log;
+    EXPECT_EQ(runLogged(a, log), 500);
     EXPECT_EQ(a.body().find("partial"), std::string::npos); // the servlet's partial output is discarded
     EXPECT_NE(a.body().find("500 Internal Server Error"), std::string::npos);
-    util::Log::closeFile();
-    std::string log = test::readFile(logFile);
     EXPECT_NE(log.find("[app:/app] servlet \"boom\" threw: database is down (GET /app/boom); answered 500"),
               std::string::npos)
         << log;
@@ -187,17 +194,15 @@ TEST_F(ContextTest, FailureBecomes500WithOneLogLineNamingAppServletAndMessage)
 
 TEST_F(ContextTest, AnExceptionFromContainerCodeReachesTheLastResortCatch)
 {
-    std::string logFile = dir.file("serval.log");
-    ASSERT_TRUE(util::Log::openFile(logFile, false));
     deploy(kServlets);
     ASSERT_TRUE(start());
     Exchange a("GET", "/app/crash");
-    EXPECT_EQ(a.run(engine), 500);
+    std::string log;
+    EXPECT_EQ(runLogged(a, log), 500);
     EXPECT_EQ(a.body().find("partial"), std::string::npos);
-    util::Log::closeFile();
-    EXPECT_NE(
-        test::readFile(logFile).find("[engine] unexpected failure while serving /app/crash; answered 500"),
-        std::string::npos);
+    EXPECT_NE(log.find("[engine] unexpected failure while serving /app/crash; answered 500"),
+              std::string::npos)
+        << log;
     EXPECT_EQ(context->inFlight(), 0);
     Exchange b("GET", "/app/api/x");
     EXPECT_EQ(b.run(engine), 200);

@@ -45,21 +45,22 @@ struct FilterChainTest : ::testing::Test
     core::Wrapper other{"other", "Other", std::make_unique<Named>("other", &trace), {}, std::nullopt};
     std::vector<FilterMap> maps;
 
-    FilterMap& byUrl(core::Filter& filter, std::vector<std::string> patterns)
+    FilterMap& add(core::Filter& filter, std::vector<std::string> patterns, std::vector<std::string> names)
     {
         FilterMap map;
         map.filter = &filter;
         map.urlPatterns = std::move(patterns);
-        maps.push_back(std::move(map));
-        return maps.back();
-    }
-    FilterMap& byServlet(core::Filter& filter, std::vector<std::string> names)
-    {
-        FilterMap map;
-        map.filter = &filter;
         map.servletNames = std::move(names);
         maps.push_back(std::move(map));
         return maps.back();
+    }
+    FilterMap& byUrl(core::Filter& filter, std::vector<std::string> patterns)
+    {
+        return add(filter, std::move(patterns), {});
+    }
+    FilterMap& byServlet(core::Filter& filter, std::vector<std::string> names)
+    {
+        return add(filter, {}, std::move(names));
     }
 
     /// What runs for a request that `servletPattern` maps to `wrapper`, for `pathInContext`.
