@@ -429,11 +429,11 @@ serval_status_t chainDoFilter(serval_chain_t* chain, serval_request_t* request,
                               serval_response_t* response) noexcept
 {
     try {
-        chain->chain->doFilter(req(request), resp(response));
-        return SERVAL_OK;
+        chain->failure = chain->chain->doFilter(req(request), resp(response));
+        return chain->failure.ok() ? SERVAL_OK : SERVAL_ERROR;
     } catch (...) {
         // Kept for the filter's adapter, which rethrows it unless the filter handled the failure.
-        chain->failure = std::current_exception();
+        chain->exception = std::current_exception();
         return SERVAL_ERROR;
     }
 }

@@ -23,7 +23,7 @@ public:
     explicit ManagerServlet(std::shared_ptr<ManagerApi> api, Entry entry = &ManagerApi::handle)
         : _api(std::move(api)), _entry(entry)
     {}
-    void service(core::Request& request, core::Response& response) override;
+    core::ServiceStatus service(core::Request& request, core::Response& response) override;
 
     static AdminRequest toAdminRequest(core::Request& request);
     static void send(const AdminResponse& from, core::Response& to);

@@ -3,6 +3,7 @@
 #include "app/AppLoader.h"
 
 #include "app/NativeAppModule.h"
+#include "core/FilterChain.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
@@ -245,7 +246,7 @@ TEST(AppLoaderTest, GoodAppLoadsAndDescribesItself)
 
     auto servlet = app.servlet("fixture.Ok", "ok");
     Exchange call;
-    servlet->service(call.request, call.response);
+    EXPECT_TRUE(servlet->service(call.request, call.response).ok());
     EXPECT_EQ(call.exchange.response.body(), "ok");
 }
 
@@ -274,7 +275,7 @@ TEST(AppLoaderTest, LibraryThatStaysMappedIsDetectedAndLogged)
         Loaded app("stays_mapped");
         auto servlet = app.servlet("fixture.Ok", "ok");
         Exchange call;
-        servlet->service(call.request, call.response);
+        EXPECT_TRUE(servlet->service(call.request, call.response).ok());
         servlet.reset();
         auto* native = dynamic_cast<app::NativeAppModule*>(app.module.get());
         ASSERT_NE(native, nullptr);
@@ -294,20 +295,17 @@ TEST(AppLoaderTest, ThrowingServletBecomesOneSentenceNamingAppAndServlet)
     Loaded app("servlet_throws");
     auto failing = app.servlet("fixture.Fail", "failing");
     Exchange call;
-    try {
-        failing->service(call.request, call.response);
-        FAIL() << "no exception";
-    } catch (const std::runtime_error& e) {
-        EXPECT_STREQ(e.what(), "app \"shop\" servlet \"failing\": servlet exploded");
-    }
+    core::ServiceStatus status = failing->service(call.request, call.response);
+    EXPECT_FALSE(status.ok());
+    EXPECT_EQ(status.reason(), "app \"shop\" servlet \"failing\": servlet exploded");
     // The same instance, and its neighbour, keep working.
     auto ok = app.servlet("fixture.Ok", "ok");
     Exchange next;
-    ok->service(next.request, next.response);
+    EXPECT_TRUE(ok->service(next.request, next.response).ok());
     EXPECT_EQ(next.exchange.response.body(), "ok");
 }
 
-/// Runs one app filter in front of one app servlet and returns what the chain threw ("" if nothing).
+/// Runs one app filter in front of one app servlet and returns the chain's failure ("" if none).
 std::string chainFailure(Loaded& app, const std::string& filterClass, const std::string& filterName,
                          const std::string& servletClass, const std::string& servletName)
 {
@@ -320,17 +318,12 @@ std::string chainFailure(Loaded& app, const std::string& filterClass, const std:
     config.context = &app.context;
     filter->init(config);
     auto servlet = app.servlet(servletClass, servletName);
-    std::vector<core::Filter*> filters{filter.get()};
+    core::FilterSteps filters{core::FilterStep(filter.get())};
     Exchange call;
-    core::FilterChain chain(filters, servlet.get());
-    std::string what;
-    try {
-        chain.doFilter(call.request, call.response);
-    } catch (const std::runtime_error& e) {
-        what = e.what();
-    }
+    core::FilterChain chain(filters, "/", servlet.get());
+    core::ServiceStatus status = chain.doFilter(call.request, call.response);
     filter->destroy();
-    return what;
+    return status.reason();
 }
 
 TEST(AppLoaderTest, ThrowingFilterBecomesOneSentenceNamingAppAndFilter)
@@ -371,7 +364,7 @@ TEST(AppLoaderTest, TwoAppsWithTheSameSymbolsAndSingletonDoNotShareState)
     auto servletB = b.servlet("fixture.Count", "count");
     auto call = [](core::Servlet& servlet) {
         Exchange exchange;
-        servlet.service(exchange.request, exchange.response);
+        EXPECT_TRUE(servlet.service(exchange.request, exchange.response).ok());
         return exchange.exchange.response.body();
     };
     EXPECT_EQ(call(*servletA), "a 1 a");
@@ -387,9 +380,9 @@ TEST(AppLoaderTest, SdkStateStaysPrivateEvenWithoutTheBundleFlags)
     auto servletA = a.servlet("fixture.Name", "name");
     auto servletB = b.servlet("fixture.Name", "name");
     Exchange callA;
-    servletA->service(callA.request, callA.response);
+    EXPECT_TRUE(servletA->service(callA.request, callA.response).ok());
     Exchange callB;
-    servletB->service(callB.request, callB.response);
+    EXPECT_TRUE(servletB->service(callB.request, callB.response).ok());
     EXPECT_EQ(callA.exchange.response.body(), "a");
     EXPECT_EQ(callB.exchange.response.body(), "b");
 }
@@ -400,18 +393,15 @@ TEST(AppLoaderTest, AppBuiltWithClangAndLibcxxServes)
     Loaded app("libcxx");
     auto hello = app.servlet("libcxx.Hello", "hello");
     Exchange call("GET", "b=2&a=1");
-    hello->service(call.request, call.response);
+    EXPECT_TRUE(hello->service(call.request, call.response).ok());
     EXPECT_THAT(call.exchange.response.body(), StartsWith("libc++ "));
     EXPECT_THAT(call.exchange.response.body(), HasSubstr(" servlet hello a=1 b=2"));
 
     auto failing = app.servlet("libcxx.Fail", "fail");
     Exchange next;
-    try {
-        failing->service(next.request, next.response);
-        FAIL() << "no exception";
-    } catch (const std::runtime_error& e) {
-        EXPECT_STREQ(e.what(), "app \"shop\" servlet \"fail\": libc++ exception");
-    }
+    core::ServiceStatus status = failing->service(next.request, next.response);
+    EXPECT_FALSE(status.ok());
+    EXPECT_EQ(status.reason(), "app \"shop\" servlet \"fail\": libc++ exception");
 }
 
 } // namespace
