@@ -158,6 +158,31 @@ TEST_F(ServerTest, EachHostMayHaveItsOwnAccessLog)
               std::string::npos);
 }
 
+TEST_F(ServerTest, CredentialsInUrlsAreRedactedInTheAccessLog)
+{
+    // Refused or not, a secret a client puts in a URL (or a Referer) is never written in clear.
+    httpGet(port(), "/manager/api/apps?token=svl_SECRET1&page=2");
+    httpGet(port(), "/manager/api/apps?access_token=SECRET2");
+    httpGet(port(), "/docs/?csrf=SECRET3&password=SECRET4&api_key=SECRET5",
+            {{"Referer", "http://localhost/docs/?token=SECRET6"}});
+    httpGet(port(), "/docs/guide.txt?redaction-probe-done");
+    std::string log;
+    ASSERT_TRUE(serval::test::eventually([&] {
+        log = serval::test::readFile(_base->file("logs/access.log"));
+        return log.find("redaction-probe-done") != std::string::npos;
+    })) << log;
+    for (const char* secret : {"SECRET1", "SECRET2", "SECRET3", "SECRET4", "SECRET5", "SECRET6"})
+        EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
+    EXPECT_NE(log.find("\"GET /manager/api/apps?token=REDACTED&page=2 HTTP/1.1\" 401"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("/docs/?csrf=REDACTED&password=REDACTED&api_key=REDACTED HTTP/1.1"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("\"http://localhost/docs/?token=REDACTED\""), std::string::npos) << log;
+    std::string serverLog = serval::test::readFile(_base->file("logs/serval.log"));
+    for (const char* secret : {"SECRET1", "SECRET2", "SECRET3", "SECRET4", "SECRET5", "SECRET6"})
+        EXPECT_EQ(serverLog.find(secret), std::string::npos) << secret;
+}
+
 TEST(ServerProcessTest, SigtermStopsGracefullyWithExitZero)
 {
     TempDir base;
