@@ -185,6 +185,7 @@ private:
     std::vector<std::shared_ptr<AppModule>> _modules;
 
     ContextSpec _spec;
+    std::string _label; ///< displayPath(), kept: crash notes (util/CrashHandler.h) view it
     ContextServices _services;
 
     std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start

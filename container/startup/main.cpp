@@ -9,6 +9,7 @@
 #include "deployer/PreflightLoad.h"
 #include "realm/PasswdCommand.h"
 #include "startup/Server.h"
+#include "util/CrashHandler.h"
 #include "util/Log.h"
 #include "util/Strings.h"
 
@@ -205,6 +206,11 @@ int main(int argc, char** argv)
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN); // a client that went away is an error return, not a crash
+    // A fatal signal in app code (in-process apps) leaves its signal, app, request and backtrace
+    // in the server log before the process dies of it.
+    util::CrashSink crashSink;
+    crashSink.serverLog = true;
+    util::CrashHandler::install(crashSink);
 
     if (!fromFile) LOG_WARN("server", "no " + base + "/conf/server.xml; using built-in defaults");
     startup::Server server(std::move(config));
