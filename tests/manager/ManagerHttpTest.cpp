@@ -9,12 +9,16 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <arpa/inet.h>
+#include <atomic>
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
+#include <utility>
 
 using namespace serval;
 using serval::test::eventually;
@@ -59,6 +63,14 @@ std::string quote(const std::string& s)
     return out + "'";
 }
 
+/// VmRSS of a process in KiB, from /proc/PID/status; -1 if unreadable.
+long residentKiB(int pid)
+{
+    std::string status = test::readFile("/proc/" + std::to_string(pid) + "/status");
+    auto at = status.find("VmRSS:");
+    return at == std::string::npos ? -1 : std::atol(status.c_str() + at + 6);
+}
+
 /// GET from a chosen source address (the allow-list test): returns the status code, 0 on error.
 int statusFrom(const std::string& source, const std::string& address, uint16_t port,
                const std::string& target)
@@ -91,7 +103,9 @@ class ManagerHttpTest : public ::testing::Test
 protected:
     void SetUp() override { startServer("127.0.0.0/8,::1"); }
 
-    void startServer(const std::string& allow, const std::vector<std::string>& args = {})
+    /// `managerAttributes`: more attributes of <Manager>, such as ` deployRoots="..."`.
+    void startServer(const std::string& allow, const std::vector<std::string>& args = {},
+                     const std::string& managerAttributes = "")
     {
         base.write(
             "conf/server.xml",
@@ -99,7 +113,7 @@ protected:
             "  <Connector address=\"127.0.0.1\" port=\"0\" workerThreads=\"4\"/>\n"
             "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" appBase=\"webapps\"/></Engine>\n"
             "  <Manager path=\"/manager\" allow=\"" +
-                allow + "\"/>\n</Server>\n");
+                allow + "\"" + managerAttributes + "/>\n</Server>\n");
         std::string source = test::env("SERVAL_SOURCE");
         base.write("conf/web.xml", test::readFile(source + "/conf/web.xml"));
         base.write("webapps/hello/WEB-INF/web.xml",
@@ -118,6 +132,14 @@ protected:
         }
         server = std::make_unique<ServalProcess>(base.path());
         ASSERT_TRUE(server->start(args)) << server->error() << server->log();
+    }
+
+    /// Stops the server and starts it again with other <Manager> attributes.
+    void restart(const std::string& managerAttributes)
+    {
+        server.reset();
+        ::unlink(base.file("serval.stderr").c_str()); // the next start must not read the old "listening on"
+        startServer("127.0.0.0/8,::1", {}, managerAttributes);
     }
 
     HttpReply call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -149,6 +171,20 @@ protected:
         auto reply = call("POST", "/manager/api/tokens", "{\"name\":\"ci\"}");
         EXPECT_EQ(reply.status, 201) << reply.body;
         return json(reply.body)->getValue<std::string>("token");
+    }
+
+    /// A request with a bearer token instead of the page's cookie.
+    HttpReply callWithToken(const std::string& token, const std::string& method, const std::string& target,
+                            const std::string& body = "")
+    {
+        std::string savedCookie = std::exchange(cookie, "");
+        std::string savedCsrf = std::exchange(csrf, "");
+        auto reply =
+            call(method, target, body,
+                 {{"Authorization", "Bearer " + token}, {"Content-Type", "application/octet-stream"}});
+        cookie = savedCookie;
+        csrf = savedCsrf;
+        return reply;
     }
 
     int servalctl(const std::string& token, const std::string& args, std::string* output)
@@ -388,4 +424,132 @@ TEST_F(ManagerHttpTest, ClientOutsideTheAllowListIsRefused)
     EXPECT_EQ(statusFrom("127.0.0.2", "127.0.0.2", server->port(), "/hello/"), 200);
     EXPECT_EQ(statusFrom("127.0.0.1", "127.0.0.2", server->port(), "/manager/"), 200);
     EXPECT_TRUE(server->waitForLog("not in the manager allow list"));
+}
+
+TEST_F(ManagerHttpTest, UploadsAreAuthenticatedBeforeOneBodyByteIsRead)
+{
+    // Four clients at once announce 250 MiB bodies without credentials: each hears 401 at once,
+    // before sending a byte of it, and whatever they send afterwards is never kept.
+    const uint64_t announced = 250ull << 20;
+    long before = residentKiB(server->pid());
+    ASSERT_GT(before, 0);
+    std::vector<std::unique_ptr<test::RawConnection>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(std::make_unique<test::RawConnection>());
+        ASSERT_TRUE(clients.back()->connect(server->address(), server->port()));
+        ASSERT_TRUE(
+            clients.back()->send("POST /manager/api/deploy?file=big.sar HTTP/1.1\r\nHost: localhost\r\n"
+                                 "Content-Type: application/octet-stream\r\nContent-Length: " +
+                                 std::to_string(announced) + "\r\n\r\n"));
+    }
+    for (auto& client : clients) {
+        auto reply = client->readResponse(false, std::chrono::seconds(5));
+        ASSERT_TRUE(reply) << "no answer before the body";
+        EXPECT_EQ(reply->status, 401);
+        EXPECT_EQ(json(reply->body)->getValue<std::string>("error"), "unauthorized");
+        EXPECT_EQ(reply->header("Connection"), "close");
+    }
+    std::vector<uint64_t> sent(clients.size(), 0);
+    std::vector<std::thread> senders;
+    for (size_t i = 0; i < clients.size(); ++i) {
+        senders.emplace_back([&, i] {
+            std::string chunk(1 << 20, 'x');
+            while (sent[i] < announced && clients[i]->send(chunk))
+                sent[i] += chunk.size();
+        });
+    }
+    for (auto& t : senders)
+        t.join();
+    for (uint64_t bytes : sent)
+        EXPECT_LT(bytes, 64ull << 20) << "the server closed instead of reading the body";
+    EXPECT_LT(residentKiB(server->pid()) - before, 32 * 1024) << "no body was buffered";
+
+    // The same at the head for every other refusal: a forged token, a session without its CSRF
+    // token, a read-only role, a login body larger than any login.
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    std::string viewerCookie = cookie;
+    std::string viewerCsrf = csrf;
+    cookie.clear();
+    csrf.clear();
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    struct Case
+    {
+        std::string target;
+        std::string headers;
+        int status;
+    };
+    std::vector<Case> cases = {
+        {"/manager/api/deploy?file=big.sar", "Authorization: Bearer svl_forged\r\n", 401},
+        {"/manager/api/deploy?file=big.sar", "Cookie: SERVAL_MANAGER=" + cookie + "\r\n", 403},
+        {"/manager/api/deploy?file=big.sar",
+         "Cookie: SERVAL_MANAGER=" + viewerCookie + "\r\nX-CSRF-Token: " + viewerCsrf + "\r\n", 403},
+        {"/manager/api/login", "Content-Type: application/json\r\n", 413},
+    };
+    for (const Case& c : cases) {
+        test::RawConnection client;
+        ASSERT_TRUE(client.connect(server->address(), server->port()));
+        ASSERT_TRUE(client.send("POST " + c.target + " HTTP/1.1\r\nHost: localhost\r\n" + c.headers +
+                                "Content-Length: " + std::to_string(announced) + "\r\n\r\n"));
+        auto reply = client.readResponse(false, std::chrono::seconds(5));
+        ASSERT_TRUE(reply) << c.headers;
+        EXPECT_EQ(reply->status, c.status) << c.headers << reply->body;
+    }
+}
+
+TEST_F(ManagerHttpTest, ParallelWrongLoginsCheckNoMoreThanTheLockoutLimit)
+{
+    // Slow enough a hash that the 30 attempts overlap on the 4 workers.
+    std::string output;
+    ASSERT_EQ(shell("printf 'racer-password\\n' | " + quote(ServalProcess::binary()) +
+                        " passwd racer --base " + quote(base.path()) +
+                        " --roles manager-gui --stdin --iterations 100000",
+                    &output),
+              0)
+        << output;
+    std::atomic<int> checked{0};
+    std::atomic<int> locked{0};
+    std::vector<std::thread> attempts;
+    for (int i = 0; i < 30; ++i) {
+        attempts.emplace_back([&] {
+            auto reply = test::httpRequest(server->port(), "POST", "/manager/api/login",
+                                           {{"Content-Type", "application/json"}},
+                                           "{\"user\":\"racer\",\"password\":\"wrong\"}", server->address());
+            if (reply.status == 401) ++checked;
+            if (reply.status == 429) ++locked;
+        });
+    }
+    for (auto& t : attempts)
+        t.join();
+    EXPECT_GE(checked.load(), 1);
+    EXPECT_LE(checked.load(), 5) << "each attempt counts before its password is checked";
+    EXPECT_EQ(checked.load() + locked.load(), 30);
+    EXPECT_EQ(login("racer", "racer-password").status, 429) << "locked out, even with the right password";
+}
+
+TEST_F(ManagerHttpTest, StateChangesFromAnotherSiteAreRefusedDespiteAValidCsrfToken)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto evil = call("POST", "/manager/api/stop?path=/hello", "", {{"Origin", "http://evil.example"}});
+    EXPECT_EQ(evil.status, 403);
+    EXPECT_EQ(json(evil.body)->getValue<std::string>("error"), "cross_site");
+    auto fetched = call("POST", "/manager/api/stop?path=/hello", "", {{"Sec-Fetch-Site", "cross-site"}});
+    EXPECT_EQ(fetched.status, 403);
+    auto sibling = call("POST", "/manager/api/stop?path=/hello", "", {{"Sec-Fetch-Site", "same-site"}});
+    EXPECT_EQ(sibling.status, 403);
+    EXPECT_EQ(call("GET", "/hello/").status, 200) << "nothing was stopped";
+    EXPECT_TRUE(server->waitForLog("sent by another site (Origin: http://evil.example"));
+
+    cookie.clear();
+    csrf.clear();
+    EXPECT_EQ(call("POST", "/manager/api/login", "{\"user\":\"admin\",\"password\":\"admin-password\"}",
+                   {{"Origin", "http://evil.example"}})
+                  .status,
+              403)
+        << "no login from another site either";
+    // The page's own requests: same origin (the Host it was loaded from), or no Origin at all.
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto own = call("POST", "/manager/api/stop?path=/hello", "",
+                    {{"Origin", "http://localhost"}, {"Sec-Fetch-Site", "same-origin"}});
+    EXPECT_EQ(own.status, 200) << own.body;
+    EXPECT_EQ(call("GET", "/hello/").status, 503);
 }
