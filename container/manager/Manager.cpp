@@ -7,6 +7,8 @@
 #include "util/Log.h"
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -52,6 +54,15 @@ void Manager::install()
     config.sessionTimeout = std::chrono::seconds(conf.sessionTimeout);
     config.metricsToken = conf.metricsToken;
     config.maxUploadSize = conf.maxUploadSize;
+    for (const std::string& root : conf.deployRoots) {
+        char resolved[PATH_MAX];
+        if (::realpath(root.c_str(), resolved) == nullptr) {
+            LOG_WARN("manager", "deployRoots: " + root + ": " + std::strerror(errno) +
+                                    "; deploys by server path cannot read from it");
+            continue;
+        }
+        config.deployRoots.emplace_back(resolved);
+    }
     config.usersFile = _server.base + "/conf/users.xml";
     config.logFile = _server.logFile;
     std::string dataDir = _server.base + "/data";

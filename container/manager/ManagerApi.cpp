@@ -4,11 +4,14 @@
 #include "manager/ProcessStats.h"
 #include "realm/Secrets.h"
 #include "util/Log.h"
+#include "util/Path.h"
 #include "util/Strings.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sstream>
 #include <unistd.h>
@@ -334,7 +337,8 @@ ManagerApi::ManagerApi(ManagerConfig config, ManagerBackend& backend, std::share
 std::string ManagerApi::cookieHeader(const std::string& value, bool secure, bool remove) const
 {
     // "Path=/manager/": browsers send it to the manager's own URLs only, never to an app whose
-    // path merely starts with the same letters ("/managerx").
+    // path merely starts with the same letters ("/managerx"); the deployer keeps every app out
+    // of the paths below it.
     std::string cookie = std::string(cookieName(secure)) + "=" + value + "; Path=" + _config.path +
                          "/; HttpOnly; SameSite=Strict";
     if (secure) cookie += "; Secure";
@@ -651,7 +655,9 @@ AdminResponse ManagerApi::login(const ApiCall& call)
     if (!old.empty()) _sessions.remove(old);
     auto session = _sessions.create(result.user, roles);
     audit(who, request, "login", result.user, "ok");
-    auto response = json(200, sessionJson(session.user, session.roles, session.csrf));
+    auto body = sessionJson(session.user, session.roles, session.csrf);
+    body->set("deployRoots", jsonArray(_config.deployRoots));
+    auto response = json(200, body);
     response.headers.emplace_back("Set-Cookie", cookieHeader(session.id, request.secure, false));
     return response;
 }
@@ -662,6 +668,7 @@ AdminResponse ManagerApi::session(const ApiCall& call)
     if (who.viaToken) return error(400, "bad_request", "sessions are for the page; tokens need none");
     auto body = sessionJson(who.user, who.roles, who.csrf);
     body->set("canAct", canAct(who));
+    body->set("deployRoots", jsonArray(_config.deployRoots));
     return json(200, body);
 }
 
@@ -777,7 +784,37 @@ AdminResponse ManagerApi::deploy(const ApiCall& call)
         if (serverPath[0] != '/')
             return error(400, "bad_request", "serverPath must be an absolute path on the server");
         target += serverPath;
-        result = guarded([&] { return _backend.deployPath(host, path, serverPath, replace); });
+        if (_config.deployRoots.empty()) {
+            audit(call.who, request, "deploy", target, "refused: deploy by server path is off");
+            return error(403, "forbidden",
+                         "deploy by server path is off; an administrator can list the directories it may "
+                         "read in <Manager deployRoots=\"...\"> in conf/server.xml");
+        }
+        // Opened here, within the roots and following no link; the deployer gets the descriptor.
+        util::FileDescriptor source = util::openWithin(_config.deployRoots, serverPath);
+        if (!source) {
+            int why = errno;
+            std::string roots;
+            for (const std::string& root : _config.deployRoots)
+                roots += (roots.empty() ? "" : ", ") + root;
+            std::string detail =
+                why == EACCES   ? serverPath + " is outside <Manager deployRoots> (" + roots + ")"
+                : why == ELOOP  ? serverPath + " is or passes through a symbolic link; name the file itself"
+                : why == EINVAL ? "serverPath must be a plain absolute path (no \".\", \"..\" or \"//\")"
+                                : serverPath + ": " + std::strerror(why);
+            audit(call.who, request, "deploy", target, "refused: " + detail);
+            return error(why == ENOENT   ? 404
+                         : why == EINVAL ? 400
+                                         : 403,
+                         why == ENOENT   ? "not_found"
+                         : why == EINVAL ? "bad_request"
+                                         : "forbidden",
+                         detail);
+        }
+        result = guarded([&] {
+            return _backend.deployPath(host, path, serverPath, std::move(source), _config.maxUploadSize,
+                                       replace);
+        });
     } else {
         if (request.body.empty()) {
             return error(400, "bad_request", "send the bundle as the request body, or name serverPath=");

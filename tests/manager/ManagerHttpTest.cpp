@@ -71,6 +71,23 @@ long residentKiB(int pid)
     return at == std::string::npos ? -1 : std::atol(status.c_str() + at + 6);
 }
 
+/// The Path attribute of a Set-Cookie header, "" if none.
+std::string cookiePath(const std::string& setCookie)
+{
+    auto at = setCookie.find("; Path=");
+    if (at == std::string::npos) return "";
+    auto end = setCookie.find(';', at + 7);
+    return setCookie.substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
+}
+
+/// RFC 6265 5.1.4: does a browser send a cookie with this Path to this request path?
+bool pathMatches(const std::string& cookiePath, const std::string& requestPath)
+{
+    if (requestPath == cookiePath) return true;
+    if (requestPath.compare(0, cookiePath.size(), cookiePath) != 0) return false;
+    return cookiePath.back() == '/' || requestPath[cookiePath.size()] == '/';
+}
+
 /// GET from a chosen source address (the allow-list test): returns the status code, 0 on error.
 int statusFrom(const std::string& source, const std::string& address, uint16_t port,
                const std::string& target)
@@ -496,6 +513,42 @@ TEST_F(ManagerHttpTest, UploadsAreAuthenticatedBeforeOneBodyByteIsRead)
     }
 }
 
+TEST_F(ManagerHttpTest, NoAppLivesBelowTheManagerAndItsCookieStaysThere)
+{
+    auto reply = login("admin", "admin-password");
+    ASSERT_EQ(reply.status, 200);
+    std::string path = cookiePath(reply.header("Set-Cookie"));
+    EXPECT_EQ(path, "/manager/");
+    EXPECT_TRUE(pathMatches(path, "/manager/api/apps"));
+    EXPECT_FALSE(pathMatches(path, "/managerx/"));
+    EXPECT_FALSE(pathMatches(path, "/hello/"));
+
+    // Below the manager or /metrics, every way of deploying is refused: upload with path= or by
+    // file name, a bundle or a directory dropped into webapps/.
+    std::string token = createToken();
+    std::string bytes = test::readFile(bundle("below", "an app below the manager"));
+    for (const char* target :
+         {"/manager/api/deploy?path=/manager/x", "/manager/api/deploy?file=manager%23x.sar",
+          "/manager/api/deploy?path=/metrics/y", "/manager/api/deploy?path=/manager"}) {
+        auto refused = callWithToken(token, "POST", target, bytes);
+        EXPECT_EQ(refused.status, 409) << target << refused.body;
+        EXPECT_EQ(json(refused.body)->getValue<std::string>("error"), "reserved") << target;
+    }
+    base.write("webapps/manager#d/index.html", "a directory below the manager");
+    ASSERT_EQ(
+        ::rename(bundle("dropped", "dropped below").c_str(), base.file("webapps/metrics#z.sar").c_str()), 0);
+    EXPECT_TRUE(server->waitForLog("/manager/d is reserved")) << server->log();
+    EXPECT_TRUE(server->waitForLog("/metrics/z is reserved")) << server->log();
+    EXPECT_EQ(call("GET", "/manager/x/").status, 404);
+    EXPECT_EQ(call("GET", "/manager/d/index.html").status, 404);
+    EXPECT_NE(call("GET", "/metrics").body.find("serval_up 1"), std::string::npos);
+
+    // /managerx is an ordinary path: it deploys, and the cookie's path does not cover it.
+    auto managerx = callWithToken(token, "POST", "/manager/api/deploy?path=/managerx", bytes);
+    ASSERT_EQ(managerx.status, 200) << managerx.body;
+    EXPECT_EQ(call("GET", "/managerx/").body, "an app below the manager\n");
+}
+
 TEST_F(ManagerHttpTest, ParallelWrongLoginsCheckNoMoreThanTheLockoutLimit)
 {
     // Slow enough a hash that the 30 attempts overlap on the 4 workers.
@@ -552,4 +605,79 @@ TEST_F(ManagerHttpTest, StateChangesFromAnotherSiteAreRefusedDespiteAValidCsrfTo
                     {{"Origin", "http://localhost"}, {"Sec-Fetch-Site", "same-origin"}});
     EXPECT_EQ(own.status, 200) << own.body;
     EXPECT_EQ(call("GET", "/hello/").status, 503);
+}
+
+TEST_F(ManagerHttpTest, DeployByServerPathIsOffUnlessDeployRootsAllowsIt)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    std::string file = bundle("onserver", "on the server");
+    auto refused = call("POST", "/manager/api/deploy?serverPath=" + file);
+    EXPECT_EQ(refused.status, 403) << refused.body;
+    EXPECT_NE(json(refused.body)->getValue<std::string>("detail").find("deployRoots"), std::string::npos);
+    EXPECT_EQ(call("GET", "/onserver/").status, 404);
+}
+
+TEST_F(ManagerHttpTest, DeployByServerPathTakesRegularFilesAndDirectoriesWithinItsRootsOnly)
+{
+    test::makeDirs(base.file("drop"));
+    restart(" deployRoots=\"" + base.file("drop") + "\" maxUploadSize=\"65536\"");
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto deployPath = [&](const std::string& serverPath, const std::string& more = "") {
+        return call("POST", "/manager/api/deploy?serverPath=" + serverPath + more);
+    };
+    auto error = [](const HttpReply& reply) { return json(reply.body)->getValue<std::string>("error"); };
+
+    // Outside the roots (/dev/zero once streamed 1.5 GB into webapps/).
+    auto zero = deployPath("/dev/zero", "&path=/zero");
+    EXPECT_EQ(zero.status, 403) << zero.body;
+    // A FIFO inside: refused at once, and every later admin action still answers.
+    ASSERT_EQ(::mkfifo(base.file("drop/wedge.sar").c_str(), 0644), 0);
+    auto fifo = deployPath(base.file("drop/wedge.sar"));
+    EXPECT_EQ(fifo.status, 400) << fifo.body;
+    EXPECT_EQ(call("GET", "/manager/api/apps").status, 200);
+    // A link, even to a good bundle inside the root.
+    std::string good = bundle("good", "a good bundle");
+    ASSERT_EQ(::rename(good.c_str(), base.file("drop/good.sar").c_str()), 0);
+    ASSERT_EQ(::symlink(base.file("drop/good.sar").c_str(), base.file("drop/link.sar").c_str()), 0);
+    auto link = deployPath(base.file("drop/link.sar"));
+    EXPECT_EQ(link.status, 403) << link.body;
+    EXPECT_EQ(deployPath(base.file("drop/../drop/good.sar")).status, 400);
+    // Larger than maxUploadSize, or not a bundle at all: refused, and nothing stays in webapps/.
+    base.write("drop/huge.sar", std::string(70000, 'z'));
+    auto huge = deployPath(base.file("drop/huge.sar"));
+    EXPECT_EQ(huge.status, 413) << huge.body;
+    EXPECT_EQ(error(huge), "too_large");
+    base.write("drop/broken.sar", "not an archive");
+    auto broken = deployPath(base.file("drop/broken.sar"));
+    EXPECT_EQ(broken.status, 422) << broken.body;
+    EXPECT_EQ(test::listTree(base.file("webapps"), {"hello"}), std::set<std::string>{})
+        << "no NAME.sar, no hidden copy left behind";
+
+    // A bundle and an exploded directory (copied by the bundle rules) deploy and serve.
+    auto bundled = deployPath(base.file("drop/good.sar"));
+    ASSERT_EQ(bundled.status, 200) << bundled.body;
+    EXPECT_EQ(call("GET", "/good/").body, "a good bundle\n");
+    base.write("drop/docs/WEB-INF/web.xml", "<web-app><display-name>Docs</display-name></web-app>\n");
+    base.write("drop/docs/index.html", "docs from a directory\n");
+    auto directory = deployPath(base.file("drop/docs"));
+    ASSERT_EQ(directory.status, 200) << directory.body;
+    EXPECT_EQ(json(directory.body)->getObject("app")->getValue<std::string>("path"), "/docs");
+    EXPECT_EQ(call("GET", "/docs/").body, "docs from a directory\n");
+    auto renamed = deployPath(base.file("drop/docs"), "&path=/manual");
+    ASSERT_EQ(renamed.status, 200) << renamed.body;
+    EXPECT_EQ(call("GET", "/manual/").body, "docs from a directory\n");
+    struct stat st;
+    EXPECT_EQ(::stat(base.file("webapps/manual/index.html").c_str(), &st), 0);
+    EXPECT_EQ(test::listTree(base.file("webapps"), {"hello", "docs", "manual"}),
+              std::set<std::string>{"good.sar"});
+
+    // servalctl does the same for scripts: the path is the server's, nothing is uploaded.
+    std::string token = createToken();
+    std::string output;
+    ASSERT_EQ(
+        servalctl(token, "deploy --on-server " + base.file("drop/good.sar") + " --path /viactl", &output), 0)
+        << output;
+    EXPECT_EQ(call("GET", "/viactl/").body, "a good bundle\n");
+    EXPECT_EQ(servalctl(token, "deploy --on-server " + base.file("drop/wedge.sar"), &output), 1);
+    EXPECT_NE(output.find("not a regular file or a directory"), std::string::npos) << output;
 }
