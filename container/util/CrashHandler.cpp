@@ -3,6 +3,7 @@
 #include "util/Log.h"
 #include "util/Redact.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -12,12 +13,14 @@
 #include <elf.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <vector>
 
 namespace serval::util {
 namespace {
@@ -55,36 +58,53 @@ struct Mapping
 Mapping g_mappings[kMaxMappings];
 size_t g_mappingCount = 0;
 
-/// The calling thread's note (CrashNote). Trivial, in the executable's static TLS: reading it
-/// from the handler takes no lock and allocates nothing.
-struct Note
+/// One thread's note, in the executable's static TLS: the handler reads its own thread's without
+/// a lock or an allocation. `sequence` is odd while the fields change (a seqlock), so
+/// CrashHandler::running() can read another thread's consistently.
+struct ThreadNote
 {
-    const char* app;
-    size_t appLength;
-    const char* method;
-    size_t methodLength;
-    const char* target;
-    size_t targetLength;
-    int versionMinor;
+    std::atomic<uint32_t> sequence{0};
+    CrashNote::Fields fields{};
+    pid_t thread = 0;
 };
-__attribute__((tls_model("initial-exec"))) thread_local Note t_note{};
+__attribute__((tls_model("initial-exec"))) thread_local ThreadNote t_note;
 
-/// The alternate signal stack of one thread, unmapped when the thread exits.
-struct AltStack
+/// The notes of every thread that ever set one, for running(); a thread takes its own out when
+/// it exits, under the mutex, so a reader never sees a note whose thread is gone.
+std::mutex g_notesMutex;
+std::vector<ThreadNote*>* g_notes = nullptr; ///< behind g_notesMutex; never freed (no global destructor)
+
+void publish(const CrashNote::Fields& fields) noexcept
 {
-    void* memory = nullptr;
-    size_t size = 0;
-    ~AltStack()
+    uint32_t sequence = t_note.sequence.load(std::memory_order_relaxed);
+    t_note.sequence.store(sequence + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    t_note.fields = fields;
+    t_note.sequence.store(sequence + 2, std::memory_order_release);
+}
+
+/// What prepareThread() gave a thread (its alternate signal stack, its place in g_notes),
+/// given back when the thread exits.
+struct ThreadResources
+{
+    void* stack = nullptr;
+    size_t stackSize = 0;
+    bool listed = false;
+    ~ThreadResources()
     {
-        if (memory == nullptr) return;
+        if (listed) {
+            std::lock_guard<std::mutex> lock(g_notesMutex);
+            g_notes->erase(std::remove(g_notes->begin(), g_notes->end(), &t_note), g_notes->end());
+        }
+        if (stack == nullptr) return;
         stack_t disable{};
         disable.ss_flags = SS_DISABLE;
         ::sigaltstack(&disable, nullptr);
-        ::munmap(memory, size);
+        ::munmap(stack, stackSize);
     }
 };
-thread_local bool t_stackChecked = false;
-thread_local AltStack t_altStack;
+thread_local bool t_prepared = false;
+thread_local ThreadResources t_resources;
 
 // ---- formatting into g_report -------------------------------------------------------------------
 
@@ -510,7 +530,7 @@ void onFatalSignal(int signal, siginfo_t* info, void* context)
     report.endLine();
 
     report.beginLine();
-    const Note note = t_note;
+    const CrashNote::Fields note = t_note.fields;
     if (note.app == nullptr && note.target == nullptr) {
         report.put("the thread was not serving an application request");
     } else {
@@ -614,8 +634,17 @@ void CrashHandler::install(const CrashSink& sink) noexcept
 
 void CrashHandler::prepareThread() noexcept
 {
-    if (t_stackChecked) return;
-    t_stackChecked = true;
+    if (t_prepared) return;
+    t_prepared = true;
+    try {
+        std::lock_guard<std::mutex> lock(g_notesMutex);
+        if (g_notes == nullptr) g_notes = new std::vector<ThreadNote*>();
+        g_notes->push_back(&t_note);
+        t_note.thread = static_cast<pid_t>(::syscall(SYS_gettid));
+        t_resources.listed = true;
+    } catch (...) {
+        // Out of memory: this thread's notes still reach its own crash report.
+    }
     stack_t current{};
     if (::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return; // has one
     long page = ::sysconf(_SC_PAGESIZE);
@@ -632,25 +661,64 @@ void CrashHandler::prepareThread() noexcept
         ::munmap(memory, size);
         return;
     }
-    t_altStack.memory = memory;
-    t_altStack.size = size;
+    t_resources.stack = memory;
+    t_resources.stackSize = size;
+}
+
+std::vector<std::string> CrashHandler::running()
+{
+    std::vector<std::string> out;
+    std::lock_guard<std::mutex> lock(g_notesMutex);
+    if (g_notes == nullptr) return out;
+    for (ThreadNote* note : *g_notes) {
+        // Read the fields and the strings they view, then check nothing changed meanwhile; the
+        // strings are copied with process_vm_readv, so a request that just ended reads as
+        // changed (or unreadable), never as a fault.
+        for (int attempt = 0; attempt < 8; ++attempt) {
+            uint32_t before = note->sequence.load(std::memory_order_acquire);
+            if (before % 2 != 0) continue;
+            CrashNote::Fields fields = note->fields;
+            if (fields.app == nullptr) break; // not serving anything
+            char app[256];
+            char method[32];
+            char target[1024];
+            char redacted[1024 + 256];
+            size_t appLength = safeCopy(app, fields.app, std::min(fields.appLength, sizeof app));
+            size_t methodLength =
+                safeCopy(method, fields.method, std::min(fields.methodLength, sizeof method));
+            size_t targetLength =
+                safeCopy(target, fields.target, std::min(fields.targetLength, sizeof target));
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (note->sequence.load(std::memory_order_relaxed) != before) continue;
+            bool changed = false;
+            size_t redactedLength =
+                redactTarget(std::string_view(target, targetLength), redacted, sizeof redacted, changed);
+            std::string line = "app " + std::string(app, appLength) + ": ";
+            if (fields.methodLength == 0) {
+                line.append(target, targetLength);
+            } else {
+                line.append(method, methodLength).append(" ").append(redacted, redactedLength);
+                line += " HTTP/1." + std::to_string(fields.versionMinor > 0 ? fields.versionMinor : 0);
+            }
+            out.push_back(line + " (thread " + std::to_string(note->thread) + ")");
+            break;
+        }
+    }
+    return out;
 }
 
 CrashNote::CrashNote(std::string_view app, std::string_view method, std::string_view target,
                      int versionMinor) noexcept
+    : _previous(t_note.fields)
 {
     CrashHandler::prepareThread();
-    Note& note = t_note;
-    _previous = Saved{note.app,    note.appLength,    note.method,      note.methodLength,
-                      note.target, note.targetLength, note.versionMinor};
-    note = Note{app.data(),    app.size(),    method.data(), method.size(),
-                target.data(), target.size(), versionMinor};
+    publish(Fields{app.data(), app.size(), method.data(), method.size(), target.data(), target.size(),
+                   versionMinor});
 }
 
 CrashNote::~CrashNote()
 {
-    t_note = Note{_previous.app,    _previous.appLength,    _previous.method,      _previous.methodLength,
-                  _previous.target, _previous.targetLength, _previous.versionMinor};
+    publish(_previous);
 }
 
 } // namespace serval::util

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace serval::util {
 
@@ -41,7 +43,7 @@ struct CrashSink
 /// page), CrashNote around each request they serve.
 ///
 /// THREADS: install() once, early, on the main thread (a later call replaces the sink only);
-/// prepareThread() on each thread that wants its stack overflows reported.
+/// prepareThread() on each thread that wants its stack overflows reported; running() anywhere.
 class CrashHandler
 {
 public:
@@ -50,6 +52,11 @@ public:
     /// thread exits, unless it has one already (the sanitizers install theirs). Cheap after the
     /// first call on a thread; CrashNote calls it.
     static void prepareThread() noexcept;
+    /// Every thread's current note, one line each: "app /shop: GET /shop/cart HTTP/1.1 (thread
+    /// 4711)", secrets in the query redacted; threads serving nothing are left out. For the last
+    /// line of a shutdown that ran out of time (startup/main.cpp). Any thread; allocates (not
+    /// for signal handlers).
+    static std::vector<std::string> running();
 };
 
 /// What the calling thread is doing, for the crash report, for the life of this object: the app
@@ -74,11 +81,9 @@ public:
     CrashNote(const CrashNote&) = delete;
     CrashNote& operator=(const CrashNote&) = delete;
 
-private:
-    CrashNote(std::string_view app, std::string_view method, std::string_view target,
-              int versionMinor) noexcept;
-
-    struct Saved
+    /// What a note holds: trivial, so the thread's current one lives in static TLS, where the
+    /// handler reads it without a lock. An activity has no method.
+    struct Fields
     {
         const char* app;
         size_t appLength;
@@ -88,7 +93,12 @@ private:
         size_t targetLength;
         int versionMinor;
     };
-    Saved _previous;
+
+private:
+    CrashNote(std::string_view app, std::string_view method, std::string_view target,
+              int versionMinor) noexcept;
+
+    Fields _previous; ///< the note this one hides, back in place when it ends
 };
 
 } // namespace serval::util

@@ -1,14 +1,18 @@
 // The crash handler in a forked child: the report reaches the sink's descriptor and its
-// pre-mapped page, names the note, and the child dies of the signal it received.
+// pre-mapped page, names the note, and the child dies of the signal it received. And the notes
+// of every thread, as a shutdown that ran out of time lists them.
 #include "util/CrashHandler.h"
 
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <gtest/gtest.h>
+#include <mutex>
 #include <string>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using serval::util::CrashHandler;
@@ -127,4 +131,55 @@ TEST(CrashHandlerTest, AStackOverflowIsReportedFromTheAlternateStack)
     ASSERT_TRUE(WIFSIGNALED(crashed.status)) << crashed.report;
     EXPECT_EQ(WTERMSIG(crashed.status), SIGSEGV);
     EXPECT_NE(crashed.report.find("app /deep: starting"), std::string::npos) << crashed.report;
+}
+
+TEST(CrashHandlerTest, RunningListsWhatEachThreadServesUntilItsNoteEnds)
+{
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool noted = false;
+    bool release = false;
+    std::string target = "/hang/loop?token=abc";
+    std::thread worker([&] {
+        {
+            auto note = CrashNote::request("/hang", "GET", target, 1);
+            std::unique_lock<std::mutex> lock(mutex);
+            noted = true;
+            changed.notify_all();
+            changed.wait(lock, [&] { return release; });
+        }
+        std::unique_lock<std::mutex> lock(mutex);
+        noted = false;
+        changed.notify_all();
+        changed.wait(lock, [&] { return !release; });
+    });
+    auto mine = [] {
+        std::vector<std::string> lines;
+        for (const std::string& line : CrashHandler::running()) {
+            if (line.find("app /hang:") == 0) lines.push_back(line);
+        }
+        return lines;
+    };
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return noted; });
+    }
+    auto during = mine();
+    ASSERT_EQ(during.size(), 1u);
+    EXPECT_EQ(during[0].rfind("app /hang: GET /hang/loop?token=REDACTED HTTP/1.1 (thread ", 0), 0u)
+        << during[0];
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        release = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return !noted; });
+    }
+    EXPECT_TRUE(mine().empty()) << "a thread whose note ended serves nothing";
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        release = false;
+    }
+    changed.notify_all();
+    worker.join();
+    EXPECT_TRUE(mine().empty());
 }
