@@ -993,7 +993,13 @@ void Connection::runOnWorker()
         _loop.shared().handler.complete(ex, _bytesSent);
         _completeCalled = true;
     }
-    _loop.handBack(this);
+    // After this post the loop owns the connection again: nothing here may touch it.
+    _loop.post(_handBack); // false only after a hard stop gave the connection up
+}
+
+void Connection::HandBack::run() noexcept
+{
+    _connection.onHandBack(_connection._loop.pastDrainDeadline());
 }
 
 /// Loop thread, the response is written: tells the handler, returns the slot. True if the

@@ -2,6 +2,7 @@
 
 #include "connector/ExchangeSlot.h"
 #include "http/HttpHandler.h"
+#include "http/Loop.h"
 
 #include <cstdint>
 #include <llhttp.h>
@@ -134,8 +135,21 @@ private:
     uint16_t _localPort = 0;
     uint64_t _lingerBytes = 0;
 
+    /// Posted by the worker when it is done with the connection (runOnWorker()): the loop then
+    /// calls onHandBack().
+    class HandBack final : public http::LoopTask
+    {
+    public:
+        explicit HandBack(Connection& connection) noexcept : _connection(connection) {}
+        void run() noexcept override;
+
+    private:
+        Connection& _connection;
+    };
+
     llhttp_t _parser;
     ExchangeSlot* _slot = nullptr;
+    HandBack _handBack{*this};
 
     // Per message (resetMessage()).
     Event _event = Event::None;

@@ -3,6 +3,7 @@
 #include "config/ConnectorConfig.h"
 #include "connector/ConnectorStats.h"
 #include "http/HttpHandler.h"
+#include "http/Loop.h"
 
 #include <chrono>
 #include <cstdint>
@@ -30,7 +31,9 @@ struct LoopShared;
 class Connector
 {
 public:
-    Connector(ConnectorConfig config, http::HttpHandler& handler);
+    /// `firstLoopIndex`: the http::Loop::index() of this Connector's first loop; the Server
+    /// gives each Connector the next free one, so indices are dense across the Server.
+    Connector(ConnectorConfig config, http::HttpHandler& handler, unsigned firstLoopIndex = 0);
     ~Connector(); ///< stops (with the configured drain timeout) if still running
     Connector(const Connector&) = delete;
     Connector& operator=(const Connector&) = delete;
@@ -51,6 +54,15 @@ public:
     void stop(std::chrono::milliseconds drain);
     void stop() { stop(std::chrono::milliseconds(_config.drainTimeoutMs)); }
 
+    /// How many I/O loops start() runs (config ioThreads, or one per core when 0). Fixed at
+    /// construction, so the Server can hand out loop indices before anything starts.
+    unsigned loopCount() const noexcept { return _loopCount; }
+    /// The running loops, by index (valid from start() until stop() returns; empty otherwise).
+    /// The set does not change in between: per-loop resources (the process manager's rings)
+    /// can be attached to each at start-up, or lazily on the first exchange seen from a loop.
+    /// THREADS: the controlling thread, or any thread while the Connector runs.
+    std::vector<http::Loop*> loops() const;
+
     ConnectorStats stats() const noexcept;
     const ConnectorConfig& config() const noexcept { return _config; }
 
@@ -60,6 +72,8 @@ private:
 
     ConnectorConfig _config;
     http::HttpHandler& _handler;
+    unsigned _firstLoopIndex;
+    unsigned _loopCount;
     std::vector<int> _listenFds; ///< one per loop
     uint16_t _boundPort = 0;
     std::string _boundAddress;

@@ -2,6 +2,7 @@
 
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
+#include "http/Loop.h"
 
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,9 @@ struct HttpExchange
     std::unique_ptr<ExchangeState> state; ///< the handler's; never touched by the Connector
     uint64_t startNanos = 0;              ///< CLOCK_MONOTONIC when the request head was complete
     uint64_t bytesReceived = 0;           ///< request head + body bytes on the wire
+    /// The I/O loop that owns the connection (set by the Connector, fixed for the exchange's
+    /// life): where loop-thread calls for this exchange are made, and where other threads post.
+    Loop* loop = nullptr;
 };
 
 /// Where service() runs.
