@@ -104,6 +104,7 @@ const llhttp_settings_t& Connection::settings() noexcept
 void Connection::open(int fd, const sockaddr* peer, socklen_t peerLength)
 {
     _fd = fd;
+    _plain.setSocket(fd);
     _state = State::Reading;
     _readable = false;
     _peerShutdown = false;
@@ -281,10 +282,10 @@ void Connection::drive()
                     return; // cannot happen: feed stops only on a state change
                 continue;
             }
-            if (!_readable) return;
+            if (!_readable && !transportHasBufferedInput()) return;
             char* buffer = _loop.readBuffer();
             const size_t size = _loop.readBufferSize();
-            ssize_t n = ::recv(_fd, buffer, size, 0);
+            ssize_t n = transportRead(buffer, size);
             if (n > 0) {
                 LoopCounters::bump(_loop.counters().bytesIn, static_cast<uint64_t>(n));
                 // Drained; the next edge says more. Not after the peer's FIN: it came with this
@@ -918,11 +919,8 @@ Connection::WriteResult Connection::writeOut() noexcept
             if (outLeft > 0) iov[count++] = iovec{slot.out.data() + slot.outOffset, outLeft};
             if (bodyLeft > 0)
                 iov[count++] = iovec{const_cast<char*>(_bodyView.data()) + _bodyOffset, bodyLeft};
-            msghdr message{};
-            message.msg_iov = iov;
-            message.msg_iovlen = static_cast<size_t>(count);
             // MSG_MORE: the head and the start of a file leave in the same segments.
-            ssize_t n = ::sendmsg(_fd, &message, MSG_NOSIGNAL | (_fileRemaining > 0 ? MSG_MORE : 0));
+            ssize_t n = transportWrite(iov, count, _fileRemaining > 0);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteResult::Blocked;
@@ -942,7 +940,7 @@ Connection::WriteResult Connection::writeOut() noexcept
         if (_fileRemaining > 0) {
             off_t offset = static_cast<off_t>(_fileOffset);
             size_t chunk = static_cast<size_t>(std::min<uint64_t>(_fileRemaining, 1u << 30));
-            ssize_t n = ::sendfile(_fd, _fileFd, &offset, chunk);
+            ssize_t n = transportSendFile(_fileFd, &offset, chunk);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteResult::Blocked;
@@ -1017,7 +1015,7 @@ bool Connection::finishExchange()
 
 void Connection::beginLinger()
 {
-    ::shutdown(_fd, SHUT_WR);
+    transportShutdownWrite();
     _state = State::Lingering;
     _pending.clear();
     _lingerBytes = 0;
@@ -1029,7 +1027,7 @@ void Connection::beginLinger()
 void Connection::lingerRead()
 {
     while (_readable) {
-        ssize_t n = ::recv(_fd, _loop.readBuffer(), _loop.readBufferSize(), 0);
+        ssize_t n = transportRead(_loop.readBuffer(), _loop.readBufferSize());
         if (n > 0) {
             _lingerBytes += static_cast<uint64_t>(n);
             if (_lingerBytes > kLingerMaxBytes) break;
@@ -1059,6 +1057,8 @@ void Connection::close()
     if (_pending.capacity() > 4096) std::string().swap(_pending);
     ::close(_fd);
     _fd = -1;
+    _plain.setSocket(-1);
+    _transport.reset();
     _state = State::Closed;
     _deadline = 0;
     _loop.retire(this);

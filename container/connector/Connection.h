@@ -1,11 +1,13 @@
 #pragma once
 
 #include "connector/ExchangeSlot.h"
+#include "connector/Transport.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
 #include <cstdint>
 #include <llhttp.h>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -34,6 +36,9 @@ public:
 
     /// Loop thread: adopts an accepted, non-blocking socket.
     void open(int fd, const sockaddr* peer, socklen_t peerLength);
+    /// Loop thread, right after open(): moves bytes through `transport` instead of plain TCP
+    /// (a TLS connector's, issue 16). Kept until the connection closes.
+    void setTransport(std::unique_ptr<Transport> transport) noexcept { _transport = std::move(transport); }
     /// Loop thread: epoll reported `events`.
     void onEvents(uint32_t events);
     /// Loop thread: deadline() has passed.
@@ -106,6 +111,27 @@ private:
     void countBytesOut(uint64_t n) noexcept;
     http::HttpExchange& exchange() noexcept { return _slot->exchange; }
 
+    // The socket's bytes go through these: plain TCP is called directly (inlined), any other
+    // Transport through its vtable.
+    ssize_t transportRead(char* buffer, size_t size) noexcept
+    {
+        return _transport ? _transport->read(buffer, size) : _plain.read(buffer, size);
+    }
+    ssize_t transportWrite(const iovec* buffers, int count, bool more) noexcept
+    {
+        return _transport ? _transport->write(buffers, count, more) : _plain.write(buffers, count, more);
+    }
+    ssize_t transportSendFile(int fileFd, off_t* offset, size_t count) noexcept
+    {
+        return _transport ? _transport->sendFile(fileFd, offset, count)
+                          : _plain.sendFile(fileFd, offset, count);
+    }
+    void transportShutdownWrite() noexcept
+    {
+        _transport ? _transport->shutdownWrite() : _plain.shutdownWrite();
+    }
+    bool transportHasBufferedInput() const noexcept { return _transport && _transport->hasBufferedInput(); }
+
     // llhttp callbacks; parser->data is the Connection.
     static int onMessageBeginCb(llhttp_t* parser);
     static int onUrlCb(llhttp_t* parser, const char* at, size_t length);
@@ -122,6 +148,8 @@ private:
 
     EventLoop& _loop;
     int _fd = -1;
+    PlainTransport _plain;                 ///< the transport unless _transport is set
+    std::unique_ptr<Transport> _transport; ///< another transport (TLS), or nullptr for _plain
     State _state = State::Closed;
     bool _readable = false;     ///< loop: no EAGAIN seen since the last EPOLLIN
     bool _peerShutdown = false; ///< loop: EPOLLRDHUP/EPOLLHUP seen (the client sent FIN)

@@ -167,8 +167,14 @@ void Connector::listen(unsigned loops)
         wildcard = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
     }
     _boundAddress = text;
-    _shared.reset(
-        new LoopShared{_config, _handler, *_workers, wildcard ? std::string() : _boundAddress, _boundPort});
+    _shared.reset(new LoopShared{_config,
+                                 _handler,
+                                 *_workers,
+                                 wildcard ? std::string() : _boundAddress,
+                                 _boundPort,
+                                 {},
+                                 {},
+                                 _transportFactory});
 }
 
 void Connector::start()

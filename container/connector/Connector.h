@@ -2,11 +2,13 @@
 
 #include "config/ConnectorConfig.h"
 #include "connector/ConnectorStats.h"
+#include "connector/Transport.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +39,11 @@ public:
     ~Connector(); ///< stops (with the configured drain timeout) if still running
     Connector(const Connector&) = delete;
     Connector& operator=(const Connector&) = delete;
+
+    /// Makes the Transport of each accepted connection (given its socket); none = plain TCP.
+    /// For TLS (issue 16). Call before start(); the factory runs on the loop threads.
+    using TransportFactory = std::function<std::unique_ptr<Transport>(int fd)>;
+    void setTransportFactory(TransportFactory factory) { _transportFactory = std::move(factory); }
 
     /// Binds, listens, starts the event loops and the worker pool. A second call is a no-op.
     /// Throws std::runtime_error with one actionable line if the address cannot be used.
@@ -78,6 +85,7 @@ private:
     uint16_t _boundPort = 0;
     std::string _boundAddress;
     bool _running = false;
+    TransportFactory _transportFactory;
     std::unique_ptr<WorkerPool> _workers;
     std::unique_ptr<LoopShared> _shared;
     std::vector<std::unique_ptr<EventLoop>> _loops;

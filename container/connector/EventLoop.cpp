@@ -389,6 +389,7 @@ void EventLoop::onAccept()
             _freeConnections.pop_back();
         }
         connection->open(fd, reinterpret_cast<sockaddr*>(&peer), peerLength);
+        if (_shared.transportFactory) connection->setTransport(_shared.transportFactory(fd));
         epoll_event event{};
         event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         event.data.ptr = connection;

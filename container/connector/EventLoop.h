@@ -2,11 +2,13 @@
 
 #include "config/ConnectorConfig.h"
 #include "connector/ExchangeSlot.h"
+#include "connector/Transport.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,6 +51,8 @@ struct LoopShared
     uint16_t localPort;
     std::atomic<uint32_t> openConnections{0};
     std::atomic<uint64_t> workerBytesOut{0}; ///< written by workers while streaming
+    /// Connector::setTransportFactory(): set before the loops start, read-only after.
+    std::function<std::unique_ptr<Transport>(int fd)> transportFactory;
 };
 
 /// One epoll event-loop thread: accepts from its own listening socket, owns its
