@@ -181,6 +181,8 @@ void Connection::resetMessage() noexcept
     _closeAfter = false;
     _onWorker = false;
     _broken = false;
+    _suspendRequested = false;
+    _resumeRequested = false;
     _streamFraming = Framing::None;
     _streamLength = 0;
     _streamBytes = 0;
@@ -198,7 +200,7 @@ void Connection::resetMessage() noexcept
 void Connection::onEvents(uint32_t events)
 {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) _readable = true;
-    if (events & (EPOLLRDHUP | EPOLLHUP)) _peerShutdown = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) _peerShutdown = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) _writable = true;
     if (_state == State::Dispatched || _state == State::Closed) return; // the worker owns it
     drive();
@@ -216,6 +218,7 @@ void Connection::onTimeout()
         drive();
         return;
     case State::Writing:   // the client does not read
+    case State::Suspended: // the client does not read what the async response writes
     case State::Lingering: // the client does not close
         close();
         return;
@@ -232,9 +235,12 @@ void Connection::onHandBack(bool forceClose)
         close();
         return;
     }
-    _state = State::Writing;
     _readable = true; // edges seen by the worker are not ours: try once
     _writable = true;
+    if (_suspendRequested)
+        park();
+    else
+        _state = State::Writing;
     drive();
 }
 
@@ -309,6 +315,9 @@ void Connection::drive()
             close();
             return;
         }
+        case State::Suspended:
+            driveSuspended();
+            return;
         case State::Lingering:
             lingerRead();
             return;
@@ -455,10 +464,17 @@ int Connection::userError(int status) noexcept
     return HPE_USER;
 }
 
+void Connection::borrowSlot()
+{
+    if (_slot != nullptr) return;
+    _slot = _loop.acquireSlot();
+    _slot->exchange.control = this;
+}
+
 int Connection::onMessageBeginCb(llhttp_t* parser)
 {
     auto* self = static_cast<Connection*>(parser->data);
-    if (self->_slot == nullptr) self->_slot = self->_loop.acquireSlot();
+    self->borrowSlot();
     self->_deadline = deadlineAfter(self->_loop.now(), self->_loop.shared().config.headerTimeoutMs);
     return 0;
 }
@@ -686,6 +702,10 @@ void Connection::onMessageComplete()
     _deadline = 0;
     if (_dispatch == http::Dispatch::Inline) {
         _loop.shared().handler.service(ex);
+        if (_suspendRequested) {
+            park();
+            return;
+        }
         finishOutput();
         _state = State::Writing;
         return;
@@ -704,7 +724,7 @@ void Connection::onMessageComplete()
 
 void Connection::fail(int status)
 {
-    if (_slot == nullptr) _slot = _loop.acquireSlot();
+    borrowSlot();
     _headDone = true;
     respondPlain(status, true);
 }
@@ -978,6 +998,10 @@ void Connection::runOnWorker()
 {
     http::HttpExchange& ex = exchange();
     _loop.shared().handler.service(ex);
+    if (_suspendRequested) { // the loop parks it: no output is finished here
+        _loop.post(_handBack);
+        return;
+    }
     if (!_broken) {
         finishOutput();
         WriteResult result = _broken ? WriteResult::Error : writeOut();
@@ -1004,6 +1028,10 @@ void Connection::HandBack::run() noexcept
 /// connection stays open for the next request.
 bool Connection::finishExchange()
 {
+    if (_async) {
+        _async->detach(true);
+        _async.reset();
+    }
     if (_headCalled && !_completeCalled) _loop.shared().handler.complete(exchange(), _bytesSent);
     const bool keep = !_closeAfter && !_loop.draining();
     _slot->recycle();
@@ -1011,6 +1039,97 @@ bool Connection::finishExchange()
     _slot = nullptr;
     resetMessage();
     return keep;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suspended exchanges (loop thread)
+
+/// service() returned with the exchange suspended: park it. The caller drives afterwards.
+void Connection::park()
+{
+    _state = State::Suspended;
+    _deadline = 0;
+    if (_async) pullAsync();
+    if (_state == State::Suspended && _resumeRequested) {
+        _resumeRequested = false;
+        resumeNow();
+    }
+}
+
+/// Moves what the AsyncResponse queued into the response and frames it into the output.
+void Connection::pullAsync()
+{
+    http::HttpResponse& response = exchange().response;
+    switch (_async->take(response)) {
+    case AsyncOutput::Take::Nothing:
+        return;
+    case AsyncOutput::Take::Send:
+        response.flush(); // loop thread: appends to the output queue, driveSuspended() writes it
+        return;
+    case AsyncOutput::Take::Complete:
+        resumeNow();
+        return;
+    case AsyncOutput::Take::Overflow:
+        close();
+        return;
+    }
+}
+
+/// The response is complete: frame the rest, then write it as after service().
+void Connection::resumeNow()
+{
+    finishOutput();
+    _state = State::Writing;
+}
+
+void Connection::resume() noexcept
+{
+    if (_state != State::Suspended) { // service() has not returned yet: park() resumes
+        _resumeRequested = true;
+        return;
+    }
+    resumeNow();
+    drive();
+}
+
+std::shared_ptr<http::AsyncResponse> Connection::startAsync()
+{
+    if (!_async) _async = std::make_shared<AsyncOutput>(*this, _loop);
+    _suspendRequested = true;
+    return _async;
+}
+
+void Connection::onAsyncReady()
+{
+    if (_state != State::Suspended) return; // not parked yet: park() takes it
+    pullAsync();
+    drive();
+}
+
+/// Parked: nothing is read (pipelined bytes wait), the client leaving ends the exchange, and
+/// what the AsyncResponse queued is written as the socket takes it.
+void Connection::driveSuspended()
+{
+    if (_peerShutdown) { // FIN, RST or an error: nobody will read the response
+        close();
+        return;
+    }
+    ExchangeSlot& slot = *_slot;
+    if (slot.outOffset < slot.out.size()) {
+        if (!_writable) return;
+        WriteResult result = writeOut();
+        if (result == WriteResult::Error) {
+            close();
+            return;
+        }
+        if (result == WriteResult::Blocked) {
+            _writable = false;
+            _deadline = deadlineAfter(_loop.now(), _loop.shared().config.sendTimeoutMs);
+        } else {
+            _deadline = 0;
+        }
+    }
+    if (_async) _async->progress(slot.out.size() - slot.outOffset); // may run the app's onWritable
 }
 
 void Connection::beginLinger()
@@ -1046,6 +1165,10 @@ void Connection::lingerRead()
 void Connection::close()
 {
     if (_state == State::Closed) return;
+    if (_async) { // before complete(): the owner hears that the client is gone first
+        _async->detach(false);
+        _async.reset();
+    }
     if (_slot != nullptr) {
         if (_headCalled && !_completeCalled) _loop.shared().handler.complete(exchange(), _bytesSent);
         _slot->recycle();

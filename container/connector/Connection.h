@@ -1,5 +1,6 @@
 #pragma once
 
+#include "connector/AsyncOutput.h"
 #include "connector/ExchangeSlot.h"
 #include "connector/Transport.h"
 #include "http/HttpHandler.h"
@@ -26,7 +27,7 @@ class EventLoop;
 /// OWNERSHIP: the loop keeps Connection objects in a free list and reuses them; the
 /// ExchangeSlot is borrowed from the loop from the first byte of a request to the end of its
 /// response.
-class Connection final : public http::ResponseSink
+class Connection final : public http::ResponseSink, public http::ExchangeControl
 {
 public:
     explicit Connection(EventLoop& loop);
@@ -49,6 +50,8 @@ public:
     void runOnWorker();
     /// Loop thread: closes the socket now and returns the connection to the loop.
     void close();
+    /// Loop thread: the exchange's AsyncOutput has something queued (its posted task).
+    void onAsyncReady();
 
     bool closed() const noexcept { return _state == State::Closed; }
     bool dispatched() const noexcept { return _state == State::Dispatched; }
@@ -62,11 +65,17 @@ public:
     bool sendHead(const http::HttpResponse& response, bool chunked) noexcept override;
     bool sendBody(std::string_view data) noexcept override;
 
+    // http::ExchangeControl
+    void suspend() noexcept override { _suspendRequested = true; }
+    void resume() noexcept override;
+    std::shared_ptr<http::AsyncResponse> startAsync() override;
+
 private:
     enum class State
     {
         Reading,
         Dispatched,
+        Suspended, ///< service() returned with the exchange suspended: parked until resume/complete
         Writing,
         Lingering,
         Closed
@@ -105,6 +114,11 @@ private:
     WriteResult writeOut() noexcept;
     bool writeBlocking() noexcept;
     bool finishExchange();
+    void park();
+    void pullAsync();
+    void resumeNow();
+    void driveSuspended();
+    void borrowSlot();
     void beginLinger();
     void lingerRead();
     void resetMessage() noexcept;
@@ -208,6 +222,10 @@ private:
     bool _closeAfter = false;
     bool _onWorker = false;
     bool _broken = false; ///< the client is gone (a write failed or timed out)
+    /// ExchangeControl: set by the thread running service(), read by it and then by the loop.
+    bool _suspendRequested = false;
+    bool _resumeRequested = false;       ///< loop: resume() came before the exchange was parked
+    std::shared_ptr<AsyncOutput> _async; ///< startAsync()'s, until the exchange ends
     std::string _trailerName;
     std::string _trailerValue;
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/ExchangeControl.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 #include "http/Loop.h"
@@ -31,6 +32,8 @@ struct HttpExchange
     /// The I/O loop that owns the connection (set by the Connector, fixed for the exchange's
     /// life): where loop-thread calls for this exchange are made, and where other threads post.
     Loop* loop = nullptr;
+    /// Suspend / resume / startAsync for this exchange (the connection; set by the Connector).
+    ExchangeControl* control = nullptr;
 };
 
 /// Where service() runs.
@@ -67,9 +70,10 @@ public:
     virtual void service(HttpExchange& exchange) noexcept = 0;
     /// After the response has been written (or the client went away). For access logs and
     /// metrics. `bytesSent` counts the whole response. Thread: the one that ran service(),
-    /// except when a worker's response did not fit the socket at once: then the I/O thread
-    /// calls it after the last byte (a slow reader never holds a worker). Never concurrently
-    /// with any other call for the same exchange. Called only for requests that reached onHead().
+    /// except when a worker's response did not fit the socket at once, or the exchange was
+    /// suspended (ExchangeControl): then the I/O thread calls it after the last byte (a slow
+    /// reader never holds a worker). Exactly once per exchange that reached onHead(), never
+    /// concurrently with any other call for the same exchange; after it the exchange is reused.
     /// For a request whose body is refused at onHead(), it follows the rejection response.
     virtual void complete(HttpExchange& exchange, uint64_t bytesSent) noexcept = 0;
 };

@@ -8,6 +8,7 @@
 #include "support/HttpClient.h"
 #include "support/TempDir.h"
 
+#include <future>
 #include <gtest/gtest.h>
 #include <memory>
 
@@ -49,6 +50,19 @@ struct Server
     TestHandler handler;
     std::unique_ptr<connector::Connector> connector;
 };
+
+/// Returns after every loop of `connector` has run two full iterations from now: what the
+/// loops had to do with bytes already sent (parse, park, dispatch) has been done.
+inline void settleLoops(connector::Connector& connector)
+{
+    for (http::Loop* loop : connector.loops()) {
+        for (int round = 0; round < 2; ++round) {
+            std::promise<void> done;
+            ASSERT_TRUE(loop->post([&] { done.set_value(); }));
+            ASSERT_EQ(done.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+        }
+    }
+}
 
 inline std::string get(const std::string& target, const std::string& extra = "")
 {
