@@ -174,6 +174,9 @@ void Connection::resetMessage() noexcept
     _errorStatus = 400;
     _userError = false;
     _maxBody = 0;
+    _bodyBytes = 0;
+    _bodyConsumer = nullptr;
+    _bodyAborted = false;
     _headCalled = false;
     _completeCalled = false;
     _rejectStatus = 0;
@@ -381,6 +384,11 @@ size_t Connection::feed(const char* data, size_t length)
             }
             if (_state != State::Reading) return offset; // rejected at the head
             fail(400);
+            return offset;
+        }
+        if (_bodyAborted) { // a BodyConsumer said no: its answer, then close (the rest is unread)
+            _closeAfter = true;
+            respondRejected(_errorStatus);
             return offset;
         }
         fail(_userError ? _errorStatus : statusForParseError(error)); // llhttp wraps our codes in HPE_CB_*
@@ -599,19 +607,24 @@ int Connection::onHeadersCompleteCb(llhttp_t* parser)
 int Connection::onBodyCb(llhttp_t* parser, const char* at, size_t length)
 {
     auto* self = static_cast<Connection*>(parser->data);
-    std::string& body = self->exchange().request.body;
-    if (body.size() + length > self->_maxBody) return self->userError(413);
-    body.append(at, length);
+    if (self->_bodyBytes + length > self->_maxBody) return self->userError(413);
+    self->_bodyBytes += length;
     self->_deadline = deadlineAfter(self->_loop.now(), self->_loop.shared().config.bodyTimeoutMs);
-    return 0;
+    if (self->_bodyConsumer == nullptr) {
+        self->exchange().request.body.append(at, length);
+        return 0;
+    }
+    http::BodyVerdict verdict = self->_bodyConsumer->onData(self->exchange(), std::string_view(at, length));
+    if (verdict.abortStatus == 0) return 0;
+    self->_bodyAborted = true;
+    return self->userError(verdict.abortStatus);
 }
 
 int Connection::onChunkHeaderCb(llhttp_t* parser)
 {
     auto* self = static_cast<Connection*>(parser->data);
     // parser->content_length is this chunk's size; refuse before reading it.
-    if (parser->content_length >
-        self->_maxBody - std::min(self->_maxBody, uint64_t(self->exchange().request.body.size())))
+    if (parser->content_length > self->_maxBody - std::min(self->_maxBody, self->_bodyBytes))
         return self->userError(413);
     return 0;
 }
@@ -672,6 +685,7 @@ void Connection::onHeadComplete()
     http::HeadDecision decision = shared.handler.onHead(ex);
     _headCalled = true;
     _maxBody = decision.maxBodySize != 0 ? decision.maxBodySize : config.maxBodySize;
+    _bodyConsumer = decision.bodyConsumer;
     _dispatch = decision.dispatch;
     if (decision.rejectStatus != 0) {
         _rejectStatus = decision.rejectStatus;
@@ -698,6 +712,13 @@ void Connection::onMessageComplete()
         return;
     }
     http::HttpExchange& ex = exchange();
+    if (_bodyConsumer != nullptr) {
+        http::BodyVerdict verdict = _bodyConsumer->onEnd(ex);
+        if (verdict.abortStatus != 0) {
+            respondRejected(verdict.abortStatus); // the whole body was read: keep-alive intact
+            return;
+        }
+    }
     ex.response.setSink(this);
     _deadline = 0;
     if (_dispatch == http::Dispatch::Inline) {

@@ -215,6 +215,9 @@ private:
     int _errorStatus = 400;
     bool _userError = false; ///< a callback refused: _errorStatus says why
     uint64_t _maxBody = 0;
+    uint64_t _bodyBytes = 0;                     ///< body bytes parsed so far (against _maxBody)
+    http::BodyConsumer* _bodyConsumer = nullptr; ///< HeadDecision::bodyConsumer
+    bool _bodyAborted = false;                   ///< the consumer refused: _errorStatus is its answer
     bool _headCalled = false;
     bool _completeCalled = false;
     int _rejectStatus = 0;

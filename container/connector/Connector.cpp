@@ -167,14 +167,9 @@ void Connector::listen(unsigned loops)
         wildcard = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
     }
     _boundAddress = text;
-    _shared.reset(new LoopShared{_config,
-                                 _handler,
-                                 *_workers,
-                                 wildcard ? std::string() : _boundAddress,
-                                 _boundPort,
-                                 {},
-                                 {},
-                                 _transportFactory});
+    _shared.reset(
+        new LoopShared{_config, _handler, *_workers, wildcard ? std::string() : _boundAddress, _boundPort});
+    _shared->transportFactory = _transportFactory;
 }
 
 void Connector::start()
@@ -203,6 +198,7 @@ void Connector::start()
 void Connector::stop(std::chrono::milliseconds drain)
 {
     if (!_running) return;
+    _shared->stopping.store(true, std::memory_order_relaxed); // responses from now on close
     // No new connections from here on: the loops see EINVAL on accept and drop their listener.
     for (int fd : _listenFds)
         ::shutdown(fd, SHUT_RDWR);

@@ -49,10 +49,11 @@ struct LoopShared
     WorkerPool& workers;
     std::string localAddress; ///< bound address, or empty when bound to a wildcard
     uint16_t localPort;
+    /// Connector::setTransportFactory(): set before the loops start, read-only after.
+    std::function<std::unique_ptr<Transport>(int fd)> transportFactory = {};
     std::atomic<uint32_t> openConnections{0};
     std::atomic<uint64_t> workerBytesOut{0}; ///< written by workers while streaming
-    /// Connector::setTransportFactory(): set before the loops start, read-only after.
-    std::function<std::unique_ptr<Transport>(int fd)> transportFactory;
+    std::atomic<bool> stopping{false};       ///< Connector::stop() has begun
 };
 
 /// One epoll event-loop thread: accepts from its own listening socket, owns its
@@ -97,7 +98,9 @@ public:
     // For Connection (loop thread only).
     LoopShared& shared() noexcept { return _shared; }
     LoopCounters& counters() noexcept { return _counters; }
-    bool draining() const noexcept { return _draining.load(std::memory_order_relaxed); } ///< any thread
+    /// Any thread: the Connector is stopping (set before the listeners close, so a response a
+    /// worker writes after that already says `Connection: close`).
+    bool draining() const noexcept { return _shared.stopping.load(std::memory_order_relaxed); }
     /// Draining and past the drain deadline: whatever is left is closed.
     bool pastDrainDeadline() const noexcept { return _draining && _now >= _drainDeadline; }
     char* readBuffer() noexcept { return _readBuffer.data(); }

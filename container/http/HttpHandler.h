@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/BodyConsumer.h"
 #include "http/ExchangeControl.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
@@ -54,6 +55,9 @@ struct HeadDecision
     /// Largest body accepted for this request (Context or Connector limit). Larger -> 413.
     uint64_t maxBodySize = 0;
     Dispatch dispatch = Dispatch::Worker;
+    /// Non-null: the body goes to this consumer as it arrives (loop thread) instead of into
+    /// request.body (see BodyConsumer for ownership).
+    BodyConsumer* bodyConsumer = nullptr;
 };
 
 /// The pipeline behind a Connector (the Engine implements it).
