@@ -186,6 +186,7 @@ void Connection::resetMessage() noexcept
     _broken = false;
     _suspendRequested = false;
     _resumeRequested = false;
+    _upgradeHandler.reset();
     _streamFraming = Framing::None;
     _streamLength = 0;
     _streamBytes = 0;
@@ -222,6 +223,7 @@ void Connection::onTimeout()
         return;
     case State::Writing:   // the client does not read
     case State::Suspended: // the client does not read what the async response writes
+    case State::Upgraded:  // the same for the upgraded protocol's output
     case State::Lingering: // the client does not close
         close();
         return;
@@ -263,6 +265,10 @@ void Connection::drive()
             if (result == WriteResult::Error) {
                 close();
                 return;
+            }
+            if (_upgradeHandler && switchesProtocol()) {
+                startUpgraded();
+                continue;
             }
             if (!finishExchange()) {
                 beginLinger();
@@ -320,6 +326,9 @@ void Connection::drive()
         }
         case State::Suspended:
             driveSuspended();
+            return;
+        case State::Upgraded:
+            driveUpgraded();
             return;
         case State::Lingering:
             lingerRead();
@@ -933,7 +942,10 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
         put("Transfer-Encoding: chunked\r\n");
     }
     if (response.closeConnection() || _loop.draining()) _closeAfter = true;
-    put(_closeAfter ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+    if (_upgradeHandler && switchesProtocol())
+        put("Connection: Upgrade\r\n\r\n");
+    else
+        put(_closeAfter ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
     out.resize(static_cast<size_t>(p - out.data()));
 }
 
@@ -1020,6 +1032,11 @@ void Connection::runOnWorker()
     http::HttpExchange& ex = exchange();
     _loop.shared().handler.service(ex);
     if (_suspendRequested) { // the loop parks it: no output is finished here
+        _loop.post(_handBack);
+        return;
+    }
+    if (_upgradeHandler) { // the loop writes the 101 and switches
+        finishOutput();
         _loop.post(_handBack);
         return;
     }
@@ -1153,6 +1170,109 @@ void Connection::driveSuspended()
     if (_async) _async->progress(slot.out.size() - slot.outOffset); // may run the app's onWritable
 }
 
+// ---------------------------------------------------------------------------------------------
+// Upgraded connections (loop thread)
+
+http::Loop& Connection::loop() noexcept
+{
+    return _loop;
+}
+
+bool Connection::switchesProtocol() noexcept
+{
+    return _parser.upgrade && exchange().response.status() == 101;
+}
+
+/// The 101 is written: the exchange is over (complete()), the rest of the connection belongs to
+/// the UpgradeHandler. Bytes that came behind the request go to it first.
+void Connection::startUpgraded()
+{
+    std::unique_ptr<http::UpgradeHandler> handler = std::move(_upgradeHandler);
+    finishExchange(); // complete(), the slot back to the loop
+    _upgraded = std::make_unique<UpgradedChannel>(*this, std::move(handler));
+    _state = State::Upgraded;
+    _deadline = 0;
+    UpgradedChannel& channel = *_upgraded;
+    channel.setInCallback(true);
+    channel.handler().onOpen(channel);
+    if (!_pending.empty() && !channel.abortRequested() && !channel.closeRequested()) {
+        std::string early;
+        early.swap(_pending);
+        channel.handler().onData(early);
+    }
+    channel.setInCallback(false);
+}
+
+/// Writes what the channel queued, as far as the socket takes it. Never closes (the caller may
+/// be inside a handler callback): a failure requests an abort.
+void Connection::flushUpgraded() noexcept
+{
+    UpgradedChannel& channel = *_upgraded;
+    std::string& out = channel.out();
+    size_t& offset = channel.outOffset();
+    while (offset < out.size() && _writable) {
+        iovec iov{out.data() + offset, out.size() - offset};
+        ssize_t n = transportWrite(&iov, 1, false);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                _writable = false;
+                _deadline = deadlineAfter(_loop.now(), _loop.shared().config.sendTimeoutMs);
+                return;
+            }
+            channel.requestAbort();
+            return;
+        }
+        LoopCounters::bump(_loop.counters().bytesOut, static_cast<uint64_t>(n));
+        offset += static_cast<size_t>(n);
+    }
+    if (offset == out.size()) {
+        out.clear();
+        offset = 0;
+        _deadline = 0;
+    }
+}
+
+/// Output, then input to onData(), then the closes the handler asked for, then onWritable.
+void Connection::driveUpgraded()
+{
+    if (_state != State::Upgraded) return;
+    UpgradedChannel& channel = *_upgraded;
+    char* buffer = _loop.readBuffer();
+    const size_t size = _loop.readBufferSize();
+    for (;;) {
+        flushUpgraded();
+        if (channel.abortRequested() || (channel.closeRequested() && channel.bufferedAmount() == 0)) {
+            close();
+            return;
+        }
+        if (channel.takeWritable()) {
+            channel.setInCallback(true);
+            channel.handler().onWritable();
+            channel.setInCallback(false);
+            continue; // it may have written or closed
+        }
+        if (!channel.reading() || channel.closeRequested() || (!_readable && !transportHasBufferedInput()))
+            return;
+        ssize_t n = transportRead(buffer, size);
+        if (n > 0) {
+            LoopCounters::bump(_loop.counters().bytesIn, static_cast<uint64_t>(n));
+            if (static_cast<size_t>(n) < size && !_peerShutdown) _readable = false;
+            channel.setInCallback(true);
+            channel.handler().onData(std::string_view(buffer, static_cast<size_t>(n)));
+            channel.setInCallback(false);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            _readable = false;
+            return;
+        }
+        close(); // the client closed (or the socket failed)
+        return;
+    }
+}
+
 void Connection::beginLinger()
 {
     transportShutdownWrite();
@@ -1189,6 +1309,12 @@ void Connection::close()
     if (_async) { // before complete(): the owner hears that the client is gone first
         _async->detach(false);
         _async.reset();
+    }
+    if (_upgraded) { // kept (not destroyed) until releaseClosed(): we may be inside its callback
+        _upgraded->markClosed();
+        _upgraded->setInCallback(true);
+        _upgraded->handler().onClose();
+        _upgraded->setInCallback(false);
     }
     if (_slot != nullptr) {
         if (_headCalled && !_completeCalled) _loop.shared().handler.complete(exchange(), _bytesSent);

@@ -3,6 +3,7 @@
 #include "connector/AsyncOutput.h"
 #include "connector/ExchangeSlot.h"
 #include "connector/Transport.h"
+#include "connector/UpgradedChannel.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
@@ -52,6 +53,9 @@ public:
     void close();
     /// Loop thread: the exchange's AsyncOutput has something queued (its posted task).
     void onAsyncReady();
+    /// Loop thread, once the loop reuses or frees a closed connection: drops what a closed
+    /// upgraded connection kept (its UpgradeHandler lives until then, see UpgradedChannel).
+    void releaseClosed() noexcept { _upgraded.reset(); }
 
     bool closed() const noexcept { return _state == State::Closed; }
     bool dispatched() const noexcept { return _state == State::Dispatched; }
@@ -69,6 +73,10 @@ public:
     void suspend() noexcept override { _suspendRequested = true; }
     void resume() noexcept override;
     std::shared_ptr<http::AsyncResponse> startAsync() override;
+    void upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept override
+    {
+        _upgradeHandler = std::move(handler);
+    }
 
 private:
     enum class State
@@ -77,6 +85,7 @@ private:
         Dispatched,
         Suspended, ///< service() returned with the exchange suspended: parked until resume/complete
         Writing,
+        Upgraded, ///< after a 101: raw bytes to and from an UpgradeHandler (UpgradedChannel)
         Lingering,
         Closed
     };
@@ -119,6 +128,13 @@ private:
     void resumeNow();
     void driveSuspended();
     void borrowSlot();
+    /// The response is a 101 to an upgrade request with an UpgradeHandler attached.
+    bool switchesProtocol() noexcept;
+    void startUpgraded();
+    void driveUpgraded();
+    void flushUpgraded() noexcept;
+    http::Loop& loop() noexcept;
+    friend class UpgradedChannel;
     void beginLinger();
     void lingerRead();
     void resetMessage() noexcept;
@@ -229,6 +245,8 @@ private:
     bool _suspendRequested = false;
     bool _resumeRequested = false;       ///< loop: resume() came before the exchange was parked
     std::shared_ptr<AsyncOutput> _async; ///< startAsync()'s, until the exchange ends
+    std::unique_ptr<http::UpgradeHandler> _upgradeHandler; ///< upgrade()'s, until the 101 is written
+    std::unique_ptr<UpgradedChannel> _upgraded;            ///< after the switch (State::Upgraded)
     std::string _trailerName;
     std::string _trailerValue;
 

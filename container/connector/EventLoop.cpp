@@ -281,6 +281,7 @@ void EventLoop::retire(Connection* connection) noexcept
 void EventLoop::freeRetired() noexcept
 {
     for (Connection* c : _retired) {
+        c->releaseClosed();
         if (_freeConnections.size() < kMaxFreeConnections)
             _freeConnections.emplace_back(c);
         else

@@ -1,13 +1,15 @@
 #pragma once
 
 #include "http/AsyncResponse.h"
+#include "http/Upgrade.h"
 
 #include <memory>
 
 namespace serval::http {
 
 /// What a handler may ask of the connection that carries an exchange, beyond filling the
-/// response: keep it open after service() returns (suspend / resume, AsyncResponse).
+/// response: keep it open after service() returns (suspend / resume, AsyncResponse), or
+/// switch it to another protocol (upgrade).
 /// Implemented by the Connector's connection; HttpExchange::control points to it for the life
 /// of the exchange. OWNERSHIP: the connector's; never deleted through this interface.
 class ExchangeControl
@@ -29,6 +31,11 @@ public:
     /// any-thread handle that writes and completes its response (the same handle if called
     /// again). Never null (throws std::bad_alloc only).
     virtual std::shared_ptr<AsyncResponse> startAsync() = 0;
+    /// During service(), on the thread running it: if the response goes out as a 101 to a
+    /// request that asked for an upgrade (Connection: upgrade + Upgrade), the connection hands
+    /// itself to `handler` once the 101 is written (see UpgradeHandler); otherwise `handler` is
+    /// destroyed unused. The connector writes `Connection: Upgrade`; the handler sets `Upgrade`.
+    virtual void upgrade(std::unique_ptr<UpgradeHandler> handler) noexcept = 0;
 
 protected:
     ~ExchangeControl() = default;
