@@ -50,8 +50,32 @@ const std::vector<std::pair<std::string, std::string>>& Request::parameters()
     if (_parametersParsed) return _parameters;
     _parametersParsed = true;
     parseUrlEncoded(_exchange.request.query, _parameters);
-    if (isFormBody(_exchange.request)) parseUrlEncoded(_exchange.request.body, _parameters);
+    if (isFormBody(_exchange.request)) {
+        parseUrlEncoded(_exchange.request.body, _parameters);
+    } else {
+        for (const Part& part : parts()) {
+            if (!part.isFile) _parameters.emplace_back(part.name, std::string(part.content));
+        }
+    }
     return _parameters;
+}
+
+const std::vector<Part>& Request::parts()
+{
+    if (_partsParsed) return _parts;
+    _partsParsed = true;
+    std::optional<std::string> boundary = multipartBoundary(_exchange.request.header("Content-Type"));
+    if (!boundary) return _parts;
+    MultipartLimits limits;
+    if (Wrapper* w = wrapper()) limits = w->multipartLimits();
+    _partsResult = parseMultipart(_exchange.request.body, *boundary, limits, _parts, _partsError);
+    return _parts;
+}
+
+MultipartResult Request::partsResult()
+{
+    parts();
+    return _partsResult;
 }
 
 const std::string* Request::parameter(std::string_view name)

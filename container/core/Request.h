@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/Multipart.h"
 #include "core/Wrapper.h"
 #include "http/HttpHandler.h"
 #include "mapper/ServletMapper.h"
@@ -53,10 +54,18 @@ public:
     DispatcherType dispatcherType() const noexcept { return _dispatcherType; }
 
     /// Parameters from the query string and, for POST with
-    /// application/x-www-form-urlencoded, the body; in that order. Parsed on first use.
+    /// application/x-www-form-urlencoded, the body (for multipart/form-data: its text fields,
+    /// the parts without a filename); in that order. Parsed on first use.
     const std::vector<std::pair<std::string, std::string>>& parameters();
     /// First value of a parameter, or nullptr.
     const std::string* parameter(std::string_view name);
+
+    /// The parts of a multipart/form-data body (any method), parsed on first use within the
+    /// serving servlet's <multipart-config> limits; empty for another Content-Type or when the
+    /// body is refused (partsResult() says which, partsError() why).
+    const std::vector<Part>& parts();
+    MultipartResult partsResult();
+    const std::string& partsError() const noexcept { return _partsError; }
 
     /// Cookies from the Cookie headers, parsed on first use.
     const std::vector<std::pair<std::string, std::string>>& cookies();
@@ -100,7 +109,11 @@ private:
     const ServletMapping* _mapping = nullptr;
     DispatcherType _dispatcherType = DispatcherType::Request;
     bool _parametersParsed = false;
+    bool _partsParsed = false;
     bool _cookiesParsed = false;
+    MultipartResult _partsResult = MultipartResult::Ok;
+    std::string _partsError;
+    std::vector<Part> _parts;
     std::vector<std::pair<std::string, std::string>> _parameters;
     std::vector<std::pair<std::string, std::string>> _cookies;
     std::map<std::string, std::string, std::less<>> _attributes;

@@ -2,8 +2,10 @@
 
 #include "util/Strings.h"
 
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <sys/stat.h>
 #include <vector>
 
 namespace serval::util {
@@ -47,7 +49,8 @@ std::optional<std::string> normalizeUriPath(std::string_view path)
 
 bool isWithin(std::string_view root, std::string_view candidate) noexcept
 {
-    while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
+    while (root.size() > 1 && root.back() == '/')
+        root.remove_suffix(1);
     if (root.empty() || root.front() != '/' || candidate.empty() || candidate.front() != '/') return false;
     if (root == "/") return true;
     if (candidate.size() < root.size()) return false;
@@ -70,7 +73,8 @@ bool hasComponentIgnoreCase(std::string_view path, std::string_view name) noexce
 std::string joinPath(std::string_view root, std::string_view uriPath)
 {
     std::string out(root);
-    while (!out.empty() && out.back() == '/') out.pop_back();
+    while (!out.empty() && out.back() == '/')
+        out.pop_back();
     if (uriPath.empty() || uriPath.front() != '/') out.push_back('/');
     out.append(uriPath);
     return out;
@@ -83,6 +87,16 @@ std::optional<std::string> resolveWithin(const std::string& rootReal, const std:
     std::string resolved(buffer);
     if (!isWithin(rootReal, resolved)) return std::nullopt;
     return resolved;
+}
+
+bool makeDirectories(const std::string& path)
+{
+    for (size_t pos = 1; pos != std::string::npos;) {
+        pos = path.find('/', pos + 1);
+        std::string part = path.substr(0, pos);
+        if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) return false;
+    }
+    return true;
 }
 
 } // namespace serval::util

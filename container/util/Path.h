@@ -31,4 +31,7 @@ std::string joinPath(std::string_view root, std::string_view uriPath);
 /// (itself a realpath). Returns the resolved path, or nullopt if it does not exist or escapes.
 std::optional<std::string> resolveWithin(const std::string& rootReal, const std::string& path);
 
+/// mkdir -p (mode 0755). False with errno set if a component cannot be created.
+bool makeDirectories(const std::string& path);
+
 } // namespace serval::util

@@ -1,5 +1,6 @@
 // The samples and the failure fixtures served by the real `serval` binary over HTTP. One server
 // holds every app at once, so each refusal or failure is also checked not to disturb the others.
+#include "support/Fixtures.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
@@ -23,30 +24,6 @@ namespace fs = std::filesystem;
 std::string buildDir()
 {
     return env("SERVAL_BUILD", SERVAL_BUILD_DIR);
-}
-
-/// A servlet app made of one fixture library and a web.xml.
-void addFixtureApp(const TempDir& base, const std::string& context, const std::string& library,
-                   const std::string& webXml)
-{
-    std::string dir = "webapps/" + context + "/WEB-INF";
-    base.write(dir + "/web.xml", webXml);
-    makeDirs(base.file(dir + "/lib"));
-    fs::copy_file(buildDir() + "/tests/fixtures/lib" + library + ".so",
-                  base.file(dir + "/lib/lib" + library + ".so"));
-}
-
-std::string servletXml(const std::vector<std::tuple<std::string, std::string, std::string>>& servlets,
-                       const std::string& extra = "")
-{
-    std::string xml = "<?xml version=\"1.0\"?>\n<web-app>\n";
-    for (const auto& [name, cls, pattern] : servlets) {
-        xml += "  <servlet><servlet-name>" + name + "</servlet-name><servlet-class>" + cls +
-               "</servlet-class><load-on-startup>1</load-on-startup></servlet>\n";
-        xml += "  <servlet-mapping><servlet-name>" + name + "</servlet-name><url-pattern>" + pattern +
-               "</url-pattern></servlet-mapping>\n";
-    }
-    return xml + extra + "</web-app>\n";
 }
 
 class SdkEndToEndTest : public ::testing::Test
@@ -82,33 +59,35 @@ protected:
         std::vector<std::tuple<std::string, std::string, std::string>> ok{{"ok", "fixture.Ok", "/ok"}};
         for (const char* refused : {"no_entry", "other_major", "newer_minor", "short_struct", "init_fails",
                                     "init_throws", "unresolved"}) {
-            addFixtureApp(*base, std::string("refused-") + refused, refused, servletXml(ok));
+            installFixtureApp(*base, std::string("refused-") + refused, refused, servletWebXml(ok));
         }
-        addFixtureApp(*base, "throwing", "servlet_throws",
-                      servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
-        addFixtureApp(
+        installFixtureApp(*base, "throwing", "servlet_throws",
+                          servletWebXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
+        installFixtureApp(
             *base, "filtering", "filter_throws",
-            servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}},
-                       "  <filter><filter-name>exploding</filter-name><filter-class>fixture.Exploding"
-                       "</filter-class></filter>\n  <filter-mapping><filter-name>exploding</filter-name>"
-                       "<url-pattern>/fail</url-pattern></filter-mapping>\n"));
-        addFixtureApp(*base, "destroying", "destroy_throws",
-                      servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
-        addFixtureApp(
+            servletWebXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}},
+                          "  <filter><filter-name>exploding</filter-name><filter-class>fixture.Exploding"
+                          "</filter-class></filter>\n  <filter-mapping><filter-name>exploding</filter-name>"
+                          "<url-pattern>/fail</url-pattern></filter-mapping>\n"));
+        installFixtureApp(*base, "destroying", "destroy_throws",
+                          servletWebXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
+        installFixtureApp(
             *base, "features", "features",
-            servletXml({{"echo", "features.Echo", "/echo/*"},
-                        {"stream", "features.Stream", "/stream"},
-                        {"inject", "features.Inject", "/inject"},
-                        {"int", "features.ThrowsInt", "/int"}},
-                       "  <display-name>Features</display-name>\n  <context-param><param-name>colour"
-                       "</param-name><param-value>green</param-value></context-param>\n"));
+            servletWebXml({{"echo", "features.Echo", "/echo/*"},
+                           {"stream", "features.Stream", "/stream"},
+                           {"inject", "features.Inject", "/inject"},
+                           {"int", "features.ThrowsInt", "/int"}},
+                          "  <display-name>Features</display-name>\n  <context-param><param-name>colour"
+                          "</param-name><param-value>green</param-value></context-param>\n"));
         base->write("webapps/features/index.html", "features");
-        addFixtureApp(*base, "iso-a", "isolation_a", servletXml({{"count", "fixture.Count", "/count"}}));
-        addFixtureApp(*base, "iso-b", "isolation_b", servletXml({{"count", "fixture.Count", "/count"}}));
+        installFixtureApp(*base, "iso-a", "isolation_a",
+                          servletWebXml({{"count", "fixture.Count", "/count"}}));
+        installFixtureApp(*base, "iso-b", "isolation_b",
+                          servletWebXml({{"count", "fixture.Count", "/count"}}));
         if (fs::exists(buildDir() + "/tests/fixtures/liblibcxx.so")) {
-            addFixtureApp(
+            installFixtureApp(
                 *base, "libcxx", "libcxx",
-                servletXml({{"hello", "libcxx.Hello", "/hello"}, {"fail", "libcxx.Fail", "/fail"}}));
+                servletWebXml({{"hello", "libcxx.Hello", "/hello"}, {"fail", "libcxx.Fail", "/fail"}}));
         }
 
         server = std::make_unique<ServalProcess>(base->path());
@@ -295,21 +274,6 @@ TEST_F(SdkEndToEndTest, FormsListenerSeesContextAndRequests)
 
 // ---- what crosses the ABI -------------------------------------------------------------------------
 
-std::map<std::string, std::string> lines(const std::string& body)
-{
-    std::map<std::string, std::string> result;
-    size_t start = 0;
-    while (start < body.size()) {
-        size_t end = body.find('\n', start);
-        if (end == std::string::npos) end = body.size();
-        std::string line = body.substr(start, end - start);
-        size_t eq = line.find('=');
-        if (eq != std::string::npos) result[line.substr(0, eq)] = line.substr(eq + 1);
-        start = end + 1;
-    }
-    return result;
-}
-
 TEST_F(SdkEndToEndTest, RequestResponseContextAndConfigCrossTheAbi)
 {
     HttpReply reply = request("POST", "/features/echo/a%20b/c?a=1&a=2", "a=3&z=9",
@@ -317,7 +281,7 @@ TEST_F(SdkEndToEndTest, RequestResponseContextAndConfigCrossTheAbi)
                                {"Cookie", "session=abc; other=x"},
                                {"Content-Type", "application/x-www-form-urlencoded"}});
     ASSERT_EQ(reply.status, 200) << reply.body;
-    auto v = lines(reply.body);
+    auto v = keyValueLines(reply.body);
     EXPECT_EQ(v["method"], "POST");
     EXPECT_EQ(v["uri"], "/features/echo/a%20b/c");
     EXPECT_EQ(v["context"], "/features");
@@ -365,7 +329,7 @@ TEST_F(SdkEndToEndTest, RequestResponseContextAndConfigCrossTheAbi)
 
 TEST_F(SdkEndToEndTest, PathInfoIsNullWhenTheServletPathIsTheWholePath)
 {
-    EXPECT_EQ(lines(get("/features/echo").body)["pathInfo"], "(null)");
+    EXPECT_EQ(keyValueLines(get("/features/echo").body)["pathInfo"], "(null)");
 }
 
 TEST_F(SdkEndToEndTest, FlushStreamsChunks)
@@ -389,7 +353,7 @@ TEST_F(SdkEndToEndTest, NonStandardExceptionBecomes500AndALogLine)
     EXPECT_EQ(get("/features/int").status, 500);
     EXPECT_TRUE(server->waitForLog(
         "app \"features\" servlet \"int\": unknown exception (not derived from std::exception)"));
-    EXPECT_EQ(lines(get("/features/echo").body)["method"], "GET");
+    EXPECT_EQ(keyValueLines(get("/features/echo").body)["method"], "GET");
 }
 
 // ---- refusals: one sentence each, everything else keeps serving ------------------------------------
@@ -403,7 +367,7 @@ TEST_F(SdkEndToEndTest, RefusedLibrariesAreLoggedWithTheirSentence)
         << server->log();
     EXPECT_THAT(server->log(), HasSubstr("rebuild it against SDK 1.x"));
     EXPECT_TRUE(
-        server->waitForLog("app \"refused-newer_minor\" was built for ABI 1.7; this container provides 1.0"))
+        server->waitForLog("app \"refused-newer_minor\" was built for ABI 1.7; this container provides 1.1"))
         << server->log();
     EXPECT_TRUE(server->waitForLog("app \"refused-short_struct\": its descriptor (serval_app_t) is 40 bytes"))
         << server->log();
