@@ -8,17 +8,24 @@
 // A template is text with {{name}} placeholders and nothing else: no loops, no conditions, no
 // expressions (compose fragments in C++ instead). Every value is HTML-escaped unless it is
 // wrapped in html::Safe, the one way to insert markup, which is meant for the output of another
-// render() or of escape(). A placeholder without a value, or a value without a placeholder, is
-// a programming error and throws std::invalid_argument (the barrier answers 500).
+// render() or of escape(). A placeholder without a value is a programming error and throws
+// std::invalid_argument (the barrier answers 500); values a template does not use are ignored,
+// so one set of values can serve several templates.
 //
 // Escaping covers element content and quoted attribute values (& < > " '). It does not make a
 // value safe inside <script>, <style>, an unquoted attribute or a URL attribute (href="{{x}}"
 // with x = "javascript:..."): keep such values out of templates or validate them first.
 //
-// THREADS: a Template is immutable after construction; render() may run on many threads.
+// THREADS: Template and Templates are immutable after construction; render() may run on many
+// threads at once.
 #pragma once
 
+#include "serval/http.hpp"
+
+#include <dirent.h>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <initializer_list>
 #include <sstream>
 #include <stdexcept>
@@ -126,12 +133,11 @@ public:
     }
 
     /// Substitutes every placeholder. Throws std::invalid_argument naming a placeholder without
-    /// a value, or a value no placeholder uses (a typo either way).
+    /// a value.
     std::string render(std::initializer_list<std::pair<std::string_view, Value>> values) const
     {
         std::string out;
         out.reserve(size(values));
-        std::vector<bool> used(values.size(), false);
         for (size_t i = 0; i < _names.size(); ++i) {
             out += _literals[i];
             size_t index = 0;
@@ -141,15 +147,9 @@ public:
             }
             if (index == values.size())
                 throw std::invalid_argument("template: no value for {{" + _names[i] + "}}");
-            used[index] = true;
             out += (values.begin() + index)->second.rendered();
         }
         out += _literals.back();
-        size_t index = 0;
-        for (const auto& entry : values) {
-            if (!used[index++])
-                throw std::invalid_argument("template: no placeholder {{" + std::string(entry.first) + "}}");
-        }
         return out;
     }
 
@@ -167,5 +167,38 @@ private:
     std::vector<std::string> _literals; ///< one more than _names: text around the placeholders
     std::vector<std::string> _names;
 };
+
+/// Every NAME.html of a directory in the app's bundle ("/WEB-INF/templates", where no client can
+/// fetch them), loaded once (at start: a listener's contextInitialized or a servlet's init) and
+/// then only read. templates["page"] is page.html; an unknown name throws std::out_of_range.
+class Templates
+{
+public:
+    Templates() = default;
+    /// Throws std::runtime_error if the directory or a template cannot be read.
+    Templates(const ServletContext& context, std::string_view directory)
+    {
+        std::string path = context.realPath(directory).value_or("");
+        std::unique_ptr<DIR, int (*)(DIR*)> dir(path.empty() ? nullptr : ::opendir(path.c_str()), &::closedir);
+        if (!dir) throw std::runtime_error("cannot read the templates in " + std::string(directory));
+        while (dirent* e = ::readdir(dir.get())) {
+            std::string name = e->d_name;
+            if (name.size() > 5 && name.compare(name.size() - 5, 5, ".html") == 0)
+                _templates.emplace(name.substr(0, name.size() - 5), Template::load(path + "/" + name));
+        }
+    }
+    const Template& operator[](const std::string& name) const { return _templates.at(name); }
+
+private:
+    std::map<std::string, Template> _templates;
+};
+
+/// Answers with `page` as text/html (UTF-8) and `status`.
+inline void send(Response& response, const std::string& page, int status = 200)
+{
+    response.setStatus(status);
+    response.setContentType("text/html; charset=utf-8");
+    response.write(page);
+}
 
 } // namespace serval::html

@@ -6,6 +6,9 @@
 //   std::string cookie = serval::security::sign(context, "admin");  // "admin.<mac>"
 //   std::optional<std::string> who = serval::security::verify(context, cookie);
 //
+//   serval::SignedCookie login("login", 8 * 3600);  // a value the client cannot forge
+//   login.set(request, response, "ada");  login.get(request) == "ada"
+//
 //   serval::Csrf csrf;                           // a signed double-submit cookie
 //   page.render({{"csrf", csrf.token(request, response)}, ...});  // <input name="_csrf" ...>
 //   csrf.require(request);                       // in doPost: 403 unless the token matches
@@ -20,6 +23,7 @@
 #include "serval/http.hpp"
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,6 +170,53 @@ inline std::optional<std::string> verify(const ServletContext& context, std::str
 
 } // namespace security
 
+/// A cookie the client holds but can neither forge nor extend: "VALUE|EXPIRY" signed with the
+/// app's key (security::sign), HttpOnly, Path = the context path, Secure over TLS. What a login
+/// is kept in until sessions are in the ABI.
+///   serval::SignedCookie admin("admin", 8 * 3600, "Strict");
+///   admin.set(request, response, "ada");  ...  std::optional<std::string> who = admin.get(request);
+class SignedCookie
+{
+public:
+    /// `maxAge` in seconds (-1: until the browser closes, and no expiry inside the value).
+    explicit SignedCookie(std::string name, int64_t maxAge = -1, std::string sameSite = "Lax")
+        : _name(std::move(name)), _maxAge(maxAge), _sameSite(std::move(sameSite))
+    {}
+
+    /// The value set, or nullopt when the cookie is absent, was not signed by this app, or expired.
+    std::optional<std::string> get(Request& request) const
+    {
+        std::optional<std::string_view> cookie = request.cookie(_name);
+        std::optional<std::string> value = cookie ? security::verify(request.context(), *cookie) : std::nullopt;
+        size_t bar = value ? value->rfind('|') : std::string::npos;
+        if (bar == std::string::npos) return std::nullopt;
+        long long expiry = 0;
+        if (!detail::parseNumber(std::string_view(*value).substr(bar + 1), expiry)) return std::nullopt;
+        if (expiry != 0 && expiry <= static_cast<long long>(std::time(nullptr))) return std::nullopt;
+        return value->substr(0, bar);
+    }
+    /// Sets it to `value` (which must be a cookie value: no spaces, ';', ',' or quotes).
+    void set(Request& request, Response& response, std::string_view value) const
+    {
+        long long expiry = _maxAge < 0 ? 0 : static_cast<long long>(std::time(nullptr)) + _maxAge;
+        add(request, response, security::sign(request.context(), std::string(value) + "|" + std::to_string(expiry)),
+            _maxAge);
+    }
+    void clear(Request& request, Response& response) const { add(request, response, "", 0); }
+
+private:
+    void add(Request& request, Response& response, const std::string& value, int64_t maxAge) const
+    {
+        std::string path(request.contextPath());
+        response.addCookie(Cookie{_name, value, path.empty() ? std::string_view("/") : std::string_view(path), {},
+                                  maxAge, true, request.isSecure(), _sameSite});
+    }
+
+    std::string _name;
+    int64_t _maxAge;
+    std::string _sameSite;
+};
+
 /// Where a CSRF token lives between the page that shows a form and the POST it sends back.
 /// The default, CookieCsrfStore, is a signed cookie; a session-backed store (once sessions are in
 /// the ABI) implements the same two calls.
@@ -179,36 +230,21 @@ public:
     virtual void save(Request& request, Response& response, const std::string& token) const = 0;
 };
 
-/// The signed double-submit cookie (OWASP): the token in an HttpOnly, SameSite=Strict cookie
-/// signed with the app's key (so a cookie planted by a sibling subdomain is refused), and in
-/// the form. `Secure` when the request came over TLS.
+/// The signed double-submit cookie (OWASP): the token in an HttpOnly, SameSite=Strict
+/// SignedCookie (so a cookie planted by a sibling subdomain is refused), and in the form.
 class CookieCsrfStore : public CsrfStore
 {
 public:
-    explicit CookieCsrfStore(std::string cookieName = "csrf") : _cookieName(std::move(cookieName)) {}
+    explicit CookieCsrfStore(std::string cookieName = "csrf") : _cookie(std::move(cookieName), -1, "Strict") {}
 
-    std::optional<std::string> load(Request& request) const override
-    {
-        std::optional<std::string_view> cookie = request.cookie(_cookieName);
-        if (!cookie) return std::nullopt;
-        return security::verify(request.context(), *cookie);
-    }
+    std::optional<std::string> load(Request& request) const override { return _cookie.get(request); }
     void save(Request& request, Response& response, const std::string& token) const override
     {
-        std::string value = security::sign(request.context(), token);
-        std::string path(request.contextPath());
-        response.addCookie(Cookie{_cookieName,
-                                  value,
-                                  path.empty() ? std::string_view("/") : path,
-                                  {},
-                                  -1,
-                                  true,
-                                  request.isSecure(),
-                                  "Strict"});
+        _cookie.set(request, response, token);
     }
 
 private:
-    std::string _cookieName;
+    SignedCookie _cookie;
 };
 
 /// CSRF protection for form posts: token() for the page, require() (or valid()) for the POST.
