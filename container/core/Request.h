@@ -6,6 +6,7 @@
 #include "mapper/ServletMapper.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,7 +66,8 @@ public:
     /// body is refused (partsResult() says which, partsError() why).
     const std::vector<Part>& parts();
     MultipartResult partsResult();
-    const std::string& partsError() const noexcept { return _partsError; }
+    /// Why the body was refused ("" when it was not).
+    std::string partsError();
 
     /// Cookies from the Cookie headers, parsed on first use.
     const std::vector<std::pair<std::string, std::string>>& cookies();
@@ -108,14 +110,23 @@ private:
     std::string _dispatchUri; ///< keepDispatchUri(); empty for a plain request
     const ServletMapping* _mapping = nullptr;
     DispatcherType _dispatcherType = DispatcherType::Request;
-    bool _parametersParsed = false;
-    bool _partsParsed = false;
-    bool _cookiesParsed = false;
-    MultipartResult _partsResult = MultipartResult::Ok;
-    std::string _partsError;
-    std::vector<Part> _parts;
-    std::vector<std::pair<std::string, std::string>> _parameters;
-    std::vector<std::pair<std::string, std::string>> _cookies;
+    /// What parameters(), cookies() and parts() parse, allocated on first use: many requests
+    /// never ask (static files, the hello servlet), and a Request is built for every one, so
+    /// they pay one null pointer instead of three vectors and a string.
+    struct Parsed
+    {
+        bool parameters = false;
+        bool cookies = false;
+        bool parts = false;
+        std::vector<std::pair<std::string, std::string>> parameterList;
+        std::vector<std::pair<std::string, std::string>> cookieList;
+        MultipartResult partsResult = MultipartResult::Ok;
+        std::string partsError;
+        std::vector<Part> partList;
+    };
+    Parsed& parsed();
+
+    std::unique_ptr<Parsed> _parsed;
     std::map<std::string, std::string, std::less<>> _attributes;
     size_t _bodyOffset = 0;
 };
