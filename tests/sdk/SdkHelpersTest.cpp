@@ -22,7 +22,8 @@ TEST(SdkHelpersTest, TemplateEscapesValuesAndInsertsOnlySafeMarkup)
               "<p title=\"&quot;&gt;&lt;script&gt;\"><b>ok</b></p>3&quot;&gt;&lt;script&gt;");
     EXPECT_EQ(html::Template("no placeholders").render({}), "no placeholders");
     EXPECT_THROW(t.render({{"title", "x"}, {"body", "y"}}), std::invalid_argument); // count missing
-    EXPECT_EQ(html::Template("{{a}}").render({{"a", 1}, {"unused", 2}}), "1"); // one set of values, many templates
+    EXPECT_EQ(html::Template("{{a}}").render({{"a", 1}, {"unused", 2}}),
+              "1"); // one set of values, many templates
     EXPECT_THROW(html::Template("{{open"), std::invalid_argument);
     EXPECT_THROW(html::Template("{{}}"), std::invalid_argument);
     EXPECT_THROW(html::Template("{{a b}}"), std::invalid_argument);

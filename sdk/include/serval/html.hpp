@@ -24,9 +24,9 @@
 
 #include <dirent.h>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <memory>
-#include <initializer_list>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -179,7 +179,8 @@ public:
     Templates(const ServletContext& context, std::string_view directory)
     {
         std::string path = context.realPath(directory).value_or("");
-        std::unique_ptr<DIR, int (*)(DIR*)> dir(path.empty() ? nullptr : ::opendir(path.c_str()), &::closedir);
+        std::unique_ptr<DIR, int (*)(DIR*)> dir(path.empty() ? nullptr : ::opendir(path.c_str()),
+                                                &::closedir);
         if (!dir) throw std::runtime_error("cannot read the templates in " + std::string(directory));
         while (dirent* e = ::readdir(dir.get())) {
             std::string name = e->d_name;

@@ -187,7 +187,8 @@ public:
     std::optional<std::string> get(Request& request) const
     {
         std::optional<std::string_view> cookie = request.cookie(_name);
-        std::optional<std::string> value = cookie ? security::verify(request.context(), *cookie) : std::nullopt;
+        std::optional<std::string> value =
+            cookie ? security::verify(request.context(), *cookie) : std::nullopt;
         size_t bar = value ? value->rfind('|') : std::string::npos;
         if (bar == std::string::npos) return std::nullopt;
         long long expiry = 0;
@@ -199,8 +200,8 @@ public:
     void set(Request& request, Response& response, std::string_view value) const
     {
         long long expiry = _maxAge < 0 ? 0 : static_cast<long long>(std::time(nullptr)) + _maxAge;
-        add(request, response, security::sign(request.context(), std::string(value) + "|" + std::to_string(expiry)),
-            _maxAge);
+        add(request, response,
+            security::sign(request.context(), std::string(value) + "|" + std::to_string(expiry)), _maxAge);
     }
     void clear(Request& request, Response& response) const { add(request, response, "", 0); }
 
@@ -208,8 +209,14 @@ private:
     void add(Request& request, Response& response, const std::string& value, int64_t maxAge) const
     {
         std::string path(request.contextPath());
-        response.addCookie(Cookie{_name, value, path.empty() ? std::string_view("/") : std::string_view(path), {},
-                                  maxAge, true, request.isSecure(), _sameSite});
+        response.addCookie(Cookie{_name,
+                                  value,
+                                  path.empty() ? std::string_view("/") : std::string_view(path),
+                                  {},
+                                  maxAge,
+                                  true,
+                                  request.isSecure(),
+                                  _sameSite});
     }
 
     std::string _name;
@@ -235,7 +242,8 @@ public:
 class CookieCsrfStore : public CsrfStore
 {
 public:
-    explicit CookieCsrfStore(std::string cookieName = "csrf") : _cookie(std::move(cookieName), -1, "Strict") {}
+    explicit CookieCsrfStore(std::string cookieName = "csrf") : _cookie(std::move(cookieName), -1, "Strict")
+    {}
 
     std::optional<std::string> load(Request& request) const override { return _cookie.get(request); }
     void save(Request& request, Response& response, const std::string& token) const override
