@@ -39,6 +39,9 @@ struct ContextServices
 {
     AppLoader appLoader;
     DefaultServletFactory defaultServlet;
+    /// The server's secret (startup reads or creates data/serval.key): what signatures the host
+    /// makes for apps (context_sign) are keyed with, so they hold across restarts and versions.
+    std::string signingSecret;
 };
 
 /// Everything needed to build one Context.
@@ -49,6 +52,8 @@ struct ContextSpec
     std::string version;         ///< "" or the part after "##" ("2")
     std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
     config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
+    /// data/<host>/<app> (absolute), created at start; "" for none (container endpoints).
+    std::string dataDir;
     uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
     /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
     /// single URL, such as /metrics (Prometheus scrapes it without a slash).
@@ -87,7 +92,10 @@ public:
     const std::string& path() const noexcept { return _spec.path; }
     const std::string& version() const noexcept { return _spec.version; }
     const std::string& docBase() const noexcept { return _spec.docBase; }
-    const config::WebAppConfig& webXml() const noexcept { return _spec.webXml; }
+    /// What the Context runs: the spec's web.xml (merged over conf/web.xml) with the servlets,
+    /// filters and listeners the app's libraries declare in code merged under it at start
+    /// (web.xml wins: mergeCodeDeclarations). Before the first start, the spec's web.xml.
+    const config::WebAppConfig& webXml() const noexcept { return _webXml; }
     const ContextSpec& spec() const noexcept { return _spec; }
     uint64_t maxBodySize() const noexcept { return _spec.maxBodySize; }
     /// "/shop" or "/" for ROOT: for log lines and pages.
@@ -156,13 +164,15 @@ public:
     const std::string* initParameter(std::string_view name) const noexcept override;
     const std::map<std::string, std::string>& initParameters() const noexcept override
     {
-        return _spec.webXml.contextParams;
+        return _webXml.contextParams;
     }
     bool attribute(std::string_view name, std::string& value) const override;
     void setAttribute(std::string_view name, std::string_view value) override;
     void removeAttribute(std::string_view name) override;
     std::string realPath(std::string_view path) const override;
     void log(util::LogLevel level, std::string_view message) const noexcept override;
+    std::string_view dataDirectory() const noexcept override { return _spec.dataDir; }
+    std::string_view signingSecret() const noexcept override { return _services.signingSecret; }
 
 protected:
     void startInternal() override;
@@ -196,6 +206,7 @@ private:
     ContextSpec _spec;
     std::string _label; ///< displayPath(), kept: crash notes (util/CrashHandler.h) view it
     ContextServices _services;
+    config::WebAppConfig _webXml; ///< webXml(): recomputed by each start
 
     std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start
     std::vector<FilterHolder> _containerFilters;      ///< addFilter(): survive stop/start

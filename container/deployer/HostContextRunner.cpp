@@ -30,9 +30,10 @@ private:
 } // namespace
 
 HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
-                                     config::WebAppConfig defaults, uint64_t maxBodySize)
+                                     config::WebAppConfig defaults, uint64_t maxBodySize,
+                                     std::string dataRoot)
     : _host(std::move(host)), _services(std::move(services)), _defaults(std::move(defaults)),
-      _maxBodySize(maxBodySize)
+      _maxBodySize(maxBodySize), _dataRoot(std::move(dataRoot))
 {}
 
 core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name, const std::string& docBase,
@@ -61,8 +62,9 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
                           const std::optional<config::WebAppConfig>& descriptor)
 {
     try {
-        auto context = std::make_shared<core::Context>(
-            contextSpec(name, docBase, descriptor, _defaults, _maxBodySize), _services);
+        core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
+        if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
+        auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();
             context->stop();

@@ -2,14 +2,19 @@
 
 #include "app/AppLoader.h"
 #include "config/ConfigError.h"
+#include "realm/Secrets.h"
 #include "servlets/DefaultServlet.h"
 #include "servlets/MimeTypes.h"
+#include "util/FileDescriptor.h"
 #include "util/Log.h"
+#include "util/Path.h"
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace serval::startup {
 namespace {
@@ -19,10 +24,24 @@ void makeParentDirectories(const std::string& file)
 {
     size_t slash = file.rfind('/');
     if (slash == std::string::npos || slash == 0) return;
-    std::string dir = file.substr(0, slash);
-    for (size_t i = 1; i <= dir.size(); ++i) {
-        if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
+    util::makeDirectories(file.substr(0, slash));
+}
+
+constexpr size_t kSecretBytes = 32;
+
+bool readSecret(const std::string& path, std::string& secret)
+{
+    util::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return false;
+    secret.assign(kSecretBytes + 1, '\0');
+    ssize_t n = ::read(fd.get(), secret.data(), secret.size());
+    if (n != static_cast<ssize_t>(kSecretBytes)) {
+        throw std::runtime_error(path + " is not a " + std::to_string(kSecretBytes) +
+                                 "-byte server secret; remove it (a new one is made at the next start, and "
+                                 "cookies apps signed with the old one stop being valid)");
     }
+    secret.resize(kSecretBytes);
+    return true;
 }
 
 } // namespace
@@ -40,9 +59,29 @@ Server::~Server()
     stop();
 }
 
-core::ContextServices Server::contextServices()
+std::string Server::readOrCreateSecret(const std::string& path)
+{
+    std::string secret;
+    if (readSecret(path, secret)) return secret;
+    makeParentDirectories(path);
+    secret = realm::randomBytes(kSecretBytes);
+    util::FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) {
+        if (errno == EEXIST && readSecret(path, secret)) return secret; // another server made it first
+        throw std::runtime_error("cannot create the server secret " + path + ": " + std::strerror(errno) +
+                                 "; check that data/ is writable");
+    }
+    if (::write(fd.get(), secret.data(), secret.size()) != static_cast<ssize_t>(secret.size()) ||
+        ::fsync(fd.get()) != 0) {
+        throw std::runtime_error("cannot write the server secret " + path + ": " + std::strerror(errno));
+    }
+    return secret;
+}
+
+core::ContextServices Server::contextServices(std::string signingSecret)
 {
     core::ContextServices services;
+    services.signingSecret = std::move(signingSecret);
     services.appLoader = &app::loadAppModule;
     services.defaultServlet = [](const core::Context& context) -> std::unique_ptr<core::Servlet> {
         servlets::StaticConfig config;
@@ -136,7 +175,9 @@ void Server::startInternal()
     openLogs();
     _webXmlDefaults = readWebXmlDefaults(_config.base);
 
-    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices());
+    std::string base = _config.base.empty() ? std::string(".") : _config.base;
+    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost,
+                                             contextServices(readOrCreateSecret(base + "/data/serval.key")));
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = std::make_shared<core::Host>(hostConfig);
         if (valves::AccessLog* log = accessLog(hostConfig.accessLog.value_or(_config.accessLog))) {

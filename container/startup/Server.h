@@ -48,7 +48,12 @@ public:
 
     /// The services every Context gets: the app loader (container/app) and the DefaultServlet
     /// (container/servlets). Exposed for the deployer and the admin page.
-    static core::ContextServices contextServices();
+    static core::ContextServices contextServices(std::string signingSecret = {});
+    /// The server's secret, data/serval.key (32 random bytes, mode 0600), created on the first
+    /// start: what the host keys the signatures it makes for apps with (ABI context_sign), so
+    /// signed cookies hold across restarts and app versions. Throws one actionable line if the
+    /// file cannot be read or created.
+    static std::string readOrCreateSecret(const std::string& path);
     /// Reads `base`/conf/web.xml if present (throws config::ConfigError with "conf/web.xml:LINE").
     static config::WebAppConfig readWebXmlDefaults(const std::string& base);
 
