@@ -1060,11 +1060,13 @@ http::DispatchLane& Connection::sharedLane() noexcept
 
 http::DispatchTask* Connection::runOnWorker() noexcept
 {
-    http::DispatchLane* lane = _lane; // read now: after the hand-back the loop owns everything
     serviceOnWorker();
+    // Ask the lane before the hand-back: the lane may belong to the exchange's Context, which
+    // the hand-back may release (and with it the lane).
+    http::DispatchTask* next = _lane != nullptr ? _lane->finished() : nullptr;
     // After this post the loop owns the connection again: nothing here may touch it.
     _loop.post(_handBack); // false only after a hard stop gave the connection up
-    return lane != nullptr ? lane->finished() : nullptr;
+    return next;
 }
 
 void Connection::serviceOnWorker()

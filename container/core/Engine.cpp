@@ -320,8 +320,12 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
 
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
-        decision.dispatch =
-            context->canServeInline(*st.mapping) ? http::Dispatch::Inline : http::Dispatch::Worker;
+        if (context->canServeInline(*st.mapping)) {
+            decision.dispatch = http::Dispatch::Inline;
+        } else {
+            decision.dispatch = http::Dispatch::Worker;
+            decision.lane = context->dispatchLane(); // its share of the pool, or the admin pool
+        }
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.

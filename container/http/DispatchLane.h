@@ -43,8 +43,9 @@ public:
     /// At the drain deadline: withdraws `task` if it is still waiting here (true: it will never
     /// run and the caller closes it); false if it has started (or was never here).
     virtual bool cancel(DispatchTask& task) noexcept = 0;
-    /// A task this lane took has just run on the calling thread: the next task that thread
-    /// should run (one that waited here), or nullptr.
+    /// A task this lane took has just run on the calling thread (called before that task hands
+    /// its exchange back, so a lane owned by the exchange's Context is still alive): the next
+    /// task that thread should run (one that waited here), or nullptr.
     virtual DispatchTask* finished() noexcept { return nullptr; }
     /// How many threads run this lane's tasks (bounds derived from it: half of the pool).
     virtual uint32_t threads() const noexcept = 0;

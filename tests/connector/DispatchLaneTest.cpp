@@ -2,6 +2,7 @@
 // service() runs; stop() returns by its deadline and names what did not finish.
 #include "connector/TestServer.h"
 #include "connector/WorkerPool.h"
+#include "core/ContextLane.h"
 #include "support/ServalProcess.h"
 
 #include <atomic>
@@ -22,12 +23,14 @@ public:
     uint32_t threads() const noexcept override { return 1; }
 };
 
-/// TestHandler plus: "X-Lane: admin" runs on `admin`, "X-Lane: full" on a lane that is full.
+/// TestHandler plus: "X-Lane: admin" runs on `admin`, "X-Lane: full" on a lane that is full,
+/// "X-Lane: app" on an application's share of the shared pool (one thread, one waiting).
 class LaneHandler : public TestHandler
 {
 public:
     connector::WorkerPool admin{1, 8, "test-admin"};
     FullLane full;
+    core::ContextLane app{1, 1};
 
     http::HeadDecision onHead(http::HttpExchange& exchange) noexcept override
     {
@@ -36,6 +39,9 @@ public:
         if (lane == "admin") {
             d.dispatch = http::Dispatch::Worker;
             d.lane = &admin;
+        } else if (lane == "app") {
+            d.dispatch = http::Dispatch::Worker;
+            d.lane = &app;
         } else if (lane == "full") {
             d.dispatch = http::Dispatch::Worker;
             d.lane = &full;
@@ -126,6 +132,41 @@ TEST(DispatchLaneTest, AFullLaneIsAnswered503WithRetryAfterAndKeepsTheConnection
     EXPECT_EQ(reply->header("Retry-After"), "1");
     EXPECT_EQ(c->readResponse()->body, "canary\n");
     EXPECT_TRUE(eventually([&] { return server.handler.completed.load() == 2; }, 5s));
+}
+
+TEST(DispatchLaneTest, AnAppThatHangsHoldsOnlyItsShareAndItsQueueKeepsOrder)
+{
+    LaneServer server(smallPool());
+    auto hung = server.connect();
+    ASSERT_TRUE(hung->send(get("/sleep?n=1", "X-Lane: app\r\n")));
+    ASSERT_TRUE(eventually([&] { return server.handler.app.running() == 1; }, 5s));
+    auto waiting = server.connect(); // the app's one thread is taken: this waits in its queue
+    ASSERT_TRUE(waiting->send(get("/sleep?n=2", "X-Lane: app\r\n")));
+    ASSERT_TRUE(eventually([&] { return server.handler.app.queued() == 1; }, 5s));
+    auto refused = server.connect(); // and its queue is full
+    ASSERT_TRUE(refused->send(get("/x", "X-Lane: app\r\n")));
+    auto reply = refused->readResponse();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 503);
+    EXPECT_EQ(reply->header("Retry-After"), "1");
+
+    // Another app (here: the shared pool without a lane) still gets the pool's other thread.
+    auto other = server.connect();
+    ASSERT_TRUE(other->send(get("/other", "X-Dispatch: worker\r\n")));
+    reply = other->readResponse();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200);
+    EXPECT_TRUE(eventually([&] { return server.connector->stats().workersBusy == 1; }, 5s));
+
+    server.handler.release(); // the hung request returns; its worker runs the waiting one
+    for (auto* c : {hung.get(), waiting.get()}) {
+        auto r = c->readResponse();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->body, "slept\n");
+    }
+    EXPECT_TRUE(eventually([&] { return server.handler.app.running() == 0; }, 5s));
+    EXPECT_EQ(server.handler.app.queued(), 0u);
+    EXPECT_EQ(server.handler.app.rejected(), 1u);
 }
 
 TEST(DispatchLaneTest, TheDrainDeadlineIsHardAndNamesWhatStillRuns)
