@@ -326,6 +326,8 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             decision.dispatch = http::Dispatch::Worker;
             decision.lane = context->dispatchLane(); // its share of the pool, or the admin pool
         }
+        // A refusal keeps the request counted in the Context: complete() follows it and records it.
+        if (HeadCheck* check = context->headCheck()) check->checkHead(*context, exchange, decision);
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.
