@@ -4,6 +4,7 @@
 #include "connector/Graveyard.h"
 #include "connector/WorkerPool.h"
 #include "util/Log.h"
+#include "util/Redact.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -260,7 +261,9 @@ DrainReport Connector::stop(std::chrono::milliseconds drain)
 std::string UnfinishedExchange::describe() const
 {
     if (onLoopThread) return "a handler on I/O thread " + std::to_string(loopIndex) + " that never returned";
-    std::string text = method + " " + target + " (host " + (host.empty() ? "-" : host) + ", from " +
+    std::string redacted; // a secret in the query never reaches a log (util/Redact.h)
+    const std::string& shown = util::redactTarget(target, redacted) ? redacted : target;
+    std::string text = method + " " + shown + " (host " + (host.empty() ? "-" : host) + ", from " +
                        (remoteAddress.empty() ? "-" : remoteAddress) + ", running ";
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.1f s)", static_cast<double>(runningMs) / 1000.0);
