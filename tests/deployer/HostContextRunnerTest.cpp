@@ -34,6 +34,21 @@ std::string realPath(const std::string& path)
     return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : path;
 }
 
+/// What the server does at start-up for `host`: its HostDeployer over a real registry deploys
+/// what webapps/ holds (1234-byte body limit, core's test doubles for app code).
+void deployAtStartUp(const test::TempDir& base, const std::shared_ptr<core::Host>& host)
+{
+    auto trace = std::make_shared<std::vector<std::string>>();
+    deployer::HostContextRunner runner(host, test::fakeServices(trace), defaults(), 1234);
+    registry::Registry registry(base.file("serval.db"));
+    deployer::HostDeployerSettings settings;
+    settings.appBase = base.file("webapps");
+    settings.workDir = base.file("work/localhost");
+    settings.stableFor = 0ms;
+    deployer::HostDeployer deployer(settings, runner, registry);
+    deployer.startup();
+}
+
 } // namespace
 
 TEST(HostContextRunnerTest, SpecComesFromTheNameAndTheDescriptorValidationRead)
@@ -121,15 +136,7 @@ TEST(HostContextRunnerTest, ContextSettingsOfTheHostBoundTheAppsShareOfThePool)
     docs.maxQueue = 7;
     hostConfig.contexts.push_back(docs);
     auto host = std::make_shared<core::Host>(hostConfig);
-    auto trace = std::make_shared<std::vector<std::string>>();
-    deployer::HostContextRunner runner(host, test::fakeServices(trace), defaults(), 1234);
-    registry::Registry registry(base.file("serval.db"));
-    deployer::HostDeployerSettings settings;
-    settings.appBase = base.file("webapps");
-    settings.workDir = base.file("work/localhost");
-    settings.stableFor = 0ms;
-    deployer::HostDeployer deployer(settings, runner, registry);
-    deployer.startup();
+    deployAtStartUp(base, host);
 
     auto contexts = host->contexts();
     ASSERT_EQ(contexts.size(), 2u);
