@@ -37,7 +37,8 @@ std::vector<std::string> libraries(const std::string& docBase)
 } // namespace
 
 Context::Context(ContextSpec spec, ContextServices services)
-    : _spec(std::move(spec)), _label(displayPath()), _services(std::move(services)), _webXml(_spec.webXml)
+    : _spec(std::move(spec)), _label(displayPath()), _services(std::move(services)), _webXml(_spec.webXml),
+      _lane(_spec.maxThreads, _spec.maxQueue)
 {}
 
 Context::~Context()
@@ -467,6 +468,9 @@ ContextStats Context::stats() const noexcept
     s.p99Micros = _latency.percentileMicros(0.99);
     for (size_t i = 0; i < _byClass.size(); ++i)
         s.byClass[i] = _byClass[i].load(std::memory_order_relaxed);
+    s.laneRunning = _lane.running();
+    s.laneQueued = _lane.queued();
+    s.laneRejected = _lane.rejected();
     return s;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/WebAppConfig.h"
+#include "core/ContextLane.h"
 #include "core/FilterChain.h"
 #include "core/HeadCheck.h"
 #include "core/LatencyHistogram.h"
@@ -58,6 +59,12 @@ struct ContextSpec
     /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
     /// single URL, such as /metrics (Prometheus scrapes it without a slash).
     bool redirectContextRoot = true;
+    /// At most this many of its requests run on the shared worker pool at once (server.xml
+    /// <Context maxThreads>; 0: half the pool, at least 1), so it cannot starve another app.
+    uint32_t maxThreads = 0;
+    /// Requests beyond maxThreads wait in this app's queue up to this many; more get 503 with
+    /// Retry-After (<Context maxQueue>).
+    uint32_t maxQueue = ContextLane::kDefaultMaxQueue;
 };
 
 /// Counters for the admin page and /metrics (a consistent-enough snapshot of atomics).
@@ -70,6 +77,10 @@ struct ContextStats
     uint64_t p99Micros = 0;
     /// Completed requests by status class: [0] 1xx, [1] 2xx, [2] 3xx, [3] 4xx, [4] 5xx.
     uint64_t byClass[5] = {0, 0, 0, 0, 0};
+    /// Its dispatch lane: requests on workers now, waiting for one, refused with 503.
+    uint32_t laneRunning = 0;
+    uint32_t laneQueued = 0;
+    uint64_t laneRejected = 0;
 };
 
 /// One deployed web application at one context path (Tomcat's StandardContext): owns its
@@ -135,6 +146,14 @@ public:
     /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
     /// buffered rather than written with backpressure. Only for code that never blocks.
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
+    /// Where its requests for a worker thread run (HeadDecision::lane): its own ContextLane,
+    /// or the lane useDispatchLane() gave it. Any thread, while the caller pins the Context.
+    http::DispatchLane* dispatchLane() noexcept { return _dispatchLane; }
+    /// Container endpoints (the manager, /metrics): run on `lane` (the admin pool, which no app
+    /// can take) instead of a share of the app pool. Before start(); `lane` outlives this.
+    void useDispatchLane(http::DispatchLane& lane) noexcept { _dispatchLane = &lane; }
+    const ContextLane& ownLane() const noexcept { return _lane; }
+
     /// Runs the pipeline for a mapped request. A failure a listener, filter or servlet returns
     /// becomes a 500 and one log line; only a bug or std::bad_alloc throws (Engine::service
     /// holds the last-resort catch).
@@ -224,6 +243,9 @@ private:
     bool _inlineErrorPages = true;
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"
     bool _modulesStarted = false;
+
+    ContextLane _lane;                          ///< from spec maxThreads / maxQueue
+    http::DispatchLane* _dispatchLane = &_lane; ///< _lane, or useDispatchLane()'s
 
     std::atomic<int64_t> _inFlight{0};
     std::atomic<uint64_t> _requests{0};

@@ -64,6 +64,10 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
     try {
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
         if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
+        // <Context maxThreads maxQueue>: the app's share of the worker pool (core::ContextLane).
+        const config::ContextConfig settings = _host->config().contextFor(name.path);
+        spec.maxThreads = settings.maxThreads;
+        spec.maxQueue = settings.maxQueue;
         auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();

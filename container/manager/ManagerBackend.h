@@ -30,6 +30,9 @@ struct AppInfo
     std::string deployedAt; ///< ISO 8601 UTC, "" if never
     std::string checksum;   ///< bundle SHA-256, "" for exploded directories
     std::string failure;    ///< last failure's one-line reason, "" if none
+    uint32_t running = 0;   ///< requests on its share of the worker pool now (core::ContextLane)
+    uint32_t queued = 0;    ///< requests waiting for that share
+    uint64_t rejected = 0;  ///< requests refused with 503 because share and queue were full
 };
 
 struct ComponentInfo

@@ -2,6 +2,7 @@
 
 #include "app/AppLoader.h"
 #include "config/ConfigError.h"
+#include "connector/Graveyard.h"
 #include "realm/Secrets.h"
 #include "servlets/DefaultServlet.h"
 #include "servlets/MimeTypes.h"
@@ -53,6 +54,21 @@ std::string listeningUrl(const std::string& address, uint16_t port)
 }
 
 Server::Server(config::ServerConfig config) : _config(std::move(config)) {}
+
+namespace {
+
+/// The admin pool: the page, its API and /metrics are light; two threads keep one slow
+/// request (a deploy, a big upload) from blocking the page.
+constexpr uint32_t kAdminThreads = 2;
+constexpr uint32_t kAdminQueue = 64;
+
+/// A hard stop gives `object` up without destroying it (connector::keepForever).
+template <typename T> void keepForever(std::unique_ptr<T> object)
+{
+    if (object) connector::keepForever(std::shared_ptr<T>(std::move(object)));
+}
+
+} // namespace
 
 Server::~Server()
 {
@@ -153,6 +169,9 @@ void Server::installManager()
     std::string version = "0.0.0";
 #endif
     _manager = std::make_unique<manager::Manager>(*_engine, _config, version);
+    _adminPool = std::make_unique<connector::WorkerPool>(kAdminThreads, kAdminQueue, "serval-admin");
+    _adminPool->start();
+    _manager->setDispatchLane(*_adminPool);
     _manager->backend().setDeployer(&_deployment->deployer());
     // The Connectors are all constructed before this is called and the vector does not change
     // until stop(), after every request has finished: reading it from worker threads is safe.
@@ -216,14 +235,35 @@ std::vector<http::Loop*> Server::loops() const
 void Server::stopInternal() noexcept
 {
     // Reverse order: stop accepting and drain first, while the apps still answer.
-    for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it)
-        (*it)->stop();
+    _drainReport = {};
+    for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it) {
+        connector::DrainReport report = (*it)->stop(); // returns by its drain deadline
+        _drainReport.unfinished.insert(_drainReport.unfinished.end(), report.unfinished.begin(),
+                                       report.unfinished.end());
+    }
     _connectors.clear();
+    if (!_drainReport.clean()) {
+        // Handlers still run app and container code: stopping the apps would unload code under
+        // them. Keep everything they may touch; main() exits the process now.
+        LOG_ERROR("server", std::to_string(_drainReport.unfinished.size()) +
+                                " request(s) still running after the drain deadline; the applications "
+                                "are not stopped");
+        keepForever(std::move(_adminPool));
+        keepForever(std::move(_manager));
+        keepForever(std::move(_deployment));
+        keepForever(std::move(_engine));
+        for (auto& [path, log] : _accessLogs)
+            keepForever(std::move(log));
+        _accessLogs.clear();
+        return;
+    }
+    if (_adminPool) _adminPool->stop();   // the Connectors handed every admin request back
     if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
     _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
+    _adminPool.reset();  // after the Engine: the manager's Contexts point at it
     _accessLogs.clear(); // flushes
 }
 

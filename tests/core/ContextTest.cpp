@@ -398,9 +398,40 @@ TEST_F(ContextTest, AppCodeRunsOnWorkersUnlessTheAppDeclaresInlineDispatch)
     Exchange app("GET", "/app/api/x");
     EXPECT_EQ(app.run(engine), 200);
     EXPECT_EQ(app.decision.dispatch, http::Dispatch::Worker); // app code may block
+    EXPECT_EQ(app.decision.lane, &context->ownLane());        // on its own share of the pool
     Exchange file("GET", "/app/index.html");
     file.run(engine);
     EXPECT_EQ(file.decision.dispatch, http::Dispatch::Inline);
+    EXPECT_EQ(file.decision.lane, nullptr);
+}
+
+TEST_F(ContextTest, ALaneGivenToTheContextCarriesItsWorkerRequests)
+{
+    /// The admin pool stand-in: startup gives the manager and /metrics one of their own.
+    struct AdminLane final : http::DispatchLane
+    {
+        bool submit(http::DispatchTask&) noexcept override { return false; }
+        bool cancel(http::DispatchTask&) noexcept override { return false; }
+        uint32_t threads() const noexcept override { return 2; }
+    } admin;
+    deploy(kServlets);
+    context->useDispatchLane(admin);
+    ASSERT_TRUE(start());
+    Exchange app("GET", "/app/api/x");
+    EXPECT_EQ(app.run(engine), 200);
+    EXPECT_EQ(app.decision.lane, &admin);
+}
+
+TEST_F(ContextTest, MaxThreadsAndMaxQueueComeFromTheSpec)
+{
+    core::ContextSpec spec;
+    spec.name = "bounded";
+    spec.maxThreads = 3;
+    spec.maxQueue = 7;
+    core::Context bounded(spec, engine.services());
+    EXPECT_EQ(bounded.ownLane().threads(), 3u);
+    EXPECT_EQ(bounded.ownLane().maxQueue(), 7u);
+    EXPECT_EQ(bounded.stats().laneRejected, 0u);
 }
 
 TEST_F(ContextTest, InlineDispatchContextParamMovesAppCodeToTheIoThread)
