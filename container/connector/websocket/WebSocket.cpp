@@ -25,7 +25,9 @@ http::WriteStatus WebSocket::send(Opcode opcode, std::string_view payload)
     if (_closing) return http::WriteStatus::Dropped;
     const size_t size = framedSize(payload.size());
     const size_t buffered = _pendingBytes + _wireBuffered.load(std::memory_order_relaxed);
-    if (buffered + size > _maxBackpressure) {
+    // One message bigger than the whole allowance still goes out when nothing is queued
+    // (uWebSockets' rule): memory stays within max(maxBackpressure, one message).
+    if (buffered > 0 && buffered + size > _maxBackpressure) {
         _wantWritable = true;
         return http::WriteStatus::Dropped;
     }

@@ -25,8 +25,9 @@ class WebSocketSession;
 /// included; a message to be compressed counts at its uncompressed size).
 ///   - Ok: queued, the buffered amount is at or below WebSocketConfig::highWater;
 ///   - Backpressure: queued, but above highWater: stop until WebSocketEndpoint::onWritable;
-///   - Dropped: not queued: it would pass maxBackpressure (the connection stays; onWritable
-///     follows), or the connection is closing or closed.
+///   - Dropped: not queued: something is queued already and this would pass maxBackpressure
+///     (the connection stays; onWritable follows), or the connection is closing or closed. A
+///     message bigger than maxBackpressure on its own goes out once the queue is empty.
 ///
 /// THREADS: every call from any thread, concurrently (one mutex inside).
 /// OWNERSHIP: shared by the session (until onClose) and the application; outlives the

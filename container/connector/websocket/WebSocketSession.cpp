@@ -39,8 +39,8 @@ void WebSocketSession::onOpen(http::UpgradedConnection& connection) noexcept
     _state = State::Open;
     // The socket fires onWritable at half its high-water mark: a quarter of ours, so an app
     // told Backpressure (above ours) always hears back (WebSocket::wireChanged).
-    connection.setLimits(http::OutputLimits{std::max<size_t>(_config.highWater / 2, 1),
-                                            _config.maxBackpressure + kControlSlack});
+    _hardCap = _config.maxBackpressure + kControlSlack;
+    connection.setLimits(http::OutputLimits{std::max<size_t>(_config.highWater / 2, 1), _hardCap});
     _lastActivity = _loop.now();
     _socket->attach(this);
     _endpoint->onOpen(_socket);
@@ -216,6 +216,12 @@ http::WriteStatus WebSocketSession::sendNow(Opcode opcode, std::string_view payl
         }
     } catch (const std::bad_alloc&) {
         return http::WriteStatus::Dropped;
+    }
+    // The socket queue's hard cap follows the biggest message let in (WebSocket::send).
+    const size_t needed = _connection->bufferedAmount() + _scratch.size() + body.size() + kControlSlack;
+    if (needed > _hardCap) {
+        _hardCap = needed;
+        _connection->setLimits(http::OutputLimits{std::max<size_t>(_config.highWater / 2, 1), _hardCap});
     }
     http::WriteStatus status = _connection->write(_scratch);
     if (!body.empty() && status != http::WriteStatus::Dropped) status = _connection->write(body);

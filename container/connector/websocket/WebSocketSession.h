@@ -106,6 +106,7 @@ private:
     uint64_t _closeDeadline = 0;
     bool _pingSent = false; ///< a keep-alive ping is out since the last activity
     std::string _scratch;   ///< the frame being written, reused
+    size_t _hardCap = 0;    ///< the socket queue's hard cap as last set
 };
 
 } // namespace serval::websocket
