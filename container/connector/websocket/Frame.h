@@ -36,10 +36,11 @@ constexpr uint16_t PolicyViolation = 1008;
 constexpr uint16_t MessageTooBig = 1009;
 constexpr uint16_t InternalError = 1011;
 
-/// True for a code a close frame may carry (RFC 6455 7.4: 1000-1003, 1007-1011, 3000-4999).
+/// True for a code a close frame may carry: RFC 6455 7.4's 1000-1003 and 1007-1011, IANA's
+/// later 1012-1014 (restart, try again later, bad gateway), and 3000-4999 (registered / private).
 inline bool validOnWire(uint16_t code) noexcept
 {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 } // namespace CloseCode
 
