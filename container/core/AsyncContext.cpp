@@ -21,7 +21,7 @@ std::shared_ptr<AsyncContext> AsyncContext::start(Request& request, Response& re
     std::weak_ptr<AsyncContext> weak = async;
     async->_response->onClientGone([weak] {
         if (auto self = weak.lock())
-            if (self->_listener) self->_listener->onClientGone();
+            if (self->_listener) self->_listener->onClientGone(*self);
     });
     if (timeout.count() > 0) async->arm(timeout);
     return async;

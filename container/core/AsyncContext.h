@@ -29,7 +29,7 @@ public:
     /// ends the body as it is.
     virtual void onTimeout(AsyncContext& async) noexcept { (void)async; }
     /// The client left (or the response passed its hard cap) before complete(): stop producing.
-    virtual void onClientGone() noexcept {}
+    virtual void onClientGone(AsyncContext& async) noexcept { (void)async; }
 };
 
 /// A request whose response outlives Servlet::service() (Servlet 3.0's startAsync()): written

@@ -100,8 +100,8 @@ bool upgradeToWebSocket(Request& request, Response& response, const websocket::W
     http::HttpExchange& exchange = request.exchange();
     websocket::Handshake h = websocket::negotiateHandshake(exchange.request, config);
     if (!h.accepted()) {
+        response.sendError(h.status, h.error); // resets the headers: the version goes after
         if (h.status == 426) response.setHeader("Sec-WebSocket-Version", "13");
-        response.sendError(h.status, h.error);
         return false;
     }
     if (exchange.control == nullptr || exchange.loop == nullptr) {

@@ -25,7 +25,7 @@ struct Counters : core::AsyncListener
 {
     std::atomic<int> timeouts{0}, gone{0}, completes{0};
     void onTimeout(core::AsyncContext&) noexcept override { ++timeouts; }
-    void onClientGone() noexcept override { ++gone; }
+    void onClientGone(core::AsyncContext&) noexcept override { ++gone; }
     void onComplete() noexcept override { ++completes; }
 };
 
