@@ -3,12 +3,8 @@
 #include "app/AsyncHostApi.h"
 
 #include "app/HostApi.h"
-#include "connector/Connector.h"
-#include "connector/TestServer.h"
 #include "connector/websocket/WebSocketClient.h"
-#include "core/Engine.h"
-#include "core/Fakes.h"
-#include "core/Host.h"
+#include "core/LiveEngine.h"
 #include "support/ServalProcess.h"
 
 #include <gtest/gtest.h>
@@ -78,29 +74,15 @@ public:
 
 TEST(AsyncHostApiTest, AWebSocketEndpointAndAnAsyncResponseThroughTheTable)
 {
-    test::TempDir dir;
-    test::Trace trace = std::make_shared<std::vector<std::string>>();
-    core::Engine engine{"localhost", test::fakeServices(trace)};
-    config::HostConfig hc;
-    hc.name = "localhost";
-    auto host = std::make_shared<core::Host>(hc);
-    engine.addHost(host);
-    core::ContextSpec spec;
-    spec.name = "app";
-    spec.path = "/app";
-    spec.docBase = dir.file("app");
-    dir.write("app/index.html", "hi");
-    auto context = std::make_shared<core::Context>(spec, engine.services());
-    auto servlet = std::make_unique<AbiServlet>();
-    AbiServlet* abi = servlet.get();
-    context->addServlet("abi", std::move(servlet), {"/*"}, {{"websocket.maxMessageSize", "1024"}});
-    host->addContext(context);
-    ASSERT_TRUE(engine.start());
-    connector::Connector connector(test::testConfig(), engine);
-    connector.start();
+    AbiServlet* abi = nullptr;
+    test::LiveEngine live([&abi](core::Context& context) {
+        auto servlet = std::make_unique<AbiServlet>();
+        abi = servlet.get();
+        context.addServlet("abi", std::move(servlet), {"/*"}, {{"websocket.maxMessageSize", "1024"}});
+    });
     {
         test::WebSocketClient c;
-        ASSERT_TRUE(c.open(connector.boundPort(), "/app/ws"));
+        ASSERT_TRUE(c.open(live.port(), "/app/ws"));
         ASSERT_TRUE(c.sendText("shout"));
         auto f = c.read();
         ASSERT_TRUE(f);
@@ -113,7 +95,7 @@ TEST(AsyncHostApiTest, AWebSocketEndpointAndAnAsyncResponseThroughTheTable)
     }
     {
         test::RawConnection c;
-        ASSERT_TRUE(c.connect("127.0.0.1", connector.boundPort()));
+        ASSERT_TRUE(c.connect("127.0.0.1", live.port()));
         ASSERT_TRUE(c.send("GET /app/async HTTP/1.1\r\nHost: localhost\r\n\r\n"));
         auto reply = c.readResponse();
         ASSERT_TRUE(reply);
@@ -121,7 +103,7 @@ TEST(AsyncHostApiTest, AWebSocketEndpointAndAnAsyncResponseThroughTheTable)
         EXPECT_EQ(reply->header("X-Async"), "yes");
         EXPECT_TRUE(test::eventually([] { return g_releases.load() == 1; }, 5s));
     }
-    connector.stop(2000ms);
+    live.stop();
     for (auto& t : abi->threads)
         t.join();
 }

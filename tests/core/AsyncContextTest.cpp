@@ -3,12 +3,8 @@
 // worker, and an event stream resumed with Last-Event-ID.
 #include "core/AsyncContext.h"
 
-#include "Fakes.h"
-#include "connector/Connector.h"
-#include "connector/TestServer.h"
-#include "core/Engine.h"
+#include "LiveEngine.h"
 #include "core/EventStream.h"
-#include "core/Host.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "support/ServalProcess.h"
@@ -106,35 +102,22 @@ private:
 
 struct AsyncContextTest : ::testing::Test
 {
-    test::TempDir dir;
-    test::Trace trace = std::make_shared<std::vector<std::string>>();
-    core::Engine engine{"localhost", test::fakeServices(trace)};
     std::shared_ptr<Shared> shared = std::make_shared<Shared>();
-    std::unique_ptr<connector::Connector> connector;
+    std::unique_ptr<test::LiveEngine> live;
 
     void SetUp() override
     {
-        config::HostConfig hc;
-        hc.name = "localhost";
-        auto host = std::make_shared<core::Host>(hc);
-        engine.addHost(host);
-        core::ContextSpec spec;
-        spec.name = "app";
-        spec.path = "/app";
-        spec.docBase = dir.file("app");
-        dir.write("app/index.html", "hi");
-        auto context = std::make_shared<core::Context>(spec, engine.services());
-        context->addServlet("async", std::make_unique<AsyncServlet>(shared), {"/*"});
-        host->addContext(context);
-        ASSERT_TRUE(engine.start());
         connector::ConnectorConfig config = test::testConfig();
         config.workerThreads = 4;
-        connector = std::make_unique<connector::Connector>(config, engine);
-        connector->start();
+        live = std::make_unique<test::LiveEngine>(
+            [this](core::Context& context) {
+                context.addServlet("async", std::make_unique<AsyncServlet>(shared), {"/*"});
+            },
+            config);
     }
     void TearDown() override
     {
-        connector->stop(2000ms);
+        live->stop();
         std::lock_guard<std::mutex> lock(shared->mutex);
         for (auto& t : shared->threads)
             t.join();
@@ -142,7 +125,7 @@ struct AsyncContextTest : ::testing::Test
     std::unique_ptr<test::RawConnection> request(const std::string& path, const std::string& extra = "")
     {
         auto c = std::make_unique<test::RawConnection>();
-        EXPECT_TRUE(c->connect("127.0.0.1", connector->boundPort()));
+        EXPECT_TRUE(c->connect("127.0.0.1", live->port()));
         EXPECT_TRUE(c->send("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n" + extra + "\r\n"));
         return c;
     }

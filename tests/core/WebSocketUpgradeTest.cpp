@@ -3,13 +3,9 @@
 // WebSocketSession. Real Engine, real Connector, real sockets.
 #include "core/WebSocketUpgrade.h"
 
-#include "Fakes.h"
-#include "connector/Connector.h"
-#include "connector/TestServer.h"
+#include "LiveEngine.h"
 #include "connector/websocket/WebSocket.h"
 #include "connector/websocket/WebSocketClient.h"
-#include "core/Engine.h"
-#include "core/Host.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "support/ServalProcess.h"
@@ -72,44 +68,23 @@ private:
 
 struct WebSocketUpgradeTest : ::testing::Test
 {
-    test::TempDir dir;
-    test::Trace trace = std::make_shared<std::vector<std::string>>();
-    core::Engine engine{"localhost", test::fakeServices(trace)};
-    std::unique_ptr<connector::Connector> connector;
-
-    void SetUp() override
-    {
-        config::HostConfig hc;
-        hc.name = "localhost";
-        auto host = std::make_shared<core::Host>(hc);
-        engine.addHost(host);
-        core::ContextSpec spec;
-        spec.name = "app";
-        spec.path = "/app";
-        spec.docBase = dir.file("app");
-        dir.write("app/index.html", "hi");
-        auto context = std::make_shared<core::Context>(spec, engine.services());
-        context->addFilter("auth", std::make_unique<BearerFilter>(), {"/*"});
-        context->addServlet(
+    test::LiveEngine live{[](core::Context& context) {
+        context.addFilter("auth", std::make_unique<BearerFilter>(), {"/*"});
+        context.addServlet(
             "chat", std::make_unique<ChatServlet>(), {"/chat"},
             {{"websocket.allowedOrigins", "https://chat.example"}, {"websocket.maxMessageSize", "64"}});
-        host->addContext(context);
-        ASSERT_TRUE(engine.start());
-        connector = std::make_unique<connector::Connector>(test::testConfig(), engine);
-        connector->start();
-    }
-    void TearDown() override { connector->stop(2000ms); }
+    }};
 };
 
 TEST_F(WebSocketUpgradeTest, TheAuthenticationFilterDecidesBeforeTheUpgrade)
 {
     test::WebSocketClient refused;
-    EXPECT_FALSE(refused.open(connector->boundPort(), "/app/chat"));
+    EXPECT_FALSE(refused.open(live.port(), "/app/chat"));
     ASSERT_TRUE(refused.reply);
     EXPECT_EQ(refused.reply->status, 401);
 
     test::WebSocketClient c;
-    ASSERT_TRUE(c.open(connector->boundPort(), "/app/chat", "Authorization: Bearer let-me-in\r\n"));
+    ASSERT_TRUE(c.open(live.port(), "/app/chat", "Authorization: Bearer let-me-in\r\n"));
     ASSERT_TRUE(c.sendText("hello"));
     auto f = c.read();
     ASSERT_TRUE(f);
@@ -119,13 +94,13 @@ TEST_F(WebSocketUpgradeTest, TheAuthenticationFilterDecidesBeforeTheUpgrade)
 TEST_F(WebSocketUpgradeTest, InitParamsConfigureTheEndpoint)
 {
     test::WebSocketClient evil;
-    EXPECT_FALSE(evil.open(connector->boundPort(), "/app/chat",
+    EXPECT_FALSE(evil.open(live.port(), "/app/chat",
                            "Authorization: Bearer let-me-in\r\nOrigin: https://evil.example\r\n"));
     ASSERT_TRUE(evil.reply);
     EXPECT_EQ(evil.reply->status, 403);
 
     test::WebSocketClient c;
-    ASSERT_TRUE(c.open(connector->boundPort(), "/app/chat",
+    ASSERT_TRUE(c.open(live.port(), "/app/chat",
                        "Authorization: Bearer let-me-in\r\nOrigin: https://chat.example\r\n"));
     ASSERT_TRUE(c.sendText(std::string(65, 'x'))); // websocket.maxMessageSize = 64
     auto f = c.read();
@@ -137,7 +112,7 @@ TEST_F(WebSocketUpgradeTest, InitParamsConfigureTheEndpoint)
 TEST_F(WebSocketUpgradeTest, ANonUpgradeRequestToTheEndpointIs400)
 {
     test::RawConnection raw;
-    ASSERT_TRUE(raw.connect("127.0.0.1", connector->boundPort()));
+    ASSERT_TRUE(raw.connect("127.0.0.1", live.port()));
     ASSERT_TRUE(
         raw.send("GET /app/chat HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer let-me-in\r\n\r\n"));
     auto reply = raw.readResponse();
