@@ -176,6 +176,12 @@ void Connector::start()
 {
     if (_running) return;
     ignoreSigpipe();
+    if (!_config.certificates.empty() && !_tls) {
+        auto tls = tls::TlsContext::create(_config.certificates, _hostAliases);
+        if (!tls) throw std::runtime_error(tls.error());
+        _tls = std::move(*tls);
+        _transportFactory = [context = _tls.get()](int fd) { return context->newTransport(fd); };
+    }
     _loops.clear(); // from an earlier start(); kept until now so stats() still answers
     _workers = std::make_unique<WorkerPool>(_config.workerThreads, _config.workerQueue);
     listen(_loopCount);

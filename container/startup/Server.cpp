@@ -5,6 +5,7 @@
 #include "servlets/DefaultServlet.h"
 #include "servlets/MimeTypes.h"
 #include "util/Log.h"
+#include "util/Strings.h"
 
 #include <cerrno>
 #include <cstring>
@@ -27,10 +28,11 @@ void makeParentDirectories(const std::string& file)
 
 } // namespace
 
-std::string listeningUrl(const std::string& address, uint16_t port)
+std::string listeningUrl(const std::string& address, uint16_t port, bool tls)
 {
     bool v6 = address.find(':') != std::string::npos;
-    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + "/";
+    return std::string(tls ? "https://" : "http://") + (v6 ? "[" + address + "]" : address) + ":" +
+           std::to_string(port) + "/";
 }
 
 Server::Server(config::ServerConfig config) : _config(std::move(config)) {}
@@ -151,6 +153,12 @@ void Server::startInternal()
     unsigned nextLoop = 0; // http::Loop::index() is dense across every Connector
     for (const config::ConnectorConfig& connectorConfig : _config.connectors) {
         _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine, nextLoop));
+        _connectors.back()->setHostAliases([this](const std::string& name) {
+            for (const config::HostConfig& host : _config.engine.hosts) {
+                if (util::toLower(host.name) == name) return host.aliases;
+            }
+            return std::vector<std::string>{};
+        });
         nextLoop += _connectors.back()->loopCount();
     }
     installManager();
@@ -158,7 +166,8 @@ void Server::startInternal()
         connector->start(); // throws one actionable line (address in use, permission denied)
         // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
         util::Log::write(util::LogLevel::Info, "server",
-                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
+                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort(),
+                                                        connector->tls() != nullptr));
     }
 }
 

@@ -78,7 +78,7 @@ private:
     std::vector<std::unique_ptr<connector::Connector>> _connectors;
 };
 
-/// "http://127.0.0.1:8080/" or "http://[::1]:8080/".
-std::string listeningUrl(const std::string& address, uint16_t port);
+/// "http://127.0.0.1:8080/" or "http://[::1]:8080/"; "https://..." for a TLS connector.
+std::string listeningUrl(const std::string& address, uint16_t port, bool tls = false);
 
 } // namespace serval::startup
