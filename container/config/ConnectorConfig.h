@@ -50,6 +50,9 @@ struct ConnectorConfig
     /// TLS is on when this is not empty (issue 16): the certificates SNI chooses from.
     std::vector<CertificateConfig> certificates;
     uint32_t handshakeTimeoutMs = 10000; ///< TLS: from accept to the end of the handshake
+    /// TLS: how often the certificate files are checked for changes (reload without restart);
+    /// 0 = never.
+    uint32_t certificateCheckIntervalMs = 5000;
 };
 
 } // namespace serval::config

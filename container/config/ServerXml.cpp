@@ -114,6 +114,7 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         number("drainTimeout", &ConnectorConfig::drainTimeoutMs, 0, kHour),
         flag("secure", &ConnectorConfig::secure),
         number("handshakeTimeout", &ConnectorConfig::handshakeTimeoutMs, 1, kHour),
+        number("certificateCheckInterval", &ConnectorConfig::certificateCheckIntervalMs, 0, kHour),
     };
 }
 

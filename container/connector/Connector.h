@@ -8,10 +8,13 @@
 #include "http/Loop.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace serval::connector {
@@ -85,6 +88,8 @@ public:
 private:
     void listen(unsigned loops);
     void closeListeners() noexcept;
+    void watchCertificates();
+    void stopWatchingCertificates();
 
     ConnectorConfig _config;
     http::HttpHandler& _handler;
@@ -97,6 +102,13 @@ private:
     TransportFactory _transportFactory;
     tls::TlsContext::HostAliases _hostAliases;
     std::shared_ptr<tls::TlsContext> _tls;
+    /// TLS: checks the certificate files every certificateCheckInterval (TlsContext::
+    /// reloadChanged()) from start() to stop(); its own thread, so a slow disk or a big key
+    /// never stalls a loop.
+    std::thread _certificateWatcher;
+    std::mutex _watcherMutex;
+    std::condition_variable _watcherWake;
+    bool _watcherStop = false;
     std::unique_ptr<WorkerPool> _workers;
     std::unique_ptr<LoopShared> _shared;
     std::vector<std::unique_ptr<EventLoop>> _loops;

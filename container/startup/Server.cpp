@@ -122,9 +122,23 @@ void Server::installManager()
     _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
         for (const auto& connector : _connectors) {
             connector::ConnectorStats stats = connector->stats();
-            status.connectors.push_back(
-                manager::ConnectorInfo{connector->boundAddress(), connector->boundPort(),
-                                       stats.openConnections, stats.requests, stats.bytesIn, stats.bytesOut});
+            manager::ConnectorInfo info;
+            info.address = connector->boundAddress();
+            info.port = connector->boundPort();
+            info.openConnections = stats.openConnections;
+            info.requests = stats.requests;
+            info.bytesIn = stats.bytesIn;
+            info.bytesOut = stats.bytesOut;
+            if (const auto& tls = connector->tls()) {
+                info.tls = true;
+                for (connector::tls::CertificateInfo& c : tls->certificates()) {
+                    info.certificates.push_back(manager::CertificateStatus{
+                        std::move(c.where), std::move(c.certificateFile), std::move(c.hostNames),
+                        std::move(c.subject), std::move(c.subjectAltNames), std::move(c.keyType), c.notAfter,
+                        std::move(c.lastError)});
+                }
+            }
+            status.connectors.push_back(std::move(info));
             status.workerThreads += stats.workerThreads;
             status.workersBusy += stats.workersBusy;
             status.workQueued += stats.workersQueued;

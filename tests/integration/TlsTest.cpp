@@ -8,10 +8,13 @@
 #include "support/TestCertificates.h"
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <memory>
 #include <openssl/ssl.h>
+#include <thread>
+#include <unistd.h>
 
 using serval::test::HttpReply;
 using serval::test::RawConnection;
@@ -330,6 +333,134 @@ TEST(TlsStartupTest, AnUnusableCertificateStopsStartupWithItsLine)
             << server.log();
         EXPECT_NE(server.log().find(c.expected), std::string::npos) << server.log();
     }
+}
+
+} // namespace
+
+namespace {
+
+/// Certificate reload under load: one default certificate whose PEM (certificate and key in one
+/// file, so that one rename() replaces both at once) is swapped while clients keep connecting.
+class TlsReloadTest : public ::testing::Test
+{
+protected:
+    void SetUp() override
+    {
+        base.write("certs/.keep", "");
+        ca = std::make_unique<TestCa>(base.file("certs"));
+        install(combined(ca->issue("first", "first", {"localhost"})));
+        base.write("conf/server.xml",
+                   "<Server>\n"
+                   "  <Connector port=\"0\" address=\"127.0.0.1\" certificateCheckInterval=\"50\" "
+                   "maxKeepAliveRequests=\"0\">\n"
+                   "    <Certificate certificateFile=\"" +
+                       base.file("certs/live.pem") +
+                       "\"/>\n"
+                       "  </Connector>\n"
+                       "  <Connector port=\"0\" address=\"127.0.0.1\"/>\n"
+                       "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
+                       "appBase=\"webapps\"/></Engine>\n"
+                       "</Server>\n");
+        base.write("webapps/ROOT/hello.txt", "Hello, World!");
+        server = std::make_unique<ServalProcess>(base.path());
+        ASSERT_TRUE(server->start()) << server->error() << "\n" << server->log();
+        ASSERT_TRUE(serval::test::eventually([&] { return server->tlsPort() != 0; })) << server->log();
+    }
+
+    std::string combined(const serval::test::TestCertificate& c)
+    {
+        return serval::test::readFile(c.certificateFile) + serval::test::readFile(c.keyFile);
+    }
+
+    /// Replaces certs/live.pem in one rename(), as a certificate tool does.
+    void install(const std::string& pem)
+    {
+        base.write("certs/next.pem", pem);
+        ASSERT_EQ(::rename(base.file("certs/next.pem").c_str(), base.file("certs/live.pem").c_str()), 0);
+    }
+
+    std::string subjectNow()
+    {
+        RawConnection c;
+        if (!c.connect("127.0.0.1", server->tlsPort()) || !c.startTls()) return "refused: " + c.tlsError();
+        return c.peerSubject();
+    }
+
+    size_t refusals()
+    {
+        std::string log = server->log();
+        size_t count = 0;
+        for (size_t at = log.find("certificate not reloaded"); at != std::string::npos;
+             at = log.find("certificate not reloaded", at + 1))
+            ++count;
+        return count;
+    }
+
+    TempDir base;
+    std::unique_ptr<TestCa> ca;
+    std::unique_ptr<ServalProcess> server;
+};
+
+TEST_F(TlsReloadTest, GoodPairsSwapInAndBadOnesKeepTheOldServingWithZeroFailedRequests)
+{
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> ok{0}, failed{0};
+    const uint16_t port = server->tlsPort();
+    auto load = [&](bool keepAlive) {
+        RawConnection c;
+        bool open = false;
+        while (!stop) {
+            if (!open) {
+                open = c.connect("127.0.0.1", port) && c.startTls();
+                if (!open) {
+                    ++failed;
+                    continue;
+                }
+            }
+            bool sent = c.send(get("/hello.txt", "localhost", keepAlive ? "" : "Connection: close\r\n"));
+            auto reply = sent ? c.readResponse() : std::nullopt;
+            if (reply && reply->status == 200 && reply->body == "Hello, World!")
+                ++ok;
+            else
+                ++failed;
+            if (!keepAlive) open = false;
+        }
+    };
+    std::thread fresh(load, false), established(load, true); // new handshakes, and one long connection
+
+    using Key = TestCa::KeyType;
+    install(combined(ca->issue("second", "second", {"localhost"}, Key::Rsa2048)));
+    EXPECT_TRUE(serval::test::eventually([&] { return subjectNow() == "/CN=second"; })) << server->log();
+
+    auto third = ca->issue("third", "third", {"localhost"});
+    auto other = ca->issue("other", "other", {"localhost"});
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"garbage", "not a certificate\n"},
+        {"expired", combined(ca->issue("expired", "expired", {"localhost"}, Key::EcP256, -7200, -3600))},
+        {"mismatched key",
+         serval::test::readFile(third.certificateFile) + serval::test::readFile(other.keyFile)},
+    };
+    for (size_t i = 0; i < bad.size(); ++i) {
+        install(bad[i].second);
+        EXPECT_TRUE(serval::test::eventually([&] { return refusals() == i + 1; })) << bad[i].first;
+        EXPECT_EQ(subjectNow(), "/CN=second") << bad[i].first;
+    }
+    install(combined(third));
+    EXPECT_TRUE(serval::test::eventually([&] { return subjectNow() == "/CN=third"; })) << server->log();
+    EXPECT_EQ(refusals(), bad.size()) << "one line per bad file, not one per check";
+
+    stop = true;
+    fresh.join();
+    established.join();
+    EXPECT_EQ(failed.load(), 0u);
+    EXPECT_GT(ok.load(), 20u);
+
+    HttpReply metrics = serval::test::httpGet(server->port(), "/metrics");
+    EXPECT_NE(metrics.body.find("serval_tls_certificate_expiry_seconds{address=\"127.0.0.1\",port=\"" +
+                                std::to_string(port) +
+                                "\",certificate=\"conf/server.xml:3\",subject=\"CN=third\"} "),
+              std::string::npos)
+        << metrics.body;
 }
 
 } // namespace

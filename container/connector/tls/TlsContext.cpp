@@ -1,6 +1,7 @@
 #include "connector/tls/TlsContext.h"
 
 #include "connector/tls/TlsTransport.h"
+#include "util/Log.h"
 #include "util/Strings.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
 namespace serval::connector::tls {
 namespace {
@@ -86,6 +88,17 @@ int64_t unixTime(const ASN1_TIME* time)
     return static_cast<int64_t>(timegm(&tm));
 }
 
+/// "2026-12-31T23:59:59Z"
+std::string isoTime(int64_t unixSeconds)
+{
+    std::time_t t = static_cast<std::time_t>(unixSeconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
 void describe(const X509* leaf, const EVP_PKEY* key, CertificateInfo& info)
 {
     info.subject = nameText(X509_get_subject_name(leaf));
@@ -160,7 +173,7 @@ util::Expected<LoadedPair> loadPair(const config::CertificateConfig& config)
 
     describe(pair.leaf.get(), pair.key.get(), pair.info);
     if (X509_cmp_current_time(X509_get0_notAfter(pair.leaf.get())) <= 0)
-        return fail("the certificate expired (notAfter " + std::to_string(pair.info.notAfter) + ")");
+        return fail("the certificate expired on " + isoTime(pair.info.notAfter));
     if (X509_cmp_current_time(X509_get0_notBefore(pair.leaf.get())) >= 0)
         return fail("the certificate is not valid yet");
     return pair;
@@ -194,13 +207,46 @@ std::string joined(const std::vector<std::string>& names)
     return out;
 }
 
+/// What says a file changed: a rename over it (new inode), or a rewrite (size, mtime).
+struct FileStamp
+{
+    ino_t inode = 0;
+    off_t size = -1;
+    int64_t mtimeNanos = 0;
+    bool operator==(const FileStamp& o) const noexcept
+    {
+        return inode == o.inode && size == o.size && mtimeNanos == o.mtimeNanos;
+    }
+};
+
+std::vector<FileStamp> stampFiles(const std::vector<config::CertificateConfig>& configs)
+{
+    std::vector<FileStamp> out;
+    for (const config::CertificateConfig& c : configs) {
+        for (const std::string* file : {&c.certificateFile, &c.keyFile, &c.chainFile}) {
+            FileStamp stamp;
+            struct stat st
+            {
+            };
+            if (!file->empty() && ::stat(file->c_str(), &st) == 0) {
+                stamp.inode = st.st_ino;
+                stamp.size = st.st_size;
+                stamp.mtimeNanos = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+            }
+            out.push_back(stamp);
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 /// One group of <Certificate>s with the same host names: their pairs in one SSL_CTX.
 struct TlsContext::Site
 {
     std::vector<config::CertificateConfig> configs;
-    mutable std::mutex mutex; ///< guards ctx and info (reload swaps them)
+    std::vector<FileStamp> stamps; ///< of configs' files when last read (reloadChanged() only)
+    mutable std::mutex mutex;      ///< guards ctx and info (reload swaps them)
     CtxPtr ctx;
     std::vector<CertificateInfo> info;
 };
@@ -276,6 +322,7 @@ TlsContext::create(const std::vector<config::CertificateConfig>& certificates, c
     context->_defaultSite = 0;
     for (size_t i = 0; i < context->_sites.size(); ++i) {
         Site& site = *context->_sites[i];
+        site.stamps = stampFiles(site.configs);
         auto ctx = buildSiteContext(site.configs, site.info);
         if (!ctx) return ctx.failure();
         site.ctx = std::move(*ctx);
@@ -347,6 +394,34 @@ std::unique_ptr<Transport> TlsContext::newTransport(int fd) const
     if (ssl != nullptr) SSL_set_accept_state(ssl);
     ERR_clear_error();
     return std::make_unique<TlsTransport>(ssl);
+}
+
+unsigned TlsContext::reloadChanged()
+{
+    std::lock_guard<std::mutex> reloading(_reloadMutex);
+    unsigned replaced = 0;
+    for (const auto& site : _sites) {
+        std::vector<FileStamp> stamps = stampFiles(site->configs);
+        if (stamps == site->stamps) continue;
+        site->stamps = std::move(stamps);
+        std::vector<CertificateInfo> info;
+        auto ctx = buildSiteContext(site->configs, info);
+        std::lock_guard<std::mutex> lock(site->mutex);
+        if (!ctx) {
+            for (CertificateInfo& old : site->info)
+                old.lastError = ctx.error();
+            LOG_WARN("tls", "certificate not reloaded, the old one keeps serving: " + ctx.error());
+            continue;
+        }
+        site->ctx = std::move(*ctx); // live SSLs hold their own reference to the old one
+        site->info = std::move(info);
+        ++replaced;
+        for (const CertificateInfo& now : site->info) {
+            LOG_INFO("tls", now.where + ": reloaded " + now.certificateFile + " (" + now.subject + ", " +
+                                now.keyType + ", expires " + isoTime(now.notAfter) + ")");
+        }
+    }
+    return replaced;
 }
 
 std::vector<CertificateInfo> TlsContext::certificates() const

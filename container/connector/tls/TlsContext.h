@@ -68,8 +68,16 @@ public:
     /// Never null: if OpenSSL cannot make a session, the transport fails every call.
     std::unique_ptr<Transport> newTransport(int fd) const;
 
-    /// Every <Certificate>, in configuration order.
+    /// Every <Certificate>, site by site (a site: the <Certificate>s with the same host names).
     std::vector<CertificateInfo> certificates() const;
+
+    /// Re-reads every site whose files changed (inode, size or mtime) since they were last
+    /// read. A site whose pairs load and check (see create()) gets its new context for the
+    /// handshakes from now on; established connections keep theirs. A site that fails keeps
+    /// serving its old pairs, says why in one warning and in CertificateInfo::lastError, and
+    /// is not retried until its files change again. Returns the sites replaced.
+    /// THREADS: any thread (the Connector's certificate watcher); one reload at a time.
+    unsigned reloadChanged();
 
     /// The site context a handshake for `serverName` gets ("" = no SNI); for tests.
     SSL_CTX* contextFor(const std::string& serverName) const;
@@ -80,6 +88,7 @@ private:
     static int onServerName(SSL* ssl, int* alert, void* arg) noexcept;
     const Site& siteFor(const char* serverName) const noexcept;
 
+    std::mutex _reloadMutex; ///< one reloadChanged() at a time
     SSL_CTX* _base = nullptr;
     std::vector<std::unique_ptr<Site>> _sites;
     std::unordered_map<std::string, size_t> _exact;    ///< lower-case name -> site
