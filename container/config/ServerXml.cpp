@@ -179,7 +179,45 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         number("workerQueue", &ConnectorConfig::workerQueue, 1, 10000000),
         text("serverHeader", &ConnectorConfig::serverHeader),
         number("drainTimeout", &ConnectorConfig::drainTimeoutMs, 0, kHour),
+        flag("secure", &ConnectorConfig::secure),
+        number("handshakeTimeout", &ConnectorConfig::handshakeTimeoutMs, 1, kHour),
+        number("certificateCheckInterval", &ConnectorConfig::certificateCheckIntervalMs, 0, kHour),
     };
+}
+
+std::vector<Attribute<CertificateConfig>> certificateAttributes(const std::string& base)
+{
+    return {
+        {"host",
+         [](CertificateConfig& c, std::string_view v, const Document&, int) {
+             c.hostNames.clear();
+             for (std::string_view name : util::splitList(v, ','))
+                 c.hostNames.emplace_back(util::toLower(name));
+         }},
+        path("certificateFile", &CertificateConfig::certificateFile, base),
+        path("keyFile", &CertificateConfig::keyFile, base),
+        path("chainFile", &CertificateConfig::chainFile, base),
+    };
+}
+
+/// <Certificate> children switch TLS on; secure= follows from them.
+void readCertificates(const Document& d, const XMLElement& connector, ConnectorConfig& config,
+                      const std::string& base)
+{
+    for (const XMLElement* e = connector.FirstChildElement("Certificate"); e;
+         e = e->NextSiblingElement("Certificate")) {
+        CertificateConfig certificate;
+        xml::applyAttributes(d, *e, certificateAttributes(base), certificate);
+        xml::checkChildren(d, *e, {});
+        if (certificate.certificateFile.empty()) {
+            xml::fail(d, *e,
+                      "<Certificate> needs certificateFile=\"...\" (PEM) and keyFile=\"...\" unless the key "
+                      "is in the same file");
+        }
+        certificate.where = d.displayName + ":" + std::to_string(e->GetLineNum());
+        config.certificates.push_back(std::move(certificate));
+    }
+    if (!config.certificates.empty()) config.secure = true;
 }
 
 std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
@@ -376,7 +414,8 @@ ServerConfig readServerConfig(const std::string& path, const std::string& base,
          c = c->NextSiblingElement("Connector")) {
         ConnectorConfig connector;
         xml::applyAttributes(d, *c, connectorAttributes(), connector);
-        xml::checkChildren(d, *c, {});
+        xml::checkChildren(d, *c, {"Certificate"});
+        readCertificates(d, *c, connector, base);
         config.connectors.push_back(std::move(connector));
     }
     if (config.connectors.empty()) {

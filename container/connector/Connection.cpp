@@ -151,6 +151,13 @@ void Connection::open(int fd, const sockaddr* peer, socklen_t peerLength)
     _deadline = deadlineAfter(_loop.now(), shared.config.headerTimeoutMs);
 }
 
+void Connection::setTransport(std::unique_ptr<Transport> transport) noexcept
+{
+    _transport = std::move(transport);
+    _handshaking = !_transport->established();
+    if (_handshaking) _deadline = deadlineAfter(_loop.now(), _loop.shared().config.handshakeTimeoutMs);
+}
+
 void Connection::resetMessage() noexcept
 {
     _event = Event::None;
@@ -207,6 +214,10 @@ void Connection::onEvents(uint32_t events)
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) _readable = true;
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) _peerShutdown = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) _writable = true;
+    if (_transport) { // TLS reads may wait to write and writes to read: retry both on any edge
+        _readable = true;
+        _writable = true;
+    }
     if (_state == State::Dispatched || _state == State::Closed) return; // the worker owns it
     drive();
 }
@@ -303,6 +314,7 @@ void Connection::drive()
             const size_t size = _loop.readBufferSize();
             ssize_t n = transportRead(buffer, size);
             if (n > 0) {
+                _handshaking = false; // the first request byte started the header deadline
                 LoopCounters::bump(_loop.counters().bytesIn, static_cast<uint64_t>(n));
                 // Drained; the next edge says more. Not after the peer's FIN: it came with this
                 // edge, no other edge follows, and only the recv() that returns 0 sees it.
@@ -320,6 +332,10 @@ void Connection::drive()
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 _readable = false;
+                if (_handshaking && _transport->established()) {
+                    _handshaking = false;
+                    _deadline = deadlineAfter(_loop.now(), config.headerTimeoutMs);
+                }
                 return;
             }
             close();
@@ -685,6 +701,7 @@ void Connection::onHeadComplete()
     request.remotePort = _remotePort;
     request.localAddress.assign(_localAddress);
     request.localPort = _localPort;
+    request.secure = config.secure;
     ex.startNanos = monotonicNowNanos();
     ex.response.setHeadOnly(_parser.method == HTTP_HEAD);
 
@@ -1361,10 +1378,11 @@ void Connection::close()
     resetMessage();
     _pending.clear();
     if (_pending.capacity() > 4096) std::string().swap(_pending);
+    _transport.reset(); // before the socket closes: TLS says close_notify on its way out
     ::close(_fd);
     _fd = -1;
     _plain.setSocket(-1);
-    _transport.reset();
+    _handshaking = false;
     _state = State::Closed;
     _deadline = 0;
     _loop.retire(this);

@@ -40,8 +40,9 @@ public:
     /// Loop thread: adopts an accepted, non-blocking socket.
     void open(int fd, const sockaddr* peer, socklen_t peerLength);
     /// Loop thread, right after open(): moves bytes through `transport` instead of plain TCP
-    /// (a TLS connector's, issue 16). Kept until the connection closes.
-    void setTransport(std::unique_ptr<Transport> transport) noexcept { _transport = std::move(transport); }
+    /// (a TLS connector's, issue 16). Kept until the connection closes. Until the transport
+    /// is established() the deadline is handshakeTimeout, then headerTimeout for the first byte.
+    void setTransport(std::unique_ptr<Transport> transport) noexcept;
     /// Loop thread: epoll reported `events`.
     void onEvents(uint32_t events);
     /// Loop thread: deadline() has passed.
@@ -198,6 +199,7 @@ private:
     bool _readable = false;     ///< loop: no EAGAIN seen since the last EPOLLIN
     bool _peerShutdown = false; ///< loop: EPOLLRDHUP/EPOLLHUP seen (the client sent FIN)
     bool _writable = false;     ///< loop: no EAGAIN seen since the last EPOLLOUT
+    bool _handshaking = false;  ///< loop: _transport is not established() yet
     uint64_t _deadline = 0;
     uint32_t _requestCount = 0;
     std::string _pending; ///< bytes received after the request being processed

@@ -179,6 +179,12 @@ void Connector::start()
 {
     if (_running) return;
     ignoreSigpipe();
+    if (!_config.certificates.empty() && !_tls) {
+        auto tls = tls::TlsContext::create(_config.certificates, _hostAliases);
+        if (!tls) throw std::runtime_error(tls.error());
+        _tls = std::move(*tls);
+        _transportFactory = [context = _tls.get()](int fd) { return context->newTransport(fd); };
+    }
     _loops.clear(); // from an earlier start(); kept until now so stats() still answers
     _workers = std::make_unique<WorkerPool>(_config.workerThreads, _config.workerQueue);
     listen(_loopCount);
@@ -196,11 +202,38 @@ void Connector::start()
     }
     _workers->start();
     _running = true;
+    if (_tls && _config.certificateCheckIntervalMs > 0) {
+        _watcherStop = false;
+        _certificateWatcher = std::thread([this] { watchCertificates(); });
+    }
+}
+
+void Connector::watchCertificates()
+{
+    std::unique_lock<std::mutex> lock(_watcherMutex);
+    const auto interval = std::chrono::milliseconds(_config.certificateCheckIntervalMs);
+    while (!_watcherWake.wait_for(lock, interval, [this] { return _watcherStop; })) {
+        lock.unlock();
+        _tls->reloadChanged();
+        lock.lock();
+    }
+}
+
+void Connector::stopWatchingCertificates()
+{
+    if (!_certificateWatcher.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(_watcherMutex);
+        _watcherStop = true;
+    }
+    _watcherWake.notify_all();
+    _certificateWatcher.join();
 }
 
 DrainReport Connector::stop(std::chrono::milliseconds drain)
 {
     if (!_running) return {};
+    stopWatchingCertificates();
     _shared->stopping.store(true, std::memory_order_relaxed); // responses from now on close
     // No new connections from here on: the loops see EINVAL on accept and drop their listener.
     for (int fd : _listenFds)

@@ -4,14 +4,18 @@
 #include "connector/ConnectorStats.h"
 #include "connector/DrainReport.h"
 #include "connector/Transport.h"
+#include "connector/tls/TlsContext.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace serval::connector {
@@ -46,8 +50,16 @@ public:
     using TransportFactory = std::function<std::unique_ptr<Transport>(int fd)>;
     void setTransportFactory(TransportFactory factory) { _transportFactory = std::move(factory); }
 
+    /// TLS (config.certificates not empty): how a certificate's host name expands to that
+    /// Host's aliases (startup knows the Hosts; the connector does not). Call before start().
+    void setHostAliases(tls::TlsContext::HostAliases aliases) { _hostAliases = std::move(aliases); }
+    /// The TLS side, from start() on; nullptr on a plain connector.
+    /// THREADS: any thread while the Connector exists (TlsContext is thread-safe).
+    const std::shared_ptr<tls::TlsContext>& tls() const noexcept { return _tls; }
+
     /// Binds, listens, starts the event loops and the worker pool. A second call is a no-op.
-    /// Throws std::runtime_error with one actionable line if the address cannot be used.
+    /// Throws std::runtime_error with one actionable line if the address or a certificate
+    /// cannot be used.
     void start();
     /// The port actually bound (the kernel's pick when config.port is 0). 0 before start().
     uint16_t boundPort() const noexcept { return _boundPort; }
@@ -83,6 +95,8 @@ public:
 private:
     void listen(unsigned loops);
     void closeListeners() noexcept;
+    void watchCertificates();
+    void stopWatchingCertificates();
 
     ConnectorConfig _config;
     http::HttpHandler& _handler;
@@ -94,6 +108,15 @@ private:
     bool _running = false;
     DrainReport _lastReport;
     TransportFactory _transportFactory;
+    tls::TlsContext::HostAliases _hostAliases;
+    std::shared_ptr<tls::TlsContext> _tls;
+    /// TLS: checks the certificate files every certificateCheckInterval (TlsContext::
+    /// reloadChanged()) from start() to stop(); its own thread, so a slow disk or a big key
+    /// never stalls a loop.
+    std::thread _certificateWatcher;
+    std::mutex _watcherMutex;
+    std::condition_variable _watcherWake;
+    bool _watcherStop = false;
     std::unique_ptr<WorkerPool> _workers;
     std::unique_ptr<LoopShared> _shared;
     std::vector<std::unique_ptr<EventLoop>> _loops;

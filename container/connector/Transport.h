@@ -9,11 +9,12 @@
 namespace serval::connector {
 
 /// How a Connection moves bytes over its socket: plain TCP (PlainTransport) today, TLS next
-/// (issue 16: a TlsTransport over OpenSSL), so the parser and the state machine never see which.
+/// (issue 16: tls/TlsTransport over OpenSSL), so the parser and the state machine never see which.
 /// The calls mirror the system calls they replace, errors included: a result < 0 sets errno,
 /// and EAGAIN means "wait for the next epoll edge" (the Connection asks for both EPOLLIN and
-/// EPOLLOUT, edge-triggered, for its whole life; a TLS read that needs to write first can
-/// return EAGAIN and is retried on either edge).
+/// EPOLLOUT, edge-triggered, for its whole life; with a Transport other than plain TCP it
+/// retries reads and writes on either edge, so a TLS read that needs to write first can
+/// return EAGAIN).
 ///
 /// OWNERSHIP: owned by its Connection (one per connection, created at accept); the socket
 /// stays the Connection's (it closes it, epoll watches it).
@@ -36,6 +37,9 @@ public:
     /// True if the transport holds input already taken from the socket (decrypted TLS records)
     /// that no epoll edge will announce: the Connection reads again before waiting.
     virtual bool hasBufferedInput() const noexcept = 0;
+    /// False while a handshake is still running (TLS): the Connection keeps the handshake
+    /// deadline until then, and the header deadline after.
+    virtual bool established() const noexcept { return true; }
 };
 
 /// Plain TCP: each call is the system call. `final` and called on the object itself (not via

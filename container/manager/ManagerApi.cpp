@@ -12,6 +12,7 @@
 #include <Poco/JSON/Parser.h>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <sstream>
 #include <unistd.h>
@@ -894,6 +895,29 @@ AdminResponse ManagerApi::status(const ApiCall&)
         o->set("requests", c.requests);
         o->set("bytesIn", c.bytesIn);
         o->set("bytesOut", c.bytesOut);
+        o->set("tls", c.tls);
+        if (c.tls) {
+            Array::Ptr certificates = new Array;
+            for (const CertificateStatus& certificate : c.certificates) {
+                auto item = newObject();
+                item->set("where", certificate.where);
+                item->set("certificateFile", certificate.certificateFile);
+                Array::Ptr hostNames = new Array;
+                for (const std::string& name : certificate.hostNames)
+                    hostNames->add(name);
+                item->set("hostNames", hostNames);
+                item->set("subject", certificate.subject);
+                Array::Ptr names = new Array;
+                for (const std::string& name : certificate.subjectAltNames)
+                    names->add(name);
+                item->set("subjectAltNames", names);
+                item->set("keyType", certificate.keyType);
+                item->set("notAfter", certificate.notAfter);
+                item->set("lastError", certificate.lastError);
+                certificates->add(item);
+            }
+            o->set("certificates", certificates);
+        }
         requests += c.requests;
         connectors->add(o);
     }
@@ -1053,6 +1077,17 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
                  [](const ConnectorInfo& c) { return c.bytesIn; });
     perConnector("serval_sent_bytes_total", "counter", "Bytes sent to clients.",
                  [](const ConnectorInfo& c) { return c.bytesOut; });
+    family("serval_tls_certificate_expiry_seconds", "gauge",
+           "Seconds until a TLS certificate expires (negative: expired), per <Certificate>.");
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    for (const auto& c : status.connectors) {
+        for (const CertificateStatus& certificate : c.certificates) {
+            out << "serval_tls_certificate_expiry_seconds{address=\"" << metricLabel(c.address)
+                << "\",port=\"" << c.port << "\",certificate=\"" << metricLabel(certificate.where)
+                << "\",subject=\"" << metricLabel(certificate.subject) << "\"} "
+                << (certificate.notAfter - now) << "\n";
+        }
+    }
     scalar("serval_worker_threads", "gauge", "Worker pool size.", status.workerThreads);
     scalar("serval_worker_busy", "gauge", "Workers running a request.", status.workersBusy);
     scalar("serval_worker_queued", "gauge", "Requests waiting for a worker.", status.workQueued);

@@ -78,6 +78,20 @@ struct ActionResult
     std::optional<AppInfo> app; ///< the app after the action, when it exists
 };
 
+/// One TLS certificate of a connector, as the admin page, the status JSON and /metrics show it
+/// (plain data: startup copies it from the connector's TlsContext; the manager knows no TLS).
+struct CertificateStatus
+{
+    std::string where; ///< "conf/server.xml:12"
+    std::string certificateFile;
+    std::vector<std::string> hostNames; ///< SNI names; empty = the default certificate
+    std::string subject;
+    std::vector<std::string> subjectAltNames;
+    std::string keyType;
+    int64_t notAfter = 0;  ///< Unix seconds
+    std::string lastError; ///< the last reload that was refused ("" = none)
+};
+
 struct ConnectorInfo
 {
     std::string address;
@@ -86,6 +100,8 @@ struct ConnectorInfo
     uint64_t requests = 0; ///< total since start; the page derives requests/s
     uint64_t bytesIn = 0;
     uint64_t bytesOut = 0;
+    bool tls = false;
+    std::vector<CertificateStatus> certificates;
 };
 
 struct ServerStatus

@@ -9,6 +9,7 @@
 #include "util/FileDescriptor.h"
 #include "util/Log.h"
 #include "util/Path.h"
+#include "util/Strings.h"
 
 #include <cerrno>
 #include <cstring>
@@ -47,10 +48,11 @@ bool readSecret(const std::string& path, std::string& secret)
 
 } // namespace
 
-std::string listeningUrl(const std::string& address, uint16_t port)
+std::string listeningUrl(const std::string& address, uint16_t port, bool tls)
 {
     bool v6 = address.find(':') != std::string::npos;
-    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + "/";
+    return std::string(tls ? "https://" : "http://") + (v6 ? "[" + address + "]" : address) + ":" +
+           std::to_string(port) + "/";
 }
 
 Server::Server(config::ServerConfig config) : _config(std::move(config)) {}
@@ -178,9 +180,23 @@ void Server::installManager()
     _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
         for (const auto& connector : _connectors) {
             connector::ConnectorStats stats = connector->stats();
-            status.connectors.push_back(
-                manager::ConnectorInfo{connector->boundAddress(), connector->boundPort(),
-                                       stats.openConnections, stats.requests, stats.bytesIn, stats.bytesOut});
+            manager::ConnectorInfo info;
+            info.address = connector->boundAddress();
+            info.port = connector->boundPort();
+            info.openConnections = stats.openConnections;
+            info.requests = stats.requests;
+            info.bytesIn = stats.bytesIn;
+            info.bytesOut = stats.bytesOut;
+            if (const auto& tls = connector->tls()) {
+                info.tls = true;
+                for (connector::tls::CertificateInfo& c : tls->certificates()) {
+                    info.certificates.push_back(manager::CertificateStatus{
+                        std::move(c.where), std::move(c.certificateFile), std::move(c.hostNames),
+                        std::move(c.subject), std::move(c.subjectAltNames), std::move(c.keyType), c.notAfter,
+                        std::move(c.lastError)});
+                }
+            }
+            status.connectors.push_back(std::move(info));
             status.workerThreads += stats.workerThreads;
             status.workersBusy += stats.workersBusy;
             status.workQueued += stats.workersQueued;
@@ -211,6 +227,12 @@ void Server::startInternal()
     unsigned nextLoop = 0; // http::Loop::index() is dense across every Connector
     for (const config::ConnectorConfig& connectorConfig : _config.connectors) {
         _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine, nextLoop));
+        _connectors.back()->setHostAliases([this](const std::string& name) {
+            for (const config::HostConfig& host : _config.engine.hosts) {
+                if (util::toLower(host.name) == name) return host.aliases;
+            }
+            return std::vector<std::string>{};
+        });
         nextLoop += _connectors.back()->loopCount();
     }
     installManager();
@@ -218,7 +240,8 @@ void Server::startInternal()
         connector->start(); // throws one actionable line (address in use, permission denied)
         // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
         util::Log::write(util::LogLevel::Info, "server",
-                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
+                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort(),
+                                                        connector->tls() != nullptr));
     }
 }
 

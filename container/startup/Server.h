@@ -94,7 +94,7 @@ private:
     connector::DrainReport _drainReport;
 };
 
-/// "http://127.0.0.1:8080/" or "http://[::1]:8080/".
-std::string listeningUrl(const std::string& address, uint16_t port);
+/// "http://127.0.0.1:8080/" or "http://[::1]:8080/"; "https://..." for a TLS connector.
+std::string listeningUrl(const std::string& address, uint16_t port, bool tls = false);
 
 } // namespace serval::startup

@@ -329,3 +329,40 @@ TEST_F(ServerXmlTest, BadIsolationAttributesNameFileAndLine)
         std::string::npos)
         << error(twice);
 }
+
+TEST_F(ServerXmlTest, CertificatesSwitchTlsOnAndImplySecure)
+{
+    config::ServerConfig c = read(R"(<Server>
+  <Connector port="8443" handshakeTimeout="3000">
+    <Certificate host="Example.com, *.example.org" certificateFile="certs/a.pem" keyFile="/k/a.key"
+                 chainFile="certs/chain.pem"/>
+    <Certificate certificateFile="certs/default.pem"/>
+  </Connector>
+  <Connector port="8080" secure="true"/>
+  <Connector port="8081"/>
+  <Engine defaultHost="localhost"><Host name="localhost" appBase="webapps"/></Engine>
+</Server>
+)");
+    ASSERT_EQ(c.connectors.size(), 3u);
+    const config::ConnectorConfig& tls = c.connectors[0];
+    EXPECT_TRUE(tls.secure);
+    EXPECT_EQ(tls.handshakeTimeoutMs, 3000u);
+    ASSERT_EQ(tls.certificates.size(), 2u);
+    EXPECT_EQ(tls.certificates[0].hostNames, (std::vector<std::string>{"example.com", "*.example.org"}));
+    EXPECT_EQ(tls.certificates[0].certificateFile, base.path() + "/certs/a.pem");
+    EXPECT_EQ(tls.certificates[0].keyFile, "/k/a.key");
+    EXPECT_EQ(tls.certificates[0].chainFile, base.path() + "/certs/chain.pem");
+    EXPECT_EQ(tls.certificates[0].where, "conf/server.xml:3");
+    EXPECT_TRUE(tls.certificates[1].hostNames.empty()); // the default certificate
+    EXPECT_TRUE(c.connectors[1].secure);                // behind a TLS proxy: Tomcat's meaning
+    EXPECT_TRUE(c.connectors[1].certificates.empty());
+    EXPECT_FALSE(c.connectors[2].secure);
+}
+
+TEST_F(ServerXmlTest, ACertificateNeedsItsFile)
+{
+    std::string e =
+        error("<Server>\n  <Connector port=\"8443\">\n    <Certificate host=\"a\"/>\n  </Connector>\n"
+              "</Server>");
+    EXPECT_EQ(e.rfind("conf/server.xml:3: <Certificate> needs certificateFile=", 0), 0u) << e;
+}

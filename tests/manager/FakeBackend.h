@@ -100,10 +100,13 @@ public:
     {
         manager::ServerStatus s;
         s.version = "test";
-        s.connectors.push_back({"127.0.0.1", 8080, 3, 100, 1000, 2000});
+        s.connectors.push_back({"127.0.0.1", 8080, 3, 100, 1000, 2000, false, {}});
+        if (!certificates.empty())
+            s.connectors.push_back({"127.0.0.1", 8443, 1, 10, 100, 200, true, certificates});
         return s;
     }
     std::string defaultHost() override { return "localhost"; }
+    std::vector<manager::CertificateStatus> certificates; ///< set: a second, TLS connector has these
 
     std::string state(const std::string& path)
     {

@@ -5,6 +5,7 @@
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <ctime>
 #include <gtest/gtest.h>
 
 using namespace serval::manager;
@@ -290,6 +291,36 @@ TEST_F(ManagerApiTest, MetricsInPrometheusText)
     EXPECT_NE(response.body.find("serval_apps{state=\"running\"} 1"), std::string::npos);
     EXPECT_NE(response.body.find("serval_app_requests_total{host=\"localhost\",context=\"/hello\"} 0"),
               std::string::npos);
+}
+
+TEST_F(ManagerApiTest, TlsCertificatesInStatusAndMetrics)
+{
+    serval::manager::CertificateStatus certificate;
+    certificate.where = "conf/server.xml:3";
+    certificate.certificateFile = "/c/a.pem";
+    certificate.hostNames = {"a.example"};
+    certificate.subject = "CN=a.example";
+    certificate.subjectAltNames = {"a.example", "www.a.example"};
+    certificate.keyType = "EC prime256v1";
+    certificate.notAfter = static_cast<int64_t>(std::time(nullptr)) + 86400 * 10;
+    certificate.lastError = "conf/server.xml:3: the key does not belong to the certificate";
+    backend.certificates = {certificate};
+
+    auto metrics = api->metrics(request("GET", "/metrics")).body;
+    size_t at = metrics.find("serval_tls_certificate_expiry_seconds{address=\"127.0.0.1\",port=\"8443\","
+                             "certificate=\"conf/server.xml:3\",subject=\"CN=a.example\"} ");
+    ASSERT_NE(at, std::string::npos) << metrics;
+    long seconds = std::stol(metrics.substr(metrics.find("} ", at) + 2));
+    EXPECT_GT(seconds, 86400 * 10 - 60);
+    EXPECT_LE(seconds, 86400 * 10);
+
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    auto status = api->handle(request("GET", "/api/status")).body;
+    for (const char* part :
+         {"\"subject\":\"CN=a.example\"", "\"subjectAltNames\":[\"a.example\",\"www.a.example\"]",
+          "\"keyType\":\"EC prime256v1\"", "\"lastError\":\"conf/server.xml:3: the key", "\"tls\":true"}) {
+        EXPECT_NE(status.find(part), std::string::npos) << part << "\n" << status;
+    }
 }
 
 TEST_F(ManagerApiTest, LogsFilterByLevelAndApp)

@@ -120,6 +120,18 @@ void ServalProcess::kill()
     _pid = -1;
 }
 
+uint16_t ServalProcess::tlsPort() const
+{
+    const std::string marker = "listening on https://";
+    std::string text = log();
+    size_t at = text.find(marker);
+    if (at == std::string::npos) return 0;
+    size_t end = text.find('/', at + marker.size());
+    size_t colon = text.rfind(':', end);
+    if (end == std::string::npos || colon == std::string::npos || colon < at) return 0;
+    return static_cast<uint16_t>(std::stoi(text.substr(colon + 1, end - colon - 1)));
+}
+
 std::string ServalProcess::sanitizerReport(const std::string& log)
 {
     size_t at = std::string::npos;

@@ -38,6 +38,9 @@ public:
     int terminatingSignal() const noexcept { return _terminatingSignal; }
 
     uint16_t port() const noexcept { return _port; }
+    /// The port of the first TLS connector ("listening on https://..."), 0 if none. A TLS
+    /// connector with port="0" in server.xml gets a free port too (--port sets the first only).
+    uint16_t tlsPort() const;
     const std::string& address() const noexcept { return _address; }
     int pid() const noexcept { return _pid; }
     const std::string& base() const noexcept { return _base; }
