@@ -3,7 +3,6 @@
 #include "app/AppLoader.h"
 #include "config/ConfigError.h"
 #include "servlets/DefaultServlet.h"
-#include "servlets/MimeTypes.h"
 #include "util/Log.h"
 
 #include <cerrno>
@@ -44,27 +43,13 @@ core::ContextServices Server::contextServices()
 {
     core::ContextServices services;
     services.appLoader = &app::loadAppModule;
-    services.defaultServlet = [](const core::Context& context) -> std::unique_ptr<core::Servlet> {
-        servlets::StaticConfig config;
-        config.docBase = context.docBase();
-        config.welcomeFiles = context.webXml().welcomeFiles;
-        config.mimeTypes = servlets::mimeTypesFromMap(context.webXml().mimeMappings);
-        return std::make_unique<servlets::DefaultServlet>(std::move(config));
-    };
+    services.defaultServlet = servlets::defaultServletFactory();
     return services;
 }
 
 config::WebAppConfig Server::readWebXmlDefaults(const std::string& base)
 {
-    std::string path = base + "/conf/web.xml";
-    struct stat st
-    {
-    };
-    if (::stat(path.c_str(), &st) == 0) return config::readWebXml(path, "conf/web.xml");
-    config::WebAppConfig defaults; // no conf/web.xml: index.html and no MIME table beyond the default type
-    defaults.source = "conf/web.xml";
-    defaults.welcomeFiles = {"index.html"};
-    return defaults;
+    return config::readDefaultWebXml(base + "/conf/web.xml");
 }
 
 void Server::openLogs()
