@@ -1,6 +1,7 @@
 #include "process/WorkerProcess.h"
 
 #include "process/Wire.h"
+#include "util/Strings.h"
 
 #include <cerrno>
 #include <csignal>
@@ -20,12 +21,6 @@ namespace serval::process {
 namespace {
 
 constexpr int kChildControlFd = 3;
-
-std::string signalName(int sig)
-{
-    const char* abbrev = ::sigabbrev_np(sig);
-    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-}
 
 // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++: the system calls directly.
 int pidfdOpen(pid_t pid) noexcept
@@ -47,7 +42,7 @@ std::runtime_error systemError(const std::string& what, int error)
 
 std::string WorkerExit::describe() const
 {
-    return exited ? "exit status " + std::to_string(status) : signalName(status);
+    return exited ? "exit status " + std::to_string(status) : util::signalName(status);
 }
 
 std::shared_ptr<WorkerProcess> WorkerProcess::spawn(const WorkerSpec& spec, const Options& options)
