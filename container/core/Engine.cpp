@@ -320,8 +320,10 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
 
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
-        decision.dispatch =
-            context->canServeInline(*st.mapping) ? http::Dispatch::Inline : http::Dispatch::Worker;
+        // A forwarded request waits for the app's worker process on a worker thread.
+        decision.dispatch = !context->forwards(*st.mapping) && context->canServeInline(*st.mapping)
+                                ? http::Dispatch::Inline
+                                : http::Dispatch::Worker;
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.
@@ -341,6 +343,10 @@ void Engine::service(http::HttpExchange& exchange) noexcept
             return;
         }
         Context& context = *st->context;
+        if (context.forwards(*st->mapping)) {
+            context.remote()->forward(exchange);
+            return;
+        }
         Request request(exchange, context);
         request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
         Response response(exchange);

@@ -50,21 +50,6 @@ std::string source(const WorkerSpec& spec)
 
 } // namespace
 
-const char* restartCauseName(RestartCause cause) noexcept
-{
-    switch (cause) {
-    case RestartCause::Crash:
-        return "crash";
-    case RestartCause::Timeout:
-        return "timeout";
-    case RestartCause::Memory:
-        return "memory";
-    case RestartCause::Recycle:
-        return "recycle";
-    }
-    return "crash";
-}
-
 const char* groupStateName(GroupState state) noexcept
 {
     switch (state) {

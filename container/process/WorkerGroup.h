@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/RemoteApplication.h"
 #include "process/LaneLoop.h"
 #include "process/RestartPolicy.h"
 #include "process/Supervisor.h"
@@ -37,7 +38,7 @@ struct GroupSettings
     WorkerProcess::Options process;                ///< binary, channels (= lanes), ring capacity
 };
 
-/// Why a worker was replaced (the /metrics label).
+/// Why a worker was replaced (the /metrics label; core::RemoteStatus::kCauses in this order).
 enum class RestartCause
 {
     Crash,
@@ -45,8 +46,7 @@ enum class RestartCause
     Memory,
     Recycle
 };
-constexpr size_t kRestartCauses = 4;
-const char* restartCauseName(RestartCause cause) noexcept;
+constexpr size_t kRestartCauses = core::RemoteStatus::kCauses.size();
 
 enum class GroupState
 {
@@ -60,26 +60,9 @@ enum class GroupState
 };
 const char* groupStateName(GroupState state) noexcept;
 
-/// What the admin page, the API and /metrics show of a group.
-struct GroupView
-{
-    struct Process
-    {
-        int pid = 0;
-        double uptimeSeconds = 0;
-        uint64_t residentBytes = 0;
-        uint64_t requests = 0;
-        std::string state; ///< "starting", "running", "draining"
-    };
-    std::string state;
-    std::string reason; ///< why quarantined (or failed)
-    std::vector<Process> processes;
-    uint64_t crashes = 0;
-    std::array<uint64_t, kRestartCauses> restarts{};
-    uint64_t replayed = 0;
-    uint64_t failedByCrash = 0;
-    std::string lastCrashId;
-};
+/// What the admin page, the API and /metrics show of a group (core's type: the manager reads
+/// it through core::RemoteApplication).
+using GroupView = core::RemoteStatus;
 
 /// The N worker processes of one isolated Context version (the Context's application
 /// backend), the lanes that forward to them (one per server I/O loop), and their supervision:

@@ -112,7 +112,8 @@ int runWorker(int controlFd, long parent)
     CrashCapture::install(crashPage.page());
 
     util::Log::setLevel(spec->logLevel);
-    if (!spec->logFile.empty()) util::Log::openFile(spec->logFile, false);
+    // Like the server's own log: the file and the stderr the worker shares with the server.
+    if (!spec->logFile.empty()) util::Log::openFile(spec->logFile, true);
     std::string name = "worker " + spec->describe() + " #" + std::to_string(spec->index);
 
     if (util::Outcome switched = switchUser(spec->user); !switched) {

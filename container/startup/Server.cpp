@@ -121,7 +121,17 @@ void Server::startInternal()
     openLogs();
     _webXmlDefaults = readWebXmlDefaults(_config.base);
 
-    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices());
+    process::ProcessManagerSettings processes;
+    processes.registryPath = (_config.base.empty() ? std::string(".") : _config.base) + "/data/serval.db";
+    processes.defaultsWebXml = _config.base + "/conf/web.xml";
+    processes.logFile = _config.logFile;
+    processes.logLevel = _config.logLevel;
+    processes.workerThreads = _config.connectors.front().workerThreads;
+    _processes = std::make_unique<process::ProcessManager>(processes);
+    _processes->start();
+    core::ContextServices services = contextServices();
+    services.remoteApplication = _processes->factory();
+    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, std::move(services));
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = std::make_shared<core::Host>(hostConfig);
         if (valves::AccessLog* log = accessLog(hostConfig.accessLog.value_or(_config.accessLog))) {
@@ -155,6 +165,8 @@ void Server::stopInternal() noexcept
     _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
+    if (_processes) _processes->stop(); // every Context, and so every worker, has stopped
+    _processes.reset();
     _accessLogs.clear(); // flushes
 }
 
