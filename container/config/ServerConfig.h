@@ -84,6 +84,9 @@ struct ManagerConfig
     uint32_t sessionTimeout = 1800;         ///< idle seconds before an admin session ends
     std::string metricsToken;               ///< if set, /metrics needs "Authorization: Bearer <it>"
     uint64_t maxUploadSize = 268435456;     ///< largest bundle upload through the API (bytes)
+    /// Directories a deploy by server path may read from (absolute, comma-separated in the
+    /// attribute); empty, the default: deploy by server path is off.
+    std::vector<std::string> deployRoots;
 };
 
 /// conf/server.xml, validated. Plain data: built once by readServerConfig(), then copied into

@@ -266,7 +266,20 @@ std::vector<Attribute<ManagerConfig>> managerAttributes()
             flag("enabled", &ManagerConfig::enabled),
             number("sessionTimeout", &ManagerConfig::sessionTimeout, 60, 7 * 24 * 3600),
             text("metricsToken", &ManagerConfig::metricsToken),
-            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1)};
+            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1),
+            {"deployRoots", [](ManagerConfig& m, std::string_view v, const Document& d, int line) {
+                 m.deployRoots.clear();
+                 for (std::string_view root : util::splitList(v, ',')) {
+                     auto normalized = util::normalizeUriPath(root);
+                     if (root.front() != '/' || !normalized || *normalized != root) {
+                         xml::fail(d, line,
+                                   "bad value \"" + std::string(root) +
+                                       "\" in attribute \"deployRoots\"; expected absolute directories "
+                                       "such as /srv/bundles, separated by commas");
+                     }
+                     m.deployRoots.emplace_back(root);
+                 }
+             }}};
 }
 
 // ---- readers ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include "connector/WorkerPool.h"
 #include "util/Log.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
@@ -57,8 +58,10 @@ void ignoreSigpipe()
 
 } // namespace
 
-Connector::Connector(ConnectorConfig config, http::HttpHandler& handler)
-    : _config(std::move(config)), _handler(handler)
+Connector::Connector(ConnectorConfig config, http::HttpHandler& handler, unsigned firstLoopIndex)
+    : _config(std::move(config)), _handler(handler), _firstLoopIndex(firstLoopIndex),
+      _loopCount(_config.ioThreads != 0 ? _config.ioThreads
+                                        : std::max(1u, std::thread::hardware_concurrency()))
 {}
 
 Connector::~Connector()
@@ -166,6 +169,7 @@ void Connector::listen(unsigned loops)
     _boundAddress = text;
     _shared.reset(
         new LoopShared{_config, _handler, *_workers, wildcard ? std::string() : _boundAddress, _boundPort});
+    _shared->transportFactory = _transportFactory;
 }
 
 void Connector::start()
@@ -174,12 +178,10 @@ void Connector::start()
     ignoreSigpipe();
     _loops.clear(); // from an earlier start(); kept until now so stats() still answers
     _workers = std::make_unique<WorkerPool>(_config.workerThreads, _config.workerQueue);
-    unsigned loops = _config.ioThreads;
-    if (loops == 0) loops = std::max(1u, std::thread::hardware_concurrency());
-    listen(loops);
+    listen(_loopCount);
     try {
-        for (unsigned i = 0; i < loops; ++i) {
-            _loops.push_back(std::make_unique<EventLoop>(*_shared, i, _listenFds[i]));
+        for (unsigned i = 0; i < _loopCount; ++i) {
+            _loops.push_back(std::make_unique<EventLoop>(*_shared, _firstLoopIndex + i, _listenFds[i]));
             _loops.back()->start();
         }
     } catch (...) {
@@ -196,6 +198,7 @@ void Connector::start()
 void Connector::stop(std::chrono::milliseconds drain)
 {
     if (!_running) return;
+    _shared->stopping.store(true, std::memory_order_relaxed); // responses from now on close
     // No new connections from here on: the loops see EINVAL on accept and drop their listener.
     for (int fd : _listenFds)
         ::shutdown(fd, SHUT_RDWR);
@@ -208,6 +211,15 @@ void Connector::stop(std::chrono::milliseconds drain)
     _workers->stop();
     closeListeners();
     _running = false;
+}
+
+std::vector<http::Loop*> Connector::loops() const
+{
+    std::vector<http::Loop*> loops;
+    if (!_running) return loops;
+    for (const auto& loop : _loops)
+        loops.push_back(loop.get());
+    return loops;
 }
 
 ConnectorStats Connector::stats() const noexcept

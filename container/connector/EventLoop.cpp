@@ -19,13 +19,37 @@
 namespace serval::connector {
 namespace {
 
-constexpr uint64_t kListenTag = 1;
-constexpr uint64_t kWakeTag = 2;
+// epoll tags: connections are stored as their (aligned) pointer, watches as pointer | 1, and
+// these two as small even numbers no object lives at.
+constexpr uint64_t kListenTag = 2;
+constexpr uint64_t kWakeTag = 4;
+constexpr uint64_t kWatchBit = 1;
 constexpr uint64_t kMillis = 1000 * 1000;
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr size_t kMaxFreeConnections = 1024;
 constexpr size_t kMaxFreeSlots = 1024;
 constexpr size_t kMaxPooledBuffer = 64 * 1024;
+
+/// _posted once the loop has ended: post() refuses.
+http::LoopTask* const kClosedQueue = reinterpret_cast<http::LoopTask*>(uintptr_t(8));
+
+/// The loop whose thread this is (isLoopThread()).
+thread_local const EventLoop* t_currentLoop = nullptr;
+
+/// post(Callback): one heap node per closure, freed after it ran.
+class CallbackTask final : public http::LoopTask
+{
+public:
+    explicit CallbackTask(http::Loop::Callback callback) : _callback(std::move(callback)) {}
+    void run() noexcept override
+    {
+        _callback();
+        delete this;
+    }
+
+private:
+    http::Loop::Callback _callback;
+};
 
 uint64_t clockNanos(clockid_t clock) noexcept
 {
@@ -65,6 +89,10 @@ EventLoop::~EventLoop()
         delete c;
     for (Connection* c : _retired)
         delete c;
+    for (Watch* w : _watches)
+        delete w;
+    for (Watch* w : _deadWatches)
+        delete w;
     if (_epollFd >= 0) ::close(_epollFd);
     if (_wakeFd >= 0) ::close(_wakeFd);
     if (_spareFd >= 0) ::close(_spareFd);
@@ -90,11 +118,14 @@ void EventLoop::start()
     _readBuffer.resize(kReadBufferSize);
     _now = coarseNowNanos();
     _nextTick = _now + _tickNanos;
+    _nextWake = _nextTick;
     _thread = std::thread([this] {
         char name[16];
         std::snprintf(name, sizeof name, "serval-io-%u", _index);
         ::pthread_setname_np(::pthread_self(), name);
+        t_currentLoop = this;
         run();
+        t_currentLoop = nullptr;
     });
 }
 
@@ -111,23 +142,111 @@ void EventLoop::join()
     if (_thread.joinable()) _thread.join();
 }
 
-void EventLoop::handBack(Connection* connection)
+bool EventLoop::isLoopThread() const noexcept
 {
-    bool wake;
-    {
-        std::lock_guard<std::mutex> lock(_handBackMutex);
-        wake = _handedBack.empty(); // otherwise a wake-up is already on its way
-        _handedBack.push_back(connection);
-    }
-    if (wake) {
+    return t_currentLoop == this;
+}
+
+bool EventLoop::post(http::LoopTask& task) noexcept
+{
+    http::LoopTask* head = _posted.load(std::memory_order_relaxed);
+    do {
+        if (head == kClosedQueue) return false;
+        task.loopNext = head;
+    } while (
+        !_posted.compare_exchange_weak(head, &task, std::memory_order_release, std::memory_order_relaxed));
+    if (head == nullptr) { // otherwise a wake-up is already on its way
         uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(_wakeFd, &one, sizeof one);
+    }
+    return true;
+}
+
+bool EventLoop::post(Callback callback)
+{
+    auto* task = new CallbackTask(std::move(callback));
+    if (post(*task)) return true;
+    delete task;
+    return false;
+}
+
+void EventLoop::runPosted(bool close) noexcept
+{
+    http::LoopTask* list = _posted.exchange(close ? kClosedQueue : nullptr, std::memory_order_acquire);
+    if (list == nullptr || list == kClosedQueue) return;
+    // The stack holds the newest first: run oldest first, as posted.
+    for (; list != nullptr; list = list->loopNext)
+        _postedWork.push_back(list);
+    for (size_t i = _postedWork.size(); i > 0; --i)
+        _postedWork[i - 1]->run(); // may free the task (CallbackTask) or post it again
+    _postedWork.clear();
+}
+
+http::WatchId EventLoop::watch(int fd, uint32_t epollEvents, WatchCallback callback)
+{
+    auto* w = new Watch{fd, std::move(callback)};
+    epoll_event event{};
+    event.events = epollEvents;
+    event.data.u64 = reinterpret_cast<uintptr_t>(w) | kWatchBit;
+    if (::epoll_ctl(_epollFd, EPOLL_CTL_ADD, fd, &event) != 0) {
+        int error = errno;
+        delete w;
+        errno = error;
+        return {};
+    }
+    _watches.insert(w);
+    return http::WatchId{reinterpret_cast<uintptr_t>(w)};
+}
+
+bool EventLoop::setWatchEvents(http::WatchId id, uint32_t epollEvents) noexcept
+{
+    auto* w = reinterpret_cast<Watch*>(id.value);
+    epoll_event event{};
+    event.events = epollEvents;
+    event.data.u64 = id.value | kWatchBit;
+    return ::epoll_ctl(_epollFd, EPOLL_CTL_MOD, w->fd, &event) == 0;
+}
+
+void EventLoop::unwatch(http::WatchId id) noexcept
+{
+    auto* w = reinterpret_cast<Watch*>(id.value);
+    if (w == nullptr || w->dead) return;
+    ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, w->fd, nullptr);
+    w->dead = true;
+    _watches.erase(w);
+    _deadWatches.push_back(w); // events of this iteration may still name it
+}
+
+http::TimerId EventLoop::addTimer(uint64_t deadlineNanos, Callback callback)
+{
+    http::TimerId id{deadlineNanos, ++_timerSequence};
+    _timers.emplace(std::make_pair(id.deadline, id.sequence), std::move(callback));
+    _nextWake = std::min(_nextWake, deadlineNanos);
+    return id;
+}
+
+bool EventLoop::cancelTimer(http::TimerId id) noexcept
+{
+    return _timers.erase(std::make_pair(id.deadline, id.sequence)) != 0;
+}
+
+void EventLoop::runTimers() noexcept
+{
+    while (!_timers.empty() && _timers.begin()->first.first <= _now) {
+        // Out of the table before the call: the callback may add or cancel timers.
+        Callback callback = std::move(_timers.begin()->second);
+        _timers.erase(_timers.begin());
+        callback();
     }
 }
 
 ExchangeSlot* EventLoop::acquireSlot()
 {
-    if (_freeSlots.empty()) return new ExchangeSlot();
+    if (_freeSlots.empty()) {
+        auto* slot = new ExchangeSlot();
+        slot->exchange.loop = this; // a slot never leaves its loop
+        return slot;
+    }
     ExchangeSlot* slot = _freeSlots.back().release();
     _freeSlots.pop_back();
     return slot;
@@ -162,6 +281,7 @@ void EventLoop::retire(Connection* connection) noexcept
 void EventLoop::freeRetired() noexcept
 {
     for (Connection* c : _retired) {
+        c->releaseClosed();
         if (_freeConnections.size() < kMaxFreeConnections)
             _freeConnections.emplace_back(c);
         else
@@ -170,12 +290,26 @@ void EventLoop::freeRetired() noexcept
     _retired.clear();
 }
 
+void EventLoop::onTick() noexcept
+{
+    if (!_timers.empty()) runTimers();
+    if (_now >= _nextTick) {
+        checkDeadlines();
+        _nextTick = _now + _tickNanos;
+        _nextWake = _nextTick;
+        for (Watch* w : _deadWatches) // unwatched at least one iteration ago
+            delete w;
+        _deadWatches.clear();
+    }
+    _nextWake = _timers.empty() ? _nextTick : std::min(_nextTick, _timers.begin()->first.first);
+}
+
 void EventLoop::run()
 {
     epoll_event events[256];
     for (;;) {
         _now = coarseNowNanos();
-        int timeoutMs = _nextTick > _now ? static_cast<int>((_nextTick - _now) / kMillis) + 1 : 0;
+        int timeoutMs = _nextWake > _now ? static_cast<int>((_nextWake - _now) / kMillis) + 1 : 0;
         int n = ::epoll_wait(_epollFd, events, 256, timeoutMs);
         if (n < 0 && errno != EINTR) {
             LOG_ERROR("connector", std::string("epoll_wait failed: ") + std::strerror(errno));
@@ -184,19 +318,19 @@ void EventLoop::run()
         _now = coarseNowNanos();
         for (int i = 0; i < n; ++i) {
             const uint64_t tag = events[i].data.u64;
-            if (tag == kListenTag) {
+            if ((tag & kWatchBit) == 0 && tag > kWakeTag) { // a connection: the common case first
+                auto* connection = static_cast<Connection*>(events[i].data.ptr);
+                if (!connection->closed()) connection->onEvents(events[i].events);
+            } else if (tag == kListenTag) {
                 onAccept();
             } else if (tag == kWakeTag) {
                 onWake();
             } else {
-                auto* connection = static_cast<Connection*>(events[i].data.ptr);
-                if (!connection->closed()) connection->onEvents(events[i].events);
+                auto* w = reinterpret_cast<Watch*>(tag & ~kWatchBit);
+                if (!w->dead) w->callback(events[i].events);
             }
         }
-        if (_now >= _nextTick) {
-            checkDeadlines();
-            _nextTick = _now + _tickNanos;
-        }
+        if (_now >= _nextWake) onTick();
         freeRetired();
         if (_draining && _live.empty()) break;
     }
@@ -204,6 +338,7 @@ void EventLoop::run()
     for (size_t i = _live.size(); i > 0; --i) {
         if (!_live[i - 1]->dispatched()) _live[i - 1]->close();
     }
+    runPosted(true); // what was posted until now still runs; later posts are refused
     freeRetired();
 }
 
@@ -255,6 +390,7 @@ void EventLoop::onAccept()
             _freeConnections.pop_back();
         }
         connection->open(fd, reinterpret_cast<sockaddr*>(&peer), peerLength);
+        if (_shared.transportFactory) connection->setTransport(_shared.transportFactory(fd));
         epoll_event event{};
         event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         event.data.ptr = connection;
@@ -271,14 +407,7 @@ void EventLoop::onWake()
     uint64_t value;
     [[maybe_unused]] ssize_t n = ::read(_wakeFd, &value, sizeof value);
     if (_stopRequested.load(std::memory_order_acquire) && !_draining) beginDrain();
-    {
-        std::lock_guard<std::mutex> lock(_handBackMutex);
-        _handBackWork.swap(_handedBack);
-    }
-    const bool force = _draining && _now >= _drainDeadline;
-    for (Connection* connection : _handBackWork)
-        connection->onHandBack(force);
-    _handBackWork.clear();
+    runPosted(false);
 }
 
 void EventLoop::beginDrain()

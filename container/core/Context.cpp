@@ -1,6 +1,7 @@
 #include "core/Context.h"
 
 #include "core/ErrorPage.h"
+#include "util/CrashHandler.h"
 #include "util/Path.h"
 #include "util/Strings.h"
 
@@ -35,7 +36,7 @@ std::vector<std::string> libraries(const std::string& docBase)
 } // namespace
 
 Context::Context(ContextSpec spec, ContextServices services)
-    : _spec(std::move(spec)), _services(std::move(services))
+    : _spec(std::move(spec)), _label(displayPath()), _services(std::move(services))
 {}
 
 Context::~Context()
@@ -135,6 +136,7 @@ void Context::buildMapping()
 
 void Context::startInternal()
 {
+    auto note = util::CrashNote::activity(_label, "starting"); // app code runs from here on
     if (isolated()) {
         // The app's code runs in worker processes: the server builds the same mapping with
         // stand-ins, so it can tell what it serves itself from what it forwards.
@@ -297,6 +299,7 @@ void Context::startInternal()
 
 void Context::stopInternal() noexcept
 {
+    auto note = util::CrashNote::activity(_label, "stopping");
     // Requests routed here before the state changed are allowed to finish.
     auto deadline = std::chrono::steady_clock::now() + kStopDrainLimit;
     while (inFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -390,6 +393,9 @@ void Context::service(Request& request, Response& response)
         writeErrorPage(response.http(), 503, "The application at " + displayPath() + " is not running.");
         return;
     }
+    // A fatal signal while app code runs names this app and request in the crash report.
+    auto note = util::CrashNote::request(_label, request.method(), request.http().target,
+                                         request.http().versionMinor);
     ServiceStatus status;
     const char* stage = "listener";
     for (auto& listener : _listeners) {

@@ -3,6 +3,7 @@
 #include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
 #include "core/FilterChain.h"
+#include "core/HeadCheck.h"
 #include "core/LatencyHistogram.h"
 #include "core/Lifecycle.h"
 #include "core/RemoteApplication.h"
@@ -112,7 +113,15 @@ public:
     /// matching `patterns`. Call before start(); kept across restarts.
     void addFilter(std::string name, std::unique_ptr<Filter> filter, std::vector<std::string> patterns);
 
+    /// Decides on request heads before their bodies are read (container Contexts: the manager).
+    /// Call before start(); kept across restarts.
+    void setHeadCheck(std::shared_ptr<HeadCheck> check) { _headCheck = std::move(check); }
+
     // ---- request path (Engine) --------------------------------------------------------------
+
+    /// The head check, or nullptr (apps): the Engine asks it on the I/O thread for every request
+    /// routed here.
+    HeadCheck* headCheck() const noexcept { return _headCheck.get(); }
 
     /// Maps a decoded, normalised path within the context ("/a/b"): the servlet mapping that
     /// matches, or one with no wrapper (and the filters that may still apply) if none does.
@@ -209,6 +218,7 @@ private:
     std::vector<std::shared_ptr<AppModule>> _modules;
 
     ContextSpec _spec;
+    std::string _label; ///< displayPath(), kept: crash notes (util/CrashHandler.h) view it
     ContextServices _services;
 
     std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start
@@ -222,6 +232,7 @@ private:
     std::vector<FilterHolder> _filters;              ///< from web.xml
     std::vector<FilterMap> _filterMaps;              ///< container filters first, then web.xml order
     std::vector<std::unique_ptr<Listener>> _listeners;
+    std::shared_ptr<HeadCheck> _headCheck; ///< setHeadCheck(): survives stop/start
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"

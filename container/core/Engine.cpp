@@ -324,6 +324,8 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
         decision.dispatch = !context->forwards(*st.mapping) && context->canServeInline(*st.mapping)
                                 ? http::Dispatch::Inline
                                 : http::Dispatch::Worker;
+        // A refusal keeps the request counted in the Context: complete() follows it and records it.
+        if (HeadCheck* check = context->headCheck()) check->checkHead(*context, exchange, decision);
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.

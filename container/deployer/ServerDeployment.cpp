@@ -2,6 +2,7 @@
 
 #include "bundle/Preflight.h"
 #include "util/Log.h"
+#include "util/Strings.h"
 
 #include <cerrno>
 #include <chrono>
@@ -59,6 +60,10 @@ void ServerDeployment::start()
         settings.preflightBinary = self;
         settings.preflightDeadline = std::chrono::milliseconds(hostConfig.preflightTimeoutMs);
         settings.stableFor = std::chrono::milliseconds(hostConfig.deployStabilityDelayMs);
+        // The manager and /metrics live on the default host (manager::Manager::install mounts
+        // them after the deployer started): their paths and everything below are never an app's.
+        if (_config.manager.enabled && util::equalsIgnoreCase(hostConfig.name, _config.engine.defaultHost))
+            settings.reservedPaths = {_config.manager.path, "/metrics"};
         makeDirectories(settings.workDir);
         _runners.push_back(
             std::make_unique<HostContextRunner>(host, _engine.services(), _defaults, _maxBodySize));

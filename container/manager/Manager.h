@@ -10,6 +10,7 @@
 namespace serval::core {
 class Context;
 class Engine;
+class HeadCheck;
 class Servlet;
 } // namespace serval::core
 
@@ -38,7 +39,8 @@ public:
 
 private:
     std::shared_ptr<core::Context> makeContext(const std::string& name, const std::string& path,
-                                               std::unique_ptr<core::Servlet> servlet, uint64_t maxBody);
+                                               std::unique_ptr<core::Servlet> servlet,
+                                               std::shared_ptr<core::HeadCheck> headCheck, uint64_t maxBody);
 
     core::Engine& _engine;
     config::ServerConfig _server;

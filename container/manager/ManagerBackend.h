@@ -5,6 +5,8 @@
 // directly. container/startup wires an implementation over the Deployer, the registry and the
 // connector statistics; the unit tests use an in-memory one.
 
+#include "util/FileDescriptor.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -122,9 +124,12 @@ public:
     virtual ActionResult deployUpload(const std::string& host, const std::string& path,
                                       const std::string& fileName, const std::string& bundle,
                                       bool update) = 0;
-    /// Deploys a bundle or directory already on the server's file system.
+    /// Deploys a bundle or directory already on the server's file system: `source` is open on
+    /// `serverPath` (the manager opened it within its deployRoots, following no link); a bundle is
+    /// copied up to `maxBytes`, a directory by the Host's bundle caps.
     virtual ActionResult deployPath(const std::string& host, const std::string& path,
-                                    const std::string& serverPath, bool update) = 0;
+                                    const std::string& serverPath, util::FileDescriptor source,
+                                    uint64_t maxBytes, bool update) = 0;
     virtual ActionResult undeploy(const std::string& host, const std::string& path) = 0;
     virtual ActionResult start(const std::string& host, const std::string& path) = 0;
     virtual ActionResult stop(const std::string& host, const std::string& path) = 0;

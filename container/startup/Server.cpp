@@ -143,8 +143,11 @@ void Server::startInternal()
     deployApplications();
     if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
 
-    for (const config::ConnectorConfig& connectorConfig : _config.connectors)
-        _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine));
+    unsigned nextLoop = 0; // http::Loop::index() is dense across every Connector
+    for (const config::ConnectorConfig& connectorConfig : _config.connectors) {
+        _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine, nextLoop));
+        nextLoop += _connectors.back()->loopCount();
+    }
     installManager();
     for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
@@ -152,6 +155,16 @@ void Server::startInternal()
         util::Log::write(util::LogLevel::Info, "server",
                          "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
     }
+}
+
+std::vector<http::Loop*> Server::loops() const
+{
+    std::vector<http::Loop*> all;
+    for (const auto& connector : _connectors) {
+        std::vector<http::Loop*> loops = connector->loops();
+        all.insert(all.end(), loops.begin(), loops.end());
+    }
+    return all;
 }
 
 void Server::stopInternal() noexcept

@@ -43,6 +43,10 @@ public:
         return _connectors;
     }
 
+    /// Every I/O loop of every Connector, ordered by http::Loop::index() (0..N-1). Fixed while
+    /// started: the process manager attaches its per-loop rings to these.
+    std::vector<http::Loop*> loops() const;
+
     /// The services every Context gets: the app loader (container/app) and the DefaultServlet
     /// (container/servlets). Exposed for the deployer and the admin page.
     static core::ContextServices contextServices();

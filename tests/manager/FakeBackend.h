@@ -54,7 +54,8 @@ public:
         return {true, 200, "", "", *find(host, p)};
     }
     manager::ActionResult deployPath(const std::string& host, const std::string& path,
-                                     const std::string& serverPath, bool update) override
+                                     const std::string& serverPath, util::FileDescriptor, uint64_t,
+                                     bool update) override
     {
         return deployUpload(host, path, serverPath.substr(serverPath.rfind('/') + 1), "from-disk", update);
     }

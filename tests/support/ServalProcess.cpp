@@ -80,6 +80,7 @@ bool ServalProcess::running()
     pid_t r = ::waitpid(_pid, &status, WNOHANG);
     if (r == _pid) {
         _pid = -1;
+        _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         reportSanitizerFindings();
         return false;
     }
@@ -105,6 +106,7 @@ int ServalProcess::stop(int signal)
         return -1;
     }
     _pid = -1;
+    _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     reportSanitizerFindings();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
