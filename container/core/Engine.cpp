@@ -24,6 +24,8 @@ public:
     std::string_view decodedUri;
     std::string decodedStorage;
     mapper::ServletMatch match;
+    /// An isolated Context's request on its way through a worker process (loop thread only).
+    RemoteExchange* forwarded = nullptr;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -35,6 +37,10 @@ public:
     }
     void reset() noexcept override
     {
+        if (forwarded != nullptr) { // before the Context's pin: it owns the worker processes
+            forwarded->ended();
+            forwarded = nullptr;
+        }
         releaseContext();
         host = nullptr;
         decodedUri = {};
@@ -320,8 +326,9 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
 
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
-        // A forwarded request waits for the app's worker process on a worker thread.
-        decision.dispatch = !context->forwards(*st.mapping) && context->canServeInline(*st.mapping)
+        // A forwarded request goes to the app's worker process from the I/O thread (it never
+        // blocks there: the exchange is suspended until the worker answers on the same loop).
+        decision.dispatch = context->forwards(*st.mapping) || context->canServeInline(*st.mapping)
                                 ? http::Dispatch::Inline
                                 : http::Dispatch::Worker;
         // A refusal keeps the request counted in the Context: complete() follows it and records it.
@@ -346,7 +353,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         Context& context = *st->context;
         if (context.forwards(*st->mapping)) {
-            context.remote()->forward(exchange);
+            st->forwarded = context.remote()->forward(exchange);
             return;
         }
         Request request(exchange, context);

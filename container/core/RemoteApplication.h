@@ -39,6 +39,18 @@ struct RemoteStatus
     std::string lastCrashId;
 };
 
+/// What RemoteApplication::forward() left running for one exchange: the Engine keeps it in the
+/// exchange's state and calls ended() from HttpHandler::complete() (loop thread), exactly once,
+/// whether the response went out or the client left first. After ended() the object is gone.
+class RemoteExchange
+{
+public:
+    virtual void ended() noexcept = 0;
+
+protected:
+    ~RemoteExchange() = default;
+};
+
 /// The code of an isolated Context (isolation="process") running outside the server: the
 /// Context still maps every request (Engine -> Context -> Wrapper) and serves a static file
 /// itself when no filter, listener or error page of the app needs to run around it; every
@@ -47,7 +59,7 @@ struct RemoteStatus
 ///
 /// OWNERSHIP: owned by its Context, created at each start and destroyed after stop().
 /// THREADS: start() and stop() on the Context's control thread; forward() on the I/O thread
-/// of the exchange (Dispatch::Inline: it must not block).
+/// of the exchange (Dispatch::Inline: it must not block; exchange.loop is that thread's loop).
 class RemoteApplication
 {
 public:
@@ -58,8 +70,10 @@ public:
     /// Drains and ends them (the app's on_destroy runs there).
     virtual void stop() noexcept = 0;
     /// Serves one request the Context mapped (Engine::service, inside its last-resort catch):
-    /// suspends the exchange and resumes it with the app's response, or answers at once.
-    virtual void forward(http::HttpExchange& exchange) noexcept = 0;
+    /// suspends the exchange and answers it later on the same loop with the app's response.
+    /// The request (and its body) must stay as it is until ended() (a crash replays it).
+    /// Returns what the Engine must end; nullptr if it answered at once.
+    virtual RemoteExchange* forward(http::HttpExchange& exchange) noexcept = 0;
 
     /// Any thread (the admin page).
     virtual RemoteStatus status() const = 0;

@@ -12,10 +12,9 @@
 
 namespace serval::process {
 
-/// A LaneLoop of the process manager's own: one epoll thread that holds the lanes' ends of
-/// the channels, for a server whose Connectors do not offer their I/O loops to the process
-/// manager (http::Loop). Requests reach it from the connector's worker threads
-/// (IsolatedApplication::forward waits there for the response).
+/// The process manager's own thread for lane tasks while the connector loops do not run
+/// (ConnectorLoop's fallback: deploys before the Connectors start, drains after they stopped):
+/// one epoll thread that runs posted tasks in order and calls watches back.
 ///
 /// THREADS: post() from any thread; watch/unwatch and callbacks on its thread.
 class ForwardingLoop : public LaneLoop

@@ -9,26 +9,26 @@
 namespace serval::process {
 
 /// core::RemoteApplication over a WorkerGroup: what an isolated Context holds. start() and
-/// stop() are the group's; forward() hands the exchange to a lane and fills exchange.response
-/// with what the worker answered, or with the container's page for what went wrong:
+/// stop() are the group's; forward() runs on the exchange's I/O loop, suspends the exchange
+/// and submits it to the group's lane for that loop (the lane watches its rings on the same
+/// loop: no thread hop, no lock). The worker's answer comes back on that loop and goes out as
+/// it arrives (buffered whole with a Content-Length, or streamed chunked when the app flushed),
+/// or the container's page for what went wrong:
 ///   502 + X-Serval-Crash-Id   the worker crashed (the page names the crash record)
 ///   503 + Retry-After          quarantined, or no worker came back in time
 ///   504                        requestTimeout passed
 ///
-/// forward() runs on a connector worker thread and waits there while the lane (on the process
-/// manager's ForwardingLoop) carries the request to the app's worker process and back.
-/// OWNERSHIP: owned by its Context; shares the group with the tasks in flight.
+/// OWNERSHIP: owned by its Context; every exchange in flight holds the group too (its lanes
+/// outlive this object until the last such exchange ended).
 class IsolatedApplication : public core::RemoteApplication
 {
 public:
-    IsolatedApplication(std::shared_ptr<WorkerGroup> group, LaneLoop& loop) noexcept
-        : _group(std::move(group)), _loop(loop)
-    {}
+    explicit IsolatedApplication(std::shared_ptr<WorkerGroup> group) noexcept : _group(std::move(group)) {}
     ~IsolatedApplication() override;
 
     void start() override;
     void stop() noexcept override;
-    void forward(http::HttpExchange& exchange) noexcept override;
+    core::RemoteExchange* forward(http::HttpExchange& exchange) noexcept override;
     core::RemoteStatus status() const override { return _group->view(); }
     void restart() override { _group->restart(); }
     void liftQuarantine() override { _group->liftQuarantine(); }
@@ -40,7 +40,6 @@ public:
 
 private:
     std::shared_ptr<WorkerGroup> _group;
-    LaneLoop& _loop;
 };
 
 } // namespace serval::process

@@ -3,6 +3,7 @@
 #include "core/Context.h"
 #include "process/IsolatedApplication.h"
 
+#include <algorithm>
 #include <sys/stat.h>
 
 namespace serval::process {
@@ -28,22 +29,40 @@ ProcessManager::~ProcessManager()
     stop();
 }
 
-void ProcessManager::start()
+void ProcessManager::start(unsigned loops)
 {
     if (!_settings.registryPath.empty() && !_registry) {
         std::string dir = _settings.registryPath.substr(0, _settings.registryPath.rfind('/'));
         ::mkdir(dir.c_str(), 0755); // the deployer creates it too; whoever is first
         _registry = std::make_unique<registry::Registry>(_settings.registryPath);
     }
-    if (!_loop) _loop = std::make_unique<ForwardingLoop>();
+    if (!_fallback) _fallback = std::make_unique<ForwardingLoop>();
+    while (_loops.size() < std::max(loops, 1u))
+        _loops.push_back(std::make_unique<ConnectorLoop>(*_fallback));
     _supervisor.start();
 }
 
 void ProcessManager::stop()
 {
     _supervisor.stop();
-    _loop.reset();
+    for (auto& loop : _loops)
+        loop->end();
+    _fallback.reset(); // runs what is still posted, then joins
+    _loops.clear();
     _registry.reset();
+}
+
+void ProcessManager::bindLoops(const std::vector<http::Loop*>& loops)
+{
+    for (http::Loop* loop : loops) {
+        if (loop != nullptr && loop->index() < _loops.size()) _loops[loop->index()]->bind(*loop);
+    }
+}
+
+void ProcessManager::loopsEnded()
+{
+    for (auto& loop : _loops)
+        loop->end();
 }
 
 core::RemoteApplicationFactory ProcessManager::factory()
@@ -62,10 +81,12 @@ core::RemoteApplicationFactory ProcessManager::factory()
         worker.logFile = _settings.logFile;
         worker.logLevel = _settings.logLevel;
         worker.user = spec.settings.user;
-        auto group =
-            std::make_shared<WorkerGroup>(worker, groupSettings(spec.settings, _settings), _supervisor,
-                                          std::vector<LaneLoop*>{_loop.get()}, _registry.get());
-        return std::make_unique<IsolatedApplication>(std::move(group), *_loop);
+        std::vector<LaneLoop*> loops;
+        for (auto& loop : _loops)
+            loops.push_back(loop.get());
+        auto group = std::make_shared<WorkerGroup>(worker, groupSettings(spec.settings, _settings),
+                                                   _supervisor, std::move(loops), _registry.get());
+        return std::make_unique<IsolatedApplication>(std::move(group));
     };
 }
 

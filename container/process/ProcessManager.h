@@ -2,6 +2,8 @@
 
 #include "config/ServerConfig.h"
 #include "core/RemoteApplication.h"
+#include "http/Loop.h"
+#include "process/ConnectorLoop.h"
 #include "process/ForwardingLoop.h"
 #include "process/Supervisor.h"
 #include "process/WorkerGroup.h"
@@ -28,10 +30,10 @@ struct ProcessManagerSettings
     std::chrono::milliseconds drainTimeout{30000}; ///< a retired worker's drain, then SIGKILL
 };
 
-/// The process model's root in the server (issue 11): the supervisor thread, the loop the
-/// lanes run on, the registry crash records go to, and the factory every isolated Context is
-/// given (core::ContextServices::remoteApplication). Each Context version it builds gets its
-/// own WorkerGroup; the manager's page reads them through their Contexts.
+/// The process model's root in the server (issue 11): the supervisor thread, the connector
+/// loops the lanes run on (ConnectorLoop), the registry crash records go to, and the factory every isolated
+/// Context is given (core::ContextServices::remoteApplication). Each Context version it builds gets its own
+/// WorkerGroup; the manager's page reads them through their Contexts.
 ///
 /// OWNERSHIP: owned by the Server, started before the first deploy and stopped after the last
 /// Context stopped. THREADS: start()/stop() on the main thread; the factory on deploy threads.
@@ -41,9 +43,17 @@ public:
     explicit ProcessManager(ProcessManagerSettings settings);
     ~ProcessManager();
 
-    /// Opens the registry, starts the supervisor. Throws registry::DatabaseError.
-    void start();
+    /// Opens the registry, starts the supervisor; `loops`: how many I/O loops the Server's
+    /// Connectors will run (every isolated Context gets one lane per loop). Throws
+    /// registry::DatabaseError.
+    void start(unsigned loops);
     void stop();
+
+    /// The Connectors are running: each lane moves to its loop (by http::Loop::index()).
+    void bindLoops(const std::vector<http::Loop*>& loops);
+    /// The Connectors have stopped (their loop threads exited): lanes run on the manager's
+    /// own thread until their Contexts stop.
+    void loopsEnded();
 
     /// The factory for every isolated Context (core::ContextServices::remoteApplication).
     core::RemoteApplicationFactory factory();
@@ -52,7 +62,9 @@ private:
     ProcessManagerSettings _settings;
     std::unique_ptr<registry::Registry> _registry;
     Supervisor _supervisor;
-    std::unique_ptr<ForwardingLoop> _loop;
+    /// Runs lane tasks while the connector loops are not running (ConnectorLoop's fallback).
+    std::unique_ptr<ForwardingLoop> _fallback;
+    std::vector<std::unique_ptr<ConnectorLoop>> _loops; ///< by http::Loop::index()
 };
 
 /// The GroupSettings of a Context from its resolved <Context> settings.

@@ -128,7 +128,6 @@ void Server::startInternal()
     processes.logLevel = _config.logLevel;
     processes.workerThreads = _config.connectors.front().workerThreads;
     _processes = std::make_unique<process::ProcessManager>(processes);
-    _processes->start();
     core::ContextServices services = contextServices();
     services.remoteApplication = _processes->factory();
     _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, std::move(services));
@@ -140,20 +139,23 @@ void Server::startInternal()
         }
         _engine->addHost(std::move(host));
     }
-    deployApplications();
-    if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
-
+    // The Connectors are built (not started) before the deploy: each isolated app gets one lane
+    // per I/O loop they will run.
     unsigned nextLoop = 0; // http::Loop::index() is dense across every Connector
     for (const config::ConnectorConfig& connectorConfig : _config.connectors) {
         _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine, nextLoop));
         nextLoop += _connectors.back()->loopCount();
     }
+    _processes->start(nextLoop);
+    deployApplications();
+    if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
     installManager();
     for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
         // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
         util::Log::write(util::LogLevel::Info, "server",
                          "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
+        _processes->bindLoops(connector->loops()); // forwarding moves onto the loops
     }
 }
 
@@ -173,7 +175,8 @@ void Server::stopInternal() noexcept
     for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it)
         (*it)->stop();
     _connectors.clear();
-    if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
+    if (_processes) _processes->loopsEnded(); // the lanes drain on the manager's thread
+    if (_deployment) _deployment->stop();     // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
     _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
