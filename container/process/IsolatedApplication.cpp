@@ -49,8 +49,10 @@ public:
                 _async->addHeader(header.name, header.value);
             if (endStream)
                 _async->complete();
-            else if (head.contentLength < 0)
+            else if (head.contentLength < 0) {
+                _streamed = true;
                 _async->write({}); // the app flushed: the head goes now, the body follows chunked
+            }
             return;
         }
         http::HttpResponse& response = _exchange.response;
@@ -83,7 +85,12 @@ public:
         }
         http::WriteStatus written = _async->write(bytes);
         if (endStream) {
-            _async->complete();
+            // A streamed response stays streamed: complete() from a task posted after the
+            // connector's own, or it would coalesce what is queued into one Content-Length reply.
+            if (_streamed)
+                postSelf();
+            else
+                _async->complete();
             return;
         }
         if (written == http::WriteStatus::Ok) {
@@ -147,13 +154,18 @@ public:
             delete this;
             return;
         }
-        _exchange.control->resume();
+        if (_async)
+            _async->complete();
+        else
+            _exchange.control->resume();
     }
 
 private:
     /// HEAD only: resume from a task of its own, so the connector does not finish the exchange
     /// (and start the next pipelined one) inside the lane's read of its ring.
-    void resumeSoon() noexcept
+    void resumeSoon() noexcept { postSelf(); }
+    /// run() on the loop, after what is posted already.
+    void postSelf() noexcept
     {
         if (_posted) return;
         _posted = true;
@@ -167,6 +179,7 @@ private:
     ForwardedStream* _stream = nullptr;
     bool _live = false;          ///< the lane still has the stream
     bool _headDelivered = false; ///< the app's head reached the AsyncResponse
+    bool _streamed = false;      ///< the app flushed: its head went out before the body
     bool _posted = false;        ///< run() is queued on the loop
     bool _ended = false;         ///< the Engine is done with the exchange
     uint32_t _owed = 0;          ///< credit held back while the client is slow
