@@ -122,6 +122,11 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     app.p50Ms = static_cast<double>(stats.p50Micros) / 1000.0;
     app.p99Ms = static_cast<double>(stats.p99Micros) / 1000.0;
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
+    if (context.isolated()) {
+        app.mode = "process";
+        if (context.state() == core::LifecycleState::Started && context.remote() != nullptr)
+            app.processes = context.remote()->status();
+    }
     return app;
 }
 
@@ -136,6 +141,8 @@ void EngineBackend::addContextFacts(AppInfo& app)
     app.errors5xx = live.errors5xx;
     app.p50Ms = live.p50Ms;
     app.p99Ms = live.p99Ms;
+    app.mode = live.mode;
+    app.processes = std::move(live.processes);
 }
 
 std::vector<AppInfo> EngineBackend::apps()

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/RemoteApplication.h"
+
 // What the manager needs from the rest of the container, as one small interface: the manager
 // (page, JSON API, metrics) depends on this, not on the Deployer, Engine or registry classes
 // directly. container/startup wires an implementation over the Deployer, the registry and the
@@ -30,6 +32,10 @@ struct AppInfo
     std::string deployedAt; ///< ISO 8601 UTC, "" if never
     std::string checksum;   ///< bundle SHA-256, "" for exploded directories
     std::string failure;    ///< last failure's one-line reason, "" if none
+    /// Where the app's code runs: "process" (worker processes, issue 11) or "none" (in the
+    /// server). For "process", `processes` is what its supervisor reports.
+    std::string mode = "none";
+    std::optional<core::RemoteStatus> processes;
 };
 
 struct ComponentInfo

@@ -126,6 +126,16 @@ TEST_F(ProcessIsolationTest, SegfaultAbortAndExitCostOnlyTheirWorker)
         EXPECT_TRUE(eventually([&] { return (after = workerPid("faults")) > 0; })) << server->log();
         EXPECT_NE(after, before);
     }
+    // /metrics counts them by cause, and the requests the crashes cost.
+    std::string metrics = get("/metrics").body;
+    EXPECT_THAT(metrics, HasSubstr("serval_app_processes{host=\"localhost\",context=\"/faults\"} 1"));
+    EXPECT_THAT(
+        metrics,
+        HasSubstr("serval_app_restarts_total{host=\"localhost\",context=\"/faults\",cause=\"crash\"} 6"))
+        << metrics;
+    EXPECT_THAT(metrics,
+                HasSubstr("serval_app_replayed_requests_total{host=\"localhost\",context=\"/faults\"} 3"));
+    EXPECT_THAT(metrics, HasSubstr("serval_app_quarantined{host=\"localhost\",context=\"/other\"} 0"));
     // The crash record names the function that faulted (the fixture is built with -g).
     EXPECT_TRUE(server->waitForLog("serval_fixture_null_write")) << server->log();
     EXPECT_TRUE(server->waitForLog("exit() called by app code")) << server->log();
@@ -160,6 +170,8 @@ TEST_F(ProcessIsolationTest, ACrashLoopIsQuarantinedWithRetryAfter)
     })) << server->log();
     EXPECT_FALSE(refused.header("Retry-After").empty());
     EXPECT_TRUE(server->waitForLog("quarantine")) << server->log();
+    EXPECT_THAT(get("/metrics").body,
+                HasSubstr("serval_app_quarantined{host=\"localhost\",context=\"/faults\"} 1"));
     EXPECT_TRUE(server->running());
     EXPECT_EQ(workerPid("other"), other) << "a quarantine is one app's";
     EXPECT_EQ(get("/docs/index.html").status, 200);
