@@ -7,6 +7,7 @@
 #include "support/TempDir.h"
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -193,4 +194,22 @@ TEST_F(ProcessIsolationTest, KillingTheServerLeavesNoWorker)
     // PR_SET_PDEATHSIG: the kernel ends the workers with their parent.
     EXPECT_TRUE(eventually([&] { return ::kill(worker, 0) != 0; }))
         << "worker " << worker << " outlived the server";
+}
+
+TEST_F(ProcessIsolationTest, AHangGets504WithinRequestTimeoutAndItsStackIsRecorded)
+{
+    start("<Context path=\"/faults\" requestTimeout=\"1s\"/>");
+    auto begin = std::chrono::steady_clock::now();
+    HttpReply reply = get("/faults/hang");
+    auto took = std::chrono::steady_clock::now() - begin;
+    EXPECT_EQ(reply.status, 504) << server->log();
+    EXPECT_LT(took, std::chrono::seconds(2)) << "requestTimeout + 1 s";
+    // The stuck thread's own backtrace names the servlet; the worker is recycled, not crashed.
+    EXPECT_TRUE(server->waitForLog("Faults")) << server->log();
+    EXPECT_TRUE(eventually([&] { return workerPid("faults") > 0; })) << server->log();
+    EXPECT_TRUE(eventually([&] {
+        return get("/metrics")
+                   .body.find("serval_app_restarts_total{host=\"localhost\",context=\"/"
+                              "faults\",cause=\"timeout\"} 1") != std::string::npos;
+    })) << get("/metrics").body;
 }
