@@ -213,3 +213,26 @@ TEST_F(ProcessIsolationTest, AHangGets504WithinRequestTimeoutAndItsStackIsRecord
                               "faults\",cause=\"timeout\"} 1") != std::string::npos;
     })) << get("/metrics").body;
 }
+
+TEST_F(ProcessIsolationTest, AWorkerOverItsMemoryLimitIsRecycledWithoutAFailedRequest)
+{
+    start("<Context path=\"/faults\" memoryLimit=\"64MiB\"/>");
+    int before = workerPid("faults");
+    HttpReply leak = get("/faults/leak?mb=96");
+    EXPECT_EQ(leak.status, 200);
+    EXPECT_EQ(leak.body, "leaked 96");
+    // Checked at least once a second: a replacement first, then the old one drains.
+    int failed = 0;
+    EXPECT_TRUE(eventually([&] {
+        int pid = workerPid("faults");
+        if (pid == 0) ++failed;
+        return pid != 0 && pid != before;
+    })) << server->log();
+    EXPECT_EQ(failed, 0) << "a recycle never fails a request";
+    EXPECT_THAT(
+        get("/metrics").body,
+        HasSubstr("serval_app_restarts_total{host=\"localhost\",context=\"/faults\",cause=\"memory\"} 1"));
+    EXPECT_THAT(
+        get("/metrics").body,
+        HasSubstr("serval_app_restarts_total{host=\"localhost\",context=\"/faults\",cause=\"crash\"} 0"));
+}
