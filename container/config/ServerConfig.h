@@ -33,6 +33,8 @@ struct ContextConfig
     uint64_t maxRequestsPerProcess = 0; ///< recycle a worker after this many requests; 0 = never
     std::string user;                   ///< workers switch to this user when the server runs as root
     uint32_t maxThreads = 0;            ///< request threads per worker; 0 = the Connector's workerThreads
+                                        ///< (isolation none: the app's share of the worker pool; 0 = half)
+    uint32_t maxQueue = 100;            ///< isolation none: requests waiting beyond maxThreads, then 503
     uint32_t maxCrashes = 5;            ///< this many crashes ...
     uint32_t crashWindowMs = 60000;     ///< ... within this window quarantine the app
     int line = 0;

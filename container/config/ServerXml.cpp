@@ -249,6 +249,7 @@ std::vector<Attribute<ContextConfig>> contextAttributes()
         number("maxRequestsPerProcess", &ContextConfig::maxRequestsPerProcess),
         text("user", &ContextConfig::user),
         number("maxThreads", &ContextConfig::maxThreads, 1, 4096),
+        number("maxQueue", &ContextConfig::maxQueue, 0, 1000000),
         number("maxCrashes", &ContextConfig::maxCrashes, 1, 100000),
         duration("crashWindow", &ContextConfig::crashWindowMs, 1),
     };

@@ -181,6 +181,7 @@ void Connection::resetMessage() noexcept
     _completeCalled = false;
     _rejectStatus = 0;
     _dispatch = http::Dispatch::Inline;
+    _lane = nullptr;
     _closeAfter = false;
     _onWorker = false;
     _broken = false;
@@ -696,6 +697,7 @@ void Connection::onHeadComplete()
     _maxBody = decision.maxBodySize != 0 ? decision.maxBodySize : config.maxBodySize;
     _bodyConsumer = decision.bodyConsumer;
     _dispatch = decision.dispatch;
+    _lane = decision.lane;
     if (decision.rejectStatus != 0) {
         _rejectStatus = decision.rejectStatus;
         if (hasBody) {
@@ -742,9 +744,10 @@ void Connection::onMessageComplete()
     }
     _state = State::Dispatched;
     _onWorker = true;
-    if (!_loop.shared().workers.submit(this)) {
+    http::DispatchLane& lane = _lane != nullptr ? *_lane : _loop.shared().workers;
+    if (!lane.submit(*this)) { // the lane is full: come back in a second
         _onWorker = false;
-        respondPlain(503, false);
+        respondPlain(503, false, true);
     }
     // From here on the worker may already be running: touch nothing but loop-only fields.
 }
@@ -759,13 +762,14 @@ void Connection::fail(int status)
     respondPlain(status, true);
 }
 
-void Connection::respondPlain(int status, bool close)
+void Connection::respondPlain(int status, bool close, bool retryLater)
 {
     http::HttpResponse& response = exchange().response;
     response.clear();
     response.setHeadOnly(_headCalled && _parser.method == HTTP_HEAD);
     response.setStatus(status);
     response.setHeader("Content-Type", "text/plain; charset=utf-8");
+    if (retryLater) response.setHeader("Retry-After", "1");
     std::string& body = response.body();
     appendNumber(body, static_cast<uint64_t>(status));
     body += ' ';
@@ -1027,17 +1031,51 @@ bool Connection::writeBlocking() noexcept
     return false;
 }
 
-void Connection::runOnWorker()
+bool Connection::withdraw() noexcept
+{
+    http::DispatchLane& lane = _lane != nullptr ? *_lane : _loop.shared().workers;
+    if (!lane.cancel(*this)) return false;
+    _onWorker = false;
+    return true;
+}
+
+UnfinishedExchange Connection::describeRunning() const
+{
+    const http::HttpRequest& request = _slot->exchange.request;
+    UnfinishedExchange unfinished;
+    unfinished.method = request.method;
+    unfinished.target = request.target;
+    unfinished.host = std::string(request.host());
+    unfinished.remoteAddress = _remoteAddress;
+    const uint64_t start = _slot->exchange.startNanos;
+    const uint64_t now = monotonicNowNanos();
+    unfinished.runningMs = start != 0 && now > start ? (now - start) / kMillis : 0;
+    return unfinished;
+}
+
+http::DispatchLane& Connection::sharedLane() noexcept
+{
+    return _loop.shared().workers;
+}
+
+http::DispatchTask* Connection::runOnWorker() noexcept
+{
+    serviceOnWorker();
+    // Ask the lane before the hand-back: the lane may belong to the exchange's Context, which
+    // the hand-back may release (and with it the lane).
+    http::DispatchTask* next = _lane != nullptr ? _lane->finished() : nullptr;
+    // After this post the loop owns the connection again: nothing here may touch it.
+    _loop.post(_handBack); // false only after a hard stop gave the connection up
+    return next;
+}
+
+void Connection::serviceOnWorker()
 {
     http::HttpExchange& ex = exchange();
     _loop.shared().handler.service(ex);
-    if (_suspendRequested) { // the loop parks it: no output is finished here
-        _loop.post(_handBack);
-        return;
-    }
-    if (_upgradeHandler) { // the loop writes the 101 and switches
+    if (_suspendRequested) return; // the loop parks it: no output is finished here
+    if (_upgradeHandler) {         // the loop writes the 101 and switches
         finishOutput();
-        _loop.post(_handBack);
         return;
     }
     if (!_broken) {
@@ -1053,8 +1091,6 @@ void Connection::runOnWorker()
         _loop.shared().handler.complete(ex, _bytesSent);
         _completeCalled = true;
     }
-    // After this post the loop owns the connection again: nothing here may touch it.
-    _loop.post(_handBack); // false only after a hard stop gave the connection up
 }
 
 void Connection::HandBack::run() noexcept

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "connector/AsyncOutput.h"
+#include "connector/DrainReport.h"
 #include "connector/ExchangeSlot.h"
 #include "connector/Transport.h"
 #include "connector/UpgradedChannel.h"
@@ -28,7 +29,7 @@ class EventLoop;
 /// OWNERSHIP: the loop keeps Connection objects in a free list and reuses them; the
 /// ExchangeSlot is borrowed from the loop from the first byte of a request to the end of its
 /// response.
-class Connection final : public http::ResponseSink, public http::ExchangeControl
+class Connection final : public http::ResponseSink, public http::ExchangeControl, public http::DispatchTask
 {
 public:
     explicit Connection(EventLoop& loop);
@@ -47,10 +48,21 @@ public:
     void onTimeout();
     /// Loop thread: a worker finished with this connection (see runOnWorker()).
     void onHandBack(bool forceClose);
-    /// Worker thread: runs service(), writes what it can, hands the connection back.
-    void runOnWorker();
+    // http::DispatchTask. runOnWorker(), on the lane's thread: runs service(), writes what it
+    // can, hands the connection back, returns the lane's next task.
+    http::DispatchTask* runOnWorker() noexcept override;
+    http::DispatchLane& sharedLane() noexcept override;
     /// Loop thread: closes the socket now and returns the connection to the loop.
     void close();
+    /// Loop thread, dispatched: takes the exchange back from its lane if it has not started
+    /// (true: it never will; close() then ends it).
+    bool withdraw() noexcept;
+    /// Loop thread, dispatched and running past the drain deadline: what runs, for the log. Reads
+    /// the request while the worker may read it too (handlers never write the request).
+    UnfinishedExchange describeRunning() const;
+    /// Loop thread, when the connection is abandoned to a worker that does not return: the
+    /// client sees the end, the worker's writes fail, the descriptor stays open.
+    void shutdownSocket() noexcept { ::shutdown(_fd, SHUT_RDWR); }
     /// Loop thread: the exchange's AsyncOutput has something queued (its posted task).
     void onAsyncReady();
     /// Loop thread, once the loop reuses or frees a closed connection: drops what a closed
@@ -115,7 +127,9 @@ private:
     void onHeadComplete();
     void onMessageComplete();
     void fail(int status);
-    void respondPlain(int status, bool close);
+    /// A plain-text page for `status`; `retryLater` adds Retry-After (a full lane's 503).
+    void respondPlain(int status, bool close, bool retryLater = false);
+    void serviceOnWorker();
     void respondRejected(int status);
     void serialiseBuffered();
     void finishOutput();
@@ -238,6 +252,7 @@ private:
     bool _completeCalled = false;
     int _rejectStatus = 0;
     http::Dispatch _dispatch = http::Dispatch::Inline;
+    http::DispatchLane* _lane = nullptr; ///< HeadDecision::lane (nullptr: the shared pool)
     bool _closeAfter = false;
     bool _onWorker = false;
     bool _broken = false; ///< the client is gone (a write failed or timed out)

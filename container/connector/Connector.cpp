@@ -1,13 +1,16 @@
 #include "connector/Connector.h"
 
 #include "connector/EventLoop.h"
+#include "connector/Graveyard.h"
 #include "connector/WorkerPool.h"
 #include "util/Log.h"
+#include "util/Redact.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -195,9 +198,9 @@ void Connector::start()
     _running = true;
 }
 
-void Connector::stop(std::chrono::milliseconds drain)
+DrainReport Connector::stop(std::chrono::milliseconds drain)
 {
-    if (!_running) return;
+    if (!_running) return {};
     _shared->stopping.store(true, std::memory_order_relaxed); // responses from now on close
     // No new connections from here on: the loops see EINVAL on accept and drop their listener.
     for (int fd : _listenFds)
@@ -206,11 +209,65 @@ void Connector::stop(std::chrono::milliseconds drain)
         coarseNowNanos() + static_cast<uint64_t>(std::max<int64_t>(drain.count(), 0)) * 1000000u;
     for (auto& loop : _loops)
         loop->requestStop(deadline);
-    for (auto& loop : _loops)
-        loop->join();
-    _workers->stop();
-    closeListeners();
+    // A loop closes what is left at its first deadline check after `deadline` (a tick is at
+    // most 250 ms); one that has not ended a second later is stuck in a handler.
+    const uint64_t grace = deadline + 1000 * 1000000ull;
+    DrainReport report;
+    bool loopStuck = false;
+    for (auto& loop : _loops) {
+        if (loop->joinUntil(grace)) {
+            const auto& unfinished = loop->unfinished();
+            report.unfinished.insert(report.unfinished.end(), unfinished.begin(), unfinished.end());
+            continue;
+        }
+        loopStuck = true;
+        UnfinishedExchange stuck;
+        stuck.loopIndex = loop->index();
+        stuck.onLoopThread = true;
+        report.unfinished.push_back(std::move(stuck));
+    }
+    // With abandoned exchanges listed, their workers will not return: wait only for the idle
+    // ones to leave (their wake-up is immediate), not for the whole grace.
+    const uint64_t workersDeadline =
+        report.clean() ? grace : std::min<uint64_t>(grace, coarseNowNanos() + 100 * 1000000ull);
+    if (_workers->stop(workersDeadline) > 0 && report.clean()) {
+        UnfinishedExchange stuck; // a worker still busy although every loop let go of its exchange
+        stuck.method = "(worker)";
+        report.unfinished.push_back(std::move(stuck));
+    }
     _running = false;
+    _lastReport = report;
+    if (report.clean()) {
+        closeListeners();
+        return report;
+    }
+    // Threads that did not stop still use the loops, their connections, the shared state and
+    // the pool: all of it is kept for the rest of the process (leaked on purpose). A stuck
+    // loop may even accept again: its listener stays open too.
+    for (auto& loop : _loops)
+        keepForever(std::shared_ptr<EventLoop>(std::move(loop)));
+    _loops.clear();
+    keepForever(std::shared_ptr<WorkerPool>(std::move(_workers)));
+    keepForever(std::shared_ptr<LoopShared>(std::move(_shared)));
+    if (loopStuck)
+        _listenFds.clear();
+    else
+        closeListeners();
+    for (const UnfinishedExchange& unfinished : report.unfinished)
+        LOG_ERROR("connector", "still running after the drain deadline: " + unfinished.describe());
+    return report;
+}
+
+std::string UnfinishedExchange::describe() const
+{
+    if (onLoopThread) return "a handler on I/O thread " + std::to_string(loopIndex) + " that never returned";
+    std::string redacted; // a secret in the query never reaches a log (util/Redact.h)
+    const std::string& shown = util::redactTarget(target, redacted) ? redacted : target;
+    std::string text = method + " " + shown + " (host " + (host.empty() ? "-" : host) + ", from " +
+                       (remoteAddress.empty() ? "-" : remoteAddress) + ", running ";
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f s)", static_cast<double>(runningMs) / 1000.0);
+    return text + seconds;
 }
 
 std::vector<http::Loop*> Connector::loops() const

@@ -2,6 +2,7 @@
 
 #include "config/ConnectorConfig.h"
 #include "connector/ConnectorStats.h"
+#include "connector/DrainReport.h"
 #include "connector/Transport.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
@@ -56,10 +57,16 @@ public:
 
     /// Graceful stop: no new connections, idle keep-alive connections close at once, requests
     /// in flight finish (their responses carry `Connection: close`) within `drain`; after that
-    /// every remaining connection is closed. Joins all threads. A handler still running in a
-    /// worker after `drain` is waited for (it cannot be interrupted), its client is closed.
-    void stop(std::chrono::milliseconds drain);
-    void stop() { stop(std::chrono::milliseconds(_config.drainTimeoutMs)); }
+    /// every remaining connection is closed, suspended and upgraded ones included, and
+    /// exchanges still waiting for a worker are withdrawn. The deadline is hard: a handler that
+    /// has not returned by then (on a worker, or Inline on an I/O thread) is abandoned, listed
+    /// in the report (and the log), and stop() returns about a second after `drain` at most.
+    /// Then the Connector keeps (leaks) every object those threads use; its owner must not
+    /// destroy the handler, and should exit the process. Joins every thread that did stop.
+    DrainReport stop(std::chrono::milliseconds drain);
+    DrainReport stop() { return stop(std::chrono::milliseconds(_config.drainTimeoutMs)); }
+    /// What the last stop() reported (empty before one).
+    const DrainReport& lastDrainReport() const noexcept { return _lastReport; }
 
     /// How many I/O loops start() runs (config ioThreads, or one per core when 0). Fixed at
     /// construction, so the Server can hand out loop indices before anything starts.
@@ -85,6 +92,7 @@ private:
     uint16_t _boundPort = 0;
     std::string _boundAddress;
     bool _running = false;
+    DrainReport _lastReport;
     TransportFactory _transportFactory;
     std::unique_ptr<WorkerPool> _workers;
     std::unique_ptr<LoopShared> _shared;

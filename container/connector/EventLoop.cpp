@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -126,6 +127,9 @@ void EventLoop::start()
         t_currentLoop = this;
         run();
         t_currentLoop = nullptr;
+        std::lock_guard<std::mutex> lock(_exitMutex);
+        _exited = true;
+        _exitCondition.notify_all();
     });
 }
 
@@ -140,6 +144,23 @@ void EventLoop::requestStop(uint64_t drainDeadlineNanos)
 void EventLoop::join()
 {
     if (_thread.joinable()) _thread.join();
+}
+
+bool EventLoop::joinUntil(uint64_t deadlineNanos)
+{
+    if (!_thread.joinable()) return true;
+    {
+        std::unique_lock<std::mutex> lock(_exitMutex);
+        const uint64_t now = coarseNowNanos();
+        _exitCondition.wait_for(lock, std::chrono::nanoseconds(deadlineNanos > now ? deadlineNanos - now : 0),
+                                [this] { return _exited; });
+        if (!_exited) {
+            _thread.detach(); // stuck in a handler: it keeps this loop, which the Connector leaks
+            return false;
+        }
+    }
+    _thread.join();
+    return true;
 }
 
 bool EventLoop::isLoopThread() const noexcept
@@ -332,9 +353,10 @@ void EventLoop::run()
         }
         if (_now >= _nextWake) onTick();
         freeRetired();
-        if (_draining && _live.empty()) break;
+        if (_draining && (_live.empty() || _abandoned)) break;
     }
-    // Only reached when nothing is dispatched any more (or epoll failed): close what is left.
+    // Reached when nothing is dispatched any more, at a hard stop, or when epoll failed: close
+    // what is left but the abandoned.
     for (size_t i = _live.size(); i > 0; --i) {
         if (!_live[i - 1]->dispatched()) _live[i - 1]->close();
     }
@@ -430,12 +452,34 @@ void EventLoop::checkDeadlines()
     for (size_t i = _live.size(); i > 0; --i) {
         Connection* connection = _live[i - 1];
         if (force) {
-            if (!connection->dispatched()) connection->close();
+            // Past the drain deadline everything closes; a dispatched exchange only if it is
+            // still waiting in its lane (it will never run now).
+            if (!connection->dispatched() || connection->withdraw()) connection->close();
             continue;
         }
         uint64_t deadline = connection->deadline();
         if (deadline != 0 && deadline <= _now) connection->onTimeout();
     }
+    if (force && !_live.empty()) abandonRunning();
+}
+
+void EventLoop::abandonRunning() noexcept
+{
+    // What is left runs in a handler that did not return in time. The worker keeps using its
+    // Connection (and this loop's memory, which the Connector leaks): only the socket is shut
+    // (the client sees the end; the worker's writes fail), never closed (its number could be
+    // reused under the worker's feet).
+    for (Connection* connection : _live) {
+        try {
+            UnfinishedExchange unfinished = connection->describeRunning();
+            unfinished.loopIndex = _index;
+            _unfinished.push_back(std::move(unfinished));
+        } catch (...) {
+            // Out of memory while describing: the exchange is still abandoned, just not listed.
+        }
+        connection->shutdownSocket();
+    }
+    _abandoned = true;
 }
 
 } // namespace serval::connector

@@ -1,16 +1,19 @@
 #pragma once
 
 #include "config/ConnectorConfig.h"
+#include "connector/DrainReport.h"
 #include "connector/ExchangeSlot.h"
 #include "connector/Transport.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -44,7 +47,7 @@ struct alignas(64) LoopCounters
 /// What the Connector shares with all of its loops.
 struct LoopShared
 {
-    const ConnectorConfig& config;
+    const ConnectorConfig config; ///< a copy: it must outlive the Connector after a hard stop
     http::HttpHandler& handler;
     WorkerPool& workers;
     std::string localAddress; ///< bound address, or empty when bound to a wildcard
@@ -80,6 +83,12 @@ public:
     /// `drainDeadlineNanos` (CLOCK_MONOTONIC), then close everything and end the thread.
     void requestStop(uint64_t drainDeadlineNanos);
     void join();
+    /// join() until `deadlineNanos` (CLOCK_MONOTONIC_COARSE). False: the thread did not end (a
+    /// handler on it never returned); it is detached and this loop must be leaked.
+    bool joinUntil(uint64_t deadlineNanos);
+    /// After the thread ended: the exchanges that were still running on workers at the drain
+    /// deadline (their connections are abandoned, not closed).
+    const std::vector<UnfinishedExchange>& unfinished() const noexcept { return _unfinished; }
 
     // http::Loop
     unsigned index() const noexcept override { return _index; }
@@ -126,6 +135,8 @@ private:
     void runTimers() noexcept;
     void beginDrain();
     void checkDeadlines();
+    /// Past the drain deadline, with only running exchanges left: lists and abandons them.
+    void abandonRunning() noexcept;
     void freeRetired() noexcept;
     /// Timers due, and every `_tickNanos` the connection deadlines; sets _nextWake.
     void onTick() noexcept;
@@ -165,6 +176,12 @@ private:
 
     std::atomic<bool> _stopRequested{false};
     std::atomic<uint64_t> _stopDeadline{0};
+
+    std::vector<UnfinishedExchange> _unfinished;
+    bool _abandoned = false; ///< loop thread: abandonRunning() ran, the loop ends
+    std::mutex _exitMutex;
+    std::condition_variable _exitCondition;
+    bool _exited = false; ///< guarded by _exitMutex: run() has returned
 
     LoopCounters _counters;
 };

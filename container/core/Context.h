@@ -2,6 +2,7 @@
 
 #include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
+#include "core/ContextLane.h"
 #include "core/FilterChain.h"
 #include "core/HeadCheck.h"
 #include "core/LatencyHistogram.h"
@@ -44,6 +45,9 @@ struct ContextServices
     /// For Contexts with isolation Process: where their code runs (container/process). A
     /// Context asked to isolate without it fails to start.
     RemoteApplicationFactory remoteApplication;
+    /// The server's secret (startup reads or creates data/serval.key): what signatures the host
+    /// makes for apps (context_sign) are keyed with, so they hold across restarts and versions.
+    std::string signingSecret;
 };
 
 /// Everything needed to build one Context.
@@ -55,6 +59,8 @@ struct ContextSpec
     std::string version;         ///< "" or the part after "##" ("2")
     std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
     config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
+    /// data/<host>/<app> (absolute), created at start; "" for none (container endpoints).
+    std::string dataDir;
     uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
     /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
     /// single URL, such as /metrics (Prometheus scrapes it without a slash).
@@ -65,6 +71,12 @@ struct ContextSpec
     config::Isolation isolation = config::Isolation::None;
     /// The <Context> settings (processes, timeouts, limits), resolved against the Host's.
     config::ContextConfig settings;
+    /// At most this many of its requests run on the shared worker pool at once (server.xml
+    /// <Context maxThreads>; 0: half the pool, at least 1), so it cannot starve another app.
+    uint32_t maxThreads = 0;
+    /// Requests beyond maxThreads wait in this app's queue up to this many; more get 503 with
+    /// Retry-After (<Context maxQueue>).
+    uint32_t maxQueue = ContextLane::kDefaultMaxQueue;
 };
 
 /// Counters for the admin page and /metrics (a consistent-enough snapshot of atomics).
@@ -77,6 +89,10 @@ struct ContextStats
     uint64_t p99Micros = 0;
     /// Completed requests by status class: [0] 1xx, [1] 2xx, [2] 3xx, [3] 4xx, [4] 5xx.
     uint64_t byClass[5] = {0, 0, 0, 0, 0};
+    /// Its dispatch lane: requests on workers now, waiting for one, refused with 503.
+    uint32_t laneRunning = 0;
+    uint32_t laneQueued = 0;
+    uint64_t laneRejected = 0;
 };
 
 /// One deployed web application at one context path (Tomcat's StandardContext): owns its
@@ -99,7 +115,10 @@ public:
     const std::string& path() const noexcept { return _spec.path; }
     const std::string& version() const noexcept { return _spec.version; }
     const std::string& docBase() const noexcept { return _spec.docBase; }
-    const config::WebAppConfig& webXml() const noexcept { return _spec.webXml; }
+    /// What the Context runs: the spec's web.xml (merged over conf/web.xml) with the servlets,
+    /// filters and listeners the app's libraries declare in code merged under it at start
+    /// (web.xml wins: mergeCodeDeclarations). Before the first start, the spec's web.xml.
+    const config::WebAppConfig& webXml() const noexcept { return _webXml; }
     const ContextSpec& spec() const noexcept { return _spec; }
     uint64_t maxBodySize() const noexcept { return _spec.maxBodySize; }
     /// "/shop" or "/" for ROOT: for log lines and pages.
@@ -149,6 +168,14 @@ public:
     /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
     /// buffered rather than written with backpressure. Only for code that never blocks.
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
+    /// Where its requests for a worker thread run (HeadDecision::lane): its own ContextLane,
+    /// or the lane useDispatchLane() gave it. Any thread, while the caller pins the Context.
+    http::DispatchLane* dispatchLane() noexcept { return _dispatchLane; }
+    /// Container endpoints (the manager, /metrics): run on `lane` (the admin pool, which no app
+    /// can take) instead of a share of the app pool. Before start(); `lane` outlives this.
+    void useDispatchLane(http::DispatchLane& lane) noexcept { _dispatchLane = &lane; }
+    const ContextLane& ownLane() const noexcept { return _lane; }
+
     /// Runs the pipeline for a mapped request. A failure a listener, filter or servlet returns
     /// becomes a 500 and one log line; only a bug or std::bad_alloc throws (Engine::service
     /// holds the last-resort catch).
@@ -178,13 +205,15 @@ public:
     const std::string* initParameter(std::string_view name) const noexcept override;
     const std::map<std::string, std::string>& initParameters() const noexcept override
     {
-        return _spec.webXml.contextParams;
+        return _webXml.contextParams;
     }
     bool attribute(std::string_view name, std::string& value) const override;
     void setAttribute(std::string_view name, std::string_view value) override;
     void removeAttribute(std::string_view name) override;
     std::string realPath(std::string_view path) const override;
     void log(util::LogLevel level, std::string_view message) const noexcept override;
+    std::string_view dataDirectory() const noexcept override { return _spec.dataDir; }
+    std::string_view signingSecret() const noexcept override { return _services.signingSecret; }
 
 protected:
     void startInternal() override;
@@ -220,6 +249,7 @@ private:
     ContextSpec _spec;
     std::string _label; ///< displayPath(), kept: crash notes (util/CrashHandler.h) view it
     ContextServices _services;
+    config::WebAppConfig _webXml; ///< webXml(): recomputed by each start
 
     std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start
     std::vector<FilterHolder> _containerFilters;      ///< addFilter(): survive stop/start
@@ -239,6 +269,9 @@ private:
     bool _modulesStarted = false;
     /// Isolated: its worker processes. After the modules (the stand-ins), so it goes first.
     std::unique_ptr<RemoteApplication> _remote;
+
+    ContextLane _lane;                          ///< from spec maxThreads / maxQueue
+    http::DispatchLane* _dispatchLane = &_lane; ///< _lane, or useDispatchLane()'s
 
     std::atomic<int64_t> _inFlight{0};
     std::atomic<uint64_t> _requests{0};

@@ -327,10 +327,14 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
         // A forwarded request goes to the app's worker process from the I/O thread (it never
-        // blocks there: the exchange is suspended until the worker answers on the same loop).
-        decision.dispatch = context->forwards(*st.mapping) || context->canServeInline(*st.mapping)
-                                ? http::Dispatch::Inline
-                                : http::Dispatch::Worker;
+        // blocks there: the exchange is suspended until the worker answers on the same loop),
+        // never through a lane: the worker's own threads are the isolated app's bound.
+        if (context->forwards(*st.mapping) || context->canServeInline(*st.mapping)) {
+            decision.dispatch = http::Dispatch::Inline;
+        } else {
+            decision.dispatch = http::Dispatch::Worker;
+            decision.lane = context->dispatchLane(); // its share of the pool, or the admin pool
+        }
         // A refusal keeps the request counted in the Context: complete() follows it and records it.
         if (HeadCheck* check = context->headCheck()) check->checkHead(*context, exchange, decision);
         return decision;

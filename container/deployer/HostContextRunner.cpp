@@ -56,9 +56,10 @@ bool hasLibraries(const std::string& docBase)
 } // namespace
 
 HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
-                                     config::WebAppConfig defaults, uint64_t maxBodySize)
+                                     config::WebAppConfig defaults, uint64_t maxBodySize,
+                                     std::string dataRoot)
     : _host(std::move(host)), _services(std::move(services)), _defaults(std::move(defaults)),
-      _maxBodySize(maxBodySize)
+      _maxBodySize(maxBodySize), _dataRoot(std::move(dataRoot))
 {}
 
 core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name, const std::string& docBase,
@@ -89,12 +90,17 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
     try {
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
         spec.host = _host->name();
+        if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
         spec.settings = _host->config().contextFor(spec.path);
         // Isolated when server.xml says so (the default), the server has a process manager, and
         // the app has code: static files alone are served by the server either way.
         if (spec.settings.isolation == config::Isolation::Process && _services.remoteApplication &&
             hasLibraries(spec.docBase))
             spec.isolation = config::Isolation::Process;
+        // <Context maxThreads maxQueue>: an in-process app's share of the worker pool
+        // (core::ContextLane); an isolated app's maxThreads are its workers' threads instead.
+        spec.maxThreads = spec.settings.maxThreads;
+        spec.maxQueue = spec.settings.maxQueue;
         auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();

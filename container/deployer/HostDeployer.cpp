@@ -50,14 +50,7 @@ bool makeDirectory(const std::string& path)
     return false;
 }
 
-bool makeDirectories(const std::string& path)
-{
-    for (size_t pos = 1; pos != std::string::npos;) {
-        pos = path.find('/', pos + 1);
-        if (!makeDirectory(path.substr(0, pos))) return false;
-    }
-    return true;
-}
+using util::makeDirectories;
 
 /// Flushes a directory's entries (after a rename into it) to disk.
 void syncDirectory(const std::string& path)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http/BodyConsumer.h"
+#include "http/DispatchLane.h"
 #include "http/ExchangeControl.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
@@ -55,6 +56,8 @@ struct HeadDecision
     /// Largest body accepted for this request (Context or Connector limit). Larger -> 413.
     uint64_t maxBodySize = 0;
     Dispatch dispatch = Dispatch::Worker;
+    /// For Worker: the lane that runs service() (nullptr: the Connector's shared pool).
+    DispatchLane* lane = nullptr;
     /// Non-null: the body goes to this consumer as it arrives (loop thread) instead of into
     /// request.body (see BodyConsumer for ownership).
     BodyConsumer* bodyConsumer = nullptr;

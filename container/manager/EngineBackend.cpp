@@ -121,6 +121,9 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     app.errors5xx = stats.errors5xx;
     app.p50Ms = static_cast<double>(stats.p50Micros) / 1000.0;
     app.p99Ms = static_cast<double>(stats.p99Micros) / 1000.0;
+    app.running = stats.laneRunning;
+    app.queued = stats.laneQueued;
+    app.rejected = stats.laneRejected;
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
     if (context.isolated()) {
         app.mode = "process";
@@ -143,6 +146,9 @@ void EngineBackend::addContextFacts(AppInfo& app)
     app.p99Ms = live.p99Ms;
     app.mode = live.mode;
     app.processes = std::move(live.processes);
+    app.running = live.running;
+    app.queued = live.queued;
+    app.rejected = live.rejected;
 }
 
 std::vector<AppInfo> EngineBackend::apps()

@@ -37,6 +37,7 @@ std::shared_ptr<core::Context> Manager::makeContext(const std::string& name, con
     spec.redirectContextRoot = name == "manager"; // the page needs "/manager/"; /metrics is one URL
     auto context = std::make_shared<core::Context>(std::move(spec), core::ContextServices{});
     context->addServlet(name, std::move(servlet), {"/"});
+    if (_lane != nullptr) context->useDispatchLane(*_lane);
     context->setHeadCheck(std::move(headCheck));
     return context;
 }

@@ -1059,8 +1059,8 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
                 << field(c) << "\n";
         }
     };
-    auto perApp = [&](const char* name, const char* help, auto field) {
-        family(name, "counter", help);
+    auto perApp = [&](const char* name, const char* help, auto field, const char* type = "counter") {
+        family(name, type, help);
         for (const auto& app : apps) {
             out << name << "{host=\"" << metricLabel(app.host) << "\",context=\"" << metricLabel(app.path)
                 << "\"} " << field(app) << "\n";
@@ -1093,6 +1093,15 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
            [](const AppInfo& a) { return a.requests; });
     perApp("serval_app_errors_5xx_total", "5xx responses per application.",
            [](const AppInfo& a) { return a.errors5xx; });
+    perApp(
+        "serval_app_workers_busy", "Requests on the application's share of the worker pool.",
+        [](const AppInfo& a) { return a.running; }, "gauge");
+    perApp(
+        "serval_app_queued", "Requests waiting for the application's share of the worker pool.",
+        [](const AppInfo& a) { return a.queued; }, "gauge");
+    perApp("serval_app_rejected_total",
+           "Requests refused with 503: the application's share and queue were full.",
+           [](const AppInfo& a) { return a.rejected; });
     // Isolated apps (issue 11): their worker processes and what happened to them.
     std::vector<const AppInfo*> isolated;
     for (const auto& app : apps)

@@ -36,6 +36,9 @@ struct AppInfo
     /// server). For "process", `processes` is what its supervisor reports.
     std::string mode = "none";
     std::optional<core::RemoteStatus> processes;
+    uint32_t running = 0;  ///< requests on its share of the worker pool now (core::ContextLane)
+    uint32_t queued = 0;   ///< requests waiting for that share
+    uint64_t rejected = 0; ///< requests refused with 503 because share and queue were full
 };
 
 struct ComponentInfo

@@ -75,6 +75,8 @@ core::RemoteApplicationFactory ProcessManager::factory()
         worker.path = spec.path;
         worker.version = spec.version;
         worker.docBase = spec.docBase;
+        worker.dataDir = spec.dataDir;
+        worker.signingSecret = _settings.signingSecret;
         worker.defaultsWebXml = _settings.defaultsWebXml;
         worker.maxBodySize = spec.maxBodySize;
         worker.threads = spec.settings.maxThreads > 0 ? spec.settings.maxThreads : _settings.workerThreads;

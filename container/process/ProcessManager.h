@@ -27,6 +27,7 @@ struct ProcessManagerSettings
     std::string logFile;                   ///< the server log the workers append to ("" = stderr)
     util::LogLevel logLevel = util::LogLevel::Info;
     uint32_t workerThreads = 16; ///< request threads per worker without <Context maxThreads>
+    std::string signingSecret;   ///< data/serval.key, handed to every worker (WorkerSpec)
     std::chrono::milliseconds drainTimeout{30000}; ///< a retired worker's drain, then SIGKILL
 };
 

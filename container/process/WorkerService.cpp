@@ -120,6 +120,7 @@ util::Expected<std::string> WorkerService::start()
         spec.path = _spec.path;
         spec.version = _spec.version;
         spec.docBase = _spec.docBase;
+        spec.dataDir = _spec.dataDir; // the Context creates it if the server has not yet
         spec.maxBodySize = _spec.maxBodySize;
         config::WebAppConfig defaults = config::readDefaultWebXml(_spec.defaultsWebXml);
         std::string descriptor = _spec.docBase + "/WEB-INF/web.xml";
@@ -134,6 +135,7 @@ util::Expected<std::string> WorkerService::start()
         core::ContextServices services;
         services.appLoader = &app::loadAppModule;
         services.defaultServlet = servlets::defaultServletFactory();
+        services.signingSecret = _spec.signingSecret;
         _context = std::make_shared<core::Context>(std::move(spec), services);
         if (!_context->start()) {
             std::string reason = _context->failureReason();

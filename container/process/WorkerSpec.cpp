@@ -13,6 +13,8 @@ std::string WorkerSpec::encode() const
     w.text(path);
     w.text(version);
     w.text(docBase);
+    w.text(dataDir);
+    w.text(signingSecret);
     w.text(defaultsWebXml);
     w.u64(maxBodySize);
     w.u32(threads);
@@ -33,6 +35,8 @@ std::optional<WorkerSpec> WorkerSpec::decode(std::string_view payload)
     spec.path = r.text();
     spec.version = r.text();
     spec.docBase = r.text();
+    spec.dataDir = r.text();
+    spec.signingSecret = r.text();
     spec.defaultsWebXml = r.text();
     spec.maxBodySize = r.u64();
     spec.threads = r.u32();

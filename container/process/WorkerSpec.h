@@ -15,11 +15,15 @@ namespace serval::process {
 /// deploy renamed it into place, so both read the same file.
 struct WorkerSpec
 {
-    std::string host;           ///< the Host's name ("localhost")
-    std::string name;           ///< the Context's name ("shop")
-    std::string path;           ///< its context path ("/shop", "" for ROOT)
-    std::string version;        ///< "" or "2"
-    std::string docBase;        ///< the version directory
+    std::string host;    ///< the Host's name ("localhost")
+    std::string name;    ///< the Context's name ("shop")
+    std::string path;    ///< its context path ("/shop", "" for ROOT)
+    std::string version; ///< "" or "2"
+    std::string docBase; ///< the version directory
+    std::string dataDir; ///< data/<host>/<app> (core::ContextSpec::dataDir); "" for none
+    /// The server's data/serval.key (core::ContextServices::signingSecret): context_sign in a
+    /// worker makes the signatures the server process would. Sent over the private control socket only.
+    std::string signingSecret;
     std::string defaultsWebXml; ///< conf/web.xml ("" when there is none)
     uint64_t maxBodySize = 10ull * 1024 * 1024;
     uint32_t threads = 16; ///< the worker's request threads

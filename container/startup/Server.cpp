@@ -2,13 +2,20 @@
 
 #include "app/AppLoader.h"
 #include "config/ConfigError.h"
+#include "connector/Graveyard.h"
+#include "realm/Secrets.h"
 #include "servlets/DefaultServlet.h"
+#include "servlets/MimeTypes.h"
+#include "util/FileDescriptor.h"
 #include "util/Log.h"
+#include "util/Path.h"
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace serval::startup {
 namespace {
@@ -18,10 +25,24 @@ void makeParentDirectories(const std::string& file)
 {
     size_t slash = file.rfind('/');
     if (slash == std::string::npos || slash == 0) return;
-    std::string dir = file.substr(0, slash);
-    for (size_t i = 1; i <= dir.size(); ++i) {
-        if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
+    util::makeDirectories(file.substr(0, slash));
+}
+
+constexpr size_t kSecretBytes = 32;
+
+bool readSecret(const std::string& path, std::string& secret)
+{
+    util::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return false;
+    secret.assign(kSecretBytes + 1, '\0');
+    ssize_t n = ::read(fd.get(), secret.data(), secret.size());
+    if (n != static_cast<ssize_t>(kSecretBytes)) {
+        throw std::runtime_error(path + " is not a " + std::to_string(kSecretBytes) +
+                                 "-byte server secret; remove it (a new one is made at the next start, and "
+                                 "cookies apps signed with the old one stop being valid)");
     }
+    secret.resize(kSecretBytes);
+    return true;
 }
 
 } // namespace
@@ -34,14 +55,49 @@ std::string listeningUrl(const std::string& address, uint16_t port)
 
 Server::Server(config::ServerConfig config) : _config(std::move(config)) {}
 
+namespace {
+
+/// The admin pool: the page, its API and /metrics are light; two threads keep one slow
+/// request (a deploy, a big upload) from blocking the page.
+constexpr uint32_t kAdminThreads = 2;
+constexpr uint32_t kAdminQueue = 64;
+
+/// A hard stop gives `object` up without destroying it (connector::keepForever).
+template <typename T> void keepForever(std::unique_ptr<T> object)
+{
+    if (object) connector::keepForever(std::shared_ptr<T>(std::move(object)));
+}
+
+} // namespace
+
 Server::~Server()
 {
     stop();
 }
 
-core::ContextServices Server::contextServices()
+std::string Server::readOrCreateSecret(const std::string& path)
+{
+    std::string secret;
+    if (readSecret(path, secret)) return secret;
+    makeParentDirectories(path);
+    secret = realm::randomBytes(kSecretBytes);
+    util::FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) {
+        if (errno == EEXIST && readSecret(path, secret)) return secret; // another server made it first
+        throw std::runtime_error("cannot create the server secret " + path + ": " + std::strerror(errno) +
+                                 "; check that data/ is writable");
+    }
+    if (::write(fd.get(), secret.data(), secret.size()) != static_cast<ssize_t>(secret.size()) ||
+        ::fsync(fd.get()) != 0) {
+        throw std::runtime_error("cannot write the server secret " + path + ": " + std::strerror(errno));
+    }
+    return secret;
+}
+
+core::ContextServices Server::contextServices(std::string signingSecret)
 {
     core::ContextServices services;
+    services.signingSecret = std::move(signingSecret);
     services.appLoader = &app::loadAppModule;
     services.defaultServlet = servlets::defaultServletFactory();
     return services;
@@ -99,6 +155,9 @@ void Server::installManager()
     std::string version = "0.0.0";
 #endif
     _manager = std::make_unique<manager::Manager>(*_engine, _config, version);
+    _adminPool = std::make_unique<connector::WorkerPool>(kAdminThreads, kAdminQueue, "serval-admin");
+    _adminPool->start();
+    _manager->setDispatchLane(*_adminPool);
     _manager->backend().setDeployer(&_deployment->deployer());
     // The Connectors are all constructed before this is called and the vector does not change
     // until stop(), after every request has finished: reading it from worker threads is safe.
@@ -121,14 +180,17 @@ void Server::startInternal()
     openLogs();
     _webXmlDefaults = readWebXmlDefaults(_config.base);
 
+    std::string base = _config.base.empty() ? std::string(".") : _config.base;
+    std::string signingSecret = readOrCreateSecret(base + "/data/serval.key");
     process::ProcessManagerSettings processes;
-    processes.registryPath = (_config.base.empty() ? std::string(".") : _config.base) + "/data/serval.db";
+    processes.registryPath = base + "/data/serval.db";
     processes.defaultsWebXml = _config.base + "/conf/web.xml";
     processes.logFile = _config.logFile;
     processes.logLevel = _config.logLevel;
     processes.workerThreads = _config.connectors.front().workerThreads;
+    processes.signingSecret = signingSecret; // an isolated app signs as an in-process one
     _processes = std::make_unique<process::ProcessManager>(processes);
-    core::ContextServices services = contextServices();
+    core::ContextServices services = contextServices(std::move(signingSecret));
     services.remoteApplication = _processes->factory();
     _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, std::move(services));
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
@@ -172,15 +234,37 @@ std::vector<http::Loop*> Server::loops() const
 void Server::stopInternal() noexcept
 {
     // Reverse order: stop accepting and drain first, while the apps still answer.
-    for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it)
-        (*it)->stop();
+    _drainReport = {};
+    for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it) {
+        connector::DrainReport report = (*it)->stop(); // returns by its drain deadline
+        _drainReport.unfinished.insert(_drainReport.unfinished.end(), report.unfinished.begin(),
+                                       report.unfinished.end());
+    }
     _connectors.clear();
     if (_processes) _processes->loopsEnded(); // the lanes drain on the manager's thread
-    if (_deployment) _deployment->stop();     // no deploy runs while the Engine stops
+    if (!_drainReport.clean()) {
+        // Handlers still run app and container code: stopping the apps would unload code under
+        // them. Keep everything they may touch; main() exits the process now.
+        LOG_ERROR("server", std::to_string(_drainReport.unfinished.size()) +
+                                " request(s) still running after the drain deadline; the applications "
+                                "are not stopped");
+        keepForever(std::move(_adminPool));
+        keepForever(std::move(_manager));
+        keepForever(std::move(_deployment));
+        keepForever(std::move(_engine));
+        keepForever(std::move(_processes)); // the isolated Contexts point at it
+        for (auto& [path, log] : _accessLogs)
+            keepForever(std::move(log));
+        _accessLogs.clear();
+        return;
+    }
+    if (_adminPool) _adminPool->stop();   // the Connectors handed every admin request back
+    if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
     _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
+    _adminPool.reset();                 // after the Engine: the manager's Contexts point at it
     if (_processes) _processes->stop(); // every Context, and so every worker, has stopped
     _processes.reset();
     _accessLogs.clear(); // flushes

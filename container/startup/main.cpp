@@ -276,6 +276,13 @@ int main(int argc, char** argv)
              std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") + "; stopping");
     ShutdownDeadline deadline(std::chrono::milliseconds(server.config().shutdownTimeoutMs));
     server.stop();
+    if (!server.drainReport().clean()) {
+        // Connector::stop already named each one; their threads still run app code, so no
+        // destructor may run now.
+        LOG_ERROR("server", "stopped with " + std::to_string(server.drainReport().unfinished.size()) +
+                                " request(s) still running after the drain deadline; exiting");
+        ::_exit(1);
+    }
     LOG_INFO("server", "stopped");
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <vector>
 
 namespace serval::util {
@@ -117,6 +118,16 @@ FileDescriptor openWithin(const std::vector<std::string>& roots, std::string_vie
         current.reset(::openat(current.get(), name.c_str(), flags));
     }
     return current;
+}
+
+bool makeDirectories(const std::string& path)
+{
+    for (size_t pos = 1; pos != std::string::npos;) {
+        pos = path.find('/', pos + 1);
+        std::string part = path.substr(0, pos);
+        if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) return false;
+    }
+    return true;
 }
 
 } // namespace serval::util

@@ -42,4 +42,7 @@ std::optional<std::string> resolveWithin(const std::string& rootReal, const std:
 /// EACCES outside every root, ELOOP for a link, ENOENT, ENOTDIR, ...
 FileDescriptor openWithin(const std::vector<std::string>& roots, std::string_view path);
 
+/// mkdir -p (mode 0755). False with errno set if a component cannot be created.
+bool makeDirectories(const std::string& path);
+
 } // namespace serval::util

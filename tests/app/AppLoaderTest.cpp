@@ -171,26 +171,26 @@ TEST(AppLoaderTest, MissingEntrySymbolIsRefused)
 TEST(AppLoaderTest, OtherMajorEntryIsRefusedNamingBothVersions)
 {
     EXPECT_EQ(refusal("other_major"),
-              "app \"shop\" was built for ABI 2.x; this container provides 1.0: rebuild it against SDK 1.x");
+              "app \"shop\" was built for ABI 2.x; this container provides 1.1: rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, OtherMajorDescriptorIsRefusedNamingBothVersions)
 {
     EXPECT_EQ(refusal("other_major_descriptor"),
-              "app \"shop\" was built for ABI 2.0; this container provides 1.0: rebuild it against SDK 1.x");
+              "app \"shop\" was built for ABI 2.0; this container provides 1.1: rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, NewerMinorIsRefused)
 {
     EXPECT_EQ(refusal("newer_minor"),
-              "app \"shop\" was built for ABI 1.7; this container provides 1.0: rebuild it "
-              "against SDK 1.0 or upgrade Serval");
+              "app \"shop\" was built for ABI 1.7; this container provides 1.1: rebuild it "
+              "against SDK 1.1 or upgrade Serval");
 }
 
 TEST(AppLoaderTest, ShortDescriptorIsRefused)
 {
     EXPECT_EQ(refusal("short_struct"),
-              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.0 needs at "
+              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.1 needs at "
               "least " +
                   std::to_string(sizeof(serval_app_t)) + ": rebuild it against SDK 1.x");
 }
@@ -218,6 +218,38 @@ TEST(AppLoaderTest, UnresolvedSymbolIsRefusedAtLoadNotAtFirstRequest)
     EXPECT_THAT(error, HasSubstr("serval_fixture_missing_function"));
 }
 
+TEST(AppLoaderTest, UnresolvedCxxSymbolIsNamedDemangledWithTheLikelyCause)
+{
+    EXPECT_EQ(
+        refusal("unresolved_cxx"),
+        "app \"shop\": cannot load libunresolved_cxx.so: undefined symbol shop::price(int) "
+        "(_ZN4shop5priceEi): "
+        "it was linked without the library that defines it (list that library in serval_add_bundle(... "
+        "LIBRARIES ...), which links with -z defs so that the build says so), or that library is missing on "
+        "this machine");
+}
+
+TEST(AppLoaderTest, LoadFailuresNameFilesAsTheBundleDoesNotByTheirStagingPath)
+{
+    const std::string lib = "/srv/serval/work/localhost/.staging/shop.sar-1/WEB-INF/lib/libshop.so";
+    EXPECT_EQ(
+        app::explainLoadFailure(lib + ": undefined symbol: missing_c_function", lib),
+        "undefined symbol missing_c_function: it was linked without the library that defines it (list that "
+        "library in serval_add_bundle(... LIBRARIES ...), which links with -z defs so that the build says "
+        "so), or that library is missing on this machine");
+    EXPECT_EQ(
+        app::explainLoadFailure("libpq.so.5: cannot open shared object file: No such file or directory", lib),
+        "it needs libpq.so.5, which is not installed on this machine: install it, or link it statically "
+        "(WEB-INF/lib holds app libraries only)");
+    EXPECT_EQ(app::explainLoadFailure(lib + ": wrong ELF class: ELFCLASS32", lib),
+              "wrong ELF class: ELFCLASS32: build it for this machine and install the libraries it needs");
+    std::string versioned = app::explainLoadFailure(
+        "/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by " + lib + ")",
+        lib);
+    EXPECT_EQ(versioned.find(".staging"), std::string::npos) << versioned;
+    EXPECT_THAT(versioned, HasSubstr("(required by libshop.so)"));
+}
+
 TEST(AppLoaderTest, MissingFileIsRefused)
 {
     EXPECT_THAT(refusal("does_not_exist"), StartsWith("app \"shop\": cannot load libdoes_not_exist.so: "));
@@ -235,7 +267,7 @@ TEST(AppLoaderTest, GoodAppLoadsAndDescribesItself)
 {
     Loaded app("good");
     ASSERT_TRUE(app.module);
-    EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.0)");
+    EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.1)");
     std::string error;
     EXPECT_EQ(app.module->createServlet("fixture.Nope", error), nullptr);
     EXPECT_EQ(error,

@@ -273,6 +273,29 @@ TEST_F(ServerXmlTest, ContextsOverrideTheirHost)
     EXPECT_EQ(host.contextFor("/other").isolation, config::Isolation::None);
 }
 
+TEST_F(ServerXmlTest, ContextMaxThreadsAndMaxQueueBoundAnInProcessApp)
+{
+    auto c = read(R"(<Server>
+  <Connector port="8080"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" isolation="none">
+      <Context path="/shop" maxThreads="3" maxQueue="0"/>
+    </Host>
+  </Engine>
+</Server>
+)");
+    const config::HostConfig& host = c.engine.hosts[0];
+    EXPECT_EQ(host.contextFor("/shop").maxThreads, 3u);
+    EXPECT_EQ(host.contextFor("/shop").maxQueue, 0u); // nothing waits: 503 at once
+    EXPECT_EQ(host.contextFor("/blog").maxThreads, 0u) << "0: half the worker pool";
+    EXPECT_EQ(host.contextFor("/blog").maxQueue, 100u);
+    std::string bad = "<Server>\n  <Connector port=\"8080\"/>\n  <Engine defaultHost=\"localhost\">\n"
+                      "    <Host name=\"localhost\">\n      <Context path=\"/a\" maxQueue=\"-1\"/>\n"
+                      "    </Host>\n  </Engine>\n</Server>\n";
+    EXPECT_NE(error(bad).find("conf/server.xml:5:"), std::string::npos) << error(bad);
+    EXPECT_NE(error(bad).find("maxQueue"), std::string::npos) << error(bad);
+}
+
 TEST_F(ServerXmlTest, BadIsolationAttributesNameFileAndLine)
 {
     auto withContext = [](const std::string& attributes) {
