@@ -13,15 +13,16 @@ namespace {
 /// An isolated Context's server-side mapping holds web.xml only: the servlets and filters its
 /// libraries declare in code (mergeCodeDeclarations) are known to its workers alone, which load
 /// them. So a request the server would answer as a static file goes to the workers when no such
-/// file or directory is there: a code-declared servlet then answers it, or the worker's own
-/// DefaultServlet its 404. Called by Engine::service on the I/O thread.
+/// regular file is there (a directory too: code may map "/"): a code-declared servlet then
+/// answers it, or the worker's own DefaultServlet (welcome files, redirects, 404). Called by
+/// Engine::service on the I/O thread.
 bool missingStaticFile(const Context& context, std::string_view pathInContext)
 {
     std::string file = context.docBase() + std::string(pathInContext);
     struct stat st
     {
     };
-    return ::stat(file.c_str(), &st) != 0;
+    return ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode);
 }
 
 /// Per-exchange routing result, kept from onHead() to complete() and reused for every request
