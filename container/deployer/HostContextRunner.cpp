@@ -1,7 +1,10 @@
 #include "deployer/HostContextRunner.h"
 
+#include "util/Strings.h"
+
 #include <climits>
 #include <cstdlib>
+#include <dirent.h>
 
 namespace serval::deployer {
 
@@ -16,6 +19,15 @@ public:
     void stop() noexcept override { _context->stop(); }
     util::Outcome start() noexcept override
     {
+        // An isolated app that is running but quarantined: the administrator's start lifts it.
+        if (_context->isStarted() && _context->remote() != nullptr) {
+            try {
+                _context->remote()->liftQuarantine();
+            } catch (const std::exception& e) {
+                return util::failure(e.what());
+            }
+            return {};
+        }
         if (_context->start()) return {};
         return util::failure(_context->failureReason());
     }
@@ -26,6 +38,20 @@ public:
 private:
     std::shared_ptr<core::Context> _context;
 };
+
+/// True if `docBase` holds app code (WEB-INF/lib/*.so): only that is worth a worker process.
+bool hasLibraries(const std::string& docBase)
+{
+    DIR* dir = ::opendir((docBase + "/WEB-INF/lib").c_str());
+    if (dir == nullptr) return false;
+    bool found = false;
+    while (dirent* e = ::readdir(dir)) {
+        std::string name = e->d_name;
+        if (name[0] != '.' && util::endsWith(name, ".so")) found = true;
+    }
+    ::closedir(dir);
+    return found;
+}
 
 } // namespace
 
@@ -63,11 +89,18 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
 {
     try {
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
+        spec.host = _host->name();
         if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
-        // <Context maxThreads maxQueue>: the app's share of the worker pool (core::ContextLane).
-        const config::ContextConfig settings = _host->config().contextFor(name.path);
-        spec.maxThreads = settings.maxThreads;
-        spec.maxQueue = settings.maxQueue;
+        spec.settings = _host->config().contextFor(spec.path);
+        // Isolated when server.xml says so (the default), the server has a process manager, and
+        // the app has code: static files alone are served by the server either way.
+        if (spec.settings.isolation == config::Isolation::Process && _services.remoteApplication &&
+            hasLibraries(spec.docBase))
+            spec.isolation = config::Isolation::Process;
+        // <Context maxThreads maxQueue>: an in-process app's share of the worker pool
+        // (core::ContextLane); an isolated app's maxThreads are its workers' threads instead.
+        spec.maxThreads = spec.settings.maxThreads;
+        spec.maxQueue = spec.settings.maxQueue;
         auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();

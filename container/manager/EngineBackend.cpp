@@ -125,6 +125,11 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     app.queued = stats.laneQueued;
     app.rejected = stats.laneRejected;
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
+    if (context.isolated()) {
+        app.mode = "process";
+        if (context.state() == core::LifecycleState::Started && context.remote() != nullptr)
+            app.processes = context.remote()->status();
+    }
     return app;
 }
 
@@ -139,6 +144,8 @@ void EngineBackend::addContextFacts(AppInfo& app)
     app.errors5xx = live.errors5xx;
     app.p50Ms = live.p50Ms;
     app.p99Ms = live.p99Ms;
+    app.mode = live.mode;
+    app.processes = std::move(live.processes);
     app.running = live.running;
     app.queued = live.queued;
     app.rejected = live.rejected;

@@ -49,7 +49,8 @@ public:
         if (find(host, p) && !update)
             return {false, 409, "exists", p + " is already deployed; use update=true", {}};
         if (!find(host, p))
-            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", "", 0, 0, 0});
+            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", "", "none",
+                                             std::nullopt, 0, 0, 0});
         lastUpload = bundle;
         return {true, 200, "", "", *find(host, p)};
     }

@@ -199,9 +199,11 @@ TEST(ServerProcessTest, SigtermWithARequestStuckInAppCodeExitsAtTheShutdownDeadl
 {
     TempDir base;
     writeBase(base);
+    // In-process: the server's own threads are the ones stuck in app code (an isolated app's
+    // worker is killed after the drain timeout instead).
     base.write("conf/server.xml", "<Server shutdownTimeout=\"1500\">\n  <Connector/>\n"
                                   "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
-                                  "appBase=\"webapps\"/></Engine>\n</Server>\n");
+                                  "appBase=\"webapps\" isolation=\"none\"/></Engine>\n</Server>\n");
     base.write("webapps/hang/WEB-INF/web.xml",
                "<web-app><servlet><servlet-name>hang</servlet-name><servlet-class>misbehaving.Hang"
                "</servlet-class></servlet><servlet-mapping><servlet-name>hang</servlet-name>"
