@@ -1,0 +1,112 @@
+#include "support/RedisServer.h"
+
+#include "support/Eventually.h"
+#include "support/TempDir.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace serval::test {
+
+namespace {
+
+/// A port the kernel just handed out for loopback (bind to 0, read it back, close). Another
+/// process could take it before redis-server binds; start() then fails and the caller retries.
+uint16_t freeLoopbackPort()
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    uint16_t port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+        port = ntohs(addr.sin_port);
+    }
+    ::close(fd);
+    return port;
+}
+
+} // namespace
+
+std::string RedisServer::url() const
+{
+    return "redis://127.0.0.1:" + std::to_string(_port) + "/0";
+}
+
+std::string RedisServer::log() const
+{
+    return readFile(_dir + "/redis.log");
+}
+
+bool RedisServer::answers() const
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    timeval tv{0, 200 * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(_port);
+    bool ok = false;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::write(fd, "PING\r\n", 6) == 6) {
+        char reply[16] = {};
+        ok = ::read(fd, reply, sizeof reply - 1) > 0 && std::string(reply).rfind("+PONG", 0) == 0;
+    }
+    ::close(fd);
+    return ok;
+}
+
+bool RedisServer::start()
+{
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (_port == 0 || attempt > 0) _port = freeLoopbackPort();
+        bool aof = _persistence == Persistence::AppendFsyncAlways;
+        std::vector<std::string> args = {"/usr/bin/redis-server",
+                                         "--port",
+                                         std::to_string(_port),
+                                         "--bind",
+                                         "127.0.0.1",
+                                         "--dir",
+                                         _dir,
+                                         "--save",
+                                         "",
+                                         "--appendonly",
+                                         aof ? "yes" : "no",
+                                         "--appendfsync",
+                                         "always",
+                                         "--daemonize",
+                                         "no",
+                                         "--protected-mode",
+                                         "yes"};
+        if (!_process.spawn(args, _dir + "/redis.log")) {
+            _error = _process.error() + " (install redis-server: script/bootstrap --test)";
+            return false;
+        }
+        if (eventually([&] { return answers() || !_process.running(); }, std::chrono::seconds(10)) &&
+            _process.running()) {
+            return true;
+        }
+        _process.kill();
+    }
+    _error = "redis-server did not answer on 127.0.0.1:" + std::to_string(_port) + ": " + log();
+    return false;
+}
+
+void RedisServer::stop()
+{
+    _process.stop(SIGTERM);
+}
+
+void RedisServer::kill()
+{
+    _process.kill();
+}
+
+} // namespace serval::test
