@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 #include <sqlite3.h>
+#include <thread>
 
 namespace serval::session {
 
@@ -141,6 +142,26 @@ private:
     Statement& _statement;
 };
 
+/// WAL: the readers of every process run beside the one writer. The mode is stored in the file,
+/// so whichever process opens it first switches it. Switching needs a moment of exclusive access
+/// and SQLite answers "database is locked" at once, without its busy handler, while another
+/// process (the server and its workers start together) holds the fresh file: retry until the
+/// busy timeout.
+void switchToWal(Database& db, std::chrono::milliseconds busyTimeout)
+{
+    auto deadline = std::chrono::steady_clock::now() + busyTimeout;
+    while (true) {
+        try {
+            Statement st(db, "PRAGMA journal_mode=WAL");
+            if (st.step() && st.textAt(0) == "wal") return;
+            if (std::chrono::steady_clock::now() >= deadline) db.fail("cannot switch to WAL");
+        } catch (const DatabaseError&) {
+            if (std::chrono::steady_clock::now() >= deadline) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
 template <typename F> auto controlPlane(const std::string& store, F work) -> decltype(work())
 {
     try {
@@ -234,9 +255,7 @@ SqliteSessionStore::SqliteSessionStore(Options options) : _options(std::move(opt
     controlPlane(describe(), [&] {
         _writer = openConnection();
         Database& db = _writer->db();
-        // WAL: the readers of every process run beside the one writer. The mode is stored in the
-        // file, so whichever process opens it first switches it.
-        db.exec("PRAGMA journal_mode=WAL");
+        switchToWal(db, _options.busyTimeout);
         // Several processes may open a fresh file at once: the version is read inside the
         // write transaction, so exactly one of them migrates each step.
         constexpr int64_t known = static_cast<int64_t>(std::size(kMigrations));

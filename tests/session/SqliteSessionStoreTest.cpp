@@ -2,11 +2,13 @@
 #include "session/SessionIdGenerator.h"
 #include "support/SqliteQuery.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace serval::session;
 using serval::test::nowMillis;
@@ -218,5 +220,32 @@ TEST(SqliteSessionStoreTest, AnUnwritableDirectorySaysWhatToCheck)
         std::string what = e.what();
         EXPECT_NE(what.find("cannot open the session store"), std::string::npos) << what;
         EXPECT_NE(what.find("missing/sessions.db"), std::string::npos) << what;
+    }
+}
+
+TEST(SqliteSessionStoreTest, ProcessesOpeningAFreshFileAtOnceAllSucceed)
+{
+    // The server and its worker processes start together: every one of them may be the first to
+    // open data/sessions.db, switch it to WAL and migrate it.
+    for (int round = 0; round < 20; ++round) {
+        TempDir dir;
+        std::atomic<int> failures{0};
+        std::string firstError;
+        std::mutex mutex;
+        std::vector<std::thread> openers;
+        for (int i = 0; i < 8; ++i) {
+            openers.emplace_back([&] {
+                try {
+                    SqliteSessionStore store(sqliteOptions(dir));
+                } catch (const std::exception& e) {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (failures++ == 0) firstError = e.what();
+                }
+            });
+        }
+        for (auto& t : openers)
+            t.join();
+        ASSERT_EQ(failures.load(), 0) << "round " << round << ": " << firstError;
+        EXPECT_EQ(sqliteQuery(dir.file("sessions.db"), "PRAGMA journal_mode"), "wal");
     }
 }
