@@ -10,6 +10,28 @@
 
 namespace serval::config {
 
+/// <Manager> inside a <Host>: where the sessions of the host's apps live (docs/sessions.md).
+/// Not the <Server><Manager> element, which configures the admin page (ManagerConfig).
+struct SessionStoreConfig
+{
+    enum class Store
+    {
+        Sqlite, ///< one machine: a file shared by the server and its worker processes
+        Redis   ///< several nodes
+    };
+    Store store = Store::Sqlite;
+    std::string path = "data/sessions.db"; ///< sqlite: the file, absolute after reading
+    bool synchronousFull = true;           ///< sqlite synchronous="full" (fsync per commit) or "normal"
+    std::string url;                   ///< redis: redis://[[user]:password@]host[:port][/db], unix:///path
+    std::string keyPrefix = "serval:"; ///< redis: every key starts with it
+    uint32_t connectTimeoutMs = 1000;  ///< redis
+    uint32_t commandTimeoutMs = 1000;  ///< redis
+    uint32_t maxConnections = 16;      ///< redis: connections per process
+    uint32_t touchIntervalMs = 1000;   ///< how often coalesced last-access times are written
+    uint32_t sweepIntervalMs = 60000;  ///< how often expired sessions are removed
+    int line = 0;                      ///< 0: the built-in default (no <Manager> in the <Host>)
+};
+
 /// One <Host> from conf/server.xml: a virtual host and the directory its apps are deployed from.
 struct HostConfig
 {
@@ -30,13 +52,16 @@ struct HostConfig
     /// This host's access log (absolute after reading). nullopt: the <Server accessLog>;
     /// "" (accessLog=""): none for this host.
     std::optional<std::string> accessLog;
-    int line = 0; ///< where it was declared, for later messages
+    SessionStoreConfig sessions; ///< <Host><Manager>; the default: SQLite at data/sessions.db
+    int line = 0;                ///< where it was declared, for later messages
 };
 
 /// <Engine>: the hosts and which one answers unknown Host headers.
 struct EngineConfig
 {
     std::string defaultHost = "localhost";
+    /// Appended to session ids ("id.node1") so a balancer can route by it, as Tomcat's; "" = none.
+    std::string jvmRoute;
     std::vector<HostConfig> hosts;
 };
 
