@@ -149,3 +149,31 @@ TEST(RedisSessionStoreTest, NodesSeeEachOthersChangeIdAtOnce)
     EXPECT_EQ(node1.load(kScope, newId, now).status, StoreStatus::Ok);
     EXPECT_EQ(node1.count(kScope, now), 1u);
 }
+
+TEST(RedisSessionStoreTest, WithAppendFsyncAlwaysAnAcknowledgedWriteSurvivesKillNineOfRedis)
+{
+    TempDir dir;
+    RedisServer redis(dir.path(), RedisServer::Persistence::AppendFsyncAlways);
+    ASSERT_TRUE(redis.start()) << redis.error();
+    RedisSessionStore store(redisOptions(redis.url(), "crash:"));
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::create(id, now, 600)}).status, StoreStatus::Ok);
+    std::vector<std::string> acknowledged;
+    for (int i = 0; i < 200; ++i) {
+        std::string name = "a" + std::to_string(i);
+        if (store.commitAndWait(kScope, {SessionOp::setAttribute(id, name, "v")}).status == StoreStatus::Ok)
+            acknowledged.push_back(name);
+    }
+    ASSERT_EQ(acknowledged.size(), 200u);
+    redis.kill();
+    ASSERT_TRUE(redis.start()) << redis.error();
+    LoadResult got;
+    ASSERT_TRUE(serval::test::eventually([&] {
+        got = store.load(kScope, id, now);
+        return got.status != StoreStatus::Unavailable;
+    }));
+    ASSERT_EQ(got.status, StoreStatus::Ok) << got.error;
+    for (const std::string& name : acknowledged)
+        EXPECT_EQ(got.session.attributes.count(name), 1u) << name;
+}
