@@ -1,5 +1,6 @@
 #include "config/WebAppConfig.h"
 #include "config/XmlReader.h"
+#include "http/Token.h"
 #include "mapper/ServletMapper.h"
 #include "util/Strings.h"
 
@@ -71,19 +72,6 @@ std::string checkedPattern(const Document& d, const XMLElement& element)
     return pattern;
 }
 
-/// RFC 6265 cookie-name: a token (no separators, controls or spaces).
-bool isCookieName(std::string_view name)
-{
-    if (name.empty()) return false;
-    for (char ch : name) {
-        auto u = static_cast<unsigned char>(ch);
-        if (u <= 0x20 || u >= 0x7f ||
-            std::string_view("()<>@,;:\\\"/[]?={}").find(ch) != std::string_view::npos)
-            return false;
-    }
-    return true;
-}
-
 std::string sameSiteValue(const Document& d, const XMLElement& e, const std::string& value)
 {
     for (const char* known : {"Strict", "Lax", "None"}) {
@@ -99,7 +87,7 @@ void readCookieConfig(const Document& d, const XMLElement& e, SessionCookieDef& 
         std::string_view field = f->Name();
         std::string value = field == "attribute" ? std::string() : xml::text(d, *f);
         if (field == "name") {
-            if (!isCookieName(value)) {
+            if (!http::isToken(value)) { // RFC 6265: a cookie-name is a token
                 xml::fail(d, *f, "bad cookie <name> \"" + value + "\"; use letters, digits and -_. only");
             }
             cookie.name = value;
