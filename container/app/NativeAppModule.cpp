@@ -31,10 +31,16 @@ std::string_view view(serval_str_t s) noexcept
     return s.len == 0 || s.ptr == nullptr ? std::string_view() : std::string_view(s.ptr, s.len);
 }
 
-/// Common checks for a class struct of ABI 1.0 (all three start with the same header).
+/// The size of each class struct in ABI 1.0: the least the host accepts. Members a later minor
+/// appended (the listener's on_session_* in 1.1) are read only when struct_size covers them.
+template <typename Class> constexpr size_t kAbi10Size = sizeof(Class);
+template <>
+constexpr size_t kAbi10Size<serval_listener_class_t> = offsetof(serval_listener_class_t, on_session_created);
+
+/// Common checks for a class struct (all three start with the same header).
 template <typename Class> bool classUsable(const Class* c) noexcept
 {
-    return c != nullptr && c->struct_size >= sizeof(Class) && c->abi_major == SERVAL_ABI_MAJOR &&
+    return c != nullptr && c->struct_size >= kAbi10Size<Class> && c->abi_major == SERVAL_ABI_MAJOR &&
            c->on_create != nullptr;
 }
 

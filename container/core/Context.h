@@ -7,6 +7,7 @@
 #include "core/Request.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
+#include "core/SessionAccess.h"
 #include "core/Wrapper.h"
 #include "mapper/ServletMapper.h"
 
@@ -38,11 +39,13 @@ struct ContextServices
 {
     AppLoader appLoader;
     DefaultServletFactory defaultServlet;
+    SessionAccessFactory sessions; ///< empty: the Context has no sessions
 };
 
 /// Everything needed to build one Context.
 struct ContextSpec
 {
+    std::string host;            ///< the Host's name: sessions belong to host + path
     std::string name;            ///< the appBase entry: "ROOT", "shop", "a#b" (without ".sar" / "##version")
     std::string path;            ///< context path: "" for ROOT, "/shop", "/a/b"
     std::string version;         ///< "" or the part after "##" ("2")
@@ -118,6 +121,12 @@ public:
     /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
     /// buffered rather than written with backpressure. Only for code that never blocks.
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
+    /// The Context's sessions (nullptr when it has none); valid while Started.
+    SessionAccess* sessionAccess() const noexcept { return _sessionAccess.get(); }
+    /// HttpSessionListener events (Request, and the session room for expired sessions).
+    void sessionCreated(HttpSession& session) noexcept;
+    void sessionDestroyed(HttpSession& session) noexcept;
+
     /// Runs the pipeline for a mapped request. A failure a listener, filter or servlet returns
     /// becomes a 500 and one log line; only a bug or std::bad_alloc throws (Engine::service
     /// holds the last-resort catch).
@@ -178,6 +187,8 @@ private:
     void buildMapping();
     ServiceStatus runChain(Request& request, Response& response, DispatcherType type);
     void renderError(Request& request, Response& response);
+    /// Before the head leaves: the session's writes durable, or 503 when the store failed.
+    void finishSession(Request& request, Response& response);
     std::string source() const { return "app:" + displayPath(); }
 
     // Declared first so it is destroyed last: every servlet, filter and listener below points
@@ -198,6 +209,8 @@ private:
     std::vector<FilterHolder> _filters;              ///< from web.xml
     std::vector<FilterMap> _filterMaps;              ///< container filters first, then web.xml order
     std::vector<std::unique_ptr<Listener>> _listeners;
+    std::shared_ptr<SessionAccess> _sessionAccess; ///< from startInternal() to stopInternal()
+    std::atomic<int64_t> _lastSessionWarning{0};   ///< steady ms of the last 503 log line
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"

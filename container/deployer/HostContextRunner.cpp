@@ -61,8 +61,9 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
                           const std::optional<config::WebAppConfig>& descriptor)
 {
     try {
-        auto context = std::make_shared<core::Context>(
-            contextSpec(name, docBase, descriptor, _defaults, _maxBodySize), _services);
+        core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
+        spec.host = _host->name();
+        auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();
             context->stop();

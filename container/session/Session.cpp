@@ -88,9 +88,9 @@ const std::string* Session::attribute(std::string_view name) const
     return it == _record.attributes.end() ? nullptr : &it->second;
 }
 
-std::vector<std::string> Session::attributeNames() const
+std::vector<std::string_view> Session::attributeNames() const
 {
-    std::vector<std::string> names;
+    std::vector<std::string_view> names;
     if (!valid()) return names;
     names.reserve(_record.attributes.size());
     for (const auto& entry : _record.attributes)

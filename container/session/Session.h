@@ -48,7 +48,8 @@ public:
     void setMaxInactiveInterval(int32_t seconds);
     /// nullptr when the session has no such attribute.
     const std::string* attribute(std::string_view name) const;
-    std::vector<std::string> attributeNames() const;
+    /// Views into the snapshot: valid until an attribute is set or removed.
+    std::vector<std::string_view> attributeNames() const;
     void setAttribute(std::string name, std::string value);
     void removeAttribute(std::string_view name);
     /// Ends the session; getSession(true) afterwards in the same request makes a new one.

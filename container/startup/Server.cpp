@@ -40,9 +40,10 @@ Server::~Server()
     stop();
 }
 
-core::ContextServices Server::contextServices()
+core::ContextServices Server::contextServices(core::SessionAccessFactory sessions)
 {
     core::ContextServices services;
+    services.sessions = std::move(sessions);
     services.appLoader = &app::loadAppModule;
     services.defaultServlet = [](const core::Context& context) -> std::unique_ptr<core::Servlet> {
         servlets::StaticConfig config;
@@ -136,7 +137,10 @@ void Server::startInternal()
     openLogs();
     _webXmlDefaults = readWebXmlDefaults(_config.base);
 
-    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices());
+    // The session stores open before any app starts: a Context finds its sessions at start().
+    _sessions = std::make_unique<session::SessionService>(_config);
+    _engine =
+        std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices(_sessions->factory()));
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = std::make_shared<core::Host>(hostConfig);
         if (valves::AccessLog* log = accessLog(hostConfig.accessLog.value_or(_config.accessLog))) {
@@ -151,6 +155,7 @@ void Server::startInternal()
     for (const config::ConnectorConfig& connectorConfig : _config.connectors)
         _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine));
     installManager();
+    _sessions->start();
     for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
         // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
@@ -167,9 +172,11 @@ void Server::stopInternal() noexcept
     _connectors.clear();
     if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
-    _manager.reset(); // after the Engine stopped: its Contexts no longer serve
+    if (_sessions) _sessions->stop(); // no expiry notice after the apps stopped
+    _manager.reset();                 // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
+    _sessions.reset();   // after every Context: commits still queued finish first
     _accessLogs.clear(); // flushes
 }
 

@@ -7,6 +7,7 @@
 #include "core/Lifecycle.h"
 #include "deployer/ServerDeployment.h"
 #include "manager/Manager.h"
+#include "session/SessionService.h"
 #include "valves/AccessLog.h"
 
 #include <map>
@@ -42,9 +43,12 @@ public:
         return _connectors;
     }
 
-    /// The services every Context gets: the app loader (container/app) and the DefaultServlet
-    /// (container/servlets). Exposed for the deployer and the admin page.
-    static core::ContextServices contextServices();
+    /// The services every Context gets: the app loader (container/app), the DefaultServlet
+    /// (container/servlets) and, when given, sessions (container/session). Exposed for the
+    /// deployer and the admin page.
+    static core::ContextServices contextServices(core::SessionAccessFactory sessions = {});
+    /// The stores, the ids and the expiry sweep. Valid between start() and stop().
+    session::SessionService& sessions() noexcept { return *_sessions; }
     /// Reads `base`/conf/web.xml if present (throws config::ConfigError with "conf/web.xml:LINE").
     static config::WebAppConfig readWebXmlDefaults(const std::string& base);
 
@@ -66,6 +70,8 @@ private:
     config::WebAppConfig _webXmlDefaults;
     /// One AccessLog per distinct file (hosts may share one); outlives the Engine's last complete().
     std::map<std::string, std::unique_ptr<valves::AccessLog>> _accessLogs;
+    /// Before _engine: every Context's sessions point into its stores, so it is destroyed last.
+    std::unique_ptr<session::SessionService> _sessions;
     std::unique_ptr<core::Engine> _engine;
     std::unique_ptr<deployer::ServerDeployment> _deployment; ///< after _engine: destroyed before it
     /// The admin page, JSON API and /metrics (container/manager); its Contexts live in the

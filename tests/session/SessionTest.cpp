@@ -153,7 +153,7 @@ TEST_F(SessionTest, WritesAreReadBackAtOnceAndCommittedPerAttribute)
     session->removeAttribute("user");
     EXPECT_EQ(*session->attribute("cart"), "2 items");
     EXPECT_EQ(session->attribute("user"), nullptr);
-    EXPECT_EQ(session->attributeNames(), std::vector<std::string>{"cart"});
+    EXPECT_EQ(session->attributeNames(), std::vector<std::string_view>{"cart"});
     Session::Flush flush = session->prepareFlush(false);
     ASSERT_EQ(flush.ops.size(), 2u);
     EXPECT_EQ(flush.ops[0].type, SessionOp::Type::SetAttribute);
@@ -162,7 +162,7 @@ TEST_F(SessionTest, WritesAreReadBackAtOnceAndCommittedPerAttribute)
 
     auto next = _manager.forRequest({cookie});
     ASSERT_EQ(next->resolve(false), StoreStatus::Ok);
-    EXPECT_EQ(next->attributeNames(), std::vector<std::string>{"cart"});
+    EXPECT_EQ(next->attributeNames(), std::vector<std::string_view>{"cart"});
 }
 
 TEST_F(SessionTest, InvalidateDeletesTheCookieAndANewSessionReplacesIt)
