@@ -46,6 +46,9 @@ public:
     /// The Deployer and its registry (startup wires it; without it deploy/undeploy answer 503,
     /// start/stop act on the Context only, and audit rows stay in memory). Must outlive this.
     void setDeployer(deployer::Deployer* deployer) noexcept { _deployer = deployer; }
+    /// The applications' sessions (startup wires it over the session stores). Must outlive this.
+    void setSessions(SessionDirectory* sessions) noexcept { _sessions = sessions; }
+    SessionDirectory* sessions() noexcept override { return _sessions; }
 
     std::vector<AppInfo> apps() override;
     std::optional<AppDetail> app(const std::string& host, const std::string& path) override;
@@ -76,6 +79,8 @@ private:
     ActionResult fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
                              const std::string& path);
     std::optional<AppInfo> find(const std::string& host, const std::string& path);
+    /// /metrics lines for the applications' sessions ("" without a SessionDirectory).
+    std::string sessionMetrics();
     /// 409 for the container's own paths (the manager, /metrics), which no action may touch.
     std::optional<ActionResult> refuseReserved(const std::string& path) const;
     /// Finds the Context; sets `result` to 404/409 and returns nullptr if it cannot be acted on.
@@ -87,6 +92,7 @@ private:
     std::chrono::steady_clock::time_point _started;
     StatusFn _statusFn;
     deployer::Deployer* _deployer = nullptr;
+    SessionDirectory* _sessions = nullptr;
     std::set<std::string> _reserved;
     std::mutex _auditMutex;
     std::deque<AuditEntry> _audit; ///< without a registry: the last 1000 rows

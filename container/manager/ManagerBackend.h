@@ -5,6 +5,8 @@
 // directly. container/startup wires an implementation over the Deployer, the registry and the
 // connector statistics; the unit tests use an in-memory one.
 
+#include "manager/SessionDirectory.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,6 +30,7 @@ struct AppInfo
     std::string deployedAt; ///< ISO 8601 UTC, "" if never
     std::string checksum;   ///< bundle SHA-256, "" for exploded directories
     std::string failure;    ///< last failure's one-line reason, "" if none
+    int64_t sessions = -1;  ///< live HttpSessions; -1 when the store cannot say
 };
 
 struct ComponentInfo
@@ -143,6 +146,10 @@ public:
     virtual std::string defaultHost() = 0;
     /// Extra Prometheus text (request counters, histograms) appended to the manager's own.
     virtual std::string metrics() { return {}; }
+
+    /// The application's HttpSessions (not the admin page's own login sessions); nullptr when
+    /// this backend has none to show.
+    virtual SessionDirectory* sessions() noexcept { return nullptr; }
 };
 
 } // namespace serval::manager

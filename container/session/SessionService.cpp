@@ -118,6 +118,53 @@ std::vector<SessionStore*> SessionService::stores() const
     return out;
 }
 
+std::optional<std::map<std::string, uint64_t>> SessionService::countByScope(int64_t now) noexcept
+{
+    std::map<std::string, uint64_t> out;
+    try {
+        for (const StoreEntry& e : _stores)
+            for (const auto& [scope, n] : e.store->countByScope(now))
+                out[scope] += n;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    return out;
+}
+
+std::vector<SessionSummary> SessionService::list(const std::string& host, const std::string& contextPath,
+                                                 size_t limit, int64_t now)
+{
+    SessionStore* store = storeFor(host);
+    if (store == nullptr) return {};
+    return store->list(sessionScope(host, contextPath == "/" ? "" : contextPath), now, limit);
+}
+
+uint64_t SessionService::invalidate(const std::string& host, const std::string& contextPath,
+                                    const std::string& idPrefix, int64_t now)
+{
+    SessionStore* store = storeFor(host);
+    if (store == nullptr) return 0;
+    const std::string scope = sessionScope(host, contextPath == "/" ? "" : contextPath);
+    // The manager sees id prefixes only; matching them needs the live list (an admin action,
+    // not the request path). Sessions beyond this many are left to invalidateAll's scope delete.
+    constexpr size_t kScan = 1000000;
+    std::vector<ExpiredSession> ended;
+    for (const SessionSummary& s : store->list(scope, now, kScan))
+        if (s.id.compare(0, idPrefix.size(), idPrefix) == 0) ended.push_back(ExpiredSession{scope, s.id});
+    if (!idPrefix.empty() && ended.size() > 1) {
+        throw std::invalid_argument("the id prefix " + idPrefix + " matches " + std::to_string(ended.size()) +
+                                    " sessions; give more of its digits");
+    }
+    if (idPrefix.empty()) {
+        store->invalidateAll(scope);
+    } else if (!ended.empty()) {
+        CommitResult r = store->commitAndWait(scope, {SessionOp::invalidate(ended.front().id)});
+        if (r.status != StoreStatus::Ok) throw SessionStoreError(r.error);
+    }
+    expired(ended); // the listeners hear sessionDestroyed, as for the sweep
+    return ended.size();
+}
+
 void SessionService::expired(const std::vector<ExpiredSession>& sessions) noexcept
 {
     std::map<std::string, std::vector<ExpiredSession>> byScope;

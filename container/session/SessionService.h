@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,18 @@ public:
     /// Every distinct store, for /metrics.
     std::vector<SessionStore*> stores() const;
     const SessionIdGenerator& ids() const noexcept { return _ids; }
+
+    // ---- the manager's view (any thread) -----------------------------------------------------
+    /// Live sessions per scope across every store; nullopt when a store cannot answer.
+    std::optional<std::map<std::string, uint64_t>> countByScope(int64_t now) noexcept;
+    /// Up to `limit` live sessions of one application. Throws SessionStoreError.
+    std::vector<SessionSummary> list(const std::string& host, const std::string& contextPath, size_t limit,
+                                     int64_t now);
+    /// Ends the one live session whose id starts with `idPrefix`, or all of the application's
+    /// when it is empty; its listeners hear sessionDestroyed. Returns how many ended. Throws
+    /// std::invalid_argument when the prefix matches several, SessionStoreError on failure.
+    uint64_t invalidate(const std::string& host, const std::string& contextPath, const std::string& idPrefix,
+                        int64_t now);
 
 private:
     struct StoreEntry

@@ -116,6 +116,8 @@ void Server::installManager()
 #endif
     _manager = std::make_unique<manager::Manager>(*_engine, _config, version);
     _manager->backend().setDeployer(&_deployment->deployer());
+    _managerSessions = std::make_unique<ManagerSessions>(*_sessions);
+    _manager->backend().setSessions(_managerSessions.get());
     // The Connectors are all constructed before this is called and the vector does not change
     // until stop(), after every request has finished: reading it from worker threads is safe.
     _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
@@ -174,6 +176,7 @@ void Server::stopInternal() noexcept
     if (_engine) _engine->stop();
     if (_sessions) _sessions->stop(); // no expiry notice after the apps stopped
     _manager.reset();                 // after the Engine stopped: its Contexts no longer serve
+    _managerSessions.reset();
     _deployment.reset();
     _engine.reset();
     _sessions.reset();   // after every Context: commits still queued finish first

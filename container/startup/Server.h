@@ -8,6 +8,7 @@
 #include "deployer/ServerDeployment.h"
 #include "manager/Manager.h"
 #include "session/SessionService.h"
+#include "startup/ManagerSessions.h"
 #include "valves/AccessLog.h"
 
 #include <map>
@@ -72,6 +73,7 @@ private:
     std::map<std::string, std::unique_ptr<valves::AccessLog>> _accessLogs;
     /// Before _engine: every Context's sessions point into its stores, so it is destroyed last.
     std::unique_ptr<session::SessionService> _sessions;
+    std::unique_ptr<ManagerSessions> _managerSessions; ///< the manager's view of _sessions
     std::unique_ptr<core::Engine> _engine;
     std::unique_ptr<deployer::ServerDeployment> _deployment; ///< after _engine: destroyed before it
     /// The admin page, JSON API and /metrics (container/manager); its Contexts live in the

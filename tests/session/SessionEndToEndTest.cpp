@@ -380,3 +380,16 @@ TEST(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
     ASSERT_TRUE(redis.start()) << redis.error(); // same port, empty: a new session
     EXPECT_TRUE(eventually([&] { return server.get("/sessions/set?name=user&value=bob").status == 200; }));
 }
+
+TEST_F(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
+{
+    cookieValue(server.get("/sessions/set?name=a&value=1"));
+    cookieValue(server.get("/c/op?op=set&name=b&value=2"));
+    HttpReply metrics = server.get("/metrics");
+    ASSERT_EQ(metrics.status, 200) << metrics.raw;
+    EXPECT_THAT(metrics.body, HasSubstr("serval_sessions_active{host=\"localhost\",context=\"/sessions\"} 1\n"));
+    EXPECT_THAT(metrics.body, HasSubstr("serval_sessions_active{host=\"localhost\",context=\"/c\"} 1\n"));
+    EXPECT_THAT(metrics.body, HasSubstr("serval_sessions_created_total{store=\"sqlite "));
+    EXPECT_THAT(metrics.body, HasSubstr("serval_session_commits_total{store="));
+    EXPECT_THAT(metrics.body, HasSubstr("serval_session_commit_seconds_sum{store="));
+}
