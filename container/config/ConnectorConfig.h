@@ -28,6 +28,11 @@ struct ConnectorConfig
     uint32_t workerQueue = 4096;             ///< queued exchanges beyond which new ones get 503
     std::string serverHeader = "Serval";     ///< empty = no Server header
     uint32_t drainTimeoutMs = 10000;         ///< graceful shutdown: wait this long for in-flight requests
+    /// Tomcat's secure="true": every request on this Connector came through a TLS-terminating
+    /// proxy the operator trusts (nginx on the same host, a load balancer), so the app sees
+    /// scheme https and the session cookie is Secure. Only for a Connector no client reaches
+    /// directly.
+    bool secure = false;
 };
 
 } // namespace serval::config

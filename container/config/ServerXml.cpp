@@ -113,6 +113,7 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         number("workerQueue", &ConnectorConfig::workerQueue, 1, 10000000),
         text("serverHeader", &ConnectorConfig::serverHeader),
         number("drainTimeout", &ConnectorConfig::drainTimeoutMs, 0, kHour),
+        flag("secure", &ConnectorConfig::secure),
     };
 }
 

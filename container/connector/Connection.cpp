@@ -645,6 +645,7 @@ void Connection::onHeadComplete()
     request.remotePort = _remotePort;
     request.localAddress.assign(_localAddress);
     request.localPort = _localPort;
+    request.secure = config.secure; // TLS in front (a trusted proxy), until the connector speaks TLS itself
     ex.startNanos = monotonicNowNanos();
     ex.response.setHeadOnly(_parser.method == HTTP_HEAD);
 

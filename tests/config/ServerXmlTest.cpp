@@ -63,7 +63,7 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
   <Connector address="0.0.0.0" port="0" maxConnections="100" maxKeepAliveRequests="7" keepAliveTimeout="1000"
              headerTimeout="2000" bodyTimeout="3000" sendTimeout="4000" maxRequestLineSize="4096"
              maxHeaderSize="8192" maxHeaderCount="50" maxBodySize="1048576" ioThreads="2" workerThreads="4"
-             workerQueue="64" serverHeader="" drainTimeout="500"/>
+             workerQueue="64" serverHeader="" drainTimeout="500" secure="true"/>
   <Connector address="::1" port="8443"/>
   <Engine defaultHost="www.example.com">
     <Host name="localhost" appBase="/srv/apps" deployOnStartup="false" autoDeploy="FALSE"/>
@@ -96,7 +96,9 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
     EXPECT_EQ(k.workerQueue, 64u);
     EXPECT_EQ(k.serverHeader, "");
     EXPECT_EQ(k.drainTimeoutMs, 500u);
+    EXPECT_TRUE(k.secure);
     EXPECT_EQ(c.connectors[1].address, "::1");
+    EXPECT_FALSE(c.connectors[1].secure) << "secure is for a Connector behind a trusted TLS proxy only";
     EXPECT_EQ(c.engine.defaultHost, "www.example.com");
     ASSERT_EQ(c.engine.hosts.size(), 2u);
     EXPECT_EQ(c.engine.hosts[0].appBase, "/srv/apps");

@@ -387,9 +387,22 @@ TEST_F(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
     cookieValue(server.get("/c/op?op=set&name=b&value=2"));
     HttpReply metrics = server.get("/metrics");
     ASSERT_EQ(metrics.status, 200) << metrics.raw;
-    EXPECT_THAT(metrics.body, HasSubstr("serval_sessions_active{host=\"localhost\",context=\"/sessions\"} 1\n"));
+    EXPECT_THAT(metrics.body,
+                HasSubstr("serval_sessions_active{host=\"localhost\",context=\"/sessions\"} 1\n"));
     EXPECT_THAT(metrics.body, HasSubstr("serval_sessions_active{host=\"localhost\",context=\"/c\"} 1\n"));
     EXPECT_THAT(metrics.body, HasSubstr("serval_sessions_created_total{store=\"sqlite "));
     EXPECT_THAT(metrics.body, HasSubstr("serval_session_commits_total{store="));
     EXPECT_THAT(metrics.body, HasSubstr("serval_session_commit_seconds_sum{store="));
+}
+
+TEST(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)
+{
+    Server server;
+    std::string xml = readFile(server.base().file("conf/server.xml"));
+    size_t at = xml.find("workerThreads=\"8\"");
+    ASSERT_NE(at, std::string::npos);
+    server.base().write("conf/server.xml", xml.insert(at, "secure=\"true\" "));
+    ASSERT_TRUE(server.start()) << server.process().error();
+    HttpReply set = server.get("/sessions/set?name=a&value=1");
+    EXPECT_THAT(set.header("Set-Cookie"), HasSubstr("; Secure"));
 }
