@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <mutex>
+#include <poll.h>
 #include <thread>
 
 using namespace serval::test;
@@ -244,6 +245,78 @@ TEST_F(SessionEndToEndTest, AWriteBeforeAFlushIsDurableBeforeTheHeadLeaves)
     std::string id = cookieValue(flushed); // set before the head, with the write committed
     ASSERT_FALSE(id.empty()) << flushed.raw;
     EXPECT_EQ(server.get("/sessions/get?name=early", id).body, "yes");
+}
+
+/// Sends `target` with the session cookie on a fresh connection (the caller reads the reply).
+std::unique_ptr<RawConnection> sendGet(uint16_t port, const std::string& target, const std::string& id)
+{
+    auto connection = std::make_unique<RawConnection>();
+    EXPECT_TRUE(connection->connect("127.0.0.1", port));
+    EXPECT_TRUE(connection->send("GET " + target + " HTTP/1.1\r\nHost: localhost\r\nCookie: SERVALSESSION=" +
+                                 id + "\r\nConnection: close\r\n\r\n"));
+    return connection;
+}
+
+/// How long a test watches for a response that must not come while the store is held. The
+/// passing case never depends on it (the server cannot answer before the store lets it); a
+/// server that answered before its write was durable would answer within a millisecond or two.
+constexpr std::chrono::milliseconds kHeld{400};
+
+/// True when the server sent at least one byte on `connection` within kHeld (nothing is read).
+bool anyByteArrives(RawConnection& connection)
+{
+    pollfd fd{connection.fd(), POLLIN, 0};
+    return ::poll(&fd, 1, static_cast<int>(kHeld.count())) > 0;
+}
+
+TEST_F(SessionEndToEndTest, NoByteOfTheResponseLeavesBeforeTheWriteIsDurable)
+{
+    std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
+    ASSERT_FALSE(id.empty());
+    std::string db = server.base().file("data/sessions.db");
+
+    // Another process holds SQLite's write lock: serval's group commit waits for it (busy
+    // timeout 5 s), reads go on beside it (WAL).
+    sqlite3* holder = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &holder), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto whole = sendGet(server.process().port(), "/sessions/set?name=held&value=whole", id);
+    auto streamed = sendGet(server.process().port(), "/sessions/flush?name=early&value=streamed", id);
+    EXPECT_EQ(server.get("/sessions/get?name=a", id).body, "1") << "a read-only request needs no write";
+    EXPECT_FALSE(anyByteArrives(*whole)) << "the head left before the write was durable";
+    EXPECT_FALSE(anyByteArrives(*streamed)) << "a flushed head left before the write was durable";
+
+    ASSERT_EQ(sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(holder);
+    auto wholeReply = whole->readResponse();
+    auto streamedReply = streamed->readResponse();
+    ASSERT_TRUE(wholeReply && streamedReply);
+    // The client has its answer: the rows are in the file for any other process to read.
+    EXPECT_EQ(sqliteQuery(db, "SELECT value FROM attributes WHERE name = 'held'"), "whole");
+    EXPECT_EQ(sqliteQuery(db, "SELECT value FROM attributes WHERE name = 'early'"), "streamed");
+    EXPECT_EQ(wholeReply->body, "set");
+    EXPECT_EQ(streamedReply->body, "first second");
+}
+
+TEST(SessionRedisTest, NoByteOfTheResponseLeavesBeforeRedisAppliedTheWrite)
+{
+    TempDir redisDir;
+    RedisServer redis(redisDir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    Server server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>");
+    ASSERT_TRUE(server.start()) << server.process().error();
+    std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
+    ASSERT_FALSE(id.empty());
+
+    // Redis holds every write command (a script is one) until CLIENT UNPAUSE.
+    ASSERT_EQ(redis.command("CLIENT PAUSE 20000 WRITE"), "+OK");
+    auto whole = sendGet(server.process().port(), "/sessions/set?name=held&value=whole", id);
+    EXPECT_FALSE(anyByteArrives(*whole)) << "the head left before Redis applied the write";
+    ASSERT_EQ(redis.command("CLIENT UNPAUSE"), "+OK");
+    auto reply = whole->readResponse();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->body, "set");
+    EXPECT_EQ(server.get("/sessions/get?name=held", id).body, "whole");
 }
 
 TEST_F(SessionEndToEndTest, ConcurrentRequestsOfOneSessionNeverLoseEachOthersWrites)

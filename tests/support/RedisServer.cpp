@@ -45,22 +45,30 @@ std::string RedisServer::log() const
 
 bool RedisServer::answers() const
 {
+    return command("PING") == "+PONG";
+}
+
+std::string RedisServer::command(const std::string& inlineCommand) const
+{
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return false;
+    if (fd < 0) return "";
     timeval tv{0, 200 * 1000};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(_port);
-    bool ok = false;
+    std::string reply;
+    std::string request = inlineCommand + "\r\n";
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::write(fd, "PING\r\n", 6) == 6) {
-        char reply[16] = {};
-        ok = ::read(fd, reply, sizeof reply - 1) > 0 && std::string(reply).rfind("+PONG", 0) == 0;
+        ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        char buffer[512];
+        ssize_t n = 0;
+        while (reply.find("\r\n") == std::string::npos && (n = ::read(fd, buffer, sizeof buffer)) > 0)
+            reply.append(buffer, static_cast<size_t>(n));
     }
     ::close(fd);
-    return ok;
+    return reply.substr(0, reply.find("\r\n"));
 }
 
 bool RedisServer::start()

@@ -42,6 +42,9 @@ public:
 
     /// True when redis-server answers PING on its port.
     bool answers() const;
+    /// Sends one inline command ("CLIENT PAUSE 5000 WRITE") on a fresh connection and returns
+    /// the first line of the reply ("+OK", "-ERR ...", ":3"), "" when there is none in 200 ms.
+    std::string command(const std::string& inlineCommand) const;
 
 private:
     std::string _dir;
