@@ -4,6 +4,7 @@
 #include "support/HttpClient.h"
 #include "support/RedisServer.h"
 #include "support/ServalProcess.h"
+#include "support/SessionServer.h"
 #include "support/SqliteQuery.h"
 #include "support/TempDir.h"
 
@@ -25,45 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fixtureDir()
-{
-    return env("SERVAL_BUILD", "build") + "/tests/fixtures";
-}
-
-std::string mapping(const std::string& cls, const std::string& pattern)
-{
-    std::string name = cls.substr(cls.find('.') + 1);
-    return "  <servlet><servlet-name>" + name + "</servlet-name><servlet-class>" + cls +
-           "</servlet-class></servlet>\n  <servlet-mapping><servlet-name>" + name +
-           "</servlet-name><url-pattern>" + pattern + "</url-pattern></servlet-mapping>\n";
-}
-
-std::string sessionsWebXml(const std::string& extra = "")
-{
-    std::string xml = "<web-app>\n";
-    for (const char* op :
-         {"Get", "Set", "Remove", "Info", "Count", "Login", "Invalidate", "Timeout", "Events", "Flush"}) {
-        std::string path = std::string("/") + op;
-        for (char& c : path)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        xml += mapping(std::string("sessions.") + op, path);
-    }
-    return xml + "  <listener><listener-class>sessions.Listener</listener-class></listener>\n" + extra +
-           "</web-app>\n";
-}
-
-/// The value of SERVALSESSION in a Set-Cookie header ("" when none).
-std::string cookieValue(const HttpReply& reply, const std::string& name = "SERVALSESSION")
-{
-    for (const auto& [header, value] : reply.headers) {
-        if (header != "Set-Cookie" || value.rfind(name + "=", 0) != 0) continue;
-        size_t end = value.find(';');
-        return value.substr(name.size() + 1,
-                            end == std::string::npos ? std::string::npos : end - name.size() - 1);
-    }
-    return "";
-}
-
 std::map<std::string, std::string> lines(const std::string& body)
 {
     std::map<std::string, std::string> out;
@@ -79,64 +41,11 @@ std::map<std::string, std::string> lines(const std::string& body)
     return out;
 }
 
-/// One serval with the two session apps; `managerXml` goes inside the <Host>.
-class Server
-{
-public:
-    explicit Server(const std::string& managerXml = "", const std::string& engineAttributes = "")
-    {
-        _base.write("conf/server.xml",
-                    "<Server logFile=\"logs/serval.log\" accessLog=\"\">\n"
-                    "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"1\" workerThreads=\"8\"/>\n"
-                    "  <Engine defaultHost=\"localhost\"" +
-                        engineAttributes + "><Host name=\"localhost\" appBase=\"webapps\">" + managerXml +
-                        "</Host></Engine>\n</Server>\n");
-        install("sessions", "sessions", sessionsWebXml());
-        install("c", "sessions_c", "<web-app>\n" + mapping("csessions.Op", "/op") + "</web-app>\n");
-        _base.write("webapps/ROOT/index.html", "static");
-    }
-
-    void install(const std::string& context, const std::string& library, const std::string& webXml)
-    {
-        std::string dir = "webapps/" + context + "/WEB-INF";
-        _base.write(dir + "/web.xml", webXml);
-        makeDirs(_base.file(dir + "/lib"));
-        fs::copy_file(fixtureDir() + "/lib" + library + ".so", _base.file(dir + "/lib/lib" + library + ".so"),
-                      fs::copy_options::overwrite_existing);
-    }
-
-    bool start()
-    {
-        // ServalProcess reads the port from the first "listening on" line: a restart on the same
-        // base starts a fresh log (the previous one kept beside it).
-        std::string log = _base.file("serval.stderr");
-        if (fs::exists(log)) fs::rename(log, log + "." + std::to_string(++_restarts));
-        _process = std::make_unique<ServalProcess>(_base.path());
-        return _process->start();
-    }
-    void stop() { _process.reset(); }
-    void kill() { _process->kill(); }
-    ServalProcess& process() { return *_process; }
-    const TempDir& base() const { return _base; }
-
-    HttpReply get(const std::string& target, const std::string& cookie = "")
-    {
-        std::map<std::string, std::string> headers;
-        if (!cookie.empty()) headers["Cookie"] = "SERVALSESSION=" + cookie;
-        return httpGet(_process->port(), target, headers);
-    }
-
-private:
-    TempDir _base;
-    std::unique_ptr<ServalProcess> _process;
-    int _restarts = 0;
-};
-
 class SessionEndToEndTest : public ::testing::Test
 {
 protected:
     void SetUp() override { ASSERT_TRUE(server.start()) << server.process().error(); }
-    Server server;
+    SessionServer server;
 };
 
 } // namespace
@@ -303,7 +212,7 @@ TEST(SessionRedisTest, NoByteOfTheResponseLeavesBeforeRedisAppliedTheWrite)
     TempDir redisDir;
     RedisServer redis(redisDir.path());
     ASSERT_TRUE(redis.start()) << redis.error();
-    Server server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>");
+    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>");
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
     ASSERT_FALSE(id.empty());
@@ -363,7 +272,7 @@ TEST_F(SessionEndToEndTest, RestartAndRedeployKeepSessions)
 
 TEST(SessionExpiryTest, ASessionExpiresAndTheSweepTellsTheListener)
 {
-    Server server("<Manager sweepInterval=\"1000\"/>");
+    SessionServer server("<Manager sweepInterval=\"1000\"/>");
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
     EXPECT_EQ(server.get("/sessions/timeout?seconds=1", id).body, "ok");
@@ -377,7 +286,7 @@ TEST(SessionCrashTest, KillNineDuringWritesLosesNoAcknowledgedWrite)
 {
     // 20 rounds: clients write under load, serval is killed mid-stream, restarted, and every
     // write whose 200 reached a client must be there.
-    Server server;
+    SessionServer server;
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string id = cookieValue(server.get("/sessions/set?name=seed&value=0"));
     ASSERT_FALSE(id.empty());
@@ -429,9 +338,9 @@ TEST(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
     TempDir redisDir;
     RedisServer redis(redisDir.path());
     ASSERT_TRUE(redis.start()) << redis.error();
-    Server server("<Manager store=\"redis\" url=\"" + redis.url() +
-                      "\" connectTimeout=\"200\" commandTimeout=\"500\"/>",
-                  " jvmRoute=\"node1\"");
+    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() +
+                             "\" connectTimeout=\"200\" commandTimeout=\"500\"/>",
+                         " jvmRoute=\"node1\"");
     ASSERT_TRUE(server.start()) << server.process().error();
 
     HttpReply set = server.get("/sessions/set?name=user&value=ann");
@@ -470,7 +379,7 @@ TEST_F(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
 
 TEST(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)
 {
-    Server server;
+    SessionServer server;
     std::string xml = readFile(server.base().file("conf/server.xml"));
     size_t at = xml.find("workerThreads=\"8\"");
     ASSERT_NE(at, std::string::npos);

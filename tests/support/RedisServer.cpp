@@ -1,6 +1,7 @@
 #include "support/RedisServer.h"
 
 #include "support/Eventually.h"
+#include "support/Ports.h"
 #include "support/TempDir.h"
 
 #include <arpa/inet.h>
@@ -9,29 +10,6 @@
 #include <unistd.h>
 
 namespace serval::test {
-
-namespace {
-
-/// A port the kernel just handed out for loopback (bind to 0, read it back, close). Another
-/// process could take it before redis-server binds; start() then fails and the caller retries.
-uint16_t freeLoopbackPort()
-{
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return 0;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    uint16_t port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-        port = ntohs(addr.sin_port);
-    }
-    ::close(fd);
-    return port;
-}
-
-} // namespace
 
 std::string RedisServer::url() const
 {
