@@ -74,7 +74,7 @@ protected:
         std::string globalWebXml = env("SERVAL_SOURCE", SERVAL_SOURCE_DIR) + "/conf/web.xml";
         if (fs::exists(globalWebXml)) fs::copy_file(globalWebXml, base->file("conf/web.xml"));
         makeDirs(base->file("webapps"));
-        for (const char* sample : {"hello", "hello-c", "forms"}) {
+        for (const char* sample : {"hello", "hello-c", "forms", "sessions"}) {
             fs::copy(buildDir() + "/bundles/" + sample, base->file(std::string("webapps/") + sample),
                      fs::copy_options::recursive);
         }
@@ -291,6 +291,28 @@ TEST_F(SdkEndToEndTest, FormsListenerSeesContextAndRequests)
     long b = std::stol(second.body.substr(second.body.find(' ') + 1));
     EXPECT_GE(a, 1);
     EXPECT_EQ(b, a + 1);
+}
+
+// ---- sessions ---------------------------------------------------------------------------------------
+
+TEST_F(SdkEndToEndTest, SessionsLogsInReadsAndCountsVisits)
+{
+    EXPECT_EQ(get("/sessions/hello").status, 401) << "nobody logged in";
+    HttpReply login = get("/sessions/login?user=World");
+    ASSERT_EQ(login.status, 200) << login.raw;
+    EXPECT_EQ(login.body, "Hello, World!");
+    std::string setCookie = login.header("Set-Cookie");
+    ASSERT_EQ(setCookie.rfind("SERVALSESSION=", 0), 0u) << setCookie;
+    std::string cookie = setCookie.substr(0, setCookie.find(';'));
+    EXPECT_EQ(get("/sessions/hello", {{"Cookie", cookie}}).body, "Hello, World!");
+    EXPECT_EQ(get("/sessions/visit", {{"Cookie", cookie}}).body, "Hello, World!");
+    EXPECT_EQ(get("/sessions/visit", {{"Cookie", cookie}}).body, "Hello, World!");
+    EXPECT_EQ(get("/sessions/visits", {{"Cookie", cookie}}).body, "2");
+
+    HttpReply again = get("/sessions/login?user=Ann", {{"Cookie", cookie}});
+    std::string renewed = again.header("Set-Cookie");
+    EXPECT_NE(renewed.substr(0, renewed.find(';')), cookie) << "a login changes the session id";
+    EXPECT_EQ(get("/sessions/hello", {{"Cookie", cookie}}).status, 401) << "the old id is retired";
 }
 
 // ---- what crosses the ABI -------------------------------------------------------------------------
