@@ -1453,12 +1453,13 @@ def main(argv):
     for s in servers:
         s.prepare()
 
-    runs = len(opts.placements) * opts.reps * len(opts.connections) * sum(
+    runs = ("load" in opts.phases) * len(opts.placements) * opts.reps * len(opts.connections) * sum(
         len([w for w in opts.workloads if s.supports(w)]) for s in servers)
-    est = (runs * (opts.duration + opts.warmup + 0.5) + len(opts.placements) * opts.initial_warmup * sum(
-        len([w for w in opts.workloads if s.supports(w)]) for s in servers)) / 60
+    warmups = bool(runs) * len(opts.placements) * opts.initial_warmup * sum(
+        len([w for w in opts.workloads if s.supports(w)]) for s in servers)
+    est = (runs * (opts.duration + opts.warmup + 0.5) + warmups) / 60
     log(f"perf: {runs} load runs of {opts.duration} s (+{opts.warmup} s warm-up), about {est:.0f} min, "
-        f"plus start-up, memory and deploy tests; temp dir {root}")
+        f"plus the other phases ({', '.join(p for p in opts.phases if p != 'load') or 'none'}); temp dir {root}")
 
     v = versions(opts.servers)
     meta = {
