@@ -53,6 +53,73 @@ Attribute<T> path(std::string_view name, std::string T::*member, const std::stri
             [member, base](T& t, std::string_view v, const Document&, int) { t.*member = resolve(base, v); }};
 }
 
+/// "60s", "500ms", "2m", "1h"; a bare number is milliseconds (like every other timeout here).
+uint64_t parseDuration(const Document& d, int line, std::string_view name, std::string_view value,
+                       uint64_t maxMs)
+{
+    struct Unit
+    {
+        std::string_view suffix;
+        uint64_t ms;
+    };
+    constexpr Unit units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    std::string_view number = value;
+    uint64_t scale = 1;
+    for (const Unit& unit : units) {
+        if (value.size() > unit.suffix.size() && util::endsWith(value, unit.suffix) &&
+            !(unit.suffix == "s" && util::endsWith(value, "ms"))) {
+            number = value.substr(0, value.size() - unit.suffix.size());
+            scale = unit.ms;
+            break;
+        }
+    }
+    auto parsed = util::parseUnsigned(number);
+    if (!parsed || *parsed > maxMs / scale) {
+        xml::fail(d, line,
+                  "bad value \"" + std::string(value) + "\" for attribute \"" + std::string(name) +
+                      "\"; expected a duration such as 60s, 500ms or 2m (at most " +
+                      std::to_string(maxMs / 1000) + " s)");
+    }
+    return *parsed * scale;
+}
+
+/// "512MiB", "1GiB", "64KiB", "1000000" (bytes).
+uint64_t parseSize(const Document& d, int line, std::string_view name, std::string_view value)
+{
+    struct Unit
+    {
+        std::string_view suffix;
+        uint64_t bytes;
+    };
+    constexpr Unit units[] = {{"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"B", 1}};
+    std::string_view number = value;
+    uint64_t scale = 1;
+    for (const Unit& unit : units) {
+        if (value.size() > unit.suffix.size() && util::endsWith(value, unit.suffix)) {
+            number = value.substr(0, value.size() - unit.suffix.size());
+            scale = unit.bytes;
+            break;
+        }
+    }
+    auto parsed = util::parseUnsigned(number);
+    if (!parsed || *parsed > (1ull << 50) / scale) {
+        xml::fail(d, line,
+                  "bad value \"" + std::string(value) + "\" for attribute \"" + std::string(name) +
+                      "\"; expected a size such as 512MiB, 2GiB or a number of bytes");
+    }
+    return *parsed * scale;
+}
+
+Isolation parseIsolation(const Document& d, int line, std::string_view value)
+{
+    if (value == "process") return Isolation::Process;
+    if (value == "none") return Isolation::None;
+    xml::fail(d, line,
+              "bad value \"" + std::string(value) +
+                  "\" for attribute \"isolation\"; expected \"process\" (worker processes, the default) or "
+                  "\"none\" (in the server process)");
+}
+
 bool isIpAddress(const std::string& text)
 {
     unsigned char buffer[16];
@@ -138,6 +205,55 @@ std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
         number("deployStabilityDelay", &HostConfig::deployStabilityDelayMs, 0, kHour),
         {"accessLog",
          [base](HostConfig& h, std::string_view v, const Document&, int) { h.accessLog = resolve(base, v); }},
+        {"isolation", [](HostConfig& h, std::string_view v, const Document& d,
+                         int line) { h.isolation = parseIsolation(d, line, v); }},
+        number("processes", &HostConfig::processes, 1, 256),
+    };
+}
+
+std::vector<Attribute<ContextConfig>> contextAttributes()
+{
+    constexpr uint64_t kDay = 24ull * 3600000;
+    auto duration = [](std::string_view name, uint32_t ContextConfig::*member, uint64_t min) {
+        return Attribute<ContextConfig>{
+            name, [name, member, min](ContextConfig& c, std::string_view v, const Document& d, int line) {
+                uint64_t ms = parseDuration(d, line, name, v, kDay);
+                if (ms < min) {
+                    xml::fail(d, line,
+                              "attribute \"" + std::string(name) + "\" must be at least " +
+                                  std::to_string(min) + " ms");
+                }
+                c.*member = static_cast<uint32_t>(ms);
+            }};
+    };
+    return {
+        {"path",
+         [](ContextConfig& c, std::string_view v, const Document& d, int line) {
+             if (v.empty() || v.front() != '/' || (v.size() > 1 && v.back() == '/') ||
+                 v.find("//") != std::string_view::npos) {
+                 xml::fail(
+                     d, line,
+                     "bad value \"" + std::string(v) +
+                         "\" for attribute \"path\"; expected a context path such as /shop (/ for ROOT)");
+             }
+             c.path = v == "/" ? std::string() : std::string(v);
+         }},
+        {"isolation", [](ContextConfig& c, std::string_view v, const Document& d,
+                         int line) { c.isolation = parseIsolation(d, line, v); }},
+        {"processes",
+         [](ContextConfig& c, std::string_view v, const Document& d, int line) {
+             c.processes =
+                 static_cast<uint32_t>(xml::parseNumber(d, line, "attribute \"processes\"", v, 1, 256));
+         }},
+        duration("requestTimeout", &ContextConfig::requestTimeoutMs, 1),
+        {"memoryLimit", [](ContextConfig& c, std::string_view v, const Document& d,
+                           int line) { c.memoryLimit = parseSize(d, line, "memoryLimit", v); }},
+        number("maxRequestsPerProcess", &ContextConfig::maxRequestsPerProcess),
+        text("user", &ContextConfig::user),
+        number("maxThreads", &ContextConfig::maxThreads, 1, 4096),
+        number("maxQueue", &ContextConfig::maxQueue, 0, 1000000),
+        number("maxCrashes", &ContextConfig::maxCrashes, 1, 100000),
+        duration("crashWindow", &ContextConfig::crashWindowMs, 1),
     };
 }
 
@@ -237,7 +353,20 @@ std::vector<Attribute<ManagerConfig>> managerAttributes()
             flag("enabled", &ManagerConfig::enabled),
             number("sessionTimeout", &ManagerConfig::sessionTimeout, 60, 7 * 24 * 3600),
             text("metricsToken", &ManagerConfig::metricsToken),
-            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1)};
+            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1),
+            {"deployRoots", [](ManagerConfig& m, std::string_view v, const Document& d, int line) {
+                 m.deployRoots.clear();
+                 for (std::string_view root : util::splitList(v, ',')) {
+                     auto normalized = util::normalizeUriPath(root);
+                     if (root.front() != '/' || !normalized || *normalized != root) {
+                         xml::fail(d, line,
+                                   "bad value \"" + std::string(root) +
+                                       "\" in attribute \"deployRoots\"; expected absolute directories "
+                                       "such as /srv/bundles, separated by commas");
+                     }
+                     m.deployRoots.emplace_back(root);
+                 }
+             }}};
 }
 
 // ---- readers ----------------------------------------------------------------------------------------
@@ -253,8 +382,25 @@ void readEngine(const Document& d, const XMLElement& element, ServerConfig& conf
         host.line = h->GetLineNum();
         host.sessions.path = resolve(config.base, host.sessions.path);
         xml::applyAttributes(d, *h, hostAttributes(config.base), host);
-        xml::checkChildren(d, *h, {"Manager"});
+        xml::checkChildren(d, *h, {"Manager", "Context"});
         readSessionStore(d, *h, config.base, host);
+        for (const XMLElement* c = h->FirstChildElement("Context"); c; c = c->NextSiblingElement("Context")) {
+            ContextConfig context;
+            context.line = c->GetLineNum();
+            if (c->Attribute("path") == nullptr)
+                xml::fail(d, *c, "<Context> needs a path, for example path=\"/shop\" (/ for ROOT)");
+            xml::applyAttributes(d, *c, contextAttributes(), context);
+            xml::checkChildren(d, *c, {});
+            for (const ContextConfig& other : host.contexts) {
+                if (other.path == context.path) {
+                    xml::fail(d, *c,
+                              "<Context path=\"" + (context.path.empty() ? std::string("/") : context.path) +
+                                  "\"> is declared twice on this host (line " + std::to_string(other.line) +
+                                  ")");
+                }
+            }
+            host.contexts.push_back(std::move(context));
+        }
         if (host.name.empty()) xml::fail(d, *h, "<Host> needs a name, for example name=\"localhost\"");
         std::vector<std::string> all = host.aliases;
         all.push_back(host.name);
@@ -277,6 +423,23 @@ void readEngine(const Document& d, const XMLElement& element, ServerConfig& conf
 }
 
 } // namespace
+
+const char* isolationName(Isolation isolation) noexcept
+{
+    return isolation == Isolation::None ? "none" : "process";
+}
+
+ContextConfig HostConfig::contextFor(const std::string& path) const
+{
+    ContextConfig out;
+    for (const ContextConfig& c : contexts) {
+        if (c.path == path) out = c;
+    }
+    out.path = path;
+    if (!out.isolation) out.isolation = isolation;
+    if (!out.processes) out.processes = processes;
+    return out;
+}
 
 ServerConfig readServerConfig(const std::string& path, const std::string& base,
                               const std::string& displayName)

@@ -2,10 +2,14 @@
 
 #include "config/ConnectorConfig.h"
 #include "connector/ConnectorStats.h"
+#include "connector/DrainReport.h"
+#include "connector/Transport.h"
 #include "http/HttpHandler.h"
+#include "http/Loop.h"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,10 +34,17 @@ struct LoopShared;
 class Connector
 {
 public:
-    Connector(ConnectorConfig config, http::HttpHandler& handler);
+    /// `firstLoopIndex`: the http::Loop::index() of this Connector's first loop; the Server
+    /// gives each Connector the next free one, so indices are dense across the Server.
+    Connector(ConnectorConfig config, http::HttpHandler& handler, unsigned firstLoopIndex = 0);
     ~Connector(); ///< stops (with the configured drain timeout) if still running
     Connector(const Connector&) = delete;
     Connector& operator=(const Connector&) = delete;
+
+    /// Makes the Transport of each accepted connection (given its socket); none = plain TCP.
+    /// For TLS (issue 16). Call before start(); the factory runs on the loop threads.
+    using TransportFactory = std::function<std::unique_ptr<Transport>(int fd)>;
+    void setTransportFactory(TransportFactory factory) { _transportFactory = std::move(factory); }
 
     /// Binds, listens, starts the event loops and the worker pool. A second call is a no-op.
     /// Throws std::runtime_error with one actionable line if the address cannot be used.
@@ -46,10 +57,25 @@ public:
 
     /// Graceful stop: no new connections, idle keep-alive connections close at once, requests
     /// in flight finish (their responses carry `Connection: close`) within `drain`; after that
-    /// every remaining connection is closed. Joins all threads. A handler still running in a
-    /// worker after `drain` is waited for (it cannot be interrupted), its client is closed.
-    void stop(std::chrono::milliseconds drain);
-    void stop() { stop(std::chrono::milliseconds(_config.drainTimeoutMs)); }
+    /// every remaining connection is closed, suspended and upgraded ones included, and
+    /// exchanges still waiting for a worker are withdrawn. The deadline is hard: a handler that
+    /// has not returned by then (on a worker, or Inline on an I/O thread) is abandoned, listed
+    /// in the report (and the log), and stop() returns about a second after `drain` at most.
+    /// Then the Connector keeps (leaks) every object those threads use; its owner must not
+    /// destroy the handler, and should exit the process. Joins every thread that did stop.
+    DrainReport stop(std::chrono::milliseconds drain);
+    DrainReport stop() { return stop(std::chrono::milliseconds(_config.drainTimeoutMs)); }
+    /// What the last stop() reported (empty before one).
+    const DrainReport& lastDrainReport() const noexcept { return _lastReport; }
+
+    /// How many I/O loops start() runs (config ioThreads, or one per core when 0). Fixed at
+    /// construction, so the Server can hand out loop indices before anything starts.
+    unsigned loopCount() const noexcept { return _loopCount; }
+    /// The running loops, by index (valid from start() until stop() returns; empty otherwise).
+    /// The set does not change in between: per-loop resources (the process manager's rings)
+    /// can be attached to each at start-up, or lazily on the first exchange seen from a loop.
+    /// THREADS: the controlling thread, or any thread while the Connector runs.
+    std::vector<http::Loop*> loops() const;
 
     ConnectorStats stats() const noexcept;
     const ConnectorConfig& config() const noexcept { return _config; }
@@ -60,10 +86,14 @@ private:
 
     ConnectorConfig _config;
     http::HttpHandler& _handler;
+    unsigned _firstLoopIndex;
+    unsigned _loopCount;
     std::vector<int> _listenFds; ///< one per loop
     uint16_t _boundPort = 0;
     std::string _boundAddress;
     bool _running = false;
+    DrainReport _lastReport;
+    TransportFactory _transportFactory;
     std::unique_ptr<WorkerPool> _workers;
     std::unique_ptr<LoopShared> _shared;
     std::vector<std::unique_ptr<EventLoop>> _loops;

@@ -30,9 +30,10 @@ private:
 } // namespace
 
 HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
-                                     config::WebAppConfig defaults, uint64_t maxBodySize)
+                                     config::WebAppConfig defaults, uint64_t maxBodySize,
+                                     std::string dataRoot)
     : _host(std::move(host)), _services(std::move(services)), _defaults(std::move(defaults)),
-      _maxBodySize(maxBodySize)
+      _maxBodySize(maxBodySize), _dataRoot(std::move(dataRoot))
 {}
 
 core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name, const std::string& docBase,
@@ -63,6 +64,11 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
     try {
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
         spec.host = _host->name();
+        if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
+        // <Context maxThreads maxQueue>: the app's share of the worker pool (core::ContextLane).
+        const config::ContextConfig settings = _host->config().contextFor(name.path);
+        spec.maxThreads = settings.maxThreads;
+        spec.maxQueue = settings.maxQueue;
         auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();

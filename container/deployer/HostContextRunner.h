@@ -16,8 +16,10 @@ namespace serval::deployer {
 class HostContextRunner : public ContextRunner
 {
 public:
+    /// `dataRoot`: data/<host>; each app gets data/<host>/<app> (ContextSpec::dataDir) under it,
+    /// shared by its versions. "" gives apps none.
     HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
-                      config::WebAppConfig defaults, uint64_t maxBodySize);
+                      config::WebAppConfig defaults, uint64_t maxBodySize, std::string dataRoot = {});
 
     util::Expected<std::shared_ptr<ContextHandle>>
     create(const bundle::ContextName& name, const std::string& docBase,
@@ -38,6 +40,7 @@ private:
     core::ContextServices _services;
     config::WebAppConfig _defaults;
     uint64_t _maxBodySize;
+    std::string _dataRoot;
 };
 
 } // namespace serval::deployer

@@ -6,6 +6,7 @@
 // connector statistics; the unit tests use an in-memory one.
 
 #include "manager/SessionDirectory.h"
+#include "util/FileDescriptor.h"
 
 #include <cstdint>
 #include <map>
@@ -31,6 +32,9 @@ struct AppInfo
     std::string checksum;   ///< bundle SHA-256, "" for exploded directories
     std::string failure;    ///< last failure's one-line reason, "" if none
     int64_t sessions = -1;  ///< live HttpSessions; -1 when the store cannot say
+    uint32_t running = 0;   ///< requests on its share of the worker pool now (core::ContextLane)
+    uint32_t queued = 0;    ///< requests waiting for that share
+    uint64_t rejected = 0;  ///< requests refused with 503 because share and queue were full
 };
 
 struct ComponentInfo
@@ -125,9 +129,12 @@ public:
     virtual ActionResult deployUpload(const std::string& host, const std::string& path,
                                       const std::string& fileName, const std::string& bundle,
                                       bool update) = 0;
-    /// Deploys a bundle or directory already on the server's file system.
+    /// Deploys a bundle or directory already on the server's file system: `source` is open on
+    /// `serverPath` (the manager opened it within its deployRoots, following no link); a bundle is
+    /// copied up to `maxBytes`, a directory by the Host's bundle caps.
     virtual ActionResult deployPath(const std::string& host, const std::string& path,
-                                    const std::string& serverPath, bool update) = 0;
+                                    const std::string& serverPath, util::FileDescriptor source,
+                                    uint64_t maxBytes, bool update) = 0;
     virtual ActionResult undeploy(const std::string& host, const std::string& path) = 0;
     virtual ActionResult start(const std::string& host, const std::string& path) = 0;
     virtual ActionResult stop(const std::string& host, const std::string& path) = 0;

@@ -3,6 +3,7 @@
 #include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
 #include "connector/Connector.h"
+#include "connector/WorkerPool.h"
 #include "core/Engine.h"
 #include "core/Lifecycle.h"
 #include "deployer/ServerDeployment.h"
@@ -44,12 +45,28 @@ public:
         return _connectors;
     }
 
+    /// What the last stop() left running past the Connectors' drain deadline (empty: nothing).
+    /// Not empty: those handlers still run on abandoned threads, stop() kept (leaked) the
+    /// Engine, the apps and everything else they may use, and main() should exit the process
+    /// at once without running destructors.
+    const connector::DrainReport& drainReport() const noexcept { return _drainReport; }
+
+    /// Every I/O loop of every Connector, ordered by http::Loop::index() (0..N-1). Fixed while
+    /// started: the process manager attaches its per-loop rings to these.
+    std::vector<http::Loop*> loops() const;
+
     /// The services every Context gets: the app loader (container/app), the DefaultServlet
-    /// (container/servlets) and, when given, sessions (container/session). Exposed for the
-    /// deployer and the admin page.
-    static core::ContextServices contextServices(core::SessionAccessFactory sessions = {});
+    /// (container/servlets), when given sessions (container/session), and the signing secret.
+    /// Exposed for the deployer and the admin page.
+    static core::ContextServices contextServices(core::SessionAccessFactory sessions = {},
+                                                 std::string signingSecret = {});
     /// The stores, the ids and the expiry sweep. Valid between start() and stop().
     session::SessionService& sessions() noexcept { return *_sessions; }
+    /// The server's secret, data/serval.key (32 random bytes, mode 0600), created on the first
+    /// start: what the host keys the signatures it makes for apps with (ABI context_sign), so
+    /// signed cookies hold across restarts and app versions. Throws one actionable line if the
+    /// file cannot be read or created.
+    static std::string readOrCreateSecret(const std::string& path);
     /// Reads `base`/conf/web.xml if present (throws config::ConfigError with "conf/web.xml:LINE").
     static config::WebAppConfig readWebXmlDefaults(const std::string& base);
 
@@ -80,6 +97,10 @@ private:
     /// Engine, its backend reads the Deployer and the Connectors.
     std::unique_ptr<manager::Manager> _manager;
     std::vector<std::unique_ptr<connector::Connector>> _connectors;
+    /// The manager's and /metrics' own threads (DESIGN wave 2, section 3): no app can take
+    /// them, so the admin page answers while every app hangs. Outlives the Engine's Contexts.
+    std::unique_ptr<connector::WorkerPool> _adminPool;
+    connector::DrainReport _drainReport;
 };
 
 /// "http://127.0.0.1:8080/" or "http://[::1]:8080/".

@@ -104,12 +104,13 @@ public:
         if (find(host, p) && !update)
             return {false, 409, "exists", p + " is already deployed; use update=true", {}};
         if (!find(host, p))
-            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", ""});
+            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", "", 0, 0, 0});
         lastUpload = bundle;
         return {true, 200, "", "", *find(host, p)};
     }
     manager::ActionResult deployPath(const std::string& host, const std::string& path,
-                                     const std::string& serverPath, bool update) override
+                                     const std::string& serverPath, util::FileDescriptor, uint64_t,
+                                     bool update) override
     {
         return deployUpload(host, path, serverPath.substr(serverPath.rfind('/') + 1), "from-disk", update);
     }

@@ -45,6 +45,7 @@ bool ChildProcess::running()
     int status = 0;
     pid_t r = ::waitpid(_pid, &status, WNOHANG);
     if (r == _pid || r < 0) {
+        _status = r == _pid ? status : -1;
         _pid = -1;
         return false;
     }
@@ -67,6 +68,7 @@ int ChildProcess::stop(int signal, std::chrono::milliseconds grace)
         return -1;
     }
     _pid = -1;
+    _status = status;
     return status;
 }
 
@@ -77,6 +79,7 @@ void ChildProcess::kill()
     int status = 0;
     ::waitpid(_pid, &status, 0);
     _pid = -1;
+    _status = -1;
 }
 
 } // namespace serval::test

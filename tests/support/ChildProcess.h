@@ -29,10 +29,14 @@ public:
     void kill();
 
     int pid() const noexcept { return _pid; }
+    /// The wait status of the child's last exit as running() or stop() reaped it (for
+    /// WIFSIGNALED and friends); -1 before that, or when kill() or a SIGKILL ended it.
+    int status() const noexcept { return _status; }
     const std::string& error() const noexcept { return _error; }
 
 private:
     int _pid = -1;
+    int _status = -1;
     std::string _error;
 };
 

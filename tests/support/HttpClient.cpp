@@ -209,6 +209,17 @@ std::optional<HttpReply> RawConnection::readResponse(bool headRequest, std::chro
     return reply;
 }
 
+std::optional<std::string> RawConnection::readBytes(size_t size, std::chrono::milliseconds deadline)
+{
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (_buffer.size() < size) {
+        if (!fill(end)) return std::nullopt;
+    }
+    std::string out = _buffer.substr(0, size);
+    _buffer.erase(0, size);
+    return out;
+}
+
 std::string RawConnection::readUntilClose(std::chrono::milliseconds deadline)
 {
     auto end = std::chrono::steady_clock::now() + deadline;

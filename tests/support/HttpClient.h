@@ -42,6 +42,9 @@ public:
     /// complete head.
     std::optional<HttpReply> readResponse(bool headRequest = false,
                                           std::chrono::milliseconds deadline = std::chrono::seconds(5));
+    /// Reads exactly `size` bytes (after what is buffered); nullopt on timeout or close first.
+    std::optional<std::string> readBytes(size_t size,
+                                         std::chrono::milliseconds deadline = std::chrono::seconds(5));
     /// Reads until the peer closes or the deadline; returns everything read (after buffered).
     std::string readUntilClose(std::chrono::milliseconds deadline = std::chrono::seconds(5));
     /// True if the peer closed the connection (read returns 0 or ECONNRESET) within the deadline.

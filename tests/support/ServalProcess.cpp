@@ -57,7 +57,11 @@ bool ServalProcess::running()
 {
     bool wasRunning = _process.pid() > 0;
     if (_process.running()) return true;
-    if (wasRunning) reportSanitizerFindings(); // once: the child was found exited just now
+    if (wasRunning) { // once: the child was found exited just now
+        int status = _process.status();
+        _terminatingSignal = status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        reportSanitizerFindings();
+    }
     return false;
 }
 
@@ -65,6 +69,7 @@ int ServalProcess::stop(int signal)
 {
     if (_process.pid() <= 0) return -1;
     int status = _process.stop(signal);
+    if (status >= 0) _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     reportSanitizerFindings();
     return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -37,6 +37,8 @@ public:
     /// SIGKILL, no cleanup (crash-safety tests).
     void kill();
     bool running();
+    /// The signal that ended the process (0 if it exited, or has not ended yet).
+    int terminatingSignal() const noexcept { return _terminatingSignal; }
 
     uint16_t port() const noexcept { return _port; }
     const std::string& address() const noexcept { return _address; }
@@ -64,6 +66,7 @@ private:
     uint16_t _port = 0;
     std::string _address;
     std::string _error;
+    int _terminatingSignal = 0;
 };
 
 } // namespace serval::test

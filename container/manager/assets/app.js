@@ -132,6 +132,11 @@
     $('who').hidden = false;
     $('nav').hidden = false;
     document.querySelectorAll('[data-needs-act]').forEach((n) => { n.hidden = !state.canAct; });
+    const roots = data.deployRoots || [];
+    $('path-fields').disabled = roots.length === 0;
+    $('path-roots').textContent = roots.length
+      ? 'Allowed: ' + roots.join(', ')
+      : 'Off on this server: no <Manager deployRoots> in conf/server.xml.';
   }
 
   function showLogin(message) {
