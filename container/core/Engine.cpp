@@ -381,6 +381,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         Request request(exchange, context);
         request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
         Response response(exchange);
+        request.setResponse(response);
         context.service(request, response);
     } catch (...) {
         // The one last-resort catch per request: app failures arrive as statuses, so this is
