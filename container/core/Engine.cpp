@@ -24,6 +24,8 @@ public:
     std::string_view decodedUri;
     std::string decodedStorage;
     mapper::ServletMatch match;
+    /// Set by the Context's HeadCheck for a body it takes as it arrives (the manager's upload).
+    std::unique_ptr<http::BodyConsumer> bodyConsumer;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -36,6 +38,7 @@ public:
     void reset() noexcept override
     {
         releaseContext();
+        bodyConsumer.reset();
         host = nullptr;
         decodedUri = {};
         snapshot.reset();
@@ -327,7 +330,10 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             decision.lane = context->dispatchLane(); // its share of the pool, or the admin pool
         }
         // A refusal keeps the request counted in the Context: complete() follows it and records it.
-        if (HeadCheck* check = context->headCheck()) check->checkHead(*context, exchange, decision);
+        if (HeadCheck* check = context->headCheck()) {
+            check->checkHead(*context, exchange, decision, st.bodyConsumer);
+            if (decision.rejectStatus == 0) decision.bodyConsumer = st.bodyConsumer.get();
+        }
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.
@@ -349,6 +355,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         Context& context = *st->context;
         Request request(exchange, context);
         request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
+        request.setBodyConsumer(st->bodyConsumer.get());
         Response response(exchange);
         context.service(request, response);
     } catch (...) {
