@@ -42,6 +42,8 @@ public:
     mapper::ServletMatch match;
     /// An isolated Context's request on its way through a worker process (loop thread only).
     RemoteExchange* forwarded = nullptr;
+    /// Set by the Context's HeadCheck for a body it takes as it arrives (the manager's upload).
+    std::unique_ptr<http::BodyConsumer> bodyConsumer;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -58,6 +60,7 @@ public:
             forwarded = nullptr;
         }
         releaseContext();
+        bodyConsumer.reset();
         host = nullptr;
         decodedUri = {};
         snapshot.reset();
@@ -352,7 +355,10 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             decision.lane = context->dispatchLane(); // its share of the pool, or the admin pool
         }
         // A refusal keeps the request counted in the Context: complete() follows it and records it.
-        if (HeadCheck* check = context->headCheck()) check->checkHead(*context, exchange, decision);
+        if (HeadCheck* check = context->headCheck()) {
+            check->checkHead(*context, exchange, decision, st.bodyConsumer);
+            if (decision.rejectStatus == 0) decision.bodyConsumer = st.bodyConsumer.get();
+        }
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.
@@ -380,6 +386,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         Request request(exchange, context);
         request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
+        request.setBodyConsumer(st->bodyConsumer.get());
         Response response(exchange);
         request.setResponse(response);
         context.service(request, response);

@@ -348,6 +348,17 @@ ActionResult EngineBackend::deployUpload(const std::string& host, const std::str
     return fromOutcome(outcome, host, path.empty() ? displayPathOf(name) : path);
 }
 
+ActionResult EngineBackend::deployStaged(const std::string& host, const std::string& path,
+                                         const std::string& fileName, util::FileDescriptor bundle,
+                                         uint64_t maxBytes, bool update)
+{
+    if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
+    if (auto refused = refuseReserved(host, path)) return *refused;
+    std::string name = path.empty() ? fileName : bundleNameFor(path);
+    auto outcome = _deployer->deployFrom(host, std::move(bundle), "the upload", name, update, maxBytes);
+    return fromOutcome(outcome, host, path.empty() ? displayPathOf(name) : path);
+}
+
 ActionResult EngineBackend::deployPath(const std::string& host, const std::string& path,
                                        const std::string& serverPath, util::FileDescriptor source,
                                        uint64_t maxBytes, bool update)

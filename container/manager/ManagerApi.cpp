@@ -850,7 +850,7 @@ AdminResponse ManagerApi::deploy(const ApiCall& call)
                                        replace);
         });
     } else {
-        if (request.body.empty()) {
+        if (request.body.empty() && request.stagedSize == 0) {
             return error(400, "bad_request", "send the bundle as the request body, or name serverPath=");
         }
         if (path.empty() && fileName.empty()) {
@@ -859,7 +859,20 @@ AdminResponse ManagerApi::deploy(const ApiCall& call)
         auto slash = fileName.find_last_of('/');
         if (slash != std::string::npos) fileName.erase(0, slash + 1);
         target += fileName.empty() ? path : fileName;
-        result = guarded([&] { return _backend.deployUpload(host, path, fileName, request.body, replace); });
+        if (request.stagedBody >= 0) {
+            // Copied from the staged file's start (the exchange keeps its own descriptor).
+            util::FileDescriptor staged(::fcntl(request.stagedBody, F_DUPFD_CLOEXEC, 0));
+            if (!staged || ::lseek(staged.get(), 0, SEEK_SET) != 0)
+                return error(500, "io_error",
+                             std::string("cannot read the staged upload: ") + std::strerror(errno));
+            result = guarded([&] {
+                return _backend.deployStaged(host, path, fileName, std::move(staged), _config.maxUploadSize,
+                                             replace);
+            });
+        } else {
+            result =
+                guarded([&] { return _backend.deployUpload(host, path, fileName, request.body, replace); });
+        }
     }
     return finishAction(call, "deploy", target, result, newObject());
 }

@@ -157,6 +157,11 @@ public:
     virtual ActionResult deployPath(const std::string& host, const std::string& path,
                                     const std::string& serverPath, util::FileDescriptor source,
                                     uint64_t maxBytes, bool update) = 0;
+    /// deployUpload() for an upload staged on disk (StagedUpload): `bundle` is open on it at its
+    /// start; copied up to `maxBytes`.
+    virtual ActionResult deployStaged(const std::string& host, const std::string& path,
+                                      const std::string& fileName, util::FileDescriptor bundle,
+                                      uint64_t maxBytes, bool update) = 0;
     virtual ActionResult undeploy(const std::string& host, const std::string& path) = 0;
     virtual ActionResult start(const std::string& host, const std::string& path) = 0;
     virtual ActionResult stop(const std::string& host, const std::string& path) = 0;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <utility>
 
 namespace serval::process {
 
@@ -65,9 +66,13 @@ ControlSocket::Result ControlSocket::receive(Message& message) noexcept
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
     ssize_t n;
+    bool reset = false;
     do {
         n = ::recvmsg(_fd.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+        // A peer that closed with our messages unread (a worker that failed before it read its
+        // channels) leaves ECONNRESET, reported once and ahead of what it sent before closing:
+        // read on, so its last message (Failed and why) is not lost to the race.
+    } while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !std::exchange(reset, true))));
     // Descriptors first: they must be owned (and closed) whatever else is wrong.
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); n >= 0 && cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
         if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "process/LaneLoop.h"
+#include "process/WakeableEpoll.h"
 
 #include <atomic>
 #include <functional>
@@ -32,8 +33,7 @@ public:
 private:
     void run();
 
-    int _epoll = -1;
-    int _wake = -1;
+    WakeableEpoll _epoll;
     std::atomic<bool> _stopping{false};
     std::mutex _mutex;
     std::vector<std::function<void()>> _tasks;

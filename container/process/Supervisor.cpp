@@ -15,22 +15,11 @@ namespace serval::process {
 
 using Clock = std::chrono::steady_clock;
 
-Supervisor::Supervisor()
-{
-    _epoll = ::epoll_create1(EPOLL_CLOEXEC);
-    _wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (_epoll < 0 || _wake < 0) throw std::runtime_error("cannot create the supervisor's epoll set");
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = _wake;
-    ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, &ev);
-}
+Supervisor::Supervisor() : _epoll("the supervisor's epoll set") {}
 
 Supervisor::~Supervisor()
 {
     stop();
-    ::close(_epoll);
-    ::close(_wake);
 }
 
 void Supervisor::start()
@@ -59,13 +48,13 @@ void Supervisor::watch(int fd, std::function<void()> onReadable)
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
-    if (::epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
-        ::epoll_ctl(_epoll, EPOLL_CTL_MOD, fd, &ev);
+    if (::epoll_ctl(_epoll.fd(), EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+        ::epoll_ctl(_epoll.fd(), EPOLL_CTL_MOD, fd, &ev);
 }
 
 void Supervisor::unwatch(int fd)
 {
-    ::epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, nullptr);
+    ::epoll_ctl(_epoll.fd(), EPOLL_CTL_DEL, fd, nullptr);
     std::lock_guard<std::mutex> lock(_mutex);
     _watches.erase(fd);
 }
@@ -90,9 +79,7 @@ void Supervisor::add(std::weak_ptr<Ticking> ticking)
 
 void Supervisor::wake() noexcept
 {
-    uint64_t one = 1;
-    ssize_t ignored = ::write(_wake, &one, sizeof one);
-    (void)ignored;
+    _epoll.wake();
 }
 
 void Supervisor::run()
@@ -106,19 +93,14 @@ void Supervisor::run()
                 : static_cast<int>(std::min<int64_t>(
                       1000, std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1));
         epoll_event events[32];
-        int n = ::epoll_wait(_epoll, events, 32, timeout);
+        int n = ::epoll_wait(_epoll.fd(), events, 32, timeout);
         if (n < 0 && errno != EINTR) {
             LOG_ERROR("supervisor", std::string("epoll_wait failed: ") + std::strerror(errno));
             break;
         }
         for (int i = 0; i < n; ++i) {
             int fd = events[i].data.fd;
-            if (fd == _wake) {
-                uint64_t value;
-                ssize_t ignored = ::read(_wake, &value, sizeof value);
-                (void)ignored;
-                continue;
-            }
+            if (_epoll.consumeWake(fd)) continue;
             std::shared_ptr<std::function<void()>> callback;
             {
                 std::lock_guard<std::mutex> lock(_mutex);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "process/WakeableEpoll.h"
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -55,8 +57,7 @@ public:
 private:
     void run();
 
-    int _epoll = -1;
-    int _wake = -1;
+    WakeableEpoll _epoll;
     std::thread _thread;
     std::atomic<bool> _stopping{false};
     std::mutex _mutex;

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <unistd.h>
+
 namespace serval::test {
 
 /// The applications' sessions: a few rows of /hello in memory; invalidate removes by prefix.
@@ -108,6 +110,17 @@ public:
                                              std::nullopt, 0, 0, 0});
         lastUpload = bundle;
         return {true, 200, "", "", *find(host, p)};
+    }
+    manager::ActionResult deployStaged(const std::string& host, const std::string& path,
+                                       const std::string& fileName, util::FileDescriptor bundle, uint64_t,
+                                       bool update) override
+    {
+        std::string bytes;
+        char buffer[4096];
+        ssize_t n;
+        while ((n = ::read(bundle.get(), buffer, sizeof buffer)) > 0)
+            bytes.append(buffer, static_cast<size_t>(n));
+        return deployUpload(host, path, fileName, bytes, update);
     }
     manager::ActionResult deployPath(const std::string& host, const std::string& path,
                                      const std::string& serverPath, util::FileDescriptor, uint64_t,

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "process/WakeableEpoll.h"
+
 // A small epoll loop thread standing in for a connector I/O loop (process::LaneLoop), and a
 // StreamOwner that records what a lane delivers: the process room's tests drive lanes with
 // these, as the server's forwarding backend does with the connector's loops.
@@ -24,22 +26,14 @@ namespace serval::test {
 class TestLoop : public process::LaneLoop
 {
 public:
-    TestLoop()
+    TestLoop() : _epoll("the test loop")
     {
-        _epoll = ::epoll_create1(EPOLL_CLOEXEC);
-        _wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = _wake;
-        ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, &ev);
         _thread = std::thread([this] { run(); });
     }
     ~TestLoop() override
     {
         post([this] { _stop = true; });
         _thread.join();
-        ::close(_epoll);
-        ::close(_wake);
     }
 
     void post(std::function<void()> task) override
@@ -48,9 +42,7 @@ public:
             std::lock_guard<std::mutex> lock(_mutex);
             _tasks.push_back(std::move(task));
         }
-        uint64_t one = 1;
-        ssize_t ignored = ::write(_wake, &one, sizeof one);
-        (void)ignored;
+        _epoll.wake();
     }
     void watch(int fd, std::function<void()> onReadable) override
     {
@@ -58,11 +50,11 @@ public:
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
-        ::epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev);
+        ::epoll_ctl(_epoll.fd(), EPOLL_CTL_ADD, fd, &ev);
     }
     void unwatch(int fd) override
     {
-        ::epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, nullptr);
+        ::epoll_ctl(_epoll.fd(), EPOLL_CTL_DEL, fd, nullptr);
         _watches.erase(fd);
     }
     /// Runs `task` on the loop and waits for it.
@@ -79,15 +71,10 @@ private:
     {
         while (!_stop) {
             epoll_event events[16];
-            int n = ::epoll_wait(_epoll, events, 16, 100);
+            int n = ::epoll_wait(_epoll.fd(), events, 16, 100);
             for (int i = 0; i < n; ++i) {
                 int fd = events[i].data.fd;
-                if (fd == _wake) {
-                    uint64_t value;
-                    ssize_t ignored = ::read(_wake, &value, sizeof value);
-                    (void)ignored;
-                    continue;
-                }
+                if (_epoll.consumeWake(fd)) continue;
                 auto it = _watches.find(fd);
                 if (it != _watches.end()) {
                     auto callback = it->second; // the callback may unwatch itself
@@ -104,8 +91,7 @@ private:
         }
     }
 
-    int _epoll = -1;
-    int _wake = -1;
+    process::WakeableEpoll _epoll;
     bool _stop = false;
     std::thread _thread;
     std::mutex _mutex;
