@@ -629,7 +629,7 @@ serval_status_t contextSign(serval_context_t* context, serval_str_t data, char* 
     });
 }
 
-// ---- ABI 1.1: sessions ----------------------------------------------------------------------------
+// ---- ABI 1.2: sessions ----------------------------------------------------------------------------
 
 constexpr size_t kMaxSessionNameBytes = 1024;
 constexpr size_t kMaxSessionValueBytes = 1024 * 1024;

@@ -15,7 +15,7 @@
 #include <exception>
 #include <string>
 
-/// serval_session_t (ABI 1.1): a request's session. Lives inside the serval_request_t handle of
+/// serval_session_t (ABI 1.2): a request's session. Lives inside the serval_request_t handle of
 /// the hook that asked (request_session), or on the stack of a listener's on_session_* call,
 /// where `request` is nullptr (no invalidate, no change of id there). `id` keeps the id's bytes
 /// for session_id's out view.

@@ -41,8 +41,14 @@ private:
 
 ContextSessions::ContextSessions(core::Context& context, SessionStore& store, const SessionIdGenerator& ids,
                                  SessionSettings settings)
-    : _manager(store, ids, std::move(settings)), _context(&context)
+    : _manager(store, ids, std::move(settings)), _isolated(context.isolated()), _context(&context)
 {}
+
+bool ContextSessions::running() const noexcept
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _context != nullptr;
+}
 
 SessionSettings ContextSessions::settingsFor(const std::string& host, const std::string& contextPath,
                                              const config::WebAppConfig& webXml)

@@ -44,10 +44,16 @@ public:
     void expired(const std::vector<ExpiredSession>& sessions) noexcept;
 
     const SessionManager& manager() const noexcept { return _manager; }
+    /// The Context runs in worker processes (this is the server's shell of it): its listeners,
+    /// and so the sweep of its scope, are in its worker.
+    bool isolated() const noexcept { return _isolated; }
+    /// Not yet closed: the Context is running.
+    bool running() const noexcept;
 
 private:
     SessionManager _manager;
-    std::mutex _mutex;
+    const bool _isolated;
+    mutable std::mutex _mutex;
     core::Context* _context; ///< nullptr once closed
 };
 

@@ -476,12 +476,14 @@ std::vector<std::string> RedisSessionStore::scopes()
     return out;
 }
 
-std::vector<ExpiredSession> RedisSessionStore::sweepExpired(int64_t now, size_t limit)
+std::vector<ExpiredSession> RedisSessionStore::sweepExpired(int64_t now, size_t limit,
+                                                            const ScopeFilter& filter)
 {
     std::vector<ExpiredSession> expired = controlPlane([&] {
         std::vector<ExpiredSession> out;
         for (const std::string& scope : scopes()) {
             if (out.size() >= limit) break;
+            if (filter && !filter(scope)) continue;
             Call call;
             call.script = Script::SweepScope;
             call.keys = {indexKey(scope), scopesKey()};

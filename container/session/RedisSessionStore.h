@@ -55,7 +55,8 @@ public:
     RedisSessionStore& operator=(const RedisSessionStore&) = delete;
 
     void flushTouches() override;
-    std::vector<ExpiredSession> sweepExpired(int64_t now, size_t limit = 1000) override;
+    std::vector<ExpiredSession> sweepExpired(int64_t now, size_t limit = 1000,
+                                             const ScopeFilter& filter = {}) override;
     uint64_t count(std::string_view scope, int64_t now) override;
     std::map<std::string, uint64_t> countByScope(int64_t now) override;
     std::vector<SessionSummary> list(std::string_view scope, int64_t now, size_t limit) override;

@@ -62,7 +62,8 @@ std::unique_ptr<SessionStore> openStore(const config::SessionStoreConfig& c)
 
 } // namespace
 
-SessionService::SessionService(const config::ServerConfig& config) : _ids(config.engine.jvmRoute)
+SessionService::SessionService(const config::ServerConfig& config, SweepScopes sweep)
+    : _sweep(sweep), _ids(config.engine.jvmRoute)
 {
     for (const config::HostConfig& host : config.engine.hosts) {
         std::string key = storeKey(host.sessions);
@@ -75,7 +76,8 @@ SessionService::SessionService(const config::ServerConfig& config) : _ids(config
             fresh.store = openStore(host.sessions);
             fresh.sweeper = std::make_unique<SessionSweeper>(
                 *fresh.store, host.sessions.sweepIntervalMs,
-                [this](const std::vector<ExpiredSession>& sessions) { expired(sessions); });
+                [this](const std::vector<ExpiredSession>& sessions) { expired(sessions); },
+                [this](std::string_view scope) { return sweepsScope(scope); });
             LOG_INFO("session", "sessions of host " + host.name + " in " + fresh.store->describe());
             _stores.push_back(std::move(fresh));
             entry = &_stores.back();
@@ -175,14 +177,29 @@ void SessionService::expired(const std::vector<ExpiredSession>& sessions) noexce
         return; // out of memory: the listeners miss these notices; the sessions are gone anyway
     }
     for (const auto& [scope, list] : byScope) {
-        std::shared_ptr<ContextSessions> owner;
-        {
-            std::lock_guard<std::mutex> lock(_contextsMutex);
-            auto it = _contexts.find(scope);
-            if (it != _contexts.end()) owner = it->second.lock();
-        }
-        if (owner) owner->expired(list);
+        if (std::shared_ptr<ContextSessions> sessions = owner(scope)) sessions->expired(list);
     }
+}
+
+std::shared_ptr<ContextSessions> SessionService::owner(std::string_view scope) noexcept
+{
+    try {
+        std::lock_guard<std::mutex> lock(_contextsMutex);
+        auto it = _contexts.find(std::string(scope));
+        return it == _contexts.end() ? nullptr : it->second.lock();
+    } catch (...) {
+        return nullptr; // out of memory for the key: treated as no running owner
+    }
+}
+
+bool SessionService::sweepsScope(std::string_view scope) noexcept
+{
+    std::shared_ptr<ContextSessions> sessions = owner(scope);
+    // A running Context decides: in-process, this sweep reaches its listeners; isolated, only
+    // its worker does. A scope nobody runs here is the server's (an undeployed app's sessions
+    // still expire), never a worker's (it would sweep every app's).
+    if (sessions && sessions->running()) return !sessions->isolated();
+    return _sweep == SweepScopes::AllButIsolated;
 }
 
 void SessionService::sweep(int64_t now) noexcept

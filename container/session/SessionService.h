@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -22,10 +23,23 @@ namespace serval::session {
 
 class ContextSessions;
 
-/// The server's sessions (what startup wires into every Context): one store per distinct
-/// <Host><Manager> (hosts that name the same file or Redis share it, so one SQLite file has one
-/// writer per process), the id generator with the Engine's jvmRoute, and the expiry sweep on
-/// its own thread, whose findings go back to the listeners of the Context that owns them.
+/// Which expired sessions one process's sweep removes (docs/sessions.md "Expiry"): the sweep
+/// that removes a session tells the listeners it can reach, so an isolated app's sessions must
+/// expire in its worker, where its listeners are.
+enum class SweepScopes
+{
+    /// The server: every scope except those of running isolated Contexts (their worker #0
+    /// sweeps them), including the scopes of apps no longer deployed.
+    AllButIsolated,
+    /// A worker: only the scopes of its own Contexts (the app it runs).
+    OwnOnly
+};
+
+/// The sessions of one process (what startup wires into every Context, and what a worker wires
+/// into its app's Context): one store per distinct <Host><Manager> (hosts that name the same
+/// file or Redis share it, so one SQLite file has one writer per process), the id generator
+/// with the Engine's jvmRoute, and the expiry sweep on its own thread, whose findings go back
+/// to the listeners of the Context that owns them.
 ///
 /// OWNERSHIP: owned by the Server, created before the Engine and destroyed after it (every
 /// Context's sessions point into its stores).
@@ -36,7 +50,8 @@ class SessionService
 public:
     /// Opens the stores (creating data/ for the SQLite file). Throws SessionStoreError or
     /// std::invalid_argument (jvmRoute) with one actionable line.
-    explicit SessionService(const config::ServerConfig& config);
+    explicit SessionService(const config::ServerConfig& config,
+                            SweepScopes sweep = SweepScopes::AllButIsolated);
     ~SessionService();
     SessionService(const SessionService&) = delete;
     SessionService& operator=(const SessionService&) = delete;
@@ -77,8 +92,12 @@ private:
     };
 
     void expired(const std::vector<ExpiredSession>& sessions) noexcept;
+    /// The sweep's filter (SweepScopes), on the sweep's thread.
+    bool sweepsScope(std::string_view scope) noexcept;
+    std::shared_ptr<ContextSessions> owner(std::string_view scope) noexcept;
     void sweepLoop();
 
+    SweepScopes _sweep;
     SessionIdGenerator _ids;
     std::vector<StoreEntry> _stores;
     std::map<std::string, SessionStore*> _byHost;

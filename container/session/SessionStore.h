@@ -169,9 +169,13 @@ public:
     /// Writes every pending touch now (clean stop, tests).
     virtual void flushTouches() = 0;
 
-    /// Removes up to `limit` sessions that expired by `now` and returns them. Safe to run from
-    /// several processes or nodes at once: each expired session is returned by exactly one.
-    virtual std::vector<ExpiredSession> sweepExpired(int64_t now, size_t limit = 1000) = 0;
+    /// Which scopes a sweep removes sessions from (true: this one); empty: every scope.
+    using ScopeFilter = std::function<bool(std::string_view scope)>;
+    /// Removes up to `limit` sessions that expired by `now` (in the scopes `filter` accepts) and
+    /// returns them. Safe to run from several processes or nodes at once: each expired session is
+    /// returned by exactly one.
+    virtual std::vector<ExpiredSession> sweepExpired(int64_t now, size_t limit = 1000,
+                                                     const ScopeFilter& filter = {}) = 0;
 
     /// Live sessions of one scope at `now`.
     virtual uint64_t count(std::string_view scope, int64_t now) = 0;

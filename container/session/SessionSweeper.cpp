@@ -4,8 +4,9 @@
 
 namespace serval::session {
 
-SessionSweeper::SessionSweeper(SessionStore& store, int64_t intervalMillis, Expired onExpired)
-    : _store(store), _interval(intervalMillis), _onExpired(std::move(onExpired))
+SessionSweeper::SessionSweeper(SessionStore& store, int64_t intervalMillis, Expired onExpired,
+                               SessionStore::ScopeFilter scopes)
+    : _store(store), _interval(intervalMillis), _onExpired(std::move(onExpired)), _scopes(std::move(scopes))
 {}
 
 size_t SessionSweeper::tick(int64_t now) noexcept
@@ -16,7 +17,7 @@ size_t SessionSweeper::tick(int64_t now) noexcept
     try {
         // A bounded batch per call keeps each write transaction short; a backlog (after a long
         // outage) drains over the following ticks.
-        std::vector<ExpiredSession> expired = _store.sweepExpired(now);
+        std::vector<ExpiredSession> expired = _store.sweepExpired(now, 1000, _scopes);
         removed = expired.size();
         if (_failing) LOG_INFO("session", _store.describe() + ": the expiry sweep works again");
         _failing = false;

@@ -21,7 +21,10 @@ class SessionSweeper
 public:
     using Expired = std::function<void(const std::vector<ExpiredSession>&)>;
 
-    SessionSweeper(SessionStore& store, int64_t intervalMillis, Expired onExpired = {});
+    /// `scopes`: which scopes this sweeper removes sessions from (empty: every scope), so that
+    /// an isolated app's sessions expire in its worker, where its listeners are.
+    SessionSweeper(SessionStore& store, int64_t intervalMillis, Expired onExpired = {},
+                   SessionStore::ScopeFilter scopes = {});
 
     /// Sweeps if `interval` passed since the last sweep (or none ran yet). A store failure is
     /// logged once until the store answers again; it never throws. Returns how many sessions
@@ -32,6 +35,7 @@ private:
     SessionStore& _store;
     int64_t _interval;
     Expired _onExpired;
+    SessionStore::ScopeFilter _scopes;
     int64_t _lastSweep = 0;
     bool _failing = false;
 };

@@ -63,6 +63,8 @@ enum Sql : size_t
     Release,
     RollbackTo,
     Sweep,
+    ExpiredScopes,
+    SweepScope,
     Count,
     CountByScope,
     List,
@@ -95,6 +97,9 @@ constexpr std::array<std::string_view, SqlCount> kSql = {
     "ROLLBACK TO batch",
     "DELETE FROM sessions WHERE (scope, id) IN "
     "(SELECT scope, id FROM sessions WHERE expires_at <= ?1 LIMIT ?2) RETURNING scope, id",
+    "SELECT DISTINCT scope FROM sessions WHERE expires_at <= ?1",
+    "DELETE FROM sessions WHERE (scope, id) IN "
+    "(SELECT scope, id FROM sessions WHERE scope = ?3 AND expires_at <= ?1 LIMIT ?2) RETURNING scope, id",
     "SELECT count(*) FROM sessions WHERE scope = ?1 AND expires_at > ?2",
     "SELECT scope, count(*) FROM sessions WHERE expires_at > ?1 GROUP BY scope",
     "SELECT s.id, s.created, s.last_accessed, s.max_inactive, count(a.name), "
@@ -420,18 +425,39 @@ void SqliteSessionStore::writeGroup(std::vector<Batch>& group, std::vector<Pendi
     }
 }
 
-std::vector<ExpiredSession> SqliteSessionStore::sweepExpired(int64_t now, size_t limit)
+std::vector<ExpiredSession> SqliteSessionStore::sweepExpired(int64_t now, size_t limit,
+                                                             const ScopeFilter& filter)
 {
     std::vector<ExpiredSession> expired = controlPlane(describe(), [&] {
         std::vector<ExpiredSession> out;
         ReaderLease connection(*this);
         Transaction tx(connection->db());
-        {
-            Statement& st = connection->statement(Sql::Sweep);
+        auto sweep = [&](Statement& st) {
             ResetOnExit reset(st);
-            st.bind(1, now).bind(2, static_cast<int64_t>(limit));
+            st.bind(1, now).bind(2, static_cast<int64_t>(limit - out.size()));
             while (st.step())
                 out.push_back(ExpiredSession{st.textAt(0), st.textAt(1)});
+        };
+        if (!filter) {
+            sweep(connection->statement(Sql::Sweep));
+        } else {
+            // The scopes first (a range of the expiry index), then each accepted one: the
+            // sessions of scopes another process sweeps never take this sweep's batch.
+            std::vector<std::string> scopes;
+            {
+                Statement& st = connection->statement(Sql::ExpiredScopes);
+                ResetOnExit reset(st);
+                st.bind(1, now);
+                while (st.step())
+                    scopes.push_back(st.textAt(0));
+            }
+            for (const std::string& scope : scopes) {
+                if (out.size() >= limit) break;
+                if (!filter(scope)) continue;
+                Statement& st = connection->statement(Sql::SweepScope);
+                st.bind(3, scope);
+                sweep(st);
+            }
         }
         tx.commit();
         return out;

@@ -210,6 +210,9 @@ void Server::startInternal()
     processes.logLevel = _config.logLevel;
     processes.workerThreads = _config.connectors.front().workerThreads;
     processes.signingSecret = signingSecret; // an isolated app signs as an in-process one
+    for (const config::HostConfig& host : _config.engine.hosts)
+        processes.sessionStores[host.name] = host.sessions; // its workers open the same store
+    processes.jvmRoute = _config.engine.jvmRoute;
     _processes = std::make_unique<process::ProcessManager>(processes);
     core::ContextServices services = contextServices(_sessions->factory(), std::move(signingSecret));
     services.remoteApplication = _processes->factory();

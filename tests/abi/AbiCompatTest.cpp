@@ -1,6 +1,6 @@
 // ABI 1.x is additive: an app built against the 1.0 headers (tests/abi/frozen-1.0, copied from
 // the tree that released 1.0 and never edited; C and C++ layer alike) loads and behaves unchanged
-// in this host, whatever later minors appended (1.1: sdk helpers, sessions). The fixtures are the
+// in this host, whatever later minors appended (1.1: sdk helpers; 1.2: sessions). The fixtures are the
 // same sources as tests/fixtures' C and C++ apps, built against those headers
 // (serval_fixture(... FROZEN_1_0)).
 #include "app/AppLoader.h"
@@ -177,7 +177,7 @@ TEST(AbiCompatTest, AppsBuiltForAbi10LoadAndSayWhatTheyWereBuiltFor)
                   nullptr)
             << classError;
         if (name == std::string("frozen_features")) {
-            // A 1.0 listener struct is shorter than 1.1's: it must still be accepted.
+            // A 1.0 listener struct is shorter than 1.2's: it must still be accepted.
             EXPECT_NE(module->createListener("features.Listener", classError), nullptr) << classError;
         }
     }

@@ -25,7 +25,7 @@ using ::testing::StartsWith;
 
 namespace {
 
-/// This SDK's (and host's) ABI version: "1.1". The fixtures are built with the same header.
+/// This SDK's (and host's) ABI version: "1.2". The fixtures are built with the same header.
 const std::string kAbi = std::to_string(SERVAL_ABI_MAJOR) + "." + std::to_string(SERVAL_ABI_MINOR);
 
 std::string fixture(const std::string& name)

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <poll.h>
+#include <set>
 #include <thread>
 
 using namespace serval::test;
@@ -41,16 +42,42 @@ std::map<std::string, std::string> lines(const std::string& body)
     return out;
 }
 
-class SessionEndToEndTest : public ::testing::Test
+/// Every test here runs twice: with the apps in worker processes (isolation="process", the
+/// default: the worker opens the session store itself) and in the server (isolation="none").
+class SessionModeTest : public ::testing::TestWithParam<std::string>
+{
+protected:
+    const std::string& isolation() const { return GetParam(); }
+};
+
+class SessionEndToEndTest : public SessionModeTest
 {
 protected:
     void SetUp() override { ASSERT_TRUE(server.start()) << server.process().error(); }
-    SessionServer server;
+    SessionServer server{"", "", "", GetParam()};
 };
+
+class SessionRedisTest : public SessionModeTest
+{
+};
+class SessionExpiryTest : public SessionModeTest
+{
+};
+class SessionCrashTest : public SessionModeTest
+{
+};
+class SessionSecureTest : public SessionModeTest
+{
+};
+
+std::string modeName(const ::testing::TestParamInfo<std::string>& info)
+{
+    return info.param;
+}
 
 } // namespace
 
-TEST_F(SessionEndToEndTest, ASessionIsCreatedOnFirstWriteAndCarriedByItsCookie)
+TEST_P(SessionEndToEndTest, ASessionIsCreatedOnFirstWriteAndCarriedByItsCookie)
 {
     HttpReply set = server.get("/sessions/set?name=colour&value=green");
     ASSERT_EQ(set.status, 200) << set.raw;
@@ -79,7 +106,7 @@ TEST_F(SessionEndToEndTest, ASessionIsCreatedOnFirstWriteAndCarriedByItsCookie)
     EXPECT_EQ(server.get("/sessions/get?name=colour", id).body, "(none)");
 }
 
-TEST_F(SessionEndToEndTest, AnIdTheServerDidNotIssueIsNeverAdopted)
+TEST_P(SessionEndToEndTest, AnIdTheServerDidNotIssueIsNeverAdopted)
 {
     const std::string planted(32, 'a');
     HttpReply set = server.get("/sessions/set?name=user&value=mallory", planted);
@@ -90,7 +117,7 @@ TEST_F(SessionEndToEndTest, AnIdTheServerDidNotIssueIsNeverAdopted)
     EXPECT_EQ(server.get("/sessions/get?name=user", issued).body, "mallory");
 }
 
-TEST_F(SessionEndToEndTest, ChangeIdAtLoginRetiresTheOldIdAndKeepsTheAttributes)
+TEST_P(SessionEndToEndTest, ChangeIdAtLoginRetiresTheOldIdAndKeepsTheAttributes)
 {
     std::string before = cookieValue(server.get("/sessions/set?name=cart&value=3"));
     HttpReply login = server.get("/sessions/login?user=alice", before);
@@ -103,7 +130,7 @@ TEST_F(SessionEndToEndTest, ChangeIdAtLoginRetiresTheOldIdAndKeepsTheAttributes)
     EXPECT_EQ(server.get("/sessions/get?name=cart", before).body, "(no session)");
 }
 
-TEST_F(SessionEndToEndTest, InvalidateEndsTheSessionDeletesTheCookieAndTellsTheListener)
+TEST_P(SessionEndToEndTest, InvalidateEndsTheSessionDeletesTheCookieAndTellsTheListener)
 {
     std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
     EXPECT_EQ(server.get("/sessions/events").body, "created=1 destroyed=0");
@@ -113,7 +140,7 @@ TEST_F(SessionEndToEndTest, InvalidateEndsTheSessionDeletesTheCookieAndTellsTheL
     EXPECT_EQ(server.get("/sessions/get?name=a", id).body, "(no session)");
 }
 
-TEST_F(SessionEndToEndTest, EveryAbiFunctionWorksFromC)
+TEST_P(SessionEndToEndTest, EveryAbiFunctionWorksFromC)
 {
     HttpReply set = server.get("/c/op?op=set&name=k&value=v1");
     ASSERT_EQ(set.body, "set") << set.raw;
@@ -146,7 +173,7 @@ TEST_F(SessionEndToEndTest, EveryAbiFunctionWorksFromC)
     EXPECT_EQ(server.get("/c/op?op=get&name=k", newId).body, "(no session)");
 }
 
-TEST_F(SessionEndToEndTest, AWriteBeforeAFlushIsDurableBeforeTheHeadLeaves)
+TEST_P(SessionEndToEndTest, AWriteBeforeAFlushIsDurableBeforeTheHeadLeaves)
 {
     HttpReply flushed = server.get("/sessions/flush?name=early&value=yes");
     EXPECT_EQ(flushed.status, 200);
@@ -178,7 +205,7 @@ bool anyByteArrives(RawConnection& connection)
     return ::poll(&fd, 1, static_cast<int>(kHeld.count())) > 0;
 }
 
-TEST_F(SessionEndToEndTest, NoByteOfTheResponseLeavesBeforeTheWriteIsDurable)
+TEST_P(SessionEndToEndTest, NoByteOfTheResponseLeavesBeforeTheWriteIsDurable)
 {
     std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
     ASSERT_FALSE(id.empty());
@@ -207,12 +234,13 @@ TEST_F(SessionEndToEndTest, NoByteOfTheResponseLeavesBeforeTheWriteIsDurable)
     EXPECT_EQ(streamedReply->body, "first second");
 }
 
-TEST(SessionRedisTest, NoByteOfTheResponseLeavesBeforeRedisAppliedTheWrite)
+TEST_P(SessionRedisTest, NoByteOfTheResponseLeavesBeforeRedisAppliedTheWrite)
 {
     TempDir redisDir;
     RedisServer redis(redisDir.path());
     ASSERT_TRUE(redis.start()) << redis.error();
-    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>");
+    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>",
+                         "", "", isolation());
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
     ASSERT_FALSE(id.empty());
@@ -228,7 +256,7 @@ TEST(SessionRedisTest, NoByteOfTheResponseLeavesBeforeRedisAppliedTheWrite)
     EXPECT_EQ(server.get("/sessions/get?name=held", id).body, "whole");
 }
 
-TEST_F(SessionEndToEndTest, ConcurrentRequestsOfOneSessionNeverLoseEachOthersWrites)
+TEST_P(SessionEndToEndTest, ConcurrentRequestsOfOneSessionNeverLoseEachOthersWrites)
 {
     std::string id = cookieValue(server.get("/sessions/set?name=start&value=1"));
     constexpr int kThreads = 8;
@@ -253,7 +281,7 @@ TEST_F(SessionEndToEndTest, ConcurrentRequestsOfOneSessionNeverLoseEachOthersWri
         }
 }
 
-TEST_F(SessionEndToEndTest, RestartAndRedeployKeepSessions)
+TEST_P(SessionEndToEndTest, RestartAndRedeployKeepSessions)
 {
     std::string id = cookieValue(server.get("/sessions/set?name=kept&value=across"));
     server.stop();
@@ -270,9 +298,9 @@ TEST_F(SessionEndToEndTest, RestartAndRedeployKeepSessions)
     EXPECT_EQ(server.get("/sessions/get?name=kept", id).body, "across");
 }
 
-TEST(SessionExpiryTest, ASessionExpiresAndTheSweepTellsTheListener)
+TEST_P(SessionExpiryTest, ASessionExpiresAndTheSweepTellsTheListener)
 {
-    SessionServer server("<Manager sweepInterval=\"1000\"/>");
+    SessionServer server("<Manager sweepInterval=\"1000\"/>", "", "", isolation());
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
     EXPECT_EQ(server.get("/sessions/timeout?seconds=1", id).body, "ok");
@@ -282,11 +310,11 @@ TEST(SessionExpiryTest, ASessionExpiresAndTheSweepTellsTheListener)
     EXPECT_EQ(server.get("/sessions/get?name=a", id).body, "(no session)");
 }
 
-TEST(SessionCrashTest, KillNineDuringWritesLosesNoAcknowledgedWrite)
+TEST_P(SessionCrashTest, KillNineDuringWritesLosesNoAcknowledgedWrite)
 {
     // 20 rounds: clients write under load, serval is killed mid-stream, restarted, and every
     // write whose 200 reached a client must be there.
-    SessionServer server;
+    SessionServer server("", "", "", isolation());
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string id = cookieValue(server.get("/sessions/set?name=seed&value=0"));
     ASSERT_FALSE(id.empty());
@@ -333,14 +361,14 @@ TEST(SessionCrashTest, KillNineDuringWritesLosesNoAcknowledgedWrite)
               << std::endl;
 }
 
-TEST(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
+TEST_P(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
 {
     TempDir redisDir;
     RedisServer redis(redisDir.path());
     ASSERT_TRUE(redis.start()) << redis.error();
     SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() +
                              "\" connectTimeout=\"200\" commandTimeout=\"500\"/>",
-                         " jvmRoute=\"node1\"");
+                         " jvmRoute=\"node1\"", "", isolation());
     ASSERT_TRUE(server.start()) << server.process().error();
 
     HttpReply set = server.get("/sessions/set?name=user&value=ann");
@@ -363,7 +391,7 @@ TEST(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
     EXPECT_TRUE(eventually([&] { return server.get("/sessions/set?name=user&value=bob").status == 200; }));
 }
 
-TEST_F(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
+TEST_P(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
 {
     cookieValue(server.get("/sessions/set?name=a&value=1"));
     cookieValue(server.get("/c/op?op=set&name=b&value=2"));
@@ -377,9 +405,9 @@ TEST_F(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
     EXPECT_THAT(metrics.body, HasSubstr("serval_session_commit_seconds_sum{store="));
 }
 
-TEST(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)
+TEST_P(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)
 {
-    SessionServer server;
+    SessionServer server("", "", "", isolation());
     std::string xml = readFile(server.base().file("conf/server.xml"));
     size_t at = xml.find("workerThreads=\"8\"");
     ASSERT_NE(at, std::string::npos);
@@ -388,3 +416,53 @@ TEST(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)
     HttpReply set = server.get("/sessions/set?name=a&value=1");
     EXPECT_THAT(set.header("Set-Cookie"), HasSubstr("; Secure"));
 }
+
+TEST(SessionWorkersTest, TheWorkerProcessesOfOneAppShareItsSessions)
+{
+    SessionServer server; // isolation="process"
+    std::string xml = readFile(server.base().file("conf/server.xml"));
+    size_t at = xml.find("isolation=\"process\"");
+    ASSERT_NE(at, std::string::npos);
+    server.base().write("conf/server.xml", xml.insert(at, "processes=\"2\" "));
+    ASSERT_TRUE(server.start()) << server.process().error();
+    std::string id = cookieValue(server.get("/sessions/set?name=n&value=0"));
+    ASSERT_FALSE(id.empty());
+
+    // The listener's counts are per process: both answers show up when both workers serve.
+    std::set<std::string> events;
+    for (int i = 0; i < 6; ++i)
+        events.insert(server.get("/sessions/events").body);
+    EXPECT_EQ(events, (std::set<std::string>{"created=0 destroyed=0", "created=1 destroyed=0"}))
+        << "the requests did not reach both workers";
+
+    // Each request sees the write of the one before, whichever worker served either.
+    for (int i = 1; i <= 10; ++i) {
+        EXPECT_EQ(server.get("/sessions/set?name=n&value=" + std::to_string(i), id).body, "set");
+        EXPECT_EQ(server.get("/sessions/get?name=n", id).body, std::to_string(i));
+    }
+
+    // Both workers' writers on one SQLite file at once: no write lost, no 503.
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 15; ++i) {
+                std::string name = "w" + std::to_string(t) + "_" + std::to_string(i);
+                if (server.get("/sessions/set?name=" + name + "&value=" + name, id).body != "set") ++failures;
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    EXPECT_EQ(failures.load(), 0);
+    std::string db = server.base().file("data/sessions.db");
+    EXPECT_EQ(sqliteQuery(db, "SELECT count(*) FROM attributes WHERE name LIKE 'w%'"), "90");
+    EXPECT_EQ(sqliteQuery(db, "PRAGMA integrity_check"), "ok");
+}
+
+const auto kModes = ::testing::Values(std::string("process"), std::string("none"));
+INSTANTIATE_TEST_SUITE_P(Isolation, SessionEndToEndTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Isolation, SessionRedisTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Isolation, SessionExpiryTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Isolation, SessionCrashTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Isolation, SessionSecureTest, kModes, modeName);

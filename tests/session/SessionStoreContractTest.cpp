@@ -147,6 +147,27 @@ TEST_P(SessionStoreContractTest, ExpiredSessionIsNotFoundAndSweptExactlyOnce)
     EXPECT_EQ(_store->load(kScope, longLived, _t0 + 1000).status, StoreStatus::Ok);
 }
 
+TEST_P(SessionStoreContractTest, AFilteredSweepLeavesTheScopesItDoesNotAccept)
+{
+    // The server skips an isolated app's scope; that app's worker sweeps only its own.
+    const std::string isolated = sessionScope("localhost", "/isolated");
+    std::string mine = created(1);
+    std::string theirs = SessionIdGenerator::generateBase();
+    commitOk({SessionOp::create(theirs, _t0, 1)}, isolated);
+
+    auto server = [&](std::string_view scope) { return scope != isolated; };
+    std::vector<ExpiredSession> swept = _store->sweepExpired(_t0 + 1000, 1000, server);
+    ASSERT_EQ(swept.size(), 1u);
+    EXPECT_EQ(swept[0].id, mine);
+    EXPECT_EQ(_store->count(isolated, _t0), 1u) << "the other scope's session was left alone";
+
+    auto worker = [&](std::string_view scope) { return scope == isolated; };
+    swept = open()->sweepExpired(_t0 + 1000, 1000, worker);
+    ASSERT_EQ(swept.size(), 1u);
+    EXPECT_EQ(swept[0].scope, isolated);
+    EXPECT_EQ(swept[0].id, theirs);
+}
+
 TEST_P(SessionStoreContractTest, TouchesAreCoalescedAndMoveTheExpiry)
 {
     std::string id = created(10);

@@ -43,14 +43,14 @@ std::string cookieValue(const HttpReply& reply, const std::string& name)
 }
 
 SessionServer::SessionServer(const std::string& hostXml, const std::string& engineAttributes,
-                             const std::string& serverXml)
+                             const std::string& serverXml, const std::string& isolation)
 {
     _base.write("conf/server.xml",
                 "<Server logFile=\"logs/serval.log\" accessLog=\"\">\n"
                 "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"1\" workerThreads=\"8\"/>\n"
                 "  <Engine defaultHost=\"localhost\"" +
-                    engineAttributes + "><Host name=\"localhost\" appBase=\"webapps\">" + hostXml +
-                    "</Host></Engine>\n" + serverXml + "</Server>\n");
+                    engineAttributes + "><Host name=\"localhost\" appBase=\"webapps\" isolation=\"" +
+                    isolation + "\">" + hostXml + "</Host></Engine>\n" + serverXml + "</Server>\n");
     install("sessions", "sessions", sessionsWebXml());
     install("c", "sessions_c", "<web-app>\n" + servletMapping("csessions.Op", "/op") + "</web-app>\n");
     _base.write("webapps/ROOT/index.html", "static");

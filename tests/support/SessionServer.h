@@ -27,9 +27,10 @@ class SessionServer
 {
 public:
     /// `hostXml` goes inside the <Host> (a session <Manager>), `engineAttributes` on <Engine>
-    /// (" jvmRoute=\"node1\""), `serverXml` inside <Server> (the admin <Manager>).
+    /// (" jvmRoute=\"node1\""), `serverXml` inside <Server> (the admin <Manager>), `isolation`
+    /// on the <Host>: "process" (the default: the apps run in worker processes) or "none".
     explicit SessionServer(const std::string& hostXml = "", const std::string& engineAttributes = "",
-                           const std::string& serverXml = "");
+                           const std::string& serverXml = "", const std::string& isolation = "process");
 
     /// Installs the fixture library lib`library`.so as webapps/`context` with `webXml`.
     void install(const std::string& context, const std::string& library, const std::string& webXml);

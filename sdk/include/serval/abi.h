@@ -30,13 +30,14 @@
  * thread-safe unless it takes a request, response or chain handle: those belong to the one thread
  * running that request.
  *
- * Room to grow (append-only, each a minor version bump): ABI 1.1 appends blocks to
- * serval_host_api_t after the last ABI 1.0 member, each under a "ABI 1.1: <block>" comment:
- * sdk helpers (multipart, security, code registration), then sessions (serval_session_t,
- * request_session and session_*; the listener hooks on_session_created/on_session_destroyed),
- * then data sources, async and WebSocket. An app reaches a 1.1 member only after
- * SERVAL_HAS_MEMBER says the host has it (for sessions: SERVAL_HAS_MEMBER(host, serval_host_api_t,
- * request_session)); the C++ layer (serval/http.hpp) does that for you.
+ * Room to grow (append-only, each a minor version bump): each minor appends blocks to
+ * serval_host_api_t after the last member of the one before, each under a "ABI 1.x: <block>"
+ * comment. ABI 1.1: sdk helpers (multipart, security, code registration). ABI 1.2: sessions
+ * (serval_session_t, request_session and session_*; the listener hooks
+ * on_session_created/on_session_destroyed), then data sources, then async and WebSocket. An app
+ * reaches a member of a later minor only after SERVAL_HAS_MEMBER says the host has it (for
+ * sessions: SERVAL_HAS_MEMBER(host, serval_host_api_t, request_session)); the C++ layer
+ * (serval/http.hpp) does that for you.
  *
  * The SHA-256 of this file is recorded in abi.h.sha256 next to it, per ABI version; a test fails
  * when this file changes without a version bump.
@@ -53,7 +54,7 @@ extern "C" {
 #endif
 
 #define SERVAL_ABI_MAJOR 1
-#define SERVAL_ABI_MINOR 1
+#define SERVAL_ABI_MINOR 2
 
 /* The one symbol an app exports. Its name carries the ABI major version. */
 #define SERVAL_APP_ENTRY_NAME "serval_app_init_v1"
@@ -84,7 +85,7 @@ typedef int32_t serval_status_t;
 #define SERVAL_UNSUPPORTED 8      /* not available in this host (newer feature) */
 #define SERVAL_MALFORMED 9        /* 1.1: the request body is not what its Content-Type says */
 #define SERVAL_TOO_LARGE 10       /* 1.1: over a configured limit (<multipart-config>) */
-#define SERVAL_UNAVAILABLE 11     /* 1.1: a store the call needs (sessions) is not answering */
+#define SERVAL_UNAVAILABLE 11     /* 1.2: a store the call needs (sessions) is not answering */
 
 /* Log levels for context_log. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_log_level_t;
@@ -149,7 +150,7 @@ typedef struct serval_config_t serval_config_t;
  * instance has returned. THREADS: any. */
 typedef struct serval_context_t serval_context_t;
 
-/* ABI 1.1: one request's HttpSession. OWNERSHIP: host. LIFETIME: until the hook that received
+/* ABI 1.2: one request's HttpSession. OWNERSHIP: host. LIFETIME: until the hook that received
  * it returns (a request hook, or a listener's on_session_* hook). THREADS: that hook's thread. */
 typedef struct serval_session_t serval_session_t;
 
@@ -377,7 +378,7 @@ typedef struct serval_host_api_t
      * tokens. Any thread. */
     serval_status_t (*context_sign)(serval_context_t* context, serval_str_t data, char* mac, size_t capacity);
 
-    /* ---- ABI 1.1: sessions ----
+    /* ---- ABI 1.2: sessions ----
      * An HttpSession belongs to the host and context path, not to one version of the app: it
      * survives redeploys, restarts and crashes, and every worker process and node sees it.
      * Reads come from one snapshot taken when the request first asks; each write names one
@@ -506,7 +507,7 @@ typedef struct serval_listener_class_t
      * web.xml lists it too). */
     bool declared;
 
-    /* ---- ABI 1.1: sessions (HttpSessionListener); the host reads them only when struct_size
+    /* ---- ABI 1.2: sessions (HttpSessionListener); the host reads them only when struct_size
      * covers them ----
      * Created: on the thread of the request that created the session. Destroyed: on the thread
      * of the request that invalidates it (attributes still readable), or on the host's sweep

@@ -418,7 +418,7 @@ using FilterConfig = Config;
 
 namespace detail {
 
-/// ABI 1.1 functions are used only once the host is known to have them: an app built with this
+/// ABI 1.2 functions are used only once the host is known to have them: an app built with this
 /// SDK still loads in a 1.0 host, where sessions answer SERVAL_UNSUPPORTED.
 inline bool hostHasSessions() noexcept
 {
@@ -427,7 +427,7 @@ inline bool hostHasSessions() noexcept
 
 } // namespace detail
 
-/// The request's HttpSession (ABI 1.1): a view valid until the hook returns.
+/// The request's HttpSession (ABI 1.2): a view valid until the hook returns.
 ///
 /// Values are bytes: get() returns a view (valid until that attribute changes or the hook
 /// returns), set() copies. Each set() or remove() is one attribute write, durable before the
@@ -774,11 +774,11 @@ public:
 
     /// HttpServletRequest.getSession(create): nullopt when there is none and !create. Throws
     /// serval::Error with SERVAL_UNAVAILABLE when the session store is down (the host answers
-    /// 503) and SERVAL_UNSUPPORTED in a host older than ABI 1.1.
+    /// 503) and SERVAL_UNSUPPORTED in a host older than ABI 1.2.
     std::optional<Session> session(bool create = true)
     {
         if (!detail::hostHasSessions())
-            throw Error(SERVAL_UNSUPPORTED, "sessions need a Serval host with ABI 1.1");
+            throw Error(SERVAL_UNSUPPORTED, "sessions need a Serval host with ABI 1.2");
         serval_session_t* out = nullptr;
         serval_status_t status = detail::host().request_session(_handle, create, &out);
         if (status == SERVAL_NOT_FOUND) return std::nullopt;

@@ -186,7 +186,7 @@ public:
     virtual void requestDestroyed(Request& request) { (void)request; }
 };
 
-/// javax.servlet.http.HttpSessionListener (ABI 1.1): a Listener that also gets session events.
+/// javax.servlet.http.HttpSessionListener (ABI 1.2): a Listener that also gets session events.
 /// sessionCreated runs on the request that created the session; sessionDestroyed on the request
 /// that invalidates it, or on the host's sweep thread when it expired (then only id() is known).
 /// Concurrently, like request events. Registered with Registry::listener<T>() like any Listener.
