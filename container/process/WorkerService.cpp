@@ -157,9 +157,10 @@ util::Expected<std::string> WorkerService::start()
         _engine = std::make_unique<core::Engine>("worker", services);
         _engine->addHost(host);
         if (!_engine->start()) return util::failure(_engine->failureReason());
-        // One sweeper per app is enough (the store hands each expired session to one sweeper
-        // anyway); worker #0 runs it, so sessionDestroyed runs where the app's listeners are.
-        if (_sessions && _spec.index == 0) _sessions->start();
+        // Every worker of the app sweeps its scope: the store hands each expired session to
+        // exactly one sweeper, and each worker has the app's listeners, so sessionDestroyed runs
+        // once, in the app. (No "first worker" role: worker ids grow with every restart.)
+        if (_sessions) _sessions->start();
     } catch (const std::exception& e) {
         return util::failure(e.what());
     }

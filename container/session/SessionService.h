@@ -28,8 +28,8 @@ class ContextSessions;
 /// expire in its worker, where its listeners are.
 enum class SweepScopes
 {
-    /// The server: every scope except those of running isolated Contexts (their worker #0
-    /// sweeps them), including the scopes of apps no longer deployed.
+    /// The server: every scope except those of running isolated Contexts (their workers sweep
+    /// them), including the scopes of apps no longer deployed.
     AllButIsolated,
     /// A worker: only the scopes of its own Contexts (the app it runs).
     OwnOnly
