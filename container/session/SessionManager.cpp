@@ -2,21 +2,13 @@
 
 #include "session/Session.h"
 
-#include <chrono>
-
 namespace serval::session {
 
 SessionManager::SessionManager(SessionStore& store, const SessionIdGenerator& ids, SessionSettings settings,
                                Clock clock)
     : _store(store), _ids(ids), _settings(std::move(settings)), _clock(std::move(clock))
 {
-    if (!_clock) {
-        _clock = [] {
-            return std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                .count();
-        };
-    }
+    if (!_clock) _clock = &wallClockMillis;
 }
 
 std::unique_ptr<Session> SessionManager::forRequest(std::vector<std::string> cookieValues) const

@@ -14,13 +14,6 @@ namespace serval::session {
 
 namespace {
 
-int64_t wallMillis()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 /// mkdir -p of the directory holding `file` (data/ on a fresh install); a real problem surfaces
 /// when SQLite opens the file, with its own message.
 void makeParentDirectories(const std::string& file)
@@ -231,7 +224,7 @@ void SessionService::sweepLoop()
     std::unique_lock<std::mutex> lock(_sweepMutex);
     while (!_stopping) {
         lock.unlock();
-        sweep(wallMillis());
+        sweep(wallClockMillis());
         lock.lock();
         _sweepWake.wait_for(lock, std::chrono::seconds(1), [&] { return _stopping; });
     }

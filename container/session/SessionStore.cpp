@@ -8,6 +8,13 @@
 
 namespace serval::session {
 
+int64_t wallClockMillis() noexcept
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 std::string sessionScope(std::string_view host, std::string_view contextPath)
 {
     std::string scope(host);

@@ -19,6 +19,10 @@ namespace serval::session {
 /// Built by sessionScope(): "localhost/shop", "localhost/" for ROOT (a host name holds no '/').
 std::string sessionScope(std::string_view host, std::string_view contextPath);
 
+/// Wall-clock milliseconds since the Unix epoch: the `now` every store call takes outside tests
+/// (the sweep thread, request sessions, the manager's view).
+int64_t wallClockMillis() noexcept;
+
 /// The persistent state of one session as a store returns it. Times are milliseconds since the
 /// Unix epoch; maxInactiveInterval is in seconds, <= 0 meaning the session never expires (as
 /// HttpSession.setMaxInactiveInterval).

@@ -1,24 +1,12 @@
 #include "startup/ManagerSessions.h"
 
-#include <chrono>
-
 namespace serval::startup {
-
-namespace {
-
-int64_t nowMillis()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-} // namespace
 
 std::optional<std::map<std::pair<std::string, std::string>, uint64_t>>
 ManagerSessions::activeCounts() noexcept
 {
-    std::optional<std::map<std::string, uint64_t>> byScope = _sessions.countByScope(nowMillis());
+    std::optional<std::map<std::string, uint64_t>> byScope =
+        _sessions.countByScope(session::wallClockMillis());
     if (!byScope) return std::nullopt;
     std::map<std::pair<std::string, std::string>, uint64_t> out;
     try {
@@ -39,7 +27,7 @@ std::vector<manager::SessionRow> ManagerSessions::list(const std::string& host, 
                                                        size_t limit)
 {
     std::vector<manager::SessionRow> rows;
-    for (const session::SessionSummary& s : _sessions.list(host, path, limit, nowMillis())) {
+    for (const session::SessionSummary& s : _sessions.list(host, path, limit, session::wallClockMillis())) {
         manager::SessionRow row;
         row.idPrefix = s.id.substr(0, kIdPrefixLength);
         row.created = s.creationTime;
@@ -55,7 +43,7 @@ std::vector<manager::SessionRow> ManagerSessions::list(const std::string& host, 
 uint64_t ManagerSessions::invalidate(const std::string& host, const std::string& path,
                                      const std::string& idPrefix)
 {
-    return _sessions.invalidate(host, path, idPrefix, nowMillis());
+    return _sessions.invalidate(host, path, idPrefix, session::wallClockMillis());
 }
 
 std::vector<manager::SessionStoreMetrics> ManagerSessions::storeMetrics() noexcept

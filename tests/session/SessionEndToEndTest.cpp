@@ -7,6 +7,7 @@
 #include "support/SessionServer.h"
 #include "support/SqliteQuery.h"
 #include "support/TempDir.h"
+#include "support/TestCertificates.h"
 
 #include <atomic>
 #include <filesystem>
@@ -415,6 +416,33 @@ TEST_P(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)
     ASSERT_TRUE(server.start()) << server.process().error();
     HttpReply set = server.get("/sessions/set?name=a&value=1");
     EXPECT_THAT(set.header("Set-Cookie"), HasSubstr("; Secure"));
+}
+
+TEST_P(SessionSecureTest, ATlsConnectorGivesSecureCookiesAndPlainHttpDoesNot)
+{
+    SessionServer server("", "", "", isolation());
+    server.base().write("certs/.keep", "");
+    TestCa ca(server.base().file("certs"));
+    TestCertificate certificate = ca.issue("localhost", "localhost", {"localhost"});
+    std::string xml = readFile(server.base().file("conf/server.xml"));
+    size_t at = xml.find("  <Connector ");
+    ASSERT_NE(at, std::string::npos);
+    server.base().write(
+        "conf/server.xml",
+        xml.insert(at, "  <Connector address=\"127.0.0.1\" port=\"0\"><Certificate certificateFile=\"" +
+                           certificate.certificateFile + "\" keyFile=\"" + certificate.keyFile +
+                           "\"/></Connector>\n"));
+    ASSERT_TRUE(server.start()) << server.process().error();
+    ASSERT_TRUE(eventually([&] { return server.process().tlsPort() != 0; })) << server.process().log();
+
+    RawConnection tls;
+    ASSERT_TRUE(tls.connect("127.0.0.1", server.process().tlsPort()));
+    ASSERT_TRUE(tls.startTls()) << tls.tlsError();
+    ASSERT_TRUE(tls.send("GET /sessions/set?name=a&value=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    std::optional<HttpReply> overTls = tls.readResponse();
+    ASSERT_TRUE(overTls);
+    EXPECT_THAT(overTls->header("Set-Cookie"), HasSubstr("; Secure")) << overTls->raw;
+    EXPECT_THAT(server.get("/sessions/set?name=a&value=1").header("Set-Cookie"), Not(HasSubstr("Secure")));
 }
 
 TEST(SessionWorkersTest, TheWorkerProcessesOfOneAppShareItsSessions)
