@@ -24,16 +24,6 @@ namespace {
 
 constexpr int kNodes = 2;
 
-/// The string value of "key" in a flat JSON object ("" when absent).
-std::string jsonString(const std::string& body, const std::string& key)
-{
-    std::string marker = "\"" + key + "\":\"";
-    size_t at = body.find(marker);
-    if (at == std::string::npos) return "";
-    at += marker.size();
-    return body.substr(at, body.find('"', at) - at);
-}
-
 class ClusterTest : public ::testing::Test
 {
 protected:
@@ -43,17 +33,11 @@ protected:
         ASSERT_TRUE(redis.start()) << redis.error();
         std::string upstream = "  upstream serval_cluster {\n";
         for (int i = 0; i < kNodes; ++i) {
-            nodes.push_back(
-                std::make_unique<SessionServer>("<Manager store=\"redis\" url=\"" + redis.url() + "\"/>",
-                                                " jvmRoute=\"node" + std::to_string(i + 1) + "\"",
-                                                "  <Manager path=\"/manager\" allow=\"127.0.0.0/8\"/>\n"));
+            nodes.push_back(std::make_unique<SessionServer>(
+                "<Manager store=\"redis\" url=\"" + redis.url() + "\"/>",
+                " jvmRoute=\"node" + std::to_string(i + 1) + "\"", kManagerXml));
             SessionServer& node = *nodes.back();
-            CtlRun passwd =
-                runProgram(node.base(),
-                           {ServalProcess::binary(), "passwd", "admin", "--base", node.base().path(),
-                            "--roles", "manager-gui,manager-script", "--stdin", "--iterations", "1000"},
-                           "admin-password\n");
-            ASSERT_EQ(passwd.exit, 0) << passwd.out << passwd.err;
+            ASSERT_NO_FATAL_FAILURE(node.addManagerUser());
             ASSERT_TRUE(node.start()) << node.process().error();
             upstream +=
                 "    server 127.0.0.1:" + std::to_string(node.port()) + " max_fails=1 fail_timeout=5s;\n";
@@ -85,18 +69,10 @@ protected:
     /// A manager-script token for node `i` (log in, then create it, as an operator would).
     std::string token(int i)
     {
-        HttpReply login = httpRequest(nodes[i]->port(), "POST", "/manager/api/login",
-                                      {{"Content-Type", "application/json"}},
-                                      "{\"user\":\"admin\",\"password\":\"admin-password\"}");
-        EXPECT_EQ(login.status, 200) << login.raw;
-        std::string setCookie = login.header("Set-Cookie");
-        size_t eq = setCookie.find('=');
-        std::string cookie = setCookie.substr(eq + 1, setCookie.find(';') - eq - 1);
-        HttpReply created = httpRequest(nodes[i]->port(), "POST", "/manager/api/tokens",
-                                        {{"Content-Type", "application/json"},
-                                         {"Cookie", "SERVAL_MANAGER=" + cookie},
-                                         {"X-CSRF-Token", jsonString(login.body, "csrf")}},
-                                        "{\"name\":\"rolling\"}");
+        std::map<std::string, std::string> headers = nodes[i]->managerLogin();
+        headers["Content-Type"] = "application/json";
+        HttpReply created =
+            httpRequest(nodes[i]->port(), "POST", "/manager/api/tokens", headers, "{\"name\":\"rolling\"}");
         EXPECT_EQ(created.status, 201) << created.raw;
         return jsonString(created.body, "token");
     }

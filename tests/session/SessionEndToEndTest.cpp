@@ -486,6 +486,42 @@ TEST_P(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
     EXPECT_THAT(metrics.body, HasSubstr("serval_session_commit_seconds_sum{store="));
 }
 
+class SessionManagerTest : public SessionModeTest
+{
+};
+
+TEST_P(SessionManagerTest, TheServersManagerListsAndInvalidatesTheAppsSessions)
+{
+    // The manager runs in the server and reads the store, whichever process wrote it.
+    SessionServer server("", "", kManagerXml, isolation());
+    ASSERT_NO_FATAL_FAILURE(server.addManagerUser());
+    ASSERT_TRUE(server.start()) << server.process().error();
+    std::string first = cookieValue(server.get("/sessions/set?name=a&value=1"));
+    std::string second = cookieValue(server.get("/sessions/set?name=b&value=2"));
+    ASSERT_FALSE(first.empty() || second.empty());
+    std::map<std::string, std::string> login = server.managerLogin();
+    ASSERT_FALSE(login.empty());
+
+    HttpReply listed = httpGet(server.port(), "/manager/api/sessions?host=localhost&path=/sessions", login);
+    ASSERT_EQ(listed.status, 200) << listed.raw;
+    EXPECT_THAT(listed.body, HasSubstr("\"" + first.substr(0, 12) + "\""));
+    EXPECT_THAT(listed.body, HasSubstr("\"" + second.substr(0, 12) + "\""));
+
+    HttpReply one = httpRequest(
+        server.port(), "POST",
+        "/manager/api/sessions/invalidate?host=localhost&path=/sessions&id=" + first.substr(0, 12), login);
+    ASSERT_EQ(one.status, 200) << one.raw;
+    EXPECT_THAT(one.body, HasSubstr("\"invalidated\":1"));
+    EXPECT_EQ(server.get("/sessions/get?name=a", first).body, "(no session)");
+    EXPECT_EQ(server.get("/sessions/get?name=b", second).body, "2");
+
+    HttpReply all =
+        httpRequest(server.port(), "POST",
+                    "/manager/api/sessions/invalidate?host=localhost&path=/sessions&all=true", login);
+    ASSERT_EQ(all.status, 200) << all.raw;
+    EXPECT_EQ(server.get("/sessions/get?name=b", second).body, "(no session)");
+}
+
 TEST_P(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)
 {
     SessionServer server("", "", "", isolation());
@@ -574,3 +610,4 @@ INSTANTIATE_TEST_SUITE_P(Isolation, SessionRedisTest, kModes, modeName);
 INSTANTIATE_TEST_SUITE_P(Isolation, SessionExpiryTest, kModes, modeName);
 INSTANTIATE_TEST_SUITE_P(Isolation, SessionCrashTest, kModes, modeName);
 INSTANTIATE_TEST_SUITE_P(Isolation, SessionSecureTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Isolation, SessionManagerTest, kModes, modeName);

@@ -1,8 +1,10 @@
 #include "support/SessionServer.h"
 
 #include "support/Fixtures.h"
+#include "support/Servalctl.h"
 
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <map>
 
 namespace serval::test {
@@ -40,6 +42,39 @@ std::string cookieValue(const HttpReply& reply, const std::string& name)
                             end == std::string::npos ? std::string::npos : end - name.size() - 1);
     }
     return "";
+}
+
+std::string jsonString(const std::string& body, const std::string& key)
+{
+    std::string marker = "\"" + key + "\":\"";
+    size_t at = body.find(marker);
+    if (at == std::string::npos) return "";
+    at += marker.size();
+    return body.substr(at, body.find('"', at) - at);
+}
+
+const char* const kManagerXml = "  <Manager path=\"/manager\" allow=\"127.0.0.0/8\"/>\n";
+
+void SessionServer::addManagerUser()
+{
+    CtlRun passwd = runProgram(_base,
+                               {ServalProcess::binary(), "passwd", "admin", "--base", _base.path(), "--roles",
+                                "manager-gui,manager-script", "--stdin", "--iterations", "1000"},
+                               "admin-password\n");
+    ASSERT_EQ(passwd.exit, 0) << passwd.out << passwd.err;
+}
+
+std::map<std::string, std::string> SessionServer::managerLogin()
+{
+    HttpReply login =
+        httpRequest(port(), "POST", "/manager/api/login", {{"Content-Type", "application/json"}},
+                    "{\"user\":\"admin\",\"password\":\"admin-password\"}");
+    EXPECT_EQ(login.status, 200) << login.raw;
+    std::string setCookie = login.header("Set-Cookie");
+    size_t eq = setCookie.find('=');
+    if (login.status != 200 || eq == std::string::npos) return {};
+    return {{"Cookie", "SERVAL_MANAGER=" + setCookie.substr(eq + 1, setCookie.find(';') - eq - 1)},
+            {"X-CSRF-Token", jsonString(login.body, "csrf")}};
 }
 
 SessionServer::SessionServer(const std::string& hostXml, const std::string& engineAttributes,

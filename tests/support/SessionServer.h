@@ -4,6 +4,7 @@
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,12 @@ std::string sessionsWebXml(const std::string& extra = "");
 /// The value of cookie `name` in the reply's Set-Cookie headers ("" when none).
 std::string cookieValue(const HttpReply& reply, const std::string& name = "SERVALSESSION");
 
+/// The string value of "key" in a flat JSON object ("" when absent).
+std::string jsonString(const std::string& body, const std::string& key);
+
+/// serverXml for SessionServer: the admin <Manager> at /manager for loopback clients.
+extern const char* const kManagerXml;
+
 /// One serval in a temp base with the session fixture apps: /sessions (C++ layer) and /c (the
 /// C ABI, tests/fixtures/apps/SessionsC.c), plus a static ROOT. Used by the session end-to-end
 /// tests and the cluster scenario (tests/integration/ClusterTest.cpp), which runs two.
@@ -34,6 +41,13 @@ public:
 
     /// Installs the fixture library lib`library`.so as webapps/`context` with `webXml`.
     void install(const std::string& context, const std::string& library, const std::string& webXml);
+
+    /// conf/users.xml gets "admin" (password "admin-password", manager-gui and manager-script),
+    /// as `serval passwd` makes it. Before start().
+    void addManagerUser();
+    /// Logs "admin" in to the manager API: the Cookie and X-CSRF-Token headers a state change
+    /// needs (empty when the login failed; the test's EXPECT says why).
+    std::map<std::string, std::string> managerLogin();
 
     /// Starts serval on this base (a restart keeps data/ and starts a fresh log).
     bool start();
