@@ -312,58 +312,61 @@ TEST_P(SessionExpiryTest, ASessionExpiresAndTheSweepTellsTheListener)
     EXPECT_EQ(server.get("/sessions/get?name=a", id).body, "(no session)");
 }
 
-TEST_P(SessionCrashTest, KillNineDuringWritesLosesNoAcknowledgedWrite)
+namespace {
+
+/// Four clients setting distinct attributes ("<prefix>t<client>i<n>") of one session until
+/// stop(); each write answered 200 "set" is acknowledged: a client saw it.
+class AcknowledgedWriters
 {
-    // 20 rounds: clients write under load, serval is killed mid-stream, restarted, and every
-    // write whose 200 reached a client must be there.
-    SessionServer server("", "", "", isolation());
-    ASSERT_TRUE(server.start()) << server.process().error();
-    std::string id = cookieValue(server.get("/sessions/set?name=seed&value=0"));
-    ASSERT_FALSE(id.empty());
-    size_t acknowledged = 0;
-    for (int round = 0; round < 20; ++round) {
-        std::mutex mutex;
-        std::vector<std::string> acks;
-        std::atomic<bool> stop{false};
-        uint16_t port = server.process().port();
-        std::vector<std::thread> clients;
+public:
+    AcknowledgedWriters(uint16_t port, const std::string& id, const std::string& prefix)
+    {
         for (int t = 0; t < 4; ++t) {
-            clients.emplace_back([&, t] {
-                for (int i = 0; !stop; ++i) {
-                    std::string name =
-                        "r" + std::to_string(round) + "t" + std::to_string(t) + "i" + std::to_string(i);
+            _clients.emplace_back([this, port, id, prefix, t] {
+                for (int i = 0; !_stop; ++i) {
+                    std::string name = prefix + "t" + std::to_string(t) + "i" + std::to_string(i);
                     HttpReply reply = httpGet(port, "/sessions/set?name=" + name + "&value=" + name,
                                               {{"Cookie", "SERVALSESSION=" + id}});
-                    if (reply.status == 0) return; // the server is gone
+                    if (reply.status == 0 && _stop) return; // the server is gone
                     if (reply.status == 200 && reply.body == "set") {
-                        std::lock_guard<std::mutex> lock(mutex);
-                        acks.push_back(name);
+                        std::lock_guard<std::mutex> lock(_mutex);
+                        _acks.push_back(name);
                     }
                 }
             });
         }
-        ASSERT_TRUE(eventually([&] {
-            std::lock_guard<std::mutex> lock(mutex);
-            return acks.size() >= 40;
-        }));
-        server.kill();
-        stop = true;
-        for (auto& c : clients)
-            c.join();
-        ASSERT_TRUE(server.start()) << server.process().error();
-        ASSERT_EQ(sqliteQuery(server.base().file("data/sessions.db"), "PRAGMA integrity_check"), "ok");
-        size_t missing = 0;
-        for (const std::string& name : acks)
-            if (server.get("/sessions/get?name=" + name, id).body != name) ++missing;
-        EXPECT_EQ(missing, 0u) << "round " << round << ": " << missing << " of " << acks.size()
-                               << " acknowledged writes lost";
-        acknowledged += acks.size();
     }
-    std::cout << "[ crash ] " << acknowledged << " acknowledged writes checked after 20 x kill -9"
-              << std::endl;
-}
+    ~AcknowledgedWriters() { stop(); }
 
-namespace {
+    size_t count()
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _acks.size();
+    }
+    /// Ends the clients; what they saw acknowledged.
+    const std::vector<std::string>& stop()
+    {
+        _stop = true;
+        for (auto& c : _clients)
+            if (c.joinable()) c.join();
+        return _acks;
+    }
+
+private:
+    std::mutex _mutex;
+    std::vector<std::string> _acks;
+    std::atomic<bool> _stop{false};
+    std::vector<std::thread> _clients;
+};
+
+/// How many of `names` the session `id` does not hold with their own name as value.
+size_t missingWrites(SessionServer& server, const std::string& id, const std::vector<std::string>& names)
+{
+    size_t missing = 0;
+    for (const std::string& name : names)
+        if (server.get("/sessions/get?name=" + name, id).body != name) ++missing;
+    return missing;
+}
 
 /// The worker processes `server` spawned (`serval worker ...`), by /proc.
 std::vector<pid_t> workersOf(pid_t server)
@@ -385,6 +388,31 @@ std::vector<pid_t> workersOf(pid_t server)
 
 } // namespace
 
+TEST_P(SessionCrashTest, KillNineDuringWritesLosesNoAcknowledgedWrite)
+{
+    // 20 rounds: clients write under load, serval is killed mid-stream, restarted, and every
+    // write whose 200 reached a client must be there.
+    SessionServer server("", "", "", isolation());
+    ASSERT_TRUE(server.start()) << server.process().error();
+    std::string id = cookieValue(server.get("/sessions/set?name=seed&value=0"));
+    ASSERT_FALSE(id.empty());
+    size_t acknowledged = 0;
+    for (int round = 0; round < 20; ++round) {
+        AcknowledgedWriters writers(server.process().port(), id, "r" + std::to_string(round));
+        ASSERT_TRUE(eventually([&] { return writers.count() >= 40; }));
+        server.kill();
+        const std::vector<std::string>& acks = writers.stop();
+        ASSERT_TRUE(server.start()) << server.process().error();
+        ASSERT_EQ(sqliteQuery(server.base().file("data/sessions.db"), "PRAGMA integrity_check"), "ok");
+        size_t missing = missingWrites(server, id, acks);
+        EXPECT_EQ(missing, 0u) << "round " << round << ": " << missing << " of " << acks.size()
+                               << " acknowledged writes lost";
+        acknowledged += acks.size();
+    }
+    std::cout << "[ crash ] " << acknowledged << " acknowledged writes checked after 20 x kill -9"
+              << std::endl;
+}
+
 TEST(SessionCrashTest, KillNineOfTheWorkersDuringWritesLosesNoAcknowledgedWrite)
 {
     // The worker commits before its response head goes to the server: a worker killed mid-write
@@ -394,45 +422,19 @@ TEST(SessionCrashTest, KillNineOfTheWorkersDuringWritesLosesNoAcknowledgedWrite)
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string id = cookieValue(server.get("/sessions/set?name=seed&value=0"));
     ASSERT_FALSE(id.empty());
-    uint16_t port = server.process().port();
     size_t acknowledged = 0;
     for (int round = 0; round < 3; ++round) {
-        std::mutex mutex;
-        std::vector<std::string> acks;
-        std::atomic<bool> stop{false};
-        std::vector<std::thread> clients;
-        for (int t = 0; t < 4; ++t) {
-            clients.emplace_back([&, t] {
-                for (int i = 0; !stop; ++i) {
-                    std::string name =
-                        "w" + std::to_string(round) + "t" + std::to_string(t) + "i" + std::to_string(i);
-                    HttpReply reply = httpGet(port, "/sessions/set?name=" + name + "&value=" + name,
-                                              {{"Cookie", "SERVALSESSION=" + id}});
-                    if (reply.status == 200 && reply.body == "set") {
-                        std::lock_guard<std::mutex> lock(mutex);
-                        acks.push_back(name);
-                    }
-                }
-            });
-        }
-        auto ackCount = [&] {
-            std::lock_guard<std::mutex> lock(mutex);
-            return acks.size();
-        };
-        ASSERT_TRUE(eventually([&] { return ackCount() >= 40; }));
+        AcknowledgedWriters writers(server.process().port(), id, "w" + std::to_string(round));
+        ASSERT_TRUE(eventually([&] { return writers.count() >= 40; }));
         std::vector<pid_t> workers = workersOf(server.process().pid());
         ASSERT_FALSE(workers.empty()) << "no worker process found";
         for (pid_t worker : workers)
             ::kill(worker, SIGKILL);
-        size_t before = ackCount();
+        size_t before = writers.count();
         // The supervisor restarts them; the writes go on through the new workers.
-        EXPECT_TRUE(eventually([&] { return ackCount() >= before + 40; }, std::chrono::seconds(20)));
-        stop = true;
-        for (auto& c : clients)
-            c.join();
-        size_t missing = 0;
-        for (const std::string& name : acks)
-            if (server.get("/sessions/get?name=" + name, id).body != name) ++missing;
+        EXPECT_TRUE(eventually([&] { return writers.count() >= before + 40; }, std::chrono::seconds(20)));
+        const std::vector<std::string>& acks = writers.stop();
+        size_t missing = missingWrites(server, id, acks);
         EXPECT_EQ(missing, 0u) << "round " << round << ": " << missing << " of " << acks.size()
                                << " acknowledged writes lost";
         acknowledged += acks.size();
