@@ -47,6 +47,9 @@ public:
     /// The Deployer and its registry (startup wires it; without it deploy/undeploy answer 503,
     /// start/stop act on the Context only, and audit rows stay in memory). Must outlive this.
     void setDeployer(deployer::Deployer* deployer) noexcept { _deployer = deployer; }
+    /// The applications' sessions (startup wires it over the session stores). Must outlive this.
+    void setSessions(SessionDirectory* sessions) noexcept { _sessions = sessions; }
+    SessionDirectory* sessions() noexcept override { return _sessions; }
 
     std::vector<AppInfo> apps() override;
     std::optional<AppDetail> app(const std::string& host, const std::string& path) override;
@@ -79,6 +82,8 @@ private:
     ActionResult fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
                              const std::string& path);
     std::optional<AppInfo> find(const std::string& host, const std::string& path);
+    /// /metrics lines for the applications' sessions ("" without a SessionDirectory).
+    std::string sessionMetrics();
     /// 409 for the container's own paths on the default host (the manager, /metrics) and every
     /// path below them, which no action may touch.
     std::optional<ActionResult> refuseReserved(const std::string& host, const std::string& path) const;
@@ -91,6 +96,7 @@ private:
     std::chrono::steady_clock::time_point _started;
     StatusFn _statusFn;
     deployer::Deployer* _deployer = nullptr;
+    SessionDirectory* _sessions = nullptr;
     std::set<std::string> _reserved;
     std::mutex _auditMutex;
     std::deque<AuditEntry> _audit; ///< without a registry: the last 1000 rows

@@ -180,6 +180,9 @@ private:
                                                              const std::string& path));
     AdminResponse deploy(const ApiCall& call);
     AdminResponse apps(const ApiCall& call);
+    /// The application's HttpSessions (GET /sessions) and invalidating one or all of them.
+    AdminResponse listSessions(const ApiCall& call);
+    AdminResponse invalidateSessions(const ApiCall& call);
     AdminResponse app(const ApiCall& call);
     AdminResponse status(const ApiCall& call);
     AdminResponse history(const ApiCall& call);

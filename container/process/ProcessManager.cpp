@@ -83,6 +83,9 @@ core::RemoteApplicationFactory ProcessManager::factory()
         worker.logFile = _settings.logFile;
         worker.logLevel = _settings.logLevel;
         worker.user = spec.settings.user;
+        if (auto store = _settings.sessionStores.find(spec.host); store != _settings.sessionStores.end())
+            worker.sessions = store->second;
+        worker.jvmRoute = _settings.jvmRoute;
         std::vector<LaneLoop*> loops;
         for (auto& loop : _loops)
             loops.push_back(loop.get());

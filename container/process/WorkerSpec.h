@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/ServerConfig.h"
 #include "util/Log.h"
 
 #include <cstdint>
@@ -32,6 +33,11 @@ struct WorkerSpec
     std::string user;      ///< switch to this user when started as root ("" = stay)
     uint32_t index = 0;    ///< which worker of its group (log lines)
     uint32_t channels = 1; ///< AttachChannel messages that follow the spec (one per server I/O loop)
+    /// The Host's <Manager>, as the server read it (the SQLite path absolute): the worker opens
+    /// the same store, so the app's sessions are shared by the server's manager page and every
+    /// worker of the app. nullopt: the app has no sessions.
+    std::optional<config::SessionStoreConfig> sessions;
+    std::string jvmRoute; ///< <Engine jvmRoute>: the route suffix of the session ids the worker issues
 
     std::string encode() const;
     static std::optional<WorkerSpec> decode(std::string_view payload);
