@@ -1,5 +1,6 @@
 #include "app/HostApi.h"
 
+#include "app/AsyncHostApi.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 #include "http/Token.h"
@@ -683,6 +684,7 @@ serval_host_api_t makeTable() noexcept
     t.security_hash_password = &securityHashPassword;
     t.security_verify_password = &securityVerifyPassword;
     t.context_sign = &contextSign;
+    addAsyncApi(t); // ABI 1.2: async + WebSocket (AsyncHostApi.cpp)
     return t;
 }
 

@@ -68,6 +68,12 @@ bool AsyncContext::started() const
     return _written;
 }
 
+bool AsyncContext::completed() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _completed;
+}
+
 void AsyncContext::onTimeout() noexcept
 {
     {

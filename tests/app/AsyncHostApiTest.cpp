@@ -1,4 +1,4 @@
-// The ABI 1.1 async + WebSocket block's host functions (AbiAsyncDraft.h), called the way an
+// The ABI 1.2 async + WebSocket block's host functions (serval/abi.h), called the way an
 // app's on_service would call them, through a real Engine and Connector.
 #include "app/AsyncHostApi.h"
 
@@ -15,9 +15,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const serval_async_api_t& api()
+const serval_host_api_t& api()
 {
-    return app::asyncHostApi();
+    return app::hostApi();
 }
 
 std::atomic<int> g_closes{0};
