@@ -192,12 +192,13 @@ bool WorkerService::switchesProtocol(WorkerStream& stream)
         response.resetBuffer(); // a 101 has no body
         encodeResponseHead(response, -1, stream.buffer);
         auto upgraded = std::make_shared<WorkerUpgrade>(*this, stream, std::move(stream.upgrading));
-        if (!write(stream, RecordType::ResponseHead, 0, stream.buffer, {}, 0, true)) return false;
-        stream.headSent = true;
         {
+            // Before the head: the client's first bytes may follow the 101 at once.
             std::lock_guard<std::mutex> lock(stream.channel.mutex);
             stream.upgraded = upgraded;
         }
+        if (!write(stream, RecordType::ResponseHead, 0, stream.buffer, {}, 0, true)) return false;
+        stream.headSent = true;
         CrashCapture::endRequest();
         _loop.post([upgraded] { upgraded->open(); });
         return true;

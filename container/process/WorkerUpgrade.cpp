@@ -24,6 +24,13 @@ void WorkerUpgrade::open() noexcept
     if (_closed) return;
     _open = true;
     _handler->onOpen(*this);
+    if (!_early.empty() && !_closed) {
+        std::string early;
+        early.swap(_early);
+        _handler->onData(early);
+        _owed += static_cast<uint32_t>(early.size());
+        if (_reading) grant();
+    }
     pump();
 }
 
@@ -32,6 +39,10 @@ void WorkerUpgrade::clientBytes(std::string_view bytes)
     auto self = shared_from_this();
     _service.loop().post([self, data = std::string(bytes)] {
         if (self->_closed) return;
+        if (!self->_open) { // before open() ran: handed over right after onOpen()
+            self->_early.append(data);
+            return;
+        }
         self->_handler->onData(data);
         self->_owed += static_cast<uint32_t>(data.size());
         if (self->_reading) self->grant();

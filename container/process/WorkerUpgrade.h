@@ -68,6 +68,7 @@ private:
     std::string _pending; ///< app -> client bytes not yet in the ring (from _offset)
     size_t _offset = 0;
     std::vector<size_t> _marks; ///< offsets in _pending where a write() ended
+    std::string _early;         ///< client bytes that came before open()
     size_t _inFlight = 0;
     http::OutputLimits _limits;
     bool _open = false;
