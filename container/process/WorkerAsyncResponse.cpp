@@ -237,6 +237,10 @@ WorkerAsyncResponse::Ending WorkerAsyncResponse::pumpLocked() noexcept
         stream.headSent = true;
         if (endNow) return Ending::Complete;
     }
+    if (stream.exchange.response.headOnly()) { // HEAD: the length went in the head, never the bytes
+        _pending.clear();
+        _offset = 0;
+    }
     while (_offset < _pending.size()) {
         size_t size = std::min<size_t>(kBodyChunk, _pending.size() - _offset);
         bool last = _completeQueued && _offset + size == _pending.size();
