@@ -408,3 +408,58 @@ TEST_F(WorkerLaneTest, AHostileWorkerIsReportedNeverBelieved)
         ++id;
     }
 }
+
+/// Issue 15: a stream whose app went async (a long poll) waits past requestTimeout, and a crash
+/// fails it with 502 instead of replaying a request the app has already acted on.
+TEST_F(WorkerLaneTest, AnAsyncStreamHasNoDeadlineAndIsNeverReplayed)
+{
+    FakeWorker w(1);
+    attach(w);
+    http::HttpRequest poll = get("/poll");
+    http::HttpRequest marker = get("/marker");
+    RecordingOwner parked(lane.get());
+    RecordingOwner answered(lane.get());
+    submit(parked, poll);
+    submit(answered, marker);
+    RecordHeader first, second;
+    std::string payload;
+    ASSERT_TRUE(w.next(first, payload));
+    ASSERT_TRUE(w.next(second, payload));
+    w.send(RecordType::AsyncStarted, 0, first.stream, {});
+    w.respond(second.stream, 200, "ok"); // read after AsyncStarted: in ring order
+    ASSERT_TRUE(answered.wait());
+    loop.call([&] {
+        lane->expire(std::chrono::steady_clock::now() + std::chrono::hours(1));
+        return 0;
+    });
+    EXPECT_FALSE(parked.done) << "no requestTimeout for an async request";
+    EXPECT_TRUE(events.timedOut.empty());
+    loop.call([&] {
+        lane->detach(1, "c-1");
+        return 0;
+    });
+    ASSERT_TRUE(parked.wait());
+    EXPECT_EQ(parked.status, 502);
+    EXPECT_EQ(parked.failure.crashId, "c-1");
+    EXPECT_EQ(events.replays, 0);
+}
+
+/// A second AsyncStarted, or one after the head, is a lie: the channel is corrupt.
+TEST_F(WorkerLaneTest, AnAsyncStartAfterTheHeadIsCorrupt)
+{
+    FakeWorker w(1);
+    attach(w);
+    http::HttpRequest request = get("/late");
+    RecordingOwner owner(lane.get());
+    submit(owner, request);
+    RecordHeader header;
+    std::string payload;
+    ASSERT_TRUE(w.next(header, payload));
+    http::HttpResponse response;
+    std::string head;
+    encodeResponseHead(response, -1, head);
+    w.send(RecordType::ResponseHead, 0, header.stream, head);
+    w.send(RecordType::AsyncStarted, 0, header.stream, {});
+    EXPECT_TRUE(eventually([&] { return !events.corruption().empty(); }));
+    EXPECT_EQ(events.corruption(), "an async start after the response head, or a second one");
+}
