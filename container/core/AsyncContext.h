@@ -91,6 +91,7 @@ private:
     mutable std::mutex _mutex;
     bool _completed = false;
     bool _written = false;
+    http::TimerId _timer; ///< the timeout, while armed (loop thread only)
 };
 
 } // namespace serval::core
