@@ -412,6 +412,15 @@
       historyTable('Deploy history', app.history));
     const crashes = await crashesCard(app);
     if (crashes) $('app-processes').after(crashes);
+    if (app.mode === 'process') {
+      // The processes change on their own (restarts, recycles): redraw that card every 2 s.
+      stopTimers();
+      state.timers.push(setInterval(async () => {
+        const card = $('app-processes');
+        if (!card) return;
+        try { card.replaceWith(processesCard(await api('GET', 'app?' + query({ host, path })))); } catch (e) { /* the next tick tries again */ }
+      }, 2000));
+    }
   }
 
   // ---- deploy -------------------------------------------------------------------------------
