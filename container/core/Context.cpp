@@ -151,11 +151,16 @@ void Context::startInternal()
                                      " in worker processes: this server has no process manager; set "
                                      "isolation=\"none\" on its <Context>");
         }
-        _modules.push_back(RemoteApplication::standIns());
+        // The workers start first: what their libraries declare in code decides this mapping
+        // as it decides theirs. A later failure stops them again (stopInternal).
+        _remote = _services.remoteApplication(*this);
+        _remote->start(); // throws the reason: the deploy fails, the old version keeps serving
+        _modules.push_back(RemoteApplication::standIns(_remote->declarations()));
     } else {
         loadModules();
     }
-    _webXml = mergeCodeDeclarations(_modules, _spec.webXml);
+    _codeDeclarations = core::codeDeclarations(_modules);
+    _webXml = mergeCodeDeclarations(_codeDeclarations, _spec.webXml);
     const config::WebAppConfig& web = _webXml;
     std::string error;
 
@@ -303,10 +308,6 @@ void Context::startInternal()
     for (const auto& module : _modules)
         module->contextStarted(*this);
     _modulesStarted = true;
-    if (isolated()) {
-        _remote = _services.remoteApplication(*this);
-        _remote->start(); // throws the reason: the deploy fails, the old version keeps serving
-    }
     LOG_INFO(source(), "started (" + std::to_string(_allWrappers.size()) + " servlets, " +
                            std::to_string(_filterMaps.size()) + " filter mappings) from " + _spec.docBase);
 }

@@ -119,6 +119,9 @@ public:
     /// filters and listeners the app's libraries declare in code merged under it at start
     /// (web.xml wins: mergeCodeDeclarations). Before the first start, the spec's web.xml.
     const config::WebAppConfig& webXml() const noexcept { return _webXml; }
+    /// What the app's libraries declare in code (core::codeDeclarations), as of the last start:
+    /// a worker process reports it to the server (process::ReadyMessage). Started only.
+    const config::WebAppConfig& codeDeclarations() const noexcept { return _codeDeclarations; }
     const ContextSpec& spec() const noexcept { return _spec; }
     uint64_t maxBodySize() const noexcept { return _spec.maxBodySize; }
     /// "/shop" or "/" for ROOT: for log lines and pages.
@@ -250,6 +253,7 @@ private:
     std::string _label; ///< displayPath(), kept: crash notes (util/CrashHandler.h) view it
     ContextServices _services;
     config::WebAppConfig _webXml; ///< webXml(): recomputed by each start
+    config::WebAppConfig _codeDeclarations;
 
     std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start
     std::vector<FilterHolder> _containerFilters;      ///< addFilter(): survive stop/start

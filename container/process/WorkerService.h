@@ -3,6 +3,7 @@
 #include "core/Engine.h"
 #include "process/Channel.h"
 #include "process/ControlSocket.h"
+#include "process/ReadyMessage.h"
 #include "process/WorkerSpec.h"
 #include "util/Expected.h"
 
@@ -55,8 +56,9 @@ public:
     WorkerService(const WorkerService&) = delete;
     WorkerService& operator=(const WorkerService&) = delete;
 
-    /// Builds and starts the Context; a failure is one line for the server.
-    util::Expected<std::string> start();
+    /// Builds and starts the Context; a failure is one line for the server, success what the
+    /// Ready message carries.
+    util::Expected<ReadyMessage> start();
     ControlSocket& control() noexcept { return _control; }
     /// Attaches a channel the server sent (ControlType::AttachChannel).
     void attach(const ControlSocket::Message& message);
