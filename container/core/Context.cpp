@@ -153,9 +153,10 @@ void Context::startInternal()
         }
         // The workers start first: what their libraries declare in code decides this mapping
         // as it decides theirs. A later failure stops them again (stopInternal).
-        _remote = _services.remoteApplication(*this);
-        _remote->start(); // throws the reason: the deploy fails, the old version keeps serving
-        _modules.push_back(RemoteApplication::standIns(_remote->declarations()));
+        std::shared_ptr<RemoteApplication> remote = _services.remoteApplication(*this);
+        std::atomic_store(&_remote, remote); // before start(): a failed start stops it again
+        remote->start(); // throws the reason: the deploy fails, the old version keeps serving
+        _modules.push_back(RemoteApplication::standIns(remote->declarations()));
     } else {
         loadModules();
     }
@@ -322,10 +323,10 @@ void Context::stopInternal() noexcept
     }
     if (inFlight() > 0)
         LOG_WARN(source(), "stopping with " + std::to_string(inFlight()) + " requests still running");
-    if (_remote) { // the workers drain, run the app's on_destroy and exit
-        _remote->stop();
-        _remote.reset();
-    }
+    // The workers drain, run the app's on_destroy and exit. Swapped out first: a request still
+    // running past the drain limit above (or an admin thread reading status()) holds its own
+    // copy, so the object outlives it; a request forwarded from now on is answered 503.
+    if (auto remote = std::atomic_exchange(&_remote, std::shared_ptr<RemoteApplication>())) remote->stop();
 
     if (_modulesStarted) {
         for (const auto& module : _modules)

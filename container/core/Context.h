@@ -156,13 +156,16 @@ public:
     bool canServeInline(const ServletMapping& mapping) const noexcept;
     /// True if a request with this mapping goes to the app's worker processes (isolation
     /// Process, and not a static file the server serves itself). Engine::service then calls
-    /// remote()->forward() on the I/O thread.
+    /// remote()->forward() on the I/O thread. Reads only what start() fixed, never _remote.
     bool forwards(const ServletMapping& mapping) const noexcept
     {
-        return _remote != nullptr && !isStaticOnly(mapping);
+        return isolated() && !isStaticOnly(mapping);
     }
-    /// The worker processes of an isolated Context (nullptr in-process). Valid while Started.
-    RemoteApplication* remote() const noexcept { return _remote.get(); }
+    /// The worker processes of an isolated Context: nullptr in-process, before start() and
+    /// once stop() began. Any thread; the copy keeps the object alive while the caller uses it
+    /// (stopInternal() swaps the pointer out on the control thread while I/O threads forward
+    /// and admin threads read status(): neither may see it destroyed under them).
+    std::shared_ptr<RemoteApplication> remote() const noexcept { return std::atomic_load(&_remote); }
     bool isolated() const noexcept { return _spec.isolation == config::Isolation::Process; }
 
     /// web.xml context-param by which an app asks for its servlets, filters and listeners to
@@ -272,7 +275,7 @@ private:
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"
     bool _modulesStarted = false;
     /// Isolated: its worker processes. After the modules (the stand-ins), so it goes first.
-    std::unique_ptr<RemoteApplication> _remote;
+    std::shared_ptr<RemoteApplication> _remote; ///< std::atomic_load/store only: remote()
 
     ContextLane _lane;                          ///< from spec maxThreads / maxQueue
     http::DispatchLane* _dispatchLane = &_lane; ///< _lane, or useDispatchLane()'s

@@ -363,7 +363,13 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         Context& context = *st->context;
         if (context.forwards(*st->mapping)) {
-            st->forwarded = context.remote()->forward(exchange);
+            // Its own reference: the Context may be stopping on another thread right now.
+            std::shared_ptr<RemoteApplication> remote = context.remote();
+            if (!remote) {
+                writeErrorPage(exchange.response, 503, "The application is stopping.");
+                return;
+            }
+            st->forwarded = remote->forward(exchange);
             return;
         }
         Request request(exchange, context);

@@ -139,8 +139,8 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
     if (context.isolated()) {
         app.mode = "process";
-        if (context.state() == core::LifecycleState::Started && context.remote() != nullptr)
-            app.processes = context.remote()->status();
+        auto remote = context.state() == core::LifecycleState::Started ? context.remote() : nullptr;
+        if (remote) app.processes = remote->status();
     }
     return app;
 }
@@ -438,8 +438,7 @@ ActionResult EngineBackend::restartProcesses(const std::string& hostName, const 
                        hostName + path +
                            " runs in the server (isolation=\"none\"): it has no processes to restart");
     }
-    core::RemoteApplication* remote =
-        context->state() == core::LifecycleState::Started ? context->remote() : nullptr;
+    auto remote = context->state() == core::LifecycleState::Started ? context->remote() : nullptr;
     if (remote == nullptr) return failure(409, "not_running", hostName + path + " is not running; start it");
     if (remote->status().state == "quarantined") {
         remote->liftQuarantine();

@@ -815,3 +815,45 @@ TEST_F(ManagerHttpTest, CrashListAndRestartProcessesForAnIsolatedApp)
               std::string::npos)
         << metrics.body.substr(0, 4000);
 }
+
+TEST_F(ManagerHttpTest, StoppingAnIsolatedAppUnderLoadAnswers200Or503AndNothingElse)
+{
+    // Context::stopInternal swaps the app's RemoteApplication out while I/O threads forward to it
+    // and admin threads read its status: each holds its own reference, so neither sees it go.
+    test::installFixtureApp(base, "faults", "faults", test::servletWebXml({{"f", "fixture.Faults", "/*"}}));
+    restart("");
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    ASSERT_EQ(test::httpGet(server->port(), "/faults/ok").status, 200) << server->log();
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0};
+    std::atomic<int> unavailable{0};
+    std::atomic<int> other{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+        threads.emplace_back([&] {
+            while (!stop) {
+                int status = test::httpGet(server->port(), "/faults/slow?ms=3").status;
+                (status == 200 ? ok : status == 503 ? unavailable : other)++;
+            }
+        });
+    }
+    std::atomic<int> reads{0};
+    threads.emplace_back([&] {
+        while (!stop) {
+            if (call("GET", "/manager/api/apps").status == 200) reads++;
+        }
+    });
+    for (int round = 0; round < 5; ++round) {
+        ASSERT_EQ(call("POST", "/manager/api/stop?path=/faults").status, 200);
+        ASSERT_EQ(call("POST", "/manager/api/start?path=/faults").status, 200);
+    }
+    int settled = ok;
+    ASSERT_TRUE(eventually([&] { return ok > settled + 10; }));
+    stop = true;
+    for (auto& thread : threads)
+        thread.join();
+    EXPECT_TRUE(server->running());
+    EXPECT_EQ(other, 0) << ok << " ok, " << unavailable << " 503";
+    EXPECT_GT(reads, 0);
+    EXPECT_EQ(test::httpGet(server->port(), "/faults/ok").status, 200);
+}
