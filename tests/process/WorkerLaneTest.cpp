@@ -12,8 +12,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <memory>
 #include <poll.h>
 #include <sys/mman.h>
+#include <vector>
 
 using namespace serval;
 using namespace serval::process;
@@ -145,6 +147,15 @@ protected:
         });
     }
 
+    /// A fake worker the fixture owns: its channel outlives the lane (TearDown() destroys the
+    /// lane first), which may still read it until then, as a WorkerHandle keeps a real one.
+    FakeWorker& worker(uint32_t id)
+    {
+        workers.push_back(std::make_unique<FakeWorker>(id));
+        return *workers.back();
+    }
+
+    std::vector<std::unique_ptr<FakeWorker>> workers; ///< destroyed after the lane
     TestLoop loop;
     FakeEvents events;
     std::unique_ptr<WorkerLane> lane;
@@ -154,7 +165,7 @@ protected:
 
 TEST_F(WorkerLaneTest, ForwardsARequestAndDeliversItsResponse)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/shop/x");
     RecordingOwner owner(lane.get());
@@ -178,7 +189,7 @@ TEST_F(WorkerLaneTest, ForwardsARequestAndDeliversItsResponse)
 
 TEST_F(WorkerLaneTest, SendsABodyWithinTheStreamsCredit)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/up", "POST", std::string(kStreamWindow + 40000, 'b'));
     RecordingOwner owner(lane.get());
@@ -208,8 +219,8 @@ TEST_F(WorkerLaneTest, SendsABodyWithinTheStreamsCredit)
 
 TEST_F(WorkerLaneTest, ReplaysAnIdempotentRequestOnceAndThenFailsIt)
 {
-    FakeWorker first(1);
-    FakeWorker second(2);
+    FakeWorker& first = worker(1);
+    FakeWorker& second = worker(2);
     attach(first);
     http::HttpRequest request = get("/poison");
     RecordingOwner owner(lane.get());
@@ -237,7 +248,7 @@ TEST_F(WorkerLaneTest, ReplaysAnIdempotentRequestOnceAndThenFailsIt)
 
 TEST_F(WorkerLaneTest, NeverReplaysAPostOrAStartedResponse)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest post = get("/order", "POST", "x=1");
     http::HttpRequest started = get("/stream");
@@ -290,7 +301,7 @@ TEST_F(WorkerLaneTest, AQuarantinedGroupRefusesAtOnce)
 
 TEST_F(WorkerLaneTest, RetiringReportsDrainedWhenTheLastRequestEnds)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/x");
     RecordingOwner owner(lane.get());
@@ -315,7 +326,7 @@ TEST_F(WorkerLaneTest, ARequestPastItsDeadlineGets504AndIsCancelled)
         lane = std::make_unique<WorkerLane>(loop, events, std::chrono::milliseconds(10));
         return 0;
     });
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/hang");
     RecordingOwner owner(lane.get());
@@ -387,7 +398,7 @@ TEST_F(WorkerLaneTest, AHostileWorkerIsReportedNeverBelieved)
     for (const Case& c : cases) {
         SCOPED_TRACE(c.name);
         events.corrupt.clear();
-        FakeWorker w(id);
+        FakeWorker& w = worker(id);
         attach(w);
         http::HttpRequest request = get("/x", "POST"); // not replayed: it fails at detach()
         RecordingOwner owner;                          // consumes nothing: the window stays shut
