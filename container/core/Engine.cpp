@@ -5,25 +5,9 @@
 #include "util/Strings.h"
 
 #include <ctime>
-#include <sys/stat.h>
 
 namespace serval::core {
 namespace {
-
-/// An isolated Context's server-side mapping holds web.xml only: the servlets and filters its
-/// libraries declare in code (mergeCodeDeclarations) are known to its workers alone, which load
-/// them. So a request the server would answer as a static file goes to the workers when no such
-/// regular file is there (a directory too: code may map "/"): a code-declared servlet then
-/// answers it, or the worker's own DefaultServlet (welcome files, redirects, 404). Called by
-/// Engine::service on the I/O thread.
-bool missingStaticFile(const Context& context, std::string_view pathInContext)
-{
-    std::string file = context.docBase() + std::string(pathInContext);
-    struct stat st
-    {
-    };
-    return ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode);
-}
 
 /// Per-exchange routing result, kept from onHead() to complete() and reused for every request
 /// on the connection (strings keep their capacity). While `context` is set the request is
@@ -378,10 +362,14 @@ void Engine::service(http::HttpExchange& exchange) noexcept
             return;
         }
         Context& context = *st->context;
-        if (context.forwards(*st->mapping) ||
-            (context.remote() != nullptr &&
-             missingStaticFile(context, std::string_view(st->decodedUri).substr(context.path().size())))) {
-            st->forwarded = context.remote()->forward(exchange);
+        if (context.forwards(*st->mapping)) {
+            // Its own reference: the Context may be stopping on another thread right now.
+            std::shared_ptr<RemoteApplication> remote = context.remote();
+            if (!remote) {
+                writeErrorPage(exchange.response, 503, "The application is stopping.");
+                return;
+            }
+            st->forwarded = remote->forward(exchange);
             return;
         }
         Request request(exchange, context);

@@ -70,6 +70,7 @@ RingReader::RingReader(RingControl* control, const char* data, uint32_t capacity
 
 void RingReader::copyOut(uint64_t position, void* bytes, size_t size) const noexcept
 {
+    if (size == 0) return;
     size_t offset = static_cast<size_t>(position & (_capacity - 1));
     size_t first = std::min<size_t>(size, _capacity - offset);
     std::memcpy(bytes, _data + offset, first);

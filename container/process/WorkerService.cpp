@@ -66,7 +66,7 @@ WorkerService::~WorkerService()
     if (_wake >= 0) ::close(_wake);
 }
 
-util::Expected<std::string> WorkerService::start()
+util::Expected<ReadyMessage> WorkerService::start()
 {
     try {
         core::ContextSpec spec;
@@ -117,10 +117,11 @@ util::Expected<std::string> WorkerService::start()
         return util::failure(e.what());
     }
     CrashCapture::recordModules();
-    std::string loaded;
+    ReadyMessage ready;
     for (const std::string& module : _context->moduleDescriptions())
-        loaded += (loaded.empty() ? "" : "; ") + module;
-    return loaded;
+        ready.loaded += (ready.loaded.empty() ? "" : "; ") + module;
+    ready.declarations = _context->codeDeclarations();
+    return ready;
 }
 
 std::unique_ptr<session::SessionService> WorkerService::openSessions() const

@@ -5,6 +5,7 @@
 #include "process/ControlSocket.h"
 #include "process/Messages.h"
 #include "process/WorkerLoop.h"
+#include "process/ReadyMessage.h"
 #include "process/WorkerSpec.h"
 #include "util/Expected.h"
 
@@ -61,8 +62,9 @@ public:
     WorkerService(const WorkerService&) = delete;
     WorkerService& operator=(const WorkerService&) = delete;
 
-    /// Builds and starts the Context; a failure is one line for the server.
-    util::Expected<std::string> start();
+    /// Builds and starts the Context; a failure is one line for the server, success what the
+    /// Ready message carries.
+    util::Expected<ReadyMessage> start();
     ControlSocket& control() noexcept { return _control; }
     /// Attaches a channel the server sent (ControlType::AttachChannel).
     void attach(const ControlSocket::Message& message);

@@ -12,8 +12,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <memory>
 #include <poll.h>
 #include <sys/mman.h>
+#include <vector>
 
 using namespace serval;
 using namespace serval::process;
@@ -396,7 +398,7 @@ TEST_F(WorkerLaneTest, AHostileWorkerIsReportedNeverBelieved)
     for (const Case& c : cases) {
         SCOPED_TRACE(c.name);
         events.corrupt.clear();
-        FakeWorker w(id);
+        FakeWorker& w = worker(id);
         attach(w);
         http::HttpRequest request = get("/x", "POST"); // not replayed: it fails at detach()
         RecordingOwner owner;                          // consumes nothing: the window stays shut
