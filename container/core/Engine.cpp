@@ -1,6 +1,9 @@
 #include "core/Engine.h"
 
+#include "compression/CompressingAsyncResponse.h"
+#include "compression/ResponseCompression.h"
 #include "core/ErrorPage.h"
+#include "http/ExchangeControl.h"
 #include "util/Path.h"
 #include "util/Strings.h"
 
@@ -44,6 +47,8 @@ public:
     RemoteExchange* forwarded = nullptr;
     /// Set by the Context's HeadCheck for a body it takes as it arrives (the manager's upload).
     std::unique_ptr<http::BodyConsumer> bodyConsumer;
+    /// The compression between an async response and the connector (Engine::startAsync).
+    std::shared_ptr<compression::CompressingAsyncResponse> compressing;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -61,6 +66,7 @@ public:
         }
         releaseContext();
         bodyConsumer.reset();
+        compressing.reset();
         host = nullptr;
         decodedUri = {};
         snapshot.reset();
@@ -71,6 +77,17 @@ EngineExchangeState& stateOf(http::HttpExchange& exchange)
 {
     if (!exchange.state) exchange.state = std::make_unique<EngineExchangeState>();
     return static_cast<EngineExchangeState&>(*exchange.state);
+}
+
+/// As service() returns (Engine::service, its thread): an async response gets what service()
+/// left; a buffered one is compressed in place. A forwarded exchange's response is not here yet.
+void finishResponse(http::HttpExchange& exchange, EngineExchangeState& st) noexcept
+{
+    if (st.compressing) {
+        st.compressing->serviceReturned(exchange.response);
+        return;
+    }
+    if (st.forwarded == nullptr) compression::compressBuffered(exchange);
 }
 
 uint64_t monotonicNanos() noexcept
@@ -382,6 +399,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
             (context.remote() != nullptr &&
              missingStaticFile(context, std::string_view(st->decodedUri).substr(context.path().size())))) {
             st->forwarded = context.remote()->forward(exchange);
+            finishResponse(exchange, *st);
             return;
         }
         Request request(exchange, context);
@@ -389,16 +407,35 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         request.setBodyConsumer(st->bodyConsumer.get());
         Response response(exchange);
         context.service(request, response);
+        finishResponse(exchange, *st);
     } catch (...) {
         // The one last-resort catch per request: app failures arrive as statuses, so this is
         // std::bad_alloc or a bug in container code.
         LOG_ERROR("engine", "unexpected failure while serving " + exchange.request.target + "; answered 500");
-        if (!exchange.response.isCommitted()) {
+        auto* st = static_cast<EngineExchangeState*>(exchange.state.get());
+        if (st != nullptr && st->compressing) {
+            st->compressing->serviceReturned(exchange.response);
+        } else if (!exchange.response.isCommitted()) {
             writeErrorPage(exchange.response, 500, "");
         } else {
             exchange.response.setCloseConnection(true);
         }
     }
+}
+
+std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exchange)
+{
+    std::shared_ptr<http::AsyncResponse> inner = exchange.control->startAsync();
+    auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
+    const http::CompressionSettings* settings = exchange.compression;
+    if (st == nullptr || settings == nullptr || settings->mode == http::CompressionSettings::Mode::Off)
+        return inner;
+    if (st->compressing) return st->compressing; // startAsync() twice: the same handle
+    compression::RequestTraits traits = compression::requestTraits(exchange.request);
+    if (traits.accepted == compression::ContentCoding::Identity) return inner;
+    st->compressing =
+        std::make_shared<compression::CompressingAsyncResponse>(std::move(inner), settings, traits);
+    return st->compressing;
 }
 
 void Engine::complete(http::HttpExchange& exchange, uint64_t bytesSent) noexcept

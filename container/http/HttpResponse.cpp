@@ -120,6 +120,7 @@ inline void HttpResponse::clearContent() noexcept
     _fileOffset = 0;
     _fileLength = 0;
     _contentLength = -1;
+    _codingFinal = false;
 }
 
 bool HttpResponse::reset() noexcept

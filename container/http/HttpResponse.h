@@ -81,8 +81,17 @@ public:
     /// the Content-Length the GET would have had. -1 = derive from body/file.
     void setContentLength(int64_t length) noexcept { _contentLength = length; }
     int64_t declaredContentLength() const noexcept { return _contentLength; }
+    /// A HEAD answer whose GET length is not known without producing the body (a compressed
+    /// variant): no Content-Length is sent at all, rather than the empty body's 0.
+    void setLengthUnknown() noexcept { _contentLength = kLengthUnknown; }
+    bool lengthUnknown() const noexcept { return _contentLength == kLengthUnknown; }
     /// The length that will be sent in Content-Length: declared, file, or buffered body size.
     uint64_t contentLength() const noexcept;
+
+    /// The body's content coding is final: response compression (compression/ResponseCompression)
+    /// leaves this response alone. Set by the DefaultServlet, which serves its own variants.
+    void setContentCodingFinal(bool final) noexcept { _codingFinal = final; }
+    bool contentCodingFinal() const noexcept { return _codingFinal; }
 
     /// True once the head has been sent (flush() was called): status and headers are final.
     bool isCommitted() const noexcept { return _committed; }
@@ -134,7 +143,9 @@ private:
     std::shared_ptr<FileBody> _file;
     uint64_t _fileOffset = 0;
     uint64_t _fileLength = 0;
+    static constexpr int64_t kLengthUnknown = -2;
     int64_t _contentLength = -1;
+    bool _codingFinal = false;
     bool _committed = false;
     bool _chunked = false;
     bool _headOnly = false;
