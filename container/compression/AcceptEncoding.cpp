@@ -75,7 +75,8 @@ ContentCoding negotiateContentCoding(std::string_view acceptEncoding, bool brotl
     if (gzip == kUnlisted) gzip = fallback;
     if (!brotliOffered) br = 0;
     if (!gzipOffered) gzip = 0;
-    if (identity == kUnlisted) identity = star == kUnlisted ? 1000 : star;
+    // Unlisted identity is acceptable but never preferred over a coding the client listed.
+    if (identity == kUnlisted) identity = star == kUnlisted ? 1 : star;
     const int best = br >= gzip ? br : gzip;
     if (best <= 0 || identity > best) return ContentCoding::Identity;
     return br >= gzip ? ContentCoding::Brotli : ContentCoding::Gzip;

@@ -53,6 +53,7 @@ void CompressingAsyncResponse::serviceReturned(http::HttpResponse& response) noe
         writeLocked(held, Flush::Finish);
         _inner->complete();
     } else if (!_held.empty()) {
+        decideLocked(-1);
         std::string held = std::move(_held);
         writeLocked(held, Flush::Sync);
     }
