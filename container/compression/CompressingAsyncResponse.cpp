@@ -112,6 +112,7 @@ void CompressingAsyncResponse::decideLocked(int64_t length)
             makeEncoder(decision.coding, Effort::Fast, _expected > 0 ? static_cast<size_t>(_expected) : 0);
         if (!_encoder) return;
         _inner->setHeader("Content-Encoding", codingName(decision.coding));
+        countCompressed(decision.coding);
         std::string_view etag = _head.header("ETag");
         if (!etag.empty()) _inner->setHeader("ETag", weakEtag(etag));
     } catch (...) {

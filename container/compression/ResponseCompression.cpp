@@ -1,6 +1,7 @@
 #include "compression/ResponseCompression.h"
 
 #include "compression/AcceptEncoding.h"
+#include "compression/CompressionStats.h"
 #include "http/HttpHandler.h"
 #include "util/Strings.h"
 
@@ -21,6 +22,13 @@ bool listHas(std::string_view list, std::string_view token) noexcept
 }
 
 } // namespace
+
+void countCompressed(ContentCoding coding) noexcept
+{
+    CompressionStats& stats = CompressionStats::instance();
+    (coding == ContentCoding::Brotli ? stats.dynamicBrotli : stats.dynamicGzip)
+        .fetch_add(1, std::memory_order_relaxed);
+}
 
 RequestTraits requestTraits(const http::HttpRequest& request) noexcept
 {
@@ -110,11 +118,11 @@ void compressBuffered(http::HttpExchange& exchange) noexcept
     if (response.isCommitted() || response.contentCodingFinal() || response.fileBody()) return;
     // The hot path: a small body of a response that has no opt-out marker leaves at once.
     const http::CompressionSettings* settings = exchange.compression;
+    if (settings == nullptr) return; // not this server's to decide (a worker process: its server does)
     const int64_t declared = response.declaredContentLength();
     const bool headWithoutBody = response.headOnly() && response.body().empty() && declared >= 0;
     const int64_t length = headWithoutBody ? declared : static_cast<int64_t>(response.body().size());
-    if (settings != nullptr && settings->mode == http::CompressionSettings::Mode::On &&
-        static_cast<uint64_t>(length) < settings->minSize && !response.hasHeader("Content-Encoding"))
+    if (settings->mode == http::CompressionSettings::Mode::On && static_cast<uint64_t>(length) < settings->minSize && !response.hasHeader("Content-Encoding"))
         return;
     try {
         Decision decision =
@@ -137,6 +145,7 @@ void compressBuffered(http::HttpExchange& exchange) noexcept
         if (!etag.empty()) response.setHeader("ETag", weakEtag(etag));
         response.setHeader("Content-Encoding", codingName(decision.coding));
         response.body().swap(compressed);
+        countCompressed(decision.coding);
         // A HEAD keeps the exact length the GET sends; a GET is framed by its body.
         response.setContentLength(response.headOnly() ? static_cast<int64_t>(response.body().size()) : -1);
         // The per-thread buffer now holds the old body's capacity: a one-off huge page must not stay.

@@ -63,7 +63,11 @@ std::string weakEtag(std::string_view etag);
 /// `vary` with Accept-Encoding added unless it is there already (or "*").
 std::string varyWithAcceptEncoding(std::string_view vary);
 
-/// The buffered path: when a response is complete in exchange.response (not committed, no
+/// One more response compressed per request (CompressionStats), by coding.
+void countCompressed(ContentCoding coding) noexcept;
+
+/// The buffered path (exchange.compression null: nothing at all, the marker included: a
+/// worker process's exchanges, which its server compresses): when a response is complete in exchange.response (not committed, no
 /// file body, not marked contentCodingFinal), applies decide() to it: Vary, Content-Encoding,
 /// a weak ETag, and the body replaced by its compressed form (Fast effort) with the
 /// Content-Length the connector then writes. A HEAD with a body is compressed as the GET would

@@ -431,8 +431,9 @@ std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exch
     if (st == nullptr || settings == nullptr || settings->mode == http::CompressionSettings::Mode::Off)
         return inner;
     if (st->compressing) return st->compressing; // startAsync() twice: the same handle
+    // Also for a client that accepts no coding: the response still needs its Vary, and the
+    // app's opt-out marker must not reach the wire.
     compression::RequestTraits traits = compression::requestTraits(exchange.request);
-    if (traits.accepted == compression::ContentCoding::Identity) return inner;
     st->compressing =
         std::make_shared<compression::CompressingAsyncResponse>(std::move(inner), settings, traits);
     return st->compressing;

@@ -1,5 +1,6 @@
 #include "servlets/CompressedVariantCache.h"
 
+#include "compression/CompressionStats.h"
 #include "compression/Encoder.h"
 #include "util/Log.h"
 
@@ -52,18 +53,6 @@ CompressedVariantCache::~CompressedVariantCache()
     if (_thread.joinable()) _thread.join();
 }
 
-std::atomic<uint64_t>& CompressedVariantCache::hits() noexcept
-{
-    static std::atomic<uint64_t> counter{0};
-    return counter;
-}
-
-std::atomic<uint64_t>& CompressedVariantCache::fills() noexcept
-{
-    static std::atomic<uint64_t> counter{0};
-    return counter;
-}
-
 std::string CompressedVariantCache::keyOf(const std::string& path, const CachedFile& identity,
                                           compression::ContentCoding coding)
 {
@@ -88,7 +77,7 @@ CompressedVariantCache::Lookup CompressedVariantCache::find(const std::string& p
     if (it == _variants.end()) return Lookup::Miss;
     if (!it->second) return Lookup::Useless;
     variant = it->second;
-    hits().fetch_add(1, std::memory_order_relaxed);
+    compression::CompressionStats::instance().staticHits.fetch_add(1, std::memory_order_relaxed);
     return Lookup::Hit;
 }
 
@@ -157,7 +146,7 @@ std::shared_ptr<const CachedFile> CompressedVariantCache::make(const Job& job)
     variant->mtimeNanos = identity.mtimeNanos;
     variant->etag = variantEtag(identity.etag, job.coding);
     variant->lastModified = identity.lastModified;
-    fills().fetch_add(1, std::memory_order_relaxed);
+    compression::CompressionStats::instance().staticFills.fetch_add(1, std::memory_order_relaxed);
     LOG_DEBUG("static", "compressed variant cached: " + job.path + " (" +
                             std::string(compression::codingName(job.coding)) + ", " +
                             std::to_string(input.size()) + " -> " + std::to_string(variant->size) +

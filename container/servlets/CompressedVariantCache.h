@@ -60,10 +60,6 @@ public:
     /// Blocks until the queue is empty and no file is being compressed. Tests.
     void waitIdle();
 
-    /// Process-wide counters for /metrics (every Context's cache): variants served, made.
-    static std::atomic<uint64_t>& hits() noexcept;
-    static std::atomic<uint64_t>& fills() noexcept;
-
     uint64_t bytes() const;
 
 private:
