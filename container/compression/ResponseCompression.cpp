@@ -122,7 +122,8 @@ void compressBuffered(http::HttpExchange& exchange) noexcept
     const int64_t declared = response.declaredContentLength();
     const bool headWithoutBody = response.headOnly() && response.body().empty() && declared >= 0;
     const int64_t length = headWithoutBody ? declared : static_cast<int64_t>(response.body().size());
-    if (settings->mode == http::CompressionSettings::Mode::On && static_cast<uint64_t>(length) < settings->minSize && !response.hasHeader("Content-Encoding"))
+    if (settings->mode == http::CompressionSettings::Mode::On &&
+        static_cast<uint64_t>(length) < settings->minSize && !response.hasHeader("Content-Encoding"))
         return;
     try {
         Decision decision =

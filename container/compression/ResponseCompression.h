@@ -67,9 +67,9 @@ std::string varyWithAcceptEncoding(std::string_view vary);
 void countCompressed(ContentCoding coding) noexcept;
 
 /// The buffered path (exchange.compression null: nothing at all, the marker included: a
-/// worker process's exchanges, which its server compresses): when a response is complete in exchange.response (not committed, no
-/// file body, not marked contentCodingFinal), applies decide() to it: Vary, Content-Encoding,
-/// a weak ETag, and the body replaced by its compressed form (Fast effort) with the
+/// worker process's exchanges, which its server compresses): when a response is complete in exchange.response
+/// (not committed, no file body, not marked contentCodingFinal), applies decide() to it: Vary,
+/// Content-Encoding, a weak ETag, and the body replaced by its compressed form (Fast effort) with the
 /// Content-Length the connector then writes. A HEAD with a body is compressed as the GET would
 /// be (its Content-Length is exact); a HEAD with only a declared length keeps the headers and
 /// sends no Content-Length (setLengthUnknown). On an encoder failure the body goes out as it is.

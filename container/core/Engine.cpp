@@ -2,6 +2,7 @@
 
 #include "compression/CompressingAsyncResponse.h"
 #include "compression/ResponseCompression.h"
+#include "compression/StreamingCompressor.h"
 #include "core/ErrorPage.h"
 #include "http/ExchangeControl.h"
 #include "util/Path.h"
@@ -49,6 +50,8 @@ public:
     std::unique_ptr<http::BodyConsumer> bodyConsumer;
     /// The compression between an async response and the connector (Engine::startAsync).
     std::shared_ptr<compression::CompressingAsyncResponse> compressing;
+    /// The compression of a body the servlet streams with flush() (in-process apps).
+    compression::StreamingCompressor streaming;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -67,6 +70,7 @@ public:
         releaseContext();
         bodyConsumer.reset();
         compressing.reset();
+        streaming.release();
         host = nullptr;
         decodedUri = {};
         snapshot.reset();
@@ -87,7 +91,11 @@ void finishResponse(http::HttpExchange& exchange, EngineExchangeState& st) noexc
         st.compressing->serviceReturned(exchange.response);
         return;
     }
-    if (st.forwarded == nullptr) compression::compressBuffered(exchange);
+    if (st.forwarded != nullptr) return;
+    if (exchange.response.isCommitted())
+        st.streaming.finish(exchange.response);
+    else
+        compression::compressBuffered(exchange);
 }
 
 uint64_t monotonicNanos() noexcept
@@ -406,6 +414,11 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
         request.setBodyConsumer(st->bodyConsumer.get());
         Response response(exchange);
+        if (exchange.compression != nullptr &&
+            exchange.compression->mode != http::CompressionSettings::Mode::Off) {
+            st->streaming.arm(exchange);
+            exchange.response.setBodyEncoder(&st->streaming);
+        }
         context.service(request, response);
         finishResponse(exchange, *st);
     } catch (...) {

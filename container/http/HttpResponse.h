@@ -41,6 +41,20 @@ public:
     virtual bool sendBody(std::string_view data) noexcept = 0;
 };
 
+/// Transforms a streamed body on its way to the sink (response compression: the handler of the
+/// exchange installs one, compression/StreamingCompressor). Called by HttpResponse::flush() on
+/// the thread running the exchange.
+class BodyEncoder
+{
+public:
+    virtual ~BodyEncoder() = default;
+    /// Once, before the head is committed: may change headers and the declared length.
+    virtual void beforeCommit(HttpResponse& response) noexcept = 0;
+    /// Replaces `body` (the bytes about to be sent) by their encoded form. False: the body
+    /// cannot be encoded (the caller cuts the connection).
+    virtual bool encode(std::string& body) noexcept = 0;
+};
+
 /// The response being built for one request.
 ///
 /// OWNERSHIP: owned by the Connector's per-connection exchange, reused across requests.
@@ -115,6 +129,10 @@ public:
     void setCloseConnection(bool close) noexcept { _close = close; }
     bool closeConnection() const noexcept { return _close; }
 
+    /// The handler's encoder for a body streamed with flush() (nullptr: sent as written);
+    /// cleared with the response.
+    void setBodyEncoder(BodyEncoder* encoder) noexcept { _encoder = encoder; }
+
     /// Connector plumbing.
     void setSink(ResponseSink* sink) noexcept { _sink = sink; }
     /// Marks the head as sent by the Connector itself (the buffered path).
@@ -151,6 +169,7 @@ private:
     bool _headOnly = false;
     bool _close = false;
     ResponseSink* _sink = nullptr;
+    BodyEncoder* _encoder = nullptr;
 };
 
 } // namespace serval::http

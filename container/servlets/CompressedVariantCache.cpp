@@ -5,6 +5,7 @@
 #include "util/Log.h"
 
 #include <cerrno>
+#include <charconv>
 #include <unistd.h>
 
 namespace serval::servlets {
@@ -53,16 +54,15 @@ CompressedVariantCache::~CompressedVariantCache()
     if (_thread.joinable()) _thread.join();
 }
 
-std::string CompressedVariantCache::keyOf(const std::string& path, const CachedFile& identity,
-                                          compression::ContentCoding coding)
+void CompressedVariantCache::keyOf(const std::string& path, const CachedFile& identity,
+                                   compression::ContentCoding coding, std::string& key)
 {
-    std::string key;
-    key.reserve(path.size() + 48);
+    key.clear();
     key.append(path).push_back('\0');
-    key.append(std::to_string(identity.size)).push_back('-');
-    key.append(std::to_string(identity.mtimeNanos)).push_back('-');
+    char number[24];
+    key.append(number, std::to_chars(number, number + sizeof number, identity.size).ptr).push_back('-');
+    key.append(number, std::to_chars(number, number + sizeof number, identity.mtimeNanos).ptr).push_back('-');
     key.append(compression::codingName(coding));
-    return key;
 }
 
 CompressedVariantCache::Lookup CompressedVariantCache::find(const std::string& path,
@@ -70,8 +70,8 @@ CompressedVariantCache::Lookup CompressedVariantCache::find(const std::string& p
                                                             compression::ContentCoding coding,
                                                             std::shared_ptr<const CachedFile>& variant) const
 {
-    thread_local std::string key;
-    key = keyOf(path, identity, coding);
+    thread_local std::string key; // keeps its capacity: a hit does not allocate
+    keyOf(path, identity, coding, key);
     std::lock_guard<std::mutex> lock(_mutex);
     auto it = _variants.find(key);
     if (it == _variants.end()) return Lookup::Miss;
@@ -85,7 +85,8 @@ bool CompressedVariantCache::schedule(const std::string& path, std::shared_ptr<c
                                       compression::ContentCoding coding)
 {
     if (resource->identity.size > _options.maxFileSize) return false;
-    std::string key = keyOf(path, resource->identity, coding);
+    std::string key;
+    keyOf(path, resource->identity, coding, key);
     std::lock_guard<std::mutex> lock(_mutex);
     if (_stopping || _queue.size() >= _options.maxQueue || _pending.count(key) != 0) return false;
     _pending.insert(key);

@@ -71,8 +71,8 @@ private:
         compression::ContentCoding coding;
     };
 
-    static std::string keyOf(const std::string& path, const CachedFile& identity,
-                             compression::ContentCoding coding);
+    static void keyOf(const std::string& path, const CachedFile& identity, compression::ContentCoding coding,
+                      std::string& key);
     void run();
     /// The variant for `job`, or nullptr when it does not pay (or reading failed).
     static std::shared_ptr<const CachedFile> make(const Job& job);

@@ -1,6 +1,7 @@
 #include "compression/ResponseCompression.h"
 
 #include "compression/Decode.h"
+#include "compression/StreamingCompressor.h"
 #include "http/HttpHandler.h"
 
 #include <gtest/gtest.h>
@@ -221,6 +222,73 @@ TEST_F(BufferedTest, FinalCodingAndFileBodiesAreLeftAlone)
     compressBuffered(exchange);
     EXPECT_EQ(exchange.response.body(), body);
     EXPECT_FALSE(exchange.response.hasHeader("Vary"));
+}
+
+} // namespace
+
+namespace {
+
+/// A sink that frames nothing: what the connector would send, head and body bytes.
+class RecordingSink final : public serval::http::ResponseSink
+{
+public:
+    bool sendHead(const serval::http::HttpResponse&, bool isChunked) noexcept override
+    {
+        chunked = isChunked;
+        return true;
+    }
+    bool sendBody(std::string_view data) noexcept override
+    {
+        body.append(data);
+        ++pieces;
+        return true;
+    }
+    bool chunked = false;
+    std::string body;
+    int pieces = 0;
+};
+
+TEST_F(BufferedTest, AFlushedBodyIsCompressedPieceByPieceAndEndedByFinish)
+{
+    accept("gzip");
+    serval::compression::StreamingCompressor streaming;
+    RecordingSink sink;
+    exchange.response.setSink(&sink);
+    streaming.arm(exchange);
+    exchange.response.setBodyEncoder(&streaming);
+    exchange.response.setContentType("text/html");
+    exchange.response.setHeader("ETag", "\"s\"");
+    const std::string body = html(30000);
+    exchange.response.write(body.substr(0, 10000));
+    ASSERT_TRUE(exchange.response.flush());
+    EXPECT_TRUE(sink.chunked);
+    EXPECT_EQ(exchange.response.header("Content-Encoding"), "gzip");
+    EXPECT_EQ(exchange.response.header("ETag"), "W/\"s\"");
+    EXPECT_EQ(exchange.response.header("Vary"), "Accept-Encoding");
+    const size_t first = sink.body.size();
+    EXPECT_GT(first, 0u) << "a sync flush sends what the client can decode now";
+    exchange.response.write(body.substr(10000));
+    streaming.finish(exchange.response);    // Engine::service, as service() returns
+    ASSERT_TRUE(exchange.response.flush()); // the connector's last flush
+    EXPECT_EQ(serval::test::gunzip(sink.body).value_or("?"), body);
+}
+
+TEST_F(BufferedTest, AFlushedSmallDeclaredBodyStaysIdentity)
+{
+    accept("gzip");
+    serval::compression::StreamingCompressor streaming;
+    RecordingSink sink;
+    exchange.response.setSink(&sink);
+    streaming.arm(exchange);
+    exchange.response.setBodyEncoder(&streaming);
+    exchange.response.setContentType("text/html");
+    exchange.response.setContentLength(5);
+    exchange.response.write("hello");
+    ASSERT_TRUE(exchange.response.flush());
+    streaming.finish(exchange.response);
+    EXPECT_FALSE(sink.chunked);
+    EXPECT_EQ(sink.body, "hello");
+    EXPECT_FALSE(exchange.response.hasHeader("Content-Encoding"));
 }
 
 } // namespace

@@ -203,13 +203,15 @@ TEST_F(CompressionTest, DynamicNegotiationTableForIsolatedAndInProcessApps)
     }
 }
 
-TEST_F(CompressionTest, AnIsolatedAppsStreamedResponseIsCompressedAsItFlushes)
+TEST_F(CompressionTest, AStreamedResponseIsCompressedAsItFlushesIsolatedOrNot)
 {
-    HttpReply reply = get("/iso/page?kb=64&pieces=4", {{"Accept-Encoding", "gzip"}});
-    ASSERT_EQ(reply.status, 200);
-    EXPECT_EQ(reply.header("Content-Encoding"), "gzip");
-    EXPECT_EQ(reply.header("Transfer-Encoding"), "chunked");
-    EXPECT_EQ(decoded(reply), get("/iso/page?kb=64").body);
+    for (const char* app : {"/iso", "/local"}) {
+        HttpReply reply = get(std::string(app) + "/page?kb=64&pieces=4", {{"Accept-Encoding", "gzip"}});
+        ASSERT_EQ(reply.status, 200) << app;
+        EXPECT_EQ(reply.header("Content-Encoding"), "gzip") << app;
+        EXPECT_EQ(reply.header("Transfer-Encoding"), "chunked") << app;
+        EXPECT_EQ(decoded(reply), get(std::string(app) + "/page?kb=64").body) << app;
+    }
 }
 
 TEST_F(CompressionTest, PrecompressedSiblingsArePreferredWhenNotOlder)
