@@ -1,5 +1,7 @@
 #pragma once
 
+#include "http/CompressionSettings.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,6 +57,8 @@ struct ConnectorConfig
     /// TLS: how often the certificate files are checked for changes (reload without restart);
     /// 0 = never.
     uint32_t certificateCheckIntervalMs = 5000;
+    /// compression=, compressionMinSize=, compressibleMimeType= (issue 16; docs/compression.md).
+    http::CompressionSettings compression;
 };
 
 } // namespace serval::config

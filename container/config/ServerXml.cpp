@@ -183,6 +183,43 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         flag("secure", &ConnectorConfig::secure),
         number("handshakeTimeout", &ConnectorConfig::handshakeTimeoutMs, 1, kHour),
         number("certificateCheckInterval", &ConnectorConfig::certificateCheckIntervalMs, 0, kHour),
+        {"compression",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             using Mode = http::CompressionSettings::Mode;
+             if (v == "on") {
+                 c.compression.mode = Mode::On;
+             } else if (v == "off") {
+                 c.compression.mode = Mode::Off;
+             } else if (v == "force") {
+                 c.compression.mode = Mode::Force;
+             } else {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"compression\"; expected \"on\" (compressible types of at "
+                               "least compressionMinSize bytes, the default), \"off\" or \"force\" (every "
+                               "response)");
+             }
+         }},
+        {"compressionMinSize",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             c.compression.minSize = parseSize(d, line, "compressionMinSize", v);
+         }},
+        {"compressibleMimeType",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             c.compression.mimeTypes.clear();
+             for (std::string_view type : util::splitList(v, ',')) {
+                 size_t slash = type.find('/');
+                 if (slash == 0 || slash == std::string_view::npos || slash + 1 == type.size() ||
+                     type.find_first_of(" ;") != std::string_view::npos) {
+                     xml::fail(
+                         d, line,
+                         "bad media type \"" + std::string(type) +
+                             "\" in attribute \"compressibleMimeType\"; expected a comma-separated list "
+                             "such as text/*,application/json,image/svg+xml");
+                 }
+                 c.compression.mimeTypes.emplace_back(util::toLower(type));
+             }
+         }},
     };
 }
 

@@ -702,6 +702,7 @@ void Connection::onHeadComplete()
     request.localAddress.assign(_localAddress);
     request.localPort = _localPort;
     request.secure = config.secure; // TLS here, or a trusted TLS-terminating proxy in front
+    ex.compression = &config.compression;
     ex.startNanos = monotonicNowNanos();
     ex.response.setHeadOnly(_parser.method == HTTP_HEAD);
 
@@ -827,7 +828,10 @@ void Connection::serialiseBuffered()
         return;
     }
     if (response.headOnly()) {
-        appendHead(response, Framing::Length, response.contentLength());
+        if (response.lengthUnknown())
+            appendHead(response, Framing::None, 0);
+        else
+            appendHead(response, Framing::Length, response.contentLength());
         return;
     }
     if (response.fileBody()) {

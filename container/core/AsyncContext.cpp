@@ -1,5 +1,6 @@
 #include "core/AsyncContext.h"
 
+#include "core/Engine.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "http/ExchangeControl.h"
@@ -17,7 +18,7 @@ std::shared_ptr<AsyncContext> AsyncContext::start(Request& request, Response& re
     if (exchange.control == nullptr || exchange.loop == nullptr)
         throw std::logic_error("this exchange cannot outlive service()");
     std::shared_ptr<AsyncContext> async(
-        new AsyncContext(exchange.control->startAsync(), *exchange.loop, std::move(listener), timeoutStatus));
+        new AsyncContext(Engine::startAsync(exchange), *exchange.loop, std::move(listener), timeoutStatus));
     std::weak_ptr<AsyncContext> weak = async;
     async->_response->onClientGone([weak] {
         if (auto self = weak.lock())

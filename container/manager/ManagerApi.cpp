@@ -1,5 +1,6 @@
 #include "manager/ManagerApi.h"
 
+#include "compression/CompressionStats.h"
 #include "manager/Assets.h"
 #include "manager/ProcessStats.h"
 #include "realm/Secrets.h"
@@ -1262,6 +1263,15 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
                 << (certificate.notAfter - now) << "\n";
         }
     }
+    const compression::CompressionStats& compressed = compression::CompressionStats::instance();
+    family("serval_compressed_responses_total", "counter",
+           "Responses compressed per request (dynamic bodies), by content coding.");
+    out << "serval_compressed_responses_total{coding=\"gzip\"} " << compressed.dynamicGzip.load() << "\n";
+    out << "serval_compressed_responses_total{coding=\"br\"} " << compressed.dynamicBrotli.load() << "\n";
+    scalar("serval_static_compressed_hits_total", "counter",
+           "Static files served from the compressed-variant cache.", compressed.staticHits.load());
+    scalar("serval_static_compressed_fills_total", "counter",
+           "Compressed variants of static files made (off the I/O loops).", compressed.staticFills.load());
     scalar("serval_worker_threads", "gauge", "Worker pool size.", status.workerThreads);
     scalar("serval_worker_busy", "gauge", "Workers running a request.", status.workersBusy);
     scalar("serval_worker_queued", "gauge", "Requests waiting for a worker.", status.workQueued);

@@ -1,5 +1,7 @@
 #include "process/IsolatedApplication.h"
 
+#include "compression/ResponseCompression.h"
+#include "core/Engine.h"
 #include "core/ErrorPage.h"
 #include "process/UpgradeTunnel.h"
 
@@ -72,7 +74,7 @@ public:
         } else if (_exchange.request.isHead()) {
             _exchange.control->suspend();
         } else {
-            _async = _exchange.control->startAsync();
+            _async = core::Engine::startAsync(_exchange);
         }
         _live = true;
         ForwardedStream* stream = _lane.submit(*this, _exchange.request);
@@ -87,6 +89,7 @@ public:
             _async->setStatus(head.status);
             for (const http::Header& header : head.headers)
                 _async->addHeader(header.name, header.value);
+            if (head.contentLength >= 0) _async->expectLength(static_cast<uint64_t>(head.contentLength));
             if (endStream)
                 _async->complete();
             else if (head.contentLength < 0) {
@@ -116,6 +119,8 @@ public:
             return;
         }
         _tunnel = nullptr; // refused: it is destroyed unused
+        // The HEAD's headers as the compressed GET's would be (Vary, Content-Encoding, no length).
+        compression::compressBuffered(_exchange);
         if (endStream) resumeSoon();
     }
 

@@ -440,3 +440,37 @@ TEST_F(ServerXmlTest, ACertificateNeedsItsFile)
               "</Server>");
     EXPECT_EQ(e.rfind("conf/server.xml:3: <Certificate> needs certificateFile=", 0), 0u) << e;
 }
+
+TEST_F(ServerXmlTest, CompressionAttributesAreReadLikeTomcats)
+{
+    using Mode = http::CompressionSettings::Mode;
+    auto defaults = read(kMinimal).connectors[0].compression;
+    EXPECT_EQ(defaults.mode, Mode::On);
+    EXPECT_EQ(defaults.minSize, 2048u);
+    EXPECT_EQ(defaults.mimeTypes.front(), "text/*");
+
+    auto c = read("<Server><Connector compression=\"force\" compressionMinSize=\"4KiB\" "
+                  "compressibleMimeType=\"Text/HTML, application/wasm\"/><Engine defaultHost=\"localhost\">"
+                  "<Host name=\"localhost\" appBase=\"webapps\"/></Engine></Server>")
+                 .connectors[0]
+                 .compression;
+    EXPECT_EQ(c.mode, Mode::Force);
+    EXPECT_EQ(c.minSize, 4096u);
+    EXPECT_EQ(c.mimeTypes, (std::vector<std::string>{"text/html", "application/wasm"}));
+    EXPECT_EQ(read("<Server><Connector compression=\"off\"/><Engine defaultHost=\"localhost\">"
+                   "<Host name=\"localhost\" appBase=\"webapps\"/></Engine></Server>")
+                  .connectors[0]
+                  .compression.mode,
+              Mode::Off);
+
+    EXPECT_EQ(
+        error("<Server>\n<Connector compression=\"yes\"/></Server>"),
+        "conf/server.xml:2: bad value \"yes\" for attribute \"compression\"; expected \"on\" (compressible "
+        "types of at least compressionMinSize bytes, the default), \"off\" or \"force\" (every response)");
+    EXPECT_EQ(error("<Server>\n<Connector compressibleMimeType=\"text/html; charset=utf-8\"/></Server>"),
+              "conf/server.xml:2: bad media type \"text/html; charset=utf-8\" in attribute "
+              "\"compressibleMimeType\"; "
+              "expected a comma-separated list such as text/*,application/json,image/svg+xml");
+    EXPECT_NE(error("<Server>\n<Connector compressionMinSize=\"big\"/></Server>").find("compressionMinSize"),
+              std::string::npos);
+}
