@@ -61,6 +61,10 @@ public:
     /// Once, last: the connection is closed (the client left, close()/abort(), the hard cap, the
     /// send timeout, the server's drain deadline).
     virtual void onClose() noexcept = 0;
+    /// The server has begun to drain (Connector::stop): a protocol that can say goodbye (an
+    /// HTTP/2 GOAWAY, a WebSocket 1001) does so and closes once its work is done; the drain
+    /// deadline closes it otherwise. Default: nothing (the deadline closes it).
+    virtual void onDrain() noexcept {}
 };
 
 } // namespace serval::http
