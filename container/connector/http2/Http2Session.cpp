@@ -51,6 +51,35 @@ struct Callbacks
 {
     static Http2Session& self(void* user) noexcept { return *static_cast<Http2Session*>(user); }
 
+    /// Checks nghttp2 leaves out (it is lenient where RFC 9113 is not), before the frame is
+    /// processed: a HEADERS that reopens a stream id at or below the highest one seen (RFC 9113
+    /// 5.1.1; nghttp2 ignores it, so a client could reuse ids for free) unless it may be
+    /// trailers for a stream we reset; a PRIORITY on stream 0 (6.3; nghttp2 skips PRIORITY
+    /// entirely once NO_RFC7540_PRIORITIES is on).
+    static int onBeginFrame(nghttp2_session* s, const nghttp2_frame_hd* hd, void* user) noexcept
+    {
+        Http2Session& session = self(user);
+        if (hd->type == NGHTTP2_PRIORITY) {
+            // RFC 9113 deprecates it (we advertise NO_RFC7540_PRIORITIES): a glitch, counted
+            // here because nghttp2 then drops PRIORITY frames without a callback.
+            if (hd->stream_id == 0)
+                nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
+            else
+                session.glitch();
+            return 0;
+        }
+        if (hd->type != NGHTTP2_HEADERS || hd->stream_id == 0 || (hd->stream_id & 1) == 0) return 0;
+        if (hd->stream_id > session._highestStream) {
+            session._highestStream = hd->stream_id;
+            return 0;
+        }
+        if (nghttp2_session_find_stream(s, hd->stream_id) != nullptr) return 0; // trailers
+        for (int32_t reset : session._resetByUs)
+            if (reset == hd->stream_id) return 0; // trailers the client sent before our reset arrived
+        nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
+        return 0;
+    }
+
     static int onBeginHeaders(nghttp2_session* s, const nghttp2_frame* frame, void* user) noexcept
     {
         if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
@@ -100,9 +129,6 @@ struct Callbacks
         case NGHTTP2_PING:
             if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) session.glitch();
             return 0;
-        case NGHTTP2_PRIORITY:
-            session.glitch(); // RFC 9113 deprecates it; we advertise NO_RFC7540_PRIORITIES
-            return 0;
         case NGHTTP2_RST_STREAM:
             session.glitch();
             return 0;
@@ -140,8 +166,13 @@ struct Callbacks
         return 0;
     }
 
-    static int onFrameSend(nghttp2_session* s, const nghttp2_frame* frame, void*) noexcept
+    static int onFrameSend(nghttp2_session* s, const nghttp2_frame* frame, void* user) noexcept
     {
+        if (frame->hd.type == NGHTTP2_RST_STREAM) {
+            Http2Session& session = self(user);
+            session._resetByUs[session._resetNext++ % Http2Session::kRememberedResets] = frame->hd.stream_id;
+            return 0;
+        }
         if ((frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) ||
             (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
             return 0;
@@ -196,6 +227,7 @@ void Http2Session::open(http::UpgradedConnection& connection) noexcept
         connection.abort();
         return;
     }
+    nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, &Callbacks::onBeginFrame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Callbacks::onBeginHeaders);
     nghttp2_session_callbacks_set_on_header_callback(callbacks, &Callbacks::onHeader);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Callbacks::onFrameRecv);

@@ -116,6 +116,11 @@ private:
     std::vector<Http2Stream*> _woken;                   ///< streams to act on after a call returns
     uint32_t _depth = 0;                                ///< > 0 inside receive()/pump(): wake() defers
     uint32_t _settingsFrames = 0;                       ///< SETTINGS received (the first is the preface's)
+    int32_t _highestStream = 0; ///< the highest client stream id a HEADERS has carried
+    /// The streams this server reset last: HEADERS for them may be trailers in flight, not reuse.
+    static constexpr size_t kRememberedResets = 16;
+    int32_t _resetByUs[kRememberedResets] = {};
+    size_t _resetNext = 0;
     bool _draining = false;
     bool _failed = false;
     http::TimerId _idleTimer;
