@@ -20,6 +20,10 @@ public:
     /// mark (onWritable follows once it drains to half of it); Dropped past the hard cap (the
     /// connection closes) or once the connection is closing.
     virtual WriteStatus write(std::string_view bytes) noexcept = 0;
+    /// True: write() only queues; false (the default, and on the change back): the queue is
+    /// written as the socket takes it. A protocol that produces many small frames at once
+    /// (HTTP/2) corks around the burst, so the frames share TLS records and system calls.
+    virtual void setCorked(bool corked) noexcept { (void)corked; }
     /// Bytes queued and not yet taken by the kernel.
     virtual size_t bufferedAmount() const noexcept = 0;
     /// Replaces the default limits (OutputLimits{}).

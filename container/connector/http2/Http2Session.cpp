@@ -328,6 +328,7 @@ void Http2Session::pump() noexcept
                 stream->act();
         }
         if (_session == nullptr || _connection == nullptr) break;
+        _connection->setCorked(true); // the frames of this burst leave together
         while (_connection != nullptr && _connection->bufferedAmount() < kHighWater) {
             const uint8_t* data = nullptr;
             const ssize_t n = nghttp2_session_mem_send(_session, &data);
@@ -339,6 +340,7 @@ void Http2Session::pump() noexcept
             if (n == 0) break;
             _connection->write(std::string_view(reinterpret_cast<const char*>(data), static_cast<size_t>(n)));
         }
+        if (_connection != nullptr) _connection->setCorked(false);
         if (_woken.empty()) break;
     }
     --_depth;
@@ -347,6 +349,25 @@ void Http2Session::pump() noexcept
         _connection->close(); // GOAWAY sent (drain, idle, error) and nothing left open
     }
     dropRetired();
+}
+
+void Http2Session::schedulePump() noexcept
+{
+    if (_pumpPosted || _connection == nullptr) return;
+    _pumpPosted = true;
+    _pumpRef = shared_from_this();
+    if (!loop().post(_pumpTask)) {
+        _pumpPosted = false;
+        _pumpRef.reset();
+        pump();
+    }
+}
+
+void Http2Session::PumpTask::run() noexcept
+{
+    std::shared_ptr<Http2Session> keep = std::move(_session._pumpRef); // may be the last reference
+    _session._pumpPosted = false;
+    _session.pump();
 }
 
 void Http2Session::retire(Http2Stream& stream) noexcept

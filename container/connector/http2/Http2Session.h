@@ -100,8 +100,21 @@ public:
     /// connection's queue while it is below the high-water mark; closes the connection once
     /// nghttp2 wants neither to read nor to write (after a GOAWAY).
     void pump() noexcept;
+    /// Loop thread: pump() from a posted task, once for however many streams ask before it
+    /// runs (workers handing back a burst of responses share one write).
+    void schedulePump() noexcept;
 
 private:
+    class PumpTask final : public http::LoopTask
+    {
+    public:
+        explicit PumpTask(Http2Session& session) noexcept : _session(session) {}
+        void run() noexcept override;
+
+    private:
+        Http2Session& _session;
+    };
+
     void fail() noexcept;
     void armIdleTimer() noexcept;
     void onIdleTimer() noexcept;
@@ -121,6 +134,9 @@ private:
     static constexpr size_t kRememberedResets = 16;
     int32_t _resetByUs[kRememberedResets] = {};
     size_t _resetNext = 0;
+    PumpTask _pumpTask{*this};
+    bool _pumpPosted = false;
+    std::shared_ptr<Http2Session> _pumpRef; ///< keeps the session while _pumpTask is posted
     bool _draining = false;
     bool _failed = false;
     http::TimerId _idleTimer;

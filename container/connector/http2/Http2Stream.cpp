@@ -590,8 +590,8 @@ void Http2Stream::HandBack::run() noexcept
     std::shared_ptr<Http2Session> keep = std::move(stream._sessionRef); // may be the last reference
     Http2Session& session = stream._session;
     stream._onWorker = false;
-    stream.afterService(); // or end(), if the stream closed meanwhile
-    session.pump();        // may free the stream (retired): nothing after this touches it
+    stream.afterService();  // or end(), if the stream closed meanwhile
+    session.schedulePump(); // frees retired streams: nothing after this touches the stream
 }
 
 void Http2Stream::OutputReady::run() noexcept
