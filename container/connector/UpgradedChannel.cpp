@@ -24,9 +24,11 @@ http::WriteStatus UpgradedChannel::write(std::string_view bytes) noexcept
         kick();
         return http::WriteStatus::Dropped;
     }
-    if (_corked)
-        return bufferedAmount() <= _limits.highWater ? http::WriteStatus::Ok
-                                                     : http::WriteStatus::Backpressure;
+    if (_corked) { // written when uncorked; above the mark the writer hears onWritable later
+        if (bufferedAmount() <= _limits.highWater) return http::WriteStatus::Ok;
+        _wantWritable = true;
+        return http::WriteStatus::Backpressure;
+    }
     _connection.flushUpgraded(); // what the socket takes now; a failure requests an abort
     if (_abortRequested) {
         kick();

@@ -6,6 +6,7 @@
 #include "support/Fixtures.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
+#include "support/Shell.h"
 #include "support/TempDir.h"
 #include "support/TestCertificates.h"
 
@@ -21,19 +22,9 @@ using serval::test::TestCa;
 
 namespace {
 
-/// Runs a shell command: its output (stdout and stderr); `status` its exit status.
 std::string run(const std::string& command, int& status)
 {
-    std::string out;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) return out;
-    std::array<char, 4096> chunk;
-    size_t n;
-    while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0)
-        out.append(chunk.data(), n);
-    int rc = ::pclose(pipe);
-    status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    return out;
+    return serval::test::runCommand(command, status);
 }
 
 const char* kFeaturesWebXml =
