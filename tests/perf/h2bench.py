@@ -116,11 +116,16 @@ def stop(proc):
 def h2load(port, path, connections, streams, duration):
     cmd = ["h2load", "-c", str(connections), "-m", str(streams), "-t", "1", "-D", str(duration),
            "--warm-up-time", "1", "https://127.0.0.1:%d%s" % (port, path)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
+    except subprocess.TimeoutExpired:
+        return 0.0, "h2load did not finish within %d s" % (duration + 60)
     rate = re.search(r"finished in [0-9.]+s, ([0-9.]+) req/s", out)
     ok = re.search(r"(\d+) succeeded, (\d+) failed, (\d+) errored", out)
-    if not rate or not ok or int(ok.group(2)) or int(ok.group(3)):
-        return 0.0, out
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    if not rate or not ok or int(ok.group(2)) or int(ok.group(3)) or not codes or \
+            int(codes.group(3)) or int(codes.group(4)) or int(codes.group(1)) == 0:
+        return 0.0, out  # only runs where every answer was a 2xx count
     return float(rate.group(1)), out
 
 
