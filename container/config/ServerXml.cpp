@@ -220,6 +220,29 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
                  c.compression.mimeTypes.emplace_back(util::toLower(type));
              }
          }},
+        {"protocols",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             bool h1 = false;
+             c.http2 = false;
+             for (std::string_view protocol : util::splitList(v, ',')) {
+                 if (protocol == "h2") {
+                     c.http2 = true;
+                 } else if (protocol == "http/1.1") {
+                     h1 = true;
+                 } else {
+                     xml::fail(d, line,
+                               "bad value \"" + std::string(v) +
+                                   "\" for attribute \"protocols\"; expected a list of h2 and http/1.1");
+                 }
+             }
+             if (!h1) xml::fail(d, line, "protocols=\"" + std::string(v) + "\" must include http/1.1");
+         }},
+        flag("h2c", &ConnectorConfig::h2c),
+        number("http2MaxConcurrentStreams", &ConnectorConfig::http2MaxConcurrentStreams, 1, 10000),
+        number("http2StreamWindow", &ConnectorConfig::http2StreamWindow, 65535, 2147483647),
+        number("http2ConnectionWindow", &ConnectorConfig::http2ConnectionWindow, 65535, 2147483647),
+        number("http2GlitchBudget", &ConnectorConfig::http2GlitchBudget, 1, 1000000),
+        number("http2GlitchRate", &ConnectorConfig::http2GlitchRate, 0, 1000000),
     };
 }
 
