@@ -473,6 +473,8 @@ TEST_F(ServerXmlTest, CompressionAttributesAreReadLikeTomcats)
               "expected a comma-separated list such as text/*,application/json,image/svg+xml");
     EXPECT_NE(error("<Server>\n<Connector compressionMinSize=\"big\"/></Server>").find("compressionMinSize"),
               std::string::npos);
+}
+
 TEST_F(ServerXmlTest, Http2IsOnByDefaultAndH2cIsOptIn)
 {
     config::ServerConfig c = read(R"(<Server>

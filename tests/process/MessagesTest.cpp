@@ -172,6 +172,8 @@ TEST(MessagesTest, SpecCarriesTheHostsSessionStore)
     ASSERT_EQ(unknownStore[kindAt - 1], '\1');
     unknownStore[kindAt] = '\7';
     EXPECT_FALSE(WorkerSpec::decode(unknownStore));
+}
+
 TEST(MessagesTest, ReadyMessageCarriesTheCodeDeclarationsAndRefusesAnythingElse)
 {
     ReadyMessage ready;

@@ -60,6 +60,7 @@ Http2Stream::Http2Stream(Http2Session& session, int32_t id) : _session(session),
     request.localAddress = context.localAddress;
     request.localPort = context.localPort;
     request.secure = context.config.secure;
+    _exchange.compression = &context.config.compression; // compressed above the protocol, as on HTTP/1.1
     request.versionMajor = 2;
     request.versionMinor = 0;
     _exchange.loop = &session.loop();
@@ -379,7 +380,9 @@ void Http2Stream::finishResponse() noexcept
     _fileRemaining = response.fileBody() ? response.fileLength() : 0;
     const bool hasBody =
         !bodyless && !response.headOnly() && (!response.body().empty() || _fileRemaining > 0);
-    const int64_t length = bodyless ? -1 : static_cast<int64_t>(response.contentLength());
+    // A HEAD whose GET would be compressed has no known length (compression::compressBuffered).
+    const int64_t length =
+        bodyless || response.lengthUnknown() ? -1 : static_cast<int64_t>(response.contentLength());
     submitHead(status, response.headers(), length, hasBody);
 }
 
