@@ -351,6 +351,9 @@
         el('td', { class: 'num', text: fmt.bytes(s.bytes) }),
         el('td', { class: 'actions' }, state.canAct ? el('button', { type: 'button', class: 'btn small ghost', text: 'Invalidate',
           'aria-label': 'Invalidate session ' + s.id, onclick: () => invalidate('session ' + s.id + '…', { id: s.id }) }) : null)))))));
+    return card;
+  }
+
   // An isolated app's worker processes (issue 11): state, one row per process, restarts by cause.
   function processesCard(app) {
     const iso = app.isolation;
