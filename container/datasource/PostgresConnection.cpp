@@ -40,11 +40,6 @@ size_t byteOffset(std::string_view text, long characters) noexcept
     return i;
 }
 
-void logNotice(void*, const char* message)
-{
-    LOG_DEBUG("datasource", "postgresql: " + oneLine(message));
-}
-
 } // namespace
 
 std::unique_ptr<PostgresConnection> PostgresConnection::open(const DataSourceConfig& config,
@@ -89,8 +84,9 @@ std::unique_ptr<PostgresConnection> PostgresConnection::open(const DataSourceCon
         PQfinish(conn);
         return nullptr;
     }
-    PQsetNoticeProcessor(conn, logNotice, nullptr);
-    return std::unique_ptr<PostgresConnection>(new PostgresConnection(config, stats, conn));
+    std::unique_ptr<PostgresConnection> connection(new PostgresConnection(config, stats, conn));
+    PQsetNoticeReceiver(conn, &PostgresConnection::onNotice, connection.get());
+    return connection;
 }
 
 PostgresConnection::PostgresConnection(const DataSourceConfig& config, DataSourceStats* stats, PGconn* conn)
@@ -106,18 +102,30 @@ PostgresConnection::~PostgresConnection()
 
 bool PostgresConnection::broken() const noexcept
 {
-    return PQstatus(_conn) != CONNECTION_OK;
+    return _fatalReceived || PQstatus(_conn) != CONNECTION_OK;
+}
+
+void PostgresConnection::onNotice(void* self, const PGresult* result)
+{
+    const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (severity != nullptr && (std::strcmp(severity, "FATAL") == 0 || std::strcmp(severity, "PANIC") == 0)) {
+        static_cast<PostgresConnection*>(self)->_fatalReceived = true;
+    }
+    LOG_DEBUG("datasource", "postgresql: " + oneLine(PQresultErrorMessage(result)));
 }
 
 bool PostgresConnection::checkAlive() noexcept
 {
     if (broken()) return false;
     // An idle connection has nothing to read. If the server closed it (a restart, an idle
-    // timeout, pg_terminate_backend) its goodbye and the FIN are waiting: no round trip needed.
+    // timeout, pg_terminate_backend), its FATAL goodbye is waiting, and the FIN with it or just
+    // after: no round trip needed to tell.
     pollfd fd{PQsocket(_conn), POLLIN | POLLRDHUP, 0};
     if (::poll(&fd, 1, 0) <= 0) return true;
     if ((fd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0) return false;
-    if (PQconsumeInput(_conn) == 0) return false; // a notice or NOTIFY is fine; EOF is not
+    // libpq hands an error that arrives while idle to the notice receiver (onNotice, which notes
+    // a FATAL). A NOTICE or NOTIFY is fine; a FATAL or EOF is not.
+    if (PQconsumeInput(_conn) == 0) return false;
     while (PGnotify* notify = PQnotifies(_conn))
         PQfreemem(notify);
     return !broken();

@@ -48,10 +48,14 @@ private:
     std::chrono::milliseconds defaultLockTimeout() const noexcept override { return {}; }
     /// Runs one statement (NUL-terminated) and records its failure; `offset` is where it starts.
     DbStatus execOne(const std::string& text, long offset);
+    /// libpq's notice receiver (on the thread that holds the connection, inside a libpq call):
+    /// logs the notice and notes a FATAL, which the server sends before it closes the session.
+    static void onNotice(void* self, const pg_result* result);
 
     pg_conn* _conn;
     unsigned _nextStatement = 0;
     bool _closing = false;
+    bool _fatalReceived = false; ///< the server said goodbye: never lend this connection again
 };
 
 } // namespace serval::datasource

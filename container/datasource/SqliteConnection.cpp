@@ -54,8 +54,16 @@ std::unique_ptr<SqliteConnection> SqliteConnection::open(const DataSourceConfig&
     if (rc != SQLITE_OK) return refuse("open the SQLite database");
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, clampedMillis(config.busyTimeout));
+    // Switching a new file to WAL needs the exclusive lock, and SQLite does not call the busy
+    // handler for it: when several connections (or processes) open a fresh database at once,
+    // the losers get SQLITE_BUSY at once. Retry them within busyTimeout.
     std::string mode;
-    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", journalModeRow, &mode, nullptr);
+    auto giveUp = std::chrono::steady_clock::now() + config.busyTimeout;
+    while ((rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", journalModeRow, &mode, nullptr)) ==
+               SQLITE_BUSY &&
+           std::chrono::steady_clock::now() < giveUp) {
+        sqlite3_sleep(2);
+    }
     if (rc != SQLITE_OK) return refuse("switch to WAL");
     if (mode != "wal" && mode != "memory") {
         rc = SQLITE_CANTOPEN;

@@ -32,7 +32,12 @@ inline int64_t scalar(datasource::Connection& connection, const std::string& sql
         ADD_FAILURE() << sql << ": " << connection.lastError().describe();
         return -1;
     }
-    int64_t value = statement->step() == datasource::StepResult::Row ? statement->columnInt64(0) : -1;
+    int64_t value = -1;
+    if (statement->step() == datasource::StepResult::Row) {
+        value = statement->columnInt64(0);
+    } else {
+        ADD_FAILURE() << sql << ": no row: " << connection.lastError().describe();
+    }
     connection.finish(statement);
     return value;
 }
