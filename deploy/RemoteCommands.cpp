@@ -13,8 +13,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
-#include <iostream>
+#include <ostream>
 #include <sstream>
+#include <stdexcept>
 
 namespace serval::deploy {
 
@@ -128,46 +129,185 @@ int failed(std::ostream& err, const std::string& command, const Reply& reply)
     return 1;
 }
 
-} // namespace
-
-const char* remoteUsage()
+/// One call to the manager API, as a command builds it.
+struct Call
 {
-    return Usage;
+    std::string method;
+    std::string endpoint; ///< below /api/, with the query
+    std::string body;
+    std::string contentType;
+};
+
+std::string hostQuery(const Options& options)
+{
+    return options.host.empty() ? "" : "&host=" + encode(options.host);
 }
 
-bool isRemoteCommand(std::string_view name)
+/// What a command takes after its name.
+enum class Operand
 {
-    for (const char* c : {"list", "deploy", "undeploy", "start", "stop", "reload", "status", "history"}) {
-        if (name == c) return true;
+    None,         ///< extra words are ignored
+    OptionalPath, ///< [PATH]
+    ContextPath,  ///< exactly one context path
+    File,         ///< exactly one FILE
+};
+
+/// One row of the remote command table: adding a command is one row here (and its --help line
+/// in deploy/servalctl/Commands.cpp). `build` makes the API call and may throw
+/// std::runtime_error with the reason (exit 1); `print` turns a 200 answer into the table a
+/// person reads (--json prints the body as it came).
+struct RemoteCommand
+{
+    std::string_view name;
+    Operand operand;
+    Call (*build)(const std::string& command, const Options& options);
+    void (*print)(const std::string& command, const Object::Ptr& json, std::ostream& out);
+};
+
+Call listApps(const std::string&, const Options&)
+{
+    return {"GET", "apps", {}, {}};
+}
+
+void printApps(const std::string&, const Object::Ptr& json, std::ostream& out)
+{
+    std::vector<std::vector<std::string>> rows{
+        {"HOST", "PATH", "VERSION", "STATE", "REQUESTS", "5XX", "P99", "DEPLOYED"}};
+    auto apps = json->getArray("apps");
+    for (size_t i = 0; apps && i < apps->size(); ++i) {
+        auto app = apps->getObject(static_cast<unsigned>(i));
+        std::ostringstream p99;
+        p99 << std::fixed << std::setprecision(1) << app->optValue<double>("p99Ms", 0) << "ms";
+        rows.push_back({str(app, "host"), str(app, "path"), str(app, "version"), appState(app),
+                        str(app, "requests"), str(app, "errors5xx"), p99.str(), str(app, "deployedAt")});
     }
-    return false;
+    printTable(out, rows);
 }
 
-int runRemoteCommand(const std::string& command, const std::vector<std::string>& args, std::ostream& out,
-                     std::ostream& err)
+Call uploadBundle(const std::string&, const Options& options)
 {
-    Options options;
+    const std::string& file = options.positional[0];
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + file);
+    std::string bundle((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto slash = file.find_last_of('/');
+    std::string name = slash == std::string::npos ? file : file.substr(slash + 1);
+    std::string query = "deploy?file=" + encode(name) + hostQuery(options);
+    if (!options.path.empty()) query += "&path=" + encode(options.path);
+    if (options.update) query += "&update=true";
+    return {"POST", query, std::move(bundle), "application/octet-stream"};
+}
+
+void printDeployed(const std::string&, const Object::Ptr& json, std::ostream& out)
+{
+    auto app = json->getObject("app");
+    std::string version = str(app, "version");
+    out << "deployed " << str(app, "host") << str(app, "path")
+        << (version.empty() ? "" : " version " + version) << ": " << appState(app) << "\n";
+}
+
+/// undeploy, start, stop, reload: POST /api/<command>?path=P.
+Call appAction(const std::string& command, const Options& options)
+{
+    return {"POST", command + "?path=" + encode(options.positional[0]) + hostQuery(options), {}, {}};
+}
+
+void printAction(const std::string& command, const Object::Ptr& json, std::ostream& out)
+{
+    auto app = json->getObject("app");
+    out << command << " " << str(json, "host") << str(json, "path") << ": ok"
+        << (app ? " (" + appState(app) + ")" : "") << "\n";
+}
+
+Call serverStatus(const std::string&, const Options&)
+{
+    return {"GET", "status", {}, {}};
+}
+
+void printStatus(const std::string&, const Object::Ptr& s, std::ostream& out)
+{
+    auto workers = s->getObject("workers");
+    std::vector<std::vector<std::string>> rows{
+        {"version", str(s, "version")},
+        {"uptime", std::to_string(static_cast<long long>(s->optValue<double>("uptimeSeconds", 0))) + " s"},
+        {"requests", str(s, "requests")},
+        {"rss", std::to_string(s->optValue<uint64_t>("rssBytes", 0) / 1024) + " KiB"},
+        {"open fds", str(s, "openFds")},
+        {"workers", str(workers, "busy") + " busy / " + str(workers, "threads") + ", " +
+                        str(workers, "queued") + " queued"},
+        {"deploys", str(s, "deploys") + " (" + str(s, "failedDeploys") + " failed)"}};
+    auto connectors = s->getArray("connectors");
+    for (size_t i = 0; connectors && i < connectors->size(); ++i) {
+        auto c = connectors->getObject(static_cast<unsigned>(i));
+        rows.push_back({"connector", str(c, "address") + ":" + str(c, "port") + "  " +
+                                         str(c, "openConnections") + " open, " + str(c, "requests") +
+                                         " requests"});
+    }
+    printTable(out, rows);
+}
+
+Call deployHistory(const std::string&, const Options& options)
+{
+    std::string query = "history?limit=100" + hostQuery(options);
+    if (!options.positional.empty()) query += "&path=" + encode(options.positional[0]);
+    return {"GET", query, {}, {}};
+}
+
+void printHistory(const std::string&, const Object::Ptr& json, std::ostream& out)
+{
+    std::vector<std::vector<std::string>> rows{{"TIME", "EVENT", "HOST", "PATH", "VERSION", "DETAIL"}};
+    auto history = json->getArray("history");
+    for (size_t i = 0; history && i < history->size(); ++i) {
+        auto h = history->getObject(static_cast<unsigned>(i));
+        rows.push_back({str(h, "time"), str(h, "event"), str(h, "host"), str(h, "path"), str(h, "version"),
+                        str(h, "detail")});
+    }
+    printTable(out, rows);
+}
+
+const RemoteCommand Commands[] = {
+    {"list", Operand::None, listApps, printApps},
+    {"deploy", Operand::File, uploadBundle, printDeployed},
+    {"undeploy", Operand::ContextPath, appAction, printAction},
+    {"start", Operand::ContextPath, appAction, printAction},
+    {"stop", Operand::ContextPath, appAction, printAction},
+    {"reload", Operand::ContextPath, appAction, printAction},
+    {"status", Operand::None, serverStatus, printStatus},
+    {"history", Operand::OptionalPath, deployHistory, printHistory},
+};
+
+const RemoteCommand* findCommand(std::string_view name)
+{
+    for (const RemoteCommand& c : Commands) {
+        if (c.name == name) return &c;
+    }
+    return nullptr;
+}
+
+/// Reads the global options and the operands into `options`. Returns 0, or the usage exit
+/// code (2) once it has said why on `err`.
+int parseOptions(const std::string& command, const std::vector<std::string>& args, Options& options,
+                 std::ostream& err)
+{
     if (const char* url = std::getenv("SERVAL_URL")) options.url = url;
     if (const char* token = std::getenv("SERVAL_TOKEN")) options.token = token;
+    const std::pair<const char*, std::string*> valued[] = {{"--url", &options.url},
+                                                           {"--token", &options.token},
+                                                           {"--host", &options.host},
+                                                           {"--path", &options.path}};
     bool seenCommand = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
-        auto value = [&](std::string& target) {
+        std::string* target = nullptr;
+        for (const auto& [name, field] : valued) {
+            if (arg == name) target = field;
+        }
+        if (target) {
             if (i + 1 >= args.size()) {
                 err << "servalctl: " << arg << " needs a value\n";
-                return false;
+                return 2;
             }
-            target = args[++i];
-            return true;
-        };
-        if (arg == "--url") {
-            if (!value(options.url)) return 2;
-        } else if (arg == "--token") {
-            if (!value(options.token)) return 2;
-        } else if (arg == "--host") {
-            if (!value(options.host)) return 2;
-        } else if (arg == "--path") {
-            if (!value(options.path)) return 2;
+            *target = args[++i];
         } else if (arg == "--json") {
             options.json = true;
         } else if (arg == "--update") {
@@ -203,125 +343,43 @@ int runRemoteCommand(const std::string& command, const std::vector<std::string>&
             << "\"; use http://HOST:PORT (TLS: put nginx in front)\n";
         return 2;
     }
+    return 0;
+}
 
-    bool needsPath = command == "undeploy" || command == "start" || command == "stop" || command == "reload";
-    if ((needsPath || command == "deploy") && options.positional.size() != 1) {
+} // namespace
+
+const char* remoteUsage()
+{
+    return Usage;
+}
+
+int runRemoteCommand(const std::string& command, const std::vector<std::string>& args, std::ostream& out,
+                     std::ostream& err)
+{
+    const RemoteCommand* row = findCommand(command);
+    if (!row) {
+        err << "servalctl: unknown command " << command << "\n" << Usage;
+        return 2;
+    }
+    Options options;
+    if (int usage = parseOptions(command, args, options, err)) return usage;
+    bool exactlyOne = row->operand == Operand::ContextPath || row->operand == Operand::File;
+    if (exactlyOne && options.positional.size() != 1) {
         err << "servalctl " << command << ": needs exactly one "
-            << (command == "deploy" ? "FILE" : "context path") << "\n"
+            << (row->operand == Operand::File ? "FILE" : "context path") << "\n"
             << Usage;
         return 2;
     }
-    std::string hostQuery = options.host.empty() ? "" : "&host=" + encode(options.host);
-
     try {
-        Reply reply;
-        if (command == "list") {
-            reply = call(options, "GET", "apps");
-            if (reply.status != 200) return failed(err, command, reply);
-            if (options.json) {
-                out << reply.body;
-                return 0;
-            }
-            std::vector<std::vector<std::string>> rows{
-                {"HOST", "PATH", "VERSION", "STATE", "REQUESTS", "5XX", "P99", "DEPLOYED"}};
-            auto apps = reply.json->getArray("apps");
-            for (size_t i = 0; apps && i < apps->size(); ++i) {
-                auto app = apps->getObject(static_cast<unsigned>(i));
-                std::ostringstream p99;
-                p99 << std::fixed << std::setprecision(1) << app->optValue<double>("p99Ms", 0) << "ms";
-                rows.push_back({str(app, "host"), str(app, "path"), str(app, "version"), appState(app),
-                                str(app, "requests"), str(app, "errors5xx"), p99.str(),
-                                str(app, "deployedAt")});
-            }
-            printTable(out, rows);
-            return 0;
+        Call request = row->build(command, options);
+        Reply reply = call(options, request.method, request.endpoint, request.body, request.contentType);
+        if (reply.status != 200) return failed(err, command, reply);
+        if (options.json) {
+            out << reply.body;
+        } else {
+            row->print(command, reply.json, out);
         }
-        if (command == "deploy") {
-            const std::string& file = options.positional[0];
-            std::ifstream in(file, std::ios::binary);
-            if (!in) {
-                err << "servalctl deploy: cannot read " << file << "\n";
-                return 1;
-            }
-            std::string bundle((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            std::string name =
-                file.substr(file.find_last_of('/') == std::string::npos ? 0 : file.find_last_of('/') + 1);
-            std::string query = "deploy?file=" + encode(name) + hostQuery;
-            if (!options.path.empty()) query += "&path=" + encode(options.path);
-            if (options.update) query += "&update=true";
-            reply = call(options, "POST", query, bundle, "application/octet-stream");
-            if (reply.status != 200) return failed(err, command, reply);
-            if (options.json) {
-                out << reply.body;
-                return 0;
-            }
-            auto app = reply.json->getObject("app");
-            out << "deployed " << str(app, "host") << str(app, "path")
-                << (str(app, "version").empty() ? "" : " version " + str(app, "version")) << ": "
-                << appState(app) << "\n";
-            return 0;
-        }
-        if (needsPath) {
-            reply = call(options, "POST", command + "?path=" + encode(options.positional[0]) + hostQuery);
-            if (reply.status != 200) return failed(err, command, reply);
-            if (options.json) {
-                out << reply.body;
-                return 0;
-            }
-            auto app = reply.json->getObject("app");
-            out << command << " " << str(reply.json, "host") << str(reply.json, "path") << ": ok"
-                << (app ? " (" + appState(app) + ")" : "") << "\n";
-            return 0;
-        }
-        if (command == "status") {
-            reply = call(options, "GET", "status");
-            if (reply.status != 200) return failed(err, command, reply);
-            if (options.json) {
-                out << reply.body;
-                return 0;
-            }
-            auto s = reply.json;
-            auto workers = s->getObject("workers");
-            std::vector<std::vector<std::string>> rows{
-                {"version", str(s, "version")},
-                {"uptime",
-                 std::to_string(static_cast<long long>(s->optValue<double>("uptimeSeconds", 0))) + " s"},
-                {"requests", str(s, "requests")},
-                {"rss", std::to_string(s->optValue<uint64_t>("rssBytes", 0) / 1024) + " KiB"},
-                {"open fds", str(s, "openFds")},
-                {"workers", str(workers, "busy") + " busy / " + str(workers, "threads") + ", " +
-                                str(workers, "queued") + " queued"},
-                {"deploys", str(s, "deploys") + " (" + str(s, "failedDeploys") + " failed)"}};
-            auto connectors = s->getArray("connectors");
-            for (size_t i = 0; connectors && i < connectors->size(); ++i) {
-                auto c = connectors->getObject(static_cast<unsigned>(i));
-                rows.push_back({"connector", str(c, "address") + ":" + str(c, "port") + "  " +
-                                                 str(c, "openConnections") + " open, " + str(c, "requests") +
-                                                 " requests"});
-            }
-            printTable(out, rows);
-            return 0;
-        }
-        if (command == "history") {
-            std::string query = "history?limit=100" + hostQuery;
-            if (!options.positional.empty()) query += "&path=" + encode(options.positional[0]);
-            reply = call(options, "GET", query);
-            if (reply.status != 200) return failed(err, command, reply);
-            if (options.json) {
-                out << reply.body;
-                return 0;
-            }
-            std::vector<std::vector<std::string>> rows{
-                {"TIME", "EVENT", "HOST", "PATH", "VERSION", "DETAIL"}};
-            auto history = reply.json->getArray("history");
-            for (size_t i = 0; history && i < history->size(); ++i) {
-                auto h = history->getObject(static_cast<unsigned>(i));
-                rows.push_back({str(h, "time"), str(h, "event"), str(h, "host"), str(h, "path"),
-                                str(h, "version"), str(h, "detail")});
-            }
-            printTable(out, rows);
-            return 0;
-        }
+        return 0;
     } catch (const Poco::Exception& e) {
         err << "servalctl " << command << ": cannot reach " << options.url << ": " << e.displayText() << "\n";
         return 1;
@@ -329,17 +387,6 @@ int runRemoteCommand(const std::string& command, const std::vector<std::string>&
         err << "servalctl " << command << ": " << e.what() << "\n";
         return 1;
     }
-    err << "servalctl: unknown command " << command << "\n" << Usage;
-    return 2;
-}
-
-int remoteMain(int argc, char** argv)
-{
-    if (argc < 1) return 2;
-    std::vector<std::string> args;
-    for (int i = 0; i < argc; ++i)
-        args.emplace_back(argv[i]);
-    return runRemoteCommand(args[0], args, std::cout, std::cerr);
 }
 
 } // namespace serval::deploy

@@ -13,16 +13,11 @@ namespace serval::deploy {
 /// The token may come from SERVAL_TOKEN and the URL from SERVAL_URL. Tables for people,
 /// --json prints the API's answer. Exit codes: 0 ok, 1 refused/failed/unreachable, 2 usage.
 
-/// True for the subcommand names above.
-bool isRemoteCommand(std::string_view name);
-
-/// Runs `command` with every argument of the command line except the program name (global
-/// options such as --url may appear before or after the subcommand).
+/// Runs `command` (one of the names above; the table in RemoteCommands.cpp) with every argument
+/// of the command line except the program name (global options such as --url may appear before
+/// or after the subcommand). Called by servalctl's command table (deploy/servalctl/Commands.cpp).
 int runRemoteCommand(const std::string& command, const std::vector<std::string>& args, std::ostream& out,
                      std::ostream& err);
-
-/// argv form for servalctl's subcommand table: argv[0] is the subcommand.
-int remoteMain(int argc, char** argv);
 
 /// One line per subcommand, for servalctl --help.
 const char* remoteUsage();

@@ -2,7 +2,9 @@
 
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
+#include "http/Token.h"
 #include "util/Log.h"
+#include "util/Strings.h"
 
 #include <cstring>
 #include <new>
@@ -21,29 +23,6 @@ std::string_view view(serval_str_t s) noexcept
 serval_str_t str(std::string_view s) noexcept
 {
     return serval_str_t{s.data(), s.size()};
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
-/// RFC 9110 token characters (header and cookie names).
-bool isToken(std::string_view s) noexcept
-{
-    if (s.empty()) return false;
-    for (unsigned char c : s) {
-        if (c <= 32 || c >= 127) return false;
-        if (std::strchr("\"(),/:;<=>?@[\\]{}", c) != nullptr) return false;
-    }
-    return true;
 }
 
 /// Header values must not smuggle a second header or a second response.
@@ -198,7 +177,7 @@ serval_status_t requestInt(serval_request_t* request, serval_request_int_field_t
 serval_status_t requestHeader(serval_request_t* request, serval_str_t name, serval_str_t* out) noexcept
 {
     for (const http::Header& header : req(request).http().headers) {
-        if (equalsIgnoreCase(header.name, view(name))) {
+        if (util::equalsIgnoreCase(header.name, view(name))) {
             *out = str(header.value);
             return SERVAL_OK;
         }
@@ -321,7 +300,7 @@ int32_t responseStatus(serval_response_t* response) noexcept
 
 serval_status_t responseSetHeader(serval_response_t* response, serval_str_t name, serval_str_t value) noexcept
 {
-    if (!isToken(view(name)) || !isSafeValue(view(value))) return SERVAL_INVALID_ARGUMENT;
+    if (!http::isToken(view(name)) || !isSafeValue(view(value))) return SERVAL_INVALID_ARGUMENT;
     if (resp(response).isCommitted()) return SERVAL_COMMITTED;
     return guarded([&] {
         resp(response).setHeader(view(name), view(value));
@@ -331,7 +310,7 @@ serval_status_t responseSetHeader(serval_response_t* response, serval_str_t name
 
 serval_status_t responseAddHeader(serval_response_t* response, serval_str_t name, serval_str_t value) noexcept
 {
-    if (!isToken(view(name)) || !isSafeValue(view(value))) return SERVAL_INVALID_ARGUMENT;
+    if (!http::isToken(view(name)) || !isSafeValue(view(value))) return SERVAL_INVALID_ARGUMENT;
     if (resp(response).isCommitted()) return SERVAL_COMMITTED;
     return guarded([&] {
         resp(response).addHeader(view(name), view(value));
@@ -377,7 +356,7 @@ serval_status_t responseSetContentLength(serval_response_t* response, int64_t le
 serval_status_t responseAddCookie(serval_response_t* response, const serval_cookie_t* cookie) noexcept
 {
     if (cookie == nullptr || cookie->struct_size < sizeof(serval_cookie_t)) return SERVAL_INVALID_ARGUMENT;
-    if (!isToken(view(cookie->name))) return SERVAL_INVALID_ARGUMENT;
+    if (!http::isToken(view(cookie->name))) return SERVAL_INVALID_ARGUMENT;
     for (serval_str_t s : {cookie->value, cookie->path, cookie->domain, cookie->same_site}) {
         for (unsigned char c : view(s)) {
             if (c < 0x21 || c == ';' || c == ',' || c == 0x7f)
@@ -450,11 +429,11 @@ serval_status_t chainDoFilter(serval_chain_t* chain, serval_request_t* request,
                               serval_response_t* response) noexcept
 {
     try {
-        chain->chain->doFilter(req(request), resp(response));
-        return SERVAL_OK;
+        chain->failure = chain->chain->doFilter(req(request), resp(response));
+        return chain->failure.ok() ? SERVAL_OK : SERVAL_ERROR;
     } catch (...) {
         // Kept for the filter's adapter, which rethrows it unless the filter handled the failure.
-        chain->failure = std::current_exception();
+        chain->exception = std::current_exception();
         return SERVAL_ERROR;
     }
 }

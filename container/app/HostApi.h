@@ -28,12 +28,15 @@ struct serval_response_t
     serval::core::Response* response;
 };
 
-/// serval_chain_t: the rest of a filter chain. `failure` keeps the exception a later filter or
-/// the servlet threw, so the filter's adapter can rethrow it with its original message.
+/// serval_chain_t: the rest of a filter chain. `failure` keeps what a later filter or the
+/// servlet returned, so the filter's adapter can pass it on with its original message;
+/// `exception` what container code behind the filter threw (std::bad_alloc), held back so it
+/// never unwinds through the app and rethrown by the adapter once the app has returned.
 struct serval_chain_t
 {
     serval::core::FilterChain* chain;
-    std::exception_ptr failure;
+    serval::core::ServiceStatus failure;
+    std::exception_ptr exception;
 };
 
 /// serval_config_t: a servlet's or filter's configuration, copied and owned by its adapter.

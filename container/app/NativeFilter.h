@@ -16,10 +16,11 @@ public:
     NativeFilter(const serval_filter_class_t& filterClass, void* instance, std::string appName) noexcept;
 
     void init(const core::FilterConfig& config) override;
-    /// If the app's on_do_filter fails after a later filter or the servlet failed, rethrows that
-    /// failure (its message names the real culprit); otherwise throws
-    /// std::runtime_error(`app "shop" filter "name": <message>`).
-    void doFilter(core::Request& request, core::Response& response, core::FilterChain& chain) override;
+    /// If the app's on_do_filter fails after a later filter or the servlet failed, returns that
+    /// failure (its message names the real culprit); otherwise the failure
+    /// `app "shop" filter "name": <message>`.
+    core::ServiceStatus doFilter(core::Request& request, core::Response& response,
+                                 core::FilterChain& chain) override;
     void destroy() noexcept override;
 };
 

@@ -51,13 +51,14 @@ void NativeListener::contextDestroyed(core::ServletContext& context) noexcept
     if (status != SERVAL_OK) logFailure(status, "contextDestroyed");
 }
 
-void NativeListener::requestInitialized(core::Request& request)
+core::ServiceStatus NativeListener::requestInitialized(core::Request& request)
 {
-    if (_class.on_request_initialized == nullptr) return;
+    if (_class.on_request_initialized == nullptr) return {};
     serval_request_t handle{&request, _context};
     clearError();
     serval_status_t status = _class.on_request_initialized(_instance, &handle);
-    if (status != SERVAL_OK) throw std::runtime_error(describeFailure(status));
+    if (status != SERVAL_OK) return core::ServiceStatus::failed(describeFailure(status));
+    return {};
 }
 
 void NativeListener::requestDestroyed(core::Request& request) noexcept

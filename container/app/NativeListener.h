@@ -20,7 +20,8 @@ public:
     /// Throws std::runtime_error(`app "shop" listener "cls": <message>`) on failure.
     void contextInitialized(core::ServletContext& context) override;
     void contextDestroyed(core::ServletContext& context) noexcept override;
-    void requestInitialized(core::Request& request) override;
+    /// A failed on_request_initialized returns `app "shop" listener "cls": <message>`.
+    core::ServiceStatus requestInitialized(core::Request& request) override;
     void requestDestroyed(core::Request& request) noexcept override;
 
 private:

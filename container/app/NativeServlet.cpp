@@ -1,7 +1,5 @@
 #include "app/NativeServlet.h"
 
-#include <stdexcept>
-
 namespace serval::app {
 
 NativeServlet::NativeServlet(const serval_servlet_class_t& servletClass, void* instance,
@@ -14,13 +12,14 @@ void NativeServlet::init(const core::ServletConfig& config)
     initInstance(config);
 }
 
-void NativeServlet::service(core::Request& request, core::Response& response)
+core::ServiceStatus NativeServlet::service(core::Request& request, core::Response& response)
 {
     serval_request_t requestHandle{&request, _config.config.context};
     serval_response_t responseHandle{&response};
     clearError();
     serval_status_t status = _class.on_service(_instance, &requestHandle, &responseHandle);
-    if (status != SERVAL_OK) throw std::runtime_error(describeFailure(status));
+    if (status != SERVAL_OK) return core::ServiceStatus::failed(describeFailure(status));
+    return {};
 }
 
 void NativeServlet::destroy() noexcept

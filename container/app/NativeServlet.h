@@ -22,9 +22,9 @@ public:
 
     /// Throws std::runtime_error(`app "shop" servlet "hello": <message>`) if on_init fails.
     void init(const core::ServletConfig& config) override;
-    /// Throws std::runtime_error(`app "shop" servlet "hello": <message>`) if on_service fails:
-    /// the Context answers 500 (unless committed) and logs that line.
-    void service(core::Request& request, core::Response& response) override;
+    /// If on_service fails, returns the failure `app "shop" servlet "hello": <message>`: the
+    /// Context answers 500 (unless committed) and logs that line.
+    core::ServiceStatus service(core::Request& request, core::Response& response) override;
     void destroy() noexcept override;
 };
 

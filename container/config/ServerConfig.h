@@ -1,6 +1,6 @@
 #pragma once
 
-#include "connector/ConnectorConfig.h"
+#include "config/ConnectorConfig.h"
 #include "util/Log.h"
 
 #include <cstdint>
@@ -61,8 +61,8 @@ struct ServerConfig
     uint32_t shutdownTimeoutMs = 10000;      ///< SIGTERM: how long stopping may take in total
     std::string logFile = "logs/serval.log"; ///< absolute after reading; "" = stderr only
     util::LogLevel logLevel = util::LogLevel::Info;
-    std::string accessLog = "logs/access.log";          ///< absolute after reading; "" = no access log
-    std::vector<connector::ConnectorConfig> connectors; ///< at least one
+    std::string accessLog = "logs/access.log"; ///< absolute after reading; "" = no access log
+    std::vector<ConnectorConfig> connectors;   ///< at least one
     EngineConfig engine;
     ManagerConfig manager;
 };

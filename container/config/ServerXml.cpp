@@ -81,7 +81,6 @@ std::vector<Attribute<ServerConfig>> serverAttributes(const std::string& base)
     };
 }
 
-using connector::ConnectorConfig;
 std::vector<Attribute<ConnectorConfig>> connectorAttributes()
 {
     constexpr uint32_t kHour = 3600000;
@@ -212,7 +211,7 @@ ServerConfig readServerConfig(const std::string& path, const std::string& base,
 
     for (const XMLElement* c = root.FirstChildElement("Connector"); c;
          c = c->NextSiblingElement("Connector")) {
-        connector::ConnectorConfig connector;
+        ConnectorConfig connector;
         xml::applyAttributes(d, *c, connectorAttributes(), connector);
         xml::checkChildren(d, *c, {});
         config.connectors.push_back(std::move(connector));

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "connector/ConnectorConfig.h"
+#include "config/ConnectorConfig.h"
 #include "connector/ConnectorStats.h"
 #include "http/HttpHandler.h"
 
@@ -11,6 +11,8 @@
 #include <vector>
 
 namespace serval::connector {
+
+using config::ConnectorConfig;
 
 class EventLoop;
 class WorkerPool;

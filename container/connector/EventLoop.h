@@ -1,6 +1,6 @@
 #pragma once
 
-#include "connector/ConnectorConfig.h"
+#include "config/ConnectorConfig.h"
 #include "connector/ExchangeSlot.h"
 #include "http/HttpHandler.h"
 
@@ -13,6 +13,8 @@
 #include <vector>
 
 namespace serval::connector {
+
+using config::ConnectorConfig;
 
 class Connection;
 class WorkerPool;

@@ -9,45 +9,12 @@ namespace serval::connector::rfc9112 {
 
 namespace {
 
-/// tchar (RFC 9110 5.6.2) as a table: isToken() runs for every request header name and every
-/// response header name, so one load per byte instead of a chain of compares.
-struct TokenTable
-{
-    bool allowed[256] = {};
-    constexpr TokenTable()
-    {
-        for (int c = '0'; c <= '9'; ++c)
-            allowed[c] = true;
-        for (int c = 'a'; c <= 'z'; ++c)
-            allowed[c] = true;
-        for (int c = 'A'; c <= 'Z'; ++c)
-            allowed[c] = true;
-        for (char c : {'!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~'})
-            allowed[static_cast<unsigned char>(c)] = true;
-    }
-};
-constexpr TokenTable kTokenTable;
-
 bool isFieldValueByte(unsigned char c) noexcept
 {
     return (c >= 0x20 || c == '\t') && c != 0x7f;
 }
 
 } // namespace
-
-bool isTokenChar(unsigned char c) noexcept
-{
-    return kTokenTable.allowed[c];
-}
-
-bool isToken(std::string_view text) noexcept
-{
-    if (text.empty()) return false;
-    for (char c : text) {
-        if (!kTokenTable.allowed[static_cast<unsigned char>(c)]) return false;
-    }
-    return true;
-}
 
 bool isFieldValue(std::string_view text) noexcept
 {

@@ -1,15 +1,16 @@
 #pragma once
 
+#include "http/Token.h"
+
 #include <string_view>
 
 /// Strict RFC 9110/9112 syntax checks the Connector adds where llhttp is lenient.
 /// Pure functions, any thread.
 namespace serval::connector::rfc9112 {
 
-/// tchar (RFC 9110 5.6.2).
-bool isTokenChar(unsigned char c) noexcept;
-/// Non-empty and only tchar.
-bool isToken(std::string_view text) noexcept;
+/// The token rule is RFC 9110's, defined once in http/Token.h.
+using http::isToken;
+using http::isTokenChar;
 /// A field value: no CTL except HTAB (NUL, CR, LF, DEL all refused); obs-text allowed.
 bool isFieldValue(std::string_view text) noexcept;
 /// origin-form: starts with '/', visible ASCII only, no '#'.

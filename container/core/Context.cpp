@@ -89,14 +89,18 @@ void Context::buildMapping()
 {
     _mapper = mapper::ServletMapper();
     _allWrappers.clear();
+    _mappings.clear();
     std::string error;
     auto addPatterns = [&](Wrapper* wrapper, const std::vector<std::string>& patterns,
                            const std::string& where) {
-        size_t target = _allWrappers.size();
         _allWrappers.push_back(wrapper);
         for (const std::string& pattern : patterns) {
-            if (!_mapper.add(pattern, target, error)) throw std::runtime_error(where + error);
+            if (!_mapper.add(pattern, _mappings.size(), error)) throw std::runtime_error(where + error);
             wrapper->addPattern(pattern);
+            ServletMapping mapping;
+            mapping.wrapper = wrapper;
+            mapping.pattern = pattern;
+            _mappings.push_back(std::move(mapping));
         }
     };
     for (auto& cs : _containerServlets)
@@ -185,29 +189,41 @@ void Context::startInternal()
     }
     buildMapping();
 
-    // Filter rules: container filters first (outermost), then web.xml <filter-mapping> order.
-    _filterRules.clear();
+    // Filter maps: container filters first (outermost), then web.xml <filter-mapping> order.
+    _filterMaps.clear();
     for (size_t i = 0; i < _containerFilters.size(); ++i) {
-        FilterRule rule;
-        rule.filter = _containerFilters[i].filter.get();
-        rule.urlPatterns = _containerFilterPatterns[i];
-        _filterRules.push_back(std::move(rule));
+        FilterMap map;
+        map.filter = _containerFilters[i].filter.get();
+        map.urlPatterns = _containerFilterPatterns[i];
+        _filterMaps.push_back(std::move(map));
     }
     for (const config::FilterMappingDef& m : web.filterMappings) {
-        FilterRule rule;
+        FilterMap map;
         for (FilterHolder& h : _filters) {
-            if (h.config.name == m.filterName) rule.filter = h.filter.get();
+            if (h.config.name == m.filterName) map.filter = h.filter.get();
         }
-        if (rule.filter == nullptr) {
+        if (map.filter == nullptr) {
             throw std::runtime_error(web.source + ":" + std::to_string(m.line) + ": filter \"" +
                                      m.filterName + "\" is mapped but not declared");
         }
-        rule.urlPatterns = m.urlPatterns;
-        rule.servletNames = m.servletNames;
-        rule.onRequest = m.onRequest;
-        rule.onError = m.onError;
-        _filterRules.push_back(std::move(rule));
+        map.urlPatterns = m.urlPatterns;
+        map.servletNames = m.servletNames;
+        map.onRequest = m.onRequest;
+        map.onError = m.onError;
+        _filterMaps.push_back(std::move(map));
     }
+    // Each servlet mapping's chains, once: requests then test only what their path decides.
+    _unmapped = ServletMapping();
+    _unmapped.pattern = "/";
+    auto buildChains = [&](ServletMapping& mapping) {
+        mapping.requestFilters =
+            buildFilterChain(_filterMaps, DispatcherType::Request, mapping.wrapper, mapping.pattern);
+        mapping.errorFilters =
+            buildFilterChain(_filterMaps, DispatcherType::Error, mapping.wrapper, mapping.pattern);
+    };
+    for (ServletMapping& mapping : _mappings)
+        buildChains(mapping);
+    buildChains(_unmapped);
 
     auto dispatch = web.contextParams.find(kInlineDispatchParam);
     _inlineApp = dispatch != web.contextParams.end() && dispatch->second == "inline";
@@ -221,7 +237,7 @@ void Context::startInternal()
     _inlineErrorPages = true;
     for (const auto& [status, location] : web.errorPages) {
         mapper::ServletMatch match;
-        Wrapper* w = map(location, match);
+        const Wrapper* w = map(location, match).wrapper;
         if (w == nullptr || !w->isDefaultServlet()) _inlineErrorPages = false;
     }
 
@@ -254,7 +270,7 @@ void Context::startInternal()
         module->contextStarted(*this);
     _modulesStarted = true;
     LOG_INFO(source(), "started (" + std::to_string(_allWrappers.size()) + " servlets, " +
-                           std::to_string(_filterRules.size()) + " filter mappings) from " + _spec.docBase);
+                           std::to_string(_filterMaps.size()) + " filter mappings) from " + _spec.docBase);
 }
 
 void Context::stopInternal() noexcept
@@ -288,7 +304,9 @@ void Context::stopInternal() noexcept
     }
     _mapper = mapper::ServletMapper();
     _allWrappers.clear();
-    _filterRules.clear();
+    _mappings.clear();
+    _unmapped = ServletMapping();
+    _filterMaps.clear();
     _wrappers.clear();
     _filters.clear();
     _listeners.clear();
@@ -299,56 +317,40 @@ void Context::stopInternal() noexcept
 
 // ---- request path ------------------------------------------------------------------------------------
 
-Wrapper* Context::map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept
+const ServletMapping& Context::map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept
 {
-    if (!_mapper.map(pathInContext, match)) return nullptr;
-    return _allWrappers[match.target];
+    if (!_mapper.map(pathInContext, match)) {
+        match.path = pathInContext.empty() ? std::string_view("/") : pathInContext;
+        match.servletPath = match.path;
+        match.pathInfo.reset();
+        return _unmapped;
+    }
+    return _mappings[match.target];
 }
 
-bool Context::canServeInline(const Wrapper* wrapper) const noexcept
+bool Context::canServeInline(const ServletMapping& mapping) const noexcept
 {
     if (_inlineApp) return true;
-    return wrapper != nullptr && wrapper->isDefaultServlet() && _filterRules.empty() && _listeners.empty() &&
-           _inlineErrorPages;
+    return mapping.wrapper != nullptr && mapping.wrapper->isDefaultServlet() && _filterMaps.empty() &&
+           _listeners.empty() && _inlineErrorPages;
 }
 
-void Context::collectFilters(std::string_view pathInContext, const Wrapper* wrapper, DispatcherType type,
-                             std::vector<Filter*>& out) const
+ServiceStatus Context::runChain(Request& request, Response& response, DispatcherType type)
 {
-    for (const FilterRule& rule : _filterRules) {
-        if (type == DispatcherType::Request ? !rule.onRequest : !rule.onError) continue;
-        bool applies = false;
-        for (const std::string& p : rule.urlPatterns)
-            applies = applies || mapper::urlPatternMatches(p, pathInContext);
-        if (!applies && wrapper != nullptr) {
-            for (const std::string& s : rule.servletNames)
-                applies = applies || s == "*" || s == wrapper->name();
-        }
-        if (applies) out.push_back(rule.filter);
-    }
-}
-
-void Context::runChain(Request& request, Response& response, DispatcherType type)
-{
-    Wrapper* wrapper = request.wrapper();
-    std::vector<Filter*> filters; // no allocation when no filter is mapped (the common static case)
-    if (!_filterRules.empty()) {
-        std::string pathInContext = request.servletPath() + request.pathInfo().value_or("");
-        collectFilters(pathInContext, wrapper, type, filters);
-    }
-    FilterChain chain(filters, wrapper != nullptr ? &wrapper->servlet() : nullptr);
-    if (wrapper == nullptr && filters.empty()) {
-        response.sendError(404);
-        return;
-    }
-    chain.doFilter(request, response);
+    const ServletMapping& mapping = *request.mapping();
+    Wrapper* wrapper = mapping.wrapper;
+    FilterChain chain(mapping.filters(type), request.pathInContext(),
+                      wrapper != nullptr ? &wrapper->servlet() : nullptr);
+    ServiceStatus status = chain.doFilter(request, response);
+    if (!status.ok()) return status;
     if (wrapper == nullptr && !response.isError() && !response.isCommitted() &&
         response.http().body().empty() && !response.http().fileBody()) {
-        response.sendError(404);
+        response.sendError(404); // no servlet, and no filter answered
     }
+    return status;
 }
 
-void Context::service(Request& request, Response& response) noexcept
+void Context::service(Request& request, Response& response)
 {
     // A request the Engine admitted while this Context was Started is served even if stop()
     // began since: stop() waits for it (inFlight) before destroying anything. Answering 503
@@ -358,22 +360,20 @@ void Context::service(Request& request, Response& response) noexcept
         writeErrorPage(response.http(), 503, "The application at " + displayPath() + " is not running.");
         return;
     }
+    ServiceStatus status;
     const char* stage = "listener";
-    try {
-        for (auto& listener : _listeners)
-            listener->requestInitialized(request);
+    for (auto& listener : _listeners) {
+        status = listener->requestInitialized(request);
+        if (!status.ok()) break;
+    }
+    if (status.ok()) {
         stage = "servlet";
-        runChain(request, response, DispatcherType::Request);
-    } catch (const std::exception& e) {
+        status = runChain(request, response, DispatcherType::Request);
+    }
+    if (!status.ok()) {
         LOG_ERROR(source(), std::string(stage) + " \"" +
                                 (request.wrapper() ? request.wrapper()->name() : "?") +
-                                "\" threw: " + e.what() + " (" + std::string(request.method()) + " " +
-                                std::string(request.requestUri()) + "); answered 500");
-        if (!response.sendError(500)) response.http().setCloseConnection(true);
-    } catch (...) {
-        LOG_ERROR(source(), std::string(stage) + " \"" +
-                                (request.wrapper() ? request.wrapper()->name() : "?") +
-                                "\" threw a non-standard exception (" + std::string(request.method()) + " " +
+                                "\" threw: " + status.reason() + " (" + std::string(request.method()) + " " +
                                 std::string(request.requestUri()) + "); answered 500");
         if (!response.sendError(500)) response.http().setCloseConnection(true);
     }
@@ -382,40 +382,36 @@ void Context::service(Request& request, Response& response) noexcept
         (*it)->requestDestroyed(request);
 }
 
-void Context::renderError(Request& request, Response& response) noexcept
+void Context::renderError(Request& request, Response& response)
 {
     int status = response.status();
     std::string message = response.errorMessage();
     response.clearError();
-    try {
-        auto page = _spec.webXml.errorPages.find(status);
-        if (page != _spec.webXml.errorPages.end() && request.dispatcherType() != DispatcherType::Error) {
-            mapper::ServletMatch match;
-            Wrapper* wrapper = map(page->second, match);
-            if (wrapper != nullptr) {
-                request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
-                request.setAttribute("javax.servlet.error.message", message);
-                request.setAttribute("javax.servlet.error.request_uri", request.requestUri());
-                if (request.wrapper() != nullptr) {
-                    request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
-                }
-                request.setDispatcherType(DispatcherType::Error);
-                request.setMapping(_spec.path + page->second, _spec.path, match.servletPath, match.pathInfo,
-                                   wrapper);
-                response.http().resetBuffer();
-                runChain(request, response, DispatcherType::Error);
-                if (!response.isError()) {
-                    if (!response.isCommitted())
-                        response.setStatus(status); // the page, with the original status
-                    return;
-                }
-                response.clearError();
+    auto page = _spec.webXml.errorPages.find(status);
+    if (page != _spec.webXml.errorPages.end() && request.dispatcherType() != DispatcherType::Error) {
+        mapper::ServletMatch match;
+        const ServletMapping& mapping = map(page->second, match);
+        if (mapping.wrapper != nullptr) {
+            request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
+            request.setAttribute("javax.servlet.error.message", message);
+            request.setAttribute("javax.servlet.error.request_uri", request.requestUri());
+            if (request.wrapper() != nullptr) {
+                request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
             }
+            request.setDispatcherType(DispatcherType::Error);
+            request.setMapping(request.keepDispatchUri(_spec.path + page->second), _spec.path, match,
+                               mapping);
+            response.http().resetBuffer();
+            ServiceStatus rendered = runChain(request, response, DispatcherType::Error);
+            if (!rendered.ok()) {
+                LOG_ERROR(source(),
+                          "error page for " + std::to_string(status) + " threw: " + rendered.reason());
+            } else if (!response.isError()) {
+                if (!response.isCommitted()) response.setStatus(status); // the page, with the original status
+                return;
+            }
+            response.clearError();
         }
-    } catch (const std::exception& e) {
-        LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw: " + e.what());
-    } catch (...) {
-        LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw a non-standard exception");
     }
     if (response.isCommitted()) return;
     writeErrorPage(response.http(), status, message, true);

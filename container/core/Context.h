@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/WebAppConfig.h"
+#include "core/FilterChain.h"
 #include "core/LatencyHistogram.h"
 #include "core/Lifecycle.h"
 #include "core/Request.h"
@@ -101,13 +102,15 @@ public:
 
     // ---- request path (Engine) --------------------------------------------------------------
 
-    /// Maps a decoded, normalised path within the context ("/a/b"). Returns nullptr if nothing
-    /// matches. Only valid while Started (the caller holds an inFlight count).
-    Wrapper* map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept;
-    /// True if a request mapped to `wrapper` can be served on the I/O thread: the DefaultServlet,
+    /// Maps a decoded, normalised path within the context ("/a/b"): the servlet mapping that
+    /// matches, or one with no wrapper (and the filters that may still apply) if none does.
+    /// `match` views into `pathInContext`. Only valid while Started (the caller holds an
+    /// inFlight count).
+    const ServletMapping& map(std::string_view pathInContext, mapper::ServletMatch& match) const noexcept;
+    /// True if a request with this mapping can be served on the I/O thread: the DefaultServlet,
     /// with no filters, no request listeners and only static error pages; or anything, when
     /// the app declared that its code never blocks (context-param kInlineDispatchParam).
-    bool canServeInline(const Wrapper* wrapper) const noexcept;
+    bool canServeInline(const ServletMapping& mapping) const noexcept;
 
     /// web.xml context-param by which an app asks for its servlets, filters and listeners to
     /// run on the I/O thread (value "inline"; default "worker"). It saves the hand-off to a
@@ -115,8 +118,10 @@ public:
     /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
     /// buffered rather than written with backpressure. Only for code that never blocks.
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
-    /// Runs the pipeline for a mapped request; the last-resort catch lives here.
-    void service(Request& request, Response& response) noexcept;
+    /// Runs the pipeline for a mapped request. A failure a listener, filter or servlet returns
+    /// becomes a 500 and one log line; only a bug or std::bad_alloc throws (Engine::service
+    /// holds the last-resort catch).
+    void service(Request& request, Response& response);
 
     /// In-flight accounting: the Engine enters when it routes a request here (before checking
     /// the state) and leaves when the exchange completes. stop() waits for zero.
@@ -162,14 +167,6 @@ private:
         std::unique_ptr<Filter> filter;
         bool initialized = false;
     };
-    struct FilterRule
-    {
-        Filter* filter = nullptr;
-        std::vector<std::string> urlPatterns;
-        std::vector<std::string> servletNames;
-        bool onRequest = true;
-        bool onError = false;
-    };
     struct ContainerServlet
     {
         std::unique_ptr<Wrapper> wrapper;
@@ -179,10 +176,8 @@ private:
     void loadModules();
     std::unique_ptr<Servlet> createServlet(const std::string& className, std::string& error);
     void buildMapping();
-    void collectFilters(std::string_view pathInContext, const Wrapper* wrapper, DispatcherType type,
-                        std::vector<Filter*>& out) const;
-    void runChain(Request& request, Response& response, DispatcherType type);
-    void renderError(Request& request, Response& response) noexcept;
+    ServiceStatus runChain(Request& request, Response& response, DispatcherType type);
+    void renderError(Request& request, Response& response);
     std::string source() const { return "app:" + displayPath(); }
 
     // Declared first so it is destroyed last: every servlet, filter and listener below points
@@ -197,9 +192,11 @@ private:
     std::vector<std::vector<std::string>> _containerFilterPatterns;
 
     std::vector<std::unique_ptr<Wrapper>> _wrappers; ///< from web.xml + the DefaultServlet
-    std::vector<Wrapper*> _allWrappers;              ///< mapper targets (both kinds)
+    std::vector<Wrapper*> _allWrappers;              ///< both kinds, in mapping order
+    std::vector<ServletMapping> _mappings;           ///< ServletMapper targets: one per url-pattern
+    ServletMapping _unmapped;                        ///< what map() returns when no pattern matches
     std::vector<FilterHolder> _filters;              ///< from web.xml
-    std::vector<FilterRule> _filterRules;            ///< container filters first, then web.xml order
+    std::vector<FilterMap> _filterMaps;              ///< container filters first, then web.xml order
     std::vector<std::unique_ptr<Listener>> _listeners;
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;

@@ -12,14 +12,17 @@ namespace {
 /// Per-exchange routing result, kept from onHead() to complete() and reused for every request
 /// on the connection (strings keep their capacity). While `context` is set the request is
 /// counted in that Context's inFlight(); `snapshot` pins the Hosts and Contexts it routed with.
+/// `decodedUri` views the request's own path when that needs no decoding (the common case),
+/// else `decodedStorage`; the HttpRequest lives as long as this state's use of it.
 class EngineExchangeState final : public http::ExchangeState
 {
 public:
     std::shared_ptr<const RoutingSnapshot> snapshot;
     Host* host = nullptr;
     Context* context = nullptr;
-    Wrapper* wrapper = nullptr;
-    std::string decodedUri;
+    const ServletMapping* mapping = nullptr;
+    std::string_view decodedUri;
+    std::string decodedStorage;
     mapper::ServletMatch match;
 
     ~EngineExchangeState() override { reset(); }
@@ -28,12 +31,13 @@ public:
     {
         if (context != nullptr) context->leaveRequest();
         context = nullptr;
-        wrapper = nullptr;
+        mapping = nullptr;
     }
     void reset() noexcept override
     {
         releaseContext();
         host = nullptr;
+        decodedUri = {};
         snapshot.reset();
     }
 };
@@ -88,12 +92,12 @@ bool isPlainPath(std::string_view path) noexcept
     return true;
 }
 
-/// Decodes and normalises the raw request path into `out`. Returns 0 or the status to answer
-/// (400) with `why` set.
-int decodePath(std::string_view raw, std::string& out, const char*& why)
+/// Decodes and normalises the raw request path: `out` views `raw` itself when it is plain, else
+/// `storage`. Returns 0 or the status to answer (400) with `why` set.
+int decodePath(std::string_view raw, std::string& storage, std::string_view& out, const char*& why)
 {
     if (isPlainPath(raw)) {
-        out.assign(raw);
+        out = raw;
         return 0;
     }
     // An encoded '/' or '\' would let a path segment smuggle a separator past the mapper.
@@ -125,16 +129,25 @@ int decodePath(std::string_view raw, std::string& out, const char*& why)
         why = "The request path climbs above the root.";
         return 400;
     }
-    out = std::move(*normalized);
+    storage = std::move(*normalized);
+    out = storage;
     return 0;
 }
 
-http::HeadDecision reject(http::HttpExchange& exchange, int status, std::string_view message)
+/// Answers at the head, without reading a body: the Connector sends exchange.response as the
+/// caller left it.
+http::HeadDecision answerAtHead(int status) noexcept
 {
-    writeErrorPage(exchange.response, status, message);
     http::HeadDecision decision;
     decision.rejectStatus = status;
     return decision;
+}
+
+/// Answers at the head with the container's error page for `status`.
+http::HeadDecision reject(http::HttpExchange& exchange, int status, std::string_view message)
+{
+    writeErrorPage(exchange.response, status, message);
+    return answerAtHead(status);
 }
 
 } // namespace
@@ -270,13 +283,12 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
 
             if (attempt == 0) {
                 if (request.path == "*") { // OPTIONS * (the Connector admits "*" for OPTIONS only)
-                    http::HeadDecision decision = reject(exchange, 200, "");
-                    exchange.response.reset();
+                    exchange.response.setStatus(200);
                     exchange.response.setHeader("Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
-                    return decision;
+                    return answerAtHead(200);
                 }
                 const char* why = "";
-                if (int status = decodePath(request.path, st.decodedUri, why))
+                if (int status = decodePath(request.path, st.decodedStorage, st.decodedUri, why))
                     return reject(exchange, status, why);
             }
 
@@ -297,21 +309,19 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
             context->spec().redirectContextRoot) {
             // "/docs" -> "/docs/": relative links in the app's pages resolve against the slash.
             st.releaseContext();
-            http::HeadDecision decision = reject(exchange, 302, "");
-            exchange.response.reset();
             exchange.response.setStatus(302);
             std::string location = request.path + "/";
             if (!request.query.empty()) location.append("?").append(request.query);
             exchange.response.setHeader("Location", location);
-            return decision;
+            return answerAtHead(302);
         }
-        std::string_view pathInContext = std::string_view(st.decodedUri).substr(context->path().size());
-        st.wrapper = context->map(pathInContext, st.match);
+        std::string_view pathInContext = st.decodedUri.substr(context->path().size());
+        st.mapping = &context->map(pathInContext, st.match);
 
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
         decision.dispatch =
-            context->canServeInline(st.wrapper) ? http::Dispatch::Inline : http::Dispatch::Worker;
+            context->canServeInline(*st.mapping) ? http::Dispatch::Inline : http::Dispatch::Worker;
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.
@@ -332,11 +342,12 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         Context& context = *st->context;
         Request request(exchange, context);
-        request.setMapping(st->decodedUri, context.path(), st->match.servletPath, st->match.pathInfo,
-                           st->wrapper);
+        request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
         Response response(exchange);
         context.service(request, response);
     } catch (...) {
+        // The one last-resort catch per request: app failures arrive as statuses, so this is
+        // std::bad_alloc or a bug in container code.
         LOG_ERROR("engine", "unexpected failure while serving " + exchange.request.target + "; answered 500");
         if (!exchange.response.isCommitted()) {
             writeErrorPage(exchange.response, 500, "");

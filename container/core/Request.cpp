@@ -125,14 +125,15 @@ size_t Request::readBody(char* buffer, size_t capacity) noexcept
     return n;
 }
 
-void Request::setMapping(std::string decodedUri, std::string contextPath, std::string servletPath,
-                         std::optional<std::string> pathInfo, Wrapper* wrapper)
+void Request::setMapping(std::string_view decodedUri, std::string_view contextPath,
+                         const mapper::ServletMatch& match, const ServletMapping& mapping) noexcept
 {
-    _decodedUri = std::move(decodedUri);
-    _contextPath = std::move(contextPath);
-    _servletPath = std::move(servletPath);
-    _pathInfo = std::move(pathInfo);
-    _wrapper = wrapper;
+    _decodedUri = decodedUri;
+    _contextPath = contextPath;
+    _servletPath = match.servletPath;
+    _pathInfo = match.pathInfo;
+    _pathInContext = match.path;
+    _mapping = &mapping;
 }
 
 } // namespace serval::core

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "core/Wrapper.h"
 #include "http/HttpHandler.h"
+#include "mapper/ServletMapper.h"
 
 #include <map>
 #include <optional>
@@ -12,13 +14,6 @@
 namespace serval::core {
 
 class Context;
-class Wrapper;
-
-enum class DispatcherType
-{
-    Request,
-    Error
-};
 
 /// The servlet-level view of one request: the raw HTTP request plus what mapping found.
 ///
@@ -43,12 +38,18 @@ public:
     std::string_view queryString() const noexcept { return _exchange.request.query; }
     std::string_view protocol() const noexcept;
     /// Decoded and normalised path within the host ("/shop/a b").
-    const std::string& decodedUri() const noexcept { return _decodedUri; }
-    const std::string& contextPath() const noexcept { return _contextPath; }
-    const std::string& servletPath() const noexcept { return _servletPath; }
+    std::string_view decodedUri() const noexcept { return _decodedUri; }
+    std::string_view contextPath() const noexcept { return _contextPath; }
+    std::string_view servletPath() const noexcept { return _servletPath; }
     /// nullopt when the Servlet spec says getPathInfo() returns null.
-    const std::optional<std::string>& pathInfo() const noexcept { return _pathInfo; }
-    Wrapper* wrapper() const noexcept { return _wrapper; }
+    std::optional<std::string_view> pathInfo() const noexcept { return _pathInfo; }
+    /// servletPath + pathInfo ("/a b" for "/shop/a b"; "/" at the context root): what filter
+    /// url-patterns and static files are matched against. A view, never a concatenation.
+    std::string_view pathInContext() const noexcept { return _pathInContext; }
+    /// The servlet that serves it; nullptr if no url-pattern maps the path (or not mapped yet).
+    Wrapper* wrapper() const noexcept { return _mapping != nullptr ? _mapping->wrapper : nullptr; }
+    /// How it was mapped, with its precomputed filter chains; nullptr before setMapping().
+    const ServletMapping* mapping() const noexcept { return _mapping; }
     DispatcherType dispatcherType() const noexcept { return _dispatcherType; }
 
     /// Parameters from the query string and, for POST with
@@ -72,19 +73,31 @@ public:
     size_t readBody(char* buffer, size_t capacity) noexcept;
     std::string_view body() const noexcept { return _exchange.request.body; }
 
-    /// Set by the Engine/Context while mapping and dispatching.
-    void setMapping(std::string decodedUri, std::string contextPath, std::string servletPath,
-                    std::optional<std::string> pathInfo, Wrapper* wrapper);
+    /// Set by the Engine (REQUEST) and the Context (ERROR) once a path is mapped. Copies
+    /// nothing: the views must outlive the Request. The Engine's point into its per-exchange
+    /// routing state (the decoded URI and the ServletMatch of it), which lives until the
+    /// exchange completes; an error dispatch's into keepDispatchUri() and the Context's web.xml.
+    void setMapping(std::string_view decodedUri, std::string_view contextPath,
+                    const mapper::ServletMatch& match, const ServletMapping& mapping) noexcept;
+    /// Keeps the URI of a dispatch the container starts for this request (an error page, which
+    /// has no routing state of its own) and returns a view of it for setMapping().
+    std::string_view keepDispatchUri(std::string uri) noexcept
+    {
+        _dispatchUri = std::move(uri);
+        return _dispatchUri;
+    }
     void setDispatcherType(DispatcherType type) noexcept { _dispatcherType = type; }
 
 private:
     http::HttpExchange& _exchange;
     Context* _context;
-    std::string _decodedUri;
-    std::string _contextPath;
-    std::string _servletPath;
-    std::optional<std::string> _pathInfo;
-    Wrapper* _wrapper = nullptr;
+    std::string_view _decodedUri;
+    std::string_view _contextPath;
+    std::string_view _servletPath;
+    std::optional<std::string_view> _pathInfo;
+    std::string_view _pathInContext;
+    std::string _dispatchUri; ///< keepDispatchUri(); empty for a plain request
+    const ServletMapping* _mapping = nullptr;
     DispatcherType _dispatcherType = DispatcherType::Request;
     bool _parametersParsed = false;
     bool _cookiesParsed = false;

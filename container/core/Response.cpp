@@ -1,24 +1,11 @@
 #include "core/Response.h"
 
-#include "util/Strings.h"
+#include "http/Token.h"
 
 #include <stdexcept>
 
 namespace serval::core {
 namespace {
-
-/// RFC 6265 cookie-name: an RFC 7230 token.
-bool isToken(std::string_view text) noexcept
-{
-    if (text.empty()) return false;
-    for (unsigned char c : text) {
-        if (c <= 0x20 || c >= 0x7f) return false;
-        if (std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) != std::string_view::npos) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /// RFC 6265 cookie-octet: no CTLs, whitespace, DQUOTE, comma, semicolon or backslash.
 bool isCookieValue(std::string_view text) noexcept
@@ -49,7 +36,8 @@ void Response::addCookie(const Cookie& cookie)
 {
     // A servlet handing us a bad cookie is a programming error; refusing (the Context turns
     // the exception into a 500) is safer than emitting a header an attacker may have shaped.
-    if (!isToken(cookie.name)) throw std::invalid_argument("invalid cookie name \"" + cookie.name + "\"");
+    if (!http::isToken(cookie.name))
+        throw std::invalid_argument("invalid cookie name \"" + cookie.name + "\"");
     if (!isCookieValue(cookie.value))
         throw std::invalid_argument("invalid value for cookie \"" + cookie.name + "\"");
     if (!isAttributeValue(cookie.path) || !isAttributeValue(cookie.domain) ||

@@ -4,6 +4,7 @@
 // through the C ABI adapters in container/app; the DefaultServlet and the manager implement
 // them directly.
 
+#include "core/ServiceStatus.h"
 #include "util/Log.h"
 
 #include <map>
@@ -17,6 +18,13 @@ namespace serval::core {
 class Request;
 class Response;
 class FilterChain;
+
+/// Why a request reaches a servlet: sent by the client, or an error page the Context renders.
+enum class DispatcherType
+{
+    Request,
+    Error
+};
 
 /// What a servlet, filter or listener sees of its web application (javax.servlet.ServletContext).
 /// Implemented by Context. THREADS: all methods are safe from any thread.
@@ -52,14 +60,14 @@ using ServletConfig = ComponentConfig;
 using FilterConfig = ComponentConfig;
 
 /// A servlet. init() and destroy() run on a control thread; service() on any request thread,
-/// concurrently. service() may throw: the Context turns it into a 500 and a log line.
+/// concurrently. A failed service() returns its reason: the Context answers 500 and logs it.
 class Servlet
 {
 public:
     virtual ~Servlet() = default;
     /// Throws (std::exception) to refuse to start: the Context records the reason and fails.
     virtual void init(const ServletConfig& config) { (void)config; }
-    virtual void service(Request& request, Response& response) = 0;
+    virtual ServiceStatus service(Request& request, Response& response) = 0;
     virtual void destroy() noexcept {}
 };
 
@@ -69,8 +77,9 @@ class Filter
 public:
     virtual ~Filter() = default;
     virtual void init(const FilterConfig& config) { (void)config; }
-    /// Call chain.doFilter(request, response) to continue, or answer and return.
-    virtual void doFilter(Request& request, Response& response, FilterChain& chain) = 0;
+    /// Returns chain.doFilter(request, response) to continue, or answers and returns ok. A
+    /// failure further down the chain is the filter's to pass on (or to handle).
+    virtual ServiceStatus doFilter(Request& request, Response& response, FilterChain& chain) = 0;
     virtual void destroy() noexcept {}
 };
 
@@ -81,24 +90,13 @@ public:
     virtual ~Listener() = default;
     virtual void contextInitialized(ServletContext& context) { (void)context; }
     virtual void contextDestroyed(ServletContext& context) noexcept { (void)context; }
-    virtual void requestInitialized(Request& request) { (void)request; }
+    /// A failure ends the request with a 500 before any filter or servlet runs.
+    virtual ServiceStatus requestInitialized(Request& request)
+    {
+        (void)request;
+        return {};
+    }
     virtual void requestDestroyed(Request& request) noexcept { (void)request; }
-};
-
-/// A cursor over the precomputed filter vector for one request, ending in the servlet.
-class FilterChain
-{
-public:
-    FilterChain(const std::vector<Filter*>& filters, Servlet* servlet) noexcept
-        : _filters(filters), _servlet(servlet)
-    {}
-    /// Runs the next filter, or the servlet when the filters are exhausted.
-    void doFilter(Request& request, Response& response);
-
-private:
-    const std::vector<Filter*>& _filters;
-    Servlet* _servlet;
-    size_t _position = 0;
 };
 
 /// Application code loaded for one Context (Tomcat's Loader + WebappClassLoader): creates the

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/FilterChain.h"
 #include "core/Servlet.h"
 
 #include <map>
@@ -52,6 +53,23 @@ private:
     std::vector<std::string> _patterns;
     bool _isDefault = false;
     bool _initialized = false;
+};
+
+/// One url-pattern of a Wrapper, the target the Context's ServletMapper returns, with the filter
+/// chains of the requests it maps (both dispatcher types), built at Context start
+/// (buildFilterChain) so that a request tests no filter rule its mapping already decides.
+/// OWNERSHIP: owned by its Context, valid while the Context is Started.
+struct ServletMapping
+{
+    Wrapper* wrapper = nullptr; ///< nullptr: the requests no url-pattern maps
+    std::string pattern;        ///< the url-pattern; "/" for the unmapped (they may have any path)
+    FilterSteps requestFilters;
+    FilterSteps errorFilters;
+
+    const FilterSteps& filters(DispatcherType type) const noexcept
+    {
+        return type == DispatcherType::Error ? errorFilters : requestFilters;
+    }
 };
 
 } // namespace serval::core

@@ -1,9 +1,12 @@
 #pragma once
 
-#include "deployer/ContextName.h"
+#include "bundle/ContextName.h"
+#include "config/WebAppConfig.h"
+#include "util/Expected.h"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace serval::deployer {
@@ -17,8 +20,8 @@ public:
     virtual int64_t inFlight() const noexcept = 0;
     /// Stops the Context (it stays where it is in routing: a stopped Context answers 503).
     virtual void stop() noexcept = 0;
-    /// Starts it again; false with `error` on failure.
-    virtual bool start(std::string& error) noexcept = 0;
+    /// Starts it again; a failure is the Context's reason.
+    virtual util::Outcome start() noexcept = 0;
     virtual bool isStarted() const noexcept = 0;
     /// True if dlclose() left one of its libraries mapped.
     virtual bool libraryStayedMapped() const noexcept = 0;
@@ -31,10 +34,12 @@ class ContextRunner
 {
 public:
     virtual ~ContextRunner() = default;
-    /// Builds and starts a Context serving `docBase` (WEB-INF/web.xml read there). Not routed
-    /// yet. Returns nullptr and sets `error` (one actionable line) if it cannot start.
-    virtual std::shared_ptr<ContextHandle> create(const ContextName& name, const std::string& docBase,
-                                                  std::string& error) = 0;
+    /// Builds and starts a Context named `name` serving `docBase`, from the descriptor that
+    /// validation already read (`descriptor`, nullopt for a directory without WEB-INF/web.xml):
+    /// web.xml is not read again. Not routed yet. A failure is one actionable line.
+    virtual util::Expected<std::shared_ptr<ContextHandle>>
+    create(const bundle::ContextName& name, const std::string& docBase,
+           const std::optional<config::WebAppConfig>& descriptor) = 0;
     /// Puts `context` into routing at `path` atomically; returns the one it replaced (or nullptr).
     virtual std::shared_ptr<ContextHandle> route(const std::string& path,
                                                  std::shared_ptr<ContextHandle> context) = 0;

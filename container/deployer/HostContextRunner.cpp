@@ -1,7 +1,7 @@
 #include "deployer/HostContextRunner.h"
 
-#include "config/ConfigError.h"
-#include "core/ExplodedDeployer.h"
+#include <climits>
+#include <cstdlib>
 
 namespace serval::deployer {
 
@@ -14,11 +14,10 @@ public:
     explicit CoreContextHandle(std::shared_ptr<core::Context> context) : _context(std::move(context)) {}
     int64_t inFlight() const noexcept override { return _context->inFlight(); }
     void stop() noexcept override { _context->stop(); }
-    bool start(std::string& error) noexcept override
+    util::Outcome start() noexcept override
     {
-        if (_context->start()) return true;
-        error = _context->failureReason();
-        return false;
+        if (_context->start()) return {};
+        return util::failure(_context->failureReason());
     }
     bool isStarted() const noexcept override { return _context->isStarted(); }
     bool libraryStayedMapped() const noexcept override { return _context->libraryStayedMapped(); }
@@ -36,23 +35,42 @@ HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::Con
       _maxBodySize(maxBodySize)
 {}
 
-std::shared_ptr<ContextHandle> HostContextRunner::create(const ContextName& name, const std::string& docBase,
-                                                         std::string& error)
+core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name, const std::string& docBase,
+                                                 const std::optional<config::WebAppConfig>& descriptor,
+                                                 const config::WebAppConfig& defaults, uint64_t maxBodySize)
 {
-    core::ContextName coreName{name.unversionedBaseName(), name.path, name.version};
+    core::ContextSpec spec;
+    spec.name = name.unversionedBaseName();
+    spec.path = name.path;
+    spec.version = name.version;
+    char resolved[PATH_MAX];
+    spec.docBase = ::realpath(docBase.c_str(), resolved) != nullptr ? std::string(resolved) : docBase;
+    spec.maxBodySize = maxBodySize;
+    if (descriptor) {
+        spec.webXml = config::mergeWebXml(defaults, *descriptor);
+    } else {
+        config::WebAppConfig none;
+        none.source = "WEB-INF/web.xml";
+        spec.webXml = config::mergeWebXml(defaults, none);
+    }
+    return spec;
+}
+
+util::Expected<std::shared_ptr<ContextHandle>>
+HostContextRunner::create(const bundle::ContextName& name, const std::string& docBase,
+                          const std::optional<config::WebAppConfig>& descriptor)
+{
     try {
         auto context = std::make_shared<core::Context>(
-            core::explodedContextSpec(coreName, docBase, _defaults, _maxBodySize), _services);
+            contextSpec(name, docBase, descriptor, _defaults, _maxBodySize), _services);
         if (!context->start()) {
-            error = context->failureReason();
-            if (error.empty()) error = "the application did not start; see the log";
+            std::string reason = context->failureReason();
             context->stop();
-            return nullptr;
+            return util::failure(reason.empty() ? "the application did not start; see the log" : reason);
         }
-        return std::make_shared<CoreContextHandle>(std::move(context));
+        return std::shared_ptr<ContextHandle>(std::make_shared<CoreContextHandle>(std::move(context)));
     } catch (const std::exception& e) {
-        error = e.what();
-        return nullptr;
+        return util::failure(e.what());
     }
 }
 

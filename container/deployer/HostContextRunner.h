@@ -19,11 +19,19 @@ public:
     HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
                       config::WebAppConfig defaults, uint64_t maxBodySize);
 
-    std::shared_ptr<ContextHandle> create(const ContextName& name, const std::string& docBase,
-                                          std::string& error) override;
+    util::Expected<std::shared_ptr<ContextHandle>>
+    create(const bundle::ContextName& name, const std::string& docBase,
+           const std::optional<config::WebAppConfig>& descriptor) override;
     std::shared_ptr<ContextHandle> route(const std::string& path,
                                          std::shared_ptr<ContextHandle> context) override;
     std::shared_ptr<ContextHandle> unroute(const std::string& path) override;
+
+    /// The spec of the Context for `name` at `docBase` (made absolute, symlinks resolved): the
+    /// app's `descriptor` merged over `defaults` (conf/web.xml; the descriptor's source name
+    /// "WEB-INF/web.xml" when the app has none), the request body limit.
+    static core::ContextSpec contextSpec(const bundle::ContextName& name, const std::string& docBase,
+                                         const std::optional<config::WebAppConfig>& descriptor,
+                                         const config::WebAppConfig& defaults, uint64_t maxBodySize);
 
 private:
     std::shared_ptr<core::Host> _host;

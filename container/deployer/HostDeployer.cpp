@@ -1,9 +1,9 @@
 #include "deployer/HostDeployer.h"
 
-#include "deployer/BundleValidator.h"
-#include "deployer/Checksum.h"
+#include "bundle/BundleValidator.h"
+#include "bundle/Checksum.h"
+#include "bundle/Preflight.h"
 #include "deployer/CrashPoint.h"
-#include "deployer/Preflight.h"
 #include "util/FileDescriptor.h"
 #include "util/Log.h"
 #include "util/Strings.h"
@@ -25,6 +25,8 @@ namespace {
 constexpr const char* kLog = "deployer";
 constexpr const char* kStaging = ".staging";
 
+using bundle::ContextName;
+using bundle::removeTree;
 using Clock = std::chrono::steady_clock;
 
 std::vector<std::string> listDirectory(const std::string& path)
@@ -219,22 +221,25 @@ void HostDeployer::startup()
         }
         if (!source->bundle || !dirPresent || row.state == registry::DeploymentState::Failed) continue;
         // The version that ran before: bring it back from its directory if the bundle is unchanged.
-        auto checksum = sha256File(source->fullPath);
+        // Its web.xml is read here, once, as a deploy reads it in validation.
+        auto checksum = bundle::sha256File(source->fullPath);
         if (!checksum || *checksum != row.checksum) continue;
-        std::string error;
-        auto context = _runner.create(name, versionDir, error);
+        auto descriptor = bundle::BundleValidator::readDescriptor(versionDir, source->fileName, true);
+        util::Expected<std::shared_ptr<ContextHandle>> context =
+            descriptor ? _runner.create(name, versionDir, *descriptor)
+                       : util::Expected<std::shared_ptr<ContextHandle>>(descriptor.failure());
         if (!context) {
-            LOG_WARN(kLog, "cannot restart " + name.describe() + " from " + versionDir + " (" + error +
-                               "); deploying the bundle again");
+            LOG_WARN(kLog, "cannot restart " + name.describe() + " from " + versionDir + " (" +
+                               context.error() + "); deploying the bundle again");
             continue;
         }
-        _runner.route(name.path, context);
+        _runner.route(name.path, *context);
         Deployed d;
         d.source = *source;
         d.versionId = row.versionId;
         d.versionDir = versionDir;
         d.checksum = row.checksum;
-        d.context = std::move(context);
+        d.context = std::move(*context);
         _deployed[row.path] = d;
         keep.insert(versionDir);
         _registry.setState(row.host, row.path, row.version, registry::DeploymentState::Running);
@@ -364,56 +369,50 @@ DeployOutcome HostDeployer::deploySource(const Source& source, const char* event
     auto started = Clock::now();
     const ContextName& name = source.name;
     const std::string& label = source.fileName;
-    std::string checksum;
-    if (source.bundle) {
-        auto sum = sha256File(source.fullPath);
-        if (!sum)
-            return fail(source,
-                        label + ": cannot be read (" + std::strerror(errno) + "); check its permissions");
-        checksum = *sum;
-    }
-    std::string versionId = makeVersionId(name, checksum);
     std::string stagingRoot = _settings.workDir + "/" + kStaging;
     if (!makeDirectories(stagingRoot)) {
         return fail(source, label + ": cannot create " + stagingRoot + " (" + std::strerror(errno) +
                                 "); check that the work directory is writable");
     }
-    std::string staging = stagingRoot + "/" + name.baseName + "-" + versionId;
+    // Staged under a name unique to this attempt; the version id needs the checksum, which
+    // the unpacking computes, so it is chosen after step 1.
+    std::string staging = stagingRoot + "/" + name.baseName + "-" + std::to_string(++_sequence);
 
     // 1. Stage. Static-only exploded directories are served where they are (live edits);
     //    bundles and directories with libraries get their own copy, so every version loads
-    //    its libraries from its own path (dlopen caches by path).
+    //    its libraries from its own path (dlopen caches by path). The bundle is read once:
+    //    the checksum comes from the same reads.
     bool copied = source.bundle || source.hasLibraries;
     std::string root = copied ? staging : source.fullPath;
-    std::string error;
-    ExtractionResult unpacked;
-    if (source.bundle) {
-        if (!_extractor.extractFile(source.fullPath, staging, label, unpacked, error))
-            return fail(source, error);
-    } else if (copied) {
-        if (!_extractor.copyDirectory(source.fullPath, staging, label, unpacked, error))
-            return fail(source, error);
+    std::string checksum;
+    if (copied) {
+        util::Expected<bundle::ExtractionResult> unpacked =
+            source.bundle ? _extractor.extractFile(source.fullPath, staging, label)
+                          : _extractor.copyDirectory(source.fullPath, staging, label);
+        if (!unpacked) return fail(source, unpacked.error());
+        checksum = unpacked->sha256;
     }
     crashPoint("staged");
 
-    // 2. Validate, 3. preflight (the library's code runs first in a child process).
-    ValidationReport report;
-    if (!BundleValidator::validate(root, label, source.bundle, report, error)) {
+    // 2. Validate (web.xml is read here, once: the Context is built from this report),
+    //    3. preflight (the library's code runs first in a child process).
+    util::Expected<bundle::ValidationReport> report =
+        bundle::BundleValidator::validate(root, label, source.bundle);
+    if (!report) {
         if (copied) removeTree(staging);
-        return fail(source, error);
+        return fail(source, report.error());
     }
     if (!_settings.preflightBinary.empty()) {
-        for (const std::string& lib : report.libraries) {
-            PreflightResult preflight = runPreflight(_settings.preflightBinary, root + "/" + lib,
-                                                     name.displayPath(), _settings.preflightDeadline);
-            if (!preflight.ok) {
-                if (copied) removeTree(staging);
-                return fail(source, label + ": " + preflight.detail);
-            }
+        util::Expected<std::string> preflight = bundle::preflightBundle(
+            _settings.preflightBinary, root, label, *report, _settings.preflightDeadline);
+        if (!preflight) {
+            if (copied) removeTree(staging);
+            return fail(source, preflight.error());
         }
     }
 
     // 4. fsync, 5. rename into work/<host>/<name>/<versionId>/.
+    std::string versionId = makeVersionId(name, checksum);
     std::string versionDir;
     if (copied) {
         if (!syncTree(staging)) {
@@ -435,11 +434,13 @@ DeployOutcome HostDeployer::deploySource(const Source& source, const char* event
     std::string docBase = copied ? versionDir : source.fullPath;
 
     // 6. Build and start the new Context (not yet routed: the old version keeps serving).
-    auto context = _runner.create(name, docBase, error);
-    if (!context) {
+    util::Expected<std::shared_ptr<ContextHandle>> created =
+        _runner.create(name, docBase, report->descriptor);
+    if (!created) {
         if (!versionDir.empty()) removeTree(versionDir);
-        return fail(source, label + ": " + error);
+        return fail(source, label + ": " + created.error());
     }
+    std::shared_ptr<ContextHandle> context = std::move(*created);
     crashPoint("started");
 
     // 7. Swap into routing atomically.
@@ -727,11 +728,11 @@ DeployOutcome HostDeployer::start(const std::string& path)
         if (current == nullptr) return bundleGone(path);
         return deploySource(*current, "started");
     }
-    std::string error;
-    if (!d.context->start(error)) {
+    util::Outcome restarted = d.context->start();
+    if (!restarted) {
         _registry.setState(_settings.hostName, path, d.source.name.version, registry::DeploymentState::Failed,
-                           error);
-        return DeployOutcome{false, error};
+                           restarted.error());
+        return DeployOutcome{false, restarted.error()};
     }
     _registry.setState(_settings.hostName, path, d.source.name.version, registry::DeploymentState::Running);
     _registry.addEvent(_settings.hostName, path, d.source.name.version, "started", "by an administrator");

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "deployer/BundleExtractor.h"
-#include "deployer/ContextName.h"
+#include "bundle/BundleExtractor.h"
+#include "bundle/ContextName.h"
 #include "deployer/ContextRunner.h"
 #include "registry/Registry.h"
 
@@ -21,8 +21,8 @@ struct HostDeployerSettings
     std::string workDir;         ///< absolute: work/<host>; versions live in <workDir>/<name>/<versionId>/
     bool deployOnStartup = true; ///< deploy what appBase holds at start-up
     bool autoDeploy = true;      ///< tick() acts on changes (otherwise only the admin API deploys)
-    ExtractionLimits limits;     ///< caps while unpacking
-    std::string preflightBinary; ///< `BINARY preflight LIB`; "" skips the preflight (unit tests)
+    bundle::ExtractionLimits limits; ///< caps while unpacking
+    std::string preflightBinary; ///< `BINARY preflight ...` (bundle/Preflight.h); "" skips it (unit tests)
     /// <Host preflightTimeout>: the preflight child is killed and the bundle refused after this.
     std::chrono::milliseconds preflightDeadline{10'000};
     /// <Host deployStabilityDelay>: size+mtime unchanged this long before a change is picked up.
@@ -53,7 +53,8 @@ struct DeployOutcome
 ///
 /// Commit order of one deploy (each step can fail; a failure leaves the previous version
 /// serving, and records time and reason in the registry and the log):
-///   stage (unpack into <workDir>/.staging/) -> validate -> preflight (child process) ->
+///   stage (unpack into <workDir>/.staging/, checksum on the way) -> validate (reads web.xml,
+///   once) -> preflight (child process) ->
 ///   syncfs -> rename into <workDir>/<name>/<versionId>/ -> build and start the Context ->
 ///   swap into routing -> registry row -> drain the old version (in-flight == 0) -> stop it ->
 ///   remove its directory.
@@ -98,7 +99,7 @@ private:
     /// One deployable entry of appBase.
     struct Source
     {
-        ContextName name;
+        bundle::ContextName name;
         std::string fileName; ///< "shop##2.sar" or "docs"
         std::string fullPath;
         bool bundle = false;
@@ -123,7 +124,7 @@ private:
 
     std::vector<Source> scan() const;
     bool fingerprintOf(Source& source) const;
-    std::string contextDir(const ContextName& name) const;
+    std::string contextDir(const bundle::ContextName& name) const;
     DeployOutcome deploySource(const Source& source, const char* event);
     DeployOutcome fail(const Source& source, const std::string& reason);
     /// The NotFound outcomes of the admin actions, worded once.
@@ -138,12 +139,12 @@ private:
     /// The result points into `sources`: a temporary would leave it dangling.
     const Source* newestSource(std::vector<Source>&& sources, const std::string& path) const = delete;
     DeployOutcome install(const std::string& fileName, const std::string& tempPath, bool update);
-    std::string makeVersionId(const ContextName& name, const std::string& checksum);
+    std::string makeVersionId(const bundle::ContextName& name, const std::string& checksum);
 
     HostDeployerSettings _settings;
     ContextRunner& _runner;
     registry::Registry& _registry;
-    BundleExtractor _extractor;
+    bundle::BundleExtractor _extractor;
     std::map<std::string, Deployed> _deployed;    ///< by context path
     std::map<std::string, Observation> _observed; ///< by file name in appBase
     std::map<std::string, std::string> _failed;   ///< file name -> fingerprint that failed

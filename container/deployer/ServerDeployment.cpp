@@ -1,6 +1,6 @@
 #include "deployer/ServerDeployment.h"
 
-#include "deployer/Preflight.h"
+#include "bundle/Preflight.h"
 #include "util/Log.h"
 
 #include <cerrno>
@@ -43,7 +43,7 @@ void ServerDeployment::start()
     makeDirectories(base + "/data");
     _registry = std::make_unique<registry::Registry>(base + "/data/serval.db");
     _deployer = std::make_unique<Deployer>(*_registry);
-    std::string self = selfExecutable();
+    std::string self = bundle::selfExecutable();
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = _engine.findHost(hostConfig.name);
         if (!host) continue;

@@ -16,7 +16,7 @@ namespace serval::deployer {
 /// Wires the Deployer into the server (called by the `serval` main): opens the registry
 /// (<base>/data/serval.db), creates one HostContextRunner and HostDeployer per <Host> (work
 /// directory <base>/work/<host>), runs start-up reconciliation and deployment, and starts the
-/// watcher. Replaces core::deployExplodedDirectories.
+/// watcher.
 ///
 /// OWNERSHIP: owned by the main next to the Engine; stop() (or the destructor) must run before
 /// the Engine is destroyed. THREADS: start()/stop() on the main thread.

@@ -1,6 +1,10 @@
 #pragma once
 
+#include "util/Strings.h"
+
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace serval::http {
 
@@ -11,5 +15,15 @@ struct Header
     std::string name;
     std::string value;
 };
+
+/// The first field named `name` (ASCII case-insensitive), or nullptr: the one lookup behind
+/// HttpRequest's and HttpResponse's header() and hasHeader().
+inline const Header* findHeader(const std::vector<Header>& headers, std::string_view name) noexcept
+{
+    for (const Header& h : headers) {
+        if (util::equalsIgnoreCase(h.name, name)) return &h;
+    }
+    return nullptr;
+}
 
 } // namespace serval::http

@@ -1,23 +1,16 @@
 #include "http/HttpRequest.h"
 
-#include "util/Strings.h"
-
 namespace serval::http {
 
 std::string_view HttpRequest::header(std::string_view name) const noexcept
 {
-    for (const Header& h : headers) {
-        if (util::equalsIgnoreCase(h.name, name)) return h.value;
-    }
-    return {};
+    const Header* h = findHeader(headers, name);
+    return h ? std::string_view(h->value) : std::string_view();
 }
 
 bool HttpRequest::hasHeader(std::string_view name) const noexcept
 {
-    for (const Header& h : headers) {
-        if (util::equalsIgnoreCase(h.name, name)) return true;
-    }
-    return false;
+    return findHeader(headers, name) != nullptr;
 }
 
 void HttpRequest::clear() noexcept

@@ -17,9 +17,10 @@ void HttpResponse::setHeader(std::string_view name, std::string_view value)
     for (auto it = _headers.begin(); it != _headers.end(); ++it) {
         if (util::equalsIgnoreCase(it->name, name)) {
             it->value.assign(value);
-            _headers.erase(std::remove_if(it + 1, _headers.end(),
-                                          [&](const Header& h) { return util::equalsIgnoreCase(h.name, name); }),
-                           _headers.end());
+            _headers.erase(
+                std::remove_if(it + 1, _headers.end(),
+                               [&](const Header& h) { return util::equalsIgnoreCase(h.name, name); }),
+                _headers.end());
             return;
         }
     }
@@ -71,18 +72,13 @@ void HttpResponse::removeHeader(std::string_view name) noexcept
 
 std::string_view HttpResponse::header(std::string_view name) const noexcept
 {
-    for (const Header& h : _headers) {
-        if (util::equalsIgnoreCase(h.name, name)) return h.value;
-    }
-    return {};
+    const Header* h = findHeader(_headers, name);
+    return h ? std::string_view(h->value) : std::string_view();
 }
 
 bool HttpResponse::hasHeader(std::string_view name) const noexcept
 {
-    for (const Header& h : _headers) {
-        if (util::equalsIgnoreCase(h.name, name)) return true;
-    }
-    return false;
+    return findHeader(_headers, name) != nullptr;
 }
 
 void HttpResponse::setFileBody(std::shared_ptr<FileBody> file, uint64_t offset, uint64_t length) noexcept
@@ -115,9 +111,8 @@ bool HttpResponse::flush() noexcept
     return ok;
 }
 
-bool HttpResponse::reset() noexcept
+inline void HttpResponse::clearContent() noexcept
 {
-    if (_committed) return false;
     _status = 200;
     recycleHeaders();
     _body.clear();
@@ -125,18 +120,18 @@ bool HttpResponse::reset() noexcept
     _fileOffset = 0;
     _fileLength = 0;
     _contentLength = -1;
+}
+
+bool HttpResponse::reset() noexcept
+{
+    if (_committed) return false;
+    clearContent();
     return true;
 }
 
 void HttpResponse::clear() noexcept
 {
-    _status = 200;
-    recycleHeaders();
-    _body.clear();
-    _file.reset();
-    _fileOffset = 0;
-    _fileLength = 0;
-    _contentLength = -1;
+    clearContent();
     _committed = false;
     _chunked = false;
     _headOnly = false;

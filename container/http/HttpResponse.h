@@ -120,6 +120,9 @@ public:
 private:
     /// Moves the headers to _spare (clear() and reset()): their strings keep their capacity.
     void recycleHeaders() noexcept;
+    /// Status, headers, body and file back to a fresh 200 (reset() and clear(); inline: clear()
+    /// runs for every request on the connection).
+    inline void clearContent() noexcept;
 
     int _status = 200;
     std::vector<Header> _headers;

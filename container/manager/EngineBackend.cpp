@@ -4,6 +4,7 @@
 #include "core/Engine.h"
 #include "core/Host.h"
 #include "core/Wrapper.h"
+#include "bundle/ContextName.h"
 #include "deployer/Deployer.h"
 #include "util/Strings.h"
 
@@ -63,6 +64,14 @@ std::string bundleNameFor(const std::string& path)
         if (c == '/') c = '#';
     }
     return name + ".sar";
+}
+
+/// The context path the Deployer gives a bundle or directory name ("shop##2.sar" -> "/shop"),
+/// by its own rules; "" when the name is not deployable (the Deployer's refusal says why).
+std::string displayPathOf(const std::string& name)
+{
+    auto parsed = bundle::ContextName::fromFileName(name);
+    return parsed ? parsed->displayPath() : std::string();
 }
 
 } // namespace
@@ -248,6 +257,12 @@ std::optional<AppDetail> EngineBackend::app(const std::string& hostName, const s
     return detail;
 }
 
+std::optional<ActionResult> EngineBackend::refuseReserved(const std::string& path) const
+{
+    if (!_reserved.count(path)) return std::nullopt;
+    return failure(409, "reserved", path + " belongs to the container and cannot be changed from here");
+}
+
 std::shared_ptr<core::Context> EngineBackend::actionable(const std::string& hostName, const std::string& path,
                                                          ActionResult& result)
 {
@@ -256,8 +271,8 @@ std::shared_ptr<core::Context> EngineBackend::actionable(const std::string& host
         result = failure(404, "not_found", "no host named " + hostName);
         return nullptr;
     }
-    if (host->name() == _engine.defaultHostName() && _reserved.count(path)) {
-        result = failure(409, "reserved", path + " belongs to the container and cannot be changed from here");
+    if (auto refused = host->name() == _engine.defaultHostName() ? refuseReserved(path) : std::nullopt) {
+        result = *refused;
         return nullptr;
     }
     auto context = host->findContext(contextKey(path));
@@ -290,46 +305,27 @@ ActionResult EngineBackend::deployUpload(const std::string& host, const std::str
                                          const std::string& fileName, const std::string& bundle, bool update)
 {
     if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
-    if (_reserved.count(path)) return failure(409, "reserved", path + " belongs to the container");
+    if (auto refused = refuseReserved(path)) return *refused;
     // The context path decides the name in appBase; without one, the uploaded file's name does.
     std::string name = path.empty() ? fileName : bundleNameFor(path);
     auto outcome = _deployer->deployBytes(host, name, bundle, update);
-    std::string deployedPath = path;
-    if (deployedPath.empty()) {
-        std::string base = name.substr(0, name.find('.'));
-        base = base.substr(0, base.find("##"));
-        for (char& c : base) {
-            if (c == '#') c = '/';
-        }
-        deployedPath = base == "ROOT" ? "/" : "/" + base;
-    }
-    return fromOutcome(outcome, host, deployedPath);
+    return fromOutcome(outcome, host, path.empty() ? displayPathOf(name) : path);
 }
 
 ActionResult EngineBackend::deployPath(const std::string& host, const std::string& path,
                                        const std::string& serverPath, bool update)
 {
     if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
-    if (_reserved.count(path)) return failure(409, "reserved", path + " belongs to the container");
+    if (auto refused = refuseReserved(path)) return *refused;
     std::string fileName = path.empty() ? std::string() : bundleNameFor(path);
     auto outcome = _deployer->deploy(host, serverPath, update, fileName);
-    std::string deployedPath = path;
-    if (deployedPath.empty()) {
-        std::string base = serverPath.substr(serverPath.rfind('/') + 1);
-        base = base.substr(0, base.find('.'));
-        base = base.substr(0, base.find("##"));
-        for (char& c : base) {
-            if (c == '#') c = '/';
-        }
-        deployedPath = base == "ROOT" ? "/" : "/" + base;
-    }
-    return fromOutcome(outcome, host, deployedPath);
+    return fromOutcome(outcome, host,
+                       path.empty() ? displayPathOf(serverPath.substr(serverPath.rfind('/') + 1)) : path);
 }
 
 ActionResult EngineBackend::undeploy(const std::string& host, const std::string& path)
 {
-    if (_reserved.count(path))
-        return failure(409, "reserved", path + " belongs to the container and cannot be changed from here");
+    if (auto refused = refuseReserved(path)) return *refused;
     if (!_deployer)
         return failure(503, "unavailable", "undeploying needs the deployer, which is not running");
     auto outcome = _deployer->undeploy(host, contextKey(path));
@@ -340,9 +336,7 @@ ActionResult EngineBackend::undeploy(const std::string& host, const std::string&
 ActionResult EngineBackend::start(const std::string& hostName, const std::string& path)
 {
     if (_deployer) {
-        if (_reserved.count(path))
-            return failure(409, "reserved",
-                           path + " belongs to the container and cannot be changed from here");
+        if (auto refused = refuseReserved(path)) return *refused;
         return fromOutcome(_deployer->start(hostName, contextKey(path)), hostName, path);
     }
     ActionResult result;
@@ -357,9 +351,7 @@ ActionResult EngineBackend::start(const std::string& hostName, const std::string
 ActionResult EngineBackend::stop(const std::string& hostName, const std::string& path)
 {
     if (_deployer) {
-        if (_reserved.count(path))
-            return failure(409, "reserved",
-                           path + " belongs to the container and cannot be changed from here");
+        if (auto refused = refuseReserved(path)) return *refused;
         return fromOutcome(_deployer->stop(hostName, contextKey(path)), hostName, path);
     }
     ActionResult result;
@@ -372,9 +364,7 @@ ActionResult EngineBackend::stop(const std::string& hostName, const std::string&
 ActionResult EngineBackend::reload(const std::string& hostName, const std::string& path)
 {
     if (_deployer) {
-        if (_reserved.count(path))
-            return failure(409, "reserved",
-                           path + " belongs to the container and cannot be changed from here");
+        if (auto refused = refuseReserved(path)) return *refused;
         return fromOutcome(_deployer->reload(hostName, contextKey(path)), hostName, path);
     }
     ActionResult result;

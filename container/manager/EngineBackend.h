@@ -76,6 +76,8 @@ private:
     ActionResult fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
                              const std::string& path);
     std::optional<AppInfo> find(const std::string& host, const std::string& path);
+    /// 409 for the container's own paths (the manager, /metrics), which no action may touch.
+    std::optional<ActionResult> refuseReserved(const std::string& path) const;
     /// Finds the Context; sets `result` to 404/409 and returns nullptr if it cannot be acted on.
     std::shared_ptr<core::Context> actionable(const std::string& host, const std::string& path,
                                               ActionResult& result);

@@ -4,7 +4,6 @@
 #include "core/Engine.h"
 #include "core/Host.h"
 #include "manager/ManagerServlet.h"
-#include "manager/MetricsServlet.h"
 #include "util/Log.h"
 
 #include <cerrno>
@@ -83,7 +82,8 @@ void Manager::install()
                                 "; the container's Prometheus metrics are not mounted");
     } else {
         _backend->addReservedPath("/metrics");
-        contexts.push_back(makeContext("metrics", "/metrics", std::make_unique<MetricsServlet>(_api), 0));
+        contexts.push_back(makeContext("metrics", "/metrics",
+                                       std::make_unique<ManagerServlet>(_api, &ManagerApi::metrics), 0));
     }
     for (const auto& context : contexts) {
         if (!context->start())

@@ -40,6 +40,20 @@ Object::Ptr newObject()
     return new Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
 
+/// A JSON array of `items`, each turned into a value by `toJson`.
+template <typename Items, typename ToJson> Array::Ptr jsonArray(const Items& items, ToJson toJson)
+{
+    Array::Ptr list = new Array;
+    for (const auto& item : items)
+        list->add(toJson(item));
+    return list;
+}
+
+template <typename Items> Array::Ptr jsonArray(const Items& items)
+{
+    return jsonArray(items, [](const auto& item) { return item; });
+}
+
 std::string stringify(const Poco::Dynamic::Var& value)
 {
     std::ostringstream out;
@@ -64,6 +78,72 @@ AdminResponse error(int status, std::string_view code, std::string_view detail)
     body->set("error", std::string(code));
     body->set("detail", std::string(detail));
     return json(status, body);
+}
+
+AdminResponse text(int status, std::string body)
+{
+    AdminResponse response;
+    response.status = status;
+    securityHeaders(response);
+    response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    response.body = std::move(body);
+    return response;
+}
+
+constexpr const char* ReadOnly = "this endpoint is read-only; use GET";
+constexpr const char* TokensUsage = "GET or POST /api/tokens, DELETE /api/tokens/<id>";
+constexpr const char* BadContextPath = "path must be a context path such as /shop (\"/\" for ROOT)";
+
+/// A route table pattern against the route below /api: exact, "/prefix/*" (the rest lands in
+/// `tail`) or "*" (everything).
+bool matchesPath(std::string_view pattern, std::string_view route, std::string_view& tail)
+{
+    if (pattern == "*") return true;
+    if (util::endsWith(pattern, "/*")) {
+        pattern.remove_suffix(1);
+        if (!util::startsWith(route, pattern)) return false;
+        tail = route.substr(pattern.size());
+        return true;
+    }
+    return route == pattern;
+}
+
+/// `methods` is a space-separated list, or "*" for any.
+bool hasMethod(std::string_view methods, std::string_view method)
+{
+    if (methods == "*") return true;
+    for (auto name : util::splitList(methods, ' ')) {
+        if (name == method) return true;
+    }
+    return false;
+}
+
+bool canRead(const Principal& who)
+{
+    return who.hasRole("manager-gui") || who.hasRole("manager-status") || who.hasRole("manager-script");
+}
+
+bool canAct(const Principal& who)
+{
+    return who.viaToken ? who.hasRole("manager-script") : who.hasRole("manager-gui");
+}
+
+/// Throws for a body that is not a JSON object.
+Object::Ptr parseObject(const std::string& body)
+{
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Object::Ptr>();
+}
+
+/// A backend action whose exception becomes a 500 (the control plane may throw; the manager
+/// answers with the reason).
+template <typename Run> ActionResult guarded(Run run)
+{
+    try {
+        return run();
+    } catch (const std::exception& e) {
+        return ActionResult{false, 500, "internal", e.what(), std::nullopt};
+    }
 }
 
 bool isStateChanging(std::string_view method)
@@ -122,8 +202,7 @@ Object::Ptr appJson(const AppInfo& app)
 
 Array::Ptr historyJson(const std::vector<HistoryEntry>& entries)
 {
-    Array::Ptr list = new Array;
-    for (const auto& h : entries) {
+    return jsonArray(entries, [](const HistoryEntry& h) {
         auto o = newObject();
         o->set("time", h.time);
         o->set("host", h.host);
@@ -131,25 +210,39 @@ Array::Ptr historyJson(const std::vector<HistoryEntry>& entries)
         o->set("version", h.version);
         o->set("event", h.event);
         o->set("detail", h.detail);
-        list->add(o);
-    }
-    return list;
+        return o;
+    });
 }
 
 Array::Ptr componentsJson(const std::vector<ComponentInfo>& components)
 {
-    Array::Ptr list = new Array;
-    for (const auto& c : components) {
+    return jsonArray(components, [](const ComponentInfo& c) {
         auto o = newObject();
         o->set("name", c.name);
         o->set("className", c.className);
-        Array::Ptr mappings = new Array;
-        for (const auto& m : c.mappings)
-            mappings->add(m);
-        o->set("mappings", mappings);
-        list->add(o);
-    }
-    return list;
+        o->set("mappings", jsonArray(c.mappings));
+        return o;
+    });
+}
+
+Object::Ptr sessionJson(const std::string& user, const std::vector<std::string>& roles,
+                        const std::string& csrf)
+{
+    auto body = newObject();
+    body->set("user", user);
+    body->set("roles", jsonArray(roles));
+    body->set("csrf", csrf);
+    return body;
+}
+
+Object::Ptr tokenJson(const ApiToken& token)
+{
+    auto o = newObject();
+    o->set("id", token.id);
+    o->set("name", token.name);
+    o->set("user", token.user);
+    o->set("created", token.created);
+    return o;
 }
 
 /// Reads at most the last `maxBytes` of a file.
@@ -196,9 +289,8 @@ std::string metricLabel(std::string_view value)
     return out;
 }
 
-} // namespace
-
-std::string_view AdminRequest::header(std::string_view name) const noexcept
+std::string_view findHeader(const std::vector<std::pair<std::string, std::string>>& headers,
+                            std::string_view name)
 {
     for (const auto& [n, v] : headers) {
         if (util::equalsIgnoreCase(n, name)) return v;
@@ -206,12 +298,16 @@ std::string_view AdminRequest::header(std::string_view name) const noexcept
     return {};
 }
 
+} // namespace
+
+std::string_view AdminRequest::header(std::string_view name) const noexcept
+{
+    return findHeader(headers, name);
+}
+
 std::string_view AdminResponse::header(std::string_view name) const noexcept
 {
-    for (const auto& [n, v] : headers) {
-        if (util::equalsIgnoreCase(n, name)) return v;
-    }
-    return {};
+    return findHeader(headers, name);
 }
 
 bool Principal::hasRole(std::string_view role) const noexcept
@@ -268,14 +364,9 @@ AdminResponse ManagerApi::handle(const AdminRequest& request)
     if (!_allow.allows(request.remoteAddress)) {
         LOG_WARN("manager", "refused " + request.method + " " + _config.path + request.path + " from " +
                                 request.remoteAddress + " (not in the manager allow list)");
-        AdminResponse response;
-        response.status = 403;
-        securityHeaders(response);
-        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-        response.body =
-            "403 Forbidden: the manager is not reachable from this address. An administrator can add "
-            "it to <Manager allow=\"...\"> in conf/server.xml.\n";
-        return response;
+        return text(403,
+                    "403 Forbidden: the manager is not reachable from this address. An administrator can "
+                    "add it to <Manager allow=\"...\"> in conf/server.xml.\n");
     }
     std::string_view path = request.path;
     if (path.empty()) {
@@ -299,108 +390,74 @@ AdminResponse ManagerApi::handle(const AdminRequest& request)
         name = "index.html";
     } else if (util::startsWith(path, "/assets/")) {
         name = path.substr(8);
-    } else {
-        AdminResponse response;
-        response.status = 404;
-        securityHeaders(response);
-        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-        response.body = "404 Not Found\n";
-        return response;
     }
-    const Asset* asset = findAsset(name);
+    const Asset* asset = name.empty() || name.find('/') != std::string_view::npos ? nullptr : findAsset(name);
+    if (!asset) return text(404, "404 Not Found\n");
     AdminResponse response;
     securityHeaders(response);
-    if (!asset || name.find('/') != std::string_view::npos) {
-        response.status = 404;
-        response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-        response.body = "404 Not Found\n";
-        return response;
-    }
     response.headers.emplace_back("Content-Type", std::string(asset->contentType));
     response.body = std::string(asset->data);
     return response;
 }
 
-AdminResponse ManagerApi::login(const AdminRequest& request)
+const std::vector<ManagerApi::Route>& ManagerApi::routes()
 {
-    if (request.method != "POST") return error(405, "method_not_allowed", "log in with POST");
-    // A JSON body forces a CORS preflight for cross-site senders, which (with SameSite=Strict)
-    // rules out login CSRF before any token exists.
-    if (!util::startsWithIgnoreCase(request.header("Content-Type"), "application/json")) {
-        return error(415, "unsupported_media_type",
-                     "send {\"user\": ..., \"password\": ...} as application/json");
-    }
-    std::string user;
-    std::string password;
-    try {
-        Poco::JSON::Parser parser;
-        auto body = parser.parse(request.body).extract<Object::Ptr>();
-        user = body->optValue<std::string>("user", "");
-        password = body->optValue<std::string>("password", "");
-    } catch (const std::exception&) {
-        return error(400, "bad_request", "the body must be JSON {\"user\": ..., \"password\": ...}");
-    }
-    if (user.empty() || password.empty() || user.size() > 64 || password.size() > 1024) {
-        return error(400, "bad_request", "user and password are required");
-    }
-    Principal who;
-    who.user = user;
-    _realm->reloadIfChanged();
-    auto result = _realm->authenticate(user, password, request.remoteAddress);
-    switch (result.status) {
-    case realm::AuthStatus::Ok:
-        break;
-    case realm::AuthStatus::BadCredentials:
-        audit(who, request, "login", user, "bad credentials");
-        return error(401, "bad_credentials", "wrong user name or password");
-    case realm::AuthStatus::LockedOut:
-    case realm::AuthStatus::RateLimited: {
-        bool locked = result.status == realm::AuthStatus::LockedOut;
-        audit(who, request, "login", user, locked ? "locked out" : "rate limited");
-        auto response = error(429, locked ? "locked_out" : "rate_limited",
-                              locked ? "too many failed logins for this user; try again in " +
-                                           std::to_string(result.retryAfter.count()) + " s"
-                                     : "too many failed logins from this address; try again in " +
-                                           std::to_string(result.retryAfter.count()) + " s");
-        response.headers.emplace_back("Retry-After", std::to_string(result.retryAfter.count()));
-        return response;
-    }
-    }
-    // The page's cookie carries manager-gui and manager-status only: manager-script is for
-    // bearer tokens and never combined with cookie authentication (Tomcat's rule).
-    std::vector<std::string> roles;
-    for (const auto& role : result.roles) {
-        if (role == "manager-gui" || role == "manager-status") roles.push_back(role);
-    }
-    who.user = result.user;
-    if (roles.empty()) {
-        audit(who, request, "login", result.user, "refused: no manager-gui or manager-status role");
-        return error(403, "forbidden",
-                     "user " + result.user +
-                         " has no manager-gui or manager-status role; scripts use API tokens");
-    }
-    // A fresh id at every login; an old cookie, if any, is dropped.
-    std::string old = cookieValue(request.header("Cookie"), CookieName);
-    if (!old.empty()) _sessions.remove(old);
-    auto session = _sessions.create(result.user, roles);
-    audit(who, request, "login", result.user, "ok");
-    auto body = newObject();
-    body->set("user", session.user);
-    Array::Ptr roleList = new Array;
-    for (const auto& r : session.roles)
-        roleList->add(r);
-    body->set("roles", roleList);
-    body->set("csrf", session.csrf);
-    auto response = json(200, body);
-    response.headers.emplace_back("Set-Cookie", cookieHeader(session.id, request.secure, false));
-    return response;
+    // {methods, path below /api, access, handler, the 405 detail}; first match wins, so the
+    // catch-all "*" (404 for GET, 405 otherwise) stays last.
+    static const std::vector<Route> table = {
+        {"POST", "/login", Access::Anyone, &ManagerApi::login, "log in with POST"},
+        {"*", "/session", Access::Principal, &ManagerApi::session, ""},
+        {"POST", "/logout", Access::Principal, &ManagerApi::logout, "log out with POST"},
+        {"GET HEAD", "/tokens", Access::TokenAdmin, &ManagerApi::listTokens, TokensUsage},
+        {"POST", "/tokens", Access::TokenAdmin, &ManagerApi::createToken, TokensUsage},
+        {"DELETE POST", "/tokens/*", Access::TokenAdmin, &ManagerApi::revokeToken, TokensUsage},
+        {"POST", "/undeploy", Access::Act, &ManagerApi::undeploy, "use POST"},
+        {"POST", "/start", Access::Act, &ManagerApi::start, "use POST"},
+        {"POST", "/stop", Access::Act, &ManagerApi::stop, "use POST"},
+        {"POST", "/reload", Access::Act, &ManagerApi::reload, "use POST"},
+        {"POST PUT", "/deploy", Access::Act, &ManagerApi::deploy, "use POST"},
+        {"GET HEAD", "/apps", Access::Read, &ManagerApi::apps, ReadOnly},
+        {"GET HEAD", "/app", Access::Read, &ManagerApi::app, ReadOnly},
+        {"GET HEAD", "/status", Access::Read, &ManagerApi::status, ReadOnly},
+        {"GET HEAD", "/history", Access::Read, &ManagerApi::history, ReadOnly},
+        {"GET HEAD", "/audit", Access::AuditLog, &ManagerApi::auditLog, ReadOnly},
+        {"GET HEAD", "/logs", Access::Read, &ManagerApi::logs, ReadOnly},
+        {"GET HEAD", "*", Access::Read, &ManagerApi::notFound, ReadOnly},
+    };
+    return table;
 }
 
 AdminResponse ManagerApi::api(const AdminRequest& request, std::string_view route)
 {
-    if (route == "/login") return login(request);
+    const Route* byPath = nullptr;
+    const Route* match = nullptr;
+    std::string_view tail;
+    for (const Route& row : routes()) {
+        if (byPath && row.path != byPath->path) break; // a path's rows are adjacent
+        if (!byPath && !matchesPath(row.path, route, tail)) continue;
+        if (!byPath) byPath = &row;
+        if (hasMethod(row.methods, request.method)) {
+            match = &row;
+            break;
+        }
+    }
+    // The last row's "*" matches every route, so byPath is always set.
+    Principal who;
+    if (byPath->access != Access::Anyone) {
+        auto authenticated = authenticate(request, route);
+        if (auto* refused = std::get_if<AdminResponse>(&authenticated)) return std::move(*refused);
+        who = std::move(std::get<Principal>(authenticated));
+        if (auto refused = refuse(byPath->access, who)) return std::move(*refused);
+    }
+    if (!match) return error(405, "method_not_allowed", byPath->wrongMethod);
+    ApiCall call{request, who, parseQuery(request.query), tail};
+    return (this->*match->handler)(call);
+}
 
-    // Authenticate: a bearer token, or the page's session cookie (never both kinds of role).
+std::variant<Principal, AdminResponse> ManagerApi::authenticate(const AdminRequest& request,
+                                                                std::string_view route)
+{
+    // A bearer token, or the page's session cookie (never both kinds of role).
     Principal who;
     std::string_view authorization = request.header("Authorization");
     if (!authorization.empty()) {
@@ -423,282 +480,306 @@ AdminResponse ManagerApi::api(const AdminRequest& request, std::string_view rout
             return error(403, "forbidden",
                          "the token's user " + token->user + " no longer has the manager-script role");
         }
-    } else {
-        std::string id = cookieValue(request.header("Cookie"), CookieName);
-        auto session = id.empty() ? std::nullopt : _sessions.find(id);
-        if (!session) {
-            auto response = error(401, "unauthorized", "log in first (the session is missing or expired)");
-            if (!id.empty())
-                response.headers.emplace_back("Set-Cookie", cookieHeader("", request.secure, true));
-            return response;
-        }
-        who.user = session->user;
-        who.roles = session->roles;
-        who.sessionId = session->id;
-        who.csrf = session->csrf;
-        if (isStateChanging(request.method) &&
-            !realm::constantTimeEquals(request.header("X-CSRF-Token"), session->csrf)) {
-            audit(who, request, request.method, std::string(route), "refused: missing or wrong CSRF token");
-            return error(403, "csrf", "missing or wrong X-CSRF-Token header; reload the page");
-        }
+        return who;
     }
-
-    bool canRead =
-        who.hasRole("manager-gui") || who.hasRole("manager-status") || who.hasRole("manager-script");
-    bool canAct = who.viaToken ? who.hasRole("manager-script") : who.hasRole("manager-gui");
-    auto params = parseQuery(request.query);
-
-    if (route == "/session") {
-        if (who.viaToken) return error(400, "bad_request", "sessions are for the page; tokens need none");
-        auto body = newObject();
-        body->set("user", who.user);
-        Array::Ptr roleList = new Array;
-        for (const auto& r : who.roles)
-            roleList->add(r);
-        body->set("roles", roleList);
-        body->set("csrf", who.csrf);
-        body->set("canAct", canAct);
-        return json(200, body);
-    }
-    if (route == "/logout") {
-        if (request.method != "POST") return error(405, "method_not_allowed", "log out with POST");
-        if (!who.sessionId.empty()) _sessions.remove(who.sessionId);
-        audit(who, request, "logout", who.user, "ok");
-        auto response = json(200, newObject());
-        response.headers.emplace_back("Set-Cookie", cookieHeader("", request.secure, true));
+    std::string id = cookieValue(request.header("Cookie"), CookieName);
+    auto session = id.empty() ? std::nullopt : _sessions.find(id);
+    if (!session) {
+        auto response = error(401, "unauthorized", "log in first (the session is missing or expired)");
+        if (!id.empty()) response.headers.emplace_back("Set-Cookie", cookieHeader("", request.secure, true));
         return response;
     }
-    if (util::startsWith(route, "/tokens")) return tokensEndpoint(request, who, route.substr(7));
-
-    if (!canRead) return error(403, "forbidden", "user " + who.user + " may not read the manager");
-
-    static const char* const Actions[] = {"/undeploy", "/start", "/stop", "/reload"};
-    for (const char* name : Actions) {
-        if (route == name) {
-            if (!canAct) return error(403, "forbidden", "user " + who.user + " has read-only access");
-            if (request.method != "POST") return error(405, "method_not_allowed", "use POST");
-            return action(request, who, route.substr(1));
-        }
+    who.user = session->user;
+    who.roles = session->roles;
+    who.sessionId = session->id;
+    who.csrf = session->csrf;
+    if (isStateChanging(request.method) &&
+        !realm::constantTimeEquals(request.header("X-CSRF-Token"), session->csrf)) {
+        audit(who, request, request.method, std::string(route), "refused: missing or wrong CSRF token");
+        return error(403, "csrf", "missing or wrong X-CSRF-Token header; reload the page");
     }
-    if (route == "/deploy") {
-        if (!canAct) return error(403, "forbidden", "user " + who.user + " has read-only access");
-        if (request.method != "POST" && request.method != "PUT")
-            return error(405, "method_not_allowed", "use POST");
-        return deploy(request, who);
-    }
-    if (request.method != "GET" && request.method != "HEAD") {
-        return error(405, "method_not_allowed", "this endpoint is read-only; use GET");
-    }
-    if (route == "/apps") {
-        Array::Ptr list = new Array;
-        for (const auto& app : _backend.apps())
-            list->add(appJson(app));
-        auto body = newObject();
-        body->set("defaultHost", _backend.defaultHost());
-        body->set("apps", list);
-        return json(200, body);
-    }
-    if (route == "/app") {
-        std::string host = get(params, "host");
-        if (host.empty()) host = _backend.defaultHost();
-        std::string path = get(params, "path");
-        auto detail = _backend.app(host, path);
-        if (!detail) return error(404, "not_found", "no application at " + host + path);
-        auto body = appJson(detail->info);
-        body->set("servlets", componentsJson(detail->servlets));
-        body->set("filters", componentsJson(detail->filters));
-        Array::Ptr listeners = new Array;
-        for (const auto& l : detail->listeners)
-            listeners->add(l);
-        body->set("listeners", listeners);
-        auto params2 = newObject();
-        for (const auto& [k, v] : detail->contextParams)
-            params2->set(k, v);
-        body->set("contextParams", params2);
-        auto files = newObject();
-        files->set("count", detail->fileCount);
-        files->set("bytes", detail->fileBytes);
-        body->set("files", files);
-        body->set("libraries", detail->libraries);
-        body->set("libraryStayedMapped", detail->libraryStayedMapped);
-        body->set("recentFailures", historyJson(detail->recentFailures));
-        body->set("history", historyJson(detail->history));
-        return json(200, body);
-    }
-    if (route == "/status") return statusJson();
-    if (route == "/history") {
-        auto limit = util::parseUnsigned(get(params, "limit")).value_or(100);
-        auto body = newObject();
-        body->set("history", historyJson(_backend.history(get(params, "host"), get(params, "path"),
-                                                          std::min<uint64_t>(limit, 1000))));
-        return json(200, body);
-    }
-    if (route == "/audit") {
-        if (!(who.hasRole("manager-gui") || who.hasRole("manager-script"))) {
-            return error(403, "forbidden", "the audit log needs manager-gui or manager-script");
-        }
-        auto limit = util::parseUnsigned(get(params, "limit")).value_or(100);
-        Array::Ptr list = new Array;
-        for (const auto& a : _backend.auditLog(std::min<uint64_t>(limit, 1000))) {
-            auto o = newObject();
-            o->set("time", a.time);
-            o->set("user", a.user);
-            o->set("action", a.action);
-            o->set("target", a.target);
-            o->set("address", a.address);
-            o->set("result", a.result);
-            list->add(o);
-        }
-        auto body = newObject();
-        body->set("audit", list);
-        return json(200, body);
-    }
-    if (route == "/logs") return logs(request);
-    return error(404, "not_found", "no such API endpoint; see docs/manager-api.md");
+    return who;
 }
 
-AdminResponse ManagerApi::action(const AdminRequest& request, const Principal& who, std::string_view name)
+std::optional<AdminResponse> ManagerApi::refuse(Access access, const Principal& who) const
 {
-    auto params = parseQuery(request.query);
-    std::string host = get(params, "host");
-    if (host.empty()) host = _backend.defaultHost();
-    std::string path = get(params, "path");
-    if (!validContextPath(path)) {
-        return error(400, "bad_request", "path must be a context path such as /shop (\"/\" for ROOT)");
+    switch (access) {
+    case Access::Anyone:
+    case Access::Principal:
+        return std::nullopt;
+    case Access::TokenAdmin:
+        if (who.viaToken || !who.hasRole("manager-gui")) {
+            return error(403, "forbidden",
+                         "API tokens are managed in the manager page by a manager-gui user");
+        }
+        return std::nullopt;
+    case Access::Read:
+    case Access::Act:
+    case Access::AuditLog:
+        break;
     }
-    ActionResult result;
+    if (!canRead(who)) return error(403, "forbidden", "user " + who.user + " may not read the manager");
+    if (access == Access::Act && !canAct(who)) {
+        return error(403, "forbidden", "user " + who.user + " has read-only access");
+    }
+    if (access == Access::AuditLog && !(who.hasRole("manager-gui") || who.hasRole("manager-script"))) {
+        return error(403, "forbidden", "the audit log needs manager-gui or manager-script");
+    }
+    return std::nullopt;
+}
+
+AdminResponse ManagerApi::login(const ApiCall& call)
+{
+    const AdminRequest& request = call.request;
+    // A JSON body forces a CORS preflight for cross-site senders, which (with SameSite=Strict)
+    // rules out login CSRF before any token exists.
+    if (!util::startsWithIgnoreCase(request.header("Content-Type"), "application/json")) {
+        return error(415, "unsupported_media_type",
+                     "send {\"user\": ..., \"password\": ...} as application/json");
+    }
+    std::string user;
+    std::string password;
     try {
-        if (name == "undeploy")
-            result = _backend.undeploy(host, path);
-        else if (name == "start")
-            result = _backend.start(host, path);
-        else if (name == "stop")
-            result = _backend.stop(host, path);
-        else
-            result = _backend.reload(host, path);
-    } catch (const std::exception& e) {
-        result = ActionResult{false, 500, "internal", e.what(), std::nullopt};
+        auto body = parseObject(request.body);
+        user = body->optValue<std::string>("user", "");
+        password = body->optValue<std::string>("password", "");
+    } catch (const std::exception&) {
+        return error(400, "bad_request", "the body must be JSON {\"user\": ..., \"password\": ...}");
     }
-    audit(who, request, std::string(name), host + path, result.ok ? "ok" : result.detail);
+    if (user.empty() || password.empty() || user.size() > 64 || password.size() > 1024) {
+        return error(400, "bad_request", "user and password are required");
+    }
+    Principal who;
+    who.user = user;
+    _realm->reloadIfChanged();
+    auto result = _realm->authenticate(user, password, request.remoteAddress);
+    switch (result.status) {
+    case realm::AuthStatus::Ok:
+        break;
+    case realm::AuthStatus::BadCredentials:
+        audit(who, request, "login", user, "bad credentials");
+        return error(401, "bad_credentials", "wrong user name or password");
+    case realm::AuthStatus::LockedOut:
+    case realm::AuthStatus::RateLimited: {
+        bool locked = result.status == realm::AuthStatus::LockedOut;
+        std::string retryAfter = std::to_string(result.retryAfter.count());
+        audit(who, request, "login", user, locked ? "locked out" : "rate limited");
+        auto response = error(429, locked ? "locked_out" : "rate_limited",
+                              std::string(locked ? "too many failed logins for this user"
+                                                 : "too many failed logins from this address") +
+                                  "; try again in " + retryAfter + " s");
+        response.headers.emplace_back("Retry-After", retryAfter);
+        return response;
+    }
+    }
+    // The page's cookie carries manager-gui and manager-status only: manager-script is for
+    // bearer tokens and never combined with cookie authentication (Tomcat's rule).
+    std::vector<std::string> roles;
+    for (const auto& role : result.roles) {
+        if (role == "manager-gui" || role == "manager-status") roles.push_back(role);
+    }
+    who.user = result.user;
+    if (roles.empty()) {
+        audit(who, request, "login", result.user, "refused: no manager-gui or manager-status role");
+        return error(403, "forbidden",
+                     "user " + result.user +
+                         " has no manager-gui or manager-status role; scripts use API tokens");
+    }
+    // A fresh id at every login; an old cookie, if any, is dropped.
+    std::string old = cookieValue(request.header("Cookie"), CookieName);
+    if (!old.empty()) _sessions.remove(old);
+    auto session = _sessions.create(result.user, roles);
+    audit(who, request, "login", result.user, "ok");
+    auto response = json(200, sessionJson(session.user, session.roles, session.csrf));
+    response.headers.emplace_back("Set-Cookie", cookieHeader(session.id, request.secure, false));
+    return response;
+}
+
+AdminResponse ManagerApi::session(const ApiCall& call)
+{
+    const Principal& who = call.who;
+    if (who.viaToken) return error(400, "bad_request", "sessions are for the page; tokens need none");
+    auto body = sessionJson(who.user, who.roles, who.csrf);
+    body->set("canAct", canAct(who));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::logout(const ApiCall& call)
+{
+    if (!call.who.sessionId.empty()) _sessions.remove(call.who.sessionId);
+    audit(call.who, call.request, "logout", call.who.user, "ok");
+    auto response = json(200, newObject());
+    response.headers.emplace_back("Set-Cookie", cookieHeader("", call.request.secure, true));
+    return response;
+}
+
+AdminResponse ManagerApi::listTokens(const ApiCall&)
+{
+    auto body = newObject();
+    body->set("tokens", jsonArray(_tokens->list(), [](const ApiToken& t) {
+                  auto o = tokenJson(t);
+                  o->set("lastUsed", t.lastUsed);
+                  return o;
+              }));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::createToken(const ApiCall& call)
+{
+    std::string name;
+    try {
+        name = parseObject(call.request.body)->optValue<std::string>("name", "");
+    } catch (const std::exception&) {
+        return error(400, "bad_request", "the body must be JSON {\"name\": ...}");
+    }
+    name = std::string(util::trim(name));
+    if (name.empty() || name.size() > 100)
+        return error(400, "bad_request", "a token needs a name (1-100 characters)");
+    ApiToken created;
+    std::string secret = _tokens->create(name, call.who.user, &created);
+    audit(call.who, call.request, "token.create", name, "ok");
+    auto body = tokenJson(created);
+    body->set("token", secret);
+    bool script = false;
+    for (const auto& role : _realm->roles(call.who.user))
+        script = script || role == "manager-script";
+    body->set("usable", script);
+    return json(201, body);
+}
+
+AdminResponse ManagerApi::revokeToken(const ApiCall& call)
+{
+    auto id = util::parseUnsigned(call.tail);
+    if (!id) return error(400, "bad_request", "revoke with DELETE /api/tokens/<id>");
+    bool removed = _tokens->revoke(static_cast<long long>(*id));
+    audit(call.who, call.request, "token.revoke", std::to_string(*id), removed ? "ok" : "not found");
+    if (!removed) return error(404, "not_found", "no token with id " + std::to_string(*id));
+    auto body = newObject();
+    body->set("ok", true);
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::undeploy(const ApiCall& call)
+{
+    return action(call, "undeploy", &ManagerBackend::undeploy);
+}
+
+AdminResponse ManagerApi::start(const ApiCall& call)
+{
+    return action(call, "start", &ManagerBackend::start);
+}
+
+AdminResponse ManagerApi::stop(const ApiCall& call)
+{
+    return action(call, "stop", &ManagerBackend::stop);
+}
+
+AdminResponse ManagerApi::reload(const ApiCall& call)
+{
+    return action(call, "reload", &ManagerBackend::reload);
+}
+
+std::string ManagerApi::hostParam(const ApiCall& call)
+{
+    std::string host = get(call.params, "host");
+    return host.empty() ? _backend.defaultHost() : host;
+}
+
+AdminResponse ManagerApi::action(const ApiCall& call, std::string_view name,
+                                 ActionResult (ManagerBackend::*run)(const std::string& host,
+                                                                     const std::string& path))
+{
+    std::string host = hostParam(call);
+    std::string path = get(call.params, "path");
+    if (!validContextPath(path)) return error(400, "bad_request", BadContextPath);
+    auto result = guarded([&] { return (_backend.*run)(host, path); });
+    auto fields = newObject();
+    fields->set("host", host);
+    fields->set("path", path);
+    return finishAction(call, name, host + path, result, fields);
+}
+
+AdminResponse ManagerApi::deploy(const ApiCall& call)
+{
+    const AdminRequest& request = call.request;
+    std::string host = hostParam(call);
+    std::string path = get(call.params, "path");
+    std::string update = get(call.params, "update");
+    bool replace = update == "true" || update == "1" || update == "yes";
+    std::string serverPath = get(call.params, "serverPath");
+    std::string fileName = get(call.params, "file");
+    if (fileName.empty()) fileName = std::string(request.header("X-File-Name"));
+    if (!path.empty() && !validContextPath(path)) return error(400, "bad_request", BadContextPath);
+    std::string target = host + path + " <- ";
+    ActionResult result;
+    if (!serverPath.empty()) {
+        if (serverPath[0] != '/')
+            return error(400, "bad_request", "serverPath must be an absolute path on the server");
+        target += serverPath;
+        result = guarded([&] { return _backend.deployPath(host, path, serverPath, replace); });
+    } else {
+        if (request.body.empty()) {
+            return error(400, "bad_request", "send the bundle as the request body, or name serverPath=");
+        }
+        if (path.empty() && fileName.empty()) {
+            return error(400, "bad_request", "give path= or file= (the bundle's name, e.g. shop.sar)");
+        }
+        auto slash = fileName.find_last_of('/');
+        if (slash != std::string::npos) fileName.erase(0, slash + 1);
+        target += fileName.empty() ? path : fileName;
+        result = guarded([&] { return _backend.deployUpload(host, path, fileName, request.body, replace); });
+    }
+    return finishAction(call, "deploy", target, result, newObject());
+}
+
+AdminResponse ManagerApi::finishAction(const ApiCall& call, std::string_view name, const std::string& target,
+                                       const ActionResult& result, Object::Ptr fields)
+{
+    audit(call.who, call.request, std::string(name), target, result.ok ? "ok" : result.detail);
     if (!result.ok) return error(result.status >= 400 ? result.status : 500, result.error, result.detail);
     auto body = newObject();
     body->set("ok", true);
     body->set("action", std::string(name));
-    body->set("host", host);
-    body->set("path", path);
+    for (const auto& [key, value] : *fields)
+        body->set(key, value);
     if (result.app) body->set("app", appJson(*result.app));
     return json(200, body);
 }
 
-AdminResponse ManagerApi::deploy(const AdminRequest& request, const Principal& who)
+AdminResponse ManagerApi::apps(const ApiCall&)
 {
-    auto params = parseQuery(request.query);
-    std::string host = get(params, "host");
-    if (host.empty()) host = _backend.defaultHost();
-    std::string path = get(params, "path");
-    std::string update = get(params, "update");
-    bool replace = update == "true" || update == "1" || update == "yes";
-    std::string serverPath = get(params, "serverPath");
-    std::string fileName = get(params, "file");
-    if (fileName.empty()) fileName = std::string(request.header("X-File-Name"));
-    if (!path.empty() && !validContextPath(path)) {
-        return error(400, "bad_request", "path must be a context path such as /shop (\"/\" for ROOT)");
-    }
-    ActionResult result;
-    std::string target;
-    try {
-        if (!serverPath.empty()) {
-            if (serverPath[0] != '/')
-                return error(400, "bad_request", "serverPath must be an absolute path on the server");
-            target = serverPath;
-            result = _backend.deployPath(host, path, serverPath, replace);
-        } else {
-            if (request.body.empty()) {
-                return error(400, "bad_request", "send the bundle as the request body, or name serverPath=");
-            }
-            if (path.empty() && fileName.empty()) {
-                return error(400, "bad_request", "give path= or file= (the bundle's name, e.g. shop.sar)");
-            }
-            auto slash = fileName.find_last_of('/');
-            if (slash != std::string::npos) fileName.erase(0, slash + 1);
-            target = fileName.empty() ? path : fileName;
-            result = _backend.deployUpload(host, path, fileName, request.body, replace);
-        }
-    } catch (const std::exception& e) {
-        result = ActionResult{false, 500, "internal", e.what(), std::nullopt};
-    }
-    audit(who, request, "deploy", host + (path.empty() ? "" : path) + " <- " + target,
-          result.ok ? "ok" : result.detail);
-    if (!result.ok) return error(result.status >= 400 ? result.status : 500, result.error, result.detail);
     auto body = newObject();
-    body->set("ok", true);
-    body->set("action", "deploy");
-    if (result.app) body->set("app", appJson(*result.app));
+    body->set("defaultHost", _backend.defaultHost());
+    body->set("apps", jsonArray(_backend.apps(), appJson));
     return json(200, body);
 }
 
-AdminResponse ManagerApi::tokensEndpoint(const AdminRequest& request, const Principal& who,
-                                         std::string_view rest)
+AdminResponse ManagerApi::app(const ApiCall& call)
 {
-    // Tokens are managed from the page only: a token cannot mint or list tokens.
-    if (who.viaToken || !who.hasRole("manager-gui")) {
-        return error(403, "forbidden", "API tokens are managed in the manager page by a manager-gui user");
-    }
-    if (rest.empty() && (request.method == "GET" || request.method == "HEAD")) {
-        Array::Ptr list = new Array;
-        for (const auto& t : _tokens->list()) {
-            auto o = newObject();
-            o->set("id", t.id);
-            o->set("name", t.name);
-            o->set("user", t.user);
-            o->set("created", t.created);
-            o->set("lastUsed", t.lastUsed);
-            list->add(o);
-        }
-        auto body = newObject();
-        body->set("tokens", list);
-        return json(200, body);
-    }
-    if (rest.empty() && request.method == "POST") {
-        std::string name;
-        try {
-            Poco::JSON::Parser parser;
-            name = parser.parse(request.body).extract<Object::Ptr>()->optValue<std::string>("name", "");
-        } catch (const std::exception&) {
-            return error(400, "bad_request", "the body must be JSON {\"name\": ...}");
-        }
-        name = std::string(util::trim(name));
-        if (name.empty() || name.size() > 100)
-            return error(400, "bad_request", "a token needs a name (1-100 characters)");
-        ApiToken created;
-        std::string secret = _tokens->create(name, who.user, &created);
-        audit(who, request, "token.create", name, "ok");
-        auto body = newObject();
-        body->set("id", created.id);
-        body->set("name", created.name);
-        body->set("user", created.user);
-        body->set("created", created.created);
-        body->set("token", secret);
-        bool script = false;
-        for (const auto& role : _realm->roles(who.user))
-            script = script || role == "manager-script";
-        body->set("usable", script);
-        return json(201, body);
-    }
-    if (util::startsWith(rest, "/") && (request.method == "DELETE" || request.method == "POST")) {
-        auto id = util::parseUnsigned(rest.substr(1));
-        if (!id) return error(400, "bad_request", "revoke with DELETE /api/tokens/<id>");
-        bool removed = _tokens->revoke(static_cast<long long>(*id));
-        audit(who, request, "token.revoke", std::to_string(*id), removed ? "ok" : "not found");
-        if (!removed) return error(404, "not_found", "no token with id " + std::to_string(*id));
-        auto body = newObject();
-        body->set("ok", true);
-        return json(200, body);
-    }
-    return error(405, "method_not_allowed", "GET or POST /api/tokens, DELETE /api/tokens/<id>");
+    std::string host = hostParam(call);
+    std::string path = get(call.params, "path");
+    auto detail = _backend.app(host, path);
+    if (!detail) return error(404, "not_found", "no application at " + host + path);
+    auto body = appJson(detail->info);
+    body->set("servlets", componentsJson(detail->servlets));
+    body->set("filters", componentsJson(detail->filters));
+    body->set("listeners", jsonArray(detail->listeners));
+    auto contextParams = newObject();
+    for (const auto& [k, v] : detail->contextParams)
+        contextParams->set(k, v);
+    body->set("contextParams", contextParams);
+    auto files = newObject();
+    files->set("count", detail->fileCount);
+    files->set("bytes", detail->fileBytes);
+    body->set("files", files);
+    body->set("libraries", detail->libraries);
+    body->set("libraryStayedMapped", detail->libraryStayedMapped);
+    body->set("recentFailures", historyJson(detail->recentFailures));
+    body->set("history", historyJson(detail->history));
+    return json(200, body);
 }
 
-AdminResponse ManagerApi::statusJson()
+AdminResponse ManagerApi::status(const ApiCall&)
 {
     auto status = _backend.status();
     auto process = ProcessStats::read();
@@ -733,16 +814,42 @@ AdminResponse ManagerApi::statusJson()
     return json(200, body);
 }
 
-AdminResponse ManagerApi::logs(const AdminRequest& request)
+AdminResponse ManagerApi::history(const ApiCall& call)
 {
-    auto params = parseQuery(request.query);
+    auto limit = std::min<uint64_t>(util::parseUnsigned(get(call.params, "limit")).value_or(100), 1000);
+    auto body = newObject();
+    body->set("history",
+              historyJson(_backend.history(get(call.params, "host"), get(call.params, "path"), limit)));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::auditLog(const ApiCall& call)
+{
+    auto limit = std::min<uint64_t>(util::parseUnsigned(get(call.params, "limit")).value_or(100), 1000);
+    auto list = jsonArray(_backend.auditLog(limit), [](const AuditEntry& a) {
+        auto o = newObject();
+        o->set("time", a.time);
+        o->set("user", a.user);
+        o->set("action", a.action);
+        o->set("target", a.target);
+        o->set("address", a.address);
+        o->set("result", a.result);
+        return o;
+    });
+    auto body = newObject();
+    body->set("audit", list);
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::logs(const ApiCall& call)
+{
     util::LogLevel minimum = util::LogLevel::Debug;
-    std::string levelText = get(params, "level");
+    std::string levelText = get(call.params, "level");
     if (!levelText.empty() && !util::parseLogLevel(levelText, minimum)) {
         return error(400, "bad_request", "level must be debug, info, warn or error");
     }
-    std::string app = get(params, "app");
-    size_t limit = std::min<uint64_t>(util::parseUnsigned(get(params, "lines")).value_or(200), 2000);
+    std::string app = get(call.params, "app");
+    size_t limit = std::min<uint64_t>(util::parseUnsigned(get(call.params, "lines")).value_or(200), 2000);
     std::string path = _config.logFile.empty() ? util::Log::filePath() : _config.logFile;
     std::string text = tailFile(path, MaxLogBytes);
 
@@ -782,12 +889,21 @@ AdminResponse ManagerApi::logs(const AdminRequest& request)
     return json(200, body);
 }
 
+AdminResponse ManagerApi::notFound(const ApiCall&)
+{
+    return error(404, "not_found", "no such API endpoint; see docs/manager-api.md");
+}
+
 AdminResponse ManagerApi::metrics(const AdminRequest& request)
 {
-    if (!_allow.allows(request.remoteAddress)) {
-        auto response = error(403, "forbidden", "this address may not read /metrics");
+    if (request.method != "GET" && request.method != "HEAD") {
+        AdminResponse response;
+        response.status = 405;
+        response.headers.emplace_back("Allow", "GET, HEAD");
         return response;
     }
+    if (!_allow.allows(request.remoteAddress))
+        return error(403, "forbidden", "this address may not read /metrics");
     if (!_config.metricsToken.empty()) {
         std::string expected = "Bearer " + _config.metricsToken;
         if (!realm::constantTimeEquals(request.header("Authorization"), expected)) {
@@ -798,68 +914,56 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
     }
     auto status = _backend.status();
     auto process = ProcessStats::read();
-    std::ostringstream out;
-    out << "# HELP serval_up 1 while the server runs.\n# TYPE serval_up gauge\nserval_up 1\n";
-    out << "# HELP serval_uptime_seconds Seconds since start.\n# TYPE serval_uptime_seconds gauge\n"
-        << "serval_uptime_seconds " << status.uptimeSeconds << "\n";
-    out << "# HELP serval_process_resident_memory_bytes Resident set size.\n"
-        << "# TYPE serval_process_resident_memory_bytes gauge\n"
-        << "serval_process_resident_memory_bytes " << process.residentBytes << "\n";
-    out << "# HELP serval_process_open_fds Open file descriptors.\n# TYPE serval_process_open_fds gauge\n"
-        << "serval_process_open_fds " << process.openFds << "\n";
-    out << "# HELP serval_connector_open_connections Open client connections.\n"
-        << "# TYPE serval_connector_open_connections gauge\n";
-    for (const auto& c : status.connectors) {
-        out << "serval_connector_open_connections{address=\"" << metricLabel(c.address) << "\",port=\""
-            << c.port << "\"} " << c.openConnections << "\n";
-    }
-    out << "# HELP serval_connector_requests_total Requests received.\n"
-        << "# TYPE serval_connector_requests_total counter\n";
-    for (const auto& c : status.connectors) {
-        out << "serval_connector_requests_total{address=\"" << metricLabel(c.address) << "\",port=\""
-            << c.port << "\"} " << c.requests << "\n";
-    }
-    out << "# HELP serval_received_bytes_total Bytes received from clients.\n"
-        << "# TYPE serval_received_bytes_total counter\n";
-    for (const auto& c : status.connectors) {
-        out << "serval_received_bytes_total{address=\"" << metricLabel(c.address) << "\",port=\"" << c.port
-            << "\"} " << c.bytesIn << "\n";
-    }
-    out << "# HELP serval_sent_bytes_total Bytes sent to clients.\n# TYPE serval_sent_bytes_total counter\n";
-    for (const auto& c : status.connectors) {
-        out << "serval_sent_bytes_total{address=\"" << metricLabel(c.address) << "\",port=\"" << c.port
-            << "\"} " << c.bytesOut << "\n";
-    }
-    out << "# HELP serval_worker_threads Worker pool size.\n# TYPE serval_worker_threads gauge\n"
-        << "serval_worker_threads " << status.workerThreads << "\n";
-    out << "# HELP serval_worker_busy Workers running a request.\n# TYPE serval_worker_busy gauge\n"
-        << "serval_worker_busy " << status.workersBusy << "\n";
-    out << "# HELP serval_worker_queued Requests waiting for a worker.\n# TYPE serval_worker_queued gauge\n"
-        << "serval_worker_queued " << status.workQueued << "\n";
-    out << "# HELP serval_deploys_total Deployments attempted.\n# TYPE serval_deploys_total counter\n"
-        << "serval_deploys_total " << status.deploys << "\n";
-    out << "# HELP serval_deploys_failed_total Deployments that failed.\n# TYPE serval_deploys_failed_total "
-           "counter\n"
-        << "serval_deploys_failed_total " << status.failedDeploys << "\n";
     auto apps = _backend.apps();
+    std::ostringstream out;
+    auto family = [&](const char* name, const char* type, const char* help) {
+        out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    };
+    auto scalar = [&](const char* name, const char* type, const char* help, auto value) {
+        family(name, type, help);
+        out << name << " " << value << "\n";
+    };
+    auto perConnector = [&](const char* name, const char* type, const char* help, auto field) {
+        family(name, type, help);
+        for (const auto& c : status.connectors) {
+            out << name << "{address=\"" << metricLabel(c.address) << "\",port=\"" << c.port << "\"} "
+                << field(c) << "\n";
+        }
+    };
+    auto perApp = [&](const char* name, const char* help, auto field) {
+        family(name, "counter", help);
+        for (const auto& app : apps) {
+            out << name << "{host=\"" << metricLabel(app.host) << "\",context=\"" << metricLabel(app.path)
+                << "\"} " << field(app) << "\n";
+        }
+    };
+    scalar("serval_up", "gauge", "1 while the server runs.", 1);
+    scalar("serval_uptime_seconds", "gauge", "Seconds since start.", status.uptimeSeconds);
+    scalar("serval_process_resident_memory_bytes", "gauge", "Resident set size.", process.residentBytes);
+    scalar("serval_process_open_fds", "gauge", "Open file descriptors.", process.openFds);
+    perConnector("serval_connector_open_connections", "gauge", "Open client connections.",
+                 [](const ConnectorInfo& c) { return c.openConnections; });
+    perConnector("serval_connector_requests_total", "counter", "Requests received.",
+                 [](const ConnectorInfo& c) { return c.requests; });
+    perConnector("serval_received_bytes_total", "counter", "Bytes received from clients.",
+                 [](const ConnectorInfo& c) { return c.bytesIn; });
+    perConnector("serval_sent_bytes_total", "counter", "Bytes sent to clients.",
+                 [](const ConnectorInfo& c) { return c.bytesOut; });
+    scalar("serval_worker_threads", "gauge", "Worker pool size.", status.workerThreads);
+    scalar("serval_worker_busy", "gauge", "Workers running a request.", status.workersBusy);
+    scalar("serval_worker_queued", "gauge", "Requests waiting for a worker.", status.workQueued);
+    scalar("serval_deploys_total", "counter", "Deployments attempted.", status.deploys);
+    scalar("serval_deploys_failed_total", "counter", "Deployments that failed.", status.failedDeploys);
     std::map<std::string, unsigned> states{{"running", 0}, {"stopped", 0}, {"failed", 0}, {"deploying", 0}};
     for (const auto& app : apps)
         ++states[app.state];
-    out << "# HELP serval_apps Deployed applications by state.\n# TYPE serval_apps gauge\n";
+    family("serval_apps", "gauge", "Deployed applications by state.");
     for (const auto& [state, count] : states)
         out << "serval_apps{state=\"" << metricLabel(state) << "\"} " << count << "\n";
-    out << "# HELP serval_app_requests_total Requests per application.\n# TYPE serval_app_requests_total "
-           "counter\n";
-    for (const auto& app : apps) {
-        out << "serval_app_requests_total{host=\"" << metricLabel(app.host) << "\",context=\""
-            << metricLabel(app.path) << "\"} " << app.requests << "\n";
-    }
-    out << "# HELP serval_app_errors_5xx_total 5xx responses per application.\n"
-        << "# TYPE serval_app_errors_5xx_total counter\n";
-    for (const auto& app : apps) {
-        out << "serval_app_errors_5xx_total{host=\"" << metricLabel(app.host) << "\",context=\""
-            << metricLabel(app.path) << "\"} " << app.errors5xx << "\n";
-    }
+    perApp("serval_app_requests_total", "Requests per application.",
+           [](const AppInfo& a) { return a.requests; });
+    perApp("serval_app_errors_5xx_total", "5xx responses per application.",
+           [](const AppInfo& a) { return a.errors5xx; });
     out << _backend.metrics();
 
     AdminResponse response;

@@ -7,10 +7,14 @@
 #include "manager/TokenStore.h"
 #include "realm/Realm.h"
 
+#include <Poco/JSON/Object.h>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace serval::manager {
@@ -68,7 +72,7 @@ public:
                AdminSessions::Clock clock = {});
 
     AdminResponse handle(const AdminRequest& request);
-    /// GET /metrics (Prometheus text), same allow list, optional bearer token.
+    /// GET /metrics (Prometheus text), same allow list, optional bearer token; other methods 405.
     AdminResponse metrics(const AdminRequest& request);
 
     const ManagerConfig& config() const noexcept { return _config; }
@@ -76,13 +80,76 @@ public:
     TokenStore& tokens() noexcept { return *_tokens; }
 
 private:
+    /// Who may call a route. Checked before the method: a manager-status user who sends
+    /// GET /api/stop hears 403, not 405.
+    enum class Access
+    {
+        Anyone,     ///< no authentication: /login only
+        Principal,  ///< any authenticated caller
+        Read,       ///< manager-gui, manager-status or manager-script
+        Act,        ///< Read, and manager-gui with the cookie or manager-script with a token
+        AuditLog,   ///< Read, and manager-gui or manager-script
+        TokenAdmin, ///< manager-gui with the cookie; a token never manages tokens
+    };
+
+    /// One authenticated API call: what a route's handler sees.
+    struct ApiCall
+    {
+        const AdminRequest& request;
+        const Principal& who;
+        std::map<std::string, std::string> params; ///< the decoded query
+        std::string_view tail;                     ///< what a pattern's "*" matched
+    };
+    using Handler = AdminResponse (ManagerApi::*)(const ApiCall& call);
+
+    /// One row of the API's route table (routes() in ManagerApi.cpp), in the style of nginx's
+    /// directive tables: adding an endpoint is one row. The first row whose path matches and
+    /// whose methods include the request's answers; a path that matches only with other
+    /// methods answers 405 with `wrongMethod`. Rows sharing a path are adjacent and share their
+    /// access.
+    struct Route
+    {
+        std::string_view methods; ///< "GET HEAD", or "*" for any
+        std::string_view path;    ///< below /api: exact ("/apps"), "/tokens/*" or "*"
+        Access access;
+        Handler handler;
+        std::string_view wrongMethod; ///< the 405 detail
+    };
+    static const std::vector<Route>& routes();
+
     AdminResponse api(const AdminRequest& request, std::string_view route);
-    AdminResponse login(const AdminRequest& request);
-    AdminResponse action(const AdminRequest& request, const Principal& who, std::string_view name);
-    AdminResponse deploy(const AdminRequest& request, const Principal& who);
-    AdminResponse tokensEndpoint(const AdminRequest& request, const Principal& who, std::string_view rest);
-    AdminResponse logs(const AdminRequest& request);
-    AdminResponse statusJson();
+    /// The caller behind a bearer token or the page's cookie (and its CSRF token), or the
+    /// 401/403 answer that refuses it.
+    std::variant<Principal, AdminResponse> authenticate(const AdminRequest& request, std::string_view route);
+    std::optional<AdminResponse> refuse(Access access, const Principal& who) const;
+
+    AdminResponse login(const ApiCall& call);
+    AdminResponse session(const ApiCall& call);
+    AdminResponse logout(const ApiCall& call);
+    AdminResponse listTokens(const ApiCall& call);
+    AdminResponse createToken(const ApiCall& call);
+    AdminResponse revokeToken(const ApiCall& call);
+    AdminResponse undeploy(const ApiCall& call);
+    AdminResponse start(const ApiCall& call);
+    AdminResponse stop(const ApiCall& call);
+    AdminResponse reload(const ApiCall& call);
+    AdminResponse action(const ApiCall& call, std::string_view name,
+                         ActionResult (ManagerBackend::*run)(const std::string& host,
+                                                             const std::string& path));
+    AdminResponse deploy(const ApiCall& call);
+    AdminResponse apps(const ApiCall& call);
+    AdminResponse app(const ApiCall& call);
+    AdminResponse status(const ApiCall& call);
+    AdminResponse history(const ApiCall& call);
+    AdminResponse auditLog(const ApiCall& call);
+    AdminResponse logs(const ApiCall& call);
+    AdminResponse notFound(const ApiCall& call);
+
+    /// Records a backend action's result in the audit log and answers it: the error, or 200
+    /// with `fields` and the app.
+    AdminResponse finishAction(const ApiCall& call, std::string_view name, const std::string& target,
+                               const ActionResult& result, Poco::JSON::Object::Ptr fields);
+    std::string hostParam(const ApiCall& call);
     void audit(const Principal& who, const AdminRequest& request, std::string action, std::string target,
                std::string result);
     std::string cookieHeader(const std::string& value, bool secure, bool remove) const;

@@ -10,7 +10,7 @@ AdminRequest ManagerServlet::toAdminRequest(core::Request& request)
     AdminRequest out;
     out.method = std::string(request.method());
     std::string_view uri = request.requestUri();
-    const std::string& context = request.contextPath();
+    std::string_view context = request.contextPath();
     // The raw URI starts with the context path (the mapper matched it); what follows is ours.
     out.path = std::string(uri.size() >= context.size() ? uri.substr(context.size()) : std::string_view());
     out.query = std::string(request.queryString());
@@ -34,9 +34,10 @@ void ManagerServlet::send(const AdminResponse& from, core::Response& to)
     to.write(from.body);
 }
 
-void ManagerServlet::service(core::Request& request, core::Response& response)
+core::ServiceStatus ManagerServlet::service(core::Request& request, core::Response& response)
 {
-    send(_api->handle(toAdminRequest(request)), response);
+    send(((*_api).*_entry)(toAdminRequest(request)), response);
+    return {};
 }
 
 } // namespace serval::manager

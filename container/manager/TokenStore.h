@@ -1,11 +1,11 @@
 #pragma once
 
+#include "registry/Database.h"
+
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
-
-struct sqlite3;
 
 namespace serval::manager {
 
@@ -28,11 +28,9 @@ struct ApiToken
 class TokenStore
 {
 public:
-    /// Opens (creating) the database. Throws std::runtime_error naming the file.
+    /// Opens (creating) the database and the table. Throws registry::DatabaseError (a
+    /// std::runtime_error) naming the file.
     explicit TokenStore(const std::string& databasePath);
-    ~TokenStore();
-    TokenStore(const TokenStore&) = delete;
-    TokenStore& operator=(const TokenStore&) = delete;
 
     /// Creates a token; returns the secret ("svl_..."), shown once.
     std::string create(const std::string& name, const std::string& user, ApiToken* created = nullptr);
@@ -43,7 +41,7 @@ public:
 
 private:
     std::mutex _mutex;
-    sqlite3* _db = nullptr;
+    registry::Database _db; ///< behind _mutex
 };
 
 } // namespace serval::manager

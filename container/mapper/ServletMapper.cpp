@@ -52,6 +52,43 @@ bool urlPatternMatches(std::string_view pattern, std::string_view path) noexcept
     return pattern == path;
 }
 
+PatternCoverage filterPatternCoverage(std::string_view filterPattern,
+                                      std::string_view servletPattern) noexcept
+{
+    auto isPrefix = [](std::string_view p) { return p.size() >= 2 && p.substr(p.size() - 2) == "/*"; };
+    auto isExtension = [](std::string_view p) { return p.size() >= 2 && p[0] == '*' && p[1] == '.'; };
+    auto decided = [](bool matches) { return matches ? PatternCoverage::All : PatternCoverage::None; };
+
+    // An exact pattern or the context root receives one path: test it.
+    if (servletPattern.empty()) return decided(urlPatternMatches(filterPattern, "/"));
+    const bool servletPrefix = isPrefix(servletPattern);
+    const bool servletExtension = isExtension(servletPattern);
+    if (!servletPrefix && !servletExtension && servletPattern != "/")
+        return decided(urlPatternMatches(filterPattern, servletPattern));
+
+    // Many paths: what every one of them shares is the prefix (for "/x/*": "/x" or below it)
+    // or the extension of the last segment (for "*.jsp"); "/" shares nothing.
+    const std::string_view under = servletPrefix ? servletPattern.substr(0, servletPattern.size() - 2) : "";
+    const std::string_view extension = servletExtension ? servletPattern.substr(2) : "";
+    if (filterPattern == "/") return PatternCoverage::All;
+    if (isPrefix(filterPattern)) {
+        std::string_view filterUnder = filterPattern.substr(0, filterPattern.size() - 2);
+        if (filterUnder.empty() || (servletPrefix && underPrefix(filterUnder, under)))
+            return PatternCoverage::All;
+        if (servletPrefix && !underPrefix(under, filterUnder)) return PatternCoverage::None;
+        return PatternCoverage::Some;
+    }
+    if (isExtension(filterPattern)) {
+        if (servletExtension) return decided(filterPattern.substr(2) == extension);
+        return PatternCoverage::Some;
+    }
+    // One path (the empty pattern is the context root, "/"): can the servlet pattern map it?
+    std::string_view path = filterPattern.empty() ? std::string_view("/") : filterPattern;
+    if (servletPrefix && !underPrefix(under, path)) return PatternCoverage::None;
+    if (servletExtension && lastExtension(path) != extension) return PatternCoverage::None;
+    return PatternCoverage::Some;
+}
+
 bool ServletMapper::add(const std::string& pattern, size_t target, std::string& error)
 {
     if (!isValidUrlPattern(pattern)) {
@@ -96,19 +133,20 @@ bool ServletMapper::has(const std::string& pattern) const
 bool ServletMapper::map(std::string_view path, ServletMatch& out) const
 {
     if (path.empty()) path = "/";
+    out.path = path;
 
     // The empty pattern: the context root only; servletPath "" and pathInfo "/".
     if (path == "/" && _contextRoot) {
         out.target = *_contextRoot;
         out.type = MatchType::ContextRoot;
-        out.servletPath.clear();
-        out.pathInfo = "/";
+        out.servletPath = path.substr(0, 0);
+        out.pathInfo = path;
         return true;
     }
     if (auto it = _exact.find(path); it != _exact.end()) {
         out.target = it->second;
         out.type = MatchType::Exact;
-        out.servletPath.assign(path);
+        out.servletPath = path;
         out.pathInfo.reset();
         return true;
     }
@@ -116,9 +154,9 @@ bool ServletMapper::map(std::string_view path, ServletMatch& out) const
         if (!underPrefix(prefix, path)) continue;
         out.target = target;
         out.type = MatchType::Prefix;
-        out.servletPath.assign(prefix);
+        out.servletPath = path.substr(0, prefix.size());
         if (path.size() > prefix.size()) {
-            out.pathInfo = std::string(path.substr(prefix.size()));
+            out.pathInfo = path.substr(prefix.size());
         } else {
             out.pathInfo.reset();
         }
@@ -129,7 +167,7 @@ bool ServletMapper::map(std::string_view path, ServletMatch& out) const
         if (auto it = _extensions.find(ext); it != _extensions.end()) {
             out.target = it->second;
             out.type = MatchType::Extension;
-            out.servletPath.assign(path);
+            out.servletPath = path;
             out.pathInfo.reset();
             return true;
         }
@@ -137,7 +175,7 @@ bool ServletMapper::map(std::string_view path, ServletMatch& out) const
     if (_default) {
         out.target = *_default;
         out.type = MatchType::Default;
-        out.servletPath.assign(path);
+        out.servletPath = path;
         out.pathInfo.reset();
         return true;
     }

@@ -20,13 +20,17 @@ enum class MatchType
     Default      ///< "/"
 };
 
-/// The result of mapping one path within a context. Strings are reused between requests.
+/// The result of mapping one path within a context.
+/// LIFETIME: the views point into the path given to ServletMapper::map() (or, for the empty
+/// path, a static "/"): valid while that string is. servletPath and pathInfo are adjacent
+/// parts of `path`, so their concatenation is `path` itself and never has to be built.
 struct ServletMatch
 {
     size_t target = 0; ///< what add() was given for the matching pattern
     MatchType type = MatchType::Default;
-    std::string servletPath;             ///< getServletPath()
-    std::optional<std::string> pathInfo; ///< getPathInfo(); nullopt = null
+    std::string_view path;                    ///< the mapped path ("" is mapped as "/")
+    std::string_view servletPath;             ///< getServletPath()
+    std::optional<std::string_view> pathInfo; ///< getPathInfo(); nullopt = null
 };
 
 /// The Servlet-spec servlet mapping of one context (Tomcat's Mapper, wrapper part): exact
@@ -60,5 +64,19 @@ bool isValidUrlPattern(std::string_view pattern) noexcept;
 /// Whether a filter's url-pattern applies to a path (same rules as servlets, but every
 /// matching filter runs, not only the best match). "/*" matches everything.
 bool urlPatternMatches(std::string_view pattern, std::string_view path) noexcept;
+
+/// How many of the paths that a servlet url-pattern receives a filter url-pattern matches.
+enum class PatternCoverage
+{
+    None, ///< no path the servlet pattern receives
+    Some, ///< only the path can tell (a filter on "/x/y/*" for the servlet pattern "/x/*")
+    All   ///< every one ("/*"; "*.jsp" for "*.jsp"; "/a" for "/a")
+};
+
+/// By urlPatternMatches(filterPattern, path) over every path `servletPattern` (both valid
+/// url-patterns) can map; "/" stands for any path. Lets the Context settle each servlet
+/// mapping's filter chain once, at start.
+PatternCoverage filterPatternCoverage(std::string_view filterPattern,
+                                      std::string_view servletPattern) noexcept;
 
 } // namespace serval::mapper

@@ -71,21 +71,17 @@ DefaultServlet::DefaultServlet(StaticConfig config)
     : _config(std::move(config)), _cache(_config.docBase, _config.mimeTypes, _config.cache)
 {}
 
-void DefaultServlet::service(core::Request& request, core::Response& response)
+core::ServiceStatus DefaultServlet::service(core::Request& request, core::Response& response)
 {
     // An error page is served whatever the failed request's method was, and without its
     // conditional or Range headers (Tomcat's DefaultServlet does the same for ERROR dispatches).
     const bool errorPage = request.dispatcherType() == core::DispatcherType::Error;
-    const std::optional<std::string>& pathInfo = request.pathInfo();
-    if (!pathInfo || pathInfo->empty()) {
-        serve(request.http(), request.servletPath(), response, errorPage);
-        return;
-    }
-    // Prefix mappings ("/static/*") split the path; join it in a per-thread buffer that keeps
-    // its capacity, so the steady state does not allocate.
-    thread_local std::string joined;
-    joined.assign(request.servletPath()).append(*pathInfo);
-    serve(request.http(), joined, response, errorPage);
+    // The cache is keyed by std::string: copy the view into a per-thread buffer that keeps its
+    // capacity, so the steady state does not allocate.
+    thread_local std::string path;
+    path.assign(request.pathInContext());
+    serve(request.http(), path, response, errorPage);
+    return {};
 }
 
 int DefaultServlet::statusForErrno(int error) noexcept

@@ -58,7 +58,8 @@ class DefaultServlet : public core::Servlet
 public:
     explicit DefaultServlet(StaticConfig config);
 
-    void service(core::Request& request, core::Response& response) override;
+    /// Never fails: every problem is an HTTP status (sendError), never a ServiceStatus.
+    core::ServiceStatus service(core::Request& request, core::Response& response) override;
 
     /// The whole behaviour, for a docBase-relative path ("/a/b.css"); service() forwards here.
     /// Public so the Engine's tests and unit tests can drive it without a mapped Request.

@@ -148,7 +148,7 @@ void Server::startInternal()
     deployApplications();
     if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
 
-    for (const connector::ConnectorConfig& connectorConfig : _config.connectors)
+    for (const config::ConnectorConfig& connectorConfig : _config.connectors)
         _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine));
     installManager();
     for (const auto& connector : _connectors) {

@@ -6,7 +6,7 @@
 
 #include "config/ConfigError.h"
 #include "config/ServerConfig.h"
-#include "deployer/Preflight.h"
+#include "deployer/PreflightLoad.h"
 #include "realm/PasswdCommand.h"
 #include "startup/Server.h"
 #include "util/Log.h"
@@ -50,7 +50,7 @@ constexpr Subcommand kSubcommands[] = {
     {"passwd", &passwd,
      "USER [--roles r1,r2] [--stdin]   create a user or change its password (conf/users.xml)"},
     {"preflight", &deployer::preflightMain,
-     "LIB.so --context PATH   load an app library in isolation (deployer)"},
+     "[--app NAME] [--servlet CLASS]... LIB.so...   load an app in isolation, as a deploy does"},
 };
 
 void printHelp()

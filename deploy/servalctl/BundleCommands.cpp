@@ -1,13 +1,14 @@
-// pack, inspect, verify: the bundle commands. They use the container's own extractor,
-// validator and preflight, so `servalctl verify` refuses exactly what the server refuses,
-// with the same one-line messages.
+// pack, inspect, verify: the bundle commands. They use the container's own extractor and
+// validator (container/bundle), and verify runs `serval preflight` exactly as a deploy does, so
+// `servalctl verify` refuses what the server refuses, with the same one-line messages.
 #include "Command.h"
-#include "deployer/BundleExtractor.h"
-#include "deployer/BundleValidator.h"
-#include "deployer/Checksum.h"
-#include "deployer/ContextName.h"
-#include "deployer/ElfInspector.h"
-#include "deployer/Preflight.h"
+#include "bundle/BundleExtractor.h"
+#include "bundle/BundleValidator.h"
+#include "bundle/Checksum.h"
+#include "bundle/ContextName.h"
+#include "bundle/ElfInspector.h"
+#include "bundle/Preflight.h"
+#include "util/Expected.h"
 #include "util/FileDescriptor.h"
 #include "util/Strings.h"
 
@@ -16,28 +17,29 @@
 #include <archive_entry.h>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <sys/stat.h>
-#include <tinyxml2.h>
 #include <unistd.h>
 
 namespace serval::ctl {
 
 namespace {
 
-using deployer::BundleExtractor;
-using deployer::BundleValidator;
-using deployer::ValidationReport;
+using bundle::BundleValidator;
+using bundle::ValidationReport;
+using util::failure;
 
 /// The server's default preflight deadline; `verify --timeout MS` changes it.
 constexpr std::chrono::milliseconds kPreflightDeadline{10'000};
+
+/// Names the serval binary verify preflights with (overrides the one next to servalctl).
+constexpr const char* kServalBinaryVariable = "SERVAL_BINARY";
 
 std::string baseName(const std::string& path)
 {
@@ -60,7 +62,7 @@ public:
     }
     ~ScratchDir()
     {
-        if (!_path.empty()) deployer::removeTree(_path);
+        if (!_path.empty()) bundle::removeTree(_path);
     }
     ScratchDir(const ScratchDir&) = delete;
     ScratchDir& operator=(const ScratchDir&) = delete;
@@ -71,16 +73,15 @@ private:
     std::string _path;
 };
 
-/// Relative paths of everything under `root`, sorted; refuses anything but files and dirs.
-bool walk(const std::string& root, const std::string& relative,
-          std::vector<std::pair<std::string, bool>>& out, std::string& error)
+using Entries = std::vector<std::pair<std::string, bool>>; ///< relative path, is a directory
+
+/// Relative paths of everything under `root`, sorted, into `out`; refuses anything but files
+/// and directories.
+util::Outcome walk(const std::string& root, const std::string& relative, Entries& out)
 {
     std::string dirPath = relative.empty() ? root : root + "/" + relative;
     DIR* dir = ::opendir(dirPath.c_str());
-    if (dir == nullptr) {
-        error = dirPath + ": cannot be read (" + std::strerror(errno) + ")";
-        return false;
-    }
+    if (dir == nullptr) return failure(dirPath + ": cannot be read (" + std::strerror(errno) + ")");
     std::vector<std::string> names;
     while (dirent* e = ::readdir(dir)) {
         std::string n = e->d_name;
@@ -91,47 +92,39 @@ bool walk(const std::string& root, const std::string& relative,
     for (const std::string& n : names) {
         std::string rel = relative.empty() ? n : relative + "/" + n;
         struct stat st;
-        if (::lstat((root + "/" + rel).c_str(), &st) != 0) {
-            error = root + "/" + rel + ": cannot be read (" + std::strerror(errno) + ")";
-            return false;
-        }
+        if (::lstat((root + "/" + rel).c_str(), &st) != 0)
+            return failure(root + "/" + rel + ": cannot be read (" + std::strerror(errno) + ")");
         if (S_ISLNK(st.st_mode)) {
-            error = root + "/" + rel +
-                    " is a symbolic link; bundles may hold only regular files and directories: "
-                    "replace the link with a copy of its target";
-            return false;
+            return failure(root + "/" + rel +
+                           " is a symbolic link; bundles may hold only regular files and directories: "
+                           "replace the link with a copy of its target");
         }
         if (S_ISDIR(st.st_mode)) {
             out.emplace_back(rel, true);
-            if (!walk(root, rel, out, error)) return false;
+            util::Outcome below = walk(root, rel, out);
+            if (!below) return below;
         } else if (S_ISREG(st.st_mode)) {
             out.emplace_back(rel, false);
         } else {
-            error =
-                root + "/" + rel + " is not a regular file or directory; remove it from the app directory";
-            return false;
+            return failure(root + "/" + rel +
+                           " is not a regular file or directory; remove it from the app directory");
         }
     }
-    return true;
+    return {};
 }
 
-bool writeZip(const std::string& root, const std::vector<std::pair<std::string, bool>>& entries,
-              const std::string& output, std::string& error)
+util::Outcome writeZip(const std::string& root, const Entries& entries, const std::string& output)
 {
     std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
     archive_write_set_format_zip(a.get());
-    if (archive_write_open_filename(a.get(), output.c_str()) != ARCHIVE_OK) {
-        error = output + ": cannot be written (" + archive_error_string(a.get()) + ")";
-        return false;
-    }
+    if (archive_write_open_filename(a.get(), output.c_str()) != ARCHIVE_OK)
+        return failure(output + ": cannot be written (" + archive_error_string(a.get()) + ")");
     std::vector<char> buffer(256 * 1024);
     for (const auto& [rel, isDir] : entries) {
         std::string full = root + "/" + rel;
         struct stat st;
-        if (::lstat(full.c_str(), &st) != 0) {
-            error = full + ": cannot be read (" + std::strerror(errno) + ")";
-            return false;
-        }
+        if (::lstat(full.c_str(), &st) != 0)
+            return failure(full + ": cannot be read (" + std::strerror(errno) + ")");
         std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(),
                                                                             archive_entry_free);
         archive_entry_set_pathname(entry.get(), isDir ? (rel + "/").c_str() : rel.c_str());
@@ -139,55 +132,34 @@ bool writeZip(const std::string& root, const std::vector<std::pair<std::string, 
         archive_entry_set_perm(entry.get(), isDir ? 0755 : 0644);
         archive_entry_set_mtime(entry.get(), st.st_mtime, 0);
         if (!isDir) archive_entry_set_size(entry.get(), st.st_size);
-        if (archive_write_header(a.get(), entry.get()) < ARCHIVE_WARN) {
-            error = output + ": cannot add " + rel + " (" + archive_error_string(a.get()) + ")";
-            return false;
-        }
+        if (archive_write_header(a.get(), entry.get()) < ARCHIVE_WARN)
+            return failure(output + ": cannot add " + rel + " (" + archive_error_string(a.get()) + ")");
         if (isDir) continue;
         util::FileDescriptor fd(::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd) {
-            error = full + ": cannot be read (" + std::strerror(errno) + ")";
-            return false;
-        }
+        if (!fd) return failure(full + ": cannot be read (" + std::strerror(errno) + ")");
         while (true) {
             ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                error = full + ": cannot be read (" + std::strerror(errno) + ")";
-                return false;
-            }
+            if (n < 0) return failure(full + ": cannot be read (" + std::strerror(errno) + ")");
             if (n == 0) break;
-            if (archive_write_data(a.get(), buffer.data(), static_cast<size_t>(n)) < 0) {
-                error = output + ": cannot be written (" + archive_error_string(a.get()) + ")";
-                return false;
-            }
+            if (archive_write_data(a.get(), buffer.data(), static_cast<size_t>(n)) < 0)
+                return failure(output + ": cannot be written (" + archive_error_string(a.get()) + ")");
         }
     }
-    if (archive_write_close(a.get()) != ARCHIVE_OK) {
-        error = output + ": cannot be written (" + archive_error_string(a.get()) + ")";
-        return false;
-    }
-    return true;
+    if (archive_write_close(a.get()) != ARCHIVE_OK)
+        return failure(output + ": cannot be written (" + archive_error_string(a.get()) + ")");
+    return {};
 }
 
-/// The container's checks on an unpacked bundle, in the container's order: validate, then
-/// preflight the app library in a child process.
-bool checkUnpacked(const std::string& root, const std::string& label, bool requireDescriptor,
-                   std::chrono::milliseconds deadline, ValidationReport& report, std::string& detail,
-                   std::string& error)
+/// The serval binary `verify` preflights with: --serval PATH, else $SERVAL_BINARY, else the
+/// `serval` next to this servalctl (both are installed side by side).
+std::string servalBinary(const std::string& option)
 {
-    if (!BundleValidator::validate(root, label, requireDescriptor, report, error)) return false;
-    auto context = deployer::ContextName::fromFileName(label);
-    for (const std::string& lib : report.libraries) {
-        auto result = deployer::runPreflight(deployer::selfExecutable(), root + "/" + lib,
-                                             context ? context->displayPath() : "/", deadline);
-        if (!result.ok) {
-            error = label + ": " + result.detail;
-            return false;
-        }
-        detail += (detail.empty() ? "" : "; ") + result.detail;
-    }
-    return true;
+    if (!option.empty()) return option;
+    const char* fromEnvironment = std::getenv(kServalBinaryVariable);
+    if (fromEnvironment != nullptr && *fromEnvironment != '\0') return fromEnvironment;
+    std::string self = bundle::selfExecutable();
+    return self.substr(0, self.rfind('/') + 1) + "serval";
 }
 
 void printList(std::ostream& out, const char* title, const std::vector<std::string>& items)
@@ -200,74 +172,53 @@ void printList(std::ostream& out, const char* title, const std::vector<std::stri
 }
 
 /// The descriptor summary for `inspect`: display name, servlets with their mappings, filters.
-void printDescriptor(std::ostream& out, const std::string& webXml)
+std::string joinTargets(const std::vector<std::string>& targets)
 {
-    tinyxml2::XMLDocument doc;
-    if (doc.LoadFile(webXml.c_str()) != tinyxml2::XML_SUCCESS || doc.RootElement() == nullptr) return;
-    const tinyxml2::XMLElement* app = doc.RootElement();
-    auto text = [](const tinyxml2::XMLElement* parent, const char* name) {
-        const tinyxml2::XMLElement* e = parent->FirstChildElement(name);
-        return std::string(e && e->GetText() ? e->GetText() : "");
-    };
-    auto patterns = [&](const char* mappingName, const char* nameElement) {
-        std::map<std::string, std::vector<std::string>> byName;
-        for (auto* m = app->FirstChildElement(mappingName); m; m = m->NextSiblingElement(mappingName)) {
-            std::string name = text(m, nameElement);
-            for (auto* p = m->FirstChildElement("url-pattern"); p; p = p->NextSiblingElement("url-pattern")) {
-                byName[name].push_back(p->GetText() ? p->GetText() : "\"\"");
-            }
-            for (auto* s = m->FirstChildElement("servlet-name");
-                 s && std::string(nameElement) != "servlet-name"; s = s->NextSiblingElement("servlet-name")) {
-                byName[name].push_back(std::string("servlet ") + (s->GetText() ? s->GetText() : ""));
-            }
-        }
-        return byName;
-    };
-    auto join = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const std::string& x : v)
-            s += (s.empty() ? "" : ", ") + x;
-        return s.empty() ? std::string("(not mapped)") : s;
-    };
-    std::string display = text(app, "display-name");
-    out << "display name: " << (display.empty() ? "(none)" : display) << "\n";
-    auto servletMaps = patterns("servlet-mapping", "servlet-name");
+    std::string s;
+    for (const std::string& t : targets)
+        s += (s.empty() ? "" : ", ") + (t.empty() ? std::string("\"\"") : t);
+    return s.empty() ? std::string("(not mapped)") : s;
+}
+
+/// The descriptor summary for `inspect`: display name, servlets and filters with their
+/// mappings, listeners.
+void printDescriptor(std::ostream& out, const config::WebAppConfig& web)
+{
+    out << "display name: " << (web.displayName.empty() ? "(none)" : web.displayName) << "\n";
     std::vector<std::string> servlets;
-    for (auto* s = app->FirstChildElement("servlet"); s; s = s->NextSiblingElement("servlet")) {
-        std::string name = text(s, "servlet-name");
-        servlets.push_back(name + " (" + text(s, "servlet-class") + ") -> " + join(servletMaps[name]));
+    for (const config::ServletDef& servlet : web.servlets) {
+        std::vector<std::string> targets;
+        for (const config::ServletMappingDef& m : web.servletMappings) {
+            if (m.servletName == servlet.name)
+                targets.insert(targets.end(), m.urlPatterns.begin(), m.urlPatterns.end());
+        }
+        servlets.push_back(servlet.name + " (" + servlet.className + ") -> " + joinTargets(targets));
     }
     printList(out, "servlets:     ", servlets);
-    auto filterMaps = patterns("filter-mapping", "filter-name");
     std::vector<std::string> filters;
-    for (auto* f = app->FirstChildElement("filter"); f; f = f->NextSiblingElement("filter")) {
-        std::string name = text(f, "filter-name");
-        filters.push_back(name + " (" + text(f, "filter-class") + ") -> " + join(filterMaps[name]));
+    for (const config::FilterDef& filter : web.filters) {
+        std::vector<std::string> targets;
+        for (const config::FilterMappingDef& m : web.filterMappings) {
+            if (m.filterName != filter.name) continue;
+            targets.insert(targets.end(), m.urlPatterns.begin(), m.urlPatterns.end());
+            for (const std::string& servletName : m.servletNames)
+                targets.push_back("servlet " + servletName);
+        }
+        filters.push_back(filter.name + " (" + filter.className + ") -> " + joinTargets(targets));
     }
     printList(out, "filters:      ", filters);
-    std::vector<std::string> listeners;
-    for (auto* l = app->FirstChildElement("listener"); l; l = l->NextSiblingElement("listener")) {
-        listeners.push_back(text(l, "listener-class"));
-    }
-    if (!listeners.empty()) printList(out, "listeners:    ", listeners);
+    if (!web.listeners.empty()) printList(out, "listeners:    ", web.listeners);
 }
 
 /// Unpacks `bundle` into `scratch` with the container's extractor.
-bool unpack(const std::string& bundle, const ScratchDir& scratch, const std::string& label,
-            deployer::ExtractionResult& result, Io& io)
+util::Expected<bundle::ExtractionResult> unpack(const std::string& bundle, const ScratchDir& scratch,
+                                                const std::string& label)
 {
     if (!scratch.valid()) {
-        io.err << label << ": cannot create a temporary directory (" << std::strerror(errno)
-               << "); set TMPDIR to a writable directory\n";
-        return false;
+        return failure(label + ": cannot create a temporary directory (" + std::strerror(errno) +
+                       "); set TMPDIR to a writable directory");
     }
-    std::string error;
-    BundleExtractor extractor;
-    if (!extractor.extractFile(bundle, scratch.staging(), label, result, error)) {
-        io.err << error << "\n";
-        return false;
-    }
-    return true;
+    return bundle::BundleExtractor().extractFile(bundle, scratch.staging(), label);
 }
 
 } // namespace
@@ -291,7 +242,7 @@ int packCommand(const std::vector<std::string>& args, Io& io)
         return Usage;
     }
     std::string label = baseName(output);
-    if (!deployer::ContextName::isBundleFileName(label) || !deployer::ContextName::fromFileName(label)) {
+    if (!bundle::ContextName::isBundleFileName(label) || !bundle::ContextName::fromFileName(label)) {
         io.err << "servalctl pack: \"" << label
                << "\" is not a bundle name; use NAME.sar (ROOT.sar, shop.sar, a#b.sar, shop##2.sar)\n";
         return Usage;
@@ -301,27 +252,28 @@ int packCommand(const std::vector<std::string>& args, Io& io)
         io.err << "servalctl pack: " << dir << " is not a directory; give the exploded app directory\n";
         return Usage;
     }
-    ValidationReport report;
-    std::string error;
-    if (!BundleValidator::validate(dir, label, true, report, error)) {
-        io.err << error << "\n";
+    util::Expected<ValidationReport> report = BundleValidator::validate(dir, label, true);
+    if (!report) {
+        io.err << report.error() << "\n";
         return Failed;
     }
-    std::vector<std::pair<std::string, bool>> entries;
-    if (!walk(dir, "", entries, error)) {
-        io.err << label << ": " << error << "\n";
+    Entries entries;
+    util::Outcome walked = walk(dir, "", entries);
+    if (!walked) {
+        io.err << label << ": " << walked.error() << "\n";
         return Failed;
     }
-    deployer::ExtractionLimits limits;
+    bundle::ExtractionLimits limits;
     if (entries.size() > limits.maxEntries) {
         io.err << label << ": holds more than " << limits.maxEntries
                << " entries (maxBundleEntries); raise the limit on the Host or make the bundle smaller\n";
         return Failed;
     }
     std::string temporary = output + ".tmp";
-    if (!writeZip(dir, entries, temporary, error)) {
+    util::Outcome written = writeZip(dir, entries, temporary);
+    if (!written) {
         ::unlink(temporary.c_str());
-        io.err << error << "\n";
+        io.err << written.error() << "\n";
         return Failed;
     }
     if (::rename(temporary.c_str(), output.c_str()) != 0) {
@@ -330,7 +282,7 @@ int packCommand(const std::vector<std::string>& args, Io& io)
         return Failed;
     }
     io.out << "packed " << output << ": " << entries.size() << " entries, sha256 "
-           << deployer::sha256File(output).value_or("?") << "\n";
+           << bundle::sha256File(output).value_or("?") << "\n";
     return Ok;
 }
 
@@ -340,17 +292,15 @@ int inspectCommand(const std::vector<std::string>& args, Io& io)
         io.err << "usage: servalctl inspect NAME.sar\n";
         return Usage;
     }
-    const std::string& bundle = args[0];
-    std::string label = baseName(bundle);
-    auto checksum = deployer::sha256File(bundle);
-    if (!checksum) {
-        io.err << label << ": cannot be read (" << std::strerror(errno) << "); check the path\n";
+    const std::string& bundlePath = args[0];
+    std::string label = baseName(bundlePath);
+    ScratchDir scratch;
+    util::Expected<bundle::ExtractionResult> unpacked = unpack(bundlePath, scratch, label);
+    if (!unpacked) {
+        io.err << unpacked.error() << "\n";
         return Failed;
     }
-    ScratchDir scratch;
-    deployer::ExtractionResult unpacked;
-    if (!unpack(bundle, scratch, label, unpacked, io)) return Failed;
-    auto context = deployer::ContextName::fromFileName(label);
+    auto context = bundle::ContextName::fromFileName(label);
     std::ostream& out = io.out;
     out << "bundle:       " << label << "\n";
     if (context) {
@@ -360,46 +310,50 @@ int inspectCommand(const std::vector<std::string>& args, Io& io)
     } else {
         out << "context:      (the file name is not deployable: use NAME.sar)\n";
     }
-    out << "sha256:       " << *checksum << "\n";
-    out << "files:        " << unpacked.files << " files, " << unpacked.directories << " directories, "
-        << unpacked.bytes << " bytes\n";
-    std::string webXml = scratch.staging() + "/WEB-INF/web.xml";
-    printDescriptor(out, webXml);
+    out << "sha256:       " << unpacked->sha256 << "\n";
+    out << "files:        " << unpacked->files << " files, " << unpacked->directories << " directories, "
+        << unpacked->bytes << " bytes\n";
 
-    ValidationReport report;
-    std::string error;
-    bool valid = BundleValidator::validate(scratch.staging(), label, true, report, error);
+    // validate()'s steps one by one, so a bundle that fails still shows what it holds.
+    const std::string root = scratch.staging();
+    auto descriptor = BundleValidator::readDescriptor(root, label, true);
+    if (descriptor && *descriptor) printDescriptor(out, **descriptor);
+    std::vector<std::string> found = BundleValidator::findLibraries(root);
+    util::Outcome checks = descriptor ? BundleValidator::checkLibraries(root, label, *descriptor, found)
+                                      : util::Outcome(descriptor.failure());
     std::vector<std::string> libraries;
-    for (const std::string& lib : report.libraries) {
-        deployer::ElfInfo info;
-        std::string why;
+    for (const std::string& lib : found) {
+        util::Expected<bundle::ElfInfo> info =
+            bundle::ElfInspector::inspect(root + "/" + lib, bundle::ElfInspector::kEntrySymbol);
         std::string line = lib;
-        if (deployer::ElfInspector::inspect(scratch.staging() + "/" + lib,
-                                            deployer::ElfInspector::kEntrySymbol, info, why)) {
+        if (info) {
             line +=
-                " (" + info.machineName +
-                (info.sharedObject ? ", shared library" : ", not a shared library") +
-                (info.exportsEntry ? ", exports " + std::string(deployer::ElfInspector::kEntrySymbol) : "") +
+                " (" + info->machineName +
+                (info->sharedObject ? ", shared library" : ", not a shared library") +
+                (info->exportsEntry ? ", exports " + std::string(bundle::ElfInspector::kEntrySymbol) : "") +
                 ")";
         } else {
-            line += " (" + why + ")";
+            line += " (" + info.error() + ")";
         }
         libraries.push_back(line);
     }
     printList(out, "libraries:    ", libraries);
     out << "ABI:          "
-        << (report.libraries.empty() ? "none (static files only)"
-                                     : "entry " + std::string(deployer::ElfInspector::kEntrySymbol) +
-                                           " (ABI major 1); `servalctl verify` loads it to check the minor")
+        << (found.empty() ? "none (static files only)"
+                          : "entry " + std::string(bundle::ElfInspector::kEntrySymbol) +
+                                " (ABI major 1); `servalctl verify` loads it to check the minor")
         << "\n";
     out << "checks:       "
-        << (valid ? "descriptor and libraries ok (run `servalctl verify` to preflight)" : error) << "\n";
+        << (checks ? "descriptor and libraries ok (run `servalctl verify` to preflight)" : checks.error())
+        << "\n";
     return Ok;
 }
 
 int verifyCommand(const std::vector<std::string>& args, Io& io)
 {
+    const char* usage = "usage: servalctl verify [--timeout MS] [--serval PATH] NAME.sar|DIR\n";
     std::chrono::milliseconds deadline = kPreflightDeadline;
+    std::string servalOption;
     std::vector<std::string> targets;
     for (size_t i = 0; i < args.size(); ++i) {
         if (args[i] == "--timeout" && i + 1 < args.size()) {
@@ -409,12 +363,14 @@ int verifyCommand(const std::vector<std::string>& args, Io& io)
                 return Usage;
             }
             deadline = std::chrono::milliseconds(*ms);
+        } else if (args[i] == "--serval" && i + 1 < args.size()) {
+            servalOption = args[++i];
         } else {
             targets.push_back(args[i]);
         }
     }
     if (targets.size() != 1) {
-        io.err << "usage: servalctl verify [--timeout MS] NAME.sar|DIR\n";
+        io.err << usage;
         return Usage;
     }
     const std::string& target = targets[0];
@@ -424,25 +380,46 @@ int verifyCommand(const std::vector<std::string>& args, Io& io)
         io.err << label << ": cannot be read (" << std::strerror(errno) << "); check the path\n";
         return Failed;
     }
-    ValidationReport report;
-    std::string detail, error;
-    if (S_ISDIR(st.st_mode)) {
-        if (!checkUnpacked(target, label, false, deadline, report, detail, error)) {
-            io.err << error << "\n";
+    // A directory is checked where it is (as an exploded app: web.xml optional); a bundle is
+    // unpacked first, as the server unpacks it.
+    bool directory = S_ISDIR(st.st_mode);
+    ScratchDir scratch;
+    std::optional<bundle::ExtractionResult> unpacked;
+    if (!directory) {
+        util::Expected<bundle::ExtractionResult> extracted = unpack(target, scratch, label);
+        if (!extracted) {
+            io.err << extracted.error() << "\n";
             return Failed;
         }
-        io.out << label << ": ok" << (detail.empty() ? "" : " (" + detail + ")") << "\n";
-        return Ok;
+        unpacked = std::move(*extracted);
     }
-    ScratchDir scratch;
-    deployer::ExtractionResult unpacked;
-    if (!unpack(target, scratch, label, unpacked, io)) return Failed;
-    if (!checkUnpacked(scratch.staging(), label, true, deadline, report, detail, error)) {
-        io.err << error << "\n";
+    const std::string root = directory ? target : scratch.staging();
+    util::Expected<ValidationReport> report = BundleValidator::validate(root, label, !directory);
+    if (!report) {
+        io.err << report.error() << "\n";
         return Failed;
     }
-    io.out << label << ": ok (" << unpacked.files << " files, " << unpacked.bytes << " bytes"
-           << (detail.empty() ? "" : "; " + detail) << ")\n";
+    // The preflight a deploy runs (bundle::preflightBundle), with the serval binary itself.
+    std::string serval = servalBinary(servalOption);
+    if (!report->libraries.empty() && ::access(serval.c_str(), X_OK) != 0) {
+        io.err << "servalctl verify: no serval binary at " << serval
+               << " to preflight the app with; install serval next to servalctl, or name it with --serval "
+                  "PATH or "
+               << kServalBinaryVariable << "\n";
+        return Usage;
+    }
+    util::Expected<std::string> preflight = bundle::preflightBundle(serval, root, label, *report, deadline);
+    if (!preflight) {
+        io.err << preflight.error() << "\n";
+        return Failed;
+    }
+    const std::string& detail = *preflight;
+    if (directory) {
+        io.out << label << ": ok" << (detail.empty() ? "" : " (" + detail + ")") << "\n";
+    } else {
+        io.out << label << ": ok (" << unpacked->files << " files, " << unpacked->bytes << " bytes"
+               << (detail.empty() ? "" : "; " + detail) << ")\n";
+    }
     return Ok;
 }
 

@@ -23,7 +23,8 @@ struct Io
 };
 
 /// One servalctl subcommand. The table in Commands.cpp is the dispatch: add a row to add a
-/// command (the admin issue adds list/deploy/undeploy/start/stop/reload/status/history).
+/// command. The bundle commands run here; the remote ones (list, deploy, undeploy, start, stop,
+/// reload, status, history) call deploy/RemoteCommands.cpp, which speaks the manager's API.
 struct Command
 {
     std::string_view name;

@@ -1,6 +1,5 @@
 #include "Command.h"
 #include "RemoteCommands.h"
-#include "deployer/Preflight.h"
 
 #include <ostream>
 
@@ -42,8 +41,8 @@ const std::vector<Command>& commands()
         {"pack", "pack DIR -o NAME.sar", "build a bundle (zip) from an exploded app directory", packCommand},
         {"inspect", "inspect NAME.sar", "show a bundle's descriptor, libraries, files and checksum",
          inspectCommand},
-        {"verify", "verify [--timeout MS] NAME.sar|DIR",
-         "run every check the container makes before loading, the preflight included (exit 0 ok, 1 rejected)",
+        {"verify", "verify [--timeout MS] [--serval PATH] NAME.sar|DIR",
+         "run every check a deploy makes, `serval preflight` included (exit 0 ok, 1 rejected)",
          verifyCommand},
         // Remote commands: the manager's JSON API (deploy/RemoteCommands.cpp, docs/manager-api.md).
         {"list", "--url URL --token TOKEN list [--json]", "applications on a running server, per host",
@@ -89,8 +88,6 @@ int runServalctl(int argc, char** argv, Io& io)
         printUsage(io.out);
         return Ok;
     }
-    // Hidden: the preflight child that `verify` starts (the same code as `serval preflight`).
-    if (name == "preflight") return deployer::preflightMain(argc, argv);
     std::vector<std::string> args(argv + 1, argv + index);
     args.insert(args.end(), argv + index + 1, argv + argc);
     for (const Command& c : commands()) {

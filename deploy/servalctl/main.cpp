@@ -1,4 +1,5 @@
-// servalctl: pack, inspect and verify bundles (and, with the admin issue, manage a server).
+// servalctl: pack, inspect and verify bundles, and manage a running server through the
+// manager's JSON API (docs/manager-api.md).
 #include "Command.h"
 
 #include <iostream>

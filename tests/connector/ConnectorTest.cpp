@@ -7,10 +7,12 @@
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
 
+#include <atomic>
 #include <gtest/gtest.h>
 #include <memory>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 namespace serval::test {
@@ -535,10 +537,19 @@ TEST(ConnectorTest, GracefulStopFinishesRequestsInFlight)
     ASSERT_TRUE(idle->send(get("/x")));
     ASSERT_TRUE(idle->readResponse());
     auto busy = server.connect();
-    ASSERT_TRUE(busy->send(get("/sleep?ms=300")));
+    ASSERT_TRUE(busy->send(get("/sleep")));
     ASSERT_TRUE(eventually([&] { return server.connector->stats().workersBusy == 1; }, 2s));
     auto start = std::chrono::steady_clock::now();
-    server.connector->stop(std::chrono::seconds(5));
+    std::atomic<bool> stopped{false};
+    std::thread stopper([&] {
+        server.connector->stop(std::chrono::seconds(5));
+        stopped = true;
+    });
+    // The listener goes first; stop() then waits for the request in flight.
+    EXPECT_TRUE(eventually([&] { return !RawConnection().connect("127.0.0.1", server.port()); }, 2s));
+    EXPECT_FALSE(stopped);
+    server.handler.release();
+    stopper.join();
     EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
     auto reply = busy->readResponse();
     ASSERT_TRUE(reply);

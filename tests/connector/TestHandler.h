@@ -9,13 +9,12 @@
 #include <mutex>
 #include <string>
 #include <sys/stat.h>
-#include <thread>
 
 namespace serval::test {
 
 /// The pipeline behind the Connector in connector_test. Paths:
 ///   /canary          counts that it ran (a pipelined request behind a bad one must not)
-///   /sleep           blocks a worker until release() (or ?ms=N milliseconds)
+///   /sleep           blocks a worker until release()
 ///   /stream          worker; flushes three chunks            /inline-stream  the same inline
 ///   /file            inline; sends `filePath` with sendfile  /large?n=N      N bytes inline
 ///   /upload          accepts bodies up to 4 MiB, answers "<size> <sum of bytes>"
@@ -63,12 +62,8 @@ public:
             ++canaries;
             response.write("canary\n");
         } else if (path == "/sleep") {
-            if (request.query.rfind("ms=", 0) == 0) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(request.query.substr(3))));
-            } else {
-                std::unique_lock<std::mutex> lock(_mutex);
-                _cv.wait_for(lock, std::chrono::seconds(20), [this] { return _released; });
-            }
+            std::unique_lock<std::mutex> lock(_mutex);
+            _cv.wait_for(lock, std::chrono::seconds(20), [this] { return _released; });
             response.write("slept\n");
         } else if (path == "/stream" || path == "/inline-stream") {
             for (int i = 1; i <= 3; ++i) {

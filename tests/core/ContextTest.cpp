@@ -40,14 +40,26 @@ struct ContextTest : ::testing::Test
         host->addContext(context);
     }
     bool start() { return engine.start() && context->isStarted(); }
+    /// Runs `exchange` with the server log going to a file; returns the status, `log` the lines.
+    int runLogged(Exchange& exchange, std::string& log)
+    {
+        std::string logFile = dir.file("serval.log");
+        EXPECT_TRUE(util::Log::openFile(logFile, false));
+        int status = exchange.run(engine);
+        util::Log::closeFile();
+        log = test::readFile(logFile);
+        return status;
+    }
 };
 
 const char* kServlets = R"(<web-app>
   <servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
-  <servlet><servlet-name>boom</servlet-name><servlet-class>Throw</servlet-class></servlet>
+  <servlet><servlet-name>boom</servlet-name><servlet-class>Fail</servlet-class></servlet>
+  <servlet><servlet-name>crash</servlet-name><servlet-class>Throw</servlet-class></servlet>
   <servlet><servlet-name>teapot</servlet-name><servlet-class>Error418</servlet-class></servlet>
   <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/api/*</url-pattern><url-pattern>*.do</url-pattern></servlet-mapping>
   <servlet-mapping><servlet-name>boom</servlet-name><url-pattern>/boom</url-pattern></servlet-mapping>
+  <servlet-mapping><servlet-name>crash</servlet-name><url-pattern>/crash</url-pattern></servlet-mapping>
   <servlet-mapping><servlet-name>teapot</servlet-name><url-pattern>/teapot</url-pattern></servlet-mapping>
 </web-app>)";
 
@@ -123,6 +135,25 @@ TEST_F(ContextTest, FiltersRunInDeclarationOrderAroundTheServlet)
     EXPECT_EQ(stop.body(), "stopped by a");
 }
 
+TEST_F(ContextTest, AFilterBelowAServletPrefixRunsOnlyForThePathsUnderIt)
+{
+    deploy(R"(<web-app>
+      <servlet><servlet-name>echo</servlet-name><servlet-class>Echo</servlet-class></servlet>
+      <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/x/*</url-pattern></servlet-mapping>
+      <filter><filter-name>y</filter-name><filter-class>Filter:y</filter-class></filter>
+      <filter-mapping><filter-name>y</filter-name><url-pattern>/x/y/*</url-pattern></filter-mapping>
+    </web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange inside("GET", "/app/x/y/1");
+    inside.run(engine);
+    EXPECT_EQ(inside.header("X-Filter"), "y");
+    EXPECT_EQ(inside.body(), "Echo sp=/x pi=/y/1");
+    Exchange beside("GET", "/app/x/yz");
+    beside.run(engine);
+    EXPECT_EQ(beside.header("X-Filter"), "");
+    EXPECT_EQ(beside.body(), "Echo sp=/x pi=/yz");
+}
+
 TEST_F(ContextTest, FiltersMakeStaticRequestsGoToWorkers)
 {
     deploy(R"(<web-app><filter><filter-name>a</filter-name><filter-class>Filter:a</filter-class></filter>
@@ -144,22 +175,35 @@ TEST_F(ContextTest, PlainStaticRequestsRunInline)
     EXPECT_EQ(a.decision.maxBodySize, context->maxBodySize());
 }
 
-TEST_F(ContextTest, ExceptionBecomes500WithOneLogLineNamingAppServletAndMessage)
+TEST_F(ContextTest, FailureBecomes500WithOneLogLineNamingAppServletAndMessage)
 {
-    std::string logFile = dir.file("serval.log");
-    ASSERT_TRUE(util::Log::openFile(logFile, false));
     deploy(kServlets);
     ASSERT_TRUE(start());
     Exchange a("GET", "/app/boom");
-    EXPECT_EQ(a.run(engine), 500);
+    std::string log;
+    EXPECT_EQ(runLogged(a, log), 500);
     EXPECT_EQ(a.body().find("partial"), std::string::npos); // the servlet's partial output is discarded
     EXPECT_NE(a.body().find("500 Internal Server Error"), std::string::npos);
-    util::Log::closeFile();
-    std::string log = test::readFile(logFile);
     EXPECT_NE(log.find("[app:/app] servlet \"boom\" threw: database is down (GET /app/boom); answered 500"),
               std::string::npos)
         << log;
     // The app keeps serving.
+    Exchange b("GET", "/app/api/x");
+    EXPECT_EQ(b.run(engine), 200);
+}
+
+TEST_F(ContextTest, AnExceptionFromContainerCodeReachesTheLastResortCatch)
+{
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/crash");
+    std::string log;
+    EXPECT_EQ(runLogged(a, log), 500);
+    EXPECT_EQ(a.body().find("partial"), std::string::npos);
+    EXPECT_NE(log.find("[engine] unexpected failure while serving /app/crash; answered 500"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(context->inFlight(), 0);
     Exchange b("GET", "/app/api/x");
     EXPECT_EQ(b.run(engine), 200);
 }

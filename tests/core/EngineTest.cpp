@@ -1,7 +1,6 @@
 #include "core/Engine.h"
 
 #include "Fakes.h"
-#include "core/ExplodedDeployer.h"
 #include "core/Host.h"
 #include "support/ServalProcess.h"
 
@@ -231,51 +230,6 @@ TEST_F(EngineTest, ExchangeStateIsReusedAcrossRequestsOnAConnection)
     e.run(engine);
     EXPECT_EQ(e.exchange.state.get(), first);
     EXPECT_EQ(e.body(), "localhost:ROOT sp=/y pi=null");
-}
-
-TEST(ContextNameTest, TomcatNamingRules)
-{
-    auto root = core::parseContextName("ROOT");
-    ASSERT_TRUE(root);
-    EXPECT_EQ(root->path, "");
-    EXPECT_EQ(core::parseContextName("docs")->path, "/docs");
-    EXPECT_EQ(core::parseContextName("a#b")->path, "/a/b");
-    auto versioned = core::parseContextName("shop##2");
-    ASSERT_TRUE(versioned);
-    EXPECT_EQ(versioned->path, "/shop");
-    EXPECT_EQ(versioned->name, "shop");
-    EXPECT_EQ(versioned->version, "2");
-    EXPECT_EQ(core::parseContextName("ROOT##3")->path, "");
-    for (const char* bad : {"", ".hidden", "a##", "##2", "a#", "#a", "a#..#b", "a%2fb", "a\\b", "a\nb"}) {
-        EXPECT_FALSE(core::parseContextName(bad)) << bad;
-    }
-}
-
-TEST(ExplodedDeployerTest, DirectoriesInAppBaseBecomeContexts)
-{
-    test::TempDir base;
-    base.write("webapps/ROOT/index.html", "root");
-    base.write("webapps/docs/index.html", "docs");
-    base.write("webapps/broken/WEB-INF/web.xml", "<web-app>\n<oops/></web-app>");
-    base.write("webapps/notes.txt", "a file, not an app");
-    base.write("webapps/.cache/x", "");
-    config::HostConfig hc;
-    hc.appBase = base.file("webapps");
-    core::Host host(hc);
-    auto trace = std::make_shared<std::vector<std::string>>();
-    config::WebAppConfig defaults;
-    defaults.welcomeFiles = {"index.html"};
-    EXPECT_EQ(core::deployExplodedDirectories(host, test::fakeServices(trace), defaults, 1234), 2u);
-    auto contexts = host.contexts();
-    ASSERT_EQ(contexts.size(), 2u);
-    EXPECT_EQ(contexts[0]->path(), "");
-    EXPECT_EQ(contexts[1]->path(), "/docs");
-    EXPECT_EQ(contexts[1]->maxBodySize(), 1234u);
-    EXPECT_EQ(contexts[1]->webXml().welcomeFiles, (std::vector<std::string>{"index.html"}));
-
-    hc.deployOnStartup = false;
-    core::Host off(hc);
-    EXPECT_EQ(core::deployExplodedDirectories(off, test::fakeServices(trace), defaults, 1), 0u);
 }
 
 TEST_F(EngineTest, ConcurrentRequestsDuringRepeatedReplacementNeverFail)

@@ -26,7 +26,8 @@ using Trace = std::shared_ptr<std::vector<std::string>>;
 class FakeServlet : public core::Servlet
 {
 public:
-    FakeServlet(std::string name, Trace trace, std::function<void(core::Request&, core::Response&)> body = {})
+    FakeServlet(std::string name, Trace trace,
+                std::function<core::ServiceStatus(core::Request&, core::Response&)> body = {})
         : _name(std::move(name)), _trace(std::move(trace)), _body(std::move(body))
     {}
     void init(const core::ServletConfig& config) override
@@ -35,34 +36,37 @@ public:
         auto it = config.initParams.find("fail");
         if (it != config.initParams.end()) throw std::runtime_error(it->second);
     }
-    void service(core::Request& request, core::Response& response) override
+    core::ServiceStatus service(core::Request& request, core::Response& response) override
     {
         if (_body) return _body(request, response);
         response.setContentType("text/plain");
-        response.write(_name + " sp=" + request.servletPath() + " pi=" + request.pathInfo().value_or("null"));
+        response.write(_name + " sp=" + std::string(request.servletPath()) +
+                       " pi=" + std::string(request.pathInfo().value_or("null")));
+        return {};
     }
     void destroy() noexcept override { _trace->push_back("destroy:" + _name); }
 
 private:
     std::string _name;
     Trace _trace;
-    std::function<void(core::Request&, core::Response&)> _body;
+    std::function<core::ServiceStatus(core::Request&, core::Response&)> _body;
 };
 
 class FakeFilter : public core::Filter
 {
 public:
     FakeFilter(std::string name, Trace trace) : _name(std::move(name)), _trace(std::move(trace)) {}
-    void doFilter(core::Request& request, core::Response& response, core::FilterChain& chain) override
+    core::ServiceStatus doFilter(core::Request& request, core::Response& response,
+                                 core::FilterChain& chain) override
     {
         _trace->push_back("filter:" + _name + ":" +
                           (request.dispatcherType() == core::DispatcherType::Error ? "error" : "request"));
         response.addHeader("X-Filter", _name);
         if (request.parameter("stop-at") && *request.parameter("stop-at") == _name) {
             response.write("stopped by " + _name);
-            return;
+            return {};
         }
-        chain.doFilter(request, response);
+        return chain.doFilter(request, response);
     }
 
 private:
@@ -82,14 +86,19 @@ public:
     {
         _trace->push_back("contextDestroyed:" + c.contextPath());
     }
-    void requestInitialized(core::Request&) override { _trace->push_back("requestInitialized"); }
+    core::ServiceStatus requestInitialized(core::Request&) override
+    {
+        _trace->push_back("requestInitialized");
+        return {};
+    }
     void requestDestroyed(core::Request&) noexcept override { _trace->push_back("requestDestroyed"); }
 
 private:
     Trace _trace;
 };
 
-/// Knows servlet classes by name: "Echo" (FakeServlet), "Throw" (throws), "Error418"
+/// Knows servlet classes by name: "Echo" (FakeServlet), "Fail" (returns a failure), "Throw"
+/// (throws, as only a container bug would), "Error418"
 /// (sendError 418), "ErrorPage" (renders the error attributes); filters "Filter";
 /// listeners "Listener".
 class FakeModule : public core::AppModule
@@ -99,21 +108,30 @@ public:
     std::unique_ptr<core::Servlet> createServlet(const std::string& className, std::string& error) override
     {
         if (className == "Echo") return std::make_unique<FakeServlet>(className, _trace);
-        if (className == "Throw") {
+        if (className == "Fail") {
             return std::make_unique<FakeServlet>(className, _trace, [](core::Request&, core::Response& r) {
                 r.write("partial");
-                throw std::runtime_error("database is down");
+                return core::ServiceStatus::failed("database is down");
             });
+        }
+        if (className == "Throw") {
+            return std::make_unique<FakeServlet>(
+                className, _trace, [](core::Request&, core::Response& r) -> core::ServiceStatus {
+                    r.write("partial");
+                    throw std::runtime_error("container bug");
+                });
         }
         if (className == "Error418") {
             return std::make_unique<FakeServlet>(className, _trace, [](core::Request&, core::Response& r) {
                 r.sendError(418, "short & stout");
+                return core::ServiceStatus();
             });
         }
         if (className == "Error405") {
             return std::make_unique<FakeServlet>(className, _trace, [](core::Request&, core::Response& r) {
                 r.sendError(405);
                 r.setHeader("Allow", "GET, HEAD"); // belongs to the error: set after sendError
+                return core::ServiceStatus();
             });
         }
         if (className == "ErrorPage") {
@@ -126,6 +144,7 @@ public:
                 r.write("error page: status=" + attr("javax.servlet.error.status_code") +
                         " uri=" + attr("javax.servlet.error.request_uri") +
                         " message=" + attr("javax.servlet.error.message"));
+                return core::ServiceStatus();
             });
         }
         error = "class \"" + className + "\" is unknown to the fake module";
@@ -159,15 +178,16 @@ class StandInDefaultServlet : public core::Servlet
 {
 public:
     explicit StandInDefaultServlet(std::string docBase) : _docBase(std::move(docBase)) {}
-    void service(core::Request& request, core::Response& response) override
+    core::ServiceStatus service(core::Request& request, core::Response& response) override
     {
-        std::string path = request.servletPath() + request.pathInfo().value_or("");
+        std::string path(request.pathInContext());
         if (readFile(_docBase + path).empty()) {
             response.sendError(404);
-            return;
+            return {};
         }
         response.setContentType("text/plain");
         response.write("static:" + path);
+        return {};
     }
 
 private:

@@ -1,6 +1,7 @@
 #include "core/Request.h"
 
 #include "core/Context.h"
+#include "core/FilterChain.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
 
@@ -175,13 +176,18 @@ struct Recorder : core::Filter, core::Servlet
     std::string tag;
     bool stop = false;
     Recorder(std::string* t, std::string g, bool s = false) : trace(t), tag(std::move(g)), stop(s) {}
-    void doFilter(core::Request& rq, core::Response& rs, core::FilterChain& chain) override
+    core::ServiceStatus doFilter(core::Request& rq, core::Response& rs, core::FilterChain& chain) override
     {
         *trace += tag + ">";
-        if (!stop) chain.doFilter(rq, rs);
+        core::ServiceStatus status = stop ? core::ServiceStatus() : chain.doFilter(rq, rs);
         *trace += "<" + tag;
+        return status;
     }
-    void service(core::Request&, core::Response&) override { *trace += "[" + tag + "]"; }
+    core::ServiceStatus service(core::Request&, core::Response&) override
+    {
+        *trace += "[" + tag + "]";
+        return {};
+    }
 };
 
 } // namespace
@@ -191,9 +197,9 @@ TEST_F(RequestFixture, FilterChainRunsFiltersInOrderThenServlet)
     std::string trace;
     core::Response response(exchange);
     Recorder f1(&trace, "f1"), f2(&trace, "f2"), servlet(&trace, "s");
-    std::vector<core::Filter*> filters{&f1, &f2};
-    core::FilterChain chain(filters, &servlet);
-    chain.doFilter(request, response);
+    core::FilterSteps filters{core::FilterStep(&f1), core::FilterStep(&f2)};
+    core::FilterChain chain(filters, "/", &servlet);
+    EXPECT_TRUE(chain.doFilter(request, response).ok());
     EXPECT_EQ(trace, "f1>f2>[s]<f2<f1");
 }
 
@@ -202,8 +208,8 @@ TEST_F(RequestFixture, FilterThatDoesNotContinueStopsTheChain)
     std::string trace;
     core::Response response(exchange);
     Recorder f1(&trace, "f1", true), servlet(&trace, "s");
-    std::vector<core::Filter*> filters{&f1};
-    core::FilterChain chain(filters, &servlet);
-    chain.doFilter(request, response);
+    core::FilterSteps filters{core::FilterStep(&f1)};
+    core::FilterChain chain(filters, "/", &servlet);
+    EXPECT_TRUE(chain.doFilter(request, response).ok());
     EXPECT_EQ(trace, "f1><f1");
 }

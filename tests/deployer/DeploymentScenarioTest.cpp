@@ -3,12 +3,13 @@
 // at start-up and while running; each checks what is served, what is on disk and what the
 // registry says. Plus the hostile-bundle corpus dropped into a live server, redeploy under load
 // and crash safety at named points of a deploy.
-#include "deployer/ArchiveBuilder.h"
-#include "deployer/Fixtures.h"
-#include "deployer/HostileCorpus.h"
 #include "registry/Registry.h"
+#include "support/ArchiveBuilder.h"
+#include "support/Fixtures.h"
+#include "support/HostileCorpus.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
+#include "support/Servalctl.h"
 #include "support/TempDir.h"
 
 #include <atomic>
@@ -51,7 +52,7 @@ std::vector<std::string> linesWith(const std::string& text, const std::string& n
 
 const char* kAppWebXml =
     "<?xml version=\"1.0\"?>\n<web-app>\n  <display-name>shop</display-name>\n"
-    "  <servlet><servlet-name>ok</servlet-name><servlet-class>deployer.Ok</servlet-class>"
+    "  <servlet><servlet-name>ok</servlet-name><servlet-class>fixture.Ok</servlet-class>"
     "</servlet>\n  <servlet-mapping><servlet-name>ok</servlet-name><url-pattern>/ok</url-pattern>"
     "</servlet-mapping>\n</web-app>\n";
 
@@ -69,8 +70,8 @@ protected:
     }
     /// Writes a bundle answering `version` at /version.txt (and "ok" at /ok with the app
     /// library) outside appBase, then renames it in, as a careful operator would.
-    void drop(const std::string& fileName, const std::string& version,
-              const std::string& library = "fixture_app", std::vector<ArchiveEntry> extra = {})
+    void drop(const std::string& fileName, const std::string& version, const std::string& library = "good",
+              std::vector<ArchiveEntry> extra = {})
     {
         std::vector<ArchiveEntry> entries = {
             {"WEB-INF/web.xml", library.empty() ? serval::test::minimalWebXml() : kAppWebXml},
@@ -120,15 +121,8 @@ TEST_F(DeploymentScenarioTest, BundleAddedModifiedDeletedWhileRunning)
 {
     ASSERT_TRUE(start()) << server->error();
     // A 1 MiB bundle (the drop-to-first-200 case): incompressible assets plus the app.
-    std::string blob(1024 * 1024, '\0');
-    uint32_t x = 2463534242u;
-    for (char& c : blob) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        c = static_cast<char>(x);
-    }
-    drop("shop.sar", "one", "fixture_app", {{"assets/blob.bin", blob}});
+    std::string blob = serval::test::incompressible(1024 * 1024);
+    drop("shop.sar", "one", "good", {{"assets/blob.bin", blob}});
     auto dropped = droppedAt;
     ASSERT_TRUE(eventuallyServed("/shop/version.txt", "one")) << server->log();
     auto firstOk = std::chrono::steady_clock::now();
@@ -215,7 +209,7 @@ TEST_F(DeploymentScenarioTest, ExplodedDirectoryAddedModifiedDeletedWhileRunning
     tmp.write("webapps/app/WEB-INF/web.xml", kAppWebXml);
     tmp.write("webapps/app/version.txt", "app");
     serval::test::makeDirs(tmp.file("webapps/app/WEB-INF/lib"));
-    serval::test::copyWithPatch(serval::test::fixtureLibrary("fixture_app"),
+    serval::test::copyWithPatch(serval::test::fixtureLibrary("good"),
                                 tmp.file("webapps/app/WEB-INF/lib/libapp.so"));
     ASSERT_TRUE(eventuallyServed("/app/ok", "ok")) << server->log();
     EXPECT_EQ(versionDirs("app").size(), 1u) << "an app with libraries runs from its own copy";
@@ -238,13 +232,11 @@ TEST_F(DeploymentScenarioTest, FailedDeployKeepsTheOldVersionServing)
         std::vector<ArchiveEntry> extra;
         std::string reason;
     } cases[] = {
-        {"fixture_app",
-         {{"../../escape.txt", "x"}},
-         "shop.sar: entry \"../../escape.txt\" leaves the bundle"},
-        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGILL"},
-        {"fixture_exit_ctor", {}, "ended the preflight process with exit status 3"},
-        {"fixture_noentry", {}, "does not export serval_app_init_v1"},
-        {"fixture_init_fails", {}, "the database is not configured"},
+        {"good", {{"../../escape.txt", "x"}}, "shop.sar: entry \"../../escape.txt\" leaves the bundle"},
+        {"crash_ctor", {}, "crashed the preflight process with SIGILL"},
+        {"exit_ctor", {}, "ended the preflight process with exit status 3"},
+        {"no_entry", {}, "does not export serval_app_init_v1"},
+        {"init_fails", {}, "the database is not configured"},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(c.reason);
@@ -321,7 +313,7 @@ TEST_F(DeploymentScenarioTest, HostileCorpusIsRefusedWhileAGoodAppKeepsServing)
         return withLibrary(serval::test::readFile(serval::test::fixtureLibrary(name)));
     };
     // e_machine (offset 18) = 243, EM_RISCV: a valid ELF for another architecture.
-    std::string otherArchitecture = serval::test::readFile(serval::test::fixtureLibrary("fixture_app"));
+    std::string otherArchitecture = serval::test::readFile(serval::test::fixtureLibrary("good"));
     otherArchitecture.replace(18, 2, std::string("\xf3\x00", 2));
 
     using serval::test::fileEntry;
@@ -367,13 +359,12 @@ TEST_F(DeploymentScenarioTest, HostileCorpusIsRefusedWhileAGoodAppKeepsServing)
          "WEB-INF/lib/libapp.so is not an ELF file"},
         {"h13-architecture.sar", archive(withLibrary(otherArchitecture)),
          "WEB-INF/lib/libapp.so is built for"},
-        {"h14-noentry.sar", archive(fixture("fixture_noentry")),
-         "libapp.so does not export serval_app_init_v1"},
-        {"h15-exit.sar", archive(fixture("fixture_exit_ctor")),
+        {"h14-noentry.sar", archive(fixture("no_entry")), "libapp.so does not export serval_app_init_v1"},
+        {"h15-exit.sar", archive(fixture("exit_ctor")),
          "libapp.so ended the preflight process with exit status 3"},
-        {"h16-crash.sar", archive(fixture("fixture_crash_ctor")),
+        {"h16-crash.sar", archive(fixture("crash_ctor")),
          "libapp.so crashed the preflight process with SIGILL"},
-        {"h17-hang.sar", archive(fixture("fixture_init_hangs")),
+        {"h17-hang.sar", archive(fixture("init_hangs")),
          "libapp.so did not finish loading within 1500 ms in the preflight process"},
         {"h18-fifo.sar",
          archive({ArchiveEntry{"pipe", "", ArchiveEntry::Kind::Fifo, -1}}, ArchiveFormat::Tar),
@@ -511,16 +502,16 @@ TEST_F(DeploymentScenarioTest, RedeployUnderLoadFailsNoRequest)
 
 TEST_F(DeploymentScenarioTest, LibraryThatStaysMappedIsReported)
 {
-    drop("shop.sar", "one", "fixture_nodelete");
+    drop("shop.sar", "one", "nodelete");
     ASSERT_TRUE(start()) << server->error();
     ASSERT_EQ(served("/shop/ok"), "ok");
     EXPECT_FALSE(row("/shop")->libraryStayedMapped);
-    drop("shop.sar", "two", "fixture_nodelete");
+    drop("shop.sar", "two", "nodelete");
     ASSERT_TRUE(eventuallyServed("/shop/version.txt", "two")) << server->log();
     EXPECT_TRUE(eventually([&] { return row("/shop")->libraryStayedMapped; })) << server->log();
     EXPECT_TRUE(server->waitForLog("the library of the old version of /shop stayed mapped after unload"));
 
-    drop("shop.sar", "three", "fixture_app"); // a well-behaved library is unmapped: no report
+    drop("shop.sar", "three", "good"); // a well-behaved library is unmapped: no report
     ASSERT_TRUE(eventuallyServed("/shop/version.txt", "three"));
     ASSERT_TRUE(eventually([&] { return versionDirs("shop").size() == 1; }));
 }
@@ -577,4 +568,31 @@ TEST_F(DeploymentScenarioTest, KillNineAtRandomMomentsOfRedeploys)
         EXPECT_EQ(served("/shop/ok"), "ok");
     }
     EXPECT_TRUE(eventually([&] { return versionDirs("shop").size() == 1; }));
+}
+
+TEST_F(DeploymentScenarioTest, VerifyGivesTheAnswerOfTheDeploy)
+{
+    // web.xml names a servlet class the library does not offer: the server refuses the bundle
+    // in its preflight, and `servalctl verify` (which runs `serval preflight` too) refuses it
+    // with the very same line.
+    std::string webXml = kAppWebXml;
+    webXml.replace(webXml.find("fixture.Ok"), std::string("fixture.Ok").size(), "fixture.Missing");
+    serval::test::writeArchive(
+        tmp.file("shop.sar"),
+        {{"WEB-INF/web.xml", webXml},
+         {"WEB-INF/lib/libapp.so", serval::test::readFile(serval::test::fixtureLibrary("good"))}});
+    serval::test::CtlRun verify = serval::test::runServalctl(tmp, {"verify", tmp.file("shop.sar")});
+    EXPECT_EQ(verify.exit, 1);
+
+    ASSERT_TRUE(start()) << server->error();
+    ASSERT_EQ(::rename(tmp.file("shop.sar").c_str(), tmp.file("webapps/shop.sar").c_str()), 0);
+    ASSERT_TRUE(eventually([&] {
+        auto r = row("/shop");
+        return r && r->state == DeploymentState::Failed;
+    })) << server->log();
+    EXPECT_EQ(verify.err, row("/shop")->failureReason + "\n");
+    EXPECT_EQ(verify.err,
+              "shop.sar: app \"shop\": libapp.so has no servlet class \"fixture.Missing\" (it offers: "
+              "fixture.Ok): check <servlet-class> in WEB-INF/web.xml\n");
+    EXPECT_EQ(served("/shop/version.txt"), "404");
 }

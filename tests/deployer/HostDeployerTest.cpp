@@ -2,11 +2,12 @@
 // by the scenario tests with a real serval process). Drives tick() directly with injected times.
 #include "deployer/HostDeployer.h"
 
-#include "deployer/ArchiveBuilder.h"
 #include "deployer/Deployer.h"
-#include "deployer/Fixtures.h"
 #include "registry/Registry.h"
+#include "support/ArchiveBuilder.h"
+#include "support/Fixtures.h"
 #include "support/ServalProcess.h"
+#include "support/Servalctl.h"
 #include "support/TempDir.h"
 
 #include <dirent.h>
@@ -16,8 +17,8 @@
 #include <utime.h>
 
 using namespace std::chrono_literals;
+using serval::bundle::ContextName;
 using serval::deployer::ContextHandle;
-using serval::deployer::ContextName;
 using serval::deployer::ContextRunner;
 using serval::deployer::HostDeployer;
 using serval::deployer::HostDeployerSettings;
@@ -36,7 +37,11 @@ public:
     explicit FakeContext(std::string docBase) : docBase(std::move(docBase)) {}
     int64_t inFlight() const noexcept override { return requests; }
     void stop() noexcept override { started = false; }
-    bool start(std::string&) noexcept override { return started = true; }
+    serval::util::Outcome start() noexcept override
+    {
+        started = true;
+        return {};
+    }
     bool isStarted() const noexcept override { return started; }
     bool libraryStayedMapped() const noexcept override { return false; }
     std::string docBase;
@@ -47,15 +52,15 @@ public:
 class FakeRunner : public ContextRunner
 {
 public:
-    std::shared_ptr<ContextHandle> create(const ContextName&, const std::string& docBase,
-                                          std::string& error) override
+    serval::util::Expected<std::shared_ptr<ContextHandle>>
+    create(const ContextName&, const std::string& docBase,
+           const std::optional<serval::config::WebAppConfig>& descriptor) override
     {
-        if (!serval::test::readFile(docBase + "/FAIL_START").empty()) {
-            error = "app \"shop\" failed to start: on purpose";
-            return nullptr;
-        }
+        if (!serval::test::readFile(docBase + "/FAIL_START").empty())
+            return serval::util::failure("app \"shop\" failed to start: on purpose");
         ++created;
-        return std::make_shared<FakeContext>(docBase);
+        descriptors.push_back(descriptor);
+        return std::shared_ptr<ContextHandle>(std::make_shared<FakeContext>(docBase));
     }
     std::shared_ptr<ContextHandle> route(const std::string& path,
                                          std::shared_ptr<ContextHandle> context) override
@@ -81,6 +86,7 @@ public:
     }
     std::map<std::string, std::shared_ptr<ContextHandle>> routes;
     int created = 0;
+    std::vector<std::optional<serval::config::WebAppConfig>> descriptors; ///< what each create() got
 };
 
 class HostDeployerTest : public ::testing::Test
@@ -94,7 +100,7 @@ protected:
         settings.appBase = tmp.file("webapps");
         settings.workDir = tmp.file("work/localhost");
         settings.stableFor = 0ms;
-        settings.preflightBinary = serval::test::preflightDriver();
+        settings.preflightBinary = SERVAL_PREFLIGHT_DRIVER;
         settings.drainTimeout = 200ms;
     }
     HostDeployer& deployer()
@@ -151,7 +157,7 @@ protected:
 TEST_F(HostDeployerTest, AddModifyDeleteBundleWhileRunning)
 {
     deployer().startup();
-    bundle("shop.sar", "one", "fixture_app");
+    bundle("shop.sar", "one", "good");
     tick();
     EXPECT_EQ(runner.served("/shop"), "one");
     EXPECT_EQ(state("/shop"), DeploymentState::Running);
@@ -161,7 +167,7 @@ TEST_F(HostDeployerTest, AddModifyDeleteBundleWhileRunning)
     ASSERT_TRUE(first);
     EXPECT_EQ(first->checksum.size(), 64u);
 
-    bundle("shop.sar", "two", "fixture_app");
+    bundle("shop.sar", "two", "good");
     tick();
     EXPECT_EQ(runner.served("/shop"), "two");
     auto second = registry->findDeployment("localhost", "/shop", "");
@@ -185,7 +191,7 @@ TEST_F(HostDeployerTest, AddModifyDeleteBundleWhileRunning)
 TEST_F(HostDeployerTest, FailedRedeployKeepsTheOldVersionAndFixingItDeploys)
 {
     deployer().startup();
-    bundle("shop.sar", "good", "fixture_app");
+    bundle("shop.sar", "good", "good");
     tick();
     ASSERT_EQ(runner.served("/shop"), "good");
 
@@ -195,9 +201,9 @@ TEST_F(HostDeployerTest, FailedRedeployKeepsTheOldVersionAndFixingItDeploys)
         std::vector<ArchiveEntry> extra;
         std::string reason;
     } cases[] = {
-        {"fixture_noentry", {}, "shop.sar: app \"shop\": libapp.so does not export serval_app_init_v1"},
-        {"fixture_crash_ctor", {}, "crashed the preflight process with SIGILL"},
-        {"fixture_init_fails", {}, "the database is not configured"},
+        {"no_entry", {}, "shop.sar: app \"shop\": libapp.so does not export serval_app_init_v1"},
+        {"crash_ctor", {}, "crashed the preflight process with SIGILL"},
+        {"init_fails", {}, "the database is not configured"},
         {"", {{"../evil", "x"}}, "shop.sar: entry \"../evil\" leaves the bundle"},
         {"", {{"FAIL_START", "1"}}, "shop.sar: app \"shop\" failed to start: on purpose"},
     };
@@ -218,7 +224,7 @@ TEST_F(HostDeployerTest, FailedRedeployKeepsTheOldVersionAndFixingItDeploys)
         tick(); // the same broken file is not retried
         EXPECT_EQ(runner.created, created);
     }
-    bundle("shop.sar", "fixed", "fixture_app");
+    bundle("shop.sar", "fixed", "good");
     tick();
     EXPECT_EQ(runner.served("/shop"), "fixed");
 }
@@ -292,7 +298,7 @@ TEST_F(HostDeployerTest, ExplodedDirectories)
     t.write("webapps/app/WEB-INF/web.xml", serval::test::minimalWebXml());
     t.write("webapps/app/version.txt", "app1");
     serval::test::makeDirs(t.file("webapps/app/WEB-INF/lib"));
-    serval::test::copyWithPatch(serval::test::fixtureLibrary("fixture_app"),
+    serval::test::copyWithPatch(serval::test::fixtureLibrary("good"),
                                 t.file("webapps/app/WEB-INF/lib/liba.so"));
     tick();
     EXPECT_EQ(runner.served("/app"), "app1");
@@ -307,7 +313,7 @@ TEST_F(HostDeployerTest, ExplodedDirectories)
     tick();
     EXPECT_EQ(runner.served("/app"), "app2");
 
-    serval::deployer::removeTree(t.file("webapps/app"));
+    serval::bundle::removeTree(t.file("webapps/app"));
     tick();
     EXPECT_EQ(runner.served("/app"), "");
     EXPECT_TRUE(versionDirs("app").empty());
@@ -316,7 +322,7 @@ TEST_F(HostDeployerTest, ExplodedDirectories)
 TEST_F(HostDeployerTest, StartupReconciliation)
 {
     deployer().startup();
-    bundle("shop.sar", "one", "fixture_app");
+    bundle("shop.sar", "one", "good");
     bundle("blog.sar", "blog");
     tick();
     auto row = registry->findDeployment("localhost", "/shop", "");
@@ -338,7 +344,7 @@ TEST_F(HostDeployerTest, StartupReconciliation)
     EXPECT_EQ(state("/blog"), DeploymentState::Stopped);
 
     // Changed while the server was down: deployed anew.
-    bundle("shop.sar", "two", "fixture_app");
+    bundle("shop.sar", "two", "good");
     restart();
     EXPECT_EQ(runner.served("/shop"), "two");
     EXPECT_EQ(versionDirs("shop").size(), 1u);

@@ -1,5 +1,5 @@
 // Test stand-in for `serval preflight`: the deployer tests must not depend on the server binary.
-#include "deployer/Preflight.h"
+#include "deployer/PreflightLoad.h"
 
 int main(int argc, char** argv)
 {

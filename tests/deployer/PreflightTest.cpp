@@ -1,72 +1,139 @@
-#include "deployer/Preflight.h"
+// The preflight end to end: bundle::runPreflight starting the preflight child (a stand-in for
+// `serval preflight` built from deployer::preflightMain) on each fixture app.
+#include "bundle/Preflight.h"
 
-#include "deployer/Fixtures.h"
+#include "support/Fixtures.h"
 
 #include <chrono>
 #include <gtest/gtest.h>
 
-using serval::deployer::runPreflight;
+using serval::bundle::PreflightRequest;
+using serval::bundle::runPreflight;
 using namespace std::chrono_literals;
 
 namespace {
-serval::deployer::PreflightResult preflight(const std::string& fixture,
-                                            std::chrono::milliseconds deadline = 5s)
+
+PreflightRequest request(const std::string& fixture)
 {
-    return runPreflight(serval::test::preflightDriver(), serval::test::fixtureLibrary(fixture), "/shop",
-                        deadline);
+    PreflightRequest r;
+    r.appName = "shop";
+    r.libraries = {serval::test::fixtureLibrary(fixture)};
+    return r;
 }
+
+serval::util::Expected<std::string> preflight(const std::string& fixture,
+                                              std::chrono::milliseconds deadline = 5s)
+{
+    return runPreflight(SERVAL_PREFLIGHT_DRIVER, request(fixture), deadline);
+}
+
 } // namespace
 
 TEST(PreflightTest, AcceptsAGoodLibrary)
 {
-    auto r = preflight("fixture_app");
-    EXPECT_TRUE(r.ok) << r.detail;
-    EXPECT_NE(r.detail.find("ABI"), std::string::npos) << r.detail;
+    auto r = preflight("good");
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_NE(r->find("ABI"), std::string::npos) << *r;
 }
 
 TEST(PreflightTest, RefusesLibraryWithoutEntry)
 {
-    auto r = preflight("fixture_noentry");
-    EXPECT_FALSE(r.ok);
-    EXPECT_NE(r.detail.find("does not export serval_app_init_v1"), std::string::npos) << r.detail;
+    auto r = preflight("no_entry");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("does not export serval_app_init_v1"), std::string::npos) << r.error();
 }
 
 TEST(PreflightTest, RefusesConstructorThatExits)
 {
-    auto r = preflight("fixture_exit_ctor");
-    EXPECT_FALSE(r.ok);
-    EXPECT_EQ(r.detail,
-              "libfixture_exit_ctor.so ended the preflight process with exit status 3 while loading (a "
-              "constructor or init called exit()); libraries must not exit the process");
+    auto r = preflight("exit_ctor");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), "libexit_ctor.so ended the preflight process with exit status 3 while loading (a "
+                         "constructor or init called exit()); libraries must not exit the process");
 }
 
 TEST(PreflightTest, RefusesConstructorThatCrashes)
 {
-    auto r = preflight("fixture_crash_ctor");
-    EXPECT_FALSE(r.ok);
-    EXPECT_NE(r.detail.find("crashed the preflight process with SIGILL"), std::string::npos) << r.detail;
+    auto r = preflight("crash_ctor");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("crashed the preflight process with SIGILL"), std::string::npos) << r.error();
 }
 
 TEST(PreflightTest, KillsLibraryThatHangsAtTheDeadline)
 {
     auto start = std::chrono::steady_clock::now();
-    auto r = preflight("fixture_init_hangs", 300ms);
+    auto r = preflight("init_hangs", 300ms);
     auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_FALSE(r.ok);
-    EXPECT_NE(r.detail.find("did not finish loading within 300 ms"), std::string::npos) << r.detail;
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("did not finish loading within 300 ms"), std::string::npos) << r.error();
     EXPECT_LT(took, 3s);
 }
 
 TEST(PreflightTest, RefusesInitThatFails)
 {
-    auto r = preflight("fixture_init_fails");
-    EXPECT_FALSE(r.ok);
-    EXPECT_NE(r.detail.find("the database is not configured"), std::string::npos) << r.detail;
+    auto r = preflight("init_fails");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("the database is not configured"), std::string::npos) << r.error();
 }
 
 TEST(PreflightTest, ReportsAMissingBinary)
 {
-    auto r = runPreflight("/nonexistent/serval", serval::test::fixtureLibrary("fixture_app"), "/shop", 1s);
-    EXPECT_FALSE(r.ok);
-    EXPECT_NE(r.detail.find("cannot start the preflight process"), std::string::npos) << r.detail;
+    auto r = runPreflight("/nonexistent/serval", request("good"), 1s);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("cannot start the preflight process"), std::string::npos) << r.error();
+}
+
+TEST(PreflightTest, CreatesEveryClassTheDescriptorNames)
+{
+    PreflightRequest r = request("named_classes");
+    r.servletClasses = {"Hello"};
+    r.filterClasses = {"AddHeader"};
+    auto ok = runPreflight(SERVAL_PREFLIGHT_DRIVER, r, 5s);
+    EXPECT_TRUE(ok) << ok.error();
+
+    r.servletClasses = {"Hello", "shop.Cart"};
+    auto missing = runPreflight(SERVAL_PREFLIGHT_DRIVER, r, 5s);
+    ASSERT_FALSE(missing);
+    // The loader's own sentence, as the Context gives it when it creates the class.
+    EXPECT_EQ(missing.error(),
+              "app \"shop\": libnamed_classes.so has no servlet class \"shop.Cart\" (it offers: "
+              "Hello): check <servlet-class> in WEB-INF/web.xml");
+
+    r.servletClasses.clear();
+    r.listenerClasses = {"shop.Sessions"};
+    missing = runPreflight(SERVAL_PREFLIGHT_DRIVER, r, 5s);
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().find("has no listener class \"shop.Sessions\" (it offers: none)"),
+              std::string::npos)
+        << missing.error();
+}
+
+TEST(PreflightTest, BlamesTheLibraryThatWasLoading)
+{
+    PreflightRequest r = request("good");
+    r.libraries.push_back(serval::test::fixtureLibrary("crash_ctor"));
+    auto crashed = runPreflight(SERVAL_PREFLIGHT_DRIVER, r, 5s);
+    ASSERT_FALSE(crashed);
+    EXPECT_EQ(crashed.error().rfind("libcrash_ctor.so crashed the preflight process with SIGILL", 0), 0u)
+        << crashed.error();
+}
+
+TEST(PreflightTest, RequestRoundTripsThroughTheCommandLine)
+{
+    PreflightRequest r = request("good");
+    r.servletClasses = {"a.B", "-odd"};
+    r.filterClasses = {"f.F"};
+    r.listenerClasses = {"l.L"};
+    std::vector<std::string> args = {"serval", "preflight"};
+    for (const std::string& a : r.arguments())
+        args.push_back(a);
+    std::vector<char*> argv;
+    for (std::string& a : args)
+        argv.push_back(a.data());
+    auto parsed = PreflightRequest::parse(static_cast<int>(argv.size()), argv.data());
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->appName, "shop");
+    EXPECT_EQ(parsed->libraries, r.libraries);
+    EXPECT_EQ(parsed->servletClasses, r.servletClasses);
+    EXPECT_EQ(parsed->filterClasses, r.filterClasses);
+    EXPECT_EQ(parsed->listenerClasses, r.listenerClasses);
 }

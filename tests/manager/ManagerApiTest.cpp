@@ -337,3 +337,46 @@ TEST_F(ManagerApiTest, NoCsrfTokenBeforeLogin)
     cookie = "forged-session-id-forged-session-id-1234567";
     EXPECT_EQ(api->handle(request("GET", "/api/session")).status, 401);
 }
+
+TEST_F(ManagerApiTest, RouteTableRefusesOtherMethodsAndUnknownEndpoints)
+{
+    EXPECT_EQ(api->handle(request("GET", "/api/login")).status, 405); // before any authentication
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    struct Case
+    {
+        const char* method;
+        const char* target;
+        int status;
+        const char* detail;
+    };
+    for (const Case& c : std::initializer_list<Case>{
+             {"GET", "/api/stop?path=/hello", 405, "use POST"},
+             {"GET", "/api/deploy", 405, "use POST"},
+             {"GET", "/api/logout", 405, "log out with POST"},
+             {"POST", "/api/apps", 405, "this endpoint is read-only; use GET"},
+             {"DELETE", "/api/tokens", 405, "GET or POST /api/tokens, DELETE /api/tokens/<id>"},
+             {"GET", "/api/tokens/1", 405, "GET or POST /api/tokens, DELETE /api/tokens/<id>"},
+             {"DELETE", "/api/tokens/x", 400, "revoke with DELETE /api/tokens/<id>"},
+             {"DELETE", "/api/tokens/999", 404, "no token with id 999"},
+             {"GET", "/api/nope", 404, "no such API endpoint; see docs/manager-api.md"},
+             {"POST", "/api/nope", 405, "this endpoint is read-only; use GET"},
+         }) {
+        auto response = api->handle(request(c.method, c.target));
+        EXPECT_EQ(response.status, c.status) << c.method << " " << c.target;
+        EXPECT_EQ(parse(response.body)->getValue<std::string>("detail"), c.detail)
+            << c.method << " " << c.target;
+    }
+    // Access is checked before the method: a read-only user hears 403 for an action either way.
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    EXPECT_EQ(api->handle(request("GET", "/api/stop?path=/hello")).status, 403);
+    EXPECT_EQ(api->handle(request("GET", "/api/audit")).status, 403);
+    EXPECT_EQ(backend.state("/hello"), "running");
+}
+
+TEST_F(ManagerApiTest, MetricsAreReadOnly)
+{
+    auto response = api->metrics(request("POST", "/metrics"));
+    EXPECT_EQ(response.status, 405);
+    EXPECT_EQ(response.header("Allow"), "GET, HEAD");
+    EXPECT_EQ(response.body, "");
+}

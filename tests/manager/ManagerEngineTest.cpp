@@ -22,10 +22,11 @@ namespace {
 class HelloServlet : public core::Servlet
 {
 public:
-    void service(core::Request&, core::Response& response) override
+    core::ServiceStatus service(core::Request&, core::Response& response) override
     {
         response.setContentType("text/plain");
         response.write("hello");
+        return {};
     }
 };
 

@@ -3,6 +3,8 @@
 #include "mapper/ContextMapper.h"
 
 #include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 using namespace serval::mapper;
 
@@ -235,4 +237,54 @@ TEST(MapperTest, HostWithoutPortHandlesIpv6)
     EXPECT_EQ(hostWithoutPort("[::1]"), "[::1]");
     EXPECT_EQ(hostWithoutPort("a.b:1"), "a.b");
     EXPECT_EQ(hostWithoutPort("a.b"), "a.b");
+}
+
+TEST(MapperTest, FilterPatternCoverageAgreesWithMatchingEveryPathTheServletPatternMaps)
+{
+    // For each servlet pattern: the sample paths a mapper holding only that pattern maps. A
+    // filter pattern covers All of them, None, or Some (then the samples hold both kinds).
+    const std::vector<std::string> paths = {
+        "/",      "/x",     "/x/",      "/x/y",      "/x/y/z",   "/x/y.jsp",    "/x.jsp",
+        "/a.jsp", "/a.css", "/xy",      "/xy/z",     "/x/yz",    "/x/y/z.css",  "/x/y/z.jsp",
+        "/z",     "/z/x",   "/a/b.jsp", "/xy/a.jsp", "/z/a.jsp", "/x/y/z/w.jsp"};
+    const std::vector<std::string> servletPatterns = {"",     "/",      "/*",    "/x",
+                                                      "/x/*", "/x/y/*", "*.jsp", "/a.jsp"};
+    const std::vector<std::string> filterPatterns = {"",       "/",     "/*",       "/x",     "/x/*",
+                                                     "/x/y/*", "/xy/*", "/z/*",     "*.jsp",  "*.css",
+                                                     "/a.jsp", "/x/y",  "/x/y.jsp", "/a.css", "/x/y/z/*"};
+    for (const std::string& servletPattern : servletPatterns) {
+        ServletMapper only;
+        std::string error;
+        ASSERT_TRUE(only.add(servletPattern, 0, error)) << error;
+        for (const std::string& filterPattern : filterPatterns) {
+            size_t mapped = 0, matching = 0;
+            for (const std::string& path : paths) {
+                ServletMatch match;
+                if (!only.map(path, match)) continue;
+                ++mapped;
+                if (urlPatternMatches(filterPattern, match.path)) ++matching;
+            }
+            ASSERT_GT(mapped, 0u) << servletPattern;
+            PatternCoverage expected = matching == 0        ? PatternCoverage::None
+                                       : matching == mapped ? PatternCoverage::All
+                                                            : PatternCoverage::Some;
+            // The samples hold a matching and a non-matching path wherever only the path can tell.
+            EXPECT_EQ(filterPatternCoverage(filterPattern, servletPattern), expected)
+                << "filter \"" << filterPattern << "\" for servlet \"" << servletPattern << "\"";
+        }
+    }
+}
+
+TEST(MapperTest, FilterPatternCoverageOfAPrefixMapping)
+{
+    EXPECT_EQ(filterPatternCoverage("/x/*", "/x/*"), PatternCoverage::All);
+    EXPECT_EQ(filterPatternCoverage("/*", "/x/*"), PatternCoverage::All);
+    EXPECT_EQ(filterPatternCoverage("/x/y/*", "/x/*"), PatternCoverage::Some); // the path inside decides
+    EXPECT_EQ(filterPatternCoverage("/x/*", "/x/y/*"), PatternCoverage::All);
+    EXPECT_EQ(filterPatternCoverage("/xy/*", "/x/*"), PatternCoverage::None); // segment boundary
+    EXPECT_EQ(filterPatternCoverage("*.css", "/x/*"), PatternCoverage::Some);
+    EXPECT_EQ(filterPatternCoverage("", "/x/*"), PatternCoverage::None); // the context root is not under /x
+    EXPECT_EQ(filterPatternCoverage("", "/*"), PatternCoverage::Some);
+    EXPECT_EQ(filterPatternCoverage("*.css", "*.jsp"), PatternCoverage::None);
+    EXPECT_EQ(filterPatternCoverage("*.jsp", "*.jsp"), PatternCoverage::All);
 }

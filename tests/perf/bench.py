@@ -629,16 +629,22 @@ def measure(server, workload, placement, conns, opts):
     sampler = StallSampler(server.port, pinned) if conns >= 512 else None
     pids = server.pids()
     cpu0 = cpu_seconds(pids)
+    # The client's CPU (wrk, plus the ss samples at >= 512 connections): reaped children only.
+    client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if sampler:
         sampler.start()
     r = wrk(server.port, path, conns, opts.duration, pinned)
     if sampler:
         sampler.stop()
     cpu1 = cpu_seconds(server.pids())
+    client1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_s = (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime)
     r.update(server=server.name, workload=workload, placement=placement, connections=conns)
     if "error" not in r:
         r["cpu_s"] = round(cpu1 - cpu0, 3)
         r["cpu_s_per_100k"] = round((cpu1 - cpu0) / r["requests"] * 100000, 4) if r["requests"] else None
+        r["client_cpu_s"] = round(client_s, 3)
+        r["client_busy"] = round(client_s / opts.duration, 3)
     if sampler:
         r["stalled_peak"] = sampler.peak
         r["stalled_distinct"] = len(sampler.distinct)
@@ -826,7 +832,8 @@ def phase_load(servers, opts, results):
                             stall = f" stalled={r['stalled_peak']}" if "stalled_peak" in r else ""
                             log(f"  rep {rep + 1} {placement} {workload} c={conns} {s.name}: "
                                 f"{r['rps']:,.0f} req/s p99 {r['p99_ms']:.2f} ms errors "
-                                f"{r['socket_errors']}+{r['non2xx']}{stall} cpu/100k {r['cpu_s_per_100k']}")
+                                f"{r['socket_errors']}+{r['non2xx']}{stall} cpu/100k {r['cpu_s_per_100k']} "
+                                f"client busy {r['client_busy']:.2f}")
         for s in servers:
             results["rss_kib"][s.name][f"{placement}_after_load"] = rss_kib(s.pids())
             s.stop()

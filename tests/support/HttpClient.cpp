@@ -40,7 +40,10 @@ bool HttpReply::hasHeader(const std::string& name) const
     return false;
 }
 
-RawConnection::~RawConnection() { close(); }
+RawConnection::~RawConnection()
+{
+    close();
+}
 
 bool RawConnection::connect(const std::string& address, uint16_t port)
 {
@@ -100,7 +103,8 @@ bool RawConnection::fill(std::chrono::steady_clock::time_point end)
     if (_eof || _fd < 0) return false;
     auto now = std::chrono::steady_clock::now();
     if (now >= end) return false;
-    int timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count()) + 1;
+    int timeout =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count()) + 1;
     pollfd p{_fd, POLLIN, 0};
     int rc = ::poll(&p, 1, timeout);
     if (rc <= 0) return false;
@@ -137,12 +141,15 @@ std::optional<HttpReply> RawConnection::readResponse(bool headRequest, std::chro
         size_t colon = line.find(':');
         if (colon == std::string::npos) continue;
         std::string value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.erase(0, 1);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+            value.pop_back();
         reply.headers.emplace_back(line.substr(0, colon), value);
     }
     size_t bodyStart = headEnd + 4;
-    bool noBody = headRequest || reply.status == 204 || reply.status == 304 || (reply.status >= 100 && reply.status < 200);
+    bool noBody = headRequest || reply.status == 204 || reply.status == 304 ||
+                  (reply.status >= 100 && reply.status < 200);
     if (noBody) {
         reply.raw = _buffer.substr(0, bodyStart);
         _buffer.erase(0, bodyStart);
@@ -239,7 +246,8 @@ HttpReply httpRequest(uint16_t port, const std::string& method, const std::strin
         req += n + ": " + v + "\r\n";
     }
     if (!hasHost) req += "Host: localhost\r\n";
-    if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT")
+        req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "Connection: close\r\n\r\n" + body;
     if (!c.send(req)) return {};
     auto reply = c.readResponse(method == "HEAD");

@@ -60,7 +60,8 @@ private:
 HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& target,
                       const std::map<std::string, std::string>& headers = {}, const std::string& body = "",
                       const std::string& address = "127.0.0.1");
-inline HttpReply httpGet(uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers = {})
+inline HttpReply httpGet(uint16_t port, const std::string& target,
+                         const std::map<std::string, std::string>& headers = {})
 {
     return httpRequest(port, "GET", target, headers);
 }
