@@ -2,13 +2,13 @@
 
 #include "config/WebAppConfig.h"
 #include "core/FilterChain.h"
-#include "core/LatencyHistogram.h"
 #include "core/Lifecycle.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
 #include "core/Wrapper.h"
 #include "mapper/ServletMapper.h"
+#include "util/LatencyHistogram.h"
 
 #include <array>
 #include <atomic>
@@ -131,7 +131,7 @@ public:
     /// Called by the Engine once per completed request.
     void recordCompletion(int status, uint64_t latencyNanos) noexcept;
     ContextStats stats() const noexcept;
-    const LatencyHistogram& latency() const noexcept { return _latency; }
+    const util::LatencyHistogram& latency() const noexcept { return _latency; }
 
     // ---- introspection (admin page) -------------------------------------------------------------
 
@@ -207,7 +207,7 @@ private:
     std::atomic<uint64_t> _requests{0};
     std::atomic<uint64_t> _errors5xx{0};
     std::array<std::atomic<uint64_t>, 5> _byClass{}; ///< 1xx..5xx (for /metrics)
-    LatencyHistogram _latency;
+    util::LatencyHistogram _latency;
 
     mutable std::mutex _attributesMutex;
     std::map<std::string, std::string, std::less<>> _attributes;

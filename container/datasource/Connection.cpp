@@ -81,8 +81,7 @@ DbStatus Connection::exec(std::string_view sql)
     if (_stats != nullptr) {
         auto nanos =
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
-        _stats->add(_stats->queries);
-        _stats->add(_stats->queryNanos, static_cast<uint64_t>(nanos.count()));
+        _stats->recordQuery(static_cast<uint64_t>(nanos.count()));
     }
     return status;
 }

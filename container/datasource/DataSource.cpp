@@ -156,6 +156,9 @@ DataSourceStatsSnapshot DataSource::stats() const
     out.errors = read(_stats.errors);
     out.queries = read(_stats.queries);
     out.queryNanos = read(_stats.queryNanos);
+    out.latencyBuckets = _stats.latency.snapshot();
+    out.p50Micros = _stats.latency.percentileMicros(0.50);
+    out.p99Micros = _stats.latency.percentileMicros(0.99);
     return out;
 }
 

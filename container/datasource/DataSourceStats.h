@@ -1,5 +1,8 @@
 #pragma once
 
+#include "util/LatencyHistogram.h"
+
+#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -18,10 +21,18 @@ struct DataSourceStats
     std::atomic<uint64_t> errors{0};          ///< statements that failed (any status but Ok)
     std::atomic<uint64_t> queries{0};         ///< statement executions finished (ok or not)
     std::atomic<uint64_t> queryNanos{0};      ///< their total time, first step() to the last
+    util::LatencyHistogram latency;           ///< the same times, bucketed (percentiles, /metrics)
 
     void add(std::atomic<uint64_t>& counter, uint64_t n = 1) noexcept
     {
         counter.fetch_add(n, std::memory_order_relaxed);
+    }
+    /// One statement execution (or exec() script) that took `nanos`, ok or not.
+    void recordQuery(uint64_t nanos) noexcept
+    {
+        add(queries);
+        add(queryNanos, nanos);
+        latency.record(nanos);
     }
 };
 
@@ -42,6 +53,9 @@ struct DataSourceStatsSnapshot
     uint64_t errors = 0;
     uint64_t queries = 0;
     uint64_t queryNanos = 0;
+    std::array<uint64_t, util::LatencyHistogram::kBuckets> latencyBuckets{}; ///< per bucket, not cumulative
+    uint64_t p50Micros = 0;
+    uint64_t p99Micros = 0;
 };
 
 } // namespace serval::datasource

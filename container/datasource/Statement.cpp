@@ -82,8 +82,7 @@ void Statement::endExecution() noexcept
     if (DataSourceStats* stats = _connection.stats()) {
         auto nanos =
             std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - _started);
-        stats->add(stats->queries);
-        stats->add(stats->queryNanos, static_cast<uint64_t>(nanos.count()));
+        stats->recordQuery(static_cast<uint64_t>(nanos.count()));
     }
 }
 

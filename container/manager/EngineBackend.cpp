@@ -1,10 +1,10 @@
 #include "manager/EngineBackend.h"
 
+#include "bundle/ContextName.h"
 #include "core/Context.h"
 #include "core/Engine.h"
 #include "core/Host.h"
 #include "core/Wrapper.h"
-#include "bundle/ContextName.h"
 #include "deployer/Deployer.h"
 #include "util/Strings.h"
 
@@ -465,8 +465,8 @@ std::string EngineBackend::metrics()
             for (size_t i = 0; i < counts.size(); ++i) {
                 cumulative += counts[i];
                 std::string le =
-                    i < core::LatencyHistogram::kBoundsMicros.size()
-                        ? std::to_string(static_cast<double>(core::LatencyHistogram::kBoundsMicros[i]) / 1e6)
+                    i < util::LatencyHistogram::kBoundsMicros.size()
+                        ? std::to_string(static_cast<double>(util::LatencyHistogram::kBoundsMicros[i]) / 1e6)
                         : std::string("+Inf");
                 out << "serval_request_duration_seconds_bucket{" << labels << ",le=\"" << le << "\"} "
                     << cumulative << "\n";

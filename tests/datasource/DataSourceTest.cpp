@@ -347,4 +347,44 @@ TEST_P(DataSourceTest, StatsCountQueriesAndErrors)
     EXPECT_GE(after.queries, 3u);
     EXPECT_GT(after.queryNanos, 0u);
     EXPECT_EQ(after.errors, 1u);
+    uint64_t bucketed = 0;
+    for (uint64_t n : after.latencyBuckets)
+        bucketed += n;
+    EXPECT_EQ(bucketed, after.queries); // every execution is in the histogram too
+    EXPECT_GT(after.p99Micros, 0u);
+    EXPECT_GE(after.p99Micros, after.p50Micros);
+}
+
+TEST_P(DataSourceTest, CachedStatementSurvivesAMigrationThatChangesItsColumns)
+{
+    // The old version of an app keeps a cached `SELECT *` while the new version's migration adds
+    // a column: PostgreSQL refuses the stale plan (0A000) and the statement is prepared again;
+    // SQLite re-prepares by itself. Either way the old code keeps working.
+    DataSource source(config(1));
+    auto c = serval::test::lease(source);
+    execOk(*c, "CREATE TABLE fortune (id BIGINT PRIMARY KEY, message TEXT)");
+    execOk(*c, "INSERT INTO fortune (id, message) VALUES (1, 'one')");
+    const std::string sql = "SELECT * FROM fortune WHERE id = ?";
+    Statement* before = c->prepare(sql);
+    ASSERT_NE(before, nullptr) << c->lastError().describe();
+    before->bindInt64(1, 1);
+    ASSERT_EQ(before->step(), StepResult::Row) << c->lastError().describe();
+    EXPECT_EQ(before->columnCount(), 2);
+    c->finish(before);
+
+    {
+        // The migration runs on another connection, as the deployer's does.
+        DataSource migrator(config(1));
+        auto m = serval::test::lease(migrator);
+        execOk(*m, "ALTER TABLE fortune ADD COLUMN added_at BIGINT");
+    }
+
+    Statement* after = c->prepare(sql);
+    ASSERT_EQ(after, before); // the cached one
+    after->bindInt64(1, 1);
+    ASSERT_EQ(after->step(), StepResult::Row) << c->lastError().describe();
+    EXPECT_EQ(after->columnCount(), 3);
+    EXPECT_EQ(after->columnText(1), "one");
+    EXPECT_EQ(after->columnType(2), ColumnType::Null);
+    c->finish(after);
 }

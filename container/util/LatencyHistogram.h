@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace serval::core {
+namespace serval::util {
 
 /// Request latencies in fixed buckets (lock-free: one relaxed atomic increment per request),
 /// with percentiles read as the upper bound of the bucket holding that rank. Enough for the
@@ -31,4 +31,4 @@ private:
     std::array<std::atomic<uint64_t>, kBuckets> _counts{};
 };
 
-} // namespace serval::core
+} // namespace serval::util

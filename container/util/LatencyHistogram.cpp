@@ -1,8 +1,8 @@
-#include "core/LatencyHistogram.h"
+#include "util/LatencyHistogram.h"
 
 #include <cmath>
 
-namespace serval::core {
+namespace serval::util {
 
 void LatencyHistogram::record(uint64_t nanos) noexcept
 {
@@ -46,4 +46,4 @@ uint64_t LatencyHistogram::percentileMicros(double fraction) const noexcept
     return kBoundsMicros.back() * 2;
 }
 
-} // namespace serval::core
+} // namespace serval::util
