@@ -10,6 +10,42 @@
 
 namespace serval::config {
 
+/// <DataSource> inside <Context>: how the operator binds a data source an app declares
+/// (web.xml <resource-ref>) by name. A name the app does not declare is never opened; a name it
+/// declares and no <DataSource> binds is an embedded SQLite database at
+/// data/<host>/<app>/<name>.db (container/datasource owns both).
+struct DataSourceBinding
+{
+    std::string name;            ///< the res-ref-name it binds
+    std::string type = "sqlite"; ///< "sqlite" or "postgresql"
+    /// sqlite: the database file (absolute after reading; "" = data/<host>/<app>/<name>.db).
+    /// postgresql: postgresql://user@host:port/database; a password is refused here.
+    std::string url;
+    std::string passwordFile;         ///< postgresql: its first line is the password (absolute after reading)
+    uint32_t maxConnections = 8;      ///< the pool's bound
+    uint32_t acquireTimeoutMs = 2000; ///< waiting longer for a connection fails (the app answers 503)
+    uint32_t statementTimeoutMs = 0;  ///< a statement running longer is cancelled; 0 = no limit
+    uint32_t busyTimeoutMs = 5000;    ///< sqlite: how long a writer waits for another's lock
+    int line = 0;
+};
+
+/// <Context path="/shop"> inside <Host>: the operator's settings for the app deployed at that
+/// context path from appBase (it deploys nothing by itself, unlike Tomcat's docBase form).
+struct ContextConfig
+{
+    std::string path; ///< "" for ROOT ("/" is read as ""), "/shop", "/a/b"
+    std::vector<DataSourceBinding> dataSources;
+    int line = 0;
+
+    const DataSourceBinding* dataSource(const std::string& name) const noexcept
+    {
+        for (const DataSourceBinding& binding : dataSources) {
+            if (binding.name == name) return &binding;
+        }
+        return nullptr;
+    }
+};
+
 /// One <Host> from conf/server.xml: a virtual host and the directory its apps are deployed from.
 struct HostConfig
 {
@@ -30,7 +66,17 @@ struct HostConfig
     /// This host's access log (absolute after reading). nullopt: the <Server accessLog>;
     /// "" (accessLog=""): none for this host.
     std::optional<std::string> accessLog;
-    int line = 0; ///< where it was declared, for later messages
+    std::vector<ContextConfig> contexts; ///< <Context> children, one per context path
+    int line = 0;                        ///< where it was declared, for later messages
+
+    /// The <Context> for `path` ("" for ROOT), or nullptr.
+    const ContextConfig* context(const std::string& path) const noexcept
+    {
+        for (const ContextConfig& c : contexts) {
+            if (c.path == path) return &c;
+        }
+        return nullptr;
+    }
 };
 
 /// <Engine>: the hosts and which one answers unknown Host headers.

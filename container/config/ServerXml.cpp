@@ -45,6 +45,14 @@ template <typename T> Attribute<T> flag(std::string_view name, bool T::*member)
             }};
 }
 
+template <typename T> Attribute<T> duration(std::string_view name, uint32_t T::*member, uint64_t maxMs)
+{
+    return {name, [name, member, maxMs](T& t, std::string_view v, const Document& d, int line) {
+                t.*member = static_cast<uint32_t>(
+                    xml::parseDuration(d, line, "attribute \"" + std::string(name) + "\"", v, maxMs));
+            }};
+}
+
 template <typename T>
 Attribute<T> path(std::string_view name, std::string T::*member, const std::string& base)
 {
@@ -139,6 +147,36 @@ std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
     };
 }
 
+std::vector<Attribute<ContextConfig>> contextAttributes()
+{
+    return {{"path", [](ContextConfig& c, std::string_view v, const Document&, int) {
+                 c.path = v == "/" ? std::string() : std::string(v);
+             }}};
+}
+
+std::vector<Attribute<DataSourceBinding>> dataSourceAttributes(const std::string& base)
+{
+    constexpr uint32_t kHour = 3600000;
+    return {
+        text("name", &DataSourceBinding::name),
+        {"type",
+         [](DataSourceBinding& b, std::string_view v, const Document& d, int line) {
+             if (v != "sqlite" && v != "postgresql") {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"type\"; expected sqlite (embedded) or postgresql");
+             }
+             b.type = std::string(v);
+         }},
+        text("url", &DataSourceBinding::url), // resolved once the type is known
+        path("passwordFile", &DataSourceBinding::passwordFile, base),
+        number("maxConnections", &DataSourceBinding::maxConnections, 1, 10000),
+        duration("acquireTimeout", &DataSourceBinding::acquireTimeoutMs, kHour),
+        duration("statementTimeout", &DataSourceBinding::statementTimeoutMs, kHour),
+        duration("busyTimeout", &DataSourceBinding::busyTimeoutMs, kHour),
+    };
+}
+
 std::vector<Attribute<EngineConfig>> engineAttributes()
 {
     return {text("defaultHost", &EngineConfig::defaultHost)};
@@ -156,6 +194,73 @@ std::vector<Attribute<ManagerConfig>> managerAttributes()
 
 // ---- readers ----------------------------------------------------------------------------------------
 
+DataSourceBinding readDataSource(const Document& d, const XMLElement& e, const std::string& base)
+{
+    DataSourceBinding b;
+    b.line = e.GetLineNum();
+    xml::applyAttributes(d, e, dataSourceAttributes(base), b);
+    xml::checkChildren(d, e, {});
+    if (!xml::isDataSourceName(b.name)) {
+        xml::fail(d, e,
+                  "<DataSource> needs a name=\"...\" of letters, digits, '_' and '-' (the res-ref-name "
+                  "of the app's web.xml, for example main)");
+    }
+    if (b.type == "postgresql") {
+        if (!util::startsWith(b.url, "postgresql://") && !util::startsWith(b.url, "postgres://")) {
+            xml::fail(d, e,
+                      "<DataSource name=\"" + b.name +
+                          "\" type=\"postgresql\"> needs url=\"postgresql://user@host:port/database\"");
+        }
+        // A password in the URL would end up in logs and on the admin page.
+        std::string_view authority = std::string_view(b.url).substr(b.url.find("//") + 2);
+        authority = authority.substr(0, authority.find_first_of("/?"));
+        size_t at = authority.rfind('@');
+        if (at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos) {
+            xml::fail(d, e,
+                      "<DataSource name=\"" + b.name +
+                          "\"> has a password in its url; put it in a file named by passwordFile=\"...\"");
+        }
+    } else {
+        if (!b.passwordFile.empty()) {
+            xml::fail(d, e, "passwordFile is for type=\"postgresql\"; an embedded SQLite database has none");
+        }
+        b.url = resolve(base, b.url);
+    }
+    return b;
+}
+
+ContextConfig readContext(const Document& d, const XMLElement& e, const std::string& base)
+{
+    ContextConfig c;
+    c.line = e.GetLineNum();
+    if (e.Attribute("path") == nullptr) {
+        xml::fail(
+            d, e,
+            "<Context> needs a path=\"...\": the context path of the app it configures (\"\" for ROOT)");
+    }
+    xml::applyAttributes(d, e, contextAttributes(), c);
+    if (!c.path.empty() &&
+        (c.path.front() != '/' || c.path.back() == '/' || c.path.find("//") != std::string::npos)) {
+        xml::fail(d, e,
+                  "bad value \"" + c.path +
+                      "\" for attribute \"path\"; expected a context path such as /shop "
+                      "(\"\" for ROOT)");
+    }
+    xml::checkChildren(d, e, {"DataSource"});
+    for (const XMLElement* s = e.FirstChildElement("DataSource"); s;
+         s = s->NextSiblingElement("DataSource")) {
+        DataSourceBinding binding = readDataSource(d, *s, base);
+        if (const DataSourceBinding* other = c.dataSource(binding.name)) {
+            xml::fail(d, *s,
+                      "data source \"" + binding.name +
+                          "\" is bound twice in this <Context> (first at line " +
+                          std::to_string(other->line) + ")");
+        }
+        c.dataSources.push_back(std::move(binding));
+    }
+    return c;
+}
+
 void readEngine(const Document& d, const XMLElement& element, ServerConfig& config)
 {
     xml::applyAttributes(d, element, engineAttributes(), config.engine);
@@ -166,7 +271,17 @@ void readEngine(const Document& d, const XMLElement& element, ServerConfig& conf
         host.appBase = resolve(config.base, "webapps");
         host.line = h->GetLineNum();
         xml::applyAttributes(d, *h, hostAttributes(config.base), host);
-        xml::checkChildren(d, *h, {});
+        xml::checkChildren(d, *h, {"Context"});
+        for (const XMLElement* c = h->FirstChildElement("Context"); c; c = c->NextSiblingElement("Context")) {
+            ContextConfig context = readContext(d, *c, config.base);
+            if (const ContextConfig* other = host.context(context.path)) {
+                xml::fail(d, *c,
+                          "<Context path=\"" + context.path +
+                              "\"> appears twice in this <Host> (first at line " +
+                              std::to_string(other->line) + ")");
+            }
+            host.contexts.push_back(std::move(context));
+        }
         if (host.name.empty()) xml::fail(d, *h, "<Host> needs a name, for example name=\"localhost\"");
         std::vector<std::string> all = host.aliases;
         all.push_back(host.name);
