@@ -1,5 +1,6 @@
 #include "app/HostApi.h"
 
+#include "app/HostApiInternal.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 #include "http/Token.h"
@@ -16,14 +17,9 @@ namespace {
 // One per thread: written by set_error() only when a hook fails, so the success path never allocates.
 thread_local std::string t_error;
 
-std::string_view view(serval_str_t s) noexcept
-{
-    return s.len == 0 || s.ptr == nullptr ? std::string_view() : std::string_view(s.ptr, s.len);
-}
-serval_str_t str(std::string_view s) noexcept
-{
-    return serval_str_t{s.data(), s.size()};
-}
+using detail::guarded;
+using detail::str;
+using detail::view;
 
 /// Header values must not smuggle a second header or a second response.
 bool isSafeValue(std::string_view s) noexcept
@@ -32,18 +28,6 @@ bool isSafeValue(std::string_view s) noexcept
         if (c == '\r' || c == '\n' || c == '\0') return false;
     }
     return true;
-}
-
-/// Runs `body`, mapping exceptions (allocation failures, mostly) to status codes.
-template <typename F> serval_status_t guarded(F&& body) noexcept
-{
-    try {
-        return body();
-    } catch (const std::bad_alloc&) {
-        return SERVAL_NO_MEMORY;
-    } catch (...) {
-        return SERVAL_ERROR;
-    }
 }
 
 /// Two-call list fill from a vector of string pairs.
@@ -479,6 +463,10 @@ serval_status_t contextStr(serval_context_t* context, serval_context_field_t fie
     case SERVAL_CTX_DISPLAY_NAME:
         *out = str(ctx(context).displayName());
         return SERVAL_OK;
+    case SERVAL_CTX_DATA_DIRECTORY:
+        if (ctx(context).dataDirectory().empty()) return SERVAL_NOT_FOUND;
+        *out = str(ctx(context).dataDirectory());
+        return SERVAL_OK;
     default:
         return SERVAL_INVALID_ARGUMENT;
     }
@@ -594,6 +582,7 @@ serval_host_api_t makeTable() noexcept
     t.context_remove_attribute = &contextRemoveAttribute;
     t.context_real_path = &contextRealPath;
     t.context_log = &contextLog;
+    detail::fillDataSourceFunctions(t);
     return t;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/WebAppConfig.h"
+#include "core/ContextResources.h"
 #include "core/FilterChain.h"
 #include "core/Lifecycle.h"
 #include "core/Request.h"
@@ -49,6 +50,11 @@ struct ContextSpec
     std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
     config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
     uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
+    /// data/<host>/<app>: the app's own directory, kept across versions (ServletContext); "" for
+    /// container Contexts (the manager) and tests.
+    std::string dataDirectory;
+    /// Its data sources (core::ContextResources); nullptr when it has none.
+    std::shared_ptr<ContextResources> resources;
     /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
     /// single URL, such as /metrics (Prometheus scrapes it without a slash).
     bool redirectContextRoot = true;
@@ -154,6 +160,8 @@ public:
     void removeAttribute(std::string_view name) override;
     std::string realPath(std::string_view path) const override;
     void log(util::LogLevel level, std::string_view message) const noexcept override;
+    std::string_view dataDirectory() const noexcept override { return _spec.dataDirectory; }
+    ContextResources* resources() const noexcept override { return _spec.resources.get(); }
 
 protected:
     void startInternal() override;

@@ -15,6 +15,7 @@
 
 namespace serval::core {
 
+class ContextResources;
 class Request;
 class Response;
 class FilterChain;
@@ -46,6 +47,10 @@ public:
     virtual std::string realPath(std::string_view path) const = 0;
     /// Writes one line to the server log, tagged with this app.
     virtual void log(util::LogLevel level, std::string_view message) const noexcept = 0;
+    /// The app's own directory (data/<host>/<app>), kept across versions; "" if it has none.
+    virtual std::string_view dataDirectory() const noexcept { return {}; }
+    /// The resources the container bound to this app (data sources), or nullptr.
+    virtual ContextResources* resources() const noexcept { return nullptr; }
 };
 
 /// <servlet> or <filter> configuration: name plus init params.

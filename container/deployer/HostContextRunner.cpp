@@ -1,5 +1,7 @@
 #include "deployer/HostContextRunner.h"
 
+#include "util/Log.h"
+
 #include <climits>
 #include <cstdlib>
 
@@ -30,9 +32,10 @@ private:
 } // namespace
 
 HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
-                                     config::WebAppConfig defaults, uint64_t maxBodySize)
+                                     config::WebAppConfig defaults, uint64_t maxBodySize,
+                                     DataSourceBinder* binder)
     : _host(std::move(host)), _services(std::move(services)), _defaults(std::move(defaults)),
-      _maxBodySize(maxBodySize)
+      _maxBodySize(maxBodySize), _binder(binder)
 {}
 
 core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name, const std::string& docBase,
@@ -61,8 +64,16 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
                           const std::optional<config::WebAppConfig>& descriptor)
 {
     try {
-        auto context = std::make_shared<core::Context>(
-            contextSpec(name, docBase, descriptor, _defaults, _maxBodySize), _services);
+        core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
+        if (_binder != nullptr) {
+            // Migrations run here, before the new version's code starts: it may need them.
+            BoundResources bound = _binder->bind(spec.name, spec.path, spec.docBase, spec.webXml);
+            spec.dataDirectory = std::move(bound.dataDirectory);
+            spec.resources = std::move(bound.resources);
+            for (const std::string& line : bound.migrated)
+                LOG_INFO("deployer", name.describe() + ": " + line);
+        }
+        auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();
             context->stop();

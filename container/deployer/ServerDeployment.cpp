@@ -42,6 +42,7 @@ void ServerDeployment::start()
     std::string base = _config.base.empty() ? std::string(".") : _config.base;
     makeDirectories(base + "/data");
     _registry = std::make_unique<registry::Registry>(base + "/data/serval.db");
+    _dataSources = std::make_unique<datasource::DataSourceRegistry>(base + "/data");
     _deployer = std::make_unique<Deployer>(*_registry);
     std::string self = bundle::selfExecutable();
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
@@ -60,12 +61,22 @@ void ServerDeployment::start()
         settings.preflightDeadline = std::chrono::milliseconds(hostConfig.preflightTimeoutMs);
         settings.stableFor = std::chrono::milliseconds(hostConfig.deployStabilityDelayMs);
         makeDirectories(settings.workDir);
-        _runners.push_back(
-            std::make_unique<HostContextRunner>(host, _engine.services(), _defaults, _maxBodySize));
+        _binders.push_back(
+            std::make_unique<DataSourceBinder>(hostConfig.name, hostConfig.contexts, *_dataSources));
+        _runners.push_back(std::make_unique<HostContextRunner>(host, _engine.services(), _defaults,
+                                                               _maxBodySize, _binders.back().get()));
         _deployer->addHost(std::move(settings), *_runners.back());
     }
     _deployer->startup();
     _deployer->startWatching();
+}
+
+DataSourceBinder* ServerDeployment::binder(const std::string& host)
+{
+    for (const auto& binder : _binders) {
+        if (binder->hostName() == host) return binder.get();
+    }
+    return nullptr;
 }
 
 void ServerDeployment::stop()

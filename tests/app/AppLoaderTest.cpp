@@ -171,26 +171,26 @@ TEST(AppLoaderTest, MissingEntrySymbolIsRefused)
 TEST(AppLoaderTest, OtherMajorEntryIsRefusedNamingBothVersions)
 {
     EXPECT_EQ(refusal("other_major"),
-              "app \"shop\" was built for ABI 2.x; this container provides 1.0: rebuild it against SDK 1.x");
+              "app \"shop\" was built for ABI 2.x; this container provides 1.1: rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, OtherMajorDescriptorIsRefusedNamingBothVersions)
 {
     EXPECT_EQ(refusal("other_major_descriptor"),
-              "app \"shop\" was built for ABI 2.0; this container provides 1.0: rebuild it against SDK 1.x");
+              "app \"shop\" was built for ABI 2.0; this container provides 1.1: rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, NewerMinorIsRefused)
 {
     EXPECT_EQ(refusal("newer_minor"),
-              "app \"shop\" was built for ABI 1.7; this container provides 1.0: rebuild it "
-              "against SDK 1.0 or upgrade Serval");
+              "app \"shop\" was built for ABI 1.7; this container provides 1.1: rebuild it "
+              "against SDK 1.1 or upgrade Serval");
 }
 
 TEST(AppLoaderTest, ShortDescriptorIsRefused)
 {
     EXPECT_EQ(refusal("short_struct"),
-              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.0 needs at "
+              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.1 needs at "
               "least " +
                   std::to_string(sizeof(serval_app_t)) + ": rebuild it against SDK 1.x");
 }
@@ -235,7 +235,7 @@ TEST(AppLoaderTest, GoodAppLoadsAndDescribesItself)
 {
     Loaded app("good");
     ASSERT_TRUE(app.module);
-    EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.0)");
+    EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.1)");
     std::string error;
     EXPECT_EQ(app.module->createServlet("fixture.Nope", error), nullptr);
     EXPECT_EQ(error,

@@ -30,6 +30,8 @@
 
 namespace serval {
 
+class DataSource;
+
 /// Thrown by the views when a host call fails; carries the status.
 class Error : public std::runtime_error
 {
@@ -230,6 +232,17 @@ public:
     {
         detail::host().context_log(_handle, level, detail::str(message));
     }
+    /// The app's own directory, data/<host>/<app> (absolute): it survives every version, unlike
+    /// the docBase. nullopt if the container gives this app none (ABI 1.1).
+    std::optional<std::string_view> dataDirectory() const
+    {
+        serval_str_t out{};
+        return detail::optional(detail::host().context_str(_handle, SERVAL_CTX_DATA_DIRECTORY, &out), out,
+                                "context_str");
+    }
+    /// The data source the app declared as `name` in WEB-INF/web.xml (<resource-ref>). Defined in
+    /// serval/db.hpp (servlet.hpp includes it). Throws Error when it is not declared.
+    DataSource dataSource(std::string_view name) const;
 
 private:
     std::string_view field(serval_context_field_t id) const
