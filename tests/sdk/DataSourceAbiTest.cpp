@@ -171,7 +171,7 @@ TEST_P(DataSourceAbiTest, MigrationsRanBeforeTheAppServed)
 {
     HttpReply reply = get("/gb-" + GetParam() + "/info");
     ASSERT_EQ(reply.status, 200) << reply.body;
-    EXPECT_THAT(reply.body, HasSubstr("app=guestbook-" + GetParam() + "\nschema=1\ncolumns=3\n"));
+    EXPECT_THAT(reply.body, HasSubstr("app=guestbook-" + GetParam() + "\nschema=1\nhistory=1\ncolumns=3\n"));
     EXPECT_THAT(reply.body,
                 HasSubstr("dataDirectory=" + base->path() + "/data/localhost/gb-" + GetParam() + "\n"));
 }

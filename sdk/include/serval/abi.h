@@ -405,7 +405,8 @@ typedef struct serval_host_api_t {
     serval_status_t (*stmt_step)(serval_stmt_t* stmt, bool* row);
     /* Ends the current run early (rows not read are dropped); bindings stay. */
     serval_status_t (*stmt_reset)(serval_stmt_t* stmt);
-    /* Columns of the result, known before the first step. */
+    /* Columns of the result, known before the first step (as of when the statement was prepared:
+     * after a migration changed them, the first step shows the new ones). */
     int32_t (*stmt_column_count)(serval_stmt_t* stmt);
     /* Column getters for the current row (0 = the first column). An index out of range reads as
      * NULL. Values convert as SQLite does: NULL reads as 0 or "", text as a number where it can.
