@@ -123,8 +123,8 @@ PreflightRequest PreflightRequest::forBundle(const std::string& root, std::strin
 {
     PreflightRequest request;
     request.appName = ContextName::appName(label);
-    for (const std::string& lib : report.libraries)
-        request.libraries.push_back(root + "/" + lib);
+    // The app library only: its helpers come with it (DT_NEEDED), they have no entry to call.
+    if (!report.appLibrary.empty()) request.libraries.push_back(root + "/" + report.appLibrary);
     if (report.descriptor) {
         request.listenerClasses = report.descriptor->listeners;
         for (const config::FilterDef& filter : report.descriptor->filters)

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ struct ContextSpec
     std::string version;         ///< "" or the part after "##" ("2")
     std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
     config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
+    /// The app libraries to load through the ABI (absolute paths; the deployer names the one of a
+    /// bundle, whose helpers come with it). nullopt: every WEB-INF/lib/*.so of the docBase.
+    std::optional<std::vector<std::string>> appLibraries;
     uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
     /// data/<host>/<app>: the app's own directory, kept across versions (ServletContext); "" for
     /// container Contexts (the manager) and tests.

@@ -1,9 +1,14 @@
 #include "deployer/HostContextRunner.h"
 
+#include "bundle/BundleValidator.h"
+#include "bundle/Checksum.h"
 #include "util/Log.h"
 
 #include <climits>
 #include <cstdlib>
+#include <link.h>
+#include <map>
+#include <set>
 
 namespace serval::deployer {
 
@@ -29,6 +34,48 @@ private:
     std::shared_ptr<core::Context> _context;
 };
 
+std::string baseName(const std::string& path)
+{
+    return path.substr(path.rfind('/') + 1);
+}
+
+/// The dynamic linker shares libraries by name: a helper that another loaded bundle (an app, or
+/// another version of this one) brought under the same file name would be used instead of this
+/// bundle's. Harmless when the two files are the same; otherwise refused, before any of this
+/// version's code loads.
+util::Outcome checkHelpersNotShadowed(const std::string& docBase,
+                                      const std::vector<std::string>& appLibraries)
+{
+    std::set<std::string> apps(appLibraries.begin(), appLibraries.end());
+    std::map<std::string, std::string> helpers; ///< file name -> this bundle's copy
+    for (const std::string& lib : bundle::BundleValidator::findLibraries(docBase)) {
+        std::string path = docBase + "/" + lib;
+        if (apps.count(path) == 0) helpers[baseName(path)] = path;
+    }
+    if (helpers.empty()) return {};
+    std::vector<std::string> loaded;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* out) {
+            if (info->dlpi_name != nullptr && info->dlpi_name[0] == '/')
+                static_cast<std::vector<std::string>*>(out)->emplace_back(info->dlpi_name);
+            return 0;
+        },
+        &loaded);
+    for (const std::string& other : loaded) {
+        auto helper = helpers.find(baseName(other));
+        if (helper == helpers.end() || other == helper->second) continue;
+        auto mine = bundle::sha256File(helper->second);
+        auto theirs = bundle::sha256File(other);
+        if (mine && theirs && *mine == *theirs) continue;
+        return util::failure("WEB-INF/lib/" + helper->first + " differs from the " + helper->first +
+                             " already loaded from " + other +
+                             " (another app or version): libraries are shared by name, so this version "
+                             "would run that one's code; give the helper a name of its own (libhelper-2.so), "
+                             "or stop the other first");
+    }
+    return {};
+}
+
 } // namespace
 
 HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
@@ -49,6 +96,9 @@ core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name
     char resolved[PATH_MAX];
     spec.docBase = ::realpath(docBase.c_str(), resolved) != nullptr ? std::string(resolved) : docBase;
     spec.maxBodySize = maxBodySize;
+    spec.appLibraries = std::vector<std::string>();
+    for (const std::string& lib : bundle::BundleValidator::appLibraries(spec.docBase))
+        spec.appLibraries->push_back(spec.docBase + "/" + lib);
     if (descriptor) {
         spec.webXml = config::mergeWebXml(defaults, *descriptor);
     } else {
@@ -65,6 +115,8 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
 {
     try {
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
+        util::Outcome helpers = checkHelpersNotShadowed(spec.docBase, *spec.appLibraries);
+        if (!helpers) return helpers.failure();
         if (_binder != nullptr) {
             // Migrations run here, before the new version's code starts: it may need them.
             BoundResources bound = _binder->bind(spec.name, spec.path, spec.docBase, spec.webXml);

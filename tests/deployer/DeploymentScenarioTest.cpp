@@ -596,3 +596,32 @@ TEST_F(DeploymentScenarioTest, VerifyGivesTheAnswerOfTheDeploy)
               "fixture.Ok): check <servlet-class> in WEB-INF/web.xml\n");
     EXPECT_EQ(served("/shop/version.txt"), "404");
 }
+
+TEST_F(DeploymentScenarioTest, HelperLibrariesLoadWithTheAppAndAreNeverSharedByNameAcrossBundles)
+{
+    const char* webXml =
+        "<?xml version=\"1.0\"?>\n<web-app>\n  <servlet><servlet-name>greet</servlet-name>"
+        "<servlet-class>helper.Greet</servlet-class></servlet>\n  <servlet-mapping>"
+        "<servlet-name>greet</servlet-name><url-pattern>/greet</url-pattern></servlet-mapping>\n"
+        "</web-app>\n";
+    auto app = [&](const std::string& name, const std::string& helperVariant) {
+        tmp.write("webapps/" + name + "/WEB-INF/web.xml", webXml);
+        serval::test::makeDirs(tmp.file("webapps/" + name + "/WEB-INF/lib"));
+        serval::test::copyWithPatch(serval::test::fixtureLibrary("helper_app"),
+                                    tmp.file("webapps/" + name + "/WEB-INF/lib/libhelper_app.so"));
+        serval::test::copyWithPatch(std::string(SERVAL_FIXTURE_DIR) + "/greeter-" + helperVariant +
+                                        "/libgreeter.so",
+                                    tmp.file("webapps/" + name + "/WEB-INF/lib/libgreeter.so"));
+    };
+    app("greet", "a");
+    app("other", "b"); // another libgreeter.so under the same name
+    app("same", "a");  // the very same file
+    ASSERT_TRUE(start()) << server->error();
+    EXPECT_EQ(served("/greet/greet"), "hello from helper a") << server->log();
+    EXPECT_TRUE(server->waitForLog("other: WEB-INF/lib/libgreeter.so differs from the libgreeter.so already "
+                                   "loaded from " +
+                                   tmp.file("work/localhost/greet/")))
+        << server->log();
+    EXPECT_EQ(served("/other/greet"), "404");
+    EXPECT_EQ(served("/same/greet"), "hello from helper a");
+}
