@@ -138,6 +138,8 @@ private:
                                                              const std::string& path));
     AdminResponse deploy(const ApiCall& call);
     AdminResponse apps(const ApiCall& call);
+    AdminResponse dataSources(const ApiCall& call);
+    AdminResponse backup(const ApiCall& call);
     AdminResponse app(const ApiCall& call);
     AdminResponse status(const ApiCall& call);
     AdminResponse history(const ApiCall& call);

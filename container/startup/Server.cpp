@@ -115,6 +115,7 @@ void Server::installManager()
 #endif
     _manager = std::make_unique<manager::Manager>(*_engine, _config, version);
     _manager->backend().setDeployer(&_deployment->deployer());
+    _manager->backend().setDataSources(&_deployment->dataSources());
     // The Connectors are all constructed before this is called and the vector does not change
     // until stop(), after every request has finished: reading it from worker threads is safe.
     _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
