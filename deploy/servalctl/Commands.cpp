@@ -7,8 +7,8 @@ namespace serval::ctl {
 
 namespace {
 
-constexpr const char* kRemoteOrder[] = {"list", "deploy", "undeploy", "start",
-                                        "stop", "reload", "status",   "history"};
+constexpr const char* kRemoteOrder[] = {"list",   "deploy", "undeploy", "start", "stop",
+                                        "reload", "status", "history",  "backup"};
 
 template <int Index> int remote(const std::vector<std::string>& args, Io& io)
 {
@@ -58,6 +58,8 @@ const std::vector<Command>& commands()
          remote<6>},
         {"history", "--url URL --token TOKEN history [PATH] [--json]", "deploy history, newest first",
          remote<7>},
+        {"backup", "--url URL --token TOKEN backup HOST/APP NAME -o FILE",
+         "a consistent copy of an app's embedded (SQLite) data source while it serves", remote<8>},
     };
     return table;
 }
