@@ -2,6 +2,9 @@
 #                   SOURCES src...
 #                   WEB_XML path/to/web.xml
 #                   [STATIC_DIR dir]          files served as they are (index.html, css, ...)
+#                   [MIGRATIONS_DIR dir]      the schema migrations (V1__create_tables.sql, ...):
+#                                             WEB-INF/migrations, applied by the deployer
+#                                             (docs/datasource.md)
 #                   [LIBRARIES lib...]        extra libraries to link (privately)
 #                   [HELPERS target...]       shared libraries of your project the app links: built
 #                                             into the bundle's WEB-INF/lib beside it and found there
@@ -22,7 +25,7 @@
 include_guard(GLOBAL)
 
 function(serval_add_bundle name)
-  cmake_parse_arguments(B "C" "WEB_XML;STATIC_DIR" "SOURCES;LIBRARIES;HELPERS" ${ARGN})
+  cmake_parse_arguments(B "C" "WEB_XML;STATIC_DIR;MIGRATIONS_DIR" "SOURCES;LIBRARIES;HELPERS" ${ARGN})
   if(NOT B_SOURCES)
     message(FATAL_ERROR "serval_add_bundle(${name}): SOURCES is required")
   endif()
@@ -69,6 +72,14 @@ function(serval_add_bundle name)
     endforeach()
     set(copy_static COMMAND ${CMAKE_COMMAND} -E copy_directory "${static_dir}" "${exploded}")
   endif()
+  set(copy_migrations "")
+  if(B_MIGRATIONS_DIR)
+    get_filename_component(migrations_dir "${B_MIGRATIONS_DIR}" ABSOLUTE)
+    file(GLOB migration_files CONFIGURE_DEPENDS "${migrations_dir}/*")
+    list(APPEND static_deps ${migration_files})
+    set(copy_migrations COMMAND ${CMAKE_COMMAND} -E rm -rf "${exploded}/WEB-INF/migrations"
+        COMMAND ${CMAKE_COMMAND} -E copy_directory "${migrations_dir}" "${exploded}/WEB-INF/migrations")
+  endif()
   # Top-level entries of the archive: WEB-INF plus each top-level static entry.
   set(entries WEB-INF)
   foreach(f IN LISTS static_files)
@@ -82,6 +93,7 @@ function(serval_add_bundle name)
     COMMAND ${CMAKE_COMMAND} -E make_directory "${exploded}/WEB-INF/lib"
     COMMAND ${CMAKE_COMMAND} -E copy_if_different "${web_xml}" "${exploded}/WEB-INF/web.xml"
     ${copy_static}
+    ${copy_migrations}
     COMMAND ${CMAKE_COMMAND} -E rm -f "${sar}"
     COMMAND ${CMAKE_COMMAND} -E tar cf "${sar}" --format=zip -- ${entries}
     WORKING_DIRECTORY "${exploded}"

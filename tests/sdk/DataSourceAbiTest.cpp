@@ -3,14 +3,19 @@
 // SQLite database the app declared and nobody bound (data/localhost/<app>/main.db), and a
 // private PostgreSQL server bound in server.xml. One server and one PostgreSQL for the whole
 // binary (CTest runs it as one group).
+#include "datasource/DataSource.h"
+#include "datasource/PooledConnection.h"
+#include "datasource/Statement.h"
 #include "support/DataSourceApps.h"
 #include "support/HttpClient.h"
 #include "support/PostgresServer.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
 
+#include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <map>
 #include <memory>
 #include <serval/abi.h>
 #include <thread>
@@ -35,11 +40,14 @@ protected:
         // Each app its own database: migrations history is per database.
         auto bound = [&](std::string& failure) {
             std::string database = postgres->createDatabase(failure);
+            lastDatabase = database;
             return "<DataSource name=\"main\" type=\"postgresql\" url=\"" + postgres->url(database) +
                    "\" passwordFile=\"" + postgres->passwordFile() + "\" statementTimeout=\"5s\"/>";
         };
         std::string guestbook = bound(error);
         std::string dbc = bound(error);
+        std::string fortunes = bound(error);
+        fortunesDatabase = lastDatabase;
         if (!error.empty()) {
             setupError = error;
             return;
@@ -54,6 +62,9 @@ protected:
                         "    <Context path=\"/dbc-postgresql\">" +
                         dbc +
                         "</Context>\n"
+                        "    <Context path=\"/fortunes-postgresql\">" +
+                        fortunes +
+                        "</Context>\n"
                         "    <Context path=\"/small\"><DataSource name=\"main\" maxConnections=\"1\" "
                         "acquireTimeout=\"300ms\"/></Context>\n"
                         "  </Host></Engine>\n</Server>\n");
@@ -64,6 +75,10 @@ protected:
                                {{"V1__create_tables.sql", createTables(pg)}});
             writeDataSourceApp(*base, "webapps/dbc-" + engine, "dbc", dbcWebXml(),
                                {{"V1__create_tables.sql", createTables(pg)}});
+            // The sdk/examples/fortunes sample as it was built (its own migration, both engines).
+            std::filesystem::copy(std::string(SERVAL_BUILD_DIR) + "/bundles/fortunes",
+                                  base->file("webapps/fortunes-" + engine),
+                                  std::filesystem::copy_options::recursive);
         }
         writeDataSourceApp(*base, "webapps/small", "guestbook", guestbookWebXml("small"),
                            {{"V1__create_tables.sql", createTables(false)}});
@@ -91,12 +106,16 @@ protected:
     static std::unique_ptr<ServalProcess> server;
     static PostgresServer* postgres;
     static std::string setupError;
+    static std::string lastDatabase;     ///< the database bound() made last
+    static std::string fortunesDatabase; ///< the one /fortunes-postgresql uses
 };
 
 std::unique_ptr<TempDir> DataSourceAbiTest::base;
 std::unique_ptr<ServalProcess> DataSourceAbiTest::server;
 PostgresServer* DataSourceAbiTest::postgres = nullptr;
 std::string DataSourceAbiTest::setupError;
+std::string DataSourceAbiTest::lastDatabase;
+std::string DataSourceAbiTest::fortunesDatabase;
 
 INSTANTIATE_TEST_SUITE_P(Engines, DataSourceAbiTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
@@ -200,4 +219,74 @@ TEST_P(DataSourceAbiTest, ExhaustedPoolAnswers503WithRetryAfter)
     EXPECT_EQ(busy.header("Retry-After"), "1");
     EXPECT_TRUE(server->waitForLog("no connection became free within 300 ms"));
     EXPECT_EQ(get("/small/entries").status, 200); // once it is back, the pool serves again
+}
+
+// The TechEmpower sample (sdk/examples/fortunes) answers every test as the rules ask, on both
+// engines, from the same bundle: its migration filled World and Fortune before it served.
+TEST_P(DataSourceAbiTest, FortunesSampleAnswersTheTechEmpowerTests)
+{
+    std::string app = "/fortunes-" + GetParam();
+    HttpReply db = get(app + "/db");
+    ASSERT_EQ(db.status, 200) << db.body << server->log();
+    EXPECT_EQ(db.header("Content-Type"), "application/json");
+    EXPECT_THAT(db.body, ::testing::MatchesRegex("\\{\"id\":[0-9]+,\"randomNumber\":[0-9]+\\}"));
+
+    auto rows = [](const std::string& body) {
+        size_t n = 0;
+        for (size_t at = body.find("\"id\":"); at != std::string::npos; at = body.find("\"id\":", at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(rows(get(app + "/queries?queries=20").body), 20u);
+    EXPECT_EQ(rows(get(app + "/queries?queries=0").body), 1u);
+    EXPECT_EQ(rows(get(app + "/queries?queries=foo").body), 1u);
+    EXPECT_EQ(rows(get(app + "/queries?queries=501").body), 500u);
+    EXPECT_EQ(get(app + "/queries").body.front(), '[');
+
+    HttpReply fortunes = get(app + "/fortunes");
+    ASSERT_EQ(fortunes.status, 200) << fortunes.body;
+    EXPECT_EQ(fortunes.header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_THAT(
+        fortunes.body,
+        HasSubstr("<tr><th>id</th><th>message</th></tr><tr><td>11</td><td>&lt;script&gt;alert(&quot;"
+                  "This should not be displayed in a browser alert box.&quot;);&lt;/script&gt;</td></tr>"
+                  "<tr><td>4</td>"));
+    EXPECT_THAT(fortunes.body,
+                HasSubstr("<tr><td>0</td><td>Additional fortune added at request time.</td></tr>"
+                          "<tr><td>3</td>"));
+    EXPECT_THAT(fortunes.body, HasSubstr("aren&#39;t broken"));
+    EXPECT_THAT(fortunes.body, HasSubstr("<tr><td>12</td><td>\xE3\x83\x95\xE3\x83\xAC"));
+    EXPECT_EQ(rows(fortunes.body), 0u);
+
+    // Updates write what they answer: every id read back has the number the answer gave it.
+    HttpReply updated = get(app + "/updates?queries=5");
+    ASSERT_EQ(updated.status, 200) << updated.body << server->log();
+    EXPECT_EQ(rows(updated.body), 5u);
+    serval::datasource::DataSourceConfig config;
+    if (isPostgres()) {
+        config.type = serval::datasource::DataSourceType::Postgresql;
+        config.url = postgres->url(fortunesDatabase);
+        config.passwordFile = postgres->passwordFile();
+    } else {
+        config.url = base->file("data/localhost/fortunes-sqlite/main.db");
+    }
+    serval::datasource::DataSource direct(config);
+    serval::datasource::PooledConnection connection;
+    serval::datasource::DbError error;
+    ASSERT_EQ(direct.acquire(connection, error), serval::datasource::DbStatus::Ok) << error.message;
+    std::map<std::string, std::string> last; // one id may be drawn twice: its last number is the one kept
+    const std::string& body = updated.body;
+    for (size_t at = body.find("\"id\":"); at != std::string::npos; at = body.find("\"id\":", at + 1)) {
+        size_t comma = body.find(',', at);
+        size_t number = body.find("\"randomNumber\":", comma) + 15;
+        last[body.substr(at + 5, comma - at - 5)] = body.substr(number, body.find('}', number) - number);
+    }
+    for (const auto& [id, number] : last) {
+        serval::datasource::Statement* read =
+            connection->prepare("SELECT randomnumber FROM world WHERE id = " + id);
+        ASSERT_NE(read, nullptr) << connection->lastError().message;
+        ASSERT_EQ(read->step(), serval::datasource::StepResult::Row);
+        EXPECT_EQ(std::to_string(read->columnInt64(0)), number) << "world " << id;
+        connection->finish(read);
+    }
 }
