@@ -29,6 +29,8 @@ constexpr const char* Usage =
     "remote (manager API; --url URL or SERVAL_URL, --token TOKEN or SERVAL_TOKEN, --json):\n"
     "  list                                  applications on every host\n"
     "  deploy FILE [--path P] [--update]     upload and deploy a bundle\n"
+    "  deploy --on-server PATH [--path P]    deploy a bundle or app directory already on the server\n"
+    "                                        (inside <Manager deployRoots>; nothing is uploaded)\n"
     "  undeploy P | start P | stop P | reload P\n"
     "  status                                server status\n"
     "  history [P]                           deploy history (newest first)\n"
@@ -43,6 +45,7 @@ struct Options
     std::string output; ///< -o FILE (backup)
     bool json = false;
     bool update = false;
+    bool onServer = false; ///< deploy --on-server: FILE is a path on the server
     std::vector<std::string> positional;
 };
 
@@ -193,6 +196,15 @@ void printApps(const std::string&, const Object::Ptr& json, std::ostream& out)
 Call uploadBundle(const std::string&, const Options& options)
 {
     const std::string& file = options.positional[0];
+    if (options.onServer) {
+        // The server opens it itself, within <Manager deployRoots>, following no link.
+        if (file.empty() || file[0] != '/')
+            throw std::runtime_error("--on-server needs an absolute path on the server, not " + file);
+        std::string query = "deploy?serverPath=" + encode(file) + hostQuery(options);
+        if (!options.path.empty()) query += "&path=" + encode(options.path);
+        if (options.update) query += "&update=true";
+        return {"POST", query, {}, {}};
+    }
     std::ifstream in(file, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + file);
     std::string bundle((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -358,6 +370,8 @@ int parseOptions(const std::string& command, const std::vector<std::string>& arg
             options.json = true;
         } else if (arg == "--update") {
             options.update = true;
+        } else if (arg == "--on-server" && command == "deploy") {
+            options.onServer = true;
         } else if (!seenCommand && arg == command) {
             seenCommand = true;
         } else if (!arg.empty() && arg[0] == '-') {

@@ -4,11 +4,14 @@
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 #include "http/Token.h"
+#include "realm/PasswordHash.h"
+#include "realm/Secrets.h"
 #include "util/Log.h"
 #include "util/Strings.h"
 
 #include <cstring>
 #include <new>
+#include <optional>
 #include <string_view>
 
 namespace serval::app {
@@ -463,7 +466,7 @@ serval_status_t contextStr(serval_context_t* context, serval_context_field_t fie
     case SERVAL_CTX_DISPLAY_NAME:
         *out = str(ctx(context).displayName());
         return SERVAL_OK;
-    case SERVAL_CTX_DATA_DIRECTORY:
+    case SERVAL_CTX_DATA_DIR:
         if (ctx(context).dataDirectory().empty()) return SERVAL_NOT_FOUND;
         *out = str(ctx(context).dataDirectory());
         return SERVAL_OK;
@@ -533,6 +536,83 @@ void contextLog(serval_context_t* context, serval_log_level_t level, serval_str_
     ctx(context).log(mapped, view(message));
 }
 
+// ---- ABI 1.1: sdk helpers ----
+
+serval_status_t requestParts(serval_request_t* request, serval_part_t* out, size_t capacity,
+                             size_t* count) noexcept
+{
+    return guarded([&] {
+        core::Request& r = req(request);
+        const std::vector<core::Part>& parts = r.parts();
+        if (count != nullptr) *count = parts.size();
+        switch (r.partsResult()) {
+        case core::MultipartResult::Malformed:
+            return SERVAL_MALFORMED;
+        case core::MultipartResult::TooLarge:
+            return SERVAL_TOO_LARGE;
+        case core::MultipartResult::Ok:
+            break;
+        }
+        for (size_t i = 0; out != nullptr && i < capacity && i < parts.size(); ++i) {
+            const core::Part& p = parts[i];
+            out[i] = serval_part_t{str(p.name), str(p.filename), str(p.contentType), str(p.content),
+                                   p.isFile ? SERVAL_PART_FILE : 0u};
+        }
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t securityRandom(char* buffer, size_t len) noexcept
+{
+    return guarded([&] {
+        std::string bytes = realm::randomBytes(len);
+        if (len != 0) std::memcpy(buffer, bytes.data(), len);
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t securityHashPassword(serval_str_t password, char* buffer, size_t capacity,
+                                     size_t* len) noexcept
+{
+    return guarded(
+        [&] { return copyOut(realm::PasswordHash::create(view(password)).encode(), buffer, capacity, len); });
+}
+
+serval_status_t securityVerifyPassword(serval_str_t password, serval_str_t hash, bool* matches) noexcept
+{
+    *matches = false;
+    return guarded([&] {
+        std::optional<realm::PasswordHash> stored = realm::PasswordHash::decode(view(hash));
+        if (!stored) return SERVAL_INVALID_ARGUMENT;
+        *matches = stored->verify(view(password));
+        return SERVAL_OK;
+    });
+}
+
+/// The key when the server has no secret (unit tests, a Context built without startup): one
+/// per process, so signatures hold until the process exits.
+const std::string& processSecret()
+{
+    static const std::string secret = realm::randomBytes(32);
+    return secret;
+}
+
+serval_status_t contextSign(serval_context_t* context, serval_str_t data, char* mac, size_t capacity) noexcept
+{
+    if (capacity < 32) return SERVAL_BUFFER_TOO_SMALL;
+    return guarded([&] {
+        std::string_view secret = ctx(context).signingSecret();
+        std::string key = secret.empty() ? processSecret() : std::string(secret);
+        // One key per app: the context path (which never holds a NUL) separates the domains.
+        std::string message(ctx(context).contextPath());
+        message.push_back('\0');
+        message.append(view(data));
+        std::string digest = realm::hmacSha256(key, message);
+        std::memcpy(mac, digest.data(), 32);
+        return SERVAL_OK;
+    });
+}
+
 serval_host_api_t makeTable() noexcept
 {
     serval_host_api_t t{};
@@ -582,6 +662,11 @@ serval_host_api_t makeTable() noexcept
     t.context_remove_attribute = &contextRemoveAttribute;
     t.context_real_path = &contextRealPath;
     t.context_log = &contextLog;
+    t.request_parts = &requestParts;
+    t.security_random = &securityRandom;
+    t.security_hash_password = &securityHashPassword;
+    t.security_verify_password = &securityVerifyPassword;
+    t.context_sign = &contextSign;
     detail::fillDataSourceFunctions(t);
     return t;
 }

@@ -4,10 +4,15 @@
 #include "app/NativeFilter.h"
 #include "app/NativeListener.h"
 #include "app/NativeServlet.h"
+#include "mapper/ServletMapper.h"
 #include "util/Log.h"
 
 #include <cstddef>
+#include <cstdlib>
+#include <cxxabi.h>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 namespace serval::app {
 namespace {
@@ -31,12 +36,87 @@ std::string_view view(serval_str_t s) noexcept
     return s.len == 0 || s.ptr == nullptr ? std::string_view() : std::string_view(s.ptr, s.len);
 }
 
-/// Common checks for a class struct of ABI 1.0 (all three start with the same header).
+/// The size of each class struct in ABI 1.0: what an app built for 1.0 fills, and the least a
+/// host accepts. Members after these are read only when struct_size covers them.
+template <typename Class> constexpr size_t abi10Size() noexcept;
+template <> constexpr size_t abi10Size<serval_servlet_class_t>() noexcept
+{
+    return offsetof(serval_servlet_class_t, url_patterns);
+}
+template <> constexpr size_t abi10Size<serval_filter_class_t>() noexcept
+{
+    return offsetof(serval_filter_class_t, url_patterns);
+}
+template <> constexpr size_t abi10Size<serval_listener_class_t>() noexcept
+{
+    return offsetof(serval_listener_class_t, declared);
+}
+
+/// Common checks for a class struct (all three start with the same header).
 template <typename Class> bool classUsable(const Class* c) noexcept
 {
-    return c != nullptr && c->struct_size >= sizeof(Class) && c->abi_major == SERVAL_ABI_MAJOR &&
+    return c != nullptr && c->struct_size >= abi10Size<Class>() && c->abi_major == SERVAL_ABI_MAJOR &&
            c->on_create != nullptr;
 }
+
+/// A list of strings from a class struct (url-patterns, servlet names).
+std::vector<std::string> strings(const serval_str_t* list, size_t count)
+{
+    std::vector<std::string> out;
+    for (size_t i = 0; list != nullptr && i < count; ++i)
+        out.emplace_back(view(list[i]));
+    return out;
+}
+
+/// The symbol in a dlerror() "undefined symbol: X", demangled when it is a C++ name:
+/// "shop::price(int) (_ZN4shop5priceEi)".
+std::string describeSymbol(const std::string& symbol)
+{
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(
+        abi::__cxa_demangle(symbol.c_str(), nullptr, nullptr, &status), &std::free);
+    if (status != 0 || !demangled) return symbol;
+    return std::string(demangled.get()) + " (" + symbol + ")";
+}
+
+void replaceAll(std::string& text, const std::string& from, const std::string& to)
+{
+    for (size_t at = text.find(from); !from.empty() && at != std::string::npos;
+         at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+}
+
+} // namespace
+
+std::string explainLoadFailure(std::string dlError, const std::string& libraryPath)
+{
+    // dlerror() names files by their full path: during a deploy that is a staging directory the
+    // operator never sees. Name them as the bundle does.
+    size_t slash = libraryPath.rfind('/');
+    std::string file = slash == std::string::npos ? libraryPath : libraryPath.substr(slash + 1);
+    replaceAll(dlError, libraryPath, file);
+    if (slash != std::string::npos) replaceAll(dlError, libraryPath.substr(0, slash + 1), "WEB-INF/lib/");
+    if (dlError.compare(0, file.size() + 2, file + ": ") == 0) dlError.erase(0, file.size() + 2);
+
+    const std::string undefined = "undefined symbol: ";
+    if (size_t at = dlError.find(undefined); at != std::string::npos) {
+        std::string symbol = dlError.substr(at + undefined.size());
+        symbol = symbol.substr(0, symbol.find_first_of(" \t("));
+        return "undefined symbol " + describeSymbol(symbol) +
+               ": it was linked without the library that defines it (list that library in "
+               "serval_add_bundle(... LIBRARIES ...), which links with -z defs so that the build "
+               "says so), or that library is missing on this machine";
+    }
+    const std::string cannotOpen = ": cannot open shared object file";
+    if (size_t at = dlError.find(cannotOpen); at != std::string::npos && at > 0) {
+        return "it needs " + dlError.substr(0, at) +
+               ", which is not installed on this machine: install it, or link it statically "
+               "(WEB-INF/lib holds app libraries only)";
+    }
+    return dlError + ": build it for this machine and install the libraries it needs";
+}
+
+namespace {
 
 template <typename Class>
 const Class* findClass(const Class* const* list, size_t count, const std::string& name) noexcept
@@ -70,8 +150,7 @@ bool NativeAppModule::load(std::string& error)
 {
     std::string dlError;
     if (!_library.open(_libraryPath, dlError)) {
-        error = refuse("cannot load " + _libraryFile + ": " + dlError +
-                       ": build it for this machine and install the libraries it needs");
+        error = refuse("cannot load " + _libraryFile + ": " + explainLoadFailure(dlError, _libraryPath));
         return false;
     }
 
@@ -167,7 +246,67 @@ bool NativeAppModule::load(std::string& error)
     for (size_t i = 0; i < app->listener_count; ++i) {
         if (!classUsable(app->listeners[i])) return badClass("listener", i);
     }
+    std::string why = readDeclarations();
+    if (!why.empty()) {
+        error = refuse(why);
+        unload();
+        return false;
+    }
     return true;
+}
+
+std::string NativeAppModule::readDeclarations()
+{
+    _declarations = config::WebAppConfig();
+    _declarations.source = _libraryFile;
+    auto checkPatterns = [&](const std::string& what, const std::vector<std::string>& patterns) {
+        for (const std::string& pattern : patterns) {
+            if (!mapper::isValidUrlPattern(pattern)) {
+                return what + " is mapped to the invalid url-pattern \"" + pattern +
+                       "\" in code; use \"/exact\", \"/prefix/*\", \"*.ext\", \"/\" or \"\"";
+            }
+        }
+        return std::string();
+    };
+    for (size_t i = 0; i < _app->servlet_count; ++i) {
+        const serval_servlet_class_t* c = _app->servlets[i];
+        if (!SERVAL_HAS_MEMBER(c, serval_servlet_class_t, url_pattern_count) || c->url_pattern_count == 0)
+            continue;
+        config::ServletDef servlet;
+        servlet.name = servlet.className = std::string(view(c->name));
+        config::ServletMappingDef mapping;
+        mapping.servletName = servlet.name;
+        mapping.urlPatterns = strings(c->url_patterns, c->url_pattern_count);
+        std::string why = checkPatterns("servlet \"" + servlet.name + "\"", mapping.urlPatterns);
+        if (!why.empty()) return why;
+        _declarations.servlets.push_back(std::move(servlet));
+        _declarations.servletMappings.push_back(std::move(mapping));
+    }
+    for (size_t i = 0; i < _app->filter_count; ++i) {
+        const serval_filter_class_t* c = _app->filters[i];
+        if (!SERVAL_HAS_MEMBER(c, serval_filter_class_t, dispatchers)) continue;
+        if (c->url_pattern_count == 0 && c->servlet_name_count == 0) continue;
+        config::FilterDef filter;
+        filter.name = filter.className = std::string(view(c->name));
+        config::FilterMappingDef mapping;
+        mapping.filterName = filter.name;
+        mapping.urlPatterns = strings(c->url_patterns, c->url_pattern_count);
+        mapping.servletNames = strings(c->servlet_names, c->servlet_name_count);
+        if (c->dispatchers != 0) {
+            mapping.onRequest = (c->dispatchers & SERVAL_DISPATCH_ON_REQUEST) != 0;
+            mapping.onError = (c->dispatchers & SERVAL_DISPATCH_ON_ERROR) != 0;
+        }
+        std::string why = checkPatterns("filter \"" + filter.name + "\"", mapping.urlPatterns);
+        if (!why.empty()) return why;
+        _declarations.filters.push_back(std::move(filter));
+        _declarations.filterMappings.push_back(std::move(mapping));
+    }
+    for (size_t i = 0; i < _app->listener_count; ++i) {
+        const serval_listener_class_t* c = _app->listeners[i];
+        if (SERVAL_HAS_MEMBER(c, serval_listener_class_t, declared) && c->declared)
+            _declarations.listeners.emplace_back(view(c->name));
+    }
+    return {};
 }
 
 std::string NativeAppModule::knownNames(int kind) const

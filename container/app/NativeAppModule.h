@@ -32,6 +32,9 @@ public:
     std::unique_ptr<core::Filter> createFilter(const std::string& className, std::string& error) override;
     std::unique_ptr<core::Listener> createListener(const std::string& className, std::string& error) override;
     std::string describe() const override;
+    /// What the class structs declare (ABI 1.1 url_patterns, dispatchers, declared), read once
+    /// by load(); empty for an app built for ABI 1.0.
+    config::WebAppConfig declarations() const override { return _declarations; }
     /// Valid after unload() (or destruction): true if dlclose() left the library mapped.
     bool stayedMapped() const noexcept override { return _library.stayedMapped(); }
 
@@ -43,6 +46,8 @@ public:
 
 private:
     std::string refuse(const std::string& what) const;
+    /// Fills _declarations from the class lists; "" or the reason to refuse the app.
+    std::string readDeclarations();
     std::string knownNames(int kind) const;
 
     AppLibrary _library; // first: destroyed last
@@ -50,7 +55,13 @@ private:
     std::string _libraryPath;
     std::string _libraryFile; ///< file name only, for messages
     const serval_app_t* _app = nullptr;
+    config::WebAppConfig _declarations;
     bool _initialized = false;
 };
+
+/// The dlerror() text of a library that failed to load, as one clause a person can act on:
+/// files named as the bundle names them (not the staging path), an undefined C++ symbol
+/// demangled, and the likely cause. Exposed for the loader's tests.
+std::string explainLoadFailure(std::string dlError, const std::string& libraryPath);
 
 } // namespace serval::app

@@ -532,7 +532,9 @@ bool removeContents(int dirFd)
     return ok;
 }
 
-/// Recursive copy for copyDirectory(): both sides are directory fds; nothing is followed.
+/// Recursive copy for copyDirectory() (both sides are directory fds; nothing is followed) and
+/// the walk of checksumDirectory() (no target: targetFd < 0). Names are visited in sorted order
+/// and hashed with what they hold, so the checksum names one tree whatever order readdir() gives.
 class DirectoryCopy
 {
 public:
@@ -548,6 +550,7 @@ public:
                 names.emplace_back(e->d_name);
         }
         ::closedir(dir);
+        std::sort(names.begin(), names.end());
         for (const std::string& name : names) {
             std::string rel = relative.empty() ? name : relative + "/" + name;
             if (++_result.entries > _limits.maxEntries) {
@@ -568,33 +571,32 @@ public:
                     "link with a copy of its target");
             }
             if (S_ISDIR(st.st_mode)) {
-                if (::mkdirat(targetFd, name.c_str(), 0755) != 0) {
+                _sha.update("D", 1);
+                _sha.update(rel.c_str(), rel.size() + 1);
+                if (targetFd >= 0 && ::mkdirat(targetFd, name.c_str(), 0755) != 0) {
                     return fail("cannot create directory " + quoteName(rel) + ": " + std::strerror(errno));
                 }
                 FileDescriptor src(
                     ::openat(sourceFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                FileDescriptor dst(
-                    ::openat(targetFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                if (!src || !dst)
+                FileDescriptor dst(targetFd < 0 ? -1
+                                                : ::openat(targetFd, name.c_str(),
+                                                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!src || (targetFd >= 0 && !dst))
                     return fail("cannot open directory " + quoteName(rel) + ": " + std::strerror(errno));
-                ::fchmod(dst.get(), 0755);
+                if (dst) ::fchmod(dst.get(), 0755);
                 ++_result.directories;
                 if (!copy(src.get(), dst.get(), rel)) return false;
                 continue;
             }
-            if (!S_ISREG(st.st_mode)) {
-                return fail("entry " + quoteName(rel) +
-                            " is not a regular file or directory; remove it from the app");
-            }
-            if (static_cast<uint64_t>(st.st_size) > _limits.maxFileBytes) {
-                return fail("entry " + quoteName(rel) + " is larger than " +
-                            formatBytes(_limits.maxFileBytes) +
-                            " (maxBundleFileSize); raise the limit on the Host or leave the file out");
-            }
+            if (!S_ISREG(st.st_mode)) return notRegular(rel);
+            if (static_cast<uint64_t>(st.st_size) > _limits.maxFileBytes) return tooLarge(rel);
             if (!copyFile(sourceFd, targetFd, name, rel)) return false;
         }
         return true;
     }
+
+    /// The digest of everything copy() visited; call once, after it.
+    std::string checksum() { return _sha.hex(); }
 
     ExtractionResult _result;
     std::string _error;
@@ -605,16 +607,35 @@ private:
         _error = _label + ": " + std::move(message);
         return false;
     }
+    bool notRegular(const std::string& rel)
+    {
+        return fail("entry " + quoteName(rel) +
+                    " is not a regular file or directory; remove it from the app");
+    }
+    bool tooLarge(const std::string& rel)
+    {
+        return fail("entry " + quoteName(rel) + " is larger than " + formatBytes(_limits.maxFileBytes) +
+                    " (maxBundleFileSize); raise the limit on the Host or leave the file out");
+    }
 
     bool copyFile(int sourceFd, int targetFd, const std::string& name, const std::string& rel)
     {
-        FileDescriptor src(::openat(sourceFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        // O_NONBLOCK and the fstat(): a file swapped for a FIFO or device since fstatat() is
+        // refused instead of blocking the deploy.
+        FileDescriptor src(::openat(sourceFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
         if (!src) return fail("cannot read " + quoteName(rel) + ": " + std::strerror(errno));
-        FileDescriptor dst(
-            ::openat(targetFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-        if (!dst) return fail("cannot create " + quoteName(rel) + ": " + std::strerror(errno));
-        ::fchmod(dst.get(), 0644);
+        struct stat st;
+        if (::fstat(src.get(), &st) != 0 || !S_ISREG(st.st_mode)) return notRegular(rel);
+        FileDescriptor dst;
+        if (targetFd >= 0) {
+            dst.reset(
+                ::openat(targetFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+            if (!dst) return fail("cannot create " + quoteName(rel) + ": " + std::strerror(errno));
+            ::fchmod(dst.get(), 0644);
+        }
         ++_result.files;
+        _sha.update("F", 1);
+        _sha.update(rel.c_str(), rel.size() + 1);
         uint64_t written = 0;
         char buffer[64 * 1024];
         while (true) {
@@ -623,18 +644,15 @@ private:
             if (n < 0) return fail("cannot read " + quoteName(rel) + ": " + std::strerror(errno));
             if (n == 0) break;
             written += static_cast<uint64_t>(n);
-            if (written > _limits.maxFileBytes) {
-                return fail("entry " + quoteName(rel) + " is larger than " +
-                            formatBytes(_limits.maxFileBytes) +
-                            " (maxBundleFileSize); raise the limit on the Host or leave the file out");
-            }
+            if (written > _limits.maxFileBytes) return tooLarge(rel);
             if (static_cast<uint64_t>(n) > _limits.maxTotalBytes - _result.bytes) {
                 return fail("holds more than " + formatBytes(_limits.maxTotalBytes) +
                             " (maxBundleBytes); raise the limit on the Host or make the app smaller");
             }
             _result.bytes += static_cast<uint64_t>(n);
+            _sha.update(buffer, static_cast<size_t>(n));
             const char* p = buffer;
-            while (n > 0) {
+            while (dst && n > 0) {
                 ssize_t w = ::write(dst.get(), p, static_cast<size_t>(n));
                 if (w < 0 && errno == EINTR) continue;
                 if (w < 0) return fail("cannot write " + quoteName(rel) + ": " + std::strerror(errno));
@@ -642,11 +660,15 @@ private:
                 n -= w;
             }
         }
+        // The length ends the file's part of the digest: "ab"+"c" and "a"+"bc" differ.
+        std::string length = ":" + std::to_string(written) + "\n";
+        _sha.update(length.data(), length.size());
         return true;
     }
 
     const ExtractionLimits& _limits;
     std::string _label;
+    Sha256 _sha;
 };
 
 } // namespace
@@ -658,12 +680,30 @@ util::Expected<ExtractionResult> BundleExtractor::copyDirectory(const std::strin
     FileDescriptor source(::open(sourceDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!source)
         return failure(std::string(label) + ": cannot read the app directory (" + std::strerror(errno) + ")");
+    return copyDirectory(source.get(), stagingDir, label);
+}
+
+util::Expected<ExtractionResult> BundleExtractor::copyDirectory(int sourceFd, const std::string& stagingDir,
+                                                                std::string_view label) const
+{
     return intoStaging(stagingDir, label, [&](int targetFd) -> util::Expected<ExtractionResult> {
         DirectoryCopy copy(_limits, label);
-        if (!copy.copy(source.get(), targetFd, "")) return failure(copy._error);
+        if (!copy.copy(sourceFd, targetFd, "")) return failure(copy._error);
         ::fchmod(targetFd, 0755);
+        copy._result.sha256 = copy.checksum();
         return copy._result;
     });
+}
+
+util::Expected<std::string> BundleExtractor::checksumDirectory(const std::string& sourceDir,
+                                                               std::string_view label) const
+{
+    FileDescriptor source(::open(sourceDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!source)
+        return failure(std::string(label) + ": cannot read the app directory (" + std::strerror(errno) + ")");
+    DirectoryCopy walk(_limits, label);
+    if (!walk.copy(source.get(), -1, "")) return failure(walk._error);
+    return walk.checksum();
 }
 
 util::Expected<std::string> BundleExtractor::checkEntryName(std::string_view name)

@@ -17,8 +17,8 @@ struct ExtractionResult
     uint64_t files = 0;       ///< regular files written
     uint64_t directories = 0; ///< directories created (explicit or implied)
     uint64_t bytes = 0;       ///< bytes written
-    /// SHA-256 (hex) of the archive, computed while it was read (the registry's checksum);
-    /// "" for copyDirectory().
+    /// SHA-256 (hex) of the archive, computed while it was read (the registry's checksum); for
+    /// copyDirectory(), of the tree's names and contents (checksumDirectory()'s value).
     std::string sha256;
 };
 
@@ -56,6 +56,13 @@ public:
     /// version of an exploded app with libraries loads from its own path.
     util::Expected<ExtractionResult>
     copyDirectory(const std::string& sourceDir, const std::string& stagingDir, std::string_view label) const;
+    /// The same from an open directory (a deploy by server path opened it without following links).
+    util::Expected<ExtractionResult> copyDirectory(int sourceFd, const std::string& stagingDir,
+                                                   std::string_view label) const;
+    /// What copyDirectory() would put in ExtractionResult::sha256, read without copying (the
+    /// start-up check that an exploded app is unchanged since its copy was made). Same rules and
+    /// caps; a failure is one actionable line.
+    util::Expected<std::string> checksumDirectory(const std::string& sourceDir, std::string_view label) const;
 
     /// Checks one entry name and returns it normalised: "./" components and a trailing '/'
     /// stripped. Refuses (the reason is a sentence fragment saying why and what to do) empty

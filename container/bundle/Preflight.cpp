@@ -125,19 +125,19 @@ PreflightRequest PreflightRequest::forBundle(const std::string& root, std::strin
     request.appName = ContextName::appName(label);
     // The app library only: its helpers come with it (DT_NEEDED), they have no entry to call.
     if (!report.appLibrary.empty()) request.libraries.push_back(root + "/" + report.appLibrary);
-    if (report.descriptor) {
-        request.listenerClasses = report.descriptor->listeners;
-        for (const config::FilterDef& filter : report.descriptor->filters)
-            request.filterClasses.push_back(filter.className);
-        for (const config::ServletDef& servlet : report.descriptor->servlets)
-            request.servletClasses.push_back(servlet.className);
-    }
+    // The child reads the descriptor itself: what it creates is web.xml merged over the
+    // library's code declarations, which only loading it can tell.
+    if (report.descriptor) request.webXml = root + "/WEB-INF/web.xml";
     return request;
 }
 
 std::vector<std::string> PreflightRequest::arguments() const
 {
     std::vector<std::string> args = {"--app", appName};
+    if (!webXml.empty()) {
+        args.push_back("--web-xml");
+        args.push_back(webXml);
+    }
     for (const auto& [option, classes] :
          {std::pair{"--listener", &listenerClasses}, std::pair{"--filter", &filterClasses},
           std::pair{"--servlet", &servletClasses}}) {
@@ -156,8 +156,8 @@ util::Expected<PreflightRequest> PreflightRequest::parse(int argc, char** argv)
 {
     std::string usage =
         std::string("usage: ") + (argc > 0 ? argv[0] : "serval") +
-        " preflight [--app NAME] [--listener CLASS]... [--filter CLASS]... [--servlet CLASS]... "
-        "LIB.so...";
+        " preflight [--app NAME] [--web-xml WEB.XML] [--listener CLASS]... [--filter CLASS]... "
+        "[--servlet CLASS]... LIB.so...";
     if (argc < 2 || std::string_view(argv[1]) != "preflight") return failure(usage);
     PreflightRequest request;
     bool options = true;
@@ -175,6 +175,8 @@ util::Expected<PreflightRequest> PreflightRequest::parse(int argc, char** argv)
         std::string value = argv[++i];
         if (arg == "--app") {
             request.appName = value;
+        } else if (arg == "--web-xml") {
+            request.webXml = value;
         } else if (arg == "--listener") {
             request.listenerClasses.push_back(value);
         } else if (arg == "--filter") {

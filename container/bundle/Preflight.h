@@ -22,17 +22,21 @@ namespace serval::bundle {
 /// two give the same answer by construction.
 
 /// What one preflight is asked to do. On the command line:
-///   serval preflight [--app NAME] [--listener CLASS]... [--filter CLASS]... [--servlet CLASS]... LIB.so...
+///   serval preflight [--app NAME] [--web-xml WEB.XML] [--listener CLASS]... [--filter CLASS]...
+///                    [--servlet CLASS]... LIB.so...
+/// The child creates every class the libraries declare in code merged under `webXml` (the
+/// Context's own rule, core::mergeCodeDeclarations), then the classes listed explicitly.
 struct PreflightRequest
 {
     std::string appName = "preflight";        ///< names the app in the loader's messages ("shop")
+    std::string webXml;                       ///< the bundle's WEB-INF/web.xml; "" for none
     std::vector<std::string> libraries;       ///< paths, in the Context's load order
     std::vector<std::string> listenerClasses; ///< created in this order: listeners, filters,
     std::vector<std::string> filterClasses;   ///< servlets, each in web.xml order (as the
     std::vector<std::string> servletClasses;  ///< Context creates them)
 
     /// For the validated bundle unpacked at `root` and labelled `label` ("shop##2.sar"): its
-    /// libraries, the classes its descriptor names, and the app name the Context will get.
+    /// libraries, its descriptor, and the app name the Context will get.
     static PreflightRequest forBundle(const std::string& root, std::string_view label,
                                       const ValidationReport& report);
     /// The command line after `BINARY preflight`.

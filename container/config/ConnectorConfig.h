@@ -2,8 +2,24 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace serval::config {
+
+/// One <Certificate> of a TLS <Connector>: a certificate/key pair in PEM files and the server
+/// names (SNI) it answers for. Read by ServerXml.cpp; loaded and checked by the connector's
+/// TlsContext (connector/tls/), which reports file problems with `where`.
+struct CertificateConfig
+{
+    /// Server names from host="a.example, *.example.org"; empty = the default certificate
+    /// (clients without SNI or with an unknown name). A name that is a <Host name> also
+    /// answers for that Host's aliases (startup adds them: the connector knows no Hosts).
+    std::vector<std::string> hostNames;
+    std::string certificateFile; ///< PEM: the certificate, optionally followed by its chain
+    std::string keyFile;         ///< PEM private key (RSA or EC); empty = in certificateFile
+    std::string chainFile;       ///< PEM intermediates; empty = none besides certificateFile's
+    std::string where;           ///< "conf/server.xml:12", for error messages
+};
 
 /// One <Connector> from conf/server.xml, validated by the config reader (ServerXml.cpp). Plain
 /// data: it lives in config/ so that serval_config needs nothing of the connector; the
@@ -28,6 +44,15 @@ struct ConnectorConfig
     uint32_t workerQueue = 4096;             ///< queued exchanges beyond which new ones get 503
     std::string serverHeader = "Serval";     ///< empty = no Server header
     uint32_t drainTimeoutMs = 10000;         ///< graceful shutdown: wait this long for in-flight requests
+    /// Requests on this connector are reported secure (scheme https), Tomcat's meaning: set by
+    /// secure="true" (e.g. behind a TLS proxy), and implied by <Certificate> children.
+    bool secure = false;
+    /// TLS is on when this is not empty (issue 16): the certificates SNI chooses from.
+    std::vector<CertificateConfig> certificates;
+    uint32_t handshakeTimeoutMs = 10000; ///< TLS: from accept to the end of the handshake
+    /// TLS: how often the certificate files are checked for changes (reload without restart);
+    /// 0 = never.
+    uint32_t certificateCheckIntervalMs = 5000;
 };
 
 } // namespace serval::config

@@ -29,12 +29,35 @@ struct DataSourceBinding
     int line = 0;
 };
 
-/// <Context path="/shop"> inside <Host>: the operator's settings for the app deployed at that
-/// context path from appBase (it deploys nothing by itself, unlike Tomcat's docBase form).
+/// Where an app's code runs (issue 11).
+enum class Isolation
+{
+    Process, ///< in supervised worker processes: a crash never takes the server down (the default)
+    None     ///< in the server process (the fastest; for trusted apps)
+};
+
+/// "process" or "none".
+const char* isolationName(Isolation isolation) noexcept;
+
+/// One <Context> inside a <Host>: how the app deployed at `path` runs and which data sources it is
+/// bound to. Deployment itself
+/// still comes from appBase; this only configures it. Unset fields take the Host's values, then
+/// the defaults documented in conf/server.xml.
 struct ContextConfig
 {
-    std::string path; ///< "" for ROOT ("/" is read as ""), "/shop", "/a/b"
-    std::vector<DataSourceBinding> dataSources;
+    std::string path;                   ///< "" for ROOT (path="/"), "/shop"
+    std::optional<Isolation> isolation; ///< nullopt: the Host's
+    std::optional<uint32_t> processes;  ///< worker processes per version; nullopt: the Host's
+    uint32_t requestTimeoutMs = 60000;  ///< past this a request gets 504 (process mode)
+    uint64_t memoryLimit = 0;           ///< RSS bytes per worker before a recycle; 0 = none
+    uint64_t maxRequestsPerProcess = 0; ///< recycle a worker after this many requests; 0 = never
+    std::string user;                   ///< workers switch to this user when the server runs as root
+    uint32_t maxThreads = 0;            ///< request threads per worker; 0 = the Connector's workerThreads
+                                        ///< (isolation none: the app's share of the worker pool; 0 = half)
+    uint32_t maxQueue = 100;            ///< isolation none: requests waiting beyond maxThreads, then 503
+    uint32_t maxCrashes = 5;            ///< this many crashes ...
+    uint32_t crashWindowMs = 60000;     ///< ... within this window quarantine the app
+    std::vector<DataSourceBinding> dataSources; ///< its <DataSource> children, by name
     int line = 0;
 
     const DataSourceBinding* dataSource(const std::string& name) const noexcept
@@ -66,10 +89,15 @@ struct HostConfig
     /// This host's access log (absolute after reading). nullopt: the <Server accessLog>;
     /// "" (accessLog=""): none for this host.
     std::optional<std::string> accessLog;
-    std::vector<ContextConfig> contexts; ///< <Context> children, one per context path
-    int line = 0;                        ///< where it was declared, for later messages
+    Isolation isolation = Isolation::Process; ///< the default of its apps (<Context isolation> overrides)
+    uint32_t processes = 1;                   ///< worker processes per isolated app version
+    std::vector<ContextConfig> contexts;      ///< <Context> children, one per context path
+    int line = 0;                             ///< where it was declared, for later messages
 
-    /// The <Context> for `path` ("" for ROOT), or nullptr.
+    /// The <Context> for `path` with the Host's defaults filled in (a default one if none).
+    ContextConfig contextFor(const std::string& path) const;
+
+    /// The <Context> declared for `path` ("" for ROOT) as written, or nullptr.
     const ContextConfig* context(const std::string& path) const noexcept
     {
         for (const ContextConfig& c : contexts) {
@@ -96,6 +124,9 @@ struct ManagerConfig
     uint32_t sessionTimeout = 1800;         ///< idle seconds before an admin session ends
     std::string metricsToken;               ///< if set, /metrics needs "Authorization: Bearer <it>"
     uint64_t maxUploadSize = 268435456;     ///< largest bundle upload through the API (bytes)
+    /// Directories a deploy by server path may read from (absolute, comma-separated in the
+    /// attribute); empty, the default: deploy by server path is off.
+    std::vector<std::string> deployRoots;
 };
 
 /// conf/server.xml, validated. Plain data: built once by readServerConfig(), then copied into

@@ -60,6 +60,43 @@ Attribute<T> path(std::string_view name, std::string T::*member, const std::stri
             [member, base](T& t, std::string_view v, const Document&, int) { t.*member = resolve(base, v); }};
 }
 
+/// "512MiB", "1GiB", "64KiB", "1000000" (bytes).
+uint64_t parseSize(const Document& d, int line, std::string_view name, std::string_view value)
+{
+    struct Unit
+    {
+        std::string_view suffix;
+        uint64_t bytes;
+    };
+    constexpr Unit units[] = {{"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"B", 1}};
+    std::string_view number = value;
+    uint64_t scale = 1;
+    for (const Unit& unit : units) {
+        if (value.size() > unit.suffix.size() && util::endsWith(value, unit.suffix)) {
+            number = value.substr(0, value.size() - unit.suffix.size());
+            scale = unit.bytes;
+            break;
+        }
+    }
+    auto parsed = util::parseUnsigned(number);
+    if (!parsed || *parsed > (1ull << 50) / scale) {
+        xml::fail(d, line,
+                  "bad value \"" + std::string(value) + "\" for attribute \"" + std::string(name) +
+                      "\"; expected a size such as 512MiB, 2GiB or a number of bytes");
+    }
+    return *parsed * scale;
+}
+
+Isolation parseIsolation(const Document& d, int line, std::string_view value)
+{
+    if (value == "process") return Isolation::Process;
+    if (value == "none") return Isolation::None;
+    xml::fail(d, line,
+              "bad value \"" + std::string(value) +
+                  "\" for attribute \"isolation\"; expected \"process\" (worker processes, the default) or "
+                  "\"none\" (in the server process)");
+}
+
 bool isIpAddress(const std::string& text)
 {
     unsigned char buffer[16];
@@ -120,7 +157,45 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         number("workerQueue", &ConnectorConfig::workerQueue, 1, 10000000),
         text("serverHeader", &ConnectorConfig::serverHeader),
         number("drainTimeout", &ConnectorConfig::drainTimeoutMs, 0, kHour),
+        flag("secure", &ConnectorConfig::secure),
+        number("handshakeTimeout", &ConnectorConfig::handshakeTimeoutMs, 1, kHour),
+        number("certificateCheckInterval", &ConnectorConfig::certificateCheckIntervalMs, 0, kHour),
     };
+}
+
+std::vector<Attribute<CertificateConfig>> certificateAttributes(const std::string& base)
+{
+    return {
+        {"host",
+         [](CertificateConfig& c, std::string_view v, const Document&, int) {
+             c.hostNames.clear();
+             for (std::string_view name : util::splitList(v, ','))
+                 c.hostNames.emplace_back(util::toLower(name));
+         }},
+        path("certificateFile", &CertificateConfig::certificateFile, base),
+        path("keyFile", &CertificateConfig::keyFile, base),
+        path("chainFile", &CertificateConfig::chainFile, base),
+    };
+}
+
+/// <Certificate> children switch TLS on; secure= follows from them.
+void readCertificates(const Document& d, const XMLElement& connector, ConnectorConfig& config,
+                      const std::string& base)
+{
+    for (const XMLElement* e = connector.FirstChildElement("Certificate"); e;
+         e = e->NextSiblingElement("Certificate")) {
+        CertificateConfig certificate;
+        xml::applyAttributes(d, *e, certificateAttributes(base), certificate);
+        xml::checkChildren(d, *e, {});
+        if (certificate.certificateFile.empty()) {
+            xml::fail(d, *e,
+                      "<Certificate> needs certificateFile=\"...\" (PEM) and keyFile=\"...\" unless the key "
+                      "is in the same file");
+        }
+        certificate.where = d.displayName + ":" + std::to_string(e->GetLineNum());
+        config.certificates.push_back(std::move(certificate));
+    }
+    if (!config.certificates.empty()) config.secure = true;
 }
 
 std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
@@ -144,14 +219,57 @@ std::vector<Attribute<HostConfig>> hostAttributes(const std::string& base)
         number("deployStabilityDelay", &HostConfig::deployStabilityDelayMs, 0, kHour),
         {"accessLog",
          [base](HostConfig& h, std::string_view v, const Document&, int) { h.accessLog = resolve(base, v); }},
+        {"isolation", [](HostConfig& h, std::string_view v, const Document& d,
+                         int line) { h.isolation = parseIsolation(d, line, v); }},
+        number("processes", &HostConfig::processes, 1, 256),
     };
 }
 
 std::vector<Attribute<ContextConfig>> contextAttributes()
 {
-    return {{"path", [](ContextConfig& c, std::string_view v, const Document&, int) {
-                 c.path = v == "/" ? std::string() : std::string(v);
-             }}};
+    constexpr uint64_t kDay = 24ull * 3600000;
+    auto duration = [](std::string_view name, uint32_t ContextConfig::*member, uint64_t min) {
+        return Attribute<ContextConfig>{
+            name, [name, member, min](ContextConfig& c, std::string_view v, const Document& d, int line) {
+                uint64_t ms = xml::parseDuration(d, line, "attribute \"" + std::string(name) + "\"", v, kDay);
+                if (ms < min) {
+                    xml::fail(d, line,
+                              "attribute \"" + std::string(name) + "\" must be at least " +
+                                  std::to_string(min) + " ms");
+                }
+                c.*member = static_cast<uint32_t>(ms);
+            }};
+    };
+    return {
+        {"path",
+         [](ContextConfig& c, std::string_view v, const Document& d, int line) {
+             // ROOT is "/" or "".
+             if (!v.empty() && (v.front() != '/' || (v.size() > 1 && v.back() == '/') ||
+                                v.find("//") != std::string_view::npos)) {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"path\"; expected a context path such as /shop "
+                               "(\"\" for ROOT)");
+             }
+             c.path = v == "/" ? std::string() : std::string(v);
+         }},
+        {"isolation", [](ContextConfig& c, std::string_view v, const Document& d,
+                         int line) { c.isolation = parseIsolation(d, line, v); }},
+        {"processes",
+         [](ContextConfig& c, std::string_view v, const Document& d, int line) {
+             c.processes =
+                 static_cast<uint32_t>(xml::parseNumber(d, line, "attribute \"processes\"", v, 1, 256));
+         }},
+        duration("requestTimeout", &ContextConfig::requestTimeoutMs, 1),
+        {"memoryLimit", [](ContextConfig& c, std::string_view v, const Document& d,
+                           int line) { c.memoryLimit = parseSize(d, line, "memoryLimit", v); }},
+        number("maxRequestsPerProcess", &ContextConfig::maxRequestsPerProcess),
+        text("user", &ContextConfig::user),
+        number("maxThreads", &ContextConfig::maxThreads, 1, 4096),
+        number("maxQueue", &ContextConfig::maxQueue, 0, 1000000),
+        number("maxCrashes", &ContextConfig::maxCrashes, 1, 100000),
+        duration("crashWindow", &ContextConfig::crashWindowMs, 1),
+    };
 }
 
 std::vector<Attribute<DataSourceBinding>> dataSourceAttributes(const std::string& base)
@@ -189,7 +307,20 @@ std::vector<Attribute<ManagerConfig>> managerAttributes()
             flag("enabled", &ManagerConfig::enabled),
             number("sessionTimeout", &ManagerConfig::sessionTimeout, 60, 7 * 24 * 3600),
             text("metricsToken", &ManagerConfig::metricsToken),
-            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1)};
+            number("maxUploadSize", &ManagerConfig::maxUploadSize, 1),
+            {"deployRoots", [](ManagerConfig& m, std::string_view v, const Document& d, int line) {
+                 m.deployRoots.clear();
+                 for (std::string_view root : util::splitList(v, ',')) {
+                     auto normalized = util::normalizeUriPath(root);
+                     if (root.front() != '/' || !normalized || *normalized != root) {
+                         xml::fail(d, line,
+                                   "bad value \"" + std::string(root) +
+                                       "\" in attribute \"deployRoots\"; expected absolute directories "
+                                       "such as /srv/bundles, separated by commas");
+                     }
+                     m.deployRoots.emplace_back(root);
+                 }
+             }}};
 }
 
 // ---- readers ----------------------------------------------------------------------------------------
@@ -239,13 +370,6 @@ ContextConfig readContext(const Document& d, const XMLElement& e, const std::str
             "<Context> needs a path=\"...\": the context path of the app it configures (\"\" for ROOT)");
     }
     xml::applyAttributes(d, e, contextAttributes(), c);
-    if (!c.path.empty() &&
-        (c.path.front() != '/' || c.path.back() == '/' || c.path.find("//") != std::string::npos)) {
-        xml::fail(d, e,
-                  "bad value \"" + c.path +
-                      "\" for attribute \"path\"; expected a context path such as /shop "
-                      "(\"\" for ROOT)");
-    }
     xml::checkChildren(d, e, {"DataSource"});
     for (const XMLElement* s = e.FirstChildElement("DataSource"); s;
          s = s->NextSiblingElement("DataSource")) {
@@ -276,9 +400,9 @@ void readEngine(const Document& d, const XMLElement& element, ServerConfig& conf
             ContextConfig context = readContext(d, *c, config.base);
             if (const ContextConfig* other = host.context(context.path)) {
                 xml::fail(d, *c,
-                          "<Context path=\"" + context.path +
-                              "\"> appears twice in this <Host> (first at line " +
-                              std::to_string(other->line) + ")");
+                          "<Context path=\"" + (context.path.empty() ? std::string("/") : context.path) +
+                              "\"> is declared twice on this host (line " + std::to_string(other->line) +
+                              ")");
             }
             host.contexts.push_back(std::move(context));
         }
@@ -305,6 +429,23 @@ void readEngine(const Document& d, const XMLElement& element, ServerConfig& conf
 
 } // namespace
 
+const char* isolationName(Isolation isolation) noexcept
+{
+    return isolation == Isolation::None ? "none" : "process";
+}
+
+ContextConfig HostConfig::contextFor(const std::string& path) const
+{
+    ContextConfig out;
+    for (const ContextConfig& c : contexts) {
+        if (c.path == path) out = c;
+    }
+    out.path = path;
+    if (!out.isolation) out.isolation = isolation;
+    if (!out.processes) out.processes = processes;
+    return out;
+}
+
 ServerConfig readServerConfig(const std::string& path, const std::string& base,
                               const std::string& displayName)
 {
@@ -328,7 +469,8 @@ ServerConfig readServerConfig(const std::string& path, const std::string& base,
          c = c->NextSiblingElement("Connector")) {
         ConnectorConfig connector;
         xml::applyAttributes(d, *c, connectorAttributes(), connector);
-        xml::checkChildren(d, *c, {});
+        xml::checkChildren(d, *c, {"Certificate"});
+        readCertificates(d, *c, connector, base);
         config.connectors.push_back(std::move(connector));
     }
     if (config.connectors.empty()) {

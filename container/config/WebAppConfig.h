@@ -1,11 +1,24 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace serval::config {
+
+/// <multipart-config> in a <servlet>: the limits its multipart/form-data requests are parsed
+/// within (core/Multipart.h). Sizes in bytes; -1 = no limit of its own (the Context's body limit
+/// always applies). The body is already in memory when it is parsed, so `location` and
+/// `fileSizeThreshold` are accepted for compatibility and not used.
+struct MultipartConfigDef
+{
+    std::string location;
+    int64_t maxFileSize = -1;    ///< any one part with a filename
+    int64_t maxRequestSize = -1; ///< the whole multipart body
+    int64_t fileSizeThreshold = 0;
+};
 
 /// <servlet>
 struct ServletDef
@@ -14,6 +27,7 @@ struct ServletDef
     std::string className;
     std::map<std::string, std::string> initParams;
     std::optional<int> loadOnStartup; ///< nullopt: no <load-on-startup>
+    std::optional<MultipartConfigDef> multipart;
     int line = 0;
 };
 

@@ -3,6 +3,8 @@
 #include "mapper/ServletMapper.h"
 #include "util/Strings.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace serval::config {
@@ -70,10 +72,33 @@ std::string checkedPattern(const Document& d, const XMLElement& element)
     return pattern;
 }
 
+/// <multipart-config> (Servlet 3.0): sizes in bytes, -1 = no limit of its own (the Context's
+/// body limit still applies).
+MultipartConfigDef readMultipartConfig(const Document& d, const XMLElement& e)
+{
+    xml::checkChildren(d, e, {"location", "max-file-size", "max-request-size", "file-size-threshold"});
+    MultipartConfigDef m;
+    m.location = optional(d, e, "location");
+    auto size = [&](const char* name, int64_t& out) {
+        if (const XMLElement* v = e.FirstChildElement(name)) {
+            std::string text = xml::text(d, *v);
+            out = text == "-1"
+                      ? -1
+                      : static_cast<int64_t>(xml::parseNumber(
+                            d, v->GetLineNum(), "<" + std::string(name) + ">", text, 0, uint64_t(1) << 62));
+        }
+    };
+    size("max-file-size", m.maxFileSize);
+    size("max-request-size", m.maxRequestSize);
+    size("file-size-threshold", m.fileSizeThreshold);
+    return m;
+}
+
 void readServlet(const Document& d, const XMLElement& e, WebAppConfig& c)
 {
-    xml::checkChildren(
-        d, e, with({"servlet-name", "servlet-class", "init-param", "load-on-startup", "async-supported"}));
+    xml::checkChildren(d, e,
+                       with({"servlet-name", "servlet-class", "init-param", "load-on-startup",
+                             "async-supported", "multipart-config"}));
     ServletDef s;
     s.line = e.GetLineNum();
     s.name = required(d, e, "servlet-name");
@@ -84,6 +109,8 @@ void readServlet(const Document& d, const XMLElement& e, WebAppConfig& c)
         if (!v.empty())
             s.loadOnStartup = static_cast<int>(xml::parseSigned(d, l->GetLineNum(), "<load-on-startup>", v));
     }
+    if (const XMLElement* m = e.FirstChildElement("multipart-config"))
+        s.multipart = readMultipartConfig(d, *m);
     for (const ServletDef& other : c.servlets) {
         if (other.name == s.name)
             xml::fail(d, e,
@@ -432,11 +459,19 @@ WebAppConfig mergeWebXml(const WebAppConfig& defaults, const WebAppConfig& app)
     }
     servlets.insert(servlets.end(), app.servlets.begin(), app.servlets.end());
     out.servlets = std::move(servlets);
+    // The Servlet spec's rule for annotations (8.2.3): once the app maps a servlet it declares,
+    // its mappings replace the defaults' for that name.
     std::set<std::string> appPatterns;
-    for (const ServletMappingDef& m : app.servletMappings)
+    std::set<std::string> remapped;
+    for (const ServletMappingDef& m : app.servletMappings) {
         appPatterns.insert(m.urlPatterns.begin(), m.urlPatterns.end());
+        for (const ServletDef& a : app.servlets) {
+            if (a.name == m.servletName) remapped.insert(m.servletName);
+        }
+    }
     std::vector<ServletMappingDef> mappings;
     for (ServletMappingDef m : defaults.servletMappings) {
+        if (remapped.count(m.servletName) != 0) continue;
         std::vector<std::string> kept;
         for (const std::string& p : m.urlPatterns) {
             if (appPatterns.count(p) == 0) kept.push_back(p);
@@ -470,7 +505,11 @@ WebAppConfig mergeWebXml(const WebAppConfig& defaults, const WebAppConfig& app)
     filterMappings.insert(filterMappings.end(), app.filterMappings.begin(), app.filterMappings.end());
     out.filterMappings = std::move(filterMappings);
 
-    std::vector<std::string> listeners = defaults.listeners;
+    std::vector<std::string> listeners;
+    for (const std::string& l : defaults.listeners) {
+        if (std::find(app.listeners.begin(), app.listeners.end(), l) == app.listeners.end())
+            listeners.push_back(l);
+    }
     listeners.insert(listeners.end(), app.listeners.begin(), app.listeners.end());
     out.listeners = std::move(listeners);
 

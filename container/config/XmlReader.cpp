@@ -118,6 +118,9 @@ uint64_t parseDuration(const Document& document, int line, std::string_view what
     } else if (util::endsWith(value, "m")) {
         digits.remove_suffix(1);
         unit = 60000;
+    } else if (util::endsWith(value, "h")) {
+        digits.remove_suffix(1);
+        unit = 3600000;
     }
     auto n = util::parseUnsigned(digits);
     if (!n || *n > maxMs / unit) {

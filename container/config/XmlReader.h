@@ -46,7 +46,7 @@ uint64_t parseNumber(const Document& document, int line, std::string_view what, 
                      uint64_t min, uint64_t max);
 /// Signed decimal (load-on-startup may be negative).
 int64_t parseSigned(const Document& document, int line, std::string_view what, std::string_view value);
-/// A duration in milliseconds: "250ms", "2s", "5m", or a bare number of milliseconds, at most
+/// A duration in milliseconds: "250ms", "2s", "5m", "1h", or a bare number of milliseconds, at most
 /// `maxMs`, or fail naming `what` and the accepted forms.
 uint64_t parseDuration(const Document& document, int line, std::string_view what, std::string_view value,
                        uint64_t maxMs);

@@ -104,6 +104,7 @@ const llhttp_settings_t& Connection::settings() noexcept
 void Connection::open(int fd, const sockaddr* peer, socklen_t peerLength)
 {
     _fd = fd;
+    _plain.setSocket(fd);
     _state = State::Reading;
     _readable = false;
     _peerShutdown = false;
@@ -150,6 +151,13 @@ void Connection::open(int fd, const sockaddr* peer, socklen_t peerLength)
     _deadline = deadlineAfter(_loop.now(), shared.config.headerTimeoutMs);
 }
 
+void Connection::setTransport(std::unique_ptr<Transport> transport) noexcept
+{
+    _transport = std::move(transport);
+    _handshaking = !_transport->established();
+    if (_handshaking) _deadline = deadlineAfter(_loop.now(), _loop.shared().config.handshakeTimeoutMs);
+}
+
 void Connection::resetMessage() noexcept
 {
     _event = Event::None;
@@ -173,13 +181,20 @@ void Connection::resetMessage() noexcept
     _errorStatus = 400;
     _userError = false;
     _maxBody = 0;
+    _bodyBytes = 0;
+    _bodyConsumer = nullptr;
+    _bodyAborted = false;
     _headCalled = false;
     _completeCalled = false;
     _rejectStatus = 0;
     _dispatch = http::Dispatch::Inline;
+    _lane = nullptr;
     _closeAfter = false;
     _onWorker = false;
     _broken = false;
+    _suspendRequested = false;
+    _resumeRequested = false;
+    _upgradeHandler.reset();
     _streamFraming = Framing::None;
     _streamLength = 0;
     _streamBytes = 0;
@@ -197,8 +212,12 @@ void Connection::resetMessage() noexcept
 void Connection::onEvents(uint32_t events)
 {
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) _readable = true;
-    if (events & (EPOLLRDHUP | EPOLLHUP)) _peerShutdown = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) _peerShutdown = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) _writable = true;
+    if (_transport) { // TLS reads may wait to write and writes to read: retry both on any edge
+        _readable = true;
+        _writable = true;
+    }
     if (_state == State::Dispatched || _state == State::Closed) return; // the worker owns it
     drive();
 }
@@ -215,6 +234,8 @@ void Connection::onTimeout()
         drive();
         return;
     case State::Writing:   // the client does not read
+    case State::Suspended: // the client does not read what the async response writes
+    case State::Upgraded:  // the same for the upgraded protocol's output
     case State::Lingering: // the client does not close
         close();
         return;
@@ -231,9 +252,12 @@ void Connection::onHandBack(bool forceClose)
         close();
         return;
     }
-    _state = State::Writing;
     _readable = true; // edges seen by the worker are not ours: try once
     _writable = true;
+    if (_suspendRequested)
+        park();
+    else
+        _state = State::Writing;
     drive();
 }
 
@@ -253,6 +277,10 @@ void Connection::drive()
             if (result == WriteResult::Error) {
                 close();
                 return;
+            }
+            if (_upgradeHandler && switchesProtocol()) {
+                startUpgraded();
+                continue;
             }
             if (!finishExchange()) {
                 beginLinger();
@@ -281,11 +309,12 @@ void Connection::drive()
                     return; // cannot happen: feed stops only on a state change
                 continue;
             }
-            if (!_readable) return;
+            if (!_readable && !transportHasBufferedInput()) return;
             char* buffer = _loop.readBuffer();
             const size_t size = _loop.readBufferSize();
-            ssize_t n = ::recv(_fd, buffer, size, 0);
+            ssize_t n = transportRead(buffer, size);
             if (n > 0) {
+                _handshaking = false; // the first request byte started the header deadline
                 LoopCounters::bump(_loop.counters().bytesIn, static_cast<uint64_t>(n));
                 // Drained; the next edge says more. Not after the peer's FIN: it came with this
                 // edge, no other edge follows, and only the recv() that returns 0 sees it.
@@ -303,11 +332,21 @@ void Connection::drive()
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 _readable = false;
+                if (_handshaking && _transport->established()) {
+                    _handshaking = false;
+                    _deadline = deadlineAfter(_loop.now(), config.headerTimeoutMs);
+                }
                 return;
             }
             close();
             return;
         }
+        case State::Suspended:
+            driveSuspended();
+            return;
+        case State::Upgraded:
+            driveUpgraded();
+            return;
         case State::Lingering:
             lingerRead();
             return;
@@ -371,6 +410,11 @@ size_t Connection::feed(const char* data, size_t length)
             }
             if (_state != State::Reading) return offset; // rejected at the head
             fail(400);
+            return offset;
+        }
+        if (_bodyAborted) { // a BodyConsumer said no: its answer, then close (the rest is unread)
+            _closeAfter = true;
+            respondRejected(_errorStatus);
             return offset;
         }
         fail(_userError ? _errorStatus : statusForParseError(error)); // llhttp wraps our codes in HPE_CB_*
@@ -454,10 +498,17 @@ int Connection::userError(int status) noexcept
     return HPE_USER;
 }
 
+void Connection::borrowSlot()
+{
+    if (_slot != nullptr) return;
+    _slot = _loop.acquireSlot();
+    _slot->exchange.control = this;
+}
+
 int Connection::onMessageBeginCb(llhttp_t* parser)
 {
     auto* self = static_cast<Connection*>(parser->data);
-    if (self->_slot == nullptr) self->_slot = self->_loop.acquireSlot();
+    self->borrowSlot();
     self->_deadline = deadlineAfter(self->_loop.now(), self->_loop.shared().config.headerTimeoutMs);
     return 0;
 }
@@ -582,19 +633,24 @@ int Connection::onHeadersCompleteCb(llhttp_t* parser)
 int Connection::onBodyCb(llhttp_t* parser, const char* at, size_t length)
 {
     auto* self = static_cast<Connection*>(parser->data);
-    std::string& body = self->exchange().request.body;
-    if (body.size() + length > self->_maxBody) return self->userError(413);
-    body.append(at, length);
+    if (self->_bodyBytes + length > self->_maxBody) return self->userError(413);
+    self->_bodyBytes += length;
     self->_deadline = deadlineAfter(self->_loop.now(), self->_loop.shared().config.bodyTimeoutMs);
-    return 0;
+    if (self->_bodyConsumer == nullptr) {
+        self->exchange().request.body.append(at, length);
+        return 0;
+    }
+    http::BodyVerdict verdict = self->_bodyConsumer->onData(self->exchange(), std::string_view(at, length));
+    if (verdict.abortStatus == 0) return 0;
+    self->_bodyAborted = true;
+    return self->userError(verdict.abortStatus);
 }
 
 int Connection::onChunkHeaderCb(llhttp_t* parser)
 {
     auto* self = static_cast<Connection*>(parser->data);
     // parser->content_length is this chunk's size; refuse before reading it.
-    if (parser->content_length >
-        self->_maxBody - std::min(self->_maxBody, uint64_t(self->exchange().request.body.size())))
+    if (parser->content_length > self->_maxBody - std::min(self->_maxBody, self->_bodyBytes))
         return self->userError(413);
     return 0;
 }
@@ -645,6 +701,7 @@ void Connection::onHeadComplete()
     request.remotePort = _remotePort;
     request.localAddress.assign(_localAddress);
     request.localPort = _localPort;
+    request.secure = config.secure;
     ex.startNanos = monotonicNowNanos();
     ex.response.setHeadOnly(_parser.method == HTTP_HEAD);
 
@@ -655,7 +712,9 @@ void Connection::onHeadComplete()
     http::HeadDecision decision = shared.handler.onHead(ex);
     _headCalled = true;
     _maxBody = decision.maxBodySize != 0 ? decision.maxBodySize : config.maxBodySize;
+    _bodyConsumer = decision.bodyConsumer;
     _dispatch = decision.dispatch;
+    _lane = decision.lane;
     if (decision.rejectStatus != 0) {
         _rejectStatus = decision.rejectStatus;
         if (hasBody) {
@@ -681,19 +740,31 @@ void Connection::onMessageComplete()
         return;
     }
     http::HttpExchange& ex = exchange();
+    if (_bodyConsumer != nullptr) {
+        http::BodyVerdict verdict = _bodyConsumer->onEnd(ex);
+        if (verdict.abortStatus != 0) {
+            respondRejected(verdict.abortStatus); // the whole body was read: keep-alive intact
+            return;
+        }
+    }
     ex.response.setSink(this);
     _deadline = 0;
     if (_dispatch == http::Dispatch::Inline) {
         _loop.shared().handler.service(ex);
+        if (_suspendRequested) {
+            park();
+            return;
+        }
         finishOutput();
         _state = State::Writing;
         return;
     }
     _state = State::Dispatched;
     _onWorker = true;
-    if (!_loop.shared().workers.submit(this)) {
+    http::DispatchLane& lane = _lane != nullptr ? *_lane : _loop.shared().workers;
+    if (!lane.submit(*this)) { // the lane is full: come back in a second
         _onWorker = false;
-        respondPlain(503, false);
+        respondPlain(503, false, true);
     }
     // From here on the worker may already be running: touch nothing but loop-only fields.
 }
@@ -703,18 +774,19 @@ void Connection::onMessageComplete()
 
 void Connection::fail(int status)
 {
-    if (_slot == nullptr) _slot = _loop.acquireSlot();
+    borrowSlot();
     _headDone = true;
     respondPlain(status, true);
 }
 
-void Connection::respondPlain(int status, bool close)
+void Connection::respondPlain(int status, bool close, bool retryLater)
 {
     http::HttpResponse& response = exchange().response;
     response.clear();
     response.setHeadOnly(_headCalled && _parser.method == HTTP_HEAD);
     response.setStatus(status);
     response.setHeader("Content-Type", "text/plain; charset=utf-8");
+    if (retryLater) response.setHeader("Retry-After", "1");
     std::string& body = response.body();
     appendNumber(body, static_cast<uint64_t>(status));
     body += ' ';
@@ -891,7 +963,10 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
         put("Transfer-Encoding: chunked\r\n");
     }
     if (response.closeConnection() || _loop.draining()) _closeAfter = true;
-    put(_closeAfter ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+    if (_upgradeHandler && switchesProtocol())
+        put("Connection: Upgrade\r\n\r\n");
+    else
+        put(_closeAfter ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
     out.resize(static_cast<size_t>(p - out.data()));
 }
 
@@ -918,11 +993,8 @@ Connection::WriteResult Connection::writeOut() noexcept
             if (outLeft > 0) iov[count++] = iovec{slot.out.data() + slot.outOffset, outLeft};
             if (bodyLeft > 0)
                 iov[count++] = iovec{const_cast<char*>(_bodyView.data()) + _bodyOffset, bodyLeft};
-            msghdr message{};
-            message.msg_iov = iov;
-            message.msg_iovlen = static_cast<size_t>(count);
             // MSG_MORE: the head and the start of a file leave in the same segments.
-            ssize_t n = ::sendmsg(_fd, &message, MSG_NOSIGNAL | (_fileRemaining > 0 ? MSG_MORE : 0));
+            ssize_t n = transportWrite(iov, count, _fileRemaining > 0);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteResult::Blocked;
@@ -942,7 +1014,7 @@ Connection::WriteResult Connection::writeOut() noexcept
         if (_fileRemaining > 0) {
             off_t offset = static_cast<off_t>(_fileOffset);
             size_t chunk = static_cast<size_t>(std::min<uint64_t>(_fileRemaining, 1u << 30));
-            ssize_t n = ::sendfile(_fd, _fileFd, &offset, chunk);
+            ssize_t n = transportSendFile(_fileFd, &offset, chunk);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteResult::Blocked;
@@ -976,10 +1048,53 @@ bool Connection::writeBlocking() noexcept
     return false;
 }
 
-void Connection::runOnWorker()
+bool Connection::withdraw() noexcept
+{
+    http::DispatchLane& lane = _lane != nullptr ? *_lane : _loop.shared().workers;
+    if (!lane.cancel(*this)) return false;
+    _onWorker = false;
+    return true;
+}
+
+UnfinishedExchange Connection::describeRunning() const
+{
+    const http::HttpRequest& request = _slot->exchange.request;
+    UnfinishedExchange unfinished;
+    unfinished.method = request.method;
+    unfinished.target = request.target;
+    unfinished.host = std::string(request.host());
+    unfinished.remoteAddress = _remoteAddress;
+    const uint64_t start = _slot->exchange.startNanos;
+    const uint64_t now = monotonicNowNanos();
+    unfinished.runningMs = start != 0 && now > start ? (now - start) / kMillis : 0;
+    return unfinished;
+}
+
+http::DispatchLane& Connection::sharedLane() noexcept
+{
+    return _loop.shared().workers;
+}
+
+http::DispatchTask* Connection::runOnWorker() noexcept
+{
+    serviceOnWorker();
+    // Ask the lane before the hand-back: the lane may belong to the exchange's Context, which
+    // the hand-back may release (and with it the lane).
+    http::DispatchTask* next = _lane != nullptr ? _lane->finished() : nullptr;
+    // After this post the loop owns the connection again: nothing here may touch it.
+    _loop.post(_handBack); // false only after a hard stop gave the connection up
+    return next;
+}
+
+void Connection::serviceOnWorker()
 {
     http::HttpExchange& ex = exchange();
     _loop.shared().handler.service(ex);
+    if (_suspendRequested) return; // the loop parks it: no output is finished here
+    if (_upgradeHandler) {         // the loop writes the 101 and switches
+        finishOutput();
+        return;
+    }
     if (!_broken) {
         finishOutput();
         WriteResult result = _broken ? WriteResult::Error : writeOut();
@@ -993,13 +1108,21 @@ void Connection::runOnWorker()
         _loop.shared().handler.complete(ex, _bytesSent);
         _completeCalled = true;
     }
-    _loop.handBack(this);
+}
+
+void Connection::HandBack::run() noexcept
+{
+    _connection.onHandBack(_connection._loop.pastDrainDeadline());
 }
 
 /// Loop thread, the response is written: tells the handler, returns the slot. True if the
 /// connection stays open for the next request.
 bool Connection::finishExchange()
 {
+    if (_async) {
+        _async->detach(true);
+        _async.reset();
+    }
     if (_headCalled && !_completeCalled) _loop.shared().handler.complete(exchange(), _bytesSent);
     const bool keep = !_closeAfter && !_loop.draining();
     _slot->recycle();
@@ -1009,9 +1132,203 @@ bool Connection::finishExchange()
     return keep;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Suspended exchanges (loop thread)
+
+/// service() returned with the exchange suspended: park it. The caller drives afterwards.
+void Connection::park()
+{
+    _state = State::Suspended;
+    _deadline = 0;
+    if (_async) pullAsync();
+    if (_state == State::Suspended && _resumeRequested) {
+        _resumeRequested = false;
+        resumeNow();
+    }
+}
+
+/// Moves what the AsyncResponse queued into the response and frames it into the output.
+void Connection::pullAsync()
+{
+    http::HttpResponse& response = exchange().response;
+    switch (_async->take(response)) {
+    case AsyncOutput::Take::Nothing:
+        return;
+    case AsyncOutput::Take::Send:
+        response.flush(); // loop thread: appends to the output queue, driveSuspended() writes it
+        return;
+    case AsyncOutput::Take::Complete:
+        resumeNow();
+        return;
+    case AsyncOutput::Take::Overflow:
+        close();
+        return;
+    }
+}
+
+/// The response is complete: frame the rest, then write it as after service().
+void Connection::resumeNow()
+{
+    finishOutput();
+    _state = State::Writing;
+}
+
+void Connection::resume() noexcept
+{
+    if (_state != State::Suspended) { // service() has not returned yet: park() resumes
+        _resumeRequested = true;
+        return;
+    }
+    resumeNow();
+    drive();
+}
+
+std::shared_ptr<http::AsyncResponse> Connection::startAsync()
+{
+    if (!_async) _async = std::make_shared<AsyncOutput>(*this, _loop);
+    _suspendRequested = true;
+    return _async;
+}
+
+void Connection::onAsyncReady()
+{
+    if (_state != State::Suspended) return; // not parked yet: park() takes it
+    pullAsync();
+    drive();
+}
+
+/// Parked: nothing is read (pipelined bytes wait), the client leaving ends the exchange, and
+/// what the AsyncResponse queued is written as the socket takes it.
+void Connection::driveSuspended()
+{
+    if (_peerShutdown) { // FIN, RST or an error: nobody will read the response
+        close();
+        return;
+    }
+    ExchangeSlot& slot = *_slot;
+    if (slot.outOffset < slot.out.size()) {
+        if (!_writable) return;
+        WriteResult result = writeOut();
+        if (result == WriteResult::Error) {
+            close();
+            return;
+        }
+        if (result == WriteResult::Blocked) {
+            _writable = false;
+            _deadline = deadlineAfter(_loop.now(), _loop.shared().config.sendTimeoutMs);
+        } else {
+            _deadline = 0;
+        }
+    }
+    if (_async) _async->progress(slot.out.size() - slot.outOffset); // may run the app's onWritable
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upgraded connections (loop thread)
+
+http::Loop& Connection::loop() noexcept
+{
+    return _loop;
+}
+
+bool Connection::switchesProtocol() noexcept
+{
+    return _parser.upgrade && exchange().response.status() == 101;
+}
+
+/// The 101 is written: the exchange is over (complete()), the rest of the connection belongs to
+/// the UpgradeHandler. Bytes that came behind the request go to it first.
+void Connection::startUpgraded()
+{
+    std::unique_ptr<http::UpgradeHandler> handler = std::move(_upgradeHandler);
+    finishExchange(); // complete(), the slot back to the loop
+    _upgraded = std::make_unique<UpgradedChannel>(*this, std::move(handler));
+    _state = State::Upgraded;
+    _deadline = 0;
+    UpgradedChannel& channel = *_upgraded;
+    channel.setInCallback(true);
+    channel.handler().onOpen(channel);
+    if (!_pending.empty() && !channel.abortRequested() && !channel.closeRequested()) {
+        std::string early;
+        early.swap(_pending);
+        channel.handler().onData(early);
+    }
+    channel.setInCallback(false);
+}
+
+/// Writes what the channel queued, as far as the socket takes it. Never closes (the caller may
+/// be inside a handler callback): a failure requests an abort.
+void Connection::flushUpgraded() noexcept
+{
+    UpgradedChannel& channel = *_upgraded;
+    std::string& out = channel.out();
+    size_t& offset = channel.outOffset();
+    while (offset < out.size() && _writable) {
+        iovec iov{out.data() + offset, out.size() - offset};
+        ssize_t n = transportWrite(&iov, 1, false);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                _writable = false;
+                _deadline = deadlineAfter(_loop.now(), _loop.shared().config.sendTimeoutMs);
+                return;
+            }
+            channel.requestAbort();
+            return;
+        }
+        LoopCounters::bump(_loop.counters().bytesOut, static_cast<uint64_t>(n));
+        offset += static_cast<size_t>(n);
+    }
+    if (offset == out.size()) {
+        out.clear();
+        offset = 0;
+        _deadline = 0;
+    }
+}
+
+/// Output, then input to onData(), then the closes the handler asked for, then onWritable.
+void Connection::driveUpgraded()
+{
+    if (_state != State::Upgraded) return;
+    UpgradedChannel& channel = *_upgraded;
+    char* buffer = _loop.readBuffer();
+    const size_t size = _loop.readBufferSize();
+    for (;;) {
+        flushUpgraded();
+        if (channel.abortRequested() || (channel.closeRequested() && channel.bufferedAmount() == 0)) {
+            close();
+            return;
+        }
+        if (channel.takeWritable()) {
+            channel.setInCallback(true);
+            channel.handler().onWritable();
+            channel.setInCallback(false);
+            continue; // it may have written or closed
+        }
+        if (!channel.reading() || channel.closeRequested() || (!_readable && !transportHasBufferedInput()))
+            return;
+        ssize_t n = transportRead(buffer, size);
+        if (n > 0) {
+            LoopCounters::bump(_loop.counters().bytesIn, static_cast<uint64_t>(n));
+            if (static_cast<size_t>(n) < size && !_peerShutdown) _readable = false;
+            channel.setInCallback(true);
+            channel.handler().onData(std::string_view(buffer, static_cast<size_t>(n)));
+            channel.setInCallback(false);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            _readable = false;
+            return;
+        }
+        close(); // the client closed (or the socket failed)
+        return;
+    }
+}
+
 void Connection::beginLinger()
 {
-    ::shutdown(_fd, SHUT_WR);
+    transportShutdownWrite();
     _state = State::Lingering;
     _pending.clear();
     _lingerBytes = 0;
@@ -1023,7 +1340,7 @@ void Connection::beginLinger()
 void Connection::lingerRead()
 {
     while (_readable) {
-        ssize_t n = ::recv(_fd, _loop.readBuffer(), _loop.readBufferSize(), 0);
+        ssize_t n = transportRead(_loop.readBuffer(), _loop.readBufferSize());
         if (n > 0) {
             _lingerBytes += static_cast<uint64_t>(n);
             if (_lingerBytes > kLingerMaxBytes) break;
@@ -1042,6 +1359,16 @@ void Connection::lingerRead()
 void Connection::close()
 {
     if (_state == State::Closed) return;
+    if (_async) { // before complete(): the owner hears that the client is gone first
+        _async->detach(false);
+        _async.reset();
+    }
+    if (_upgraded) { // kept (not destroyed) until releaseClosed(): we may be inside its callback
+        _upgraded->markClosed();
+        _upgraded->setInCallback(true);
+        _upgraded->handler().onClose();
+        _upgraded->setInCallback(false);
+    }
     if (_slot != nullptr) {
         if (_headCalled && !_completeCalled) _loop.shared().handler.complete(exchange(), _bytesSent);
         _slot->recycle();
@@ -1051,8 +1378,11 @@ void Connection::close()
     resetMessage();
     _pending.clear();
     if (_pending.capacity() > 4096) std::string().swap(_pending);
+    _transport.reset(); // before the socket closes: TLS says close_notify on its way out
     ::close(_fd);
     _fd = -1;
+    _plain.setSocket(-1);
+    _handshaking = false;
     _state = State::Closed;
     _deadline = 0;
     _loop.retire(this);

@@ -1,10 +1,16 @@
 #pragma once
 
+#include "connector/AsyncOutput.h"
+#include "connector/DrainReport.h"
 #include "connector/ExchangeSlot.h"
+#include "connector/Transport.h"
+#include "connector/UpgradedChannel.h"
 #include "http/HttpHandler.h"
+#include "http/Loop.h"
 
 #include <cstdint>
 #include <llhttp.h>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -23,7 +29,7 @@ class EventLoop;
 /// OWNERSHIP: the loop keeps Connection objects in a free list and reuses them; the
 /// ExchangeSlot is borrowed from the loop from the first byte of a request to the end of its
 /// response.
-class Connection final : public http::ResponseSink
+class Connection final : public http::ResponseSink, public http::ExchangeControl, public http::DispatchTask
 {
 public:
     explicit Connection(EventLoop& loop);
@@ -33,16 +39,36 @@ public:
 
     /// Loop thread: adopts an accepted, non-blocking socket.
     void open(int fd, const sockaddr* peer, socklen_t peerLength);
+    /// Loop thread, right after open(): moves bytes through `transport` instead of plain TCP
+    /// (a TLS connector's, issue 16). Kept until the connection closes. Until the transport
+    /// is established() the deadline is handshakeTimeout, then headerTimeout for the first byte.
+    void setTransport(std::unique_ptr<Transport> transport) noexcept;
     /// Loop thread: epoll reported `events`.
     void onEvents(uint32_t events);
     /// Loop thread: deadline() has passed.
     void onTimeout();
     /// Loop thread: a worker finished with this connection (see runOnWorker()).
     void onHandBack(bool forceClose);
-    /// Worker thread: runs service(), writes what it can, hands the connection back.
-    void runOnWorker();
+    // http::DispatchTask. runOnWorker(), on the lane's thread: runs service(), writes what it
+    // can, hands the connection back, returns the lane's next task.
+    http::DispatchTask* runOnWorker() noexcept override;
+    http::DispatchLane& sharedLane() noexcept override;
     /// Loop thread: closes the socket now and returns the connection to the loop.
     void close();
+    /// Loop thread, dispatched: takes the exchange back from its lane if it has not started
+    /// (true: it never will; close() then ends it).
+    bool withdraw() noexcept;
+    /// Loop thread, dispatched and running past the drain deadline: what runs, for the log. Reads
+    /// the request while the worker may read it too (handlers never write the request).
+    UnfinishedExchange describeRunning() const;
+    /// Loop thread, when the connection is abandoned to a worker that does not return: the
+    /// client sees the end, the worker's writes fail, the descriptor stays open.
+    void shutdownSocket() noexcept { ::shutdown(_fd, SHUT_RDWR); }
+    /// Loop thread: the exchange's AsyncOutput has something queued (its posted task).
+    void onAsyncReady();
+    /// Loop thread, once the loop reuses or frees a closed connection: drops what a closed
+    /// upgraded connection kept (its UpgradeHandler lives until then, see UpgradedChannel).
+    void releaseClosed() noexcept { _upgraded.reset(); }
 
     bool closed() const noexcept { return _state == State::Closed; }
     bool dispatched() const noexcept { return _state == State::Dispatched; }
@@ -56,12 +82,23 @@ public:
     bool sendHead(const http::HttpResponse& response, bool chunked) noexcept override;
     bool sendBody(std::string_view data) noexcept override;
 
+    // http::ExchangeControl
+    void suspend() noexcept override { _suspendRequested = true; }
+    void resume() noexcept override;
+    std::shared_ptr<http::AsyncResponse> startAsync() override;
+    void upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept override
+    {
+        _upgradeHandler = std::move(handler);
+    }
+
 private:
     enum class State
     {
         Reading,
         Dispatched,
+        Suspended, ///< service() returned with the exchange suspended: parked until resume/complete
         Writing,
+        Upgraded, ///< after a 101: raw bytes to and from an UpgradeHandler (UpgradedChannel)
         Lingering,
         Closed
     };
@@ -91,7 +128,9 @@ private:
     void onHeadComplete();
     void onMessageComplete();
     void fail(int status);
-    void respondPlain(int status, bool close);
+    /// A plain-text page for `status`; `retryLater` adds Retry-After (a full lane's 503).
+    void respondPlain(int status, bool close, bool retryLater = false);
+    void serviceOnWorker();
     void respondRejected(int status);
     void serialiseBuffered();
     void finishOutput();
@@ -99,11 +138,44 @@ private:
     WriteResult writeOut() noexcept;
     bool writeBlocking() noexcept;
     bool finishExchange();
+    void park();
+    void pullAsync();
+    void resumeNow();
+    void driveSuspended();
+    void borrowSlot();
+    /// The response is a 101 to an upgrade request with an UpgradeHandler attached.
+    bool switchesProtocol() noexcept;
+    void startUpgraded();
+    void driveUpgraded();
+    void flushUpgraded() noexcept;
+    http::Loop& loop() noexcept;
+    friend class UpgradedChannel;
     void beginLinger();
     void lingerRead();
     void resetMessage() noexcept;
     void countBytesOut(uint64_t n) noexcept;
     http::HttpExchange& exchange() noexcept { return _slot->exchange; }
+
+    // The socket's bytes go through these: plain TCP is called directly (inlined), any other
+    // Transport through its vtable.
+    ssize_t transportRead(char* buffer, size_t size) noexcept
+    {
+        return _transport ? _transport->read(buffer, size) : _plain.read(buffer, size);
+    }
+    ssize_t transportWrite(const iovec* buffers, int count, bool more) noexcept
+    {
+        return _transport ? _transport->write(buffers, count, more) : _plain.write(buffers, count, more);
+    }
+    ssize_t transportSendFile(int fileFd, off_t* offset, size_t count) noexcept
+    {
+        return _transport ? _transport->sendFile(fileFd, offset, count)
+                          : _plain.sendFile(fileFd, offset, count);
+    }
+    void transportShutdownWrite() noexcept
+    {
+        _transport ? _transport->shutdownWrite() : _plain.shutdownWrite();
+    }
+    bool transportHasBufferedInput() const noexcept { return _transport && _transport->hasBufferedInput(); }
 
     // llhttp callbacks; parser->data is the Connection.
     static int onMessageBeginCb(llhttp_t* parser);
@@ -121,10 +193,13 @@ private:
 
     EventLoop& _loop;
     int _fd = -1;
+    PlainTransport _plain;                 ///< the transport unless _transport is set
+    std::unique_ptr<Transport> _transport; ///< another transport (TLS), or nullptr for _plain
     State _state = State::Closed;
     bool _readable = false;     ///< loop: no EAGAIN seen since the last EPOLLIN
     bool _peerShutdown = false; ///< loop: EPOLLRDHUP/EPOLLHUP seen (the client sent FIN)
     bool _writable = false;     ///< loop: no EAGAIN seen since the last EPOLLOUT
+    bool _handshaking = false;  ///< loop: _transport is not established() yet
     uint64_t _deadline = 0;
     uint32_t _requestCount = 0;
     std::string _pending; ///< bytes received after the request being processed
@@ -134,8 +209,21 @@ private:
     uint16_t _localPort = 0;
     uint64_t _lingerBytes = 0;
 
+    /// Posted by the worker when it is done with the connection (runOnWorker()): the loop then
+    /// calls onHandBack().
+    class HandBack final : public http::LoopTask
+    {
+    public:
+        explicit HandBack(Connection& connection) noexcept : _connection(connection) {}
+        void run() noexcept override;
+
+    private:
+        Connection& _connection;
+    };
+
     llhttp_t _parser;
     ExchangeSlot* _slot = nullptr;
+    HandBack _handBack{*this};
 
     // Per message (resetMessage()).
     Event _event = Event::None;
@@ -159,13 +247,23 @@ private:
     int _errorStatus = 400;
     bool _userError = false; ///< a callback refused: _errorStatus says why
     uint64_t _maxBody = 0;
+    uint64_t _bodyBytes = 0;                     ///< body bytes parsed so far (against _maxBody)
+    http::BodyConsumer* _bodyConsumer = nullptr; ///< HeadDecision::bodyConsumer
+    bool _bodyAborted = false;                   ///< the consumer refused: _errorStatus is its answer
     bool _headCalled = false;
     bool _completeCalled = false;
     int _rejectStatus = 0;
     http::Dispatch _dispatch = http::Dispatch::Inline;
+    http::DispatchLane* _lane = nullptr; ///< HeadDecision::lane (nullptr: the shared pool)
     bool _closeAfter = false;
     bool _onWorker = false;
     bool _broken = false; ///< the client is gone (a write failed or timed out)
+    /// ExchangeControl: set by the thread running service(), read by it and then by the loop.
+    bool _suspendRequested = false;
+    bool _resumeRequested = false;       ///< loop: resume() came before the exchange was parked
+    std::shared_ptr<AsyncOutput> _async; ///< startAsync()'s, until the exchange ends
+    std::unique_ptr<http::UpgradeHandler> _upgradeHandler; ///< upgrade()'s, until the 101 is written
+    std::unique_ptr<UpgradedChannel> _upgraded;            ///< after the switch (State::Upgraded)
     std::string _trailerName;
     std::string _trailerValue;
 

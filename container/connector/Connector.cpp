@@ -1,12 +1,16 @@
 #include "connector/Connector.h"
 
 #include "connector/EventLoop.h"
+#include "connector/Graveyard.h"
 #include "connector/WorkerPool.h"
 #include "util/Log.h"
+#include "util/Redact.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -57,8 +61,10 @@ void ignoreSigpipe()
 
 } // namespace
 
-Connector::Connector(ConnectorConfig config, http::HttpHandler& handler)
-    : _config(std::move(config)), _handler(handler)
+Connector::Connector(ConnectorConfig config, http::HttpHandler& handler, unsigned firstLoopIndex)
+    : _config(std::move(config)), _handler(handler), _firstLoopIndex(firstLoopIndex),
+      _loopCount(_config.ioThreads != 0 ? _config.ioThreads
+                                        : std::max(1u, std::thread::hardware_concurrency()))
 {}
 
 Connector::~Connector()
@@ -166,20 +172,25 @@ void Connector::listen(unsigned loops)
     _boundAddress = text;
     _shared.reset(
         new LoopShared{_config, _handler, *_workers, wildcard ? std::string() : _boundAddress, _boundPort});
+    _shared->transportFactory = _transportFactory;
 }
 
 void Connector::start()
 {
     if (_running) return;
     ignoreSigpipe();
+    if (!_config.certificates.empty() && !_tls) {
+        auto tls = tls::TlsContext::create(_config.certificates, _hostAliases);
+        if (!tls) throw std::runtime_error(tls.error());
+        _tls = std::move(*tls);
+        _transportFactory = [context = _tls.get()](int fd) { return context->newTransport(fd); };
+    }
     _loops.clear(); // from an earlier start(); kept until now so stats() still answers
     _workers = std::make_unique<WorkerPool>(_config.workerThreads, _config.workerQueue);
-    unsigned loops = _config.ioThreads;
-    if (loops == 0) loops = std::max(1u, std::thread::hardware_concurrency());
-    listen(loops);
+    listen(_loopCount);
     try {
-        for (unsigned i = 0; i < loops; ++i) {
-            _loops.push_back(std::make_unique<EventLoop>(*_shared, i, _listenFds[i]));
+        for (unsigned i = 0; i < _loopCount; ++i) {
+            _loops.push_back(std::make_unique<EventLoop>(*_shared, _firstLoopIndex + i, _listenFds[i]));
             _loops.back()->start();
         }
     } catch (...) {
@@ -191,11 +202,39 @@ void Connector::start()
     }
     _workers->start();
     _running = true;
+    if (_tls && _config.certificateCheckIntervalMs > 0) {
+        _watcherStop = false;
+        _certificateWatcher = std::thread([this] { watchCertificates(); });
+    }
 }
 
-void Connector::stop(std::chrono::milliseconds drain)
+void Connector::watchCertificates()
 {
-    if (!_running) return;
+    std::unique_lock<std::mutex> lock(_watcherMutex);
+    const auto interval = std::chrono::milliseconds(_config.certificateCheckIntervalMs);
+    while (!_watcherWake.wait_for(lock, interval, [this] { return _watcherStop; })) {
+        lock.unlock();
+        _tls->reloadChanged();
+        lock.lock();
+    }
+}
+
+void Connector::stopWatchingCertificates()
+{
+    if (!_certificateWatcher.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(_watcherMutex);
+        _watcherStop = true;
+    }
+    _watcherWake.notify_all();
+    _certificateWatcher.join();
+}
+
+DrainReport Connector::stop(std::chrono::milliseconds drain)
+{
+    if (!_running) return {};
+    stopWatchingCertificates();
+    _shared->stopping.store(true, std::memory_order_relaxed); // responses from now on close
     // No new connections from here on: the loops see EINVAL on accept and drop their listener.
     for (int fd : _listenFds)
         ::shutdown(fd, SHUT_RDWR);
@@ -203,11 +242,74 @@ void Connector::stop(std::chrono::milliseconds drain)
         coarseNowNanos() + static_cast<uint64_t>(std::max<int64_t>(drain.count(), 0)) * 1000000u;
     for (auto& loop : _loops)
         loop->requestStop(deadline);
-    for (auto& loop : _loops)
-        loop->join();
-    _workers->stop();
-    closeListeners();
+    // A loop closes what is left at its first deadline check after `deadline` (a tick is at
+    // most 250 ms); one that has not ended a second later is stuck in a handler.
+    const uint64_t grace = deadline + 1000 * 1000000ull;
+    DrainReport report;
+    bool loopStuck = false;
+    for (auto& loop : _loops) {
+        if (loop->joinUntil(grace)) {
+            const auto& unfinished = loop->unfinished();
+            report.unfinished.insert(report.unfinished.end(), unfinished.begin(), unfinished.end());
+            continue;
+        }
+        loopStuck = true;
+        UnfinishedExchange stuck;
+        stuck.loopIndex = loop->index();
+        stuck.onLoopThread = true;
+        report.unfinished.push_back(std::move(stuck));
+    }
+    // With abandoned exchanges listed, their workers will not return: wait only for the idle
+    // ones to leave (their wake-up is immediate), not for the whole grace.
+    const uint64_t workersDeadline =
+        report.clean() ? grace : std::min<uint64_t>(grace, coarseNowNanos() + 100 * 1000000ull);
+    if (_workers->stop(workersDeadline) > 0 && report.clean()) {
+        UnfinishedExchange stuck; // a worker still busy although every loop let go of its exchange
+        stuck.method = "(worker)";
+        report.unfinished.push_back(std::move(stuck));
+    }
     _running = false;
+    _lastReport = report;
+    if (report.clean()) {
+        closeListeners();
+        return report;
+    }
+    // Threads that did not stop still use the loops, their connections, the shared state and
+    // the pool: all of it is kept for the rest of the process (leaked on purpose). A stuck
+    // loop may even accept again: its listener stays open too.
+    for (auto& loop : _loops)
+        keepForever(std::shared_ptr<EventLoop>(std::move(loop)));
+    _loops.clear();
+    keepForever(std::shared_ptr<WorkerPool>(std::move(_workers)));
+    keepForever(std::shared_ptr<LoopShared>(std::move(_shared)));
+    if (loopStuck)
+        _listenFds.clear();
+    else
+        closeListeners();
+    for (const UnfinishedExchange& unfinished : report.unfinished)
+        LOG_ERROR("connector", "still running after the drain deadline: " + unfinished.describe());
+    return report;
+}
+
+std::string UnfinishedExchange::describe() const
+{
+    if (onLoopThread) return "a handler on I/O thread " + std::to_string(loopIndex) + " that never returned";
+    std::string redacted; // a secret in the query never reaches a log (util/Redact.h)
+    const std::string& shown = util::redactTarget(target, redacted) ? redacted : target;
+    std::string text = method + " " + shown + " (host " + (host.empty() ? "-" : host) + ", from " +
+                       (remoteAddress.empty() ? "-" : remoteAddress) + ", running ";
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f s)", static_cast<double>(runningMs) / 1000.0);
+    return text + seconds;
+}
+
+std::vector<http::Loop*> Connector::loops() const
+{
+    std::vector<http::Loop*> loops;
+    if (!_running) return loops;
+    for (const auto& loop : _loops)
+        loops.push_back(loop.get());
+    return loops;
 }
 
 ConnectorStats Connector::stats() const noexcept

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -19,13 +20,37 @@
 namespace serval::connector {
 namespace {
 
-constexpr uint64_t kListenTag = 1;
-constexpr uint64_t kWakeTag = 2;
+// epoll tags: connections are stored as their (aligned) pointer, watches as pointer | 1, and
+// these two as small even numbers no object lives at.
+constexpr uint64_t kListenTag = 2;
+constexpr uint64_t kWakeTag = 4;
+constexpr uint64_t kWatchBit = 1;
 constexpr uint64_t kMillis = 1000 * 1000;
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr size_t kMaxFreeConnections = 1024;
 constexpr size_t kMaxFreeSlots = 1024;
 constexpr size_t kMaxPooledBuffer = 64 * 1024;
+
+/// _posted once the loop has ended: post() refuses.
+http::LoopTask* const kClosedQueue = reinterpret_cast<http::LoopTask*>(uintptr_t(8));
+
+/// The loop whose thread this is (isLoopThread()).
+thread_local const EventLoop* t_currentLoop = nullptr;
+
+/// post(Callback): one heap node per closure, freed after it ran.
+class CallbackTask final : public http::LoopTask
+{
+public:
+    explicit CallbackTask(http::Loop::Callback callback) : _callback(std::move(callback)) {}
+    void run() noexcept override
+    {
+        _callback();
+        delete this;
+    }
+
+private:
+    http::Loop::Callback _callback;
+};
 
 uint64_t clockNanos(clockid_t clock) noexcept
 {
@@ -65,6 +90,10 @@ EventLoop::~EventLoop()
         delete c;
     for (Connection* c : _retired)
         delete c;
+    for (Watch* w : _watches)
+        delete w;
+    for (Watch* w : _deadWatches)
+        delete w;
     if (_epollFd >= 0) ::close(_epollFd);
     if (_wakeFd >= 0) ::close(_wakeFd);
     if (_spareFd >= 0) ::close(_spareFd);
@@ -90,11 +119,17 @@ void EventLoop::start()
     _readBuffer.resize(kReadBufferSize);
     _now = coarseNowNanos();
     _nextTick = _now + _tickNanos;
+    _nextWake = _nextTick;
     _thread = std::thread([this] {
         char name[16];
         std::snprintf(name, sizeof name, "serval-io-%u", _index);
         ::pthread_setname_np(::pthread_self(), name);
+        t_currentLoop = this;
         run();
+        t_currentLoop = nullptr;
+        std::lock_guard<std::mutex> lock(_exitMutex);
+        _exited = true;
+        _exitCondition.notify_all();
     });
 }
 
@@ -111,23 +146,128 @@ void EventLoop::join()
     if (_thread.joinable()) _thread.join();
 }
 
-void EventLoop::handBack(Connection* connection)
+bool EventLoop::joinUntil(uint64_t deadlineNanos)
 {
-    bool wake;
+    if (!_thread.joinable()) return true;
     {
-        std::lock_guard<std::mutex> lock(_handBackMutex);
-        wake = _handedBack.empty(); // otherwise a wake-up is already on its way
-        _handedBack.push_back(connection);
+        std::unique_lock<std::mutex> lock(_exitMutex);
+        const uint64_t now = coarseNowNanos();
+        _exitCondition.wait_for(lock, std::chrono::nanoseconds(deadlineNanos > now ? deadlineNanos - now : 0),
+                                [this] { return _exited; });
+        if (!_exited) {
+            _thread.detach(); // stuck in a handler: it keeps this loop, which the Connector leaks
+            return false;
+        }
     }
-    if (wake) {
+    _thread.join();
+    return true;
+}
+
+bool EventLoop::isLoopThread() const noexcept
+{
+    return t_currentLoop == this;
+}
+
+bool EventLoop::post(http::LoopTask& task) noexcept
+{
+    http::LoopTask* head = _posted.load(std::memory_order_relaxed);
+    do {
+        if (head == kClosedQueue) return false;
+        task.loopNext = head;
+    } while (
+        !_posted.compare_exchange_weak(head, &task, std::memory_order_release, std::memory_order_relaxed));
+    if (head == nullptr) { // otherwise a wake-up is already on its way
         uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(_wakeFd, &one, sizeof one);
+    }
+    return true;
+}
+
+bool EventLoop::post(Callback callback)
+{
+    auto* task = new CallbackTask(std::move(callback));
+    if (post(*task)) return true;
+    delete task;
+    return false;
+}
+
+void EventLoop::runPosted(bool close) noexcept
+{
+    http::LoopTask* list = _posted.exchange(close ? kClosedQueue : nullptr, std::memory_order_acquire);
+    if (list == nullptr || list == kClosedQueue) return;
+    // The stack holds the newest first: run oldest first, as posted.
+    for (; list != nullptr; list = list->loopNext)
+        _postedWork.push_back(list);
+    for (size_t i = _postedWork.size(); i > 0; --i)
+        _postedWork[i - 1]->run(); // may free the task (CallbackTask) or post it again
+    _postedWork.clear();
+}
+
+http::WatchId EventLoop::watch(int fd, uint32_t epollEvents, WatchCallback callback)
+{
+    auto* w = new Watch{fd, std::move(callback)};
+    epoll_event event{};
+    event.events = epollEvents;
+    event.data.u64 = reinterpret_cast<uintptr_t>(w) | kWatchBit;
+    if (::epoll_ctl(_epollFd, EPOLL_CTL_ADD, fd, &event) != 0) {
+        int error = errno;
+        delete w;
+        errno = error;
+        return {};
+    }
+    _watches.insert(w);
+    return http::WatchId{reinterpret_cast<uintptr_t>(w)};
+}
+
+bool EventLoop::setWatchEvents(http::WatchId id, uint32_t epollEvents) noexcept
+{
+    auto* w = reinterpret_cast<Watch*>(id.value);
+    epoll_event event{};
+    event.events = epollEvents;
+    event.data.u64 = id.value | kWatchBit;
+    return ::epoll_ctl(_epollFd, EPOLL_CTL_MOD, w->fd, &event) == 0;
+}
+
+void EventLoop::unwatch(http::WatchId id) noexcept
+{
+    auto* w = reinterpret_cast<Watch*>(id.value);
+    if (w == nullptr || w->dead) return;
+    ::epoll_ctl(_epollFd, EPOLL_CTL_DEL, w->fd, nullptr);
+    w->dead = true;
+    _watches.erase(w);
+    _deadWatches.push_back(w); // events of this iteration may still name it
+}
+
+http::TimerId EventLoop::addTimer(uint64_t deadlineNanos, Callback callback)
+{
+    http::TimerId id{deadlineNanos, ++_timerSequence};
+    _timers.emplace(std::make_pair(id.deadline, id.sequence), std::move(callback));
+    _nextWake = std::min(_nextWake, deadlineNanos);
+    return id;
+}
+
+bool EventLoop::cancelTimer(http::TimerId id) noexcept
+{
+    return _timers.erase(std::make_pair(id.deadline, id.sequence)) != 0;
+}
+
+void EventLoop::runTimers() noexcept
+{
+    while (!_timers.empty() && _timers.begin()->first.first <= _now) {
+        // Out of the table before the call: the callback may add or cancel timers.
+        Callback callback = std::move(_timers.begin()->second);
+        _timers.erase(_timers.begin());
+        callback();
     }
 }
 
 ExchangeSlot* EventLoop::acquireSlot()
 {
-    if (_freeSlots.empty()) return new ExchangeSlot();
+    if (_freeSlots.empty()) {
+        auto* slot = new ExchangeSlot();
+        slot->exchange.loop = this; // a slot never leaves its loop
+        return slot;
+    }
     ExchangeSlot* slot = _freeSlots.back().release();
     _freeSlots.pop_back();
     return slot;
@@ -162,6 +302,7 @@ void EventLoop::retire(Connection* connection) noexcept
 void EventLoop::freeRetired() noexcept
 {
     for (Connection* c : _retired) {
+        c->releaseClosed();
         if (_freeConnections.size() < kMaxFreeConnections)
             _freeConnections.emplace_back(c);
         else
@@ -170,12 +311,26 @@ void EventLoop::freeRetired() noexcept
     _retired.clear();
 }
 
+void EventLoop::onTick() noexcept
+{
+    if (!_timers.empty()) runTimers();
+    if (_now >= _nextTick) {
+        checkDeadlines();
+        _nextTick = _now + _tickNanos;
+        _nextWake = _nextTick;
+        for (Watch* w : _deadWatches) // unwatched at least one iteration ago
+            delete w;
+        _deadWatches.clear();
+    }
+    _nextWake = _timers.empty() ? _nextTick : std::min(_nextTick, _timers.begin()->first.first);
+}
+
 void EventLoop::run()
 {
     epoll_event events[256];
     for (;;) {
         _now = coarseNowNanos();
-        int timeoutMs = _nextTick > _now ? static_cast<int>((_nextTick - _now) / kMillis) + 1 : 0;
+        int timeoutMs = _nextWake > _now ? static_cast<int>((_nextWake - _now) / kMillis) + 1 : 0;
         int n = ::epoll_wait(_epollFd, events, 256, timeoutMs);
         if (n < 0 && errno != EINTR) {
             LOG_ERROR("connector", std::string("epoll_wait failed: ") + std::strerror(errno));
@@ -184,26 +339,28 @@ void EventLoop::run()
         _now = coarseNowNanos();
         for (int i = 0; i < n; ++i) {
             const uint64_t tag = events[i].data.u64;
-            if (tag == kListenTag) {
+            if ((tag & kWatchBit) == 0 && tag > kWakeTag) { // a connection: the common case first
+                auto* connection = static_cast<Connection*>(events[i].data.ptr);
+                if (!connection->closed()) connection->onEvents(events[i].events);
+            } else if (tag == kListenTag) {
                 onAccept();
             } else if (tag == kWakeTag) {
                 onWake();
             } else {
-                auto* connection = static_cast<Connection*>(events[i].data.ptr);
-                if (!connection->closed()) connection->onEvents(events[i].events);
+                auto* w = reinterpret_cast<Watch*>(tag & ~kWatchBit);
+                if (!w->dead) w->callback(events[i].events);
             }
         }
-        if (_now >= _nextTick) {
-            checkDeadlines();
-            _nextTick = _now + _tickNanos;
-        }
+        if (_now >= _nextWake) onTick();
         freeRetired();
-        if (_draining && _live.empty()) break;
+        if (_draining && (_live.empty() || _abandoned)) break;
     }
-    // Only reached when nothing is dispatched any more (or epoll failed): close what is left.
+    // Reached when nothing is dispatched any more, at a hard stop, or when epoll failed: close
+    // what is left but the abandoned.
     for (size_t i = _live.size(); i > 0; --i) {
         if (!_live[i - 1]->dispatched()) _live[i - 1]->close();
     }
+    runPosted(true); // what was posted until now still runs; later posts are refused
     freeRetired();
 }
 
@@ -255,6 +412,7 @@ void EventLoop::onAccept()
             _freeConnections.pop_back();
         }
         connection->open(fd, reinterpret_cast<sockaddr*>(&peer), peerLength);
+        if (_shared.transportFactory) connection->setTransport(_shared.transportFactory(fd));
         epoll_event event{};
         event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
         event.data.ptr = connection;
@@ -271,14 +429,7 @@ void EventLoop::onWake()
     uint64_t value;
     [[maybe_unused]] ssize_t n = ::read(_wakeFd, &value, sizeof value);
     if (_stopRequested.load(std::memory_order_acquire) && !_draining) beginDrain();
-    {
-        std::lock_guard<std::mutex> lock(_handBackMutex);
-        _handBackWork.swap(_handedBack);
-    }
-    const bool force = _draining && _now >= _drainDeadline;
-    for (Connection* connection : _handBackWork)
-        connection->onHandBack(force);
-    _handBackWork.clear();
+    runPosted(false);
 }
 
 void EventLoop::beginDrain()
@@ -301,12 +452,34 @@ void EventLoop::checkDeadlines()
     for (size_t i = _live.size(); i > 0; --i) {
         Connection* connection = _live[i - 1];
         if (force) {
-            if (!connection->dispatched()) connection->close();
+            // Past the drain deadline everything closes; a dispatched exchange only if it is
+            // still waiting in its lane (it will never run now).
+            if (!connection->dispatched() || connection->withdraw()) connection->close();
             continue;
         }
         uint64_t deadline = connection->deadline();
         if (deadline != 0 && deadline <= _now) connection->onTimeout();
     }
+    if (force && !_live.empty()) abandonRunning();
+}
+
+void EventLoop::abandonRunning() noexcept
+{
+    // What is left runs in a handler that did not return in time. The worker keeps using its
+    // Connection (and this loop's memory, which the Connector leaks): only the socket is shut
+    // (the client sees the end; the worker's writes fail), never closed (its number could be
+    // reused under the worker's feet).
+    for (Connection* connection : _live) {
+        try {
+            UnfinishedExchange unfinished = connection->describeRunning();
+            unfinished.loopIndex = _index;
+            _unfinished.push_back(std::move(unfinished));
+        } catch (...) {
+            // Out of memory while describing: the exchange is still abandoned, just not listed.
+        }
+        connection->shutdownSocket();
+    }
+    _abandoned = true;
 }
 
 } // namespace serval::connector

@@ -1,6 +1,8 @@
 #include "core/Context.h"
 
+#include "core/CodeDeclarations.h"
 #include "core/ErrorPage.h"
+#include "util/CrashHandler.h"
 #include "util/Path.h"
 #include "util/Strings.h"
 
@@ -35,7 +37,8 @@ std::vector<std::string> libraries(const std::string& docBase)
 } // namespace
 
 Context::Context(ContextSpec spec, ContextServices services)
-    : _spec(std::move(spec)), _services(std::move(services))
+    : _spec(std::move(spec)), _label(displayPath()), _services(std::move(services)), _webXml(_spec.webXml),
+      _lane(_spec.maxThreads, _spec.maxQueue)
 {}
 
 Context::~Context()
@@ -112,7 +115,7 @@ void Context::buildMapping()
     }
     for (auto& w : _wrappers) {
         std::vector<std::string> patterns;
-        for (const config::ServletMappingDef& m : _spec.webXml.servletMappings) {
+        for (const config::ServletMappingDef& m : _webXml.servletMappings) {
             if (m.servletName == w->name())
                 patterns.insert(patterns.end(), m.urlPatterns.begin(), m.urlPatterns.end());
         }
@@ -120,14 +123,14 @@ void Context::buildMapping()
             std::find(patterns.begin(), patterns.end(), "/") == patterns.end()) {
             patterns.push_back("/"); // the static fallback, unless web.xml maps "/" elsewhere
         }
-        addPatterns(w.get(), patterns, _spec.webXml.source + ": ");
+        addPatterns(w.get(), patterns, _webXml.source + ": ");
     }
-    for (const config::ServletMappingDef& m : _spec.webXml.servletMappings) {
+    for (const config::ServletMappingDef& m : _webXml.servletMappings) {
         bool known = false;
         for (Wrapper* w : _allWrappers)
             known = known || w->name() == m.servletName;
         if (!known) {
-            throw std::runtime_error(_spec.webXml.source + ":" + std::to_string(m.line) + ": servlet \"" +
+            throw std::runtime_error(_webXml.source + ":" + std::to_string(m.line) + ": servlet \"" +
                                      m.servletName + "\" is mapped but not available");
         }
     }
@@ -135,8 +138,14 @@ void Context::buildMapping()
 
 void Context::startInternal()
 {
+    auto note = util::CrashNote::activity(_label, "starting"); // app code runs from here on
+    if (!_spec.dataDir.empty() && !util::makeDirectories(_spec.dataDir)) {
+        throw std::runtime_error("cannot create the app's data directory " + _spec.dataDir +
+                                 "; check that data/ is writable");
+    }
     loadModules();
-    const config::WebAppConfig& web = _spec.webXml;
+    _webXml = mergeCodeDeclarations(_modules, _spec.webXml);
+    const config::WebAppConfig& web = _webXml;
     std::string error;
 
     for (const std::string& className : web.listeners) {
@@ -173,8 +182,15 @@ void Context::startInternal()
     for (const config::ServletDef& def : web.servlets) {
         std::unique_ptr<Servlet> servlet = createServlet(def.className, error);
         if (!servlet) throw std::runtime_error(error);
-        _wrappers.push_back(std::make_unique<Wrapper>(def.name, def.className, std::move(servlet),
-                                                      def.initParams, def.loadOnStartup));
+        auto wrapper = std::make_unique<Wrapper>(def.name, def.className, std::move(servlet), def.initParams,
+                                                 def.loadOnStartup);
+        if (def.multipart) {
+            MultipartLimits limits;
+            limits.maxFileSize = def.multipart->maxFileSize;
+            limits.maxRequestSize = def.multipart->maxRequestSize;
+            wrapper->setMultipartLimits(limits);
+        }
+        _wrappers.push_back(std::move(wrapper));
     }
     bool defaultDeclared =
         std::any_of(_wrappers.begin(), _wrappers.end(), [](const auto& w) { return w->name() == "default"; });
@@ -275,6 +291,7 @@ void Context::startInternal()
 
 void Context::stopInternal() noexcept
 {
+    auto note = util::CrashNote::activity(_label, "stopping");
     // Requests routed here before the state changed are allowed to finish.
     auto deadline = std::chrono::steady_clock::now() + kStopDrainLimit;
     while (inFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -360,6 +377,9 @@ void Context::service(Request& request, Response& response)
         writeErrorPage(response.http(), 503, "The application at " + displayPath() + " is not running.");
         return;
     }
+    // A fatal signal while app code runs names this app and request in the crash report.
+    auto note = util::CrashNote::request(_label, request.method(), request.http().target,
+                                         request.http().versionMinor);
     ServiceStatus status;
     const char* stage = "listener";
     for (auto& listener : _listeners) {
@@ -387,32 +407,45 @@ void Context::renderError(Request& request, Response& response)
     int status = response.status();
     std::string message = response.errorMessage();
     response.clearError();
-    auto page = _spec.webXml.errorPages.find(status);
-    if (page != _spec.webXml.errorPages.end() && request.dispatcherType() != DispatcherType::Error) {
-        mapper::ServletMatch match;
-        const ServletMapping& mapping = map(page->second, match);
-        if (mapping.wrapper != nullptr) {
-            request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
-            request.setAttribute("javax.servlet.error.message", message);
-            request.setAttribute("javax.servlet.error.request_uri", request.requestUri());
-            if (request.wrapper() != nullptr) {
-                request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
-            }
-            request.setDispatcherType(DispatcherType::Error);
-            request.setMapping(request.keepDispatchUri(_spec.path + page->second), _spec.path, match,
-                               mapping);
-            response.http().resetBuffer();
-            ServiceStatus rendered = runChain(request, response, DispatcherType::Error);
-            if (!rendered.ok()) {
-                LOG_ERROR(source(),
-                          "error page for " + std::to_string(status) + " threw: " + rendered.reason());
-            } else if (!response.isError()) {
-                if (!response.isCommitted()) response.setStatus(status); // the page, with the original status
-                return;
-            }
-            response.clearError();
-        }
+    // One ERROR dispatch per request: an error the error page itself raises gets the plain page.
+    if (request.dispatcherType() == DispatcherType::Error || response.isCommitted()) {
+        if (!response.isCommitted()) writeErrorPage(response.http(), status, message, true);
+        return;
     }
+    request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
+    request.setAttribute("javax.servlet.error.message", message);
+    request.setAttribute("javax.servlet.error.request_uri", request.requestUri());
+    if (request.wrapper() != nullptr) {
+        request.setAttribute("javax.servlet.error.servlet_name", request.wrapper()->name());
+    }
+    request.setDispatcherType(DispatcherType::Error);
+
+    auto page = _webXml.errorPages.find(status);
+    mapper::ServletMatch match;
+    const ServletMapping* target = page != _webXml.errorPages.end() ? &map(page->second, match) : nullptr;
+    ServiceStatus rendered;
+    if (target != nullptr && target->wrapper != nullptr) {
+        // The app's <error-page>, through that path's ERROR filter chain.
+        request.setMapping(request.keepDispatchUri(_spec.path + page->second), _spec.path, match, *target);
+        response.http().resetBuffer();
+        rendered = runChain(request, response, DispatcherType::Error);
+        if (rendered.ok() && !response.isError()) {
+            if (!response.isCommitted()) response.setStatus(status); // the page, with the original status
+            return;
+        }
+    } else if (!request.mapping()->errorFilters.empty()) {
+        // The container's page as the end of an ERROR dispatch of the request's own mapping, so
+        // the filters mapped with <dispatcher>ERROR</dispatcher> (security headers, say) run
+        // around it as they run around an <error-page> (Tomcat's ERROR dispatch).
+        ErrorReportServlet report(status, message);
+        FilterChain chain(request.mapping()->errorFilters, request.pathInContext(), &report);
+        rendered = chain.doFilter(request, response);
+        if (rendered.ok() && !response.isError()) return;
+    }
+    if (!rendered.ok()) {
+        LOG_ERROR(source(), "error page for " + std::to_string(status) + " threw: " + rendered.reason());
+    }
+    response.clearError();
     if (response.isCommitted()) return;
     writeErrorPage(response.http(), status, message, true);
 }
@@ -435,6 +468,9 @@ ContextStats Context::stats() const noexcept
     s.p99Micros = _latency.percentileMicros(0.99);
     for (size_t i = 0; i < _byClass.size(); ++i)
         s.byClass[i] = _byClass[i].load(std::memory_order_relaxed);
+    s.laneRunning = _lane.running();
+    s.laneQueued = _lane.queued();
+    s.laneRejected = _lane.rejected();
     return s;
 }
 
@@ -475,13 +511,13 @@ bool Context::libraryStayedMapped() const noexcept
 
 const std::string& Context::displayName() const noexcept
 {
-    return _spec.webXml.displayName;
+    return _webXml.displayName;
 }
 
 const std::string* Context::initParameter(std::string_view name) const noexcept
 {
-    auto it = _spec.webXml.contextParams.find(std::string(name));
-    return it == _spec.webXml.contextParams.end() ? nullptr : &it->second;
+    auto it = _webXml.contextParams.find(std::string(name));
+    return it == _webXml.contextParams.end() ? nullptr : &it->second;
 }
 
 bool Context::attribute(std::string_view name, std::string& value) const

@@ -1,8 +1,10 @@
 #pragma once
 
 #include "config/WebAppConfig.h"
+#include "core/ContextLane.h"
 #include "core/ContextResources.h"
 #include "core/FilterChain.h"
+#include "core/HeadCheck.h"
 #include "core/Lifecycle.h"
 #include "core/Request.h"
 #include "core/Response.h"
@@ -40,6 +42,9 @@ struct ContextServices
 {
     AppLoader appLoader;
     DefaultServletFactory defaultServlet;
+    /// The server's secret (startup reads or creates data/serval.key): what signatures the host
+    /// makes for apps (context_sign) are keyed with, so they hold across restarts and versions.
+    std::string signingSecret;
 };
 
 /// Everything needed to build one Context.
@@ -53,15 +58,22 @@ struct ContextSpec
     /// The app libraries to load through the ABI (absolute paths; the deployer names the one of a
     /// bundle, whose helpers come with it). nullopt: every WEB-INF/lib/*.so of the docBase.
     std::optional<std::vector<std::string>> appLibraries;
+    /// data/<host>/<app> (absolute), created at start: the app's own directory, kept across
+    /// versions (ServletContext), where its embedded databases live too; "" for none (container
+    /// endpoints such as the manager, unit tests).
+    std::string dataDir;
     uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
-    /// data/<host>/<app>: the app's own directory, kept across versions (ServletContext); "" for
-    /// container Contexts (the manager) and tests.
-    std::string dataDirectory;
     /// Its data sources (core::ContextResources); nullptr when it has none.
     std::shared_ptr<ContextResources> resources;
     /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
     /// single URL, such as /metrics (Prometheus scrapes it without a slash).
     bool redirectContextRoot = true;
+    /// At most this many of its requests run on the shared worker pool at once (server.xml
+    /// <Context maxThreads>; 0: half the pool, at least 1), so it cannot starve another app.
+    uint32_t maxThreads = 0;
+    /// Requests beyond maxThreads wait in this app's queue up to this many; more get 503 with
+    /// Retry-After (<Context maxQueue>).
+    uint32_t maxQueue = ContextLane::kDefaultMaxQueue;
 };
 
 /// Counters for the admin page and /metrics (a consistent-enough snapshot of atomics).
@@ -74,6 +86,10 @@ struct ContextStats
     uint64_t p99Micros = 0;
     /// Completed requests by status class: [0] 1xx, [1] 2xx, [2] 3xx, [3] 4xx, [4] 5xx.
     uint64_t byClass[5] = {0, 0, 0, 0, 0};
+    /// Its dispatch lane: requests on workers now, waiting for one, refused with 503.
+    uint32_t laneRunning = 0;
+    uint32_t laneQueued = 0;
+    uint64_t laneRejected = 0;
 };
 
 /// One deployed web application at one context path (Tomcat's StandardContext): owns its
@@ -96,7 +112,10 @@ public:
     const std::string& path() const noexcept { return _spec.path; }
     const std::string& version() const noexcept { return _spec.version; }
     const std::string& docBase() const noexcept { return _spec.docBase; }
-    const config::WebAppConfig& webXml() const noexcept { return _spec.webXml; }
+    /// What the Context runs: the spec's web.xml (merged over conf/web.xml) with the servlets,
+    /// filters and listeners the app's libraries declare in code merged under it at start
+    /// (web.xml wins: mergeCodeDeclarations). Before the first start, the spec's web.xml.
+    const config::WebAppConfig& webXml() const noexcept { return _webXml; }
     const ContextSpec& spec() const noexcept { return _spec; }
     uint64_t maxBodySize() const noexcept { return _spec.maxBodySize; }
     /// "/shop" or "/" for ROOT: for log lines and pages.
@@ -110,7 +129,15 @@ public:
     /// matching `patterns`. Call before start(); kept across restarts.
     void addFilter(std::string name, std::unique_ptr<Filter> filter, std::vector<std::string> patterns);
 
+    /// Decides on request heads before their bodies are read (container Contexts: the manager).
+    /// Call before start(); kept across restarts.
+    void setHeadCheck(std::shared_ptr<HeadCheck> check) { _headCheck = std::move(check); }
+
     // ---- request path (Engine) --------------------------------------------------------------
+
+    /// The head check, or nullptr (apps): the Engine asks it on the I/O thread for every request
+    /// routed here.
+    HeadCheck* headCheck() const noexcept { return _headCheck.get(); }
 
     /// Maps a decoded, normalised path within the context ("/a/b"): the servlet mapping that
     /// matches, or one with no wrapper (and the filters that may still apply) if none does.
@@ -128,6 +155,14 @@ public:
     /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
     /// buffered rather than written with backpressure. Only for code that never blocks.
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
+    /// Where its requests for a worker thread run (HeadDecision::lane): its own ContextLane,
+    /// or the lane useDispatchLane() gave it. Any thread, while the caller pins the Context.
+    http::DispatchLane* dispatchLane() noexcept { return _dispatchLane; }
+    /// Container endpoints (the manager, /metrics): run on `lane` (the admin pool, which no app
+    /// can take) instead of a share of the app pool. Before start(); `lane` outlives this.
+    void useDispatchLane(http::DispatchLane& lane) noexcept { _dispatchLane = &lane; }
+    const ContextLane& ownLane() const noexcept { return _lane; }
+
     /// Runs the pipeline for a mapped request. A failure a listener, filter or servlet returns
     /// becomes a 500 and one log line; only a bug or std::bad_alloc throws (Engine::service
     /// holds the last-resort catch).
@@ -157,14 +192,15 @@ public:
     const std::string* initParameter(std::string_view name) const noexcept override;
     const std::map<std::string, std::string>& initParameters() const noexcept override
     {
-        return _spec.webXml.contextParams;
+        return _webXml.contextParams;
     }
     bool attribute(std::string_view name, std::string& value) const override;
     void setAttribute(std::string_view name, std::string_view value) override;
     void removeAttribute(std::string_view name) override;
     std::string realPath(std::string_view path) const override;
     void log(util::LogLevel level, std::string_view message) const noexcept override;
-    std::string_view dataDirectory() const noexcept override { return _spec.dataDirectory; }
+    std::string_view dataDirectory() const noexcept override { return _spec.dataDir; }
+    std::string_view signingSecret() const noexcept override { return _services.signingSecret; }
     ContextResources* resources() const noexcept override { return _spec.resources.get(); }
 
 protected:
@@ -197,7 +233,9 @@ private:
     std::vector<std::shared_ptr<AppModule>> _modules;
 
     ContextSpec _spec;
+    std::string _label; ///< displayPath(), kept: crash notes (util/CrashHandler.h) view it
     ContextServices _services;
+    config::WebAppConfig _webXml; ///< webXml(): recomputed by each start
 
     std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start
     std::vector<FilterHolder> _containerFilters;      ///< addFilter(): survive stop/start
@@ -210,10 +248,14 @@ private:
     std::vector<FilterHolder> _filters;              ///< from web.xml
     std::vector<FilterMap> _filterMaps;              ///< container filters first, then web.xml order
     std::vector<std::unique_ptr<Listener>> _listeners;
+    std::shared_ptr<HeadCheck> _headCheck; ///< setHeadCheck(): survives stop/start
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"
     bool _modulesStarted = false;
+
+    ContextLane _lane;                          ///< from spec maxThreads / maxQueue
+    http::DispatchLane* _dispatchLane = &_lane; ///< _lane, or useDispatchLane()'s
 
     std::atomic<int64_t> _inFlight{0};
     std::atomic<uint64_t> _requests{0};

@@ -320,8 +320,14 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
 
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
-        decision.dispatch =
-            context->canServeInline(*st.mapping) ? http::Dispatch::Inline : http::Dispatch::Worker;
+        if (context->canServeInline(*st.mapping)) {
+            decision.dispatch = http::Dispatch::Inline;
+        } else {
+            decision.dispatch = http::Dispatch::Worker;
+            decision.lane = context->dispatchLane(); // its share of the pool, or the admin pool
+        }
+        // A refusal keeps the request counted in the Context: complete() follows it and records it.
+        if (HeadCheck* check = context->headCheck()) check->checkHead(*context, exchange, decision);
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.

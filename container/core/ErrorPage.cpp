@@ -1,5 +1,6 @@
 #include "core/ErrorPage.h"
 
+#include "core/Response.h"
 #include "valves/ErrorReport.h"
 
 namespace serval::core {
@@ -16,6 +17,13 @@ void writeErrorPage(http::HttpResponse& response, int status, std::string_view m
     response.setContentType(valves::kErrorReportContentType);
     response.setHeader("Cache-Control", "no-store");
     response.body() = valves::renderErrorReport(status, message);
+}
+
+ServiceStatus ErrorReportServlet::service(Request& request, Response& response)
+{
+    (void)request;
+    writeErrorPage(response.http(), _status, _message, true);
+    return {};
 }
 
 } // namespace serval::core

@@ -1,7 +1,9 @@
 #pragma once
 
+#include "core/Servlet.h"
 #include "http/HttpResponse.h"
 
+#include <string>
 #include <string_view>
 
 namespace serval::core {
@@ -13,5 +15,19 @@ namespace serval::core {
 /// sendError(), such as Allow with a 405 or Content-Range with a 416).
 void writeErrorPage(http::HttpResponse& response, int status, std::string_view message,
                     bool keepHeaders = false);
+
+/// The container's error page as the last step of an ERROR dispatch (Context::renderError), so
+/// the filters mapped with <dispatcher>ERROR</dispatcher> run around it as they would around an
+/// app's <error-page>. Lives on the request thread's stack for that one dispatch.
+class ErrorReportServlet : public Servlet
+{
+public:
+    ErrorReportServlet(int status, std::string message) : _status(status), _message(std::move(message)) {}
+    ServiceStatus service(Request& request, Response& response) override;
+
+private:
+    int _status;
+    std::string _message;
+};
 
 } // namespace serval::core

@@ -45,13 +45,51 @@ std::string_view Request::protocol() const noexcept
     return _exchange.request.isHttp10() ? std::string_view("HTTP/1.0") : std::string_view("HTTP/1.1");
 }
 
+Request::Parsed& Request::parsed()
+{
+    if (!_parsed) _parsed = std::make_unique<Parsed>();
+    return *_parsed;
+}
+
 const std::vector<std::pair<std::string, std::string>>& Request::parameters()
 {
-    if (_parametersParsed) return _parameters;
-    _parametersParsed = true;
-    parseUrlEncoded(_exchange.request.query, _parameters);
-    if (isFormBody(_exchange.request)) parseUrlEncoded(_exchange.request.body, _parameters);
-    return _parameters;
+    Parsed& p = parsed();
+    if (p.parameters) return p.parameterList;
+    p.parameters = true;
+    parseUrlEncoded(_exchange.request.query, p.parameterList);
+    if (isFormBody(_exchange.request)) {
+        parseUrlEncoded(_exchange.request.body, p.parameterList);
+    } else {
+        for (const Part& part : parts()) {
+            if (!part.isFile) p.parameterList.emplace_back(part.name, std::string(part.content));
+        }
+    }
+    return p.parameterList;
+}
+
+const std::vector<Part>& Request::parts()
+{
+    Parsed& p = parsed();
+    if (p.parts) return p.partList;
+    p.parts = true;
+    std::optional<std::string> boundary = multipartBoundary(_exchange.request.header("Content-Type"));
+    if (!boundary) return p.partList;
+    MultipartLimits limits;
+    if (Wrapper* w = wrapper()) limits = w->multipartLimits();
+    p.partsResult = parseMultipart(_exchange.request.body, *boundary, limits, p.partList, p.partsError);
+    return p.partList;
+}
+
+MultipartResult Request::partsResult()
+{
+    parts();
+    return _parsed->partsResult;
+}
+
+std::string Request::partsError()
+{
+    parts();
+    return _parsed->partsError;
 }
 
 const std::string* Request::parameter(std::string_view name)
@@ -64,8 +102,9 @@ const std::string* Request::parameter(std::string_view name)
 
 const std::vector<std::pair<std::string, std::string>>& Request::cookies()
 {
-    if (_cookiesParsed) return _cookies;
-    _cookiesParsed = true;
+    Parsed& p = parsed();
+    if (p.cookies) return p.cookieList;
+    p.cookies = true;
     // RFC 6265 section 5.4: "a=1; b=2", possibly in several Cookie headers. Values may be
     // quoted; malformed pieces (no '=', empty name) are skipped.
     for (const http::Header& header : _exchange.request.headers) {
@@ -79,10 +118,10 @@ const std::vector<std::pair<std::string, std::string>>& Request::cookies()
             if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
                 value = value.substr(1, value.size() - 2);
             }
-            _cookies.emplace_back(std::string(name), std::string(value));
+            p.cookieList.emplace_back(std::string(name), std::string(value));
         }
     }
-    return _cookies;
+    return p.cookieList;
 }
 
 const std::string* Request::cookie(std::string_view name)

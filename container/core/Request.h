@@ -1,10 +1,12 @@
 #pragma once
 
+#include "core/Multipart.h"
 #include "core/Wrapper.h"
 #include "http/HttpHandler.h"
 #include "mapper/ServletMapper.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,10 +55,19 @@ public:
     DispatcherType dispatcherType() const noexcept { return _dispatcherType; }
 
     /// Parameters from the query string and, for POST with
-    /// application/x-www-form-urlencoded, the body; in that order. Parsed on first use.
+    /// application/x-www-form-urlencoded, the body (for multipart/form-data: its text fields,
+    /// the parts without a filename); in that order. Parsed on first use.
     const std::vector<std::pair<std::string, std::string>>& parameters();
     /// First value of a parameter, or nullptr.
     const std::string* parameter(std::string_view name);
+
+    /// The parts of a multipart/form-data body (any method), parsed on first use within the
+    /// serving servlet's <multipart-config> limits; empty for another Content-Type or when the
+    /// body is refused (partsResult() says which, partsError() why).
+    const std::vector<Part>& parts();
+    MultipartResult partsResult();
+    /// Why the body was refused ("" when it was not).
+    std::string partsError();
 
     /// Cookies from the Cookie headers, parsed on first use.
     const std::vector<std::pair<std::string, std::string>>& cookies();
@@ -99,10 +110,23 @@ private:
     std::string _dispatchUri; ///< keepDispatchUri(); empty for a plain request
     const ServletMapping* _mapping = nullptr;
     DispatcherType _dispatcherType = DispatcherType::Request;
-    bool _parametersParsed = false;
-    bool _cookiesParsed = false;
-    std::vector<std::pair<std::string, std::string>> _parameters;
-    std::vector<std::pair<std::string, std::string>> _cookies;
+    /// What parameters(), cookies() and parts() parse, allocated on first use: many requests
+    /// never ask (static files, the hello servlet), and a Request is built for every one, so
+    /// they pay one null pointer instead of three vectors and a string.
+    struct Parsed
+    {
+        bool parameters = false;
+        bool cookies = false;
+        bool parts = false;
+        std::vector<std::pair<std::string, std::string>> parameterList;
+        std::vector<std::pair<std::string, std::string>> cookieList;
+        MultipartResult partsResult = MultipartResult::Ok;
+        std::string partsError;
+        std::vector<Part> partList;
+    };
+    Parsed& parsed();
+
+    std::unique_ptr<Parsed> _parsed;
     std::map<std::string, std::string, std::less<>> _attributes;
     size_t _bodyOffset = 0;
 };

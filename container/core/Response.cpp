@@ -71,9 +71,15 @@ bool Response::sendError(int status, std::string_view message)
 bool Response::sendRedirect(std::string_view location, int status)
 {
     if (hasLineBreakOrNul(location)) throw std::invalid_argument("redirect location holds a line break");
-    if (!_exchange.response.reset()) return false;
-    _exchange.response.setStatus(status);
-    _exchange.response.setHeader("Location", location);
+    http::HttpResponse& http = _exchange.response;
+    if (http.isCommitted()) return false;
+    // Servlet semantics: only the body goes. Headers and cookies set before stay, so "set the
+    // login cookie, then redirect" works.
+    http.resetBuffer();
+    http.setFileBody(nullptr, 0, 0);
+    http.setContentLength(-1);
+    http.setStatus(status);
+    http.setHeader("Location", location);
     return true;
 }
 

@@ -49,6 +49,8 @@ public:
     /// Returns false if already committed (nothing changes).
     bool sendError(int status, std::string_view message = {});
     /// 302 with an absolute or context-relative Location (as given, "/x" stays host-relative).
+    /// Discards the buffered body only: headers and cookies set before it are kept (Servlet
+    /// semantics). Returns false if already committed (nothing changes).
     bool sendRedirect(std::string_view location, int status = 302);
 
     bool isError() const noexcept { return _errorSent; }

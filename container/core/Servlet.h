@@ -4,6 +4,7 @@
 // through the C ABI adapters in container/app; the DefaultServlet and the manager implement
 // them directly.
 
+#include "config/WebAppConfig.h"
 #include "core/ServiceStatus.h"
 #include "util/Log.h"
 
@@ -47,10 +48,14 @@ public:
     virtual std::string realPath(std::string_view path) const = 0;
     /// Writes one line to the server log, tagged with this app.
     virtual void log(util::LogLevel level, std::string_view message) const noexcept = 0;
-    /// The app's own directory (data/<host>/<app>), kept across versions; "" if it has none.
-    virtual std::string_view dataDirectory() const noexcept { return {}; }
     /// The resources the container bound to this app (data sources), or nullptr.
     virtual ContextResources* resources() const noexcept { return nullptr; }
+    /// data/<host>/<app>: the app's own directory, shared by its versions and kept across
+    /// redeploys; "" when the container gives it none (container endpoints, unit tests).
+    virtual std::string_view dataDirectory() const noexcept { return {}; }
+    /// The server's secret (data/serval.key), which the host keys the app's signatures with
+    /// (never handed to app code); "" when there is none (the host then uses a per-process one).
+    virtual std::string_view signingSecret() const noexcept { return {}; }
 };
 
 /// <servlet> or <filter> configuration: name plus init params.
@@ -119,6 +124,10 @@ public:
     virtual std::unique_ptr<Servlet> createServlet(const std::string& className, std::string& error) = 0;
     virtual std::unique_ptr<Filter> createFilter(const std::string& className, std::string& error) = 0;
     virtual std::unique_ptr<Listener> createListener(const std::string& className, std::string& error) = 0;
+    /// What the library declares in code (Servlet 3.0's annotations; SERVAL_APP's registry with
+    /// url-patterns): servlets with their mappings, filters with theirs, listeners, as web.xml
+    /// would say them. The Context merges them under its web.xml (mergeCodeDeclarations).
+    virtual config::WebAppConfig declarations() const { return {}; }
     /// Called once after the Context started (all servlets initialised) and once before it stops.
     virtual void contextStarted(ServletContext& context) { (void)context; }
     virtual void contextStopping(ServletContext& context) noexcept { (void)context; }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/FilterChain.h"
+#include "core/Multipart.h"
 #include "core/Servlet.h"
 
 #include <map>
@@ -36,6 +37,10 @@ public:
     void addPattern(std::string pattern) { _patterns.push_back(std::move(pattern)); }
     void clearPatterns() noexcept { _patterns.clear(); }
 
+    /// Its <multipart-config> (the container's defaults without one).
+    const MultipartLimits& multipartLimits() const noexcept { return _multipartLimits; }
+    void setMultipartLimits(const MultipartLimits& limits) noexcept { _multipartLimits = limits; }
+
     /// The container's DefaultServlet (static files): safe to run on the I/O thread.
     bool isDefaultServlet() const noexcept { return _isDefault; }
     void markDefaultServlet() noexcept { _isDefault = true; }
@@ -51,6 +56,7 @@ private:
     std::unique_ptr<Servlet> _servlet;
     std::optional<int> _loadOnStartup;
     std::vector<std::string> _patterns;
+    MultipartLimits _multipartLimits;
     bool _isDefault = false;
     bool _initialized = false;
 };

@@ -66,7 +66,6 @@ BoundResources DataSourceBinder::bind(const std::string& app, const std::string&
                                       const std::string& docBase, const config::WebAppConfig& webXml)
 {
     BoundResources bound;
-    bound.dataDirectory = _registry.dataDirectory(_hostName, app);
     bound.resources = std::make_shared<app::AppResources>();
     const std::string migrationsRoot = docBase + "/WEB-INF/migrations";
     if (webXml.dataSources.empty()) {

@@ -12,11 +12,10 @@
 
 namespace serval::deployer {
 
-/// What one app version gets from its Host before its Context is built: its data directory and
-/// its data sources, migrated.
+/// What one app version gets from its Host before its Context is built: its data sources,
+/// migrated (its data directory, data/<host>/<app>, is ContextSpec::dataDir).
 struct BoundResources
 {
-    std::string dataDirectory; ///< data/<host>/<app>
     std::shared_ptr<app::AppResources> resources;
     std::vector<std::string> migrated; ///< one line per data source that a migration changed
 };

@@ -133,15 +133,16 @@ void Deployer::watch()
     }
 }
 
-DeployOutcome Deployer::deploy(const std::string& host, const std::string& bundlePath, bool update,
-                               const std::string& fileName)
+DeployOutcome Deployer::deployFrom(const std::string& host, util::FileDescriptor source,
+                                   const std::string& label, const std::string& fileName, bool update,
+                                   uint64_t maxBytes)
 {
     std::lock_guard<std::mutex> lock(_mutex);
     HostDeployer* h = findHost(host);
     if (h == nullptr)
         return DeployOutcome{false, "no host \"" + host + "\"; use a <Host> name from server.xml",
                              DeployOutcome::Problem::NotFound};
-    return h->deployFile(bundlePath, fileName, update);
+    return h->deployFrom(std::move(source), label, fileName, update, maxBytes);
 }
 
 DeployOutcome Deployer::deployBytes(const std::string& host, const std::string& fileName,

@@ -49,9 +49,10 @@ public:
 
     // ---- the admin API ------------------------------------------------------------------------
 
-    /// Copies the bundle into the Host's appBase and deploys it now (update: replace a running one).
-    DeployOutcome deploy(const std::string& host, const std::string& bundlePath, bool update,
-                         const std::string& fileName = {});
+    /// Copies the bundle or app directory `source` is open on into the Host's appBase and deploys
+    /// it now (update: replace a running one); see HostDeployer::deployFrom.
+    DeployOutcome deployFrom(const std::string& host, util::FileDescriptor source, const std::string& label,
+                             const std::string& fileName, bool update, uint64_t maxBytes);
     /// The same for uploaded bytes named `fileName` ("shop.sar").
     DeployOutcome deployBytes(const std::string& host, const std::string& fileName, const std::string& bytes,
                               bool update);

@@ -80,9 +80,9 @@ util::Outcome checkHelpersNotShadowed(const std::string& docBase,
 
 HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
                                      config::WebAppConfig defaults, uint64_t maxBodySize,
-                                     DataSourceBinder* binder)
+                                     std::string dataRoot, DataSourceBinder* binder)
     : _host(std::move(host)), _services(std::move(services)), _defaults(std::move(defaults)),
-      _maxBodySize(maxBodySize), _binder(binder)
+      _maxBodySize(maxBodySize), _dataRoot(std::move(dataRoot)), _binder(binder)
 {}
 
 core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name, const std::string& docBase,
@@ -117,10 +117,14 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
         util::Outcome helpers = checkHelpersNotShadowed(spec.docBase, *spec.appLibraries);
         if (!helpers) return helpers.failure();
+        if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
+        // <Context maxThreads maxQueue>: the app's share of the worker pool (core::ContextLane).
+        const config::ContextConfig settings = _host->config().contextFor(name.path);
+        spec.maxThreads = settings.maxThreads;
+        spec.maxQueue = settings.maxQueue;
         if (_binder != nullptr) {
             // Migrations run here, before the new version's code starts: it may need them.
             BoundResources bound = _binder->bind(spec.name, spec.path, spec.docBase, spec.webXml);
-            spec.dataDirectory = std::move(bound.dataDirectory);
             spec.resources = std::move(bound.resources);
             for (const std::string& line : bound.migrated)
                 LOG_INFO("deployer", name.describe() + ": " + line);

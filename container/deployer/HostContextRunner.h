@@ -19,9 +19,11 @@ namespace serval::deployer {
 class HostContextRunner : public ContextRunner
 {
 public:
-    /// `binder`: nullptr builds Contexts without data sources (unit tests).
+    /// `dataRoot`: data/<host>; each app gets data/<host>/<app> (ContextSpec::dataDir) under it,
+    /// shared by its versions. "" gives apps none. `binder`: nullptr builds Contexts without data
+    /// sources (unit tests).
     HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
-                      config::WebAppConfig defaults, uint64_t maxBodySize,
+                      config::WebAppConfig defaults, uint64_t maxBodySize, std::string dataRoot = {},
                       DataSourceBinder* binder = nullptr);
 
     util::Expected<std::shared_ptr<ContextHandle>>
@@ -43,6 +45,7 @@ private:
     core::ContextServices _services;
     config::WebAppConfig _defaults;
     uint64_t _maxBodySize;
+    std::string _dataRoot;
     DataSourceBinder* _binder;
 };
 

@@ -6,6 +6,7 @@
 #include "deployer/CrashPoint.h"
 #include "util/FileDescriptor.h"
 #include "util/Log.h"
+#include "util/Path.h"
 #include "util/Strings.h"
 
 #include <algorithm>
@@ -49,14 +50,7 @@ bool makeDirectory(const std::string& path)
     return false;
 }
 
-bool makeDirectories(const std::string& path)
-{
-    for (size_t pos = 1; pos != std::string::npos;) {
-        pos = path.find('/', pos + 1);
-        if (!makeDirectory(path.substr(0, pos))) return false;
-    }
-    return true;
-}
+using util::makeDirectories;
 
 /// Flushes a directory's entries (after a rename into it) to disk.
 void syncDirectory(const std::string& path)
@@ -184,6 +178,26 @@ void HostDeployer::startup()
                             "; check that the base directory is writable");
     }
 
+    // Admin deploys wait under hidden names in appBase until they serve (install()); a crash
+    // in between leaves them behind. A directory set aside for its replacement goes back.
+    for (const std::string& entry : listDirectory(_settings.appBase)) {
+        if (entry.size() < 2 || entry[0] != '.') continue;
+        std::string full = _settings.appBase + "/" + entry;
+        if (util::endsWith(entry, ".upload")) {
+            LOG_INFO(kLog, "removing " + full + " (an admin deploy interrupted before it served)");
+            removeTree(full);
+        } else if (util::endsWith(entry, ".previous")) {
+            std::string original =
+                _settings.appBase + "/" + entry.substr(1, entry.size() - 1 - std::string(".previous").size());
+            struct stat st;
+            if (::lstat(original.c_str(), &st) != 0 && ::rename(full.c_str(), original.c_str()) == 0) {
+                LOG_INFO(kLog, "restored " + original + " (its replacement was interrupted)");
+            } else {
+                removeTree(full);
+            }
+        }
+    }
+
     std::vector<Source> sources = scan();
     std::set<std::string> keep; // version directories that have a registry row
     for (const registry::Deployment& row : _registry.deployments(_settings.hostName)) {
@@ -219,12 +233,19 @@ void HostDeployer::startup()
             LOG_INFO(kLog, "kept " + name.describe() + " stopped (stopped by an administrator)");
             continue;
         }
-        if (!source->bundle || !dirPresent || row.state == registry::DeploymentState::Failed) continue;
-        // The version that ran before: bring it back from its directory if the bundle is unchanged.
-        // Its web.xml is read here, once, as a deploy reads it in validation.
-        auto checksum = bundle::sha256File(source->fullPath);
+        if (!dirPresent || row.checksum.empty() || row.state == registry::DeploymentState::Failed) continue;
+        // The version that ran before: bring it back from its directory if the bundle (or the
+        // exploded directory) is unchanged: no copy, no preflight, no syncfs. Its web.xml is
+        // read here, once, as a deploy reads it in validation.
+        std::optional<std::string> checksum;
+        if (source->bundle) {
+            checksum = bundle::sha256File(source->fullPath);
+        } else if (auto tree = _extractor.checksumDirectory(source->fullPath, source->fileName)) {
+            checksum = std::move(*tree);
+        }
         if (!checksum || *checksum != row.checksum) continue;
-        auto descriptor = bundle::BundleValidator::readDescriptor(versionDir, source->fileName, true);
+        auto descriptor =
+            bundle::BundleValidator::readDescriptor(versionDir, source->fileName, source->bundle);
         util::Expected<std::shared_ptr<ContextHandle>> context =
             descriptor ? _runner.create(name, versionDir, *descriptor)
                        : util::Expected<std::shared_ptr<ContextHandle>>(descriptor.failure());
@@ -364,11 +385,34 @@ DeployOutcome HostDeployer::fail(const Source& source, const std::string& reason
     return DeployOutcome{false, reason};
 }
 
+const std::string* HostDeployer::reservedFor(const std::string& path) const
+{
+    for (const std::string& reserved : _settings.reservedPaths) {
+        if (!path.empty() && util::isWithin(reserved, path)) return &reserved;
+    }
+    return nullptr;
+}
+
+DeployOutcome HostDeployer::refuseReserved(const std::string& label, const ContextName& name,
+                                           const std::string& reserved) const
+{
+    return DeployOutcome{false,
+                         label + ": " + name.displayPath() + " is reserved: the container serves " +
+                             reserved + " (and everything below it) on host " + _settings.hostName +
+                             "; give the app another name",
+                         DeployOutcome::Problem::Reserved};
+}
+
 DeployOutcome HostDeployer::deploySource(const Source& source, const char* event)
 {
     auto started = Clock::now();
     const ContextName& name = source.name;
     const std::string& label = source.fileName;
+    if (const std::string* reserved = reservedFor(name.path)) {
+        DeployOutcome refused = fail(source, refuseReserved(label, name, *reserved).message);
+        refused.problem = DeployOutcome::Problem::Reserved;
+        return refused;
+    }
     std::string stagingRoot = _settings.workDir + "/" + kStaging;
     if (!makeDirectories(stagingRoot)) {
         return fail(source, label + ": cannot create " + stagingRoot + " (" + std::strerror(errno) +
@@ -382,7 +426,7 @@ DeployOutcome HostDeployer::deploySource(const Source& source, const char* event
     //    bundles and directories with libraries get their own copy, so every version loads
     //    its libraries from its own path (dlopen caches by path). The bundle is read once:
     //    the checksum comes from the same reads.
-    bool copied = source.bundle || source.hasLibraries;
+    bool copied = source.bundle || source.hasLibraries || source.copyAlways;
     std::string root = copied ? staging : source.fullPath;
     std::string checksum;
     if (copied) {
@@ -562,80 +606,178 @@ void HostDeployer::undeployPath(const std::string& path, const std::string& why)
     retire(std::move(old), d.versionDir, path, d.source.name.version);
 }
 
+bool HostDeployer::moveIntoAppBase(const std::string& tempPath, const std::string& target)
+{
+    struct stat st;
+    bool directory = ::lstat(tempPath.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    std::string aside;
+    if (directory && ::lstat(target.c_str(), &st) == 0) {
+        // rename() does not replace a non-empty directory: the old one steps aside first.
+        aside = _settings.appBase + "/." + target.substr(target.rfind('/') + 1) + ".previous";
+        removeTree(aside);
+        if (::rename(target.c_str(), aside.c_str()) != 0) return false;
+    }
+    if (::rename(tempPath.c_str(), target.c_str()) != 0) {
+        int error = errno;
+        if (!aside.empty()) ::rename(aside.c_str(), target.c_str());
+        errno = error;
+        return false;
+    }
+    if (!aside.empty()) removeTree(aside);
+    syncDirectory(_settings.appBase);
+    return true;
+}
+
 DeployOutcome HostDeployer::install(const std::string& fileName, const std::string& tempPath, bool update)
 {
+    struct stat st;
+    bool directory = ::lstat(tempPath.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    auto refuse = [&](DeployOutcome outcome) {
+        removeTree(tempPath); // nothing of a refused deploy stays in appBase
+        return outcome;
+    };
     auto name = ContextName::fromFileName(fileName);
-    if (!name || !ContextName::isBundleFileName(fileName)) {
-        ::unlink(tempPath.c_str());
-        return DeployOutcome{false,
-                             "\"" + fileName +
-                                 "\" is not a bundle name; use NAME.sar (ROOT.sar, shop.sar, "
-                                 "a#b.sar, shop##2.sar)",
-                             DeployOutcome::Problem::BadRequest};
+    if (!name || ContextName::isBundleFileName(fileName) == directory) {
+        return refuse(
+            DeployOutcome{false,
+                          "\"" + fileName + "\" is not " +
+                              (directory ? "an app directory name; use NAME (ROOT, shop, a#b, shop##2)"
+                                         : "a bundle name; use NAME.sar (ROOT.sar, shop.sar, "
+                                           "a#b.sar, shop##2.sar)"),
+                          DeployOutcome::Problem::BadRequest});
+    }
+    if (const std::string* reserved = reservedFor(name->path)) {
+        return refuse(refuseReserved(fileName, *name, *reserved));
     }
     auto current = _deployed.find(name->path);
     if (current != _deployed.end() && !update) {
-        ::unlink(tempPath.c_str());
-        return DeployOutcome{false, name->displayPath() + " is already deployed (from " +
-                                        current->second.source.fileName +
-                                        "); deploy with update=true to replace it"};
+        return refuse(DeployOutcome{false, name->displayPath() + " is already deployed (from " +
+                                               current->second.source.fileName +
+                                               "); deploy with update=true to replace it"});
     }
     std::string target = _settings.appBase + "/" + fileName;
-    if (::rename(tempPath.c_str(), target.c_str()) != 0) {
-        std::string why = std::strerror(errno);
-        ::unlink(tempPath.c_str());
-        return DeployOutcome{false,
-                             fileName + ": cannot be written to " + _settings.appBase + " (" + why + ")"};
-    }
-    syncDirectory(_settings.appBase);
     std::vector<Source> sources = scan();
-    for (Source& source : sources) {
-        if (source.fileName != fileName) continue;
-        _observed[fileName] = Observation{source.fingerprint, Clock::time_point::min()};
-        const Source* newest = newestSource(sources, source.name.path);
-        if (newest != nullptr && newest->fileName != fileName) {
-            return DeployOutcome{false, fileName + " was stored, but " + newest->fileName +
-                                            " is a newer version of " + source.name.displayPath() +
-                                            " and keeps serving"};
+    const Source* newest = newestSource(sources, name->path);
+    if (newest != nullptr && newest->fileName != fileName &&
+        ContextName::compareVersions(newest->name.version, name->version) > 0) {
+        std::string message = fileName + " was stored, but " + newest->fileName + " is a newer version of " +
+                              name->displayPath() + " and keeps serving";
+        if (!moveIntoAppBase(tempPath, target)) {
+            return refuse(DeployOutcome{false,
+                                        fileName + ": cannot be written to " + _settings.appBase + " (" +
+                                            std::strerror(errno) + ")",
+                                        DeployOutcome::Problem::IoError});
         }
-        auto stopped = _deployed.find(source.name.path);
-        if (stopped != _deployed.end() && stopped->second.stopped) stopped->second.stopped = false;
-        _registry.setDesiredState(_settings.hostName, source.name.path, source.name.version,
-                                  registry::DeploymentState::Running);
-        return deploySource(source, current == _deployed.end() ? "deployed" : "redeployed");
+        return DeployOutcome{false, message};
     }
-    return DeployOutcome{false,
-                         fileName + ": stored in " + _settings.appBase + " but not found again; check it"};
+
+    Source source;
+    source.name = *name;
+    source.fileName = fileName;
+    source.fullPath = tempPath;
+    source.bundle = !directory;
+    source.copyAlways = true; // the directory moves into appBase once it serves: it cannot be the docBase
+    fingerprintOf(source);
+    auto stopped = _deployed.find(name->path);
+    if (stopped != _deployed.end() && stopped->second.stopped) stopped->second.stopped = false;
+    _registry.setDesiredState(_settings.hostName, name->path, name->version,
+                              registry::DeploymentState::Running);
+    DeployOutcome outcome = deploySource(source, current == _deployed.end() ? "deployed" : "redeployed");
+    if (!outcome.ok) return refuse(outcome);
+
+    if (!moveIntoAppBase(tempPath, target)) {
+        std::string why = std::strerror(errno);
+        undeployPath(name->path, fileName + " could not be moved into appBase");
+        return refuse(DeployOutcome{false,
+                                    fileName + ": deployed, but cannot be moved into " + _settings.appBase +
+                                        " (" + why + "); it was undeployed again",
+                                    DeployOutcome::Problem::IoError});
+    }
+    // From here on the watcher sees it in appBase, unchanged: nothing to redeploy.
+    Deployed& deployed = _deployed[name->path];
+    deployed.source.fullPath = target;
+    fingerprintOf(deployed.source);
+    _observed[fileName] = Observation{deployed.source.fingerprint, Clock::time_point::min()};
+    return outcome;
+}
+
+DeployOutcome HostDeployer::deployFrom(util::FileDescriptor source, const std::string& label,
+                                       const std::string& fileName, bool update, uint64_t maxBytes)
+{
+    struct stat st;
+    if (!source || ::fstat(source.get(), &st) != 0) {
+        return DeployOutcome{false, label + ": cannot be read (" + std::strerror(errno) + ")",
+                             DeployOutcome::Problem::IoError};
+    }
+    if (fileName.empty() || fileName.find('/') != std::string::npos || fileName[0] == '.') {
+        return DeployOutcome{false, "\"" + fileName + "\" is not a bundle name; use NAME.sar",
+                             DeployOutcome::Problem::BadRequest};
+    }
+    // Copied next to the target under a hidden name (the scanner ignores it).
+    std::string temp = _settings.appBase + "/." + fileName + ".upload";
+    removeTree(temp);
+    if (S_ISDIR(st.st_mode)) {
+        util::Expected<bundle::ExtractionResult> copied = _extractor.copyDirectory(source.get(), temp, label);
+        if (!copied) return DeployOutcome{false, copied.error()};
+        return install(fileName, temp, update);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return DeployOutcome{false,
+                             label +
+                                 " is not a regular file or a directory (a device, FIFO or socket); name a "
+                                 "bundle or an exploded app directory",
+                             DeployOutcome::Problem::BadRequest};
+    }
+    util::FileDescriptor out(
+        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!out)
+        return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
+                             DeployOutcome::Problem::IoError};
+    auto abandon = [&](DeployOutcome outcome) {
+        ::unlink(temp.c_str());
+        return outcome;
+    };
+    uint64_t copied = 0;
+    char buffer[64 * 1024];
+    while (true) {
+        ssize_t n = ::read(source.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0)
+            return abandon(DeployOutcome{false, label + ": cannot be read (" + std::strerror(errno) + ")",
+                                         DeployOutcome::Problem::IoError});
+        if (n == 0) break;
+        copied += static_cast<uint64_t>(n);
+        if (copied > maxBytes) {
+            return abandon(DeployOutcome{false,
+                                         label + " is larger than " + std::to_string(maxBytes) +
+                                             " bytes, the largest bundle this server accepts",
+                                         DeployOutcome::Problem::TooLarge});
+        }
+        for (const char* p = buffer; n > 0;) {
+            ssize_t w = ::write(out.get(), p, static_cast<size_t>(n));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0)
+                return abandon(DeployOutcome{false,
+                                             temp + ": cannot be written (" + std::strerror(errno) + ")",
+                                             DeployOutcome::Problem::IoError});
+            p += w;
+            n -= w;
+        }
+    }
+    ::fsync(out.get());
+    return install(fileName, temp, update);
 }
 
 DeployOutcome HostDeployer::deployFile(const std::string& bundlePath, const std::string& fileName,
                                        bool update)
 {
     std::string name = fileName.empty() ? bundlePath.substr(bundlePath.rfind('/') + 1) : fileName;
-    // Copy next to the target under a hidden name (the scanner ignores it), then rename.
-    std::string temp = _settings.appBase + "/." + name + ".upload";
-    util::FileDescriptor in(::open(bundlePath.c_str(), O_RDONLY | O_CLOEXEC));
+    util::FileDescriptor in(
+        ::open(bundlePath.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     if (!in)
         return DeployOutcome{false, bundlePath + ": cannot be read (" + std::strerror(errno) + ")",
                              DeployOutcome::Problem::IoError};
-    util::FileDescriptor out(
-        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!out)
-        return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
-                             DeployOutcome::Problem::IoError};
-    char buffer[64 * 1024];
-    while (true) {
-        ssize_t n = ::read(in.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        if (::write(out.get(), buffer, static_cast<size_t>(n)) != n) {
-            ::unlink(temp.c_str());
-            return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
-                                 DeployOutcome::Problem::IoError};
-        }
-    }
-    ::fsync(out.get());
-    return install(name, temp, update);
+    return deployFrom(std::move(in), bundlePath, name, update, _settings.limits.maxTotalBytes);
 }
 
 DeployOutcome HostDeployer::deployBytes(const std::string& fileName, const std::string& bytes, bool update)
@@ -645,8 +787,9 @@ DeployOutcome HostDeployer::deployBytes(const std::string& fileName, const std::
                              DeployOutcome::Problem::BadRequest};
     }
     std::string temp = _settings.appBase + "/." + fileName + ".upload";
+    removeTree(temp);
     util::FileDescriptor out(
-        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+        ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!out)
         return DeployOutcome{false, temp + ": cannot be written (" + std::strerror(errno) + ")",
                              DeployOutcome::Problem::IoError};

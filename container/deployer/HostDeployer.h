@@ -4,6 +4,7 @@
 #include "bundle/ContextName.h"
 #include "deployer/ContextRunner.h"
 #include "registry/Registry.h"
+#include "util/FileDescriptor.h"
 
 #include <chrono>
 #include <map>
@@ -28,6 +29,9 @@ struct HostDeployerSettings
     /// <Host deployStabilityDelay>: size+mtime unchanged this long before a change is picked up.
     std::chrono::milliseconds stableFor{100};
     std::chrono::milliseconds drainTimeout{30'000}; ///< longest wait for in-flight requests of an old version
+    /// Context paths the container serves itself on this host (the manager, /metrics): no app
+    /// is deployed at one of them or below it, whichever way it arrives.
+    std::vector<std::string> reservedPaths;
 };
 
 /// The result of an admin action: ok, or one actionable line (the same as the log's).
@@ -41,7 +45,9 @@ struct DeployOutcome
         AlreadyDeployed,
         BadRequest,
         Refused,
-        IoError
+        IoError,
+        TooLarge, ///< a copied file passed its size cap
+        Reserved  ///< the context path belongs to the container (reservedPaths)
     };
 
     bool ok = false;
@@ -83,8 +89,17 @@ public:
     /// Returns true if something is waiting to become stable (call again after stableFor).
     bool tick(std::chrono::steady_clock::time_point now);
 
-    /// Copies `bundlePath` into appBase as `fileName` (default: its own name) and deploys it
-    /// now. Refused if the context path is taken and `update` is false.
+    /// Deploys what `source` is open on (a deploy by server path, opened without following
+    /// links): a regular file is copied as bundle `fileName` ("shop.sar"), at most `maxBytes` of
+    /// it (TooLarge beyond); a directory is copied by the bundle rules as exploded app
+    /// `fileName` ("shop"); anything else (a FIFO, device, socket) is refused before one byte is
+    /// read. Refused if the context path is taken and `update` is false. `label` names the
+    /// source in messages. The copy waits under a hidden name in appBase and moves to `fileName`
+    /// only once it serves: a refused deploy leaves nothing in appBase.
+    DeployOutcome deployFrom(util::FileDescriptor source, const std::string& label,
+                             const std::string& fileName, bool update, uint64_t maxBytes);
+    /// deployFrom() for a file of this server (`fileName` default: its own name), capped by the
+    /// Host's maxBundleBytes.
     DeployOutcome deployFile(const std::string& bundlePath, const std::string& fileName, bool update);
     /// The same for uploaded bytes.
     DeployOutcome deployBytes(const std::string& fileName, const std::string& bytes, bool update);
@@ -104,6 +119,7 @@ private:
         std::string fullPath;
         bool bundle = false;
         bool hasLibraries = false; ///< exploded directory with WEB-INF/lib/*.so
+        bool copyAlways = false;   ///< an admin deploy: runs from a copy even if static-only
         std::string fingerprint;   ///< changes when the bundle (or web.xml / a library) changes
     };
     /// What runs (or is stopped) at one context path.
@@ -138,7 +154,14 @@ private:
     const Source* newestSource(const std::vector<Source>& sources, const std::string& path) const;
     /// The result points into `sources`: a temporary would leave it dangling.
     const Source* newestSource(std::vector<Source>&& sources, const std::string& path) const = delete;
+    /// Deploys what `tempPath` (a hidden name in appBase) holds as `fileName`, then moves it there.
     DeployOutcome install(const std::string& fileName, const std::string& tempPath, bool update);
+    /// Renames `tempPath` to `target` in appBase, a directory replacing the one there.
+    bool moveIntoAppBase(const std::string& tempPath, const std::string& target);
+    /// The reserved path `path` equals or lies below, or nullptr.
+    const std::string* reservedFor(const std::string& path) const;
+    DeployOutcome refuseReserved(const std::string& label, const bundle::ContextName& name,
+                                 const std::string& reserved) const;
     std::string makeVersionId(const bundle::ContextName& name, const std::string& checksum);
 
     HostDeployerSettings _settings;

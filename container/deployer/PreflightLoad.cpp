@@ -2,6 +2,8 @@
 
 #include "app/AppLoader.h"
 #include "bundle/ElfInspector.h"
+#include "config/WebAppConfig.h"
+#include "core/CodeDeclarations.h"
 #include "core/Servlet.h"
 
 #include <csignal>
@@ -80,18 +82,36 @@ util::Expected<std::string> preflightLoad(const bundle::PreflightRequest& reques
                   (description.empty() ? baseName(library) + " loaded" : description);
         modules.push_back(std::move(module));
     }
+    // What the Context will create: web.xml over the code's declarations, then the classes
+    // asked for by name.
+    std::vector<std::string> listenerClasses, filterClasses, servletClasses;
+    try {
+        config::WebAppConfig web;
+        if (!request.webXml.empty()) web = config::readWebXml(request.webXml, "WEB-INF/web.xml");
+        web = core::mergeCodeDeclarations(modules, web);
+        listenerClasses = web.listeners;
+        for (const config::FilterDef& filter : web.filters)
+            filterClasses.push_back(filter.className);
+        for (const config::ServletDef& servlet : web.servlets)
+            servletClasses.push_back(servlet.className);
+    } catch (const std::exception& e) {
+        return failure("app \"" + request.appName + "\": " + e.what());
+    }
+    listenerClasses.insert(listenerClasses.end(), request.listenerClasses.begin(),
+                           request.listenerClasses.end());
+    filterClasses.insert(filterClasses.end(), request.filterClasses.begin(), request.filterClasses.end());
+    servletClasses.insert(servletClasses.end(), request.servletClasses.begin(), request.servletClasses.end());
+
     // The Context's order: listeners, filters, servlets; destroyed in reverse with the vectors.
     std::vector<std::unique_ptr<core::Listener>> listeners;
     std::vector<std::unique_ptr<core::Filter>> filters;
     std::vector<std::unique_ptr<core::Servlet>> servlets;
     util::Outcome created =
-        createAll(modules, request.listenerClasses, "listener", &core::AppModule::createListener, listeners);
+        createAll(modules, listenerClasses, "listener", &core::AppModule::createListener, listeners);
     if (created)
-        created =
-            createAll(modules, request.filterClasses, "filter", &core::AppModule::createFilter, filters);
+        created = createAll(modules, filterClasses, "filter", &core::AppModule::createFilter, filters);
     if (created)
-        created =
-            createAll(modules, request.servletClasses, "servlet", &core::AppModule::createServlet, servlets);
+        created = createAll(modules, servletClasses, "servlet", &core::AppModule::createServlet, servlets);
     if (!created) return created.failure();
     return detail;
 }

@@ -2,9 +2,13 @@
 
 #include "bundle/Preflight.h"
 #include "util/Log.h"
+#include "util/Path.h"
+#include "util/Strings.h"
 
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -15,13 +19,9 @@ namespace {
 
 void makeDirectories(const std::string& path)
 {
-    for (size_t pos = 1; pos != std::string::npos;) {
-        pos = path.find('/', pos + 1);
-        std::string part = path.substr(0, pos);
-        if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
-            throw std::runtime_error("cannot create " + part + ": " + std::strerror(errno) +
-                                     "; check that the base directory is writable");
-        }
+    if (!util::makeDirectories(path)) {
+        throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno) +
+                                 "; check that the base directory is writable");
     }
 }
 
@@ -42,7 +42,11 @@ void ServerDeployment::start()
     std::string base = _config.base.empty() ? std::string(".") : _config.base;
     makeDirectories(base + "/data");
     _registry = std::make_unique<registry::Registry>(base + "/data/serval.db");
-    _dataSources = std::make_unique<datasource::DataSourceRegistry>(base + "/data");
+    // Apps get data/<host>/<app> as an absolute path: they may hand it to code that changes
+    // directory or to a child process. Their embedded databases live there too.
+    char resolved[PATH_MAX];
+    std::string data = ::realpath((base + "/data").c_str(), resolved) != nullptr ? resolved : base + "/data";
+    _dataSources = std::make_unique<datasource::DataSourceRegistry>(data);
     _deployer = std::make_unique<Deployer>(*_registry);
     std::string self = bundle::selfExecutable();
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
@@ -60,11 +64,16 @@ void ServerDeployment::start()
         settings.preflightBinary = self;
         settings.preflightDeadline = std::chrono::milliseconds(hostConfig.preflightTimeoutMs);
         settings.stableFor = std::chrono::milliseconds(hostConfig.deployStabilityDelayMs);
+        // The manager and /metrics live on the default host (manager::Manager::install mounts
+        // them after the deployer started): their paths and everything below are never an app's.
+        if (_config.manager.enabled && util::equalsIgnoreCase(hostConfig.name, _config.engine.defaultHost))
+            settings.reservedPaths = {_config.manager.path, "/metrics"};
         makeDirectories(settings.workDir);
         _binders.push_back(
             std::make_unique<DataSourceBinder>(hostConfig.name, hostConfig.contexts, *_dataSources));
         _runners.push_back(std::make_unique<HostContextRunner>(host, _engine.services(), _defaults,
-                                                               _maxBodySize, _binders.back().get()));
+                                                               _maxBodySize, data + "/" + hostConfig.name,
+                                                               _binders.back().get()));
         _deployer->addHost(std::move(settings), *_runners.back());
     }
     _deployer->startup();

@@ -1,7 +1,11 @@
 #pragma once
 
+#include "http/BodyConsumer.h"
+#include "http/DispatchLane.h"
+#include "http/ExchangeControl.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
+#include "http/Loop.h"
 
 #include <cstdint>
 #include <memory>
@@ -27,6 +31,11 @@ struct HttpExchange
     std::unique_ptr<ExchangeState> state; ///< the handler's; never touched by the Connector
     uint64_t startNanos = 0;              ///< CLOCK_MONOTONIC when the request head was complete
     uint64_t bytesReceived = 0;           ///< request head + body bytes on the wire
+    /// The I/O loop that owns the connection (set by the Connector, fixed for the exchange's
+    /// life): where loop-thread calls for this exchange are made, and where other threads post.
+    Loop* loop = nullptr;
+    /// Suspend / resume / startAsync for this exchange (the connection; set by the Connector).
+    ExchangeControl* control = nullptr;
 };
 
 /// Where service() runs.
@@ -47,6 +56,11 @@ struct HeadDecision
     /// Largest body accepted for this request (Context or Connector limit). Larger -> 413.
     uint64_t maxBodySize = 0;
     Dispatch dispatch = Dispatch::Worker;
+    /// For Worker: the lane that runs service() (nullptr: the Connector's shared pool).
+    DispatchLane* lane = nullptr;
+    /// Non-null: the body goes to this consumer as it arrives (loop thread) instead of into
+    /// request.body (see BodyConsumer for ownership).
+    BodyConsumer* bodyConsumer = nullptr;
 };
 
 /// The pipeline behind a Connector (the Engine implements it).
@@ -63,9 +77,10 @@ public:
     virtual void service(HttpExchange& exchange) noexcept = 0;
     /// After the response has been written (or the client went away). For access logs and
     /// metrics. `bytesSent` counts the whole response. Thread: the one that ran service(),
-    /// except when a worker's response did not fit the socket at once: then the I/O thread
-    /// calls it after the last byte (a slow reader never holds a worker). Never concurrently
-    /// with any other call for the same exchange. Called only for requests that reached onHead().
+    /// except when a worker's response did not fit the socket at once, or the exchange was
+    /// suspended (ExchangeControl): then the I/O thread calls it after the last byte (a slow
+    /// reader never holds a worker). Exactly once per exchange that reached onHead(), never
+    /// concurrently with any other call for the same exchange; after it the exchange is reused.
     /// For a request whose body is refused at onHead(), it follows the rejection response.
     virtual void complete(HttpExchange& exchange, uint64_t bytesSent) noexcept = 0;
 };

@@ -7,6 +7,7 @@
 #include "core/Wrapper.h"
 #include "datasource/DataSourceRegistry.h"
 #include "deployer/Deployer.h"
+#include "util/Path.h"
 #include "util/Strings.h"
 
 #include <atomic>
@@ -84,15 +85,15 @@ std::string displayPath(const std::string& path)
     return path.empty() ? std::string("/") : path;
 }
 
-/// "/shop" -> "shop.sar", "/" -> "ROOT.sar", "/a/b" -> "a#b.sar" (Tomcat's naming, reversed).
-std::string bundleNameFor(const std::string& path)
+/// "/shop" -> "shop.sar", "/" -> "ROOT.sar", "/a/b" -> "a#b.sar" (Tomcat's naming, reversed);
+/// without ".sar" for an exploded directory.
+std::string bundleNameFor(const std::string& path, bool directory = false)
 {
-    if (path == "/" || path.empty()) return "ROOT.sar";
-    std::string name = path.substr(1);
+    std::string name = path == "/" || path.empty() ? std::string("ROOT") : path.substr(1);
     for (char& c : name) {
         if (c == '/') c = '#';
     }
-    return name + ".sar";
+    return directory ? name : name + ".sar";
 }
 
 /// The context path the Deployer gives a bundle or directory name ("shop##2.sar" -> "/shop"),
@@ -149,6 +150,9 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     app.errors5xx = stats.errors5xx;
     app.p50Ms = static_cast<double>(stats.p50Micros) / 1000.0;
     app.p99Ms = static_cast<double>(stats.p99Micros) / 1000.0;
+    app.running = stats.laneRunning;
+    app.queued = stats.laneQueued;
+    app.rejected = stats.laneRejected;
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
     return app;
 }
@@ -164,6 +168,9 @@ void EngineBackend::addContextFacts(AppInfo& app)
     app.errors5xx = live.errors5xx;
     app.p50Ms = live.p50Ms;
     app.p99Ms = live.p99Ms;
+    app.running = live.running;
+    app.queued = live.queued;
+    app.rejected = live.rejected;
 }
 
 std::vector<AppInfo> EngineBackend::apps()
@@ -286,10 +293,19 @@ std::optional<AppDetail> EngineBackend::app(const std::string& hostName, const s
     return detail;
 }
 
-std::optional<ActionResult> EngineBackend::refuseReserved(const std::string& path) const
+std::optional<ActionResult> EngineBackend::refuseReserved(const std::string& hostName,
+                                                          const std::string& path) const
 {
-    if (!_reserved.count(path)) return std::nullopt;
-    return failure(409, "reserved", path + " belongs to the container and cannot be changed from here");
+    auto host = _engine.findHost(hostName);
+    if (!host || host->name() != _engine.defaultHostName()) return std::nullopt;
+    for (const std::string& reserved : _reserved) {
+        if (util::isWithin(reserved, path)) {
+            return failure(409, "reserved",
+                           path + " belongs to the container (" + reserved +
+                               " and everything below it) and cannot be deployed or changed from here");
+        }
+    }
+    return std::nullopt;
 }
 
 std::shared_ptr<core::Context> EngineBackend::actionable(const std::string& hostName, const std::string& path,
@@ -300,7 +316,7 @@ std::shared_ptr<core::Context> EngineBackend::actionable(const std::string& host
         result = failure(404, "not_found", "no host named " + hostName);
         return nullptr;
     }
-    if (auto refused = host->name() == _engine.defaultHostName() ? refuseReserved(path) : std::nullopt) {
+    if (auto refused = refuseReserved(hostName, path)) {
         result = *refused;
         return nullptr;
     }
@@ -323,6 +339,10 @@ ActionResult EngineBackend::fromOutcome(const deployer::DeployOutcome& outcome, 
         return failure(400, "bad_request", outcome.message);
     case Problem::IoError:
         return failure(500, "io_error", outcome.message);
+    case Problem::TooLarge:
+        return failure(413, "too_large", outcome.message);
+    case Problem::Reserved:
+        return failure(409, "reserved", outcome.message);
     case Problem::None:
     case Problem::Refused:
         break;
@@ -334,7 +354,7 @@ ActionResult EngineBackend::deployUpload(const std::string& host, const std::str
                                          const std::string& fileName, const std::string& bundle, bool update)
 {
     if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
-    if (auto refused = refuseReserved(path)) return *refused;
+    if (auto refused = refuseReserved(host, path)) return *refused;
     // The context path decides the name in appBase; without one, the uploaded file's name does.
     std::string name = path.empty() ? fileName : bundleNameFor(path);
     auto outcome = _deployer->deployBytes(host, name, bundle, update);
@@ -342,19 +362,22 @@ ActionResult EngineBackend::deployUpload(const std::string& host, const std::str
 }
 
 ActionResult EngineBackend::deployPath(const std::string& host, const std::string& path,
-                                       const std::string& serverPath, bool update)
+                                       const std::string& serverPath, util::FileDescriptor source,
+                                       uint64_t maxBytes, bool update)
 {
     if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
-    if (auto refused = refuseReserved(path)) return *refused;
-    std::string fileName = path.empty() ? std::string() : bundleNameFor(path);
-    auto outcome = _deployer->deploy(host, serverPath, update, fileName);
-    return fromOutcome(outcome, host,
-                       path.empty() ? displayPathOf(serverPath.substr(serverPath.rfind('/') + 1)) : path);
+    if (auto refused = refuseReserved(host, path)) return *refused;
+    struct stat st;
+    bool directory = ::fstat(source.get(), &st) == 0 && S_ISDIR(st.st_mode);
+    std::string fileName =
+        path.empty() ? serverPath.substr(serverPath.rfind('/') + 1) : bundleNameFor(path, directory);
+    auto outcome = _deployer->deployFrom(host, std::move(source), serverPath, fileName, update, maxBytes);
+    return fromOutcome(outcome, host, path.empty() ? displayPathOf(fileName) : path);
 }
 
 ActionResult EngineBackend::undeploy(const std::string& host, const std::string& path)
 {
-    if (auto refused = refuseReserved(path)) return *refused;
+    if (auto refused = refuseReserved(host, path)) return *refused;
     if (!_deployer)
         return failure(503, "unavailable", "undeploying needs the deployer, which is not running");
     auto outcome = _deployer->undeploy(host, contextKey(path));
@@ -365,7 +388,7 @@ ActionResult EngineBackend::undeploy(const std::string& host, const std::string&
 ActionResult EngineBackend::start(const std::string& hostName, const std::string& path)
 {
     if (_deployer) {
-        if (auto refused = refuseReserved(path)) return *refused;
+        if (auto refused = refuseReserved(hostName, path)) return *refused;
         return fromOutcome(_deployer->start(hostName, contextKey(path)), hostName, path);
     }
     ActionResult result;
@@ -380,7 +403,7 @@ ActionResult EngineBackend::start(const std::string& hostName, const std::string
 ActionResult EngineBackend::stop(const std::string& hostName, const std::string& path)
 {
     if (_deployer) {
-        if (auto refused = refuseReserved(path)) return *refused;
+        if (auto refused = refuseReserved(hostName, path)) return *refused;
         return fromOutcome(_deployer->stop(hostName, contextKey(path)), hostName, path);
     }
     ActionResult result;
@@ -393,7 +416,7 @@ ActionResult EngineBackend::stop(const std::string& hostName, const std::string&
 ActionResult EngineBackend::reload(const std::string& hostName, const std::string& path)
 {
     if (_deployer) {
-        if (auto refused = refuseReserved(path)) return *refused;
+        if (auto refused = refuseReserved(hostName, path)) return *refused;
         return fromOutcome(_deployer->reload(hostName, contextKey(path)), hostName, path);
     }
     ActionResult result;

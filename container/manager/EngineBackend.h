@@ -43,7 +43,8 @@ public:
 
     /// Fills connectors and workers in status() (startup: from the Connectors).
     void setStatusSource(StatusFn fn) { _statusFn = std::move(fn); }
-    /// Contexts that belong to the container (the manager, /metrics): not listed, not actionable.
+    /// Contexts that belong to the container (the manager, /metrics): not listed, not actionable,
+    /// and nothing is deployed at them or below them.
     void addReservedPath(std::string path) { _reserved.insert(std::move(path)); }
 
     /// The Deployer and its registry (startup wires it; without it deploy/undeploy answer 503,
@@ -58,7 +59,7 @@ public:
     ActionResult deployUpload(const std::string& host, const std::string& path, const std::string& fileName,
                               const std::string& bundle, bool update) override;
     ActionResult deployPath(const std::string& host, const std::string& path, const std::string& serverPath,
-                            bool update) override;
+                            util::FileDescriptor source, uint64_t maxBytes, bool update) override;
     ActionResult undeploy(const std::string& host, const std::string& path) override;
     ActionResult start(const std::string& host, const std::string& path) override;
     ActionResult stop(const std::string& host, const std::string& path) override;
@@ -87,8 +88,9 @@ private:
     ActionResult fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
                              const std::string& path);
     std::optional<AppInfo> find(const std::string& host, const std::string& path);
-    /// 409 for the container's own paths (the manager, /metrics), which no action may touch.
-    std::optional<ActionResult> refuseReserved(const std::string& path) const;
+    /// 409 for the container's own paths on the default host (the manager, /metrics) and every
+    /// path below them, which no action may touch.
+    std::optional<ActionResult> refuseReserved(const std::string& host, const std::string& path) const;
     /// Finds the Context; sets `result` to 404/409 and returns nullptr if it cannot be acted on.
     std::shared_ptr<core::Context> actionable(const std::string& host, const std::string& path,
                                               ActionResult& result);

@@ -7,6 +7,8 @@
 #include "util/Log.h"
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -20,7 +22,9 @@ Manager::Manager(core::Engine& engine, const config::ServerConfig& server, std::
 Manager::~Manager() = default;
 
 std::shared_ptr<core::Context> Manager::makeContext(const std::string& name, const std::string& path,
-                                                    std::unique_ptr<core::Servlet> servlet, uint64_t maxBody)
+                                                    std::unique_ptr<core::Servlet> servlet,
+                                                    std::shared_ptr<core::HeadCheck> headCheck,
+                                                    uint64_t maxBody)
 {
     core::ContextSpec spec;
     spec.name = name;
@@ -33,6 +37,8 @@ std::shared_ptr<core::Context> Manager::makeContext(const std::string& name, con
     spec.redirectContextRoot = name == "manager"; // the page needs "/manager/"; /metrics is one URL
     auto context = std::make_shared<core::Context>(std::move(spec), core::ContextServices{});
     context->addServlet(name, std::move(servlet), {"/"});
+    if (_lane != nullptr) context->useDispatchLane(*_lane);
+    context->setHeadCheck(std::move(headCheck));
     return context;
 }
 
@@ -48,6 +54,16 @@ void Manager::install()
     config.allow = conf.allow;
     config.sessionTimeout = std::chrono::seconds(conf.sessionTimeout);
     config.metricsToken = conf.metricsToken;
+    config.maxUploadSize = conf.maxUploadSize;
+    for (const std::string& root : conf.deployRoots) {
+        char resolved[PATH_MAX];
+        if (::realpath(root.c_str(), resolved) == nullptr) {
+            LOG_WARN("manager", "deployRoots: " + root + ": " + std::strerror(errno) +
+                                    "; deploys by server path cannot read from it");
+            continue;
+        }
+        config.deployRoots.emplace_back(resolved);
+    }
     config.usersFile = _server.base + "/conf/users.xml";
     config.logFile = _server.logFile;
     std::string dataDir = _server.base + "/data";
@@ -76,14 +92,17 @@ void Manager::install()
     }
     _backend->addReservedPath(conf.path);
     std::vector<std::shared_ptr<core::Context>> contexts{
-        makeContext("manager", conf.path, std::make_unique<ManagerServlet>(_api), conf.maxUploadSize)};
+        makeContext("manager", conf.path, std::make_unique<ManagerServlet>(_api),
+                    std::make_shared<ManagerHeadCheck>(_api), conf.maxUploadSize)};
     if (host->findContext("/metrics")) {
         LOG_WARN("manager", "an application serves /metrics on host " + host->name() +
                                 "; the container's Prometheus metrics are not mounted");
     } else {
         _backend->addReservedPath("/metrics");
-        contexts.push_back(makeContext("metrics", "/metrics",
-                                       std::make_unique<ManagerServlet>(_api, &ManagerApi::metrics), 0));
+        contexts.push_back(
+            makeContext("metrics", "/metrics", std::make_unique<ManagerServlet>(_api, &ManagerApi::metrics),
+                        std::make_shared<ManagerHeadCheck>(_api, &ManagerApi::checkMetricsHead),
+                        ManagerApi::MaxJsonBody));
     }
     for (const auto& context : contexts) {
         if (!context->start())

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/ServerConfig.h"
+#include "http/DispatchLane.h"
 #include "manager/EngineBackend.h"
 #include "manager/ManagerApi.h"
 
@@ -10,6 +11,7 @@
 namespace serval::core {
 class Context;
 class Engine;
+class HeadCheck;
 class Servlet;
 } // namespace serval::core
 
@@ -33,18 +35,25 @@ public:
     /// actionable line (bad allow list, unusable database, path already taken).
     void install();
 
+    /// The pool the two Contexts run their requests on (startup's admin pool, which no app can
+    /// take, so the page and /metrics answer while apps hang). Before install(); `lane` outlives
+    /// the Contexts. Not called: they take a share of the shared pool like an app.
+    void setDispatchLane(http::DispatchLane& lane) noexcept { _lane = &lane; }
+
     EngineBackend& backend() noexcept { return *_backend; }
     ManagerApi& api() noexcept { return *_api; }
 
 private:
     std::shared_ptr<core::Context> makeContext(const std::string& name, const std::string& path,
-                                               std::unique_ptr<core::Servlet> servlet, uint64_t maxBody);
+                                               std::unique_ptr<core::Servlet> servlet,
+                                               std::shared_ptr<core::HeadCheck> headCheck, uint64_t maxBody);
 
     core::Engine& _engine;
     config::ServerConfig _server;
     std::unique_ptr<EngineBackend> _backend;
     std::shared_ptr<realm::Realm> _realm;
     std::shared_ptr<ManagerApi> _api;
+    http::DispatchLane* _lane = nullptr;
 };
 
 } // namespace serval::manager

@@ -4,11 +4,15 @@
 #include "manager/ProcessStats.h"
 #include "realm/Secrets.h"
 #include "util/Log.h"
+#include "util/Path.h"
 #include "util/Strings.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <sstream>
 #include <unistd.h>
@@ -356,8 +360,11 @@ ManagerApi::ManagerApi(ManagerConfig config, ManagerBackend& backend, std::share
 
 std::string ManagerApi::cookieHeader(const std::string& value, bool secure, bool remove) const
 {
-    std::string cookie =
-        std::string(CookieName) + "=" + value + "; Path=" + _config.path + "; HttpOnly; SameSite=Strict";
+    // "Path=/manager/": browsers send it to the manager's own URLs only, never to an app whose
+    // path merely starts with the same letters ("/managerx"); the deployer keeps every app out
+    // of the paths below it.
+    std::string cookie = std::string(cookieName(secure)) + "=" + value + "; Path=" + _config.path +
+                         "/; HttpOnly; SameSite=Strict";
     if (secure) cookie += "; Secure";
     if (remove) cookie += "; Max-Age=0";
     return cookie;
@@ -382,15 +389,70 @@ void ManagerApi::audit(const Principal& who, const AdminRequest& request, std::s
     }
 }
 
+std::optional<AdminResponse> ManagerApi::refuseAddress(const AdminRequest& request) const
+{
+    if (_allow.allows(request.remoteAddress)) return std::nullopt;
+    LOG_WARN("manager", "refused " + request.method + " " + _config.path + request.path + " from " +
+                            request.remoteAddress + " (not in the manager allow list)");
+    return text(403, "403 Forbidden: the manager is not reachable from this address. An administrator can "
+                     "add it to <Manager allow=\"...\"> in conf/server.xml.\n");
+}
+
+std::optional<AdminResponse> ManagerApi::refuseCrossSite(const AdminRequest& request) const
+{
+    if (!isStateChanging(request.method)) return std::nullopt;
+    // Fetch Metadata, where the browser sends it, says who initiated the request; Origin is the
+    // older signal (Tomcat's CSRF filter and OWASP check both). Scripts send neither.
+    std::string_view site = request.header("Sec-Fetch-Site");
+    std::string_view origin = request.header("Origin");
+    bool crossSite = !site.empty() && !util::equalsIgnoreCase(site, "same-origin") &&
+                     !util::equalsIgnoreCase(site, "none");
+    if (!crossSite && !origin.empty()) {
+        std::string self =
+            std::string(request.secure ? "https://" : "http://") + std::string(request.header("Host"));
+        crossSite = !util::equalsIgnoreCase(origin, self);
+    }
+    if (!crossSite) return std::nullopt;
+    LOG_WARN("manager", "refused " + request.method + " " + _config.path + request.path + " from " +
+                            request.remoteAddress +
+                            ": sent by another site (Origin: " + std::string(origin.substr(0, 100)) +
+                            ", Sec-Fetch-Site: " + std::string(site.substr(0, 20)) + ")");
+    return error(403, "cross_site",
+                 "state changes are accepted from the manager's own page only; this request came from "
+                 "another site (Origin / Sec-Fetch-Site)");
+}
+
+std::optional<AdminResponse> ManagerApi::checkHead(const AdminRequest& head, bool bodyAnnounced,
+                                                   uint64_t& maxBody)
+{
+    maxBody = MaxJsonBody;
+    if (auto refused = refuseAddress(head)) return refused;
+    if (auto refused = refuseCrossSite(head)) return refused;
+    std::string_view path = head.path;
+    if (!util::startsWith(path, "/api/")) return std::nullopt; // the page: read-only, answered by handle()
+    std::string_view route = path.substr(4);
+    RouteMatch found = matchRoute(head.method, route);
+    if (found.byPath->handler == &ManagerApi::deploy) maxBody = _config.maxUploadSize;
+    // Without a body a request costs nothing to hold: handle() decides it on a worker, where a
+    // refusal is audited like any other. Login is the one route anyone may send a body to.
+    if (!bodyAnnounced || found.byPath->access == Access::Anyone) return std::nullopt;
+    auto authenticated = authenticate(head, route, true);
+    if (auto* refused = std::get_if<AdminResponse>(&authenticated)) return std::move(*refused);
+    if (auto refused = refuse(found.byPath->access, std::get<Principal>(authenticated))) return refused;
+    if (!found.match) return error(405, "method_not_allowed", found.byPath->wrongMethod);
+    return std::nullopt;
+}
+
+std::optional<AdminResponse> ManagerApi::checkMetricsHead(const AdminRequest& head, bool, uint64_t& maxBody)
+{
+    maxBody = MaxJsonBody;
+    return refuseMetrics(head);
+}
+
 AdminResponse ManagerApi::handle(const AdminRequest& request)
 {
-    if (!_allow.allows(request.remoteAddress)) {
-        LOG_WARN("manager", "refused " + request.method + " " + _config.path + request.path + " from " +
-                                request.remoteAddress + " (not in the manager allow list)");
-        return text(403,
-                    "403 Forbidden: the manager is not reachable from this address. An administrator can "
-                    "add it to <Manager allow=\"...\"> in conf/server.xml.\n");
-    }
+    if (auto refused = refuseAddress(request)) return std::move(*refused);
+    if (auto refused = refuseCrossSite(request)) return std::move(*refused);
     std::string_view path = request.path;
     if (path.empty()) {
         // The page loads its assets relative to "/manager/".
@@ -452,21 +514,24 @@ const std::vector<ManagerApi::Route>& ManagerApi::routes()
     return table;
 }
 
-AdminResponse ManagerApi::api(const AdminRequest& request, std::string_view route)
+ManagerApi::RouteMatch ManagerApi::matchRoute(std::string_view method, std::string_view route)
 {
-    const Route* byPath = nullptr;
-    const Route* match = nullptr;
-    std::string_view tail;
+    RouteMatch found;
     for (const Route& row : routes()) {
-        if (byPath && row.path != byPath->path) break; // a path's rows are adjacent
-        if (!byPath && !matchesPath(row.path, route, tail)) continue;
-        if (!byPath) byPath = &row;
-        if (hasMethod(row.methods, request.method)) {
-            match = &row;
+        if (found.byPath && row.path != found.byPath->path) break; // a path's rows are adjacent
+        if (!found.byPath && !matchesPath(row.path, route, found.tail)) continue;
+        if (!found.byPath) found.byPath = &row;
+        if (hasMethod(row.methods, method)) {
+            found.match = &row;
             break;
         }
     }
-    // The last row's "*" matches every route, so byPath is always set.
+    return found; // the last row's "*" matches every route, so byPath is always set
+}
+
+AdminResponse ManagerApi::api(const AdminRequest& request, std::string_view route)
+{
+    auto [byPath, match, tail] = matchRoute(request.method, route);
     Principal who;
     if (byPath->access != Access::Anyone) {
         auto authenticated = authenticate(request, route);
@@ -480,7 +545,7 @@ AdminResponse ManagerApi::api(const AdminRequest& request, std::string_view rout
 }
 
 std::variant<Principal, AdminResponse> ManagerApi::authenticate(const AdminRequest& request,
-                                                                std::string_view route)
+                                                                std::string_view route, bool atHead)
 {
     // A bearer token, or the page's session cookie (never both kinds of role).
     Principal who;
@@ -490,7 +555,8 @@ std::variant<Principal, AdminResponse> ManagerApi::authenticate(const AdminReque
             return error(401, "unauthorized",
                          "use Authorization: Bearer <token> (create tokens in the manager page)");
         }
-        auto token = _tokens->verify(std::string(util::trim(authorization.substr(7))));
+        std::string secret(util::trim(authorization.substr(7)));
+        auto token = atHead ? _tokens->find(secret) : _tokens->verify(secret);
         if (!token) {
             auto response = error(401, "invalid_token", "the token is unknown or revoked");
             response.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -507,7 +573,7 @@ std::variant<Principal, AdminResponse> ManagerApi::authenticate(const AdminReque
         }
         return who;
     }
-    std::string id = cookieValue(request.header("Cookie"), CookieName);
+    std::string id = cookieValue(request.header("Cookie"), cookieName(request.secure));
     auto session = id.empty() ? std::nullopt : _sessions.find(id);
     if (!session) {
         auto response = error(401, "unauthorized", "log in first (the session is missing or expired)");
@@ -611,11 +677,13 @@ AdminResponse ManagerApi::login(const ApiCall& call)
                          " has no manager-gui or manager-status role; scripts use API tokens");
     }
     // A fresh id at every login; an old cookie, if any, is dropped.
-    std::string old = cookieValue(request.header("Cookie"), CookieName);
+    std::string old = cookieValue(request.header("Cookie"), cookieName(request.secure));
     if (!old.empty()) _sessions.remove(old);
     auto session = _sessions.create(result.user, roles);
     audit(who, request, "login", result.user, "ok");
-    auto response = json(200, sessionJson(session.user, session.roles, session.csrf));
+    auto body = sessionJson(session.user, session.roles, session.csrf);
+    body->set("deployRoots", jsonArray(_config.deployRoots));
+    auto response = json(200, body);
     response.headers.emplace_back("Set-Cookie", cookieHeader(session.id, request.secure, false));
     return response;
 }
@@ -626,6 +694,7 @@ AdminResponse ManagerApi::session(const ApiCall& call)
     if (who.viaToken) return error(400, "bad_request", "sessions are for the page; tokens need none");
     auto body = sessionJson(who.user, who.roles, who.csrf);
     body->set("canAct", canAct(who));
+    body->set("deployRoots", jsonArray(_config.deployRoots));
     return json(200, body);
 }
 
@@ -741,7 +810,37 @@ AdminResponse ManagerApi::deploy(const ApiCall& call)
         if (serverPath[0] != '/')
             return error(400, "bad_request", "serverPath must be an absolute path on the server");
         target += serverPath;
-        result = guarded([&] { return _backend.deployPath(host, path, serverPath, replace); });
+        if (_config.deployRoots.empty()) {
+            audit(call.who, request, "deploy", target, "refused: deploy by server path is off");
+            return error(403, "forbidden",
+                         "deploy by server path is off; an administrator can list the directories it may "
+                         "read in <Manager deployRoots=\"...\"> in conf/server.xml");
+        }
+        // Opened here, within the roots and following no link; the deployer gets the descriptor.
+        util::FileDescriptor source = util::openWithin(_config.deployRoots, serverPath);
+        if (!source) {
+            int why = errno;
+            std::string roots;
+            for (const std::string& root : _config.deployRoots)
+                roots += (roots.empty() ? "" : ", ") + root;
+            std::string detail =
+                why == EACCES   ? serverPath + " is outside <Manager deployRoots> (" + roots + ")"
+                : why == ELOOP  ? serverPath + " is or passes through a symbolic link; name the file itself"
+                : why == EINVAL ? "serverPath must be a plain absolute path (no \".\", \"..\" or \"//\")"
+                                : serverPath + ": " + std::strerror(why);
+            audit(call.who, request, "deploy", target, "refused: " + detail);
+            return error(why == ENOENT   ? 404
+                         : why == EINVAL ? 400
+                                         : 403,
+                         why == ENOENT   ? "not_found"
+                         : why == EINVAL ? "bad_request"
+                                         : "forbidden",
+                         detail);
+        }
+        result = guarded([&] {
+            return _backend.deployPath(host, path, serverPath, std::move(source), _config.maxUploadSize,
+                                       replace);
+        });
     } else {
         if (request.body.empty()) {
             return error(400, "bad_request", "send the bundle as the request body, or name serverPath=");
@@ -859,6 +958,29 @@ AdminResponse ManagerApi::status(const ApiCall&)
         o->set("requests", c.requests);
         o->set("bytesIn", c.bytesIn);
         o->set("bytesOut", c.bytesOut);
+        o->set("tls", c.tls);
+        if (c.tls) {
+            Array::Ptr certificates = new Array;
+            for (const CertificateStatus& certificate : c.certificates) {
+                auto item = newObject();
+                item->set("where", certificate.where);
+                item->set("certificateFile", certificate.certificateFile);
+                Array::Ptr hostNames = new Array;
+                for (const std::string& name : certificate.hostNames)
+                    hostNames->add(name);
+                item->set("hostNames", hostNames);
+                item->set("subject", certificate.subject);
+                Array::Ptr names = new Array;
+                for (const std::string& name : certificate.subjectAltNames)
+                    names->add(name);
+                item->set("subjectAltNames", names);
+                item->set("keyType", certificate.keyType);
+                item->set("notAfter", certificate.notAfter);
+                item->set("lastError", certificate.lastError);
+                certificates->add(item);
+            }
+            o->set("certificates", certificates);
+        }
         requests += c.requests;
         connectors->add(o);
     }
@@ -957,7 +1079,7 @@ AdminResponse ManagerApi::notFound(const ApiCall&)
     return error(404, "not_found", "no such API endpoint; see docs/manager-api.md");
 }
 
-AdminResponse ManagerApi::metrics(const AdminRequest& request)
+std::optional<AdminResponse> ManagerApi::refuseMetrics(const AdminRequest& request) const
 {
     if (request.method != "GET" && request.method != "HEAD") {
         AdminResponse response;
@@ -975,6 +1097,12 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
             return response;
         }
     }
+    return std::nullopt;
+}
+
+AdminResponse ManagerApi::metrics(const AdminRequest& request)
+{
+    if (auto refused = refuseMetrics(request)) return std::move(*refused);
     auto status = _backend.status();
     auto process = ProcessStats::read();
     auto apps = _backend.apps();
@@ -993,8 +1121,8 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
                 << field(c) << "\n";
         }
     };
-    auto perApp = [&](const char* name, const char* help, auto field) {
-        family(name, "counter", help);
+    auto perApp = [&](const char* name, const char* help, auto field, const char* type = "counter") {
+        family(name, type, help);
         for (const auto& app : apps) {
             out << name << "{host=\"" << metricLabel(app.host) << "\",context=\"" << metricLabel(app.path)
                 << "\"} " << field(app) << "\n";
@@ -1012,6 +1140,17 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
                  [](const ConnectorInfo& c) { return c.bytesIn; });
     perConnector("serval_sent_bytes_total", "counter", "Bytes sent to clients.",
                  [](const ConnectorInfo& c) { return c.bytesOut; });
+    family("serval_tls_certificate_expiry_seconds", "gauge",
+           "Seconds until a TLS certificate expires (negative: expired), per <Certificate>.");
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    for (const auto& c : status.connectors) {
+        for (const CertificateStatus& certificate : c.certificates) {
+            out << "serval_tls_certificate_expiry_seconds{address=\"" << metricLabel(c.address)
+                << "\",port=\"" << c.port << "\",certificate=\"" << metricLabel(certificate.where)
+                << "\",subject=\"" << metricLabel(certificate.subject) << "\"} "
+                << (certificate.notAfter - now) << "\n";
+        }
+    }
     scalar("serval_worker_threads", "gauge", "Worker pool size.", status.workerThreads);
     scalar("serval_worker_busy", "gauge", "Workers running a request.", status.workersBusy);
     scalar("serval_worker_queued", "gauge", "Requests waiting for a worker.", status.workQueued);
@@ -1027,6 +1166,15 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
            [](const AppInfo& a) { return a.requests; });
     perApp("serval_app_errors_5xx_total", "5xx responses per application.",
            [](const AppInfo& a) { return a.errors5xx; });
+    perApp(
+        "serval_app_workers_busy", "Requests on the application's share of the worker pool.",
+        [](const AppInfo& a) { return a.running; }, "gauge");
+    perApp(
+        "serval_app_queued", "Requests waiting for the application's share of the worker pool.",
+        [](const AppInfo& a) { return a.queued; }, "gauge");
+    perApp("serval_app_rejected_total",
+           "Requests refused with 503: the application's share and queue were full.",
+           [](const AppInfo& a) { return a.rejected; });
     out << _backend.metrics();
 
     AdminResponse response;

@@ -65,7 +65,14 @@ struct Principal
 class ManagerApi
 {
 public:
+    /// The session cookie over plain HTTP. Over TLS it is SecureCookieName: the `__Secure-`
+    /// prefix makes browsers refuse it unless it was set over TLS with Secure. (`__Host-` would
+    /// force `Path=/`, handing the cookie to every app on the host.)
     static constexpr const char* CookieName = "SERVAL_MANAGER";
+    static constexpr const char* SecureCookieName = "__Secure-SERVAL_MANAGER";
+    static const char* cookieName(bool secure) noexcept { return secure ? SecureCookieName : CookieName; }
+    /// Largest body of every route but /api/deploy (their bodies are small JSON objects).
+    static constexpr uint64_t MaxJsonBody = 64 * 1024;
 
     /// Throws std::runtime_error for a bad allow list or an unusable token database.
     ManagerApi(ManagerConfig config, ManagerBackend& backend, std::shared_ptr<realm::Realm> realm,
@@ -74,6 +81,18 @@ public:
     AdminResponse handle(const AdminRequest& request);
     /// GET /metrics (Prometheus text), same allow list, optional bearer token; other methods 405.
     AdminResponse metrics(const AdminRequest& request);
+
+    /// The decision on a request head (`head` has no body yet), before one body byte is read:
+    /// the allow list, Origin and Sec-Fetch-Site on state changes, and, when a body is announced,
+    /// the caller (session cookie and CSRF token, or bearer token), its role and the method, for
+    /// every route but login. Sets `maxBody` to what the route takes. Returns the refusal, or
+    /// nullopt to read the body and handle() the request.
+    /// THREADS: I/O threads (ManagerHeadCheck). Reads memory and the token table only; the one
+    /// write is the audit row of a CSRF refusal, which needs a live session.
+    std::optional<AdminResponse> checkHead(const AdminRequest& head, bool bodyAnnounced, uint64_t& maxBody);
+    /// The same for /metrics: the allow list and the method; no body is read.
+    std::optional<AdminResponse> checkMetricsHead(const AdminRequest& head, bool bodyAnnounced,
+                                                  uint64_t& maxBody);
 
     const ManagerConfig& config() const noexcept { return _config; }
     realm::Realm& realm() noexcept { return *_realm; }
@@ -117,10 +136,29 @@ private:
     };
     static const std::vector<Route>& routes();
 
+    /// The route table's answer for a route below /api: the first row whose path matches
+    /// (`byPath`, never null: the last row matches everything) and the one whose methods include
+    /// the request's (`match`, null: 405).
+    struct RouteMatch
+    {
+        const Route* byPath = nullptr;
+        const Route* match = nullptr;
+        std::string_view tail;
+    };
+    static RouteMatch matchRoute(std::string_view method, std::string_view route);
+
     AdminResponse api(const AdminRequest& request, std::string_view route);
+    /// 405, 403 (allow list) or 401 (metricsToken) for a /metrics request, or nullopt.
+    std::optional<AdminResponse> refuseMetrics(const AdminRequest& request) const;
+    /// 403 for a client outside the allow list.
+    std::optional<AdminResponse> refuseAddress(const AdminRequest& request) const;
+    /// 403 for a state change another site's page sent (Origin or Sec-Fetch-Site say so).
+    std::optional<AdminResponse> refuseCrossSite(const AdminRequest& request) const;
     /// The caller behind a bearer token or the page's cookie (and its CSRF token), or the
-    /// 401/403 answer that refuses it.
-    std::variant<Principal, AdminResponse> authenticate(const AdminRequest& request, std::string_view route);
+    /// 401/403 answer that refuses it. `atHead`: a token is only looked up (its last use is
+    /// recorded when the request is handled).
+    std::variant<Principal, AdminResponse> authenticate(const AdminRequest& request, std::string_view route,
+                                                        bool atHead = false);
     std::optional<AdminResponse> refuse(Access access, const Principal& who) const;
 
     AdminResponse login(const ApiCall& call);

@@ -5,6 +5,8 @@
 // directly. container/startup wires an implementation over the Deployer, the registry and the
 // connector statistics; the unit tests use an in-memory one.
 
+#include "util/FileDescriptor.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,6 +30,9 @@ struct AppInfo
     std::string deployedAt; ///< ISO 8601 UTC, "" if never
     std::string checksum;   ///< bundle SHA-256, "" for exploded directories
     std::string failure;    ///< last failure's one-line reason, "" if none
+    uint32_t running = 0;   ///< requests on its share of the worker pool now (core::ContextLane)
+    uint32_t queued = 0;    ///< requests waiting for that share
+    uint64_t rejected = 0;  ///< requests refused with 503 because share and queue were full
 };
 
 struct ComponentInfo
@@ -73,6 +78,20 @@ struct ActionResult
     std::optional<AppInfo> app; ///< the app after the action, when it exists
 };
 
+/// One TLS certificate of a connector, as the admin page, the status JSON and /metrics show it
+/// (plain data: startup copies it from the connector's TlsContext; the manager knows no TLS).
+struct CertificateStatus
+{
+    std::string where; ///< "conf/server.xml:12"
+    std::string certificateFile;
+    std::vector<std::string> hostNames; ///< SNI names; empty = the default certificate
+    std::string subject;
+    std::vector<std::string> subjectAltNames;
+    std::string keyType;
+    int64_t notAfter = 0;  ///< Unix seconds
+    std::string lastError; ///< the last reload that was refused ("" = none)
+};
+
 struct ConnectorInfo
 {
     std::string address;
@@ -81,6 +100,8 @@ struct ConnectorInfo
     uint64_t requests = 0; ///< total since start; the page derives requests/s
     uint64_t bytesIn = 0;
     uint64_t bytesOut = 0;
+    bool tls = false;
+    std::vector<CertificateStatus> certificates;
 };
 
 struct ServerStatus
@@ -145,9 +166,12 @@ public:
     virtual ActionResult deployUpload(const std::string& host, const std::string& path,
                                       const std::string& fileName, const std::string& bundle,
                                       bool update) = 0;
-    /// Deploys a bundle or directory already on the server's file system.
+    /// Deploys a bundle or directory already on the server's file system: `source` is open on
+    /// `serverPath` (the manager opened it within its deployRoots, following no link); a bundle is
+    /// copied up to `maxBytes`, a directory by the Host's bundle caps.
     virtual ActionResult deployPath(const std::string& host, const std::string& path,
-                                    const std::string& serverPath, bool update) = 0;
+                                    const std::string& serverPath, util::FileDescriptor source,
+                                    uint64_t maxBytes, bool update) = 0;
     virtual ActionResult undeploy(const std::string& host, const std::string& path) = 0;
     virtual ActionResult start(const std::string& host, const std::string& path) = 0;
     virtual ActionResult stop(const std::string& host, const std::string& path) = 0;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace serval::manager {
 
@@ -16,6 +17,12 @@ struct ManagerConfig
     /// If set, /metrics also requires `Authorization: Bearer <metricsToken>` (Prometheus'
     /// `authorization` / `bearer_token` setting). The allow list always applies.
     std::string metricsToken;
+    /// Largest bundle upload (POST /api/deploy body), and largest file a deploy by server path
+    /// copies; every other route takes JSON bodies up to ManagerApi::MaxJsonBody.
+    uint64_t maxUploadSize = 268435456;
+    /// Directories (absolute, resolved) a deploy by server path may read from; empty: deploy by
+    /// server path is off.
+    std::vector<std::string> deployRoots;
     std::string usersFile;      ///< BASE/conf/users.xml
     std::string tokensDatabase; ///< BASE/data/serval.db
     std::string logFile;        ///< BASE/logs/serval.log (the Logs tab tails it)

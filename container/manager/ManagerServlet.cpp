@@ -1,28 +1,31 @@
 #include "manager/ManagerServlet.h"
 
+#include "core/Context.h"
 #include "core/Request.h"
 #include "core/Response.h"
+#include "util/Log.h"
+
+#include <algorithm>
 
 namespace serval::manager {
 
-AdminRequest ManagerServlet::toAdminRequest(core::Request& request)
+AdminRequest ManagerServlet::toAdminRequest(const http::HttpRequest& request, std::string_view contextPath)
 {
     AdminRequest out;
-    out.method = std::string(request.method());
-    std::string_view uri = request.requestUri();
-    std::string_view context = request.contextPath();
+    out.method = request.method;
+    std::string_view uri = request.path;
     // The raw URI starts with the context path (the mapper matched it); what follows is ours.
-    out.path = std::string(uri.size() >= context.size() ? uri.substr(context.size()) : std::string_view());
-    out.query = std::string(request.queryString());
-    for (const auto& header : request.http().headers)
+    out.path =
+        std::string(uri.size() >= contextPath.size() ? uri.substr(contextPath.size()) : std::string_view());
+    out.query = request.query;
+    for (const auto& header : request.headers)
         out.headers.emplace_back(header.name, header.value);
-    out.body = std::string(request.body());
-    out.remoteAddress = request.http().remoteAddress;
-    out.secure = request.http().secure;
+    out.remoteAddress = request.remoteAddress;
+    out.secure = request.secure;
     return out;
 }
 
-void ManagerServlet::send(const AdminResponse& from, core::Response& to)
+void ManagerServlet::send(const AdminResponse& from, http::HttpResponse& to)
 {
     to.setStatus(from.status);
     for (const auto& [name, value] : from.headers) {
@@ -36,8 +39,35 @@ void ManagerServlet::send(const AdminResponse& from, core::Response& to)
 
 core::ServiceStatus ManagerServlet::service(core::Request& request, core::Response& response)
 {
-    send(((*_api).*_entry)(toAdminRequest(request)), response);
+    AdminRequest admin = toAdminRequest(request.http(), request.contextPath());
+    admin.body = std::string(request.body());
+    send(((*_api).*_entry)(admin), response.http());
     return {};
+}
+
+void ManagerHeadCheck::checkHead(const core::Context& context, http::HttpExchange& exchange,
+                                 http::HeadDecision& decision) noexcept
+{
+    try {
+        const http::HttpRequest& request = exchange.request;
+        std::string_view length = request.header("Content-Length");
+        bool bodyAnnounced = request.hasHeader("Transfer-Encoding") || (!length.empty() && length != "0");
+        uint64_t maxBody = decision.maxBodySize;
+        auto refused = ((*_api).*_entry)(ManagerServlet::toAdminRequest(request, context.contextPath()),
+                                         bodyAnnounced, maxBody);
+        decision.maxBodySize = decision.maxBodySize == 0 ? maxBody : std::min(decision.maxBodySize, maxBody);
+        if (!refused) return;
+        ManagerServlet::send(*refused, exchange.response);
+        decision.rejectStatus = refused->status;
+    } catch (const std::exception& e) {
+        // The control plane may throw (a broken token table): refuse rather than read the body.
+        LOG_ERROR("manager", std::string("cannot check a request head: ") + e.what());
+        exchange.response.reset();
+        decision.rejectStatus = 500;
+    } catch (...) {
+        exchange.response.reset();
+        decision.rejectStatus = 500;
+    }
 }
 
 } // namespace serval::manager

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/HeadCheck.h"
 #include "core/Servlet.h"
 #include "manager/ManagerApi.h"
 
@@ -25,8 +26,32 @@ public:
     {}
     core::ServiceStatus service(core::Request& request, core::Response& response) override;
 
-    static AdminRequest toAdminRequest(core::Request& request);
-    static void send(const AdminResponse& from, core::Response& to);
+    /// Everything of the request but its body; `path` is what follows `contextPath` in the raw
+    /// (still percent-encoded) request path, as the mapper matched it.
+    static AdminRequest toAdminRequest(const http::HttpRequest& request, std::string_view contextPath);
+    static void send(const AdminResponse& from, http::HttpResponse& to);
+
+private:
+    std::shared_ptr<ManagerApi> _api;
+    Entry _entry;
+};
+
+/// The manager's decision on a request head (ManagerApi::checkHead, or checkMetricsHead for
+/// /metrics), installed on its Contexts by Manager::install: a refusal (401, 403, 405) is sent
+/// before one byte of the body is read, and each route's body cap is set there.
+///
+/// THREADS: checkHead() on I/O threads, concurrently.
+class ManagerHeadCheck : public core::HeadCheck
+{
+public:
+    using Entry = std::optional<AdminResponse> (ManagerApi::*)(const AdminRequest& head, bool bodyAnnounced,
+                                                               uint64_t& maxBody);
+
+    explicit ManagerHeadCheck(std::shared_ptr<ManagerApi> api, Entry entry = &ManagerApi::checkHead)
+        : _api(std::move(api)), _entry(entry)
+    {}
+    void checkHead(const core::Context& context, http::HttpExchange& exchange,
+                   http::HeadDecision& decision) noexcept override;
 
 private:
     std::shared_ptr<ManagerApi> _api;

@@ -50,7 +50,7 @@ std::string TokenStore::create(const std::string& name, const std::string& user,
     return secret;
 }
 
-std::optional<ApiToken> TokenStore::verify(const std::string& secret)
+std::optional<ApiToken> TokenStore::lookup(const std::string& secret, bool recordUse)
 {
     if (secret.compare(0, 4, Prefix) != 0 || secret.size() > 128) return std::nullopt;
     // Looked up by the hash of the presented secret: the comparison happens on digests of
@@ -62,10 +62,21 @@ std::optional<ApiToken> TokenStore::verify(const std::string& secret)
     if (!s.step()) return std::nullopt;
     if (!realm::constantTimeEquals(s.textAt(5), hash)) return std::nullopt;
     ApiToken token = readRow(s);
+    if (!recordUse) return token;
     Statement(_db, "UPDATE manager_tokens SET last_used = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?")
         .bind(1, static_cast<int64_t>(token.id))
         .run();
     return token;
+}
+
+std::optional<ApiToken> TokenStore::verify(const std::string& secret)
+{
+    return lookup(secret, true);
+}
+
+std::optional<ApiToken> TokenStore::find(const std::string& secret)
+{
+    return lookup(secret, false);
 }
 
 bool TokenStore::revoke(long long id)

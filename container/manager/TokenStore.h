@@ -36,10 +36,15 @@ public:
     std::string create(const std::string& name, const std::string& user, ApiToken* created = nullptr);
     /// The token's row for a presented secret, or nullopt. Updates last_used.
     std::optional<ApiToken> verify(const std::string& secret);
+    /// The same without recording the use: a read only (the manager's head check, on I/O
+    /// threads, before the request is handled and verify()'d).
+    std::optional<ApiToken> find(const std::string& secret);
     bool revoke(long long id);
     std::vector<ApiToken> list();
 
 private:
+    std::optional<ApiToken> lookup(const std::string& secret, bool recordUse);
+
     std::mutex _mutex;
     registry::Database _db; ///< behind _mutex
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,12 @@ struct PasswordHash
                               size_t keyBytes = KeyBytes);
     /// Derives the key for `password` and compares it in constant time.
     bool verify(std::string_view password) const;
+
+    /// One self-describing ASCII string, "pbkdf2-sha256$ITERATIONS$SALT$HASH" (base64), for
+    /// apps that store a hash themselves (the ABI's security_hash_password).
+    std::string encode() const;
+    /// The inverse of encode(); nullopt for anything else (or fewer than MinIterations).
+    static std::optional<PasswordHash> decode(std::string_view text);
 };
 
 } // namespace serval::realm

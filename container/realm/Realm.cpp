@@ -3,6 +3,7 @@
 #include "util/Log.h"
 #include "util/Strings.h"
 
+#include <algorithm>
 #include <sys/stat.h>
 
 namespace serval::realm {
@@ -106,24 +107,38 @@ AuthResult Realm::authenticate(const std::string& user, const std::string& passw
     std::string key = util::toLower(user);
     PasswordHash hash;
     bool known = false;
+    bool locksNow = false;
+    std::chrono::steady_clock::time_point attempt;
     {
         std::lock_guard<std::mutex> lock(_mutex);
-        auto t = now();
+        attempt = now();
         auto& window = _addressFailures[address];
-        while (!window.empty() && window.front() + _policy.addressWindow <= t)
+        while (!window.empty() && window.front() + _policy.addressWindow <= attempt)
             window.pop_front();
         if (window.size() >= _policy.maxAddressFailures) {
             result.status = AuthStatus::RateLimited;
             result.retryAfter =
-                duration_cast<seconds>(window.front() + _policy.addressWindow - t) + seconds(1);
+                duration_cast<seconds>(window.front() + _policy.addressWindow - attempt) + seconds(1);
             return result;
         }
-        auto failures = _userFailures.find(key);
-        if (failures != _userFailures.end() && failures->second.lockedUntil > t) {
+        Failures& failures = _userFailures[key];
+        if (failures.lockedUntil > attempt) {
             result.status = AuthStatus::LockedOut;
-            result.retryAfter = duration_cast<seconds>(failures->second.lockedUntil - t) + seconds(1);
+            result.retryAfter = duration_cast<seconds>(failures.lockedUntil - attempt) + seconds(1);
             return result;
         }
+        if (failures.lockedUntil != std::chrono::steady_clock::time_point{}) {
+            failures = Failures{}; // an expired lockout starts counting afresh
+        }
+        // The attempt counts as a failure before its password is checked (and is taken back if
+        // it succeeds): parallel logins see each other at once, so no more than maxFailures
+        // passwords are ever checked per lockout, and no more than maxAddressFailures per window.
+        if (++failures.count >= _policy.maxFailures) {
+            failures.lockedUntil = attempt + _policy.lockout;
+            failures.count = 0;
+            locksNow = true;
+        }
+        window.push_back(attempt);
         if (const User* found = UsersFile::find(_users, user)) {
             hash = found->password;
             result.user = found->name;
@@ -137,28 +152,25 @@ AuthResult Realm::authenticate(const std::string& user, const std::string& passw
     bool ok = hash.verify(password) && known;
 
     std::lock_guard<std::mutex> lock(_mutex);
-    auto t = now();
     if (ok) {
-        _userFailures.erase(key);
+        _userFailures.erase(key); // also lifts a lockout this very attempt set
+        auto window = _addressFailures.find(address);
+        if (window != _addressFailures.end()) {
+            auto mine = std::find(window->second.rbegin(), window->second.rend(), attempt);
+            if (mine != window->second.rend()) window->second.erase(std::next(mine).base());
+        }
         result.status = AuthStatus::Ok;
         return result;
     }
     result.user.clear();
     result.roles.clear();
     result.status = AuthStatus::BadCredentials;
-    auto& failures = _userFailures[key];
-    if (failures.lockedUntil != std::chrono::steady_clock::time_point{} && failures.lockedUntil <= t) {
-        failures = Failures{}; // an expired lockout starts counting afresh
-    }
-    if (++failures.count >= _policy.maxFailures) {
-        failures.lockedUntil = t + _policy.lockout;
-        failures.count = 0;
+    if (locksNow) {
         LOG_WARN("realm", "user \"" + user + "\" locked out for " + std::to_string(_policy.lockout.count()) +
                               " s after " + std::to_string(_policy.maxFailures) +
                               " failed logins (last from " + address + ")");
     }
-    _addressFailures[address].push_back(t);
-    prune(t);
+    prune(now());
     return result;
 }
 

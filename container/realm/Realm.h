@@ -43,6 +43,10 @@ struct RealmPolicy
 /// conf/users.xml, with per-user lockout (names compared case-insensitively; unknown names are
 /// counted too, so lockout does not reveal which names exist) and a per-address failure limit.
 ///
+/// Each attempt is counted (against the user name and the address) before its password is
+/// checked, under the mutex, and taken back if it succeeds: N parallel wrong logins check at most
+/// maxFailures passwords before the rest hear LockedOut.
+///
 /// THREADS: every method is safe from any thread (one mutex; the PBKDF2 work runs outside it).
 /// The clock is injectable for tests.
 class Realm

@@ -5,6 +5,7 @@
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>
 #include <Poco/DigestEngine.h>
+#include <Poco/HMACEngine.h>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -56,6 +57,14 @@ bool constantTimeEquals(std::string_view a, std::string_view b) noexcept
         diff |= static_cast<unsigned char>(a[i] ^ b[i]);
     }
     return diff == 0;
+}
+
+std::string hmacSha256(std::string_view key, std::string_view data)
+{
+    Poco::HMACEngine<Sha256Engine> engine{std::string(key)};
+    engine.update(data.data(), data.size());
+    const Poco::DigestEngine::Digest& mac = engine.digest();
+    return std::string(mac.begin(), mac.end());
 }
 
 std::string sha256Hex(std::string_view data)

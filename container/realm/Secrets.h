@@ -16,6 +16,8 @@ std::string randomToken(size_t bytes = 32);
 /// Compares without an early exit, so timing does not reveal where two secrets differ.
 /// (The length is not secret: every caller compares fixed-size digests or tokens.)
 bool constantTimeEquals(std::string_view a, std::string_view b) noexcept;
+/// HMAC-SHA256 of `data` under `key`: 32 raw bytes.
+std::string hmacSha256(std::string_view key, std::string_view data);
 /// SHA-256 of `data`, lower-case hex.
 std::string sha256Hex(std::string_view data);
 std::string base64Encode(std::string_view data);

@@ -2,14 +2,21 @@
 
 #include "app/AppLoader.h"
 #include "config/ConfigError.h"
+#include "connector/Graveyard.h"
+#include "realm/Secrets.h"
 #include "servlets/DefaultServlet.h"
 #include "servlets/MimeTypes.h"
+#include "util/FileDescriptor.h"
 #include "util/Log.h"
+#include "util/Path.h"
+#include "util/Strings.h"
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace serval::startup {
 namespace {
@@ -19,30 +26,80 @@ void makeParentDirectories(const std::string& file)
 {
     size_t slash = file.rfind('/');
     if (slash == std::string::npos || slash == 0) return;
-    std::string dir = file.substr(0, slash);
-    for (size_t i = 1; i <= dir.size(); ++i) {
-        if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
+    util::makeDirectories(file.substr(0, slash));
+}
+
+constexpr size_t kSecretBytes = 32;
+
+bool readSecret(const std::string& path, std::string& secret)
+{
+    util::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return false;
+    secret.assign(kSecretBytes + 1, '\0');
+    ssize_t n = ::read(fd.get(), secret.data(), secret.size());
+    if (n != static_cast<ssize_t>(kSecretBytes)) {
+        throw std::runtime_error(path + " is not a " + std::to_string(kSecretBytes) +
+                                 "-byte server secret; remove it (a new one is made at the next start, and "
+                                 "cookies apps signed with the old one stop being valid)");
     }
+    secret.resize(kSecretBytes);
+    return true;
 }
 
 } // namespace
 
-std::string listeningUrl(const std::string& address, uint16_t port)
+std::string listeningUrl(const std::string& address, uint16_t port, bool tls)
 {
     bool v6 = address.find(':') != std::string::npos;
-    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + "/";
+    return std::string(tls ? "https://" : "http://") + (v6 ? "[" + address + "]" : address) + ":" +
+           std::to_string(port) + "/";
 }
 
 Server::Server(config::ServerConfig config) : _config(std::move(config)) {}
+
+namespace {
+
+/// The admin pool: the page, its API and /metrics are light; two threads keep one slow
+/// request (a deploy, a big upload) from blocking the page.
+constexpr uint32_t kAdminThreads = 2;
+constexpr uint32_t kAdminQueue = 64;
+
+/// A hard stop gives `object` up without destroying it (connector::keepForever).
+template <typename T> void keepForever(std::unique_ptr<T> object)
+{
+    if (object) connector::keepForever(std::shared_ptr<T>(std::move(object)));
+}
+
+} // namespace
 
 Server::~Server()
 {
     stop();
 }
 
-core::ContextServices Server::contextServices()
+std::string Server::readOrCreateSecret(const std::string& path)
+{
+    std::string secret;
+    if (readSecret(path, secret)) return secret;
+    makeParentDirectories(path);
+    secret = realm::randomBytes(kSecretBytes);
+    util::FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) {
+        if (errno == EEXIST && readSecret(path, secret)) return secret; // another server made it first
+        throw std::runtime_error("cannot create the server secret " + path + ": " + std::strerror(errno) +
+                                 "; check that data/ is writable");
+    }
+    if (::write(fd.get(), secret.data(), secret.size()) != static_cast<ssize_t>(secret.size()) ||
+        ::fsync(fd.get()) != 0) {
+        throw std::runtime_error("cannot write the server secret " + path + ": " + std::strerror(errno));
+    }
+    return secret;
+}
+
+core::ContextServices Server::contextServices(std::string signingSecret)
 {
     core::ContextServices services;
+    services.signingSecret = std::move(signingSecret);
     services.appLoader = &app::loadAppModule;
     services.defaultServlet = [](const core::Context& context) -> std::unique_ptr<core::Servlet> {
         servlets::StaticConfig config;
@@ -114,6 +171,9 @@ void Server::installManager()
     std::string version = "0.0.0";
 #endif
     _manager = std::make_unique<manager::Manager>(*_engine, _config, version);
+    _adminPool = std::make_unique<connector::WorkerPool>(kAdminThreads, kAdminQueue, "serval-admin");
+    _adminPool->start();
+    _manager->setDispatchLane(*_adminPool);
     _manager->backend().setDeployer(&_deployment->deployer());
     _manager->backend().setDataSources(&_deployment->dataSources());
     // The Connectors are all constructed before this is called and the vector does not change
@@ -121,9 +181,23 @@ void Server::installManager()
     _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
         for (const auto& connector : _connectors) {
             connector::ConnectorStats stats = connector->stats();
-            status.connectors.push_back(
-                manager::ConnectorInfo{connector->boundAddress(), connector->boundPort(),
-                                       stats.openConnections, stats.requests, stats.bytesIn, stats.bytesOut});
+            manager::ConnectorInfo info;
+            info.address = connector->boundAddress();
+            info.port = connector->boundPort();
+            info.openConnections = stats.openConnections;
+            info.requests = stats.requests;
+            info.bytesIn = stats.bytesIn;
+            info.bytesOut = stats.bytesOut;
+            if (const auto& tls = connector->tls()) {
+                info.tls = true;
+                for (connector::tls::CertificateInfo& c : tls->certificates()) {
+                    info.certificates.push_back(manager::CertificateStatus{
+                        std::move(c.where), std::move(c.certificateFile), std::move(c.hostNames),
+                        std::move(c.subject), std::move(c.subjectAltNames), std::move(c.keyType), c.notAfter,
+                        std::move(c.lastError)});
+                }
+            }
+            status.connectors.push_back(std::move(info));
             status.workerThreads += stats.workerThreads;
             status.workersBusy += stats.workersBusy;
             status.workQueued += stats.workersQueued;
@@ -137,7 +211,9 @@ void Server::startInternal()
     openLogs();
     _webXmlDefaults = readWebXmlDefaults(_config.base);
 
-    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, contextServices());
+    std::string base = _config.base.empty() ? std::string(".") : _config.base;
+    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost,
+                                             contextServices(readOrCreateSecret(base + "/data/serval.key")));
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = std::make_shared<core::Host>(hostConfig);
         if (valves::AccessLog* log = accessLog(hostConfig.accessLog.value_or(_config.accessLog))) {
@@ -149,28 +225,69 @@ void Server::startInternal()
     deployApplications();
     if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
 
-    for (const config::ConnectorConfig& connectorConfig : _config.connectors)
-        _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine));
+    unsigned nextLoop = 0; // http::Loop::index() is dense across every Connector
+    for (const config::ConnectorConfig& connectorConfig : _config.connectors) {
+        _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine, nextLoop));
+        _connectors.back()->setHostAliases([this](const std::string& name) {
+            for (const config::HostConfig& host : _config.engine.hosts) {
+                if (util::toLower(host.name) == name) return host.aliases;
+            }
+            return std::vector<std::string>{};
+        });
+        nextLoop += _connectors.back()->loopCount();
+    }
     installManager();
     for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
         // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
         util::Log::write(util::LogLevel::Info, "server",
-                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort()));
+                         "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort(),
+                                                        connector->tls() != nullptr));
     }
+}
+
+std::vector<http::Loop*> Server::loops() const
+{
+    std::vector<http::Loop*> all;
+    for (const auto& connector : _connectors) {
+        std::vector<http::Loop*> loops = connector->loops();
+        all.insert(all.end(), loops.begin(), loops.end());
+    }
+    return all;
 }
 
 void Server::stopInternal() noexcept
 {
     // Reverse order: stop accepting and drain first, while the apps still answer.
-    for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it)
-        (*it)->stop();
+    _drainReport = {};
+    for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it) {
+        connector::DrainReport report = (*it)->stop(); // returns by its drain deadline
+        _drainReport.unfinished.insert(_drainReport.unfinished.end(), report.unfinished.begin(),
+                                       report.unfinished.end());
+    }
     _connectors.clear();
+    if (!_drainReport.clean()) {
+        // Handlers still run app and container code: stopping the apps would unload code under
+        // them. Keep everything they may touch; main() exits the process now.
+        LOG_ERROR("server", std::to_string(_drainReport.unfinished.size()) +
+                                " request(s) still running after the drain deadline; the applications "
+                                "are not stopped");
+        keepForever(std::move(_adminPool));
+        keepForever(std::move(_manager));
+        keepForever(std::move(_deployment));
+        keepForever(std::move(_engine));
+        for (auto& [path, log] : _accessLogs)
+            keepForever(std::move(log));
+        _accessLogs.clear();
+        return;
+    }
+    if (_adminPool) _adminPool->stop();   // the Connectors handed every admin request back
     if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
     _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
+    _adminPool.reset();  // after the Engine: the manager's Contexts point at it
     _accessLogs.clear(); // flushes
 }
 

@@ -3,6 +3,7 @@
 #include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
 #include "connector/Connector.h"
+#include "connector/WorkerPool.h"
 #include "core/Engine.h"
 #include "core/Lifecycle.h"
 #include "deployer/ServerDeployment.h"
@@ -42,9 +43,24 @@ public:
         return _connectors;
     }
 
+    /// What the last stop() left running past the Connectors' drain deadline (empty: nothing).
+    /// Not empty: those handlers still run on abandoned threads, stop() kept (leaked) the
+    /// Engine, the apps and everything else they may use, and main() should exit the process
+    /// at once without running destructors.
+    const connector::DrainReport& drainReport() const noexcept { return _drainReport; }
+
+    /// Every I/O loop of every Connector, ordered by http::Loop::index() (0..N-1). Fixed while
+    /// started: the process manager attaches its per-loop rings to these.
+    std::vector<http::Loop*> loops() const;
+
     /// The services every Context gets: the app loader (container/app) and the DefaultServlet
     /// (container/servlets). Exposed for the deployer and the admin page.
-    static core::ContextServices contextServices();
+    static core::ContextServices contextServices(std::string signingSecret = {});
+    /// The server's secret, data/serval.key (32 random bytes, mode 0600), created on the first
+    /// start: what the host keys the signatures it makes for apps with (ABI context_sign), so
+    /// signed cookies hold across restarts and app versions. Throws one actionable line if the
+    /// file cannot be read or created.
+    static std::string readOrCreateSecret(const std::string& path);
     /// Reads `base`/conf/web.xml if present (throws config::ConfigError with "conf/web.xml:LINE").
     static config::WebAppConfig readWebXmlDefaults(const std::string& base);
 
@@ -72,9 +88,13 @@ private:
     /// Engine, its backend reads the Deployer and the Connectors.
     std::unique_ptr<manager::Manager> _manager;
     std::vector<std::unique_ptr<connector::Connector>> _connectors;
+    /// The manager's and /metrics' own threads (DESIGN wave 2, section 3): no app can take
+    /// them, so the admin page answers while every app hangs. Outlives the Engine's Contexts.
+    std::unique_ptr<connector::WorkerPool> _adminPool;
+    connector::DrainReport _drainReport;
 };
 
-/// "http://127.0.0.1:8080/" or "http://[::1]:8080/".
-std::string listeningUrl(const std::string& address, uint16_t port);
+/// "http://127.0.0.1:8080/" or "http://[::1]:8080/"; "https://..." for a TLS connector.
+std::string listeningUrl(const std::string& address, uint16_t port, bool tls = false);
 
 } // namespace serval::startup

@@ -9,20 +9,25 @@
 #include "deployer/PreflightLoad.h"
 #include "realm/PasswdCommand.h"
 #include "startup/Server.h"
+#include "util/CrashHandler.h"
 #include "util/Log.h"
 #include "util/Strings.h"
 
 #include <arpa/inet.h>
+#include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #ifndef SERVAL_VERSION
@@ -75,7 +80,8 @@ void printHelp()
     for (const Subcommand& s : kSubcommands)
         std::cout << "  " << s.name << " " << s.summary << "\n";
     std::cout << "\nOnce listening, the log shows `listening on http://ADDR:PORT/`. SIGTERM or SIGINT stops\n"
-                 "gracefully (in-flight requests finish) and exits 0.\n";
+                 "gracefully (in-flight requests finish) and exits 0; a stop that takes longer than\n"
+                 "<Server shutdownTimeout> exits 1, naming the requests still running.\n";
 }
 
 struct Options
@@ -153,6 +159,50 @@ config::ServerConfig loadConfig(const Options& options, const std::string& base,
     return config;
 }
 
+/// <Server shutdownTimeout>: a stop that outlives it (a request stuck in app code, a drain that
+/// never ends) ends the process with exit status 1 and one log line naming what still runs,
+/// instead of leaving it to a supervisor's SIGKILL. Armed when the signal to stop arrives;
+/// disarmed when the stop returns in time. 0 = no deadline.
+class ShutdownDeadline
+{
+public:
+    explicit ShutdownDeadline(std::chrono::milliseconds limit)
+    {
+        if (limit.count() > 0) _watchdog = std::thread([this, limit] { watch(limit); });
+    }
+    ~ShutdownDeadline()
+    {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            _stopped = true;
+        }
+        _done.notify_one();
+        if (_watchdog.joinable()) _watchdog.join();
+    }
+    ShutdownDeadline(const ShutdownDeadline&) = delete;
+    ShutdownDeadline& operator=(const ShutdownDeadline&) = delete;
+
+private:
+    void watch(std::chrono::milliseconds limit)
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        if (_done.wait_for(lock, limit, [this] { return _stopped; })) return;
+        std::string running;
+        for (const std::string& note : util::CrashHandler::running())
+            running += (running.empty() ? "" : "; ") + note;
+        LOG_ERROR("server", "stopping took longer than shutdownTimeout (" + std::to_string(limit.count()) +
+                                " ms); exiting with status 1 while these still run: " +
+                                (running.empty() ? std::string("no request (a drain or a deploy did not end)")
+                                                 : running));
+        ::_exit(1); // the stop itself is what hangs: nothing may wait for it now
+    }
+
+    std::mutex _mutex;
+    std::condition_variable _done;
+    bool _stopped = false;
+    std::thread _watchdog;
+};
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -205,6 +255,11 @@ int main(int argc, char** argv)
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN); // a client that went away is an error return, not a crash
+    // A fatal signal in app code (in-process apps) leaves its signal, app, request and backtrace
+    // in the server log before the process dies of it.
+    util::CrashSink crashSink;
+    crashSink.serverLog = true;
+    util::CrashHandler::install(crashSink);
 
     if (!fromFile) LOG_WARN("server", "no " + base + "/conf/server.xml; using built-in defaults");
     startup::Server server(std::move(config));
@@ -216,7 +271,15 @@ int main(int argc, char** argv)
     sigwait(&signals, &received);
     LOG_INFO("server",
              std::string("received ") + (received == SIGTERM ? "SIGTERM" : "SIGINT") + "; stopping");
+    ShutdownDeadline deadline(std::chrono::milliseconds(server.config().shutdownTimeoutMs));
     server.stop();
+    if (!server.drainReport().clean()) {
+        // Connector::stop already named each one; their threads still run app code, so no
+        // destructor may run now.
+        LOG_ERROR("server", "stopped with " + std::to_string(server.drainReport().unfinished.size()) +
+                                " request(s) still running after the drain deadline; exiting");
+        ::_exit(1);
+    }
     LOG_INFO("server", "stopped");
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "util/Log.h"
 
+#include "util/Redact.h"
 #include "util/Strings.h"
 
 #include <fcntl.h>
@@ -21,7 +22,7 @@ std::string gFilePath;
 bool parseLogLevel(std::string_view text, LogLevel& out)
 {
     static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
-        {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn},
+        {"debug", LogLevel::Debug},  {"info", LogLevel::Info},   {"warn", LogLevel::Warn},
         {"warning", LogLevel::Warn}, {"error", LogLevel::Error}, {"off", LogLevel::Off}};
     for (const auto& [name, level] : kLevels) {
         if (equalsIgnoreCase(text, name)) {
@@ -35,18 +36,29 @@ bool parseLogLevel(std::string_view text, LogLevel& out)
 std::string_view logLevelName(LogLevel level)
 {
     switch (level) {
-    case LogLevel::Debug: return "DEBUG";
-    case LogLevel::Info: return "INFO";
-    case LogLevel::Warn: return "WARN";
-    case LogLevel::Error: return "ERROR";
-    case LogLevel::Off: return "OFF";
+    case LogLevel::Debug:
+        return "DEBUG";
+    case LogLevel::Info:
+        return "INFO";
+    case LogLevel::Warn:
+        return "WARN";
+    case LogLevel::Error:
+        return "ERROR";
+    case LogLevel::Off:
+        return "OFF";
     }
     return "?";
 }
 
-void Log::setLevel(LogLevel level) noexcept { gLevel.store(static_cast<int>(level), std::memory_order_relaxed); }
+void Log::setLevel(LogLevel level) noexcept
+{
+    gLevel.store(static_cast<int>(level), std::memory_order_relaxed);
+}
 
-LogLevel Log::level() noexcept { return static_cast<LogLevel>(gLevel.load(std::memory_order_relaxed)); }
+LogLevel Log::level() noexcept
+{
+    return static_cast<LogLevel>(gLevel.load(std::memory_order_relaxed));
+}
 
 bool Log::openFile(const std::string& path, bool alsoStderr)
 {
@@ -75,6 +87,16 @@ std::string Log::filePath()
     return gFilePath;
 }
 
+int Log::fileDescriptor() noexcept
+{
+    return gFileFd.load();
+}
+
+bool Log::writesToStderr() noexcept
+{
+    return gFileFd.load() < 0 || gAlsoStderr.load();
+}
+
 void Log::write(LogLevel level, std::string_view source, std::string_view message) noexcept
 {
     char stamp[40];
@@ -86,7 +108,9 @@ void Log::write(LogLevel level, std::string_view source, std::string_view messag
     ::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(tv.tv_usec / 1000));
 
     std::string line;
+    std::string redacted; // credentials never reach the log in clear (util/Redact.h)
     try {
+        if (redactText(message, redacted)) message = redacted;
         line.reserve(64 + source.size() + message.size());
         line.append(stamp);
         line.push_back(' ');
@@ -96,7 +120,8 @@ void Log::write(LogLevel level, std::string_view source, std::string_view messag
         line.push_back('[');
         line.append(source);
         line.append("] ");
-        for (char c : message) line.push_back((c == '\n' || c == '\r') ? ' ' : c); // one event, one line
+        for (char c : message)
+            line.push_back((c == '\n' || c == '\r') ? ' ' : c); // one event, one line
         line.push_back('\n');
     } catch (...) {
         return;

@@ -8,7 +8,14 @@
 
 namespace serval::util {
 
-enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
+enum class LogLevel
+{
+    Debug = 0,
+    Info = 1,
+    Warn = 2,
+    Error = 3,
+    Off = 4
+};
 
 /// Parses "debug", "info", "warn", "error", "off" (case-insensitive). Returns false if unknown.
 bool parseLogLevel(std::string_view text, LogLevel& out);
@@ -30,6 +37,10 @@ public:
     static bool openFile(const std::string& path, bool alsoStderr);
     static void closeFile() noexcept;
     static std::string filePath();
+    /// The log file's descriptor (-1 = none) and whether lines go to stderr too: read by the
+    /// crash handler (util/CrashHandler.h) inside a signal handler, so plain atomic loads.
+    static int fileDescriptor() noexcept;
+    static bool writesToStderr() noexcept;
 
     /// `source` names the part or app ("connector", "app:/shop"); message is one line.
     static void write(LogLevel level, std::string_view source, std::string_view message) noexcept;

@@ -1,8 +1,11 @@
 #pragma once
 
+#include "util/FileDescriptor.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace serval::util {
 
@@ -30,5 +33,16 @@ std::string joinPath(std::string_view root, std::string_view uriPath);
 /// Resolves symlinks of an existing path (realpath) and checks it stays within `rootReal`
 /// (itself a realpath). Returns the resolved path, or nullopt if it does not exist or escapes.
 std::optional<std::string> resolveWithin(const std::string& rootReal, const std::string& path);
+
+/// Opens `path` (absolute, normalised) only if it lies within one of `roots` (absolute, resolved
+/// directories), without following a symbolic link at or below the root: the root is opened,
+/// then each component with openat(O_NOFOLLOW), directories with O_DIRECTORY, the last with
+/// O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_NOCTTY, so a FIFO or a device opens without blocking and the
+/// caller decides from fstat() on the descriptor. Returns an invalid descriptor with errno set:
+/// EACCES outside every root, ELOOP for a link, ENOENT, ENOTDIR, ...
+FileDescriptor openWithin(const std::vector<std::string>& roots, std::string_view path);
+
+/// mkdir -p (mode 0755). False with errno set if a component cannot be created.
+bool makeDirectories(const std::string& path);
 
 } // namespace serval::util

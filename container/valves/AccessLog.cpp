@@ -1,6 +1,7 @@
 #include "valves/AccessLog.h"
 
 #include "util/Log.h"
+#include "util/Redact.h"
 #include "util/Strings.h"
 
 #include <atomic>
@@ -171,9 +172,16 @@ void AccessLog::formatLine(std::string& out, const http::HttpExchange& exchange,
             userAgentSeen = true;
         }
     }
+    // Secrets in query strings (?token=, ?access_token=, ?csrf=, ...) are written as REDACTED;
+    // a target without '?' costs one scan.
+    thread_local std::string redactedTarget;
+    thread_local std::string redactedReferer;
+    std::string_view target = request.target;
+    if (util::redactTarget(target, redactedTarget)) target = redactedTarget;
+    if (util::redactTarget(referer, redactedReferer)) referer = redactedReferer;
     const std::string_view time = logTime(now);
     // Worst case: every escaped byte becomes 4, five numbers of 20 digits, the fixed text.
-    const size_t escaped = request.remoteAddress.size() + request.method.size() + request.target.size() +
+    const size_t escaped = request.remoteAddress.size() + request.method.size() + target.size() +
                            referer.size() + userAgent.size();
     const size_t bound = 4 * escaped + time.size() + 5 * 20 + 64;
     const size_t before = out.size();
@@ -193,7 +201,7 @@ void AccessLog::formatLine(std::string& out, const http::HttpExchange& exchange,
     } else {
         w.putEscaped(request.method);
         w.put(' ');
-        w.putEscaped(request.target);
+        w.putEscaped(target);
         w.put(" HTTP/");
         w.putNumber(static_cast<uint64_t>(request.versionMajor));
         w.put('.');

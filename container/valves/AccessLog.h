@@ -16,7 +16,9 @@ namespace serval::valves {
 /// completed exchange in NCSA Combined Log Format,
 ///   127.0.0.1 - - [25/Nov/2026:20:55:01 +0000] "GET /x HTTP/1.1" 200 4096 "referer" "user-agent"
 /// Field rules: the time is when the response completed, in UTC; %u is always "-" (no
-/// authentication here); the request line is the raw target as received; %b is the body bytes
+/// authentication here); the request line is the raw target as received, except that the values
+/// of secret query parameters (util/Redact.h: token, access_token, csrf, password, api_key, ...)
+/// are written as REDACTED, in the Referer too; %b is the body bytes
 /// sent ("-" for none); absent Referer or User-Agent are "-". Inside the quoted fields '"' and
 /// '\' are backslash-escaped and control and non-ASCII bytes are written as \xHH (nginx's
 /// escaping), so a client cannot forge lines or fields.

@@ -47,8 +47,10 @@ const std::vector<Command>& commands()
         // Remote commands: the manager's JSON API (deploy/RemoteCommands.cpp, docs/manager-api.md).
         {"list", "--url URL --token TOKEN list [--json]", "applications on a running server, per host",
          remote<0>},
-        {"deploy", "--url URL --token TOKEN deploy FILE [--path P] [--update]",
-         "upload a bundle to a running server and deploy it", remote<1>},
+        {"deploy", "--url URL --token TOKEN deploy [--on-server] FILE [--path P] [--update]",
+         "upload a bundle to a running server and deploy it (--on-server: FILE is a bundle or app directory "
+         "on the server, inside <Manager deployRoots>)",
+         remote<1>},
         {"undeploy", "--url URL --token TOKEN undeploy PATH", "remove an application and its files",
          remote<2>},
         {"start", "--url URL --token TOKEN start PATH", "start a stopped application", remote<3>},

@@ -1,6 +1,7 @@
 # serval_add_bundle(NAME
 #                   SOURCES src...
-#                   WEB_XML path/to/web.xml
+#                   [WEB_XML path/to/web.xml] the bundle's WEB-INF/web.xml; without it an empty
+#                                             <web-app/> (the app declares everything in code)
 #                   [STATIC_DIR dir]          files served as they are (index.html, css, ...)
 #                   [MIGRATIONS_DIR dir]      the schema migrations (V1__create_tables.sql, ...):
 #                                             WEB-INF/migrations, applied by the deployer
@@ -16,9 +17,10 @@
 #                   [C])                      a pure C app: link as C, no C++ runtime
 #
 # Builds the app as a MODULE library libNAME.so with hidden visibility
-# (-fvisibility=hidden -fvisibility-inlines-hidden), immediate binding (-z now) and a version
-# script exporting only serval_app_init_v1, then produces, in SERVAL_BUNDLE_OUTPUT_DIRECTORY
-# (default: <build>/bundles):
+# (-fvisibility=hidden -fvisibility-inlines-hidden), immediate binding (-z now), no undefined
+# symbols (-z defs: a symbol no linked library defines fails the build, not the deploy) and a
+# version script exporting only serval_app_init_v1, then produces, in
+# SERVAL_BUNDLE_OUTPUT_DIRECTORY (default: <build>/bundles):
 #   NAME/        the exploded bundle: WEB-INF/web.xml, WEB-INF/lib/libNAME.so, static files
 #   NAME.sar     the same as a zip archive, ready for a Host's appBase (webapps/)
 # The target NAME_bundle (part of ALL) builds both.
@@ -29,10 +31,18 @@ function(serval_add_bundle name)
   if(NOT B_SOURCES)
     message(FATAL_ERROR "serval_add_bundle(${name}): SOURCES is required")
   endif()
-  if(NOT B_WEB_XML)
-    message(FATAL_ERROR "serval_add_bundle(${name}): WEB_XML is required (the bundle's WEB-INF/web.xml)")
+  if(B_WEB_XML)
+    get_filename_component(web_xml "${B_WEB_XML}" ABSOLUTE)
+  else()
+    # A bundle always carries a descriptor (the deployer knows an app by it, and it is where an
+    # operator overrides what the code declares); this one says nothing.
+    set(web_xml "${CMAKE_CURRENT_BINARY_DIR}/${name}.web.xml")
+    file(GENERATE OUTPUT "${web_xml}" CONTENT "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<!-- Written by serval_add_bundle(): ${name} declares its servlets, filters and listeners in code.
+     Give serval_add_bundle() a WEB_XML to override them (docs/sdk.md). -->
+<web-app/>
+")
   endif()
-  get_filename_component(web_xml "${B_WEB_XML}" ABSOLUTE)
   set(out_dir "${SERVAL_BUNDLE_OUTPUT_DIRECTORY}")
   set(exploded "${out_dir}/${name}")
   set(sar "${out_dir}/${name}.sar")
@@ -58,7 +68,7 @@ function(serval_add_bundle name)
     set_target_properties(${name} PROPERTIES LINKER_LANGUAGE C)
   endif()
   target_compile_options(${name} PRIVATE -fvisibility=hidden $<$<COMPILE_LANGUAGE:CXX>:-fvisibility-inlines-hidden>)
-  target_link_options(${name} PRIVATE -Wl,-z,now "-Wl,--version-script=${SERVAL_SDK_EXPORT_MAP}")
+  target_link_options(${name} PRIVATE -Wl,-z,now -Wl,-z,defs "-Wl,--version-script=${SERVAL_SDK_EXPORT_MAP}")
 
   # Static files, relative to STATIC_DIR; listed at configure time (re-globbed on change).
   set(static_files "")

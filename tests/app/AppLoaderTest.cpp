@@ -218,6 +218,38 @@ TEST(AppLoaderTest, UnresolvedSymbolIsRefusedAtLoadNotAtFirstRequest)
     EXPECT_THAT(error, HasSubstr("serval_fixture_missing_function"));
 }
 
+TEST(AppLoaderTest, UnresolvedCxxSymbolIsNamedDemangledWithTheLikelyCause)
+{
+    EXPECT_EQ(
+        refusal("unresolved_cxx"),
+        "app \"shop\": cannot load libunresolved_cxx.so: undefined symbol shop::price(int) "
+        "(_ZN4shop5priceEi): "
+        "it was linked without the library that defines it (list that library in serval_add_bundle(... "
+        "LIBRARIES ...), which links with -z defs so that the build says so), or that library is missing on "
+        "this machine");
+}
+
+TEST(AppLoaderTest, LoadFailuresNameFilesAsTheBundleDoesNotByTheirStagingPath)
+{
+    const std::string lib = "/srv/serval/work/localhost/.staging/shop.sar-1/WEB-INF/lib/libshop.so";
+    EXPECT_EQ(
+        app::explainLoadFailure(lib + ": undefined symbol: missing_c_function", lib),
+        "undefined symbol missing_c_function: it was linked without the library that defines it (list that "
+        "library in serval_add_bundle(... LIBRARIES ...), which links with -z defs so that the build says "
+        "so), or that library is missing on this machine");
+    EXPECT_EQ(
+        app::explainLoadFailure("libpq.so.5: cannot open shared object file: No such file or directory", lib),
+        "it needs libpq.so.5, which is not installed on this machine: install it, or link it statically "
+        "(WEB-INF/lib holds app libraries only)");
+    EXPECT_EQ(app::explainLoadFailure(lib + ": wrong ELF class: ELFCLASS32", lib),
+              "wrong ELF class: ELFCLASS32: build it for this machine and install the libraries it needs");
+    std::string versioned = app::explainLoadFailure(
+        "/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found (required by " + lib + ")",
+        lib);
+    EXPECT_EQ(versioned.find(".staging"), std::string::npos) << versioned;
+    EXPECT_THAT(versioned, HasSubstr("(required by libshop.so)"));
+}
+
 TEST(AppLoaderTest, MissingFileIsRefused)
 {
     EXPECT_THAT(refusal("does_not_exist"), StartsWith("app \"shop\": cannot load libdoes_not_exist.so: "));

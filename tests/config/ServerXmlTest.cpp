@@ -308,5 +308,145 @@ TEST_F(ServerXmlTest, DataSourceMistakesNameFileAndLine)
     EXPECT_EQ(
         error("<Server><Connector/><Engine defaultHost=\"a\"><Host name=\"a\">\n<Context path=\"/x\"/>\n"
               "<Context path=\"/x\"/></Host></Engine></Server>"),
-        "conf/server.xml:3: <Context path=\"/x\"> appears twice in this <Host> (first at line 2)");
+        "conf/server.xml:3: <Context path=\"/x\"> is declared twice on this host (line 2)");
+}
+
+TEST_F(ServerXmlTest, IsolationIsTheProcessModelByDefault)
+{
+    auto c = read(kMinimal);
+    const config::HostConfig& host = c.engine.hosts[0];
+    EXPECT_EQ(host.isolation, config::Isolation::Process);
+    EXPECT_EQ(host.processes, 1u);
+    config::ContextConfig shop = host.contextFor("/shop");
+    EXPECT_EQ(shop.isolation, config::Isolation::Process);
+    EXPECT_EQ(shop.processes, 1u);
+    EXPECT_EQ(shop.requestTimeoutMs, 60000u);
+    EXPECT_EQ(shop.memoryLimit, 0u);
+    EXPECT_EQ(shop.maxCrashes, 5u);
+    EXPECT_EQ(shop.crashWindowMs, 60000u);
+}
+
+TEST_F(ServerXmlTest, ContextsOverrideTheirHost)
+{
+    auto c = read(R"(<Server>
+  <Connector port="8080"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" isolation="none" processes="2">
+      <Context path="/shop" isolation="process" processes="3" requestTimeout="30s" memoryLimit="512MiB"
+               maxRequestsPerProcess="10000" user="nobody" maxThreads="8" maxCrashes="3" crashWindow="2m"/>
+      <Context path="/" requestTimeout="1500ms"/>
+    </Host>
+  </Engine>
+</Server>
+)");
+    const config::HostConfig& host = c.engine.hosts[0];
+    config::ContextConfig shop = host.contextFor("/shop");
+    EXPECT_EQ(shop.isolation, config::Isolation::Process);
+    EXPECT_EQ(shop.processes, 3u);
+    EXPECT_EQ(shop.requestTimeoutMs, 30000u);
+    EXPECT_EQ(shop.memoryLimit, 512ull * 1024 * 1024);
+    EXPECT_EQ(shop.maxRequestsPerProcess, 10000u);
+    EXPECT_EQ(shop.user, "nobody");
+    EXPECT_EQ(shop.maxThreads, 8u);
+    EXPECT_EQ(shop.maxCrashes, 3u);
+    EXPECT_EQ(shop.crashWindowMs, 120000u);
+    config::ContextConfig root = host.contextFor("");
+    EXPECT_EQ(root.isolation, config::Isolation::None) << "the Host's";
+    EXPECT_EQ(root.processes, 2u);
+    EXPECT_EQ(root.requestTimeoutMs, 1500u);
+    EXPECT_EQ(host.contextFor("/other").isolation, config::Isolation::None);
+}
+
+TEST_F(ServerXmlTest, ContextMaxThreadsAndMaxQueueBoundAnInProcessApp)
+{
+    auto c = read(R"(<Server>
+  <Connector port="8080"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" isolation="none">
+      <Context path="/shop" maxThreads="3" maxQueue="0"/>
+    </Host>
+  </Engine>
+</Server>
+)");
+    const config::HostConfig& host = c.engine.hosts[0];
+    EXPECT_EQ(host.contextFor("/shop").maxThreads, 3u);
+    EXPECT_EQ(host.contextFor("/shop").maxQueue, 0u); // nothing waits: 503 at once
+    EXPECT_EQ(host.contextFor("/blog").maxThreads, 0u) << "0: half the worker pool";
+    EXPECT_EQ(host.contextFor("/blog").maxQueue, 100u);
+    std::string bad = "<Server>\n  <Connector port=\"8080\"/>\n  <Engine defaultHost=\"localhost\">\n"
+                      "    <Host name=\"localhost\">\n      <Context path=\"/a\" maxQueue=\"-1\"/>\n"
+                      "    </Host>\n  </Engine>\n</Server>\n";
+    EXPECT_NE(error(bad).find("conf/server.xml:5:"), std::string::npos) << error(bad);
+    EXPECT_NE(error(bad).find("maxQueue"), std::string::npos) << error(bad);
+}
+
+TEST_F(ServerXmlTest, BadIsolationAttributesNameFileAndLine)
+{
+    auto withContext = [](const std::string& attributes) {
+        return "<Server>\n  <Connector port=\"8080\"/>\n  <Engine defaultHost=\"localhost\">\n"
+               "    <Host name=\"localhost\">\n      <Context " +
+               attributes + "/>\n    </Host>\n  </Engine>\n</Server>\n";
+    };
+    EXPECT_NE(error(withContext("path=\"/a\" isolation=\"thread\""))
+                  .find("conf/server.xml:5: bad value \"thread\" for attribute \"isolation\""),
+              std::string::npos);
+    EXPECT_NE(
+        error(withContext("path=\"/a\" memoryLimit=\"lots\""))
+            .find("conf/server.xml:5: bad value \"lots\" for attribute \"memoryLimit\"; expected a size"),
+        std::string::npos);
+    EXPECT_NE(error(withContext("path=\"/a\" requestTimeout=\"soon\""))
+                  .find("conf/server.xml:5: bad value \"soon\" for attribute \"requestTimeout\"; expected a "
+                        "duration"),
+              std::string::npos);
+    EXPECT_NE(error(withContext("path=\"/a\" processes=\"0\"")).find("conf/server.xml:5:"),
+              std::string::npos);
+    EXPECT_NE(error(withContext("isolation=\"none\"")).find("conf/server.xml:5: <Context> needs a path"),
+              std::string::npos);
+    EXPECT_NE(error(withContext("path=\"shop\"")).find("expected a context path"), std::string::npos);
+    EXPECT_NE(error(withContext("path=\"/a\" prot=\"1\"")).find("unknown attribute \"prot\" on <Context>"),
+              std::string::npos);
+    std::string twice = "<Server><Connector port=\"8080\"/><Engine defaultHost=\"localhost\">"
+                        "<Host name=\"localhost\">\n<Context path=\"/a\"/>\n<Context "
+                        "path=\"/a\"/></Host></Engine></Server>";
+    EXPECT_NE(
+        error(twice).find("conf/server.xml:3: <Context path=\"/a\"> is declared twice on this host (line 2)"),
+        std::string::npos)
+        << error(twice);
+}
+
+TEST_F(ServerXmlTest, CertificatesSwitchTlsOnAndImplySecure)
+{
+    config::ServerConfig c = read(R"(<Server>
+  <Connector port="8443" handshakeTimeout="3000">
+    <Certificate host="Example.com, *.example.org" certificateFile="certs/a.pem" keyFile="/k/a.key"
+                 chainFile="certs/chain.pem"/>
+    <Certificate certificateFile="certs/default.pem"/>
+  </Connector>
+  <Connector port="8080" secure="true"/>
+  <Connector port="8081"/>
+  <Engine defaultHost="localhost"><Host name="localhost" appBase="webapps"/></Engine>
+</Server>
+)");
+    ASSERT_EQ(c.connectors.size(), 3u);
+    const config::ConnectorConfig& tls = c.connectors[0];
+    EXPECT_TRUE(tls.secure);
+    EXPECT_EQ(tls.handshakeTimeoutMs, 3000u);
+    ASSERT_EQ(tls.certificates.size(), 2u);
+    EXPECT_EQ(tls.certificates[0].hostNames, (std::vector<std::string>{"example.com", "*.example.org"}));
+    EXPECT_EQ(tls.certificates[0].certificateFile, base.path() + "/certs/a.pem");
+    EXPECT_EQ(tls.certificates[0].keyFile, "/k/a.key");
+    EXPECT_EQ(tls.certificates[0].chainFile, base.path() + "/certs/chain.pem");
+    EXPECT_EQ(tls.certificates[0].where, "conf/server.xml:3");
+    EXPECT_TRUE(tls.certificates[1].hostNames.empty()); // the default certificate
+    EXPECT_TRUE(c.connectors[1].secure);                // behind a TLS proxy: Tomcat's meaning
+    EXPECT_TRUE(c.connectors[1].certificates.empty());
+    EXPECT_FALSE(c.connectors[2].secure);
+}
+
+TEST_F(ServerXmlTest, ACertificateNeedsItsFile)
+{
+    std::string e =
+        error("<Server>\n  <Connector port=\"8443\">\n    <Certificate host=\"a\"/>\n  </Connector>\n"
+              "</Server>");
+    EXPECT_EQ(e.rfind("conf/server.xml:3: <Certificate> needs certificateFile=", 0), 0u) << e;
 }

@@ -236,3 +236,47 @@ TEST(WebXmlTest, ResourceRefMistakesAreRefused)
         error("<web-app>\n<resource-ref><res-type>javax.sql.DataSource</res-type></resource-ref></web-app>"),
         "WEB-INF/web.xml:2: <resource-ref> needs a <res-ref-name>");
 }
+
+TEST(WebXmlTest, MultipartConfigOfAServlet)
+{
+    auto c = config::parseWebXml(
+        R"(<web-app><servlet><servlet-name>up</servlet-name><servlet-class>Up</servlet-class>
+  <multipart-config><location>/tmp</location><max-file-size>1048576</max-file-size>
+  <max-request-size>2097152</max-request-size><file-size-threshold>0</file-size-threshold></multipart-config>
+</servlet></web-app>)");
+    ASSERT_TRUE(c.servlets[0].multipart);
+    EXPECT_EQ(c.servlets[0].multipart->maxFileSize, 1048576);
+    EXPECT_EQ(c.servlets[0].multipart->maxRequestSize, 2097152);
+    EXPECT_FALSE(config::parseWebXml("<web-app><servlet><servlet-name>a</servlet-name><servlet-class>A"
+                                     "</servlet-class></servlet></web-app>")
+                     .servlets[0]
+                     .multipart);
+    EXPECT_THROW(
+        config::parseWebXml("<web-app><servlet><servlet-name>a</servlet-name><servlet-class>A</servlet-class>"
+                            "<multipart-config><max-file-size>-5</max-file-size></multipart-config>"
+                            "</servlet></web-app>"),
+        config::ConfigError);
+    EXPECT_THROW(
+        config::parseWebXml("<web-app><servlet><servlet-name>a</servlet-name><servlet-class>A</servlet-class>"
+                            "<multipart-config><max-size>5</max-size></multipart-config>"
+                            "</servlet></web-app>"),
+        config::ConfigError);
+}
+
+TEST(WebXmlTest, MergeLetsTheAppsMappingOfAServletReplaceTheDefaults)
+{
+    auto defaults = config::parseWebXml(R"(<web-app>
+  <servlet><servlet-name>home</servlet-name><servlet-class>Home</servlet-class></servlet>
+  <servlet-mapping><servlet-name>home</servlet-name><url-pattern>/home</url-pattern></servlet-mapping>
+  <listener><listener-class>L</listener-class></listener>
+</web-app>)");
+    auto app = config::parseWebXml(R"(<web-app>
+  <servlet><servlet-name>home</servlet-name><servlet-class>Home</servlet-class></servlet>
+  <servlet-mapping><servlet-name>home</servlet-name><url-pattern>/start</url-pattern></servlet-mapping>
+  <listener><listener-class>L</listener-class></listener>
+</web-app>)");
+    auto m = config::mergeWebXml(defaults, app);
+    ASSERT_EQ(m.servletMappings.size(), 1u);
+    EXPECT_EQ(m.servletMappings[0].urlPatterns, (std::vector<std::string>{"/start"}));
+    EXPECT_EQ(m.listeners, (std::vector<std::string>{"L"})); // once
+}

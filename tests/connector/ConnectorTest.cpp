@@ -2,7 +2,7 @@
 #include "connector/Connector.h"
 
 #include "connector/MalformedRequests.h"
-#include "connector/TestHandler.h"
+#include "connector/TestServer.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
@@ -21,48 +21,6 @@ namespace {
 using connector::Connector;
 using connector::ConnectorConfig;
 using namespace std::chrono_literals;
-
-ConnectorConfig testConfig()
-{
-    ConnectorConfig c;
-    c.port = 0;
-    c.ioThreads = 2;
-    c.workerThreads = 4;
-    c.maxRequestLineSize = MalformedLimits::maxRequestLineSize;
-    c.maxHeaderSize = MalformedLimits::maxHeaderSize;
-    c.maxHeaderCount = MalformedLimits::maxHeaderCount;
-    c.maxBodySize = MalformedLimits::maxBodySize;
-    c.headerTimeoutMs = 5000;
-    c.keepAliveTimeoutMs = 5000;
-    c.drainTimeoutMs = 2000;
-    return c;
-}
-
-/// A running Connector with its TestHandler.
-struct Server
-{
-    explicit Server(ConnectorConfig config = testConfig())
-    {
-        handler.filePath = dir.file("data.bin");
-        connector = std::make_unique<Connector>(config, handler);
-        connector->start();
-    }
-    uint16_t port() const { return connector->boundPort(); }
-    std::unique_ptr<RawConnection> connect() const
-    {
-        auto c = std::make_unique<RawConnection>();
-        EXPECT_TRUE(c->connect("127.0.0.1", port()));
-        return c;
-    }
-    TempDir dir;
-    TestHandler handler;
-    std::unique_ptr<Connector> connector;
-};
-
-std::string get(const std::string& target, const std::string& extra = "")
-{
-    return "GET " + target + " HTTP/1.1\r\nHost: test\r\n" + extra + "\r\n";
-}
 
 TEST(ConnectorTest, KeepAliveServesSeveralRequestsOnOneConnection)
 {

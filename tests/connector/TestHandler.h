@@ -27,6 +27,7 @@ class TestHandler : public http::HttpHandler
 public:
     std::atomic<int> canaries{0};
     std::atomic<int> completed{0};
+    std::atomic<http::Loop*> lastLoop{nullptr}; ///< HttpExchange::loop of the last request
     std::string filePath;
 
     void release()
@@ -39,6 +40,7 @@ public:
     http::HeadDecision onHead(http::HttpExchange& exchange) noexcept override
     {
         http::HeadDecision d;
+        lastLoop = exchange.loop;
         const std::string& path = exchange.request.path;
         d.dispatch = http::Dispatch::Inline;
         if (path == "/sleep" || path == "/stream" || exchange.request.header("X-Dispatch") == "worker")

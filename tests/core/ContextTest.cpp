@@ -6,6 +6,7 @@
 #include "core/Host.h"
 #include "util/Log.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 using namespace serval;
@@ -397,9 +398,40 @@ TEST_F(ContextTest, AppCodeRunsOnWorkersUnlessTheAppDeclaresInlineDispatch)
     Exchange app("GET", "/app/api/x");
     EXPECT_EQ(app.run(engine), 200);
     EXPECT_EQ(app.decision.dispatch, http::Dispatch::Worker); // app code may block
+    EXPECT_EQ(app.decision.lane, &context->ownLane());        // on its own share of the pool
     Exchange file("GET", "/app/index.html");
     file.run(engine);
     EXPECT_EQ(file.decision.dispatch, http::Dispatch::Inline);
+    EXPECT_EQ(file.decision.lane, nullptr);
+}
+
+TEST_F(ContextTest, ALaneGivenToTheContextCarriesItsWorkerRequests)
+{
+    /// The admin pool stand-in: startup gives the manager and /metrics one of their own.
+    struct AdminLane final : http::DispatchLane
+    {
+        bool submit(http::DispatchTask&) noexcept override { return false; }
+        bool cancel(http::DispatchTask&) noexcept override { return false; }
+        uint32_t threads() const noexcept override { return 2; }
+    } admin;
+    deploy(kServlets);
+    context->useDispatchLane(admin);
+    ASSERT_TRUE(start());
+    Exchange app("GET", "/app/api/x");
+    EXPECT_EQ(app.run(engine), 200);
+    EXPECT_EQ(app.decision.lane, &admin);
+}
+
+TEST_F(ContextTest, MaxThreadsAndMaxQueueComeFromTheSpec)
+{
+    core::ContextSpec spec;
+    spec.name = "bounded";
+    spec.maxThreads = 3;
+    spec.maxQueue = 7;
+    core::Context bounded(spec, engine.services());
+    EXPECT_EQ(bounded.ownLane().threads(), 3u);
+    EXPECT_EQ(bounded.ownLane().maxQueue(), 7u);
+    EXPECT_EQ(bounded.stats().laneRejected, 0u);
 }
 
 TEST_F(ContextTest, InlineDispatchContextParamMovesAppCodeToTheIoThread)
@@ -426,4 +458,129 @@ TEST_F(ContextTest, UnknownDispatchValueFailsTheStartWithWhatToWrite)
     EXPECT_FALSE(start());
     EXPECT_NE(context->failureReason().find("use \"inline\" or \"worker\""), std::string::npos)
         << context->failureReason();
+}
+
+// ---- issue 14: what a first real app stumbled on -------------------------------------------------
+
+TEST_F(ContextTest, RedirectKeepsTheHeadersAndCookiesSetBeforeIt)
+{
+    deploy(
+        R"(<web-app><servlet><servlet-name>r</servlet-name><servlet-class>Redirect</servlet-class></servlet>
+      <servlet-mapping><servlet-name>r</servlet-name><url-pattern>/login</url-pattern></servlet-mapping></web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange a("POST", "/app/login");
+    EXPECT_EQ(a.run(engine), 303);
+    EXPECT_EQ(a.header("Location"), "/app/home");
+    EXPECT_EQ(a.header("Set-Cookie"), "login=yes");
+    EXPECT_EQ(a.header("X-Before"), "kept");
+    EXPECT_EQ(a.body(), ""); // only the body goes
+}
+
+const char* kErrorFiltered = R"(<web-app>
+  <servlet><servlet-name>teapot</servlet-name><servlet-class>Error418</servlet-class></servlet>
+  <servlet><servlet-name>boom</servlet-name><servlet-class>Fail</servlet-class></servlet>
+  <servlet-mapping><servlet-name>teapot</servlet-name><url-pattern>/teapot</url-pattern></servlet-mapping>
+  <servlet-mapping><servlet-name>boom</servlet-name><url-pattern>/boom</url-pattern></servlet-mapping>
+  <filter><filter-name>headers</filter-name><filter-class>Filter:sec</filter-class></filter>
+  <filter-mapping><filter-name>headers</filter-name><url-pattern>/*</url-pattern>
+    <dispatcher>REQUEST</dispatcher><dispatcher>ERROR</dispatcher></filter-mapping>
+</web-app>)";
+
+TEST_F(ContextTest, ErrorFiltersRunAroundTheContainersOwnErrorPages)
+{
+    deploy(kErrorFiltered);
+    ASSERT_TRUE(start()) << context->failureReason();
+    // sendError from a servlet, the container's 404 (the DefaultServlet's) and its 500 (a
+    // failing servlet): each page passes through the ERROR dispatch of the filter on "/*".
+    for (const auto& [target, status] : std::vector<std::pair<std::string, int>>{
+             {"/app/teapot", 418}, {"/app/missing.png", 404}, {"/app/boom", 500}}) {
+        Exchange a("GET", target);
+        EXPECT_EQ(a.run(engine), status) << target;
+        EXPECT_EQ(a.header("X-Filter"), "sec") << target << ": the ERROR filter's header is on the page";
+        EXPECT_EQ(trace->back(), "filter:sec:error") << target;
+        EXPECT_NE(a.body().find(std::to_string(status)), std::string::npos) << target << ": " << a.body();
+        EXPECT_EQ(a.header("Content-Type"), "text/html; charset=utf-8") << target;
+    }
+}
+
+TEST_F(ContextTest, RequestOnlyFiltersDoNotRunForErrorPages)
+{
+    deploy(R"(<web-app>
+      <servlet><servlet-name>teapot</servlet-name><servlet-class>Error418</servlet-class></servlet>
+      <servlet-mapping><servlet-name>teapot</servlet-name><url-pattern>/teapot</url-pattern></servlet-mapping>
+      <filter><filter-name>f</filter-name><filter-class>Filter:req</filter-class></filter>
+      <filter-mapping><filter-name>f</filter-name><url-pattern>/*</url-pattern></filter-mapping>
+    </web-app>)");
+    ASSERT_TRUE(start());
+    Exchange a("GET", "/app/teapot");
+    EXPECT_EQ(a.run(engine), 418);
+    EXPECT_EQ(trace->back(), "filter:req:request"); // once, for the request; not again for the page
+}
+
+TEST_F(ContextTest, ServletsFiltersAndListenersDeclaredInCodeNeedNoWebXml)
+{
+    dir.write("app/WEB-INF/lib/libdeclares.so", "");
+    deploy("<web-app/>");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange a("GET", "/app/code/7");
+    EXPECT_EQ(a.run(engine), 200);
+    EXPECT_EQ(a.body(), "Echo sp=/code pi=/7");
+    EXPECT_EQ(a.header("X-Filter"), "guard");
+    EXPECT_NE(std::find(trace->begin(), trace->end(), "requestInitialized"), trace->end());
+    Exchange missing("GET", "/app/nothing-here");
+    EXPECT_EQ(missing.run(engine), 404);
+    EXPECT_EQ(missing.header("X-Filter"), "guard"); // declared with ERROR too
+}
+
+TEST_F(ContextTest, WebXmlOverridesWhatCodeDeclares)
+{
+    dir.write("app/WEB-INF/lib/libdeclares.so", "");
+    deploy(R"(<web-app>
+      <servlet><servlet-name>code</servlet-name><servlet-class>Echo</servlet-class></servlet>
+      <servlet-mapping><servlet-name>code</servlet-name><url-pattern>/mine/*</url-pattern></servlet-mapping>
+      <servlet><servlet-name>teapot</servlet-name><servlet-class>Error418</servlet-class></servlet>
+      <filter><filter-name>guard</filter-name><filter-class>Filter:web</filter-class></filter>
+      <filter-mapping><filter-name>guard</filter-name><url-pattern>/mine/*</url-pattern></filter-mapping>
+    </web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    Exchange mine("GET", "/app/mine/1"); // web.xml's mapping of "code" replaces the code's patterns
+    EXPECT_EQ(mine.run(engine), 200);
+    EXPECT_EQ(mine.body(), "Echo sp=/mine pi=/1");
+    EXPECT_EQ(mine.header("X-Filter"), "web"); // and its <filter> named "guard" replaces the code's
+    Exchange old("GET", "/app/code/1");
+    EXPECT_EQ(old.run(engine), 404);
+    EXPECT_EQ(old.header("X-Filter"), "");
+}
+
+TEST_F(ContextTest, TwoLibrariesDeclaringTheSameServletFailTheStartNamingBoth)
+{
+    dir.write("app/WEB-INF/lib/libdeclares-a.so", "");
+    dir.write("app/WEB-INF/lib/libdeclares-b.so", "");
+    deploy("<web-app/>");
+    EXPECT_FALSE(start());
+    EXPECT_EQ(
+        context->failureReason(),
+        "libdeclares-b.so (ABI test) declares servlet \"code\", which libdeclares-a.so (ABI test) declares "
+        "too: give each a name of its own, or declare it in WEB-INF/web.xml");
+}
+
+TEST_F(ContextTest, MultipartFieldsArePartsAndParameters)
+{
+    deploy(R"(<web-app><servlet><servlet-name>p</servlet-name><servlet-class>Parts</servlet-class>
+      <multipart-config><max-file-size>8</max-file-size></multipart-config></servlet>
+      <servlet-mapping><servlet-name>p</servlet-name><url-pattern>/upload</url-pattern></servlet-mapping></web-app>)");
+    ASSERT_TRUE(start()) << context->failureReason();
+    auto upload = [&](const std::string& file) {
+        Exchange a("POST", "/app/upload?q=1");
+        a.exchange.request.headers.push_back({"Content-Type", "multipart/form-data; boundary=XyZ"});
+        a.exchange.request.body =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHello\r\n"
+            "--XyZ\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.txt\"\r\n"
+            "Content-Type: text/plain\r\n\r\n" +
+            file + "\r\n--XyZ--\r\n";
+        a.run(engine);
+        return a.body();
+    };
+    EXPECT_EQ(upload("12345678"), "result=0 title=Hello doc[a.txt,text/plain]=12345678 title=Hello");
+    EXPECT_EQ(upload("123456789"), "result=2 title=none"); // over <max-file-size>: refused whole
 }

@@ -274,3 +274,50 @@ TEST_F(EngineTest, ConcurrentRequestsDuringRepeatedReplacementNeverFail)
     EXPECT_EQ(failures.load(), 0);
     EXPECT_GT(served.load(), 0);
 }
+
+TEST_F(EngineTest, AContextsHeadCheckDecidesBeforeTheBodyAndTheRefusalIsCounted)
+{
+    // A container Context (the manager's kind) refuses some heads and caps the body of others.
+    struct Check : core::HeadCheck
+    {
+        std::atomic<int> calls{0};
+        void checkHead(const core::Context& context, http::HttpExchange& exchange,
+                       http::HeadDecision& decision) noexcept override
+        {
+            ++calls;
+            EXPECT_EQ(context.path(), "/guarded");
+            if (exchange.request.header("Authorization").empty()) {
+                exchange.response.setStatus(401);
+                exchange.response.write("who are you?");
+                decision.rejectStatus = 401;
+                return;
+            }
+            decision.maxBodySize = 64;
+        }
+    };
+    auto check = std::make_shared<Check>();
+    core::ContextSpec spec;
+    spec.name = "guarded";
+    spec.path = "/guarded";
+    spec.docBase = dir.file("guarded");
+    auto guarded = std::make_shared<core::Context>(spec, core::ContextServices{});
+    guarded->addServlet("id", std::make_unique<test::FakeServlet>("guarded", trace), {"/"});
+    guarded->setHeadCheck(check);
+    ASSERT_TRUE(guarded->start());
+    engine.findHost("localhost")->addContext(guarded);
+
+    Exchange refused("POST", "/guarded/upload");
+    EXPECT_EQ(refused.run(engine), 401);
+    EXPECT_EQ(refused.decision.rejectStatus, 401);
+    EXPECT_EQ(refused.body(), "who are you?");
+    EXPECT_EQ(guarded->stats().requests, 1u) << "complete() counts the refusal";
+    EXPECT_EQ(guarded->inFlight(), 0);
+
+    Exchange accepted("POST", "/guarded/upload");
+    accepted.exchange.request.headers.push_back({"Authorization", "Bearer x"});
+    EXPECT_EQ(accepted.run(engine), 200);
+    EXPECT_EQ(accepted.decision.maxBodySize, 64u);
+    EXPECT_EQ(check->calls.load(), 2);
+    EXPECT_EQ(get("/docs/x"), "localhost:docs sp=/x pi=null") << "other Contexts have no check";
+    EXPECT_EQ(check->calls.load(), 2);
+}

@@ -104,7 +104,10 @@ private:
 class FakeModule : public core::AppModule
 {
 public:
-    explicit FakeModule(Trace trace) : _trace(std::move(trace)) {}
+    explicit FakeModule(Trace trace, config::WebAppConfig declarations = {}, std::string name = "libfake.so")
+        : _trace(std::move(trace)), _declarations(std::move(declarations)), _name(std::move(name))
+    {}
+    config::WebAppConfig declarations() const override { return _declarations; }
     std::unique_ptr<core::Servlet> createServlet(const std::string& className, std::string& error) override
     {
         if (className == "Echo") return std::make_unique<FakeServlet>(className, _trace);
@@ -131,6 +134,33 @@ public:
             return std::make_unique<FakeServlet>(className, _trace, [](core::Request&, core::Response& r) {
                 r.sendError(405);
                 r.setHeader("Allow", "GET, HEAD"); // belongs to the error: set after sendError
+                return core::ServiceStatus();
+            });
+        }
+        if (className == "Redirect") {
+            // "set the login cookie, then redirect": both must reach the client.
+            return std::make_unique<FakeServlet>(className, _trace, [](core::Request&, core::Response& r) {
+                core::Cookie cookie;
+                cookie.name = "login";
+                cookie.value = "yes";
+                r.addCookie(cookie);
+                r.setHeader("X-Before", "kept");
+                r.write("discarded body");
+                r.sendRedirect("/app/home", 303);
+                return core::ServiceStatus();
+            });
+        }
+        if (className == "Parts") {
+            return std::make_unique<FakeServlet>(className, _trace, [](core::Request& rq, core::Response& r) {
+                std::string out = "result=" + std::to_string(static_cast<int>(rq.partsResult()));
+                for (const core::Part& part : rq.parts()) {
+                    out += " " + part.name +
+                           (part.isFile ? "[" + part.filename + "," + part.contentType + "]" : "") + "=" +
+                           std::string(part.content);
+                }
+                const std::string* field = rq.parameter("title");
+                out += " title=" + (field ? *field : std::string("none"));
+                r.write(out);
                 return core::ServiceStatus();
             });
         }
@@ -166,11 +196,40 @@ public:
     }
     void contextStarted(core::ServletContext&) override { _trace->push_back("module:started"); }
     void contextStopping(core::ServletContext&) noexcept override { _trace->push_back("module:stopping"); }
-    std::string describe() const override { return "libfake.so (ABI test)"; }
+    std::string describe() const override { return _name + " (ABI test)"; }
 
 private:
     Trace _trace;
+    config::WebAppConfig _declarations;
+    std::string _name;
 };
+
+/// What a library named lib*declares*.so declares in code: servlet "code" (class Echo) on
+/// "/code/*" and "/shared", filter "guard" (class Filter:guard) on "/*" for REQUEST and ERROR,
+/// and the listener class "Listener".
+inline config::WebAppConfig codeDeclarations()
+{
+    config::WebAppConfig code;
+    config::ServletDef servlet;
+    servlet.name = "code";
+    servlet.className = "Echo";
+    code.servlets.push_back(servlet);
+    config::ServletMappingDef mapping;
+    mapping.servletName = "code";
+    mapping.urlPatterns = {"/code/*", "/shared"};
+    code.servletMappings.push_back(mapping);
+    config::FilterDef filter;
+    filter.name = "guard";
+    filter.className = "Filter:guard";
+    code.filters.push_back(filter);
+    config::FilterMappingDef filterMapping;
+    filterMapping.filterName = "guard";
+    filterMapping.urlPatterns = {"/*"};
+    filterMapping.onError = true;
+    code.filterMappings.push_back(filterMapping);
+    code.listeners.push_back("Listener");
+    return code;
+}
 
 /// Stand-in for servlets::DefaultServlet: answers "static:<path>" for paths under docBase
 /// that exist, sendError(404) otherwise.
@@ -204,7 +263,11 @@ inline core::ContextServices fakeServices(Trace trace)
             error = "libbroken.so refused: missing entry symbol serval_app_init_v1";
             return nullptr;
         }
-        return std::make_shared<FakeModule>(trace);
+        size_t slash = libPath.rfind('/');
+        std::string file = libPath.substr(slash + 1);
+        if (file.find("declares") != std::string::npos)
+            return std::make_shared<FakeModule>(trace, codeDeclarations(), file);
+        return std::make_shared<FakeModule>(trace, config::WebAppConfig(), file);
     };
     services.defaultServlet = [](const core::Context& context) {
         return std::make_unique<StandInDefaultServlet>(context.docBase());

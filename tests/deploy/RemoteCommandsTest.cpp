@@ -84,3 +84,19 @@ TEST_F(RemoteCommandsTest, UnreadableBundleAndUnreachableServerFailWithOneLine)
 }
 
 } // namespace
+
+TEST_F(RemoteCommandsTest, DeployOnServerNeedsAnAbsolutePathAndUploadsNothing)
+{
+    auto relative =
+        remote("deploy", {"--url", "http://127.0.0.1:1", "--token", "t", "--on-server", "shop.sar"});
+    EXPECT_EQ(relative.exit, 1);
+    EXPECT_EQ(relative.err,
+              "servalctl deploy: --on-server needs an absolute path on the server, not shop.sar\n");
+    // An absolute path is sent as it is (the server reads it): here only the connection fails.
+    auto absolute =
+        remote("deploy", {"--url", "http://127.0.0.1:1", "--token", "t", "--on-server", "/srv/missing.sar"});
+    EXPECT_EQ(absolute.exit, 1);
+    EXPECT_NE(absolute.err.find("cannot reach"), std::string::npos) << absolute.err;
+    EXPECT_EQ(remote("list", {"--url", "http://127.0.0.1:1", "--token", "t", "--on-server"}).exit, 2)
+        << "deploy's option only";
+}

@@ -373,6 +373,10 @@ TEST_F(DeploymentScenarioTest, HostileCorpusIsRefusedWhileAGoodAppKeepsServing)
          archive({ArchiveEntry{"null", "", ArchiveEntry::Kind::CharDevice, -1}}, ArchiveFormat::Tar),
          "device node"},
         {"h20-backslash.sar", archive({fileEntry("..\\evil.txt")}, ArchiveFormat::Tar), "holds a backslash"},
+        {"h21-unresolved.sar", archive(fixture("unresolved_cxx")),
+         "cannot load libapp.so: undefined symbol shop::price(int) (_ZN4shop5priceEi): it was linked without "
+         "the "
+         "library that defines it"},
     };
 
     // The good app is asked again and again while the corpus goes in: every answer must be 200.
@@ -418,6 +422,8 @@ TEST_F(DeploymentScenarioTest, HostileCorpusIsRefusedWhileAGoodAppKeepsServing)
         EXPECT_EQ(r->failureReason.rfind(c.file + ": ", 0), 0u) << r->failureReason;
         EXPECT_NE(r->failureReason.find(c.reason), std::string::npos) << r->failureReason;
         EXPECT_GT(r->failedAt, 0);
+        EXPECT_EQ(r->failureReason.find("/.staging/"), std::string::npos)
+            << "names a staging path: " << r->failureReason;
 
         // One log line names the bundle and gives the same reason.
         ASSERT_TRUE(server->waitForLog(c.reason)) << server->log();

@@ -34,6 +34,21 @@ std::string realPath(const std::string& path)
     return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : path;
 }
 
+/// What the server does at start-up for `host`: its HostDeployer over a real registry deploys
+/// what webapps/ holds (1234-byte body limit, core's test doubles for app code).
+void deployAtStartUp(const test::TempDir& base, const std::shared_ptr<core::Host>& host)
+{
+    auto trace = std::make_shared<std::vector<std::string>>();
+    deployer::HostContextRunner runner(host, test::fakeServices(trace), defaults(), 1234);
+    registry::Registry registry(base.file("serval.db"));
+    deployer::HostDeployerSettings settings;
+    settings.appBase = base.file("webapps");
+    settings.workDir = base.file("work/localhost");
+    settings.stableFor = 0ms;
+    deployer::HostDeployer deployer(settings, runner, registry);
+    deployer.startup();
+}
+
 } // namespace
 
 TEST(HostContextRunnerTest, SpecComesFromTheNameAndTheDescriptorValidationRead)
@@ -105,4 +120,33 @@ TEST(HostContextRunnerTest, DirectoriesInAppBaseBecomeContextsAtStartUp)
     ASSERT_TRUE(broken);
     EXPECT_EQ(broken->state, registry::DeploymentState::Failed);
     EXPECT_EQ(broken->failureReason.rfind("broken: WEB-INF/web.xml:2: ", 0), 0u) << broken->failureReason;
+}
+
+TEST(HostContextRunnerTest, ContextSettingsOfTheHostBoundTheAppsShareOfThePool)
+{
+    test::TempDir base;
+    base.write("webapps/docs/index.html", "docs");
+    base.write("webapps/blog/index.html", "blog");
+    test::makeDirs(base.file("work/localhost"));
+    config::HostConfig hostConfig;
+    hostConfig.appBase = base.file("webapps");
+    config::ContextConfig docs; // <Context path="/docs" maxThreads="3" maxQueue="7"/>
+    docs.path = "/docs";
+    docs.maxThreads = 3;
+    docs.maxQueue = 7;
+    hostConfig.contexts.push_back(docs);
+    auto host = std::make_shared<core::Host>(hostConfig);
+    deployAtStartUp(base, host);
+
+    auto contexts = host->contexts();
+    ASSERT_EQ(contexts.size(), 2u);
+    const core::Context& blog = *contexts[0];
+    const core::Context& bounded = *contexts[1];
+    ASSERT_EQ(bounded.path(), "/docs");
+    EXPECT_EQ(bounded.spec().maxThreads, 3u);
+    EXPECT_EQ(bounded.ownLane().threads(), 3u);
+    EXPECT_EQ(bounded.ownLane().maxQueue(), 7u);
+    ASSERT_EQ(blog.path(), "/blog");
+    EXPECT_EQ(blog.spec().maxThreads, 0u) << "half the pool, decided on the first request";
+    EXPECT_EQ(blog.ownLane().maxQueue(), 100u);
 }

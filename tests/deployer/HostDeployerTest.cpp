@@ -11,8 +11,10 @@
 #include "support/TempDir.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <map>
+#include <set>
 #include <sys/stat.h>
 #include <utime.h>
 
@@ -439,4 +441,94 @@ TEST_F(HostDeployerTest, WatcherPicksUpADroppedBundleWithinASecond)
     EXPECT_FALSE(watcher.undeploy("nohost", "/shop").ok);
     watcher.stopWatching();
     EXPECT_EQ(watcher.history("localhost", "/shop").front().event, "undeployed");
+}
+
+TEST_F(HostDeployerTest, AnUnchangedExplodedAppIsRestoredAtStartupNotCopiedAgain)
+{
+    deployer().startup();
+    tmp.write("webapps/app/WEB-INF/web.xml", serval::test::minimalWebXml());
+    tmp.write("webapps/app/version.txt", "one");
+    serval::test::makeDirs(tmp.file("webapps/app/WEB-INF/lib"));
+    serval::test::copyWithPatch(serval::test::fixtureLibrary("good"),
+                                tmp.file("webapps/app/WEB-INF/lib/liba.so"));
+    tick();
+    auto row = registry->findDeployment("localhost", "/app", "");
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->checksum.size(), 64u) << "an exploded app's copy has a checksum of its tree";
+
+    restart();
+    EXPECT_EQ(runner.served("/app"), "one");
+    EXPECT_EQ(registry->findDeployment("localhost", "/app", "")->versionId, row->versionId)
+        << "restored from its copy: no copy, preflight or syncfs at start-up";
+    EXPECT_EQ(versionDirs("app"), std::vector<std::string>{row->versionId});
+
+    // Any change while the server was down, a static file too, deploys a fresh copy.
+    tmp.write("webapps/app/version.txt", "two");
+    restart();
+    EXPECT_EQ(runner.served("/app"), "two");
+    EXPECT_NE(registry->findDeployment("localhost", "/app", "")->versionId, row->versionId);
+    EXPECT_EQ(versionDirs("app").size(), 1u);
+}
+
+TEST_F(HostDeployerTest, AnAdminDeployThatFailsLeavesNothingInAppBase)
+{
+    deployer().startup();
+    bundle("shop.sar", "one");
+    tick();
+    std::string before = serval::test::readFile(tmp.file("webapps/shop.sar"));
+
+    // Refused: not an archive, larger than the cap, a FIFO. The running version keeps its bundle.
+    tmp.write("broken.sar", "not an archive");
+    EXPECT_FALSE(deployer().deployFile(tmp.file("broken.sar"), "shop.sar", true).ok);
+    EXPECT_FALSE(deployer().deployFile(tmp.file("broken.sar"), "new.sar", false).ok);
+    auto tooLarge =
+        deployer().deployFrom(serval::util::FileDescriptor(::open(tmp.file("broken.sar").c_str(), O_RDONLY)),
+                              "broken.sar", "big.sar", false, 4);
+    EXPECT_EQ(tooLarge.problem, serval::deployer::DeployOutcome::Problem::TooLarge);
+    ASSERT_EQ(::mkfifo(tmp.file("fifo.sar").c_str(), 0644), 0);
+    auto fifo = deployer().deployFile(tmp.file("fifo.sar"), "", false);
+    EXPECT_EQ(fifo.problem, serval::deployer::DeployOutcome::Problem::BadRequest) << fifo.message;
+    EXPECT_EQ(serval::test::listDirectory(tmp.file("webapps")), std::vector<std::string>{"shop.sar"});
+    EXPECT_EQ(serval::test::readFile(tmp.file("webapps/shop.sar")), before);
+    EXPECT_EQ(runner.served("/shop"), "one");
+    tick();
+    EXPECT_EQ(runner.served("/shop"), "one");
+
+    // A directory is copied by the bundle rules and moves into appBase once it serves.
+    tmp.write("src/docs/WEB-INF/web.xml", serval::test::minimalWebXml());
+    tmp.write("src/docs/version.txt", "docs");
+    auto docs = deployer().deployFile(tmp.file("src/docs"), "", false);
+    ASSERT_TRUE(docs.ok) << docs.message;
+    EXPECT_EQ(runner.served("/docs"), "docs");
+    EXPECT_EQ(serval::test::readFile(tmp.file("webapps/docs/version.txt")), "docs");
+    int created = runner.created;
+    tick();
+    EXPECT_EQ(runner.created, created) << "the watcher finds it unchanged";
+    tmp.write("src/docs/version.txt", "docs two");
+    ASSERT_TRUE(deployer().deployFile(tmp.file("src/docs"), "", true).ok);
+    EXPECT_EQ(runner.served("/docs"), "docs two");
+    auto names = serval::test::listDirectory(tmp.file("webapps"));
+    EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), (std::set<std::string>{"docs", "shop.sar"}));
+}
+
+TEST_F(HostDeployerTest, ReservedPathsAndEverythingBelowThemAreNeverDeployed)
+{
+    settings.reservedPaths = {"/manager", "/metrics"};
+    deployer().startup();
+    bundle("manager#x.sar", "below the manager");
+    tmp.write("webapps/metrics#y/index.html", "below metrics");
+    bundle("managerx.sar", "beside the manager");
+    tick();
+    EXPECT_EQ(runner.served("/manager/x"), "");
+    EXPECT_EQ(runner.routes.count("/metrics/y"), 0u);
+    EXPECT_EQ(runner.served("/managerx"), "beside the manager");
+    auto row = registry->findDeployment("localhost", "/manager/x", "");
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->state, DeploymentState::Failed);
+    EXPECT_NE(row->failureReason.find("/manager/x is reserved"), std::string::npos) << row->failureReason;
+
+    serval::test::writeArchive(tmp.file("upload.sar"), {{"WEB-INF/web.xml", serval::test::minimalWebXml()}});
+    auto upload = deployer().deployFile(tmp.file("upload.sar"), "manager.sar", false);
+    EXPECT_EQ(upload.problem, serval::deployer::DeployOutcome::Problem::Reserved);
+    EXPECT_FALSE(serval::test::readFile(tmp.file("webapps/manager.sar")).size());
 }

@@ -49,12 +49,13 @@ public:
         if (find(host, p) && !update)
             return {false, 409, "exists", p + " is already deployed; use update=true", {}};
         if (!find(host, p))
-            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", ""});
+            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", "", 0, 0, 0});
         lastUpload = bundle;
         return {true, 200, "", "", *find(host, p)};
     }
     manager::ActionResult deployPath(const std::string& host, const std::string& path,
-                                     const std::string& serverPath, bool update) override
+                                     const std::string& serverPath, util::FileDescriptor, uint64_t,
+                                     bool update) override
     {
         return deployUpload(host, path, serverPath.substr(serverPath.rfind('/') + 1), "from-disk", update);
     }
@@ -99,10 +100,13 @@ public:
     {
         manager::ServerStatus s;
         s.version = "test";
-        s.connectors.push_back({"127.0.0.1", 8080, 3, 100, 1000, 2000});
+        s.connectors.push_back({"127.0.0.1", 8080, 3, 100, 1000, 2000, false, {}});
+        if (!certificates.empty())
+            s.connectors.push_back({"127.0.0.1", 8443, 1, 10, 100, 200, true, certificates});
         return s;
     }
     std::string defaultHost() override { return "localhost"; }
+    std::vector<manager::CertificateStatus> certificates; ///< set: a second, TLS connector has these
 
     std::string state(const std::string& path)
     {

@@ -5,6 +5,7 @@
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <ctime>
 #include <gtest/gtest.h>
 
 using namespace serval::manager;
@@ -292,6 +293,36 @@ TEST_F(ManagerApiTest, MetricsInPrometheusText)
               std::string::npos);
 }
 
+TEST_F(ManagerApiTest, TlsCertificatesInStatusAndMetrics)
+{
+    serval::manager::CertificateStatus certificate;
+    certificate.where = "conf/server.xml:3";
+    certificate.certificateFile = "/c/a.pem";
+    certificate.hostNames = {"a.example"};
+    certificate.subject = "CN=a.example";
+    certificate.subjectAltNames = {"a.example", "www.a.example"};
+    certificate.keyType = "EC prime256v1";
+    certificate.notAfter = static_cast<int64_t>(std::time(nullptr)) + 86400 * 10;
+    certificate.lastError = "conf/server.xml:3: the key does not belong to the certificate";
+    backend.certificates = {certificate};
+
+    auto metrics = api->metrics(request("GET", "/metrics")).body;
+    size_t at = metrics.find("serval_tls_certificate_expiry_seconds{address=\"127.0.0.1\",port=\"8443\","
+                             "certificate=\"conf/server.xml:3\",subject=\"CN=a.example\"} ");
+    ASSERT_NE(at, std::string::npos) << metrics;
+    long seconds = std::stol(metrics.substr(metrics.find("} ", at) + 2));
+    EXPECT_GT(seconds, 86400 * 10 - 60);
+    EXPECT_LE(seconds, 86400 * 10);
+
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    auto status = api->handle(request("GET", "/api/status")).body;
+    for (const char* part :
+         {"\"subject\":\"CN=a.example\"", "\"subjectAltNames\":[\"a.example\",\"www.a.example\"]",
+          "\"keyType\":\"EC prime256v1\"", "\"lastError\":\"conf/server.xml:3: the key", "\"tls\":true"}) {
+        EXPECT_NE(status.find(part), std::string::npos) << part << "\n" << status;
+    }
+}
+
 TEST_F(ManagerApiTest, LogsFilterByLevelAndApp)
 {
     dir.write("serval.log", "2026-11-25T20:55:01.123Z INFO  [deployer] deployed /shop (version 3)\n"
@@ -379,4 +410,92 @@ TEST_F(ManagerApiTest, MetricsAreReadOnly)
     EXPECT_EQ(response.status, 405);
     EXPECT_EQ(response.header("Allow"), "GET, HEAD");
     EXPECT_EQ(response.body, "");
+}
+
+TEST_F(ManagerApiTest, TheHeadIsJudgedBeforeABodyIsRead)
+{
+    uint64_t maxBody = 0;
+    auto head = [&](const std::string& method, const std::string& target, bool body = true) {
+        AdminRequest r = request(method, target);
+        return api->checkHead(r, body, maxBody);
+    };
+    // Without credentials: refused at the head; the deploy route takes the upload cap, others JSON.
+    auto refused = head("POST", "/api/deploy?file=x.sar");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 401);
+    EXPECT_EQ(maxBody, ManagerConfig().maxUploadSize);
+    EXPECT_FALSE(head("POST", "/api/login"));
+    EXPECT_EQ(maxBody, ManagerApi::MaxJsonBody);
+    // No body announced: decided on a worker by handle(), where refusals are audited.
+    EXPECT_FALSE(head("POST", "/api/stop?path=/hello", false));
+
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    EXPECT_FALSE(head("POST", "/api/deploy?file=x.sar"));
+    std::string token = csrf;
+    csrf.clear();
+    auto noCsrf = head("POST", "/api/deploy?file=x.sar");
+    ASSERT_TRUE(noCsrf);
+    EXPECT_EQ(noCsrf->status, 403);
+    csrf = token;
+    auto wrongMethod = head("DELETE", "/api/deploy");
+    ASSERT_TRUE(wrongMethod);
+    EXPECT_EQ(wrongMethod->status, 405);
+    cookie.clear();
+    csrf.clear();
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    auto readOnly = head("POST", "/api/deploy?file=x.sar");
+    ASSERT_TRUE(readOnly);
+    EXPECT_EQ(readOnly->status, 403);
+
+    AdminRequest outside = request("POST", "/api/deploy?file=x.sar");
+    outside.remoteAddress = "192.0.2.1";
+    EXPECT_EQ(api->checkHead(outside, true, maxBody)->status, 403);
+    AdminRequest scrape = request("POST", "/metrics");
+    EXPECT_EQ(api->checkMetricsHead(scrape, true, maxBody)->status, 405);
+}
+
+TEST_F(ManagerApiTest, StateChangesFromAnotherSiteAreRefused)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto from = [&](const std::string& name, const std::string& value) {
+        AdminRequest r = request("POST", "/api/stop?path=/hello");
+        r.headers.emplace_back("Host", "127.0.0.1:8080");
+        r.headers.emplace_back(name, value);
+        return api->handle(r);
+    };
+    EXPECT_EQ(from("Origin", "http://evil.example").status, 403);
+    EXPECT_EQ(from("Origin", "null").status, 403);
+    EXPECT_EQ(from("Origin", "https://127.0.0.1:8080").status, 403) << "another scheme is another origin";
+    EXPECT_EQ(from("Sec-Fetch-Site", "cross-site").status, 403);
+    EXPECT_EQ(parse(from("Sec-Fetch-Site", "same-site").body)->getValue<std::string>("error"), "cross_site");
+    EXPECT_EQ(backend.state("/hello"), "running");
+    EXPECT_EQ(from("Origin", "http://127.0.0.1:8080").status, 200);
+    EXPECT_EQ(backend.state("/hello"), "stopped");
+    EXPECT_EQ(from("Sec-Fetch-Site", "same-origin").status, 200) << "already stopped is not an error";
+    // Reads are not state changes: a cross-site GET is answered (CORS keeps its body from the page).
+    AdminRequest read = request("GET", "/api/apps");
+    read.headers.emplace_back("Origin", "http://evil.example");
+    EXPECT_EQ(api->handle(read).status, 200);
+}
+
+TEST_F(ManagerApiTest, OverTlsTheCookieIsSecureAndPrefixed)
+{
+    auto r = request("POST", "/api/login", "{\"user\":\"admin\",\"password\":\"admin-password\"}");
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.secure = true;
+    auto response = api->handle(r);
+    ASSERT_EQ(response.status, 200) << response.body;
+    std::string setCookie(response.header("Set-Cookie"));
+    EXPECT_EQ(setCookie.rfind("__Secure-SERVAL_MANAGER=", 0), 0u) << setCookie;
+    EXPECT_NE(setCookie.find("; Path=/manager/;"), std::string::npos) << setCookie;
+    EXPECT_NE(setCookie.find("; Secure"), std::string::npos) << setCookie;
+    std::string id = setCookie.substr(setCookie.find('=') + 1, setCookie.find(';') - setCookie.find('=') - 1);
+    AdminRequest apps = request("GET", "/api/apps");
+    apps.secure = true;
+    apps.headers.emplace_back("Cookie", std::string("__Secure-SERVAL_MANAGER=") + id);
+    EXPECT_EQ(api->handle(apps).status, 200);
+    AdminRequest plain = request("GET", "/api/apps");
+    plain.headers.emplace_back("Cookie", std::string("SERVAL_MANAGER=") + id);
+    plain.secure = true;
+    EXPECT_EQ(api->handle(plain).status, 401) << "over TLS only the prefixed cookie counts";
 }

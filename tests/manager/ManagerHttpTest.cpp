@@ -16,9 +16,11 @@
 #include <netinet/in.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 using namespace serval;
 using serval::test::eventually;
@@ -63,6 +65,31 @@ std::string quote(const std::string& s)
     return out + "'";
 }
 
+/// VmRSS of a process in KiB, from /proc/PID/status; -1 if unreadable.
+long residentKiB(int pid)
+{
+    std::string status = test::readFile("/proc/" + std::to_string(pid) + "/status");
+    auto at = status.find("VmRSS:");
+    return at == std::string::npos ? -1 : std::atol(status.c_str() + at + 6);
+}
+
+/// The Path attribute of a Set-Cookie header, "" if none.
+std::string cookiePath(const std::string& setCookie)
+{
+    auto at = setCookie.find("; Path=");
+    if (at == std::string::npos) return "";
+    auto end = setCookie.find(';', at + 7);
+    return setCookie.substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
+}
+
+/// RFC 6265 5.1.4: does a browser send a cookie with this Path to this request path?
+bool pathMatches(const std::string& cookiePath, const std::string& requestPath)
+{
+    if (requestPath == cookiePath) return true;
+    if (requestPath.compare(0, cookiePath.size(), cookiePath) != 0) return false;
+    return cookiePath.back() == '/' || requestPath[cookiePath.size()] == '/';
+}
+
 /// GET from a chosen source address (the allow-list test): returns the status code, 0 on error.
 int statusFrom(const std::string& source, const std::string& address, uint16_t port,
                const std::string& target)
@@ -95,7 +122,9 @@ class ManagerHttpTest : public ::testing::Test
 protected:
     void SetUp() override { startServer("127.0.0.0/8,::1"); }
 
-    void startServer(const std::string& allow, const std::vector<std::string>& args = {})
+    /// `managerAttributes`: more attributes of <Manager>, such as ` deployRoots="..."`.
+    void startServer(const std::string& allow, const std::vector<std::string>& args = {},
+                     const std::string& managerAttributes = "")
     {
         base.write(
             "conf/server.xml",
@@ -103,7 +132,7 @@ protected:
             "  <Connector address=\"127.0.0.1\" port=\"0\" workerThreads=\"4\"/>\n"
             "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" appBase=\"webapps\"/></Engine>\n"
             "  <Manager path=\"/manager\" allow=\"" +
-                allow + "\"/>\n</Server>\n");
+                allow + "\"" + managerAttributes + "/>\n</Server>\n");
         std::string source = test::env("SERVAL_SOURCE");
         base.write("conf/web.xml", test::readFile(source + "/conf/web.xml"));
         base.write("webapps/hello/WEB-INF/web.xml",
@@ -122,6 +151,14 @@ protected:
         }
         server = std::make_unique<ServalProcess>(base.path());
         ASSERT_TRUE(server->start(args)) << server->error() << server->log();
+    }
+
+    /// Stops the server and starts it again with other <Manager> attributes.
+    void restart(const std::string& managerAttributes)
+    {
+        server.reset();
+        ::unlink(base.file("serval.stderr").c_str()); // the next start must not read the old "listening on"
+        startServer("127.0.0.0/8,::1", {}, managerAttributes);
     }
 
     HttpReply call(const std::string& method, const std::string& target, const std::string& body = "",
@@ -153,6 +190,20 @@ protected:
         auto reply = call("POST", "/manager/api/tokens", "{\"name\":\"ci\"}");
         EXPECT_EQ(reply.status, 201) << reply.body;
         return json(reply.body)->getValue<std::string>("token");
+    }
+
+    /// A request with a bearer token instead of the page's cookie.
+    HttpReply callWithToken(const std::string& token, const std::string& method, const std::string& target,
+                            const std::string& body = "")
+    {
+        std::string savedCookie = std::exchange(cookie, "");
+        std::string savedCsrf = std::exchange(csrf, "");
+        auto reply =
+            call(method, target, body,
+                 {{"Authorization", "Bearer " + token}, {"Content-Type", "application/octet-stream"}});
+        cookie = savedCookie;
+        csrf = savedCsrf;
+        return reply;
     }
 
     int servalctl(const std::string& token, const std::string& args, std::string* output)
@@ -517,4 +568,243 @@ TEST_F(ManagerHttpTest, DataSourcesOnTheApiAndMetricsAndABackupUnderWriteLoad)
     EXPECT_NE(::access(base.file("x.db").c_str(), F_OK), 0);
     ASSERT_EQ(login("viewer", "viewer-password").status, 200);
     EXPECT_EQ(call("POST", "/manager/api/backup?path=/shop&name=main").status, 403);
+}
+
+TEST_F(ManagerHttpTest, UploadsAreAuthenticatedBeforeOneBodyByteIsRead)
+{
+    // Four clients at once announce 250 MiB bodies without credentials: each hears 401 at once,
+    // before sending a byte of it, and whatever they send afterwards is never kept.
+    const uint64_t announced = 250ull << 20;
+    long before = residentKiB(server->pid());
+    ASSERT_GT(before, 0);
+    std::vector<std::unique_ptr<test::RawConnection>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(std::make_unique<test::RawConnection>());
+        ASSERT_TRUE(clients.back()->connect(server->address(), server->port()));
+        ASSERT_TRUE(
+            clients.back()->send("POST /manager/api/deploy?file=big.sar HTTP/1.1\r\nHost: localhost\r\n"
+                                 "Content-Type: application/octet-stream\r\nContent-Length: " +
+                                 std::to_string(announced) + "\r\n\r\n"));
+    }
+    for (auto& client : clients) {
+        auto reply = client->readResponse(false, std::chrono::seconds(5));
+        ASSERT_TRUE(reply) << "no answer before the body";
+        EXPECT_EQ(reply->status, 401);
+        EXPECT_EQ(json(reply->body)->getValue<std::string>("error"), "unauthorized");
+        EXPECT_EQ(reply->header("Connection"), "close");
+    }
+    std::vector<uint64_t> sent(clients.size(), 0);
+    std::vector<std::thread> senders;
+    for (size_t i = 0; i < clients.size(); ++i) {
+        senders.emplace_back([&, i] {
+            std::string chunk(1 << 20, 'x');
+            while (sent[i] < announced && clients[i]->send(chunk))
+                sent[i] += chunk.size();
+        });
+    }
+    for (auto& t : senders)
+        t.join();
+    for (uint64_t bytes : sent)
+        EXPECT_LT(bytes, 64ull << 20) << "the server closed instead of reading the body";
+    EXPECT_LT(residentKiB(server->pid()) - before, 32 * 1024) << "no body was buffered";
+
+    // The same at the head for every other refusal: a forged token, a session without its CSRF
+    // token, a read-only role, a login body larger than any login.
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    std::string viewerCookie = cookie;
+    std::string viewerCsrf = csrf;
+    cookie.clear();
+    csrf.clear();
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    struct Case
+    {
+        std::string target;
+        std::string headers;
+        int status;
+    };
+    std::vector<Case> cases = {
+        {"/manager/api/deploy?file=big.sar", "Authorization: Bearer svl_forged\r\n", 401},
+        {"/manager/api/deploy?file=big.sar", "Cookie: SERVAL_MANAGER=" + cookie + "\r\n", 403},
+        {"/manager/api/deploy?file=big.sar",
+         "Cookie: SERVAL_MANAGER=" + viewerCookie + "\r\nX-CSRF-Token: " + viewerCsrf + "\r\n", 403},
+        {"/manager/api/login", "Content-Type: application/json\r\n", 413},
+    };
+    for (const Case& c : cases) {
+        test::RawConnection client;
+        ASSERT_TRUE(client.connect(server->address(), server->port()));
+        ASSERT_TRUE(client.send("POST " + c.target + " HTTP/1.1\r\nHost: localhost\r\n" + c.headers +
+                                "Content-Length: " + std::to_string(announced) + "\r\n\r\n"));
+        auto reply = client.readResponse(false, std::chrono::seconds(5));
+        ASSERT_TRUE(reply) << c.headers;
+        EXPECT_EQ(reply->status, c.status) << c.headers << reply->body;
+    }
+}
+
+TEST_F(ManagerHttpTest, NoAppLivesBelowTheManagerAndItsCookieStaysThere)
+{
+    auto reply = login("admin", "admin-password");
+    ASSERT_EQ(reply.status, 200);
+    std::string path = cookiePath(reply.header("Set-Cookie"));
+    EXPECT_EQ(path, "/manager/");
+    EXPECT_TRUE(pathMatches(path, "/manager/api/apps"));
+    EXPECT_FALSE(pathMatches(path, "/managerx/"));
+    EXPECT_FALSE(pathMatches(path, "/hello/"));
+
+    // Below the manager or /metrics, every way of deploying is refused: upload with path= or by
+    // file name, a bundle or a directory dropped into webapps/.
+    std::string token = createToken();
+    std::string bytes = test::readFile(bundle("below", "an app below the manager"));
+    for (const char* target :
+         {"/manager/api/deploy?path=/manager/x", "/manager/api/deploy?file=manager%23x.sar",
+          "/manager/api/deploy?path=/metrics/y", "/manager/api/deploy?path=/manager"}) {
+        auto refused = callWithToken(token, "POST", target, bytes);
+        EXPECT_EQ(refused.status, 409) << target << refused.body;
+        EXPECT_EQ(json(refused.body)->getValue<std::string>("error"), "reserved") << target;
+    }
+    base.write("webapps/manager#d/index.html", "a directory below the manager");
+    ASSERT_EQ(
+        ::rename(bundle("dropped", "dropped below").c_str(), base.file("webapps/metrics#z.sar").c_str()), 0);
+    EXPECT_TRUE(server->waitForLog("/manager/d is reserved")) << server->log();
+    EXPECT_TRUE(server->waitForLog("/metrics/z is reserved")) << server->log();
+    EXPECT_EQ(call("GET", "/manager/x/").status, 404);
+    EXPECT_EQ(call("GET", "/manager/d/index.html").status, 404);
+    EXPECT_NE(call("GET", "/metrics").body.find("serval_up 1"), std::string::npos);
+
+    // /managerx is an ordinary path: it deploys, and the cookie's path does not cover it.
+    auto managerx = callWithToken(token, "POST", "/manager/api/deploy?path=/managerx", bytes);
+    ASSERT_EQ(managerx.status, 200) << managerx.body;
+    EXPECT_EQ(call("GET", "/managerx/").body, "an app below the manager\n");
+}
+
+TEST_F(ManagerHttpTest, ParallelWrongLoginsCheckNoMoreThanTheLockoutLimit)
+{
+    // Slow enough a hash that the 30 attempts overlap on the 4 workers.
+    std::string output;
+    ASSERT_EQ(shell("printf 'racer-password\\n' | " + quote(ServalProcess::binary()) +
+                        " passwd racer --base " + quote(base.path()) +
+                        " --roles manager-gui --stdin --iterations 100000",
+                    &output),
+              0)
+        << output;
+    std::atomic<int> checked{0};
+    std::atomic<int> locked{0};
+    std::vector<std::thread> attempts;
+    for (int i = 0; i < 30; ++i) {
+        attempts.emplace_back([&] {
+            auto reply = test::httpRequest(server->port(), "POST", "/manager/api/login",
+                                           {{"Content-Type", "application/json"}},
+                                           "{\"user\":\"racer\",\"password\":\"wrong\"}", server->address());
+            if (reply.status == 401) ++checked;
+            if (reply.status == 429) ++locked;
+        });
+    }
+    for (auto& t : attempts)
+        t.join();
+    EXPECT_GE(checked.load(), 1);
+    EXPECT_LE(checked.load(), 5) << "each attempt counts before its password is checked";
+    EXPECT_EQ(checked.load() + locked.load(), 30);
+    EXPECT_EQ(login("racer", "racer-password").status, 429) << "locked out, even with the right password";
+}
+
+TEST_F(ManagerHttpTest, StateChangesFromAnotherSiteAreRefusedDespiteAValidCsrfToken)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto evil = call("POST", "/manager/api/stop?path=/hello", "", {{"Origin", "http://evil.example"}});
+    EXPECT_EQ(evil.status, 403);
+    EXPECT_EQ(json(evil.body)->getValue<std::string>("error"), "cross_site");
+    auto fetched = call("POST", "/manager/api/stop?path=/hello", "", {{"Sec-Fetch-Site", "cross-site"}});
+    EXPECT_EQ(fetched.status, 403);
+    auto sibling = call("POST", "/manager/api/stop?path=/hello", "", {{"Sec-Fetch-Site", "same-site"}});
+    EXPECT_EQ(sibling.status, 403);
+    EXPECT_EQ(call("GET", "/hello/").status, 200) << "nothing was stopped";
+    EXPECT_TRUE(server->waitForLog("sent by another site (Origin: http://evil.example"));
+
+    cookie.clear();
+    csrf.clear();
+    EXPECT_EQ(call("POST", "/manager/api/login", "{\"user\":\"admin\",\"password\":\"admin-password\"}",
+                   {{"Origin", "http://evil.example"}})
+                  .status,
+              403)
+        << "no login from another site either";
+    // The page's own requests: same origin (the Host it was loaded from), or no Origin at all.
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto own = call("POST", "/manager/api/stop?path=/hello", "",
+                    {{"Origin", "http://localhost"}, {"Sec-Fetch-Site", "same-origin"}});
+    EXPECT_EQ(own.status, 200) << own.body;
+    EXPECT_EQ(call("GET", "/hello/").status, 503);
+}
+
+TEST_F(ManagerHttpTest, DeployByServerPathIsOffUnlessDeployRootsAllowsIt)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    std::string file = bundle("onserver", "on the server");
+    auto refused = call("POST", "/manager/api/deploy?serverPath=" + file);
+    EXPECT_EQ(refused.status, 403) << refused.body;
+    EXPECT_NE(json(refused.body)->getValue<std::string>("detail").find("deployRoots"), std::string::npos);
+    EXPECT_EQ(call("GET", "/onserver/").status, 404);
+}
+
+TEST_F(ManagerHttpTest, DeployByServerPathTakesRegularFilesAndDirectoriesWithinItsRootsOnly)
+{
+    test::makeDirs(base.file("drop"));
+    restart(" deployRoots=\"" + base.file("drop") + "\" maxUploadSize=\"65536\"");
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto deployPath = [&](const std::string& serverPath, const std::string& more = "") {
+        return call("POST", "/manager/api/deploy?serverPath=" + serverPath + more);
+    };
+    auto error = [](const HttpReply& reply) { return json(reply.body)->getValue<std::string>("error"); };
+
+    // Outside the roots (/dev/zero once streamed 1.5 GB into webapps/).
+    auto zero = deployPath("/dev/zero", "&path=/zero");
+    EXPECT_EQ(zero.status, 403) << zero.body;
+    // A FIFO inside: refused at once, and every later admin action still answers.
+    ASSERT_EQ(::mkfifo(base.file("drop/wedge.sar").c_str(), 0644), 0);
+    auto fifo = deployPath(base.file("drop/wedge.sar"));
+    EXPECT_EQ(fifo.status, 400) << fifo.body;
+    EXPECT_EQ(call("GET", "/manager/api/apps").status, 200);
+    // A link, even to a good bundle inside the root.
+    std::string good = bundle("good", "a good bundle");
+    ASSERT_EQ(::rename(good.c_str(), base.file("drop/good.sar").c_str()), 0);
+    ASSERT_EQ(::symlink(base.file("drop/good.sar").c_str(), base.file("drop/link.sar").c_str()), 0);
+    auto link = deployPath(base.file("drop/link.sar"));
+    EXPECT_EQ(link.status, 403) << link.body;
+    EXPECT_EQ(deployPath(base.file("drop/../drop/good.sar")).status, 400);
+    // Larger than maxUploadSize, or not a bundle at all: refused, and nothing stays in webapps/.
+    base.write("drop/huge.sar", std::string(70000, 'z'));
+    auto huge = deployPath(base.file("drop/huge.sar"));
+    EXPECT_EQ(huge.status, 413) << huge.body;
+    EXPECT_EQ(error(huge), "too_large");
+    base.write("drop/broken.sar", "not an archive");
+    auto broken = deployPath(base.file("drop/broken.sar"));
+    EXPECT_EQ(broken.status, 422) << broken.body;
+    EXPECT_EQ(test::listTree(base.file("webapps"), {"hello"}), std::set<std::string>{})
+        << "no NAME.sar, no hidden copy left behind";
+
+    // A bundle and an exploded directory (copied by the bundle rules) deploy and serve.
+    auto bundled = deployPath(base.file("drop/good.sar"));
+    ASSERT_EQ(bundled.status, 200) << bundled.body;
+    EXPECT_EQ(call("GET", "/good/").body, "a good bundle\n");
+    base.write("drop/docs/WEB-INF/web.xml", "<web-app><display-name>Docs</display-name></web-app>\n");
+    base.write("drop/docs/index.html", "docs from a directory\n");
+    auto directory = deployPath(base.file("drop/docs"));
+    ASSERT_EQ(directory.status, 200) << directory.body;
+    EXPECT_EQ(json(directory.body)->getObject("app")->getValue<std::string>("path"), "/docs");
+    EXPECT_EQ(call("GET", "/docs/").body, "docs from a directory\n");
+    auto renamed = deployPath(base.file("drop/docs"), "&path=/manual");
+    ASSERT_EQ(renamed.status, 200) << renamed.body;
+    EXPECT_EQ(call("GET", "/manual/").body, "docs from a directory\n");
+    struct stat st;
+    EXPECT_EQ(::stat(base.file("webapps/manual/index.html").c_str(), &st), 0);
+    EXPECT_EQ(test::listTree(base.file("webapps"), {"hello", "docs", "manual"}),
+              std::set<std::string>{"good.sar"});
+
+    // servalctl does the same for scripts: the path is the server's, nothing is uploaded.
+    std::string token = createToken();
+    std::string output;
+    ASSERT_EQ(
+        servalctl(token, "deploy --on-server " + base.file("drop/good.sar") + " --path /viactl", &output), 0)
+        << output;
+    EXPECT_EQ(call("GET", "/viactl/").body, "a good bundle\n");
+    EXPECT_EQ(servalctl(token, "deploy --on-server " + base.file("drop/wedge.sar"), &output), 1);
+    EXPECT_NE(output.find("not a regular file or a directory"), std::string::npos) << output;
 }

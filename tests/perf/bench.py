@@ -64,6 +64,15 @@ SERVAL_COMMON_ATTRS = {"maxConnections": "16384", "maxKeepAliveRequests": "0"}  
 SERVAL_NO_ACCESS_LOG_ATTRS = {"accessLog": ""}  # <Server> attributes for --no-access-log
 TOMCAT_HOME = "/usr/share/tomcat10"
 TOMCAT_SERVLET_API = "/usr/share/tomcat10/lib/servlet-api.jar"
+TOMCAT_WEBSOCKET_API = ("/usr/share/tomcat10/lib/websocket-api.jar:"
+                        "/usr/share/tomcat10/lib/websocket-client-api.jar")
+# The websocket phase: Serval's connector with its WebSocket echo endpoint (the ABI does not
+# carry app endpoints yet, issue 15), Tomcat's Jakarta WebSocket echo (java/EchoEndpoint.java at
+# /ws/echo), and the load generator tests/perf/wsbench.cpp. All three come from the CMake build.
+SERVAL_WS_ECHO = os.environ.get("SERVAL_WS_ECHO_PATH", "build/tests/websocket_echo_server")
+WS_BENCH = os.environ.get("SERVAL_WS_BENCH_PATH", "build/tests/wsbench")
+WS_CONNECTIONS = (128, 1024)
+WS_MESSAGE_SIZE = 32
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -615,6 +624,17 @@ class Tomcat(Server):
               render(os.path.join(HERE, "java", "web.xml"), hello_mapping=HELLO_SERVLET_PATH))
         self.app_dir = app
         shutil.copytree(app, os.path.join(self.dir, "webapps", HELLO_CONTEXT.strip("/")))
+        # The websocket phase's echo endpoint: webapps/ws, registered by its listener.
+        ws_classes = os.path.join(self.dir, "build", "ws-classes")
+        r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp",
+                            TOMCAT_SERVLET_API + ":" + TOMCAT_WEBSOCKET_API, "-d", ws_classes,
+                            os.path.join(HERE, "java", "EchoEndpoint.java")], capture_output=True, text=True)
+        if r.returncode != 0:
+            self.problems["websocket"] = "javac failed on tests/perf/java/EchoEndpoint.java: " + r.stderr[-300:]
+        else:
+            ws_app = os.path.join(self.dir, "webapps", "ws")
+            shutil.copytree(ws_classes, os.path.join(ws_app, "WEB-INF", "classes"))
+            shutil.copy(os.path.join(HERE, "java", "ws-web.xml"), os.path.join(ws_app, "WEB-INF", "web.xml"))
         for w in SQLITE_WORKLOADS:
             self.problems[w] = "Tomcat has no embedded database (Serval-only row)"
         if any(w in self.opts.workloads for w in PG_WORKLOADS):
@@ -1074,6 +1094,86 @@ def phase_idle_conns(servers, opts, results):
         s.stop()
 
 
+class WsEcho:
+    """Serval's side of the websocket phase: build/tests/websocket_echo_server on its own port."""
+    name = "serval"
+
+    def __init__(self, port):
+        self.port = port
+        self.proc = None
+
+    def start(self):
+        check_port_free(self.port)
+        self.proc = spawn([os.path.abspath(SERVAL_WS_ECHO), str(self.port), "0"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not port_owner(self.port):
+            time.sleep(0.01)
+
+    def pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+            self.proc = None
+
+
+def wsbench(port, path, args):
+    r = subprocess.run([os.path.abspath(WS_BENCH), "--port", str(port), "--path", path] + args,
+                       capture_output=True, text=True, timeout=600)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (r.stdout + r.stderr)[-300:]}
+
+
+def phase_websocket(servers, opts, results):
+    """WebSocket echo, closed loop per connection (messages/s and p99), then 10k idle
+    WebSocket connections (added RSS), for Serval and Tomcat. Whole machine: the client shares
+    the cores, as wrk does in the whole placement."""
+    log(f"== WebSocket echo ({WS_MESSAGE_SIZE}-byte text messages) and {opts.idle_conns} idle WebSockets")
+    if not (os.access(SERVAL_WS_ECHO, os.X_OK) and os.access(WS_BENCH, os.X_OK)):
+        results["problems"]["websocket"] = f"{SERVAL_WS_ECHO} or {WS_BENCH} not built"
+        log("  skipped: " + results["problems"]["websocket"])
+        return
+    targets = []
+    for s in servers:
+        if s.name == "serval":
+            targets.append((WsEcho(opts.port_base + 50), "/echo"))
+        elif s.name == "tomcat" and s.supports("websocket"):
+            targets.append((s, "/ws/echo"))
+    for server, path in targets:
+        if isinstance(server, WsEcho):
+            server.start()
+        else:
+            server.start("whole")
+        time.sleep(opts.settle)
+        rows = {}
+        for conns in WS_CONNECTIONS:
+            # A warm-up run first (the JIT; the same for both), then the measured one.
+            wsbench(server.port, path, ["--conns", str(conns), "--seconds", str(opts.warmup), "--warmup", "1",
+                                        "--size", str(WS_MESSAGE_SIZE), "--threads", "2"])
+            rows[conns] = wsbench(server.port, path, ["--conns", str(conns), "--seconds", str(opts.duration),
+                                                      "--warmup", "1", "--size", str(WS_MESSAGE_SIZE),
+                                                      "--threads", "2"])
+            log(f"  {server.name} {conns} conns: {rows[conns]}")
+        before = rss_kib(server.pids())
+        p = spawn([os.path.abspath(WS_BENCH), "--port", str(server.port), "--path", path,
+                   "--idle", str(opts.idle_conns)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = ""
+        try:
+            line = p.stdout.readline().strip()
+            time.sleep(opts.settle)
+        finally:
+            with_conns = rss_kib(server.pids())
+            stop_process(p)
+        rows["idle"] = {"line": line, "rss_before_kib": before, "rss_with_conns_kib": with_conns}
+        log(f"  {server.name}: {line}; RSS {before / 1024:.1f} -> {with_conns / 1024:.1f} MiB")
+        results["websocket"][server.name] = rows
+        server.stop()
+
+
 def phase_drop(servers, opts, results):
     log("== drop a new bundle / WAR into webapps/ -> first 200 (whole machine)")
     for s in servers:
@@ -1265,10 +1365,10 @@ def parse_args(argv):
                         "Serval and Tomcat on PostgreSQL), db-sqlite and fortunes-sqlite (Serval on SQLite)")
     p.add_argument("--placements", default="pinned,whole",
                    help="pinned (server on core 1, wrk on core 0), whole (defaults, unpinned)")
-    p.add_argument("--phases", default="load,startup,idle,drop,redeploy",
+    p.add_argument("--phases", default="load,startup,idle,websocket,drop,redeploy",
                    help="which parts to run: load, startup (cold start + idle RSS), idle (10k idle "
-                        "connections), drop (drop-to-first-200), redeploy (failed requests while an "
-                        "app is replaced)")
+                        "connections), websocket (echo at 128/1024 connections + 10k idle WebSockets), "
+                        "drop (drop-to-first-200), redeploy (failed requests while an app is replaced)")
     p.add_argument("--bundle-padding", type=int, default=1 << 20,
                    help="random bytes added to the deployed test apps (default 1 MiB)")
     p.add_argument("--idle-conns", type=int, help="idle keep-alive connections for the RSS test (default 10000)")
@@ -1297,7 +1397,7 @@ def parse_args(argv):
     o.phases = [x for x in o.phases.split(",") if x]
     for name, values, allowed in (("servers", o.servers, SERVER_NAMES), ("workloads", o.workloads, WORKLOADS),
                                   ("placements", o.placements, PLACEMENTS),
-                                  ("phases", o.phases, ("load", "startup", "idle", "drop", "redeploy"))):
+                                  ("phases", o.phases, ("load", "startup", "idle", "websocket", "drop", "redeploy"))):
         bad = [v for v in values if v not in allowed]
         if bad:
             p.error(f"--{name}: unknown {', '.join(bad)} (choose from {', '.join(allowed)})")
@@ -1357,7 +1457,7 @@ def main(argv):
         + (f" ({v['serval_build_type']} build)" if "serval_build_type" in v else ""),
     }
     results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
-               "drop": {}, "redeploy": {}, "problems": {}}
+               "drop": {}, "redeploy": {}, "websocket": {}, "problems": {}}
     if "load" in opts.phases:
         if postgres:
             postgres.start()
@@ -1374,6 +1474,8 @@ def main(argv):
         phase_startup(servers, opts, results)
     if "idle" in opts.phases:
         phase_idle_conns(servers, opts, results)
+    if "websocket" in opts.phases:
+        phase_websocket(servers, opts, results)
     if "drop" in opts.phases:
         phase_drop(servers, opts, results)
     if "redeploy" in opts.phases:

@@ -2,7 +2,10 @@
 
 #include "support/TempDir.h"
 
+#include <atomic>
 #include <gtest/gtest.h>
+#include <thread>
+#include <vector>
 
 using namespace serval::realm;
 using namespace std::chrono_literals;
@@ -99,4 +102,25 @@ TEST(RealmReloadTest, PicksUpUsersWrittenAfterStart)
     dir.write("users.xml", "<users><user name=");
     realm.reloadIfChanged();
     EXPECT_EQ(realm.authenticate("late", "late-password", "127.0.0.1").status, AuthStatus::Ok);
+}
+
+TEST(RealmRaceTest, ParallelWrongPasswordsCheckNoMoreThanTheLimit)
+{
+    // A hash slow enough that all 30 attempts are in flight together.
+    Realm realm("/nonexistent/users.xml");
+    realm.setUsers({User{"admin", {"manager-gui"}, PasswordHash::create("right-password", 20000)}});
+    std::atomic<int> checked{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> attempts;
+    for (int i = 0; i < 30; ++i) {
+        attempts.emplace_back([&] {
+            auto status = realm.authenticate("admin", "wrong", "10.0.0.1").status;
+            if (status == AuthStatus::BadCredentials) ++checked;
+            if (status == AuthStatus::LockedOut) ++refused;
+        });
+    }
+    for (auto& t : attempts)
+        t.join();
+    EXPECT_EQ(checked.load(), 5) << "each attempt is counted before its password is checked";
+    EXPECT_EQ(refused.load(), 25);
 }

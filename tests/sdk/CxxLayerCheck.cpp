@@ -1,5 +1,9 @@
 // Compile-only check: the header-only C++ layer builds as strict C++17 (-pedantic -Wshadow
-// -Wconversion) and a complete app with every kind of class compiles.
+// -Wconversion) and a complete app with every kind of class compiles, the optional helper
+// headers included.
+#include <serval/html.hpp>
+#include <serval/json.hpp>
+#include <serval/security.hpp>
 #include <serval/servlet.hpp>
 
 namespace {
@@ -15,6 +19,19 @@ public:
     void doPost(serval::Request& request, serval::Response& response) override
     {
         response.sendRedirect(std::string(request.contextPath()) + "/", 303);
+    }
+    void doPut(serval::Request& request, serval::Response& response) override
+    {
+        serval::Csrf().require(request);
+        int page = request.parameter("page", 1);
+        std::optional<long> id = request.pathParameter<long>(0);
+        serval::html::Template t("{{a}}");
+        serval::json::write(response, {{"page", page},
+                                       {"id", id.value_or(0)},
+                                       {"a", t.render({{"a", "x"}})},
+                                       {"parts", request.parts().size()},
+                                       {"json", request.accepts("text/html")}});
+        (void)serval::security::verifyPassword("p", serval::security::hashPassword("p"));
     }
 };
 
@@ -57,7 +74,7 @@ class Watch : public serval::Listener
 {
 };
 
-static_assert(std::is_same_v<decltype(&Everything::doPut),
+static_assert(std::is_same_v<decltype(&Everything::doDelete),
                              void (serval::HttpServlet::*)(serval::Request&, serval::Response&)>);
 
 } // namespace
@@ -68,4 +85,7 @@ SERVAL_APP("check")
         .servlet<Database>("check.Database")
         .filter<Wrap>("check.Wrap")
         .listener<Watch>("check.Watch");
+    app.servlet<Everything>("every", {"", "/e/*"})
+        .filter<Wrap>("wrap", {"/*"}, serval::Dispatch::Request | serval::Dispatch::Error)
+        .listener<Watch>("watch", serval::declared);
 }

@@ -1,5 +1,6 @@
 // The samples and the failure fixtures served by the real `serval` binary over HTTP. One server
 // holds every app at once, so each refusal or failure is also checked not to disturb the others.
+#include "support/Fixtures.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
@@ -25,28 +26,12 @@ std::string buildDir()
     return env("SERVAL_BUILD", SERVAL_BUILD_DIR);
 }
 
-/// A servlet app made of one fixture library and a web.xml.
-void addFixtureApp(const TempDir& base, const std::string& context, const std::string& library,
-                   const std::string& webXml)
+/// The helpers fixture as g++ built it and, when clang++ is there, as clang++/libc++ did.
+std::vector<std::string> helperApps()
 {
-    std::string dir = "webapps/" + context + "/WEB-INF";
-    base.write(dir + "/web.xml", webXml);
-    makeDirs(base.file(dir + "/lib"));
-    fs::copy_file(buildDir() + "/tests/fixtures/lib" + library + ".so",
-                  base.file(dir + "/lib/lib" + library + ".so"));
-}
-
-std::string servletXml(const std::vector<std::tuple<std::string, std::string, std::string>>& servlets,
-                       const std::string& extra = "")
-{
-    std::string xml = "<?xml version=\"1.0\"?>\n<web-app>\n";
-    for (const auto& [name, cls, pattern] : servlets) {
-        xml += "  <servlet><servlet-name>" + name + "</servlet-name><servlet-class>" + cls +
-               "</servlet-class><load-on-startup>1</load-on-startup></servlet>\n";
-        xml += "  <servlet-mapping><servlet-name>" + name + "</servlet-name><url-pattern>" + pattern +
-               "</url-pattern></servlet-mapping>\n";
-    }
-    return xml + extra + "</web-app>\n";
+    std::vector<std::string> apps{"helpers"};
+    if (fs::exists(fixtureLibrary("helpers_libcxx"))) apps.push_back("helpers-libcxx");
+    return apps;
 }
 
 class SdkEndToEndTest : public ::testing::Test
@@ -82,33 +67,39 @@ protected:
         std::vector<std::tuple<std::string, std::string, std::string>> ok{{"ok", "fixture.Ok", "/ok"}};
         for (const char* refused : {"no_entry", "other_major", "newer_minor", "short_struct", "init_fails",
                                     "init_throws", "unresolved"}) {
-            addFixtureApp(*base, std::string("refused-") + refused, refused, servletXml(ok));
+            installFixtureApp(*base, std::string("refused-") + refused, refused, servletWebXml(ok));
         }
-        addFixtureApp(*base, "throwing", "servlet_throws",
-                      servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
-        addFixtureApp(
+        installFixtureApp(*base, "throwing", "servlet_throws",
+                          servletWebXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
+        installFixtureApp(
             *base, "filtering", "filter_throws",
-            servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}},
-                       "  <filter><filter-name>exploding</filter-name><filter-class>fixture.Exploding"
-                       "</filter-class></filter>\n  <filter-mapping><filter-name>exploding</filter-name>"
-                       "<url-pattern>/fail</url-pattern></filter-mapping>\n"));
-        addFixtureApp(*base, "destroying", "destroy_throws",
-                      servletXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
-        addFixtureApp(
+            servletWebXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}},
+                          "  <filter><filter-name>exploding</filter-name><filter-class>fixture.Exploding"
+                          "</filter-class></filter>\n  <filter-mapping><filter-name>exploding</filter-name>"
+                          "<url-pattern>/fail</url-pattern></filter-mapping>\n"));
+        installFixtureApp(*base, "destroying", "destroy_throws",
+                          servletWebXml({{"ok", "fixture.Ok", "/ok"}, {"fail", "fixture.Fail", "/fail"}}));
+        installFixtureApp(
             *base, "features", "features",
-            servletXml({{"echo", "features.Echo", "/echo/*"},
-                        {"stream", "features.Stream", "/stream"},
-                        {"inject", "features.Inject", "/inject"},
-                        {"int", "features.ThrowsInt", "/int"}},
-                       "  <display-name>Features</display-name>\n  <context-param><param-name>colour"
-                       "</param-name><param-value>green</param-value></context-param>\n"));
+            servletWebXml({{"echo", "features.Echo", "/echo/*"},
+                           {"stream", "features.Stream", "/stream"},
+                           {"inject", "features.Inject", "/inject"},
+                           {"int", "features.ThrowsInt", "/int"}},
+                          "  <display-name>Features</display-name>\n  <context-param><param-name>colour"
+                          "</param-name><param-value>green</param-value></context-param>\n"));
         base->write("webapps/features/index.html", "features");
-        addFixtureApp(*base, "iso-a", "isolation_a", servletXml({{"count", "fixture.Count", "/count"}}));
-        addFixtureApp(*base, "iso-b", "isolation_b", servletXml({{"count", "fixture.Count", "/count"}}));
+        installFixtureApp(*base, "iso-a", "isolation_a",
+                          servletWebXml({{"count", "fixture.Count", "/count"}}));
+        installFixtureApp(*base, "iso-b", "isolation_b",
+                          servletWebXml({{"count", "fixture.Count", "/count"}}));
+        // Everything declared in code: an empty web.xml.
+        for (const std::string& helpers : helperApps())
+            installFixtureApp(*base, helpers, helpers == "helpers" ? "helpers" : "helpers_libcxx",
+                              "<web-app/>\n");
         if (fs::exists(buildDir() + "/tests/fixtures/liblibcxx.so")) {
-            addFixtureApp(
+            installFixtureApp(
                 *base, "libcxx", "libcxx",
-                servletXml({{"hello", "libcxx.Hello", "/hello"}, {"fail", "libcxx.Fail", "/fail"}}));
+                servletWebXml({{"hello", "libcxx.Hello", "/hello"}, {"fail", "libcxx.Fail", "/fail"}}));
         }
 
         server = std::make_unique<ServalProcess>(base->path());
@@ -295,21 +286,6 @@ TEST_F(SdkEndToEndTest, FormsListenerSeesContextAndRequests)
 
 // ---- what crosses the ABI -------------------------------------------------------------------------
 
-std::map<std::string, std::string> lines(const std::string& body)
-{
-    std::map<std::string, std::string> result;
-    size_t start = 0;
-    while (start < body.size()) {
-        size_t end = body.find('\n', start);
-        if (end == std::string::npos) end = body.size();
-        std::string line = body.substr(start, end - start);
-        size_t eq = line.find('=');
-        if (eq != std::string::npos) result[line.substr(0, eq)] = line.substr(eq + 1);
-        start = end + 1;
-    }
-    return result;
-}
-
 TEST_F(SdkEndToEndTest, RequestResponseContextAndConfigCrossTheAbi)
 {
     HttpReply reply = request("POST", "/features/echo/a%20b/c?a=1&a=2", "a=3&z=9",
@@ -317,7 +293,7 @@ TEST_F(SdkEndToEndTest, RequestResponseContextAndConfigCrossTheAbi)
                                {"Cookie", "session=abc; other=x"},
                                {"Content-Type", "application/x-www-form-urlencoded"}});
     ASSERT_EQ(reply.status, 200) << reply.body;
-    auto v = lines(reply.body);
+    auto v = keyValueLines(reply.body);
     EXPECT_EQ(v["method"], "POST");
     EXPECT_EQ(v["uri"], "/features/echo/a%20b/c");
     EXPECT_EQ(v["context"], "/features");
@@ -365,7 +341,7 @@ TEST_F(SdkEndToEndTest, RequestResponseContextAndConfigCrossTheAbi)
 
 TEST_F(SdkEndToEndTest, PathInfoIsNullWhenTheServletPathIsTheWholePath)
 {
-    EXPECT_EQ(lines(get("/features/echo").body)["pathInfo"], "(null)");
+    EXPECT_EQ(keyValueLines(get("/features/echo").body)["pathInfo"], "(null)");
 }
 
 TEST_F(SdkEndToEndTest, FlushStreamsChunks)
@@ -389,7 +365,7 @@ TEST_F(SdkEndToEndTest, NonStandardExceptionBecomes500AndALogLine)
     EXPECT_EQ(get("/features/int").status, 500);
     EXPECT_TRUE(server->waitForLog(
         "app \"features\" servlet \"int\": unknown exception (not derived from std::exception)"));
-    EXPECT_EQ(lines(get("/features/echo").body)["method"], "GET");
+    EXPECT_EQ(keyValueLines(get("/features/echo").body)["method"], "GET");
 }
 
 // ---- refusals: one sentence each, everything else keeps serving ------------------------------------
@@ -461,6 +437,111 @@ TEST_F(SdkEndToEndTest, AppBuiltWithClangAndLibcxxServes)
     EXPECT_THAT(reply.body, HasSubstr("servlet hello a=1 b=2"));
     EXPECT_EQ(get("/libcxx/fail").status, 500);
     EXPECT_TRUE(server->waitForLog("app \"libcxx\" servlet \"fail\": libc++ exception"));
+}
+
+// ---- the helpers of ABI 1.1, from both C++ standard libraries --------------------------------------
+
+TEST_F(SdkEndToEndTest, HelpersTypedPathAndQueryParametersAndContentNegotiation)
+{
+    for (const std::string& app : helperApps()) {
+        std::string library = app == "helpers" ? "libstdc++" : "libc++";
+        HttpReply json =
+            get("/" + app + "/items/42/edit?limit=5&verbose=true", {{"Accept", "application/json"}});
+        ASSERT_EQ(json.status, 200) << app << ": " << json.body;
+        EXPECT_EQ(json.header("Content-Type"), "application/json; charset=utf-8");
+        EXPECT_THAT(json.body,
+                    StartsWith("{\"id\":42,\"limit\":5,\"verbose\":true,\"next\":\"edit\",\"library\":\"" +
+                               library + "\",\"requests\":"));
+        EXPECT_EQ(json.header("X-Helpers"), library);
+        EXPECT_EQ(get("/" + app + "/items/7", {{"Accept", "text/html, application/json;q=0"}}).body,
+                  "item 7");
+        EXPECT_EQ(get("/" + app + "/items/7?limit=many").status, 400) << "not a number";
+        HttpReply missing = get("/" + app + "/items/seven");
+        EXPECT_EQ(missing.status, 404);
+        EXPECT_EQ(missing.header("X-Helpers"), library) << "the ERROR filter wraps the container's page";
+        EXPECT_EQ(get("/" + app + "/nowhere").header("X-Helpers"), library);
+    }
+}
+
+TEST_F(SdkEndToEndTest, HelpersJsonInAndOut)
+{
+    for (const std::string& app : helperApps()) {
+        std::map<std::string, std::string> json{{"Content-Type", "application/json"}};
+        HttpReply created = request("POST", "/" + app + "/json", "{\"name\":\"Ada\"}", json);
+        EXPECT_EQ(created.status, 201) << app;
+        EXPECT_EQ(created.body, "{\"hello\":\"Ada\",\"chars\":3}");
+        EXPECT_EQ(request("POST", "/" + app + "/json", "{\"name\":", json).status, 400);
+        EXPECT_EQ(request("POST", "/" + app + "/json", "{\"nom\":1}", json).status, 400);
+        EXPECT_EQ(request("POST", "/" + app + "/json", "name=Ada", {{"Content-Type", "text/plain"}}).status,
+                  415);
+    }
+}
+
+TEST_F(SdkEndToEndTest, HelpersMultipartUploadGivesPartsAndParameters)
+{
+    std::string body =
+        "--b0undary\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nMy file\r\n"
+        "--b0undary\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"notes.txt\"\r\n"
+        "Content-Type: text/plain\r\n\r\n0123456789\r\n--b0undary--\r\n";
+    std::map<std::string, std::string> type{{"Content-Type", "multipart/form-data; boundary=b0undary"}};
+    for (const std::string& app : helperApps()) {
+        HttpReply reply = request("POST", "/" + app + "/upload", body, type);
+        EXPECT_EQ(reply.status, 200) << app << ": " << reply.body;
+        EXPECT_EQ(reply.body, "title::7\ndoc:notes.txt:text/plain:10\ntitle=My file\n") << app;
+        EXPECT_EQ(request("POST", "/" + app + "/upload", body.substr(0, body.size() - 6), type).status, 400);
+    }
+}
+
+TEST_F(SdkEndToEndTest, HelpersTemplateEscapesAndCsrfGuardsThePost)
+{
+    for (const std::string& app : helperApps()) {
+        HttpReply page = get("/" + app + "/page?q=%3Cscript%3E");
+        ASSERT_EQ(page.status, 200) << app;
+        EXPECT_THAT(page.body,
+                    HasSubstr("<h1>A &amp; B</h1><ul><li>&lt;script&gt;</li><li><b>bold</b></li></ul>"));
+        std::string cookie = page.header("Set-Cookie");
+        EXPECT_THAT(cookie, StartsWith("csrf="));
+        EXPECT_THAT(cookie, HasSubstr("HttpOnly"));
+        EXPECT_THAT(cookie, HasSubstr("SameSite=Strict"));
+        size_t at = page.body.find("value=\"") + 7;
+        std::string token = page.body.substr(at, page.body.find('"', at) - at);
+        std::string jar = cookie.substr(0, cookie.find(';'));
+        std::map<std::string, std::string> form{{"Content-Type", "application/x-www-form-urlencoded"}};
+
+        EXPECT_EQ(request("POST", "/" + app + "/post", "_csrf=" + token, form).status, 403) << "no cookie";
+        form["Cookie"] = jar;
+        EXPECT_EQ(request("POST", "/" + app + "/post", "_csrf=wrong", form).status, 403);
+        HttpReply posted = request("POST", "/" + app + "/post", "_csrf=" + token, form);
+        EXPECT_EQ(posted.status, 303);
+        EXPECT_EQ(posted.header("Location"), "/" + app + "/page");
+        EXPECT_THAT(posted.header("Set-Cookie"), StartsWith("flash=posted"))
+            << "the cookie set before the redirect";
+        form["Sec-Fetch-Site"] = "cross-site";
+        EXPECT_EQ(request("POST", "/" + app + "/post", "_csrf=" + token, form).status, 403);
+        std::string tampered = jar;
+        tampered[6] = tampered[6] == 'A' ? 'B' : 'A';
+        form = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Cookie", tampered}};
+        EXPECT_EQ(request("POST", "/" + app + "/post", "_csrf=" + token, form).status, 403)
+            << "unsigned cookie";
+    }
+}
+
+TEST_F(SdkEndToEndTest, HelpersPasswordsTokensAndSignatures)
+{
+    for (const std::string& app : helperApps()) {
+        HttpReply reply = request("POST", "/" + app + "/password", "password=s3cret",
+                                  {{"Content-Type", "application/x-www-form-urlencoded"}});
+        EXPECT_EQ(reply.body, "scheme=pbkdf2-sha256\nright=yes\nwrong=no\ntoken=22\nsigned=user=ada\n"
+                              "forged=(refused)\nequal=yes\n")
+            << app;
+    }
+}
+
+TEST_F(SdkEndToEndTest, HelpersDataDirectoryPersistsUnderData)
+{
+    EXPECT_EQ(get("/helpers/data").body, "visits=1");
+    EXPECT_EQ(get("/helpers/data").body, "visits=2");
+    EXPECT_EQ(readFile(base->file("data/localhost/helpers/visits")), "2");
 }
 
 // Runs last (gtest keeps declaration order): stops the server.

@@ -1,5 +1,6 @@
 // The `serval` binary end to end: configuration, routing by host and context, the CLI
 // contract (--check-config, --help, --version, exit codes), graceful stop.
+#include "support/Fixtures.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
@@ -158,6 +159,31 @@ TEST_F(ServerTest, EachHostMayHaveItsOwnAccessLog)
               std::string::npos);
 }
 
+TEST_F(ServerTest, CredentialsInUrlsAreRedactedInTheAccessLog)
+{
+    // Refused or not, a secret a client puts in a URL (or a Referer) is never written in clear.
+    httpGet(port(), "/manager/api/apps?token=svl_SECRET1&page=2");
+    httpGet(port(), "/manager/api/apps?access_token=SECRET2");
+    httpGet(port(), "/docs/?csrf=SECRET3&password=SECRET4&api_key=SECRET5",
+            {{"Referer", "http://localhost/docs/?token=SECRET6"}});
+    httpGet(port(), "/docs/guide.txt?redaction-probe-done");
+    std::string log;
+    ASSERT_TRUE(serval::test::eventually([&] {
+        log = serval::test::readFile(_base->file("logs/access.log"));
+        return log.find("redaction-probe-done") != std::string::npos;
+    })) << log;
+    for (const char* secret : {"SECRET1", "SECRET2", "SECRET3", "SECRET4", "SECRET5", "SECRET6"})
+        EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in\n" << log;
+    EXPECT_NE(log.find("\"GET /manager/api/apps?token=REDACTED&page=2 HTTP/1.1\" 401"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("/docs/?csrf=REDACTED&password=REDACTED&api_key=REDACTED HTTP/1.1"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("\"http://localhost/docs/?token=REDACTED\""), std::string::npos) << log;
+    std::string serverLog = serval::test::readFile(_base->file("logs/serval.log"));
+    for (const char* secret : {"SECRET1", "SECRET2", "SECRET3", "SECRET4", "SECRET5", "SECRET6"})
+        EXPECT_EQ(serverLog.find(secret), std::string::npos) << secret;
+}
+
 TEST(ServerProcessTest, SigtermStopsGracefullyWithExitZero)
 {
     TempDir base;
@@ -167,6 +193,119 @@ TEST(ServerProcessTest, SigtermStopsGracefullyWithExitZero)
     EXPECT_EQ(httpGet(server.port(), "/").status, 200);
     EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
     EXPECT_NE(server.log().find("received SIGTERM; stopping"), std::string::npos);
+}
+
+TEST(ServerProcessTest, SigtermWithARequestStuckInAppCodeExitsAtTheShutdownDeadline)
+{
+    TempDir base;
+    writeBase(base);
+    base.write("conf/server.xml", "<Server shutdownTimeout=\"1500\">\n  <Connector/>\n"
+                                  "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
+                                  "appBase=\"webapps\"/></Engine>\n</Server>\n");
+    base.write("webapps/hang/WEB-INF/web.xml",
+               "<web-app><servlet><servlet-name>hang</servlet-name><servlet-class>misbehaving.Hang"
+               "</servlet-class></servlet><servlet-mapping><servlet-name>hang</servlet-name>"
+               "<url-pattern>/loop</url-pattern></servlet-mapping></web-app>\n");
+    base.write("webapps/hang/WEB-INF/lib/libhang.so",
+               serval::test::readFile(serval::test::fixtureLibrary("misbehaving")));
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    serval::test::RawConnection stuck;
+    ASSERT_TRUE(stuck.connect(server.address(), server.port()));
+    ASSERT_TRUE(stuck.send("GET /hang/loop?token=s3cret HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    ASSERT_TRUE(server.waitForLog("misbehaving: hanging")) << server.log();
+
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(server.stop(SIGTERM), 1) << "not 0: the stop did not finish; not -1: no SIGKILL was needed\n"
+                                       << server.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500 + 3000));
+    std::string log = server.log();
+    EXPECT_NE(
+        log.find("stopping took longer than shutdownTimeout (1500 ms); exiting with status 1 while these "
+                 "still run: app /hang: GET /hang/loop?token=REDACTED HTTP/1.1 (thread "),
+        std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("s3cret"), std::string::npos);
+}
+
+/// A base whose app /hang never returns from /hang/loop (misbehaving.Hang) and whose app /ok
+/// answers "ok" from app code (misbehaving.Ok), both in the server process, /hang on a share
+/// of one thread with one waiting; two workers in all, a 500 ms drain.
+void writeHungAppBase(const TempDir& base)
+{
+    writeBase(base);
+    base.write("conf/server.xml",
+               "<Server shutdownTimeout=\"60000\">\n"
+               "  <Connector address=\"127.0.0.1\" port=\"8080\" workerThreads=\"2\" drainTimeout=\"500\"/>\n"
+               "  <Engine defaultHost=\"localhost\">\n"
+               "    <Host name=\"localhost\" appBase=\"webapps\" isolation=\"none\">\n"
+               "      <Context path=\"/hang\" maxThreads=\"1\" maxQueue=\"1\"/>\n"
+               "    </Host>\n  </Engine>\n</Server>\n");
+    const std::string library = serval::test::readFile(serval::test::fixtureLibrary("misbehaving"));
+    for (const char* app : {"hang", "ok"}) {
+        const std::string servlet = std::string(app) == "hang" ? "misbehaving.Hang" : "misbehaving.Ok";
+        base.write(std::string("webapps/") + app + "/WEB-INF/web.xml",
+                   "<web-app><servlet><servlet-name>s</servlet-name><servlet-class>" + servlet +
+                       "</servlet-class></servlet><servlet-mapping><servlet-name>s</servlet-name>"
+                       "<url-pattern>/loop</url-pattern></servlet-mapping></web-app>\n");
+        base.write(std::string("webapps/") + app + "/WEB-INF/lib/lib" + app + ".so", library);
+    }
+}
+
+TEST(ServerProcessTest, AHungAppHoldsOnlyItsShareOfThePoolAndStopEndsAtTheDrainDeadline)
+{
+    TempDir base;
+    writeHungAppBase(base);
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    serval::test::RawConnection stuck, waiting;
+    ASSERT_TRUE(stuck.connect(server.address(), server.port()));
+    ASSERT_TRUE(stuck.send("GET /hang/loop?token=s3cret HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    ASSERT_TRUE(server.waitForLog("misbehaving: hanging")) << server.log();
+    // Its one thread is taken: the next waits in its queue, the one after is refused.
+    ASSERT_TRUE(waiting.connect(server.address(), server.port()));
+    ASSERT_TRUE(waiting.send("GET /hang/loop HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    ASSERT_TRUE(serval::test::eventually(
+        [&] {
+            return httpGet(server.port(), "/metrics")
+                       .body.find("serval_app_queued{host=\"localhost\",context=\"/hang\"} 1") !=
+                   std::string::npos;
+        },
+        std::chrono::seconds(5)))
+        << httpGet(server.port(), "/metrics").body;
+    HttpReply refused = httpGet(server.port(), "/hang/loop");
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.header("Retry-After"), "1");
+
+    // The other app still has the pool's second thread, the manager threads of its own.
+    HttpReply ok = httpGet(server.port(), "/ok/loop");
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(ok.body, "ok");
+    EXPECT_EQ(httpGet(server.port(), "/ok/loop").body, "ok") << "and again: the share was handed back";
+    std::string metrics = httpGet(server.port(), "/metrics").body;
+    EXPECT_NE(metrics.find("serval_app_workers_busy{host=\"localhost\",context=\"/hang\"} 1"),
+              std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("serval_app_rejected_total{host=\"localhost\",context=\"/hang\"} 1"),
+              std::string::npos)
+        << metrics;
+
+    // The drain deadline is hard: stop() names what still runs and the process exits 1, long
+    // before shutdownTimeout (60 s).
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(server.stop(SIGTERM), 1) << server.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    std::string log = server.log();
+    EXPECT_NE(
+        log.find("still running after the drain deadline: GET /hang/loop?token=REDACTED (host localhost, "
+                 "from 127.0.0.1, running "),
+        std::string::npos)
+        << log;
+    EXPECT_NE(log.find("stopped with 1 request(s) still running after the drain deadline; exiting"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("s3cret"), std::string::npos);
+    EXPECT_EQ(log.find("stopping took longer than shutdownTimeout"), std::string::npos);
 }
 
 TEST(ServerProcessTest, SigintStopsWithExitZero)

@@ -14,6 +14,7 @@ TEST(ServerUnitTest, ListeningUrlBracketsIpv6)
     EXPECT_EQ(listeningUrl("0.0.0.0", 80), "http://0.0.0.0:80/");
     EXPECT_EQ(listeningUrl("::1", 8080), "http://[::1]:8080/");
     EXPECT_EQ(listeningUrl("::", 0), "http://[::]:0/");
+    EXPECT_EQ(listeningUrl("127.0.0.1", 8443, true), "https://127.0.0.1:8443/");
 }
 
 TEST(ServerUnitTest, WithoutConfWebXmlTheDefaultsServeIndexHtml)

@@ -5,6 +5,9 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -76,8 +79,72 @@ bool RawConnection::connect(const std::string& address, uint16_t port)
     return true;
 }
 
+bool RawConnection::startTls(const TlsOptions& options)
+{
+    auto fail = [this](const std::string& what) {
+        unsigned long code = ERR_peek_error();
+        const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+        _tlsError = what + (reason != nullptr ? std::string(": ") + reason : std::string());
+        ERR_clear_error();
+        return false;
+    };
+    _tlsContext = SSL_CTX_new(TLS_client_method());
+    if (_tlsContext == nullptr) return fail("SSL_CTX_new");
+    if (options.lowSecurity) SSL_CTX_set_security_level(_tlsContext, 0);
+    if (options.minVersion != 0) SSL_CTX_set_min_proto_version(_tlsContext, options.minVersion);
+    if (options.maxVersion != 0) SSL_CTX_set_max_proto_version(_tlsContext, options.maxVersion);
+    if (!options.ciphers.empty() && SSL_CTX_set_cipher_list(_tlsContext, options.ciphers.c_str()) != 1)
+        return fail("cipher list");
+    if (!options.ciphersuites.empty() &&
+        SSL_CTX_set_ciphersuites(_tlsContext, options.ciphersuites.c_str()) != 1)
+        return fail("ciphersuites");
+    if (!options.sigalgs.empty() && SSL_CTX_set1_sigalgs_list(_tlsContext, options.sigalgs.c_str()) != 1)
+        return fail("sigalgs");
+    if (!options.caFile.empty()) {
+        if (SSL_CTX_load_verify_locations(_tlsContext, options.caFile.c_str(), nullptr) != 1)
+            return fail("CA file");
+        SSL_CTX_set_verify(_tlsContext, SSL_VERIFY_PEER, nullptr);
+    }
+    _ssl = SSL_new(_tlsContext);
+    SSL_set_fd(_ssl, _fd);
+    if (!options.serverName.empty()) {
+        SSL_set_tlsext_host_name(_ssl, options.serverName.c_str());
+        if (!options.caFile.empty()) SSL_set1_host(_ssl, options.serverName.c_str());
+    }
+    timeval timeout{5, 0}; // a server that never answers the ClientHello fails the test, not hangs it
+    ::setsockopt(_fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    if (SSL_connect(_ssl) != 1) return fail("handshake");
+    return true;
+}
+
+std::string RawConnection::peerSubject() const
+{
+    if (_ssl == nullptr) return "";
+    X509* peer = SSL_get1_peer_certificate(_ssl);
+    if (peer == nullptr) return "";
+    char text[512] = "";
+    X509_NAME_oneline(X509_get_subject_name(peer), text, sizeof text);
+    X509_free(peer);
+    return text;
+}
+
+std::string RawConnection::tlsVersion() const
+{
+    return _ssl != nullptr ? SSL_get_version(_ssl) : "";
+}
+
+std::string RawConnection::tlsCipher() const
+{
+    return _ssl != nullptr ? SSL_get_cipher_name(_ssl) : "";
+}
+
 bool RawConnection::send(const std::string& bytes)
 {
+    if (_ssl != nullptr) {
+        int n = SSL_write(_ssl, bytes.data(), static_cast<int>(bytes.size()));
+        ERR_clear_error();
+        return n == static_cast<int>(bytes.size());
+    }
     size_t off = 0;
     while (off < bytes.size()) {
         ssize_t n = ::send(_fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
@@ -105,10 +172,24 @@ bool RawConnection::fill(std::chrono::steady_clock::time_point end)
     if (now >= end) return false;
     int timeout =
         static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count()) + 1;
+    char chunk[65536];
+    if (_ssl != nullptr) {
+        if (SSL_pending(_ssl) == 0) {
+            pollfd p{_fd, POLLIN, 0};
+            if (::poll(&p, 1, timeout) <= 0) return false;
+        }
+        int n = SSL_read(_ssl, chunk, sizeof chunk);
+        ERR_clear_error();
+        if (n <= 0) {
+            _eof = true;
+            return false;
+        }
+        _buffer.append(chunk, static_cast<size_t>(n));
+        return true;
+    }
     pollfd p{_fd, POLLIN, 0};
     int rc = ::poll(&p, 1, timeout);
     if (rc <= 0) return false;
-    char chunk[65536];
     ssize_t n = ::recv(_fd, chunk, sizeof chunk, 0);
     if (n <= 0) {
         _eof = true;
@@ -209,6 +290,17 @@ std::optional<HttpReply> RawConnection::readResponse(bool headRequest, std::chro
     return reply;
 }
 
+std::optional<std::string> RawConnection::readBytes(size_t size, std::chrono::milliseconds deadline)
+{
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (_buffer.size() < size) {
+        if (!fill(end)) return std::nullopt;
+    }
+    std::string out = _buffer.substr(0, size);
+    _buffer.erase(0, size);
+    return out;
+}
+
 std::string RawConnection::readUntilClose(std::chrono::milliseconds deadline)
 {
     auto end = std::chrono::steady_clock::now() + deadline;
@@ -229,6 +321,10 @@ bool RawConnection::waitClosed(std::chrono::milliseconds deadline)
 
 void RawConnection::close()
 {
+    if (_ssl != nullptr) SSL_free(_ssl);
+    if (_tlsContext != nullptr) SSL_CTX_free(_tlsContext);
+    _ssl = nullptr;
+    _tlsContext = nullptr;
     if (_fd >= 0) ::close(_fd);
     _fd = -1;
 }

@@ -7,7 +7,23 @@
 #include <string>
 #include <vector>
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 namespace serval::test {
+
+/// How RawConnection::startTls() shakes hands (OpenSSL names: TLS1_2_VERSION, cipher lists).
+struct TlsOptions
+{
+    std::string serverName; ///< SNI; "" = none
+    std::string caFile;     ///< verify the server against this CA; "" = no verification
+    int minVersion = 0;     ///< 0 = OpenSSL's default
+    int maxVersion = 0;
+    std::string ciphers;      ///< TLS 1.2 cipher list; "" = default
+    std::string ciphersuites; ///< TLS 1.3; "" = default
+    std::string sigalgs;      ///< e.g. "ECDSA+SHA256" to ask for an ECDSA certificate
+    bool lowSecurity = false; ///< SECLEVEL 0, so that the client really offers TLS 1.0 / weak ciphers
+};
 
 /// A parsed HTTP/1.1 response.
 struct HttpReply
@@ -34,6 +50,14 @@ public:
     RawConnection& operator=(const RawConnection&) = delete;
 
     bool connect(const std::string& address, uint16_t port);
+    /// After connect(): a blocking TLS handshake (5 s at most); every later call goes through
+    /// it. False with tlsError() if the server refused or the certificate does not verify.
+    bool startTls(const TlsOptions& options = {});
+    const std::string& tlsError() const noexcept { return _tlsError; }
+    /// After startTls(): the server certificate's subject ("CN=a.example"), "TLSv1.3", the cipher.
+    std::string peerSubject() const;
+    std::string tlsVersion() const;
+    std::string tlsCipher() const;
     bool send(const std::string& bytes);
     /// Sends one byte per write() (split-request tests).
     bool sendBytewise(const std::string& bytes);
@@ -42,6 +66,9 @@ public:
     /// complete head.
     std::optional<HttpReply> readResponse(bool headRequest = false,
                                           std::chrono::milliseconds deadline = std::chrono::seconds(5));
+    /// Reads exactly `size` bytes (after what is buffered); nullopt on timeout or close first.
+    std::optional<std::string> readBytes(size_t size,
+                                         std::chrono::milliseconds deadline = std::chrono::seconds(5));
     /// Reads until the peer closes or the deadline; returns everything read (after buffered).
     std::string readUntilClose(std::chrono::milliseconds deadline = std::chrono::seconds(5));
     /// True if the peer closed the connection (read returns 0 or ECONNRESET) within the deadline.
@@ -54,6 +81,9 @@ private:
     int _fd = -1;
     std::string _buffer;
     bool _eof = false;
+    ssl_ctx_st* _tlsContext = nullptr;
+    ssl_st* _ssl = nullptr;
+    std::string _tlsError;
 };
 
 /// One request on a fresh connection; returns the reply or a reply with status 0.

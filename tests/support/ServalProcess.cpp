@@ -80,6 +80,7 @@ bool ServalProcess::running()
     pid_t r = ::waitpid(_pid, &status, WNOHANG);
     if (r == _pid) {
         _pid = -1;
+        _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         reportSanitizerFindings();
         return false;
     }
@@ -105,6 +106,7 @@ int ServalProcess::stop(int signal)
         return -1;
     }
     _pid = -1;
+    _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     reportSanitizerFindings();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -116,6 +118,18 @@ void ServalProcess::kill()
     int status = 0;
     ::waitpid(_pid, &status, 0);
     _pid = -1;
+}
+
+uint16_t ServalProcess::tlsPort() const
+{
+    const std::string marker = "listening on https://";
+    std::string text = log();
+    size_t at = text.find(marker);
+    if (at == std::string::npos) return 0;
+    size_t end = text.find('/', at + marker.size());
+    size_t colon = text.rfind(':', end);
+    if (end == std::string::npos || colon == std::string::npos || colon < at) return 0;
+    return static_cast<uint16_t>(std::stoi(text.substr(colon + 1, end - colon - 1)));
 }
 
 std::string ServalProcess::sanitizerReport(const std::string& log)

@@ -34,8 +34,13 @@ public:
     /// SIGKILL, no cleanup (crash-safety tests).
     void kill();
     bool running();
+    /// The signal that ended the process (0 if it exited, or has not ended yet).
+    int terminatingSignal() const noexcept { return _terminatingSignal; }
 
     uint16_t port() const noexcept { return _port; }
+    /// The port of the first TLS connector ("listening on https://..."), 0 if none. A TLS
+    /// connector with port="0" in server.xml gets a free port too (--port sets the first only).
+    uint16_t tlsPort() const;
     const std::string& address() const noexcept { return _address; }
     int pid() const noexcept { return _pid; }
     const std::string& base() const noexcept { return _base; }
@@ -61,6 +66,7 @@ private:
     uint16_t _port = 0;
     std::string _address;
     std::string _error;
+    int _terminatingSignal = 0;
 };
 
 /// Polls `condition` every few milliseconds until it is true or `deadline` passes.

@@ -132,6 +132,11 @@
     $('who').hidden = false;
     $('nav').hidden = false;
     document.querySelectorAll('[data-needs-act]').forEach((n) => { n.hidden = !state.canAct; });
+    const roots = data.deployRoots || [];
+    $('path-fields').disabled = roots.length === 0;
+    $('path-roots').textContent = roots.length
+      ? 'Allowed: ' + roots.join(', ')
+      : 'Off on this server: no <Manager deployRoots> in conf/server.xml.';
   }
 
   function showLogin(message) {
@@ -545,6 +550,15 @@
       el('td', { class: 'mono', text: (c.address.includes(':') ? '[' + c.address + ']' : c.address) + ':' + c.port }),
       el('td', { class: 'num', text: fmt.int(c.openConnections) }), el('td', { class: 'num', text: fmt.int(c.requests) }),
       el('td', { class: 'num', text: fmt.bytes(c.bytesIn) }), el('td', { class: 'num', text: fmt.bytes(c.bytesOut) }))));
+    const certificates = s.connectors.flatMap((c) => (c.certificates || []).map((certificate) => ({ c, certificate })));
+    $('certificates-table').closest('.card').hidden = !certificates.length;
+    $('certificates-table').tBodies[0].replaceChildren(...certificates.map(({ c, certificate }) => el('tr', {},
+      el('td', { class: 'mono', text: c.port + (certificate.hostNames.length ? ' ' + certificate.hostNames.join(', ') : ' (default)') }),
+      el('td', { text: certificate.subject }),
+      el('td', { text: certificate.subjectAltNames.join(', ') }),
+      el('td', { text: certificate.keyType }),
+      el('td', { text: new Date(certificate.notAfter * 1000).toISOString().slice(0, 10) }),
+      el('td', { text: certificate.lastError ? 'refused: ' + certificate.lastError : 'serving' }))));
   }
 
   async function loadAudit() {

@@ -7,39 +7,14 @@
 //   GET  /boom                      throws: the container answers 500 with the error page
 //   GET  /stats                     requests seen by the listener since start
 #include <atomic>
+#include <serval/html.hpp>
 #include <serval/servlet.hpp>
 #include <stdexcept>
 #include <string>
 
 namespace {
 
-std::string html(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '&':
-            out += "&amp;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        case '\'':
-            out += "&#39;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
-}
+using serval::html::escape;
 
 std::string urlEncode(std::string_view text)
 {
@@ -62,7 +37,7 @@ void page(serval::Response& response, std::string_view title, const std::string&
 {
     response.setContentType("text/html; charset=utf-8");
     response.out() << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-                   << html(title) << "</title></head><body>\n"
+                   << escape(title) << "</title></head><body>\n"
                    << body << "</body></html>\n";
 }
 
@@ -72,9 +47,9 @@ public:
     void doGet(serval::Request& request, serval::Response& response) override
     {
         std::string body = "<h1>Search</h1>\n<p>q = <span id=\"q\">" +
-                           html(request.parameter("q").value_or("")) + "</span></p>\n<ul id=\"tags\">\n";
+                           escape(request.parameter("q").value_or("")) + "</span></p>\n<ul id=\"tags\">\n";
         for (std::string_view tag : request.parameterValues("tag"))
-            body += "<li>" + html(tag) + "</li>\n";
+            body += "<li>" + escape(tag) + "</li>\n";
         body += "</ul>\n";
         page(response, "Search", body);
     }
@@ -101,7 +76,7 @@ public:
     void doGet(serval::Request& request, serval::Response& response) override
     {
         page(response, "Thanks",
-             "<h1>Thank you, <span id=\"name\">" + html(request.parameter("name").value_or("stranger")) +
+             "<h1>Thank you, <span id=\"name\">" + escape(request.parameter("name").value_or("stranger")) +
                  "</span>!</h1>\n");
     }
 };

@@ -7,7 +7,6 @@
  * THREADS: on_service and on_do_filter run on many threads at once; instances are written only in
  * on_init (control thread) and read afterwards. */
 #include <serval/abi.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +52,18 @@ static serval_status_t hello_destroy(void* instance)
     return SERVAL_OK;
 }
 
-static const serval_servlet_class_t hello_class = {
-    sizeof(serval_servlet_class_t), SERVAL_ABI_MAJOR, SERVAL_ABI_MINOR, {"helloc.Hello", 12}, NULL,
-    hello_create, NULL, hello_service, hello_destroy};
+static const serval_servlet_class_t hello_class = {.struct_size = sizeof(serval_servlet_class_t),
+                                                   .abi_major = SERVAL_ABI_MAJOR,
+                                                   .abi_minor = SERVAL_ABI_MINOR,
+                                                   .name = {"helloc.Hello", 12},
+                                                   .on_create = hello_create,
+                                                   .on_service = hello_service,
+                                                   .on_destroy = hello_destroy};
 
 /* ---- hello.Json ---- */
 
-typedef struct json_servlet {
+typedef struct json_servlet
+{
     char greeting[128];
     char name[64];
 } json_servlet;
@@ -151,13 +155,19 @@ static serval_status_t json_destroy(void* instance)
     return SERVAL_OK;
 }
 
-static const serval_servlet_class_t json_class = {
-    sizeof(serval_servlet_class_t), SERVAL_ABI_MAJOR, SERVAL_ABI_MINOR, {"helloc.Json", 11}, NULL,
-    json_create, json_init, json_service, json_destroy};
+static const serval_servlet_class_t json_class = {.struct_size = sizeof(serval_servlet_class_t),
+                                                  .abi_major = SERVAL_ABI_MAJOR,
+                                                  .abi_minor = SERVAL_ABI_MINOR,
+                                                  .name = {"helloc.Json", 11},
+                                                  .on_create = json_create,
+                                                  .on_init = json_init,
+                                                  .on_service = json_service,
+                                                  .on_destroy = json_destroy};
 
 /* ---- hello.HeaderFilter ---- */
 
-typedef struct header_filter {
+typedef struct header_filter
+{
     char value[128];
 } header_filter;
 
@@ -183,22 +193,38 @@ static serval_status_t filter_do(void* instance, serval_request_t* request, serv
                                  serval_chain_t* chain)
 {
     const header_filter* self = instance;
-    host->response_set_header(response, LIT("X-Hello-Filter"), (serval_str_t){self->value, strlen(self->value)});
+    host->response_set_header(response, LIT("X-Hello-Filter"),
+                              (serval_str_t){self->value, strlen(self->value)});
     return host->chain_do_filter(chain, request, response);
 }
 
-static const serval_filter_class_t header_filter_class = {
-    sizeof(serval_filter_class_t), SERVAL_ABI_MAJOR, SERVAL_ABI_MINOR, {"helloc.HeaderFilter", 19}, NULL,
-    filter_create, filter_init, filter_do, json_destroy};
+static const serval_filter_class_t header_filter_class = {.struct_size = sizeof(serval_filter_class_t),
+                                                          .abi_major = SERVAL_ABI_MAJOR,
+                                                          .abi_minor = SERVAL_ABI_MINOR,
+                                                          .name = {"helloc.HeaderFilter", 19},
+                                                          .on_create = filter_create,
+                                                          .on_init = filter_init,
+                                                          .on_do_filter = filter_do,
+                                                          .on_destroy = json_destroy};
 
 /* ---- the app ---- */
 
 static const serval_servlet_class_t* const servlets[] = {&hello_class, &json_class};
 static const serval_filter_class_t* const filters[] = {&header_filter_class};
 
-static const serval_app_t app = {
-    sizeof(serval_app_t), SERVAL_ABI_MAJOR, SERVAL_ABI_MINOR, {"hello-c", 7}, NULL, NULL, NULL,
-    servlets, 2, filters, 1, NULL, 0};
+static const serval_app_t app = {sizeof(serval_app_t),
+                                 SERVAL_ABI_MAJOR,
+                                 SERVAL_ABI_MINOR,
+                                 {"hello-c", 7},
+                                 NULL,
+                                 NULL,
+                                 NULL,
+                                 servlets,
+                                 2,
+                                 filters,
+                                 1,
+                                 NULL,
+                                 0};
 
 serval_status_t serval_app_init_v1(const serval_host_api_t* h, const serval_app_t** out_app)
 {

@@ -1,6 +1,6 @@
 // The "hello" sample: a servlet answering text and JSON, a filter adding a header, init params,
 // and a static page (static/index.html), all in one bundle. See web.xml for the mappings.
-#include <cstdio>
+#include <serval/json.hpp>
 #include <serval/servlet.hpp>
 #include <string>
 
@@ -17,40 +17,6 @@ public:
     }
 };
 
-/// Escapes a string for a JSON string literal.
-std::string jsonString(std::string_view text)
-{
-    std::string out = "\"";
-    for (char c : text) {
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buffer[8];
-                std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-                out += buffer;
-            } else {
-                out += c;
-            }
-        }
-    }
-    return out + "\"";
-}
-
 /// GET /json?name=N -> {"greeting":"<init-param greeting>, N!","servlet":"json","context":"/hello"}.
 /// The greeting comes from the servlet's <init-param>, read once in init().
 class Json : public serval::HttpServlet
@@ -64,12 +30,12 @@ public:
 
     void doGet(serval::Request& request, serval::Response& response) override
     {
-        std::string name(request.parameter("name").value_or("World"));
-        std::string body = "{\"greeting\":" + jsonString(_greeting + ", " + name + "!") +
-                           ",\"servlet\":" + jsonString(_servletName) +
-                           ",\"context\":" + jsonString(request.contextPath()) + "}";
+        std::string name(request.parameter("name", "World"));
+        serval::json::Value body = {{"greeting", _greeting + ", " + name + "!"},
+                                    {"servlet", _servletName},
+                                    {"context", request.contextPath()}};
         response.setContentType("application/json");
-        response.write(body);
+        response.write(body.dump());
     }
 
 private:

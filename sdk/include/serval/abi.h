@@ -30,11 +30,11 @@
  * thread-safe unless it takes a request, response or chain handle: those belong to the one thread
  * running that request.
  *
- * Room to grow (append-only, each a minor version bump): members are appended to
- * serval_host_api_t after the last ABI 1.0 member, one block per feature under a
- * "ABI 1.1: <block>" comment. ABI 1.1 adds data sources (serval_datasource_t, serval_db_t,
- * serval_stmt_t and the context_data_source / datasource_* / db_* / stmt_* functions) and the
- * app's data directory (SERVAL_CTX_DATA_DIRECTORY).
+ * Room to grow (append-only, each a minor version bump): ABI 1.1 appends blocks to
+ * serval_host_api_t after the last ABI 1.0 member, each under a "ABI 1.1: <block>" comment:
+ * sessions, data sources, sdk helpers (multipart, security, code registration), async and
+ * WebSocket. An app reaches a 1.1 member only after SERVAL_HAS_MEMBER says the host has it; the
+ * C++ layer (serval/http.hpp) does that for you.
  *
  * The SHA-256 of this file is recorded in abi.h.sha256 next to it, per ABI version; a test fails
  * when this file changes without a version bump.
@@ -63,7 +63,7 @@ extern "C" {
 #endif
 
 /* True if the struct `s` (with struct_size) is large enough to hold `member`. */
-#define SERVAL_HAS_MEMBER(s, type, member)                                                              \
+#define SERVAL_HAS_MEMBER(s, type, member)                                                                   \
     ((s)->struct_size >= offsetof(type, member) + sizeof(((type*)0)->member))
 
 /* ---------------------------------------------------------------------------------------------
@@ -72,19 +72,21 @@ extern "C" {
  * ------------------------------------------------------------------------------------------- */
 typedef int32_t serval_status_t;
 #define SERVAL_OK 0
-#define SERVAL_ERROR 1               /* the operation or hook failed; see set_error */
-#define SERVAL_NOT_FOUND 2           /* no such header, parameter, attribute, ... */
-#define SERVAL_BUFFER_TOO_SMALL 3    /* the caller's buffer is too small; the needed size is returned */
-#define SERVAL_INVALID_ARGUMENT 4    /* bad handle, bad field id, CR/LF in a header value, ... */
-#define SERVAL_COMMITTED 5           /* the response head was already sent */
-#define SERVAL_CLIENT_GONE 6         /* the client closed the connection; stop producing output */
-#define SERVAL_NO_MEMORY 7           /* an allocation failed */
-#define SERVAL_UNSUPPORTED 8         /* not available in this host (newer feature) */
+#define SERVAL_ERROR 1            /* the operation or hook failed; see set_error */
+#define SERVAL_NOT_FOUND 2        /* no such header, parameter, attribute, ... */
+#define SERVAL_BUFFER_TOO_SMALL 3 /* the caller's buffer is too small; the needed size is returned */
+#define SERVAL_INVALID_ARGUMENT 4 /* bad handle, bad field id, CR/LF in a header value, ... */
+#define SERVAL_COMMITTED 5        /* the response head was already sent */
+#define SERVAL_CLIENT_GONE 6      /* the client closed the connection; stop producing output */
+#define SERVAL_NO_MEMORY 7        /* an allocation failed */
+#define SERVAL_UNSUPPORTED 8      /* not available in this host (newer feature) */
+#define SERVAL_MALFORMED 9        /* 1.1: the request body is not what its Content-Type says */
+#define SERVAL_TOO_LARGE 10       /* 1.1: over a configured limit (<multipart-config>) */
 /* ABI 1.1: data sources */
-#define SERVAL_DB_ERROR 9            /* the database refused the statement: db_last_error has why */
-#define SERVAL_DB_TIMEOUT 10         /* the statement ran past statementTimeout and was cancelled */
-#define SERVAL_DB_POOL_TIMEOUT 11    /* no connection became free within acquireTimeout: answer 503 */
-#define SERVAL_DB_CONNECTION_LOST 12 /* the database cannot be reached or the connection broke: 503 */
+#define SERVAL_DB_ERROR 11           /* the database refused the statement: db_last_error has why */
+#define SERVAL_DB_TIMEOUT 12         /* the statement ran past statementTimeout and was cancelled */
+#define SERVAL_DB_POOL_TIMEOUT 13    /* no connection became free within acquireTimeout: answer 503 */
+#define SERVAL_DB_CONNECTION_LOST 14 /* the database cannot be reached or the connection broke: 503 */
 
 /* Log levels for context_log. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_log_level_t;
@@ -101,17 +103,33 @@ typedef int32_t serval_log_level_t;
  * OWNERSHIP: never owns; whoever produced it owns the bytes.
  * LIFETIME: as stated by the function that returned it; a string passed INTO the host is only
  * read during that call (the host copies what it keeps). */
-typedef struct serval_str_t {
+typedef struct serval_str_t
+{
     const char* ptr;
     size_t len;
 } serval_str_t;
 
 /* A name/value pair (headers, parameters, cookies, init params).
  * OWNERSHIP and LIFETIME: as serval_str_t. */
-typedef struct serval_pair_t {
+typedef struct serval_pair_t
+{
     serval_str_t name;
     serval_str_t value;
 } serval_pair_t;
+
+/* One part of a multipart/form-data body (RFC 7578), from request_parts. Frozen like
+ * serval_pair_t (ABI 1.1): it never changes, so it may be used in arrays; anything more about a
+ * part comes from later host functions.
+ * OWNERSHIP: host. LIFETIME: until the hook that received the request returns. */
+typedef struct serval_part_t
+{
+    serval_str_t name;         /* the form field's name */
+    serval_str_t filename;     /* as the client sent it: any bytes, never a path to trust; empty if none */
+    serval_str_t content_type; /* the part's Content-Type; empty when it had none (text/plain) */
+    serval_str_t content;      /* the part's bytes (a view into the request body) */
+    uint32_t flags;            /* SERVAL_PART_FILE: the part carried a filename (a file field) */
+} serval_part_t;
+#define SERVAL_PART_FILE 1u
 
 /* ---------------------------------------------------------------------------------------------
  * Opaque handles (host objects; the app never dereferences or frees them)
@@ -135,15 +153,15 @@ typedef struct serval_context_t serval_context_t;
 
 /* Field ids for request_str. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_request_field_t;
-#define SERVAL_REQ_METHOD 0        /* "GET" */
-#define SERVAL_REQ_REQUEST_URI 1   /* raw path, still percent-encoded, no query: "/shop/a%20b" */
-#define SERVAL_REQ_CONTEXT_PATH 2  /* "" for the root context, "/shop" */
-#define SERVAL_REQ_SERVLET_PATH 3  /* decoded: "/hello" */
-#define SERVAL_REQ_PATH_INFO 4     /* decoded; SERVAL_NOT_FOUND when the Servlet spec says null */
-#define SERVAL_REQ_QUERY_STRING 5  /* raw, without '?'; empty when none */
-#define SERVAL_REQ_PROTOCOL 6      /* "HTTP/1.1" */
-#define SERVAL_REQ_SCHEME 7        /* "http" or "https" */
-#define SERVAL_REQ_REMOTE_ADDR 8   /* "127.0.0.1", "::1" */
+#define SERVAL_REQ_METHOD 0       /* "GET" */
+#define SERVAL_REQ_REQUEST_URI 1  /* raw path, still percent-encoded, no query: "/shop/a%20b" */
+#define SERVAL_REQ_CONTEXT_PATH 2 /* "" for the root context, "/shop" */
+#define SERVAL_REQ_SERVLET_PATH 3 /* decoded: "/hello" */
+#define SERVAL_REQ_PATH_INFO 4    /* decoded; SERVAL_NOT_FOUND when the Servlet spec says null */
+#define SERVAL_REQ_QUERY_STRING 5 /* raw, without '?'; empty when none */
+#define SERVAL_REQ_PROTOCOL 6     /* "HTTP/1.1" */
+#define SERVAL_REQ_SCHEME 7       /* "http" or "https" */
+#define SERVAL_REQ_REMOTE_ADDR 8  /* "127.0.0.1", "::1" */
 #define SERVAL_REQ_LOCAL_ADDR 9
 #define SERVAL_REQ_SERVER_NAME 10  /* Host header without the port */
 #define SERVAL_REQ_CONTENT_TYPE 11 /* SERVAL_NOT_FOUND when absent */
@@ -159,28 +177,33 @@ typedef int32_t serval_request_int_field_t;
 /* Values of SERVAL_REQ_DISPATCHER (why the filter chain runs). OWNERSHIP: plain values. */
 #define SERVAL_DISPATCH_REQUEST 0
 #define SERVAL_DISPATCH_ERROR 1
+/* 1.1: bits of serval_filter_class_t.dispatchers (<dispatcher> in web.xml). */
+#define SERVAL_DISPATCH_ON_REQUEST (1u << SERVAL_DISPATCH_REQUEST)
+#define SERVAL_DISPATCH_ON_ERROR (1u << SERVAL_DISPATCH_ERROR)
 
 /* Field ids for context_str. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_context_field_t;
 #define SERVAL_CTX_CONTEXT_PATH 0 /* "" for the root context, "/shop" */
 #define SERVAL_CTX_DISPLAY_NAME 1 /* <display-name>, may be empty */
-/* ABI 1.1: the app's own directory, data/<host>/<app> (absolute): it survives every version
- * (unlike the docBase, which a redeploy replaces); put the app's files there. The embedded
- * databases of its data sources live there too (<name>.db). SERVAL_NOT_FOUND if it has none. */
-#define SERVAL_CTX_DATA_DIRECTORY 2
+/* 1.1: data/<host>/<app> (absolute), a directory for the app's own files, shared by its versions
+ * and kept across redeploys (unlike the docBase, which a redeploy replaces). The embedded databases
+ * of its data sources live there too (<name>.db). SERVAL_NOT_FOUND when the container gives the
+ * app none (older hosts: SERVAL_INVALID_ARGUMENT). */
+#define SERVAL_CTX_DATA_DIR 2
 
 /* A Set-Cookie to add to a response.
  * OWNERSHIP: the app's (usually on its stack); the host copies it during response_add_cookie.
  * LIFETIME: only read during that call. */
-typedef struct serval_cookie_t {
+typedef struct serval_cookie_t
+{
     uint32_t struct_size; /* sizeof(serval_cookie_t) as the app was built */
     uint16_t abi_major;
     uint16_t abi_minor;
     serval_str_t name;
     serval_str_t value;
-    serval_str_t path;      /* empty: no Path attribute */
-    serval_str_t domain;    /* empty: no Domain attribute */
-    int64_t max_age;        /* seconds; -1 = session cookie, 0 = delete */
+    serval_str_t path;   /* empty: no Path attribute */
+    serval_str_t domain; /* empty: no Domain attribute */
+    int64_t max_age;     /* seconds; -1 = session cookie, 0 = delete */
     bool http_only;
     bool secure;
     serval_str_t same_site; /* "", "Lax", "Strict", "None" */
@@ -225,7 +248,8 @@ typedef int32_t serval_db_type_t;
  * OWNERSHIP: the app's (usually on its stack; set struct_size, the host fills what fits).
  * LIFETIME: the views point into host memory valid until the next data source call on this
  * thread. */
-typedef struct serval_db_error_t {
+typedef struct serval_db_error_t
+{
     uint32_t struct_size; /* sizeof(serval_db_error_t) as the app was built */
     uint16_t abi_major;
     uint16_t abi_minor;
@@ -249,7 +273,8 @@ typedef struct serval_db_error_t {
  * Lists are read in two calls: pass out=NULL, capacity=0 to learn *count, then pass a buffer;
  * the host always sets *count to the total and writes min(capacity, total) entries.
  * ------------------------------------------------------------------------------------------- */
-typedef struct serval_host_api_t {
+typedef struct serval_host_api_t
+{
     uint32_t struct_size; /* sizeof(serval_host_api_t) as the host was built */
     uint16_t abi_major;
     uint16_t abi_minor;
@@ -261,7 +286,8 @@ typedef struct serval_host_api_t {
 
     /* ---- request ---- */
     /* One of the SERVAL_REQ_* string fields. SERVAL_NOT_FOUND for an absent optional field. */
-    serval_status_t (*request_str)(serval_request_t* request, serval_request_field_t field, serval_str_t* out);
+    serval_status_t (*request_str)(serval_request_t* request, serval_request_field_t field,
+                                   serval_str_t* out);
     /* One of the SERVAL_REQ_* integer fields. */
     serval_status_t (*request_int)(serval_request_t* request, serval_request_int_field_t field, int64_t* out);
     /* First header with this name (ASCII case-insensitive). SERVAL_NOT_FOUND if absent. */
@@ -289,7 +315,8 @@ typedef struct serval_host_api_t {
     /* Request attributes (string values). The out view is valid until the attribute is set or
      * removed, or the hook returns. */
     serval_status_t (*request_attribute)(serval_request_t* request, serval_str_t name, serval_str_t* out);
-    serval_status_t (*request_set_attribute)(serval_request_t* request, serval_str_t name, serval_str_t value);
+    serval_status_t (*request_set_attribute)(serval_request_t* request, serval_str_t name,
+                                             serval_str_t value);
     serval_status_t (*request_remove_attribute)(serval_request_t* request, serval_str_t name);
     /* The context this request runs in. LIFETIME: as serval_context_t. */
     serval_context_t* (*request_context)(serval_request_t* request);
@@ -300,9 +327,11 @@ typedef struct serval_host_api_t {
     int32_t (*response_status)(serval_response_t* response);
     /* Replaces every header of that name, or adds it. SERVAL_INVALID_ARGUMENT if the name is not
      * a token or the value holds CR, LF or NUL; SERVAL_COMMITTED after the head was sent. */
-    serval_status_t (*response_set_header)(serval_response_t* response, serval_str_t name, serval_str_t value);
+    serval_status_t (*response_set_header)(serval_response_t* response, serval_str_t name,
+                                           serval_str_t value);
     /* Adds a header even if one of that name exists. Errors as response_set_header. */
-    serval_status_t (*response_add_header)(serval_response_t* response, serval_str_t name, serval_str_t value);
+    serval_status_t (*response_add_header)(serval_response_t* response, serval_str_t name,
+                                           serval_str_t value);
     /* The first response header of that name. SERVAL_NOT_FOUND if absent. The view is valid until
      * the headers change or the hook returns. */
     serval_status_t (*response_header)(serval_response_t* response, serval_str_t name, serval_str_t* out);
@@ -325,7 +354,8 @@ typedef struct serval_host_api_t {
      * context's <error-page> for that status or its own error page. SERVAL_COMMITTED if too late. */
     serval_status_t (*response_send_error)(serval_response_t* response, int32_t status, serval_str_t message);
     /* Redirect with a Location header (absolute, or host-relative "/x"); status 301, 302, 303,
-     * 307 or 308 (0 means 302). SERVAL_COMMITTED if too late. */
+     * 307 or 308 (0 means 302). Discards the buffered body; headers and cookies set before it
+     * stay (a login cookie, then the redirect). SERVAL_COMMITTED if too late. */
     serval_status_t (*response_send_redirect)(serval_response_t* response, serval_str_t location,
                                               int32_t status);
 
@@ -347,9 +377,11 @@ typedef struct serval_host_api_t {
 
     /* ---- context ---- */
     /* One of the SERVAL_CTX_* fields. Valid for the context's lifetime. */
-    serval_status_t (*context_str)(serval_context_t* context, serval_context_field_t field, serval_str_t* out);
+    serval_status_t (*context_str)(serval_context_t* context, serval_context_field_t field,
+                                   serval_str_t* out);
     /* A <context-param>. Valid for the context's lifetime. SERVAL_NOT_FOUND if absent. */
-    serval_status_t (*context_init_parameter)(serval_context_t* context, serval_str_t name, serval_str_t* out);
+    serval_status_t (*context_init_parameter)(serval_context_t* context, serval_str_t name,
+                                              serval_str_t* out);
     serval_status_t (*context_init_parameters)(serval_context_t* context, serval_pair_t* out, size_t capacity,
                                                size_t* count);
     /* Application attributes are shared by all threads, so they are COPIED into the app's
@@ -357,7 +389,8 @@ typedef struct serval_host_api_t {
      * (nothing useful written: call again with a larger buffer). SERVAL_NOT_FOUND if absent. */
     serval_status_t (*context_attribute)(serval_context_t* context, serval_str_t name, char* buffer,
                                          size_t capacity, size_t* len);
-    serval_status_t (*context_set_attribute)(serval_context_t* context, serval_str_t name, serval_str_t value);
+    serval_status_t (*context_set_attribute)(serval_context_t* context, serval_str_t name,
+                                             serval_str_t value);
     serval_status_t (*context_remove_attribute)(serval_context_t* context, serval_str_t name);
     /* The file system path of a resource ("/index.html") in the docBase, copied like
      * context_attribute. SERVAL_NOT_FOUND if it would leave the docBase. */
@@ -368,6 +401,30 @@ typedef struct serval_host_api_t {
 
     /* ABI 1.0 ends here. Later minors append members below this line. */
 
+    /* ---- ABI 1.1: sdk helpers ---- */
+    /* The parts of a multipart/form-data body, in order (two-call list); *count = 0 for any other
+     * Content-Type. The host parses the body once, strictly, within the limits of the servlet's
+     * <multipart-config>; the parts' text fields (no filename) are request parameters too.
+     * SERVAL_MALFORMED: not valid multipart; SERVAL_TOO_LARGE: over those limits. */
+    serval_status_t (*request_parts)(serval_request_t* request, serval_part_t* out, size_t capacity,
+                                     size_t* count);
+    /* Fills buffer with `len` bytes from the kernel's CSPRNG (getrandom). Any thread. */
+    serval_status_t (*security_random)(char* buffer, size_t len);
+    /* Hashes a password with the container's realm hash (PBKDF2-HMAC-SHA256, random salt, the
+     * realm's iteration count) into a self-describing ASCII string, copied into the app's buffer
+     * as context_attribute does (SERVAL_BUFFER_TOO_SMALL sets *len). Slow on purpose (a good
+     * fraction of a second): call it when a password is set, not per request. Any thread. */
+    serval_status_t (*security_hash_password)(serval_str_t password, char* buffer, size_t capacity,
+                                              size_t* len);
+    /* Sets *matches to whether `password` is the one `hash` (from security_hash_password) was
+     * made of, compared in constant time. SERVAL_INVALID_ARGUMENT (and false) for a malformed
+     * hash. As slow as hashing. Any thread. */
+    serval_status_t (*security_verify_password)(serval_str_t password, serval_str_t hash, bool* matches);
+    /* HMAC-SHA256 of `data` under this context's secret key, 32 bytes into `mac` (capacity >= 32,
+     * else SERVAL_BUFFER_TOO_SMALL). The key comes from the server's secret and the context path:
+     * the same for every version of the app, never readable by it. For signed cookies and CSRF
+     * tokens. Any thread. */
+    serval_status_t (*context_sign)(serval_context_t* context, serval_str_t data, char* mac, size_t capacity);
     /* ---- ABI 1.1: data sources ---- */
     /* The data source the app declared as `name` in web.xml. SERVAL_NOT_FOUND if it declares
      * none of that name. Cheap (a lookup): may be called per request. */
@@ -430,12 +487,13 @@ typedef struct serval_host_api_t {
 
 /* A servlet class, named by <servlet-class>.
  * OWNERSHIP: app (usually static const). LIFETIME: until the app's on_destroy returns. */
-typedef struct serval_servlet_class_t {
+typedef struct serval_servlet_class_t
+{
     uint32_t struct_size; /* sizeof(serval_servlet_class_t) as the app was built */
     uint16_t abi_major;
     uint16_t abi_minor;
-    serval_str_t name;  /* "hello.Hello" */
-    void* class_data;   /* passed to on_create */
+    serval_str_t name; /* "hello.Hello" */
+    void* class_data;  /* passed to on_create */
     /* Control thread. Creates an instance; the host owns it until on_destroy. */
     serval_status_t (*on_create)(void* class_data, void** out_instance);
     /* Control thread, once, before any request. A failure stops the context from starting. */
@@ -445,10 +503,20 @@ typedef struct serval_servlet_class_t {
     serval_status_t (*on_service)(void* instance, serval_request_t* request, serval_response_t* response);
     /* Control thread, once, after the last request: releases the instance. */
     serval_status_t (*on_destroy)(void* instance);
+
+    /* ---- ABI 1.1: sdk helpers ---- */
+    /* Mapped from code (Servlet 3.0's @WebServlet). With url_pattern_count > 0 the host declares a
+     * servlet whose servlet-name and servlet-class are `name`, mapped to these url-patterns, as if
+     * WEB-INF/web.xml said so; web.xml overrides it: a <servlet> of that servlet-name replaces
+     * the class and init params, its <servlet-mapping>s replace these patterns, and a pattern
+     * web.xml maps to another servlet is dropped. 0: the class is only offered to web.xml. */
+    const serval_str_t* url_patterns;
+    size_t url_pattern_count;
 } serval_servlet_class_t;
 
 /* A filter class, named by <filter-class>. OWNERSHIP, LIFETIME: as serval_servlet_class_t. */
-typedef struct serval_filter_class_t {
+typedef struct serval_filter_class_t
+{
     uint32_t struct_size;
     uint16_t abi_major;
     uint16_t abi_minor;
@@ -461,10 +529,22 @@ typedef struct serval_filter_class_t {
     serval_status_t (*on_do_filter)(void* instance, serval_request_t* request, serval_response_t* response,
                                     serval_chain_t* chain);
     serval_status_t (*on_destroy)(void* instance);
+
+    /* ---- ABI 1.1: sdk helpers ---- */
+    /* Mapped from code (@WebFilter): with a url-pattern or a servlet name the host declares a
+     * filter named `name` with that <filter-mapping>, running before (outside) the filters of
+     * web.xml; a <filter> of that filter-name in web.xml replaces it and its mapping.
+     * dispatchers: SERVAL_DISPATCH_ON_* bits; 0 means REQUEST only, as in web.xml. */
+    const serval_str_t* url_patterns;
+    size_t url_pattern_count;
+    const serval_str_t* servlet_names; /* "*" = every servlet */
+    size_t servlet_name_count;
+    uint32_t dispatchers;
 } serval_filter_class_t;
 
 /* A listener class, named by <listener-class>. OWNERSHIP, LIFETIME: as serval_servlet_class_t. */
-typedef struct serval_listener_class_t {
+typedef struct serval_listener_class_t
+{
     uint32_t struct_size;
     uint16_t abi_major;
     uint16_t abi_minor;
@@ -479,6 +559,12 @@ typedef struct serval_listener_class_t {
     serval_status_t (*on_request_initialized)(void* instance, serval_request_t* request);
     serval_status_t (*on_request_destroyed)(void* instance, serval_request_t* request);
     serval_status_t (*on_destroy)(void* instance);
+
+    /* ---- ABI 1.1: sdk helpers ---- */
+    /* true: declared from code (@WebListener): the host adds it as if web.xml listed
+     * <listener-class>name</listener-class> (before web.xml's own listeners; once, even if
+     * web.xml lists it too). */
+    bool declared;
 } serval_listener_class_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -489,7 +575,8 @@ typedef struct serval_listener_class_t {
  * on_init, and only then reads the class lists, so on_init may fill them. The class lists are
  * arrays of POINTERS so each class struct can grow on its own.
  * ------------------------------------------------------------------------------------------- */
-typedef struct serval_app_t {
+typedef struct serval_app_t
+{
     uint32_t struct_size; /* sizeof(serval_app_t) as the app was built */
     uint16_t abi_major;   /* SERVAL_ABI_MAJOR as the app was built */
     uint16_t abi_minor;   /* SERVAL_ABI_MINOR as the app was built */

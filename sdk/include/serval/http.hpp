@@ -16,6 +16,8 @@
 
 #include "serval/abi.h"
 
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <istream>
 #include <memory>
@@ -25,6 +27,8 @@
 #include <streambuf>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -41,6 +45,20 @@ public:
 
 private:
     serval_status_t _status;
+};
+
+/// Thrown by app code (or the SDK's helpers) to answer with an HTTP error: the barrier around
+/// doGet()/doFilter() turns it into Response::sendError(status, message), so the app's
+/// <error-page> for that status (or the container's page) answers, and nothing is logged as a
+/// failure. `throw serval::HttpError(404, "no such entry");`
+class HttpError : public Error
+{
+public:
+    HttpError(int status, const std::string& message) : Error(SERVAL_ERROR, message), _httpStatus(status) {}
+    int httpStatus() const noexcept { return _httpStatus; }
+
+private:
+    int _httpStatus;
 };
 
 /// Marks the SDK's per-app state hidden whatever flags the app is built with: a default-visibility
@@ -79,6 +97,101 @@ inline void check(serval_status_t status, const char* what)
 {
     if (status != SERVAL_OK)
         throw Error(status, std::string(what) + " failed (status " + std::to_string(status) + ")");
+}
+
+/// True if the host table has `member` (appended by a later minor than 1.0). The C++ layer asks
+/// before every call to a member added after ABI 1.0, and throws Error(SERVAL_UNSUPPORTED) when
+/// the host is too old: the barrier turns that into a failed hook with that sentence.
+#define SERVAL_HOST_HAS(member) SERVAL_HAS_MEMBER(&::serval::detail::host(), serval_host_api_t, member)
+inline void requireHost(bool present, const char* function)
+{
+    if (!present) {
+        throw Error(SERVAL_UNSUPPORTED, std::string("this container has no ") + function +
+                                            " (ABI 1.1 or later): run the app on a newer Serval");
+    }
+}
+
+/// Parses a whole decimal number, or false. No locale, no leading '+' or spaces.
+template <typename T> bool parseNumber(std::string_view text, T& out) noexcept
+{
+    if (text.empty()) return false;
+    if constexpr (std::is_same_v<T, bool>) {
+        if (text == "true" || text == "1" || text == "on") return out = true, true;
+        if (text == "false" || text == "0" || text == "off") return out = false, true;
+        return false;
+    } else if constexpr (std::is_integral_v<T>) {
+        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+        return error == std::errc() && end == text.data() + text.size();
+    } else {
+        std::string copy(
+            text); // strtod needs a terminator; from_chars for floating point is not everywhere yet
+        if (copy.find_first_not_of("0123456789+-.eE") != std::string::npos) return false;
+        char* end = nullptr;
+        out = static_cast<T>(std::strtod(copy.c_str(), &end));
+        return end == copy.c_str() + copy.size();
+    }
+}
+
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept
+{
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+        char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
+        if (x != y) return false;
+    }
+    return true;
+}
+
+inline std::string_view trim(std::string_view s) noexcept
+{
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+/// How well the Accept header `accept` takes `type` ("application/json"): the q-value of the
+/// most specific media range that matches (RFC 9110 section 12.5.1), 0 if none does. No Accept
+/// header takes everything (1).
+inline double acceptQuality(std::optional<std::string_view> accept, std::string_view type)
+{
+    if (!accept) return 1.0;
+    size_t slash = type.find('/');
+    std::string_view major = type.substr(0, slash);
+    double quality = 0;
+    int best = 0; // 3: type/subtype, 2: type/*, 1: */*
+    std::string_view rest = *accept;
+    while (!rest.empty()) {
+        size_t comma = rest.find(',');
+        std::string_view range = trim(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        size_t semicolon = range.find(';');
+        std::string_view media = trim(range.substr(0, semicolon));
+        double q = 1.0;
+        for (std::string_view params = semicolon == std::string_view::npos ? std::string_view()
+                                                                           : range.substr(semicolon + 1);
+             !params.empty();) {
+            size_t next = params.find(';');
+            std::string_view param = trim(params.substr(0, next));
+            params = next == std::string_view::npos ? std::string_view() : params.substr(next + 1);
+            if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
+                parseNumber(param.substr(2), q);
+        }
+        int specificity =
+            media == "*/*" ? 1
+            : (media.size() == major.size() + 2 && equalsIgnoreCase(media.substr(0, major.size()), major) &&
+               media.substr(major.size()) == "/*")
+                ? 2
+            : equalsIgnoreCase(media, type) ? 3
+                                            : 0;
+        if (specificity > best) {
+            best = specificity;
+            quality = q;
+        }
+    }
+    return quality;
 }
 
 /// Optional string: OK -> value, NOT_FOUND -> nullopt, anything else throws.
@@ -232,13 +345,17 @@ public:
     {
         detail::host().context_log(_handle, level, detail::str(message));
     }
-    /// The app's own directory, data/<host>/<app> (absolute): it survives every version, unlike
-    /// the docBase. nullopt if the container gives this app none (ABI 1.1).
+    /// data/<host>/<app>: a directory for the app's own files, shared by its versions and kept
+    /// across redeploys (ABI 1.1), where its embedded databases live too; nullopt when the
+    /// container gives the app none.
     std::optional<std::string_view> dataDirectory() const
     {
         serval_str_t out{};
-        return detail::optional(detail::host().context_str(_handle, SERVAL_CTX_DATA_DIRECTORY, &out), out,
-                                "context_str");
+        serval_status_t status = detail::host().context_str(_handle, SERVAL_CTX_DATA_DIR, &out);
+        if (status == SERVAL_NOT_FOUND || status == SERVAL_INVALID_ARGUMENT)
+            return std::nullopt; // or a 1.0 host
+        detail::check(status, "context_str");
+        return detail::view(out);
     }
     /// The data source the app declared as `name` in WEB-INF/web.xml (<resource-ref>). Defined in
     /// serval/db.hpp (servlet.hpp includes it). Throws Error when it is not declared.
@@ -304,6 +421,19 @@ private:
 };
 using ServletConfig = Config;
 using FilterConfig = Config;
+
+/// One part of a multipart/form-data body (javax.servlet.http.Part). Views into host memory,
+/// valid until the hook returns.
+struct Part
+{
+    std::string_view name;        ///< the form field
+    std::string_view filename;    ///< as the client sent it: any bytes, never a path to trust
+    std::string_view contentType; ///< "" when the part had none (text/plain)
+    std::string_view content;
+    bool isFile = false; ///< the part carried a filename (a file field, even an empty one)
+
+    size_t size() const noexcept { return content.size(); }
+};
 
 /// One request (HttpServletRequest). Views are valid until the hook returns.
 class Request
@@ -384,6 +514,91 @@ public:
         return detail::optional(detail::host().request_cookie(_handle, detail::str(name), &out), out,
                                 "request_cookie");
     }
+    /// A query or form parameter as a number or bool, `fallback` when absent; throws
+    /// HttpError(400) when present but not one ("page=x" for an int).
+    ///   int page = request.parameter("page", 1);
+    template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
+    T parameter(std::string_view name, T fallback) const
+    {
+        std::optional<std::string_view> text = parameter(name);
+        if (!text) return fallback;
+        T value{};
+        if (!detail::parseNumber(*text, value))
+            throw HttpError(400, "parameter \"" + std::string(name) + "\" is not a valid " +
+                                     (std::is_same_v<T, bool> ? "true/false" : "number"));
+        return value;
+    }
+    /// A query or form parameter, `fallback` when absent.
+    std::string_view parameter(std::string_view name, std::string_view fallback) const
+    {
+        return parameter(name).value_or(fallback);
+    }
+
+    /// Segment `index` of the path info, decoded: for a servlet mapped to "/items/*",
+    /// "/items/42/edit" gives "42" at 0 and "edit" at 1. nullopt when there is no such segment.
+    std::optional<std::string_view> pathParameter(size_t index = 0) const
+    {
+        std::optional<std::string_view> info = pathInfo();
+        if (!info) return std::nullopt;
+        std::string_view rest = *info;
+        while (!rest.empty()) {
+            rest.remove_prefix(rest.front() == '/' ? 1 : 0);
+            size_t slash = rest.find('/');
+            std::string_view segment = rest.substr(0, slash);
+            if (index-- == 0)
+                return segment.empty() ? std::nullopt : std::optional<std::string_view>(segment);
+            rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+        }
+        return std::nullopt;
+    }
+    /// The same segment as a number: nullopt when absent or not a number (usually a 404).
+    template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
+    std::optional<T> pathParameter(size_t index = 0) const
+    {
+        std::optional<std::string_view> text = pathParameter(index);
+        T value{};
+        if (!text || !detail::parseNumber(*text, value)) return std::nullopt;
+        return value;
+    }
+
+    /// Content negotiation: does the Accept header take `type` ("application/json")? Wildcards
+    /// and q-values count, the most specific range decides; no Accept header takes anything.
+    bool accepts(std::string_view type) const { return detail::acceptQuality(header("Accept"), type) > 0; }
+
+    /// The parts of a multipart/form-data body (ABI 1.1), empty for another Content-Type. The
+    /// container parses the body once, strictly, within the servlet's <multipart-config>
+    /// limits; text fields are also parameter()s. Throws HttpError(400) for a malformed body,
+    /// HttpError(413) over the limits.
+    std::vector<Part> parts() const
+    {
+        detail::requireHost(SERVAL_HOST_HAS(request_parts), "request_parts");
+        std::vector<serval_part_t> raw;
+        size_t count = 0;
+        serval_status_t status = detail::host().request_parts(_handle, nullptr, 0, &count);
+        if (status == SERVAL_OK) {
+            raw.resize(count);
+            status = detail::host().request_parts(_handle, raw.data(), raw.size(), &count);
+        }
+        if (status == SERVAL_MALFORMED) throw HttpError(400, "the multipart/form-data body is malformed");
+        if (status == SERVAL_TOO_LARGE) throw HttpError(413, "the upload is over this form's size limits");
+        detail::check(status, "request_parts");
+        std::vector<Part> parts;
+        for (size_t i = 0; i < raw.size() && i < count; ++i) {
+            const serval_part_t& p = raw[i];
+            parts.push_back(Part{detail::view(p.name), detail::view(p.filename), detail::view(p.content_type),
+                                 detail::view(p.content), (p.flags & SERVAL_PART_FILE) != 0});
+        }
+        return parts;
+    }
+    /// The first part of that name, or nullopt.
+    std::optional<Part> part(std::string_view name) const
+    {
+        for (const Part& p : parts()) {
+            if (p.name == name) return p;
+        }
+        return std::nullopt;
+    }
+
     std::vector<std::pair<std::string_view, std::string_view>> cookies() const
     {
         return detail::pairs(

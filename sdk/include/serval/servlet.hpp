@@ -11,8 +11,13 @@
 //   };
 //
 //   SERVAL_APP("hello") {
-//       registry.servlet<Hello>("hello.Hello");   // the <servlet-class> in WEB-INF/web.xml
+//       app.servlet<Hello>("hello", {"/hello"});   // mapped in code: no web.xml needed
 //   }
+//
+// Code declares servlets, filters and listeners with their url-patterns (like Servlet 3.0's
+// annotations); WEB-INF/web.xml, when there is one, overrides what code declares. A class
+// registered by name only (app.servlet<Hello>("hello.Hello")) is offered to web.xml's
+// <servlet-class>, as in ABI 1.0. The body's parameter is named both `app` and `registry`.
 //
 // Build it with find_package(Serval CONFIG) and serval_add_bundle() (hidden visibility, only the
 // entry symbol exported).
@@ -34,7 +39,9 @@
 #include "serval/db.hpp"
 #include "serval/http.hpp"
 
+#include <cstdint>
 #include <exception>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -217,18 +224,35 @@ template <typename T> unsigned allowMask()
     return mask;
 }
 
+/// Strings the class structs point at (url-patterns, servlet names), owned by their entry.
+struct StringList
+{
+    std::vector<std::string> strings;
+    std::vector<serval_str_t> views;
+
+    void assign(std::initializer_list<std::string_view> list)
+    {
+        strings.assign(list.begin(), list.end());
+        views.clear();
+        for (const std::string& s : strings)
+            views.push_back(serval_str_t{s.data(), s.size()});
+    }
+};
+
 struct ServletEntry
 {
     serval_servlet_class_t abi{};
     std::string name;
     HttpServlet* (*create)() = nullptr;
     unsigned allowMask = 0;
+    StringList patterns;
 };
 struct FilterEntry
 {
     serval_filter_class_t abi{};
     std::string name;
     Filter* (*create)() = nullptr;
+    StringList patterns;
 };
 struct ListenerEntry
 {
@@ -252,22 +276,35 @@ inline serval_status_t servletInit(void* instance, serval_config_t* config)
         static_cast<HttpServlet*>(instance)->init(view);
     });
 }
+/// Runs a request hook; an HttpError it throws becomes sendError(status, message) (rethrown,
+/// so a 500 and a log line, if the response is already committed).
+template <typename F> void answeringHttpErrors(Response& response, F&& body)
+{
+    try {
+        body();
+    } catch (const HttpError& e) {
+        if (!response.sendError(e.httpStatus(), e.what())) throw;
+    }
+    response.syncStream();
+}
+
 inline serval_status_t servletService(void* instance, serval_request_t* request, serval_response_t* response)
 {
     return barrier([&] {
         Request req(request);
         Response resp(response);
-        try {
-            static_cast<HttpServlet*>(instance)->service(req, resp);
-        } catch (const DbError& e) {
-            // The database is not there right now (no free connection, or none at all): tell
-            // the client to come back (503 + Retry-After) rather than blame the app (500).
-            if (!e.unavailable() || resp.isCommitted()) throw;
-            req.context().log(e.what(), SERVAL_LOG_WARN);
-            resp.sendError(503);
-            resp.setHeader("Retry-After", "1");
-        }
-        resp.syncStream();
+        answeringHttpErrors(resp, [&] {
+            try {
+                static_cast<HttpServlet*>(instance)->service(req, resp);
+            } catch (const DbError& e) {
+                // The database is not there right now (no free connection, or none at all): tell
+                // the client to come back (503 + Retry-After) rather than blame the app (500).
+                if (!e.unavailable() || resp.isCommitted()) throw;
+                req.context().log(e.what(), SERVAL_LOG_WARN);
+                resp.sendError(503);
+                resp.setHeader("Retry-After", "1");
+            }
+        });
     });
 }
 inline serval_status_t servletDestroy(void* instance)
@@ -295,8 +332,7 @@ inline serval_status_t filterDo(void* instance, serval_request_t* request, serva
         Request req(request);
         Response resp(response);
         FilterChain next(chain);
-        static_cast<Filter*>(instance)->doFilter(req, resp, next);
-        resp.syncStream();
+        answeringHttpErrors(resp, [&] { static_cast<Filter*>(instance)->doFilter(req, resp, next); });
     });
 }
 inline serval_status_t filterDestroy(void* instance)
@@ -346,11 +382,63 @@ inline serval_status_t listenerDestroy(void* instance)
 
 } // namespace detail
 
-/// The classes an app offers, by the names web.xml uses. Filled in SERVAL_APP's body, which
-/// runs when the container initialises the app (control thread, once).
+/// Which dispatches a filter declared in code runs for (<dispatcher> in web.xml): OR them.
+///   app.filter<SecurityHeaders>("security", {"/*"}, serval::Dispatch::Request | serval::Dispatch::Error);
+struct Dispatch
+{
+    static constexpr uint32_t Request = SERVAL_DISPATCH_ON_REQUEST;
+    static constexpr uint32_t Error = SERVAL_DISPATCH_ON_ERROR;
+};
+
+/// Tag for Registry::listener: declare the listener from code (@WebListener), not only offer
+/// its class to web.xml.
+struct DeclaredTag
+{
+};
+inline constexpr DeclaredTag declared{};
+
+/// The classes an app offers, by the names web.xml uses, and what it declares in code. Filled in
+/// SERVAL_APP's body, which runs when the container initialises the app (control thread, once).
 class Registry
 {
 public:
+    /// Declares servlet `name` of class T mapped to `urlPatterns` (@WebServlet): no web.xml
+    /// entry is needed. web.xml may still override it: a <servlet> named `name` replaces the
+    /// class and init params, its <servlet-mapping>s replace these patterns.
+    ///   app.servlet<Home>("home", {"", "/index"});
+    template <typename T>
+    Registry& servlet(std::string_view name, std::initializer_list<std::string_view> urlPatterns)
+    {
+        servlet<T>(name);
+        detail::ServletEntry& entry = *_servlets.back();
+        entry.patterns.assign(urlPatterns);
+        entry.abi.url_patterns = entry.patterns.views.data();
+        entry.abi.url_pattern_count = entry.patterns.views.size();
+        return *this;
+    }
+    /// Declares filter `name` of class T on `urlPatterns` for `dispatchers` (Dispatch bits;
+    /// REQUEST only by default), run before web.xml's filters; a <filter> named `name` in
+    /// web.xml replaces it.
+    template <typename T>
+    Registry& filter(std::string_view name, std::initializer_list<std::string_view> urlPatterns,
+                     uint32_t dispatchers = Dispatch::Request)
+    {
+        filter<T>(name);
+        detail::FilterEntry& entry = *_filters.back();
+        entry.patterns.assign(urlPatterns);
+        entry.abi.url_patterns = entry.patterns.views.data();
+        entry.abi.url_pattern_count = entry.patterns.views.size();
+        entry.abi.dispatchers = dispatchers;
+        return *this;
+    }
+    /// Declares listener `name` of class T (@WebListener): it runs without a <listener>.
+    template <typename T> Registry& listener(std::string_view name, DeclaredTag)
+    {
+        listener<T>(name);
+        _listeners.back()->abi.declared = true;
+        return *this;
+    }
+
     /// Registers T (derived from HttpServlet) as <servlet-class> `className`.
     template <typename T> Registry& servlet(std::string_view className)
     {
@@ -490,14 +578,19 @@ inline serval_status_t entry(const serval_host_api_t* host, const serval_app_t**
 } // namespace detail
 } // namespace serval
 
-/// Defines the app: exports the entry symbol and registers classes in the body that follows.
-/// Use once per app library:
-///   SERVAL_APP("hello") { registry.servlet<Hello>("hello.Hello"); }
+/// Defines the app: exports the entry symbol and registers classes in the body that follows,
+/// where the Registry is named `app` (and `registry`, its ABI 1.0 name). Once per app library:
+///   SERVAL_APP("hello") { app.servlet<Hello>("hello", {"/hello"}); }
 #define SERVAL_APP(appName)                                                                                  \
-    static void servalRegisterClasses(::serval::Registry& registry);                                         \
+    static void servalRegisterClasses(::serval::Registry& app, ::serval::Registry& registry);                \
+    static void servalRegister(::serval::Registry& registry)                                                 \
+    {                                                                                                        \
+        servalRegisterClasses(registry, registry);                                                           \
+    }                                                                                                        \
     extern "C" SERVAL_EXPORT serval_status_t serval_app_init_v1(const serval_host_api_t* host,               \
                                                                 const serval_app_t** out_app)                \
     {                                                                                                        \
-        return ::serval::detail::entry(host, out_app, appName, &servalRegisterClasses);                      \
+        return ::serval::detail::entry(host, out_app, appName, &servalRegister);                             \
     }                                                                                                        \
-    static void servalRegisterClasses([[maybe_unused]] ::serval::Registry& registry)
+    static void servalRegisterClasses([[maybe_unused]] ::serval::Registry& app,                              \
+                                      [[maybe_unused]] ::serval::Registry& registry)

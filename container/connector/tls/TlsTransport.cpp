@@ -1,0 +1,152 @@
+#include "connector/tls/TlsTransport.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <openssl/err.h>
+#include <unistd.h>
+
+namespace serval::connector::tls {
+
+TlsTransport::TlsTransport(SSL* ssl) noexcept : _ssl(ssl) {}
+
+TlsTransport::~TlsTransport()
+{
+    if (_ssl == nullptr) return;
+    // The Connection destroys its transport before it closes the socket: an idle connection
+    // timed out, or a server stopping, still says goodbye properly. Never waits.
+    if (!_fatal && !_shutdown && SSL_is_init_finished(_ssl)) SSL_shutdown(_ssl);
+    ERR_clear_error();
+    SSL_free(_ssl);
+}
+
+/// Maps a failed SSL_* call onto the Transport contract: EAGAIN to wait, 0 for the peer's
+/// close, < 0 with errno for the rest. Leaves OpenSSL's per-thread error queue empty, so the
+/// next connection's SSL_get_error() on this thread is not misled.
+ssize_t TlsTransport::failed(int rc) noexcept
+{
+    switch (SSL_get_error(_ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+        _socketMayHaveInput = false;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN: // close_notify, or EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
+        _shutdown = true;       // a peer that has left cannot hear ours
+        return 0;
+    case SSL_ERROR_SYSCALL: {
+        int saved = errno != 0 ? errno : ECONNRESET;
+        ERR_clear_error();
+        _fatal = true;
+        errno = saved;
+        return -1;
+    }
+    default: // SSL_ERROR_SSL: garbage, a refused protocol or cipher, a bad record
+        ERR_clear_error();
+        _fatal = true;
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+ssize_t TlsTransport::read(char* buffer, size_t size) noexcept
+{
+    if (_ssl == nullptr || _fatal) {
+        errno = EPROTO;
+        return -1;
+    }
+    int n = SSL_read(_ssl, buffer, static_cast<int>(std::min<size_t>(size, INT_MAX)));
+    if (n > 0) {
+        _socketMayHaveInput = true;
+        return n;
+    }
+    return failed(n);
+}
+
+ssize_t TlsTransport::writePending(const char* data) noexcept
+{
+    int n = SSL_write(_ssl, data, static_cast<int>(_pendingLength));
+    if (n > 0) {
+        _pendingLength = 0;
+        return n;
+    }
+    return failed(n);
+}
+
+ssize_t TlsTransport::write(const iovec* buffers, int count, bool) noexcept
+{
+    if (_ssl == nullptr || _fatal) {
+        errno = EPIPE;
+        return -1;
+    }
+    if (_pendingLength > 0) // the same bytes again (the caller has not advanced)
+        return writePending(_pendingDirect ? static_cast<const char*>(buffers[0].iov_base) : _out.get());
+    if (count == 0) return 0;
+    if (buffers[0].iov_len >= kRecordSize || count == 1) {
+        _pendingDirect = true;
+        _pendingLength = std::min(buffers[0].iov_len, kRecordSize);
+        return writePending(static_cast<const char*>(buffers[0].iov_base));
+    }
+    if (!_out) _out.reset(new (std::nothrow) char[kRecordSize]);
+    if (!_out) {
+        errno = ENOMEM;
+        return -1;
+    }
+    size_t length = 0;
+    for (int i = 0; i < count && length < kRecordSize; ++i) {
+        size_t take = std::min(buffers[i].iov_len, kRecordSize - length);
+        std::memcpy(_out.get() + length, buffers[i].iov_base, take);
+        length += take;
+    }
+    _pendingDirect = false;
+    _pendingLength = length;
+    return writePending(_out.get());
+}
+
+ssize_t TlsTransport::sendFile(int fileFd, off_t* offset, size_t count) noexcept
+{
+    if (_ssl == nullptr || _fatal) {
+        errno = EPIPE;
+        return -1;
+    }
+    if (_pendingLength == 0) {
+        if (!_out) _out.reset(new (std::nothrow) char[kRecordSize]);
+        if (!_out) {
+            errno = ENOMEM;
+            return -1;
+        }
+        ssize_t got = ::pread(fileFd, _out.get(), std::min(count, kRecordSize), *offset);
+        if (got <= 0) return got;
+        _pendingDirect = false;
+        _pendingLength = static_cast<size_t>(got);
+    }
+    ssize_t n = writePending(_out.get());
+    if (n > 0) *offset += n;
+    return n;
+}
+
+void TlsTransport::shutdownWrite() noexcept
+{
+    if (_ssl == nullptr) return;
+    if (!_fatal && !_shutdown && SSL_is_init_finished(_ssl)) {
+        SSL_shutdown(_ssl); // close_notify; not waiting for the peer's
+        ERR_clear_error();
+    }
+    _shutdown = true;
+    ::shutdown(SSL_get_fd(_ssl), SHUT_WR);
+}
+
+bool TlsTransport::hasBufferedInput() const noexcept
+{
+    return _ssl != nullptr && !_fatal && (_socketMayHaveInput || SSL_pending(_ssl) > 0);
+}
+
+bool TlsTransport::established() const noexcept
+{
+    return _ssl != nullptr && SSL_is_init_finished(_ssl);
+}
+
+} // namespace serval::connector::tls

@@ -1,0 +1,59 @@
+#pragma once
+
+#include "connector/Transport.h"
+
+#include <memory>
+#include <openssl/ssl.h>
+
+namespace serval::connector::tls {
+
+/// TLS on the Transport seam: non-blocking SSL_read/SSL_write over the connection's socket.
+/// OpenSSL's "want read" and "want write" both become EAGAIN: a TLS Connection retries reads
+/// and writes on either epoll edge (Connection::onEvents), so the handshake, which writes from
+/// inside a read, needs no interest changes. The handshake runs inside the first read().
+///
+/// Writes go out one TLS record (16 KiB) per call: small pieces (a head and a short body) are
+/// gathered into one record; a retried write after EAGAIN re-offers the same bytes, as
+/// OpenSSL requires. sendFile() reads the file into that buffer (no kTLS: issue 16).
+///
+/// OWNERSHIP: owns its SSL (which holds a reference to its SSL_CTX, so a certificate reload
+/// never pulls a context from under a live connection); the socket stays the Connection's.
+/// THREADS: as Transport: whoever drives the connection, one thread at a time.
+class TlsTransport final : public Transport
+{
+public:
+    /// Adopts `ssl` (SSL_new'd from the connector's TlsContext, fd set, accept state).
+    explicit TlsTransport(SSL* ssl) noexcept;
+    ~TlsTransport() override; ///< best-effort close_notify if the socket is still open
+    TlsTransport(const TlsTransport&) = delete;
+    TlsTransport& operator=(const TlsTransport&) = delete;
+
+    ssize_t read(char* buffer, size_t size) noexcept override;
+    ssize_t write(const iovec* buffers, int count, bool more) noexcept override;
+    ssize_t sendFile(int fileFd, off_t* offset, size_t count) noexcept override;
+    void shutdownWrite() noexcept override;
+    /// Decrypted bytes wait in OpenSSL, or the last read did not reach EAGAIN on the socket
+    /// (a read returns one record, so "fewer bytes than asked" does not mean "drained").
+    bool hasBufferedInput() const noexcept override;
+    bool established() const noexcept override;
+
+    SSL* ssl() const noexcept { return _ssl; }
+
+    static constexpr size_t kRecordSize = 16384; ///< TLS's largest plaintext record
+
+private:
+    ssize_t failed(int rc) noexcept;
+    ssize_t writePending(const char* data) noexcept;
+
+    SSL* _ssl;
+    bool _socketMayHaveInput = false;
+    bool _fatal = false;    ///< a protocol error or a dead socket: no close_notify any more
+    bool _shutdown = false; ///< close_notify sent
+    /// A write that returned EAGAIN: its length, re-offered unchanged on the next call.
+    /// _pendingDirect: from the caller's first buffer (big bodies, no copy), else from _out.
+    size_t _pendingLength = 0;
+    bool _pendingDirect = false;
+    std::unique_ptr<char[]> _out; ///< kRecordSize, allocated on the first gathered write
+};
+
+} // namespace serval::connector::tls

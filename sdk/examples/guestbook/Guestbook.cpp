@@ -1,0 +1,200 @@
+// The guestbook (docs/sdk.md walks through it): an HTML page with a form (POST, then 303), a JSON
+// API at /api/entries, entries kept in the app's data directory, delete for the signed-in admin,
+// and security headers on every page, error pages included. All declared in code: no web.xml.
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <serval/html.hpp>
+#include <serval/json.hpp>
+#include <serval/security.hpp>
+#include <serval/servlet.hpp>
+
+namespace {
+
+using serval::HttpError;
+using serval::Request;
+using serval::Response;
+namespace html = serval::html;
+namespace json = serval::json;
+
+/// The entries, newest first: a JSON array in data/<host>/guestbook/entries.json, rewritten whole
+/// and renamed into place (a crash leaves the old file or the new one). open() runs before the
+/// first request, the rest on request threads under the mutex.
+class Book
+{
+public:
+    void open(const std::string& file)
+    {
+        _file = file;
+        if (std::ifstream in(file); in) _entries = json::Value::parse(in);
+        if (!_entries.empty()) _nextId = _entries[0]["id"].get<long>() + 1;
+    }
+    json::Value entries() const
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _entries;
+    }
+    json::Value add(std::string_view name, std::string_view message)
+    {
+        if (name.empty() || name.size() > 80 || message.empty() || message.size() > 1000)
+            throw HttpError(400, "a name (up to 80 bytes) and a message (up to 1000) are required");
+        char time[32];
+        std::time_t now = std::time(nullptr);
+        std::tm utc{};
+        std::strftime(time, sizeof time, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &utc));
+        std::lock_guard<std::mutex> lock(_mutex);
+        json::Value entry = {{"id", _nextId++}, {"name", name}, {"message", message}, {"time", time}};
+        _entries.insert(_entries.begin(), entry);
+        save();
+        return entry;
+    }
+    void remove(long id)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto kept = std::remove_if(_entries.begin(), _entries.end(), [&](auto& e) { return e["id"] == id; });
+        _entries.erase(kept, _entries.end());
+        save();
+    }
+
+private:
+    void save() const
+    {
+        std::ofstream(_file + ".tmp", std::ios::trunc) << _entries.dump(1);
+        if (std::rename((_file + ".tmp").c_str(), _file.c_str()) != 0)
+            throw std::runtime_error("cannot save");
+    }
+
+    mutable std::mutex _mutex;
+    std::string _file;
+    json::Value _entries = json::Value::array();
+    long _nextId = 1;
+};
+
+/// What all requests share: written by Startup before the first request, then only read. Built
+/// at first use (no static constructor runs when the library is loaded).
+struct State
+{
+    Book book;
+    std::string adminHash;
+    html::Templates templates; ///< WEB-INF/templates/*.html
+    serval::Csrf csrf;
+    serval::SignedCookie admin{"admin", 8 * 3600, "Strict"}; ///< set when signed in
+};
+State& state()
+{
+    static State s;
+    return s;
+}
+
+struct Home : serval::HttpServlet
+{
+    void doGet(Request& request, Response& response) override
+    {
+        const html::Templates& t = state().templates;
+        std::string base(request.contextPath()), csrf = state().csrf.token(request, response), items;
+        bool admin = state().admin.get(request).has_value();
+        for (const json::Value& e : state().book.entries()) {
+            std::string id = std::to_string(e["id"].get<long>()), by = e["name"], at = e["time"],
+                        text = e["message"];
+            html::Safe remove(admin ? t["delete"].render({{"base", base}, {"id", id}, {"csrf", csrf}}) : "");
+            items += t["entry"].render(
+                {{"id", id}, {"message", text}, {"by", by + ", " + at}, {"delete", remove}});
+        }
+        html::Safe session(t[admin ? "signed-in" : "signed-out"].render({{"base", base}, {"csrf", csrf}}));
+        html::Safe entries(items);
+        std::string page =
+            t["page"].render({{"base", base}, {"session", session}, {"csrf", csrf}, {"entries", entries}});
+        html::send(response, page);
+    }
+    void doPost(Request& request, Response& response) override
+    {
+        state().csrf.require(request);
+        state().book.add(request.parameter("name", ""), request.parameter("message", ""));
+        response.sendRedirect(std::string(request.contextPath()) + "/", 303);
+    }
+};
+
+struct Api : serval::HttpServlet
+{
+    void doGet(Request&, Response& response) override { json::write(response, state().book.entries()); }
+    void doPost(Request& request, Response& response) override
+    {
+        json::Value in = json::read(request);
+        std::string name = json::field<std::string>(in, "name"),
+                    message = json::field<std::string>(in, "message");
+        json::write(response, state().book.add(name, message), 201);
+    }
+};
+
+/// /admin/login (the form, then the password), /admin/logout, /admin/delete/N: forms, CSRF-checked.
+struct Admin : serval::HttpServlet
+{
+    void doGet(Request& request, Response& response) override
+    {
+        std::string csrf = state().csrf.token(request, response);
+        html::send(response,
+                   state().templates["login"].render({{"base", request.contextPath()}, {"csrf", csrf}}));
+    }
+    void doPost(Request& request, Response& response) override
+    {
+        state().csrf.require(request);
+        std::string_view action = request.pathParameter(0).value_or("");
+        if (action == "login") {
+            if (!serval::security::verifyPassword(request.parameter("password", ""), state().adminHash))
+                throw HttpError(403, "That is not the admin password.");
+            state().admin.set(request, response, "admin");
+        } else if (action == "logout") {
+            state().admin.clear(request, response);
+        } else if (action == "delete" && state().admin.get(request).has_value()) {
+            state().book.remove(request.pathParameter<long>(1).value_or(0));
+        } else {
+            throw HttpError(state().admin.get(request).has_value() ? 404 : 403,
+                            "sign in first, or no such page");
+        }
+        response.sendRedirect(std::string(request.contextPath()) + "/", 303);
+    }
+};
+
+/// On every response, error pages included (declared for REQUEST and ERROR dispatches).
+struct SecurityHeaders : serval::Filter
+{
+    void doFilter(Request& request, Response& response, serval::FilterChain& chain) override
+    {
+        response.setHeader("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+        response.setHeader("X-Content-Type-Options", "nosniff");
+        response.setHeader("Referrer-Policy", "same-origin");
+        chain.doFilter(request, response);
+    }
+};
+
+/// Opens the book and the templates; at the first start, makes the admin password and logs it.
+struct Startup : serval::Listener
+{
+    void contextInitialized(serval::ServletContext& context) override
+    {
+        std::string data(context.dataDirectory().value_or("."));
+        State& s = state();
+        s.book.open(data + "/entries.json");
+        s.templates = html::Templates(context, "/WEB-INF/templates");
+        if (std::ifstream(data + "/admin.hash") >> s.adminHash) return;
+        std::string password = serval::security::randomToken(12);
+        s.adminHash = serval::security::hashPassword(password);
+        std::ofstream(data + "/admin.hash") << s.adminHash;
+        context.log("guestbook: the admin password is " + password + " (delete " + data +
+                    "/admin.hash for a new one)");
+    }
+};
+
+} // namespace
+
+SERVAL_APP("guestbook")
+{
+    app.servlet<Home>("home", {""})
+        .servlet<Api>("api", {"/api/entries"})
+        .servlet<Admin>("admin", {"/admin/*"})
+        .filter<SecurityHeaders>("security-headers", {"/*"},
+                                 serval::Dispatch::Request | serval::Dispatch::Error)
+        .listener<Startup>("startup", serval::declared);
+}

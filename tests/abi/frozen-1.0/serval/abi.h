@@ -1,0 +1,410 @@
+/*
+ * serval/abi.h: the stable C ABI between the Serval container (the host) and an app.
+ *
+ * An app is a shared library. It exports exactly one symbol, serval_app_init_v1 (the suffix is
+ * the ABI major version), and nothing else. The host dlopen()s the library, calls the entry with
+ * its host function table, receives the app descriptor, checks versions and sizes, then calls
+ * on_init and creates servlets, filters and listeners by the class names web.xml uses.
+ *
+ * Rules (DESIGN.md "The app boundary"):
+ * - Pure C11: only <stddef.h>, <stdint.h>, <stdbool.h>. No C++ type, exception, allocator or RTTI
+ *   crosses this boundary. An exception must never leave an app hook: return a status instead.
+ * - Versions: SERVAL_ABI_MAJOR must match exactly; an app built for minor M loads into any host
+ *   whose minor is >= M. A host refuses everything else with one sentence naming both versions.
+ * - Every extensible struct starts with struct_size, abi_major, abi_minor (the values the side
+ *   that filled it was built with). Structs are APPEND-ONLY: a minor version adds members at the
+ *   end, never removes, reorders or retypes one. Before using a member added by a later minor,
+ *   check that struct_size covers it (SERVAL_HAS_MEMBER).
+ * - serval_str_t and serval_pair_t are frozen value types: they never change, so they carry no
+ *   struct_size and may be used in arrays.
+ * - Handles are opaque in both directions. Strings and buffers are {ptr, len}, not NUL-terminated.
+ * - Each side frees what it allocated. Host memory handed to the app is valid only for the
+ *   duration stated on the function (usually: until the hook that received the handle returns).
+ * - Errors are status codes (serval_status_t). A hook that fails may call host->set_error() with a
+ *   message first; the host logs it with the app and component name.
+ *
+ * THREADS: apps are called concurrently on many threads, exactly like Java servlets. on_service,
+ * on_do_filter and the request listener hooks of ONE instance run on many request threads at
+ * the same time; they must be thread-safe. on_create, on_init and on_destroy run on a control
+ * thread, never concurrently with requests to the same instance. Every host function is
+ * thread-safe unless it takes a request, response or chain handle: those belong to the one thread
+ * running that request.
+ *
+ * Room to grow (append-only, each a minor version bump): sessions (serval_session_t handles and
+ * request_session/session_* host functions) and data sources (serval_datasource_t handles and
+ * context_data_source/datasource_* host functions) will be appended to serval_host_api_t after
+ * the last ABI 1.0 member.
+ *
+ * The SHA-256 of this file is recorded in abi.h.sha256 next to it, per ABI version; a test fails
+ * when this file changes without a version bump.
+ */
+#ifndef SERVAL_ABI_H
+#define SERVAL_ABI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SERVAL_ABI_MAJOR 1
+#define SERVAL_ABI_MINOR 0
+
+/* The one symbol an app exports. Its name carries the ABI major version. */
+#define SERVAL_APP_ENTRY_NAME "serval_app_init_v1"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SERVAL_EXPORT __attribute__((visibility("default")))
+#else
+#define SERVAL_EXPORT
+#endif
+
+/* True if the struct `s` (with struct_size) is large enough to hold `member`. */
+#define SERVAL_HAS_MEMBER(s, type, member)                                                              \
+    ((s)->struct_size >= offsetof(type, member) + sizeof(((type*)0)->member))
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes
+ * OWNERSHIP: plain values. LIFETIME: n/a.
+ * ------------------------------------------------------------------------------------------- */
+typedef int32_t serval_status_t;
+#define SERVAL_OK 0
+#define SERVAL_ERROR 1               /* the operation or hook failed; see set_error */
+#define SERVAL_NOT_FOUND 2           /* no such header, parameter, attribute, ... */
+#define SERVAL_BUFFER_TOO_SMALL 3    /* the caller's buffer is too small; the needed size is returned */
+#define SERVAL_INVALID_ARGUMENT 4    /* bad handle, bad field id, CR/LF in a header value, ... */
+#define SERVAL_COMMITTED 5           /* the response head was already sent */
+#define SERVAL_CLIENT_GONE 6         /* the client closed the connection; stop producing output */
+#define SERVAL_NO_MEMORY 7           /* an allocation failed */
+#define SERVAL_UNSUPPORTED 8         /* not available in this host (newer feature) */
+
+/* Log levels for context_log. OWNERSHIP: plain values. LIFETIME: n/a. */
+typedef int32_t serval_log_level_t;
+#define SERVAL_LOG_DEBUG 0
+#define SERVAL_LOG_INFO 1
+#define SERVAL_LOG_WARN 2
+#define SERVAL_LOG_ERROR 3
+
+/* ---------------------------------------------------------------------------------------------
+ * Value types (frozen)
+ * ------------------------------------------------------------------------------------------- */
+
+/* A byte string: not NUL-terminated, may be empty (ptr may then be NULL).
+ * OWNERSHIP: never owns; whoever produced it owns the bytes.
+ * LIFETIME: as stated by the function that returned it; a string passed INTO the host is only
+ * read during that call (the host copies what it keeps). */
+typedef struct serval_str_t {
+    const char* ptr;
+    size_t len;
+} serval_str_t;
+
+/* A name/value pair (headers, parameters, cookies, init params).
+ * OWNERSHIP and LIFETIME: as serval_str_t. */
+typedef struct serval_pair_t {
+    serval_str_t name;
+    serval_str_t value;
+} serval_pair_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * Opaque handles (host objects; the app never dereferences or frees them)
+ * ------------------------------------------------------------------------------------------- */
+
+/* One request. OWNERSHIP: host. LIFETIME: until the hook that received it returns.
+ * THREADS: only the thread running that hook. */
+typedef struct serval_request_t serval_request_t;
+/* The response to that request. OWNERSHIP, LIFETIME, THREADS: as serval_request_t. */
+typedef struct serval_response_t serval_response_t;
+/* The rest of a filter chain (later filters, then the servlet).
+ * OWNERSHIP: host. LIFETIME: until on_do_filter returns. THREADS: that request's thread. */
+typedef struct serval_chain_t serval_chain_t;
+/* A servlet's or filter's configuration (<servlet>/<filter> in web.xml).
+ * OWNERSHIP: host. LIFETIME: until the instance's on_destroy returns. THREADS: any. */
+typedef struct serval_config_t serval_config_t;
+/* The web application (ServletContext). OWNERSHIP: host.
+ * LIFETIME: from the first hook that receives it until on_context_destroyed / on_destroy of every
+ * instance has returned. THREADS: any. */
+typedef struct serval_context_t serval_context_t;
+
+/* Field ids for request_str. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
+typedef int32_t serval_request_field_t;
+#define SERVAL_REQ_METHOD 0        /* "GET" */
+#define SERVAL_REQ_REQUEST_URI 1   /* raw path, still percent-encoded, no query: "/shop/a%20b" */
+#define SERVAL_REQ_CONTEXT_PATH 2  /* "" for the root context, "/shop" */
+#define SERVAL_REQ_SERVLET_PATH 3  /* decoded: "/hello" */
+#define SERVAL_REQ_PATH_INFO 4     /* decoded; SERVAL_NOT_FOUND when the Servlet spec says null */
+#define SERVAL_REQ_QUERY_STRING 5  /* raw, without '?'; empty when none */
+#define SERVAL_REQ_PROTOCOL 6      /* "HTTP/1.1" */
+#define SERVAL_REQ_SCHEME 7        /* "http" or "https" */
+#define SERVAL_REQ_REMOTE_ADDR 8   /* "127.0.0.1", "::1" */
+#define SERVAL_REQ_LOCAL_ADDR 9
+#define SERVAL_REQ_SERVER_NAME 10  /* Host header without the port */
+#define SERVAL_REQ_CONTENT_TYPE 11 /* SERVAL_NOT_FOUND when absent */
+
+/* Field ids for request_int. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
+typedef int32_t serval_request_int_field_t;
+#define SERVAL_REQ_REMOTE_PORT 0
+#define SERVAL_REQ_LOCAL_PORT 1
+#define SERVAL_REQ_CONTENT_LENGTH 2 /* body length in bytes (the body is complete and within limits) */
+#define SERVAL_REQ_SECURE 3         /* 1 behind TLS, else 0 */
+#define SERVAL_REQ_DISPATCHER 4     /* SERVAL_DISPATCH_REQUEST or SERVAL_DISPATCH_ERROR */
+
+/* Values of SERVAL_REQ_DISPATCHER (why the filter chain runs). OWNERSHIP: plain values. */
+#define SERVAL_DISPATCH_REQUEST 0
+#define SERVAL_DISPATCH_ERROR 1
+
+/* Field ids for context_str. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
+typedef int32_t serval_context_field_t;
+#define SERVAL_CTX_CONTEXT_PATH 0 /* "" for the root context, "/shop" */
+#define SERVAL_CTX_DISPLAY_NAME 1 /* <display-name>, may be empty */
+
+/* A Set-Cookie to add to a response.
+ * OWNERSHIP: the app's (usually on its stack); the host copies it during response_add_cookie.
+ * LIFETIME: only read during that call. */
+typedef struct serval_cookie_t {
+    uint32_t struct_size; /* sizeof(serval_cookie_t) as the app was built */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    serval_str_t name;
+    serval_str_t value;
+    serval_str_t path;      /* empty: no Path attribute */
+    serval_str_t domain;    /* empty: no Domain attribute */
+    int64_t max_age;        /* seconds; -1 = session cookie, 0 = delete */
+    bool http_only;
+    bool secure;
+    serval_str_t same_site; /* "", "Lax", "Strict", "None" */
+} serval_cookie_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * The host function table
+ *
+ * OWNERSHIP: host. LIFETIME: valid from the entry call until the app's on_destroy has returned
+ * (the app may keep the pointer in a global for that long). THREADS: see the file comment.
+ * Handles and out pointers must be valid: they are not checked (a NULL or stale one is undefined
+ * behaviour). Values are checked: a bad field id, status, header name or value, cookie or
+ * redirect target gives SERVAL_INVALID_ARGUMENT and changes nothing.
+ *
+ * Strings OUT of the host ("out" serval_str_t) point into host memory and are valid until the
+ * hook that received the handle returns, unless said otherwise; copy what you keep.
+ * Lists are read in two calls: pass out=NULL, capacity=0 to learn *count, then pass a buffer;
+ * the host always sets *count to the total and writes min(capacity, total) entries.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct serval_host_api_t {
+    uint32_t struct_size; /* sizeof(serval_host_api_t) as the host was built */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /* Records the message explaining why the hook running on this thread fails. The host logs it
+     * (with app and component) when the hook returns a status other than SERVAL_OK, and clears
+     * it before each hook. Call it right before returning the failure. */
+    void (*set_error)(serval_str_t message);
+
+    /* ---- request ---- */
+    /* One of the SERVAL_REQ_* string fields. SERVAL_NOT_FOUND for an absent optional field. */
+    serval_status_t (*request_str)(serval_request_t* request, serval_request_field_t field, serval_str_t* out);
+    /* One of the SERVAL_REQ_* integer fields. */
+    serval_status_t (*request_int)(serval_request_t* request, serval_request_int_field_t field, int64_t* out);
+    /* First header with this name (ASCII case-insensitive). SERVAL_NOT_FOUND if absent. */
+    serval_status_t (*request_header)(serval_request_t* request, serval_str_t name, serval_str_t* out);
+    /* Every header in arrival order (two-call list). */
+    serval_status_t (*request_headers)(serval_request_t* request, serval_pair_t* out, size_t capacity,
+                                       size_t* count);
+    /* First value of a parameter from the query string or an urlencoded POST body.
+     * Values are decoded. SERVAL_NOT_FOUND if absent. */
+    serval_status_t (*request_parameter)(serval_request_t* request, serval_str_t name, serval_str_t* out);
+    /* Every value of one parameter, in order (two-call list). */
+    serval_status_t (*request_parameter_values)(serval_request_t* request, serval_str_t name,
+                                                serval_str_t* out, size_t capacity, size_t* count);
+    /* Every parameter: query first, then body (two-call list). */
+    serval_status_t (*request_parameters)(serval_request_t* request, serval_pair_t* out, size_t capacity,
+                                          size_t* count);
+    /* A cookie's value from the Cookie headers. SERVAL_NOT_FOUND if absent. */
+    serval_status_t (*request_cookie)(serval_request_t* request, serval_str_t name, serval_str_t* out);
+    /* Every cookie (two-call list). */
+    serval_status_t (*request_cookies)(serval_request_t* request, serval_pair_t* out, size_t capacity,
+                                       size_t* count);
+    /* Reads the next body bytes into the app's buffer; *read = 0 at the end of the body.
+     * The body is already complete and within the context's size limit. */
+    serval_status_t (*request_read)(serval_request_t* request, char* buffer, size_t capacity, size_t* read);
+    /* Request attributes (string values). The out view is valid until the attribute is set or
+     * removed, or the hook returns. */
+    serval_status_t (*request_attribute)(serval_request_t* request, serval_str_t name, serval_str_t* out);
+    serval_status_t (*request_set_attribute)(serval_request_t* request, serval_str_t name, serval_str_t value);
+    serval_status_t (*request_remove_attribute)(serval_request_t* request, serval_str_t name);
+    /* The context this request runs in. LIFETIME: as serval_context_t. */
+    serval_context_t* (*request_context)(serval_request_t* request);
+
+    /* ---- response ---- */
+    /* SERVAL_COMMITTED once the head was sent (nothing changes). */
+    serval_status_t (*response_set_status)(serval_response_t* response, int32_t status);
+    int32_t (*response_status)(serval_response_t* response);
+    /* Replaces every header of that name, or adds it. SERVAL_INVALID_ARGUMENT if the name is not
+     * a token or the value holds CR, LF or NUL; SERVAL_COMMITTED after the head was sent. */
+    serval_status_t (*response_set_header)(serval_response_t* response, serval_str_t name, serval_str_t value);
+    /* Adds a header even if one of that name exists. Errors as response_set_header. */
+    serval_status_t (*response_add_header)(serval_response_t* response, serval_str_t name, serval_str_t value);
+    /* The first response header of that name. SERVAL_NOT_FOUND if absent. The view is valid until
+     * the headers change or the hook returns. */
+    serval_status_t (*response_header)(serval_response_t* response, serval_str_t name, serval_str_t* out);
+    serval_status_t (*response_remove_header)(serval_response_t* response, serval_str_t name);
+    serval_status_t (*response_set_content_type)(serval_response_t* response, serval_str_t type);
+    /* Declares the body length before streaming (flush then sends Content-Length, not chunked). */
+    serval_status_t (*response_set_content_length)(serval_response_t* response, int64_t length);
+    /* Adds a Set-Cookie header. Errors as response_set_header. */
+    serval_status_t (*response_add_cookie)(serval_response_t* response, const serval_cookie_t* cookie);
+    /* Appends to the buffered body (copied). Sent when the hook returns, or on the next flush.
+     * For HEAD requests the host counts the bytes for Content-Length and never sends them. */
+    serval_status_t (*response_write)(serval_response_t* response, const char* data, size_t len);
+    /* Commits the head (chunked unless a length was declared) and sends the buffered body.
+     * SERVAL_CLIENT_GONE if the client went away: stop producing output. */
+    serval_status_t (*response_flush)(serval_response_t* response);
+    bool (*response_is_committed)(serval_response_t* response);
+    /* Discards the buffered, unsent body. */
+    serval_status_t (*response_reset_buffer)(serval_response_t* response);
+    /* Clears buffer and headers, sets the status; once the hook returns, the host renders the
+     * context's <error-page> for that status or its own error page. SERVAL_COMMITTED if too late. */
+    serval_status_t (*response_send_error)(serval_response_t* response, int32_t status, serval_str_t message);
+    /* Redirect with a Location header (absolute, or host-relative "/x"); status 301, 302, 303,
+     * 307 or 308 (0 means 302). SERVAL_COMMITTED if too late. */
+    serval_status_t (*response_send_redirect)(serval_response_t* response, serval_str_t location,
+                                              int32_t status);
+
+    /* ---- filter chain ---- */
+    /* Runs the rest of the chain (next filter or the servlet) on this thread. A status other than
+     * SERVAL_OK means something later failed (the host has its message): return it to fail
+     * closed, or answer the response yourself and return SERVAL_OK to handle it. */
+    serval_status_t (*chain_do_filter)(serval_chain_t* chain, serval_request_t* request,
+                                       serval_response_t* response);
+
+    /* ---- servlet / filter config ---- */
+    /* The <servlet-name> / <filter-name>. Valid for the config's lifetime. */
+    serval_status_t (*config_name)(serval_config_t* config, serval_str_t* out);
+    /* An <init-param>. Valid for the config's lifetime. SERVAL_NOT_FOUND if absent. */
+    serval_status_t (*config_init_parameter)(serval_config_t* config, serval_str_t name, serval_str_t* out);
+    serval_status_t (*config_init_parameters)(serval_config_t* config, serval_pair_t* out, size_t capacity,
+                                              size_t* count);
+    serval_context_t* (*config_context)(serval_config_t* config);
+
+    /* ---- context ---- */
+    /* One of the SERVAL_CTX_* fields. Valid for the context's lifetime. */
+    serval_status_t (*context_str)(serval_context_t* context, serval_context_field_t field, serval_str_t* out);
+    /* A <context-param>. Valid for the context's lifetime. SERVAL_NOT_FOUND if absent. */
+    serval_status_t (*context_init_parameter)(serval_context_t* context, serval_str_t name, serval_str_t* out);
+    serval_status_t (*context_init_parameters)(serval_context_t* context, serval_pair_t* out, size_t capacity,
+                                               size_t* count);
+    /* Application attributes are shared by all threads, so they are COPIED into the app's
+     * buffer: *len is set to the value's length; SERVAL_BUFFER_TOO_SMALL if capacity < *len
+     * (nothing useful written: call again with a larger buffer). SERVAL_NOT_FOUND if absent. */
+    serval_status_t (*context_attribute)(serval_context_t* context, serval_str_t name, char* buffer,
+                                         size_t capacity, size_t* len);
+    serval_status_t (*context_set_attribute)(serval_context_t* context, serval_str_t name, serval_str_t value);
+    serval_status_t (*context_remove_attribute)(serval_context_t* context, serval_str_t name);
+    /* The file system path of a resource ("/index.html") in the docBase, copied like
+     * context_attribute. SERVAL_NOT_FOUND if it would leave the docBase. */
+    serval_status_t (*context_real_path)(serval_context_t* context, serval_str_t path, char* buffer,
+                                         size_t capacity, size_t* len);
+    /* One line in the server log, tagged with the app. */
+    void (*context_log)(serval_context_t* context, serval_log_level_t level, serval_str_t message);
+
+    /* ABI 1.0 ends here. Later minors append members below this line. */
+} serval_host_api_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * Classes the app implements (on_... hooks). An instance is app memory the host only passes
+ * back. A NULL hook means "nothing to do" (on_create may not be NULL).
+ * ------------------------------------------------------------------------------------------- */
+
+/* A servlet class, named by <servlet-class>.
+ * OWNERSHIP: app (usually static const). LIFETIME: until the app's on_destroy returns. */
+typedef struct serval_servlet_class_t {
+    uint32_t struct_size; /* sizeof(serval_servlet_class_t) as the app was built */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    serval_str_t name;  /* "hello.Hello" */
+    void* class_data;   /* passed to on_create */
+    /* Control thread. Creates an instance; the host owns it until on_destroy. */
+    serval_status_t (*on_create)(void* class_data, void** out_instance);
+    /* Control thread, once, before any request. A failure stops the context from starting. */
+    serval_status_t (*on_init)(void* instance, serval_config_t* config);
+    /* Request threads, concurrently. A failure makes the host answer 500 (unless committed) and
+     * log the message. */
+    serval_status_t (*on_service)(void* instance, serval_request_t* request, serval_response_t* response);
+    /* Control thread, once, after the last request: releases the instance. */
+    serval_status_t (*on_destroy)(void* instance);
+} serval_servlet_class_t;
+
+/* A filter class, named by <filter-class>. OWNERSHIP, LIFETIME: as serval_servlet_class_t. */
+typedef struct serval_filter_class_t {
+    uint32_t struct_size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    serval_str_t name;
+    void* class_data;
+    serval_status_t (*on_create)(void* class_data, void** out_instance);
+    serval_status_t (*on_init)(void* instance, serval_config_t* config);
+    /* Request threads, concurrently. Call host->chain_do_filter(chain, request, response) to
+     * continue, or answer the response and return without calling it. */
+    serval_status_t (*on_do_filter)(void* instance, serval_request_t* request, serval_response_t* response,
+                                    serval_chain_t* chain);
+    serval_status_t (*on_destroy)(void* instance);
+} serval_filter_class_t;
+
+/* A listener class, named by <listener-class>. OWNERSHIP, LIFETIME: as serval_servlet_class_t. */
+typedef struct serval_listener_class_t {
+    uint32_t struct_size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    serval_str_t name;
+    void* class_data;
+    serval_status_t (*on_create)(void* class_data, void** out_instance);
+    /* Control thread, when the context has started. A failure stops the context. */
+    serval_status_t (*on_context_initialized)(void* instance, serval_context_t* context);
+    /* Control thread, when the context stops (failures are logged only). */
+    serval_status_t (*on_context_destroyed)(void* instance, serval_context_t* context);
+    /* Request threads, concurrently: before the filter chain and after the response. */
+    serval_status_t (*on_request_initialized)(void* instance, serval_request_t* request);
+    serval_status_t (*on_request_destroyed)(void* instance, serval_request_t* request);
+    serval_status_t (*on_destroy)(void* instance);
+} serval_listener_class_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * The app descriptor
+ *
+ * OWNERSHIP: app (usually a static object). LIFETIME: from the entry call until on_destroy has
+ * returned. The host reads abi_major, abi_minor and struct_size before anything else, calls
+ * on_init, and only then reads the class lists, so on_init may fill them. The class lists are
+ * arrays of POINTERS so each class struct can grow on its own.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct serval_app_t {
+    uint32_t struct_size; /* sizeof(serval_app_t) as the app was built */
+    uint16_t abi_major;   /* SERVAL_ABI_MAJOR as the app was built */
+    uint16_t abi_minor;   /* SERVAL_ABI_MINOR as the app was built */
+    serval_str_t name;    /* for logs: "hello" */
+    void* app_data;       /* passed to on_init and on_destroy */
+    /* Control thread, once, after the version gate. A failure refuses the app. */
+    serval_status_t (*on_init)(void* app_data);
+    /* Control thread, once, after every instance was destroyed, right before dlclose(). */
+    serval_status_t (*on_destroy)(void* app_data);
+    const serval_servlet_class_t* const* servlets;
+    size_t servlet_count;
+    const serval_filter_class_t* const* filters;
+    size_t filter_count;
+    const serval_listener_class_t* const* listeners;
+    size_t listener_count;
+} serval_app_t;
+
+/* The entry point, exported by the app: the handshake.
+ * It stores `host` (valid until on_destroy returns), sets *out_app to its descriptor and returns
+ * SERVAL_OK. It runs BEFORE the version gate, so it must do nothing else: no allocation, no
+ * threads, no host calls except set_error. Real initialisation belongs in on_init.
+ * Control thread, once per load.
+ * OWNERSHIP: the function is the app's code. LIFETIME: callable until dlclose(). */
+typedef serval_status_t (*serval_app_init_fn)(const serval_host_api_t* host, const serval_app_t** out_app);
+SERVAL_EXPORT serval_status_t serval_app_init_v1(const serval_host_api_t* host, const serval_app_t** out_app);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SERVAL_ABI_H */
