@@ -124,7 +124,26 @@ std::string appState(const Object::Ptr& app)
 {
     std::string state = str(app, "state");
     std::string failure = str(app, "failure");
+    // An isolated app that runs but whose processes do not ("quarantined", "restarting").
+    if (auto isolation = app->getObject("isolation"); isolation && failure.empty()) {
+        std::string processes = str(isolation, "state");
+        std::string reason = str(isolation, "reason");
+        if (state == "running" && !processes.empty() && processes != "running") {
+            state = processes;
+            failure = reason;
+        }
+    }
     return failure.empty() ? state : state + " (" + failure + ")";
+}
+
+/// "process 2" (isolated, with its worker count) or "none" (in the server).
+std::string appMode(const Object::Ptr& app)
+{
+    std::string mode = str(app, "mode");
+    if (mode.empty()) return "none"; // a server from before issue 11
+    auto isolation = app->getObject("isolation");
+    auto processes = isolation ? isolation->getArray("processes") : nullptr;
+    return processes ? mode + " " + std::to_string(processes->size()) : mode;
 }
 
 int failed(std::ostream& err, const std::string& command, const Reply& reply)
@@ -181,13 +200,13 @@ Call listApps(const std::string&, const Options&)
 void printApps(const std::string&, const Object::Ptr& json, std::ostream& out)
 {
     std::vector<std::vector<std::string>> rows{
-        {"HOST", "PATH", "VERSION", "STATE", "REQUESTS", "5XX", "P99", "DEPLOYED"}};
+        {"HOST", "PATH", "VERSION", "STATE", "MODE", "REQUESTS", "5XX", "P99", "DEPLOYED"}};
     auto apps = json->getArray("apps");
     for (size_t i = 0; apps && i < apps->size(); ++i) {
         auto app = apps->getObject(static_cast<unsigned>(i));
         std::ostringstream p99;
         p99 << std::fixed << std::setprecision(1) << app->optValue<double>("p99Ms", 0) << "ms";
-        rows.push_back({str(app, "host"), str(app, "path"), str(app, "version"), appState(app),
+        rows.push_back({str(app, "host"), str(app, "path"), str(app, "version"), appState(app), appMode(app),
                         str(app, "requests"), str(app, "errors5xx"), p99.str(), str(app, "deployedAt")});
     }
     printTable(out, rows);

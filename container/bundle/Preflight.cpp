@@ -2,6 +2,7 @@
 
 #include "bundle/ContextName.h"
 #include "util/FileDescriptor.h"
+#include "util/Strings.h"
 
 #include <array>
 #include <cerrno>
@@ -26,12 +27,6 @@ std::string baseName(const std::string& path)
 {
     size_t slash = path.rfind('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string signalName(int sig)
-{
-    const char* abbrev = ::sigabbrev_np(sig);
-    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
 bool startsWith(std::string_view text, std::string_view prefix)
@@ -239,7 +234,7 @@ util::Expected<std::string> runPreflight(const std::string& binary, const Prefli
                        " ms in the preflight process (a constructor or init hangs); fix it and redeploy");
     }
     if (WIFSIGNALED(status)) {
-        return failure(name + " crashed the preflight process with " + signalName(WTERMSIG(status)) +
+        return failure(name + " crashed the preflight process with " + util::signalName(WTERMSIG(status)) +
                        " while loading (in a constructor or init); fix the crash and redeploy");
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

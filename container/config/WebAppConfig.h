@@ -130,6 +130,11 @@ WebAppConfig readWebXml(const std::string& path, const std::string& displayName 
 /// Same, from a string (tests, bundles read in memory).
 WebAppConfig parseWebXml(const std::string& text, const std::string& displayName = "WEB-INF/web.xml");
 
+/// conf/web.xml at `path` (messages name it "conf/web.xml"), or the built-in defaults when
+/// `path` is empty or the file does not exist (index.html as the welcome file, no MIME table beyond the
+/// default type). The server reads it at start, each worker process again (the same file).
+WebAppConfig readDefaultWebXml(const std::string& path);
+
 /// The one merge function: `defaults` (conf/web.xml) under `app` (the app's WEB-INF/web.xml).
 /// The app wins: its servlets, filters, params, error pages and session timeout override the
 /// defaults' entries of the same name/key; MIME mappings are merged (app wins per extension);

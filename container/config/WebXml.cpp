@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <sys/stat.h>
 
 namespace serval::config {
 namespace {
@@ -439,6 +440,18 @@ WebAppConfig parseWebXml(const std::string& text, const std::string& displayName
     d.displayName = displayName;
     xml::parse(d, text);
     return read(d);
+}
+
+WebAppConfig readDefaultWebXml(const std::string& path)
+{
+    struct stat st
+    {
+    };
+    if (!path.empty() && ::stat(path.c_str(), &st) == 0) return readWebXml(path, "conf/web.xml");
+    WebAppConfig defaults;
+    defaults.source = "conf/web.xml";
+    defaults.welcomeFiles = {"index.html"};
+    return defaults;
 }
 
 WebAppConfig mergeWebXml(const WebAppConfig& defaults, const WebAppConfig& app)

@@ -1161,6 +1161,10 @@ void Connection::pullAsync()
         resumeNow();
         return;
     case AsyncOutput::Take::Overflow:
+        // Reset, not FIN: the response is cut short anyway, and a graceful close would leave the
+        // kernel trickling megabytes of send buffer to a client that does not read, holding
+        // the memory the hard cap bounds, and the client sees the end only after all of it.
+        abortSocket();
         close();
         return;
     }

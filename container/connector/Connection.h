@@ -64,6 +64,13 @@ public:
     /// Loop thread, when the connection is abandoned to a worker that does not return: the
     /// client sees the end, the worker's writes fail, the descriptor stays open.
     void shutdownSocket() noexcept { ::shutdown(_fd, SHUT_RDWR); }
+    /// Loop thread, just before close(): the close resets the connection (SO_LINGER 0) and
+    /// discards what the kernel still holds to send.
+    void abortSocket() noexcept
+    {
+        linger off{1, 0};
+        ::setsockopt(_fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+    }
     /// Loop thread: the exchange's AsyncOutput has something queued (its posted task).
     void onAsyncReady();
     /// Loop thread, once the loop reuses or frees a closed connection: drops what a closed

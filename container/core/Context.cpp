@@ -143,7 +143,18 @@ void Context::startInternal()
         throw std::runtime_error("cannot create the app's data directory " + _spec.dataDir +
                                  "; check that data/ is writable");
     }
-    loadModules();
+    if (isolated()) {
+        // The app's code runs in worker processes: the server builds the same mapping with
+        // stand-ins, so it can tell what it serves itself from what it forwards.
+        if (!_services.remoteApplication) {
+            throw std::runtime_error("cannot run " + displayPath() +
+                                     " in worker processes: this server has no process manager; set "
+                                     "isolation=\"none\" on its <Context>");
+        }
+        _modules.push_back(RemoteApplication::standIns());
+    } else {
+        loadModules();
+    }
     _webXml = mergeCodeDeclarations(_modules, _spec.webXml);
     const config::WebAppConfig& web = _webXml;
     std::string error;
@@ -247,7 +258,14 @@ void Context::startInternal()
         throw std::runtime_error(web.source + ": context-param " + kInlineDispatchParam + " is \"" +
                                  dispatch->second + "\"; use \"inline\" or \"worker\"");
     }
-    if (_inlineApp) LOG_INFO(source(), "app code runs on the I/O threads (serval.dispatch=inline)");
+    if (_inlineApp && isolated()) {
+        LOG_INFO(source(), std::string(kInlineDispatchParam) +
+                               "=inline applies in-process only; the app runs in "
+                               "worker processes");
+        _inlineApp = false;
+    } else if (_inlineApp) {
+        LOG_INFO(source(), "app code runs on the I/O threads (serval.dispatch=inline)");
+    }
 
     // Error pages are "inline safe" only if each is a static file (the DefaultServlet).
     _inlineErrorPages = true;
@@ -285,6 +303,10 @@ void Context::startInternal()
     for (const auto& module : _modules)
         module->contextStarted(*this);
     _modulesStarted = true;
+    if (isolated()) {
+        _remote = _services.remoteApplication(*this);
+        _remote->start(); // throws the reason: the deploy fails, the old version keeps serving
+    }
     LOG_INFO(source(), "started (" + std::to_string(_allWrappers.size()) + " servlets, " +
                            std::to_string(_filterMaps.size()) + " filter mappings) from " + _spec.docBase);
 }
@@ -299,6 +321,10 @@ void Context::stopInternal() noexcept
     }
     if (inFlight() > 0)
         LOG_WARN(source(), "stopping with " + std::to_string(inFlight()) + " requests still running");
+    if (_remote) { // the workers drain, run the app's on_destroy and exit
+        _remote->stop();
+        _remote.reset();
+    }
 
     if (_modulesStarted) {
         for (const auto& module : _modules)
@@ -345,11 +371,15 @@ const ServletMapping& Context::map(std::string_view pathInContext, mapper::Servl
     return _mappings[match.target];
 }
 
-bool Context::canServeInline(const ServletMapping& mapping) const noexcept
+bool Context::isStaticOnly(const ServletMapping& mapping) const noexcept
 {
-    if (_inlineApp) return true;
     return mapping.wrapper != nullptr && mapping.wrapper->isDefaultServlet() && _filterMaps.empty() &&
            _listeners.empty() && _inlineErrorPages;
+}
+
+bool Context::canServeInline(const ServletMapping& mapping) const noexcept
+{
+    return _inlineApp || isStaticOnly(mapping);
 }
 
 ServiceStatus Context::runChain(Request& request, Response& response, DispatcherType type)

@@ -1,11 +1,13 @@
 #pragma once
 
+#include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
 #include "core/ContextLane.h"
 #include "core/ContextResources.h"
 #include "core/FilterChain.h"
 #include "core/HeadCheck.h"
 #include "core/Lifecycle.h"
+#include "core/RemoteApplication.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
@@ -42,6 +44,9 @@ struct ContextServices
 {
     AppLoader appLoader;
     DefaultServletFactory defaultServlet;
+    /// For Contexts with isolation Process: where their code runs (container/process). A
+    /// Context asked to isolate without it fails to start.
+    RemoteApplicationFactory remoteApplication;
     /// The server's secret (startup reads or creates data/serval.key): what signatures the host
     /// makes for apps (context_sign) are keyed with, so they hold across restarts and versions.
     std::string signingSecret;
@@ -50,6 +55,7 @@ struct ContextServices
 /// Everything needed to build one Context.
 struct ContextSpec
 {
+    std::string host;            ///< the Host it is deployed on ("" for container Contexts and tests)
     std::string name;            ///< the appBase entry: "ROOT", "shop", "a#b" (without ".sar" / "##version")
     std::string path;            ///< context path: "" for ROOT, "/shop", "/a/b"
     std::string version;         ///< "" or the part after "##" ("2")
@@ -68,6 +74,12 @@ struct ContextSpec
     /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
     /// single URL, such as /metrics (Prometheus scrapes it without a slash).
     bool redirectContextRoot = true;
+    /// Where the app's code runs. Process: the Context maps requests and serves static files
+    /// the app does not filter; the rest goes to its RemoteApplication. The deployer picks it
+    /// from server.xml (Process only for apps with code); None is today's in-process mode.
+    config::Isolation isolation = config::Isolation::None;
+    /// The <Context> settings (processes, timeouts, limits), resolved against the Host's.
+    config::ContextConfig settings;
     /// At most this many of its requests run on the shared worker pool at once (server.xml
     /// <Context maxThreads>; 0: half the pool, at least 1), so it cannot starve another app.
     uint32_t maxThreads = 0;
@@ -148,6 +160,16 @@ public:
     /// with no filters, no request listeners and only static error pages; or anything, when
     /// the app declared that its code never blocks (context-param kInlineDispatchParam).
     bool canServeInline(const ServletMapping& mapping) const noexcept;
+    /// True if a request with this mapping goes to the app's worker processes (isolation
+    /// Process, and not a static file the server serves itself). Engine::service then calls
+    /// remote()->forward() on the I/O thread.
+    bool forwards(const ServletMapping& mapping) const noexcept
+    {
+        return _remote != nullptr && !isStaticOnly(mapping);
+    }
+    /// The worker processes of an isolated Context (nullptr in-process). Valid while Started.
+    RemoteApplication* remote() const noexcept { return _remote.get(); }
+    bool isolated() const noexcept { return _spec.isolation == config::Isolation::Process; }
 
     /// web.xml context-param by which an app asks for its servlets, filters and listeners to
     /// run on the I/O thread (value "inline"; default "worker"). It saves the hand-off to a
@@ -222,6 +244,8 @@ private:
     };
 
     void loadModules();
+    /// The DefaultServlet with no app code around it (filters, listeners, app error pages).
+    bool isStaticOnly(const ServletMapping& mapping) const noexcept;
     std::unique_ptr<Servlet> createServlet(const std::string& className, std::string& error);
     void buildMapping();
     ServiceStatus runChain(Request& request, Response& response, DispatcherType type);
@@ -253,6 +277,8 @@ private:
     bool _inlineErrorPages = true;
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"
     bool _modulesStarted = false;
+    /// Isolated: its worker processes. After the modules (the stand-ins), so it goes first.
+    std::unique_ptr<RemoteApplication> _remote;
 
     ContextLane _lane;                          ///< from spec maxThreads / maxQueue
     http::DispatchLane* _dispatchLane = &_lane; ///< _lane, or useDispatchLane()'s

@@ -5,9 +5,25 @@
 #include "util/Strings.h"
 
 #include <ctime>
+#include <sys/stat.h>
 
 namespace serval::core {
 namespace {
+
+/// An isolated Context's server-side mapping holds web.xml only: the servlets and filters its
+/// libraries declare in code (mergeCodeDeclarations) are known to its workers alone, which load
+/// them. So a request the server would answer as a static file goes to the workers when no such
+/// regular file is there (a directory too: code may map "/"): a code-declared servlet then
+/// answers it, or the worker's own DefaultServlet (welcome files, redirects, 404). Called by
+/// Engine::service on the I/O thread.
+bool missingStaticFile(const Context& context, std::string_view pathInContext)
+{
+    std::string file = context.docBase() + std::string(pathInContext);
+    struct stat st
+    {
+    };
+    return ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode);
+}
 
 /// Per-exchange routing result, kept from onHead() to complete() and reused for every request
 /// on the connection (strings keep their capacity). While `context` is set the request is
@@ -24,6 +40,10 @@ public:
     std::string_view decodedUri;
     std::string decodedStorage;
     mapper::ServletMatch match;
+    /// An isolated Context's request on its way through a worker process (loop thread only).
+    RemoteExchange* forwarded = nullptr;
+    /// Set by the Context's HeadCheck for a body it takes as it arrives (the manager's upload).
+    std::unique_ptr<http::BodyConsumer> bodyConsumer;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -35,7 +55,12 @@ public:
     }
     void reset() noexcept override
     {
+        if (forwarded != nullptr) { // before the Context's pin: it owns the worker processes
+            forwarded->ended();
+            forwarded = nullptr;
+        }
         releaseContext();
+        bodyConsumer.reset();
         host = nullptr;
         decodedUri = {};
         snapshot.reset();
@@ -320,14 +345,20 @@ http::HeadDecision Engine::onHead(http::HttpExchange& exchange) noexcept
 
         http::HeadDecision decision;
         decision.maxBodySize = context->maxBodySize();
-        if (context->canServeInline(*st.mapping)) {
+        // A forwarded request goes to the app's worker process from the I/O thread (it never
+        // blocks there: the exchange is suspended until the worker answers on the same loop),
+        // never through a lane: the worker's own threads are the isolated app's bound.
+        if (context->forwards(*st.mapping) || context->canServeInline(*st.mapping)) {
             decision.dispatch = http::Dispatch::Inline;
         } else {
             decision.dispatch = http::Dispatch::Worker;
             decision.lane = context->dispatchLane(); // its share of the pool, or the admin pool
         }
         // A refusal keeps the request counted in the Context: complete() follows it and records it.
-        if (HeadCheck* check = context->headCheck()) check->checkHead(*context, exchange, decision);
+        if (HeadCheck* check = context->headCheck()) {
+            check->checkHead(*context, exchange, decision, st.bodyConsumer);
+            if (decision.rejectStatus == 0) decision.bodyConsumer = st.bodyConsumer.get();
+        }
         return decision;
     } catch (...) {
         // Allocation failure or a bug: answer rather than take the I/O thread down.
@@ -347,8 +378,15 @@ void Engine::service(http::HttpExchange& exchange) noexcept
             return;
         }
         Context& context = *st->context;
+        if (context.forwards(*st->mapping) ||
+            (context.remote() != nullptr &&
+             missingStaticFile(context, std::string_view(st->decodedUri).substr(context.path().size())))) {
+            st->forwarded = context.remote()->forward(exchange);
+            return;
+        }
         Request request(exchange, context);
         request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
+        request.setBodyConsumer(st->bodyConsumer.get());
         Response response(exchange);
         context.service(request, response);
     } catch (...) {

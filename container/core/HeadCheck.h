@@ -2,6 +2,8 @@
 
 #include "http/HttpHandler.h"
 
+#include <memory>
+
 namespace serval::core {
 
 class Context;
@@ -21,8 +23,11 @@ public:
     /// To refuse: fill exchange.response and set decision.rejectStatus; the Connector sends it
     /// without reading the body and closes the connection if a body was announced. May lower
     /// decision.maxBodySize (for example for routes that take small JSON bodies only).
-    virtual void checkHead(const Context& context, http::HttpExchange& exchange,
-                           http::HeadDecision& decision) noexcept = 0;
+    /// To take an accepted body as it arrives instead of buffered in request.body (the manager's
+    /// upload, staged to a file), set `bodyConsumer`: the Engine owns it for the exchange (until
+    /// HttpHandler::complete()), hands it to the Connector and to Request::bodyConsumer().
+    virtual void checkHead(const Context& context, http::HttpExchange& exchange, http::HeadDecision& decision,
+                           std::unique_ptr<http::BodyConsumer>& bodyConsumer) noexcept = 0;
 };
 
 } // namespace serval::core

@@ -83,6 +83,10 @@ public:
     /// Returns the bytes copied, 0 at end.
     size_t readBody(char* buffer, size_t capacity) noexcept;
     std::string_view body() const noexcept { return _exchange.request.body; }
+    /// The consumer the Context's HeadCheck attached for this request's body (then body() is
+    /// empty and the consumer has all of it), or nullptr. Owned by the Engine's exchange state.
+    http::BodyConsumer* bodyConsumer() const noexcept { return _bodyConsumer; }
+    void setBodyConsumer(http::BodyConsumer* consumer) noexcept { _bodyConsumer = consumer; }
 
     /// Set by the Engine (REQUEST) and the Context (ERROR) once a path is mapped. Copies
     /// nothing: the views must outlive the Request. The Engine's point into its per-exchange
@@ -102,6 +106,7 @@ public:
 private:
     http::HttpExchange& _exchange;
     Context* _context;
+    http::BodyConsumer* _bodyConsumer = nullptr;
     std::string_view _decodedUri;
     std::string_view _contextPath;
     std::string_view _servletPath;

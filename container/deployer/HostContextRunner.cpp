@@ -23,6 +23,15 @@ public:
     void stop() noexcept override { _context->stop(); }
     util::Outcome start() noexcept override
     {
+        // An isolated app that is running but quarantined: the administrator's start lifts it.
+        if (_context->isStarted() && _context->remote() != nullptr) {
+            try {
+                _context->remote()->liftQuarantine();
+            } catch (const std::exception& e) {
+                return util::failure(e.what());
+            }
+            return {};
+        }
         if (_context->start()) return {};
         return util::failure(_context->failureReason());
     }
@@ -117,13 +126,21 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
         util::Outcome helpers = checkHelpersNotShadowed(spec.docBase, *spec.appLibraries);
         if (!helpers) return helpers.failure();
+        spec.host = _host->name();
         if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
-        // <Context maxThreads maxQueue>: the app's share of the worker pool (core::ContextLane).
-        const config::ContextConfig settings = _host->config().contextFor(name.path);
-        spec.maxThreads = settings.maxThreads;
-        spec.maxQueue = settings.maxQueue;
+        spec.settings = _host->config().contextFor(spec.path);
+        // Isolated when server.xml says so (the default), the server has a process manager, and
+        // the app has code: static files alone are served by the server either way.
+        if (spec.settings.isolation == config::Isolation::Process && _services.remoteApplication &&
+            !bundle::BundleValidator::findLibraries(spec.docBase).empty())
+            spec.isolation = config::Isolation::Process;
+        // <Context maxThreads maxQueue>: an in-process app's share of the worker pool
+        // (core::ContextLane); an isolated app's maxThreads are its workers' threads instead.
+        spec.maxThreads = spec.settings.maxThreads;
+        spec.maxQueue = spec.settings.maxQueue;
         if (_binder != nullptr) {
-            // Migrations run here, before the new version's code starts: it may need them.
+            // Migrations run here, before the new version's code starts (in this process or in
+            // its workers): it may need them.
             BoundResources bound = _binder->bind(spec.name, spec.path, spec.docBase, spec.webXml);
             spec.resources = std::move(bound.resources);
             for (const std::string& line : bound.migrated)

@@ -364,6 +364,9 @@ DeployOutcome HostDeployer::fail(const Source& source, const std::string& reason
     const std::string& host = _settings.hostName;
     auto current = _deployed.find(source.name.path);
     try {
+        // The event first: the row is what the admin page and scripts poll, and whoever sees it
+        // failed must find the event too (they are two writes, not one transaction).
+        _registry.addEvent(host, source.name.path, source.name.version, "failed", reason);
         if (current != _deployed.end()) {
             // The previous version keeps serving; its row carries the failure for the admin page.
             _registry.recordFailure(host, source.name.path, current->second.source.name.version, reason);
@@ -378,7 +381,6 @@ DeployOutcome HostDeployer::fail(const Source& source, const std::string& reason
             row.failedAt = registry::Registry::nowMillis();
             _registry.putDeployment(row);
         }
-        _registry.addEvent(host, source.name.path, source.name.version, "failed", reason);
     } catch (const std::exception& e) {
         LOG_ERROR(kLog, std::string("cannot record the failure in the registry: ") + e.what());
     }

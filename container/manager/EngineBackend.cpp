@@ -154,6 +154,11 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     app.queued = stats.laneQueued;
     app.rejected = stats.laneRejected;
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
+    if (context.isolated()) {
+        app.mode = "process";
+        if (context.state() == core::LifecycleState::Started && context.remote() != nullptr)
+            app.processes = context.remote()->status();
+    }
     return app;
 }
 
@@ -168,6 +173,8 @@ void EngineBackend::addContextFacts(AppInfo& app)
     app.errors5xx = live.errors5xx;
     app.p50Ms = live.p50Ms;
     app.p99Ms = live.p99Ms;
+    app.mode = live.mode;
+    app.processes = std::move(live.processes);
     app.running = live.running;
     app.queued = live.queued;
     app.rejected = live.rejected;
@@ -358,6 +365,17 @@ ActionResult EngineBackend::deployUpload(const std::string& host, const std::str
     // The context path decides the name in appBase; without one, the uploaded file's name does.
     std::string name = path.empty() ? fileName : bundleNameFor(path);
     auto outcome = _deployer->deployBytes(host, name, bundle, update);
+    return fromOutcome(outcome, host, path.empty() ? displayPathOf(name) : path);
+}
+
+ActionResult EngineBackend::deployStaged(const std::string& host, const std::string& path,
+                                         const std::string& fileName, util::FileDescriptor bundle,
+                                         uint64_t maxBytes, bool update)
+{
+    if (!_deployer) return failure(503, "unavailable", "deploying needs the deployer, which is not running");
+    if (auto refused = refuseReserved(host, path)) return *refused;
+    std::string name = path.empty() ? fileName : bundleNameFor(path);
+    auto outcome = _deployer->deployFrom(host, std::move(bundle), "the upload", name, update, maxBytes);
     return fromOutcome(outcome, host, path.empty() ? displayPathOf(name) : path);
 }
 

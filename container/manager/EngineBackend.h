@@ -58,6 +58,8 @@ public:
     std::optional<AppDetail> app(const std::string& host, const std::string& path) override;
     ActionResult deployUpload(const std::string& host, const std::string& path, const std::string& fileName,
                               const std::string& bundle, bool update) override;
+    ActionResult deployStaged(const std::string& host, const std::string& path, const std::string& fileName,
+                              util::FileDescriptor bundle, uint64_t maxBytes, bool update) override;
     ActionResult deployPath(const std::string& host, const std::string& path, const std::string& serverPath,
                             util::FileDescriptor source, uint64_t maxBytes, bool update) override;
     ActionResult undeploy(const std::string& host, const std::string& path) override;

@@ -91,9 +91,10 @@ void Manager::install()
                                  "; move it, or set <Manager path=\"...\"> in conf/server.xml");
     }
     _backend->addReservedPath(conf.path);
-    std::vector<std::shared_ptr<core::Context>> contexts{
-        makeContext("manager", conf.path, std::make_unique<ManagerServlet>(_api),
-                    std::make_shared<ManagerHeadCheck>(_api), conf.maxUploadSize)};
+    std::vector<std::shared_ptr<core::Context>> contexts{makeContext(
+        "manager", conf.path, std::make_unique<ManagerServlet>(_api),
+        std::make_shared<ManagerHeadCheck>(_api, &ManagerApi::checkHead, _server.base + "/work/.uploads"),
+        conf.maxUploadSize)};
     if (host->findContext("/metrics")) {
         LOG_WARN("manager", "an application serves /metrics on host " + host->name() +
                                 "; the container's Prometheus metrics are not mounted");

@@ -224,6 +224,31 @@ Object::Ptr appJson(const AppInfo& app)
     o->set("deployedAt", app.deployedAt);
     o->set("checksum", app.checksum);
     o->set("failure", app.failure);
+    o->set("mode", app.mode);
+    if (app.processes) {
+        const core::RemoteStatus& remote = *app.processes;
+        auto isolation = newObject();
+        isolation->set("state", remote.state);
+        isolation->set("reason", remote.reason);
+        isolation->set("processes", jsonArray(remote.processes, [](const core::RemoteStatus::Process& p) {
+                           auto w = newObject();
+                           w->set("pid", p.pid);
+                           w->set("uptimeSeconds", p.uptimeSeconds);
+                           w->set("residentBytes", p.residentBytes);
+                           w->set("requests", p.requests);
+                           w->set("state", p.state);
+                           return w;
+                       }));
+        isolation->set("crashes", remote.crashes);
+        auto restarts = newObject();
+        for (size_t i = 0; i < remote.restarts.size(); ++i)
+            restarts->set(core::RemoteStatus::kCauses[i], remote.restarts[i]);
+        isolation->set("restarts", restarts);
+        isolation->set("replayed", remote.replayed);
+        isolation->set("failedByCrash", remote.failedByCrash);
+        isolation->set("lastCrashId", remote.lastCrashId);
+        o->set("isolation", isolation);
+    }
     return o;
 }
 
@@ -842,7 +867,7 @@ AdminResponse ManagerApi::deploy(const ApiCall& call)
                                        replace);
         });
     } else {
-        if (request.body.empty()) {
+        if (request.body.empty() && request.stagedSize == 0) {
             return error(400, "bad_request", "send the bundle as the request body, or name serverPath=");
         }
         if (path.empty() && fileName.empty()) {
@@ -851,7 +876,20 @@ AdminResponse ManagerApi::deploy(const ApiCall& call)
         auto slash = fileName.find_last_of('/');
         if (slash != std::string::npos) fileName.erase(0, slash + 1);
         target += fileName.empty() ? path : fileName;
-        result = guarded([&] { return _backend.deployUpload(host, path, fileName, request.body, replace); });
+        if (request.stagedBody >= 0) {
+            // Copied from the staged file's start (the exchange keeps its own descriptor).
+            util::FileDescriptor staged(::fcntl(request.stagedBody, F_DUPFD_CLOEXEC, 0));
+            if (!staged || ::lseek(staged.get(), 0, SEEK_SET) != 0)
+                return error(500, "io_error",
+                             std::string("cannot read the staged upload: ") + std::strerror(errno));
+            result = guarded([&] {
+                return _backend.deployStaged(host, path, fileName, std::move(staged), _config.maxUploadSize,
+                                             replace);
+            });
+        } else {
+            result =
+                guarded([&] { return _backend.deployUpload(host, path, fileName, request.body, replace); });
+        }
     }
     return finishAction(call, "deploy", target, result, newObject());
 }
@@ -1175,6 +1213,35 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
     perApp("serval_app_rejected_total",
            "Requests refused with 503: the application's share and queue were full.",
            [](const AppInfo& a) { return a.rejected; });
+    // Isolated apps (issue 11): their worker processes and what happened to them.
+    std::vector<const AppInfo*> isolated;
+    for (const auto& app : apps)
+        if (app.processes) isolated.push_back(&app);
+    auto perIsolated = [&](const char* name, const char* type, const char* help, auto field) {
+        family(name, type, help);
+        for (const AppInfo* app : isolated) {
+            out << name << "{host=\"" << metricLabel(app->host) << "\",context=\"" << metricLabel(app->path)
+                << "\"} " << field(*app->processes) << "\n";
+        }
+    };
+    perIsolated("serval_app_processes", "gauge", "Worker processes per isolated application.",
+                [](const core::RemoteStatus& r) { return r.processes.size(); });
+    family("serval_app_restarts_total", "counter", "Worker processes replaced, by cause.");
+    for (const AppInfo* app : isolated) {
+        for (size_t i = 0; i < app->processes->restarts.size(); ++i) {
+            out << "serval_app_restarts_total{host=\"" << metricLabel(app->host) << "\",context=\""
+                << metricLabel(app->path) << "\",cause=\"" << core::RemoteStatus::kCauses[i] << "\"} "
+                << app->processes->restarts[i] << "\n";
+        }
+    }
+    perIsolated("serval_app_replayed_requests_total", "counter",
+                "Requests sent again after their worker crashed.",
+                [](const core::RemoteStatus& r) { return r.replayed; });
+    perIsolated("serval_app_crash_failed_requests_total", "counter",
+                "Requests answered 502 because their worker crashed.",
+                [](const core::RemoteStatus& r) { return r.failedByCrash; });
+    perIsolated("serval_app_quarantined", "gauge", "1 while the application is quarantined.",
+                [](const core::RemoteStatus& r) { return r.state == "quarantined" ? 1 : 0; });
     out << _backend.metrics();
 
     AdminResponse response;

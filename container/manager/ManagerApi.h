@@ -28,6 +28,10 @@ struct AdminRequest
     std::string query;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    /// An upload staged on disk instead of `body` (ManagerHeadCheck's StagedUpload): a readable
+    /// descriptor owned by the exchange, valid during handle(); -1 when the body is in `body`.
+    int stagedBody = -1;
+    uint64_t stagedSize = 0;
     std::string remoteAddress;
     bool secure = false;
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/RemoteApplication.h"
+
 // What the manager needs from the rest of the container, as one small interface: the manager
 // (page, JSON API, metrics) depends on this, not on the Deployer, Engine or registry classes
 // directly. container/startup wires an implementation over the Deployer, the registry and the
@@ -30,9 +32,13 @@ struct AppInfo
     std::string deployedAt; ///< ISO 8601 UTC, "" if never
     std::string checksum;   ///< bundle SHA-256, "" for exploded directories
     std::string failure;    ///< last failure's one-line reason, "" if none
-    uint32_t running = 0;   ///< requests on its share of the worker pool now (core::ContextLane)
-    uint32_t queued = 0;    ///< requests waiting for that share
-    uint64_t rejected = 0;  ///< requests refused with 503 because share and queue were full
+    /// Where the app's code runs: "process" (worker processes, issue 11) or "none" (in the
+    /// server). For "process", `processes` is what its supervisor reports.
+    std::string mode = "none";
+    std::optional<core::RemoteStatus> processes;
+    uint32_t running = 0;  ///< requests on its share of the worker pool now (core::ContextLane)
+    uint32_t queued = 0;   ///< requests waiting for that share
+    uint64_t rejected = 0; ///< requests refused with 503 because share and queue were full
 };
 
 struct ComponentInfo
@@ -172,6 +178,11 @@ public:
     virtual ActionResult deployPath(const std::string& host, const std::string& path,
                                     const std::string& serverPath, util::FileDescriptor source,
                                     uint64_t maxBytes, bool update) = 0;
+    /// deployUpload() for an upload staged on disk (StagedUpload): `bundle` is open on it at its
+    /// start; copied up to `maxBytes`.
+    virtual ActionResult deployStaged(const std::string& host, const std::string& path,
+                                      const std::string& fileName, util::FileDescriptor bundle,
+                                      uint64_t maxBytes, bool update) = 0;
     virtual ActionResult undeploy(const std::string& host, const std::string& path) = 0;
     virtual ActionResult start(const std::string& host, const std::string& path) = 0;
     virtual ActionResult stop(const std::string& host, const std::string& path) = 0;

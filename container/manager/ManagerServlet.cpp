@@ -3,6 +3,7 @@
 #include "core/Context.h"
 #include "core/Request.h"
 #include "core/Response.h"
+#include "manager/StagedUpload.h"
 #include "util/Log.h"
 
 #include <algorithm>
@@ -40,23 +41,37 @@ void ManagerServlet::send(const AdminResponse& from, http::HttpResponse& to)
 core::ServiceStatus ManagerServlet::service(core::Request& request, core::Response& response)
 {
     AdminRequest admin = toAdminRequest(request.http(), request.contextPath());
-    admin.body = std::string(request.body());
+    if (auto* staged = dynamic_cast<StagedUpload*>(request.bodyConsumer())) {
+        admin.stagedBody = staged->descriptor();
+        admin.stagedSize = staged->size();
+    } else {
+        admin.body = std::string(request.body());
+    }
     send(((*_api).*_entry)(admin), response.http());
     return {};
 }
 
 void ManagerHeadCheck::checkHead(const core::Context& context, http::HttpExchange& exchange,
-                                 http::HeadDecision& decision) noexcept
+                                 http::HeadDecision& decision,
+                                 std::unique_ptr<http::BodyConsumer>& bodyConsumer) noexcept
 {
     try {
         const http::HttpRequest& request = exchange.request;
         std::string_view length = request.header("Content-Length");
         bool bodyAnnounced = request.hasHeader("Transfer-Encoding") || (!length.empty() && length != "0");
         uint64_t maxBody = decision.maxBodySize;
-        auto refused = ((*_api).*_entry)(ManagerServlet::toAdminRequest(request, context.contextPath()),
-                                         bodyAnnounced, maxBody);
+        AdminRequest head = ManagerServlet::toAdminRequest(request, context.contextPath());
+        auto refused = ((*_api).*_entry)(head, bodyAnnounced, maxBody);
         decision.maxBodySize = decision.maxBodySize == 0 ? maxBody : std::min(decision.maxBodySize, maxBody);
-        if (!refused) return;
+        if (!refused) {
+            // Authorised: a bundle upload goes to disk as it arrives (a deploy by server path
+            // ignores the body, so it is not staged).
+            if (bodyAnnounced && !_stagingDir.empty() && head.method == "POST" &&
+                head.path == "/api/deploy" && head.query.find("serverPath=") == std::string::npos) {
+                bodyConsumer = std::make_unique<StagedUpload>(_stagingDir, decision.maxBodySize);
+            }
+            return;
+        }
         ManagerServlet::send(*refused, exchange.response);
         decision.rejectStatus = refused->status;
     } catch (const std::exception& e) {

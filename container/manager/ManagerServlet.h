@@ -38,7 +38,9 @@ private:
 
 /// The manager's decision on a request head (ManagerApi::checkHead, or checkMetricsHead for
 /// /metrics), installed on its Contexts by Manager::install: a refusal (401, 403, 405) is sent
-/// before one byte of the body is read, and each route's body cap is set there.
+/// before one byte of the body is read, and each route's body cap is set there. With a
+/// `stagingDir`, an accepted POST /api/deploy body streams to a StagedUpload there instead of
+/// into memory.
 ///
 /// THREADS: checkHead() on I/O threads, concurrently.
 class ManagerHeadCheck : public core::HeadCheck
@@ -47,15 +49,17 @@ public:
     using Entry = std::optional<AdminResponse> (ManagerApi::*)(const AdminRequest& head, bool bodyAnnounced,
                                                                uint64_t& maxBody);
 
-    explicit ManagerHeadCheck(std::shared_ptr<ManagerApi> api, Entry entry = &ManagerApi::checkHead)
-        : _api(std::move(api)), _entry(entry)
+    explicit ManagerHeadCheck(std::shared_ptr<ManagerApi> api, Entry entry = &ManagerApi::checkHead,
+                              std::string stagingDir = "")
+        : _api(std::move(api)), _entry(entry), _stagingDir(std::move(stagingDir))
     {}
-    void checkHead(const core::Context& context, http::HttpExchange& exchange,
-                   http::HeadDecision& decision) noexcept override;
+    void checkHead(const core::Context& context, http::HttpExchange& exchange, http::HeadDecision& decision,
+                   std::unique_ptr<http::BodyConsumer>& bodyConsumer) noexcept override;
 
 private:
     std::shared_ptr<ManagerApi> _api;
     Entry _entry;
+    std::string _stagingDir;
 };
 
 } // namespace serval::manager

@@ -48,7 +48,29 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_time ON audit (time);
 )sql",
+    R"sql(
+CREATE TABLE crashes (
+    id INTEGER PRIMARY KEY,
+    crash_id TEXT NOT NULL UNIQUE,
+    time INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    path TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    pid INTEGER NOT NULL DEFAULT 0,
+    cause TEXT NOT NULL,
+    signal TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    request TEXT NOT NULL DEFAULT '',
+    summary TEXT NOT NULL,
+    backtrace TEXT NOT NULL DEFAULT '',
+    requests TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX crashes_by_context ON crashes (host, path, time);
+)sql",
 };
+
+constexpr const char* kCrashColumns =
+    "crash_id, time, host, path, version, pid, cause, signal, address, request, summary, backtrace, requests";
 
 constexpr const char* kDeploymentColumns =
     "host, path, version, version_id, bundle, checksum, state, desired_state, deployed_at, updated_at, "
@@ -276,6 +298,65 @@ std::vector<AuditEntry> Registry::audit(size_t limit) const
         out.push_back({st.int64At(0), st.textAt(1), st.textAt(2), st.textAt(3), st.textAt(4), st.textAt(5)});
     }
     return out;
+}
+
+CrashRecord Registry::readCrash(const Statement& st)
+{
+    CrashRecord c;
+    c.crashId = st.textAt(0);
+    c.time = st.int64At(1);
+    c.host = st.textAt(2);
+    c.path = st.textAt(3);
+    c.version = st.textAt(4);
+    c.pid = st.int64At(5);
+    c.cause = st.textAt(6);
+    c.signal = st.textAt(7);
+    c.address = st.textAt(8);
+    c.request = st.textAt(9);
+    c.summary = st.textAt(10);
+    c.backtrace = st.textAt(11);
+    c.requests = st.textAt(12);
+    return c;
+}
+
+void Registry::addCrash(const CrashRecord& c)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    Transaction tx(_db);
+    Statement st(_db, std::string("INSERT INTO crashes (") + kCrashColumns +
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    st.bind(1, c.crashId).bind(2, c.time != 0 ? c.time : nowMillis()).bind(3, c.host).bind(4, c.path);
+    st.bind(5, c.version).bind(6, c.pid).bind(7, c.cause).bind(8, c.signal).bind(9, c.address);
+    st.bind(10, c.request).bind(11, c.summary).bind(12, c.backtrace).bind(13, c.requests);
+    st.run();
+    Statement trim(
+        _db, "DELETE FROM crashes WHERE host = ?1 AND path = ?2 AND id NOT IN "
+             "(SELECT id FROM crashes WHERE host = ?1 AND path = ?2 ORDER BY time DESC, id DESC LIMIT ?3)");
+    trim.bind(1, c.host).bind(2, c.path).bind(3, static_cast<int64_t>(kCrashesKept));
+    trim.run();
+    tx.commit();
+}
+
+std::vector<CrashRecord> Registry::crashes(std::string_view host, std::string_view path, size_t limit) const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    Statement st(_db, std::string("SELECT ") + kCrashColumns +
+                          " FROM crashes WHERE (?1 = '' OR host = ?1) AND (?2 = '' OR path = ?2) "
+                          "ORDER BY time DESC, id DESC LIMIT ?3");
+    st.bind(1, host).bind(2, path).bind(3, static_cast<int64_t>(limit));
+    std::vector<CrashRecord> out;
+    while (st.step())
+        out.push_back(readCrash(st));
+    return out;
+}
+
+std::optional<CrashRecord> Registry::findCrash(std::string_view crashId) const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    Statement st(_db, std::string("SELECT ") + kCrashColumns + " FROM crashes WHERE crash_id = ?");
+    st.bind(1, crashId);
+    if (!st.step()) return std::nullopt;
+    return readCrash(st);
 }
 
 bool Registry::integrityCheck(std::string& detail) const

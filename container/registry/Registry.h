@@ -63,6 +63,24 @@ struct AuditEntry
     std::string result; ///< "ok" or the one-line reason
 };
 
+/// One crash (or hang) of an isolated app's worker process, as the supervisor recorded it.
+struct CrashRecord
+{
+    std::string crashId; ///< "c-..." : in the 502 page and X-Serval-Crash-Id
+    int64_t time = 0;
+    std::string host;
+    std::string path;
+    std::string version;
+    int64_t pid = 0;
+    std::string cause;     ///< "crash" (the worker died) or "timeout" (a request hung: its stack)
+    std::string signal;    ///< "SIGSEGV", "SIGABRT", "exit status 3", "SIGKILL"
+    std::string address;   ///< the fault address ("0x0"), "" if none
+    std::string request;   ///< the request line the faulting thread served, "" if none
+    std::string summary;   ///< one line: "SIGSEGV at 0x0 in f() (libshop.so) while serving GET /shop/x"
+    std::string backtrace; ///< one frame per line (function, file:line where known, module+offset)
+    std::string requests;  ///< every request in flight in the worker, one line each
+};
+
 /// The registry: `data/serval.db`. Deployments and their history, the admin audit trail.
 ///
 /// SQLite with WAL and synchronous=FULL: a row written here survives a crash right after
@@ -72,7 +90,9 @@ struct AuditEntry
 class Registry
 {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
+    /// Crash records kept per context (older ones are deleted as new ones arrive).
+    static constexpr int kCrashesKept = 200;
 
     /// Opens or creates the database file and migrates it. Throws DatabaseError.
     explicit Registry(const std::string& path);
@@ -104,6 +124,13 @@ public:
     /// Newest first.
     std::vector<AuditEntry> audit(size_t limit = 100) const;
 
+    /// Stores a crash record (and trims that context's to kCrashesKept).
+    void addCrash(const CrashRecord& crash);
+    /// Newest first; empty host/path: all.
+    std::vector<CrashRecord> crashes(std::string_view host = {}, std::string_view path = {},
+                                     size_t limit = 50) const;
+    std::optional<CrashRecord> findCrash(std::string_view crashId) const;
+
     /// PRAGMA integrity_check: true if "ok"; otherwise `detail` holds SQLite's findings.
     bool integrityCheck(std::string& detail) const;
     int schemaVersion() const;
@@ -114,6 +141,7 @@ public:
 private:
     void migrate();
     static Deployment readDeployment(const Statement& st);
+    static CrashRecord readCrash(const Statement& st);
 
     mutable std::mutex _mutex;
     mutable Database _db;

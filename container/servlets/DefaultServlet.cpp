@@ -247,4 +247,15 @@ void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedRes
     }
 }
 
+core::DefaultServletFactory defaultServletFactory()
+{
+    return [](const core::Context& context) -> std::unique_ptr<core::Servlet> {
+        StaticConfig config;
+        config.docBase = context.docBase();
+        config.welcomeFiles = context.webXml().welcomeFiles;
+        config.mimeTypes = mimeTypesFromMap(context.webXml().mimeMappings);
+        return std::make_unique<DefaultServlet>(std::move(config));
+    };
+}
+
 } // namespace serval::servlets

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/Context.h"
 #include "core/Servlet.h"
 #include "http/HttpRequest.h"
 #include "servlets/MimeTypes.h"
@@ -84,5 +85,10 @@ private:
     StaticConfig _config;
     OpenFileCache _cache;
 };
+
+/// The factory every Context is given (core::ContextServices::defaultServlet): a DefaultServlet
+/// over the Context's docBase with its welcome files and MIME table. Used by the server and by
+/// each worker process alike.
+core::DefaultServletFactory defaultServletFactory();
 
 } // namespace serval::servlets

@@ -101,27 +101,13 @@ core::ContextServices Server::contextServices(std::string signingSecret)
     core::ContextServices services;
     services.signingSecret = std::move(signingSecret);
     services.appLoader = &app::loadAppModule;
-    services.defaultServlet = [](const core::Context& context) -> std::unique_ptr<core::Servlet> {
-        servlets::StaticConfig config;
-        config.docBase = context.docBase();
-        config.welcomeFiles = context.webXml().welcomeFiles;
-        config.mimeTypes = servlets::mimeTypesFromMap(context.webXml().mimeMappings);
-        return std::make_unique<servlets::DefaultServlet>(std::move(config));
-    };
+    services.defaultServlet = servlets::defaultServletFactory();
     return services;
 }
 
 config::WebAppConfig Server::readWebXmlDefaults(const std::string& base)
 {
-    std::string path = base + "/conf/web.xml";
-    struct stat st
-    {
-    };
-    if (::stat(path.c_str(), &st) == 0) return config::readWebXml(path, "conf/web.xml");
-    config::WebAppConfig defaults; // no conf/web.xml: index.html and no MIME table beyond the default type
-    defaults.source = "conf/web.xml";
-    defaults.welcomeFiles = {"index.html"};
-    return defaults;
+    return config::readDefaultWebXml(base + "/conf/web.xml");
 }
 
 void Server::openLogs()
@@ -212,8 +198,18 @@ void Server::startInternal()
     _webXmlDefaults = readWebXmlDefaults(_config.base);
 
     std::string base = _config.base.empty() ? std::string(".") : _config.base;
-    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost,
-                                             contextServices(readOrCreateSecret(base + "/data/serval.key")));
+    std::string signingSecret = readOrCreateSecret(base + "/data/serval.key");
+    process::ProcessManagerSettings processes;
+    processes.registryPath = base + "/data/serval.db";
+    processes.defaultsWebXml = _config.base + "/conf/web.xml";
+    processes.logFile = _config.logFile;
+    processes.logLevel = _config.logLevel;
+    processes.workerThreads = _config.connectors.front().workerThreads;
+    processes.signingSecret = signingSecret; // an isolated app signs as an in-process one
+    _processes = std::make_unique<process::ProcessManager>(processes);
+    core::ContextServices services = contextServices(std::move(signingSecret));
+    services.remoteApplication = _processes->factory();
+    _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, std::move(services));
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
         auto host = std::make_shared<core::Host>(hostConfig);
         if (valves::AccessLog* log = accessLog(hostConfig.accessLog.value_or(_config.accessLog))) {
@@ -222,9 +218,8 @@ void Server::startInternal()
         }
         _engine->addHost(std::move(host));
     }
-    deployApplications();
-    if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
-
+    // The Connectors are built (not started) before the deploy: each isolated app gets one lane
+    // per I/O loop they will run.
     unsigned nextLoop = 0; // http::Loop::index() is dense across every Connector
     for (const config::ConnectorConfig& connectorConfig : _config.connectors) {
         _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine, nextLoop));
@@ -236,6 +231,9 @@ void Server::startInternal()
         });
         nextLoop += _connectors.back()->loopCount();
     }
+    _processes->start(nextLoop);
+    deployApplications();
+    if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
     installManager();
     for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
@@ -243,6 +241,7 @@ void Server::startInternal()
         util::Log::write(util::LogLevel::Info, "server",
                          "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort(),
                                                         connector->tls() != nullptr));
+        _processes->bindLoops(connector->loops()); // forwarding moves onto the loops
     }
 }
 
@@ -266,6 +265,7 @@ void Server::stopInternal() noexcept
                                        report.unfinished.end());
     }
     _connectors.clear();
+    if (_processes) _processes->loopsEnded(); // the lanes drain on the manager's thread
     if (!_drainReport.clean()) {
         // Handlers still run app and container code: stopping the apps would unload code under
         // them. Keep everything they may touch; main() exits the process now.
@@ -276,6 +276,7 @@ void Server::stopInternal() noexcept
         keepForever(std::move(_manager));
         keepForever(std::move(_deployment));
         keepForever(std::move(_engine));
+        keepForever(std::move(_processes)); // the isolated Contexts point at it
         for (auto& [path, log] : _accessLogs)
             keepForever(std::move(log));
         _accessLogs.clear();
@@ -287,7 +288,9 @@ void Server::stopInternal() noexcept
     _manager.reset(); // after the Engine stopped: its Contexts no longer serve
     _deployment.reset();
     _engine.reset();
-    _adminPool.reset();  // after the Engine: the manager's Contexts point at it
+    _adminPool.reset();                 // after the Engine: the manager's Contexts point at it
+    if (_processes) _processes->stop(); // every Context, and so every worker, has stopped
+    _processes.reset();
     _accessLogs.clear(); // flushes
 }
 

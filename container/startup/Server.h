@@ -8,6 +8,7 @@
 #include "core/Lifecycle.h"
 #include "deployer/ServerDeployment.h"
 #include "manager/Manager.h"
+#include "process/ProcessManager.h"
 #include "valves/AccessLog.h"
 
 #include <map>
@@ -82,6 +83,9 @@ private:
     config::WebAppConfig _webXmlDefaults;
     /// One AccessLog per distinct file (hosts may share one); outlives the Engine's last complete().
     std::map<std::string, std::unique_ptr<valves::AccessLog>> _accessLogs;
+    /// Isolated apps' worker processes (issue 11): before the Engine, so it outlives every
+    /// Context that holds workers; its supervisor runs while they stop.
+    std::unique_ptr<process::ProcessManager> _processes;
     std::unique_ptr<core::Engine> _engine;
     std::unique_ptr<deployer::ServerDeployment> _deployment; ///< after _engine: destroyed before it
     /// The admin page, JSON API and /metrics (container/manager); its Contexts live in the

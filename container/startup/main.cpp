@@ -7,6 +7,7 @@
 #include "config/ConfigError.h"
 #include "config/ServerConfig.h"
 #include "deployer/PreflightLoad.h"
+#include "process/WorkerMain.h"
 #include "realm/PasswdCommand.h"
 #include "startup/Server.h"
 #include "util/CrashHandler.h"
@@ -56,6 +57,8 @@ constexpr Subcommand kSubcommands[] = {
      "USER [--roles r1,r2] [--stdin]   create a user or change its password (conf/users.xml)"},
     {"preflight", &deployer::preflightMain,
      "[--app NAME] [--servlet CLASS]... LIB.so...   load an app in isolation, as a deploy does"},
+    {"worker", &process::workerMain,
+     "--control-fd N --parent PID   an isolated app's worker process (started by the server)"},
 };
 
 void printHelp()

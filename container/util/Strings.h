@@ -8,7 +8,10 @@
 
 namespace serval::util {
 
-inline char asciiLower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline char asciiLower(char c) noexcept
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept;
 bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) noexcept;
@@ -32,5 +35,9 @@ std::string htmlEscape(std::string_view text);
 
 /// Escapes a string for a JSON string literal (without the quotes).
 std::string jsonEscape(std::string_view text);
+
+/// "SIGSEGV" for 11 (sigabbrev_np), "signal 77" when it has no name: how a child's death is
+/// named in messages (the preflight, a worker's crash record).
+std::string signalName(int sig);
 
 } // namespace serval::util

@@ -84,22 +84,7 @@ private:
     std::deque<Parked> _parked;
 };
 
-struct AsyncServer
-{
-    explicit AsyncServer(connector::ConnectorConfig config = testConfig())
-    {
-        connector = std::make_unique<connector::Connector>(config, handler);
-        connector->start();
-    }
-    std::unique_ptr<RawConnection> connect() const
-    {
-        auto c = std::make_unique<RawConnection>();
-        EXPECT_TRUE(c->connect("127.0.0.1", connector->boundPort()));
-        return c;
-    }
-    AsyncHandler handler;
-    std::unique_ptr<connector::Connector> connector;
-};
+using AsyncServer = ServerFor<AsyncHandler>;
 
 /// Runs `f` on the exchange's loop thread and waits for it.
 template <typename F> void onLoopOf(http::HttpExchange& exchange, F f)

@@ -72,22 +72,7 @@ public:
     }
 };
 
-struct ConsumingServer
-{
-    explicit ConsumingServer(connector::ConnectorConfig config = testConfig())
-    {
-        connector = std::make_unique<connector::Connector>(config, handler);
-        connector->start();
-    }
-    std::unique_ptr<RawConnection> connect() const
-    {
-        auto c = std::make_unique<RawConnection>();
-        EXPECT_TRUE(c->connect("127.0.0.1", connector->boundPort()));
-        return c;
-    }
-    ConsumingHandler handler;
-    std::unique_ptr<connector::Connector> connector;
-};
+using ConsumingServer = ServerFor<ConsumingHandler>;
 
 std::string post(const std::string& target, const std::string& extra)
 {

@@ -51,6 +51,25 @@ struct Server
     std::unique_ptr<connector::Connector> connector;
 };
 
+/// A running Connector in front of a test's own handler (`Handler` is default-constructible and
+/// outlives the Connector, which is declared after it and so stopped first).
+template <typename Handler> struct ServerFor
+{
+    explicit ServerFor(connector::ConnectorConfig config = testConfig())
+    {
+        connector = std::make_unique<connector::Connector>(config, handler);
+        connector->start();
+    }
+    std::unique_ptr<RawConnection> connect() const
+    {
+        auto c = std::make_unique<RawConnection>();
+        EXPECT_TRUE(c->connect("127.0.0.1", connector->boundPort()));
+        return c;
+    }
+    Handler handler;
+    std::unique_ptr<connector::Connector> connector;
+};
+
 /// Returns after every loop of `connector` has run two full iterations from now: what the
 /// loops had to do with bytes already sent (parse, park, dispatch) has been done.
 inline void settleLoops(connector::Connector& connector)

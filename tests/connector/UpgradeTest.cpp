@@ -116,22 +116,7 @@ public:
     }
 };
 
-struct UpgradeServer
-{
-    UpgradeServer()
-    {
-        connector = std::make_unique<connector::Connector>(testConfig(), handler);
-        connector->start();
-    }
-    std::unique_ptr<RawConnection> connect() const
-    {
-        auto c = std::make_unique<RawConnection>();
-        EXPECT_TRUE(c->connect("127.0.0.1", connector->boundPort()));
-        return c;
-    }
-    UpgradingHandler handler;
-    std::unique_ptr<connector::Connector> connector;
-};
+using UpgradeServer = ServerFor<UpgradingHandler>;
 
 std::string upgradeRequest(const std::string& path, const std::string& extra = "")
 {

@@ -282,7 +282,7 @@ TEST_F(EngineTest, AContextsHeadCheckDecidesBeforeTheBodyAndTheRefusalIsCounted)
     {
         std::atomic<int> calls{0};
         void checkHead(const core::Context& context, http::HttpExchange& exchange,
-                       http::HeadDecision& decision) noexcept override
+                       http::HeadDecision& decision, std::unique_ptr<http::BodyConsumer>&) noexcept override
         {
             ++calls;
             EXPECT_EQ(context.path(), "/guarded");

@@ -31,10 +31,12 @@ TEST(CrashReportTest, ASegfaultingServletLeavesSignalAppRequestAndBacktraceInThe
     rlimit noCore{0, 0};
     ASSERT_EQ(::setrlimit(RLIMIT_CORE, &noCore), 0);
     TempDir base;
+    // In-process (isolation="none"): the server's own crash handler; isolated apps' crashes are
+    // ProcessIsolationTest's.
     base.write("conf/server.xml", "<Server logFile=\"logs/serval.log\" accessLog=\"\">\n"
                                   "  <Connector address=\"127.0.0.1\" port=\"0\" workerThreads=\"2\"/>\n"
                                   "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
-                                  "appBase=\"webapps\"/></Engine>\n"
+                                  "appBase=\"webapps\" isolation=\"none\"/></Engine>\n"
                                   "</Server>\n");
     base.write("webapps/crash/WEB-INF/web.xml", kWebXml);
     base.write("webapps/crash/WEB-INF/lib/libcrash.so",

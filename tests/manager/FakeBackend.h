@@ -6,6 +6,7 @@
 #include "manager/ManagerBackend.h"
 
 #include <mutex>
+#include <unistd.h>
 
 namespace serval::test {
 
@@ -49,9 +50,21 @@ public:
         if (find(host, p) && !update)
             return {false, 409, "exists", p + " is already deployed; use update=true", {}};
         if (!find(host, p))
-            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", "", 0, 0, 0});
+            _apps.push_back(manager::AppInfo{host, p, "1", "", "running", 0, 0, 0, 0, "", "", "", "none",
+                                             std::nullopt, 0, 0, 0});
         lastUpload = bundle;
         return {true, 200, "", "", *find(host, p)};
+    }
+    manager::ActionResult deployStaged(const std::string& host, const std::string& path,
+                                       const std::string& fileName, util::FileDescriptor bundle, uint64_t,
+                                       bool update) override
+    {
+        std::string bytes;
+        char buffer[4096];
+        ssize_t n;
+        while ((n = ::read(bundle.get(), buffer, sizeof buffer)) > 0)
+            bytes.append(buffer, static_cast<size_t>(n));
+        return deployUpload(host, path, fileName, bytes, update);
     }
     manager::ActionResult deployPath(const std::string& host, const std::string& path,
                                      const std::string& serverPath, util::FileDescriptor, uint64_t,

@@ -640,6 +640,43 @@ TEST_F(ManagerHttpTest, UploadsAreAuthenticatedBeforeOneBodyByteIsRead)
     }
 }
 
+TEST_F(ManagerHttpTest, AnAuthenticatedUploadStreamsToDiskAndIsNeverHeldInMemory)
+{
+    // 200 MiB from a logged-in admin: the server's RSS stays flat while it arrives (it goes to a
+    // staged file, not into memory); the bytes are no bundle, so the deployer refuses them.
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    const uint64_t total = 200ull << 20;
+    long before = residentKiB(server->pid());
+    ASSERT_GT(before, 0);
+    test::RawConnection client;
+    ASSERT_TRUE(client.connect(server->address(), server->port()));
+    ASSERT_TRUE(client.send("POST /manager/api/deploy?file=big.sar HTTP/1.1\r\nHost: localhost\r\n"
+                            "Content-Type: application/octet-stream\r\nCookie: SERVAL_MANAGER=" +
+                            cookie + "\r\nX-CSRF-Token: " + csrf +
+                            "\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n"));
+    std::string chunk(1 << 20, 'x');
+    long peak = before;
+    for (uint64_t sent = 0; sent < total; sent += chunk.size()) {
+        ASSERT_TRUE(client.send(chunk)) << "the server stopped reading at " << sent;
+        if (sent % (16ull << 20) == 0) peak = std::max(peak, residentKiB(server->pid()));
+    }
+    auto reply = client.readResponse(false, std::chrono::seconds(60));
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 422) << reply->body;
+    peak = std::max(peak, residentKiB(server->pid()));
+    EXPECT_LT(peak - before, 48 * 1024) << "the upload was held in memory";
+
+    // The staged path deploys a real bundle, byte for byte; nothing is left in staging.
+    std::string bytes = test::readFile(bundle("streamed", "streamed to disk"));
+    auto deployed = call("POST", "/manager/api/deploy?file=streamed.sar", bytes,
+                         {{"Content-Type", "application/octet-stream"}});
+    ASSERT_EQ(deployed.status, 200) << deployed.body;
+    EXPECT_TRUE(eventually([&] { return call("GET", "/streamed/").body == "streamed to disk\n"; }));
+    std::string listing;
+    shell("ls -A " + quote(base.file("work/.uploads")), &listing);
+    EXPECT_EQ(listing, "");
+}
+
 TEST_F(ManagerHttpTest, NoAppLivesBelowTheManagerAndItsCookieStaysThere)
 {
     auto reply = login("admin", "admin-password");

@@ -40,6 +40,9 @@ SERVAL_WEB_XML = "conf/web.xml"  # copied into Serval's private base as its glob
 # The hello workload's URL is HELLO_CONTEXT + HELLO_SERVLET_PATH on all three servers: Serval's
 # bundle is deployed as webapps/<HELLO_CONTEXT>, Tomcat's WAR likewise, nginx answers the URL.
 HELLO_CONTEXT = "/hello"
+# Issue 11: the same bundle again, run in a worker process (isolation="process") while /hello
+# stays in-process (isolation="none"), so one run measures both side by side. Serval only.
+HELLO_ISOLATED_CONTEXT = "/hello-isolated"
 HELLO_SERVLET_PATH = "/hello"  # sdk/examples/hello/web.xml maps the Hello servlet at /hello
 HELLO_BODY = b"Hello, World!"
 # The database workloads (issue 13): sdk/examples/fortunes on Serval, tests/perf/java/fortunes on
@@ -77,7 +80,7 @@ WS_MESSAGE_SIZE = 32
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_NAMES = ("serval", "tomcat", "nginx")
-WORKLOADS = ("static", "hello", "db", "fortunes", "db-sqlite", "fortunes-sqlite")
+WORKLOADS = ("static", "hello", "hello-isolated", "db", "fortunes", "db-sqlite", "fortunes-sqlite")
 PG_WORKLOADS = ("db", "fortunes")  # Serval and Tomcat on PostgreSQL
 SQLITE_WORKLOADS = ("db-sqlite", "fortunes-sqlite")  # Serval's embedded database only
 PLACEMENTS = ("pinned", "whole")
@@ -411,10 +414,13 @@ class Server:
 
     def paths(self):
         return {"static": "/" + STATIC_NAME, "hello": HELLO_CONTEXT + HELLO_SERVLET_PATH,
+                "hello-isolated": HELLO_ISOLATED_CONTEXT + HELLO_SERVLET_PATH,
                 "db": FORTUNES_CONTEXT + "/db", "fortunes": FORTUNES_CONTEXT + "/fortunes",
                 "db-sqlite": FORTUNES_SQLITE_CONTEXT + "/db", "fortunes-sqlite": FORTUNES_SQLITE_CONTEXT + "/fortunes"}
 
     def supports(self, workload):
+        if workload == "hello-isolated" and self.name != "serval":
+            return False  # the process model is Serval's own
         return workload not in self.problems
 
     def prepare(self):
@@ -564,9 +570,11 @@ class Serval(Server):
         with open(os.path.join(self.dir, "webapps", "ROOT", STATIC_NAME), "wb") as f:
             f.write(STATIC_BODY)
         if os.path.isdir(SERVAL_HELLO_BUNDLE):
-            shutil.copytree(SERVAL_HELLO_BUNDLE, os.path.join(self.dir, "webapps", HELLO_CONTEXT.strip("/")))
+            for context in (HELLO_CONTEXT, HELLO_ISOLATED_CONTEXT):
+                shutil.copytree(SERVAL_HELLO_BUNDLE, os.path.join(self.dir, "webapps", context.strip("/")))
         else:
             self.problems["hello"] = f"{SERVAL_HELLO_BUNDLE} not found (the SDK build makes it)"
+            self.problems["hello-isolated"] = self.problems["hello"]
             log(f"perf: serval: {self.problems['hello']}; skipping the hello workload")
         wanted = [w for w in PG_WORKLOADS + SQLITE_WORKLOADS if w in self.opts.workloads]
         if wanted and not os.path.isdir(SERVAL_FORTUNES_BUNDLE):
@@ -583,16 +591,19 @@ class Serval(Server):
         text = render(os.path.join(HERE, "templates", "serval-server.xml"), port=self.port,
                       server_attrs="".join(f' {k}="{v}"' for k, v in server_attrs.items()),
                       connector_attrs="".join(f' {k}="{v}"' for k, v in attrs.items()),
-                      host_attrs="", host_body=self.contexts())
+                      host_attrs="", host_contexts=self.contexts())
         write(os.path.join(self.dir, "conf", "server.xml"), text)
 
     def contexts(self):
-        """The fortunes sample twice: bound to PostgreSQL, and on its embedded SQLite database."""
+        """/hello in-process and /hello-isolated in a worker process; the fortunes sample twice (when
+        the db workloads run): bound to PostgreSQL, and on its embedded SQLite database."""
+        hello = (f'<Context path="{HELLO_CONTEXT}" isolation="none"/>'
+                 f'<Context path="{HELLO_ISOLATED_CONTEXT}" isolation="process"/>')
         if self.without_db or not any(w in self.opts.workloads for w in PG_WORKLOADS + SQLITE_WORKLOADS):
-            return ""
+            return hello
         pg = (f'<DataSource name="main" type="postgresql" url="{self.postgres.url("serval")}" '
               f'maxConnections="{DB_POOL}"/>' if self.postgres else "")
-        return (f'\n      <Context path="{FORTUNES_CONTEXT}">{pg}</Context>'
+        return (hello + f'\n      <Context path="{FORTUNES_CONTEXT}">{pg}</Context>'
                 f'\n      <Context path="{FORTUNES_SQLITE_CONTEXT}"><DataSource name="main" '
                 f'maxConnections="{DB_POOL}"/></Context>\n    ')
 
@@ -1300,6 +1311,13 @@ def build_extras(results):
             r = h["rps"] / s["rps"]
             ex.append({"measure": f"Serval hello / static req/s, pinned, {conns} conns", "serval": f"{r:.2f}x",
                        "target": ">= 0.95x", "gap": gap(r >= 0.95, f"{r:.2f}x")})
+    # Issue 11: hello in a worker process >= 0.8x in-process hello, pinned (server and worker on one core).
+    for conns in sorted({x["connections"] for x in results["summary"]}):
+        i, h = summ.get(("pinned", "hello-isolated", conns, "serval")), summ.get(("pinned", "hello", conns, "serval"))
+        if i and h and h["rps"]:
+            r = i["rps"] / h["rps"]
+            ex.append({"measure": f"Serval hello-isolated / hello req/s, pinned, {conns} conns",
+                       "serval": f"{r:.2f}x", "target": ">= 0.8x", "gap": gap(r >= 0.8, f"{r:.2f}x")})
     return ex
 
 
@@ -1360,9 +1378,11 @@ def parse_args(argv):
     p.add_argument("--connections", default="16,128,512,1024",
                    help="keep-alive connection counts (default 16,128,512,1024)")
     p.add_argument("--servers", default="serval,tomcat,nginx", help="comma-separated subset")
-    p.add_argument("--workloads", default="static,hello",
-                   help="static (4 KiB file), hello (13 bytes from code), db and fortunes (TechEmpower: "
-                        "Serval and Tomcat on PostgreSQL), db-sqlite and fortunes-sqlite (Serval on SQLite)")
+    p.add_argument("--workloads", default="static,hello,hello-isolated",
+                   help="static (4 KiB file), hello (13 bytes from code, in-process), "
+                        "hello-isolated (the same in a worker process; Serval only), db and fortunes "
+                        "(TechEmpower: Serval and Tomcat on PostgreSQL), db-sqlite and fortunes-sqlite "
+                        "(Serval on SQLite)")
     p.add_argument("--placements", default="pinned,whole",
                    help="pinned (server on core 1, wrk on core 0), whole (defaults, unpinned)")
     p.add_argument("--phases", default="load,startup,idle,websocket,drop,redeploy",

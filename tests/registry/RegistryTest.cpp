@@ -187,3 +187,32 @@ TEST(RegistryTest, IntegrityCheckFindsCorruption)
     EXPECT_FALSE(ok);
     EXPECT_FALSE(detail.empty());
 }
+
+TEST(RegistryTest, CrashRecordsNewestFirstAndTrimmed)
+{
+    TempDir tmp;
+    Registry registry(tmp.file("serval.db"));
+    using serval::registry::CrashRecord;
+    for (int i = 0; i < Registry::kCrashesKept + 5; ++i) {
+        CrashRecord c;
+        c.crashId = "c-" + std::to_string(i);
+        c.time = 1000 + i;
+        c.host = "localhost";
+        c.path = i == 1 ? "/docs" : "/shop";
+        c.cause = "crash";
+        c.signal = "SIGSEGV";
+        c.summary = "SIGSEGV in f()";
+        c.backtrace = "#0 f\n#1 g";
+        registry.addCrash(c);
+    }
+    auto shop = registry.crashes("localhost", "/shop", 1000);
+    EXPECT_EQ(shop.size(), size_t(Registry::kCrashesKept)) << "the oldest of /shop's go";
+    ASSERT_FALSE(shop.empty());
+    EXPECT_EQ(shop.front().crashId, "c-" + std::to_string(Registry::kCrashesKept + 4));
+    EXPECT_EQ(shop.front().backtrace, "#0 f\n#1 g");
+    EXPECT_EQ(registry.crashes("", "", 3).size(), 3u);
+    auto found = registry.findCrash("c-1");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->path, "/docs");
+    EXPECT_FALSE(registry.findCrash("c-nope"));
+}

@@ -199,9 +199,11 @@ TEST(ServerProcessTest, SigtermWithARequestStuckInAppCodeExitsAtTheShutdownDeadl
 {
     TempDir base;
     writeBase(base);
+    // In-process: the server's own threads are the ones stuck in app code (an isolated app's
+    // worker is killed after the drain timeout instead).
     base.write("conf/server.xml", "<Server shutdownTimeout=\"1500\">\n  <Connector/>\n"
                                   "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
-                                  "appBase=\"webapps\"/></Engine>\n</Server>\n");
+                                  "appBase=\"webapps\" isolation=\"none\"/></Engine>\n</Server>\n");
     base.write("webapps/hang/WEB-INF/web.xml",
                "<web-app><servlet><servlet-name>hang</servlet-name><servlet-class>misbehaving.Hang"
                "</servlet-class></servlet><servlet-mapping><servlet-name>hang</servlet-name>"
@@ -306,6 +308,44 @@ TEST(ServerProcessTest, AHungAppHoldsOnlyItsShareOfThePoolAndStopEndsAtTheDrainD
         << log;
     EXPECT_EQ(log.find("s3cret"), std::string::npos);
     EXPECT_EQ(log.find("stopping took longer than shutdownTimeout"), std::string::npos);
+}
+
+TEST(ServerProcessTest, TwentyLoopingRequestsInOneAppLeaveTheManagerMetricsAndOtherAppsAnswering)
+{
+    TempDir base;
+    writeHungAppBase(base);
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    // Twenty clients at the app that never returns: its one thread runs one, its queue holds one,
+    // the other eighteen are refused at once instead of taking the pool.
+    std::vector<std::unique_ptr<serval::test::RawConnection>> clients;
+    for (int i = 0; i < 20; ++i) {
+        clients.push_back(std::make_unique<serval::test::RawConnection>());
+        ASSERT_TRUE(clients.back()->connect(server.address(), server.port()));
+        ASSERT_TRUE(clients.back()->send("GET /hang/loop HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    }
+    ASSERT_TRUE(server.waitForLog("misbehaving: hanging")) << server.log();
+    int refused = 0;
+    for (auto& client : clients) {
+        auto reply = client->readResponse(false, std::chrono::seconds(2));
+        if (reply && reply->status == 503) ++refused;
+    }
+    EXPECT_EQ(refused, 18);
+
+    // The admin pool serves the page, login and /metrics; the other app has its threads.
+    EXPECT_EQ(httpGet(server.port(), "/manager/").status, 200);
+    HttpReply login = serval::test::httpRequest(
+        server.port(), "POST", "/manager/api/login",
+        {{"Host", "localhost"}, {"Content-Type", "application/json"}, {"Connection", "close"}},
+        "{\"user\":\"nobody\",\"password\":\"wrong\"}", server.address());
+    EXPECT_EQ(login.status, 401) << login.body;
+    HttpReply metrics = httpGet(server.port(), "/metrics");
+    EXPECT_EQ(metrics.status, 200);
+    EXPECT_NE(metrics.body.find("serval_app_workers_busy{host=\"localhost\",context=\"/hang\"} 1"),
+              std::string::npos)
+        << metrics.body;
+    EXPECT_EQ(httpGet(server.port(), "/ok/loop").body, "ok");
+    EXPECT_EQ(server.stop(SIGTERM), 1) << server.log();
 }
 
 TEST(ServerProcessTest, SigintStopsWithExitZero)

@@ -1,0 +1,117 @@
+#include "process/Messages.h"
+
+#include "http/Token.h"
+#include "process/Wire.h"
+
+#include <cstring>
+
+namespace serval::process {
+namespace {
+
+/// Sizes no honest peer exceeds: far above the connector's own limits.
+constexpr uint32_t kMaxHeaders = 10000;
+
+bool isSafeValue(std::string_view value) noexcept
+{
+    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+} // namespace
+
+void encodeRequestHead(const http::HttpRequest& request, int64_t bodyLength, std::string& out)
+{
+    out.clear();
+    WireWriter w(out);
+    w.u8(static_cast<uint8_t>(request.versionMajor));
+    w.u8(static_cast<uint8_t>(request.versionMinor));
+    w.u8(request.secure ? 1 : 0);
+    w.u16(request.remotePort);
+    w.u16(request.localPort);
+    w.i64(bodyLength);
+    w.text(request.method);
+    w.text(request.target);
+    w.text(request.path);
+    w.text(request.query);
+    w.text(request.remoteAddress);
+    w.text(request.localAddress);
+    w.u32(static_cast<uint32_t>(request.headers.size()));
+    for (const http::Header& header : request.headers) {
+        w.text(header.name);
+        w.text(header.value);
+    }
+}
+
+bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int64_t& bodyLength)
+{
+    request.clear();
+    WireReader r(payload);
+    request.versionMajor = r.u8();
+    request.versionMinor = r.u8();
+    request.secure = r.u8() != 0;
+    request.remotePort = r.u16();
+    request.localPort = r.u16();
+    bodyLength = r.i64();
+    request.method.assign(r.text());
+    request.target.assign(r.text());
+    request.path.assign(r.text());
+    request.query.assign(r.text());
+    request.remoteAddress.assign(r.text());
+    request.localAddress.assign(r.text());
+    uint32_t count = r.u32();
+    if (r.failed() || count > kMaxHeaders) return false;
+    for (uint32_t i = 0; i < count && !r.failed(); ++i) {
+        std::string_view name = r.text();
+        std::string_view value = r.text();
+        request.headers.push_back(http::Header{std::string(name), std::string(value)});
+    }
+    return r.complete() && bodyLength >= -1;
+}
+
+void encodeResponseHead(const http::HttpResponse& response, int64_t contentLength, std::string& out)
+{
+    out.clear();
+    WireWriter w(out);
+    w.u16(static_cast<uint16_t>(response.status()));
+    w.u8(response.closeConnection() ? 1 : 0);
+    w.i64(contentLength);
+    w.u32(static_cast<uint32_t>(response.headers().size()));
+    for (const http::Header& header : response.headers()) {
+        w.text(header.name);
+        w.text(header.value);
+    }
+}
+
+bool decodeResponseHead(std::string_view payload, ResponseHead& head)
+{
+    WireReader r(payload);
+    head.status = r.u16();
+    head.closeConnection = r.u8() != 0;
+    head.contentLength = r.i64();
+    uint32_t count = r.u32();
+    if (r.failed() || count > kMaxHeaders || head.status < 100 || head.status > 999 ||
+        head.contentLength < -1)
+        return false;
+    head.headers.clear();
+    for (uint32_t i = 0; i < count; ++i) {
+        std::string_view name = r.text();
+        std::string_view value = r.text();
+        if (r.failed() || !http::isToken(name) || !isSafeValue(value)) return false;
+        head.headers.push_back(http::Header{std::string(name), std::string(value)});
+    }
+    return r.complete();
+}
+
+std::string_view encodeCredit(uint32_t bytes, char (&buffer)[4]) noexcept
+{
+    std::memcpy(buffer, &bytes, sizeof bytes);
+    return std::string_view(buffer, sizeof buffer);
+}
+
+bool decodeCredit(std::string_view payload, uint32_t& bytes) noexcept
+{
+    WireReader r(payload);
+    bytes = r.u32();
+    return r.complete();
+}
+
+} // namespace serval::process

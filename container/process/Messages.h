@@ -1,0 +1,82 @@
+#pragma once
+
+#include "http/HttpRequest.h"
+#include "http/HttpResponse.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace serval::process {
+
+/// What a record in a channel ring carries (RecordHeader::type). Server -> worker in the
+/// request ring, worker -> server in the response ring; a type read from the wrong ring is
+/// corrupt.
+enum class RecordType : uint16_t
+{
+    // request ring (server -> worker)
+    RequestHead = 1,    ///< encodeRequestHead(); kEndStream if there is no body
+    RequestBody = 2,    ///< body bytes; kEndStream on the last
+    Cancel = 3,         ///< the server gave up on the stream (payload: u8 CancelReason)
+    ResponseCredit = 4, ///< the worker may send u32 more response body bytes on the stream
+                        // response ring (worker -> server)
+    ResponseHead = 16,  ///< encodeResponseHead(); kEndStream if there is no body
+    ResponseBody = 17,  ///< body bytes; kEndStream on the last
+    RequestCredit = 18, ///< the server may send u32 more request body bytes on the stream
+};
+
+/// RecordHeader::flags.
+constexpr uint16_t kEndStream = 1;
+
+/// Why the server cancelled a stream (RecordType::Cancel).
+enum class CancelReason : uint8_t
+{
+    ClientGone = 1,
+    Timeout = 2, ///< requestTimeout passed: the worker captures the serving thread's stack
+};
+
+/// Per-stream flow control: each side may have this many body bytes of one stream in flight
+/// before the peer grants more, so one large body can neither fill a ring (the other streams
+/// keep moving) nor make the peer buffer without bound.
+constexpr uint32_t kStreamWindow = 256 * 1024;
+/// Body records are cut to at most this many bytes.
+constexpr uint32_t kBodyChunk = 16 * 1024;
+
+/// What the server forwards of a request head.
+void encodeRequestHead(const http::HttpRequest& request, int64_t bodyLength, std::string& out);
+/// Fills `request` (cleared first; the body stays empty) from a RequestHead payload. False if
+/// it does not decode exactly. `bodyLength` is -1 when the length is not known in advance.
+bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int64_t& bodyLength);
+
+/// A response head as the worker sends it: status, headers, and the length the body will have
+/// (-1: streamed, unknown), whether it is HEAD-only (a length, no bytes), close-after.
+struct ResponseHead
+{
+    int status = 200;
+    int64_t contentLength = -1;
+    bool closeConnection = false;
+    std::vector<http::Header> headers;
+};
+void encodeResponseHead(const http::HttpResponse& response, int64_t contentLength, std::string& out);
+/// Decodes a ResponseHead payload the worker wrote (hostile: sizes bounded, status 100..999,
+/// header names tokens and values without CR, LF or NUL). False if anything is off.
+bool decodeResponseHead(std::string_view payload, ResponseHead& head);
+
+/// A credit record's payload.
+std::string_view encodeCredit(uint32_t bytes, char (&buffer)[4]) noexcept;
+bool decodeCredit(std::string_view payload, uint32_t& bytes) noexcept;
+
+/// The control socket's messages (ControlSocket): the spec, channels, lifecycle.
+enum class ControlType : uint32_t
+{
+    // server -> worker
+    Spec = 1,           ///< WorkerSpec::encode(); fds: the crash page
+    AttachChannel = 2,  ///< u32 index, u32 capacity; fds: memory, server wake, worker wake
+    Drain = 3,          ///< finish what runs, accept nothing new, stop the Context, exit 0
+                        // worker -> server
+    Ready = 16,         ///< text: what was loaded ("libhello.so (ABI 1.0)")
+    Failed = 17,        ///< text: why the Context did not start (one line)
+    StackCaptured = 18, ///< u32 channel, u32 stream: the crash page holds that thread's stack
+};
+
+} // namespace serval::process

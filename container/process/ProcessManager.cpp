@@ -1,0 +1,95 @@
+#include "process/ProcessManager.h"
+
+#include "core/Context.h"
+#include "process/IsolatedApplication.h"
+
+#include <algorithm>
+#include <sys/stat.h>
+
+namespace serval::process {
+
+GroupSettings groupSettings(const config::ContextConfig& context, const ProcessManagerSettings& server)
+{
+    GroupSettings settings;
+    settings.processes = context.processes.value_or(1);
+    settings.requestTimeout = std::chrono::milliseconds(context.requestTimeoutMs);
+    settings.memoryLimit = context.memoryLimit;
+    settings.maxRequestsPerProcess = context.maxRequestsPerProcess;
+    settings.restart.crashBudget = context.maxCrashes;
+    settings.restart.crashWindow = std::chrono::milliseconds(context.crashWindowMs);
+    settings.drainTimeout = server.drainTimeout;
+    settings.process.binary = server.binary;
+    return settings;
+}
+
+ProcessManager::ProcessManager(ProcessManagerSettings settings) : _settings(std::move(settings)) {}
+
+ProcessManager::~ProcessManager()
+{
+    stop();
+}
+
+void ProcessManager::start(unsigned loops)
+{
+    if (!_settings.registryPath.empty() && !_registry) {
+        std::string dir = _settings.registryPath.substr(0, _settings.registryPath.rfind('/'));
+        ::mkdir(dir.c_str(), 0755); // the deployer creates it too; whoever is first
+        _registry = std::make_unique<registry::Registry>(_settings.registryPath);
+    }
+    if (!_fallback) _fallback = std::make_unique<ForwardingLoop>();
+    while (_loops.size() < std::max(loops, 1u))
+        _loops.push_back(std::make_unique<ConnectorLoop>(*_fallback));
+    _supervisor.start();
+}
+
+void ProcessManager::stop()
+{
+    _supervisor.stop();
+    for (auto& loop : _loops)
+        loop->end();
+    _fallback.reset(); // runs what is still posted, then joins
+    _loops.clear();
+    _registry.reset();
+}
+
+void ProcessManager::bindLoops(const std::vector<http::Loop*>& loops)
+{
+    for (http::Loop* loop : loops) {
+        if (loop != nullptr && loop->index() < _loops.size()) _loops[loop->index()]->bind(*loop);
+    }
+}
+
+void ProcessManager::loopsEnded()
+{
+    for (auto& loop : _loops)
+        loop->end();
+}
+
+core::RemoteApplicationFactory ProcessManager::factory()
+{
+    return [this](const core::Context& context) -> std::unique_ptr<core::RemoteApplication> {
+        const core::ContextSpec& spec = context.spec();
+        WorkerSpec worker;
+        worker.host = spec.host;
+        worker.name = spec.name;
+        worker.path = spec.path;
+        worker.version = spec.version;
+        worker.docBase = spec.docBase;
+        worker.dataDir = spec.dataDir;
+        worker.signingSecret = _settings.signingSecret;
+        worker.defaultsWebXml = _settings.defaultsWebXml;
+        worker.maxBodySize = spec.maxBodySize;
+        worker.threads = spec.settings.maxThreads > 0 ? spec.settings.maxThreads : _settings.workerThreads;
+        worker.logFile = _settings.logFile;
+        worker.logLevel = _settings.logLevel;
+        worker.user = spec.settings.user;
+        std::vector<LaneLoop*> loops;
+        for (auto& loop : _loops)
+            loops.push_back(loop.get());
+        auto group = std::make_shared<WorkerGroup>(worker, groupSettings(spec.settings, _settings),
+                                                   _supervisor, std::move(loops), _registry.get());
+        return std::make_unique<IsolatedApplication>(std::move(group));
+    };
+}
+
+} // namespace serval::process

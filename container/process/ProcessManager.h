@@ -1,0 +1,74 @@
+#pragma once
+
+#include "config/ServerConfig.h"
+#include "core/RemoteApplication.h"
+#include "http/Loop.h"
+#include "process/ConnectorLoop.h"
+#include "process/ForwardingLoop.h"
+#include "process/Supervisor.h"
+#include "process/WorkerGroup.h"
+#include "registry/Registry.h"
+#include "util/Log.h"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace serval::process {
+
+/// Server-wide choices the process manager needs (startup fills them from server.xml).
+struct ProcessManagerSettings
+{
+    std::string binary = "/proc/self/exe"; ///< the worker mode's binary (tests: build/bin/serval)
+    std::string registryPath;              ///< data/serval.db, where crash records go ("" = none)
+    std::string defaultsWebXml;            ///< conf/web.xml (the workers merge it as the server does)
+    std::string logFile;                   ///< the server log the workers append to ("" = stderr)
+    util::LogLevel logLevel = util::LogLevel::Info;
+    uint32_t workerThreads = 16; ///< request threads per worker without <Context maxThreads>
+    std::string signingSecret;   ///< data/serval.key, handed to every worker (WorkerSpec)
+    std::chrono::milliseconds drainTimeout{30000}; ///< a retired worker's drain, then SIGKILL
+};
+
+/// The process model's root in the server (issue 11): the supervisor thread, the connector
+/// loops the lanes run on (ConnectorLoop), the registry crash records go to, and the factory every isolated
+/// Context is given (core::ContextServices::remoteApplication). Each Context version it builds gets its own
+/// WorkerGroup; the manager's page reads them through their Contexts.
+///
+/// OWNERSHIP: owned by the Server, started before the first deploy and stopped after the last
+/// Context stopped. THREADS: start()/stop() on the main thread; the factory on deploy threads.
+class ProcessManager
+{
+public:
+    explicit ProcessManager(ProcessManagerSettings settings);
+    ~ProcessManager();
+
+    /// Opens the registry, starts the supervisor; `loops`: how many I/O loops the Server's
+    /// Connectors will run (every isolated Context gets one lane per loop). Throws
+    /// registry::DatabaseError.
+    void start(unsigned loops);
+    void stop();
+
+    /// The Connectors are running: each lane moves to its loop (by http::Loop::index()).
+    void bindLoops(const std::vector<http::Loop*>& loops);
+    /// The Connectors have stopped (their loop threads exited): lanes run on the manager's
+    /// own thread until their Contexts stop.
+    void loopsEnded();
+
+    /// The factory for every isolated Context (core::ContextServices::remoteApplication).
+    core::RemoteApplicationFactory factory();
+
+private:
+    ProcessManagerSettings _settings;
+    std::unique_ptr<registry::Registry> _registry;
+    Supervisor _supervisor;
+    /// Runs lane tasks while the connector loops are not running (ConnectorLoop's fallback).
+    std::unique_ptr<ForwardingLoop> _fallback;
+    std::vector<std::unique_ptr<ConnectorLoop>> _loops; ///< by http::Loop::index()
+};
+
+/// The GroupSettings of a Context from its resolved <Context> settings.
+GroupSettings groupSettings(const config::ContextConfig& context, const ProcessManagerSettings& server);
+
+} // namespace serval::process

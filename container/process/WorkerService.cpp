@@ -1,0 +1,523 @@
+#include "process/WorkerService.h"
+
+#include "app/AppLoader.h"
+#include "config/ConfigError.h"
+#include "config/WebAppConfig.h"
+#include "process/CrashCapture.h"
+#include "process/Messages.h"
+#include "process/Wire.h"
+#include "servlets/DefaultServlet.h"
+#include "util/Log.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace serval::process {
+
+/// One request and its response inside the worker.
+/// THREADS: the channel thread fills the request (head, body) until dispatch(); then one
+/// request thread owns the exchange. `credit` is guarded by the channel's mutex, `cancelled`
+/// is atomic (the channel thread sets it).
+class WorkerStream final : public http::ResponseSink
+{
+public:
+    WorkerStream(WorkerService& service, WorkerChannel& channel, uint32_t id) noexcept
+        : service(service), channel(channel), id(id)
+    {}
+
+    bool sendHead(const http::HttpResponse& response, bool chunked) noexcept override
+    {
+        std::string& head = buffer;
+        try {
+            encodeResponseHead(response, chunked ? -1 : response.declaredContentLength(), head);
+        } catch (...) {
+            return false;
+        }
+        headSent = true;
+        return service.write(*this, RecordType::ResponseHead, 0, head, {}, 0, true);
+    }
+    bool sendBody(std::string_view data) noexcept override { return sendBytes(data, false); }
+
+    /// `data` in body records of at most kBodyChunk bytes; the last one ends the stream if `end`.
+    bool sendBytes(std::string_view data, bool end) noexcept
+    {
+        do {
+            std::string_view chunk = data.substr(0, kBodyChunk);
+            data.remove_prefix(chunk.size());
+            bool last = data.empty();
+            if (!service.write(*this, RecordType::ResponseBody, last && end ? kEndStream : 0, chunk, {},
+                               static_cast<uint32_t>(chunk.size()), last))
+                return false;
+            bytesSent += chunk.size();
+        } while (!data.empty());
+        return true;
+    }
+
+    WorkerService& service;
+    WorkerChannel& channel;
+    const uint32_t id;
+    http::HttpExchange exchange;
+    int64_t expectedBody = -1;
+    bool dispatched = false;
+    bool headSent = false;
+    uint64_t bytesSent = 0;
+    int64_t credit = kStreamWindow;
+    std::atomic<bool> cancelled{false};
+    std::string buffer;
+};
+
+namespace {
+
+constexpr const char* kLog = "worker";
+
+uint64_t monotonicNanos() noexcept
+{
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool fileExists(const std::string& path)
+{
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+} // namespace
+
+WorkerService::WorkerService(ControlSocket control, WorkerSpec spec)
+    : _control(std::move(control)), _spec(std::move(spec))
+{
+    _epoll = ::epoll_create1(EPOLL_CLOEXEC);
+    _wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+WorkerService::~WorkerService()
+{
+    {
+        std::lock_guard<std::mutex> lock(_queueMutex);
+        _stopping = true;
+    }
+    _queueReady.notify_all();
+    for (std::thread& t : _threads)
+        t.join();
+    if (_engine) _engine->stop();
+    if (_epoll >= 0) ::close(_epoll);
+    if (_wake >= 0) ::close(_wake);
+}
+
+util::Expected<std::string> WorkerService::start()
+{
+    try {
+        core::ContextSpec spec;
+        spec.name = _spec.name;
+        spec.path = _spec.path;
+        spec.version = _spec.version;
+        spec.docBase = _spec.docBase;
+        spec.dataDir = _spec.dataDir; // the Context creates it if the server has not yet
+        spec.maxBodySize = _spec.maxBodySize;
+        config::WebAppConfig defaults = config::readDefaultWebXml(_spec.defaultsWebXml);
+        std::string descriptor = _spec.docBase + "/WEB-INF/web.xml";
+        config::WebAppConfig app;
+        if (fileExists(descriptor)) {
+            app = config::readWebXml(descriptor, "WEB-INF/web.xml");
+        } else {
+            app.source = "WEB-INF/web.xml";
+        }
+        spec.webXml = config::mergeWebXml(defaults, app);
+
+        core::ContextServices services;
+        services.appLoader = &app::loadAppModule;
+        services.defaultServlet = servlets::defaultServletFactory();
+        services.signingSecret = _spec.signingSecret;
+        _context = std::make_shared<core::Context>(std::move(spec), services);
+        if (!_context->start()) {
+            std::string reason = _context->failureReason();
+            return util::failure(reason.empty() ? "the application did not start; see the log" : reason);
+        }
+        // The worker's own Engine routes exactly as the server does; its one Host answers
+        // whatever Host header the request carries.
+        config::HostConfig hostConfig;
+        hostConfig.name = "worker";
+        auto host = std::make_shared<core::Host>(hostConfig);
+        host->addContext(_context);
+        _engine = std::make_unique<core::Engine>("worker", services);
+        _engine->addHost(host);
+        if (!_engine->start()) return util::failure(_engine->failureReason());
+    } catch (const std::exception& e) {
+        return util::failure(e.what());
+    }
+    CrashCapture::recordModules();
+    std::string loaded;
+    for (const std::string& module : _context->moduleDescriptions())
+        loaded += (loaded.empty() ? "" : "; ") + module;
+    return loaded;
+}
+
+void WorkerService::attach(const ControlSocket::Message& message)
+{
+    WireReader r(message.payload);
+    uint32_t index = r.u32();
+    uint32_t capacity = r.u32();
+    if (!r.complete() || message.fds.size() != 3) throw std::runtime_error("malformed channel attachment");
+    auto channel = std::make_unique<WorkerChannel>();
+    channel->index = index;
+    auto& fds = const_cast<std::vector<util::FileDescriptor>&>(message.fds);
+    channel->channel.attach(std::move(fds[0]), std::move(fds[1]), std::move(fds[2]), capacity);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = _channels.size() + 2; // 0 control, 1 wake, 2.. channels
+    ::epoll_ctl(_epoll, EPOLL_CTL_ADD, channel->channel.wakeFd(), &ev);
+    _channels.push_back(std::move(channel));
+}
+
+void WorkerService::startThreads()
+{
+    for (uint32_t i = 0; i < _spec.threads; ++i)
+        _threads.emplace_back([this] { requestThread(); });
+}
+
+void WorkerService::requestThread()
+{
+    CrashCapture::enterThread();
+    while (true) {
+        WorkerStream* stream = nullptr;
+        {
+            std::unique_lock<std::mutex> lock(_queueMutex);
+            _queueReady.wait(lock, [this] { return _stopping || !_queue.empty(); });
+            if (_queue.empty()) return;
+            stream = _queue.front();
+            _queue.pop_front();
+        }
+        serve(*stream);
+    }
+}
+
+void WorkerService::serve(WorkerStream& stream)
+{
+    http::HttpExchange& exchange = stream.exchange;
+    CrashCapture::beginRequest(stream.channel.index, stream.id, exchange.request.method,
+                               exchange.request.target);
+    exchange.startNanos = monotonicNanos();
+    exchange.response.setSink(&stream);
+    exchange.response.setHeadOnly(exchange.request.isHead());
+    http::HeadDecision decision = _engine->onHead(exchange);
+    if (decision.rejectStatus == 0) {
+        _engine->service(exchange);
+    } else if (exchange.response.headers().empty() && exchange.response.body().empty()) {
+        exchange.response.setStatus(decision.rejectStatus);
+    }
+    finish(stream);
+    _engine->complete(exchange, stream.bytesSent);
+    CrashCapture::endRequest();
+    release(stream);
+}
+
+void WorkerService::finish(WorkerStream& stream)
+{
+    http::HttpResponse& response = stream.exchange.response;
+    if (stream.headSent) { // streamed with flush(): what is still buffered, then the end
+        std::string_view rest = response.headOnly() ? std::string_view() : std::string_view(response.body());
+        if (rest.empty()) {
+            write(stream, RecordType::ResponseBody, kEndStream, {}, {}, 0, true);
+        } else {
+            stream.sendBytes(rest, true);
+        }
+        return;
+    }
+    uint64_t length = response.contentLength();
+    bool bytes = !response.headOnly() && length > 0;
+    try {
+        encodeResponseHead(response, static_cast<int64_t>(length), stream.buffer);
+    } catch (...) {
+        return;
+    }
+    stream.headSent = true;
+    if (!write(stream, RecordType::ResponseHead, bytes ? 0 : kEndStream, stream.buffer, {}, 0, !bytes) ||
+        !bytes)
+        return;
+    if (!response.fileBody()) {
+        stream.sendBytes(std::string_view(response.body()).substr(0, length), true);
+        return;
+    }
+    // A file body (the DefaultServlet's larger files): read in chunks, like sendfile would.
+    int fd = response.fileBody()->fd();
+    uint64_t offset = response.fileOffset();
+    uint64_t left = std::min<uint64_t>(length, response.fileLength());
+    char chunk[kBodyChunk];
+    while (left > 0) {
+        ssize_t n = ::pread(fd, chunk, std::min<uint64_t>(left, sizeof chunk), static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break; // the file shrank: the server sees the short body and closes
+        offset += static_cast<uint64_t>(n);
+        left -= static_cast<uint64_t>(n);
+        if (!stream.sendBytes(std::string_view(chunk, static_cast<size_t>(n)), left == 0)) return;
+    }
+    if (left > 0) write(stream, RecordType::ResponseBody, kEndStream, {}, {}, 0, true);
+}
+
+bool WorkerService::write(WorkerStream& stream, RecordType type, uint16_t flags, std::string_view first,
+                          std::string_view second, uint32_t bodyBytes, bool publishNow)
+{
+    WorkerChannel& channel = stream.channel;
+    std::unique_lock<std::mutex> lock(channel.mutex);
+    constexpr auto kPatience = std::chrono::milliseconds(200); // a missed wake-up costs at most this
+    while (true) {
+        if (stream.cancelled.load(std::memory_order_relaxed)) return false;
+        if (bodyBytes > stream.credit) {
+            channel.channel.publish(); // what is staged must reach the server for it to grant more
+            channel.changed.wait_for(lock, kPatience);
+            continue;
+        }
+        RingWriter::Result result =
+            channel.channel.writer().write(static_cast<uint16_t>(type), flags, stream.id, first, second);
+        if (result == RingWriter::Result::Written) {
+            stream.credit -= bodyBytes;
+            if (publishNow) channel.channel.publish();
+            return true;
+        }
+        if (result != RingWriter::Result::Full) return false;
+        channel.channel.publish();
+        if (!channel.channel.prepareToWaitForSpace(
+                recordSize(static_cast<uint32_t>(first.size() + second.size()))))
+            channel.changed.wait_for(lock, kPatience);
+    }
+}
+
+void WorkerService::release(WorkerStream& stream)
+{
+    WorkerChannel& channel = stream.channel;
+    {
+        std::lock_guard<std::mutex> lock(channel.mutex);
+        channel.streams.erase(stream.id); // destroys the stream
+    }
+    if (_active.fetch_sub(1) == 1 && _draining.load()) {
+        uint64_t one = 1;
+        ssize_t ignored = ::write(_wake, &one, sizeof one);
+        (void)ignored;
+    }
+}
+
+void WorkerService::dispatch(WorkerStream& stream)
+{
+    stream.dispatched = true;
+    {
+        std::lock_guard<std::mutex> lock(_queueMutex);
+        _queue.push_back(&stream);
+    }
+    _queueReady.notify_one();
+}
+
+void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header, const std::string& payload)
+{
+    switch (static_cast<RecordType>(header.type)) {
+    case RecordType::RequestHead: {
+        auto stream = std::make_unique<WorkerStream>(*this, channel, header.stream);
+        if (!decodeRequestHead(payload, stream->exchange.request, stream->expectedBody)) {
+            LOG_ERROR(kLog, "a request head from the server does not decode; ignored");
+            return;
+        }
+        WorkerStream* raw = stream.get();
+        {
+            std::lock_guard<std::mutex> lock(channel.mutex);
+            if (!channel.streams.emplace(header.stream, std::move(stream)).second) return;
+        }
+        _active.fetch_add(1);
+        if ((header.flags & kEndStream) != 0) dispatch(*raw);
+        return;
+    }
+    case RecordType::RequestBody: {
+        WorkerStream* stream = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(channel.mutex);
+            auto it = channel.streams.find(header.stream);
+            if (it != channel.streams.end() && !it->second->dispatched) stream = it->second.get();
+        }
+        if (stream == nullptr) return;
+        std::string& body = stream->exchange.request.body;
+        if (body.size() + payload.size() <= _spec.maxBodySize) body.append(payload);
+        if (!payload.empty())
+            channel.pendingCredits.emplace_back(header.stream, static_cast<uint32_t>(payload.size()));
+        if ((header.flags & kEndStream) != 0) dispatch(*stream);
+        return;
+    }
+    case RecordType::Cancel: {
+        uint8_t reason = payload.empty() ? 0 : static_cast<uint8_t>(payload[0]);
+        onCancel(channel, header.stream, static_cast<CancelReason>(reason));
+        return;
+    }
+    case RecordType::ResponseCredit: {
+        uint32_t bytes = 0;
+        if (!decodeCredit(payload, bytes)) return;
+        {
+            std::lock_guard<std::mutex> lock(channel.mutex);
+            auto it = channel.streams.find(header.stream);
+            if (it != channel.streams.end()) it->second->credit += bytes;
+        }
+        channel.changed.notify_all();
+        return;
+    }
+    default:
+        LOG_ERROR(kLog, "unknown record type " + std::to_string(header.type) + " from the server; ignored");
+    }
+}
+
+void WorkerService::onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason)
+{
+    bool found = false;
+    {
+        std::lock_guard<std::mutex> lock(channel.mutex);
+        auto it = channel.streams.find(id);
+        if (it != channel.streams.end()) {
+            it->second->cancelled.store(true);
+            found = true;
+        }
+    }
+    channel.changed.notify_all();
+    if (!found || reason != CancelReason::Timeout) return;
+    // requestTimeout: the thread serving it dumps its own stack into the crash page; the server
+    // records it and recycles this worker once its other requests are done.
+    int32_t tid = CrashCapture::threadServing(channel.index, id);
+    if (tid != 0 && CrashCapture::captureStack(tid, channel.index, id, 200)) {
+        std::string payload;
+        WireWriter w(payload);
+        w.u32(channel.index);
+        w.u32(id);
+        _control.send(ControlType::StackCaptured, payload);
+    }
+}
+
+void WorkerService::onChannel(WorkerChannel& channel)
+{
+    RecordHeader header;
+    bool any = false;
+    while (true) {
+        RingReader::Result result = channel.channel.reader().read(header, _scratch);
+        if (result == RingReader::Result::Empty) break;
+        if (result == RingReader::Result::Corrupt) {
+            LOG_ERROR(kLog, "the server's request ring is corrupt; exiting");
+            CrashCapture::disarmExitHook();
+            ::_exit(3);
+        }
+        any = true;
+        onRecord(channel, header, _scratch);
+    }
+    if (any) channel.channel.consumed();
+}
+
+void WorkerService::flushCredits(WorkerChannel& channel)
+{
+    if (channel.pendingCredits.empty()) return;
+    std::lock_guard<std::mutex> lock(channel.mutex);
+    size_t sent = 0;
+    char buffer[4];
+    for (const auto& [stream, bytes] : channel.pendingCredits) {
+        if (channel.channel.writer().write(static_cast<uint16_t>(RecordType::RequestCredit), 0, stream,
+                                           encodeCredit(bytes, buffer)) != RingWriter::Result::Written)
+            break; // the ring is full: the rest go out on a later turn
+        ++sent;
+    }
+    channel.pendingCredits.erase(channel.pendingCredits.begin(), channel.pendingCredits.begin() + sent);
+    channel.channel.publish();
+}
+
+bool WorkerService::onControl()
+{
+    ControlSocket::Message message;
+    while (true) {
+        ControlSocket::Result result = _control.receive(message);
+        if (result == ControlSocket::Result::WouldBlock) return true;
+        if (result != ControlSocket::Result::Message) return false;
+        switch (message.type) {
+        case ControlType::Drain:
+            _draining.store(true);
+            break;
+        case ControlType::AttachChannel:
+            attach(message);
+            break;
+        default:
+            LOG_WARN(kLog,
+                     "unexpected control message " + std::to_string(static_cast<uint32_t>(message.type)));
+        }
+    }
+}
+
+bool WorkerService::drained()
+{
+    return _draining.load() && _active.load() == 0;
+}
+
+int WorkerService::run()
+{
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;
+    ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _control.fd(), &ev);
+    ev.data.u64 = 1;
+    ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, &ev);
+    startThreads();
+    int status = 0;
+    while (true) {
+        for (auto& channel : _channels)
+            onChannel(*channel);
+        bool creditsPending = false;
+        for (auto& channel : _channels) {
+            flushCredits(*channel);
+            creditsPending = creditsPending || !channel->pendingCredits.empty();
+        }
+        if (drained()) break;
+        bool sleep = true;
+        for (auto& channel : _channels)
+            sleep = channel->channel.prepareToSleep() && sleep;
+        if (!sleep) continue;
+        epoll_event events[16];
+        int n = ::epoll_wait(_epoll, events, 16, creditsPending ? 10 : (_draining.load() ? 100 : -1));
+        if (n < 0 && errno != EINTR) {
+            status = 1;
+            break;
+        }
+        bool gone = false;
+        for (int i = 0; i < n; ++i) {
+            uint64_t which = events[i].data.u64;
+            if (which == 0) {
+                gone = gone || !onControl();
+            } else if (which == 1) {
+                uint64_t value;
+                ssize_t ignored = ::read(_wake, &value, sizeof value);
+                (void)ignored;
+            } else if (which - 2 < _channels.size()) {
+                WorkerChannel& channel = *_channels[which - 2];
+                channel.channel.drainWake();
+                {
+                    std::lock_guard<std::mutex> lock(channel.mutex);
+                }
+                channel.changed.notify_all(); // ring space may have been freed
+            }
+        }
+        if (gone) { // the server closed the control socket or died: nothing will read our answers
+            LOG_WARN(kLog, "the server went away; exiting");
+            CrashCapture::disarmExitHook();
+            ::_exit(1);
+        }
+    }
+    {
+        std::lock_guard<std::mutex> lock(_queueMutex);
+        _stopping = true;
+    }
+    _queueReady.notify_all();
+    for (std::thread& t : _threads)
+        t.join();
+    _threads.clear();
+    if (_engine) _engine->stop(); // the app's on_destroy
+    _engine.reset();
+    _context.reset();
+    return status;
+}
+
+} // namespace serval::process

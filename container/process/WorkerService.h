@@ -1,0 +1,109 @@
+#pragma once
+
+#include "core/Engine.h"
+#include "process/Channel.h"
+#include "process/ControlSocket.h"
+#include "process/WorkerSpec.h"
+#include "util/Expected.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace serval::process {
+
+class WorkerStream;
+
+/// One channel as a worker holds it: the rings to one server I/O loop and the streams (one
+/// per request) that arrived on it.
+/// THREADS: the channel thread reads; request threads write responses under `mutex`, which
+/// also guards `streams` and every stream's response credit.
+struct WorkerChannel
+{
+    uint32_t index = 0;
+    Channel channel;
+    std::mutex mutex;
+    std::condition_variable changed; ///< credit arrived, ring space freed, or a stream was cancelled
+    std::unordered_map<uint32_t, std::unique_ptr<WorkerStream>> streams;
+    /// Request body bytes read but not yet granted back to the server (channel thread only).
+    std::vector<std::pair<uint32_t, uint32_t>> pendingCredits;
+};
+
+/// The serving side of a worker process: its own Engine with one Host and the app's Context
+/// (the same code the server runs in-process: container/app loads the library, the
+/// DefaultServlet serves static files where the request runs through app filters), the
+/// channels to the server's I/O loops, and a pool of request threads.
+///
+/// The channel thread (run()) sleeps on the control socket and each channel's eventfd, reads
+/// request records, assembles each request (head, then body records), and queues it for the
+/// request threads. A request thread runs the Engine (onHead, service, complete) and streams
+/// the response back: the head, then body records of at most kBodyChunk bytes within the
+/// stream's credit (kStreamWindow, replenished by the server as it writes to the client).
+///
+/// OWNERSHIP: owned by workerMain(). THREADS: see above; start() and run() on the main thread.
+class WorkerService
+{
+public:
+    WorkerService(ControlSocket control, WorkerSpec spec);
+    ~WorkerService();
+    WorkerService(const WorkerService&) = delete;
+    WorkerService& operator=(const WorkerService&) = delete;
+
+    /// Builds and starts the Context; a failure is one line for the server.
+    util::Expected<std::string> start();
+    ControlSocket& control() noexcept { return _control; }
+    /// Attaches a channel the server sent (ControlType::AttachChannel).
+    void attach(const ControlSocket::Message& message);
+    /// Serves until told to drain (then stops the Context) or the server goes away. Returns the
+    /// process exit status.
+    int run();
+
+private:
+    friend class WorkerStream;
+
+    void startThreads();
+    void requestThread();
+    void serve(WorkerStream& stream);
+    /// Sends the rest of a response once service() returned, then the end of the stream.
+    void finish(WorkerStream& stream);
+    void release(WorkerStream& stream);
+
+    bool onControl();
+    void onChannel(WorkerChannel& channel);
+    void onRecord(WorkerChannel& channel, const RecordHeader& header, const std::string& payload);
+    void onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason);
+    void flushCredits(WorkerChannel& channel);
+    void dispatch(WorkerStream& stream);
+    bool drained();
+
+    /// Writes one record of `stream` (a request thread), waiting for credit (body bytes) and ring
+    /// space. False if the stream was cancelled or the channel is unusable.
+    bool write(WorkerStream& stream, RecordType type, uint16_t flags, std::string_view first,
+               std::string_view second, uint32_t bodyBytes, bool publishNow);
+
+    ControlSocket _control;
+    WorkerSpec _spec;
+    std::unique_ptr<core::Engine> _engine;
+    std::shared_ptr<core::Context> _context;
+    std::vector<std::unique_ptr<WorkerChannel>> _channels;
+    int _epoll = -1;
+    int _wake = -1; ///< eventfd: a request thread finished a stream (drain, pending credits)
+
+    std::mutex _queueMutex;
+    std::condition_variable _queueReady;
+    std::deque<WorkerStream*> _queue;
+    bool _stopping = false;
+    std::vector<std::thread> _threads;
+
+    std::atomic<bool> _draining{false};
+    std::atomic<int64_t> _active{0}; ///< streams created and not yet released
+    std::string _scratch;
+};
+
+} // namespace serval::process

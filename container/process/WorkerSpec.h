@@ -1,0 +1,42 @@
+#pragma once
+
+#include "util/Log.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace serval::process {
+
+/// What a worker needs to build its Context: sent by the server as the first control message
+/// (ControlType::Spec). The worker reads the app's WEB-INF/web.xml from docBase and merges it
+/// over `defaultsWebXml` as the deployer does; the version directory never changes after the
+/// deploy renamed it into place, so both read the same file.
+struct WorkerSpec
+{
+    std::string host;    ///< the Host's name ("localhost")
+    std::string name;    ///< the Context's name ("shop")
+    std::string path;    ///< its context path ("/shop", "" for ROOT)
+    std::string version; ///< "" or "2"
+    std::string docBase; ///< the version directory
+    std::string dataDir; ///< data/<host>/<app> (core::ContextSpec::dataDir); "" for none
+    /// The server's data/serval.key (core::ContextServices::signingSecret): context_sign in a
+    /// worker makes the signatures the server process would. Sent over the private control socket only.
+    std::string signingSecret;
+    std::string defaultsWebXml; ///< conf/web.xml ("" when there is none)
+    uint64_t maxBodySize = 10ull * 1024 * 1024;
+    uint32_t threads = 16; ///< the worker's request threads
+    std::string logFile;   ///< the server log (opened in append mode); "" = stderr
+    util::LogLevel logLevel = util::LogLevel::Info;
+    std::string user;      ///< switch to this user when started as root ("" = stay)
+    uint32_t index = 0;    ///< which worker of its group (log lines)
+    uint32_t channels = 1; ///< AttachChannel messages that follow the spec (one per server I/O loop)
+
+    std::string encode() const;
+    static std::optional<WorkerSpec> decode(std::string_view payload);
+    /// "/shop" (or "/" for ROOT) with the version: "/shop##2".
+    std::string describe() const;
+};
+
+} // namespace serval::process
