@@ -5,11 +5,29 @@
 #include "datasource/SqliteConnection.h"
 #include "util/Log.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 namespace serval::datasource {
 
 const char* dataSourceTypeName(DataSourceType type) noexcept
 {
     return type == DataSourceType::Postgresql ? "postgresql" : "sqlite";
+}
+
+util::Expected<std::string> connectPassword(const DataSourceConfig& config)
+{
+    if (config.passwordFile.empty()) return config.password;
+    std::ifstream in(config.passwordFile);
+    std::string password;
+    if (!in || !std::getline(in, password)) {
+        return util::failure("data source \"" + config.name + "\": cannot read passwordFile " +
+                             config.passwordFile + ": " + std::strerror(errno) +
+                             "; it must hold the password on its first line");
+    }
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    return password;
 }
 
 DataSource::DataSource(DataSourceConfig config) : _config(std::move(config))

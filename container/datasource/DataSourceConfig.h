@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/Expected.h"
+
 #include <chrono>
 #include <string>
 
@@ -14,6 +16,13 @@ enum class DataSourceType
 /// "sqlite" / "postgresql" (server.xml's <DataSource type>).
 const char* dataSourceTypeName(DataSourceType type) noexcept;
 
+struct DataSourceConfig;
+
+/// The password `config` connects with: the first line of its passwordFile (read now, so a
+/// rotated password needs no restart), else its `password`. A failure names the file and says
+/// what it must hold. Any thread.
+util::Expected<std::string> connectPassword(const DataSourceConfig& config);
+
 /// One data source as the operator bound it (server.xml <DataSource>) or as the container
 /// defaults it (an unbound resource-ref: SQLite at data/<host>/<app>/<name>.db). Plain data,
 /// validated by config/ before it gets here; copied into the DataSource that uses it.
@@ -27,6 +36,11 @@ struct DataSourceConfig
     /// PostgreSQL: a file whose first line is the password; read at every connect, so a rotated
     /// password needs no restart. Empty: none (trust, peer, or ~/.pgpass).
     std::string passwordFile;
+    /// PostgreSQL: the password itself, used when passwordFile is empty. Set only in an isolated
+    /// app's worker process, from the WorkerSpec: the server read passwordFile (the worker may run
+    /// as a user who cannot) and sent it over the worker's private control socket. Never logged,
+    /// never shown.
+    std::string password;
     /// The pool's bound: at most this many connections are open at once.
     unsigned maxConnections = 8;
     /// How long acquire() waits for a free connection before PoolTimeout (apps answer 503).

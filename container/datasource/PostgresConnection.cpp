@@ -5,7 +5,6 @@
 #include "util/Log.h"
 
 #include <cstring>
-#include <fstream>
 #include <libpq-fe.h>
 #include <poll.h>
 
@@ -46,17 +45,11 @@ std::unique_ptr<PostgresConnection> PostgresConnection::open(const DataSourceCon
                                                              DataSourceStats* stats, DbError& error)
 {
     error = DbError{};
-    std::string password;
-    if (!config.passwordFile.empty()) {
-        std::ifstream in(config.passwordFile);
-        if (!in || !std::getline(in, password)) {
-            error.status = DbStatus::Error;
-            error.message = "data source \"" + config.name + "\": cannot read passwordFile " +
-                            config.passwordFile + ": " + std::strerror(errno) +
-                            "; it must hold the password on its first line";
-            return nullptr;
-        }
-        if (!password.empty() && password.back() == '\r') password.pop_back();
+    util::Expected<std::string> password = connectPassword(config);
+    if (!password) {
+        error.status = DbStatus::Error;
+        error.message = password.error();
+        return nullptr;
     }
     auto seconds = (config.acquireTimeout.count() + 999) / 1000;
     std::string connectTimeout = std::to_string(seconds < 2 ? 2 : seconds);
@@ -69,7 +62,7 @@ std::unique_ptr<PostgresConnection> PostgresConnection::open(const DataSourceCon
         "dbname",  "password", "connect_timeout", "client_encoding", "fallback_application_name",
         "options", nullptr};
     const char* values[] = {config.url.c_str(),
-                            password.empty() ? nullptr : password.c_str(),
+                            password->empty() ? nullptr : password->c_str(),
                             connectTimeout.c_str(),
                             "UTF8",
                             "serval",

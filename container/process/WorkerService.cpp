@@ -1,8 +1,10 @@
 #include "process/WorkerService.h"
 
 #include "app/AppLoader.h"
+#include "app/AppResources.h"
 #include "config/ConfigError.h"
 #include "config/WebAppConfig.h"
+#include "datasource/DataSource.h"
 #include "process/CrashCapture.h"
 #include "process/Messages.h"
 #include "process/Wire.h"
@@ -131,6 +133,12 @@ util::Expected<std::string> WorkerService::start()
             app.source = "WEB-INF/web.xml";
         }
         spec.webXml = config::mergeWebXml(defaults, app);
+        // The data sources the server bound and migrated, each with this worker's own pool
+        // (context_data_source answers from these, as in the server).
+        auto resources = std::make_shared<app::AppResources>();
+        for (const datasource::DataSourceConfig& source : _spec.dataSources)
+            resources->addDataSource(source.name, std::make_shared<datasource::DataSource>(source));
+        spec.resources = std::move(resources);
 
         core::ContextServices services;
         services.appLoader = &app::loadAppModule;

@@ -4,6 +4,13 @@
 
 namespace serval::process {
 
+namespace {
+
+/// More than any web.xml declares: a spec with more is not the server's.
+constexpr uint32_t kMaxDataSources = 256;
+
+} // namespace
+
 std::string WorkerSpec::encode() const
 {
     std::string out;
@@ -23,6 +30,18 @@ std::string WorkerSpec::encode() const
     w.text(user);
     w.u32(index);
     w.u32(channels);
+    w.u32(static_cast<uint32_t>(dataSources.size()));
+    for (const datasource::DataSourceConfig& source : dataSources) {
+        w.text(source.name);
+        w.u8(static_cast<uint8_t>(source.type));
+        w.text(source.url);
+        w.text(source.passwordFile);
+        w.text(source.password);
+        w.u32(source.maxConnections);
+        w.u64(static_cast<uint64_t>(source.acquireTimeout.count()));
+        w.u64(static_cast<uint64_t>(source.statementTimeout.count()));
+        w.u64(static_cast<uint64_t>(source.busyTimeout.count()));
+    }
     return out;
 }
 
@@ -45,6 +64,24 @@ std::optional<WorkerSpec> WorkerSpec::decode(std::string_view payload)
     spec.user = r.text();
     spec.index = r.u32();
     spec.channels = r.u32();
+    uint32_t sources = r.u32();
+    if (sources > kMaxDataSources) return std::nullopt;
+    for (uint32_t i = 0; i < sources && !r.failed(); ++i) {
+        datasource::DataSourceConfig source;
+        source.name = r.text();
+        uint8_t type = r.u8();
+        if (type > static_cast<uint8_t>(datasource::DataSourceType::Postgresql)) return std::nullopt;
+        source.type = static_cast<datasource::DataSourceType>(type);
+        source.url = r.text();
+        source.passwordFile = r.text();
+        source.password = r.text();
+        source.maxConnections = r.u32();
+        source.acquireTimeout = std::chrono::milliseconds(static_cast<int64_t>(r.u64()));
+        source.statementTimeout = std::chrono::milliseconds(static_cast<int64_t>(r.u64()));
+        source.busyTimeout = std::chrono::milliseconds(static_cast<int64_t>(r.u64()));
+        if (source.maxConnections == 0) return std::nullopt;
+        spec.dataSources.push_back(std::move(source));
+    }
     if (!r.complete() || level > static_cast<uint8_t>(util::LogLevel::Off) || spec.threads == 0 ||
         spec.channels == 0 || spec.channels > 1024)
         return std::nullopt;

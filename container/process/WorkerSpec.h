@@ -1,11 +1,13 @@
 #pragma once
 
+#include "datasource/DataSourceConfig.h"
 #include "util/Log.h"
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace serval::process {
 
@@ -32,6 +34,12 @@ struct WorkerSpec
     std::string user;      ///< switch to this user when started as root ("" = stay)
     uint32_t index = 0;    ///< which worker of its group (log lines)
     uint32_t channels = 1; ///< AttachChannel messages that follow the spec (one per server I/O loop)
+    /// The Context's data sources (web.xml <resource-ref>s) as the server's deployer resolved and
+    /// migrated them: the server.xml binding or the embedded SQLite file, with maxConnections
+    /// already this worker's share (ProcessManager::workerDataSources). The worker opens its own
+    /// pools from these. A PostgreSQL password travels as `password` (read by the server from
+    /// passwordFile), like signingSecret only over the private control socket, never logged.
+    std::vector<datasource::DataSourceConfig> dataSources;
 
     std::string encode() const;
     static std::optional<WorkerSpec> decode(std::string_view payload);

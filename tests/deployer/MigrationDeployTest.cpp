@@ -40,7 +40,10 @@ protected:
         ASSERT_FALSE(_database.empty()) << error;
     }
 
-    bool isPostgres() const { return GetParam() == "postgresql"; }
+    /// "sqlite", "postgresql": /shop in a worker process (the default isolation); with
+    /// "_inprocess": in the server (isolation="none"). Migrations run in the server either way.
+    bool isPostgres() const { return GetParam().rfind("postgresql", 0) == 0; }
+    bool inProcess() const { return GetParam().find("_inprocess") != std::string::npos; }
 
     /// A node: its own base directory (webapps, work, data) and server.xml; every node binds
     /// /shop to the same database (PostgreSQL, or one SQLite file for the two-node case).
@@ -52,14 +55,17 @@ protected:
     std::unique_ptr<Node> makeNode(const std::string& sharedSqlite = "")
     {
         auto node = std::make_unique<Node>();
+        std::string isolation = inProcess() ? " isolation=\"none\"" : "";
         std::string binding;
         if (isPostgres()) {
-            binding = "<Context path=\"/shop\"><DataSource name=\"main\" type=\"postgresql\" url=\"" +
-                      _postgres->url(_database) + "\" passwordFile=\"" + _postgres->passwordFile() +
-                      "\"/></Context>";
+            binding = "<Context path=\"/shop\"" + isolation +
+                      "><DataSource name=\"main\" type=\"postgresql\" url=\"" + _postgres->url(_database) +
+                      "\" passwordFile=\"" + _postgres->passwordFile() + "\"/></Context>";
         } else if (!sharedSqlite.empty()) {
-            binding =
-                "<Context path=\"/shop\"><DataSource name=\"main\" url=\"" + sharedSqlite + "\"/></Context>";
+            binding = "<Context path=\"/shop\"" + isolation + "><DataSource name=\"main\" url=\"" +
+                      sharedSqlite + "\"/></Context>";
+        } else if (inProcess()) {
+            binding = "<Context path=\"/shop\"" + isolation + "/>";
         }
         node->base.write(
             "conf/server.xml",
@@ -113,7 +119,9 @@ protected:
     std::string _database;
 };
 
-INSTANTIATE_TEST_SUITE_P(Engines, MigrationDeployTest, ::testing::Values("sqlite", "postgresql"),
+INSTANTIATE_TEST_SUITE_P(Engines, MigrationDeployTest,
+                         ::testing::Values("sqlite", "postgresql", "sqlite_inprocess",
+                                           "postgresql_inprocess"),
                          [](const auto& info) { return info.param; });
 
 } // namespace

@@ -1,5 +1,7 @@
-// The ABI 1.1 data source calls end to end: the real `serval` binary serving the C++ guestbook
-// (serval/db.hpp) and the pure C fixture (serval/abi.h) on both engines at once: an embedded
+// The ABI 1.2 data source calls end to end: the real `serval` binary serving the C++ guestbook
+// (serval/db.hpp) and the pure C fixture (serval/abi.h) on both engines, each app twice: in its
+// worker processes (the default isolation, where the worker opens its own pools from what the
+// server bound and migrated) and in the server (isolation="none"). Both engines: an embedded
 // SQLite database the app declared and nobody bound (data/localhost/<app>/main.db), and a
 // private PostgreSQL server bound in server.xml. One server and one PostgreSQL for the whole
 // binary (CTest runs it as one group).
@@ -22,6 +24,7 @@
 
 using namespace serval::test;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 
@@ -38,16 +41,42 @@ protected:
             return;
         }
         // Each app its own database: migrations history is per database.
-        auto bound = [&](std::string& failure) {
-            std::string database = postgres->createDatabase(failure);
-            lastDatabase = database;
-            return "<DataSource name=\"main\" type=\"postgresql\" url=\"" + postgres->url(database) +
+        auto bound = [&](std::string& failure, std::string* database = nullptr) {
+            std::string made = postgres->createDatabase(failure);
+            if (database != nullptr) *database = made;
+            return "<DataSource name=\"main\" type=\"postgresql\" url=\"" + postgres->url(made) +
                    "\" passwordFile=\"" + postgres->passwordFile() + "\" statementTimeout=\"5s\"/>";
         };
-        std::string guestbook = bound(error);
-        std::string dbc = bound(error);
-        std::string fortunes = bound(error);
-        fortunesDatabase = lastDatabase;
+        // Every app twice: in worker processes (the default) and in the server (isolation="none").
+        std::string contexts;
+        for (const std::string& variant : {std::string(), std::string(kInProcess)}) {
+            std::string isolation = variant.empty() ? "" : " isolation=\"none\"";
+            for (const char* app : {"gb", "dbc", "fortunes"}) {
+                std::string* database = std::string(app) == "fortunes" ? &fortunesDatabase[variant] : nullptr;
+                contexts += "    <Context path=\"/" + std::string(app) + "-postgresql" + variant + "\"" +
+                            isolation + ">" + bound(error, database) + "</Context>\n";
+                if (!variant.empty())
+                    contexts += "    <Context path=\"/" + std::string(app) + "-sqlite" + variant + "\"" +
+                                isolation + "/>\n";
+            }
+            contexts +=
+                "    <Context path=\"/small" + variant + "\"" + isolation +
+                "><DataSource name=\"main\" maxConnections=\"1\" acquireTimeout=\"300ms\"/></Context>\n";
+            for (bool pg : {false, true}) {
+                std::string engine = std::string(pg ? "postgresql" : "sqlite") + variant;
+                writeDataSourceApp(*base, "webapps/gb-" + engine, "guestbook",
+                                   guestbookWebXml("guestbook-" + engine),
+                                   {{"V1__create_tables.sql", createTables(pg)}});
+                writeDataSourceApp(*base, "webapps/dbc-" + engine, "dbc", dbcWebXml(),
+                                   {{"V1__create_tables.sql", createTables(pg)}});
+                // The sdk/examples/fortunes sample as it was built (its own migration, both engines).
+                std::filesystem::copy(std::string(SERVAL_BUILD_DIR) + "/bundles/fortunes",
+                                      base->file("webapps/fortunes-" + engine),
+                                      std::filesystem::copy_options::recursive);
+            }
+            writeDataSourceApp(*base, "webapps/small" + variant, "guestbook", guestbookWebXml("small"),
+                               {{"V1__create_tables.sql", createTables(false)}});
+        }
         if (!error.empty()) {
             setupError = error;
             return;
@@ -55,33 +84,8 @@ protected:
         base->write("conf/server.xml",
                     "<Server logFile=\"logs/serval.log\" accessLog=\"\">\n"
                     "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"1\" workerThreads=\"8\"/>\n"
-                    "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" appBase=\"webapps\">\n"
-                    "    <Context path=\"/gb-postgresql\">" +
-                        guestbook +
-                        "</Context>\n"
-                        "    <Context path=\"/dbc-postgresql\">" +
-                        dbc +
-                        "</Context>\n"
-                        "    <Context path=\"/fortunes-postgresql\">" +
-                        fortunes +
-                        "</Context>\n"
-                        "    <Context path=\"/small\"><DataSource name=\"main\" maxConnections=\"1\" "
-                        "acquireTimeout=\"300ms\"/></Context>\n"
-                        "  </Host></Engine>\n</Server>\n");
-        for (bool pg : {false, true}) {
-            std::string engine = pg ? "postgresql" : "sqlite";
-            writeDataSourceApp(*base, "webapps/gb-" + engine, "guestbook",
-                               guestbookWebXml("guestbook-" + engine),
-                               {{"V1__create_tables.sql", createTables(pg)}});
-            writeDataSourceApp(*base, "webapps/dbc-" + engine, "dbc", dbcWebXml(),
-                               {{"V1__create_tables.sql", createTables(pg)}});
-            // The sdk/examples/fortunes sample as it was built (its own migration, both engines).
-            std::filesystem::copy(std::string(SERVAL_BUILD_DIR) + "/bundles/fortunes",
-                                  base->file("webapps/fortunes-" + engine),
-                                  std::filesystem::copy_options::recursive);
-        }
-        writeDataSourceApp(*base, "webapps/small", "guestbook", guestbookWebXml("small"),
-                           {{"V1__create_tables.sql", createTables(false)}});
+                    "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" appBase=\"webapps\">\n" +
+                        contexts + "  </Host></Engine>\n</Server>\n");
         server = std::make_unique<ServalProcess>(base->path());
         if (!server->start()) setupError = server->error() + "\n" + server->log();
     }
@@ -94,7 +98,16 @@ protected:
 
     void SetUp() override { ASSERT_EQ(setupError, ""); }
 
-    bool isPostgres() const { return GetParam() == "postgresql"; }
+    /// "sqlite", "postgresql": the apps in worker processes (the default isolation); with
+    /// "_inprocess": the same apps in the server (isolation="none").
+    bool isPostgres() const { return GetParam().rfind("postgresql", 0) == 0; }
+    bool inProcess() const { return GetParam().find("_inprocess") != std::string::npos; }
+    /// What the apps of this parameter are named after: "sqlite", "postgresql-inprocess".
+    std::string suffix() const
+    {
+        return std::string(isPostgres() ? "postgresql" : "sqlite") + (inProcess() ? kInProcess : "");
+    }
+    std::string mode() const { return inProcess() ? kInProcess : ""; }
     static HttpReply get(const std::string& target) { return httpRequest(server->port(), "GET", target); }
     static HttpReply post(const std::string& target, const std::string& body)
     {
@@ -106,25 +119,26 @@ protected:
     static std::unique_ptr<ServalProcess> server;
     static PostgresServer* postgres;
     static std::string setupError;
-    static std::string lastDatabase;     ///< the database bound() made last
-    static std::string fortunesDatabase; ///< the one /fortunes-postgresql uses
+    static constexpr const char* kInProcess = "-inprocess";     ///< the apps with isolation="none"
+    static std::map<std::string, std::string> fortunesDatabase; ///< by mode: /fortunes-postgresql's
 };
 
 std::unique_ptr<TempDir> DataSourceAbiTest::base;
 std::unique_ptr<ServalProcess> DataSourceAbiTest::server;
 PostgresServer* DataSourceAbiTest::postgres = nullptr;
 std::string DataSourceAbiTest::setupError;
-std::string DataSourceAbiTest::lastDatabase;
-std::string DataSourceAbiTest::fortunesDatabase;
+std::map<std::string, std::string> DataSourceAbiTest::fortunesDatabase;
 
-INSTANTIATE_TEST_SUITE_P(Engines, DataSourceAbiTest, ::testing::Values("sqlite", "postgresql"),
+INSTANTIATE_TEST_SUITE_P(Engines, DataSourceAbiTest,
+                         ::testing::Values("sqlite", "postgresql", "sqlite_inprocess",
+                                           "postgresql_inprocess"),
                          [](const auto& info) { return info.param; });
 
 } // namespace
 
 TEST_P(DataSourceAbiTest, CppLayerInsertsInATransactionAndQueriesRows)
 {
-    std::string app = "/gb-" + GetParam();
+    std::string app = "/gb-" + suffix();
     HttpReply first = post(app + "/entries", "name=ada&message=hello%20there");
     ASSERT_EQ(first.status, 200) << first.body << server->log();
     EXPECT_EQ(first.body, "added 1\n");
@@ -136,7 +150,7 @@ TEST_P(DataSourceAbiTest, CppLayerInsertsInATransactionAndQueriesRows)
 
 TEST_P(DataSourceAbiTest, CppLayerBindsAndReadsEveryType)
 {
-    HttpReply reply = get("/gb-" + GetParam() + "/types");
+    HttpReply reply = get("/gb-" + suffix() + "/types");
     ASSERT_EQ(reply.status, 200) << reply.body << server->log();
     EXPECT_THAT(reply.body, HasSubstr("inserted=1\n"));
     EXPECT_THAT(reply.body, HasSubstr("columns=5\nname0=i\n"));
@@ -150,7 +164,7 @@ TEST_P(DataSourceAbiTest, CppLayerBindsAndReadsEveryType)
 
 TEST_P(DataSourceAbiTest, CApiReachesEveryCall)
 {
-    HttpReply reply = get("/dbc-" + GetParam() + "/all");
+    HttpReply reply = get("/dbc-" + suffix() + "/all");
     ASSERT_EQ(reply.status, 200) << reply.body << server->log();
     const std::string& b = reply.body;
     EXPECT_THAT(b, HasSubstr("undeclared=" + std::to_string(SERVAL_NOT_FOUND) + "\n"));
@@ -175,7 +189,7 @@ TEST_P(DataSourceAbiTest, CApiReachesEveryCall)
 
 TEST_P(DataSourceAbiTest, DatabaseErrorsCarryPortableSqlStates)
 {
-    HttpReply reply = get("/gb-" + GetParam() + "/fail");
+    HttpReply reply = get("/gb-" + suffix() + "/fail");
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_THAT(reply.body, HasSubstr("status=" + std::to_string(SERVAL_DB_ERROR) +
                                       "\nsqlstate=42P01\n"
@@ -188,20 +202,29 @@ TEST_P(DataSourceAbiTest, DatabaseErrorsCarryPortableSqlStates)
 
 TEST_P(DataSourceAbiTest, MigrationsRanBeforeTheAppServed)
 {
-    HttpReply reply = get("/gb-" + GetParam() + "/info");
+    HttpReply reply = get("/gb-" + suffix() + "/info");
     ASSERT_EQ(reply.status, 200) << reply.body;
-    EXPECT_THAT(reply.body, HasSubstr("app=guestbook-" + GetParam() + "\nschema=1\nhistory=1\ncolumns=3\n"));
+    EXPECT_THAT(reply.body, HasSubstr("app=guestbook-" + suffix() + "\nschema=1\nhistory=1\ncolumns=3\n"));
     EXPECT_THAT(reply.body,
-                HasSubstr("dataDirectory=" + base->path() + "/data/localhost/gb-" + GetParam() + "\n"));
+                HasSubstr("dataDirectory=" + base->path() + "/data/localhost/gb-" + suffix() + "\n"));
+    // The app ran where its isolation says: a worker process opened its own pool, or the server.
+    const std::string serverPid = "pid=" + std::to_string(server->pid()) + "\n";
+    if (inProcess()) {
+        EXPECT_THAT(reply.body, HasSubstr(serverPid));
+    } else {
+        EXPECT_THAT(reply.body, Not(HasSubstr(serverPid)));
+        EXPECT_THAT(reply.body, HasSubstr("pid="));
+    }
 }
 
 TEST_P(DataSourceAbiTest, UnboundDataSourceIsAnEmbeddedFileInTheDataDirectory)
 {
     if (isPostgres()) GTEST_SKIP() << "bound in server.xml: nothing embedded";
-    EXPECT_TRUE(std::filesystem::exists(base->file("data/localhost/gb-sqlite/main.db")));
-    EXPECT_EQ(get("/gb-sqlite/note?add=first").body, "first\n");
-    EXPECT_EQ(get("/gb-sqlite/note?add=second").body, "first\nsecond\n");
-    EXPECT_EQ(readFile(base->file("data/localhost/gb-sqlite/notes.txt")), "first\nsecond\n");
+    std::string app = "gb-" + suffix();
+    EXPECT_TRUE(std::filesystem::exists(base->file("data/localhost/" + app + "/main.db")));
+    EXPECT_EQ(get("/" + app + "/note?add=first").body, "first\n");
+    EXPECT_EQ(get("/" + app + "/note?add=second").body, "first\nsecond\n");
+    EXPECT_EQ(readFile(base->file("data/localhost/" + app + "/notes.txt")), "first\nsecond\n");
 }
 
 TEST_P(DataSourceAbiTest, ExhaustedPoolAnswers503WithRetryAfter)
@@ -209,23 +232,24 @@ TEST_P(DataSourceAbiTest, ExhaustedPoolAnswers503WithRetryAfter)
     if (isPostgres()) GTEST_SKIP() << "the pool is the same code on both engines; /small is SQLite";
     // /small has one connection and waits 300 ms for it: while /hold keeps it for 3 s, the next
     // request times out in the pool, and the SDK turns that into 503 + Retry-After.
+    std::string small = "/small" + mode();
     HttpReply held;
-    std::thread holder([&] { held = get("/small/hold?ms=3000"); });
-    EXPECT_TRUE(eventually([&] { return get("/small/entries").status == 503; }));
-    HttpReply busy = get("/small/entries");
+    std::thread holder([&] { held = get(small + "/hold?ms=3000"); });
+    EXPECT_TRUE(eventually([&] { return get(small + "/entries").status == 503; }));
+    HttpReply busy = get(small + "/entries");
     holder.join();
     EXPECT_EQ(held.status, 200);
     EXPECT_EQ(busy.status, 503) << busy.body;
     EXPECT_EQ(busy.header("Retry-After"), "1");
     EXPECT_TRUE(server->waitForLog("no connection became free within 300 ms"));
-    EXPECT_EQ(get("/small/entries").status, 200); // once it is back, the pool serves again
+    EXPECT_EQ(get(small + "/entries").status, 200); // once it is back, the pool serves again
 }
 
 // The TechEmpower sample (sdk/examples/fortunes) answers every test as the rules ask, on both
 // engines, from the same bundle: its migration filled World and Fortune before it served.
 TEST_P(DataSourceAbiTest, FortunesSampleAnswersTheTechEmpowerTests)
 {
-    std::string app = "/fortunes-" + GetParam();
+    std::string app = "/fortunes-" + suffix();
     HttpReply db = get(app + "/db");
     ASSERT_EQ(db.status, 200) << db.body << server->log();
     EXPECT_EQ(db.header("Content-Type"), "application/json");
@@ -265,10 +289,10 @@ TEST_P(DataSourceAbiTest, FortunesSampleAnswersTheTechEmpowerTests)
     serval::datasource::DataSourceConfig config;
     if (isPostgres()) {
         config.type = serval::datasource::DataSourceType::Postgresql;
-        config.url = postgres->url(fortunesDatabase);
+        config.url = postgres->url(fortunesDatabase[mode()]);
         config.passwordFile = postgres->passwordFile();
     } else {
-        config.url = base->file("data/localhost/fortunes-sqlite/main.db");
+        config.url = base->file("data/localhost/fortunes-" + suffix() + "/main.db");
     }
     serval::datasource::DataSource direct(config);
     serval::datasource::PooledConnection connection;
