@@ -1,4 +1,4 @@
-// The ABI 1.1 data source block of the host function table (serval/abi.h): context_data_source,
+// The ABI 1.2 data source block of the host function table (serval/abi.h): context_data_source,
 // datasource_*, db_* and stmt_*, over container/datasource. Every function is noexcept; a
 // failure is a status plus the thread's last error (db_last_error).
 

@@ -32,7 +32,7 @@ template <typename F> serval_status_t guarded(F&& body) noexcept
     }
 }
 
-/// Sets the ABI 1.1 data source members of the table (HostApiDataSource.cpp).
+/// Sets the ABI 1.2 data source members of the table (HostApiDataSource.cpp).
 void fillDataSourceFunctions(serval_host_api_t& table) noexcept;
 
 } // namespace serval::app::detail

@@ -171,19 +171,19 @@ TEST(AppLoaderTest, MissingEntrySymbolIsRefused)
 TEST(AppLoaderTest, OtherMajorEntryIsRefusedNamingBothVersions)
 {
     EXPECT_EQ(refusal("other_major"),
-              "app \"shop\" was built for ABI 2.x; this container provides 1.1: rebuild it against SDK 1.x");
+              "app \"shop\" was built for ABI 2.x; this container provides 1.2: rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, OtherMajorDescriptorIsRefusedNamingBothVersions)
 {
     EXPECT_EQ(refusal("other_major_descriptor"),
-              "app \"shop\" was built for ABI 2.0; this container provides 1.1: rebuild it against SDK 1.x");
+              "app \"shop\" was built for ABI 2.0; this container provides 1.2: rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, NewerMinorIsRefused)
 {
     EXPECT_EQ(refusal("newer_minor"),
-              "app \"shop\" was built for ABI 1.7; this container provides 1.1: rebuild it "
+              "app \"shop\" was built for ABI 1.7; this container provides 1.2: rebuild it "
               "against SDK 1.1 or upgrade Serval");
 }
 
@@ -267,7 +267,7 @@ TEST(AppLoaderTest, GoodAppLoadsAndDescribesItself)
 {
     Loaded app("good");
     ASSERT_TRUE(app.module);
-    EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.1)");
+    EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.2)");
     std::string error;
     EXPECT_EQ(app.module->createServlet("fixture.Nope", error), nullptr);
     EXPECT_EQ(error,

@@ -118,7 +118,7 @@ TEST_F(BundleValidatorTest, NamesTheAbiOfALibraryBuiltForAnotherMajor)
     addLibrary("other_major", "libshop.so");
     EXPECT_FALSE(validate());
     EXPECT_EQ(error, "shop.sar: app \"shop\": libshop.so exports serval_app_init_v2 (ABI 2.x) instead of "
-                     "serval_app_init_v1; this container provides 1.1: rebuild it against SDK 1.x");
+                     "serval_app_init_v1; this container provides 1.2: rebuild it against SDK 1.x");
 }
 
 TEST_F(BundleValidatorTest, HelperLibrariesBesideTheAppLibraryExportNoEntry)

@@ -379,7 +379,7 @@ TEST_F(SdkEndToEndTest, RefusedLibrariesAreLoggedWithTheirSentence)
         << server->log();
     EXPECT_THAT(server->log(), HasSubstr("rebuild it against SDK 1.x"));
     EXPECT_TRUE(
-        server->waitForLog("app \"refused-newer_minor\" was built for ABI 1.7; this container provides 1.1"))
+        server->waitForLog("app \"refused-newer_minor\" was built for ABI 1.7; this container provides 1.2"))
         << server->log();
     EXPECT_TRUE(server->waitForLog("app \"refused-short_struct\": its descriptor (serval_app_t) is 40 bytes"))
         << server->log();

@@ -30,11 +30,12 @@
  * thread-safe unless it takes a request, response or chain handle: those belong to the one thread
  * running that request.
  *
- * Room to grow (append-only, each a minor version bump): ABI 1.1 appends blocks to
- * serval_host_api_t after the last ABI 1.0 member, each under a "ABI 1.1: <block>" comment:
- * sessions, data sources, sdk helpers (multipart, security, code registration), async and
- * WebSocket. An app reaches a 1.1 member only after SERVAL_HAS_MEMBER says the host has it; the
- * C++ layer (serval/http.hpp) does that for you.
+ * Room to grow (append-only, each a minor version bump): blocks are appended to
+ * serval_host_api_t after the last member of the version before, each under a
+ * "ABI 1.<minor>: <block>" comment. ABI 1.1 added the sdk helpers (multipart, security, code
+ * registration); ABI 1.2 adds, in this order, sessions, data sources, async and WebSocket. An app
+ * reaches a member newer than 1.0 only after SERVAL_HAS_MEMBER says the host has it; the C++ layer
+ * (serval/http.hpp, serval/db.hpp) does that for you.
  *
  * The SHA-256 of this file is recorded in abi.h.sha256 next to it, per ABI version; a test fails
  * when this file changes without a version bump.
@@ -51,7 +52,7 @@ extern "C" {
 #endif
 
 #define SERVAL_ABI_MAJOR 1
-#define SERVAL_ABI_MINOR 1
+#define SERVAL_ABI_MINOR 2
 
 /* The one symbol an app exports. Its name carries the ABI major version. */
 #define SERVAL_APP_ENTRY_NAME "serval_app_init_v1"
@@ -82,11 +83,11 @@ typedef int32_t serval_status_t;
 #define SERVAL_UNSUPPORTED 8      /* not available in this host (newer feature) */
 #define SERVAL_MALFORMED 9        /* 1.1: the request body is not what its Content-Type says */
 #define SERVAL_TOO_LARGE 10       /* 1.1: over a configured limit (<multipart-config>) */
-/* ABI 1.1: data sources */
-#define SERVAL_DB_ERROR 11           /* the database refused the statement: db_last_error has why */
-#define SERVAL_DB_TIMEOUT 12         /* the statement ran past statementTimeout and was cancelled */
-#define SERVAL_DB_POOL_TIMEOUT 13    /* no connection became free within acquireTimeout: answer 503 */
-#define SERVAL_DB_CONNECTION_LOST 14 /* the database cannot be reached or the connection broke: 503 */
+/* 11: 1.2, the sessions block */
+#define SERVAL_DB_ERROR 12           /* 1.2: the database refused the statement: db_last_error has why */
+#define SERVAL_DB_TIMEOUT 13         /* 1.2: the statement ran past statementTimeout and was cancelled */
+#define SERVAL_DB_POOL_TIMEOUT 14    /* 1.2: no connection became free within acquireTimeout: answer 503 */
+#define SERVAL_DB_CONNECTION_LOST 15 /* 1.2: the database cannot be reached or the connection broke: 503 */
 
 /* Log levels for context_log. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_log_level_t;
@@ -185,11 +186,10 @@ typedef int32_t serval_request_int_field_t;
 typedef int32_t serval_context_field_t;
 #define SERVAL_CTX_CONTEXT_PATH 0 /* "" for the root context, "/shop" */
 #define SERVAL_CTX_DISPLAY_NAME 1 /* <display-name>, may be empty */
-/* 1.1: data/<host>/<app> (absolute), a directory for the app's own files, shared by its versions
- * and kept across redeploys (unlike the docBase, which a redeploy replaces). The embedded databases
- * of its data sources live there too (<name>.db). SERVAL_NOT_FOUND when the container gives the
- * app none (older hosts: SERVAL_INVALID_ARGUMENT). */
-#define SERVAL_CTX_DATA_DIR 2
+#define SERVAL_CTX_DATA_DIR                                                                                  \
+    2 /* 1.1: data/<host>/<app>, a directory for the app's own files, shared                                 \
+         by its versions and kept across redeploys; SERVAL_NOT_FOUND when                                    \
+         the container gives the app none (older hosts: INVALID_ARGUMENT) */
 
 /* A Set-Cookie to add to a response.
  * OWNERSHIP: the app's (usually on its stack); the host copies it during response_add_cookie.
@@ -210,7 +210,7 @@ typedef struct serval_cookie_t
 } serval_cookie_t;
 
 /* ---------------------------------------------------------------------------------------------
- * ABI 1.1: data sources
+ * ABI 1.2: data sources
  *
  * An app declares the data sources it needs in WEB-INF/web.xml
  * (<resource-ref><res-ref-name>main</res-ref-name></resource-ref>); the operator binds each one
@@ -220,21 +220,21 @@ typedef struct serval_cookie_t
  * mapped to the same classes), read with db_last_error.
  * ------------------------------------------------------------------------------------------- */
 
-/* A data source of the app's context. OWNERSHIP: host. LIFETIME: the context's (it may be kept
+/* 1.2: A data source of the app's context. OWNERSHIP: host. LIFETIME: the context's (it may be kept
  * in an instance from on_init to on_destroy). THREADS: any, concurrently. */
 typedef struct serval_datasource_t serval_datasource_t;
-/* A connection lent by a data source's bounded pool.
+/* 1.2: A connection lent by a data source's bounded pool.
  * OWNERSHIP: host; the app hands it back with db_release (a transaction left open is rolled back,
  * statements left open are finished). Hold it for one request at most: until it is released,
  * nobody else can use it.
  * LIFETIME: until db_release. THREADS: one thread at a time (never used concurrently). */
 typedef struct serval_db_t serval_db_t;
-/* A prepared statement of one connection, cached by the connection for the next db_prepare of
+/* 1.2: A prepared statement of one connection, cached by the connection for the next db_prepare of
  * the same SQL. OWNERSHIP: host; handed back with stmt_finish (db_release does it too).
  * LIFETIME: until stmt_finish or the release of its connection. THREADS: as its connection. */
 typedef struct serval_stmt_t serval_stmt_t;
 
-/* Column types for stmt_column_type. OWNERSHIP: plain values. LIFETIME: n/a. PostgreSQL's
+/* 1.2: Column types for stmt_column_type. OWNERSHIP: plain values. LIFETIME: n/a. PostgreSQL's
  * integer types and boolean read as INT64, real/double/numeric as DOUBLE, bytea as BLOB, every
  * other type as TEXT. */
 typedef int32_t serval_db_type_t;
@@ -244,7 +244,7 @@ typedef int32_t serval_db_type_t;
 #define SERVAL_DB_TEXT 3
 #define SERVAL_DB_BLOB 4
 
-/* The last data source failure on the calling thread, filled by db_last_error.
+/* 1.2: The last data source failure on the calling thread, filled by db_last_error.
  * OWNERSHIP: the app's (usually on its stack; set struct_size, the host fills what fits).
  * LIFETIME: the views point into host memory valid until the next data source call on this
  * thread. */
@@ -259,7 +259,7 @@ typedef struct serval_db_error_t
     int64_t offset;         /* byte offset in the SQL text the error points at; -1 if unknown */
 } serval_db_error_t;
 
-/* ---------------------------------------------------------------------------------------------
+/* 1.2: ---------------------------------------------------------------------------------------------
  * The host function table
  *
  * OWNERSHIP: host. LIFETIME: valid from the entry call until the app's on_destroy has returned
@@ -425,47 +425,47 @@ typedef struct serval_host_api_t
      * the same for every version of the app, never readable by it. For signed cookies and CSRF
      * tokens. Any thread. */
     serval_status_t (*context_sign)(serval_context_t* context, serval_str_t data, char* mac, size_t capacity);
-    /* ---- ABI 1.1: data sources ---- */
-    /* The data source the app declared as `name` in web.xml. SERVAL_NOT_FOUND if it declares
+    /* ---- ABI 1.2: data sources (every member of this block is 1.2) ---- */
+    /* 1.2: The data source the app declared as `name` in web.xml. SERVAL_NOT_FOUND if it declares
      * none of that name. Cheap (a lookup): may be called per request. */
     serval_status_t (*context_data_source)(serval_context_t* context, serval_str_t name,
                                            serval_datasource_t** out);
-    /* Lends a connection: an idle one, a new one while fewer than maxConnections are open, or
+    /* 1.2: Lends a connection: an idle one, a new one while fewer than maxConnections are open, or
      * the first one returned within acquireTimeout. SERVAL_DB_POOL_TIMEOUT when none came back in
      * time, SERVAL_DB_CONNECTION_LOST when the database cannot be reached (at once, no waiting):
      * both mean "answer 503". */
     serval_status_t (*datasource_acquire)(serval_datasource_t* source, serval_db_t** out);
-    /* Hands the connection back to its pool (see serval_db_t). */
+    /* 1.2: Hands the connection back to its pool (see serval_db_t). */
     void (*db_release)(serval_db_t* db);
-    /* A statement for one SQL statement with `?` placeholders, prepared once per connection and
+    /* 1.2: A statement for one SQL statement with `?` placeholders, prepared once per connection and
      * cached. SERVAL_DB_ERROR for SQL the database refuses. */
     serval_status_t (*db_prepare)(serval_db_t* db, serval_str_t sql, serval_stmt_t** out);
-    /* Runs one or more statements without parameters (";"-separated), discarding rows. */
+    /* 1.2: Runs one or more statements without parameters (";"-separated), discarding rows. */
     serval_status_t (*db_exec)(serval_db_t* db, serval_str_t sql);
-    /* Transactions. SQLite's begin takes the write lock at once (BEGIN IMMEDIATE); PostgreSQL's
+    /* 1.2: Transactions. SQLite's begin takes the write lock at once (BEGIN IMMEDIATE); PostgreSQL's
      * is read committed. After a failed statement PostgreSQL refuses everything until rollback,
      * and db_commit then fails (SQLSTATE 25P02). */
     serval_status_t (*db_begin)(serval_db_t* db);
     serval_status_t (*db_commit)(serval_db_t* db);
     serval_status_t (*db_rollback)(serval_db_t* db);
-    /* The last failure of a data source call on this thread (see serval_db_error_t). */
+    /* 1.2: The last failure of a data source call on this thread (see serval_db_error_t). */
     void (*db_last_error)(serval_db_error_t* out);
-    /* Binds parameter `index` (1 = the first `?`); values are copied. An unbound parameter is
+    /* 1.2: Binds parameter `index` (1 = the first `?`); values are copied. An unbound parameter is
      * NULL. SERVAL_INVALID_ARGUMENT for an index out of range. */
     serval_status_t (*stmt_bind_null)(serval_stmt_t* stmt, int32_t index);
     serval_status_t (*stmt_bind_int64)(serval_stmt_t* stmt, int32_t index, int64_t value);
     serval_status_t (*stmt_bind_double)(serval_stmt_t* stmt, int32_t index, double value);
     serval_status_t (*stmt_bind_text)(serval_stmt_t* stmt, int32_t index, serval_str_t value);
     serval_status_t (*stmt_bind_blob)(serval_stmt_t* stmt, int32_t index, const void* data, size_t len);
-    /* Runs the statement (first call after binding), then moves to the next row: *row is true
+    /* 1.2: Runs the statement (first call after binding), then moves to the next row: *row is true
      * while a row is there, false once it is done. Stepping again after that runs it again. */
     serval_status_t (*stmt_step)(serval_stmt_t* stmt, bool* row);
-    /* Ends the current run early (rows not read are dropped); bindings stay. */
+    /* 1.2: Ends the current run early (rows not read are dropped); bindings stay. */
     serval_status_t (*stmt_reset)(serval_stmt_t* stmt);
-    /* Columns of the result, known before the first step (as of when the statement was prepared:
+    /* 1.2: Columns of the result, known before the first step (as of when the statement was prepared:
      * after a migration changed them, the first step shows the new ones). */
     int32_t (*stmt_column_count)(serval_stmt_t* stmt);
-    /* Column getters for the current row (0 = the first column). An index out of range reads as
+    /* 1.2: Column getters for the current row (0 = the first column). An index out of range reads as
      * NULL. Values convert as SQLite does: NULL reads as 0 or "", text as a number where it can.
      * Text and blob views are valid until the next stmt_step, stmt_reset or stmt_finish. */
     serval_str_t (*stmt_column_name)(serval_stmt_t* stmt, int32_t column);
@@ -474,9 +474,9 @@ typedef struct serval_host_api_t
     double (*stmt_column_double)(serval_stmt_t* stmt, int32_t column);
     serval_str_t (*stmt_column_text)(serval_stmt_t* stmt, int32_t column);
     serval_str_t (*stmt_column_blob)(serval_stmt_t* stmt, int32_t column);
-    /* Rows inserted, updated or deleted by the run that just finished. */
+    /* 1.2: Rows inserted, updated or deleted by the run that just finished. */
     int64_t (*stmt_changes)(serval_stmt_t* stmt);
-    /* Hands the statement back to its connection's cache (see serval_stmt_t). */
+    /* 1.2: Hands the statement back to its connection's cache (see serval_stmt_t). */
     void (*stmt_finish)(serval_stmt_t* stmt);
 } serval_host_api_t;
 

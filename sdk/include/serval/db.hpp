@@ -1,4 +1,4 @@
-// serval/db.hpp: the C++17 layer over the data source calls of serval/abi.h (ABI 1.1,
+// serval/db.hpp: the C++17 layer over the data source calls of serval/abi.h (ABI 1.2,
 // header-only; servlet.hpp includes it).
 //
 //   serval::DataSource db = request.context().dataSource("main");   // web.xml <resource-ref>
@@ -67,7 +67,7 @@ struct Blob
 
 namespace detail {
 
-/// True if this host has the ABI 1.1 data source calls (checked once per use, cheaply).
+/// True if this host has the ABI 1.2 data source calls (checked once per use, cheaply).
 inline bool hasDataSources() noexcept
 {
     return SERVAL_HAS_MEMBER(&host(), serval_host_api_t, stmt_finish);
@@ -417,7 +417,8 @@ private:
 inline DataSource ServletContext::dataSource(std::string_view name) const
 {
     if (!detail::hasDataSources()) {
-        throw Error(SERVAL_UNSUPPORTED, "this container has no data sources (ABI 1.0): upgrade Serval");
+        throw Error(SERVAL_UNSUPPORTED,
+                    "this container has no data sources (they came with ABI 1.2): upgrade Serval");
     }
     serval_datasource_t* handle = nullptr;
     serval_status_t status = detail::host().context_data_source(_handle, detail::str(name), &handle);
