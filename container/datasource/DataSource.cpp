@@ -177,7 +177,21 @@ DataSourceStatsSnapshot DataSource::stats() const
     out.latencyBuckets = _stats.latency.snapshot();
     out.p50Micros = _stats.latency.percentileMicros(0.50);
     out.p99Micros = _stats.latency.percentileMicros(0.99);
+    std::lock_guard<std::mutex> lock(_contributorsMutex);
+    for (auto it = _contributors.begin(); it != _contributors.end();) {
+        if ((*it)(out)) {
+            ++it;
+        } else {
+            it = _contributors.erase(it);
+        }
+    }
     return out;
+}
+
+void DataSource::addStatsContributor(StatsContributor contributor)
+{
+    std::lock_guard<std::mutex> lock(_contributorsMutex);
+    _contributors.push_back(std::move(contributor));
 }
 
 } // namespace serval::datasource

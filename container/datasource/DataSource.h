@@ -6,6 +6,7 @@
 #include "datasource/PooledConnection.h"
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,7 +46,15 @@ public:
     /// Closes the idle connections (the next acquire opens fresh ones). Any thread.
     void closeIdle() noexcept;
 
+    /// This pool's stats plus those of every contributor: the same data source's pools in other
+    /// processes (an isolated app's workers, process::WorkerGroup). May wait for them briefly.
     DataSourceStatsSnapshot stats() const;
+
+    /// Adds someone else's pools of this data source to stats(): `contributor` adds theirs to the
+    /// snapshot it is given and returns false once they are gone for good (it is then dropped).
+    /// Called by the process manager when an isolated Context starts; any thread.
+    using StatsContributor = std::function<bool(DataSourceStatsSnapshot&)>;
+    void addStatsContributor(StatsContributor contributor);
 
 private:
     friend class PooledConnection;
@@ -60,6 +69,9 @@ private:
     std::vector<std::unique_ptr<Connection>> _idle; ///< most recently returned last
     unsigned _open = 0;                             ///< idle + lent + being opened
     unsigned _waiting = 0;
+    /// Separate from _mutex: a contributor may take a while, and acquire() must not wait for it.
+    mutable std::mutex _contributorsMutex;
+    mutable std::vector<StatsContributor> _contributors;
 };
 
 } // namespace serval::datasource

@@ -56,6 +56,28 @@ struct DataSourceStatsSnapshot
     std::array<uint64_t, util::LatencyHistogram::kBuckets> latencyBuckets{}; ///< per bucket, not cumulative
     uint64_t p50Micros = 0;
     uint64_t p99Micros = 0;
+
+    /// Adds the gauges, counters and latencies of another pool of the same data source (an
+    /// isolated app's worker); maxConnections stays this one's (the app's bound).
+    void add(const DataSourceStatsSnapshot& other) noexcept
+    {
+        open += other.open;
+        inUse += other.inUse;
+        waiting += other.waiting;
+        acquires += other.acquires;
+        waits += other.waits;
+        timeouts += other.timeouts;
+        connectFailures += other.connectFailures;
+        opened += other.opened;
+        discarded += other.discarded;
+        errors += other.errors;
+        queries += other.queries;
+        queryNanos += other.queryNanos;
+        for (size_t i = 0; i < latencyBuckets.size(); ++i)
+            latencyBuckets[i] += other.latencyBuckets[i];
+        p50Micros = util::LatencyHistogram::percentileMicros(latencyBuckets, 0.50);
+        p99Micros = util::LatencyHistogram::percentileMicros(latencyBuckets, 0.99);
+    }
 };
 
 } // namespace serval::datasource

@@ -48,6 +48,23 @@ std::vector<datasource::DataSourceConfig> workerDataSources(const core::ContextR
     return out;
 }
 
+void addWorkerStats(const core::ContextResources* resources, const std::shared_ptr<WorkerGroup>& group)
+{
+    const auto* bound = dynamic_cast<const app::AppResources*>(resources);
+    if (bound == nullptr) return;
+    // Long enough for a busy worker's channel thread to answer, short enough for an admin page.
+    constexpr std::chrono::milliseconds kWait{250};
+    for (const auto& [name, source] : bound->dataSources()) {
+        source->addStatsContributor([weak = std::weak_ptr<WorkerGroup>(group),
+                                     name = name](datasource::DataSourceStatsSnapshot& into) {
+            std::shared_ptr<WorkerGroup> workers = weak.lock();
+            if (!workers) return false; // that version is gone
+            workers->addDataSourceStats(name, into, kWait);
+            return true;
+        });
+    }
+}
+
 ProcessManager::ProcessManager(ProcessManagerSettings settings) : _settings(std::move(settings)) {}
 
 ProcessManager::~ProcessManager()
@@ -110,12 +127,14 @@ core::RemoteApplicationFactory ProcessManager::factory()
         worker.logLevel = _settings.logLevel;
         worker.user = spec.settings.user;
         GroupSettings group = groupSettings(spec.settings, _settings);
+        worker.appLibraries = spec.appLibraries;
         worker.dataSources = workerDataSources(spec.resources.get(), group.processes);
         std::vector<LaneLoop*> loops;
         for (auto& loop : _loops)
             loops.push_back(loop.get());
         auto workers = std::make_shared<WorkerGroup>(worker, std::move(group), _supervisor, std::move(loops),
                                                      _registry.get());
+        addWorkerStats(spec.resources.get(), workers);
         return std::make_unique<IsolatedApplication>(std::move(workers));
     };
 }

@@ -79,6 +79,11 @@ GroupSettings groupSettings(const config::ContextConfig& context, const ProcessM
 /// maxConnections / processes, at least 1. A PostgreSQL passwordFile is read here, in the server, and
 /// travels as the password; if the server cannot read it, the file name travels instead and the
 /// worker's connect fails with that message. Called on a deploy thread when the Context starts.
+/// Makes the server's DataSource objects of an isolated Context (`resources`) report its
+/// workers' pools too (DataSource::addStatsContributor), so the admin page and /metrics show what
+/// the app uses, not just the migrations' pool. Until `group` is destroyed.
+void addWorkerStats(const core::ContextResources* resources, const std::shared_ptr<WorkerGroup>& group);
+
 std::vector<datasource::DataSourceConfig> workerDataSources(const core::ContextResources* resources,
                                                             uint32_t processes);
 

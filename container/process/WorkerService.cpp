@@ -123,6 +123,7 @@ util::Expected<std::string> WorkerService::start()
         spec.version = _spec.version;
         spec.docBase = _spec.docBase;
         spec.dataDir = _spec.dataDir; // the Context creates it if the server has not yet
+        spec.appLibraries = _spec.appLibraries;
         spec.maxBodySize = _spec.maxBodySize;
         config::WebAppConfig defaults = config::readDefaultWebXml(_spec.defaultsWebXml);
         std::string descriptor = _spec.docBase + "/WEB-INF/web.xml";
@@ -138,6 +139,7 @@ util::Expected<std::string> WorkerService::start()
         auto resources = std::make_shared<app::AppResources>();
         for (const datasource::DataSourceConfig& source : _spec.dataSources)
             resources->addDataSource(source.name, std::make_shared<datasource::DataSource>(source));
+        _resources = resources;
         spec.resources = std::move(resources);
 
         core::ContextServices services;
@@ -449,11 +451,27 @@ bool WorkerService::onControl()
         case ControlType::AttachChannel:
             attach(message);
             break;
+        case ControlType::StatsRequest:
+            sendDataSourceStats(message);
+            break;
         default:
             LOG_WARN(kLog,
                      "unexpected control message " + std::to_string(static_cast<uint32_t>(message.type)));
         }
     }
+}
+
+void WorkerService::sendDataSourceStats(const ControlSocket::Message& request)
+{
+    WireReader r(request.payload);
+    uint64_t sequence = r.u64();
+    if (!r.complete()) return;
+    NamedDataSourceStats stats;
+    if (_resources) {
+        for (const auto& [name, source] : _resources->dataSources())
+            stats.emplace_back(name, source->stats());
+    }
+    _control.send(ControlType::DataSourceStats, encodeDataSourceStats(sequence, stats));
 }
 
 bool WorkerService::drained()

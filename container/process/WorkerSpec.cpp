@@ -8,6 +8,8 @@ namespace {
 
 /// More than any web.xml declares: a spec with more is not the server's.
 constexpr uint32_t kMaxDataSources = 256;
+/// Likewise for the app libraries of one bundle.
+constexpr uint32_t kMaxLibraries = 1024;
 
 } // namespace
 
@@ -30,6 +32,12 @@ std::string WorkerSpec::encode() const
     w.text(user);
     w.u32(index);
     w.u32(channels);
+    w.u8(appLibraries ? 1 : 0);
+    if (appLibraries) {
+        w.u32(static_cast<uint32_t>(appLibraries->size()));
+        for (const std::string& library : *appLibraries)
+            w.text(library);
+    }
     w.u32(static_cast<uint32_t>(dataSources.size()));
     for (const datasource::DataSourceConfig& source : dataSources) {
         w.text(source.name);
@@ -64,6 +72,13 @@ std::optional<WorkerSpec> WorkerSpec::decode(std::string_view payload)
     spec.user = r.text();
     spec.index = r.u32();
     spec.channels = r.u32();
+    if (r.u8() != 0) {
+        uint32_t libraries = r.u32();
+        if (libraries > kMaxLibraries) return std::nullopt;
+        spec.appLibraries = std::vector<std::string>();
+        for (uint32_t i = 0; i < libraries && !r.failed(); ++i)
+            spec.appLibraries->emplace_back(r.text());
+    }
     uint32_t sources = r.u32();
     if (sources > kMaxDataSources) return std::nullopt;
     for (uint32_t i = 0; i < sources && !r.failed(); ++i) {

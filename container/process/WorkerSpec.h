@@ -34,6 +34,9 @@ struct WorkerSpec
     std::string user;      ///< switch to this user when started as root ("" = stay)
     uint32_t index = 0;    ///< which worker of its group (log lines)
     uint32_t channels = 1; ///< AttachChannel messages that follow the spec (one per server I/O loop)
+    /// The app libraries to load (core::ContextSpec::appLibraries: the deployer names the one
+    /// that exports the entry; its helpers beside it load with it). nullopt: every WEB-INF/lib/*.so.
+    std::optional<std::vector<std::string>> appLibraries;
     /// The Context's data sources (web.xml <resource-ref>s) as the server's deployer resolved and
     /// migrated them: the server.xml binding or the embedded SQLite file, with maxConnections
     /// already this worker's share (ProcessManager::workerDataSources). The worker opens its own

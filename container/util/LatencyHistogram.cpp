@@ -31,7 +31,12 @@ std::array<uint64_t, LatencyHistogram::kBuckets> LatencyHistogram::snapshot() co
 
 uint64_t LatencyHistogram::percentileMicros(double fraction) const noexcept
 {
-    auto counts = snapshot();
+    return percentileMicros(snapshot(), fraction);
+}
+
+uint64_t LatencyHistogram::percentileMicros(const std::array<uint64_t, kBuckets>& counts,
+                                            double fraction) noexcept
+{
     uint64_t total = 0;
     for (uint64_t c : counts)
         total += c;

@@ -184,13 +184,13 @@ TEST(AppLoaderTest, NewerMinorIsRefused)
 {
     EXPECT_EQ(refusal("newer_minor"),
               "app \"shop\" was built for ABI 1.7; this container provides 1.2: rebuild it "
-              "against SDK 1.1 or upgrade Serval");
+              "against SDK 1.2 or upgrade Serval");
 }
 
 TEST(AppLoaderTest, ShortDescriptorIsRefused)
 {
     EXPECT_EQ(refusal("short_struct"),
-              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.1 needs at "
+              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.2 needs at "
               "least " +
                   std::to_string(sizeof(serval_app_t)) + ": rebuild it against SDK 1.x");
 }

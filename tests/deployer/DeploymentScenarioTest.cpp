@@ -612,7 +612,9 @@ TEST_F(DeploymentScenarioTest, VerifyGivesTheAnswerOfTheDeploy)
     EXPECT_EQ(served("/shop/version.txt"), "404");
 }
 
-TEST_F(DeploymentScenarioTest, HelperLibrariesLoadWithTheAppAndAreNeverSharedByNameAcrossBundles)
+/// Three bundles, each with libhelper_app.so and a WEB-INF/lib/libgreeter.so beside it: "greet"
+/// and "same" with helper a, "other" with helper b under the same file name.
+static void writeHelperApps(serval::test::TempDir& tmp)
 {
     const char* webXml =
         "<?xml version=\"1.0\"?>\n<web-app>\n  <servlet><servlet-name>greet</servlet-name>"
@@ -631,6 +633,19 @@ TEST_F(DeploymentScenarioTest, HelperLibrariesLoadWithTheAppAndAreNeverSharedByN
     app("greet", "a");
     app("other", "b"); // another libgreeter.so under the same name
     app("same", "a");  // the very same file
+}
+
+TEST_F(DeploymentScenarioTest, HelperLibrariesLoadWithTheAppAndAreNeverSharedByNameAcrossBundles)
+{
+    // Libraries are shared by name within one process: in-process apps are where it matters.
+    tmp.write("conf/server.xml", R"(<Server>
+  <Connector address="127.0.0.1" port="0"/>
+  <Engine defaultHost="localhost">
+    <Host name="localhost" appBase="webapps" isolation="none"/>
+  </Engine>
+</Server>
+)");
+    writeHelperApps(tmp);
     ASSERT_TRUE(start()) << server->error();
     EXPECT_EQ(served("/greet/greet"), "hello from helper a") << server->log();
     EXPECT_TRUE(server->waitForLog("other: WEB-INF/lib/libgreeter.so differs from the libgreeter.so already "
@@ -638,5 +653,16 @@ TEST_F(DeploymentScenarioTest, HelperLibrariesLoadWithTheAppAndAreNeverSharedByN
                                    tmp.file("work/localhost/greet/")))
         << server->log();
     EXPECT_EQ(served("/other/greet"), "404");
+    EXPECT_EQ(served("/same/greet"), "hello from helper a");
+}
+
+TEST_F(DeploymentScenarioTest, IsolatedAppsEachLoadTheirOwnHelperOfTheSameName)
+{
+    // isolation="process" (the default): every app has processes of its own, so a helper of the
+    // same name in another bundle is never this one's, and nothing needs refusing.
+    writeHelperApps(tmp);
+    ASSERT_TRUE(start()) << server->error();
+    EXPECT_EQ(served("/greet/greet"), "hello from helper a") << server->log();
+    EXPECT_EQ(served("/other/greet"), "hello from helper b") << server->log();
     EXPECT_EQ(served("/same/greet"), "hello from helper a");
 }

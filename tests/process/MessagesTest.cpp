@@ -144,8 +144,11 @@ TEST(MessagesTest, SpecCarriesTheResolvedDataSources)
     embedded.url = "/srv/data/localhost/shop/audit.db";
     embedded.busyTimeout = std::chrono::milliseconds(100);
     spec.dataSources = {pg, embedded};
+    EXPECT_FALSE(WorkerSpec::decode(spec.encode())->appLibraries); // every WEB-INF/lib/*.so
+    spec.appLibraries = std::vector<std::string>{"/srv/work/shop/v2/WEB-INF/lib/libshop.so"};
     auto decoded = WorkerSpec::decode(spec.encode());
     ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->appLibraries, spec.appLibraries);
     ASSERT_EQ(decoded->dataSources.size(), 2u);
     const datasource::DataSourceConfig& a = decoded->dataSources[0];
     EXPECT_EQ(a.name, "main");
@@ -198,4 +201,33 @@ TEST(MessagesTest, WorkersShareTheAppsConnectionsAndGetThePasswordTheServerRead)
     EXPECT_EQ(four[0].maxConnections, 4u);
     EXPECT_EQ(four[1].maxConnections, 1u); // never below one
     EXPECT_TRUE(workerDataSources(nullptr, 2).empty());
+}
+
+TEST(MessagesTest, DataSourceStatsRoundTripAndAddUp)
+{
+    datasource::DataSourceStatsSnapshot a;
+    a.open = 2;
+    a.inUse = 1;
+    a.acquires = 10;
+    a.queries = 7;
+    a.latencyBuckets[3] = 7;
+    NamedDataSourceStats sent = {{"main", a}};
+    uint64_t sequence = 0;
+    NamedDataSourceStats received;
+    ASSERT_TRUE(decodeDataSourceStats(encodeDataSourceStats(42, sent), sequence, received));
+    EXPECT_EQ(sequence, 42u);
+    ASSERT_EQ(received.size(), 1u);
+    EXPECT_EQ(received[0].first, "main");
+    EXPECT_EQ(received[0].second.acquires, 10u);
+    EXPECT_EQ(received[0].second.latencyBuckets[3], 7u);
+    EXPECT_FALSE(decodeDataSourceStats(encodeDataSourceStats(42, sent).substr(1), sequence, received));
+
+    datasource::DataSourceStatsSnapshot total;
+    total.maxConnections = 16;
+    total.add(received[0].second);
+    total.add(a);
+    EXPECT_EQ(total.maxConnections, 16u); // the app's bound, not the workers' shares
+    EXPECT_EQ(total.open, 4u);
+    EXPECT_EQ(total.acquires, 20u);
+    EXPECT_EQ(total.p50Micros, util::LatencyHistogram::kBoundsMicros[3]);
 }

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <random>
 #include <serval/db.hpp>
+#include <serval/html.hpp>
 #include <serval/servlet.hpp>
 #include <string>
 #include <utility>
@@ -118,32 +119,6 @@ public:
     }
 };
 
-/// HTML-escapes `text` (the five characters the rules name) onto `out`.
-void appendEscaped(std::string& out, std::string_view text)
-{
-    for (char c : text) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        case '\'':
-            out += "&#39;";
-            break;
-        default:
-            out += c;
-        }
-    }
-}
-
 class Fortunes : public serval::HttpServlet
 {
 public:
@@ -163,7 +138,7 @@ public:
             html += "<tr><td>";
             html += std::to_string(id);
             html += "</td><td>";
-            appendEscaped(html, message);
+            html += serval::html::escape(message); // the five characters the rules name
             html += "</td></tr>";
         }
         html += "</table></body></html>";
