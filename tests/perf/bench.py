@@ -53,6 +53,9 @@ FORTUNES_MIGRATION = "sdk/examples/fortunes/migrations/V1__create_tables.sql"
 FORTUNES_CONTEXT = "/fortunes"
 FORTUNES_SQLITE_CONTEXT = "/fortunes-sqlite"
 DB_POOL = 16  # Serval's maxConnections and Tomcat's maxTotal
+# Where the fortunes sample runs: "process" (the default isolation: one worker process, which
+# opens its own pools) or "none" (in the server, like /hello).
+DB_ISOLATION = os.environ.get("SERVAL_DB_ISOLATION", "process")
 PG_USER = "bench"
 PG_DATABASES = {"serval": "hello_world_serval", "tomcat": "hello_world_tomcat"}
 POSTGRES_JDBC_JAR = "/usr/share/java/postgresql.jar"
@@ -603,8 +606,9 @@ class Serval(Server):
             return hello
         pg = (f'<DataSource name="main" type="postgresql" url="{self.postgres.url("serval")}" '
               f'maxConnections="{DB_POOL}"/>' if self.postgres else "")
-        return (hello + f'\n      <Context path="{FORTUNES_CONTEXT}">{pg}</Context>'
-                f'\n      <Context path="{FORTUNES_SQLITE_CONTEXT}"><DataSource name="main" '
+        iso = f' isolation="{DB_ISOLATION}"'
+        return (hello + f'\n      <Context path="{FORTUNES_CONTEXT}"{iso}>{pg}</Context>'
+                f'\n      <Context path="{FORTUNES_SQLITE_CONTEXT}"{iso}><DataSource name="main" '
                 f'maxConnections="{DB_POOL}"/></Context>\n    ')
 
     def command(self, placement):
