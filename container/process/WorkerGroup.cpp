@@ -36,7 +36,7 @@ struct WorkerGroup::Worker
     std::vector<std::string> timeouts; ///< requests past requestTimeout, waiting for the stack
     Clock::time_point stackDeadline{};
     bool recycledForTimeout = false;
-    uint64_t statsSequence = 0;       ///< the StatsRequest `dataSources` answers
+    uint64_t statsSequence = 0;       ///< the StatsRequest `dataSources` answers (they only grow)
     NamedDataSourceStats dataSources; ///< its pools as it last reported them
 
     WorkerProcess& process() const noexcept { return *handle->process; }
@@ -606,12 +606,12 @@ void WorkerGroup::addDataSourceStats(const std::string& name, datasource::DataSo
     }
     _statsArrived.wait_for(lock, wait, [&] {
         for (const auto& worker : asked) {
-            if (worker->statsSequence != sequence && worker->state != Worker::State::Exited) return false;
+            if (worker->statsSequence < sequence && worker->state != Worker::State::Exited) return false;
         }
         return true;
     });
     for (const auto& worker : asked) {
-        if (worker->statsSequence != sequence) continue;
+        if (worker->statsSequence < sequence) continue; // a later caller's answer is as fresh
         for (const auto& [source, stats] : worker->dataSources) {
             if (source == name) into.add(stats);
         }
