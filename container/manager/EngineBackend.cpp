@@ -11,8 +11,11 @@
 #include "util/Strings.h"
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <dirent.h>
+#include <fcntl.h>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -622,7 +625,7 @@ std::vector<DataSourceInfo> EngineBackend::dataSources(const std::string& host)
 }
 
 ActionResult EngineBackend::backup(const std::string& host, const std::string& path, const std::string& name,
-                                   std::string& copy)
+                                   util::FileDescriptor& copy)
 {
     if (_dataSources == nullptr) return failure(503, "unavailable", "this server has no data sources");
     std::string shown = host + (path.empty() ? "/" : path);
@@ -636,17 +639,19 @@ ActionResult EngineBackend::backup(const std::string& host, const std::string& p
                 "data source \"" + name + "\" of " + shown +
                     " is PostgreSQL: back it up with pg_dump (Serval backs up embedded databases only)");
         }
-        // SQLite's backup API writes a file: a temporary one beside the data, read back, removed.
+        // SQLite's backup API writes a file: a temporary one beside the data, opened and unlinked
+        // at once (the open descriptor keeps it until the response has streamed it).
         static std::atomic<uint64_t> sequence{0};
         std::string file = _dataSources->dataRoot() + "/.backup-" + std::to_string(::getpid()) + "-" +
                            std::to_string(++sequence) + ".db";
         try {
             entry.source->backup(file);
-            std::ifstream in(file, std::ios::binary);
-            copy.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-            bool read = !in.bad();
+            copy.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+            int why = errno;
             ::unlink(file.c_str());
-            if (!read) return failure(500, "backup_failed", "cannot read the copy back from " + file);
+            if (!copy)
+                return failure(500, "backup_failed",
+                               "cannot open the copy " + file + ": " + std::strerror(why));
         } catch (const std::exception& e) {
             ::unlink(file.c_str());
             return failure(500, "backup_failed", e.what());

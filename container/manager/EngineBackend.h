@@ -75,7 +75,7 @@ public:
     std::string metrics() override;
     std::vector<DataSourceInfo> dataSources(const std::string& host) override;
     ActionResult backup(const std::string& host, const std::string& path, const std::string& name,
-                        std::string& copy) override;
+                        util::FileDescriptor& copy) override;
 
     /// "running", "stopped", "failed", "deploying" for a Context's lifecycle state.
     static std::string stateName(const core::Context& context);

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace serval::manager {
@@ -922,7 +923,7 @@ AdminResponse ManagerApi::backup(const ApiCall& call)
     std::string name = get(call.params, "name");
     if (!validContextPath(path)) return error(400, "bad_request", BadContextPath);
     if (name.empty()) return error(400, "bad_request", "name the data source: backup?path=/shop&name=main");
-    std::string copy;
+    util::FileDescriptor copy;
     ActionResult result = guarded([&] { return _backend.backup(host, path, name, copy); });
     std::string target = host + (path.empty() ? "/" : path) + " " + name;
     audit(call.who, call.request, "backup", target, result.ok ? "ok" : result.detail);
@@ -937,7 +938,10 @@ AdminResponse ManagerApi::backup(const ApiCall& call)
     }
     response.headers.emplace_back("Content-Disposition",
                                   "attachment; filename=\"" + app + "-" + name + ".db\"");
-    response.body = std::move(copy);
+    struct stat st;
+    if (::fstat(copy.get(), &st) != 0) return error(500, "backup_failed", "cannot read the copy's size");
+    response.fileLength = static_cast<uint64_t>(st.st_size);
+    response.file = std::make_shared<http::FileBody>(copy.release());
     return response;
 }
 

@@ -208,11 +208,13 @@ public:
         (void)host;
         return {};
     }
-    /// A consistent copy (the file's bytes, into `copy`) of the embedded (SQLite) data source
-    /// `name` of the app at `path` on `host`, taken while the app keeps serving. 404 for no such data source,
-    /// 422 for one that is not embedded (PostgreSQL: pg_dump), 500 for a failed copy; the detail is one line.
+    /// A consistent copy of the embedded (SQLite) data source `name` of the app at `path` on
+    /// `host`, taken while the app keeps serving: `copy` is an open, already unlinked file holding
+    /// it, read from offset 0 (the response streams it; the copy is never held in memory). 404 for
+    /// no such data source, 422 for one that is not embedded (PostgreSQL: pg_dump), 500 for a
+    /// failed copy; the detail is one line.
     virtual ActionResult backup(const std::string& host, const std::string& path, const std::string& name,
-                                std::string& copy)
+                                util::FileDescriptor& copy)
     {
         (void)host, (void)path, (void)name, (void)copy;
         return ActionResult{false, 503, "unavailable", "this server has no data sources", std::nullopt};
