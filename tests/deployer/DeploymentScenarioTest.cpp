@@ -62,6 +62,15 @@ protected:
     void SetUp() override { serval::test::makeDirs(tmp.file("webapps")); }
     void TearDown() override { ::unsetenv("SERVAL_TEST_CRASH_AT"); }
 
+    /// conf/server.xml: one Connector on port 0 and the localhost Host with `hostAttributes`.
+    void writeServerXml(const std::string& hostAttributes)
+    {
+        tmp.write("conf/server.xml", "<Server>\n  <Connector address=\"127.0.0.1\" port=\"0\"/>\n"
+                                     "  <Engine defaultHost=\"localhost\">\n"
+                                     "    <Host name=\"localhost\" appBase=\"webapps\" " +
+                                         hostAttributes + "/>\n  </Engine>\n</Server>\n");
+    }
+
     bool start()
     {
         ::unlink(tmp.file("serval.stderr").c_str()); // ServalProcess looks for the first "listening" line
@@ -153,13 +162,7 @@ TEST_F(DeploymentScenarioTest, StabilityDelayComesFromServerXml)
     // <Host deployStabilityDelay="600">: a new file is deployed only once it has kept its size
     // and mtime for 600 ms, so the first 200 cannot come sooner (the default 100 ms would
     // answer in about 150 ms). A lower bound only: this cannot flake on a slow machine.
-    tmp.write("conf/server.xml", R"(<Server>
-  <Connector address="127.0.0.1" port="0"/>
-  <Engine defaultHost="localhost">
-    <Host name="localhost" appBase="webapps" deployStabilityDelay="600"/>
-  </Engine>
-</Server>
-)");
+    writeServerXml("deployStabilityDelay=\"600\"");
     ASSERT_TRUE(start()) << server->error();
     drop("shop.sar", "one", "");
     auto dropped = droppedAt;
@@ -510,13 +513,7 @@ TEST_F(DeploymentScenarioTest, LibraryThatStaysMappedIsReported)
 {
     // What stays mapped is the server's own business only in-process: an isolated app's
     // library is never loaded in the server (its workers exit with it).
-    tmp.write("conf/server.xml", R"(<Server>
-  <Connector address="127.0.0.1" port="0"/>
-  <Engine defaultHost="localhost">
-    <Host name="localhost" appBase="webapps" isolation="none"/>
-  </Engine>
-</Server>
-)");
+    writeServerXml("isolation=\"none\"");
     drop("shop.sar", "one", "nodelete");
     ASSERT_TRUE(start()) << server->error();
     ASSERT_EQ(served("/shop/ok"), "ok");
@@ -638,13 +635,7 @@ static void writeHelperApps(serval::test::TempDir& tmp)
 TEST_F(DeploymentScenarioTest, HelperLibrariesLoadWithTheAppAndAreNeverSharedByNameAcrossBundles)
 {
     // Libraries are shared by name within one process: in-process apps are where it matters.
-    tmp.write("conf/server.xml", R"(<Server>
-  <Connector address="127.0.0.1" port="0"/>
-  <Engine defaultHost="localhost">
-    <Host name="localhost" appBase="webapps" isolation="none"/>
-  </Engine>
-</Server>
-)");
+    writeServerXml("isolation=\"none\"");
     writeHelperApps(tmp);
     ASSERT_TRUE(start()) << server->error();
     EXPECT_EQ(served("/greet/greet"), "hello from helper a") << server->log();
