@@ -709,7 +709,7 @@ TEST_F(ManagerHttpTest, NoAppLivesBelowTheManagerAndItsCookieStaysThere)
 
     // /managerx is an ordinary path: it deploys, and the cookie's path does not cover it.
     auto managerx = callWithToken(token, "POST", "/manager/api/deploy?path=/managerx", bytes);
-    ASSERT_EQ(managerx.status, 200) << managerx.body;
+    ASSERT_EQ(managerx.status, 200) << managerx.body << server->log();
     EXPECT_EQ(call("GET", "/managerx/").body, "an app below the manager\n");
 }
 
