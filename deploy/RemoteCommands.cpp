@@ -10,6 +10,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace serval::deploy {
 
@@ -28,7 +30,8 @@ using Poco::JSON::Object;
 constexpr const char* Usage =
     "remote (manager API; --url URL or SERVAL_URL, --token TOKEN or SERVAL_TOKEN, --json):\n"
     "  list                                  applications on every host\n"
-    "  deploy FILE [--path P] [--update]     upload and deploy a bundle\n"
+    "  deploy FILE [--path P] [--update]     upload and deploy a bundle; --url repeated: a rolling\n"
+    "                                        deploy, one server at a time (--token once, or per --url)\n"
     "  deploy --on-server PATH [--path P]    deploy a bundle or app directory already on the server\n"
     "                                        (inside <Manager deployRoots>; nothing is uploaded)\n"
     "  undeploy P | start P | stop P | reload P\n"
@@ -38,8 +41,10 @@ constexpr const char* Usage =
 
 struct Options
 {
-    std::string url;
-    std::string token;
+    std::string url;                 ///< the server this call goes to
+    std::string token;               ///< its token
+    std::vector<std::string> urls;   ///< every --url, in order (a rolling deploy has several)
+    std::vector<std::string> tokens; ///< every --token: one for all urls, or one per url
     std::string host;
     std::string path;
     std::string output; ///< -o FILE (backup)
@@ -367,24 +372,31 @@ const RemoteCommand* findCommand(std::string_view name)
 int parseOptions(const std::string& command, const std::vector<std::string>& args, Options& options,
                  std::ostream& err)
 {
-    if (const char* url = std::getenv("SERVAL_URL")) options.url = url;
-    if (const char* token = std::getenv("SERVAL_TOKEN")) options.token = token;
-    const std::pair<const char*, std::string*> valued[] = {
-        {"--url", &options.url},   {"--token", &options.token}, {"--host", &options.host},
-        {"--path", &options.path}, {"-o", &options.output},     {"--output", &options.output}};
+    const std::pair<const char*, std::string*> valued[] = {{"--host", &options.host},
+                                                           {"--path", &options.path},
+                                                           {"-o", &options.output},
+                                                           {"--output", &options.output}};
+    const std::pair<const char*, std::vector<std::string>*> repeated[] = {{"--url", &options.urls},
+                                                                          {"--token", &options.tokens}};
     bool seenCommand = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         std::string* target = nullptr;
+        std::vector<std::string>* list = nullptr;
         for (const auto& [name, field] : valued) {
             if (arg == name) target = field;
         }
+        for (const auto& [name, field] : repeated) {
+            if (arg == name) list = field;
+        }
+        if ((target || list) && i + 1 >= args.size()) {
+            err << "servalctl: " << arg << " needs a value\n";
+            return 2;
+        }
         if (target) {
-            if (i + 1 >= args.size()) {
-                err << "servalctl: " << arg << " needs a value\n";
-                return 2;
-            }
             *target = args[++i];
+        } else if (list) {
+            list->push_back(args[++i]);
         } else if (arg == "--json") {
             options.json = true;
         } else if (arg == "--update") {
@@ -400,27 +412,123 @@ int parseOptions(const std::string& command, const std::vector<std::string>& arg
             options.positional.push_back(arg);
         }
     }
-    if (options.url.empty()) {
+    const char* envUrl = std::getenv("SERVAL_URL");
+    const char* envToken = std::getenv("SERVAL_TOKEN");
+    if (options.urls.empty() && envUrl && *envUrl) options.urls.emplace_back(envUrl);
+    if (options.tokens.empty() && envToken && *envToken) options.tokens.emplace_back(envToken);
+    if (options.urls.empty()) {
         err << "servalctl " << command << ": give the server with --url http://HOST:PORT (or SERVAL_URL)\n";
         return 2;
     }
-    if (options.token.empty()) {
+    if (options.urls.size() > 1 && command != "deploy") {
+        err << "servalctl " << command
+            << ": give one --url (only deploy goes to several servers, one at a time)\n";
+        return 2;
+    }
+    if (options.tokens.empty() || options.tokens[0].empty()) {
         err << "servalctl " << command
             << ": give an API token with --token (or SERVAL_TOKEN); create one in the manager page under API "
                "tokens\n";
         return 2;
     }
-    Poco::URI uri;
-    try {
-        uri = Poco::URI(options.url);
-    } catch (const std::exception&) {
-        err << "servalctl: bad --url \"" << options.url << "\"; use http://HOST:PORT\n";
+    if (options.tokens.size() != 1 && options.tokens.size() != options.urls.size()) {
+        err << "servalctl " << command
+            << ": give --token once (every server accepts it) or once per --url, in "
+            << "the same order (" << options.urls.size() << " urls, " << options.tokens.size()
+            << " tokens)\n";
         return 2;
     }
-    if (uri.getScheme() != "http" || uri.getHost().empty()) {
-        err << "servalctl: bad --url \"" << options.url
-            << "\"; use http://HOST:PORT (TLS: put nginx in front)\n";
-        return 2;
+    for (const std::string& url : options.urls) {
+        Poco::URI uri;
+        try {
+            uri = Poco::URI(url);
+        } catch (const std::exception&) {
+            err << "servalctl: bad --url \"" << url << "\"; use http://HOST:PORT\n";
+            return 2;
+        }
+        if (uri.getScheme() != "http" || uri.getHost().empty()) {
+            err << "servalctl: bad --url \"" << url << "\"; use http://HOST:PORT (TLS: put nginx in front)\n";
+            return 2;
+        }
+    }
+    options.url = options.urls[0];
+    options.token = options.tokens[0];
+    return 0;
+}
+
+/// The app at `host` + `path` in a GET /api/apps answer, or null.
+Object::Ptr findApp(const Object::Ptr& json, const std::string& host, const std::string& path)
+{
+    auto apps = json ? json->getArray("apps") : nullptr;
+    for (size_t i = 0; apps && i < apps->size(); ++i) {
+        auto app = apps->getObject(static_cast<unsigned>(i));
+        if (str(app, "host") == host && str(app, "path") == path) return app;
+    }
+    return nullptr;
+}
+
+/// After a node answered its deploy: polls its app list until `deployed` (host, path, version)
+/// is running there, so the next node is only touched once this one serves the new version.
+/// Returns "" or why it does not.
+std::string waitUntilServing(const Options& node, const Object::Ptr& deployed)
+{
+    const std::string host = str(deployed, "host");
+    const std::string path = str(deployed, "path");
+    const std::string version = str(deployed, "version");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::string last = "no answer";
+    while (true) {
+        Reply reply = call(node, "GET", "apps");
+        Object::Ptr app = reply.status == 200 ? findApp(reply.json, host, path) : nullptr;
+        if (app && str(app, "version") == version && str(app, "state") == "running") return "";
+        if (app && str(app, "state") == "failed")
+            return "version " + version + " failed: " + str(app, "failure");
+        last = app ? "version " + str(app, "version") + " " + appState(app)
+                   : "HTTP " + std::to_string(reply.status);
+        if (std::chrono::steady_clock::now() >= deadline)
+            return "version " + version + " did not serve within 60 s (last seen: " + last + ")";
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+/// `deploy --url A --url B ...`: one server at a time, each only after the previous one serves
+/// the new version; the first failure stops it, and the servers after it are not touched.
+int rollingDeploy(const Options& options, std::ostream& out, std::ostream& err)
+{
+    Call request = uploadBundle("deploy", options); // reads the bundle once, before any server
+    const size_t count = options.urls.size();
+    for (size_t i = 0; i < count; ++i) {
+        Options node = options;
+        node.url = options.urls[i];
+        node.token = options.tokens.size() == 1 ? options.tokens[0] : options.tokens[i];
+        std::string failure;
+        try {
+            Reply reply = call(node, request.method, request.endpoint, request.body, request.contentType);
+            Object::Ptr app = reply.json ? reply.json->getObject("app") : nullptr;
+            if (reply.status != 200 || !app) {
+                failure = str(reply.json, "detail");
+                if (failure.empty()) failure = "HTTP " + std::to_string(reply.status);
+            } else {
+                failure = waitUntilServing(node, app);
+                if (failure.empty()) {
+                    out << "[" << i + 1 << "/" << count << "] " << node.url << ": ";
+                    printDeployed("deploy", reply.json, out);
+                }
+            }
+        } catch (const Poco::Exception& e) {
+            failure = "cannot reach it: " + e.displayText();
+        }
+        if (failure.empty()) continue;
+        err << "servalctl deploy: " << node.url << ": " << failure << "\n";
+        err << "servalctl deploy: stopped at server " << i + 1 << " of " << count;
+        if (i > 0) err << "; deployed on the " << i << " before it";
+        if (i + 1 < count) {
+            err << "; not touched:";
+            for (size_t j = i + 1; j < count; ++j)
+                err << " " << options.urls[j];
+        }
+        err << "\n";
+        return 1;
     }
     return 0;
 }
@@ -454,6 +562,7 @@ int runRemoteCommand(const std::string& command, const std::vector<std::string>&
         return 2;
     }
     try {
+        if (options.urls.size() > 1) return rollingDeploy(options, out, err);
         Call request = row->build(command, options);
         Reply reply = call(options, request.method, request.endpoint, request.body, request.contentType);
         if (reply.status != 200) return failed(err, command, reply);

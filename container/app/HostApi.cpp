@@ -613,6 +613,154 @@ serval_status_t contextSign(serval_context_t* context, serval_str_t data, char* 
     });
 }
 
+// ---- ABI 1.2: sessions ----------------------------------------------------------------------------
+
+constexpr size_t kMaxSessionNameBytes = 1024;
+constexpr size_t kMaxSessionValueBytes = 1024 * 1024;
+
+/// The session behind a handle, or nullptr once invalidated.
+core::HttpSession* live(serval_session_t* s) noexcept
+{
+    return s->session != nullptr && s->session->valid() ? s->session : nullptr;
+}
+
+serval_status_t requestSession(serval_request_t* request, bool create, serval_session_t** out) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* session = req(request).session(create);
+        if (session == nullptr) {
+            return req(request).sessionStatus() == core::HttpSession::Status::Unavailable ? SERVAL_UNAVAILABLE
+                                                                                          : SERVAL_NOT_FOUND;
+        }
+        request->session.session = session;
+        request->session.request = request->request;
+        request->session.id.clear();
+        *out = &request->session;
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t sessionId(serval_session_t* handle, serval_str_t* out) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* s = live(handle);
+        if (s == nullptr) return SERVAL_INVALID_ARGUMENT;
+        if (handle->id.empty()) handle->id = s->id();
+        *out = str(handle->id);
+        return SERVAL_OK;
+    });
+}
+
+template <typename T, typename F>
+serval_status_t sessionNumber(serval_session_t* handle, T* out, F get) noexcept
+{
+    core::HttpSession* s = live(handle);
+    if (s == nullptr) return SERVAL_INVALID_ARGUMENT;
+    *out = get(*s);
+    return SERVAL_OK;
+}
+
+serval_status_t sessionCreationTime(serval_session_t* handle, int64_t* out) noexcept
+{
+    return sessionNumber(handle, out, [](core::HttpSession& s) { return s.creationTime(); });
+}
+
+serval_status_t sessionLastAccessed(serval_session_t* handle, int64_t* out) noexcept
+{
+    return sessionNumber(handle, out, [](core::HttpSession& s) { return s.lastAccessedTime(); });
+}
+
+serval_status_t sessionGetMaxInactive(serval_session_t* handle, int32_t* out) noexcept
+{
+    return sessionNumber(handle, out, [](core::HttpSession& s) { return s.maxInactiveInterval(); });
+}
+
+serval_status_t sessionIsNew(serval_session_t* handle, bool* out) noexcept
+{
+    return sessionNumber(handle, out, [](core::HttpSession& s) { return s.isNew(); });
+}
+
+serval_status_t sessionSetMaxInactive(serval_session_t* handle, int32_t seconds) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* s = live(handle);
+        if (s == nullptr) return SERVAL_INVALID_ARGUMENT;
+        s->setMaxInactiveInterval(seconds);
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t sessionGetAttribute(serval_session_t* handle, serval_str_t name, serval_str_t* out) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* s = live(handle);
+        if (s == nullptr) return SERVAL_INVALID_ARGUMENT;
+        const std::string* value = s->attribute(view(name));
+        if (value == nullptr) return SERVAL_NOT_FOUND;
+        *out = str(*value);
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t sessionSetAttribute(serval_session_t* handle, serval_str_t name, serval_str_t value) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* s = live(handle);
+        if (s == nullptr || name.len == 0 || name.len > kMaxSessionNameBytes ||
+            value.len > kMaxSessionValueBytes)
+            return SERVAL_INVALID_ARGUMENT;
+        s->setAttribute(std::string(view(name)), std::string(view(value)));
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t sessionRemoveAttribute(serval_session_t* handle, serval_str_t name) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* s = live(handle);
+        if (s == nullptr) return SERVAL_INVALID_ARGUMENT;
+        if (s->attribute(view(name)) == nullptr) return SERVAL_NOT_FOUND;
+        s->removeAttribute(view(name));
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t sessionAttributeNames(serval_session_t* handle, serval_str_t* out, size_t capacity,
+                                      size_t* count) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* s = live(handle);
+        if (s == nullptr) return SERVAL_INVALID_ARGUMENT;
+        std::vector<std::string_view> names = s->attributeNames();
+        for (size_t i = 0; out != nullptr && i < names.size() && i < capacity; ++i)
+            out[i] = str(names[i]);
+        if (count != nullptr) *count = names.size();
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t sessionInvalidate(serval_session_t* handle) noexcept
+{
+    return guarded([&] {
+        if (live(handle) == nullptr || handle->request == nullptr) return SERVAL_INVALID_ARGUMENT;
+        handle->request->invalidateSession();
+        return SERVAL_OK;
+    });
+}
+
+serval_status_t sessionChangeId(serval_session_t* handle) noexcept
+{
+    return guarded([&] {
+        core::HttpSession* s = live(handle);
+        if (s == nullptr || handle->request == nullptr) return SERVAL_INVALID_ARGUMENT;
+        core::Response* response = handle->request->response();
+        if (response != nullptr && response->isCommitted()) return SERVAL_INVALID_ARGUMENT;
+        s->changeId();
+        handle->id.clear();
+        return SERVAL_OK;
+    });
+}
+
 serval_host_api_t makeTable() noexcept
 {
     serval_host_api_t t{};
@@ -668,6 +816,19 @@ serval_host_api_t makeTable() noexcept
     t.security_verify_password = &securityVerifyPassword;
     t.context_sign = &contextSign;
     detail::fillDataSourceFunctions(t);
+    t.request_session = &requestSession;
+    t.session_id = &sessionId;
+    t.session_creation_time = &sessionCreationTime;
+    t.session_last_accessed = &sessionLastAccessed;
+    t.session_get_max_inactive = &sessionGetMaxInactive;
+    t.session_set_max_inactive = &sessionSetMaxInactive;
+    t.session_is_new = &sessionIsNew;
+    t.session_get_attribute = &sessionGetAttribute;
+    t.session_set_attribute = &sessionSetAttribute;
+    t.session_remove_attribute = &sessionRemoveAttribute;
+    t.session_attribute_names = &sessionAttributeNames;
+    t.session_invalidate = &sessionInvalidate;
+    t.session_change_id = &sessionChangeId;
     return t;
 }
 

@@ -15,11 +15,23 @@
 #include <exception>
 #include <string>
 
+/// serval_session_t (ABI 1.2): a request's session. Lives inside the serval_request_t handle of
+/// the hook that asked (request_session), or on the stack of a listener's on_session_* call,
+/// where `request` is nullptr (no invalidate, no change of id there). `id` keeps the id's bytes
+/// for session_id's out view.
+struct serval_session_t
+{
+    serval::core::HttpSession* session = nullptr;
+    serval::core::Request* request = nullptr;
+    std::string id;
+};
+
 /// serval_request_t: the request being served plus the context it runs in.
 struct serval_request_t
 {
     serval::core::Request* request;
     serval::core::ServletContext* context;
+    serval_session_t session{}; ///< filled by request_session
 };
 
 /// serval_response_t: the response to that request.

@@ -70,4 +70,30 @@ void NativeListener::requestDestroyed(core::Request& request) noexcept
     if (status != SERVAL_OK) logFailure(status, "requestDestroyed");
 }
 
+void NativeListener::sessionCreated(core::HttpSession& session) noexcept
+{
+    if (!SERVAL_HAS_MEMBER(&_class, serval_listener_class_t, on_session_created) ||
+        _class.on_session_created == nullptr) {
+        return;
+    }
+    serval_session_t handle;
+    handle.session = &session;
+    clearError();
+    serval_status_t status = _class.on_session_created(_instance, &handle);
+    if (status != SERVAL_OK) logFailure(status, "sessionCreated");
+}
+
+void NativeListener::sessionDestroyed(core::HttpSession& session) noexcept
+{
+    if (!SERVAL_HAS_MEMBER(&_class, serval_listener_class_t, on_session_destroyed) ||
+        _class.on_session_destroyed == nullptr) {
+        return;
+    }
+    serval_session_t handle;
+    handle.session = &session;
+    clearError();
+    serval_status_t status = _class.on_session_destroyed(_instance, &handle);
+    if (status != SERVAL_OK) logFailure(status, "sessionDestroyed");
+}
+
 } // namespace serval::app

@@ -23,6 +23,9 @@ public:
     /// A failed on_request_initialized returns `app "shop" listener "cls": <message>`.
     core::ServiceStatus requestInitialized(core::Request& request) override;
     void requestDestroyed(core::Request& request) noexcept override;
+    /// ABI 1.2 hooks; skipped when the app's listener struct predates them (built for 1.0).
+    void sessionCreated(core::HttpSession& session) noexcept override;
+    void sessionDestroyed(core::HttpSession& session) noexcept override;
 
 private:
     std::string describeFailure(serval_status_t status) const;

@@ -44,8 +44,10 @@ struct ConnectorConfig
     uint32_t workerQueue = 4096;             ///< queued exchanges beyond which new ones get 503
     std::string serverHeader = "Serval";     ///< empty = no Server header
     uint32_t drainTimeoutMs = 10000;         ///< graceful shutdown: wait this long for in-flight requests
-    /// Requests on this connector are reported secure (scheme https), Tomcat's meaning: set by
-    /// secure="true" (e.g. behind a TLS proxy), and implied by <Certificate> children.
+    /// Requests on this connector are reported secure (scheme https), Tomcat's meaning: implied
+    /// by <Certificate> children; secure="true" on a plain Connector says every request came
+    /// through a TLS-terminating proxy the operator trusts (apps see https, session cookies get
+    /// Secure), only for a Connector no client reaches directly.
     bool secure = false;
     /// TLS is on when this is not empty (issue 16): the certificates SNI chooses from.
     std::vector<CertificateConfig> certificates;

@@ -29,6 +29,28 @@ struct DataSourceBinding
     int line = 0;
 };
 
+/// <Manager> inside a <Host>: where the sessions of the host's apps live (docs/sessions.md).
+/// Not the <Server><Manager> element, which configures the admin page (ManagerConfig).
+struct SessionStoreConfig
+{
+    enum class Store
+    {
+        Sqlite, ///< one machine: a file shared by the server and its worker processes
+        Redis   ///< several nodes
+    };
+    Store store = Store::Sqlite;
+    std::string path = "data/sessions.db"; ///< sqlite: the file, absolute after reading
+    bool synchronousFull = true;           ///< sqlite synchronous="full" (fsync per commit) or "normal"
+    std::string url;                   ///< redis: redis://[[user]:password@]host[:port][/db], unix:///path
+    std::string keyPrefix = "serval:"; ///< redis: every key starts with it
+    uint32_t connectTimeoutMs = 1000;  ///< redis
+    uint32_t commandTimeoutMs = 1000;  ///< redis
+    uint32_t maxConnections = 16;      ///< redis: connections per process
+    uint32_t touchIntervalMs = 1000;   ///< how often coalesced last-access times are written
+    uint32_t sweepIntervalMs = 60000;  ///< how often expired sessions are removed
+    int line = 0;                      ///< 0: the built-in default (no <Manager> in the <Host>)
+};
+
 /// Where an app's code runs (issue 11).
 enum class Isolation
 {
@@ -89,6 +111,7 @@ struct HostConfig
     /// This host's access log (absolute after reading). nullopt: the <Server accessLog>;
     /// "" (accessLog=""): none for this host.
     std::optional<std::string> accessLog;
+    SessionStoreConfig sessions;              ///< <Host><Manager>; the default: SQLite at data/sessions.db
     Isolation isolation = Isolation::Process; ///< the default of its apps (<Context isolation> overrides)
     uint32_t processes = 1;                   ///< worker processes per isolated app version
     std::vector<ContextConfig> contexts;      ///< <Context> children, one per context path
@@ -111,6 +134,8 @@ struct HostConfig
 struct EngineConfig
 {
     std::string defaultHost = "localhost";
+    /// Appended to session ids ("id.node1") so a balancer can route by it, as Tomcat's; "" = none.
+    std::string jvmRoute;
     std::vector<HostConfig> hosts;
 };
 

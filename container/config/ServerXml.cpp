@@ -4,6 +4,7 @@
 #include "util/Strings.h"
 
 #include <arpa/inet.h>
+#include <cctype>
 #include <limits>
 #include <set>
 
@@ -297,7 +298,91 @@ std::vector<Attribute<DataSourceBinding>> dataSourceAttributes(const std::string
 
 std::vector<Attribute<EngineConfig>> engineAttributes()
 {
-    return {text("defaultHost", &EngineConfig::defaultHost)};
+    return {
+        text("defaultHost", &EngineConfig::defaultHost),
+        {"jvmRoute",
+         [](EngineConfig& e, std::string_view v, const Document& d, int line) {
+             bool ok = !v.empty() && v.size() <= 64;
+             for (char c : v)
+                 ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+             if (!ok) {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"jvmRoute\"; use 1 to 64 letters, digits, '-' or '_' "
+                               "(it is appended to session ids)");
+             }
+             e.jvmRoute = std::string(v);
+         }},
+    };
+}
+
+std::vector<Attribute<SessionStoreConfig>> sessionStoreAttributes(const std::string& base)
+{
+    constexpr uint32_t kMinute = 60000;
+    constexpr uint32_t kDay = 24 * 60 * kMinute;
+    return {
+        {"store",
+         [](SessionStoreConfig& s, std::string_view v, const Document& d, int line) {
+             if (v == "sqlite") {
+                 s.store = SessionStoreConfig::Store::Sqlite;
+             } else if (v == "redis") {
+                 s.store = SessionStoreConfig::Store::Redis;
+             } else {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"store\"; expected sqlite or redis");
+             }
+         }},
+        path("path", &SessionStoreConfig::path, base),
+        {"synchronous",
+         [](SessionStoreConfig& s, std::string_view v, const Document& d, int line) {
+             if (v != "full" && v != "normal") {
+                 xml::fail(
+                     d, line,
+                     "bad value \"" + std::string(v) +
+                         "\" for attribute \"synchronous\"; expected full (fsync every commit) or normal");
+             }
+             s.synchronousFull = v == "full";
+         }},
+        {"url",
+         [](SessionStoreConfig& s, std::string_view v, const Document& d, int line) {
+             if (!util::startsWith(v, "redis://") && !util::startsWith(v, "unix:///")) {
+                 xml::fail(
+                     d, line,
+                     "bad value \"" + std::string(v) +
+                         "\" for attribute \"url\"; expected redis://host:port/db or unix:///path/to/socket");
+             }
+             s.url = std::string(v);
+         }},
+        text("keyPrefix", &SessionStoreConfig::keyPrefix),
+        number("connectTimeout", &SessionStoreConfig::connectTimeoutMs, 1, kMinute),
+        number("commandTimeout", &SessionStoreConfig::commandTimeoutMs, 1, kMinute),
+        number("maxConnections", &SessionStoreConfig::maxConnections, 1, 10000),
+        number("touchInterval", &SessionStoreConfig::touchIntervalMs, 1, kMinute),
+        number("sweepInterval", &SessionStoreConfig::sweepIntervalMs, 1000, kDay),
+    };
+}
+
+/// <Host><Manager>: the host's session store.
+void readSessionStore(const Document& d, const XMLElement& host, const std::string& base, HostConfig& config)
+{
+    const XMLElement* manager = host.FirstChildElement("Manager");
+    if (manager == nullptr) return;
+    if (const XMLElement* second = manager->NextSiblingElement("Manager")) {
+        xml::fail(d, *second, "only one <Manager> (session store) is allowed per <Host>");
+    }
+    SessionStoreConfig& s = config.sessions;
+    s.line = manager->GetLineNum();
+    xml::applyAttributes(d, *manager, sessionStoreAttributes(base), s);
+    xml::checkChildren(d, *manager, {});
+    bool redis = s.store == SessionStoreConfig::Store::Redis;
+    if (redis && s.url.empty()) {
+        xml::fail(d, *manager, "store=\"redis\" needs a url, for example url=\"redis://127.0.0.1:6379/0\"");
+    }
+    if (!redis && !s.url.empty()) {
+        xml::fail(d, *manager,
+                  "url is for store=\"redis\"; the SQLite store takes path=\"data/sessions.db\"");
+    }
 }
 
 std::vector<Attribute<ManagerConfig>> managerAttributes()
@@ -394,8 +479,10 @@ void readEngine(const Document& d, const XMLElement& element, ServerConfig& conf
         HostConfig host;
         host.appBase = resolve(config.base, "webapps");
         host.line = h->GetLineNum();
+        host.sessions.path = resolve(config.base, host.sessions.path);
         xml::applyAttributes(d, *h, hostAttributes(config.base), host);
-        xml::checkChildren(d, *h, {"Context"});
+        xml::checkChildren(d, *h, {"Manager", "Context"});
+        readSessionStore(d, *h, config.base, host);
         for (const XMLElement* c = h->FirstChildElement("Context"); c; c = c->NextSiblingElement("Context")) {
             ContextConfig context = readContext(d, *c, config.base);
             if (const ContextConfig* other = host.context(context.path)) {
@@ -510,6 +597,7 @@ ServerConfig defaultServerConfig(const std::string& base)
     config.connectors.emplace_back();
     HostConfig host;
     host.appBase = resolve(base, "webapps");
+    host.sessions.path = resolve(base, host.sessions.path);
     config.engine.hosts.push_back(host);
     return config;
 }

@@ -101,6 +101,18 @@ struct DataSourceDef
     int line = 0;
 };
 
+/// <session-config><cookie-config>: the session cookie. A field left unset takes the default:
+/// name SERVALSESSION, path = the context path, HttpOnly, SameSite=Lax, and Secure exactly when
+/// the request is secure (TLS, or a TLS-terminating proxy the Connector trusts).
+struct SessionCookieDef
+{
+    std::optional<std::string> name;
+    std::optional<std::string> path;
+    std::optional<bool> httpOnly;
+    std::optional<bool> secure;          ///< true: always; false: never
+    std::optional<std::string> sameSite; ///< "Strict", "Lax" or "None" (None needs Secure)
+};
+
 /// WEB-INF/web.xml or conf/web.xml, validated. Plain data.
 struct WebAppConfig
 {
@@ -115,7 +127,8 @@ struct WebAppConfig
     std::vector<std::string> welcomeFiles;
     std::map<int, std::string> errorPages;           ///< status code -> location ("/errors/404.html")
     std::map<std::string, std::string> mimeMappings; ///< extension (lower case, no dot) -> type
-    std::optional<int> sessionTimeoutMinutes;
+    std::optional<int> sessionTimeoutMinutes;        ///< <session-timeout>; 0 = sessions never expire
+    SessionCookieDef sessionCookie;                  ///< <cookie-config>; tracking is by cookie only
     std::vector<SecurityConstraintDef> securityConstraints;
     std::optional<LoginConfigDef> loginConfig;
     std::vector<std::string> securityRoles;
@@ -136,7 +149,8 @@ WebAppConfig parseWebXml(const std::string& text, const std::string& displayName
 WebAppConfig readDefaultWebXml(const std::string& path);
 
 /// The one merge function: `defaults` (conf/web.xml) under `app` (the app's WEB-INF/web.xml).
-/// The app wins: its servlets, filters, params, error pages and session timeout override the
+/// The app wins: its servlets, filters, params, error pages, session timeout and each session
+/// cookie setting override the
 /// defaults' entries of the same name/key; MIME mappings are merged (app wins per extension);
 /// welcome files are the app's if it lists any, else the defaults'.
 WebAppConfig mergeWebXml(const WebAppConfig& defaults, const WebAppConfig& app);

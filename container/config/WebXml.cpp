@@ -1,5 +1,6 @@
 #include "config/WebAppConfig.h"
 #include "config/XmlReader.h"
+#include "http/Token.h"
 #include "mapper/ServletMapper.h"
 #include "util/Strings.h"
 
@@ -71,6 +72,77 @@ std::string checkedPattern(const Document& d, const XMLElement& element)
                       "\"; use \"/exact\", \"/prefix/*\", \"*.ext\", \"/\" or \"\"");
     }
     return pattern;
+}
+
+std::string sameSiteValue(const Document& d, const XMLElement& e, const std::string& value)
+{
+    for (const char* known : {"Strict", "Lax", "None"}) {
+        if (util::equalsIgnoreCase(value, known)) return known;
+    }
+    xml::fail(d, e, "bad SameSite value \"" + value + "\"; expected Strict, Lax or None");
+}
+
+void readCookieConfig(const Document& d, const XMLElement& e, SessionCookieDef& cookie)
+{
+    xml::checkChildren(d, e, {"name", "path", "http-only", "secure", "same-site", "attribute"});
+    for (const XMLElement* f = e.FirstChildElement(); f; f = f->NextSiblingElement()) {
+        std::string_view field = f->Name();
+        std::string value = field == "attribute" ? std::string() : xml::text(d, *f);
+        if (field == "name") {
+            if (!http::isToken(value)) { // RFC 6265: a cookie-name is a token
+                xml::fail(d, *f, "bad cookie <name> \"" + value + "\"; use letters, digits and -_. only");
+            }
+            cookie.name = value;
+        } else if (field == "path") {
+            if (value.empty() || value.front() != '/' || value.find(';') != std::string::npos) {
+                xml::fail(d, *f, "bad cookie <path> \"" + value + "\"; give a path that starts with '/'");
+            }
+            cookie.path = value;
+        } else if (field == "http-only") {
+            cookie.httpOnly = xml::parseBool(d, f->GetLineNum(), "<http-only>", value);
+        } else if (field == "secure") {
+            cookie.secure = xml::parseBool(d, f->GetLineNum(), "<secure>", value);
+        } else if (field == "same-site") {
+            cookie.sameSite = sameSiteValue(d, *f, value);
+        } else if (field == "attribute") {
+            // Servlet 6: <attribute><attribute-name>SameSite</attribute-name><attribute-value>...
+            xml::checkChildren(d, *f, {"attribute-name", "attribute-value"});
+            std::string attribute = required(d, *f, "attribute-name");
+            if (!util::equalsIgnoreCase(attribute, "SameSite")) {
+                xml::fail(d, *f,
+                          "cookie attribute \"" + attribute +
+                              "\" is not supported; the session cookie takes SameSite only (name, path, "
+                              "http-only and secure have their own elements)");
+            }
+            cookie.sameSite = sameSiteValue(d, *f, required(d, *f, "attribute-value"));
+        }
+    }
+    if (cookie.sameSite == "None" && cookie.secure == false) {
+        xml::fail(d, e,
+                  "SameSite=None needs a Secure cookie (browsers drop it otherwise); remove "
+                  "<secure>false</secure>");
+    }
+}
+
+void readSessionConfig(const Document& d, const XMLElement& e, WebAppConfig& c)
+{
+    xml::checkChildren(d, e, {"session-timeout", "cookie-config", "tracking-mode"});
+    if (const XMLElement* t = e.FirstChildElement("session-timeout")) {
+        c.sessionTimeoutMinutes = static_cast<int>(
+            xml::parseNumber(d, t->GetLineNum(), "<session-timeout>", xml::text(d, *t), 0, 525600));
+    }
+    if (const XMLElement* cookie = e.FirstChildElement("cookie-config"))
+        readCookieConfig(d, *cookie, c.sessionCookie);
+    for (const XMLElement* m = e.FirstChildElement("tracking-mode"); m;
+         m = m->NextSiblingElement("tracking-mode")) {
+        std::string mode = xml::text(d, *m);
+        if (mode != "COOKIE") {
+            xml::fail(d, *m,
+                      "tracking mode \"" + mode +
+                          "\" is not supported; Serval tracks sessions by cookie only (an id in a URL leaks "
+                          "through logs and Referer headers): use COOKIE or leave it out");
+        }
+    }
 }
 
 /// <multipart-config> (Servlet 3.0): sizes in bytes, -1 = no limit of its own (the Context's
@@ -402,11 +474,7 @@ WebAppConfig read(Document& d)
             if (ext.front() == '.') ext.erase(0, 1);
             c.mimeMappings[ext] = required(d, *e, "mime-type");
         } else if (name == "session-config") {
-            xml::checkChildren(d, *e, {"session-timeout"});
-            if (const XMLElement* t = e->FirstChildElement("session-timeout")) {
-                c.sessionTimeoutMinutes = static_cast<int>(
-                    xml::parseNumber(d, t->GetLineNum(), "<session-timeout>", xml::text(d, *t), 0, 525600));
-            }
+            readSessionConfig(d, *e, c);
         } else if (name == "security-constraint") {
             readSecurityConstraint(d, *e, c);
         } else if (name == "login-config") {
@@ -532,6 +600,12 @@ WebAppConfig mergeWebXml(const WebAppConfig& defaults, const WebAppConfig& app)
     for (const auto& [k, v] : defaults.mimeMappings)
         out.mimeMappings.emplace(k, v);
     if (!out.sessionTimeoutMinutes) out.sessionTimeoutMinutes = defaults.sessionTimeoutMinutes;
+    SessionCookieDef& cookie = out.sessionCookie;
+    if (!cookie.name) cookie.name = defaults.sessionCookie.name;
+    if (!cookie.path) cookie.path = defaults.sessionCookie.path;
+    if (!cookie.httpOnly) cookie.httpOnly = defaults.sessionCookie.httpOnly;
+    if (!cookie.secure) cookie.secure = defaults.sessionCookie.secure;
+    if (!cookie.sameSite) cookie.sameSite = defaults.sessionCookie.sameSite;
     if (!out.loginConfig) out.loginConfig = defaults.loginConfig;
     return out;
 }

@@ -701,7 +701,7 @@ void Connection::onHeadComplete()
     request.remotePort = _remotePort;
     request.localAddress.assign(_localAddress);
     request.localPort = _localPort;
-    request.secure = config.secure;
+    request.secure = config.secure; // TLS here, or a trusted TLS-terminating proxy in front
     ex.startNanos = monotonicNowNanos();
     ex.response.setHeadOnly(_parser.method == HTTP_HEAD);
 

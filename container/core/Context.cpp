@@ -300,6 +300,8 @@ void Context::startInternal()
             throw std::runtime_error("servlet \"" + w->name() + "\" failed to initialise: " + e.what());
         }
     }
+    // Sessions belong to host + path: a new version of this app finds the old one's sessions.
+    if (_services.sessions) _sessionAccess = _services.sessions(*this);
     for (const auto& module : _modules)
         module->contextStarted(*this);
     _modulesStarted = true;
@@ -324,6 +326,13 @@ void Context::stopInternal() noexcept
     if (_remote) { // the workers drain, run the app's on_destroy and exit
         _remote->stop();
         _remote.reset();
+    }
+
+    // No expired-session notice may reach the listeners once they start going away. A request
+    // still running past the drain limit keeps the SessionAccess alive through its handle.
+    if (_sessionAccess) {
+        _sessionAccess->close();
+        _sessionAccess.reset();
     }
 
     if (_modulesStarted) {
@@ -420,7 +429,10 @@ void Context::service(Request& request, Response& response)
         stage = "servlet";
         status = runChain(request, response, DispatcherType::Request);
     }
-    if (!status.ok()) {
+    // A failure because the session store is down is the store's: finishSession() answers 503
+    // and logs it (once a second), not one line per request here.
+    bool storeDown = request.sessionStatus() == HttpSession::Status::Unavailable;
+    if (!status.ok() && !storeDown) {
         LOG_ERROR(source(), std::string(stage) + " \"" +
                                 (request.wrapper() ? request.wrapper()->name() : "?") +
                                 "\" threw: " + status.reason() + " (" + std::string(request.method()) + " " +
@@ -430,6 +442,43 @@ void Context::service(Request& request, Response& response)
     if (response.isError()) renderError(request, response);
     for (auto it = _listeners.rbegin(); it != _listeners.rend(); ++it)
         (*it)->requestDestroyed(request);
+    finishSession(request, response);
+}
+
+void Context::finishSession(Request& request, Response& response)
+{
+    HttpSession* session = request.openedSession();
+    if (session == nullptr) return;
+    // The promise: a write the app made is durable before the client sees the response.
+    bool ok = request.sessionStatus() != HttpSession::Status::Unavailable;
+    if (ok) {
+        ok = response.commitSession();
+    } else {
+        response.sendSessionUnavailable();
+    }
+    if (ok) return;
+    // One line per second at most: when the store is down every request says the same.
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+    int64_t last = _lastSessionWarning.load(std::memory_order_relaxed);
+    if (now - last >= 1000 && _lastSessionWarning.compare_exchange_strong(last, now)) {
+        LOG_WARN(source(), "answered 503 (" + std::string(request.method()) + " " +
+                               std::string(request.requestUri()) +
+                               "): the session store failed: " + session->error());
+    }
+}
+
+void Context::sessionCreated(HttpSession& session) noexcept
+{
+    for (auto& listener : _listeners)
+        listener->sessionCreated(session);
+}
+
+void Context::sessionDestroyed(HttpSession& session) noexcept
+{
+    for (auto it = _listeners.rbegin(); it != _listeners.rend(); ++it)
+        (*it)->sessionDestroyed(session);
 }
 
 void Context::renderError(Request& request, Response& response)

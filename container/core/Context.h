@@ -11,6 +11,7 @@
 #include "core/Request.h"
 #include "core/Response.h"
 #include "core/Servlet.h"
+#include "core/SessionAccess.h"
 #include "core/Wrapper.h"
 #include "mapper/ServletMapper.h"
 #include "util/LatencyHistogram.h"
@@ -47,6 +48,7 @@ struct ContextServices
     /// For Contexts with isolation Process: where their code runs (container/process). A
     /// Context asked to isolate without it fails to start.
     RemoteApplicationFactory remoteApplication;
+    SessionAccessFactory sessions; ///< empty: the Context has no sessions
     /// The server's secret (startup reads or creates data/serval.key): what signatures the host
     /// makes for apps (context_sign) are keyed with, so they hold across restarts and versions.
     std::string signingSecret;
@@ -55,9 +57,10 @@ struct ContextServices
 /// Everything needed to build one Context.
 struct ContextSpec
 {
-    std::string host;            ///< the Host it is deployed on ("" for container Contexts and tests)
-    std::string name;            ///< the appBase entry: "ROOT", "shop", "a#b" (without ".sar" / "##version")
-    std::string path;            ///< context path: "" for ROOT, "/shop", "/a/b"
+    std::string host; ///< the Host it is deployed on ("" for container Contexts and tests); sessions belong
+                      ///< to host + path
+    std::string name; ///< the appBase entry: "ROOT", "shop", "a#b" (without ".sar" / "##version")
+    std::string path; ///< context path: "" for ROOT, "/shop", "/a/b"
     std::string version;         ///< "" or the part after "##" ("2")
     std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
     config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
@@ -177,6 +180,11 @@ public:
     /// runs, nothing else on that I/O thread's connections moves, and a streamed response is
     /// buffered rather than written with backpressure. Only for code that never blocks.
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
+    /// The Context's sessions (nullptr when it has none); valid while Started.
+    SessionAccess* sessionAccess() const noexcept { return _sessionAccess.get(); }
+    /// HttpSessionListener events (Request, and the session room for expired sessions).
+    void sessionCreated(HttpSession& session) noexcept;
+    void sessionDestroyed(HttpSession& session) noexcept;
     /// Where its requests for a worker thread run (HeadDecision::lane): its own ContextLane,
     /// or the lane useDispatchLane() gave it. Any thread, while the caller pins the Context.
     http::DispatchLane* dispatchLane() noexcept { return _dispatchLane; }
@@ -250,6 +258,8 @@ private:
     void buildMapping();
     ServiceStatus runChain(Request& request, Response& response, DispatcherType type);
     void renderError(Request& request, Response& response);
+    /// Before the head leaves: the session's writes durable, or 503 when the store failed.
+    void finishSession(Request& request, Response& response);
     std::string source() const { return "app:" + displayPath(); }
 
     // Declared first so it is destroyed last: every servlet, filter and listener below points
@@ -272,7 +282,9 @@ private:
     std::vector<FilterHolder> _filters;              ///< from web.xml
     std::vector<FilterMap> _filterMaps;              ///< container filters first, then web.xml order
     std::vector<std::unique_ptr<Listener>> _listeners;
-    std::shared_ptr<HeadCheck> _headCheck; ///< setHeadCheck(): survives stop/start
+    std::shared_ptr<SessionAccess> _sessionAccess; ///< from startInternal() to stopInternal()
+    std::atomic<int64_t> _lastSessionWarning{0};   ///< steady ms of the last 503 log line
+    std::shared_ptr<HeadCheck> _headCheck;         ///< setHeadCheck(): survives stop/start
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"

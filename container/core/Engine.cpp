@@ -388,6 +388,7 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         request.setMapping(st->decodedUri, context.path(), st->match, *st->mapping);
         request.setBodyConsumer(st->bodyConsumer.get());
         Response response(exchange);
+        request.setResponse(response);
         context.service(request, response);
     } catch (...) {
         // The one last-resort catch per request: app failures arrive as statuses, so this is

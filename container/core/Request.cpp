@@ -1,5 +1,7 @@
 #include "core/Request.h"
 
+#include "core/Context.h"
+#include "core/Response.h"
 #include "util/Strings.h"
 
 #include <algorithm>
@@ -98,6 +100,31 @@ const std::string* Request::parameter(std::string_view name)
         if (key == name) return &value;
     }
     return nullptr;
+}
+
+HttpSession* Request::session(bool create)
+{
+    if (!_session) {
+        SessionAccess* access = _context->sessionAccess();
+        if (access == nullptr) {
+            _sessionStatus = HttpSession::Status::NotFound;
+            return nullptr;
+        }
+        _session = access->open(*this);
+        if (_response != nullptr) _response->attachSession(_session.get());
+    }
+    bool had = _session->valid();
+    _sessionStatus = _session->resolve(create);
+    if (_sessionStatus != HttpSession::Status::Ok) return nullptr;
+    if (!had && _session->isNew()) _context->sessionCreated(*_session);
+    return _session.get();
+}
+
+void Request::invalidateSession()
+{
+    if (!_session || !_session->valid()) return;
+    _context->sessionDestroyed(*_session);
+    _session->invalidate();
 }
 
 const std::vector<std::pair<std::string, std::string>>& Request::cookies()

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/HttpSession.h"
 #include "core/Multipart.h"
 #include "core/Wrapper.h"
 #include "http/HttpHandler.h"
@@ -16,6 +17,7 @@
 namespace serval::core {
 
 class Context;
+class Response;
 
 /// The servlet-level view of one request: the raw HTTP request plus what mapping found.
 ///
@@ -72,6 +74,20 @@ public:
     /// Cookies from the Cookie headers, parsed on first use.
     const std::vector<std::pair<std::string, std::string>>& cookies();
     const std::string* cookie(std::string_view name);
+
+    /// HttpServletRequest.getSession(create): nullptr when there is none (and !create), when
+    /// the store could not answer (sessionStatus() == Unavailable: the Context answers 503), or
+    /// when the Context has no sessions. Tells the listeners about a session it creates.
+    HttpSession* session(bool create);
+    HttpSession::Status sessionStatus() const noexcept { return _sessionStatus; }
+    /// The handle opened by session(), whatever its state; nullptr if the app never asked.
+    HttpSession* openedSession() const noexcept { return _session.get(); }
+    /// HttpSession.invalidate() with the listeners told first (while the attributes are readable).
+    void invalidateSession();
+    /// The response of this request: session() attaches the session to it, so a flush commits
+    /// the session's writes first. Set by the Engine.
+    void setResponse(Response& response) noexcept { _response = &response; }
+    Response* response() const noexcept { return _response; }
 
     /// Request-scope attributes (string values).
     const std::string* attribute(std::string_view name) const;
@@ -134,6 +150,9 @@ private:
     std::unique_ptr<Parsed> _parsed;
     std::map<std::string, std::string, std::less<>> _attributes;
     size_t _bodyOffset = 0;
+    Response* _response = nullptr;
+    std::unique_ptr<HttpSession> _session;
+    HttpSession::Status _sessionStatus = HttpSession::Status::NotFound;
 };
 
 } // namespace serval::core

@@ -1,5 +1,7 @@
 #include "core/Response.h"
 
+#include "core/ErrorPage.h"
+#include "core/HttpSession.h"
 #include "http/Token.h"
 
 #include <stdexcept>
@@ -57,6 +59,37 @@ void Response::addCookie(const Cookie& cookie)
     if (cookie.httpOnly) header.append("; HttpOnly");
     if (!cookie.sameSite.empty()) header.append("; SameSite=").append(cookie.sameSite);
     _exchange.response.addHeader("Set-Cookie", header);
+}
+
+bool Response::flush() noexcept
+{
+    if (_session != nullptr && !_exchange.response.isCommitted() && !commitSession()) {
+        // The 503 that replaced the response goes out now; the servlet should stop writing.
+        _exchange.response.flush();
+        return false;
+    }
+    return _exchange.response.flush();
+}
+
+bool Response::commitSession() noexcept
+{
+    if (_session == nullptr) return true;
+    if (_session->commit(*this, _exchange.request.secure)) return true;
+    sendSessionUnavailable();
+    return false;
+}
+
+void Response::sendSessionUnavailable() noexcept
+{
+    if (_exchange.response.isCommitted()) return;
+    try {
+        writeErrorPage(_exchange.response, 503,
+                       "The session store is not answering; please try again in a moment.");
+        _exchange.response.setHeader("Retry-After", "5");
+        _errorSent = false; // the container's page, final: no <error-page> dispatch for it
+    } catch (...) {
+        _exchange.response.setStatus(503);
+    }
 }
 
 bool Response::sendError(int status, std::string_view message)

@@ -2,10 +2,13 @@
 
 #include "http/HttpHandler.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace serval::core {
+
+class HttpSession;
 
 /// Attributes of a Set-Cookie header.
 struct Cookie
@@ -40,9 +43,20 @@ public:
     }
     void setContentType(std::string_view type) { _exchange.response.setContentType(type); }
     void write(std::string_view data) { _exchange.response.write(data); }
-    bool flush() noexcept { return _exchange.response.flush(); }
+    /// Commits the head: the session's writes are made durable first (commitSession).
+    bool flush() noexcept;
     bool isCommitted() const noexcept { return _exchange.response.isCommitted(); }
     void addCookie(const Cookie& cookie);
+
+    /// The request's session, whose writes must be durable before the head leaves (Request).
+    void attachSession(HttpSession* session) noexcept { _session = session; }
+    /// Makes the session's writes durable and adds its cookie (no-op without a session). When
+    /// the store fails and the head is not out yet, the response becomes a 503 with Retry-After.
+    /// Returns false on failure. Called by flush() and once more when the Context is done.
+    bool commitSession() noexcept;
+    /// The 503 for a request whose session the store could not give or keep (unless the head is
+    /// out): the container's error page with Retry-After.
+    void sendSessionUnavailable() noexcept;
 
     /// Clears the buffer and headers, sets the status, and marks the response as an error the
     /// Context renders (its <error-page> or the container's error page) once the servlet returns.
@@ -63,6 +77,7 @@ public:
 
 private:
     http::HttpExchange& _exchange;
+    HttpSession* _session = nullptr;
     bool _errorSent = false;
     std::string _errorMessage;
 };

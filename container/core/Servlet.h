@@ -20,6 +20,7 @@ class ContextResources;
 class Request;
 class Response;
 class FilterChain;
+class HttpSession;
 
 /// Why a request reaches a servlet: sent by the client, or an error page the Context renders.
 enum class DispatcherType
@@ -107,6 +108,11 @@ public:
         return {};
     }
     virtual void requestDestroyed(Request& request) noexcept { (void)request; }
+    /// HttpSessionListener: a request created `session` (on its thread), or the session is about
+    /// to end: invalidated by a request (its thread, attributes still readable) or expired (the
+    /// sweep's thread; the view has the id and times, no attributes). Concurrent, like requests.
+    virtual void sessionCreated(HttpSession& session) noexcept { (void)session; }
+    virtual void sessionDestroyed(HttpSession& session) noexcept { (void)session; }
 };
 
 /// Application code loaded for one Context (Tomcat's Loader + WebappClassLoader): creates the

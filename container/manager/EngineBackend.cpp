@@ -210,6 +210,15 @@ std::vector<AppInfo> EngineBackend::apps()
             out.push_back(info(host->name(), *context));
         }
     }
+    if (_sessions) {
+        // When the stores do not answer, every count stays -1 ("–" on the page).
+        if (auto counts = _sessions->activeCounts()) {
+            for (AppInfo& app : out) {
+                auto it = counts->find({app.host, app.path});
+                app.sessions = it == counts->end() ? 0 : static_cast<int64_t>(it->second);
+            }
+        }
+    }
     return out;
 }
 
@@ -541,7 +550,7 @@ std::string EngineBackend::metrics()
             }
         }
     }
-    return out.str() + requests.str() + dataSourceMetrics();
+    return out.str() + requests.str() + sessionMetrics() + dataSourceMetrics();
 }
 
 std::string EngineBackend::dataSourceMetrics()
@@ -662,6 +671,61 @@ ActionResult EngineBackend::backup(const std::string& host, const std::string& p
     return failure(404, "not_found",
                    "no data source \"" + name + "\" is open for " + shown +
                        " (is the app deployed, and does its web.xml declare it?)");
+}
+
+std::string EngineBackend::sessionMetrics()
+{
+    if (_sessions == nullptr) return {};
+    std::ostringstream out;
+    if (auto counts = _sessions->activeCounts()) {
+        out << "# HELP serval_sessions_active Live HttpSessions per application.\n"
+            << "# TYPE serval_sessions_active gauge\n";
+        for (const auto& [app, count] : *counts) {
+            out << "serval_sessions_active{host=\"" << label(app.first) << "\",context=\""
+                << label(app.second) << "\"} " << count << "\n";
+        }
+    }
+    struct Counter
+    {
+        const char* name;
+        const char* help;
+        uint64_t SessionStoreMetrics::*field;
+        double scale; ///< microseconds -> seconds for the _sum series
+    };
+    static const Counter counters[] = {
+        {"serval_sessions_created_total", "Sessions created through this process.",
+         &SessionStoreMetrics::created, 1},
+        {"serval_sessions_expired_total", "Expired sessions this process swept.",
+         &SessionStoreMetrics::expired, 1},
+        {"serval_sessions_invalidated_total", "Sessions invalidated through this process.",
+         &SessionStoreMetrics::invalidated, 1},
+        {"serval_session_commits_total", "Session write batches made durable.", &SessionStoreMetrics::commits,
+         1},
+        {"serval_session_commit_failures_total", "Session write batches the store refused (503).",
+         &SessionStoreMetrics::failedCommits, 1},
+        {"serval_session_store_transactions_total",
+         "Store transactions (SQLite) or pipelines (Redis) carrying them.",
+         &SessionStoreMetrics::transactions, 1},
+        {"serval_session_commit_seconds_sum", "Time from commit to durable, summed over the commits.",
+         &SessionStoreMetrics::commitMicrosSum, 1e-6},
+        {"serval_session_loads_total", "Session lookups.", &SessionStoreMetrics::loads, 1},
+        {"serval_session_load_seconds_sum", "Time of the session lookups, summed.",
+         &SessionStoreMetrics::loadMicrosSum, 1e-6},
+    };
+    std::vector<SessionStoreMetrics> stores = _sessions->storeMetrics();
+    for (const Counter& c : counters) {
+        out << "# HELP " << c.name << " " << c.help << "\n# TYPE " << c.name << " counter\n";
+        for (const SessionStoreMetrics& s : stores) {
+            out << c.name << "{store=\"" << label(s.store) << "\"} ";
+            if (c.scale == 1) {
+                out << s.*c.field;
+            } else {
+                out << static_cast<double>(s.*c.field) * c.scale;
+            }
+            out << "\n";
+        }
+    }
+    return out.str();
 }
 
 } // namespace serval::manager

@@ -53,6 +53,9 @@ public:
     /// The server's open data sources (startup wires it; without it there are none to show or
     /// back up). Must outlive this.
     void setDataSources(datasource::DataSourceRegistry* dataSources) noexcept { _dataSources = dataSources; }
+    /// The applications' sessions (startup wires it over the session stores). Must outlive this.
+    void setSessions(SessionDirectory* sessions) noexcept { _sessions = sessions; }
+    SessionDirectory* sessions() noexcept override { return _sessions; }
 
     std::vector<AppInfo> apps() override;
     std::optional<AppDetail> app(const std::string& host, const std::string& path) override;
@@ -90,6 +93,8 @@ private:
     ActionResult fromOutcome(const deployer::DeployOutcome& outcome, const std::string& host,
                              const std::string& path);
     std::optional<AppInfo> find(const std::string& host, const std::string& path);
+    /// /metrics lines for the applications' sessions ("" without a SessionDirectory).
+    std::string sessionMetrics();
     /// 409 for the container's own paths on the default host (the manager, /metrics) and every
     /// path below them, which no action may touch.
     std::optional<ActionResult> refuseReserved(const std::string& host, const std::string& path) const;
@@ -103,6 +108,7 @@ private:
     StatusFn _statusFn;
     deployer::Deployer* _deployer = nullptr;
     datasource::DataSourceRegistry* _dataSources = nullptr;
+    SessionDirectory* _sessions = nullptr;
     std::set<std::string> _reserved;
     std::mutex _auditMutex;
     std::deque<AuditEntry> _audit; ///< without a registry: the last 1000 rows

@@ -10,6 +10,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -249,6 +250,11 @@ Object::Ptr appJson(const AppInfo& app)
         isolation->set("failedByCrash", remote.failedByCrash);
         isolation->set("lastCrashId", remote.lastCrashId);
         o->set("isolation", isolation);
+    }
+    if (app.sessions >= 0) {
+        o->set("sessions", app.sessions);
+    } else {
+        o->set("sessions", Poco::Dynamic::Var()); // null: the store did not answer
     }
     return o;
 }
@@ -535,6 +541,8 @@ const std::vector<ManagerApi::Route>& ManagerApi::routes()
         {"GET HEAD", "/history", Access::Read, &ManagerApi::history, ReadOnly},
         {"GET HEAD", "/audit", Access::AuditLog, &ManagerApi::auditLog, ReadOnly},
         {"GET HEAD", "/logs", Access::Read, &ManagerApi::logs, ReadOnly},
+        {"GET HEAD", "/sessions", Access::Read, &ManagerApi::listSessions, ReadOnly},
+        {"POST", "/sessions/invalidate", Access::Act, &ManagerApi::invalidateSessions, "use POST"},
         {"GET HEAD", "*", Access::Read, &ManagerApi::notFound, ReadOnly},
     };
     return table;
@@ -950,6 +958,73 @@ AdminResponse ManagerApi::apps(const ApiCall&)
     auto body = newObject();
     body->set("defaultHost", _backend.defaultHost());
     body->set("apps", jsonArray(_backend.apps(), appJson));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::listSessions(const ApiCall& call)
+{
+    std::string host = hostParam(call);
+    std::string path = get(call.params, "path");
+    if (!validContextPath(path)) return error(400, "bad_request", BadContextPath);
+    SessionDirectory* directory = _backend.sessions();
+    if (directory == nullptr) return error(503, "unavailable", "this server keeps no application sessions");
+    size_t limit = 100;
+    if (auto n = util::parseUnsigned(get(call.params, "limit")); n && *n > 0)
+        limit = std::min<uint64_t>(*n, 1000);
+    std::vector<SessionRow> rows;
+    try {
+        rows = directory->list(host, path, limit);
+    } catch (const std::exception& e) {
+        return error(503, "store_unavailable", e.what());
+    }
+    auto body = newObject();
+    body->set("host", host);
+    body->set("path", path);
+    body->set("sessions", jsonArray(rows, [](const SessionRow& row) {
+                  auto o = newObject();
+                  o->set("id", row.idPrefix);
+                  o->set("created", row.created);
+                  o->set("lastAccessed", row.lastAccessed);
+                  o->set("maxInactive", row.maxInactive);
+                  o->set("attributes", row.attributes);
+                  o->set("bytes", row.bytes);
+                  return o;
+              }));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::invalidateSessions(const ApiCall& call)
+{
+    std::string host = hostParam(call);
+    std::string path = get(call.params, "path");
+    std::string id = get(call.params, "id");
+    bool all = get(call.params, "all") == "true";
+    if (!validContextPath(path)) return error(400, "bad_request", BadContextPath);
+    if (all == !id.empty()) return error(400, "bad_request", "give id=<the listed id prefix> or all=true");
+    if (!all && (id.size() < 8 || id.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+        return error(400, "bad_request", "id must be at least 8 of the listed hex digits");
+    }
+    SessionDirectory* directory = _backend.sessions();
+    if (directory == nullptr) return error(503, "unavailable", "this server keeps no application sessions");
+    std::string target = host + path + (all ? " (all sessions)" : " session " + id);
+    uint64_t ended = 0;
+    try {
+        ended = directory->invalidate(host, path, all ? std::string() : id);
+    } catch (const std::invalid_argument& e) {
+        audit(call.who, call.request, "sessions.invalidate", target, e.what());
+        return error(409, "ambiguous", e.what());
+    } catch (const std::exception& e) {
+        audit(call.who, call.request, "sessions.invalidate", target, e.what());
+        return error(503, "store_unavailable", e.what());
+    }
+    if (!all && ended == 0) {
+        audit(call.who, call.request, "sessions.invalidate", target, "not found");
+        return error(404, "not_found", "no live session of " + host + path + " has an id starting " + id);
+    }
+    audit(call.who, call.request, "sessions.invalidate", target, "ok");
+    auto body = newObject();
+    body->set("ok", true);
+    body->set("invalidated", ended);
     return json(200, body);
 }
 

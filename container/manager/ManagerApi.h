@@ -187,6 +187,9 @@ private:
     AdminResponse apps(const ApiCall& call);
     AdminResponse dataSources(const ApiCall& call);
     AdminResponse backup(const ApiCall& call);
+    /// The application's HttpSessions (GET /sessions) and invalidating one or all of them.
+    AdminResponse listSessions(const ApiCall& call);
+    AdminResponse invalidateSessions(const ApiCall& call);
     AdminResponse app(const ApiCall& call);
     AdminResponse status(const ApiCall& call);
     AdminResponse history(const ApiCall& call);

@@ -7,6 +7,7 @@
 // directly. container/startup wires an implementation over the Deployer, the registry and the
 // connector statistics; the unit tests use an in-memory one.
 
+#include "manager/SessionDirectory.h"
 #include "util/FileDescriptor.h"
 
 #include <cstdint>
@@ -36,6 +37,7 @@ struct AppInfo
     /// server). For "process", `processes` is what its supervisor reports.
     std::string mode = "none";
     std::optional<core::RemoteStatus> processes;
+    int64_t sessions = -1; ///< live HttpSessions; -1 when the store cannot say
     uint32_t running = 0;  ///< requests on its share of the worker pool now (core::ContextLane)
     uint32_t queued = 0;   ///< requests waiting for that share
     uint64_t rejected = 0; ///< requests refused with 503 because share and queue were full
@@ -219,6 +221,9 @@ public:
         (void)host, (void)path, (void)name, (void)copy;
         return ActionResult{false, 503, "unavailable", "this server has no data sources", std::nullopt};
     }
+    /// The application's HttpSessions (not the admin page's own login sessions); nullptr when
+    /// this backend has none to show.
+    virtual SessionDirectory* sessions() noexcept { return nullptr; }
 };
 
 } // namespace serval::manager

@@ -129,6 +129,9 @@ core::RemoteApplicationFactory ProcessManager::factory()
         GroupSettings group = groupSettings(spec.settings, _settings);
         worker.appLibraries = spec.appLibraries;
         worker.dataSources = workerDataSources(spec.resources.get(), group.processes);
+        if (auto store = _settings.sessionStores.find(spec.host); store != _settings.sessionStores.end())
+            worker.sessions = store->second;
+        worker.jvmRoute = _settings.jvmRoute;
         std::vector<LaneLoop*> loops;
         for (auto& loop : _loops)
             loops.push_back(loop.get());

@@ -13,6 +13,7 @@
 #include "util/Log.h"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +32,10 @@ struct ProcessManagerSettings
     uint32_t workerThreads = 16; ///< request threads per worker without <Context maxThreads>
     std::string signingSecret;   ///< data/serval.key, handed to every worker (WorkerSpec)
     std::chrono::milliseconds drainTimeout{30000}; ///< a retired worker's drain, then SIGKILL
+    /// Each Host's <Manager> by host name: the workers of its apps open the same session store
+    /// (WorkerSpec::sessions). A host missing here gives its isolated apps no sessions.
+    std::map<std::string, config::SessionStoreConfig> sessionStores;
+    std::string jvmRoute; ///< <Engine jvmRoute>, for the session ids workers issue
 };
 
 /// The process model's root in the server (issue 11): the supervisor thread, the connector

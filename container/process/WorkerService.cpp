@@ -9,6 +9,7 @@
 #include "process/Messages.h"
 #include "process/Wire.h"
 #include "servlets/DefaultServlet.h"
+#include "session/SessionService.h"
 #include "util/Log.h"
 
 #include <cerrno>
@@ -109,6 +110,7 @@ WorkerService::~WorkerService()
     _queueReady.notify_all();
     for (std::thread& t : _threads)
         t.join();
+    if (_sessions) _sessions->stop(); // no expiry notice once the app stops
     if (_engine) _engine->stop();
     if (_epoll >= 0) ::close(_epoll);
     if (_wake >= 0) ::close(_wake);
@@ -118,6 +120,7 @@ util::Expected<std::string> WorkerService::start()
 {
     try {
         core::ContextSpec spec;
+        spec.host = _spec.host; // the session scope is host + path, as in the server
         spec.name = _spec.name;
         spec.path = _spec.path;
         spec.version = _spec.version;
@@ -146,6 +149,10 @@ util::Expected<std::string> WorkerService::start()
         services.appLoader = &app::loadAppModule;
         services.defaultServlet = servlets::defaultServletFactory();
         services.signingSecret = _spec.signingSecret;
+        if (_spec.sessions) {
+            _sessions = openSessions();
+            services.sessions = _sessions->factory();
+        }
         _context = std::make_shared<core::Context>(std::move(spec), services);
         if (!_context->start()) {
             std::string reason = _context->failureReason();
@@ -160,6 +167,10 @@ util::Expected<std::string> WorkerService::start()
         _engine = std::make_unique<core::Engine>("worker", services);
         _engine->addHost(host);
         if (!_engine->start()) return util::failure(_engine->failureReason());
+        // Every worker of the app sweeps its scope: the store hands each expired session to
+        // exactly one sweeper, and each worker has the app's listeners, so sessionDestroyed runs
+        // once, in the app. (No "first worker" role: worker ids grow with every restart.)
+        if (_sessions) _sessions->start();
     } catch (const std::exception& e) {
         return util::failure(e.what());
     }
@@ -168,6 +179,19 @@ util::Expected<std::string> WorkerService::start()
     for (const std::string& module : _context->moduleDescriptions())
         loaded += (loaded.empty() ? "" : "; ") + module;
     return loaded;
+}
+
+std::unique_ptr<session::SessionService> WorkerService::openSessions() const
+{
+    // The server's view of this one Host, rebuilt from the spec: the same store (file or
+    // Redis), timeouts and jvmRoute, so sessions the worker issues are the server's.
+    config::ServerConfig config;
+    config.engine.jvmRoute = _spec.jvmRoute;
+    config::HostConfig host;
+    host.name = _spec.host;
+    host.sessions = *_spec.sessions;
+    config.engine.hosts.push_back(std::move(host));
+    return std::make_unique<session::SessionService>(config, session::SweepScopes::OwnOnly);
 }
 
 void WorkerService::attach(const ControlSocket::Message& message)
@@ -540,7 +564,8 @@ int WorkerService::run()
     for (std::thread& t : _threads)
         t.join();
     _threads.clear();
-    if (_engine) _engine->stop(); // the app's on_destroy
+    if (_sessions) _sessions->stop(); // the sweep ends before the listeners go
+    if (_engine) _engine->stop();     // the app's on_destroy
     _engine.reset();
     _context.reset();
     return status;

@@ -19,6 +19,9 @@
 namespace serval::app {
 class AppResources;
 } // namespace serval::app
+namespace serval::session {
+class SessionService;
+}
 
 namespace serval::process {
 
@@ -71,6 +74,9 @@ public:
 private:
     friend class WorkerStream;
 
+    /// The app's sessions in this worker (WorkerSpec::sessions): the store the server opened for
+    /// the Host, opened again here. Throws as SessionService's constructor does.
+    std::unique_ptr<session::SessionService> openSessions() const;
     void startThreads();
     void requestThread();
     void serve(WorkerStream& stream);
@@ -95,6 +101,9 @@ private:
 
     ControlSocket _control;
     WorkerSpec _spec;
+    /// Declared before the Context and Engine: their sessions point into its stores, so it is
+    /// destroyed after them (pending commits and touches are written by then).
+    std::unique_ptr<session::SessionService> _sessions;
     std::unique_ptr<core::Engine> _engine;
     std::shared_ptr<core::Context> _context;
     /// The Context's data sources (also held by its spec): StatsRequest reads their pools.

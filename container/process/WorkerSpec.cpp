@@ -50,6 +50,20 @@ std::string WorkerSpec::encode() const
         w.u64(static_cast<uint64_t>(source.statementTimeout.count()));
         w.u64(static_cast<uint64_t>(source.busyTimeout.count()));
     }
+    w.u8(sessions ? 1 : 0);
+    if (sessions) {
+        w.u8(static_cast<uint8_t>(sessions->store));
+        w.text(sessions->path);
+        w.u8(sessions->synchronousFull ? 1 : 0);
+        w.text(sessions->url);
+        w.text(sessions->keyPrefix);
+        w.u32(sessions->connectTimeoutMs);
+        w.u32(sessions->commandTimeoutMs);
+        w.u32(sessions->maxConnections);
+        w.u32(sessions->touchIntervalMs);
+        w.u32(sessions->sweepIntervalMs);
+    }
+    w.text(jvmRoute);
     return out;
 }
 
@@ -97,8 +111,26 @@ std::optional<WorkerSpec> WorkerSpec::decode(std::string_view payload)
         if (source.maxConnections == 0) return std::nullopt;
         spec.dataSources.push_back(std::move(source));
     }
+    uint8_t store = 0;
+    if (r.u8() != 0) {
+        config::SessionStoreConfig sessions;
+        store = r.u8();
+        sessions.store = static_cast<config::SessionStoreConfig::Store>(store);
+        sessions.path = r.text();
+        sessions.synchronousFull = r.u8() != 0;
+        sessions.url = r.text();
+        sessions.keyPrefix = r.text();
+        sessions.connectTimeoutMs = r.u32();
+        sessions.commandTimeoutMs = r.u32();
+        sessions.maxConnections = r.u32();
+        sessions.touchIntervalMs = r.u32();
+        sessions.sweepIntervalMs = r.u32();
+        spec.sessions = std::move(sessions);
+    }
+    spec.jvmRoute = r.text();
     if (!r.complete() || level > static_cast<uint8_t>(util::LogLevel::Off) || spec.threads == 0 ||
-        spec.channels == 0 || spec.channels > 1024)
+        spec.channels == 0 || spec.channels > 1024 ||
+        store > static_cast<uint8_t>(config::SessionStoreConfig::Store::Redis))
         return std::nullopt;
     spec.logLevel = static_cast<util::LogLevel>(level);
     return spec;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/ServerConfig.h"
 #include "datasource/DataSourceConfig.h"
 #include "util/Log.h"
 
@@ -43,6 +44,11 @@ struct WorkerSpec
     /// pools from these. A PostgreSQL password travels as `password` (read by the server from
     /// passwordFile), like signingSecret only over the private control socket, never logged.
     std::vector<datasource::DataSourceConfig> dataSources;
+    /// The Host's <Manager>, as the server read it (the SQLite path absolute): the worker opens
+    /// the same store, so the app's sessions are shared by the server's manager page and every
+    /// worker of the app. nullopt: the app has no sessions.
+    std::optional<config::SessionStoreConfig> sessions;
+    std::string jvmRoute; ///< <Engine jvmRoute>: the route suffix of the session ids the worker issues
 
     std::string encode() const;
     static std::optional<WorkerSpec> decode(std::string_view payload);

@@ -5,7 +5,7 @@
 
 namespace serval::registry {
 
-Database::Database(const std::string& path) : _path(path)
+Database::Database(const std::string& path, std::string_view what) : _path(path), _what(what)
 {
     int rc = sqlite3_open_v2(path.c_str(), &_db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -13,7 +13,7 @@ Database::Database(const std::string& path) : _path(path)
         std::string why = _db ? sqlite3_errmsg(_db) : sqlite3_errstr(rc);
         sqlite3_close(_db);
         _db = nullptr;
-        throw DatabaseError("cannot open the registry " + path + ": " + why +
+        throw DatabaseError("cannot open the " + _what + " " + path + ": " + why +
                             "; check that the data directory exists and is writable");
     }
     sqlite3_extended_result_codes(_db, 1);
@@ -27,7 +27,7 @@ Database::~Database()
 
 void Database::fail(std::string_view what)
 {
-    throw DatabaseError("registry " + _path + ": " + std::string(what) + ": " + sqlite3_errmsg(_db));
+    throw DatabaseError(_what + " " + _path + ": " + std::string(what) + ": " + sqlite3_errmsg(_db));
 }
 
 void Database::exec(std::string_view sql)
@@ -37,7 +37,7 @@ void Database::exec(std::string_view sql)
     if (sqlite3_exec(_db, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
         std::string why = message ? message : sqlite3_errmsg(_db);
         sqlite3_free(message);
-        throw DatabaseError("registry " + _path + ": " + why + " (in: " + text.substr(0, 80) + ")");
+        throw DatabaseError(_what + " " + _path + ": " + why + " (in: " + text.substr(0, 80) + ")");
     }
 }
 
@@ -85,6 +85,17 @@ Statement& Statement::bind(int index, std::string_view value)
     return *this;
 }
 
+Statement& Statement::bindBlob(int index, std::string_view value)
+{
+    // A zero-length blob from a null pointer would bind NULL (as for text above).
+    const char* data = value.data() != nullptr ? value.data() : "";
+    if (sqlite3_bind_blob(_stmt, index, data, static_cast<int>(value.size()), SQLITE_TRANSIENT) !=
+        SQLITE_OK) {
+        _db.fail("bind");
+    }
+    return *this;
+}
+
 Statement& Statement::bindNull(int index)
 {
     if (sqlite3_bind_null(_stmt, index) != SQLITE_OK) _db.fail("bind");
@@ -122,6 +133,13 @@ std::string Statement::textAt(int column) const
     const unsigned char* text = sqlite3_column_text(_stmt, column);
     int size = sqlite3_column_bytes(_stmt, column);
     return text ? std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(size)) : std::string();
+}
+
+std::string Statement::blobAt(int column) const
+{
+    const void* data = sqlite3_column_blob(_stmt, column);
+    int size = sqlite3_column_bytes(_stmt, column);
+    return data ? std::string(static_cast<const char*>(data), static_cast<size_t>(size)) : std::string();
 }
 
 bool Statement::isNullAt(int column) const

@@ -34,6 +34,8 @@ public:
     /// Parameters are 1-based, as in SQLite.
     Statement& bind(int index, int64_t value);
     Statement& bind(int index, std::string_view value);
+    /// Binds bytes as a BLOB (values that need not be UTF-8 text).
+    Statement& bindBlob(int index, std::string_view value);
     Statement& bindNull(int index);
 
     /// Steps once: true if a row is available, false when done. Throws DatabaseError.
@@ -44,6 +46,8 @@ public:
 
     int64_t int64At(int column) const;
     std::string textAt(int column) const;
+    /// The column's bytes (BLOB or TEXT) without any conversion.
+    std::string blobAt(int column) const;
     bool isNullAt(int column) const;
 
 private:
@@ -56,7 +60,8 @@ class Database
 {
 public:
     /// Opens (creating) the database file. Throws DatabaseError with the path and reason.
-    explicit Database(const std::string& path);
+    /// `what` names the database in every message ("registry", "session store").
+    explicit Database(const std::string& path, std::string_view what = "registry");
     ~Database();
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
@@ -75,6 +80,7 @@ public:
 private:
     sqlite3* _db = nullptr;
     std::string _path;
+    std::string _what;
 };
 
 /// BEGIN IMMEDIATE ... COMMIT; rolls back on destruction unless commit() ran.

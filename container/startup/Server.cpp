@@ -96,9 +96,10 @@ std::string Server::readOrCreateSecret(const std::string& path)
     return secret;
 }
 
-core::ContextServices Server::contextServices(std::string signingSecret)
+core::ContextServices Server::contextServices(core::SessionAccessFactory sessions, std::string signingSecret)
 {
     core::ContextServices services;
+    services.sessions = std::move(sessions);
     services.signingSecret = std::move(signingSecret);
     services.appLoader = &app::loadAppModule;
     services.defaultServlet = servlets::defaultServletFactory();
@@ -162,6 +163,8 @@ void Server::installManager()
     _manager->setDispatchLane(*_adminPool);
     _manager->backend().setDeployer(&_deployment->deployer());
     _manager->backend().setDataSources(&_deployment->dataSources());
+    _managerSessions = std::make_unique<ManagerSessions>(*_sessions);
+    _manager->backend().setSessions(_managerSessions.get());
     // The Connectors are all constructed before this is called and the vector does not change
     // until stop(), after every request has finished: reading it from worker threads is safe.
     _manager->backend().setStatusSource([this](manager::ServerStatus& status) {
@@ -197,6 +200,8 @@ void Server::startInternal()
     openLogs();
     _webXmlDefaults = readWebXmlDefaults(_config.base);
 
+    // The session stores open before any app starts: a Context finds its sessions at start().
+    _sessions = std::make_unique<session::SessionService>(_config);
     std::string base = _config.base.empty() ? std::string(".") : _config.base;
     std::string signingSecret = readOrCreateSecret(base + "/data/serval.key");
     process::ProcessManagerSettings processes;
@@ -206,8 +211,11 @@ void Server::startInternal()
     processes.logLevel = _config.logLevel;
     processes.workerThreads = _config.connectors.front().workerThreads;
     processes.signingSecret = signingSecret; // an isolated app signs as an in-process one
+    for (const config::HostConfig& host : _config.engine.hosts)
+        processes.sessionStores[host.name] = host.sessions; // its workers open the same store
+    processes.jvmRoute = _config.engine.jvmRoute;
     _processes = std::make_unique<process::ProcessManager>(processes);
-    core::ContextServices services = contextServices(std::move(signingSecret));
+    core::ContextServices services = contextServices(_sessions->factory(), std::move(signingSecret));
     services.remoteApplication = _processes->factory();
     _engine = std::make_unique<core::Engine>(_config.engine.defaultHost, std::move(services));
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
@@ -235,6 +243,7 @@ void Server::startInternal()
     deployApplications();
     if (!_engine->start()) throw std::runtime_error(_engine->failureReason());
     installManager();
+    _sessions->start();
     for (const auto& connector : _connectors) {
         connector->start(); // throws one actionable line (address in use, permission denied)
         // Written whatever logLevel says: scripts and tests wait for this line (the CLI contract).
@@ -285,9 +294,12 @@ void Server::stopInternal() noexcept
     if (_adminPool) _adminPool->stop();   // the Connectors handed every admin request back
     if (_deployment) _deployment->stop(); // no deploy runs while the Engine stops
     if (_engine) _engine->stop();
-    _manager.reset(); // after the Engine stopped: its Contexts no longer serve
+    if (_sessions) _sessions->stop(); // no expiry notice after the apps stopped
+    _manager.reset();                 // after the Engine stopped: its Contexts no longer serve
+    _managerSessions.reset();
     _deployment.reset();
     _engine.reset();
+    _sessions.reset();                  // after every Context: commits still queued finish first
     _adminPool.reset();                 // after the Engine: the manager's Contexts point at it
     if (_processes) _processes->stop(); // every Context, and so every worker, has stopped
     _processes.reset();

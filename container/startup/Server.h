@@ -9,6 +9,8 @@
 #include "deployer/ServerDeployment.h"
 #include "manager/Manager.h"
 #include "process/ProcessManager.h"
+#include "session/SessionService.h"
+#include "startup/ManagerSessions.h"
 #include "valves/AccessLog.h"
 
 #include <map>
@@ -54,9 +56,13 @@ public:
     /// started: the process manager attaches its per-loop rings to these.
     std::vector<http::Loop*> loops() const;
 
-    /// The services every Context gets: the app loader (container/app) and the DefaultServlet
-    /// (container/servlets). Exposed for the deployer and the admin page.
-    static core::ContextServices contextServices(std::string signingSecret = {});
+    /// The services every Context gets: the app loader (container/app), the DefaultServlet
+    /// (container/servlets), when given sessions (container/session), and the signing secret.
+    /// Exposed for the deployer and the admin page.
+    static core::ContextServices contextServices(core::SessionAccessFactory sessions = {},
+                                                 std::string signingSecret = {});
+    /// The stores, the ids and the expiry sweep. Valid between start() and stop().
+    session::SessionService& sessions() noexcept { return *_sessions; }
     /// The server's secret, data/serval.key (32 random bytes, mode 0600), created on the first
     /// start: what the host keys the signatures it makes for apps with (ABI context_sign), so
     /// signed cookies hold across restarts and app versions. Throws one actionable line if the
@@ -86,6 +92,9 @@ private:
     /// Isolated apps' worker processes (issue 11): before the Engine, so it outlives every
     /// Context that holds workers; its supervisor runs while they stop.
     std::unique_ptr<process::ProcessManager> _processes;
+    /// Before _engine: every Context's sessions point into its stores, so it is destroyed last.
+    std::unique_ptr<session::SessionService> _sessions;
+    std::unique_ptr<ManagerSessions> _managerSessions; ///< the manager's view of _sessions
     std::unique_ptr<core::Engine> _engine;
     std::unique_ptr<deployer::ServerDeployment> _deployment; ///< after _engine: destroyed before it
     /// The admin page, JSON API and /metrics (container/manager); its Contexts live in the

@@ -47,9 +47,10 @@ const std::vector<Command>& commands()
         // Remote commands: the manager's JSON API (deploy/RemoteCommands.cpp, docs/manager-api.md).
         {"list", "--url URL --token TOKEN list [--json]", "applications on a running server, per host",
          remote<0>},
-        {"deploy", "--url URL --token TOKEN deploy [--on-server] FILE [--path P] [--update]",
-         "upload a bundle to a running server and deploy it (--on-server: FILE is a bundle or app directory "
-         "on the server, inside <Manager deployRoots>)",
+        {"deploy", "--url URL [--url URL...] --token TOKEN deploy [--on-server] FILE [--path P] [--update]",
+         "upload a bundle to a running server and deploy it; several --url: one server at a time, each once "
+         "the previous serves the new version, stopping at the first failure (--on-server: FILE is a bundle "
+         "or app directory on the server, inside <Manager deployRoots>)",
          remote<1>},
         {"undeploy", "--url URL --token TOKEN undeploy PATH", "remove an application and its files",
          remote<2>},

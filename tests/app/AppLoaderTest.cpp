@@ -25,6 +25,9 @@ using ::testing::StartsWith;
 
 namespace {
 
+/// This SDK's (and host's) ABI version: "1.2". The fixtures are built with the same header.
+const std::string kAbi = std::to_string(SERVAL_ABI_MAJOR) + "." + std::to_string(SERVAL_ABI_MINOR);
+
 std::string fixture(const std::string& name)
 {
     return test::fixtureLibrary(name);
@@ -170,29 +173,28 @@ TEST(AppLoaderTest, MissingEntrySymbolIsRefused)
 
 TEST(AppLoaderTest, OtherMajorEntryIsRefusedNamingBothVersions)
 {
-    EXPECT_EQ(refusal("other_major"),
-              "app \"shop\" was built for ABI 2.x; this container provides 1.2: rebuild it against SDK 1.x");
+    EXPECT_EQ(refusal("other_major"), "app \"shop\" was built for ABI 2.x; this container provides " + kAbi +
+                                          ": rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, OtherMajorDescriptorIsRefusedNamingBothVersions)
 {
     EXPECT_EQ(refusal("other_major_descriptor"),
-              "app \"shop\" was built for ABI 2.0; this container provides 1.2: rebuild it against SDK 1.x");
+              "app \"shop\" was built for ABI 2.0; this container provides " + kAbi +
+                  ": rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, NewerMinorIsRefused)
 {
-    EXPECT_EQ(refusal("newer_minor"),
-              "app \"shop\" was built for ABI 1.7; this container provides 1.2: rebuild it "
-              "against SDK 1.2 or upgrade Serval");
+    EXPECT_EQ(refusal("newer_minor"), "app \"shop\" was built for ABI 1.7; this container provides " + kAbi +
+                                          ": rebuild it against SDK " + kAbi + " or upgrade Serval");
 }
 
 TEST(AppLoaderTest, ShortDescriptorIsRefused)
 {
-    EXPECT_EQ(refusal("short_struct"),
-              "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI 1.2 needs at "
-              "least " +
-                  std::to_string(sizeof(serval_app_t)) + ": rebuild it against SDK 1.x");
+    EXPECT_EQ(refusal("short_struct"), "app \"shop\": its descriptor (serval_app_t) is 40 bytes but ABI " +
+                                           kAbi + " needs at least " + std::to_string(sizeof(serval_app_t)) +
+                                           ": rebuild it against SDK 1.x");
 }
 
 TEST(AppLoaderTest, FailingInitIsRefusedWithTheAppsMessage)
@@ -267,7 +269,7 @@ TEST(AppLoaderTest, GoodAppLoadsAndDescribesItself)
 {
     Loaded app("good");
     ASSERT_TRUE(app.module);
-    EXPECT_EQ(app.module->describe(), "libgood.so (ABI 1.2)");
+    EXPECT_EQ(app.module->describe(), "libgood.so (ABI " + kAbi + ")");
     std::string error;
     EXPECT_EQ(app.module->createServlet("fixture.Nope", error), nullptr);
     EXPECT_EQ(error,

@@ -6,6 +6,7 @@
 #include "support/TempDir.h"
 
 #include <gtest/gtest.h>
+#include <serval/abi.h>
 #include <unistd.h>
 
 using serval::bundle::BundleValidator;
@@ -118,7 +119,9 @@ TEST_F(BundleValidatorTest, NamesTheAbiOfALibraryBuiltForAnotherMajor)
     addLibrary("other_major", "libshop.so");
     EXPECT_FALSE(validate());
     EXPECT_EQ(error, "shop.sar: app \"shop\": libshop.so exports serval_app_init_v2 (ABI 2.x) instead of "
-                     "serval_app_init_v1; this container provides 1.2: rebuild it against SDK 1.x");
+                     "serval_app_init_v1; this container provides " +
+                         std::to_string(SERVAL_ABI_MAJOR) + "." + std::to_string(SERVAL_ABI_MINOR) +
+                         ": rebuild it against SDK 1.x");
 }
 
 TEST_F(BundleValidatorTest, HelperLibrariesBesideTheAppLibraryExportNoEntry)

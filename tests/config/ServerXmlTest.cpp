@@ -63,7 +63,7 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
   <Connector address="0.0.0.0" port="0" maxConnections="100" maxKeepAliveRequests="7" keepAliveTimeout="1000"
              headerTimeout="2000" bodyTimeout="3000" sendTimeout="4000" maxRequestLineSize="4096"
              maxHeaderSize="8192" maxHeaderCount="50" maxBodySize="1048576" ioThreads="2" workerThreads="4"
-             workerQueue="64" serverHeader="" drainTimeout="500"/>
+             workerQueue="64" serverHeader="" drainTimeout="500" secure="true"/>
   <Connector address="::1" port="8443"/>
   <Engine defaultHost="www.example.com">
     <Host name="localhost" appBase="/srv/apps" deployOnStartup="false" autoDeploy="FALSE"/>
@@ -96,7 +96,9 @@ TEST_F(ServerXmlTest, EveryAttributeIsRead)
     EXPECT_EQ(k.workerQueue, 64u);
     EXPECT_EQ(k.serverHeader, "");
     EXPECT_EQ(k.drainTimeoutMs, 500u);
+    EXPECT_TRUE(k.secure);
     EXPECT_EQ(c.connectors[1].address, "::1");
+    EXPECT_FALSE(c.connectors[1].secure) << "secure is for a Connector behind a trusted TLS proxy only";
     EXPECT_EQ(c.engine.defaultHost, "www.example.com");
     ASSERT_EQ(c.engine.hosts.size(), 2u);
     EXPECT_EQ(c.engine.hosts[0].appBase, "/srv/apps");
@@ -309,6 +311,78 @@ TEST_F(ServerXmlTest, DataSourceMistakesNameFileAndLine)
         error("<Server><Connector/><Engine defaultHost=\"a\"><Host name=\"a\">\n<Context path=\"/x\"/>\n"
               "<Context path=\"/x\"/></Host></Engine></Server>"),
         "conf/server.xml:3: <Context path=\"/x\"> is declared twice on this host (line 2)");
+}
+
+TEST_F(ServerXmlTest, HostManagerChoosesTheSessionStore)
+{
+    auto defaults = read(kMinimal);
+    const config::SessionStoreConfig& d = defaults.engine.hosts[0].sessions;
+    EXPECT_EQ(d.store, config::SessionStoreConfig::Store::Sqlite);
+    EXPECT_EQ(d.path, base.path() + "/data/sessions.db");
+    EXPECT_TRUE(d.synchronousFull);
+    EXPECT_EQ(d.line, 0);
+    EXPECT_EQ(defaults.engine.jvmRoute, "");
+
+    auto c = read(R"(<Server>
+  <Connector port="8080"/>
+  <Engine defaultHost="a" jvmRoute="node-1">
+    <Host name="a" appBase="webapps">
+      <Manager store="redis" url="redis://10.0.0.9:6380/2" keyPrefix="shop:" connectTimeout="200"
+               commandTimeout="300" maxConnections="8" touchInterval="500" sweepInterval="30000"/>
+    </Host>
+    <Host name="b" appBase="b">
+      <Manager store="sqlite" path="/var/lib/serval/b-sessions.db" synchronous="normal"/>
+    </Host>
+  </Engine>
+  <Manager path="/manager"/>
+</Server>
+)");
+    EXPECT_EQ(c.engine.jvmRoute, "node-1");
+    const config::SessionStoreConfig& r = c.engine.hosts[0].sessions;
+    EXPECT_EQ(r.store, config::SessionStoreConfig::Store::Redis);
+    EXPECT_EQ(r.url, "redis://10.0.0.9:6380/2");
+    EXPECT_EQ(r.keyPrefix, "shop:");
+    EXPECT_EQ(r.connectTimeoutMs, 200u);
+    EXPECT_EQ(r.commandTimeoutMs, 300u);
+    EXPECT_EQ(r.maxConnections, 8u);
+    EXPECT_EQ(r.touchIntervalMs, 500u);
+    EXPECT_EQ(r.sweepIntervalMs, 30000u);
+    EXPECT_EQ(r.line, 5);
+    const config::SessionStoreConfig& s = c.engine.hosts[1].sessions;
+    EXPECT_EQ(s.path, "/var/lib/serval/b-sessions.db");
+    EXPECT_FALSE(s.synchronousFull);
+    EXPECT_TRUE(c.manager.present); // the admin page's <Manager> is another element
+}
+
+TEST_F(ServerXmlTest, SessionStoreMistakesNameTheLineAndTheFix)
+{
+    auto host = [](const std::string& manager) {
+        return "<Server><Connector port=\"8080\"/><Engine defaultHost=\"a\"><Host name=\"a\">\n" + manager +
+               "</Host></Engine></Server>";
+    };
+    EXPECT_EQ(error(host("<Manager store=\"redis\"/>")),
+              "conf/server.xml:2: store=\"redis\" needs a url, for example url=\"redis://127.0.0.1:6379/0\"");
+    EXPECT_EQ(
+        error(host("<Manager url=\"redis://h:1/0\"/>")),
+        "conf/server.xml:2: url is for store=\"redis\"; the SQLite store takes path=\"data/sessions.db\"");
+    EXPECT_EQ(error(host("<Manager store=\"memcached\"/>")),
+              "conf/server.xml:2: bad value \"memcached\" for attribute \"store\"; expected sqlite or redis");
+    EXPECT_EQ(error(host("<Manager store=\"redis\" url=\"http://h\"/>"))
+                  .rfind("conf/server.xml:2: bad value \"http://h\" for attribute \"url\"", 0),
+              0u);
+    EXPECT_EQ(error(host("<Manager synchronous=\"off\"/>"))
+                  .rfind("conf/server.xml:2: bad value \"off\" for attribute \"synchronous\"", 0),
+              0u);
+    EXPECT_EQ(error(host("<Manager/>\n<Manager/>")),
+              "conf/server.xml:3: only one <Manager> (session store) is allowed per <Host>");
+    EXPECT_EQ(
+        error(host("<Manager allow=\"127.0.0.1\"/>"))
+            .rfind("conf/server.xml:2: unknown attribute \"allow\" on <Manager>; expected one of: store,", 0),
+        0u);
+    EXPECT_EQ(error("<Server><Connector port=\"8080\"/>\n<Engine defaultHost=\"a\" jvmRoute=\"node 1\">"
+                    "<Host name=\"a\"/></Engine></Server>")
+                  .rfind("conf/server.xml:2: bad value \"node 1\" for attribute \"jvmRoute\"", 0),
+              0u);
 }
 
 TEST_F(ServerXmlTest, IsolationIsTheProcessModelByDefault)

@@ -237,6 +237,88 @@ TEST(WebXmlTest, ResourceRefMistakesAreRefused)
         "WEB-INF/web.xml:2: <resource-ref> needs a <res-ref-name>");
 }
 
+TEST(WebXmlTest, SessionConfigReadsTheCookieSettings)
+{
+    auto c = config::parseWebXml(R"(<web-app>
+  <session-config>
+    <session-timeout>45</session-timeout>
+    <cookie-config>
+      <name>SHOPSESSION</name><path>/shop/account</path><http-only>false</http-only>
+      <secure>true</secure><same-site>strict</same-site>
+    </cookie-config>
+    <tracking-mode>COOKIE</tracking-mode>
+  </session-config>
+</web-app>)");
+    EXPECT_EQ(c.sessionTimeoutMinutes, 45);
+    EXPECT_EQ(c.sessionCookie.name, "SHOPSESSION");
+    EXPECT_EQ(c.sessionCookie.path, "/shop/account");
+    EXPECT_EQ(c.sessionCookie.httpOnly, false);
+    EXPECT_EQ(c.sessionCookie.secure, true);
+    EXPECT_EQ(c.sessionCookie.sameSite, "Strict");
+
+    auto servlet6 = config::parseWebXml("<web-app><session-config><cookie-config><attribute><attribute-name>"
+                                        "SameSite</attribute-name><attribute-value>None</attribute-value>"
+                                        "</attribute></cookie-config></session-config></web-app>");
+    EXPECT_EQ(servlet6.sessionCookie.sameSite, "None");
+    EXPECT_FALSE(servlet6.sessionCookie.secure); // unset: Secure follows the request
+
+    auto bare = config::parseWebXml("<web-app><session-config/></web-app>");
+    EXPECT_FALSE(bare.sessionCookie.name);
+    EXPECT_FALSE(bare.sessionTimeoutMinutes);
+}
+
+TEST(WebXmlTest, SessionConfigRefusesWhatWouldWeakenTheCookie)
+{
+    EXPECT_EQ(
+        error("<web-app><session-config>\n<tracking-mode>URL</tracking-mode></session-config></web-app>")
+            .rfind("WEB-INF/web.xml:2: tracking mode \"URL\" is not supported; Serval tracks sessions by "
+                   "cookie only",
+                   0),
+        0u);
+    EXPECT_EQ(
+        error("<web-app><session-config><cookie-config>\n<name>a b</name></cookie-config></session-config>"
+              "</web-app>")
+            .rfind("WEB-INF/web.xml:2: bad cookie <name> \"a b\"", 0),
+        0u);
+    EXPECT_EQ(
+        error("<web-app><session-config><cookie-config>\n<path>shop</path></cookie-config></session-config>"
+              "</web-app>")
+            .rfind("WEB-INF/web.xml:2: bad cookie <path> \"shop\"", 0),
+        0u);
+    EXPECT_EQ(
+        error("<web-app><session-config><cookie-config>\n<same-site>Sometimes</same-site></cookie-config>"
+              "</session-config></web-app>"),
+        "WEB-INF/web.xml:2: bad SameSite value \"Sometimes\"; expected Strict, Lax or None");
+    EXPECT_EQ(
+        error("<web-app><session-config>\n<cookie-config><same-site>None</same-site><secure>false</secure>"
+              "</cookie-config></session-config></web-app>")
+            .rfind("WEB-INF/web.xml:2: SameSite=None needs a Secure cookie", 0),
+        0u);
+    EXPECT_EQ(error("<web-app><session-config><cookie-config>\n<attribute><attribute-name>Partitioned</"
+                    "attribute-name><attribute-value>true</attribute-value></attribute></cookie-config>"
+                    "</session-config></web-app>")
+                  .rfind("WEB-INF/web.xml:2: cookie attribute \"Partitioned\" is not supported", 0),
+              0u);
+    EXPECT_EQ(error("<web-app><session-config><cookie-config>\n<domain>example.com</domain></cookie-config>"
+                    "</session-config></web-app>")
+                  .rfind("WEB-INF/web.xml:2: unknown element <domain> in <cookie-config>", 0),
+              0u);
+}
+
+TEST(WebXmlTest, MergeTakesEachSessionCookieSettingFromTheAppElseTheDefaults)
+{
+    auto defaults =
+        config::parseWebXml("<web-app><session-config><cookie-config><name>SITE</name>"
+                            "<same-site>Strict</same-site></cookie-config></session-config></web-app>");
+    auto app = config::parseWebXml("<web-app><session-config><cookie-config><name>APP</name>"
+                                   "<http-only>false</http-only></cookie-config></session-config></web-app>");
+    auto m = config::mergeWebXml(defaults, app);
+    EXPECT_EQ(m.sessionCookie.name, "APP");
+    EXPECT_EQ(m.sessionCookie.sameSite, "Strict");
+    EXPECT_EQ(m.sessionCookie.httpOnly, false);
+    EXPECT_FALSE(m.sessionCookie.secure);
+}
+
 TEST(WebXmlTest, MultipartConfigOfAServlet)
 {
     auto c = config::parseWebXml(

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <gtest/gtest.h>
 #include <sstream>
+#include <unistd.h>
 
 namespace {
 
@@ -81,6 +82,46 @@ TEST_F(RemoteCommandsTest, UnreadableBundleAndUnreachableServerFailWithOneLine)
     EXPECT_EQ(down.exit, 1);
     EXPECT_EQ(down.err.rfind("servalctl history: cannot reach http://127.0.0.1:1: ", 0), 0u) << down.err;
     EXPECT_EQ(std::count(down.err.begin(), down.err.end(), '\n'), 1) << down.err;
+}
+
+TEST_F(RemoteCommandsTest, OnlyDeployTakesSeveralServersWithOneTokenOrOnePerServer)
+{
+    const std::vector<std::string> two = {"--url", "http://127.0.0.1:1", "--url", "http://127.0.0.1:2"};
+    std::vector<std::string> list = two;
+    list.insert(list.end(), {"--token", "t"});
+    auto several = remote("list", list);
+    EXPECT_EQ(several.exit, 2);
+    EXPECT_EQ(several.err,
+              "servalctl list: give one --url (only deploy goes to several servers, one at a time)\n");
+
+    std::vector<std::string> tokens = two;
+    tokens.insert(tokens.end(), {"--token", "a", "--token", "b", "--token", "c", "shop.sar"});
+    auto mismatch = remote("deploy", tokens);
+    EXPECT_EQ(mismatch.exit, 2);
+    EXPECT_NE(mismatch.err.find("once per --url, in the same order (2 urls, 3 tokens)"), std::string::npos)
+        << mismatch.err;
+
+    std::vector<std::string> bad = two;
+    bad.insert(bad.end(), {"--url", "ftp://x", "--token", "t", "shop.sar"});
+    EXPECT_EQ(remote("deploy", bad).exit, 2) << "every --url is checked before any server is touched";
+}
+
+TEST_F(RemoteCommandsTest, ARollingDeployStopsAtTheFirstServerThatFailsAndNamesTheOthers)
+{
+    char file[] = "/tmp/serval-rolling-XXXXXX";
+    int fd = ::mkstemp(file);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    auto run = remote("deploy", {"--url", "http://127.0.0.1:1", "--url", "http://127.0.0.1:2", "--url",
+                                 "http://127.0.0.1:3", "--token", "t", file, "--path", "/shop"});
+    ::unlink(file);
+    EXPECT_EQ(run.exit, 1);
+    EXPECT_EQ(run.out, "");
+    EXPECT_EQ(run.err.rfind("servalctl deploy: http://127.0.0.1:1: cannot reach it: ", 0), 0u) << run.err;
+    EXPECT_NE(run.err.find("\nservalctl deploy: stopped at server 1 of 3; not touched: http://127.0.0.1:2 "
+                           "http://127.0.0.1:3\n"),
+              std::string::npos)
+        << run.err;
 }
 
 } // namespace

@@ -6,9 +6,61 @@
 #include "manager/ManagerBackend.h"
 
 #include <mutex>
+#include <stdexcept>
+
 #include <unistd.h>
 
 namespace serval::test {
+
+/// The applications' sessions: a few rows of /hello in memory; invalidate removes by prefix.
+class FakeSessions : public manager::SessionDirectory
+{
+public:
+    std::optional<std::map<std::pair<std::string, std::string>, uint64_t>> activeCounts() noexcept override
+    {
+        if (down) return std::nullopt;
+        return std::map<std::pair<std::string, std::string>, uint64_t>{{{"localhost", "/hello"}, ids.size()}};
+    }
+    std::vector<manager::SessionRow> list(const std::string& host, const std::string& path,
+                                          size_t limit) override
+    {
+        if (down) throw std::runtime_error("redis 127.0.0.1:6379/0: cannot connect: Connection refused");
+        std::vector<manager::SessionRow> rows;
+        if (host != "localhost" || path != "/hello") return rows;
+        for (const std::string& id : ids) {
+            if (rows.size() < limit) rows.push_back({id.substr(0, kIdPrefixLength), 1000, 2000, 1800, 2, 42});
+        }
+        return rows;
+    }
+    uint64_t invalidate(const std::string&, const std::string& path, const std::string& prefix) override
+    {
+        if (path != "/hello") return 0;
+        std::vector<std::string> kept;
+        uint64_t matched = 0;
+        for (const std::string& id : ids)
+            matched += id.compare(0, prefix.size(), prefix) == 0 ? 1 : 0;
+        if (!prefix.empty() && matched > 1)
+            throw std::invalid_argument("the id prefix " + prefix + " matches several");
+        for (const std::string& id : ids)
+            if (id.compare(0, prefix.size(), prefix) != 0) kept.push_back(id);
+        ids = kept;
+        return matched;
+    }
+    std::vector<manager::SessionStoreMetrics> storeMetrics() noexcept override
+    {
+        manager::SessionStoreMetrics m;
+        m.store = "sqlite /data/sessions.db";
+        m.created = 7;
+        m.commits = 10;
+        m.transactions = 4;
+        m.commitMicrosSum = 2500;
+        return {m};
+    }
+
+    bool down = false;
+    std::vector<std::string> ids = {"aaaaaaaaaaaa1111111111111111111a", "aaaaaaaaaaaa2222222222222222222b",
+                                    "bbbbbbbbbbbb3333333333333333333c"};
+};
 
 class FakeBackend : public manager::ManagerBackend
 {
@@ -27,7 +79,11 @@ public:
     std::vector<manager::AppInfo> apps() override
     {
         std::lock_guard<std::mutex> lock(_mutex);
-        return _apps;
+        std::vector<manager::AppInfo> out = _apps;
+        for (auto& app : out) // as EngineBackend: the directory's counts, -1 when it cannot say
+            if (app.path == "/hello")
+                app.sessions = fakeSessions.down ? -1 : static_cast<int64_t>(fakeSessions.ids.size());
+        return out;
     }
     std::optional<manager::AppDetail> app(const std::string& host, const std::string& path) override
     {
@@ -120,6 +176,9 @@ public:
     }
     std::string defaultHost() override { return "localhost"; }
     std::vector<manager::CertificateStatus> certificates; ///< set: a second, TLS connector has these
+    manager::SessionDirectory* sessions() noexcept override { return &fakeSessions; }
+
+    FakeSessions fakeSessions;
 
     std::string state(const std::string& path)
     {

@@ -412,6 +412,48 @@ TEST_F(ManagerApiTest, MetricsAreReadOnly)
     EXPECT_EQ(response.body, "");
 }
 
+TEST_F(ManagerApiTest, ApplicationSessionsAreListedByIdPrefixAndInvalidatedOneOrAll)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    auto apps = parse(api->handle(request("GET", "/api/apps")).body);
+    EXPECT_EQ(apps->getArray("apps")->getObject(0)->getValue<int>("sessions"), 3);
+
+    auto listed = api->handle(request("GET", "/api/sessions?path=/hello"));
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    auto rows = parse(listed.body)->getArray("sessions");
+    ASSERT_EQ(rows->size(), 3u);
+    EXPECT_EQ(rows->getObject(0)->getValue<std::string>("id"), "aaaaaaaaaaaa"); // a prefix, never the id
+    EXPECT_EQ(rows->getObject(0)->getValue<int>("bytes"), 42);
+
+    EXPECT_EQ(api->handle(request("POST", "/api/sessions/invalidate?path=/hello")).status, 400);
+    EXPECT_EQ(api->handle(request("POST", "/api/sessions/invalidate?path=/hello&id=ab")).status, 400);
+    EXPECT_EQ(api->handle(request("POST", "/api/sessions/invalidate?path=/hello&id=aaaaaaaaaaaa")).status,
+              409);
+    EXPECT_EQ(api->handle(request("POST", "/api/sessions/invalidate?path=/hello&id=cccccccc")).status, 404);
+    auto one = api->handle(request("POST", "/api/sessions/invalidate?path=/hello&id=bbbbbbbbbbbb"));
+    ASSERT_EQ(one.status, 200) << one.body;
+    EXPECT_EQ(parse(one.body)->getValue<int>("invalidated"), 1);
+    auto all = api->handle(request("POST", "/api/sessions/invalidate?path=/hello&all=true"));
+    EXPECT_EQ(parse(all.body)->getValue<int>("invalidated"), 2);
+    EXPECT_TRUE(backend.fakeSessions.ids.empty());
+    EXPECT_EQ(backend.audits.back().action, "sessions.invalidate");
+    EXPECT_EQ(backend.audits.back().target, "localhost/hello (all sessions)");
+}
+
+TEST_F(ManagerApiTest, SessionActionsNeedTheRightRoleAndSayWhenTheStoreIsDown)
+{
+    EXPECT_EQ(api->handle(request("GET", "/api/sessions?path=/hello")).status, 401);
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    EXPECT_EQ(api->handle(request("GET", "/api/sessions?path=/hello")).status, 200);
+    EXPECT_EQ(api->handle(request("POST", "/api/sessions/invalidate?path=/hello&all=true")).status, 403);
+    backend.fakeSessions.down = true;
+    auto down = api->handle(request("GET", "/api/sessions?path=/hello"));
+    EXPECT_EQ(down.status, 503);
+    EXPECT_NE(down.body.find("Connection refused"), std::string::npos) << down.body;
+    auto apps = parse(api->handle(request("GET", "/api/apps")).body);
+    EXPECT_TRUE(apps->getArray("apps")->getObject(0)->isNull("sessions"));
+}
+
 TEST_F(ManagerApiTest, TheHeadIsJudgedBeforeABodyIsRead)
 {
     uint64_t maxBody = 0;

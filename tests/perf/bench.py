@@ -8,8 +8,10 @@ tests/perf/README.md for the method and how to read the output.
 """
 import argparse
 import atexit
+import concurrent.futures
 import datetime
 import glob
+import http.client
 import json
 import os
 import platform
@@ -68,6 +70,22 @@ SERVAL_WHOLE_ATTRS = {}  # Serval's defaults
 # keep-alive connections after N requests (defaults: Tomcat 100, nginx 1000, Serval 10000).
 SERVAL_COMMON_ATTRS = {"maxConnections": "16384", "maxKeepAliveRequests": "0"}  # 0 = no limit
 SERVAL_NO_ACCESS_LOG_ATTRS = {"accessLog": ""}  # <Server> attributes for --no-access-log
+# The session workloads (phase "sessions"): Serval's `sessions` sample (sdk/examples/sessions)
+# deployed as webapps/sessions, Tomcat's bench.SessionServlet (java/SessionServlet.java) at the
+# same URLs. /login starts a session, /hello reads one attribute, /visit reads one and
+# increments a counter attribute, /visits answers the counter; the answers are 13 bytes.
+SERVAL_SESSIONS_BUNDLE = os.environ.get("SERVAL_SESSIONS_BUNDLE", "build/bundles/sessions")
+SESSIONS_CONTEXT = "/sessions"
+SESSION_WORKLOADS = {"session-read": "/hello", "session": "/visit"}
+SESSION_COOKIE = {"serval": "SERVALSESSION", "tomcat": "JSESSIONID"}
+SESSION_COUNT = 1024  # sessions logged in per server before its runs; wrk's requests cycle through them
+SESSION_KILL_CLIENTS = 32  # clients of the kill -9 count, each alone on its session
+SESSION_CONNECTIONS = 128  # wrk connections of the session workloads (issue 12)
+# A request that wrote its session waits for the store's commit on the worker thread that ran
+# it (no CPU while it waits), so the writes that can share one group commit are at most the
+# worker threads: the phase gives Serval one per connection, as Tomcat's 200 threads do.
+SESSION_SERVAL_CONNECTOR_ATTRS = {"workerThreads": str(SESSION_CONNECTIONS)}
+REDIS_SERVER = "/usr/bin/redis-server"
 TOMCAT_HOME = "/usr/share/tomcat10"
 TOMCAT_SERVLET_API = "/usr/share/tomcat10/lib/servlet-api.jar"
 TOMCAT_WEBSOCKET_API = ("/usr/share/tomcat10/lib/websocket-api.jar:"
@@ -87,6 +105,7 @@ WORKLOADS = ("static", "hello", "hello-isolated", "db", "fortunes", "db-sqlite",
 PG_WORKLOADS = ("db", "fortunes")  # Serval and Tomcat on PostgreSQL
 SQLITE_WORKLOADS = ("db-sqlite", "fortunes-sqlite")  # Serval's embedded database only
 PLACEMENTS = ("pinned", "whole")
+PHASES = ("load", "startup", "idle", "websocket", "drop", "redeploy", "sessions")
 STALL_MS = 2000
 
 # ---------------------------------------------------------------------------------------------
@@ -559,6 +578,8 @@ class Serval(Server):
     name = "serval"
     app_dir = SERVAL_HELLO_BUNDLE
     archive_ext = ".sar"
+    host_children = ""  # inside <Host>: the session <Manager> of the phase "sessions" (Redis)
+    connector_overrides = {}  # the phase "sessions": SESSION_SERVAL_CONNECTOR_ATTRS
 
     def prepare(self):
         if not os.access(SERVAL_BIN, os.X_OK):
@@ -586,15 +607,20 @@ class Serval(Server):
         elif wanted:
             for context in (FORTUNES_CONTEXT, FORTUNES_SQLITE_CONTEXT):
                 shutil.copytree(SERVAL_FORTUNES_BUNDLE, os.path.join(self.dir, "webapps", context.strip("/")))
+        if os.path.isdir(SERVAL_SESSIONS_BUNDLE):
+            shutil.copytree(SERVAL_SESSIONS_BUNDLE, os.path.join(self.dir, "webapps", SESSIONS_CONTEXT.strip("/")))
+        else:
+            self.problems["session"] = f"{SERVAL_SESSIONS_BUNDLE} not found (the SDK build makes it)"
 
     def configure(self, placement):
         attrs = dict(SERVAL_COMMON_ATTRS)
         attrs.update(SERVAL_PINNED_ATTRS if placement == "pinned" else SERVAL_WHOLE_ATTRS)
+        attrs.update(self.connector_overrides)
         server_attrs = {} if self.opts.access_log else SERVAL_NO_ACCESS_LOG_ATTRS
         text = render(os.path.join(HERE, "templates", "serval-server.xml"), port=self.port,
                       server_attrs="".join(f' {k}="{v}"' for k, v in server_attrs.items()),
                       connector_attrs="".join(f' {k}="{v}"' for k, v in attrs.items()),
-                      host_attrs="", host_contexts=self.contexts())
+                      host_attrs="", host_children=self.host_children, host_contexts=self.contexts())
         write(os.path.join(self.dir, "conf", "server.xml"), text)
 
     def contexts(self):
@@ -629,16 +655,21 @@ class Tomcat(Server):
         # The hello servlet: compiled here, deployed exploded as webapps/hello, packed as a WAR
         # by the deploy tests.
         classes = os.path.join(self.dir, "build", "classes")
-        r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp", TOMCAT_SERVLET_API, "-d", classes,
-                            os.path.join(HERE, "java", "HelloServlet.java")], capture_output=True, text=True)
+        sources = [os.path.join(HERE, "java", f) for f in ("HelloServlet.java", "SessionServlet.java")]
+        r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp", TOMCAT_SERVLET_API, "-d", classes]
+                           + sources, capture_output=True, text=True)
         if r.returncode != 0:
-            die(f"javac failed on tests/perf/java/HelloServlet.java:\n{r.stderr}")
+            die(f"javac failed on tests/perf/java:\n{r.stderr}")
         app = os.path.join(self.dir, "build", "hello")
         shutil.copytree(classes, os.path.join(app, "WEB-INF", "classes"))
         write(os.path.join(app, "WEB-INF", "web.xml"),
               render(os.path.join(HERE, "java", "web.xml"), hello_mapping=HELLO_SERVLET_PATH))
         self.app_dir = app
         shutil.copytree(app, os.path.join(self.dir, "webapps", HELLO_CONTEXT.strip("/")))
+        # The sessions webapp: the same classes, its own web.xml (session workloads).
+        sessions = os.path.join(self.dir, "webapps", SESSIONS_CONTEXT.strip("/"))
+        shutil.copytree(classes, os.path.join(sessions, "WEB-INF", "classes"))
+        shutil.copy(os.path.join(HERE, "java", "sessions-web.xml"), os.path.join(sessions, "WEB-INF", "web.xml"))
         # The websocket phase's echo endpoint: webapps/ws, registered by its listener.
         ws_classes = os.path.join(self.dir, "build", "ws-classes")
         r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp",
@@ -802,14 +833,16 @@ class StallSampler(threading.Thread):
         self.join(5)
 
 
-def wrk(port, path, conns, seconds, pinned):
-    return finish_wrk(start_wrk(port, path, conns, seconds, pinned), seconds)
+def wrk(port, path, conns, seconds, pinned, script="report.lua", script_args=()):
+    return finish_wrk(start_wrk(port, path, conns, seconds, pinned, script, script_args), seconds)
 
 
-def start_wrk(port, path, conns, seconds, pinned):
+def start_wrk(port, path, conns, seconds, pinned, script="report.lua", script_args=()):
     cmd = (["taskset", "-c", "0"] if pinned else []) + [
         "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s", "--latency",
-        "-s", os.path.join(HERE, "report.lua"), f"http://127.0.0.1:{port}{path}"]
+        "-s", os.path.join(HERE, script), f"http://127.0.0.1:{port}{path}"]
+    if script_args:
+        cmd += ["--"] + list(script_args)
     return spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -837,11 +870,11 @@ def finish_wrk(p, seconds):
     }
 
 
-def measure(server, workload, placement, conns, opts):
-    path = server.paths()[workload]
+def measure(server, workload, placement, conns, opts, path=None, script="report.lua", script_args=()):
+    path = path or server.paths()[workload]
     pinned = placement == "pinned"
     if opts.warmup > 0:
-        wrk(server.port, path, conns, opts.warmup, pinned)
+        wrk(server.port, path, conns, opts.warmup, pinned, script, script_args)
     sampler = StallSampler(server.port, pinned) if conns >= 512 else None
     pids = server.pids()
     cpu0 = cpu_seconds(pids)
@@ -849,7 +882,7 @@ def measure(server, workload, placement, conns, opts):
     client0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if sampler:
         sampler.start()
-    r = wrk(server.port, path, conns, opts.duration, pinned)
+    r = wrk(server.port, path, conns, opts.duration, pinned, script, script_args)
     if sampler:
         sampler.stop()
     cpu1 = cpu_seconds(server.pids())
@@ -954,7 +987,7 @@ def row_targets(placement, workload, conns, s, t, n):
     return "; ".join(targets), ("met" if not misses else "; ".join(misses))
 
 
-def markdown(meta, summary, extras):
+def markdown(meta, summary, extras, session_lines=()):
     by = {(x["placement"], x["workload"], x["connections"], x["server"]): x for x in summary}
     lines = [f"# Serval vs Tomcat vs nginx ({meta['date']})", "",
              f"Machine: {meta['cpus']} cores, {meta['cpu_model']}, kernel {meta['kernel']}. "
@@ -1015,6 +1048,7 @@ def markdown(meta, summary, extras):
         for m in extras:
             lines.append(f"| {m['measure']} | {m.get('serval', '-')} | {m.get('tomcat', '-')} "
                          f"| {m.get('nginx', '-')} | {m.get('target', '-')} | {m.get('gap', '-')} |")
+    lines += session_lines
     for name, problems in meta.get("problems", {}).items():
         for workload, why in problems.items():
             lines.append(f"Not measured: {name} {workload}: {why}.")
@@ -1222,6 +1256,313 @@ def phase_redeploy(servers, opts, results):
         s.stop()
 
 
+# ---------------------------------------------------------------------------------------------
+# Sessions (issue 12): Serval with SQLite and with Redis vs Tomcat's StandardManager
+# ---------------------------------------------------------------------------------------------
+class RedisServer:
+    """A private redis-server for Serval's Redis store: its own directory and port, AOF with
+    appendfsync always (an acknowledged write is on disk, as SQLite's with synchronous=full),
+    no RDB snapshots. Pinned to the server's core in the pinned placement: it is part of the
+    server side of the benchmark."""
+
+    def __init__(self, root, port):
+        self.dir = os.path.join(root, "redis")
+        self.port = port
+        self.proc = None
+
+    def start(self, pinned):
+        os.makedirs(self.dir, exist_ok=True)
+        check_port_free(self.port)
+        cmd = (["taskset", "-c", "1"] if pinned else []) + [
+            REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.dir,
+            "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+            "--logfile", os.path.join(self.dir, "redis.log")]
+        self.proc = spawn(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir)
+        end = time.monotonic() + 20
+        while time.monotonic() < end and self.proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.01)
+        self.stop()
+        die(f"redis-server did not answer PING on port {self.port} (log: {self.dir}/redis.log)")
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc)
+            self.proc = None
+
+
+def session_get(port, path, cookie=None, conn=None, timeout=5.0):
+    """One GET on conn (a keep-alive http.client connection) or a fresh one; returns (status,
+    body, the NAME=VALUE of the session cookie the response set or None)."""
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        resp = conn.getresponse()
+        body = resp.read()
+        set_cookie = resp.getheader("Set-Cookie")
+        return resp.status, body, set_cookie.split(";")[0].strip() if set_cookie else None
+    finally:
+        if own:
+            conn.close()
+
+
+def session_login(port):
+    """Logs one user in (GET /sessions/login?user=World); returns the session cookie or None."""
+    try:
+        status, body, cookie = session_get(port, SESSIONS_CONTEXT + "/login?user=World")
+    except (OSError, http.client.HTTPException):
+        return None
+    return cookie if status == 200 and body == HELLO_BODY else None
+
+
+def session_logins(port, count):
+    """count fresh sessions, 16 logins at a time; returns their cookies (None for a failure)."""
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        return list(pool.map(lambda _: session_login(port), range(count)))
+
+
+def wait_for_login(port, deadline_s, proc):
+    """Polls until the sessions app answers a login (it deploys after the server listens)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end and proc.poll() is None:
+        if session_login(port):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def session_kill_count(server, placement, opts):
+    """The durability count: SESSION_KILL_CLIENTS clients, each alone on its session, count
+    every /visit whose whole response they read; the server is killed with SIGKILL under that
+    load and started again; then each session's counter (/visits) must be at least what its
+    client saw acknowledged. A counter above it is a write that committed while its response
+    was lost with the server: allowed. A session the restarted server does not know counts
+    all its acknowledged writes as lost."""
+    cookies = session_logins(server.port, SESSION_KILL_CLIENTS)
+    if None in cookies:
+        return {"error": "a login failed before the kill"}
+    acked = [0] * len(cookies)
+    stop = threading.Event()
+
+    def client(i):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        while not stop.is_set():
+            try:
+                status, body, _ = session_get(server.port, SESSIONS_CONTEXT + "/visit", cookies[i], conn)
+            except (OSError, http.client.HTTPException):
+                return
+            if status != 200 or body != HELLO_BODY:
+                return
+            acked[i] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(cookies))]
+    for t in threads:
+        t.start()
+    time.sleep(opts.session_kill_after)
+    os.killpg(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(10)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    server.stop()
+    server.start(placement)
+    if not wait_for_login(server.port, 60, server.proc):
+        return {"error": "the sessions app did not answer after the restart"}
+    stored, unknown = [], 0
+    for cookie in cookies:
+        status, body, _ = session_get(server.port, SESSIONS_CONTEXT + "/visits", cookie)
+        if status == 200:
+            stored.append(int(body))
+        else:
+            stored.append(0)
+            unknown += 1
+    return {"clients": len(cookies), "acknowledged": sum(acked), "stored": sum(stored),
+            "lost": sum(max(0, a - s) for a, s in zip(acked, stored)),
+            "committed_unacknowledged": sum(max(0, s - a) for a, s in zip(acked, stored)),
+            "sessions_lost": unknown, "killed_after_s": opts.session_kill_after}
+
+
+def fdatasync_ms(directory, count=100):
+    """Median ms of one 4 KiB write + fdatasync in `directory` (the disk under data/sessions.db):
+    a durable write waits for at least one, so SESSION_CONNECTIONS / this bounds the writes
+    per second any group commit can reach at that many connections."""
+    path = os.path.join(directory, "fdatasync-probe.bin")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    times = []
+    try:
+        for _ in range(count):
+            t0 = time.monotonic()
+            os.write(fd, b"x" * 4096)
+            os.fdatasync(fd)
+            times.append((time.monotonic() - t0) * 1000)
+    finally:
+        os.close(fd)
+        os.remove(path)
+    return round(statistics.median(times), 3)
+
+
+def session_variants(servers):
+    """(server, store, label) for the phase: Serval with each store, Tomcat in memory."""
+    out = []
+    for s in servers:
+        if s.name == "serval":
+            out += [(s, "sqlite", "serval-sqlite"), (s, "redis", "serval-redis")]
+        elif s.name == "tomcat":
+            out.append((s, "memory", "tomcat-memory"))
+    return out
+
+
+def phase_sessions(servers, opts, results, root):
+    placement = "pinned" if os.cpu_count() >= 2 else "whole"
+    conns = SESSION_CONNECTIONS
+    log(f"== sessions ({placement}, {conns} connections): Serval SQLite and Redis vs Tomcat in memory")
+    redis = RedisServer(root, opts.port_base + len(SERVER_NAMES))
+    out = results["sessions"]
+    serval = next((s for s in servers if s.name == "serval"), None)
+    out["fdatasync_ms"] = fdatasync_ms(os.path.join(serval.dir, "data") if serval else root)
+    out["load_before"] = os.getloadavg()[0]
+    log(f"  fdatasync of a 4 KiB write: {out['fdatasync_ms']} ms (median of 100); load average "
+        f"{out['load_before']:.1f}")
+    for server, store, label in session_variants(servers):
+        if not server.supports("session"):
+            continue
+        if store == "redis" and not os.access(REDIS_SERVER, os.X_OK):
+            out["problems"][label] = f"{REDIS_SERVER} not found (Debian package redis-server)"
+            continue
+        if server.name == "serval":
+            for f in glob.glob(os.path.join(server.dir, "data", "sessions.db*")):
+                os.remove(f)
+            server.host_children = (f'<Manager store="redis" url="redis://127.0.0.1:{redis.port}/0"/>'
+                                    if store == "redis" else "")
+            server.connector_overrides = SESSION_SERVAL_CONNECTOR_ATTRS
+        if store == "redis":
+            redis.start(placement == "pinned")
+        try:
+            server.start(placement)
+            if not wait_for_login(server.port, 60, server.proc):
+                out["problems"][label] = "the sessions app never answered a login"
+                continue
+            cookies = session_logins(server.port, SESSION_COUNT)
+            status, body, _ = session_get(server.port, SESSIONS_CONTEXT + "/visit", cookies[0] or "")
+            if None in cookies or status != 200 or body != HELLO_BODY:
+                out["problems"][label] = f"login or /visit failed (GET /visit answered {status} {body[:60]!r})"
+                continue
+            cookie_file = os.path.join(server.dir, f"cookies-{store}.txt")
+            write(cookie_file, "".join(c + "\n" for c in cookies))
+            workloads = [("session-read", SESSIONS_CONTEXT + SESSION_WORKLOADS["session-read"]),
+                         ("session", SESSIONS_CONTEXT + SESSION_WORKLOADS["session"])]
+            if server.name == "serval" and server.supports("hello"):
+                workloads.insert(0, ("hello", HELLO_CONTEXT + HELLO_SERVLET_PATH))
+            for workload, path in workloads:
+                args = {} if workload == "hello" else {"script": "session.lua", "script_args": [cookie_file]}
+                if opts.initial_warmup:
+                    wrk(server.port, path, conns, opts.initial_warmup, placement == "pinned", **args)
+            for rep in range(opts.reps):
+                for workload, path in workloads:
+                    args = {} if workload == "hello" else {"script": "session.lua", "script_args": [cookie_file]}
+                    r = measure(server, workload, placement, conns, opts, path=path, **args)
+                    r.update(server=label, rep=rep)
+                    out["runs"].append(r)
+                    log(f"  rep {rep + 1} {label} {workload}: " + (r["error"] if "error" in r else
+                        f"{r['rps']:,.0f} req/s p99 {r['p99_ms']:.2f} ms errors {r['socket_errors']}+{r['non2xx']}"))
+            k = session_kill_count(server, placement, opts)
+            out["kill"][label] = k
+            log(f"  {label} kill -9: " + (k["error"] if "error" in k else
+                f"{k['acknowledged']} acknowledged writes, {k['lost']} lost, {k['sessions_lost']} of "
+                f"{k['clients']} sessions gone"))
+        finally:
+            server.stop()
+            redis.stop()
+            if server.name == "serval":
+                server.host_children = ""
+                server.connector_overrides = {}
+    out["summary"] = summarize(out["runs"])
+    out["load_after"] = os.getloadavg()[0]
+
+
+def session_report(sessions):
+    """The Markdown of the phase "sessions": one column per variant, the issue 12 goals."""
+    summ = {(x["server"], x["workload"]): x for x in sessions["summary"]}
+    labels = ("serval-sqlite", "serval-redis", "tomcat-memory")
+    if not summ and not sessions["kill"]:
+        return []
+
+    def rps(label, workload):
+        return (summ.get((label, workload)) or {}).get("rps")
+
+    def cell(label, workload):
+        x = summ.get((label, workload))
+        if not x:
+            return "-"
+        errs = x["socket_errors"] + x["non2xx"]
+        return f"{fmt(x['rps'])} ({fmt(x['p99_ms'], 2)} ms p99{f', {errs} errors' if errs else ''})"
+
+    def gaps(checks):
+        """checks: (label, met, what it measured) for what was measured."""
+        if not checks:
+            return "not measured"
+        misses = [f"{label} {text}" for label, ok, text in checks if not ok]
+        return "met" if not misses else "; ".join(misses)
+
+    tomcat_w = rps("tomcat-memory", "session")
+    read_ratio = {lb: ratio(rps(lb, "session-read"), rps(lb, "hello")) for lb in labels[:2]}
+    write_ratio = {lb: ratio(rps(lb, "session"), tomcat_w) for lb in labels[:2]}
+    sqlite_w = rps("serval-sqlite", "session")
+    rows = [
+        ("plain hello req/s (the hello sample, inline)", [cell(lb, "hello") for lb in labels], "-", "-"),
+        ("session-read req/s: read one attribute", [cell(lb, "session-read") for lb in labels], "-", "-"),
+        ("read-only session / plain hello", [fmt(read_ratio[lb], 2, "x") for lb in labels[:2]] + ["-"],
+         ">= 0.8x", gaps([(lb, r >= 0.8, f"{r:.2f}x") for lb, r in read_ratio.items() if r is not None])),
+        ("session req/s: read one, increment a counter (a durable write)", [cell(lb, "session") for lb in labels],
+         ">= 20,000 (SQLite)",
+         gaps([("serval-sqlite", sqlite_w >= 20000, f"{fmt(sqlite_w)} req/s")] if sqlite_w is not None else [])),
+        ("session write / Tomcat's in-memory write", [fmt(write_ratio[lb], 2, "x") for lb in labels[:2]] + ["1x" if tomcat_w else "-"],
+         ">= 0.5x", gaps([(lb, r >= 0.5, f"{r:.2f}x") for lb, r in write_ratio.items() if r is not None])),
+    ]
+    kill = sessions["kill"]
+
+    def kcell(label):
+        k = kill.get(label)
+        if not k:
+            return "-"
+        if "error" in k:
+            return k["error"]
+        return (f"{k['lost']:,} of {k['acknowledged']:,} lost"
+                + (f" ({k['sessions_lost']}/{k['clients']} sessions gone)" if k["sessions_lost"] else ""))
+    kill_checks = [(lb, kill[lb]["lost"] == 0, f"{kill[lb]['lost']} lost") for lb in labels[:2]
+                   if lb in kill and "error" not in kill[lb]]
+    rows.append((f"acknowledged writes lost to kill -9 under writes ({SESSION_KILL_CLIENTS} clients)",
+                 [kcell(lb) for lb in labels], "Serval 0", gaps(kill_checks)))
+    runs = sessions["runs"]
+    lines = ["", f"Sessions (issue 12): the `sessions` sample vs Tomcat's bench.SessionServlet, "
+             f"{runs[0]['placement'] if runs else 'pinned'}, {SESSION_CONNECTIONS} connections, "
+             f"{SESSION_COUNT} sessions round robin (tests/perf/session.lua), medians; req/s (p99). "
+             "Serval SQLite: data/sessions.db, group commit, synchronous=full; Serval Redis: a private "
+             "redis-server, appendfsync always; Tomcat: StandardManager in memory.", "",
+             "| measure | Serval SQLite | Serval Redis | Tomcat (memory) | target | gap |",
+             "|---|---:|---:|---:|---|---|"]
+    for measure_name, cells, target, gap in rows:
+        lines.append(f"| {measure_name} | {' | '.join(cells)} | {target} | {gap} |")
+    fsync = sessions.get("fdatasync_ms")
+    if fsync:
+        lines += ["", f"The disk: one 4 KiB write + fdatasync takes {fsync:g} ms here (median of 100), so no "
+                  f"store that waits for the disk can pass {SESSION_CONNECTIONS / fsync * 1000:,.0f} durable "
+                  f"writes/s at {SESSION_CONNECTIONS} connections (one commit per round trip). Load average "
+                  f"{sessions.get('load_before', 0):.1f} before the phase, {sessions.get('load_after', 0):.1f} "
+                  "after."]
+    for label, why in sessions["problems"].items():
+        lines.append(f"Not measured: {label}: {why}.")
+    return lines
+
+
 def build_extras(results):
     ex = []
 
@@ -1389,16 +1730,18 @@ def parse_args(argv):
                         "(Serval on SQLite)")
     p.add_argument("--placements", default="pinned,whole",
                    help="pinned (server on core 1, wrk on core 0), whole (defaults, unpinned)")
-    p.add_argument("--phases", default="load,startup,idle,websocket,drop,redeploy",
+    p.add_argument("--phases", default="load,startup,idle,websocket,drop,redeploy,sessions",
                    help="which parts to run: load, startup (cold start + idle RSS), idle (10k idle "
                         "connections), websocket (echo at 128/1024 connections + 10k idle WebSockets), "
-                        "drop (drop-to-first-200), redeploy (failed requests while an app is replaced)")
+                        "drop (drop-to-first-200), redeploy (failed requests while an app is replaced), "
+                        "sessions (session workloads: Serval with SQLite and Redis vs Tomcat in memory, "
+                        "and the kill -9 count of lost writes)")
     p.add_argument("--bundle-padding", type=int, default=1 << 20,
                    help="random bytes added to the deployed test apps (default 1 MiB)")
     p.add_argument("--idle-conns", type=int, help="idle keep-alive connections for the RSS test (default 10000)")
     p.add_argument("--port-base", type=int, default=18080,
-                   help="Serval listens on BASE, Tomcat on BASE+1, nginx on BASE+2, PostgreSQL on BASE+3 "
-                        "(127.0.0.1 only)")
+                   help="Serval listens on BASE, Tomcat on BASE+1, nginx on BASE+2, the sessions phase's "
+                        "redis-server on BASE+3, the db workloads' PostgreSQL on BASE+4 (127.0.0.1 only)")
     p.add_argument("--no-access-log", dest="access_log", action="store_false",
                    help="turn the access logs of all three servers off (default: each server's default, on)")
     p.add_argument("--out", default="build/perf", help="where results.json and results.md go")
@@ -1414,6 +1757,7 @@ def parse_args(argv):
     o.drop_timeout = 30.0
     o.redeploy_seconds = 16  # Tomcat's autoDeploy scan runs every 10 s
     o.settle = 1.0 if o.quick else 2.0
+    o.session_kill_after = 2.0 if o.quick else 5.0  # seconds of writes before the kill -9
     o.connections = [int(c) for c in o.connections.split(",") if c]
     o.servers = [s for s in o.servers.split(",") if s]
     o.workloads = [w for w in o.workloads.split(",") if w]
@@ -1421,7 +1765,7 @@ def parse_args(argv):
     o.phases = [x for x in o.phases.split(",") if x]
     for name, values, allowed in (("servers", o.servers, SERVER_NAMES), ("workloads", o.workloads, WORKLOADS),
                                   ("placements", o.placements, PLACEMENTS),
-                                  ("phases", o.phases, ("load", "startup", "idle", "websocket", "drop", "redeploy"))):
+                                  ("phases", o.phases, PHASES)):
         bad = [v for v in values if v not in allowed]
         if bad:
             p.error(f"--{name}: unknown {', '.join(bad)} (choose from {', '.join(allowed)})")
@@ -1454,7 +1798,7 @@ def main(argv):
     atexit.register(lambda: shutil.rmtree(root, ignore_errors=True))
     postgres = None
     if "load" in opts.phases and any(w in opts.workloads for w in PG_WORKLOADS):
-        postgres = Postgres(root, opts.port_base + len(SERVER_NAMES))
+        postgres = Postgres(root, opts.port_base + len(SERVER_NAMES) + 1)  # BASE+3 is redis-server's
         Server.postgres = postgres
     classes = {"serval": Serval, "tomcat": Tomcat, "nginx": Nginx}
     servers = [classes[name](root, opts.port_base + SERVER_NAMES.index(name), opts) for name in opts.servers]
@@ -1463,12 +1807,13 @@ def main(argv):
     for s in servers:
         s.prepare()
 
-    runs = len(opts.placements) * opts.reps * len(opts.connections) * sum(
+    runs = ("load" in opts.phases) * len(opts.placements) * opts.reps * len(opts.connections) * sum(
         len([w for w in opts.workloads if s.supports(w)]) for s in servers)
-    est = (runs * (opts.duration + opts.warmup + 0.5) + len(opts.placements) * opts.initial_warmup * sum(
-        len([w for w in opts.workloads if s.supports(w)]) for s in servers)) / 60
+    warmups = bool(runs) * len(opts.placements) * opts.initial_warmup * sum(
+        len([w for w in opts.workloads if s.supports(w)]) for s in servers)
+    est = (runs * (opts.duration + opts.warmup + 0.5) + warmups) / 60
     log(f"perf: {runs} load runs of {opts.duration} s (+{opts.warmup} s warm-up), about {est:.0f} min, "
-        f"plus start-up, memory and deploy tests; temp dir {root}")
+        f"plus the other phases ({', '.join(p for p in opts.phases if p != 'load') or 'none'}); temp dir {root}")
 
     v = versions(opts.servers)
     meta = {
@@ -1481,7 +1826,8 @@ def main(argv):
         + (f" ({v['serval_build_type']} build)" if "serval_build_type" in v else ""),
     }
     results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
-               "drop": {}, "redeploy": {}, "websocket": {}, "problems": {}}
+               "drop": {}, "redeploy": {}, "websocket": {}, "problems": {},
+               "sessions": {"runs": [], "summary": [], "kill": {}, "problems": {}}}
     if "load" in opts.phases:
         if postgres:
             postgres.start()
@@ -1504,14 +1850,14 @@ def main(argv):
         phase_drop(servers, opts, results)
     if "redeploy" in opts.phases:
         phase_redeploy(servers, opts, results)
-    results["problems"] = {s.name: {w: why for w, why in s.problems.items() if w in opts.workloads}
-                           for s in servers}
-    results["problems"] = {name: p for name, p in results["problems"].items() if p}
+    if "sessions" in opts.phases:
+        phase_sessions(servers, opts, results, root)
+    results["problems"] = {s.name: s.problems for s in servers if s.problems}
     meta["problems"] = results["problems"]
     results["summary"] = summarize(results["runs"])
     extras = build_extras(results)
     results["extras"] = extras
-    md = markdown(meta, results["summary"], extras)
+    md = markdown(meta, results["summary"], extras, session_report(results["sessions"]))
 
     os.makedirs(opts.out, exist_ok=True)
     with open(os.path.join(opts.out, "results.json"), "w") as f:

@@ -231,3 +231,53 @@ TEST(MessagesTest, DataSourceStatsRoundTripAndAddUp)
     EXPECT_EQ(total.acquires, 20u);
     EXPECT_EQ(total.p50Micros, util::LatencyHistogram::kBoundsMicros[3]);
 }
+
+TEST(MessagesTest, SpecCarriesTheHostsSessionStore)
+{
+    WorkerSpec spec;
+    spec.host = "localhost";
+    EXPECT_FALSE(WorkerSpec::decode(spec.encode())->sessions) << "no <Manager> sent: no sessions";
+
+    config::SessionStoreConfig redis;
+    redis.store = config::SessionStoreConfig::Store::Redis;
+    redis.url = "redis://127.0.0.1:6390/2";
+    redis.keyPrefix = "shop:";
+    redis.connectTimeoutMs = 200;
+    redis.commandTimeoutMs = 500;
+    redis.maxConnections = 3;
+    redis.touchIntervalMs = 250;
+    redis.sweepIntervalMs = 1000;
+    spec.sessions = redis;
+    spec.jvmRoute = "node1";
+    auto decoded = WorkerSpec::decode(spec.encode());
+    ASSERT_TRUE(decoded && decoded->sessions);
+    EXPECT_EQ(decoded->sessions->store, config::SessionStoreConfig::Store::Redis);
+    EXPECT_EQ(decoded->sessions->url, redis.url);
+    EXPECT_EQ(decoded->sessions->keyPrefix, "shop:");
+    EXPECT_EQ(decoded->sessions->connectTimeoutMs, 200u);
+    EXPECT_EQ(decoded->sessions->commandTimeoutMs, 500u);
+    EXPECT_EQ(decoded->sessions->maxConnections, 3u);
+    EXPECT_EQ(decoded->sessions->touchIntervalMs, 250u);
+    EXPECT_EQ(decoded->sessions->sweepIntervalMs, 1000u);
+    EXPECT_EQ(decoded->jvmRoute, "node1");
+
+    config::SessionStoreConfig sqlite;
+    sqlite.path = "/srv/data/sessions.db";
+    sqlite.synchronousFull = false;
+    spec.sessions = sqlite;
+    decoded = WorkerSpec::decode(spec.encode());
+    ASSERT_TRUE(decoded && decoded->sessions);
+    EXPECT_EQ(decoded->sessions->store, config::SessionStoreConfig::Store::Sqlite);
+    EXPECT_EQ(decoded->sessions->path, "/srv/data/sessions.db");
+    EXPECT_FALSE(decoded->sessions->synchronousFull);
+
+    // The byte after "has sessions" is the store kind: a kind this server does not know is refused.
+    WorkerSpec without = spec;
+    without.sessions.reset();
+    without.jvmRoute.clear();
+    size_t kindAt = without.encode().size() - sizeof(uint32_t); // before jvmRoute's length
+    std::string unknownStore = spec.encode();
+    ASSERT_EQ(unknownStore[kindAt - 1], '\1');
+    unknownStore[kindAt] = '\7';
+    EXPECT_FALSE(WorkerSpec::decode(unknownStore));
+}

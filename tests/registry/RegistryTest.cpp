@@ -1,5 +1,6 @@
 #include "registry/Registry.h"
 
+#include "support/SqliteQuery.h"
 #include "support/TempDir.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@ using serval::registry::DatabaseError;
 using serval::registry::Deployment;
 using serval::registry::DeploymentState;
 using serval::registry::Registry;
+using serval::test::sqliteQuery;
 using serval::test::TempDir;
 
 namespace {
@@ -28,19 +30,6 @@ Deployment shop(const std::string& version = "")
     return d;
 }
 
-std::string pragma(const std::string& file, const std::string& sql)
-{
-    sqlite3* db = nullptr;
-    sqlite3_open(file.c_str(), &db);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    std::string out;
-    if (sqlite3_step(st) == SQLITE_ROW) out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-}
-
 } // namespace
 
 TEST(RegistryTest, CreatesSchemaWithWalAndUserVersion)
@@ -52,8 +41,9 @@ TEST(RegistryTest, CreatesSchemaWithWalAndUserVersion)
         std::string detail;
         EXPECT_TRUE(registry.integrityCheck(detail)) << detail;
     }
-    EXPECT_EQ(pragma(tmp.file("serval.db"), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(pragma(tmp.file("serval.db"), "PRAGMA user_version"), std::to_string(Registry::kSchemaVersion));
+    EXPECT_EQ(sqliteQuery(tmp.file("serval.db"), "PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(sqliteQuery(tmp.file("serval.db"), "PRAGMA user_version"),
+              std::to_string(Registry::kSchemaVersion));
     // Reopening does not migrate twice.
     Registry again(tmp.file("serval.db"));
     EXPECT_EQ(again.schemaVersion(), Registry::kSchemaVersion);
@@ -65,7 +55,7 @@ TEST(RegistryTest, RefusesANewerSchema)
     {
         Registry registry(tmp.file("serval.db"));
     }
-    pragma(tmp.file("serval.db"), "PRAGMA user_version = 99");
+    sqliteQuery(tmp.file("serval.db"), "PRAGMA user_version = 99");
     try {
         Registry registry(tmp.file("serval.db"));
         FAIL() << "opened a schema from the future";
@@ -164,7 +154,7 @@ TEST(RegistryTest, IntegrityCheckFindsCorruption)
         Registry registry(tmp.file("serval.db"));
         for (int i = 0; i < 200; ++i)
             registry.addEvent("h", "/p" + std::to_string(i), "", "deployed", std::string(200, 'x'));
-        pragma(tmp.file("serval.db"), "PRAGMA wal_checkpoint(TRUNCATE)");
+        sqliteQuery(tmp.file("serval.db"), "PRAGMA wal_checkpoint(TRUNCATE)");
     }
     // Overwrite every page after the first (the header stays valid) with garbage.
     std::string bytes = serval::test::readFile(tmp.file("serval.db"));

@@ -22,7 +22,7 @@ foreach(f include/serval/abi.h include/serval/servlet.hpp include/serval/http.hp
   endif()
 endforeach()
 
-foreach(example hello hello-c)
+foreach(example hello hello-c sessions)
   set(build "${WORK_DIR}/${example}")
   run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/sdk/examples/${example}" -B "${build}" -G "${GENERATOR}"
       "-DCMAKE_PREFIX_PATH=${prefix}")

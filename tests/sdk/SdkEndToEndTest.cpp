@@ -59,7 +59,7 @@ protected:
         std::string globalWebXml = env("SERVAL_SOURCE", SERVAL_SOURCE_DIR) + "/conf/web.xml";
         if (fs::exists(globalWebXml)) fs::copy_file(globalWebXml, base->file("conf/web.xml"));
         makeDirs(base->file("webapps"));
-        for (const char* sample : {"hello", "hello-c", "forms"}) {
+        for (const char* sample : {"hello", "hello-c", "forms", "sessions"}) {
             fs::copy(buildDir() + "/bundles/" + sample, base->file(std::string("webapps/") + sample),
                      fs::copy_options::recursive);
         }
@@ -284,6 +284,28 @@ TEST_F(SdkEndToEndTest, FormsListenerSeesContextAndRequests)
     EXPECT_EQ(b, a + 1);
 }
 
+// ---- sessions ---------------------------------------------------------------------------------------
+
+TEST_F(SdkEndToEndTest, SessionsLogsInReadsAndCountsVisits)
+{
+    EXPECT_EQ(get("/sessions/hello").status, 401) << "nobody logged in";
+    HttpReply login = get("/sessions/login?user=World");
+    ASSERT_EQ(login.status, 200) << login.raw;
+    EXPECT_EQ(login.body, "Hello, World!");
+    std::string setCookie = login.header("Set-Cookie");
+    ASSERT_EQ(setCookie.rfind("SERVALSESSION=", 0), 0u) << setCookie;
+    std::string cookie = setCookie.substr(0, setCookie.find(';'));
+    EXPECT_EQ(get("/sessions/hello", {{"Cookie", cookie}}).body, "Hello, World!");
+    EXPECT_EQ(get("/sessions/visit", {{"Cookie", cookie}}).body, "Hello, World!");
+    EXPECT_EQ(get("/sessions/visit", {{"Cookie", cookie}}).body, "Hello, World!");
+    EXPECT_EQ(get("/sessions/visits", {{"Cookie", cookie}}).body, "2");
+
+    HttpReply again = get("/sessions/login?user=Ann", {{"Cookie", cookie}});
+    std::string renewed = again.header("Set-Cookie");
+    EXPECT_NE(renewed.substr(0, renewed.find(';')), cookie) << "a login changes the session id";
+    EXPECT_EQ(get("/sessions/hello", {{"Cookie", cookie}}).status, 401) << "the old id is retired";
+}
+
 // ---- what crosses the ABI -------------------------------------------------------------------------
 
 TEST_F(SdkEndToEndTest, RequestResponseContextAndConfigCrossTheAbi)
@@ -379,7 +401,8 @@ TEST_F(SdkEndToEndTest, RefusedLibrariesAreLoggedWithTheirSentence)
         << server->log();
     EXPECT_THAT(server->log(), HasSubstr("rebuild it against SDK 1.x"));
     EXPECT_TRUE(
-        server->waitForLog("app \"refused-newer_minor\" was built for ABI 1.7; this container provides 1.2"))
+        server->waitForLog("app \"refused-newer_minor\" was built for ABI 1.7; this container provides 1." +
+                           std::to_string(SERVAL_ABI_MINOR)))
         << server->log();
     EXPECT_TRUE(server->waitForLog("app \"refused-short_struct\": its descriptor (serval_app_t) is 40 bytes"))
         << server->log();

@@ -2,15 +2,9 @@
 
 #include "support/TempDir.h"
 
-#include <csignal>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <iostream>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace serval::test {
 
@@ -21,29 +15,15 @@ std::string ServalProcess::binary()
 
 ServalProcess::~ServalProcess()
 {
-    if (_pid > 0) stop();
+    if (_process.pid() > 0) stop();
 }
 
 bool ServalProcess::start(const std::vector<std::string>& extraArgs, std::chrono::milliseconds deadline)
 {
-    std::string logPath = _base + "/serval.stderr";
     std::vector<std::string> args = {binary(), "--base", _base, "--port", "0"};
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
-    std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    int rc = posix_spawn(&_pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-        _error = "cannot start " + args[0];
-        _pid = -1;
+    if (!_process.spawn(args, _base + "/serval.stderr")) {
+        _error = _process.error();
         return false;
     }
     const std::string marker = "listening on http://";
@@ -75,49 +55,28 @@ bool ServalProcess::start(const std::vector<std::string>& extraArgs, std::chrono
 
 bool ServalProcess::running()
 {
-    if (_pid <= 0) return false;
-    int status = 0;
-    pid_t r = ::waitpid(_pid, &status, WNOHANG);
-    if (r == _pid) {
-        _pid = -1;
-        _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    bool wasRunning = _process.pid() > 0;
+    if (_process.running()) return true;
+    if (wasRunning) { // once: the child was found exited just now
+        int status = _process.status();
+        _terminatingSignal = status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         reportSanitizerFindings();
-        return false;
     }
-    return true;
+    return false;
 }
 
 int ServalProcess::stop(int signal)
 {
-    if (_pid <= 0) return -1;
-    ::kill(_pid, signal);
-    int status = 0;
-    bool exited = eventually(
-        [&] {
-            pid_t r = ::waitpid(_pid, &status, WNOHANG);
-            return r == _pid || r < 0;
-        },
-        std::chrono::seconds(10));
-    if (!exited) {
-        ::kill(_pid, SIGKILL);
-        ::waitpid(_pid, &status, 0);
-        _pid = -1;
-        reportSanitizerFindings();
-        return -1;
-    }
-    _pid = -1;
-    _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    if (_process.pid() <= 0) return -1;
+    int status = _process.stop(signal);
+    if (status >= 0) _terminatingSignal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     reportSanitizerFindings();
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 void ServalProcess::kill()
 {
-    if (_pid <= 0) return;
-    ::kill(_pid, SIGKILL);
-    int status = 0;
-    ::waitpid(_pid, &status, 0);
-    _pid = -1;
+    _process.kill();
 }
 
 uint16_t ServalProcess::tlsPort() const

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "support/ChildProcess.h"
+#include "support/Eventually.h"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -42,7 +45,7 @@ public:
     /// connector with port="0" in server.xml gets a free port too (--port sets the first only).
     uint16_t tlsPort() const;
     const std::string& address() const noexcept { return _address; }
-    int pid() const noexcept { return _pid; }
+    int pid() const noexcept { return _process.pid(); }
     const std::string& base() const noexcept { return _base; }
     std::string log() const; ///< everything the process wrote to stderr so far
     const std::string& error() const noexcept { return _error; }
@@ -62,27 +65,11 @@ private:
     void reportSanitizerFindings() const;
 
     std::string _base;
-    int _pid = -1;
+    ChildProcess _process;
     uint16_t _port = 0;
     std::string _address;
     std::string _error;
     int _terminatingSignal = 0;
 };
-
-/// Polls `condition` every few milliseconds until it is true or `deadline` passes.
-template <typename F>
-bool eventually(F condition, std::chrono::milliseconds deadline = std::chrono::seconds(10))
-{
-    auto end = std::chrono::steady_clock::now() + deadline;
-    while (true) {
-        if (condition()) return true;
-        if (std::chrono::steady_clock::now() > end) return false;
-        struct timespec ts
-        {
-            0, 5 * 1000 * 1000
-        };
-        ::nanosleep(&ts, nullptr);
-    }
-}
 
 } // namespace serval::test

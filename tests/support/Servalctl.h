@@ -19,4 +19,8 @@ struct CtlRun
 /// stdout and stderr through files in `tmp`.
 CtlRun runServalctl(const TempDir& tmp, const std::vector<std::string>& args);
 
+/// Runs `argv` (argv[0] is the program's path) the same way, with `input` as its stdin
+/// (`serval passwd USER --stdin`, say).
+CtlRun runProgram(const TempDir& tmp, std::vector<std::string> argv, const std::string& input = "");
+
 } // namespace serval::test

@@ -259,6 +259,7 @@
         el('td', {}, badge(app.state)),
         el('td', { class: 'num', text: fmt.int(app.requests) }),
         el('td', { class: 'num', text: fmt.int(app.errors5xx) }),
+        el('td', { class: 'num', text: fmt.int(app.sessions) }),
         el('td', { class: 'num opt', text: fmt.ms(app.p50Ms) + ' / ' + fmt.ms(app.p99Ms) }),
         el('td', { class: 'opt', text: fmt.time(app.deployedAt) }),
         el('td', { class: 'opt mono', title: app.checksum || '', text: app.checksum ? app.checksum.slice(0, 12) : '–' }),
@@ -270,6 +271,7 @@
             el('th', { scope: 'col', text: 'Path' }), el('th', { scope: 'col', class: 'opt', text: 'Version' }),
             el('th', { scope: 'col', class: 'opt', text: 'Name' }), el('th', { scope: 'col', text: 'State' }),
             el('th', { scope: 'col', class: 'num', text: 'Requests' }), el('th', { scope: 'col', class: 'num', text: '5xx' }),
+            el('th', { scope: 'col', class: 'num', text: 'Sessions' }),
             el('th', { scope: 'col', class: 'num opt', text: 'p50 / p99' }), el('th', { scope: 'col', class: 'opt', text: 'Deployed' }),
             el('th', { scope: 'col', class: 'opt', text: 'Checksum' }),
             el('th', { scope: 'col' }, el('span', { class: 'sr-only', text: 'Actions' })))),
@@ -362,6 +364,49 @@
         })))))];
   }
 
+  // The application's HttpSessions: id prefixes only (an id is a credential), never values.
+  async function sessionsCard(app, after) {
+    const card = el('div', { class: 'card', id: 'app-sessions' }, el('h2', { text: 'Sessions' }));
+    let data;
+    try { data = await api('GET', 'sessions?' + query({ host: app.host, path: app.path })); } catch (e) {
+      card.append(el('p', { class: 'failure', text: e.message }));
+      return card;
+    }
+    const invalidate = async (what, params) => {
+      if (!(await confirmAction('Invalidate sessions', 'Invalidate ' + what + ' of ' + app.host + app.path + '? Its users are logged out.', 'Invalidate'))) return;
+      try {
+        const result = await api('POST', 'sessions/invalidate?' + query(Object.assign({ host: app.host, path: app.path }, params)));
+        notice('Invalidated ' + fmt.int(result.invalidated) + ' session(s) of ' + app.path + '.');
+      } catch (e) {
+        if (e.status !== 401) notice('Invalidate failed: ' + e.message, true);
+      }
+      after();
+    };
+    const sessions = data.sessions || [];
+    card.append(el('p', { class: 'muted', text: fmt.int(app.sessions) + ' live' + (sessions.length < (app.sessions || 0) ? ', the ' + sessions.length + ' most recent below' : '') }));
+    if (state.canAct && sessions.length) {
+      card.append(el('button', { type: 'button', class: 'btn small danger', text: 'Invalidate all', 'data-action': 'invalidate-all',
+        onclick: () => invalidate('every session', { all: 'true' }) }));
+    }
+    if (!sessions.length) {
+      card.append(el('p', { class: 'empty', text: 'No live sessions.' }));
+      return card;
+    }
+    card.append(el('div', { class: 'table-wrap' }, el('table', { 'aria-label': 'Sessions of ' + app.path },
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Id (prefix)' }), el('th', { scope: 'col', text: 'Created' }),
+        el('th', { scope: 'col', text: 'Last accessed' }), el('th', { scope: 'col', class: 'num', text: 'Attributes' }),
+        el('th', { scope: 'col', class: 'num', text: 'Size' }), el('th', { scope: 'col' }, el('span', { class: 'sr-only', text: 'Actions' })))),
+      el('tbody', {}, sessions.map((s) => el('tr', { 'data-session': s.id },
+        el('td', { class: 'mono', text: s.id + '…' }),
+        el('td', { text: fmt.time(new Date(s.created).toISOString()) }),
+        el('td', { text: fmt.time(new Date(s.lastAccessed).toISOString()) }),
+        el('td', { class: 'num', text: fmt.int(s.attributes) }),
+        el('td', { class: 'num', text: fmt.bytes(s.bytes) }),
+        el('td', { class: 'actions' }, state.canAct ? el('button', { type: 'button', class: 'btn small ghost', text: 'Invalidate',
+          'aria-label': 'Invalidate session ' + s.id, onclick: () => invalidate('session ' + s.id + '…', { id: s.id }) }) : null)))))));
+    return card;
+  }
+
   async function showApp(params) {
     const host = params.get('host') || '';
     const path = params.get('path') || '/';
@@ -398,6 +443,8 @@
       ...dataSourceTable(app),
       historyTable('Recent failures', app.recentFailures),
       historyTable('Deploy history', app.history));
+    const sessions = await sessionsCard(app, () => showApp(params));
+    body.insertBefore(sessions, body.children[1] || null);
   }
 
   // ---- deploy -------------------------------------------------------------------------------

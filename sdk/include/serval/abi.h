@@ -30,11 +30,13 @@
  * thread-safe unless it takes a request, response or chain handle: those belong to the one thread
  * running that request.
  *
- * Room to grow (append-only, each a minor version bump): blocks are appended to
- * serval_host_api_t after the last member of the version before, each under a
- * "ABI 1.<minor>: <block>" comment. ABI 1.1 added the sdk helpers (multipart, security, code
- * registration); ABI 1.2 adds, in this order, sessions, data sources, async and WebSocket. An app
- * reaches a member newer than 1.0 only after SERVAL_HAS_MEMBER says the host has it; the C++ layer
+ * Room to grow (append-only, each a minor version bump): each minor appends blocks to
+ * serval_host_api_t after the last member of the one before, each under a "ABI 1.x: <block>"
+ * comment. ABI 1.1: sdk helpers (multipart, security, code registration). ABI 1.2: sessions
+ * (serval_session_t, request_session and session_*; the listener hooks
+ * on_session_created/on_session_destroyed), then data sources, then async and WebSocket. An app
+ * reaches a member of a later minor only after SERVAL_HAS_MEMBER says the host has it (for
+ * sessions: SERVAL_HAS_MEMBER(host, serval_host_api_t, request_session)); the C++ layer
  * (serval/http.hpp, serval/db.hpp) does that for you.
  *
  * The SHA-256 of this file is recorded in abi.h.sha256 next to it, per ABI version; a test fails
@@ -73,17 +75,17 @@ extern "C" {
  * ------------------------------------------------------------------------------------------- */
 typedef int32_t serval_status_t;
 #define SERVAL_OK 0
-#define SERVAL_ERROR 1            /* the operation or hook failed; see set_error */
-#define SERVAL_NOT_FOUND 2        /* no such header, parameter, attribute, ... */
-#define SERVAL_BUFFER_TOO_SMALL 3 /* the caller's buffer is too small; the needed size is returned */
-#define SERVAL_INVALID_ARGUMENT 4 /* bad handle, bad field id, CR/LF in a header value, ... */
-#define SERVAL_COMMITTED 5        /* the response head was already sent */
-#define SERVAL_CLIENT_GONE 6      /* the client closed the connection; stop producing output */
-#define SERVAL_NO_MEMORY 7        /* an allocation failed */
-#define SERVAL_UNSUPPORTED 8      /* not available in this host (newer feature) */
-#define SERVAL_MALFORMED 9        /* 1.1: the request body is not what its Content-Type says */
-#define SERVAL_TOO_LARGE 10       /* 1.1: over a configured limit (<multipart-config>) */
-/* 11: 1.2, the sessions block */
+#define SERVAL_ERROR 1               /* the operation or hook failed; see set_error */
+#define SERVAL_NOT_FOUND 2           /* no such header, parameter, attribute, ... */
+#define SERVAL_BUFFER_TOO_SMALL 3    /* the caller's buffer is too small; the needed size is returned */
+#define SERVAL_INVALID_ARGUMENT 4    /* bad handle, bad field id, CR/LF in a header value, ... */
+#define SERVAL_COMMITTED 5           /* the response head was already sent */
+#define SERVAL_CLIENT_GONE 6         /* the client closed the connection; stop producing output */
+#define SERVAL_NO_MEMORY 7           /* an allocation failed */
+#define SERVAL_UNSUPPORTED 8         /* not available in this host (newer feature) */
+#define SERVAL_MALFORMED 9           /* 1.1: the request body is not what its Content-Type says */
+#define SERVAL_TOO_LARGE 10          /* 1.1: over a configured limit (<multipart-config>) */
+#define SERVAL_UNAVAILABLE 11        /* 1.2: a store the call needs (sessions) is not answering */
 #define SERVAL_DB_ERROR 12           /* 1.2: the database refused the statement: db_last_error has why */
 #define SERVAL_DB_TIMEOUT 13         /* 1.2: the statement ran past statementTimeout and was cancelled */
 #define SERVAL_DB_POOL_TIMEOUT 14    /* 1.2: no connection became free within acquireTimeout: answer 503 */
@@ -151,6 +153,10 @@ typedef struct serval_config_t serval_config_t;
  * LIFETIME: from the first hook that receives it until on_context_destroyed / on_destroy of every
  * instance has returned. THREADS: any. */
 typedef struct serval_context_t serval_context_t;
+
+/* ABI 1.2: one request's HttpSession. OWNERSHIP: host. LIFETIME: until the hook that received
+ * it returns (a request hook, or a listener's on_session_* hook). THREADS: that hook's thread. */
+typedef struct serval_session_t serval_session_t;
 
 /* Field ids for request_str. Append-only. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_request_field_t;
@@ -425,6 +431,48 @@ typedef struct serval_host_api_t
      * the same for every version of the app, never readable by it. For signed cookies and CSRF
      * tokens. Any thread. */
     serval_status_t (*context_sign)(serval_context_t* context, serval_str_t data, char* mac, size_t capacity);
+
+    /* ---- ABI 1.2: sessions ----
+     * An HttpSession belongs to the host and context path, not to one version of the app: it
+     * survives redeploys, restarts and crashes, and every worker process and node sees it.
+     * Reads come from one snapshot taken when the request first asks; each write names one
+     * attribute and is durable before the response head leaves (two requests that set different
+     * attributes never lose each other's writes). Values are bytes. Names are 1 to 1024 bytes,
+     * values at most 1 MiB (SERVAL_INVALID_ARGUMENT beyond). After session_invalidate every
+     * session_* call on the handle answers SERVAL_INVALID_ARGUMENT. */
+    /* HttpServletRequest.getSession(create). SERVAL_NOT_FOUND: no session and `create` is
+     * false. SERVAL_UNAVAILABLE: the session store is not answering; the host answers 503 when
+     * the hook returns. A session the client never had gets a fresh id (never the client's). */
+    serval_status_t (*request_session)(serval_request_t* request, bool create, serval_session_t** out);
+    /* The id as the session cookie carries it. Valid until session_change_id or the hook returns. */
+    serval_status_t (*session_id)(serval_session_t* session, serval_str_t* out);
+    /* Milliseconds since the Unix epoch. */
+    serval_status_t (*session_creation_time)(serval_session_t* session, int64_t* out);
+    /* The previous request's access (this one's, for a new session). */
+    serval_status_t (*session_last_accessed)(serval_session_t* session, int64_t* out);
+    /* Seconds without a request before the session expires; <= 0: never. */
+    serval_status_t (*session_get_max_inactive)(serval_session_t* session, int32_t* out);
+    serval_status_t (*session_set_max_inactive)(serval_session_t* session, int32_t seconds);
+    /* True when this request created the session (the client does not know it yet). */
+    serval_status_t (*session_is_new)(serval_session_t* session, bool* out);
+    /* The value's bytes. Valid until that attribute is set or removed, or the hook returns.
+     * SERVAL_NOT_FOUND if absent. */
+    serval_status_t (*session_get_attribute)(serval_session_t* session, serval_str_t name, serval_str_t* out);
+    /* Copies name and value. */
+    serval_status_t (*session_set_attribute)(serval_session_t* session, serval_str_t name,
+                                             serval_str_t value);
+    serval_status_t (*session_remove_attribute)(serval_session_t* session, serval_str_t name);
+    /* Every attribute name (two-call list). Valid until an attribute is set or removed, or the
+     * hook returns. */
+    serval_status_t (*session_attribute_names)(serval_session_t* session, serval_str_t* out, size_t capacity,
+                                               size_t* count);
+    /* Ends the session (listeners get on_session_destroyed first); request_session(create)
+     * afterwards makes a new one. SERVAL_INVALID_ARGUMENT inside a listener hook. */
+    serval_status_t (*session_invalidate)(serval_session_t* session);
+    /* A new id for the same session, keeping its attributes; the old id is retired at once.
+     * Call it at login (against session fixation). SERVAL_INVALID_ARGUMENT inside a listener
+     * hook, or after the response head was sent (the client could not learn the new id). */
+    serval_status_t (*session_change_id)(serval_session_t* session);
     /* ---- ABI 1.2: data sources (every member of this block is 1.2) ---- */
     /* 1.2: The data source the app declared as `name` in web.xml. SERVAL_NOT_FOUND if it declares
      * none of that name. Cheap (a lookup): may be called per request. */
@@ -565,6 +613,15 @@ typedef struct serval_listener_class_t
      * <listener-class>name</listener-class> (before web.xml's own listeners; once, even if
      * web.xml lists it too). */
     bool declared;
+
+    /* ---- ABI 1.2: sessions (HttpSessionListener); the host reads them only when struct_size
+     * covers them ----
+     * Created: on the thread of the request that created the session. Destroyed: on the thread
+     * of the request that invalidates it (attributes still readable), or on the host's sweep
+     * thread when it expired (the id only: every attribute is SERVAL_NOT_FOUND). Concurrently,
+     * like request hooks. Failures are logged only. */
+    serval_status_t (*on_session_created)(void* instance, serval_session_t* session);
+    serval_status_t (*on_session_destroyed)(void* instance, serval_session_t* session);
 } serval_listener_class_t;
 
 /* ---------------------------------------------------------------------------------------------

@@ -422,6 +422,130 @@ private:
 using ServletConfig = Config;
 using FilterConfig = Config;
 
+namespace detail {
+
+/// ABI 1.2 functions are used only once the host is known to have them: an app built with this
+/// SDK still loads in a 1.0 host, where sessions answer SERVAL_UNSUPPORTED.
+inline bool hostHasSessions() noexcept
+{
+    return SERVAL_HAS_MEMBER(&host(), serval_host_api_t, session_change_id);
+}
+
+} // namespace detail
+
+/// The request's HttpSession (ABI 1.2): a view valid until the hook returns.
+///
+/// Values are bytes: get() returns a view (valid until that attribute changes or the hook
+/// returns), set() copies. Each set() or remove() is one attribute write, durable before the
+/// response head leaves; two requests setting different attributes never lose each other's.
+/// The typed helpers store integers and bool as decimal text ("42", "1").
+/// Throws serval::Error on failure (SERVAL_INVALID_ARGUMENT once invalidated).
+class Session
+{
+public:
+    explicit Session(serval_session_t* handle) noexcept : _handle(handle) {}
+    serval_session_t* handle() const noexcept { return _handle; }
+
+    /// The id as the cookie carries it; changes with changeId().
+    std::string_view id() const
+    {
+        serval_str_t out{};
+        detail::check(detail::host().session_id(_handle, &out), "session_id");
+        return detail::view(out);
+    }
+    int64_t creationTime() const
+    {
+        return number<int64_t>(detail::host().session_creation_time, "session_creation_time");
+    }
+    int64_t lastAccessedTime() const
+    {
+        return number<int64_t>(detail::host().session_last_accessed, "session_last_accessed");
+    }
+    int32_t maxInactiveInterval() const
+    {
+        return number<int32_t>(detail::host().session_get_max_inactive, "session_get_max_inactive");
+    }
+    void setMaxInactiveInterval(int32_t seconds)
+    {
+        detail::check(detail::host().session_set_max_inactive(_handle, seconds), "session_set_max_inactive");
+    }
+    bool isNew() const { return number<bool>(detail::host().session_is_new, "session_is_new"); }
+
+    std::optional<std::string_view> get(std::string_view name) const
+    {
+        serval_str_t out{};
+        return detail::optional(detail::host().session_get_attribute(_handle, detail::str(name), &out), out,
+                                "session_get_attribute");
+    }
+    void set(std::string_view name, std::string_view value)
+    {
+        detail::check(detail::host().session_set_attribute(_handle, detail::str(name), detail::str(value)),
+                      "session_set_attribute");
+    }
+    /// Typed: integers and bool, as decimal text. nullopt when absent or not a number of T.
+    template <typename T>
+    std::enable_if_t<std::is_integral_v<T>, std::optional<T>> get(std::string_view name) const
+    {
+        std::optional<std::string_view> text = get(name);
+        if (!text) return std::nullopt;
+        T value{};
+        if constexpr (std::is_same_v<T, bool>) {
+            if (*text == "1") return true;
+            if (*text == "0") return false;
+            return std::nullopt;
+        } else {
+            auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+            if (error != std::errc() || end != text->data() + text->size()) return std::nullopt;
+            return value;
+        }
+    }
+    template <typename T> std::enable_if_t<std::is_integral_v<T>> set(std::string_view name, T value)
+    {
+        if constexpr (std::is_same_v<T, bool>) {
+            set(name, std::string_view(value ? "1" : "0"));
+        } else {
+            char buffer[24];
+            auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value);
+            (void)error;
+            set(name, std::string_view(buffer, static_cast<size_t>(end - buffer)));
+        }
+    }
+    void remove(std::string_view name)
+    {
+        serval_status_t status = detail::host().session_remove_attribute(_handle, detail::str(name));
+        if (status != SERVAL_NOT_FOUND) detail::check(status, "session_remove_attribute");
+    }
+    /// Every attribute name (views valid until an attribute changes).
+    std::vector<std::string_view> names() const
+    {
+        std::vector<serval_str_t> raw;
+        size_t count = 0;
+        detail::check(detail::host().session_attribute_names(_handle, nullptr, 0, &count),
+                      "session_attribute_names");
+        raw.resize(count);
+        detail::check(detail::host().session_attribute_names(_handle, raw.data(), raw.size(), &count),
+                      "session_attribute_names");
+        std::vector<std::string_view> result;
+        for (size_t i = 0; i < raw.size() && i < count; ++i)
+            result.push_back(detail::view(raw[i]));
+        return result;
+    }
+    /// Ends the session; Request::session() afterwards makes a new one.
+    void invalidate() { detail::check(detail::host().session_invalidate(_handle), "session_invalidate"); }
+    /// A new id, the same attributes: call it at login, before the response is flushed.
+    void changeId() { detail::check(detail::host().session_change_id(_handle), "session_change_id"); }
+
+private:
+    template <typename T, typename Fn> T number(Fn fn, const char* what) const
+    {
+        T out{};
+        detail::check(fn(_handle, &out), what);
+        return out;
+    }
+
+    serval_session_t* _handle;
+};
+
 /// One part of a multipart/form-data body (javax.servlet.http.Part). Views into host memory,
 /// valid until the hook returns.
 struct Part
@@ -652,6 +776,21 @@ public:
     ServletContext context() const noexcept
     {
         return ServletContext(detail::host().request_context(_handle));
+    }
+
+    /// HttpServletRequest.getSession(create): nullopt when there is none and !create. Throws
+    /// serval::Error with SERVAL_UNAVAILABLE when the session store is down (the host answers
+    /// 503) and SERVAL_UNSUPPORTED in a host older than ABI 1.2.
+    std::optional<Session> session(bool create = true)
+    {
+        if (!detail::hostHasSessions())
+            throw Error(SERVAL_UNSUPPORTED, "sessions need a Serval host with ABI 1.2");
+        serval_session_t* out = nullptr;
+        serval_status_t status = detail::host().request_session(_handle, create, &out);
+        if (status == SERVAL_NOT_FOUND) return std::nullopt;
+        if (status == SERVAL_UNAVAILABLE) throw Error(status, "the session store is not answering");
+        detail::check(status, "request_session");
+        return Session(out);
     }
 
 private:

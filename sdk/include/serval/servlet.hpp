@@ -187,6 +187,17 @@ public:
     virtual void requestDestroyed(Request& request) { (void)request; }
 };
 
+/// javax.servlet.http.HttpSessionListener (ABI 1.2): a Listener that also gets session events.
+/// sessionCreated runs on the request that created the session; sessionDestroyed on the request
+/// that invalidates it, or on the host's sweep thread when it expired (then only id() is known).
+/// Concurrently, like request events. Registered with Registry::listener<T>() like any Listener.
+class HttpSessionListener : public Listener
+{
+public:
+    virtual void sessionCreated(Session& session) { (void)session; }
+    virtual void sessionDestroyed(Session& session) { (void)session; }
+};
+
 namespace detail {
 
 /// The catch-all barrier around every hook: no exception crosses the C ABI.
@@ -374,6 +385,26 @@ inline serval_status_t listenerRequestDestroyed(void* instance, serval_request_t
         static_cast<Listener*>(instance)->requestDestroyed(view);
     });
 }
+/// Only registered for classes derived from HttpSessionListener (Registry::listener), so the
+/// instance, a Listener*, is one.
+inline HttpSessionListener* sessionListener(void* instance) noexcept
+{
+    return static_cast<HttpSessionListener*>(static_cast<Listener*>(instance));
+}
+inline serval_status_t listenerSessionCreated(void* instance, serval_session_t* session)
+{
+    return barrier([&] {
+        Session view(session);
+        sessionListener(instance)->sessionCreated(view);
+    });
+}
+inline serval_status_t listenerSessionDestroyed(void* instance, serval_session_t* session)
+{
+    return barrier([&] {
+        Session view(session);
+        sessionListener(instance)->sessionDestroyed(view);
+    });
+}
 inline serval_status_t listenerDestroy(void* instance)
 {
     delete static_cast<Listener*>(instance);
@@ -492,6 +523,10 @@ public:
         entry->abi.on_request_initialized = &detail::listenerRequestInitialized;
         entry->abi.on_request_destroyed = &detail::listenerRequestDestroyed;
         entry->abi.on_destroy = &detail::listenerDestroy;
+        if constexpr (std::is_base_of_v<HttpSessionListener, T>) {
+            entry->abi.on_session_created = &detail::listenerSessionCreated;
+            entry->abi.on_session_destroyed = &detail::listenerSessionDestroyed;
+        }
         _listenerClasses.push_back(&entry->abi);
         _listeners.push_back(std::move(entry));
         return *this;

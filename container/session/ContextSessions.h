@@ -1,0 +1,60 @@
+#pragma once
+
+#include "core/SessionAccess.h"
+#include "session/SessionManager.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace serval::core {
+class Context;
+}
+
+namespace serval::config {
+struct WebAppConfig;
+}
+
+namespace serval::session {
+
+/// One Context's sessions as the core sees them (core::SessionAccess): a SessionManager with the
+/// Context's web.xml settings, and the way back to the Context's listeners for sessions the
+/// sweep found expired.
+///
+/// OWNERSHIP: shared by the Context (from start to stop), every request handle it opened, and
+/// (weakly) the SessionService that routes expiry notices. The store and the id generator
+/// belong to the SessionService, which outlives every Context.
+/// THREADS: open() on request threads; expired() on the sweep's thread; close() on the
+/// Context's control thread.
+class ContextSessions : public core::SessionAccess, public std::enable_shared_from_this<ContextSessions>
+{
+public:
+    ContextSessions(core::Context& context, SessionStore& store, const SessionIdGenerator& ids,
+                    SessionSettings settings);
+
+    /// The settings web.xml gives a Context on `host` at `contextPath` (timeout, cookie).
+    static SessionSettings settingsFor(const std::string& host, const std::string& contextPath,
+                                       const config::WebAppConfig& webXml);
+
+    std::unique_ptr<core::HttpSession> open(core::Request& request) override;
+    void close() noexcept override;
+
+    /// Sessions of this Context the sweep removed: tells its HttpSessionListeners (unless closed).
+    void expired(const std::vector<ExpiredSession>& sessions) noexcept;
+
+    const SessionManager& manager() const noexcept { return _manager; }
+    /// The Context runs in worker processes (this is the server's shell of it): its listeners,
+    /// and so the sweep of its scope, are in its worker.
+    bool isolated() const noexcept { return _isolated; }
+    /// Not yet closed: the Context is running.
+    bool running() const noexcept;
+
+private:
+    SessionManager _manager;
+    const bool _isolated;
+    mutable std::mutex _mutex;
+    core::Context* _context; ///< nullptr once closed
+};
+
+} // namespace serval::session

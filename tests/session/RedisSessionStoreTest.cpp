@@ -1,0 +1,179 @@
+#include "StoreFixture.h"
+#include "session/SessionIdGenerator.h"
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <thread>
+
+using namespace serval::session;
+using serval::test::nowMillis;
+using serval::test::redisOptions;
+using serval::test::RedisServer;
+using serval::test::SharedRedis;
+using serval::test::TempDir;
+
+namespace {
+
+const std::string kScope = sessionScope("localhost", "/shop");
+
+RedisConnection rawConnection(const std::string& url)
+{
+    return RedisConnection(RedisAddress::parse(url), std::chrono::seconds(2), std::chrono::seconds(2));
+}
+
+int64_t integerReply(RedisConnection& c, const std::vector<std::string_view>& command)
+{
+    RedisReply reply = c.command(command);
+    return reply.get()->type == REDIS_REPLY_INTEGER ? reply.get()->integer : -999;
+}
+
+} // namespace
+
+TEST(RedisSessionStoreTest, OneHashPerSessionWithAttributeFieldsAndAKeyTtl)
+{
+    RedisSessionStore store(redisOptions(SharedRedis::server().url(), SharedRedis::uniquePrefix()));
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(store
+                  .commitAndWait(kScope,
+                                 {SessionOp::create(id, now, 60), SessionOp::setAttribute(id, "user", "ann")})
+                  .status,
+              StoreStatus::Ok);
+    RedisConnection redis = rawConnection(SharedRedis::server().url());
+    std::string key = store.sessionKey(kScope, id);
+    EXPECT_EQ(integerReply(redis, {"HLEN", key}), 4); // three meta fields, one attribute
+    RedisReply user = redis.command({"HGET", key, "attr:user"});
+    EXPECT_EQ(std::string(user.get()->str, user.get()->len), "ann");
+    // The key expires with the session, plus the slack for touches still coalescing
+    // (2 x touchInterval + 1 s; the fixture's interval is one hour).
+    int64_t ttl = integerReply(redis, {"PTTL", key});
+    int64_t slack = 2 * 3600 * 1000 + 1000;
+    EXPECT_GT(ttl, 60 * 1000 + slack - 5000);
+    EXPECT_LE(ttl, 60 * 1000 + slack);
+
+    ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::setMaxInactive(id, 0, now)}).status, StoreStatus::Ok);
+    EXPECT_EQ(integerReply(redis, {"PTTL", key}), -1); // never expires: no TTL
+}
+
+TEST(RedisSessionStoreTest, ScriptsAreSentAgainAfterRedisForgetsThem)
+{
+    RedisSessionStore store(redisOptions(SharedRedis::server().url(), SharedRedis::uniquePrefix()));
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::create(id, now, 60)}).status, StoreStatus::Ok);
+    RedisConnection redis = rawConnection(SharedRedis::server().url());
+    redis.command({"SCRIPT", "FLUSH"});
+    CommitResult r = store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "1")});
+    EXPECT_EQ(r.status, StoreStatus::Ok) << r.error;
+    EXPECT_EQ(store.load(kScope, id, now).session.attributes.at("a"), "1");
+}
+
+TEST(RedisSessionStoreTest, RedisDownAnswersUnavailableAtOnceAndRecovers)
+{
+    TempDir dir;
+    RedisServer redis(dir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    RedisSessionStore store(redisOptions(redis.url(), "down:"));
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::create(id, now, 60)}).status, StoreStatus::Ok);
+
+    redis.kill();
+    LoadResult load = store.load(kScope, id, now);
+    EXPECT_EQ(load.status, StoreStatus::Unavailable);
+    EXPECT_NE(load.error.find("127.0.0.1:" + std::to_string(redis.port())), std::string::npos) << load.error;
+    // While the pool backs off, callers fail fast instead of each waiting for a connect timeout.
+    auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 50; ++i) {
+        EXPECT_EQ(store.load(kScope, id, now).status, StoreStatus::Unavailable);
+        EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "1")}).status,
+                  StoreStatus::Unavailable);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    EXPECT_THROW(store.count(kScope, now), SessionStoreError);
+
+    ASSERT_TRUE(redis.start()) << redis.error(); // same port, empty (no persistence)
+    std::string fresh = SessionIdGenerator::generateBase();
+    EXPECT_TRUE(serval::test::eventually([&] {
+        return store.commitAndWait(kScope, {SessionOp::create(fresh, now, 60)}).status == StoreStatus::Ok;
+    }));
+    EXPECT_EQ(store.load(kScope, fresh, now).status, StoreStatus::Ok);
+}
+
+TEST(RedisSessionStoreTest, ARestartedRedisCostsNoRequestItsStaleConnections)
+{
+    TempDir dir;
+    RedisServer redis(dir.path(), RedisServer::Persistence::AppendFsyncAlways);
+    ASSERT_TRUE(redis.start()) << redis.error();
+    auto options = redisOptions(redis.url(), "restart:");
+    RedisSessionStore store(options);
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(
+        store.commitAndWait(kScope, {SessionOp::create(id, now, 60), SessionOp::setAttribute(id, "a", "1")})
+            .status,
+        StoreStatus::Ok);
+    // Several idle connections in the pool, all broken by the restart.
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&] { store.load(kScope, id, now); });
+    for (auto& t : threads)
+        t.join();
+
+    redis.stop();
+    ASSERT_TRUE(redis.start()) << redis.error();
+    LoadResult got = store.load(kScope, id, now);
+    ASSERT_EQ(got.status, StoreStatus::Ok) << got.error; // the retry on a fresh connection answered
+    EXPECT_EQ(got.session.attributes.at("a"), "1");      // appendfsync always kept the write
+    EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "b", "2")}).status, StoreStatus::Ok);
+}
+
+TEST(RedisSessionStoreTest, AMalformedUrlIsAConfigurationError)
+{
+    auto options = redisOptions("redis://127.0.0.1:notaport", "x:");
+    EXPECT_THROW(RedisSessionStore store(options), SessionStoreError);
+}
+
+TEST(RedisSessionStoreTest, NodesSeeEachOthersChangeIdAtOnce)
+{
+    const std::string url = SharedRedis::server().url();
+    const std::string prefix = SharedRedis::uniquePrefix();
+    RedisSessionStore node1(redisOptions(url, prefix));
+    RedisSessionStore node2(redisOptions(url, prefix));
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(node1.commitAndWait(kScope, {SessionOp::create(id, now, 60)}).status, StoreStatus::Ok);
+    std::string newId = SessionIdGenerator::generateBase();
+    ASSERT_EQ(node2.commitAndWait(kScope, {SessionOp::changeId(id, newId)}).status, StoreStatus::Ok);
+    EXPECT_EQ(node1.load(kScope, id, now).status, StoreStatus::NotFound);
+    EXPECT_EQ(node1.load(kScope, newId, now).status, StoreStatus::Ok);
+    EXPECT_EQ(node1.count(kScope, now), 1u);
+}
+
+TEST(RedisSessionStoreTest, WithAppendFsyncAlwaysAnAcknowledgedWriteSurvivesKillNineOfRedis)
+{
+    TempDir dir;
+    RedisServer redis(dir.path(), RedisServer::Persistence::AppendFsyncAlways);
+    ASSERT_TRUE(redis.start()) << redis.error();
+    RedisSessionStore store(redisOptions(redis.url(), "crash:"));
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::create(id, now, 600)}).status, StoreStatus::Ok);
+    std::vector<std::string> acknowledged;
+    for (int i = 0; i < 200; ++i) {
+        std::string name = "a" + std::to_string(i);
+        if (store.commitAndWait(kScope, {SessionOp::setAttribute(id, name, "v")}).status == StoreStatus::Ok)
+            acknowledged.push_back(name);
+    }
+    ASSERT_EQ(acknowledged.size(), 200u);
+    redis.kill();
+    ASSERT_TRUE(redis.start()) << redis.error();
+    LoadResult got;
+    ASSERT_TRUE(serval::test::eventually([&] {
+        got = store.load(kScope, id, now);
+        return got.status != StoreStatus::Unavailable;
+    }));
+    ASSERT_EQ(got.status, StoreStatus::Ok) << got.error;
+    for (const std::string& name : acknowledged)
+        EXPECT_EQ(got.session.attributes.count(name), 1u) << name;
+}

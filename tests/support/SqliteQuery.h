@@ -1,0 +1,25 @@
+#pragma once
+
+#include <sqlite3.h>
+#include <string>
+
+namespace serval::test {
+
+/// The first column of the first row of `sql` on its own connection to `path`, as text ("" when
+/// there is none): lets a test look at a database file the way an operator's sqlite3 would
+/// (PRAGMA journal_mode, integrity_check, user_version). Header-only: the test links SQLite.
+inline std::string sqliteQuery(const std::string& path, const std::string& sql)
+{
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+    std::string out;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr)
+        out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+} // namespace serval::test
