@@ -367,6 +367,8 @@ void printCrashes(const std::string&, const Object::Ptr& json, std::ostream& out
         return;
     }
     printTable(out, rows);
+}
+
 /// "localhost/shop" -> host "localhost", path "/shop"; "localhost/" -> ROOT; "/shop" -> the
 /// default host (or --host).
 std::pair<std::string, std::string> hostAndPath(const std::string& operand, const Options& options)
