@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { waitFor as waitForCondition } from './support.mjs';
 
 // import.meta.dirname needs Node 20.11; Debian 12 ships Node 18.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,17 +30,7 @@ let browser;
 let page;
 
 function waitFor(condition, what, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = async () => {
-      let value;
-      try { value = await condition(); } catch (e) { value = undefined; }
-      if (value) return resolve(value);
-      if (Date.now() > end) return reject(new Error('timed out waiting for ' + what + '\nserver log:\n' + serverLog.slice(-4000)));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
+  return waitForCondition(condition, what, () => serverLog, timeoutMs);
 }
 
 async function get(target) {

@@ -1,0 +1,18 @@
+// Helpers shared by the browser tests (manager.test.mjs, chat.test.mjs).
+
+// Polls `condition` every 50 ms until it returns a truthy value (resolved with it) or
+// `timeoutMs` passes (rejected, naming `what` and the tail of the server log `log()` returns).
+// A condition that throws counts as not yet.
+export function waitFor(condition, what, log, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = async () => {
+      let value;
+      try { value = await condition(); } catch (e) { value = undefined; }
+      if (value) return resolve(value);
+      if (Date.now() > end) return reject(new Error('timed out waiting for ' + what + '\nserver log:\n' + log().slice(-4000)));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
