@@ -22,9 +22,11 @@ struct LiveEngine
     core::Engine engine{"localhost", fakeServices(trace)};
     std::unique_ptr<connector::Connector> connector;
 
-    /// `populate` adds the Context's servlets and filters before it starts.
+    /// `populate` adds the Context's servlets and filters before it starts; `configure` may
+    /// change its spec first (lane limits).
     explicit LiveEngine(const std::function<void(core::Context&)>& populate,
-                        connector::ConnectorConfig config = testConfig())
+                        connector::ConnectorConfig config = testConfig(),
+                        const std::function<void(core::ContextSpec&)>& configure = {})
     {
         config::HostConfig hc;
         hc.name = "localhost";
@@ -35,6 +37,7 @@ struct LiveEngine
         spec.path = "/app";
         spec.docBase = dir.file("app");
         dir.write("app/index.html", "hi");
+        if (configure) configure(spec);
         auto context = std::make_shared<core::Context>(spec, engine.services());
         populate(*context);
         host->addContext(context);
