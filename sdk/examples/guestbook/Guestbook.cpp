@@ -1,6 +1,5 @@
-// The guestbook (docs/sdk.md walks through it): an HTML page with a form (POST, then 303), a JSON
-// API at /api/entries, entries kept in the app's data directory, delete for the signed-in admin,
-// and security headers on every page, error pages included. All declared in code: no web.xml.
+// The guestbook (docs/sdk.md walks through it): a page with a form (POST, then 303), a JSON API, entries
+// in the data directory, delete once signed in (an HttpSession), security headers: declared in code.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -19,9 +18,8 @@ using serval::Response;
 namespace html = serval::html;
 namespace json = serval::json;
 
-/// The entries, newest first: a JSON array in data/<host>/guestbook/entries.json, rewritten whole
-/// and renamed into place (a crash leaves the old file or the new one). open() runs before the
-/// first request, the rest on request threads under the mutex.
+/// The entries, newest first: a JSON array in data/<host>/guestbook/entries.json, rewritten whole and
+/// renamed into place (a crash leaves the old or the new file); request threads take the mutex.
 class Book
 {
 public:
@@ -62,8 +60,7 @@ private:
     void save() const
     {
         std::ofstream(_file + ".tmp", std::ios::trunc) << _entries.dump(1);
-        if (std::rename((_file + ".tmp").c_str(), _file.c_str()) != 0)
-            throw std::runtime_error("cannot save");
+        if (std::rename((_file + ".tmp").c_str(), _file.c_str())) throw std::runtime_error("cannot save");
     }
 
     mutable std::mutex _mutex;
@@ -72,20 +69,25 @@ private:
     long _nextId = 1;
 };
 
-/// What all requests share: written by Startup before the first request, then only read. Built
-/// at first use (no static constructor runs when the library is loaded).
+/// Shared by all requests: written by Startup before the first one, then read; built at first use.
 struct State
 {
     Book book;
     std::string adminHash;
     html::Templates templates; ///< WEB-INF/templates/*.html
     serval::Csrf csrf;
-    serval::SignedCookie admin{"admin", 8 * 3600, "Strict"}; ///< set when signed in
 };
 State& state()
 {
     static State s;
     return s;
+}
+
+/// Who signed in: the session's "user" attribute, or "" (no session is made to find out).
+std::string user(Request& request)
+{
+    std::optional<serval::Session> session = request.session(false);
+    return std::string(session ? session->get("user").value_or("") : "");
 }
 
 struct Home : serval::HttpServlet
@@ -94,7 +96,7 @@ struct Home : serval::HttpServlet
     {
         const html::Templates& t = state().templates;
         std::string base(request.contextPath()), csrf = state().csrf.token(request, response), items;
-        bool admin = state().admin.get(request).has_value();
+        bool admin = !user(request).empty();
         for (const json::Value& e : state().book.entries()) {
             std::string id = std::to_string(e["id"].get<long>()), by = e["name"], at = e["time"],
                         text = e["message"];
@@ -103,9 +105,8 @@ struct Home : serval::HttpServlet
                 {{"id", id}, {"message", text}, {"by", by + ", " + at}, {"delete", remove}});
         }
         html::Safe session(t[admin ? "signed-in" : "signed-out"].render({{"base", base}, {"csrf", csrf}}));
-        html::Safe entries(items);
-        std::string page =
-            t["page"].render({{"base", base}, {"session", session}, {"csrf", csrf}, {"entries", entries}});
+        std::string page = t["page"].render(
+            {{"base", base}, {"session", session}, {"csrf", csrf}, {"entries", html::Safe(items)}});
         html::send(response, page);
     }
     void doPost(Request& request, Response& response) override
@@ -122,9 +123,8 @@ struct Api : serval::HttpServlet
     void doPost(Request& request, Response& response) override
     {
         json::Value in = json::read(request);
-        std::string name = json::field<std::string>(in, "name"),
-                    message = json::field<std::string>(in, "message");
-        json::write(response, state().book.add(name, message), 201);
+        auto field = [&](const char* name) { return json::field<std::string>(in, name); };
+        json::write(response, state().book.add(field("name"), field("message")), 201);
     }
 };
 
@@ -144,14 +144,15 @@ struct Admin : serval::HttpServlet
         if (action == "login") {
             if (!serval::security::verifyPassword(request.parameter("password", ""), state().adminHash))
                 throw HttpError(403, "That is not the admin password.");
-            state().admin.set(request, response, "admin");
+            serval::Session session = *request.session(true);
+            if (!session.isNew()) session.changeId(); // an id known before the login names nothing
+            session.set("user", "admin");
         } else if (action == "logout") {
-            state().admin.clear(request, response);
-        } else if (action == "delete" && state().admin.get(request).has_value()) {
+            if (std::optional<serval::Session> session = request.session(false)) session->invalidate();
+        } else if (action == "delete" && !user(request).empty()) {
             state().book.remove(request.pathParameter<long>(1).value_or(0));
         } else {
-            throw HttpError(state().admin.get(request).has_value() ? 404 : 403,
-                            "sign in first, or no such page");
+            throw HttpError(user(request).empty() ? 403 : 404, "sign in first, or no such page");
         }
         response.sendRedirect(std::string(request.contextPath()) + "/", 303);
     }
@@ -182,8 +183,7 @@ struct Startup : serval::Listener
         std::string password = serval::security::randomToken(12);
         s.adminHash = serval::security::hashPassword(password);
         std::ofstream(data + "/admin.hash") << s.adminHash;
-        context.log("guestbook: the admin password is " + password + " (delete " + data +
-                    "/admin.hash for a new one)");
+        context.log("guestbook: the admin password is " + password + " (delete admin.hash for a new one)");
     }
 };
 
