@@ -34,6 +34,10 @@ constexpr const char* Usage =
     "  deploy --on-server PATH [--path P]    deploy a bundle or app directory already on the server\n"
     "                                        (inside <Manager deployRoots>; nothing is uploaded)\n"
     "  undeploy P | start P | stop P | reload P\n"
+    "  restart-processes P                   replace an isolated app's worker processes (new ones\n"
+    "                                        first, no request fails); lifts a quarantine\n"
+    "  crashes P [--id ID]                   an isolated app's crash records, newest first;\n"
+    "                                        --id: one whole record with its backtrace\n"
     "  status                                server status\n"
     "  history [P]                           deploy history (newest first)\n";
 
@@ -48,6 +52,7 @@ struct Options
     bool json = false;
     bool update = false;
     bool onServer = false; ///< deploy --on-server: FILE is a path on the server
+    std::string crashId;   ///< crashes --id: one record
     std::vector<std::string> positional;
 };
 
@@ -301,6 +306,63 @@ void printHistory(const std::string&, const Object::Ptr& json, std::ostream& out
     printTable(out, rows);
 }
 
+/// crashes P: GET /api/crashes?path=P; crashes P --id ID: GET /api/crashes/ID.
+Call crashRecords(const std::string&, const Options& options)
+{
+    if (!options.crashId.empty()) return {"GET", "crashes/" + encode(options.crashId), {}, {}};
+    return {"GET", "crashes?limit=50&path=" + encode(options.positional[0]) + hostQuery(options), {}, {}};
+}
+
+/// One line per crash (time, crash id, signal, faulting function), or one whole record.
+void printCrashes(const std::string&, const Object::Ptr& json, std::ostream& out)
+{
+    auto signalOf = [](const Object::Ptr& c) {
+        std::string signal = str(c, "signal");
+        return str(c, "cause") == "timeout" ? std::string("timeout") : signal.empty() ? "-" : signal;
+    };
+    auto functionOf = [](const Object::Ptr& c) {
+        std::string function = str(c, "function");
+        return function.empty() ? std::string("??") : function;
+    };
+    auto crashes = json->getArray("crashes");
+    if (!crashes) {
+        std::vector<std::vector<std::string>> rows{
+            {"crash", str(json, "crashId")},
+            {"time", str(json, "time")},
+            {"app", str(json, "host") + str(json, "path") +
+                        (str(json, "version").empty() ? "" : " version " + str(json, "version"))},
+            {"pid", str(json, "pid")},
+            {"cause", str(json, "cause")},
+            {"signal", signalOf(json)},
+            {"address", str(json, "address")},
+            {"function", functionOf(json)},
+            {"request", str(json, "request")},
+            {"summary", str(json, "summary")}};
+        printTable(out, rows);
+        for (const char* block : {"requests", "backtrace"}) {
+            std::istringstream lines(str(json, block));
+            std::string line;
+            bool first = true;
+            while (std::getline(lines, line)) {
+                if (first) out << block << ":\n";
+                first = false;
+                out << "  " << line << "\n";
+            }
+        }
+        return;
+    }
+    std::vector<std::vector<std::string>> rows{{"TIME", "CRASH", "SIGNAL", "FUNCTION"}};
+    for (size_t i = 0; i < crashes->size(); ++i) {
+        auto c = crashes->getObject(static_cast<unsigned>(i));
+        rows.push_back({str(c, "time"), str(c, "crashId"), signalOf(c), functionOf(c)});
+    }
+    if (rows.size() == 1) {
+        out << "no crashes recorded for " << str(json, "host") << str(json, "path") << "\n";
+        return;
+    }
+    printTable(out, rows);
+}
+
 const RemoteCommand Commands[] = {
     {"list", Operand::None, listApps, printApps},
     {"deploy", Operand::File, uploadBundle, printDeployed},
@@ -308,6 +370,8 @@ const RemoteCommand Commands[] = {
     {"start", Operand::ContextPath, appAction, printAction},
     {"stop", Operand::ContextPath, appAction, printAction},
     {"reload", Operand::ContextPath, appAction, printAction},
+    {"restart-processes", Operand::ContextPath, appAction, printAction},
+    {"crashes", Operand::ContextPath, crashRecords, printCrashes},
     {"status", Operand::None, serverStatus, printStatus},
     {"history", Operand::OptionalPath, deployHistory, printHistory},
 };
@@ -340,6 +404,7 @@ int parseOptions(const std::string& command, const std::vector<std::string>& arg
         for (const auto& [name, field] : repeated) {
             if (arg == name) list = field;
         }
+        if (arg == "--id" && command == "crashes") target = &options.crashId;
         if ((target || list) && i + 1 >= args.size()) {
             err << "servalctl: " << arg << " needs a value\n";
             return 2;

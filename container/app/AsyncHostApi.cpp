@@ -44,20 +44,21 @@ public:
     {
         if (_hooks.on_async_release != nullptr) _hooks.on_async_release(_userData);
     }
-    void onTimeout(core::AsyncContext& async) noexcept override
-    {
-        if (_hooks.on_async_timeout == nullptr) return;
-        serval_async_t handle{async.shared_from_this(), {1}};
-        _hooks.on_async_timeout(_userData, &handle);
-    }
-    void onClientGone(core::AsyncContext& async) noexcept override
-    {
-        if (_hooks.on_async_close == nullptr) return;
-        serval_async_t handle{async.shared_from_this(), {1}};
-        _hooks.on_async_close(_userData, &handle);
-    }
+    void onTimeout(core::AsyncContext& async) noexcept override { call(_hooks.on_async_timeout, async); }
+    void onClientGone(core::AsyncContext& async) noexcept override { call(_hooks.on_async_close, async); }
 
 private:
+    /// The hook gets a handle of its own (the app may retain it and keep it past the call),
+    /// released here when the hook returns.
+    void call(void (*hook)(void*, serval_async_t*), core::AsyncContext& async) noexcept
+    {
+        if (hook == nullptr) return;
+        auto* handle = new (std::nothrow) serval_async_t{async.shared_from_this(), {1}};
+        if (handle == nullptr) return;
+        hook(_userData, handle);
+        if (handle->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete handle;
+    }
+
     serval_async_listener_t _hooks; ///< copied: the app's struct may be shorter (struct_size)
     void* _userData;
 };
@@ -81,15 +82,23 @@ serval_status_t requestStartAsync(serval_request_t* request, uint32_t timeoutMs,
         return SERVAL_OK;
     } catch (const std::bad_alloc&) {
         return SERVAL_NO_MEMORY;
+    } catch (const std::logic_error&) { // an exchange that cannot outlive service()
+        return SERVAL_UNSUPPORTED;
     } catch (const std::exception&) {
         return SERVAL_ERROR;
     }
 }
 
-serval_status_t asyncSetStatus(serval_async_t* a, int status) noexcept
+/// Why a head change was refused: the request ended, or only the head went out already.
+serval_status_t refusal(const core::AsyncContext& async) noexcept
+{
+    return async.completed() || async.clientGone() ? SERVAL_ASYNC_ENDED : SERVAL_COMMITTED;
+}
+
+serval_status_t asyncSetStatus(serval_async_t* a, int32_t status) noexcept
 {
     if (a == nullptr || status < 100 || status > 999) return SERVAL_INVALID_ARGUMENT;
-    return a->async->setStatus(status) ? SERVAL_OK : SERVAL_ERROR;
+    return a->async->setStatus(status) ? SERVAL_OK : refusal(*a->async);
 }
 
 serval_status_t asyncSetHeader(serval_async_t* a, serval_str_t name, serval_str_t value) noexcept
@@ -99,7 +108,7 @@ serval_status_t asyncSetHeader(serval_async_t* a, serval_str_t name, serval_str_
     if (view(name).empty() || v.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
         return SERVAL_INVALID_ARGUMENT;
     try {
-        return a->async->setHeader(view(name), v) ? SERVAL_OK : SERVAL_ERROR;
+        return a->async->setHeader(view(name), v) ? SERVAL_OK : refusal(*a->async);
     } catch (const std::bad_alloc&) {
         return SERVAL_NO_MEMORY;
     }
@@ -119,7 +128,7 @@ serval_status_t asyncComplete(serval_async_t* a) noexcept
 {
     if (a == nullptr) return SERVAL_INVALID_ARGUMENT;
     try {
-        return a->async->complete() ? SERVAL_OK : SERVAL_ERROR;
+        return a->async->complete() ? SERVAL_OK : SERVAL_ASYNC_ENDED;
     } catch (const std::bad_alloc&) {
         return SERVAL_NO_MEMORY;
     }
@@ -205,14 +214,14 @@ serval_status_t requestUpgradeWebSocket(serval_request_t* request,
         return core::upgradeToWebSocket(r, response, config,
                                         std::make_unique<NativeEndpoint>(hooks, userData))
                    ? SERVAL_OK
-                   : SERVAL_ERROR;
+                   : SERVAL_UPGRADE_REFUSED;
     } catch (const std::bad_alloc&) {
         return SERVAL_NO_MEMORY;
     } catch (const std::invalid_argument& e) {
         // A bad websocket.* init-param: the operator's mistake, named in the log.
         LOG_ERROR("websocket", std::string("endpoint refused: ") + e.what());
         response.sendError(500);
-        return SERVAL_ERROR;
+        return SERVAL_UPGRADE_REFUSED;
     }
 }
 
@@ -238,9 +247,12 @@ serval_send_status_t websocketPing(serval_websocket_t* s, serval_str_t payload) 
 
 serval_status_t websocketClose(serval_websocket_t* s, uint16_t code, serval_str_t reason) noexcept
 {
-    if (s == nullptr) return SERVAL_INVALID_ARGUMENT;
+    if (s == nullptr || !websocket::CloseCode::validOnWire(code) ||
+        code == websocket::CloseCode::ProtocolError || code == websocket::CloseCode::InvalidPayload ||
+        reason.len > 123)
+        return SERVAL_INVALID_ARGUMENT;
     try {
-        return s->socket->close(code, view(reason)) ? SERVAL_OK : SERVAL_ERROR;
+        return s->socket->close(code, view(reason)) ? SERVAL_OK : SERVAL_ASYNC_ENDED;
     } catch (const std::bad_alloc&) {
         return SERVAL_NO_MEMORY;
     }
@@ -263,18 +275,26 @@ void websocketRetain(serval_websocket_t* s) noexcept
     if (s != nullptr) s->refs.fetch_add(1, std::memory_order_relaxed);
 }
 
-constexpr serval_async_api_t kAsyncApi = {
-    requestStartAsync,       asyncSetStatus,       asyncSetHeader,  asyncWrite,
-    asyncComplete,           asyncBufferedAmount,  asyncRetain,     asyncRelease,
-    requestUpgradeWebSocket, websocketSend,        websocketPing,   websocketClose,
-    websocketBufferedAmount, websocketSubprotocol, websocketRetain, websocketRelease,
-};
-
 } // namespace
 
-const serval_async_api_t& asyncHostApi() noexcept
+void addAsyncApi(serval_host_api_t& t) noexcept
 {
-    return kAsyncApi;
+    t.request_start_async = &requestStartAsync;
+    t.async_set_status = &asyncSetStatus;
+    t.async_set_header = &asyncSetHeader;
+    t.async_write = &asyncWrite;
+    t.async_complete = &asyncComplete;
+    t.async_buffered_amount = &asyncBufferedAmount;
+    t.async_retain = &asyncRetain;
+    t.async_release = &asyncRelease;
+    t.request_upgrade_websocket = &requestUpgradeWebSocket;
+    t.websocket_send = &websocketSend;
+    t.websocket_ping = &websocketPing;
+    t.websocket_close = &websocketClose;
+    t.websocket_buffered_amount = &websocketBufferedAmount;
+    t.websocket_subprotocol = &websocketSubprotocol;
+    t.websocket_retain = &websocketRetain;
+    t.websocket_release = &websocketRelease;
 }
 
 } // namespace serval::app

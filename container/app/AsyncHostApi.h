@@ -1,12 +1,13 @@
 #pragma once
 
-// The host side of the ABI 1.1 async + WebSocket block (AbiAsyncDraft.h until it moves into
-// serval/abi.h): async responses over core::AsyncContext, WebSocket endpoints over
-// core::upgradeToWebSocket, and the definitions of their reference-counted handles.
+// The host side of the ABI 1.2 async + WebSocket block of serval/abi.h: async responses over
+// core::AsyncContext, WebSocket endpoints over core::upgradeToWebSocket, and the definitions of
+// their reference-counted handles. In a worker process the same functions run against the
+// worker's exchange, whose control crosses the channel (container/process).
 
-#include "app/AbiAsyncDraft.h"
 #include "connector/websocket/WebSocket.h"
 #include "core/AsyncContext.h"
+#include "serval/abi.h"
 
 #include <atomic>
 #include <memory>
@@ -30,7 +31,7 @@ struct serval_websocket_t
 
 namespace serval::app {
 
-/// The block's functions. Static, valid for the life of the process.
-const serval_async_api_t& asyncHostApi() noexcept;
+/// Fills the block's members of the host table (HostApi's makeTable(), once, at start-up).
+void addAsyncApi(serval_host_api_t& table) noexcept;
 
 } // namespace serval::app

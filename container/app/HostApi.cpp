@@ -1,5 +1,6 @@
 #include "app/HostApi.h"
 
+#include "app/AsyncHostApi.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 #include "http/Token.h"
@@ -844,6 +845,7 @@ serval_host_api_t makeTable() noexcept
     t.session_attribute_names = &sessionAttributeNames;
     t.session_invalidate = &sessionInvalidate;
     t.session_change_id = &sessionChangeId;
+    addAsyncApi(t); // ABI 1.2: async + WebSocket (AsyncHostApi.cpp)
     return t;
 }
 

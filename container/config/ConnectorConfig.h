@@ -1,5 +1,7 @@
 #pragma once
 
+#include "http/CompressionSettings.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,6 +57,26 @@ struct ConnectorConfig
     /// TLS: how often the certificate files are checked for changes (reload without restart);
     /// 0 = never.
     uint32_t certificateCheckIntervalMs = 5000;
+    /// compression=, compressionMinSize=, compressibleMimeType= (issue 16; docs/compression.md).
+    http::CompressionSettings compression;
+
+    // HTTP/2 (issue 16; connector/http2). Every exchange goes to the same HttpHandler as over
+    // HTTP/1.1; the limits above (header size and count, body size, timeouts) apply per stream.
+    /// protocols="h2,http/1.1": offered by ALPN on a TLS connector (h2 on by default, like
+    /// nginx's `http2 on`); protocols="http/1.1" switches h2 off.
+    bool http2 = true;
+    /// h2c="true": HTTP/2 with prior knowledge (RFC 9113 3.3) on a plain connector, for a proxy
+    /// in front that speaks h2c; off by default. A connection that starts with the client
+    /// preface speaks h2, any other speaks HTTP/1.1.
+    bool h2c = false;
+    uint32_t http2MaxConcurrentStreams = 100;     ///< SETTINGS_MAX_CONCURRENT_STREAMS
+    uint32_t http2StreamWindow = 1024 * 1024;     ///< SETTINGS_INITIAL_WINDOW_SIZE (request bodies)
+    uint32_t http2ConnectionWindow = 1024 * 1024; ///< the connection's receive window
+    /// The per-connection budget of protocol "glitches" (client resets, empty DATA, needless
+    /// SETTINGS / PING / WINDOW_UPDATE, PRIORITY frames, rejected header blocks): a bucket that
+    /// refills at http2GlitchRate per second; GOAWAY(ENHANCE_YOUR_CALM) when it is empty.
+    uint32_t http2GlitchBudget = 500;
+    uint32_t http2GlitchRate = 50;
 };
 
 } // namespace serval::config

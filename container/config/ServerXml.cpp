@@ -183,6 +183,66 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         flag("secure", &ConnectorConfig::secure),
         number("handshakeTimeout", &ConnectorConfig::handshakeTimeoutMs, 1, kHour),
         number("certificateCheckInterval", &ConnectorConfig::certificateCheckIntervalMs, 0, kHour),
+        {"compression",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             using Mode = http::CompressionSettings::Mode;
+             if (v == "on") {
+                 c.compression.mode = Mode::On;
+             } else if (v == "off") {
+                 c.compression.mode = Mode::Off;
+             } else if (v == "force") {
+                 c.compression.mode = Mode::Force;
+             } else {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"compression\"; expected \"on\" (compressible types of at "
+                               "least compressionMinSize bytes, the default), \"off\" or \"force\" (every "
+                               "response)");
+             }
+         }},
+        {"compressionMinSize",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             c.compression.minSize = parseSize(d, line, "compressionMinSize", v);
+         }},
+        {"compressibleMimeType",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             c.compression.mimeTypes.clear();
+             for (std::string_view type : util::splitList(v, ',')) {
+                 size_t slash = type.find('/');
+                 if (slash == 0 || slash == std::string_view::npos || slash + 1 == type.size() ||
+                     type.find_first_of(" ;") != std::string_view::npos) {
+                     xml::fail(
+                         d, line,
+                         "bad media type \"" + std::string(type) +
+                             "\" in attribute \"compressibleMimeType\"; expected a comma-separated list "
+                             "such as text/*,application/json,image/svg+xml");
+                 }
+                 c.compression.mimeTypes.emplace_back(util::toLower(type));
+             }
+         }},
+        {"protocols",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             bool h1 = false;
+             c.http2 = false;
+             for (std::string_view protocol : util::splitList(v, ',')) {
+                 if (protocol == "h2") {
+                     c.http2 = true;
+                 } else if (protocol == "http/1.1") {
+                     h1 = true;
+                 } else {
+                     xml::fail(d, line,
+                               "bad value \"" + std::string(v) +
+                                   "\" for attribute \"protocols\"; expected a list of h2 and http/1.1");
+                 }
+             }
+             if (!h1) xml::fail(d, line, "protocols=\"" + std::string(v) + "\" must include http/1.1");
+         }},
+        flag("h2c", &ConnectorConfig::h2c),
+        number("http2MaxConcurrentStreams", &ConnectorConfig::http2MaxConcurrentStreams, 1, 10000),
+        number("http2StreamWindow", &ConnectorConfig::http2StreamWindow, 65535, 2147483647),
+        number("http2ConnectionWindow", &ConnectorConfig::http2ConnectionWindow, 65535, 2147483647),
+        number("http2GlitchBudget", &ConnectorConfig::http2GlitchBudget, 1, 1000000),
+        number("http2GlitchRate", &ConnectorConfig::http2GlitchRate, 0, 1000000),
     };
 }
 

@@ -3,6 +3,7 @@
 #include "connector/EventLoop.h"
 #include "connector/Rfc9112.h"
 #include "connector/WorkerPool.h"
+#include "connector/http2/Http2Session.h"
 #include "http/HttpDate.h"
 #include "http/HttpStatus.h"
 #include "util/Strings.h"
@@ -112,6 +113,8 @@ void Connection::open(int fd, const sockaddr* peer, socklen_t peerLength)
     _requestCount = 0;
     _pending.clear();
     _lingerBytes = 0;
+    _protocolChosen = false;
+    _prefaceBytes.clear();
     llhttp_init(&_parser, HTTP_REQUEST, &settings());
     _parser.data = this;
     resetMessage();
@@ -319,6 +322,26 @@ void Connection::drive()
                 // Drained; the next edge says more. Not after the peer's FIN: it came with this
                 // edge, no other edge follows, and only the recv() that returns 0 sees it.
                 if (static_cast<size_t>(n) < size && !_peerShutdown) _readable = false;
+                if (!_protocolChosen) {
+                    const std::string_view data(buffer, static_cast<size_t>(n));
+                    const int http2 = detectHttp2(data);
+                    if (http2 < 0) {
+                        _prefaceBytes.append(data);
+                        continue;
+                    }
+                    _protocolChosen = true;
+                    if (http2 > 0) {
+                        std::string early = std::move(_prefaceBytes);
+                        early.append(data);
+                        startHttp2(early);
+                        continue;
+                    }
+                    if (!_prefaceBytes.empty()) { // parsed as HTTP/1.1 from the first byte
+                        _pending = std::move(_prefaceBytes);
+                        _pending.append(data);
+                        continue;
+                    }
+                }
                 size_t used = feed(buffer, static_cast<size_t>(n));
                 if (_state == State::Closed) return;
                 if (used < static_cast<size_t>(n))
@@ -702,6 +725,7 @@ void Connection::onHeadComplete()
     request.localAddress.assign(_localAddress);
     request.localPort = _localPort;
     request.secure = config.secure; // TLS here, or a trusted TLS-terminating proxy in front
+    ex.compression = &config.compression;
     ex.startNanos = monotonicNowNanos();
     ex.response.setHeadOnly(_parser.method == HTTP_HEAD);
 
@@ -827,7 +851,10 @@ void Connection::serialiseBuffered()
         return;
     }
     if (response.headOnly()) {
-        appendHead(response, Framing::Length, response.contentLength());
+        if (response.lengthUnknown())
+            appendHead(response, Framing::None, 0);
+        else
+            appendHead(response, Framing::Length, response.contentLength());
         return;
     }
     if (response.fileBody()) {
@@ -1152,15 +1179,15 @@ void Connection::pullAsync()
 {
     http::HttpResponse& response = exchange().response;
     switch (_async->take(response)) {
-    case AsyncOutput::Take::Nothing:
+    case http::AsyncOutput::Take::Nothing:
         return;
-    case AsyncOutput::Take::Send:
+    case http::AsyncOutput::Take::Send:
         response.flush(); // loop thread: appends to the output queue, driveSuspended() writes it
         return;
-    case AsyncOutput::Take::Complete:
+    case http::AsyncOutput::Take::Complete:
         resumeNow();
         return;
-    case AsyncOutput::Take::Overflow:
+    case http::AsyncOutput::Take::Overflow:
         // Reset, not FIN: the response is cut short anyway, and a graceful close would leave the
         // kernel trickling megabytes of send buffer to a client that does not read, holding
         // the memory the hard cap bounds, and the client sees the end only after all of it.
@@ -1189,12 +1216,12 @@ void Connection::resume() noexcept
 
 std::shared_ptr<http::AsyncResponse> Connection::startAsync()
 {
-    if (!_async) _async = std::make_shared<AsyncOutput>(*this, _loop);
+    if (!_async) _async = std::make_shared<http::AsyncOutput>(*this, _loop);
     _suspendRequested = true;
     return _async;
 }
 
-void Connection::onAsyncReady()
+void Connection::onAsyncReady() noexcept
 {
     if (_state != State::Suspended) return; // not parked yet: park() takes it
     pullAsync();
@@ -1242,6 +1269,54 @@ bool Connection::switchesProtocol() noexcept
 
 /// The 101 is written: the exchange is over (complete()), the rest of the connection belongs to
 /// the UpgradeHandler. Bytes that came behind the request go to it first.
+int Connection::detectHttp2(std::string_view data) const noexcept
+{
+    const ConnectorConfig& config = _loop.shared().config;
+    if (_transport) return config.http2 && _transport->applicationProtocol() == "h2" ? 1 : 0;
+    if (!config.h2c) return 0;
+    // RFC 9113 3.4: prior knowledge starts with the client preface. Its first four bytes are
+    // enough: "PRI " is no HTTP/1.1 method we serve (it would get 505), and nghttp2 checks
+    // the rest of the preface itself.
+    constexpr std::string_view kPreface = "PRI ";
+    const size_t have = _prefaceBytes.size();
+    for (size_t i = 0; i < data.size() && have + i < kPreface.size(); ++i)
+        if (data[i] != kPreface[have + i]) return 0;
+    return have + data.size() >= kPreface.size() ? 1 : -1;
+}
+
+void Connection::startHttp2(std::string_view early)
+{
+    const LoopShared& shared = _loop.shared();
+    std::unique_ptr<http::UpgradeHandler> handler;
+    try {
+        handler = http2::Http2Session::create(
+            http2::SessionContext{shared.handler, shared.workers, shared.config, _remoteAddress, _remotePort,
+                                  _localAddress, _localPort, &_loop.counters().requests});
+        _upgraded = std::make_unique<UpgradedChannel>(*this, std::move(handler));
+    } catch (...) {
+        close(); // no memory for a session: the client retries
+        return;
+    }
+    _state = State::Upgraded;
+    _deadline = 0;
+    UpgradedChannel& channel = *_upgraded;
+    channel.setInCallback(true);
+    channel.handler().onOpen(channel);
+    if (!early.empty() && !channel.abortRequested() && !channel.closeRequested())
+        channel.handler().onData(early);
+    channel.setInCallback(false);
+}
+
+void Connection::onDrain() noexcept
+{
+    if (_state != State::Upgraded || !_upgraded) return;
+    UpgradedChannel& channel = *_upgraded;
+    channel.setInCallback(true);
+    channel.handler().onDrain();
+    channel.setInCallback(false);
+    driveUpgraded();
+}
+
 void Connection::startUpgraded()
 {
     std::unique_ptr<http::UpgradeHandler> handler = std::move(_upgradeHandler);

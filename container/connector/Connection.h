@@ -1,10 +1,10 @@
 #pragma once
 
-#include "connector/AsyncOutput.h"
 #include "connector/DrainReport.h"
 #include "connector/ExchangeSlot.h"
 #include "connector/Transport.h"
 #include "connector/UpgradedChannel.h"
+#include "http/AsyncOutput.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
@@ -29,7 +29,10 @@ class EventLoop;
 /// OWNERSHIP: the loop keeps Connection objects in a free list and reuses them; the
 /// ExchangeSlot is borrowed from the loop from the first byte of a request to the end of its
 /// response.
-class Connection final : public http::ResponseSink, public http::ExchangeControl, public http::DispatchTask
+class Connection final : public http::ResponseSink,
+                         public http::ExchangeControl,
+                         public http::DispatchTask,
+                         public http::AsyncOwner
 {
 public:
     explicit Connection(EventLoop& loop);
@@ -72,10 +75,13 @@ public:
         ::setsockopt(_fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
     }
     /// Loop thread: the exchange's AsyncOutput has something queued (its posted task).
-    void onAsyncReady();
+    void onAsyncReady() noexcept override;
     /// Loop thread, once the loop reuses or frees a closed connection: drops what a closed
     /// upgraded connection kept (its UpgradeHandler lives until then, see UpgradedChannel).
     void releaseClosed() noexcept { _upgraded.reset(); }
+    /// Loop thread, when the server begins to drain and this connection is not idle: an
+    /// upgraded protocol (HTTP/2: GOAWAY) is told, so it can finish and close before the deadline.
+    void onDrain() noexcept;
 
     bool closed() const noexcept { return _state == State::Closed; }
     bool dispatched() const noexcept { return _state == State::Dispatched; }
@@ -153,6 +159,12 @@ private:
     /// The response is a 101 to an upgrade request with an UpgradeHandler attached.
     bool switchesProtocol() noexcept;
     void startUpgraded();
+    /// 1: the connection speaks HTTP/2 (ALPN h2, or the h2c preface on a connector with h2c
+    /// on); 0: HTTP/1.1; -1: too few bytes to tell yet (`data` is the first read's).
+    int detectHttp2(std::string_view data) const noexcept;
+    /// Hands the connection to an http2::Http2Session (as an UpgradedChannel) with the bytes
+    /// read so far.
+    void startHttp2(std::string_view early);
     void driveUpgraded();
     void flushUpgraded() noexcept;
     http::Loop& loop() noexcept;
@@ -215,6 +227,8 @@ private:
     std::string _localAddress;
     uint16_t _localPort = 0;
     uint64_t _lingerBytes = 0;
+    bool _protocolChosen = false; ///< detectHttp2() has decided for this connection
+    std::string _prefaceBytes;    ///< the first bytes of an h2c connection, too few to decide
 
     /// Posted by the worker when it is done with the connection (runOnWorker()): the loop then
     /// calls onHandBack().
@@ -267,8 +281,8 @@ private:
     bool _broken = false; ///< the client is gone (a write failed or timed out)
     /// ExchangeControl: set by the thread running service(), read by it and then by the loop.
     bool _suspendRequested = false;
-    bool _resumeRequested = false;       ///< loop: resume() came before the exchange was parked
-    std::shared_ptr<AsyncOutput> _async; ///< startAsync()'s, until the exchange ends
+    bool _resumeRequested = false;             ///< loop: resume() came before the exchange was parked
+    std::shared_ptr<http::AsyncOutput> _async; ///< startAsync()'s, until the exchange ends
     std::unique_ptr<http::UpgradeHandler> _upgradeHandler; ///< upgrade()'s, until the 101 is written
     std::unique_ptr<UpgradedChannel> _upgraded;            ///< after the switch (State::Upgraded)
     std::string _trailerName;

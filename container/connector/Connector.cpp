@@ -183,6 +183,7 @@ void Connector::start()
         auto tls = tls::TlsContext::create(_config.certificates, _hostAliases);
         if (!tls) throw std::runtime_error(tls.error());
         _tls = std::move(*tls);
+        _tls->setOfferHttp2(_config.http2);
         _transportFactory = [context = _tls.get()](int fd) { return context->newTransport(fd); };
     }
     _loops.clear(); // from an earlier start(); kept until now so stats() still answers

@@ -442,7 +442,10 @@ void EventLoop::beginDrain()
     }
     // Backwards: close() moves the last live connection into the closed one's place.
     for (size_t i = _live.size(); i > 0; --i) {
-        if (_live[i - 1]->idle()) _live[i - 1]->close();
+        if (_live[i - 1]->idle())
+            _live[i - 1]->close();
+        else
+            _live[i - 1]->onDrain(); // HTTP/2: GOAWAY, then close once its streams are done
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -40,6 +41,10 @@ public:
     /// False while a handshake is still running (TLS): the Connection keeps the handshake
     /// deadline until then, and the header deadline after.
     virtual bool established() const noexcept { return true; }
+    /// Once established(): the protocol ALPN chose ("h2", "http/1.1"), empty for none (plain
+    /// TCP, or a client that offered no ALPN). The Connection hands an "h2" connection to
+    /// http2::Http2Session instead of the HTTP/1.1 parser.
+    virtual std::string_view applicationProtocol() const noexcept { return {}; }
 };
 
 /// Plain TCP: each call is the system call. `final` and called on the object itself (not via

@@ -24,6 +24,11 @@ http::WriteStatus UpgradedChannel::write(std::string_view bytes) noexcept
         kick();
         return http::WriteStatus::Dropped;
     }
+    if (_corked) { // written when uncorked; above the mark the writer hears onWritable later
+        if (bufferedAmount() <= _limits.highWater) return http::WriteStatus::Ok;
+        _wantWritable = true;
+        return http::WriteStatus::Backpressure;
+    }
     _connection.flushUpgraded(); // what the socket takes now; a failure requests an abort
     if (_abortRequested) {
         kick();
@@ -39,6 +44,15 @@ void UpgradedChannel::setReading(bool reading) noexcept
     if (_closed || _reading == reading) return;
     _reading = reading;
     if (reading) kick(); // bytes may be waiting without a new edge
+}
+
+void UpgradedChannel::setCorked(bool corked) noexcept
+{
+    if (_closed || _corked == corked) return;
+    _corked = corked;
+    if (corked) return;
+    _connection.flushUpgraded(); // a failure requests an abort
+    if (_abortRequested) kick();
 }
 
 void UpgradedChannel::close() noexcept

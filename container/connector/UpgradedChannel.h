@@ -33,6 +33,7 @@ public:
     size_t bufferedAmount() const noexcept override { return _out.size() - _outOffset; }
     void setLimits(http::OutputLimits limits) noexcept override { _limits = limits; }
     void setReading(bool reading) noexcept override;
+    void setCorked(bool corked) noexcept override;
     void close() noexcept override;
     void abort() noexcept override;
 
@@ -66,6 +67,7 @@ private:
     size_t _outOffset = 0;
     http::OutputLimits _limits;
     bool _reading = true;
+    bool _corked = false; ///< setCorked(): write() queues without writing
     bool _closeRequested = false;
     bool _abortRequested = false;
     bool _closed = false;

@@ -1,5 +1,6 @@
 #include "core/AsyncContext.h"
 
+#include "core/Engine.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "http/ExchangeControl.h"
@@ -17,7 +18,7 @@ std::shared_ptr<AsyncContext> AsyncContext::start(Request& request, Response& re
     if (exchange.control == nullptr || exchange.loop == nullptr)
         throw std::logic_error("this exchange cannot outlive service()");
     std::shared_ptr<AsyncContext> async(
-        new AsyncContext(exchange.control->startAsync(), *exchange.loop, std::move(listener), timeoutStatus));
+        new AsyncContext(Engine::startAsync(exchange), *exchange.loop, std::move(listener), timeoutStatus));
     std::weak_ptr<AsyncContext> weak = async;
     async->_response->onClientGone([weak] {
         if (auto self = weak.lock())
@@ -33,8 +34,10 @@ void AsyncContext::arm(std::chrono::milliseconds timeout)
     // keeps the context alive, so a request whose handles were all dropped still times out.
     std::shared_ptr<AsyncContext> self = shared_from_this();
     const uint64_t nanos = static_cast<uint64_t>(timeout.count()) * 1000000;
-    _loop.post(
-        [self, nanos] { self->_loop.addTimer(self->_loop.now() + nanos, [self] { self->onTimeout(); }); });
+    _loop.post([self, nanos] {
+        if (self->completed()) return;
+        self->_timer = self->_loop.addTimer(self->_loop.now() + nanos, [self] { self->onTimeout(); });
+    });
 }
 
 http::WriteStatus AsyncContext::write(std::string_view bytes)
@@ -55,10 +58,14 @@ bool AsyncContext::complete()
         _completed = true;
     }
     if (!_response->complete()) return false;
-    if (_listener) {
-        std::shared_ptr<AsyncListener> listener = _listener;
-        _loop.post([listener] { listener->onComplete(); });
-    }
+    // The timer holds a reference: cancel it, so a long poll answered early frees its context
+    // now rather than at its timeout.
+    std::shared_ptr<AsyncContext> self = shared_from_this();
+    _loop.post([self] {
+        if (self->_timer) self->_loop.cancelTimer(self->_timer);
+        self->_timer = {};
+        if (self->_listener) self->_listener->onComplete();
+    });
     return true;
 }
 
@@ -68,8 +75,15 @@ bool AsyncContext::started() const
     return _written;
 }
 
+bool AsyncContext::completed() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _completed;
+}
+
 void AsyncContext::onTimeout() noexcept
 {
+    _timer = {}; // fired
     {
         std::lock_guard<std::mutex> lock(_mutex);
         if (_completed) return;

@@ -72,6 +72,8 @@ public:
     http::Loop& loop() const noexcept { return _loop; }
     /// True once anything was written (the head is out or queued).
     bool started() const;
+    /// True once complete() went through (by the app, or by the timeout).
+    bool completed() const;
 
 private:
     AsyncContext(std::shared_ptr<http::AsyncResponse> response, http::Loop& loop,
@@ -89,6 +91,7 @@ private:
     mutable std::mutex _mutex;
     bool _completed = false;
     bool _written = false;
+    http::TimerId _timer; ///< the timeout, while armed (loop thread only)
 };
 
 } // namespace serval::core

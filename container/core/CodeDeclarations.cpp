@@ -6,8 +6,7 @@
 
 namespace serval::core {
 
-config::WebAppConfig mergeCodeDeclarations(const std::vector<std::shared_ptr<AppModule>>& modules,
-                                           const config::WebAppConfig& webXml)
+config::WebAppConfig codeDeclarations(const std::vector<std::shared_ptr<AppModule>>& modules)
 {
     config::WebAppConfig code;
     // Who declared what first, for the sentence when a second library declares it again.
@@ -42,8 +41,20 @@ config::WebAppConfig mergeCodeDeclarations(const std::vector<std::shared_ptr<App
         for (std::string& listener : declared.listeners)
             code.listeners.push_back(std::move(listener));
     }
+    return code;
+}
+
+config::WebAppConfig mergeCodeDeclarations(const config::WebAppConfig& code,
+                                           const config::WebAppConfig& webXml)
+{
     if (code.servlets.empty() && code.filters.empty() && code.listeners.empty()) return webXml;
     return config::mergeWebXml(code, webXml);
+}
+
+config::WebAppConfig mergeCodeDeclarations(const std::vector<std::shared_ptr<AppModule>>& modules,
+                                           const config::WebAppConfig& webXml)
+{
+    return mergeCodeDeclarations(codeDeclarations(modules), webXml);
 }
 
 } // namespace serval::core

@@ -21,4 +21,13 @@ namespace serval::core {
 config::WebAppConfig mergeCodeDeclarations(const std::vector<std::shared_ptr<AppModule>>& modules,
                                            const config::WebAppConfig& webXml);
 
+/// What `modules` declare in code, together (the first half of mergeCodeDeclarations; throws as
+/// it does). A worker process reports this to the server (process::ReadyMessage).
+config::WebAppConfig codeDeclarations(const std::vector<std::shared_ptr<AppModule>>& modules);
+
+/// The second half: `code` (codeDeclarations()) merged under `webXml`. The server's Context of
+/// an isolated app merges its workers' report with this, exactly as the workers merged theirs.
+config::WebAppConfig mergeCodeDeclarations(const config::WebAppConfig& code,
+                                           const config::WebAppConfig& webXml);
+
 } // namespace serval::core

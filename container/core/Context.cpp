@@ -151,11 +151,17 @@ void Context::startInternal()
                                      " in worker processes: this server has no process manager; set "
                                      "isolation=\"none\" on its <Context>");
         }
-        _modules.push_back(RemoteApplication::standIns());
+        // The workers start first: what their libraries declare in code decides this mapping
+        // as it decides theirs. A later failure stops them again (stopInternal).
+        std::shared_ptr<RemoteApplication> remote = _services.remoteApplication(*this);
+        std::atomic_store(&_remote, remote); // before start(): a failed start stops it again
+        remote->start(); // throws the reason: the deploy fails, the old version keeps serving
+        _modules.push_back(RemoteApplication::standIns(remote->declarations()));
     } else {
         loadModules();
     }
-    _webXml = mergeCodeDeclarations(_modules, _spec.webXml);
+    _codeDeclarations = core::codeDeclarations(_modules);
+    _webXml = mergeCodeDeclarations(_codeDeclarations, _spec.webXml);
     const config::WebAppConfig& web = _webXml;
     std::string error;
 
@@ -305,10 +311,6 @@ void Context::startInternal()
     for (const auto& module : _modules)
         module->contextStarted(*this);
     _modulesStarted = true;
-    if (isolated()) {
-        _remote = _services.remoteApplication(*this);
-        _remote->start(); // throws the reason: the deploy fails, the old version keeps serving
-    }
     LOG_INFO(source(), "started (" + std::to_string(_allWrappers.size()) + " servlets, " +
                            std::to_string(_filterMaps.size()) + " filter mappings) from " + _spec.docBase);
 }
@@ -323,10 +325,10 @@ void Context::stopInternal() noexcept
     }
     if (inFlight() > 0)
         LOG_WARN(source(), "stopping with " + std::to_string(inFlight()) + " requests still running");
-    if (_remote) { // the workers drain, run the app's on_destroy and exit
-        _remote->stop();
-        _remote.reset();
-    }
+    // The workers drain, run the app's on_destroy and exit. Swapped out first: a request still
+    // running past the drain limit above (or an admin thread reading status()) holds its own
+    // copy, so the object outlives it; a request forwarded from now on is answered 503.
+    if (auto remote = std::atomic_exchange(&_remote, std::shared_ptr<RemoteApplication>())) remote->stop();
 
     // No expired-session notice may reach the listeners once they start going away. A request
     // still running past the drain limit keeps the SessionAccess alive through its handle.

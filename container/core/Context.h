@@ -122,6 +122,9 @@ public:
     /// filters and listeners the app's libraries declare in code merged under it at start
     /// (web.xml wins: mergeCodeDeclarations). Before the first start, the spec's web.xml.
     const config::WebAppConfig& webXml() const noexcept { return _webXml; }
+    /// What the app's libraries declare in code (core::codeDeclarations), as of the last start:
+    /// a worker process reports it to the server (process::ReadyMessage). Started only.
+    const config::WebAppConfig& codeDeclarations() const noexcept { return _codeDeclarations; }
     const ContextSpec& spec() const noexcept { return _spec; }
     uint64_t maxBodySize() const noexcept { return _spec.maxBodySize; }
     /// "/shop" or "/" for ROOT: for log lines and pages.
@@ -156,13 +159,16 @@ public:
     bool canServeInline(const ServletMapping& mapping) const noexcept;
     /// True if a request with this mapping goes to the app's worker processes (isolation
     /// Process, and not a static file the server serves itself). Engine::service then calls
-    /// remote()->forward() on the I/O thread.
+    /// remote()->forward() on the I/O thread. Reads only what start() fixed, never _remote.
     bool forwards(const ServletMapping& mapping) const noexcept
     {
-        return _remote != nullptr && !isStaticOnly(mapping);
+        return isolated() && !isStaticOnly(mapping);
     }
-    /// The worker processes of an isolated Context (nullptr in-process). Valid while Started.
-    RemoteApplication* remote() const noexcept { return _remote.get(); }
+    /// The worker processes of an isolated Context: nullptr in-process, before start() and
+    /// once stop() began. Any thread; the copy keeps the object alive while the caller uses it
+    /// (stopInternal() swaps the pointer out on the control thread while I/O threads forward
+    /// and admin threads read status(): neither may see it destroyed under them).
+    std::shared_ptr<RemoteApplication> remote() const noexcept { return std::atomic_load(&_remote); }
     bool isolated() const noexcept { return _spec.isolation == config::Isolation::Process; }
 
     /// web.xml context-param by which an app asks for its servlets, filters and listeners to
@@ -260,6 +266,7 @@ private:
     std::string _label; ///< displayPath(), kept: crash notes (util/CrashHandler.h) view it
     ContextServices _services;
     config::WebAppConfig _webXml; ///< webXml(): recomputed by each start
+    config::WebAppConfig _codeDeclarations;
 
     std::vector<ContainerServlet> _containerServlets; ///< addServlet(): survive stop/start
     std::vector<FilterHolder> _containerFilters;      ///< addFilter(): survive stop/start
@@ -280,7 +287,7 @@ private:
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"
     bool _modulesStarted = false;
     /// Isolated: its worker processes. After the modules (the stand-ins), so it goes first.
-    std::unique_ptr<RemoteApplication> _remote;
+    std::shared_ptr<RemoteApplication> _remote; ///< std::atomic_load/store only: remote()
 
     ContextLane _lane;                          ///< from spec maxThreads / maxQueue
     http::DispatchLane* _dispatchLane = &_lane; ///< _lane, or useDispatchLane()'s

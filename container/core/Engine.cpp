@@ -1,29 +1,17 @@
 #include "core/Engine.h"
 
+#include "compression/CompressingAsyncResponse.h"
+#include "compression/ResponseCompression.h"
+#include "compression/StreamingCompressor.h"
 #include "core/ErrorPage.h"
+#include "http/ExchangeControl.h"
 #include "util/Path.h"
 #include "util/Strings.h"
 
 #include <ctime>
-#include <sys/stat.h>
 
 namespace serval::core {
 namespace {
-
-/// An isolated Context's server-side mapping holds web.xml only: the servlets and filters its
-/// libraries declare in code (mergeCodeDeclarations) are known to its workers alone, which load
-/// them. So a request the server would answer as a static file goes to the workers when no such
-/// regular file is there (a directory too: code may map "/"): a code-declared servlet then
-/// answers it, or the worker's own DefaultServlet (welcome files, redirects, 404). Called by
-/// Engine::service on the I/O thread.
-bool missingStaticFile(const Context& context, std::string_view pathInContext)
-{
-    std::string file = context.docBase() + std::string(pathInContext);
-    struct stat st
-    {
-    };
-    return ::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode);
-}
 
 /// Per-exchange routing result, kept from onHead() to complete() and reused for every request
 /// on the connection (strings keep their capacity). While `context` is set the request is
@@ -44,6 +32,10 @@ public:
     RemoteExchange* forwarded = nullptr;
     /// Set by the Context's HeadCheck for a body it takes as it arrives (the manager's upload).
     std::unique_ptr<http::BodyConsumer> bodyConsumer;
+    /// The compression between an async response and the connector (Engine::startAsync).
+    std::shared_ptr<compression::CompressingAsyncResponse> compressing;
+    /// The compression of a body the servlet streams with flush() (in-process apps).
+    compression::StreamingCompressor streaming;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -61,6 +53,8 @@ public:
         }
         releaseContext();
         bodyConsumer.reset();
+        compressing.reset();
+        streaming.release();
         host = nullptr;
         decodedUri = {};
         snapshot.reset();
@@ -71,6 +65,21 @@ EngineExchangeState& stateOf(http::HttpExchange& exchange)
 {
     if (!exchange.state) exchange.state = std::make_unique<EngineExchangeState>();
     return static_cast<EngineExchangeState&>(*exchange.state);
+}
+
+/// As service() returns (Engine::service, its thread): an async response gets what service()
+/// left; a buffered one is compressed in place. A forwarded exchange's response is not here yet.
+void finishResponse(http::HttpExchange& exchange, EngineExchangeState& st) noexcept
+{
+    if (st.compressing) {
+        st.compressing->serviceReturned(exchange.response);
+        return;
+    }
+    if (st.forwarded != nullptr) return;
+    if (exchange.response.isCommitted())
+        st.streaming.finish(exchange.response);
+    else
+        compression::compressBuffered(exchange);
 }
 
 uint64_t monotonicNanos() noexcept
@@ -378,10 +387,15 @@ void Engine::service(http::HttpExchange& exchange) noexcept
             return;
         }
         Context& context = *st->context;
-        if (context.forwards(*st->mapping) ||
-            (context.remote() != nullptr &&
-             missingStaticFile(context, std::string_view(st->decodedUri).substr(context.path().size())))) {
-            st->forwarded = context.remote()->forward(exchange);
+        if (context.forwards(*st->mapping)) {
+            // Its own reference: the Context may be stopping on another thread right now.
+            std::shared_ptr<RemoteApplication> remote = context.remote();
+            if (!remote) {
+                writeErrorPage(exchange.response, 503, "The application is stopping.");
+                return;
+            }
+            st->forwarded = remote->forward(exchange);
+            finishResponse(exchange, *st);
             return;
         }
         Request request(exchange, context);
@@ -389,17 +403,42 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         request.setBodyConsumer(st->bodyConsumer.get());
         Response response(exchange);
         request.setResponse(response);
+        if (exchange.compression != nullptr &&
+            exchange.compression->mode != http::CompressionSettings::Mode::Off) {
+            st->streaming.arm(exchange);
+            exchange.response.setBodyEncoder(&st->streaming);
+        }
         context.service(request, response);
+        finishResponse(exchange, *st);
     } catch (...) {
         // The one last-resort catch per request: app failures arrive as statuses, so this is
         // std::bad_alloc or a bug in container code.
         LOG_ERROR("engine", "unexpected failure while serving " + exchange.request.target + "; answered 500");
-        if (!exchange.response.isCommitted()) {
+        auto* st = static_cast<EngineExchangeState*>(exchange.state.get());
+        if (st != nullptr && st->compressing) {
+            st->compressing->serviceReturned(exchange.response);
+        } else if (!exchange.response.isCommitted()) {
             writeErrorPage(exchange.response, 500, "");
         } else {
             exchange.response.setCloseConnection(true);
         }
     }
+}
+
+std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exchange)
+{
+    std::shared_ptr<http::AsyncResponse> inner = exchange.control->startAsync();
+    auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
+    const http::CompressionSettings* settings = exchange.compression;
+    if (st == nullptr || settings == nullptr || settings->mode == http::CompressionSettings::Mode::Off)
+        return inner;
+    if (st->compressing) return st->compressing; // startAsync() twice: the same handle
+    // Also for a client that accepts no coding: the response still needs its Vary, and the
+    // app's opt-out marker must not reach the wire.
+    compression::RequestTraits traits = compression::requestTraits(exchange.request);
+    st->compressing =
+        std::make_shared<compression::CompressingAsyncResponse>(std::move(inner), settings, traits);
+    return st->compressing;
 }
 
 void Engine::complete(http::HttpExchange& exchange, uint64_t bytesSent) noexcept

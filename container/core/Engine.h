@@ -63,6 +63,14 @@ public:
     void service(http::HttpExchange& exchange) noexcept override;
     void complete(http::HttpExchange& exchange, uint64_t bytesSent) noexcept override;
 
+    /// During service(), on its thread: exchange.control->startAsync() with the response
+    /// compression in between (compression::CompressingAsyncResponse) unless the Connector's
+    /// settings are off (or absent: a worker process, whose server compresses); Engine::service hands it what
+    /// service() left when it returns. Every container caller (AsyncContext, the process room's
+    /// forwarded exchanges) starts async responses here, not on ExchangeControl directly. An
+    /// exchange this Engine did not route gets the connector's response unchanged.
+    static std::shared_ptr<http::AsyncResponse> startAsync(http::HttpExchange& exchange);
+
 protected:
     void startInternal() override;
     void stopInternal() noexcept override;

@@ -28,6 +28,9 @@ class StandInListener final : public Listener
 class StandIns final : public AppModule
 {
 public:
+    explicit StandIns(config::WebAppConfig declared) : _declared(std::move(declared)) {}
+
+    config::WebAppConfig declarations() const override { return _declared; }
     std::unique_ptr<Servlet> createServlet(const std::string&, std::string&) override
     {
         return std::make_unique<StandInServlet>();
@@ -41,13 +44,16 @@ public:
         return std::make_unique<StandInListener>();
     }
     std::string describe() const override { return "runs in worker processes"; }
+
+private:
+    config::WebAppConfig _declared;
 };
 
 } // namespace
 
-std::shared_ptr<AppModule> RemoteApplication::standIns()
+std::shared_ptr<AppModule> RemoteApplication::standIns(config::WebAppConfig declared)
 {
-    return std::make_shared<StandIns>();
+    return std::make_shared<StandIns>(std::move(declared));
 }
 
 } // namespace serval::core

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/WebAppConfig.h"
 #include "core/Servlet.h"
 #include "http/HttpHandler.h"
 
@@ -65,8 +66,13 @@ class RemoteApplication
 public:
     virtual ~RemoteApplication() = default;
     /// Starts the app's processes and waits until they are ready (the Context's start fails
-    /// with the reason otherwise: throws std::runtime_error).
+    /// with the reason otherwise: throws std::runtime_error). Called before the Context builds
+    /// its mapping: that needs declarations().
     virtual void start() = 0;
+    /// What the app's libraries declare in code (core::codeDeclarations), as its workers
+    /// reported once started: servlets, filters and listeners with their mappings. Valid after
+    /// start(); the Context merges it under web.xml as an in-process Context merges its own.
+    virtual config::WebAppConfig declarations() const = 0;
     /// Drains and ends them (the app's on_destroy runs there).
     virtual void stop() noexcept = 0;
     /// Serves one request the Context mapped (Engine::service, inside its last-resort catch):
@@ -83,10 +89,10 @@ public:
     virtual void liftQuarantine() = 0;
 
     /// The classes an isolated Context builds its mapping with in the server: stand-ins for
-    /// every servlet, filter and listener web.xml names (any class name), which do nothing and
-    /// are never called for a request (those are forwarded). The real ones are created in the
-    /// workers, and the preflight already proved that they exist.
-    static std::shared_ptr<AppModule> standIns();
+    /// every servlet, filter and listener web.xml and `declared` (declarations()) name (any
+    /// class name), which do nothing and are never called for a request (those are forwarded).
+    /// The real ones are created in the workers, which proved at start that they exist.
+    static std::shared_ptr<AppModule> standIns(config::WebAppConfig declared);
 };
 
 /// Creates the RemoteApplication of a Context about to start (startup wires container/process).

@@ -44,6 +44,7 @@ bool isFormBody(const http::HttpRequest& request)
 
 std::string_view Request::protocol() const noexcept
 {
+    if (_exchange.request.versionMajor == 2) return "HTTP/2.0"; // Tomcat's name for h2 and h2c
     return _exchange.request.isHttp10() ? std::string_view("HTTP/1.0") : std::string_view("HTTP/1.1");
 }
 

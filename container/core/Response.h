@@ -31,6 +31,8 @@ public:
     explicit Response(http::HttpExchange& exchange) noexcept : _exchange(exchange) {}
 
     http::HttpResponse& http() noexcept { return _exchange.response; }
+    /// The Connector's compression settings for this exchange (nullptr: never compress).
+    const http::CompressionSettings* compression() const noexcept { return _exchange.compression; }
     int status() const noexcept { return _exchange.response.status(); }
     void setStatus(int status) noexcept { _exchange.response.setStatus(status); }
     void setHeader(std::string_view name, std::string_view value)

@@ -20,9 +20,10 @@ public:
     util::Outcome start() noexcept override
     {
         // An isolated app that is running but quarantined: the administrator's start lifts it.
-        if (_context->isStarted() && _context->remote() != nullptr) {
+        auto remote = _context->isStarted() ? _context->remote() : nullptr;
+        if (remote) {
             try {
-                _context->remote()->liftQuarantine();
+                remote->liftQuarantine();
             } catch (const std::exception& e) {
                 return util::failure(e.what());
             }

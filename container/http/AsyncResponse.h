@@ -58,6 +58,10 @@ public:
     /// Queues body bytes (the head first if not sent yet). Empty `bytes`: sends the head now
     /// (an event stream that starts with no event).
     virtual WriteStatus write(std::string_view bytes) = 0;
+    /// Before the first write: the body will be exactly `length` bytes (a proxied response that
+    /// knows its length). A hint: implementations may ignore it (the connector frames by what
+    /// it finds queued); the response compression uses it to apply its minimum size.
+    virtual void expectLength(uint64_t length) noexcept { (void)length; }
     /// Once: the response is complete (last chunk); the connection goes on with the next
     /// request. False if the exchange had already ended (client gone, Dropped, server stopped)
     /// or complete() was called before.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http/BodyConsumer.h"
+#include "http/CompressionSettings.h"
 #include "http/DispatchLane.h"
 #include "http/ExchangeControl.h"
 #include "http/HttpRequest.h"
@@ -36,6 +37,9 @@ struct HttpExchange
     Loop* loop = nullptr;
     /// Suspend / resume / startAsync for this exchange (the connection; set by the Connector).
     ExchangeControl* control = nullptr;
+    /// The Connector's response compression settings (set by the Connector with each request
+    /// head; fixed for the exchange). nullptr: never compressed.
+    const CompressionSettings* compression = nullptr;
 };
 
 /// Where service() runs.

@@ -100,13 +100,19 @@ bool HttpResponse::flush() noexcept
 {
     if (_sink == nullptr) return false;
     if (!_committed) {
+        if (_encoder != nullptr) _encoder->beforeCommit(*this);
         bool chunked = _contentLength < 0;
         if (!_sink->sendHead(*this, chunked)) return false;
         _committed = true;
         _chunked = chunked;
     }
     if (_body.empty()) return true;
-    bool ok = _headOnly || _sink->sendBody(_body);
+    if (_encoder != nullptr && !_encoder->encode(_body)) {
+        _body.clear();
+        _close = true;
+        return false;
+    }
+    bool ok = _headOnly || _body.empty() || _sink->sendBody(_body);
     _body.clear();
     return ok;
 }
@@ -120,6 +126,7 @@ inline void HttpResponse::clearContent() noexcept
     _fileOffset = 0;
     _fileLength = 0;
     _contentLength = -1;
+    _codingFinal = false;
 }
 
 bool HttpResponse::reset() noexcept
@@ -137,6 +144,7 @@ void HttpResponse::clear() noexcept
     _headOnly = false;
     _close = false;
     _sink = nullptr;
+    _encoder = nullptr;
 }
 
 } // namespace serval::http

@@ -41,6 +41,20 @@ public:
     virtual bool sendBody(std::string_view data) noexcept = 0;
 };
 
+/// Transforms a streamed body on its way to the sink (response compression: the handler of the
+/// exchange installs one, compression/StreamingCompressor). Called by HttpResponse::flush() on
+/// the thread running the exchange.
+class BodyEncoder
+{
+public:
+    virtual ~BodyEncoder() = default;
+    /// Once, before the head is committed: may change headers and the declared length.
+    virtual void beforeCommit(HttpResponse& response) noexcept = 0;
+    /// Replaces `body` (the bytes about to be sent) by their encoded form. False: the body
+    /// cannot be encoded (the caller cuts the connection).
+    virtual bool encode(std::string& body) noexcept = 0;
+};
+
 /// The response being built for one request.
 ///
 /// OWNERSHIP: owned by the Connector's per-connection exchange, reused across requests.
@@ -81,8 +95,17 @@ public:
     /// the Content-Length the GET would have had. -1 = derive from body/file.
     void setContentLength(int64_t length) noexcept { _contentLength = length; }
     int64_t declaredContentLength() const noexcept { return _contentLength; }
+    /// A HEAD answer whose GET length is not known without producing the body (a compressed
+    /// variant): no Content-Length is sent at all, rather than the empty body's 0.
+    void setLengthUnknown() noexcept { _contentLength = kLengthUnknown; }
+    bool lengthUnknown() const noexcept { return _contentLength == kLengthUnknown; }
     /// The length that will be sent in Content-Length: declared, file, or buffered body size.
     uint64_t contentLength() const noexcept;
+
+    /// The body's content coding is final: response compression (compression/ResponseCompression)
+    /// leaves this response alone. Set by the DefaultServlet, which serves its own variants.
+    void setContentCodingFinal(bool final) noexcept { _codingFinal = final; }
+    bool contentCodingFinal() const noexcept { return _codingFinal; }
 
     /// True once the head has been sent (flush() was called): status and headers are final.
     bool isCommitted() const noexcept { return _committed; }
@@ -105,6 +128,10 @@ public:
     /// Ask the Connector to close the connection after this response.
     void setCloseConnection(bool close) noexcept { _close = close; }
     bool closeConnection() const noexcept { return _close; }
+
+    /// The handler's encoder for a body streamed with flush() (nullptr: sent as written);
+    /// cleared with the response.
+    void setBodyEncoder(BodyEncoder* encoder) noexcept { _encoder = encoder; }
 
     /// Connector plumbing.
     void setSink(ResponseSink* sink) noexcept { _sink = sink; }
@@ -134,12 +161,15 @@ private:
     std::shared_ptr<FileBody> _file;
     uint64_t _fileOffset = 0;
     uint64_t _fileLength = 0;
+    static constexpr int64_t kLengthUnknown = -2;
     int64_t _contentLength = -1;
+    bool _codingFinal = false;
     bool _committed = false;
     bool _chunked = false;
     bool _headOnly = false;
     bool _close = false;
     ResponseSink* _sink = nullptr;
+    BodyEncoder* _encoder = nullptr;
 };
 
 } // namespace serval::http

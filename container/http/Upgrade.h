@@ -20,6 +20,10 @@ public:
     /// mark (onWritable follows once it drains to half of it); Dropped past the hard cap (the
     /// connection closes) or once the connection is closing.
     virtual WriteStatus write(std::string_view bytes) noexcept = 0;
+    /// True: write() only queues; false (the default, and on the change back): the queue is
+    /// written as the socket takes it. A protocol that produces many small frames at once
+    /// (HTTP/2) corks around the burst, so the frames share TLS records and system calls.
+    virtual void setCorked(bool corked) noexcept { (void)corked; }
     /// Bytes queued and not yet taken by the kernel.
     virtual size_t bufferedAmount() const noexcept = 0;
     /// Replaces the default limits (OutputLimits{}).
@@ -61,6 +65,10 @@ public:
     /// Once, last: the connection is closed (the client left, close()/abort(), the hard cap, the
     /// send timeout, the server's drain deadline).
     virtual void onClose() noexcept = 0;
+    /// The server has begun to drain (Connector::stop): a protocol that can say goodbye (an
+    /// HTTP/2 GOAWAY, a WebSocket 1001) does so and closes once its work is done; the drain
+    /// deadline closes it otherwise. Default: nothing (the deadline closes it).
+    virtual void onDrain() noexcept {}
 };
 
 } // namespace serval::http

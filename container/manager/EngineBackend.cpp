@@ -75,6 +75,18 @@ std::string displayPathOf(const std::string& name)
     return parsed ? parsed->displayPath() : std::string();
 }
 
+/// A registry crash row as the manager shows it.
+CrashInfo crashInfo(const registry::CrashRecord& c)
+{
+    return CrashInfo{c.crashId,   isoFromMillis(c.time),
+                     c.host,      displayPath(c.path),
+                     c.version,   c.pid,
+                     c.cause,     c.signal,
+                     c.address,   c.function,
+                     c.request,   c.summary,
+                     c.backtrace, c.requests};
+}
+
 } // namespace
 
 std::string isoNow()
@@ -127,8 +139,8 @@ AppInfo EngineBackend::info(const std::string& host, const core::Context& contex
     if (context.state() == core::LifecycleState::Failed) app.failure = context.failureReason();
     if (context.isolated()) {
         app.mode = "process";
-        if (context.state() == core::LifecycleState::Started && context.remote() != nullptr)
-            app.processes = context.remote()->status();
+        auto remote = context.state() == core::LifecycleState::Started ? context.remote() : nullptr;
+        if (remote) app.processes = remote->status();
     }
     return app;
 }
@@ -423,6 +435,50 @@ ActionResult EngineBackend::reload(const std::string& hostName, const std::strin
     context->stop();
     if (!context->start()) return failure(500, "start_failed", context->failureReason());
     return ActionResult{true, 200, "", "", info(hostName, *context)};
+}
+
+ActionResult EngineBackend::restartProcesses(const std::string& hostName, const std::string& path)
+{
+    ActionResult result;
+    auto context = actionable(hostName, path, result);
+    if (!context) return result;
+    if (!context->isolated()) {
+        return failure(409, "not_isolated",
+                       hostName + path +
+                           " runs in the server (isolation=\"none\"): it has no processes to restart");
+    }
+    auto remote = context->state() == core::LifecycleState::Started ? context->remote() : nullptr;
+    if (remote == nullptr) return failure(409, "not_running", hostName + path + " is not running; start it");
+    if (remote->status().state == "quarantined") {
+        remote->liftQuarantine();
+    } else {
+        remote->restart();
+    }
+    return ActionResult{true, 200, "", "", info(hostName, *context)};
+}
+
+std::vector<CrashInfo> EngineBackend::crashes(const std::string& host, const std::string& path, size_t limit)
+{
+    std::vector<CrashInfo> out;
+    if (!_deployer) return out;
+    // As history(): the registry reads "" (ROOT's key) as "every context".
+    bool root = path == "/";
+    std::string key = root ? std::string() : path;
+    size_t fetch = root ? registry::Registry::kCrashesKept * 20 : limit;
+    for (const auto& c : _deployer->registry().crashes(host, key, fetch)) {
+        if (root && !c.path.empty()) continue;
+        out.push_back(crashInfo(c));
+        if (out.size() >= limit) break;
+    }
+    return out;
+}
+
+std::optional<CrashInfo> EngineBackend::crash(const std::string& crashId)
+{
+    if (!_deployer) return std::nullopt;
+    auto found = _deployer->registry().findCrash(crashId);
+    if (!found) return std::nullopt;
+    return crashInfo(*found);
 }
 
 std::vector<HistoryEntry> EngineBackend::history(const std::string& host, const std::string& path,

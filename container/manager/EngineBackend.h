@@ -61,6 +61,9 @@ public:
                             util::FileDescriptor source, uint64_t maxBytes, bool update) override;
     ActionResult undeploy(const std::string& host, const std::string& path) override;
     ActionResult start(const std::string& host, const std::string& path) override;
+    ActionResult restartProcesses(const std::string& host, const std::string& path) override;
+    std::vector<CrashInfo> crashes(const std::string& host, const std::string& path, size_t limit) override;
+    std::optional<CrashInfo> crash(const std::string& crashId) override;
     ActionResult stop(const std::string& host, const std::string& path) override;
     ActionResult reload(const std::string& host, const std::string& path) override;
     std::vector<HistoryEntry> history(const std::string& host, const std::string& path,

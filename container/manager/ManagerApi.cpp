@@ -1,5 +1,6 @@
 #include "manager/ManagerApi.h"
 
+#include "compression/CompressionStats.h"
 #include "manager/Assets.h"
 #include "manager/ProcessStats.h"
 #include "realm/Secrets.h"
@@ -96,6 +97,8 @@ AdminResponse text(int status, std::string body)
 }
 
 constexpr const char* ReadOnly = "this endpoint is read-only; use GET";
+/// GET /api/crashes answers at most this many records (the registry keeps 200 per app).
+constexpr uint64_t MaxCrashes = 200;
 constexpr const char* TokensUsage = "GET or POST /api/tokens, DELETE /api/tokens/<id>";
 constexpr const char* BadContextPath = "path must be a context path such as /shop (\"/\" for ROOT)";
 
@@ -231,6 +234,29 @@ Object::Ptr appJson(const AppInfo& app)
         o->set("sessions", app.sessions);
     } else {
         o->set("sessions", Poco::Dynamic::Var()); // null: the store did not answer
+    }
+    return o;
+}
+
+/// One crash record; `whole`: with its backtrace and the requests in flight.
+Object::Ptr crashJson(const CrashInfo& c, bool whole)
+{
+    auto o = newObject();
+    o->set("crashId", c.crashId);
+    o->set("time", c.time);
+    o->set("host", c.host);
+    o->set("path", c.path);
+    o->set("version", c.version);
+    o->set("pid", c.pid);
+    o->set("cause", c.cause);
+    o->set("signal", c.signal);
+    o->set("address", c.address);
+    o->set("function", c.function);
+    o->set("request", c.request);
+    o->set("summary", c.summary);
+    if (whole) {
+        o->set("backtrace", c.backtrace);
+        o->set("requests", c.requests);
     }
     return o;
 }
@@ -508,11 +534,14 @@ const std::vector<ManagerApi::Route>& ManagerApi::routes()
         {"POST", "/start", Access::Act, &ManagerApi::start, "use POST"},
         {"POST", "/stop", Access::Act, &ManagerApi::stop, "use POST"},
         {"POST", "/reload", Access::Act, &ManagerApi::reload, "use POST"},
+        {"POST", "/restart-processes", Access::Act, &ManagerApi::restartProcesses, "use POST"},
         {"POST PUT", "/deploy", Access::Act, &ManagerApi::deploy, "use POST"},
         {"GET HEAD", "/apps", Access::Read, &ManagerApi::apps, ReadOnly},
         {"GET HEAD", "/app", Access::Read, &ManagerApi::app, ReadOnly},
         {"GET HEAD", "/status", Access::Read, &ManagerApi::status, ReadOnly},
         {"GET HEAD", "/history", Access::Read, &ManagerApi::history, ReadOnly},
+        {"GET HEAD", "/crashes", Access::Read, &ManagerApi::crashes, ReadOnly},
+        {"GET HEAD", "/crashes/*", Access::Read, &ManagerApi::crash, ReadOnly},
         {"GET HEAD", "/audit", Access::AuditLog, &ManagerApi::auditLog, ReadOnly},
         {"GET HEAD", "/logs", Access::Read, &ManagerApi::logs, ReadOnly},
         {"GET HEAD", "/sessions", Access::Read, &ManagerApi::listSessions, ReadOnly},
@@ -779,6 +808,11 @@ AdminResponse ManagerApi::stop(const ApiCall& call)
 AdminResponse ManagerApi::reload(const ApiCall& call)
 {
     return action(call, "reload", &ManagerBackend::reload);
+}
+
+AdminResponse ManagerApi::restartProcesses(const ApiCall& call)
+{
+    return action(call, "restart-processes", &ManagerBackend::restartProcesses);
 }
 
 std::string ManagerApi::hostParam(const ApiCall& call)
@@ -1058,6 +1092,34 @@ AdminResponse ManagerApi::history(const ApiCall& call)
     return json(200, body);
 }
 
+AdminResponse ManagerApi::crashes(const ApiCall& call)
+{
+    std::string host = hostParam(call);
+    std::string path = get(call.params, "path");
+    if (!validContextPath(path)) return error(400, "bad_request", BadContextPath);
+    auto limit = std::min<uint64_t>(util::parseUnsigned(get(call.params, "limit")).value_or(50), MaxCrashes);
+    // The list leaves out backtraces (a few KiB each): GET /api/crashes/<id> has the whole record.
+    auto list = jsonArray(_backend.crashes(host, path, limit),
+                          [](const CrashInfo& c) { return crashJson(c, false); });
+    auto body = newObject();
+    body->set("host", host);
+    body->set("path", path);
+    body->set("crashes", list);
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::crash(const ApiCall& call)
+{
+    std::string id(call.tail);
+    if (id.empty() || id.size() > 64)
+        return error(400, "bad_request", "name a crash: GET /api/crashes/<crash id>");
+    auto found = _backend.crash(id);
+    if (!found)
+        return error(404, "not_found",
+                     "no crash record " + id + " (the registry keeps an app's newest ones)");
+    return json(200, crashJson(*found, true));
+}
+
 AdminResponse ManagerApi::auditLog(const ApiCall& call)
 {
     auto limit = std::min<uint64_t>(util::parseUnsigned(get(call.params, "limit")).value_or(100), 1000);
@@ -1201,6 +1263,15 @@ AdminResponse ManagerApi::metrics(const AdminRequest& request)
                 << (certificate.notAfter - now) << "\n";
         }
     }
+    const compression::CompressionStats& compressed = compression::CompressionStats::instance();
+    family("serval_compressed_responses_total", "counter",
+           "Responses compressed per request (dynamic bodies), by content coding.");
+    out << "serval_compressed_responses_total{coding=\"gzip\"} " << compressed.dynamicGzip.load() << "\n";
+    out << "serval_compressed_responses_total{coding=\"br\"} " << compressed.dynamicBrotli.load() << "\n";
+    scalar("serval_static_compressed_hits_total", "counter",
+           "Static files served from the compressed-variant cache.", compressed.staticHits.load());
+    scalar("serval_static_compressed_fills_total", "counter",
+           "Compressed variants of static files made (off the I/O loops).", compressed.staticFills.load());
     scalar("serval_worker_threads", "gauge", "Worker pool size.", status.workerThreads);
     scalar("serval_worker_busy", "gauge", "Workers running a request.", status.workersBusy);
     scalar("serval_worker_queued", "gauge", "Requests waiting for a worker.", status.workQueued);

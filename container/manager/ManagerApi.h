@@ -175,6 +175,7 @@ private:
     AdminResponse start(const ApiCall& call);
     AdminResponse stop(const ApiCall& call);
     AdminResponse reload(const ApiCall& call);
+    AdminResponse restartProcesses(const ApiCall& call);
     AdminResponse action(const ApiCall& call, std::string_view name,
                          ActionResult (ManagerBackend::*run)(const std::string& host,
                                                              const std::string& path));
@@ -186,6 +187,8 @@ private:
     AdminResponse app(const ApiCall& call);
     AdminResponse status(const ApiCall& call);
     AdminResponse history(const ApiCall& call);
+    AdminResponse crashes(const ApiCall& call);
+    AdminResponse crash(const ApiCall& call);
     AdminResponse auditLog(const ApiCall& call);
     AdminResponse logs(const ApiCall& call);
     AdminResponse notFound(const ApiCall& call);

@@ -75,6 +75,26 @@ struct AppDetail
     std::vector<HistoryEntry> history;
 };
 
+/// One crash (or hang) of an isolated app's worker process, from the registry (issue 11): the
+/// admin page's crash list, GET /api/crashes and `servalctl crashes`.
+struct CrashInfo
+{
+    std::string crashId; ///< "c...": the 502 page and X-Serval-Crash-Id name it
+    std::string time;    ///< ISO 8601 UTC
+    std::string host;
+    std::string path; ///< "/" for ROOT
+    std::string version;
+    int64_t pid = 0;
+    std::string cause;     ///< "crash" or "timeout" (a hung request's stack)
+    std::string signal;    ///< "SIGSEGV", "exit status 3", ...
+    std::string address;   ///< the fault address, "" if none
+    std::string function;  ///< the faulting (or stuck) function, "" if unknown
+    std::string request;   ///< the request line the faulting thread served, "" if none
+    std::string summary;   ///< one line
+    std::string backtrace; ///< one frame per line
+    std::string requests;  ///< every request in flight in the worker, one line each
+};
+
 /// The result of a state-changing action: ok, or an HTTP status with the same one-line reason
 /// the log and servalctl show.
 struct ActionResult
@@ -166,6 +186,15 @@ public:
     virtual ActionResult start(const std::string& host, const std::string& path) = 0;
     virtual ActionResult stop(const std::string& host, const std::string& path) = 0;
     virtual ActionResult reload(const std::string& host, const std::string& path) = 0;
+    /// Replaces an isolated app's worker processes gracefully (each new worker is ready before
+    /// the old one drains) or, when it is quarantined, lifts the quarantine. 409 for an app that
+    /// runs in the server or is not running.
+    virtual ActionResult restartProcesses(const std::string& host, const std::string& path) = 0;
+    /// An app's crash records, newest first, at most `limit`.
+    virtual std::vector<CrashInfo> crashes(const std::string& host, const std::string& path,
+                                           size_t limit) = 0;
+    /// One crash record by its id (any app), with its backtrace.
+    virtual std::optional<CrashInfo> crash(const std::string& crashId) = 0;
 
     /// Newest first; empty host/path: all.
     virtual std::vector<HistoryEntry> history(const std::string& host, const std::string& path,

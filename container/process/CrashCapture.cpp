@@ -215,6 +215,7 @@ void CrashCapture::beginRequest(uint32_t channel, uint32_t stream, std::string_v
     size_t n = 0;
     auto put = [&](std::string_view part) {
         size_t take = std::min(part.size(), sizeof note.request - 1 - n);
+        if (take == 0) return; // an empty view's data() may be null
         std::memcpy(note.request + n, part.data(), take);
         n += take;
     };

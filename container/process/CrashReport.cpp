@@ -38,7 +38,10 @@ void fillFrames(registry::CrashRecord& record, const CrashSnapshot& snapshot, co
     std::vector<Frame> frames = Symbolizer::symbolize(snapshot);
     for (size_t i = 0; i < frames.size(); ++i)
         record.backtrace += (i ? "\n" : "") + frames[i].describe(i);
-    if (const Frame* frame = Symbolizer::culprit(frames, worker.spec().docBase)) culprit = where(*frame);
+    if (const Frame* frame = Symbolizer::culprit(frames, worker.spec().docBase)) {
+        culprit = where(*frame);
+        record.function = frame->function;
+    }
     for (const CrashSnapshot::Thread& thread : snapshot.threads) {
         if (thread.request.empty()) continue;
         record.requests += (record.requests.empty() ? "" : "\n") + std::string("thread ") +

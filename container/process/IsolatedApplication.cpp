@@ -1,11 +1,45 @@
 #include "process/IsolatedApplication.h"
 
+#include "compression/ResponseCompression.h"
+#include "core/Engine.h"
 #include "core/ErrorPage.h"
+#include "process/UpgradeTunnel.h"
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace serval::process {
 namespace {
+
+/// `value` holds `token` as one of its comma-separated elements (ASCII case-insensitive).
+bool hasToken(std::string_view value, std::string_view token) noexcept
+{
+    while (!value.empty()) {
+        size_t comma = value.find(',');
+        std::string_view element = value.substr(0, comma);
+        while (!element.empty() && (element.front() == ' ' || element.front() == '\t'))
+            element.remove_prefix(1);
+        while (!element.empty() && (element.back() == ' ' || element.back() == '\t'))
+            element.remove_suffix(1);
+        if (element.size() == token.size() &&
+            std::equal(element.begin(), element.end(), token.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+            }))
+            return true;
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+/// A request that asks to switch protocols (RFC 9110 7.8): the app in the worker decides.
+bool asksForUpgrade(const http::HttpRequest& request) noexcept
+{
+    return request.method == "GET" && request.hasHeader("Upgrade") &&
+           hasToken(request.header("Connection"), "upgrade");
+}
 
 /// One forwarded exchange, from forward() until the Engine ends it: it receives what the
 /// worker answers (StreamOwner) and hands it to the connector. Everything runs on the
@@ -29,10 +63,18 @@ public:
     /// In Engine::service (loop thread). A refusal (quarantined) is answered from inside.
     void start()
     {
-        if (_exchange.request.isHead()) {
+        if (asksForUpgrade(_exchange.request)) {
+            // Buffered like a HEAD: a 101 switches the connection to the tunnel, anything else
+            // (a refused handshake) is answered whole and the tunnel is destroyed unused.
+            _exchange.control->suspend();
+            auto tunnel = std::make_unique<UpgradeTunnel>(
+                _group, _lane, hasToken(_exchange.request.header("Upgrade"), "websocket"));
+            _tunnel = tunnel.get();
+            _exchange.control->upgrade(std::move(tunnel));
+        } else if (_exchange.request.isHead()) {
             _exchange.control->suspend();
         } else {
-            _async = _exchange.control->startAsync();
+            _async = core::Engine::startAsync(_exchange);
         }
         _live = true;
         ForwardedStream* stream = _lane.submit(*this, _exchange.request);
@@ -47,6 +89,7 @@ public:
             _async->setStatus(head.status);
             for (const http::Header& header : head.headers)
                 _async->addHeader(header.name, header.value);
+            if (head.contentLength >= 0) _async->expectLength(static_cast<uint64_t>(head.contentLength));
             if (endStream)
                 _async->complete();
             else if (head.contentLength < 0) {
@@ -65,6 +108,19 @@ public:
         } catch (...) {
             response.setCloseConnection(true);
         }
+        if (_tunnel != nullptr && head.status == 101 && !endStream) {
+            // The switch: the connection writes the 101 and hands itself to the tunnel, which
+            // owns the stream from here on (this exchange ends with the 101).
+            _tunnel->adopt(_stream);
+            _tunnel = nullptr;
+            _stream = nullptr;
+            _live = false;
+            resumeSoon();
+            return;
+        }
+        _tunnel = nullptr; // refused: it is destroyed unused
+        // The HEAD's headers as the compressed GET's would be (Vary, Content-Encoding, no length).
+        compression::compressBuffered(_exchange);
         if (endStream) resumeSoon();
     }
 
@@ -176,6 +232,7 @@ private:
     WorkerLane& _lane;
     http::HttpExchange& _exchange;
     std::shared_ptr<http::AsyncResponse> _async;
+    UpgradeTunnel* _tunnel = nullptr; ///< the connection's, until the worker's head decided
     ForwardedStream* _stream = nullptr;
     bool _live = false;          ///< the lane still has the stream
     bool _headDelivered = false; ///< the app's head reached the AsyncResponse

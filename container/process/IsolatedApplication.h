@@ -29,6 +29,7 @@ public:
     void start() override;
     void stop() noexcept override;
     core::RemoteExchange* forward(http::HttpExchange& exchange) noexcept override;
+    config::WebAppConfig declarations() const override { return _group->declarations(); }
     core::RemoteStatus status() const override { return _group->view(); }
     void restart() override { _group->restart(); }
     void liftQuarantine() override { _group->liftQuarantine(); }

@@ -23,10 +23,17 @@ enum class RecordType : uint16_t
     ResponseHead = 16,  ///< encodeResponseHead(); kEndStream if there is no body
     ResponseBody = 17,  ///< body bytes; kEndStream on the last
     RequestCredit = 18, ///< the server may send u32 more request body bytes on the stream
+    AsyncStarted = 19,  ///< the app made the response async (startAsync): it may take as long as it
+                        ///< likes (no requestTimeout) and a crash fails it (502), never replays it
+    ResponseAbort = 20, ///< the worker gave up a response whose head went out (its hard cap):
+                        ///< the server cuts the client's connection
 };
 
 /// RecordHeader::flags.
 constexpr uint16_t kEndStream = 1;
+/// On an upgraded stream's ResponseBody: the bytes of one write() of the app's protocol handler
+/// end here (a WebSocket frame boundary: the server may add a close frame of its own after it).
+constexpr uint16_t kWriteEnd = 2;
 
 /// Why the server cancelled a stream (RecordType::Cancel).
 enum class CancelReason : uint8_t

@@ -12,6 +12,7 @@ RingWriter::RingWriter(RingControl* control, char* data, uint32_t capacity, uint
 
 void RingWriter::copyIn(uint64_t position, const void* bytes, size_t size) noexcept
 {
+    if (size == 0) return; // an empty payload may have no pointer at all (memcpy wants one)
     size_t offset = static_cast<size_t>(position & (_capacity - 1));
     size_t first = std::min<size_t>(size, _capacity - offset);
     std::memcpy(_data + offset, bytes, first);
@@ -69,6 +70,7 @@ RingReader::RingReader(RingControl* control, const char* data, uint32_t capacity
 
 void RingReader::copyOut(uint64_t position, void* bytes, size_t size) const noexcept
 {
+    if (size == 0) return;
     size_t offset = static_cast<size_t>(position & (_capacity - 1));
     size_t first = std::min<size_t>(size, _capacity - offset);
     std::memcpy(bytes, _data + offset, first);

@@ -104,8 +104,21 @@ const Frame* Symbolizer::culprit(const std::vector<Frame>& frames, const std::st
 {
     std::string prefix =
         appDirectory.empty() || appDirectory.back() == '/' ? appDirectory : appDirectory + "/";
+    // The app's own code first: its first frame that is not the standard library's (a template
+    // such as std::this_thread::sleep_for, instantiated inside the app's library when not
+    // inlined, is where the thread waits, not what the operator must look at), then any frame of
+    // the app's library.
+    auto inApp = [&](const Frame& f) { return !prefix.empty() && f.modulePath.rfind(prefix, 0) == 0; };
+    auto standardLibrary = [](const Frame& f) {
+        for (const char* std : {"std::", "void std::", "__gnu_cxx::", "serval::detail::"})
+            if (f.function.rfind(std, 0) == 0) return true;
+        return false;
+    };
     for (const Frame& f : frames) {
-        if (!prefix.empty() && f.modulePath.rfind(prefix, 0) == 0) return &f;
+        if (inApp(f) && !standardLibrary(f)) return &f;
+    }
+    for (const Frame& f : frames) {
+        if (inApp(f)) return &f;
     }
     for (const Frame& f : frames) {
         if (!f.function.empty()) return &f;

@@ -206,13 +206,14 @@ util::Outcome WorkerGroup::start()
     }
     lock.unlock();
     for (size_t i = 0; i < started.size(); ++i) {
-        util::Expected<std::string> ready = started[i]->process().waitReady(_settings.startTimeout);
+        util::Expected<ReadyMessage> ready = started[i]->process().waitReady(_settings.startTimeout);
         if (!ready) {
             lock.lock();
             return abandon(started.size() > 1 ? "worker " + std::to_string(i + 1) + " of " +
                                                     std::to_string(started.size()) + ": " + ready.error()
                                               : ready.error());
         }
+        if (i == 0) _declarations = std::move(ready->declarations); // every worker loads the same files
     }
     lock.lock();
     for (auto& worker : started) {

@@ -101,6 +101,9 @@ public:
     size_t laneCount() const noexcept { return _lanes.size(); }
     GroupState state() const noexcept { return _state.load(std::memory_order_acquire); }
     GroupView view() const;
+    /// What the app's libraries declare in code, as the first worker reported at start()
+    /// (control thread, after start() succeeded; start() is the only writer).
+    const config::WebAppConfig& declarations() const noexcept { return _declarations; }
     const WorkerSpec& spec() const noexcept { return _spec; }
     const GroupSettings& settings() const noexcept { return _settings; }
 
@@ -158,6 +161,7 @@ private:
     std::atomic<uint64_t> _replayed{0};
     std::atomic<uint64_t> _failedByCrash{0};
     std::string _lastCrashId;
+    config::WebAppConfig _declarations;
 };
 
 } // namespace serval::process

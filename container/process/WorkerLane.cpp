@@ -19,6 +19,11 @@ struct ForwardedStream
     const http::HttpRequest* request = nullptr;
     bool idempotent = false;
     bool replayed = false;
+    bool async = false;    ///< the app went async (AsyncStarted): no deadline, never replayed
+    bool upgraded = false; ///< a 101 came: the stream carries the connection's bytes (reown())
+    std::string upstream;  ///< upgraded: the client's bytes not yet in the ring (from upstreamSent)
+    size_t upstreamSent = 0;
+    bool upstreamHeld = false; ///< sendUpstream() said false: onUpstreamDrained() is owed
     State state = State::Waiting;
     WorkerLane::Slot* slot = nullptr;
     bool headSent = false;
@@ -148,8 +153,64 @@ void WorkerLane::place(ForwardedStream& stream)
     if (!slot->inPass) pump(*slot);
 }
 
+bool WorkerLane::hasWork(const ForwardedStream& stream) noexcept
+{
+    return stream.state == ForwardedStream::State::Sending ||
+           (stream.upgraded && stream.upstreamSent < stream.upstream.size());
+}
+
+bool WorkerLane::sendUpstreamRecords(Slot& slot, ForwardedStream& stream)
+{
+    RingWriter& writer = slot.channel->writer();
+    while (stream.upstreamSent < stream.upstream.size()) {
+        size_t n = std::min<size_t>({kBodyChunk, stream.upstream.size() - stream.upstreamSent,
+                                     static_cast<size_t>(std::max<int64_t>(stream.requestCredit, 0))});
+        if (n == 0) return true; // waits for RequestCredit
+        RingWriter::Result result =
+            writer.write(static_cast<uint16_t>(RecordType::RequestBody), 0, stream.id,
+                         std::string_view(stream.upstream).substr(stream.upstreamSent, n));
+        if (result == RingWriter::Result::Corrupt) {
+            corrupt(slot, "the request ring's tail is impossible");
+            return false;
+        }
+        if (result != RingWriter::Result::Written) return false;
+        stream.upstreamSent += n;
+        stream.requestCredit -= static_cast<int64_t>(n);
+    }
+    stream.upstream.clear();
+    stream.upstreamSent = 0;
+    if (stream.upstreamHeld) {
+        stream.upstreamHeld = false;
+        stream.owner->onUpstreamDrained();
+    }
+    return true;
+}
+
+void WorkerLane::reown(ForwardedStream* stream, StreamOwner& owner) noexcept
+{
+    if (stream == nullptr) return;
+    stream->owner = &owner;
+    stream->upgraded = true;
+    stream->async = true;
+    stream->deadline = Clock::time_point::max();
+}
+
+bool WorkerLane::sendUpstream(ForwardedStream* stream, std::string_view bytes)
+{
+    if (stream == nullptr || stream->slot == nullptr) return true;
+    Slot& slot = *stream->slot;
+    bool idle = !hasWork(*stream);
+    stream->upstream.append(bytes);
+    if (idle) slot.sending.push_back(stream);
+    if (!slot.inPass) pump(slot);
+    if (stream->upstream.size() - stream->upstreamSent <= kStreamWindow) return true;
+    stream->upstreamHeld = true;
+    return false;
+}
+
 bool WorkerLane::send(Slot& slot, ForwardedStream& stream)
 {
+    if (stream.upgraded) return sendUpstreamRecords(slot, stream);
     RingWriter& writer = slot.channel->writer();
     const http::HttpRequest& request = *stream.request;
     if (!stream.headSent) {
@@ -207,7 +268,7 @@ void WorkerLane::pump(Slot& slot)
         slot.sending.pop_front();
         uint32_t id = stream->id; // a stream failed in send() may be reused for another request
         bool ringFree = send(slot, *stream);
-        if (stream->slot == &slot && stream->id == id && stream->state == ForwardedStream::State::Sending)
+        if (stream->slot == &slot && stream->id == id && hasWork(*stream))
             slot.sending.push_back(stream); // still something to write
         if (!ringFree) {
             if (slot.channel->prepareToWaitForSpace(recordSize(kBodyChunk))) continue; // freed meanwhile
@@ -254,7 +315,8 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
 {
     auto type = static_cast<RecordType>(header.type);
     if (type != RecordType::ResponseHead && type != RecordType::ResponseBody &&
-        type != RecordType::RequestCredit) {
+        type != RecordType::RequestCredit && type != RecordType::AsyncStarted &&
+        type != RecordType::ResponseAbort) {
         corrupt(slot, "a record of type " + std::to_string(header.type) + " in the response ring");
         return false;
     }
@@ -263,6 +325,24 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
     ForwardedStream& stream = *it->second;
     bool end = (header.flags & kEndStream) != 0;
     switch (type) {
+    case RecordType::AsyncStarted: {
+        if (stream.state == ForwardedStream::State::Responding || stream.async) {
+            corrupt(slot, "an async start after the response head, or a second one");
+            return false;
+        }
+        // A long poll or an event stream waits as long as the app says (its own timeout).
+        stream.async = true;
+        stream.deadline = Clock::time_point::max();
+        return true;
+    }
+    case RecordType::ResponseAbort: {
+        if (stream.state != ForwardedStream::State::Responding) {
+            corrupt(slot, "an abort before the response head");
+            return false;
+        }
+        fail(stream, StreamFailure{500, "", 0, "The application gave up the response."}); // cut, not a crash
+        return true;
+    }
     case RecordType::ResponseHead: {
         if (stream.state != ForwardedStream::State::Sent) {
             corrupt(slot, "a response head before the request was complete, or a second one");
@@ -294,6 +374,12 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
             return false;
         }
         stream.window -= static_cast<int64_t>(payload.size());
+        if (stream.upgraded) {
+            StreamOwner* owner = stream.owner;
+            if (end) finish(stream); // first: the owner may end itself in the call
+            owner->onUpgradeBytes(payload, (header.flags & kWriteEnd) != 0, end);
+            return true;
+        }
         stream.owner->onResponseBody(payload, end);
         if (end) finish(stream);
         return true;
@@ -305,7 +391,7 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
             return false;
         }
         stream.requestCredit = std::min<int64_t>(stream.requestCredit + bytes, 4 * int64_t(kStreamWindow));
-        if (stream.state == ForwardedStream::State::Sending &&
+        if (hasWork(stream) &&
             std::find(slot.sending.begin(), slot.sending.end(), &stream) == slot.sending.end())
             slot.sending.push_back(&stream);
         return true;
@@ -450,7 +536,7 @@ void WorkerLane::detach(uint32_t workerId, const std::string& crashId)
     for (ForwardedStream* stream : orphans) {
         stream->slot = nullptr;
         bool replayable = stream->state != ForwardedStream::State::Responding && stream->idempotent &&
-                          !stream->replayed && !crashId.empty();
+                          !stream->async && !stream->replayed && !crashId.empty();
         if (replayable) {
             stream->replayed = true;
             _events.countReplay();

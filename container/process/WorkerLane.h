@@ -50,6 +50,17 @@ public:
     /// No response (or no rest of one) will come. If the head was already delivered, the
     /// connection must be cut: the body is incomplete.
     virtual void onStreamFailed(const StreamFailure& failure) noexcept = 0;
+    /// An upgraded stream (after reown()): the app's bytes for the client. `writeEnd`: they end
+    /// one write() of the app's protocol handler (kWriteEnd). `endStream`: the app closed; the
+    /// stream is gone after the call. Call WorkerLane::consumed() as for body bytes.
+    virtual void onUpgradeBytes(std::string_view bytes, bool writeEnd, bool endStream) noexcept
+    {
+        (void)bytes;
+        (void)writeEnd;
+        (void)endStream;
+    }
+    /// An upgraded stream: the client's bytes that sendUpstream() held back reached the worker.
+    virtual void onUpstreamDrained() noexcept {}
 };
 
 /// What a lane reports to its group. Implemented by WorkerGroup; any call may come from any
@@ -89,7 +100,9 @@ struct ForwardedStream;
 /// When a worker dies (detach()) its streams that have no response head yet, are idempotent
 /// (RFC 9110: GET, HEAD, OPTIONS, PUT, DELETE, TRACE) and were not replayed before are sent
 /// again to another worker (or wait for the restarted one); the others fail with 502 and the
-/// crash id. A stream that was replayed and dies again is a poison request: 502.
+/// crash id. A stream that was replayed and dies again is a poison request: 502. A stream
+/// whose app went async (AsyncStarted: a long poll, an event stream) has no requestTimeout and
+/// is never replayed: the app has seen it and may have acted on it.
 ///
 /// THREADS: the loop thread only (the group reaches it through LaneLoop::post()). No lock.
 class WorkerLane
@@ -108,6 +121,13 @@ public:
     void cancel(ForwardedStream* stream) noexcept;
     /// The owner wrote `bytes` of the body it received: the worker may send that many more.
     void consumed(ForwardedStream* stream, uint32_t bytes) noexcept;
+    /// The worker answered 101 to an upgrade: `owner` (the upgraded connection's handler) gets
+    /// the stream's bytes from now on (onUpgradeBytes), with no requestTimeout and no replay.
+    void reown(ForwardedStream* stream, StreamOwner& owner) noexcept;
+    /// An upgraded stream: queues the client's `bytes` for the worker (RequestBody records
+    /// within the worker's RequestCredit). False when more than kStreamWindow is held here:
+    /// stop reading the client until onUpstreamDrained().
+    bool sendUpstream(ForwardedStream* stream, std::string_view bytes);
 
     /// A worker whose channel to this loop is `channel` is ready: it gets requests from now on,
     /// starting with those waiting.
@@ -135,6 +155,8 @@ private:
     bool onRecord(Slot& slot, const RecordHeader& header, const std::string& payload);
     void pump(Slot& slot);
     bool send(Slot& slot, ForwardedStream& stream);
+    bool sendUpstreamRecords(Slot& slot, ForwardedStream& stream);
+    static bool hasWork(const ForwardedStream& stream) noexcept;
     void place(ForwardedStream& stream);
     Slot* choose();
     void finish(ForwardedStream& stream);

@@ -124,7 +124,7 @@ int runWorker(int controlFd, long parent)
     int status = 1;
     {
         WorkerService service(std::move(control), *spec);
-        util::Expected<std::string> started = service.start();
+        util::Expected<ReadyMessage> started = service.start();
         ControlSocket& socket = service.control();
         if (!started) {
             socket.send(ControlType::Failed, started.error());
@@ -141,7 +141,15 @@ int runWorker(int controlFd, long parent)
                 return 1;
             }
         }
-        socket.send(ControlType::Ready, *started);
+        std::string ready = started->encode();
+        if (ready.size() + sizeof(uint32_t) > ControlSocket::kMaxMessage) {
+            socket.send(ControlType::Failed,
+                        "the app's libraries declare more servlets, filters and listeners "
+                        "than fit one control message (64 KiB); declare fewer in code or "
+                        "move them to WEB-INF/web.xml");
+            return 1;
+        }
+        socket.send(ControlType::Ready, ready);
         LOG_DEBUG(kLog, name + " ready (pid " + std::to_string(::getpid()) + ")");
         status = service.run();
     }

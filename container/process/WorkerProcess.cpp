@@ -125,7 +125,7 @@ WorkerProcess::~WorkerProcess()
     }
 }
 
-util::Expected<std::string> WorkerProcess::waitReady(std::chrono::milliseconds timeout)
+util::Expected<ReadyMessage> WorkerProcess::waitReady(std::chrono::milliseconds timeout)
 {
     auto end = std::chrono::steady_clock::now() + timeout;
     ControlSocket::Message message;
@@ -140,8 +140,12 @@ util::Expected<std::string> WorkerProcess::waitReady(std::chrono::milliseconds t
         }
         ControlSocket::Result result = _control.receive(message, static_cast<int>(left.count()));
         if (result == ControlSocket::Result::WouldBlock) continue;
-        if (result == ControlSocket::Result::Message && message.type == ControlType::Ready)
-            return message.payload;
+        if (result == ControlSocket::Result::Message && message.type == ControlType::Ready) {
+            if (std::optional<ReadyMessage> ready = ReadyMessage::decode(message.payload)) return *ready;
+            signal(SIGKILL);
+            waitExit(std::chrono::milliseconds(0));
+            return util::failure("the worker's ready message does not decode (killed)");
+        }
         if (result == ControlSocket::Result::Message && message.type == ControlType::Failed) {
             waitExit(std::chrono::milliseconds(2000));
             return util::failure(message.payload);

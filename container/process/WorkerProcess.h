@@ -3,6 +3,7 @@
 #include "process/Channel.h"
 #include "process/ControlSocket.h"
 #include "process/CrashPage.h"
+#include "process/ReadyMessage.h"
 #include "process/WorkerSpec.h"
 #include "util/Expected.h"
 #include "util/FileDescriptor.h"
@@ -52,9 +53,10 @@ public:
     WorkerProcess(const WorkerProcess&) = delete;
     WorkerProcess& operator=(const WorkerProcess&) = delete;
 
-    /// Waits up to `timeout` for Ready (its text: what the worker loaded) or Failed (the reason),
-    /// or the process dying first. The failure is one line naming the cause.
-    util::Expected<std::string> waitReady(std::chrono::milliseconds timeout);
+    /// Waits up to `timeout` for Ready (what the worker loaded and its code declarations) or
+    /// Failed (the reason), or the process dying first. The failure is one line naming the
+    /// cause; a Ready that does not decode kills the worker.
+    util::Expected<ReadyMessage> waitReady(std::chrono::milliseconds timeout);
 
     pid_t pid() const noexcept { return _pid; }
     int pidfd() const noexcept { return _pidfd.get(); }

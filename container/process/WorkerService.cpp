@@ -6,6 +6,9 @@
 #include "process/CrashCapture.h"
 #include "process/Messages.h"
 #include "process/Wire.h"
+#include "process/WorkerAsyncResponse.h"
+#include "process/WorkerStream.h"
+#include "process/WorkerUpgrade.h"
 #include "servlets/DefaultServlet.h"
 #include "session/SessionService.h"
 #include "util/Log.h"
@@ -20,58 +23,6 @@
 #include <unistd.h>
 
 namespace serval::process {
-
-/// One request and its response inside the worker.
-/// THREADS: the channel thread fills the request (head, body) until dispatch(); then one
-/// request thread owns the exchange. `credit` is guarded by the channel's mutex, `cancelled`
-/// is atomic (the channel thread sets it).
-class WorkerStream final : public http::ResponseSink
-{
-public:
-    WorkerStream(WorkerService& service, WorkerChannel& channel, uint32_t id) noexcept
-        : service(service), channel(channel), id(id)
-    {}
-
-    bool sendHead(const http::HttpResponse& response, bool chunked) noexcept override
-    {
-        std::string& head = buffer;
-        try {
-            encodeResponseHead(response, chunked ? -1 : response.declaredContentLength(), head);
-        } catch (...) {
-            return false;
-        }
-        headSent = true;
-        return service.write(*this, RecordType::ResponseHead, 0, head, {}, 0, true);
-    }
-    bool sendBody(std::string_view data) noexcept override { return sendBytes(data, false); }
-
-    /// `data` in body records of at most kBodyChunk bytes; the last one ends the stream if `end`.
-    bool sendBytes(std::string_view data, bool end) noexcept
-    {
-        do {
-            std::string_view chunk = data.substr(0, kBodyChunk);
-            data.remove_prefix(chunk.size());
-            bool last = data.empty();
-            if (!service.write(*this, RecordType::ResponseBody, last && end ? kEndStream : 0, chunk, {},
-                               static_cast<uint32_t>(chunk.size()), last))
-                return false;
-            bytesSent += chunk.size();
-        } while (!data.empty());
-        return true;
-    }
-
-    WorkerService& service;
-    WorkerChannel& channel;
-    const uint32_t id;
-    http::HttpExchange exchange;
-    int64_t expectedBody = -1;
-    bool dispatched = false;
-    bool headSent = false;
-    uint64_t bytesSent = 0;
-    int64_t credit = kStreamWindow;
-    std::atomic<bool> cancelled{false};
-    std::string buffer;
-};
 
 namespace {
 
@@ -109,12 +60,13 @@ WorkerService::~WorkerService()
     for (std::thread& t : _threads)
         t.join();
     if (_sessions) _sessions->stop(); // no expiry notice once the app stops
+    _loop.stop();
     if (_engine) _engine->stop();
     if (_epoll >= 0) ::close(_epoll);
     if (_wake >= 0) ::close(_wake);
 }
 
-util::Expected<std::string> WorkerService::start()
+util::Expected<ReadyMessage> WorkerService::start()
 {
     try {
         core::ContextSpec spec;
@@ -165,10 +117,11 @@ util::Expected<std::string> WorkerService::start()
         return util::failure(e.what());
     }
     CrashCapture::recordModules();
-    std::string loaded;
+    ReadyMessage ready;
     for (const std::string& module : _context->moduleDescriptions())
-        loaded += (loaded.empty() ? "" : "; ") + module;
-    return loaded;
+        ready.loaded += (ready.loaded.empty() ? "" : "; ") + module;
+    ready.declarations = _context->codeDeclarations();
+    return ready;
 }
 
 std::unique_ptr<session::SessionService> WorkerService::openSessions() const
@@ -231,16 +184,52 @@ void WorkerService::serve(WorkerStream& stream)
     exchange.startNanos = monotonicNanos();
     exchange.response.setSink(&stream);
     exchange.response.setHeadOnly(exchange.request.isHead());
+    exchange.loop = &_loop;
+    exchange.control = &stream;
     http::HeadDecision decision = _engine->onHead(exchange);
     if (decision.rejectStatus == 0) {
         _engine->service(exchange);
     } else if (exchange.response.headers().empty() && exchange.response.body().empty()) {
         exchange.response.setStatus(decision.rejectStatus);
     }
+    std::shared_ptr<WorkerAsyncResponse> async;
+    {
+        std::lock_guard<std::mutex> lock(stream.channel.mutex);
+        async = stream.async;
+    }
+    if (async) { // the loop sends the rest and ends the exchange (endExchange)
+        CrashCapture::endRequest();
+        async->serviceReturned();
+        return;
+    }
+    if (stream.upgrading && exchange.response.status() == 101 && switchesProtocol(stream)) return;
+    stream.upgrading.reset(); // no switch: the handler is destroyed unused
     finish(stream);
     _engine->complete(exchange, stream.bytesSent);
     CrashCapture::endRequest();
     release(stream);
+}
+
+bool WorkerService::switchesProtocol(WorkerStream& stream)
+{
+    http::HttpResponse& response = stream.exchange.response;
+    try {
+        response.resetBuffer(); // a 101 has no body
+        encodeResponseHead(response, -1, stream.buffer);
+        auto upgraded = std::make_shared<WorkerUpgrade>(*this, stream, std::move(stream.upgrading));
+        {
+            // Before the head: the client's first bytes may follow the 101 at once.
+            std::lock_guard<std::mutex> lock(stream.channel.mutex);
+            stream.upgraded = upgraded;
+        }
+        if (!write(stream, RecordType::ResponseHead, 0, stream.buffer, {}, 0, true)) return false;
+        stream.headSent = true;
+        CrashCapture::endRequest();
+        _loop.post([upgraded] { upgraded->open(); });
+        return true;
+    } catch (...) {
+        return false;
+    }
 }
 
 void WorkerService::finish(WorkerStream& stream)
@@ -284,6 +273,34 @@ void WorkerService::finish(WorkerStream& stream)
         if (!stream.sendBytes(std::string_view(chunk, static_cast<size_t>(n)), left == 0)) return;
     }
     if (left > 0) write(stream, RecordType::ResponseBody, kEndStream, {}, {}, 0, true);
+}
+
+WorkerService::TryWrite WorkerService::tryWrite(WorkerStream& stream, RecordType type, uint16_t flags,
+                                                std::string_view bytes, uint32_t bodyBytes)
+{
+    WorkerChannel& channel = stream.channel;
+    std::lock_guard<std::mutex> lock(channel.mutex);
+    if (stream.cancelled.load(std::memory_order_relaxed)) return TryWrite::Gone;
+    if (bodyBytes > stream.credit) {
+        channel.channel.publish(); // what is staged must reach the server for it to grant more
+        return TryWrite::NoCredit;
+    }
+    RingWriter::Result result =
+        channel.channel.writer().write(static_cast<uint16_t>(type), flags, stream.id, bytes, {});
+    if (result == RingWriter::Result::Full) {
+        channel.channel.publish();
+        return TryWrite::Full;
+    }
+    if (result != RingWriter::Result::Written) return TryWrite::Gone;
+    stream.credit -= bodyBytes;
+    channel.channel.publish();
+    return TryWrite::Written;
+}
+
+void WorkerService::endExchange(WorkerStream& stream)
+{
+    _engine->complete(stream.exchange, stream.bytesSent);
+    release(stream);
 }
 
 bool WorkerService::write(WorkerStream& stream, RecordType type, uint16_t flags, std::string_view first,
@@ -358,10 +375,16 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
     }
     case RecordType::RequestBody: {
         WorkerStream* stream = nullptr;
+        std::shared_ptr<WorkerUpgrade> upgraded;
         {
             std::lock_guard<std::mutex> lock(channel.mutex);
             auto it = channel.streams.find(header.stream);
             if (it != channel.streams.end() && !it->second->dispatched) stream = it->second.get();
+            if (it != channel.streams.end()) upgraded = it->second->upgraded;
+        }
+        if (upgraded) { // the client's bytes after the 101: granted back once the handler took them
+            upgraded->clientBytes(payload);
+            return;
         }
         if (stream == nullptr) return;
         std::string& body = stream->exchange.request.body;
@@ -379,12 +402,20 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
     case RecordType::ResponseCredit: {
         uint32_t bytes = 0;
         if (!decodeCredit(payload, bytes)) return;
+        std::shared_ptr<WorkerAsyncResponse> async;
+        std::shared_ptr<WorkerUpgrade> upgraded;
         {
             std::lock_guard<std::mutex> lock(channel.mutex);
             auto it = channel.streams.find(header.stream);
-            if (it != channel.streams.end()) it->second->credit += bytes;
+            if (it != channel.streams.end()) {
+                it->second->credit += bytes;
+                async = it->second->async;
+                upgraded = it->second->upgraded;
+            }
         }
         channel.changed.notify_all();
+        if (async) async->creditArrived(bytes);
+        if (upgraded) upgraded->creditArrived(bytes);
         return;
     }
     default:
@@ -395,15 +426,21 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
 void WorkerService::onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason)
 {
     bool found = false;
+    std::shared_ptr<WorkerAsyncResponse> async;
+    std::shared_ptr<WorkerUpgrade> upgraded;
     {
         std::lock_guard<std::mutex> lock(channel.mutex);
         auto it = channel.streams.find(id);
         if (it != channel.streams.end()) {
             it->second->cancelled.store(true);
+            async = it->second->async;
+            upgraded = it->second->upgraded;
             found = true;
         }
     }
     channel.changed.notify_all();
+    if (async) async->cancelled(); // on_async_close, on the loop
+    if (upgraded) upgraded->cancelled();
     if (!found || reason != CancelReason::Timeout) return;
     // requestTimeout: the thread serving it dumps its own stack into the crash page; the server
     // records it and recycles this worker once its other requests are done.
@@ -485,6 +522,7 @@ int WorkerService::run()
     ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _control.fd(), &ev);
     ev.data.u64 = 1;
     ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, &ev);
+    _loop.start();
     startThreads();
     int status = 0;
     while (true) {
@@ -539,6 +577,7 @@ int WorkerService::run()
         t.join();
     _threads.clear();
     if (_sessions) _sessions->stop(); // the sweep ends before the listeners go
+    _loop.stop();                     // what async responses posted runs; their timers are dropped
     if (_engine) _engine->stop();     // the app's on_destroy
     _engine.reset();
     _context.reset();

@@ -3,6 +3,9 @@
 #include "core/Engine.h"
 #include "process/Channel.h"
 #include "process/ControlSocket.h"
+#include "process/Messages.h"
+#include "process/WorkerLoop.h"
+#include "process/ReadyMessage.h"
 #include "process/WorkerSpec.h"
 #include "util/Expected.h"
 
@@ -59,14 +62,32 @@ public:
     WorkerService(const WorkerService&) = delete;
     WorkerService& operator=(const WorkerService&) = delete;
 
-    /// Builds and starts the Context; a failure is one line for the server.
-    util::Expected<std::string> start();
+    /// Builds and starts the Context; a failure is one line for the server, success what the
+    /// Ready message carries.
+    util::Expected<ReadyMessage> start();
     ControlSocket& control() noexcept { return _control; }
     /// Attaches a channel the server sent (ControlType::AttachChannel).
     void attach(const ControlSocket::Message& message);
     /// Serves until told to drain (then stops the Context) or the server goes away. Returns the
     /// process exit status.
     int run();
+
+    /// What tryWrite() did.
+    enum class TryWrite
+    {
+        Written,
+        NoCredit, ///< the stream's credit is short: a ResponseCredit record will come
+        Full,     ///< the ring is full: try again shortly
+        Gone      ///< the stream was cancelled or the channel is unusable
+    };
+    /// The worker's loop (async responses and upgraded connections run there).
+    WorkerLoop& loop() noexcept { return _loop; }
+    /// write() that never waits (the loop thread: WorkerAsyncResponse).
+    TryWrite tryWrite(WorkerStream& stream, RecordType type, uint16_t flags, std::string_view bytes,
+                      uint32_t bodyBytes);
+    /// The loop thread: an async or upgraded exchange has ended; the Engine completes it and
+    /// the stream is released.
+    void endExchange(WorkerStream& stream);
 
 private:
     friend class WorkerStream;
@@ -77,6 +98,9 @@ private:
     void startThreads();
     void requestThread();
     void serve(WorkerStream& stream);
+    /// A 101 to an upgrade() request: the head goes out and the stream carries the
+    /// connection's bytes from now on (WorkerUpgrade, on the loop). False if it could not.
+    bool switchesProtocol(WorkerStream& stream);
     /// Sends the rest of a response once service() returned, then the end of the stream.
     void finish(WorkerStream& stream);
     void release(WorkerStream& stream);
@@ -114,6 +138,7 @@ private:
     std::atomic<bool> _draining{false};
     std::atomic<int64_t> _active{0}; ///< streams created and not yet released
     std::string _scratch;
+    WorkerLoop _loop; ///< last: stopped (its tasks run) before the streams and the Engine go
 };
 
 } // namespace serval::process

@@ -67,10 +67,14 @@ CREATE TABLE crashes (
 );
 CREATE INDEX crashes_by_context ON crashes (host, path, time);
 )sql",
+    R"sql(
+ALTER TABLE crashes ADD COLUMN function TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
-constexpr const char* kCrashColumns =
-    "crash_id, time, host, path, version, pid, cause, signal, address, request, summary, backtrace, requests";
+constexpr const char* kCrashColumns = "crash_id, time, host, path, version, pid, cause, signal, address, "
+                                      "request, summary, backtrace, requests, "
+                                      "function";
 
 constexpr const char* kDeploymentColumns =
     "host, path, version, version_id, bundle, checksum, state, desired_state, deployed_at, updated_at, "
@@ -316,6 +320,7 @@ CrashRecord Registry::readCrash(const Statement& st)
     c.summary = st.textAt(10);
     c.backtrace = st.textAt(11);
     c.requests = st.textAt(12);
+    c.function = st.textAt(13);
     return c;
 }
 
@@ -324,10 +329,14 @@ void Registry::addCrash(const CrashRecord& c)
     std::lock_guard<std::mutex> lock(_mutex);
     Transaction tx(_db);
     Statement st(_db, std::string("INSERT INTO crashes (") + kCrashColumns +
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, c.crashId).bind(2, c.time != 0 ? c.time : nowMillis()).bind(3, c.host).bind(4, c.path);
     st.bind(5, c.version).bind(6, c.pid).bind(7, c.cause).bind(8, c.signal).bind(9, c.address);
-    st.bind(10, c.request).bind(11, c.summary).bind(12, c.backtrace).bind(13, c.requests);
+    st.bind(10, c.request)
+        .bind(11, c.summary)
+        .bind(12, c.backtrace)
+        .bind(13, c.requests)
+        .bind(14, c.function);
     st.run();
     Statement trim(
         _db, "DELETE FROM crashes WHERE host = ?1 AND path = ?2 AND id NOT IN "

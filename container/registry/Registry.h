@@ -79,6 +79,7 @@ struct CrashRecord
     std::string summary;   ///< one line: "SIGSEGV at 0x0 in f() (libshop.so) while serving GET /shop/x"
     std::string backtrace; ///< one frame per line (function, file:line where known, module+offset)
     std::string requests;  ///< every request in flight in the worker, one line each
+    std::string function;  ///< the faulting (or stuck) function the summary names, "" if unknown
 };
 
 /// The registry: `data/serval.db`. Deployments and their history, the admin audit trail.
@@ -90,7 +91,7 @@ struct CrashRecord
 class Registry
 {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
     /// Crash records kept per context (older ones are deleted as new ones arrive).
     static constexpr int kCrashesKept = 200;
 

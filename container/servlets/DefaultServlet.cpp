@@ -1,5 +1,7 @@
 #include "servlets/DefaultServlet.h"
 
+#include "compression/AcceptEncoding.h"
+#include "compression/ResponseCompression.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "servlets/ByteRange.h"
@@ -68,7 +70,8 @@ std::string contentRange(uint64_t first, uint64_t last, uint64_t size)
 } // namespace
 
 DefaultServlet::DefaultServlet(StaticConfig config)
-    : _config(std::move(config)), _cache(_config.docBase, _config.mimeTypes, _config.cache)
+    : _config(std::move(config)), _cache(_config.docBase, _config.mimeTypes, _config.cache),
+      _variants(_config.variants)
 {}
 
 core::ServiceStatus DefaultServlet::service(core::Request& request, core::Response& response)
@@ -153,7 +156,7 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
         return;
     }
     if (resource->kind == CachedResource::Kind::File) {
-        serveFile(request, *resource, response, errorPage);
+        serveFile(request, relative, resource, response, errorPage);
         return;
     }
     if (relative.back() != '/') {
@@ -172,7 +175,7 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
         int welcomeError = 0;
         std::shared_ptr<const CachedResource> page = _cache.find(welcomePath, welcomeError);
         if (page && page->kind == CachedResource::Kind::File) {
-            serveFile(request, *page, response, errorPage);
+            serveFile(request, welcomePath, page, response, errorPage);
             return;
         }
         if (!page && statusForErrno(welcomeError) == 500) {
@@ -183,14 +186,46 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
     response.sendError(404); // directory listings are off
 }
 
-void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedResource& resource,
-                               core::Response& response, bool errorPage)
+void DefaultServlet::serveFile(const http::HttpRequest& request, const std::string& path,
+                               const std::shared_ptr<const CachedResource>& found, core::Response& response,
+                               bool errorPage)
 {
+    const CachedResource& resource = *found;
     Validators v = collectValidators(request);
     if (errorPage) v.ifNoneMatch = v.ifModifiedSince = v.range = v.ifRange = {};
     const CachedFile* variant = &resource.identity;
-    bool gzip = resource.gzip && acceptsGzip(v.acceptEncoding);
-    if (gzip) variant = resource.gzip.get();
+    compression::ContentCoding coding = compression::ContentCoding::Identity;
+    std::shared_ptr<const CachedFile> made; // a cached variant, held while the response sends it
+
+    // A precompressed sibling counts only when it is not older than the file it stands for.
+    auto upToDate = [&resource](const std::shared_ptr<const CachedFile>& sibling) {
+        return sibling && sibling->mtimeNanos >= resource.identity.mtimeNanos;
+    };
+    const bool brotliFile = upToDate(resource.brotli);
+    const bool gzipFile = upToDate(resource.gzip);
+    bool vary = resource.gzip || resource.brotli;
+    if (brotliFile || gzipFile) {
+        coding = compression::negotiateContentCoding(v.acceptEncoding, brotliFile, gzipFile);
+        if (coding == compression::ContentCoding::Brotli) variant = resource.brotli.get();
+        if (coding == compression::ContentCoding::Gzip) variant = resource.gzip.get();
+    } else if (compression::isEligible(response.compression(), resource.contentType,
+                                       static_cast<int64_t>(resource.identity.size))) {
+        vary = true;
+        const compression::ContentCoding wanted = compression::negotiateContentCoding(v.acceptEncoding);
+        if (v.range.empty() && wanted != compression::ContentCoding::Identity) {
+            switch (_variants.find(path, resource.identity, wanted, made)) {
+            case CompressedVariantCache::Lookup::Hit:
+                variant = made.get();
+                coding = wanted;
+                break;
+            case CompressedVariantCache::Lookup::Miss:
+                _variants.schedule(path, found, wanted); // identity this time
+                break;
+            case CompressedVariantCache::Lookup::Useless:
+                break;
+            }
+        }
+    }
 
     http::HttpResponse& out = response.http();
     // Usually nothing ran before (no filter): the headers go in as they come, without each
@@ -203,7 +238,8 @@ void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedRes
             out.setHeader(name, value);
         }
     };
-    if (resource.gzip) out.addHeader("Vary", "Accept-Encoding");
+    out.setContentCodingFinal(true);
+    if (vary) out.addHeader("Vary", "Accept-Encoding");
     set("ETag", variant->etag);
     set("Last-Modified", variant->lastModified);
     if (isNotModified(v.ifNoneMatch, v.ifModifiedSince, variant->etag, variant->lastModified,
@@ -212,7 +248,8 @@ void DefaultServlet::serveFile(const http::HttpRequest& request, const CachedRes
         return;
     }
     set("Content-Type", resource.contentType);
-    if (gzip) set("Content-Encoding", "gzip");
+    if (coding != compression::ContentCoding::Identity)
+        set("Content-Encoding", compression::codingName(coding));
     set("Accept-Ranges", "bytes");
 
     uint64_t offset = 0;

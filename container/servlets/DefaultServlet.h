@@ -3,6 +3,7 @@
 #include "core/Context.h"
 #include "core/Servlet.h"
 #include "http/HttpRequest.h"
+#include "servlets/CompressedVariantCache.h"
 #include "servlets/MimeTypes.h"
 #include "servlets/OpenFileCache.h"
 
@@ -23,6 +24,7 @@ struct StaticConfig
     std::vector<std::string> welcomeFiles;      ///< "index.html", tried in order (no leading '/')
     std::shared_ptr<const MimeTypes> mimeTypes; ///< merged conf/web.xml + WEB-INF/web.xml table
     OpenFileCache::Options cache = {};          ///< tests shorten the revalidation interval
+    CompressedVariantCache::Options variants = {};
 };
 
 /// Serves the Context's static files (Tomcat's DefaultServlet, nginx's static module), mapped
@@ -42,8 +44,16 @@ struct StaticConfig
 ///   Range        one range -> 206 + Content-Range; unsatisfiable -> 416 + "bytes */size";
 ///                several ranges -> 200 with the whole body; If-Range that does not match
 ///                (a weak ETag never does) -> 200. See ByteRange.h and Preconditions.h.
-///   gzip         "x.gz" next to "x" is sent (Content-Encoding: gzip) when Accept-Encoding
-///                admits gzip; every answer for "x" then carries Vary: Accept-Encoding.
+///   precompressed "x.br" / "x.gz" next to "x" (and not older than it) is sent with its
+///                Content-Encoding when Accept-Encoding admits it (br preferred, q-values
+///                honoured); every answer for "x" then carries Vary: Accept-Encoding. Range and
+///                conditionals apply to the variant sent.
+///   compressed   otherwise, a file the Connector's compression settings call compressible
+///                (type, compressionMinSize) is sent from CompressedVariantCache as br or gzip
+///                (made once off the loop, at the best effort; until then identity), with
+///                Vary and its own weak ETag; never for a Range request (identity then).
+///                Responses from here are marked contentCodingFinal: the generic response
+///                compression never recompresses them per request.
 ///   bodies       files up to 16 KiB are kept in memory by the cache and copied into the
 ///                response buffer (one writev for head and body beats writev + sendfile for
 ///                small files); larger ones go out with sendfile from a shared open fd.
@@ -69,6 +79,7 @@ public:
                bool errorPage = false);
 
     OpenFileCache& cache() noexcept { return _cache; }
+    CompressedVariantCache& variants() noexcept { return _variants; }
 
     /// errno from opening a file -> HTTP status (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG -> 404;
     /// EACCES, EPERM -> 403; anything else -> 500).
@@ -78,12 +89,14 @@ public:
     static bool isServablePath(std::string_view path) noexcept;
 
 private:
-    void serveFile(const http::HttpRequest& request, const CachedResource& resource, core::Response& response,
+    void serveFile(const http::HttpRequest& request, const std::string& path,
+                   const std::shared_ptr<const CachedResource>& resource, core::Response& response,
                    bool errorPage);
     void sendFailure(int error, const std::string& path, core::Response& response);
 
     StaticConfig _config;
     OpenFileCache _cache;
+    CompressedVariantCache _variants;
 };
 
 /// The factory every Context is given (core::ContextServices::defaultServlet): a DefaultServlet

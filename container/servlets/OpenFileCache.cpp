@@ -137,10 +137,14 @@ bool OpenFileCache::stillValid(const std::string& relativePath, const CachedReso
     struct stat st;
     if (::stat(fullPath.c_str(), &st) != 0 || !sameFile(st, resource.identity)) return false;
     if (resource.kind == CachedResource::Kind::Directory) return S_ISDIR(st.st_mode);
-    fullPath.append(".gz");
-    bool gzipExists = ::stat(fullPath.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-    if (gzipExists != (resource.gzip != nullptr)) return false;
-    return !gzipExists || sameFile(st, *resource.gzip);
+    for (const auto& [suffix, sibling] :
+         {std::pair{".gz", resource.gzip.get()}, std::pair{".br", resource.brotli.get()}}) {
+        const std::string siblingPath = fullPath + suffix;
+        const bool exists = ::stat(siblingPath.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+        if (exists != (sibling != nullptr)) return false;
+        if (exists && !sameFile(st, *sibling)) return false;
+    }
+    return true;
 }
 
 std::shared_ptr<CachedFile> OpenFileCache::loadFile(const std::string& fullPath, bool allowDirectory,
@@ -210,10 +214,11 @@ std::shared_ptr<const CachedResource> OpenFileCache::load(const std::string& rel
         return resource;
     }
     resource->contentType = _mimeTypes->lookup(relativePath);
-    if (!util::endsWith(relativePath, ".gz")) {
-        bool gzipIsDirectory = false;
-        int gzipError = 0;
-        resource->gzip = loadFile(fullPath + ".gz", false, gzipIsDirectory, gzipError);
+    if (!util::endsWith(relativePath, ".gz") && !util::endsWith(relativePath, ".br")) {
+        bool siblingIsDirectory = false;
+        int siblingError = 0;
+        resource->gzip = loadFile(fullPath + ".gz", false, siblingIsDirectory, siblingError);
+        resource->brotli = loadFile(fullPath + ".br", false, siblingIsDirectory, siblingError);
     }
     return resource;
 }
@@ -244,12 +249,14 @@ uint64_t OpenFileCache::memoryOf(const CachedResource& resource) noexcept
 {
     uint64_t bytes = resource.identity.inMemory ? resource.identity.size : 0;
     if (resource.gzip && resource.gzip->inMemory) bytes += resource.gzip->size;
+    if (resource.brotli && resource.brotli->inMemory) bytes += resource.brotli->size;
     return bytes;
 }
 
 int64_t OpenFileCache::descriptorsOf(const CachedResource& resource) noexcept
 {
-    return (resource.identity.file ? 1 : 0) + (resource.gzip && resource.gzip->file ? 1 : 0);
+    return (resource.identity.file ? 1 : 0) + (resource.gzip && resource.gzip->file ? 1 : 0) +
+           (resource.brotli && resource.brotli->file ? 1 : 0);
 }
 
 void OpenFileCache::release(const CachedResource& resource) noexcept

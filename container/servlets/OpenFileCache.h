@@ -45,6 +45,7 @@ struct CachedResource
     Kind kind = Kind::File;
     CachedFile identity;                       ///< the file itself (for a Directory: identity only)
     std::shared_ptr<const CachedFile> gzip;    ///< "x.gz" next to "x", if it is a regular file within docBase
+    std::shared_ptr<const CachedFile> brotli;  ///< "x.br" next to "x", likewise
     std::string_view contentType;              ///< from MimeTypes (the cache holds the table alive)
     mutable std::atomic<int64_t> checkedAt{0}; ///< clock second of the last validation
 };

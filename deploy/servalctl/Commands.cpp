@@ -7,8 +7,8 @@ namespace serval::ctl {
 
 namespace {
 
-constexpr const char* kRemoteOrder[] = {"list", "deploy", "undeploy", "start",
-                                        "stop", "reload", "status",   "history"};
+constexpr const char* kRemoteOrder[] = {"list",   "deploy",  "undeploy",          "start",  "stop", "reload",
+                                        "status", "history", "restart-processes", "crashes"};
 
 template <int Index> int remote(const std::vector<std::string>& args, Io& io)
 {
@@ -61,6 +61,14 @@ const std::vector<Command>& commands()
          remote<6>},
         {"history", "--url URL --token TOKEN history [PATH] [--json]", "deploy history, newest first",
          remote<7>},
+        {"restart-processes", "--url URL --token TOKEN restart-processes PATH",
+         "replace an isolated application's worker processes (each new one is ready before the old one "
+         "drains: no request fails); lifts a quarantine",
+         remote<8>},
+        {"crashes", "--url URL --token TOKEN crashes PATH [--id ID] [--json]",
+         "an isolated application's crash records, newest first: time, crash id, signal, faulting "
+         "function (--id: the whole record with its backtrace)",
+         remote<9>},
     };
     return table;
 }

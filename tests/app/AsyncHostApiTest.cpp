@@ -1,4 +1,4 @@
-// The ABI 1.1 async + WebSocket block's host functions (AbiAsyncDraft.h), called the way an
+// The ABI 1.2 async + WebSocket block's host functions (serval/abi.h), called the way an
 // app's on_service would call them, through a real Engine and Connector.
 #include "app/AsyncHostApi.h"
 
@@ -15,13 +15,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const serval_async_api_t& api()
+const serval_host_api_t& api()
 {
-    return app::asyncHostApi();
+    return app::hostApi();
 }
 
 std::atomic<int> g_closes{0};
 std::atomic<int> g_releases{0};
+std::atomic<int> g_secondComplete{-1}; ///< what a second async_complete returned
+std::atomic<int> g_lateHeader{-1};     ///< what async_set_header returned after the end
 
 // A C endpoint: echoes upper-cased text, counts closes.
 void onMessage(void*, serval_websocket_t* socket, serval_str_t data, bool binary, bool)
@@ -66,6 +68,8 @@ public:
             api().async_set_header(async, serval_str_t{"X-Async", 7}, serval_str_t{"yes", 3});
             api().async_write(async, serval_str_t{"later", 5});
             api().async_complete(async);
+            g_secondComplete = api().async_complete(async);
+            g_lateHeader = api().async_set_header(async, serval_str_t{"X-Late", 6}, serval_str_t{"no", 2});
             api().async_release(async);
         });
         return {};
@@ -102,6 +106,8 @@ TEST(AsyncHostApiTest, AWebSocketEndpointAndAnAsyncResponseThroughTheTable)
         EXPECT_EQ(reply->body, "later");
         EXPECT_EQ(reply->header("X-Async"), "yes");
         EXPECT_TRUE(test::eventually([] { return g_releases.load() == 1; }, 5s));
+        EXPECT_EQ(g_secondComplete.load(), SERVAL_ASYNC_ENDED);
+        EXPECT_EQ(g_lateHeader.load(), SERVAL_ASYNC_ENDED);
     }
     live.stop();
     for (auto& t : abi->threads)

@@ -79,6 +79,15 @@ before(async () => {
     for (const f of fs.readdirSync(bundles)) if (f.endsWith('.sar')) fs.copyFileSync(path.join(bundles, f), path.join(base, 'webapps', f));
   }
 
+  // The faults fixture (tests/fixtures/apps/Faults.cpp), isolated (the default): its crash list
+  // and its worker processes in the app view.
+  fs.mkdirSync(path.join(base, 'webapps', 'faults', 'WEB-INF', 'lib'), { recursive: true });
+  fs.writeFileSync(path.join(base, 'webapps', 'faults', 'WEB-INF', 'web.xml'),
+    '<web-app><servlet><servlet-name>f</servlet-name><servlet-class>fixture.Faults</servlet-class></servlet>' +
+    '<servlet-mapping><servlet-name>f</servlet-name><url-pattern>/*</url-pattern></servlet-mapping></web-app>\n');
+  fs.copyFileSync(path.join(build, 'tests', 'fixtures', 'libfaults.so'),
+    path.join(base, 'webapps', 'faults', 'WEB-INF', 'lib', 'libfaults.so'));
+
   const passwd = spawnSync(path.join(bin, 'serval'),
     ['passwd', 'admin', '--base', base, '--roles', 'manager-gui,manager-script,manager-status', '--stdin'],
     { input: password + '\n', encoding: 'utf8' });
@@ -185,10 +194,37 @@ test('an operator runs an app from the manager page', async () => {
   await page.locator('#rps-now').filter({ hasText: 'requests/s' }).waitFor({ timeout: 10000 });
   await shot('09-status');
 
-  // 9. Log out: back to the form, and the API refuses again.
+  // 9. An isolated app's view: its worker process, its crash list (a crash opens to its
+  // backtrace), and "Restart processes" replaces the worker.
+  const workerPid = async () => {
+    const reply = await get('/faults/ok');
+    return reply.status === 200 && reply.body.startsWith('ok ') ? Number(reply.body.slice(3)) : 0;
+  };
+  const before = await waitFor(workerPid, '/faults/ok to answer');
+  const crashed = await fetch(origin + '/faults/segv');
+  assert.equal(crashed.status, 502);
+  const crashId = crashed.headers.get('x-serval-crash-id');
+  assert.ok(crashId, 'the 502 names its crash');
+  await page.goto(origin + '/manager/#/app?host=localhost&path=%2Ffaults');
+  await page.locator('#app-processes [data-process-state="running"]').waitFor();
+  const crash = page.locator(`#app-crashes details[data-crash="${crashId}"]`);
+  await crash.waitFor();
+  assert.match(await crash.locator('.crash-function').textContent(), /^serval_fixture_null_write/);
+  await crash.locator('summary').click();
+  await crash.locator('.crash-detail').filter({ hasText: 'libfaults.so+0x' }).waitFor();
+  await shot('10-isolated-app');
+  const after = await waitFor(workerPid, 'a worker after the crash');
+  await page.locator(`#app-processes tr[data-pid="${after}"]`).waitFor();
+  await page.getByRole('button', { name: 'Restart processes /faults' }).click();
+  await page.locator('#confirm-ok').click();
+  await waitFor(async () => { const now = await workerPid(); return now && now !== after; }, 'a new worker');
+  await page.locator(`#app-processes tr[data-pid="${after}"]`).waitFor({ state: 'detached', timeout: 10000 });
+  assert.notEqual(before, 0);
+
+  // 10. Log out: back to the form, and the API refuses again.
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.locator('#login-form').waitFor();
-  await shot('10-logged-out');
+  await shot('11-logged-out');
   const cookies = await page.context().cookies();
   const apiAfter = await page.evaluate(async () => (await fetch('api/apps')).status);
   assert.equal(apiAfter, 401, 'the API must refuse after logout (cookies: ' + JSON.stringify(cookies) + ')');

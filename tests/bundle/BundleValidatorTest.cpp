@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <serval/abi.h>
+#include <string>
 
 using serval::bundle::BundleValidator;
 using serval::bundle::ElfInspector;

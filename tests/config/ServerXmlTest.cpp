@@ -440,3 +440,62 @@ TEST_F(ServerXmlTest, ACertificateNeedsItsFile)
               "</Server>");
     EXPECT_EQ(e.rfind("conf/server.xml:3: <Certificate> needs certificateFile=", 0), 0u) << e;
 }
+
+TEST_F(ServerXmlTest, CompressionAttributesAreReadLikeTomcats)
+{
+    using Mode = http::CompressionSettings::Mode;
+    auto defaults = read(kMinimal).connectors[0].compression;
+    EXPECT_EQ(defaults.mode, Mode::On);
+    EXPECT_EQ(defaults.minSize, 2048u);
+    EXPECT_EQ(defaults.mimeTypes.front(), "text/*");
+
+    auto c = read("<Server><Connector compression=\"force\" compressionMinSize=\"4KiB\" "
+                  "compressibleMimeType=\"Text/HTML, application/wasm\"/><Engine defaultHost=\"localhost\">"
+                  "<Host name=\"localhost\" appBase=\"webapps\"/></Engine></Server>")
+                 .connectors[0]
+                 .compression;
+    EXPECT_EQ(c.mode, Mode::Force);
+    EXPECT_EQ(c.minSize, 4096u);
+    EXPECT_EQ(c.mimeTypes, (std::vector<std::string>{"text/html", "application/wasm"}));
+    EXPECT_EQ(read("<Server><Connector compression=\"off\"/><Engine defaultHost=\"localhost\">"
+                   "<Host name=\"localhost\" appBase=\"webapps\"/></Engine></Server>")
+                  .connectors[0]
+                  .compression.mode,
+              Mode::Off);
+
+    EXPECT_EQ(
+        error("<Server>\n<Connector compression=\"yes\"/></Server>"),
+        "conf/server.xml:2: bad value \"yes\" for attribute \"compression\"; expected \"on\" (compressible "
+        "types of at least compressionMinSize bytes, the default), \"off\" or \"force\" (every response)");
+    EXPECT_EQ(error("<Server>\n<Connector compressibleMimeType=\"text/html; charset=utf-8\"/></Server>"),
+              "conf/server.xml:2: bad media type \"text/html; charset=utf-8\" in attribute "
+              "\"compressibleMimeType\"; "
+              "expected a comma-separated list such as text/*,application/json,image/svg+xml");
+    EXPECT_NE(error("<Server>\n<Connector compressionMinSize=\"big\"/></Server>").find("compressionMinSize"),
+              std::string::npos);
+}
+
+TEST_F(ServerXmlTest, Http2IsOnByDefaultAndH2cIsOptIn)
+{
+    config::ServerConfig c = read(R"(<Server>
+  <Connector port="8443" protocols="http/1.1"/>
+  <Connector port="8444" protocols="h2, http/1.1" http2MaxConcurrentStreams="50" http2GlitchBudget="20"/>
+  <Connector port="8080" h2c="true"/>
+  <Connector port="8081"/>
+  <Engine defaultHost="localhost"><Host name="localhost" appBase="webapps"/></Engine>
+</Server>
+)");
+    ASSERT_EQ(c.connectors.size(), 4u);
+    EXPECT_FALSE(c.connectors[0].http2);
+    EXPECT_TRUE(c.connectors[1].http2);
+    EXPECT_EQ(c.connectors[1].http2MaxConcurrentStreams, 50u);
+    EXPECT_EQ(c.connectors[1].http2GlitchBudget, 20u);
+    EXPECT_TRUE(c.connectors[2].h2c);
+    EXPECT_TRUE(c.connectors[3].http2); // ALPN h2 whenever the connector has certificates
+    EXPECT_FALSE(c.connectors[3].h2c);
+    EXPECT_EQ(c.connectors[3].http2MaxConcurrentStreams, 100u);
+    std::string e = error("<Server>\n  <Connector port=\"8443\" protocols=\"h2\"/>\n</Server>");
+    EXPECT_NE(e.find("must include http/1.1"), std::string::npos) << e;
+    e = error("<Server>\n  <Connector port=\"8443\" protocols=\"spdy/3, http/1.1\"/>\n</Server>");
+    EXPECT_NE(e.find("expected a list of h2 and http/1.1"), std::string::npos) << e;
+}

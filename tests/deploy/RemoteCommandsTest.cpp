@@ -38,7 +38,7 @@ protected:
 
 TEST_F(RemoteCommandsTest, ContextPathCommandsNeedExactlyOnePath)
 {
-    for (const char* command : {"undeploy", "start", "stop", "reload"}) {
+    for (const char* command : {"undeploy", "start", "stop", "reload", "restart-processes", "crashes"}) {
         auto run = remote(command, {"--url", "http://127.0.0.1:1", "--token", "t"});
         EXPECT_EQ(run.exit, 2) << command;
         EXPECT_EQ(
@@ -140,4 +140,14 @@ TEST_F(RemoteCommandsTest, DeployOnServerNeedsAnAbsolutePathAndUploadsNothing)
     EXPECT_NE(absolute.err.find("cannot reach"), std::string::npos) << absolute.err;
     EXPECT_EQ(remote("list", {"--url", "http://127.0.0.1:1", "--token", "t", "--on-server"}).exit, 2)
         << "deploy's option only";
+}
+
+TEST_F(RemoteCommandsTest, OnlyCrashesTakesAnId)
+{
+    auto run = remote("stop", {"--url", "http://127.0.0.1:1", "--token", "t", "/shop", "--id", "c1"});
+    EXPECT_EQ(run.exit, 2);
+    EXPECT_EQ(run.err.rfind("servalctl stop: unknown option --id\n", 0), 0u) << run.err;
+    auto id = remote("crashes", {"--url", "http://127.0.0.1:1", "--token", "t", "/shop", "--id"});
+    EXPECT_EQ(id.exit, 2);
+    EXPECT_EQ(id.err, "servalctl: --id needs a value\n");
 }

@@ -4,6 +4,7 @@
 // garbage instead of a ClientHello.
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
+#include "support/Shell.h"
 #include "support/TempDir.h"
 #include "support/TestCertificates.h"
 
@@ -27,19 +28,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Runs a shell command, returns its output (stdout and stderr) and sets `status`.
 std::string run(const std::string& command, int& status)
 {
-    std::string out;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) return out;
-    std::array<char, 4096> chunk;
-    size_t n;
-    while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0)
-        out.append(chunk.data(), n);
-    int rc = ::pclose(pipe);
-    status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    return out;
+    return serval::test::runCommand(command, status);
 }
 
 std::string get(const std::string& target, const std::string& host = "localhost",

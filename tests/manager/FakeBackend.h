@@ -151,6 +151,34 @@ public:
     {
         return setState(host, path, "running");
     }
+    manager::ActionResult restartProcesses(const std::string& host, const std::string& path) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto* a = find(host, path);
+        if (!a) return notFound(host, path);
+        if (a->mode != "process")
+            return {false, 409, "not_isolated", path + " runs in the server", std::nullopt};
+        ++restarts;
+        return {true, 200, "", "", *a};
+    }
+    std::vector<manager::CrashInfo> crashes(const std::string& host, const std::string& path,
+                                            size_t limit) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        std::vector<manager::CrashInfo> out;
+        for (auto it = crashRecords.rbegin(); it != crashRecords.rend() && out.size() < limit; ++it) {
+            if (it->host == host && it->path == path) out.push_back(*it);
+        }
+        return out;
+    }
+    std::optional<manager::CrashInfo> crash(const std::string& crashId) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        for (const auto& c : crashRecords) {
+            if (c.crashId == crashId) return c;
+        }
+        return std::nullopt;
+    }
     std::vector<manager::HistoryEntry> history(const std::string&, const std::string&, size_t) override
     {
         return {};
@@ -187,7 +215,17 @@ public:
         return a ? a->state : "";
     }
 
+    /// Makes /hello an isolated app ("process" mode) with `crashes` records, oldest first.
+    void isolate(std::vector<manager::CrashInfo> crashes)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _apps.front().mode = "process";
+        crashRecords = std::move(crashes);
+    }
+
     std::vector<manager::AuditEntry> audits;
+    std::vector<manager::CrashInfo> crashRecords; ///< oldest first
+    int restarts = 0;                             ///< restartProcesses() calls that succeeded
     std::string lastUpload;
 
 private:

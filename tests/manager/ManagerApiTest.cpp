@@ -541,3 +541,55 @@ TEST_F(ManagerApiTest, OverTlsTheCookieIsSecureAndPrefixed)
     plain.secure = true;
     EXPECT_EQ(api->handle(plain).status, 401) << "over TLS only the prefixed cookie counts";
 }
+
+TEST_F(ManagerApiTest, CrashListNewestFirstBoundedAndOneRecordWhole)
+{
+    std::vector<CrashInfo> records;
+    for (int i = 0; i < 3; ++i) {
+        CrashInfo c;
+        c.crashId = "c-" + std::to_string(i);
+        c.host = "localhost";
+        c.path = "/hello";
+        c.signal = "SIGSEGV";
+        c.function = "f" + std::to_string(i);
+        c.summary = "SIGSEGV at 0x0 in f" + std::to_string(i);
+        c.backtrace = "#0 f" + std::to_string(i);
+        records.push_back(c);
+    }
+    backend.isolate(records);
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200) << "reading crashes needs read access only";
+    auto listed = api->handle(request("GET", "/api/crashes?path=/hello&limit=2"));
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    auto list = parse(listed.body)->getArray("crashes");
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ(list->getObject(0)->getValue<std::string>("crashId"), "c-2");
+    EXPECT_EQ(list->getObject(0)->getValue<std::string>("function"), "f2");
+    EXPECT_FALSE(list->getObject(0)->has("backtrace")) << "the list stays small";
+    auto whole = api->handle(request("GET", "/api/crashes/c-1"));
+    ASSERT_EQ(whole.status, 200) << whole.body;
+    EXPECT_EQ(parse(whole.body)->getValue<std::string>("backtrace"), "#0 f1");
+    EXPECT_EQ(api->handle(request("GET", "/api/crashes/c-9")).status, 404);
+    EXPECT_EQ(api->handle(request("GET", "/api/crashes?path=hello")).status, 400);
+    EXPECT_EQ(api->handle(request("POST", "/api/restart-processes?path=/hello")).status, 403)
+        << "a read-only user may not restart";
+    EXPECT_EQ(backend.restarts, 0);
+}
+
+TEST_F(ManagerApiTest, RestartProcessesIsAnActionWithCsrfAndAudit)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    EXPECT_EQ(api->handle(request("POST", "/api/restart-processes?path=/hello")).status, 409)
+        << "an in-process app has no processes";
+    backend.isolate({});
+    std::string saved = std::exchange(csrf, "");
+    EXPECT_EQ(api->handle(request("POST", "/api/restart-processes?path=/hello")).status, 403) << "CSRF";
+    csrf = saved;
+    EXPECT_EQ(backend.restarts, 0);
+    auto done = api->handle(request("POST", "/api/restart-processes?path=/hello"));
+    ASSERT_EQ(done.status, 200) << done.body;
+    EXPECT_EQ(parse(done.body)->getValue<std::string>("action"), "restart-processes");
+    EXPECT_EQ(backend.restarts, 1);
+    EXPECT_EQ(backend.audits.back().action, "restart-processes");
+    EXPECT_EQ(backend.audits.back().result, "ok");
+    EXPECT_EQ(api->handle(request("GET", "/api/restart-processes?path=/hello")).status, 405);
+}

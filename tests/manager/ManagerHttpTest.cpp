@@ -2,14 +2,18 @@
 // everywhere, CSRF, roles, tokens, lockout, the address allow list, and each action's effect
 // in the registry and on the served app (also through servalctl).
 #include "registry/Registry.h"
+#include "support/Fixtures.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -717,4 +721,139 @@ TEST_F(ManagerHttpTest, DeployByServerPathTakesRegularFilesAndDirectoriesWithinI
     EXPECT_EQ(call("GET", "/viactl/").body, "a good bundle\n");
     EXPECT_EQ(servalctl(token, "deploy --on-server " + base.file("drop/wedge.sar"), &output), 1);
     EXPECT_NE(output.find("not a regular file or a directory"), std::string::npos) << output;
+}
+
+TEST_F(ManagerHttpTest, CrashListAndRestartProcessesForAnIsolatedApp)
+{
+    // The faults fixture (tests/fixtures/apps/Faults.cpp) in a worker process (the default).
+    test::installFixtureApp(base, "faults", "faults", test::servletWebXml({{"f", "fixture.Faults", "/*"}}));
+    restart("");
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    std::string token = createToken();
+    auto workerPid = [&] {
+        HttpReply reply = test::httpGet(server->port(), "/faults/ok");
+        return reply.status == 200 && reply.body.rfind("ok ", 0) == 0 ? std::atoi(reply.body.c_str() + 3) : 0;
+    };
+    ASSERT_GT(workerPid(), 0) << server->log();
+
+    // A poison GET: the crash and its replay's crash, both in the registry, newest first.
+    HttpReply crashed = test::httpGet(server->port(), "/faults/segv");
+    ASSERT_EQ(crashed.status, 502) << server->log();
+    std::string crashId = crashed.header("X-Serval-Crash-Id");
+    ASSERT_FALSE(crashId.empty());
+    Poco::JSON::Array::Ptr list;
+    ASSERT_TRUE(eventually([&] {
+        auto reply = call("GET", "/manager/api/crashes?path=/faults");
+        if (reply.status != 200) return false;
+        list = json(reply.body)->getArray("crashes");
+        return list->size() == 2;
+    })) << server->log();
+    EXPECT_EQ(list->getObject(0)->getValue<std::string>("crashId"), crashId) << "newest first";
+    for (unsigned i = 0; i < list->size(); ++i) {
+        auto c = list->getObject(i);
+        EXPECT_EQ(c->getValue<std::string>("signal"), "SIGSEGV");
+        EXPECT_EQ(c->getValue<std::string>("function").rfind("serval_fixture_null_write", 0), 0u)
+            << c->getValue<std::string>("function");
+        EXPECT_FALSE(c->has("backtrace"));
+    }
+    auto whole = call("GET", "/manager/api/crashes/" + crashId);
+    ASSERT_EQ(whole.status, 200) << whole.body;
+    EXPECT_NE(json(whole.body)->getValue<std::string>("backtrace").find("libfaults.so+0x"),
+              std::string::npos);
+
+    // servalctl: one line per crash, and one whole record.
+    std::string output;
+    ASSERT_EQ(servalctl(token, "crashes /faults", &output), 0) << output;
+    EXPECT_NE(output.find(crashId + "  SIGSEGV  serval_fixture_null_write"), std::string::npos) << output;
+    EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), 3) << "a header and two crashes\n" << output;
+    ASSERT_EQ(servalctl(token, "crashes /faults --id " + crashId, &output), 0) << output;
+    EXPECT_NE(output.find("request   GET /faults/segv"), std::string::npos) << output;
+    EXPECT_NE(output.find("backtrace:\n  #0"), std::string::npos) << output;
+    EXPECT_EQ(servalctl(token, "crashes /faults --id c-none", &output), 1);
+    ASSERT_EQ(servalctl(token, "crashes /hello", &output), 0) << output;
+    EXPECT_EQ(output, "no crashes recorded for localhost/hello\n");
+
+    // Restart the processes under load: the new worker is ready before the old one drains.
+    int before = workerPid();
+    ASSERT_GT(before, 0);
+    std::atomic<bool> stop{false};
+    std::atomic<int> served{0};
+    std::atomic<int> failed{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.emplace_back([&] {
+            while (!stop) {
+                HttpReply reply = test::httpGet(server->port(), "/faults/slow?ms=2");
+                (reply.status == 200 ? served : failed)++;
+            }
+        });
+    }
+    ASSERT_TRUE(eventually([&] { return served > 20; }));
+    std::string savedCsrf = std::exchange(csrf, "");
+    EXPECT_EQ(call("POST", "/manager/api/restart-processes?path=/faults").status, 403) << "CSRF";
+    csrf = savedCsrf;
+    auto restarted = call("POST", "/manager/api/restart-processes?path=/faults");
+    EXPECT_EQ(restarted.status, 200) << restarted.body;
+    ASSERT_TRUE(eventually([&] { return ::kill(before, 0) != 0; })) << "the old worker drained and exited";
+    int after = workerPid();
+    EXPECT_GT(after, 0);
+    EXPECT_NE(after, before);
+    // servalctl does the same; the load keeps going through that one too.
+    ASSERT_EQ(servalctl(token, "restart-processes /faults", &output), 0) << output;
+    EXPECT_EQ(output.rfind("restart-processes localhost/faults: ok", 0), 0u) << output;
+    ASSERT_TRUE(eventually([&] { return ::kill(after, 0) != 0; }));
+    int settled = served;
+    ASSERT_TRUE(eventually([&] { return served > settled + 20; }));
+    stop = true;
+    for (auto& client : clients)
+        client.join();
+    EXPECT_EQ(failed, 0) << served << " served";
+    EXPECT_EQ(servalctl(token, "restart-processes /nothing-here", &output), 1);
+    auto metrics = test::httpGet(server->port(), "/metrics");
+    EXPECT_NE(metrics.body.find(
+                  "serval_app_restarts_total{host=\"localhost\",context=\"/faults\",cause=\"recycle\"} 2"),
+              std::string::npos)
+        << metrics.body.substr(0, 4000);
+}
+
+TEST_F(ManagerHttpTest, StoppingAnIsolatedAppUnderLoadAnswers200Or503AndNothingElse)
+{
+    // Context::stopInternal swaps the app's RemoteApplication out while I/O threads forward to it
+    // and admin threads read its status: each holds its own reference, so neither sees it go.
+    test::installFixtureApp(base, "faults", "faults", test::servletWebXml({{"f", "fixture.Faults", "/*"}}));
+    restart("");
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    ASSERT_EQ(test::httpGet(server->port(), "/faults/ok").status, 200) << server->log();
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0};
+    std::atomic<int> unavailable{0};
+    std::atomic<int> other{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+        threads.emplace_back([&] {
+            while (!stop) {
+                int status = test::httpGet(server->port(), "/faults/slow?ms=3").status;
+                (status == 200 ? ok : status == 503 ? unavailable : other)++;
+            }
+        });
+    }
+    std::atomic<int> reads{0};
+    threads.emplace_back([&] {
+        while (!stop) {
+            if (call("GET", "/manager/api/apps").status == 200) reads++;
+        }
+    });
+    for (int round = 0; round < 5; ++round) {
+        ASSERT_EQ(call("POST", "/manager/api/stop?path=/faults").status, 200);
+        ASSERT_EQ(call("POST", "/manager/api/start?path=/faults").status, 200);
+    }
+    int settled = ok;
+    ASSERT_TRUE(eventually([&] { return ok > settled + 10; }));
+    stop = true;
+    for (auto& thread : threads)
+        thread.join();
+    EXPECT_TRUE(server->running());
+    EXPECT_EQ(other, 0) << ok << " ok, " << unavailable << " 503";
+    EXPECT_GT(reads, 0);
+    EXPECT_EQ(test::httpGet(server->port(), "/faults/ok").status, 200);
 }

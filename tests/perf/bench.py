@@ -89,7 +89,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_NAMES = ("serval", "tomcat", "nginx")
 WORKLOADS = ("static", "hello", "hello-isolated")
 PLACEMENTS = ("pinned", "whole")
-PHASES = ("load", "startup", "idle", "websocket", "drop", "redeploy", "sessions")
+PHASES = ("load", "startup", "idle", "websocket", "longpoll", "drop", "redeploy", "sessions")
 STALL_MS = 2000
 
 # ---------------------------------------------------------------------------------------------
@@ -1027,6 +1027,28 @@ def phase_websocket(servers, opts, results):
         server.stop()
 
 
+SERVAL_ASYNC_FIXTURE = os.environ.get("SERVAL_ASYNC_FIXTURE_PATH", "build/tests/fixtures/libasync.so")
+
+
+def phase_longpoll(servers, opts, results):
+    """Long poll (issue 15): opts.idle_conns parked async requests on Serval's async fixture in a
+    worker process; added RSS (server + worker) and added threads (none per request)."""
+    log(f"== Long poll: {opts.idle_conns} parked async requests (Serval only)")
+    if not os.access(SERVAL_ASYNC_FIXTURE, os.R_OK):
+        results["problems"]["longpoll"] = f"{SERVAL_ASYNC_FIXTURE} not built"
+        log("  skipped: " + results["problems"]["longpoll"])
+        return
+    r = subprocess.run([sys.executable, os.path.join(HERE, "longpoll.py"), "--serval", os.path.abspath(SERVAL_BIN),
+                        "--fixture", os.path.abspath(SERVAL_ASYNC_FIXTURE), "--count", str(opts.idle_conns)],
+                       capture_output=True, text=True, timeout=900)
+    try:
+        row = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        row = {"error": (r.stdout + r.stderr)[-300:]}
+    results["longpoll"] = row
+    log(f"  serval: {row}")
+
+
 def phase_drop(servers, opts, results):
     log("== drop a new bundle / WAR into webapps/ -> first 200 (whole machine)")
     for s in servers:
@@ -1532,7 +1554,7 @@ def parse_args(argv):
                         "hello-isolated (the same in a worker process; Serval only)")
     p.add_argument("--placements", default="pinned,whole",
                    help="pinned (server on core 1, wrk on core 0), whole (defaults, unpinned)")
-    p.add_argument("--phases", default="load,startup,idle,websocket,drop,redeploy,sessions",
+    p.add_argument("--phases", default="load,startup,idle,websocket,longpoll,drop,redeploy,sessions",
                    help="which parts to run: load, startup (cold start + idle RSS), idle (10k idle "
                         "connections), websocket (echo at 128/1024 connections + 10k idle WebSockets), "
                         "drop (drop-to-first-200), redeploy (failed requests while an app is replaced), "
@@ -1624,7 +1646,7 @@ def main(argv):
         + (f" ({v['serval_build_type']} build)" if "serval_build_type" in v else ""),
     }
     results = {"meta": meta, "runs": [], "summary": [], "rss_kib": {}, "startup": {}, "idle_conns": {},
-               "drop": {}, "redeploy": {}, "websocket": {}, "problems": {},
+               "drop": {}, "redeploy": {}, "websocket": {}, "longpoll": {}, "problems": {},
                "sessions": {"runs": [], "summary": [], "kill": {}, "problems": {}}}
     if "load" in opts.phases:
         phase_load(servers, opts, results)
@@ -1634,6 +1656,8 @@ def main(argv):
         phase_idle_conns(servers, opts, results)
     if "websocket" in opts.phases:
         phase_websocket(servers, opts, results)
+    if "longpoll" in opts.phases and any(s.name == "serval" for s in servers):
+        phase_longpoll(servers, opts, results)
     if "drop" in opts.phases:
         phase_drop(servers, opts, results)
     if "redeploy" in opts.phases:

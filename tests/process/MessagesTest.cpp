@@ -2,6 +2,7 @@
 // server sends decodes exactly; what a worker sends is refused unless it is well formed.
 #include "process/Messages.h"
 
+#include "process/ReadyMessage.h"
 #include "process/Wire.h"
 #include "process/WorkerSpec.h"
 
@@ -171,4 +172,50 @@ TEST(MessagesTest, SpecCarriesTheHostsSessionStore)
     ASSERT_EQ(unknownStore[kindAt - 1], '\1');
     unknownStore[kindAt] = '\7';
     EXPECT_FALSE(WorkerSpec::decode(unknownStore));
+}
+
+TEST(MessagesTest, ReadyMessageCarriesTheCodeDeclarationsAndRefusesAnythingElse)
+{
+    ReadyMessage ready;
+    ready.loaded = "libshop.so (ABI 1.1)";
+    config::ServletDef items;
+    items.name = "items";
+    items.className = "shop.Items";
+    items.loadOnStartup = 3;
+    ready.declarations.servlets = {items};
+    ready.declarations.servletMappings = {{"items", {"/items/*", ""}, 0}};
+    ready.declarations.filters = {{"stamp", "shop.Stamp", {}, 0}};
+    config::FilterMappingDef stamp;
+    stamp.filterName = "stamp";
+    stamp.urlPatterns = {"/docs/*"};
+    stamp.servletNames = {"*"};
+    stamp.onError = true;
+    ready.declarations.filterMappings = {stamp};
+    ready.declarations.listeners = {"shop.Counter"};
+    std::string bytes = ready.encode();
+
+    auto decoded = ReadyMessage::decode(bytes);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->loaded, ready.loaded);
+    const config::WebAppConfig& d = decoded->declarations;
+    ASSERT_EQ(d.servlets.size(), 1u);
+    EXPECT_EQ(d.servlets[0].className, "shop.Items");
+    EXPECT_EQ(d.servlets[0].loadOnStartup, 3);
+    ASSERT_EQ(d.servletMappings.size(), 1u);
+    EXPECT_EQ(d.servletMappings[0].urlPatterns, (std::vector<std::string>{"/items/*", ""}));
+    ASSERT_EQ(d.filterMappings.size(), 1u);
+    EXPECT_EQ(d.filterMappings[0].servletNames, std::vector<std::string>{"*"});
+    EXPECT_TRUE(d.filterMappings[0].onRequest);
+    EXPECT_TRUE(d.filterMappings[0].onError);
+    EXPECT_EQ(d.listeners, std::vector<std::string>{"shop.Counter"});
+
+    // From a worker, so hostile: every truncation, a trailing byte and an absurd count fail.
+    for (size_t cut = 0; cut < bytes.size(); ++cut)
+        EXPECT_FALSE(ReadyMessage::decode(bytes.substr(0, cut))) << cut;
+    EXPECT_FALSE(ReadyMessage::decode(bytes + "x"));
+    std::string huge;
+    WireWriter w(huge);
+    w.text("lib");
+    w.u32(0xffffffffu); // servlets
+    EXPECT_FALSE(ReadyMessage::decode(huge));
 }

@@ -180,6 +180,7 @@ TEST_F(WorkerGroupTest, APoisonGetIsReplayedOnceThenAnswered502WithTheCrash)
     EXPECT_EQ(record->request, "GET /faults/segv");
     EXPECT_NE(record->summary.find("serval_fixture_null_write"), std::string::npos) << record->summary;
     EXPECT_NE(record->summary.find("Faults.cpp:"), std::string::npos) << record->summary;
+    EXPECT_EQ(record->function.rfind("serval_fixture_null_write", 0), 0u) << record->function;
     EXPECT_NE(record->backtrace.find("libfaults.so+0x"), std::string::npos) << record->backtrace;
 }
 

@@ -12,8 +12,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <memory>
 #include <poll.h>
 #include <sys/mman.h>
+#include <vector>
 
 using namespace serval;
 using namespace serval::process;
@@ -145,6 +147,15 @@ protected:
         });
     }
 
+    /// A fake worker that outlives the lane (TearDown() destroys the lane, which unwatches
+    /// every channel it holds, before the fixture's members go).
+    FakeWorker& worker(uint32_t id)
+    {
+        workers.push_back(std::make_unique<FakeWorker>(id));
+        return *workers.back();
+    }
+
+    std::vector<std::unique_ptr<FakeWorker>> workers;
     TestLoop loop;
     FakeEvents events;
     std::unique_ptr<WorkerLane> lane;
@@ -154,7 +165,7 @@ protected:
 
 TEST_F(WorkerLaneTest, ForwardsARequestAndDeliversItsResponse)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/shop/x");
     RecordingOwner owner(lane.get());
@@ -178,7 +189,7 @@ TEST_F(WorkerLaneTest, ForwardsARequestAndDeliversItsResponse)
 
 TEST_F(WorkerLaneTest, SendsABodyWithinTheStreamsCredit)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/up", "POST", std::string(kStreamWindow + 40000, 'b'));
     RecordingOwner owner(lane.get());
@@ -208,8 +219,8 @@ TEST_F(WorkerLaneTest, SendsABodyWithinTheStreamsCredit)
 
 TEST_F(WorkerLaneTest, ReplaysAnIdempotentRequestOnceAndThenFailsIt)
 {
-    FakeWorker first(1);
-    FakeWorker second(2);
+    FakeWorker& first = worker(1);
+    FakeWorker& second = worker(2);
     attach(first);
     http::HttpRequest request = get("/poison");
     RecordingOwner owner(lane.get());
@@ -237,7 +248,7 @@ TEST_F(WorkerLaneTest, ReplaysAnIdempotentRequestOnceAndThenFailsIt)
 
 TEST_F(WorkerLaneTest, NeverReplaysAPostOrAStartedResponse)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest post = get("/order", "POST", "x=1");
     http::HttpRequest started = get("/stream");
@@ -290,7 +301,7 @@ TEST_F(WorkerLaneTest, AQuarantinedGroupRefusesAtOnce)
 
 TEST_F(WorkerLaneTest, RetiringReportsDrainedWhenTheLastRequestEnds)
 {
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/x");
     RecordingOwner owner(lane.get());
@@ -315,7 +326,7 @@ TEST_F(WorkerLaneTest, ARequestPastItsDeadlineGets504AndIsCancelled)
         lane = std::make_unique<WorkerLane>(loop, events, std::chrono::milliseconds(10));
         return 0;
     });
-    FakeWorker w(1);
+    FakeWorker& w = worker(1);
     attach(w);
     http::HttpRequest request = get("/hang");
     RecordingOwner owner(lane.get());
@@ -387,7 +398,7 @@ TEST_F(WorkerLaneTest, AHostileWorkerIsReportedNeverBelieved)
     for (const Case& c : cases) {
         SCOPED_TRACE(c.name);
         events.corrupt.clear();
-        FakeWorker w(id);
+        FakeWorker& w = worker(id);
         attach(w);
         http::HttpRequest request = get("/x", "POST"); // not replayed: it fails at detach()
         RecordingOwner owner;                          // consumes nothing: the window stays shut
@@ -407,4 +418,64 @@ TEST_F(WorkerLaneTest, AHostileWorkerIsReportedNeverBelieved)
         EXPECT_TRUE(owner.failed);
         ++id;
     }
+}
+
+/// Issue 15: a stream whose app went async (a long poll) waits past requestTimeout, and a crash
+/// fails it with 502 instead of replaying a request the app has already acted on.
+TEST_F(WorkerLaneTest, AnAsyncStreamHasNoDeadlineAndIsNeverReplayed)
+{
+    FakeWorker& w = worker(1);
+    attach(w);
+    http::HttpRequest poll = get("/poll");
+    http::HttpRequest marker = get("/marker");
+    RecordingOwner parked(lane.get());
+    RecordingOwner answered(lane.get());
+    submit(parked, poll);
+    submit(answered, marker);
+    RecordHeader first, second;
+    std::string payload;
+    ASSERT_TRUE(w.next(first, payload));
+    ASSERT_TRUE(w.next(second, payload));
+    w.send(RecordType::AsyncStarted, 0, first.stream, {});
+    w.respond(second.stream, 200, "ok"); // read after AsyncStarted: in ring order
+    ASSERT_TRUE(answered.wait());
+    loop.call([&] {
+        lane->expire(std::chrono::steady_clock::now() + std::chrono::hours(1));
+        return 0;
+    });
+    EXPECT_FALSE(parked.done) << "no requestTimeout for an async request";
+    EXPECT_TRUE(events.timedOut.empty());
+    loop.call([&] {
+        lane->detach(1, "c-1");
+        return 0;
+    });
+    ASSERT_TRUE(parked.wait());
+    EXPECT_EQ(parked.status, 502);
+    EXPECT_EQ(parked.failure.crashId, "c-1");
+    EXPECT_EQ(events.replays, 0);
+}
+
+/// A second AsyncStarted, or one after the head, is a lie: the channel is corrupt.
+TEST_F(WorkerLaneTest, AnAsyncStartAfterTheHeadIsCorrupt)
+{
+    FakeWorker& w = worker(1);
+    attach(w);
+    http::HttpRequest request = get("/late");
+    RecordingOwner owner(lane.get());
+    submit(owner, request);
+    RecordHeader header;
+    std::string payload;
+    ASSERT_TRUE(w.next(header, payload));
+    http::HttpResponse response;
+    std::string head;
+    encodeResponseHead(response, -1, head);
+    w.send(RecordType::ResponseHead, 0, header.stream, head);
+    w.send(RecordType::AsyncStarted, 0, header.stream, {});
+    EXPECT_TRUE(eventually([&] { return !events.corruption().empty(); }));
+    EXPECT_EQ(events.corruption(), "an async start after the response head, or a second one");
+    loop.call([&] { // the group kills the worker: the request fails while its owner is here
+        lane->detach(1, "c-1");
+        return 0;
+    });
+    EXPECT_TRUE(owner.wait());
 }

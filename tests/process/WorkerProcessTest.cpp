@@ -122,9 +122,9 @@ TEST(WorkerProcessTest, StartsServesAndDrains)
     TempDir base;
     auto started = std::chrono::steady_clock::now();
     auto worker = WorkerProcess::spawn(specFor(faultsApp(base)), options());
-    util::Expected<std::string> ready = worker->waitReady(std::chrono::seconds(10));
+    util::Expected<ReadyMessage> ready = worker->waitReady(std::chrono::seconds(10));
     ASSERT_TRUE(ready) << ready.error();
-    EXPECT_NE(ready->find("libfaults.so"), std::string::npos) << *ready;
+    EXPECT_NE(ready->loaded.find("libfaults.so"), std::string::npos) << ready->loaded;
     auto took =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     RecordProperty("spawnToReadyMs", std::to_string(took.count()));
@@ -153,7 +153,7 @@ TEST(WorkerProcessTest, AFailingStartIsOneLine)
     base.write("app/WEB-INF/web.xml", "<web-app><servlet><servlet-name>f</servlet-name>"
                                       "<servlet-class>no.Such</servlet-class></servlet></web-app>");
     auto worker = WorkerProcess::spawn(specFor(docBase), options());
-    util::Expected<std::string> ready = worker->waitReady(std::chrono::seconds(10));
+    util::Expected<ReadyMessage> ready = worker->waitReady(std::chrono::seconds(10));
     ASSERT_FALSE(ready);
     EXPECT_NE(ready.error().find("no.Such"), std::string::npos) << ready.error();
 }

@@ -193,6 +193,7 @@ TEST(RegistryTest, CrashRecordsNewestFirstAndTrimmed)
         c.signal = "SIGSEGV";
         c.summary = "SIGSEGV in f()";
         c.backtrace = "#0 f\n#1 g";
+        c.function = "f()";
         registry.addCrash(c);
     }
     auto shop = registry.crashes("localhost", "/shop", 1000);
@@ -200,6 +201,7 @@ TEST(RegistryTest, CrashRecordsNewestFirstAndTrimmed)
     ASSERT_FALSE(shop.empty());
     EXPECT_EQ(shop.front().crashId, "c-" + std::to_string(Registry::kCrashesKept + 4));
     EXPECT_EQ(shop.front().backtrace, "#0 f\n#1 g");
+    EXPECT_EQ(shop.front().function, "f()");
     EXPECT_EQ(registry.crashes("", "", 3).size(), 3u);
     auto found = registry.findCrash("c-1");
     ASSERT_TRUE(found);

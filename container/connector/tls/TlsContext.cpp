@@ -179,11 +179,38 @@ util::Expected<LoadedPair> loadPair(const config::CertificateConfig& config)
     return pair;
 }
 
+/// The SSL ex_data slot that says whether a connection may choose h2 (TlsContext::newTransport
+/// sets it from setOfferHttp2()); read by selectProtocol() whichever context SNI picked.
+int offerHttp2Index() noexcept
+{
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+/// ALPN (RFC 7301), during the handshake on the loop thread: h2 when the client offers it and the
+/// connector speaks it, else http/1.1; a client that offers neither gets no ALPN answer and
+/// speaks HTTP/1.1 (the RFC's "no_application_protocol" alert would only refuse old clients).
+int selectProtocol(SSL* ssl, const unsigned char** out, unsigned char* outLength, const unsigned char* in,
+                   unsigned int inLength, void*) noexcept
+{
+    static const unsigned char kH2AndHttp11[] = "\x02h2\x08http/1.1";
+    static const unsigned char kHttp11[] = "\x08http/1.1";
+    const bool h2 = SSL_get_ex_data(ssl, offerHttp2Index()) != nullptr;
+    const unsigned char* ours = h2 ? kH2AndHttp11 : kHttp11;
+    const unsigned int oursLength = h2 ? sizeof kH2AndHttp11 - 1 : sizeof kHttp11 - 1;
+    unsigned char* chosen = nullptr;
+    if (SSL_select_next_proto(&chosen, outLength, ours, oursLength, in, inLength) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 /// The protocol settings every context of a TLS connector shares (the base context's apply
 /// to each connection; the site contexts repeat them so that nothing depends on which of the
 /// two OpenSSL reads a setting from).
 bool configure(SSL_CTX* ctx)
 {
+    SSL_CTX_set_alpn_select_cb(ctx, &selectProtocol, nullptr);
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
@@ -391,7 +418,10 @@ std::unique_ptr<Transport> TlsContext::newTransport(int fd) const
         SSL_free(ssl);
         ssl = nullptr;
     }
-    if (ssl != nullptr) SSL_set_accept_state(ssl);
+    if (ssl != nullptr) {
+        SSL_set_accept_state(ssl);
+        if (_offerHttp2) SSL_set_ex_data(ssl, offerHttp2Index(), ssl); // any non-null pointer
+    }
     ERR_clear_error();
     return std::make_unique<TlsTransport>(ssl);
 }

@@ -67,6 +67,9 @@ public:
     /// Loop thread (the Connector's transport factory): a TlsTransport for an accepted socket.
     /// Never null: if OpenSSL cannot make a session, the transport fails every call.
     std::unique_ptr<Transport> newTransport(int fd) const;
+    /// Control thread, before the loops start: ALPN offers h2 besides http/1.1 (issue 16;
+    /// ConnectorConfig::http2). Off: ALPN answers http/1.1 only.
+    void setOfferHttp2(bool offer) noexcept { _offerHttp2 = offer; }
 
     /// Every <Certificate>, site by site (a site: the <Certificate>s with the same host names).
     std::vector<CertificateInfo> certificates() const;
@@ -90,6 +93,7 @@ private:
 
     std::mutex _reloadMutex; ///< one reloadChanged() at a time
     SSL_CTX* _base = nullptr;
+    bool _offerHttp2 = false;
     std::vector<std::unique_ptr<Site>> _sites;
     std::unordered_map<std::string, size_t> _exact;    ///< lower-case name -> site
     std::unordered_map<std::string, size_t> _wildcard; ///< "example.com" for "*.example.com"

@@ -149,4 +149,13 @@ bool TlsTransport::established() const noexcept
     return _ssl != nullptr && SSL_is_init_finished(_ssl);
 }
 
+std::string_view TlsTransport::applicationProtocol() const noexcept
+{
+    const unsigned char* protocol = nullptr;
+    unsigned int length = 0;
+    if (_ssl != nullptr) SSL_get0_alpn_selected(_ssl, &protocol, &length);
+    return protocol == nullptr ? std::string_view()
+                               : std::string_view(reinterpret_cast<const char*>(protocol), length);
+}
+
 } // namespace serval::connector::tls

@@ -36,6 +36,7 @@ public:
     /// (a read returns one record, so "fewer bytes than asked" does not mean "drained").
     bool hasBufferedInput() const noexcept override;
     bool established() const noexcept override;
+    std::string_view applicationProtocol() const noexcept override;
 
     SSL* ssl() const noexcept { return _ssl; }
 

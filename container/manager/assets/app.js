@@ -202,13 +202,20 @@
 
   // ---- applications -------------------------------------------------------------------------
 
+  const actionLabels = { 'restart-processes': 'Restart processes' };
+  function actionLabel(action) {
+    return actionLabels[action] || action[0].toUpperCase() + action.slice(1);
+  }
+
   async function runAction(action, app, after) {
-    const label = action[0].toUpperCase() + action.slice(1);
-    if (action === 'undeploy' || action === 'stop' || action === 'reload') {
+    const label = actionLabel(action);
+    if (action === 'undeploy' || action === 'stop' || action === 'reload' || action === 'restart-processes') {
       const texts = {
         undeploy: 'Undeploy ' + app.path + ' on ' + app.host + '? Its files are removed and it stops answering.',
         stop: 'Stop ' + app.path + ' on ' + app.host + '? It answers 503 until started again.',
         reload: 'Reload ' + app.path + ' on ' + app.host + '? In-flight requests finish first.',
+        'restart-processes': 'Replace the worker processes of ' + app.path + ' on ' + app.host +
+          '? Each new process is ready before the old one drains, so no request fails; a quarantine is lifted.',
       };
       if (!(await confirmAction(label + ' application', texts[action], label))) return;
     }
@@ -225,14 +232,15 @@
     if (!state.canAct) return [];
     const buttons = [];
     const mk = (action, cls) => el('button', {
-      type: 'button', class: 'btn small ' + cls, text: action[0].toUpperCase() + action.slice(1),
-      'aria-label': action[0].toUpperCase() + action.slice(1) + ' ' + app.path,
+      type: 'button', class: 'btn small ' + cls, text: actionLabel(action),
+      'aria-label': actionLabel(action) + ' ' + app.path,
       'data-action': action, 'data-path': app.path,
       onclick: () => runAction(action, app, after),
     });
     if (app.state === 'running') buttons.push(mk('stop', 'ghost'));
     else buttons.push(mk('start', 'ghost'));
     buttons.push(mk('reload', 'ghost'));
+    if (app.mode === 'process' && app.state === 'running') buttons.push(mk('restart-processes', 'ghost'));
     buttons.push(mk('undeploy', 'danger'));
     return buttons;
   }
@@ -343,6 +351,68 @@
         el('td', { class: 'num', text: fmt.bytes(s.bytes) }),
         el('td', { class: 'actions' }, state.canAct ? el('button', { type: 'button', class: 'btn small ghost', text: 'Invalidate',
           'aria-label': 'Invalidate session ' + s.id, onclick: () => invalidate('session ' + s.id + '…', { id: s.id }) }) : null)))))));
+  // An isolated app's worker processes (issue 11): state, one row per process, restarts by cause.
+  function processesCard(app) {
+    const iso = app.isolation;
+    if (app.mode !== 'process') {
+      return el('div', { class: 'card', id: 'app-processes' }, el('h2', { text: 'Processes' }),
+        el('p', { class: 'empty', text: 'Runs inside the server (isolation="none").' }));
+    }
+    if (!iso) {
+      return el('div', { class: 'card', id: 'app-processes' }, el('h2', { text: 'Processes' }),
+        el('p', { class: 'empty', text: 'Isolated; no worker processes while the application is ' + app.state + '.' }));
+    }
+    const restarts = Object.entries(iso.restarts || {}).map(([cause, n]) => cause + ' ' + fmt.int(n)).join(', ');
+    const stateBadge = iso.state === 'running' ? 'running' : iso.state === 'quarantined' ? 'failed' : 'deploying';
+    return el('div', { class: 'card', id: 'app-processes' }, el('h2', { text: 'Processes' }),
+      el('dl', { class: 'kv' },
+        el('dt', { text: 'Mode' }), el('dd', { text: 'process (' + iso.processes.length + ' worker' + (iso.processes.length === 1 ? '' : 's') + ')' }),
+        el('dt', { text: 'State' }), el('dd', { 'data-process-state': iso.state },
+          el('span', { class: 'badge ' + stateBadge, text: iso.state }), iso.reason ? el('span', { class: 'failure', text: ' ' + iso.reason }) : null),
+        el('dt', { text: 'Restarts' }), el('dd', { text: restarts || '–' }),
+        el('dt', { text: 'Crashes' }), el('dd', { text: fmt.int(iso.crashes) + ' (' + fmt.int(iso.replayed) + ' requests replayed, ' + fmt.int(iso.failedByCrash) + ' failed)' })),
+      iso.processes.length ? el('div', { class: 'table-wrap' }, el('table', { 'aria-label': 'Worker processes' },
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'PID' }), el('th', { scope: 'col', text: 'State' }),
+          el('th', { scope: 'col', class: 'num', text: 'Uptime' }), el('th', { scope: 'col', class: 'num', text: 'RSS' }),
+          el('th', { scope: 'col', class: 'num', text: 'Requests' }))),
+        el('tbody', {}, iso.processes.map((p) => el('tr', { 'data-pid': String(p.pid) },
+          el('td', { class: 'mono', text: String(p.pid) }), el('td', { text: p.state }),
+          el('td', { class: 'num', text: fmt.duration(p.uptimeSeconds) }), el('td', { class: 'num', text: fmt.bytes(p.residentBytes) }),
+          el('td', { class: 'num', text: fmt.int(p.requests) })))))) : null);
+  }
+
+  // The registry's crash records of an isolated app, newest first; each opens to its backtrace.
+  async function crashesCard(app) {
+    const card = el('div', { class: 'card', id: 'app-crashes' }, el('h2', { text: 'Crashes' }));
+    if (app.mode !== 'process') return null;
+    let data;
+    try { data = await api('GET', 'crashes?' + query({ host: app.host, path: app.path, limit: 50 })); } catch (e) {
+      card.append(el('p', { class: 'failure', text: e.message }));
+      return card;
+    }
+    if (!data.crashes.length) {
+      card.append(el('p', { class: 'empty', text: 'No crashes recorded.' }));
+      return card;
+    }
+    card.append(el('div', { class: 'crash-list' }, data.crashes.map((c) => {
+      const detail = el('pre', { class: 'mono crash-detail', text: 'Loading…' });
+      const item = el('details', { class: 'crash', 'data-crash': c.crashId },
+        el('summary', {},
+          el('span', { text: fmt.time(c.time) }), ' ',
+          el('span', { class: 'mono', text: c.crashId }), ' ',
+          el('span', {}, badge(c.cause === 'timeout' ? 'deploying' : 'failed'), ' ', c.cause === 'timeout' ? 'timeout' : (c.signal || '–')), ' ',
+          el('span', { class: 'mono crash-function', text: c.function || '??' })),
+        el('p', { class: 'crash-summary', text: c.summary }), detail);
+      item.addEventListener('toggle', async () => {
+        if (!item.open || item.dataset.loaded) return;
+        try {
+          const whole = await api('GET', 'crashes/' + encodeURIComponent(c.crashId));
+          item.dataset.loaded = '1';
+          detail.textContent = (whole.requests ? 'In flight:\n' + whole.requests + '\n\n' : '') + 'Backtrace:\n' + (whole.backtrace || '(none)');
+        } catch (e) { detail.textContent = e.message; }
+      });
+      return item;
+    })));
     return card;
   }
 
@@ -379,10 +449,22 @@
           app.listeners && app.listeners.length ? el('ul', {}, app.listeners.map((l) => el('li', { class: 'mono', text: l }))) : el('p', { class: 'empty', text: 'None.' })),
         el('div', { class: 'card' }, el('h2', { text: 'Context parameters' }),
           params2.length ? el('dl', { class: 'kv' }, params2.map(([k, v]) => [el('dt', { class: 'mono', text: k }), el('dd', { class: 'mono', text: v })])) : el('p', { class: 'empty', text: 'None.' }))),
+      processesCard(app),
       historyTable('Recent failures', app.recentFailures),
       historyTable('Deploy history', app.history));
     const sessions = await sessionsCard(app, () => showApp(params));
     body.insertBefore(sessions, body.children[1] || null);
+    const crashes = await crashesCard(app);
+    if (crashes) $('app-processes').after(crashes);
+    if (app.mode === 'process') {
+      // The processes change on their own (restarts, recycles): redraw that card every 2 s.
+      stopTimers();
+      state.timers.push(setInterval(async () => {
+        const card = $('app-processes');
+        if (!card) return;
+        try { card.replaceWith(processesCard(await api('GET', 'app?' + query({ host, path })))); } catch (e) { /* the next tick tries again */ }
+      }, 2000));
+    }
   }
 
   // ---- deploy -------------------------------------------------------------------------------

@@ -30,14 +30,14 @@
  * thread-safe unless it takes a request, response or chain handle: those belong to the one thread
  * running that request.
  *
- * Room to grow (append-only, each a minor version bump): each minor appends blocks to
- * serval_host_api_t after the last member of the one before, each under a "ABI 1.x: <block>"
- * comment. ABI 1.1: sdk helpers (multipart, security, code registration). ABI 1.2: sessions
- * (serval_session_t, request_session and session_*; the listener hooks
- * on_session_created/on_session_destroyed), then data sources, then async and WebSocket. An app
- * reaches a member of a later minor only after SERVAL_HAS_MEMBER says the host has it (for
- * sessions: SERVAL_HAS_MEMBER(host, serval_host_api_t, request_session)); the C++ layer
- * (serval/http.hpp) does that for you.
+ * Room to grow (append-only, each a minor version bump): ABI 1.1 appended the sdk helpers block
+ * (multipart, security, code registration) after the last ABI 1.0 member; ABI 1.2 appends, in
+ * this order, sessions (serval_session_t, request_session and session_*; the listener hooks
+ * on_session_created/on_session_destroyed), data sources, and async + WebSocket, each under a
+ * "ABI 1.2: <block>" comment. An app reaches a member of a later minor only after
+ * SERVAL_HAS_MEMBER says the host has it (for sessions: SERVAL_HAS_MEMBER(host,
+ * serval_host_api_t, request_session)); the C++ layer (serval/http.hpp, serval/websocket.hpp)
+ * does that for you.
  *
  * The SHA-256 of this file is recorded in abi.h.sha256 next to it, per ABI version; a test fails
  * when this file changes without a version bump.
@@ -86,6 +86,9 @@ typedef int32_t serval_status_t;
 #define SERVAL_MALFORMED 9        /* 1.1: the request body is not what its Content-Type says */
 #define SERVAL_TOO_LARGE 10       /* 1.1: over a configured limit (<multipart-config>) */
 #define SERVAL_UNAVAILABLE 11     /* 1.2: a store the call needs (sessions) is not answering */
+/* Codes 12-15 belong to the ABI 1.2 data-sources block. */
+#define SERVAL_ASYNC_ENDED 16     /* 1.2: the async response already ended (completed, client gone) */
+#define SERVAL_UPGRADE_REFUSED 17 /* 1.2: the WebSocket handshake was refused; the refusal is answered */
 
 /* Log levels for context_log. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_log_level_t;
@@ -210,6 +213,84 @@ typedef struct serval_cookie_t
     bool secure;
     serval_str_t same_site; /* "", "Lax", "Strict", "None" */
 } serval_cookie_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * ABI 1.2: async + WebSocket (types; the host functions are the last block of serval_host_api_t)
+ * ------------------------------------------------------------------------------------------- */
+
+/* 1.2: an async response: a request whose response outlives on_service (long poll, Server-Sent
+ * Events, waiting on another service). No thread is held while it waits.
+ * OWNERSHIP: host, reference-counted: request_start_async hands the app one reference;
+ * async_retain adds one, async_release drops one (each retain needs its release).
+ * LIFETIME: until the last reference is released; the request itself ends earlier or later
+ * (async_complete, the timeout, the client leaving). Calls after the request ended are harmless:
+ * writes are SERVAL_SEND_DROPPED, the rest SERVAL_ASYNC_ENDED.
+ * THREADS: every async_* function from any thread, concurrently. */
+typedef struct serval_async_t serval_async_t;
+
+/* 1.2: one WebSocket connection (RFC 6455).
+ * OWNERSHIP: host, reference-counted: the host holds one reference from on_open until on_close
+ * has returned; an app that keeps the handle past a hook (to send from other threads) takes its
+ * own with websocket_retain and drops it with websocket_release.
+ * LIFETIME: until the last reference is released; sends after the close are SERVAL_SEND_DROPPED.
+ * THREADS: every websocket_* function from any thread, concurrently. */
+typedef struct serval_websocket_t serval_websocket_t;
+
+/* 1.2: what a queued write became (uWebSockets' SUCCESS / BACKPRESSURE / DROPPED): the results of
+ * async_write, websocket_send and websocket_ping, a set of its own (not serval_status_t).
+ * OWNERSHIP: plain values. LIFETIME: n/a. */
+typedef int32_t serval_send_status_t;
+#define SERVAL_SEND_OK 0           /* queued; the buffered amount is below the high-water mark */
+#define SERVAL_SEND_BACKPRESSURE 1 /* queued, above the high-water mark: wait for on_writable */
+#define SERVAL_SEND_DROPPED 2      /* not queued: over the hard limit, or the connection ended */
+
+/* 1.2: hooks of one async request; a NULL hook is skipped. The `async` a hook receives is valid
+ * during the call only (keep the reference request_start_async gave).
+ * THREADS: the connection's I/O thread (in an isolated app: the worker's I/O thread); hooks must
+ * not block (hand work to another thread). OWNERSHIP: app (usually static const); the host copies
+ * the struct (struct_size bytes) at request_start_async. LIFETIME: the copy lasts until
+ * on_async_release returned; user_data must stay valid until then. */
+typedef struct serval_async_listener_t
+{
+    uint32_t struct_size; /* sizeof(serval_async_listener_t) as the app was built */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    /* The timeout passed before async_complete. The app may still write and complete now; if it
+     * does not, the host completes it: 503 when nothing was written yet, else the body ends. */
+    void (*on_async_timeout)(void* user_data, serval_async_t* async);
+    /* The client left (or a write passed the hard limit) before async_complete: stop producing. */
+    void (*on_async_close)(void* user_data, serval_async_t* async);
+    /* Last call for this request, once the request ended and the app released every reference:
+     * user_data may be freed. */
+    void (*on_async_release)(void* user_data);
+} serval_async_listener_t;
+
+/* 1.2: a WebSocket endpoint (Jakarta WebSocket's Endpoint); a NULL hook is skipped.
+ * THREADS: every hook of one connection on its I/O thread, one at a time (in an isolated app:
+ * the worker's I/O thread); none may block. OWNERSHIP: app (usually static const); the host
+ * copies the struct (struct_size bytes) at request_upgrade_websocket. LIFETIME: user_data must
+ * stay valid until on_close has returned for every connection accepted with it. */
+typedef struct serval_websocket_endpoint_t
+{
+    uint32_t struct_size; /* sizeof(serval_websocket_endpoint_t) as the app was built */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    /* The 101 was written: the connection is open. */
+    void (*on_open)(void* user_data, serval_websocket_t* socket);
+    /* A whole message, or with the websocket.partialMessages init-param a piece of one (last is
+     * true on the final piece). Text is valid UTF-8. `data` is host memory valid during the call. */
+    void (*on_message)(void* user_data, serval_websocket_t* socket, serval_str_t data, bool binary,
+                       bool last);
+    /* After a send returned SERVAL_SEND_BACKPRESSURE: the queue has drained to half the mark. */
+    void (*on_writable)(void* user_data, serval_websocket_t* socket);
+    /* The connection is being failed with `code` (1002 protocol error, 1007 bad UTF-8, 1009 too
+     * big, 1001 idle timeout); on_close follows. `reason` is valid during the call. */
+    void (*on_error)(void* user_data, serval_websocket_t* socket, uint16_t code, serval_str_t reason);
+    /* Last hook for this connection: `code` is the client's (1005: it gave none), 1006 (the
+     * connection dropped) or 1011 (an isolated app's worker died). The host's reference ends
+     * when it returns. `reason` is valid during the call. */
+    void (*on_close)(void* user_data, serval_websocket_t* socket, uint16_t code, serval_str_t reason);
+} serval_websocket_endpoint_t;
 
 /* ---------------------------------------------------------------------------------------------
  * The host function table
@@ -419,6 +500,53 @@ typedef struct serval_host_api_t
      * Call it at login (against session fixation). SERVAL_INVALID_ARGUMENT inside a listener
      * hook, or after the response head was sent (the client could not learn the new id). */
     serval_status_t (*session_change_id)(serval_session_t* session);
+
+    /* (ABI 1.2: the data-sources block goes here, between sessions and async + WebSocket.) */
+
+    /* ---- ABI 1.2: async + WebSocket ---- */
+    /* In on_service, on its thread: the response outlives the hook; when on_service returns the
+     * request parks (no thread is held) until async_complete, the timeout or the client leaving.
+     * timeout_ms 0: no timeout. `listener` may be NULL (copied; see serval_async_listener_t).
+     * Status and headers set on the response before this call are kept. *out gets one
+     * reference. SERVAL_UNSUPPORTED if this request cannot go async (an error dispatch). */
+    serval_status_t (*request_start_async)(serval_request_t* request, uint32_t timeout_ms,
+                                           const serval_async_listener_t* listener, void* user_data,
+                                           serval_async_t** out);
+    /* Before the first body byte is queued. SERVAL_COMMITTED once the head went out,
+     * SERVAL_ASYNC_ENDED after the end. Header values as response_set_header. */
+    serval_status_t (*async_set_status)(serval_async_t* async, int32_t status);
+    serval_status_t (*async_set_header)(serval_async_t* async, serval_str_t name, serval_str_t value);
+    /* Queues body bytes (copied; the head goes first). An empty write sends the head now (an
+     * event stream with no event yet). Never blocks. */
+    serval_send_status_t (*async_write)(serval_async_t* async, serval_str_t bytes);
+    /* Once: ends the response. SERVAL_ASYNC_ENDED if it had already ended. */
+    serval_status_t (*async_complete)(serval_async_t* async);
+    /* Bytes queued and not yet taken by the client's connection (framing included). */
+    size_t (*async_buffered_amount)(serval_async_t* async);
+    void (*async_retain)(serval_async_t* async);
+    void (*async_release)(serval_async_t* async);
+
+    /* In on_service, after the filter chain ran (authentication filters applied): checks the
+     * handshake against the servlet's websocket.* init-params (origins, subprotocols, limits,
+     * permessage-deflate) and answers 101, handing the connection to `endpoint` once it is
+     * written (copied; see serval_websocket_endpoint_t); or answers the refusal (400, 403, 426)
+     * and returns SERVAL_UPGRADE_REFUSED. */
+    serval_status_t (*request_upgrade_websocket)(serval_request_t* request,
+                                                 const serval_websocket_endpoint_t* endpoint,
+                                                 void* user_data);
+    /* Copies `data` into a text (binary false; must be valid UTF-8) or binary message. */
+    serval_send_status_t (*websocket_send)(serval_websocket_t* socket, serval_str_t data, bool binary);
+    /* A ping (payload at most 125 bytes, else SERVAL_SEND_DROPPED). */
+    serval_send_status_t (*websocket_ping)(serval_websocket_t* socket, serval_str_t payload);
+    /* Starts the close handshake (1000, 1001, 1008, 1011, 3000-4999; reason at most 123 bytes);
+     * on_close follows. SERVAL_INVALID_ARGUMENT for another code, SERVAL_ASYNC_ENDED if closing. */
+    serval_status_t (*websocket_close)(serval_websocket_t* socket, uint16_t code, serval_str_t reason);
+    /* Bytes queued and not yet taken by the client's connection (framing included). */
+    size_t (*websocket_buffered_amount)(serval_websocket_t* socket);
+    /* The subprotocol chosen at the handshake (empty if none); valid while the handle is. */
+    serval_str_t (*websocket_subprotocol)(serval_websocket_t* socket);
+    void (*websocket_retain)(serval_websocket_t* socket);
+    void (*websocket_release)(serval_websocket_t* socket);
 } serval_host_api_t;
 
 /* ---------------------------------------------------------------------------------------------

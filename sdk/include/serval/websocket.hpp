@@ -1,5 +1,5 @@
 // serval/websocket.hpp: async responses, Server-Sent Events and WebSocket endpoints for C++ apps,
-// over the ABI 1.1 "async + WebSocket" block of serval/abi.h (issue 15). Header-only, like
+// over the ABI 1.2 "async + WebSocket" block of serval/abi.h (issue 15). Header-only, like
 // servlet.hpp.
 //
 //   class Chat : public serval::WebSocketServlet {           // map it in web.xml like any servlet
@@ -20,11 +20,12 @@
 
 #include "serval/servlet.hpp"
 
-#if SERVAL_ABI_MINOR < 1
-#error "serval/websocket.hpp needs serval/abi.h 1.1 (the async + WebSocket block)"
+#if SERVAL_ABI_MINOR < 2
+#error "serval/websocket.hpp needs serval/abi.h 1.2 (the async + WebSocket block)"
 #endif
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -40,7 +41,7 @@ enum class SendStatus
 
 namespace detail {
 
-/// The 1.1 block is there (the host is 1.1 or newer). The data plane answers Dropped/false
+/// The 1.2 block is there (the host is 1.2 or newer). The data plane answers Dropped/false
 /// without it; Async::start and acceptWebSocket throw (they run in on_service).
 inline bool hasAsyncApi() noexcept
 {
@@ -49,22 +50,51 @@ inline bool hasAsyncApi() noexcept
 
 } // namespace detail
 
+class Async;
+
+/// What an async request's app hears (Servlet's AsyncListener). Both run on the connection's
+/// I/O thread (an isolated app's: the worker's) and must not block; an exception is caught at
+/// the boundary (the host then completes the request itself).
+struct AsyncHooks
+{
+    /// The timeout passed before complete(): write and complete now, or the host answers 503
+    /// (nothing written yet) or ends the body.
+    std::function<void(const Async&)> onTimeout;
+    /// The client left before complete(): stop producing.
+    std::function<void(const Async&)> onClose;
+};
+
 /// An async response (Servlet's AsyncContext): copyable, any thread. The last copy releases
 /// the host's handle; the request itself ends with complete(), the timeout, or the client.
 class Async
 {
 public:
-    /// In on_service: the response outlives the hook. Throws serval::Error if the host lacks
-    /// ABI 1.1 or refuses (not inside on_service).
-    static Async start(Request& request, std::chrono::milliseconds timeout)
+    /// In on_service: the response outlives the hook (no thread is held while it waits);
+    /// timeout zero: none. Throws serval::Error if the host lacks ABI 1.2 or refuses (not
+    /// inside on_service, an error dispatch).
+    static Async start(Request& request, std::chrono::milliseconds timeout, AsyncHooks hooks = {})
     {
         if (!detail::hasAsyncApi())
-            throw Error(SERVAL_UNSUPPORTED, "this host has no async requests (ABI 1.0)");
+            throw Error(SERVAL_UNSUPPORTED,
+                        "this host has no async requests (ABI 1.2 needed, the host is older)");
+        const bool listen = hooks.onTimeout || hooks.onClose;
+        AsyncHooks* owned = listen ? new AsyncHooks(std::move(hooks)) : nullptr;
         serval_async_t* handle = nullptr;
-        serval_status_t s = detail::host().request_start_async(
-            request.handle(), static_cast<uint32_t>(timeout.count()), nullptr, nullptr, &handle);
-        if (s != SERVAL_OK) throw Error(s, "request_start_async failed");
+        serval_status_t s =
+            detail::host().request_start_async(request.handle(), static_cast<uint32_t>(timeout.count()),
+                                               listen ? &listener() : nullptr, owned, &handle);
+        if (s != SERVAL_OK) {
+            delete owned; // the host copies the listener only when it succeeds
+            throw Error(s, "request_start_async failed");
+        }
         return Async(handle);
+    }
+    /// Wraps a handle the host passed to a hook (valid during the call): takes a reference.
+    static Async borrowed(serval_async_t* handle) noexcept
+    {
+        Async a(handle);
+        a.retain();
+        return a;
     }
 
     Async(const Async& other) noexcept : _handle(other._handle) { retain(); }
@@ -91,10 +121,41 @@ public:
         return static_cast<SendStatus>(detail::host().async_write(_handle, detail::str(bytes)));
     }
     bool complete() const noexcept { return detail::host().async_complete(_handle) == SERVAL_OK; }
+    /// The same request (copies of one handle).
+    bool operator==(const Async& other) const noexcept { return _handle == other._handle; }
     size_t bufferedAmount() const noexcept { return detail::host().async_buffered_amount(_handle); }
 
 private:
     explicit Async(serval_async_t* handle) noexcept : _handle(handle) {}
+    template <typename F> static void guarded(F&& body) noexcept
+    {
+        try {
+            body();
+        } catch (...) { // never unwinds into the host: it completes the request itself
+        }
+    }
+    static const serval_async_listener_t& listener() noexcept
+    {
+        static const serval_async_listener_t l = {
+            sizeof(serval_async_listener_t),
+            SERVAL_ABI_MAJOR,
+            SERVAL_ABI_MINOR,
+            [](void* hooks, serval_async_t* a) {
+                guarded([&] {
+                    auto& h = *static_cast<AsyncHooks*>(hooks);
+                    if (h.onTimeout) h.onTimeout(borrowed(a));
+                });
+            },
+            [](void* hooks, serval_async_t* a) {
+                guarded([&] {
+                    auto& h = *static_cast<AsyncHooks*>(hooks);
+                    if (h.onClose) h.onClose(borrowed(a));
+                });
+            },
+            [](void* hooks) { delete static_cast<AsyncHooks*>(hooks); },
+        };
+        return l;
+    }
     void retain() noexcept
     {
         if (_handle != nullptr) detail::host().async_retain(_handle);
@@ -108,11 +169,12 @@ class EventStream
 public:
     /// In on_service: the stream's head goes out now; `lastEventId` is what the client
     /// resumes from (empty on a first connection).
-    static EventStream start(Request& request, Response& response, std::chrono::milliseconds timeout)
+    static EventStream start(Request& request, Response& response, std::chrono::milliseconds timeout,
+                             AsyncHooks hooks = {})
     {
         response.setHeader("Content-Type", "text/event-stream; charset=utf-8");
         response.setHeader("Cache-Control", "no-cache");
-        EventStream stream(Async::start(request, timeout));
+        EventStream stream(Async::start(request, timeout, std::move(hooks)));
         stream._async.write({});
         return stream;
     }
@@ -148,6 +210,7 @@ public:
     }
     SendStatus heartbeat() const { return _async.write(": heartbeat\n\n"); }
     bool complete() const noexcept { return _async.complete(); }
+    bool operator==(const EventStream& other) const noexcept { return _async == other._async; }
 
 private:
     explicit EventStream(Async async) : _async(std::move(async)) {}
@@ -191,6 +254,8 @@ public:
         return detail::host().websocket_close(_handle, code, detail::str(reason)) == SERVAL_OK;
     }
     size_t bufferedAmount() const noexcept { return detail::host().websocket_buffered_amount(_handle); }
+    /// The same connection (every hook of one connection gets the same handle).
+    bool operator==(const WebSocket& other) const noexcept { return _handle == other._handle; }
     std::string_view subprotocol() const noexcept
     {
         serval_str_t s = detail::host().websocket_subprotocol(_handle);
@@ -219,10 +284,11 @@ public:
         (void)reason;
     }
 
-protected:
+    /// The handshake (the Context's filters have run): 101 and onOpen, or the refusal.
     void doGet(Request& request, Response&) override
     {
-        if (!detail::hasAsyncApi()) throw Error(SERVAL_UNSUPPORTED, "this host has no WebSocket (ABI 1.0)");
+        if (!detail::hasAsyncApi())
+            throw Error(SERVAL_UNSUPPORTED, "this host has no WebSocket (ABI 1.2 needed, the host is older)");
         detail::host().request_upgrade_websocket(request.handle(), &endpoint(), this);
     }
 

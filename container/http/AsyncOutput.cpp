@@ -1,8 +1,6 @@
-#include "connector/AsyncOutput.h"
+#include "http/AsyncOutput.h"
 
-#include "connector/Connection.h"
-
-namespace serval::connector {
+namespace serval::http {
 
 bool AsyncOutput::setStatus(int status)
 {
@@ -107,7 +105,7 @@ void AsyncOutput::schedule()
 void AsyncOutput::run() noexcept
 {
     std::shared_ptr<AsyncOutput> self;
-    Connection* connection;
+    AsyncOwner* connection;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         _posted = false;
@@ -182,4 +180,4 @@ void AsyncOutput::detach(bool completed)
     if (gone) gone();
 }
 
-} // namespace serval::connector
+} // namespace serval::http

@@ -11,27 +11,38 @@
 #include <string>
 #include <vector>
 
-namespace serval::connector {
+namespace serval::http {
 
-class Connection;
+/// Who an AsyncOutput wakes on its loop thread when something was queued: the HTTP/1.1
+/// connection (connector::Connection) or an HTTP/2 stream (http2::Http2Stream).
+/// OWNERSHIP: the owner outlives its AsyncOutput's attachment (it detach()es before it goes).
+class AsyncOwner
+{
+public:
+    /// Loop thread: a write or complete() was queued (the AsyncOutput's posted task ran).
+    virtual void onAsyncReady() noexcept = 0;
 
-/// The connector's http::AsyncResponse: an any-thread queue in front of one suspended
-/// exchange. Writers append under the mutex and post this object (a LoopTask, at most once
-/// in the queue) to the connection's loop; the loop moves what is queued into the exchange's
-/// response (take()) and writes it while the connection is parked.
+protected:
+    ~AsyncOwner() = default;
+};
+
+/// The connector's http::AsyncResponse (HTTP/1.1 and HTTP/2 alike): an any-thread queue in front of one
+/// suspended exchange. Writers append under the mutex and post this object (a LoopTask, at most once in the
+/// queue) to the connection's loop; the loop moves what is queued into the exchange's response (take()) and
+/// writes it while the connection is parked.
 ///
-/// OWNERSHIP: shared (enable_shared_from_this): the Connection holds one reference until the
-/// exchange ends (detach()), the application the others, and a posted task holds one while it
-/// waits in the loop's queue, so the object lives until the last of them lets go.
-/// THREADS: the AsyncResponse calls from any thread; take(), progress() and detach() on the loop
-/// thread only, by the Connection. `_connection` is read under the mutex and cleared only on
-/// the loop thread, so a posted task never reaches a connection that moved on.
+/// OWNERSHIP: shared (enable_shared_from_this): the owner (Connection or Http2Stream) holds one reference
+/// until the exchange ends (detach()), the application the others, and a posted task holds one while it waits
+/// in the loop's queue, so the object lives until the last of them lets go. THREADS: the AsyncResponse calls
+/// from any thread; take(), progress() and detach() on the loop thread only, by the owner. `_connection` is
+/// read under the mutex and cleared only on the loop thread, so a posted task never reaches a connection that
+/// moved on.
 class AsyncOutput final : public http::AsyncResponse,
                           public http::LoopTask,
                           public std::enable_shared_from_this<AsyncOutput>
 {
 public:
-    AsyncOutput(Connection& connection, http::Loop& loop) noexcept : _connection(&connection), _loop(loop) {}
+    AsyncOutput(AsyncOwner& owner, http::Loop& loop) noexcept : _connection(&owner), _loop(loop) {}
 
     // http::AsyncResponse
     bool setStatus(int status) override;
@@ -77,7 +88,7 @@ private:
     void schedule();
 
     mutable std::mutex _mutex;
-    Connection* _connection; ///< nullptr once detached
+    AsyncOwner* _connection; ///< nullptr once detached
     http::Loop& _loop;
     bool _posted = false;
     std::shared_ptr<AsyncOutput> _postedSelf; ///< keeps this alive while posted
@@ -97,4 +108,4 @@ private:
     std::function<void()> _writableCallback;
 };
 
-} // namespace serval::connector
+} // namespace serval::http

