@@ -11,6 +11,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
@@ -39,7 +40,8 @@ constexpr const char* Usage =
     "  crashes P [--id ID]                   an isolated app's crash records, newest first;\n"
     "                                        --id: one whole record with its backtrace\n"
     "  status                                server status\n"
-    "  history [P]                           deploy history (newest first)\n";
+    "  history [P]                           deploy history (newest first)\n"
+    "  backup HOST/APP NAME -o FILE          consistent copy of an app's embedded database\n";
 
 struct Options
 {
@@ -49,6 +51,7 @@ struct Options
     std::vector<std::string> tokens; ///< every --token: one for all urls, or one per url
     std::string host;
     std::string path;
+    std::string output; ///< -o FILE (backup)
     bool json = false;
     bool update = false;
     bool onServer = false; ///< deploy --on-server: FILE is a path on the server
@@ -182,6 +185,7 @@ enum class Operand
     OptionalPath, ///< [PATH]
     ContextPath,  ///< exactly one context path
     File,         ///< exactly one FILE
+    AppAndName,   ///< HOST/APP NAME (backup)
 };
 
 /// One row of the remote command table: adding a command is one row here (and its --help line
@@ -194,6 +198,8 @@ struct RemoteCommand
     Operand operand;
     Call (*build)(const std::string& command, const Options& options);
     void (*print)(const std::string& command, const Object::Ptr& json, std::ostream& out);
+    /// Commands whose 200 answer is not JSON (backup: a file) take it here instead of `print`.
+    void (*save)(const Options& options, const Reply& reply, std::ostream& out) = nullptr;
 };
 
 Call listApps(const std::string&, const Options&)
@@ -363,6 +369,46 @@ void printCrashes(const std::string&, const Object::Ptr& json, std::ostream& out
     printTable(out, rows);
 }
 
+/// "localhost/shop" -> host "localhost", path "/shop"; "localhost/" -> ROOT; "/shop" -> the
+/// default host (or --host).
+std::pair<std::string, std::string> hostAndPath(const std::string& operand, const Options& options)
+{
+    auto slash = operand.find('/');
+    if (slash == std::string::npos)
+        throw std::runtime_error("name the app as HOST/APP (localhost/shop, localhost/ for ROOT), not \"" +
+                                 operand + "\"");
+    std::string host = slash == 0 ? options.host : operand.substr(0, slash);
+    std::string path = operand.substr(slash);
+    return {host, path};
+}
+
+/// backup HOST/APP NAME -o FILE: POST /api/backup?host=H&path=P&name=N answers the database file.
+Call backupDataSource(const std::string&, const Options& options)
+{
+    auto [host, path] = hostAndPath(options.positional[0], options);
+    std::string query = "backup?path=" + encode(path) + "&name=" + encode(options.positional[1]);
+    if (!host.empty()) query += "&host=" + encode(host);
+    return {"POST", query, {}, {}};
+}
+
+/// Writes the copy beside FILE and renames it in, so FILE is never half a database.
+void saveBackup(const Options& options, const Reply& reply, std::ostream& out)
+{
+    std::string partial = options.output + ".partial";
+    {
+        std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+        file.write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+        file.close();
+        if (!file) throw std::runtime_error("cannot write " + partial);
+    }
+    if (std::rename(partial.c_str(), options.output.c_str()) != 0) {
+        std::remove(partial.c_str());
+        throw std::runtime_error("cannot rename " + partial + " to " + options.output);
+    }
+    out << "backed up " << options.positional[0] << " " << options.positional[1] << " to " << options.output
+        << " (" << reply.body.size() << " bytes)\n";
+}
+
 const RemoteCommand Commands[] = {
     {"list", Operand::None, listApps, printApps},
     {"deploy", Operand::File, uploadBundle, printDeployed},
@@ -374,6 +420,7 @@ const RemoteCommand Commands[] = {
     {"crashes", Operand::ContextPath, crashRecords, printCrashes},
     {"status", Operand::None, serverStatus, printStatus},
     {"history", Operand::OptionalPath, deployHistory, printHistory},
+    {"backup", Operand::AppAndName, backupDataSource, nullptr, saveBackup},
 };
 
 const RemoteCommand* findCommand(std::string_view name)
@@ -390,7 +437,9 @@ int parseOptions(const std::string& command, const std::vector<std::string>& arg
                  std::ostream& err)
 {
     const std::pair<const char*, std::string*> valued[] = {{"--host", &options.host},
-                                                           {"--path", &options.path}};
+                                                           {"--path", &options.path},
+                                                           {"-o", &options.output},
+                                                           {"--output", &options.output}};
     const std::pair<const char*, std::vector<std::string>*> repeated[] = {{"--url", &options.urls},
                                                                           {"--token", &options.tokens}};
     bool seenCommand = false;
@@ -573,12 +622,18 @@ int runRemoteCommand(const std::string& command, const std::vector<std::string>&
             << Usage;
         return 2;
     }
+    if (row->operand == Operand::AppAndName && (options.positional.size() != 2 || options.output.empty())) {
+        err << "servalctl " << command << ": needs HOST/APP, a data source name and -o FILE\n" << Usage;
+        return 2;
+    }
     try {
         if (options.urls.size() > 1) return rollingDeploy(options, out, err);
         Call request = row->build(command, options);
         Reply reply = call(options, request.method, request.endpoint, request.body, request.contentType);
         if (reply.status != 200) return failed(err, command, reply);
-        if (options.json) {
+        if (row->save) {
+            row->save(options, reply, out);
+        } else if (options.json) {
             out << reply.body;
         } else {
             row->print(command, reply.json, out);

@@ -10,7 +10,7 @@ namespace serval::deploy {
 /// servalctl's remote subcommands, speaking the manager's JSON API (docs/manager-api.md):
 ///   servalctl --url URL --token TOKEN list | deploy FILE [--path P] [--update] | undeploy P |
 ///             start P | stop P | reload P | restart-processes P | crashes P [--id ID] |
-///             status | history [P]   [--json]
+///             status | history [P] | backup HOST/APP NAME -o FILE   [--json]
 /// The token may come from SERVAL_TOKEN and the URL from SERVAL_URL. Tables for people,
 /// --json prints the API's answer. Exit codes: 0 ok, 1 refused/failed/unreachable, 2 usage.
 

@@ -1,6 +1,7 @@
 #include "app/HostApi.h"
 
 #include "app/AsyncHostApi.h"
+#include "app/HostApiInternal.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 #include "http/Token.h"
@@ -20,14 +21,9 @@ namespace {
 // One per thread: written by set_error() only when a hook fails, so the success path never allocates.
 thread_local std::string t_error;
 
-std::string_view view(serval_str_t s) noexcept
-{
-    return s.len == 0 || s.ptr == nullptr ? std::string_view() : std::string_view(s.ptr, s.len);
-}
-serval_str_t str(std::string_view s) noexcept
-{
-    return serval_str_t{s.data(), s.size()};
-}
+using detail::guarded;
+using detail::str;
+using detail::view;
 
 /// Header values must not smuggle a second header or a second response.
 bool isSafeValue(std::string_view s) noexcept
@@ -36,18 +32,6 @@ bool isSafeValue(std::string_view s) noexcept
         if (c == '\r' || c == '\n' || c == '\0') return false;
     }
     return true;
-}
-
-/// Runs `body`, mapping exceptions (allocation failures, mostly) to status codes.
-template <typename F> serval_status_t guarded(F&& body) noexcept
-{
-    try {
-        return body();
-    } catch (const std::bad_alloc&) {
-        return SERVAL_NO_MEMORY;
-    } catch (...) {
-        return SERVAL_ERROR;
-    }
 }
 
 /// Two-call list fill from a vector of string pairs.
@@ -832,6 +816,7 @@ serval_host_api_t makeTable() noexcept
     t.security_hash_password = &securityHashPassword;
     t.security_verify_password = &securityVerifyPassword;
     t.context_sign = &contextSign;
+    detail::fillDataSourceFunctions(t);
     t.request_session = &requestSession;
     t.session_id = &sessionId;
     t.session_creation_time = &sessionCreationTime;

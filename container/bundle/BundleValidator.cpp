@@ -75,13 +75,16 @@ std::vector<std::string> BundleValidator::findLibraries(const std::string& root)
 
 util::Outcome BundleValidator::checkLibraries(const std::string& root, std::string_view label,
                                               const std::optional<config::WebAppConfig>& descriptor,
-                                              const std::vector<std::string>& libraries)
+                                              const std::vector<std::string>& libraries,
+                                              std::string* appLibrary)
 {
     std::string prefix = std::string(label) + ": ";
-    // The Context loads every library in WEB-INF/lib through the ABI, so each must be an app
-    // library for this machine exporting the entry symbol. The entry sentences are the loader's
-    // own (app/NativeAppModule.cpp), so the log reads the same whichever check refuses first.
+    // Exactly one library is the app: it exports the entry and the Context loads it through the
+    // ABI. The others are its helpers, which it links (RUNPATH $ORIGIN) and the dynamic linker
+    // loads with it. Every one is checked as ELF for this machine. The entry sentences are the
+    // loader's own (app/NativeAppModule.cpp), so the log reads the same whichever check refuses.
     std::string appName = ContextName::appName(label);
+    std::vector<std::string> entries; ///< file names of the libraries exporting the entry
     for (const std::string& lib : libraries) {
         std::string path = root + "/" + lib;
         if (!isRegularFile(path))
@@ -98,12 +101,26 @@ util::Outcome BundleValidator::checkLibraries(const std::string& root, std::stri
                            std::to_string(SERVAL_ABI_MAJOR) + "." + std::to_string(SERVAL_ABI_MINOR) +
                            ": rebuild it against SDK " + std::to_string(SERVAL_ABI_MAJOR) + ".x");
         }
-        if (!info->exportsEntry) {
-            return failure(prefix + "app \"" + appName + "\": " + file +
-                           " does not export " SERVAL_APP_ENTRY_NAME
-                           ": build it with serval_add_bundle() and SERVAL_APP(...), or define that entry "
-                           "from serval/abi.h");
+        if (info->exportsEntry) {
+            entries.push_back(file);
+            if (appLibrary != nullptr) *appLibrary = lib;
         }
+    }
+    if (entries.size() > 1) {
+        return failure(prefix + "app \"" + appName + "\": " + entries[0] + " and " + entries[1] +
+                       " both export " SERVAL_APP_ENTRY_NAME
+                       "; a bundle holds one app library (its helpers in WEB-INF/lib export no entry): "
+                       "deploy each app as its own bundle");
+    }
+    if (entries.empty() && !libraries.empty()) {
+        std::string files;
+        for (const std::string& lib : libraries)
+            files += (files.empty() ? "" : ", ") + lib.substr(lib.rfind('/') + 1);
+        return failure(prefix + "app \"" + appName + "\": " + files +
+                       (libraries.size() == 1 ? " does not export " : " (none of them) exports ") +
+                       SERVAL_APP_ENTRY_NAME
+                       ": build it with serval_add_bundle() and SERVAL_APP(...), or define that entry "
+                       "from serval/abi.h");
     }
     // Which library provides which class only loading can tell (the preflight does); that some
     // library must, reading can. The sentence is the Context's own.
@@ -112,6 +129,16 @@ util::Outcome BundleValidator::checkLibraries(const std::string& root, std::stri
         if (!named.empty()) return failure(prefix + "no library in WEB-INF/lib provides " + named);
     }
     return {};
+}
+
+std::vector<std::string> BundleValidator::appLibraries(const std::string& root)
+{
+    std::vector<std::string> out;
+    for (const std::string& lib : findLibraries(root)) {
+        util::Expected<ElfInfo> info = ElfInspector::inspect(root + "/" + lib, ElfInspector::kEntrySymbol);
+        if (info && info->exportsEntry) out.push_back(lib);
+    }
+    return out;
 }
 
 util::Expected<ValidationReport> BundleValidator::validate(const std::string& root, std::string_view label,
@@ -123,7 +150,8 @@ util::Expected<ValidationReport> BundleValidator::validate(const std::string& ro
     ValidationReport report;
     report.descriptor = std::move(*descriptor);
     report.libraries = findLibraries(root);
-    util::Outcome libraries = checkLibraries(root, label, report.descriptor, report.libraries);
+    util::Outcome libraries =
+        checkLibraries(root, label, report.descriptor, report.libraries, &report.appLibrary);
     if (!libraries) return libraries.failure();
     return report;
 }

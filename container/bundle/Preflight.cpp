@@ -118,10 +118,10 @@ PreflightRequest PreflightRequest::forBundle(const std::string& root, std::strin
 {
     PreflightRequest request;
     request.appName = ContextName::appName(label);
-    for (const std::string& lib : report.libraries)
-        request.libraries.push_back(root + "/" + lib);
+    // The app library only: its helpers come with it (DT_NEEDED), they have no entry to call.
+    if (!report.appLibrary.empty()) request.libraries.push_back(root + "/" + report.appLibrary);
     // The child reads the descriptor itself: what it creates is web.xml merged over the
-    // libraries' code declarations, which only loading them can tell.
+    // library's code declarations, which only loading it can tell.
     if (report.descriptor) request.webXml = root + "/WEB-INF/web.xml";
     return request;
 }

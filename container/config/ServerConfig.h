@@ -10,6 +10,25 @@
 
 namespace serval::config {
 
+/// <DataSource> inside <Context>: how the operator binds a data source an app declares
+/// (web.xml <resource-ref>) by name. A name the app does not declare is never opened; a name it
+/// declares and no <DataSource> binds is an embedded SQLite database at
+/// data/<host>/<app>/<name>.db (container/datasource owns both).
+struct DataSourceBinding
+{
+    std::string name;            ///< the res-ref-name it binds
+    std::string type = "sqlite"; ///< "sqlite" or "postgresql"
+    /// sqlite: the database file (absolute after reading; "" = data/<host>/<app>/<name>.db).
+    /// postgresql: postgresql://user@host:port/database; a password is refused here.
+    std::string url;
+    std::string passwordFile;         ///< postgresql: its first line is the password (absolute after reading)
+    uint32_t maxConnections = 8;      ///< the pool's bound
+    uint32_t acquireTimeoutMs = 2000; ///< waiting longer for a connection fails (the app answers 503)
+    uint32_t statementTimeoutMs = 0;  ///< a statement running longer is cancelled; 0 = no limit
+    uint32_t busyTimeoutMs = 5000;    ///< sqlite: how long a writer waits for another's lock
+    int line = 0;
+};
+
 /// <Manager> inside a <Host>: where the sessions of the host's apps live (docs/sessions.md).
 /// Not the <Server><Manager> element, which configures the admin page (ManagerConfig).
 struct SessionStoreConfig
@@ -42,7 +61,8 @@ enum class Isolation
 /// "process" or "none".
 const char* isolationName(Isolation isolation) noexcept;
 
-/// One <Context> inside a <Host>: how the app deployed at `path` runs. Deployment itself
+/// One <Context> inside a <Host>: how the app deployed at `path` runs and which data sources it is
+/// bound to. Deployment itself
 /// still comes from appBase; this only configures it. Unset fields take the Host's values, then
 /// the defaults documented in conf/server.xml.
 struct ContextConfig
@@ -59,7 +79,16 @@ struct ContextConfig
     uint32_t maxQueue = 100;            ///< isolation none: requests waiting beyond maxThreads, then 503
     uint32_t maxCrashes = 5;            ///< this many crashes ...
     uint32_t crashWindowMs = 60000;     ///< ... within this window quarantine the app
+    std::vector<DataSourceBinding> dataSources; ///< its <DataSource> children, by name
     int line = 0;
+
+    const DataSourceBinding* dataSource(const std::string& name) const noexcept
+    {
+        for (const DataSourceBinding& binding : dataSources) {
+            if (binding.name == name) return &binding;
+        }
+        return nullptr;
+    }
 };
 
 /// One <Host> from conf/server.xml: a virtual host and the directory its apps are deployed from.
@@ -85,11 +114,20 @@ struct HostConfig
     SessionStoreConfig sessions;              ///< <Host><Manager>; the default: SQLite at data/sessions.db
     Isolation isolation = Isolation::Process; ///< the default of its apps (<Context isolation> overrides)
     uint32_t processes = 1;                   ///< worker processes per isolated app version
-    std::vector<ContextConfig> contexts;      ///< <Context> children, by path
+    std::vector<ContextConfig> contexts;      ///< <Context> children, one per context path
     int line = 0;                             ///< where it was declared, for later messages
 
     /// The <Context> for `path` with the Host's defaults filled in (a default one if none).
     ContextConfig contextFor(const std::string& path) const;
+
+    /// The <Context> declared for `path` ("" for ROOT) as written, or nullptr.
+    const ContextConfig* context(const std::string& path) const noexcept
+    {
+        for (const ContextConfig& c : contexts) {
+            if (c.path == path) return &c;
+        }
+        return nullptr;
+    }
 };
 
 /// <Engine>: the hosts and which one answers unknown Host headers.

@@ -46,41 +46,19 @@ template <typename T> Attribute<T> flag(std::string_view name, bool T::*member)
             }};
 }
 
+template <typename T> Attribute<T> duration(std::string_view name, uint32_t T::*member, uint64_t maxMs)
+{
+    return {name, [name, member, maxMs](T& t, std::string_view v, const Document& d, int line) {
+                t.*member = static_cast<uint32_t>(
+                    xml::parseDuration(d, line, "attribute \"" + std::string(name) + "\"", v, maxMs));
+            }};
+}
+
 template <typename T>
 Attribute<T> path(std::string_view name, std::string T::*member, const std::string& base)
 {
     return {name,
             [member, base](T& t, std::string_view v, const Document&, int) { t.*member = resolve(base, v); }};
-}
-
-/// "60s", "500ms", "2m", "1h"; a bare number is milliseconds (like every other timeout here).
-uint64_t parseDuration(const Document& d, int line, std::string_view name, std::string_view value,
-                       uint64_t maxMs)
-{
-    struct Unit
-    {
-        std::string_view suffix;
-        uint64_t ms;
-    };
-    constexpr Unit units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    std::string_view number = value;
-    uint64_t scale = 1;
-    for (const Unit& unit : units) {
-        if (value.size() > unit.suffix.size() && util::endsWith(value, unit.suffix) &&
-            !(unit.suffix == "s" && util::endsWith(value, "ms"))) {
-            number = value.substr(0, value.size() - unit.suffix.size());
-            scale = unit.ms;
-            break;
-        }
-    }
-    auto parsed = util::parseUnsigned(number);
-    if (!parsed || *parsed > maxMs / scale) {
-        xml::fail(d, line,
-                  "bad value \"" + std::string(value) + "\" for attribute \"" + std::string(name) +
-                      "\"; expected a duration such as 60s, 500ms or 2m (at most " +
-                      std::to_string(maxMs / 1000) + " s)");
-    }
-    return *parsed * scale;
 }
 
 /// "512MiB", "1GiB", "64KiB", "1000000" (bytes).
@@ -314,7 +292,7 @@ std::vector<Attribute<ContextConfig>> contextAttributes()
     auto duration = [](std::string_view name, uint32_t ContextConfig::*member, uint64_t min) {
         return Attribute<ContextConfig>{
             name, [name, member, min](ContextConfig& c, std::string_view v, const Document& d, int line) {
-                uint64_t ms = parseDuration(d, line, name, v, kDay);
+                uint64_t ms = xml::parseDuration(d, line, "attribute \"" + std::string(name) + "\"", v, kDay);
                 if (ms < min) {
                     xml::fail(d, line,
                               "attribute \"" + std::string(name) + "\" must be at least " +
@@ -326,12 +304,13 @@ std::vector<Attribute<ContextConfig>> contextAttributes()
     return {
         {"path",
          [](ContextConfig& c, std::string_view v, const Document& d, int line) {
-             if (v.empty() || v.front() != '/' || (v.size() > 1 && v.back() == '/') ||
-                 v.find("//") != std::string_view::npos) {
-                 xml::fail(
-                     d, line,
-                     "bad value \"" + std::string(v) +
-                         "\" for attribute \"path\"; expected a context path such as /shop (/ for ROOT)");
+             // ROOT is "/" or "".
+             if (!v.empty() && (v.front() != '/' || (v.size() > 1 && v.back() == '/') ||
+                                v.find("//") != std::string_view::npos)) {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"path\"; expected a context path such as /shop "
+                               "(\"\" for ROOT)");
              }
              c.path = v == "/" ? std::string() : std::string(v);
          }},
@@ -351,6 +330,29 @@ std::vector<Attribute<ContextConfig>> contextAttributes()
         number("maxQueue", &ContextConfig::maxQueue, 0, 1000000),
         number("maxCrashes", &ContextConfig::maxCrashes, 1, 100000),
         duration("crashWindow", &ContextConfig::crashWindowMs, 1),
+    };
+}
+
+std::vector<Attribute<DataSourceBinding>> dataSourceAttributes(const std::string& base)
+{
+    constexpr uint32_t kHour = 3600000;
+    return {
+        text("name", &DataSourceBinding::name),
+        {"type",
+         [](DataSourceBinding& b, std::string_view v, const Document& d, int line) {
+             if (v != "sqlite" && v != "postgresql") {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"type\"; expected sqlite (embedded) or postgresql");
+             }
+             b.type = std::string(v);
+         }},
+        text("url", &DataSourceBinding::url), // resolved once the type is known
+        path("passwordFile", &DataSourceBinding::passwordFile, base),
+        number("maxConnections", &DataSourceBinding::maxConnections, 1, 10000),
+        duration("acquireTimeout", &DataSourceBinding::acquireTimeoutMs, kHour),
+        duration("statementTimeout", &DataSourceBinding::statementTimeoutMs, kHour),
+        duration("busyTimeout", &DataSourceBinding::busyTimeoutMs, kHour),
     };
 }
 
@@ -468,6 +470,66 @@ std::vector<Attribute<ManagerConfig>> managerAttributes()
 
 // ---- readers ----------------------------------------------------------------------------------------
 
+DataSourceBinding readDataSource(const Document& d, const XMLElement& e, const std::string& base)
+{
+    DataSourceBinding b;
+    b.line = e.GetLineNum();
+    xml::applyAttributes(d, e, dataSourceAttributes(base), b);
+    xml::checkChildren(d, e, {});
+    if (!xml::isDataSourceName(b.name)) {
+        xml::fail(d, e,
+                  "<DataSource> needs a name=\"...\" of letters, digits, '_' and '-' (the res-ref-name "
+                  "of the app's web.xml, for example main)");
+    }
+    if (b.type == "postgresql") {
+        if (!util::startsWith(b.url, "postgresql://") && !util::startsWith(b.url, "postgres://")) {
+            xml::fail(d, e,
+                      "<DataSource name=\"" + b.name +
+                          "\" type=\"postgresql\"> needs url=\"postgresql://user@host:port/database\"");
+        }
+        // A password in the URL would end up in logs and on the admin page.
+        std::string_view authority = std::string_view(b.url).substr(b.url.find("//") + 2);
+        authority = authority.substr(0, authority.find_first_of("/?"));
+        size_t at = authority.rfind('@');
+        if (at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos) {
+            xml::fail(d, e,
+                      "<DataSource name=\"" + b.name +
+                          "\"> has a password in its url; put it in a file named by passwordFile=\"...\"");
+        }
+    } else {
+        if (!b.passwordFile.empty()) {
+            xml::fail(d, e, "passwordFile is for type=\"postgresql\"; an embedded SQLite database has none");
+        }
+        b.url = resolve(base, b.url);
+    }
+    return b;
+}
+
+ContextConfig readContext(const Document& d, const XMLElement& e, const std::string& base)
+{
+    ContextConfig c;
+    c.line = e.GetLineNum();
+    if (e.Attribute("path") == nullptr) {
+        xml::fail(
+            d, e,
+            "<Context> needs a path=\"...\": the context path of the app it configures (\"\" for ROOT)");
+    }
+    xml::applyAttributes(d, e, contextAttributes(), c);
+    xml::checkChildren(d, e, {"DataSource"});
+    for (const XMLElement* s = e.FirstChildElement("DataSource"); s;
+         s = s->NextSiblingElement("DataSource")) {
+        DataSourceBinding binding = readDataSource(d, *s, base);
+        if (const DataSourceBinding* other = c.dataSource(binding.name)) {
+            xml::fail(d, *s,
+                      "data source \"" + binding.name +
+                          "\" is bound twice in this <Context> (first at line " +
+                          std::to_string(other->line) + ")");
+        }
+        c.dataSources.push_back(std::move(binding));
+    }
+    return c;
+}
+
 void readEngine(const Document& d, const XMLElement& element, ServerConfig& config)
 {
     xml::applyAttributes(d, element, engineAttributes(), config.engine);
@@ -482,19 +544,12 @@ void readEngine(const Document& d, const XMLElement& element, ServerConfig& conf
         xml::checkChildren(d, *h, {"Manager", "Context"});
         readSessionStore(d, *h, config.base, host);
         for (const XMLElement* c = h->FirstChildElement("Context"); c; c = c->NextSiblingElement("Context")) {
-            ContextConfig context;
-            context.line = c->GetLineNum();
-            if (c->Attribute("path") == nullptr)
-                xml::fail(d, *c, "<Context> needs a path, for example path=\"/shop\" (/ for ROOT)");
-            xml::applyAttributes(d, *c, contextAttributes(), context);
-            xml::checkChildren(d, *c, {});
-            for (const ContextConfig& other : host.contexts) {
-                if (other.path == context.path) {
-                    xml::fail(d, *c,
-                              "<Context path=\"" + (context.path.empty() ? std::string("/") : context.path) +
-                                  "\"> is declared twice on this host (line " + std::to_string(other.line) +
-                                  ")");
-                }
+            ContextConfig context = readContext(d, *c, config.base);
+            if (const ContextConfig* other = host.context(context.path)) {
+                xml::fail(d, *c,
+                          "<Context path=\"" + (context.path.empty() ? std::string("/") : context.path) +
+                              "\"> is declared twice on this host (line " + std::to_string(other->line) +
+                              ")");
             }
             host.contexts.push_back(std::move(context));
         }

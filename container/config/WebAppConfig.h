@@ -86,12 +86,18 @@ struct LoginConfigDef
     std::string formErrorPage;
 };
 
-/// <data-source><name>orders</name>...</data-source>: a database the container owns for the app
-/// (data/<app>/<name>.db). Other children are kept as text for the data-source issue.
+/// A data source the app asks the container for, by the name its code uses
+/// (`context.dataSource("main")`). Declared with the Servlet spec's element,
+///   <resource-ref><res-ref-name>main</res-ref-name><res-type>javax.sql.DataSource</res-type></resource-ref>
+/// (res-type, res-auth, res-sharing-scope and description are optional and otherwise ignored),
+/// or Serval's shorter <data-source><name>main</name></data-source>, whose other children are
+/// kept in `properties` and not used yet. The operator binds the name in server.xml
+/// (<Host><Context path><DataSource name>); unbound, it is an embedded SQLite database at
+/// data/<host>/<app>/<name>.db. The name names that file, so it is letters, digits, '_', '-'.
 struct DataSourceDef
 {
     std::string name;
-    std::map<std::string, std::string> properties; ///< every other child element: name -> text
+    std::map<std::string, std::string> properties; ///< <data-source> only: other children, name -> text
     int line = 0;
 };
 
@@ -126,7 +132,7 @@ struct WebAppConfig
     std::vector<SecurityConstraintDef> securityConstraints;
     std::optional<LoginConfigDef> loginConfig;
     std::vector<std::string> securityRoles;
-    std::vector<DataSourceDef> dataSources;
+    std::vector<DataSourceDef> dataSources; ///< declaration order (resource-ref and data-source)
 };
 
 /// Reads and validates a web.xml. `displayName` names it in messages ("WEB-INF/web.xml").

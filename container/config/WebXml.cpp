@@ -338,24 +338,50 @@ void readLoginConfig(const Document& d, const XMLElement& e, WebAppConfig& c)
     c.loginConfig = std::move(l);
 }
 
+/// The name a data source is declared under: it names a file (data/<host>/<app>/<name>.db).
+void checkDataSourceName(const Document& d, const XMLElement& e, const std::string& name,
+                         const WebAppConfig& c)
+{
+    if (!xml::isDataSourceName(name)) {
+        xml::fail(d, e,
+                  "data source name \"" + name +
+                      "\" may hold only letters, digits, '_' and '-', at most 64 (it names a file; "
+                      "there is no JNDI tree: write main, not jdbc/main)");
+    }
+    for (const DataSourceDef& other : c.dataSources) {
+        if (other.name == name)
+            xml::fail(d, e,
+                      "data source \"" + name + "\" is declared twice (first at line " +
+                          std::to_string(other.line) + ")");
+    }
+}
+
 void readDataSource(const Document& d, const XMLElement& e, WebAppConfig& c)
 {
     DataSourceDef s;
     s.line = e.GetLineNum();
     s.name = required(d, e, "name");
-    bool valid = !s.name.empty();
-    for (char ch : s.name)
-        valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-');
-    if (!valid) {
-        xml::fail(d, e,
-                  "data source name \"" + s.name +
-                      "\" may hold only letters, digits, '_' and '-' (it names a file)");
-    }
+    checkDataSourceName(d, e, s.name, c);
     for (const XMLElement* p = e.FirstChildElement(); p; p = p->NextSiblingElement()) {
         if (std::string_view(p->Name()) != "name") s.properties[p->Name()] = xml::text(d, *p);
     }
-    for (const DataSourceDef& other : c.dataSources) {
-        if (other.name == s.name) xml::fail(d, e, "data source \"" + s.name + "\" is declared twice");
+    c.dataSources.push_back(std::move(s));
+}
+
+/// <resource-ref>: the Servlet spec's way to ask for a container resource. Data sources are the
+/// only kind the container provides, so another res-type is refused rather than left unbound.
+void readResourceRef(const Document& d, const XMLElement& e, WebAppConfig& c)
+{
+    xml::checkChildren(d, e, with({"res-ref-name", "res-type", "res-auth", "res-sharing-scope"}));
+    DataSourceDef s;
+    s.line = e.GetLineNum();
+    s.name = required(d, e, "res-ref-name");
+    checkDataSourceName(d, e, s.name, c);
+    std::string type = optional(d, e, "res-type");
+    if (!type.empty() && type != "javax.sql.DataSource") {
+        xml::fail(d, e,
+                  "<res-type> \"" + type +
+                      "\" is not provided by this container; only data sources (javax.sql.DataSource) are");
     }
     c.dataSources.push_back(std::move(s));
 }
@@ -410,7 +436,7 @@ WebAppConfig read(Document& d)
         d, root,
         with({"context-param", "servlet", "servlet-mapping", "filter", "filter-mapping", "listener",
               "welcome-file-list", "error-page", "mime-mapping", "session-config", "security-constraint",
-              "login-config", "security-role", "data-source", "distributable"}));
+              "login-config", "security-role", "data-source", "resource-ref", "distributable"}));
 
     WebAppConfig c;
     c.source = d.displayName;
@@ -458,6 +484,8 @@ WebAppConfig read(Document& d)
             c.securityRoles.push_back(required(d, *e, "role-name"));
         } else if (name == "data-source") {
             readDataSource(d, *e, c);
+        } else if (name == "resource-ref") {
+            readResourceRef(d, *e, c);
         }
     }
     checkReferences(d, root, c);

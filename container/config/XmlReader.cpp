@@ -2,6 +2,7 @@
 
 #include "util/Strings.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -104,12 +105,47 @@ int64_t parseSigned(const Document& document, int line, std::string_view what, s
     return negative ? -static_cast<int64_t>(*n) : static_cast<int64_t>(*n);
 }
 
+uint64_t parseDuration(const Document& document, int line, std::string_view what, std::string_view value,
+                       uint64_t maxMs)
+{
+    std::string_view digits = value;
+    uint64_t unit = 1;
+    if (util::endsWith(value, "ms")) {
+        digits.remove_suffix(2);
+    } else if (util::endsWith(value, "s")) {
+        digits.remove_suffix(1);
+        unit = 1000;
+    } else if (util::endsWith(value, "m")) {
+        digits.remove_suffix(1);
+        unit = 60000;
+    } else if (util::endsWith(value, "h")) {
+        digits.remove_suffix(1);
+        unit = 3600000;
+    }
+    auto n = util::parseUnsigned(digits);
+    if (!n || *n > maxMs / unit) {
+        fail(document, line,
+             "bad value \"" + std::string(value) + "\" for " + std::string(what) +
+                 "; expected a duration such as 500ms, 2s or 1m (a bare number is milliseconds), at most " +
+                 std::to_string(maxMs / 1000) + "s");
+    }
+    return *n * unit;
+}
+
 bool parseBool(const Document& document, int line, std::string_view what, std::string_view value)
 {
     if (util::equalsIgnoreCase(value, "true")) return true;
     if (util::equalsIgnoreCase(value, "false")) return false;
     fail(document, line,
          "bad value \"" + std::string(value) + "\" for " + std::string(what) + "; expected true or false");
+}
+
+bool isDataSourceName(std::string_view name) noexcept
+{
+    bool valid = !name.empty() && name.size() <= 64;
+    for (char ch : name)
+        valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-');
+    return valid;
 }
 
 void checkChildren(const Document& document, const tinyxml2::XMLElement& element,

@@ -46,6 +46,10 @@ uint64_t parseNumber(const Document& document, int line, std::string_view what, 
                      uint64_t min, uint64_t max);
 /// Signed decimal (load-on-startup may be negative).
 int64_t parseSigned(const Document& document, int line, std::string_view what, std::string_view value);
+/// A duration in milliseconds: "250ms", "2s", "5m", "1h", or a bare number of milliseconds, at most
+/// `maxMs`, or fail naming `what` and the accepted forms.
+uint64_t parseDuration(const Document& document, int line, std::string_view what, std::string_view value,
+                       uint64_t maxMs);
 /// "true"/"false" (case-insensitive), or fail.
 bool parseBool(const Document& document, int line, std::string_view what, std::string_view value);
 
@@ -79,6 +83,10 @@ void applyAttributes(const Document& document, const tinyxml2::XMLElement& eleme
         rule->apply(target, a->Value(), document, a->GetLineNum());
     }
 }
+
+/// A data source name as web.xml declares it and server.xml binds it: it names a file
+/// (data/<host>/<app>/<name>.db), so letters, digits, '_' and '-', 1 to 64 of them.
+bool isDataSourceName(std::string_view name) noexcept;
 
 /// Fails on the first child element of `element` whose name is not in `allowed`.
 void checkChildren(const Document& document, const tinyxml2::XMLElement& element,

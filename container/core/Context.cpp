@@ -68,7 +68,7 @@ void Context::addFilter(std::string name, std::unique_ptr<Filter> filter, std::v
 
 void Context::loadModules()
 {
-    for (const std::string& lib : libraries(_spec.docBase)) {
+    for (const std::string& lib : _spec.appLibraries ? *_spec.appLibraries : libraries(_spec.docBase)) {
         if (!_services.appLoader) {
             throw std::runtime_error("cannot load " + lib + ": this server has no application loader");
         }

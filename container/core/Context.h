@@ -3,9 +3,9 @@
 #include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
 #include "core/ContextLane.h"
+#include "core/ContextResources.h"
 #include "core/FilterChain.h"
 #include "core/HeadCheck.h"
-#include "core/LatencyHistogram.h"
 #include "core/Lifecycle.h"
 #include "core/RemoteApplication.h"
 #include "core/Request.h"
@@ -14,6 +14,7 @@
 #include "core/SessionAccess.h"
 #include "core/Wrapper.h"
 #include "mapper/ServletMapper.h"
+#include "util/LatencyHistogram.h"
 
 #include <array>
 #include <atomic>
@@ -21,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,9 +64,16 @@ struct ContextSpec
     std::string version;         ///< "" or the part after "##" ("2")
     std::string docBase;         ///< absolute directory holding the static files and WEB-INF/
     config::WebAppConfig webXml; ///< already merged over conf/web.xml (config::mergeWebXml)
-    /// data/<host>/<app> (absolute), created at start; "" for none (container endpoints).
+    /// The app libraries to load through the ABI (absolute paths; the deployer names the one of a
+    /// bundle, whose helpers come with it). nullopt: every WEB-INF/lib/*.so of the docBase.
+    std::optional<std::vector<std::string>> appLibraries;
+    /// data/<host>/<app> (absolute), created at start: the app's own directory, kept across
+    /// versions (ServletContext), where its embedded databases live too; "" for none (container
+    /// endpoints such as the manager, unit tests).
     std::string dataDir;
     uint64_t maxBodySize = 10ull * 1024 * 1024; ///< request bodies above this get 413
+    /// Its data sources (core::ContextResources); nullptr when it has none.
+    std::shared_ptr<ContextResources> resources;
     /// "/shop" -> 302 "/shop/" (Tomcat's default). False for container endpoints that are a
     /// single URL, such as /metrics (Prometheus scrapes it without a slash).
     bool redirectContextRoot = true;
@@ -203,7 +212,7 @@ public:
     /// Called by the Engine once per completed request.
     void recordCompletion(int status, uint64_t latencyNanos) noexcept;
     ContextStats stats() const noexcept;
-    const LatencyHistogram& latency() const noexcept { return _latency; }
+    const util::LatencyHistogram& latency() const noexcept { return _latency; }
 
     // ---- introspection (admin page) -------------------------------------------------------------
 
@@ -228,6 +237,7 @@ public:
     void log(util::LogLevel level, std::string_view message) const noexcept override;
     std::string_view dataDirectory() const noexcept override { return _spec.dataDir; }
     std::string_view signingSecret() const noexcept override { return _services.signingSecret; }
+    ContextResources* resources() const noexcept override { return _spec.resources.get(); }
 
 protected:
     void startInternal() override;
@@ -296,7 +306,7 @@ private:
     std::atomic<uint64_t> _requests{0};
     std::atomic<uint64_t> _errors5xx{0};
     std::array<std::atomic<uint64_t>, 5> _byClass{}; ///< 1xx..5xx (for /metrics)
-    LatencyHistogram _latency;
+    util::LatencyHistogram _latency;
 
     mutable std::mutex _attributesMutex;
     std::map<std::string, std::string, std::less<>> _attributes;

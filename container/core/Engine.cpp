@@ -412,8 +412,16 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         finishResponse(exchange, *st);
     } catch (...) {
         // The one last-resort catch per request: app failures arrive as statuses, so this is
-        // std::bad_alloc or a bug in container code.
-        LOG_ERROR("engine", "unexpected failure while serving " + exchange.request.target + "; answered 500");
+        // std::bad_alloc or a bug in container code: say which, so it can be found.
+        std::string what = "an exception that is not a std::exception";
+        try {
+            throw;
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        LOG_ERROR("engine", "unexpected failure while serving " + exchange.request.target +
+                                "; answered 500 (" + what + ")");
         auto* st = static_cast<EngineExchangeState*>(exchange.state.get());
         if (st != nullptr && st->compressing) {
             st->compressing->serviceReturned(exchange.response);

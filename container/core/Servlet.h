@@ -16,6 +16,7 @@
 
 namespace serval::core {
 
+class ContextResources;
 class Request;
 class Response;
 class FilterChain;
@@ -48,6 +49,8 @@ public:
     virtual std::string realPath(std::string_view path) const = 0;
     /// Writes one line to the server log, tagged with this app.
     virtual void log(util::LogLevel level, std::string_view message) const noexcept = 0;
+    /// The resources the container bound to this app (data sources), or nullptr.
+    virtual ContextResources* resources() const noexcept { return nullptr; }
     /// data/<host>/<app>: the app's own directory, shared by its versions and kept across
     /// redeploys; "" when the container gives it none (container endpoints, unit tests).
     virtual std::string_view dataDirectory() const noexcept { return {}; }

@@ -1,10 +1,14 @@
 #include "deployer/HostContextRunner.h"
 
-#include "util/Strings.h"
+#include "bundle/BundleValidator.h"
+#include "bundle/Checksum.h"
+#include "util/Log.h"
 
 #include <climits>
 #include <cstdlib>
-#include <dirent.h>
+#include <link.h>
+#include <map>
+#include <set>
 
 namespace serval::deployer {
 
@@ -40,27 +44,55 @@ private:
     std::shared_ptr<core::Context> _context;
 };
 
-/// True if `docBase` holds app code (WEB-INF/lib/*.so): only that is worth a worker process.
-bool hasLibraries(const std::string& docBase)
+std::string baseName(const std::string& path)
 {
-    DIR* dir = ::opendir((docBase + "/WEB-INF/lib").c_str());
-    if (dir == nullptr) return false;
-    bool found = false;
-    while (dirent* e = ::readdir(dir)) {
-        std::string name = e->d_name;
-        if (name[0] != '.' && util::endsWith(name, ".so")) found = true;
+    return path.substr(path.rfind('/') + 1);
+}
+
+/// The dynamic linker shares libraries by name: a helper that another loaded bundle (an app, or
+/// another version of this one) brought under the same file name would be used instead of this
+/// bundle's. Harmless when the two files are the same; otherwise refused, before any of this
+/// version's code loads.
+util::Outcome checkHelpersNotShadowed(const std::string& docBase,
+                                      const std::vector<std::string>& appLibraries)
+{
+    std::set<std::string> apps(appLibraries.begin(), appLibraries.end());
+    std::map<std::string, std::string> helpers; ///< file name -> this bundle's copy
+    for (const std::string& lib : bundle::BundleValidator::findLibraries(docBase)) {
+        std::string path = docBase + "/" + lib;
+        if (apps.count(path) == 0) helpers[baseName(path)] = path;
     }
-    ::closedir(dir);
-    return found;
+    if (helpers.empty()) return {};
+    std::vector<std::string> loaded;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* out) {
+            if (info->dlpi_name != nullptr && info->dlpi_name[0] == '/')
+                static_cast<std::vector<std::string>*>(out)->emplace_back(info->dlpi_name);
+            return 0;
+        },
+        &loaded);
+    for (const std::string& other : loaded) {
+        auto helper = helpers.find(baseName(other));
+        if (helper == helpers.end() || other == helper->second) continue;
+        auto mine = bundle::sha256File(helper->second);
+        auto theirs = bundle::sha256File(other);
+        if (mine && theirs && *mine == *theirs) continue;
+        return util::failure("WEB-INF/lib/" + helper->first + " differs from the " + helper->first +
+                             " already loaded from " + other +
+                             " (another app or version): libraries are shared by name, so this version "
+                             "would run that one's code; give the helper a name of its own (libhelper-2.so), "
+                             "or stop the other first");
+    }
+    return {};
 }
 
 } // namespace
 
 HostContextRunner::HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
                                      config::WebAppConfig defaults, uint64_t maxBodySize,
-                                     std::string dataRoot)
+                                     std::string dataRoot, DataSourceBinder* binder)
     : _host(std::move(host)), _services(std::move(services)), _defaults(std::move(defaults)),
-      _maxBodySize(maxBodySize), _dataRoot(std::move(dataRoot))
+      _maxBodySize(maxBodySize), _dataRoot(std::move(dataRoot)), _binder(binder)
 {}
 
 core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name, const std::string& docBase,
@@ -74,6 +106,9 @@ core::ContextSpec HostContextRunner::contextSpec(const bundle::ContextName& name
     char resolved[PATH_MAX];
     spec.docBase = ::realpath(docBase.c_str(), resolved) != nullptr ? std::string(resolved) : docBase;
     spec.maxBodySize = maxBodySize;
+    spec.appLibraries = std::vector<std::string>();
+    for (const std::string& lib : bundle::BundleValidator::appLibraries(spec.docBase))
+        spec.appLibraries->push_back(spec.docBase + "/" + lib);
     if (descriptor) {
         spec.webXml = config::mergeWebXml(defaults, *descriptor);
     } else {
@@ -90,18 +125,28 @@ HostContextRunner::create(const bundle::ContextName& name, const std::string& do
 {
     try {
         core::ContextSpec spec = contextSpec(name, docBase, descriptor, _defaults, _maxBodySize);
+        util::Outcome helpers = checkHelpersNotShadowed(spec.docBase, *spec.appLibraries);
+        if (!helpers) return helpers.failure();
         spec.host = _host->name();
         if (!_dataRoot.empty()) spec.dataDir = _dataRoot + "/" + spec.name;
         spec.settings = _host->config().contextFor(spec.path);
         // Isolated when server.xml says so (the default), the server has a process manager, and
         // the app has code: static files alone are served by the server either way.
         if (spec.settings.isolation == config::Isolation::Process && _services.remoteApplication &&
-            hasLibraries(spec.docBase))
+            !bundle::BundleValidator::findLibraries(spec.docBase).empty())
             spec.isolation = config::Isolation::Process;
         // <Context maxThreads maxQueue>: an in-process app's share of the worker pool
         // (core::ContextLane); an isolated app's maxThreads are its workers' threads instead.
         spec.maxThreads = spec.settings.maxThreads;
         spec.maxQueue = spec.settings.maxQueue;
+        if (_binder != nullptr) {
+            // Migrations run here, before the new version's code starts (in this process or in
+            // its workers): it may need them.
+            BoundResources bound = _binder->bind(spec.name, spec.path, spec.docBase, spec.webXml);
+            spec.resources = std::move(bound.resources);
+            for (const std::string& line : bound.migrated)
+                LOG_INFO("deployer", name.describe() + ": " + line);
+        }
         auto context = std::make_shared<core::Context>(std::move(spec), _services);
         if (!context->start()) {
             std::string reason = context->failureReason();

@@ -4,6 +4,7 @@
 #include "core/Context.h"
 #include "core/Host.h"
 #include "deployer/ContextRunner.h"
+#include "deployer/DataSourceBinder.h"
 
 #include <memory>
 
@@ -11,15 +12,19 @@ namespace serval::deployer {
 
 /// The Deployer's view of one core::Host: builds Contexts with the Engine's services (app
 /// loader, DefaultServlet) and the conf/web.xml defaults, and swaps them into the Host's
-/// routing. OWNERSHIP: holds the Host (shared); owned by the server next to the Deployer.
+/// routing. Before a Context starts, the binder (if any) gives it its data directory and data
+/// sources and applies its migrations. OWNERSHIP: holds the Host (shared); owned by the server
+/// next to the Deployer, as is the binder.
 /// THREADS: the deployer's control thread only.
 class HostContextRunner : public ContextRunner
 {
 public:
     /// `dataRoot`: data/<host>; each app gets data/<host>/<app> (ContextSpec::dataDir) under it,
-    /// shared by its versions. "" gives apps none.
+    /// shared by its versions. "" gives apps none. `binder`: nullptr builds Contexts without data
+    /// sources (unit tests).
     HostContextRunner(std::shared_ptr<core::Host> host, core::ContextServices services,
-                      config::WebAppConfig defaults, uint64_t maxBodySize, std::string dataRoot = {});
+                      config::WebAppConfig defaults, uint64_t maxBodySize, std::string dataRoot = {},
+                      DataSourceBinder* binder = nullptr);
 
     util::Expected<std::shared_ptr<ContextHandle>>
     create(const bundle::ContextName& name, const std::string& docBase,
@@ -41,6 +46,7 @@ private:
     config::WebAppConfig _defaults;
     uint64_t _maxBodySize;
     std::string _dataRoot;
+    DataSourceBinder* _binder;
 };
 
 } // namespace serval::deployer

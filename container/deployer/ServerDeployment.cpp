@@ -43,9 +43,10 @@ void ServerDeployment::start()
     makeDirectories(base + "/data");
     _registry = std::make_unique<registry::Registry>(base + "/data/serval.db");
     // Apps get data/<host>/<app> as an absolute path: they may hand it to code that changes
-    // directory or to a child process.
+    // directory or to a child process. Their embedded databases live there too.
     char resolved[PATH_MAX];
     std::string data = ::realpath((base + "/data").c_str(), resolved) != nullptr ? resolved : base + "/data";
+    _dataSources = std::make_unique<datasource::DataSourceRegistry>(data);
     _deployer = std::make_unique<Deployer>(*_registry);
     std::string self = bundle::selfExecutable();
     for (const config::HostConfig& hostConfig : _config.engine.hosts) {
@@ -68,12 +69,23 @@ void ServerDeployment::start()
         if (_config.manager.enabled && util::equalsIgnoreCase(hostConfig.name, _config.engine.defaultHost))
             settings.reservedPaths = {_config.manager.path, "/metrics"};
         makeDirectories(settings.workDir);
+        _binders.push_back(
+            std::make_unique<DataSourceBinder>(hostConfig.name, hostConfig.contexts, *_dataSources));
         _runners.push_back(std::make_unique<HostContextRunner>(host, _engine.services(), _defaults,
-                                                               _maxBodySize, data + "/" + hostConfig.name));
+                                                               _maxBodySize, data + "/" + hostConfig.name,
+                                                               _binders.back().get()));
         _deployer->addHost(std::move(settings), *_runners.back());
     }
     _deployer->startup();
     _deployer->startWatching();
+}
+
+DataSourceBinder* ServerDeployment::binder(const std::string& host)
+{
+    for (const auto& binder : _binders) {
+        if (binder->hostName() == host) return binder.get();
+    }
+    return nullptr;
 }
 
 void ServerDeployment::stop()

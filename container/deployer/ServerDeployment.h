@@ -3,6 +3,8 @@
 #include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
 #include "core/Engine.h"
+#include "datasource/DataSourceRegistry.h"
+#include "deployer/DataSourceBinder.h"
 #include "deployer/Deployer.h"
 #include "deployer/HostContextRunner.h"
 #include "registry/Registry.h"
@@ -35,6 +37,10 @@ public:
 
     Deployer& deployer() { return *_deployer; }
     registry::Registry& registry() { return *_registry; }
+    /// Every open data source (<base>/data/<host>/<app>/...): the admin page, /metrics, backups.
+    datasource::DataSourceRegistry& dataSources() { return *_dataSources; }
+    /// The binder of `host`, or nullptr (backups of apps that are not running).
+    DataSourceBinder* binder(const std::string& host);
 
 private:
     const config::ServerConfig& _config;
@@ -42,6 +48,8 @@ private:
     config::WebAppConfig _defaults;
     uint64_t _maxBodySize;
     std::unique_ptr<registry::Registry> _registry;
+    std::unique_ptr<datasource::DataSourceRegistry> _dataSources;
+    std::vector<std::unique_ptr<DataSourceBinder>> _binders; ///< one per <Host>, used by its runner
     std::vector<std::unique_ptr<HostContextRunner>> _runners;
     std::unique_ptr<Deployer> _deployer;
 };

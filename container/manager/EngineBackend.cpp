@@ -5,14 +5,22 @@
 #include "core/Engine.h"
 #include "core/Host.h"
 #include "core/Wrapper.h"
+#include "datasource/DataSourceRegistry.h"
 #include "deployer/Deployer.h"
 #include "util/Path.h"
 #include "util/Strings.h"
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace serval::manager {
 
@@ -28,6 +36,30 @@ std::string contextKey(const std::string& path)
 ActionResult failure(int status, std::string code, std::string detail)
 {
     return ActionResult{false, status, std::move(code), std::move(detail), std::nullopt};
+}
+
+/// "/shop" for the context named "shop" (the registry keys data sources by context name).
+std::string pathOfApp(const std::string& app)
+{
+    auto name = bundle::ContextName::fromFileName(app);
+    return name ? name->displayPath() : "/" + app;
+}
+
+/// Prometheus histogram lines for `buckets` (per bucket, as util::LatencyHistogram keeps them).
+template <typename Buckets>
+void histogram(std::ostream& out, const std::string& metric, const std::string& labels,
+               const Buckets& buckets)
+{
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+        cumulative += buckets[i];
+        std::string le =
+            i < util::LatencyHistogram::kBoundsMicros.size()
+                ? std::to_string(static_cast<double>(util::LatencyHistogram::kBoundsMicros[i]) / 1e6)
+                : std::string("+Inf");
+        out << metric << "_bucket{" << labels << ",le=\"" << le << "\"} " << cumulative << "\n";
+    }
+    out << metric << "_count{" << labels << "} " << cumulative << "\n";
 }
 
 std::string label(std::string_view value)
@@ -566,18 +598,7 @@ std::string EngineBackend::metrics()
         for (const auto& context : host->contexts()) {
             std::string labels =
                 "host=\"" + label(host->name()) + "\",context=\"" + label(context->displayPath()) + "\"";
-            auto counts = context->latency().snapshot();
-            uint64_t cumulative = 0;
-            for (size_t i = 0; i < counts.size(); ++i) {
-                cumulative += counts[i];
-                std::string le =
-                    i < core::LatencyHistogram::kBoundsMicros.size()
-                        ? std::to_string(static_cast<double>(core::LatencyHistogram::kBoundsMicros[i]) / 1e6)
-                        : std::string("+Inf");
-                out << "serval_request_duration_seconds_bucket{" << labels << ",le=\"" << le << "\"} "
-                    << cumulative << "\n";
-            }
-            out << "serval_request_duration_seconds_count{" << labels << "} " << cumulative << "\n";
+            histogram(out, "serval_request_duration_seconds", labels, context->latency().snapshot());
             auto stats = context->stats();
             for (size_t i = 0; i < 5; ++i) {
                 requests << "serval_requests_total{" << labels << ",class=\"" << (i + 1) << "xx\"} "
@@ -585,7 +606,127 @@ std::string EngineBackend::metrics()
             }
         }
     }
-    return out.str() + requests.str() + sessionMetrics();
+    return out.str() + requests.str() + sessionMetrics() + dataSourceMetrics();
+}
+
+std::string EngineBackend::dataSourceMetrics()
+{
+    std::vector<DataSourceInfo> sources = dataSources({});
+    if (sources.empty()) return {};
+    std::ostringstream out;
+    auto labelsOf = [](const DataSourceInfo& d) {
+        return "host=\"" + label(d.host) + "\",context=\"" + label(d.path) + "\",datasource=\"" +
+               label(d.name) + "\"";
+    };
+    struct Gauge
+    {
+        const char* name;
+        const char* type;
+        const char* help;
+        uint64_t (*value)(const DataSourceInfo&);
+    };
+    const Gauge gauges[] = {
+        {"serval_datasource_max_connections", "gauge", "The pool's bound (maxConnections).",
+         [](const DataSourceInfo& d) -> uint64_t { return d.maxConnections; }},
+        {"serval_datasource_connections_open", "gauge", "Connections open (idle and in use).",
+         [](const DataSourceInfo& d) -> uint64_t { return d.open; }},
+        {"serval_datasource_connections_in_use", "gauge", "Connections lent to requests right now.",
+         [](const DataSourceInfo& d) -> uint64_t { return d.inUse; }},
+        {"serval_datasource_waiting", "gauge", "Requests waiting for a connection right now.",
+         [](const DataSourceInfo& d) -> uint64_t { return d.waiting; }},
+        {"serval_datasource_acquires_total", "counter", "Connections lent.",
+         [](const DataSourceInfo& d) { return d.acquires; }},
+        {"serval_datasource_waits_total", "counter", "Acquires that found no free connection and waited.",
+         [](const DataSourceInfo& d) { return d.waits; }},
+        {"serval_datasource_timeouts_total", "counter", "Acquires that gave up after acquireTimeout (503).",
+         [](const DataSourceInfo& d) { return d.timeouts; }},
+        {"serval_datasource_connect_failures_total", "counter", "Connections that could not be opened.",
+         [](const DataSourceInfo& d) { return d.connectFailures; }},
+        {"serval_datasource_errors_total", "counter", "Statements that failed.",
+         [](const DataSourceInfo& d) { return d.errors; }},
+    };
+    for (const Gauge& g : gauges) {
+        out << "# HELP " << g.name << " " << g.help << "\n# TYPE " << g.name << " " << g.type << "\n";
+        for (const DataSourceInfo& d : sources)
+            out << g.name << "{" << labelsOf(d) << "} " << g.value(d) << "\n";
+    }
+    out << "# HELP serval_datasource_query_duration_seconds Statement latency per data source.\n"
+        << "# TYPE serval_datasource_query_duration_seconds histogram\n";
+    for (const DataSourceInfo& d : sources)
+        histogram(out, "serval_datasource_query_duration_seconds", labelsOf(d), d.latencyBuckets);
+    return out.str();
+}
+
+std::vector<DataSourceInfo> EngineBackend::dataSources(const std::string& host)
+{
+    std::vector<DataSourceInfo> out;
+    if (_dataSources == nullptr) return out;
+    for (const datasource::DataSourceRegistry::Entry& entry : _dataSources->list()) {
+        if (!host.empty() && !util::equalsIgnoreCase(entry.host, host)) continue;
+        const datasource::DataSourceConfig& config = entry.source->config();
+        datasource::DataSourceStatsSnapshot stats = entry.source->stats();
+        DataSourceInfo d;
+        d.host = entry.host;
+        d.path = pathOfApp(entry.app);
+        d.name = config.name;
+        d.type = datasource::dataSourceTypeName(config.type);
+        d.url = config.url;
+        d.maxConnections = stats.maxConnections;
+        d.open = stats.open;
+        d.inUse = stats.inUse;
+        d.waiting = stats.waiting;
+        d.acquires = stats.acquires;
+        d.waits = stats.waits;
+        d.timeouts = stats.timeouts;
+        d.connectFailures = stats.connectFailures;
+        d.errors = stats.errors;
+        d.queries = stats.queries;
+        d.p50Ms = static_cast<double>(stats.p50Micros) / 1000.0;
+        d.p99Ms = static_cast<double>(stats.p99Micros) / 1000.0;
+        d.latencyBuckets.assign(stats.latencyBuckets.begin(), stats.latencyBuckets.end());
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+ActionResult EngineBackend::backup(const std::string& host, const std::string& path, const std::string& name,
+                                   util::FileDescriptor& copy)
+{
+    if (_dataSources == nullptr) return failure(503, "unavailable", "this server has no data sources");
+    std::string shown = host + (path.empty() ? "/" : path);
+    for (const datasource::DataSourceRegistry::Entry& entry : _dataSources->list()) {
+        if (!util::equalsIgnoreCase(entry.host, host) ||
+            pathOfApp(entry.app) != (path.empty() ? "/" : path) || entry.source->name() != name)
+            continue;
+        if (entry.source->config().type != datasource::DataSourceType::Sqlite) {
+            return failure(
+                422, "not_embedded",
+                "data source \"" + name + "\" of " + shown +
+                    " is PostgreSQL: back it up with pg_dump (Serval backs up embedded databases only)");
+        }
+        // SQLite's backup API writes a file: a temporary one beside the data, opened and unlinked
+        // at once (the open descriptor keeps it until the response has streamed it).
+        static std::atomic<uint64_t> sequence{0};
+        std::string file = _dataSources->dataRoot() + "/.backup-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(++sequence) + ".db";
+        try {
+            entry.source->backup(file);
+            copy.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+            int why = errno;
+            ::unlink(file.c_str());
+            if (!copy)
+                return failure(500, "backup_failed",
+                               "cannot open the copy " + file + ": " + std::strerror(why));
+        } catch (const std::exception& e) {
+            ::unlink(file.c_str());
+            return failure(500, "backup_failed", e.what());
+        }
+        return ActionResult{
+            true, 200, {}, "backed up data source \"" + name + "\" of " + shown, std::nullopt};
+    }
+    return failure(404, "not_found",
+                   "no data source \"" + name + "\" is open for " + shown +
+                       " (is the app deployed, and does its web.xml declare it?)");
 }
 
 std::string EngineBackend::sessionMetrics()

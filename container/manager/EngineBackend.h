@@ -14,6 +14,9 @@ namespace serval::core {
 class Context;
 class Engine;
 } // namespace serval::core
+namespace serval::datasource {
+class DataSourceRegistry;
+} // namespace serval::datasource
 namespace serval::deployer {
 class Deployer;
 struct DeployOutcome;
@@ -47,6 +50,9 @@ public:
     /// The Deployer and its registry (startup wires it; without it deploy/undeploy answer 503,
     /// start/stop act on the Context only, and audit rows stay in memory). Must outlive this.
     void setDeployer(deployer::Deployer* deployer) noexcept { _deployer = deployer; }
+    /// The server's open data sources (startup wires it; without it there are none to show or
+    /// back up). Must outlive this.
+    void setDataSources(datasource::DataSourceRegistry* dataSources) noexcept { _dataSources = dataSources; }
     /// The applications' sessions (startup wires it over the session stores). Must outlive this.
     void setSessions(SessionDirectory* sessions) noexcept { _sessions = sessions; }
     SessionDirectory* sessions() noexcept override { return _sessions; }
@@ -73,12 +79,17 @@ public:
     ServerStatus status() override;
     std::string defaultHost() override;
     std::string metrics() override;
+    std::vector<DataSourceInfo> dataSources(const std::string& host) override;
+    ActionResult backup(const std::string& host, const std::string& path, const std::string& name,
+                        util::FileDescriptor& copy) override;
 
     /// "running", "stopped", "failed", "deploying" for a Context's lifecycle state.
     static std::string stateName(const core::Context& context);
 
 private:
     AppInfo info(const std::string& host, const core::Context& context);
+    /// The data source part of /metrics.
+    std::string dataSourceMetrics();
     /// Stats and display name from the routed Context, if it runs this version.
     void addContextFacts(AppInfo& app);
     /// The API's answer for a Deployer outcome (404/409/400/422 from its one-line message).
@@ -99,6 +110,7 @@ private:
     std::chrono::steady_clock::time_point _started;
     StatusFn _statusFn;
     deployer::Deployer* _deployer = nullptr;
+    datasource::DataSourceRegistry* _dataSources = nullptr;
     SessionDirectory* _sessions = nullptr;
     std::set<std::string> _reserved;
     std::mutex _auditMutex;

@@ -17,6 +17,7 @@
 #include <ctime>
 #include <fcntl.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace serval::manager {
@@ -188,6 +189,29 @@ std::string cookieValue(std::string_view header, std::string_view name)
         }
     }
     return {};
+}
+
+Object::Ptr dataSourceJson(const DataSourceInfo& d)
+{
+    auto o = newObject();
+    o->set("host", d.host);
+    o->set("path", d.path);
+    o->set("name", d.name);
+    o->set("type", d.type);
+    o->set("url", d.url);
+    o->set("maxConnections", d.maxConnections);
+    o->set("open", d.open);
+    o->set("inUse", d.inUse);
+    o->set("waiting", d.waiting);
+    o->set("acquires", d.acquires);
+    o->set("waits", d.waits);
+    o->set("timeouts", d.timeouts);
+    o->set("connectFailures", d.connectFailures);
+    o->set("errors", d.errors);
+    o->set("queries", d.queries);
+    o->set("p50Ms", d.p50Ms);
+    o->set("p99Ms", d.p99Ms);
+    return o;
 }
 
 Object::Ptr appJson(const AppInfo& app)
@@ -536,6 +560,8 @@ const std::vector<ManagerApi::Route>& ManagerApi::routes()
         {"POST", "/reload", Access::Act, &ManagerApi::reload, "use POST"},
         {"POST", "/restart-processes", Access::Act, &ManagerApi::restartProcesses, "use POST"},
         {"POST PUT", "/deploy", Access::Act, &ManagerApi::deploy, "use POST"},
+        {"POST", "/backup", Access::Act, &ManagerApi::backup, "use POST"},
+        {"GET HEAD", "/datasources", Access::Read, &ManagerApi::dataSources, ReadOnly},
         {"GET HEAD", "/apps", Access::Read, &ManagerApi::apps, ReadOnly},
         {"GET HEAD", "/app", Access::Read, &ManagerApi::app, ReadOnly},
         {"GET HEAD", "/status", Access::Read, &ManagerApi::status, ReadOnly},
@@ -925,6 +951,42 @@ AdminResponse ManagerApi::finishAction(const ApiCall& call, std::string_view nam
     return json(200, body);
 }
 
+AdminResponse ManagerApi::dataSources(const ApiCall& call)
+{
+    auto body = newObject();
+    body->set("dataSources", jsonArray(_backend.dataSources(get(call.params, "host")), dataSourceJson));
+    return json(200, body);
+}
+
+AdminResponse ManagerApi::backup(const ApiCall& call)
+{
+    std::string host = hostParam(call);
+    std::string path = get(call.params, "path");
+    std::string name = get(call.params, "name");
+    if (!validContextPath(path)) return error(400, "bad_request", BadContextPath);
+    if (name.empty()) return error(400, "bad_request", "name the data source: backup?path=/shop&name=main");
+    util::FileDescriptor copy;
+    ActionResult result = guarded([&] { return _backend.backup(host, path, name, copy); });
+    std::string target = host + (path.empty() ? "/" : path) + " " + name;
+    audit(call.who, call.request, "backup", target, result.ok ? "ok" : result.detail);
+    if (!result.ok) return error(result.status >= 400 ? result.status : 500, result.error, result.detail);
+    // The database file itself, as a download: a standalone SQLite file (docs/datasource.md).
+    AdminResponse response;
+    securityHeaders(response);
+    response.headers.emplace_back("Content-Type", "application/vnd.sqlite3");
+    std::string app = path.empty() || path == "/" ? std::string("ROOT") : path.substr(1);
+    for (char& c : app) {
+        if (c == '/') c = '#';
+    }
+    response.headers.emplace_back("Content-Disposition",
+                                  "attachment; filename=\"" + app + "-" + name + ".db\"");
+    struct stat st;
+    if (::fstat(copy.get(), &st) != 0) return error(500, "backup_failed", "cannot read the copy's size");
+    response.fileLength = static_cast<uint64_t>(st.st_size);
+    response.file = std::make_shared<http::FileBody>(copy.release());
+    return response;
+}
+
 AdminResponse ManagerApi::apps(const ApiCall&)
 {
     auto body = newObject();
@@ -1020,6 +1082,11 @@ AdminResponse ManagerApi::app(const ApiCall& call)
     body->set("files", files);
     body->set("libraries", detail->libraries);
     body->set("libraryStayedMapped", detail->libraryStayedMapped);
+    std::vector<DataSourceInfo> sources;
+    for (DataSourceInfo& d : _backend.dataSources(host)) {
+        if (d.path == (path.empty() ? "/" : path)) sources.push_back(std::move(d));
+    }
+    body->set("dataSources", jsonArray(sources, dataSourceJson));
     body->set("recentFailures", historyJson(detail->recentFailures));
     body->set("history", historyJson(detail->history));
     return json(200, body);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/HttpResponse.h"
 #include "manager/AddressAllowList.h"
 #include "manager/AdminSessions.h"
 #include "manager/ManagerBackend.h"
@@ -43,6 +44,10 @@ struct AdminResponse
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    /// Sent instead of `body` when set (the connector streams it with sendfile): `fileLength`
+    /// bytes from offset 0. A backup download, never read into memory.
+    std::shared_ptr<http::FileBody> file;
+    uint64_t fileLength = 0;
 
     std::string_view header(std::string_view name) const noexcept;
 };
@@ -181,6 +186,8 @@ private:
                                                              const std::string& path));
     AdminResponse deploy(const ApiCall& call);
     AdminResponse apps(const ApiCall& call);
+    AdminResponse dataSources(const ApiCall& call);
+    AdminResponse backup(const ApiCall& call);
     /// The application's HttpSessions (GET /sessions) and invalidating one or all of them.
     AdminResponse listSessions(const ApiCall& call);
     AdminResponse invalidateSessions(const ApiCall& call);

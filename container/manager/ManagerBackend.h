@@ -144,6 +144,29 @@ struct ServerStatus
     uint64_t failedDeploys = 0;
 };
 
+/// One data source of a deployed app (pool and query figures, for the page and /metrics).
+struct DataSourceInfo
+{
+    std::string host;
+    std::string path; ///< "/" for ROOT, "/shop"
+    std::string name; ///< the res-ref-name: "main"
+    std::string type; ///< "sqlite" or "postgresql"
+    std::string url;  ///< the SQLite file, or the PostgreSQL URL (never a password)
+    unsigned maxConnections = 0;
+    unsigned open = 0;
+    unsigned inUse = 0;
+    unsigned waiting = 0;
+    uint64_t acquires = 0;
+    uint64_t waits = 0;    ///< acquires that found no free connection and waited
+    uint64_t timeouts = 0; ///< of those, the ones that gave up (the app answered 503)
+    uint64_t connectFailures = 0;
+    uint64_t errors = 0; ///< statements that failed
+    uint64_t queries = 0;
+    double p50Ms = 0;
+    double p99Ms = 0;
+    std::vector<uint64_t> latencyBuckets; ///< per util::LatencyHistogram bucket, not cumulative
+};
+
 /// One audit row: who did what, when, from where, with what result.
 struct AuditEntry
 {
@@ -210,6 +233,23 @@ public:
     /// Extra Prometheus text (request counters, histograms) appended to the manager's own.
     virtual std::string metrics() { return {}; }
 
+    /// The open data sources; empty host: every host.
+    virtual std::vector<DataSourceInfo> dataSources(const std::string& host)
+    {
+        (void)host;
+        return {};
+    }
+    /// A consistent copy of the embedded (SQLite) data source `name` of the app at `path` on
+    /// `host`, taken while the app keeps serving: `copy` is an open, already unlinked file holding
+    /// it, read from offset 0 (the response streams it; the copy is never held in memory). 404 for
+    /// no such data source, 422 for one that is not embedded (PostgreSQL: pg_dump), 500 for a
+    /// failed copy; the detail is one line.
+    virtual ActionResult backup(const std::string& host, const std::string& path, const std::string& name,
+                                util::FileDescriptor& copy)
+    {
+        (void)host, (void)path, (void)name, (void)copy;
+        return ActionResult{false, 503, "unavailable", "this server has no data sources", std::nullopt};
+    }
     /// The application's HttpSessions (not the admin page's own login sessions); nullptr when
     /// this backend has none to show.
     virtual SessionDirectory* sessions() noexcept { return nullptr; }

@@ -35,6 +35,10 @@ void ManagerServlet::send(const AdminResponse& from, http::HttpResponse& to)
         else
             to.setHeader(name, value);
     }
+    if (from.file) {
+        to.setFileBody(from.file, 0, from.fileLength);
+        return;
+    }
     to.write(from.body);
 }
 

@@ -57,11 +57,19 @@ std::optional<ApiToken> TokenStore::lookup(const std::string& secret, bool recor
     // secrets, so timing reveals nothing usable about stored tokens.
     std::string hash = realm::sha256Hex(secret);
     std::lock_guard<std::mutex> lock(_mutex);
-    Statement s(_db, "SELECT id, name, user, created, last_used, hash FROM manager_tokens WHERE hash = ?");
-    s.bind(1, hash);
-    if (!s.step()) return std::nullopt;
-    if (!realm::constantTimeEquals(s.textAt(5), hash)) return std::nullopt;
-    ApiToken token = readRow(s);
+    ApiToken token;
+    {
+        // Finished before the UPDATE: a write that follows a still-open read on the same
+        // connection cannot upgrade once another connection (the deployer) has written since
+        // the read began (SQLITE_BUSY_SNAPSHOT, "database is locked", and busy_timeout does
+        // not wait for it).
+        Statement s(_db,
+                    "SELECT id, name, user, created, last_used, hash FROM manager_tokens WHERE hash = ?");
+        s.bind(1, hash);
+        if (!s.step()) return std::nullopt;
+        if (!realm::constantTimeEquals(s.textAt(5), hash)) return std::nullopt;
+        token = readRow(s);
+    }
     if (!recordUse) return token;
     Statement(_db, "UPDATE manager_tokens SET last_used = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?")
         .bind(1, static_cast<int64_t>(token.id))

@@ -107,6 +107,49 @@ std::string_view encodeCredit(uint32_t bytes, char (&buffer)[4]) noexcept
     return std::string_view(buffer, sizeof buffer);
 }
 
+std::string encodeDataSourceStats(uint64_t sequence, const NamedDataSourceStats& stats)
+{
+    std::string out;
+    WireWriter w(out);
+    w.u64(sequence);
+    w.u32(static_cast<uint32_t>(stats.size()));
+    for (const auto& [name, s] : stats) {
+        w.text(name);
+        w.u32(s.open);
+        w.u32(s.inUse);
+        w.u32(s.waiting);
+        for (uint64_t counter : {s.acquires, s.waits, s.timeouts, s.connectFailures, s.opened, s.discarded,
+                                 s.errors, s.queries, s.queryNanos})
+            w.u64(counter);
+        for (uint64_t bucket : s.latencyBuckets)
+            w.u64(bucket);
+    }
+    return out;
+}
+
+bool decodeDataSourceStats(std::string_view payload, uint64_t& sequence, NamedDataSourceStats& stats)
+{
+    WireReader r(payload);
+    sequence = r.u64();
+    uint32_t count = r.u32();
+    if (count > 256) return false; // more than a web.xml declares
+    stats.clear();
+    for (uint32_t i = 0; i < count && !r.failed(); ++i) {
+        datasource::DataSourceStatsSnapshot s;
+        std::string name(r.text());
+        s.open = r.u32();
+        s.inUse = r.u32();
+        s.waiting = r.u32();
+        for (uint64_t* counter : {&s.acquires, &s.waits, &s.timeouts, &s.connectFailures, &s.opened,
+                                  &s.discarded, &s.errors, &s.queries, &s.queryNanos})
+            *counter = r.u64();
+        for (uint64_t& bucket : s.latencyBuckets)
+            bucket = r.u64();
+        stats.emplace_back(std::move(name), s);
+    }
+    return r.complete();
+}
+
 bool decodeCredit(std::string_view payload, uint32_t& bytes) noexcept
 {
     WireReader r(payload);

@@ -1,11 +1,14 @@
 #pragma once
 
+#include "datasource/DataSourceStats.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace serval::process {
 
@@ -70,6 +73,12 @@ void encodeResponseHead(const http::HttpResponse& response, int64_t contentLengt
 bool decodeResponseHead(std::string_view payload, ResponseHead& head);
 
 /// A credit record's payload.
+/// The stats of a worker's data source pools, by name (its answer to StatsRequest).
+using NamedDataSourceStats = std::vector<std::pair<std::string, datasource::DataSourceStatsSnapshot>>;
+std::string encodeDataSourceStats(uint64_t sequence, const NamedDataSourceStats& stats);
+/// False for a payload that is not one (the server treats it as a malformed message).
+bool decodeDataSourceStats(std::string_view payload, uint64_t& sequence, NamedDataSourceStats& stats);
+
 std::string_view encodeCredit(uint32_t bytes, char (&buffer)[4]) noexcept;
 bool decodeCredit(std::string_view payload, uint32_t& bytes) noexcept;
 
@@ -77,13 +86,15 @@ bool decodeCredit(std::string_view payload, uint32_t& bytes) noexcept;
 enum class ControlType : uint32_t
 {
     // server -> worker
-    Spec = 1,           ///< WorkerSpec::encode(); fds: the crash page
-    AttachChannel = 2,  ///< u32 index, u32 capacity; fds: memory, server wake, worker wake
-    Drain = 3,          ///< finish what runs, accept nothing new, stop the Context, exit 0
-                        // worker -> server
-    Ready = 16,         ///< text: what was loaded ("libhello.so (ABI 1.0)")
-    Failed = 17,        ///< text: why the Context did not start (one line)
-    StackCaptured = 18, ///< u32 channel, u32 stream: the crash page holds that thread's stack
+    Spec = 1,             ///< WorkerSpec::encode(); fds: the crash page
+    AttachChannel = 2,    ///< u32 index, u32 capacity; fds: memory, server wake, worker wake
+    Drain = 3,            ///< finish what runs, accept nothing new, stop the Context, exit 0
+    StatsRequest = 4,     ///< u64 sequence: answer with DataSourceStats
+                          // worker -> server
+    Ready = 16,           ///< text: what was loaded ("libhello.so (ABI 1.0)")
+    Failed = 17,          ///< text: why the Context did not start (one line)
+    StackCaptured = 18,   ///< u32 channel, u32 stream: the crash page holds that thread's stack
+    DataSourceStats = 19, ///< the StatsRequest's sequence and the worker's pools (encodeDataSourceStats)
 };
 
 } // namespace serval::process

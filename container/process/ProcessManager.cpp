@@ -1,6 +1,8 @@
 #include "process/ProcessManager.h"
 
+#include "app/AppResources.h"
 #include "core/Context.h"
+#include "datasource/DataSource.h"
 #include "process/IsolatedApplication.h"
 
 #include <algorithm>
@@ -20,6 +22,47 @@ GroupSettings groupSettings(const config::ContextConfig& context, const ProcessM
     settings.drainTimeout = server.drainTimeout;
     settings.process.binary = server.binary;
     return settings;
+}
+
+std::vector<datasource::DataSourceConfig> workerDataSources(const core::ContextResources* resources,
+                                                            uint32_t processes)
+{
+    std::vector<datasource::DataSourceConfig> out;
+    const auto* bound = dynamic_cast<const app::AppResources*>(resources);
+    if (bound == nullptr) return out;
+    for (const auto& [name, source] : bound->dataSources()) {
+        datasource::DataSourceConfig config = source->config();
+        config.maxConnections = std::max(1u, config.maxConnections / std::max(1u, processes));
+        if (!config.passwordFile.empty()) {
+            util::Expected<std::string> password = datasource::connectPassword(config);
+            if (password) {
+                config.password = std::move(*password);
+                config.passwordFile.clear();
+            }
+        }
+        out.push_back(std::move(config));
+        // The server's own pool only ran the migrations (and serves backups): the app's
+        // connections are its workers'.
+        source->closeIdle();
+    }
+    return out;
+}
+
+void addWorkerStats(const core::ContextResources* resources, const std::shared_ptr<WorkerGroup>& group)
+{
+    const auto* bound = dynamic_cast<const app::AppResources*>(resources);
+    if (bound == nullptr) return;
+    // Long enough for a busy worker's channel thread to answer, short enough for an admin page.
+    constexpr std::chrono::milliseconds kWait{250};
+    for (const auto& [name, source] : bound->dataSources()) {
+        source->addStatsContributor([weak = std::weak_ptr<WorkerGroup>(group),
+                                     name = name](datasource::DataSourceStatsSnapshot& into) {
+            std::shared_ptr<WorkerGroup> workers = weak.lock();
+            if (!workers) return false; // that version is gone
+            workers->addDataSourceStats(name, into, kWait);
+            return true;
+        });
+    }
 }
 
 ProcessManager::ProcessManager(ProcessManagerSettings settings) : _settings(std::move(settings)) {}
@@ -83,15 +126,19 @@ core::RemoteApplicationFactory ProcessManager::factory()
         worker.logFile = _settings.logFile;
         worker.logLevel = _settings.logLevel;
         worker.user = spec.settings.user;
+        GroupSettings group = groupSettings(spec.settings, _settings);
+        worker.appLibraries = spec.appLibraries;
+        worker.dataSources = workerDataSources(spec.resources.get(), group.processes);
         if (auto store = _settings.sessionStores.find(spec.host); store != _settings.sessionStores.end())
             worker.sessions = store->second;
         worker.jvmRoute = _settings.jvmRoute;
         std::vector<LaneLoop*> loops;
         for (auto& loop : _loops)
             loops.push_back(loop.get());
-        auto group = std::make_shared<WorkerGroup>(worker, groupSettings(spec.settings, _settings),
-                                                   _supervisor, std::move(loops), _registry.get());
-        return std::make_unique<IsolatedApplication>(std::move(group));
+        auto workers = std::make_shared<WorkerGroup>(worker, std::move(group), _supervisor, std::move(loops),
+                                                     _registry.get());
+        addWorkerStats(spec.resources.get(), workers);
+        return std::make_unique<IsolatedApplication>(std::move(workers));
     };
 }
 

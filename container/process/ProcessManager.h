@@ -1,7 +1,9 @@
 #pragma once
 
 #include "config/ServerConfig.h"
+#include "core/ContextResources.h"
 #include "core/RemoteApplication.h"
+#include "datasource/DataSourceConfig.h"
 #include "http/Loop.h"
 #include "process/ConnectorLoop.h"
 #include "process/ForwardingLoop.h"
@@ -75,5 +77,19 @@ private:
 
 /// The GroupSettings of a Context from its resolved <Context> settings.
 GroupSettings groupSettings(const config::ContextConfig& context, const ProcessManagerSettings& server);
+
+/// The data sources each of an isolated Context's `processes` workers opens (WorkerSpec::dataSources),
+/// from the ones its deployer bound and migrated in the server (`resources`, app::AppResources;
+/// none when null). maxConnections is the app's bound across all its workers, so each gets
+/// maxConnections / processes, at least 1. A PostgreSQL passwordFile is read here, in the server, and
+/// travels as the password; if the server cannot read it, the file name travels instead and the
+/// worker's connect fails with that message. Called on a deploy thread when the Context starts.
+/// Makes the server's DataSource objects of an isolated Context (`resources`) report its
+/// workers' pools too (DataSource::addStatsContributor), so the admin page and /metrics show what
+/// the app uses, not just the migrations' pool. Until `group` is destroyed.
+void addWorkerStats(const core::ContextResources* resources, const std::shared_ptr<WorkerGroup>& group);
+
+std::vector<datasource::DataSourceConfig> workerDataSources(const core::ContextResources* resources,
+                                                            uint32_t processes);
 
 } // namespace serval::process

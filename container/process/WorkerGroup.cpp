@@ -1,6 +1,8 @@
 #include "process/WorkerGroup.h"
 
 #include "process/CrashReport.h"
+#include "process/Messages.h"
+#include "process/Wire.h"
 #include "registry/Registry.h"
 #include "util/Log.h"
 
@@ -34,6 +36,8 @@ struct WorkerGroup::Worker
     std::vector<std::string> timeouts; ///< requests past requestTimeout, waiting for the stack
     Clock::time_point stackDeadline{};
     bool recycledForTimeout = false;
+    uint64_t statsSequence = 0;       ///< the StatsRequest `dataSources` answers (they only grow)
+    NamedDataSourceStats dataSources; ///< its pools as it last reported them
 
     WorkerProcess& process() const noexcept { return *handle->process; }
 };
@@ -396,6 +400,14 @@ void WorkerGroup::onControl(const std::shared_ptr<Worker>& worker)
         case ControlType::Failed:
             worker->failure = message.payload;
             break;
+        case ControlType::DataSourceStats:
+            if (!decodeDataSourceStats(message.payload, worker->statsSequence, worker->dataSources)) {
+                worker->killedBecause = "a malformed control message";
+                worker->process().signal(SIGKILL);
+                return;
+            }
+            _statsArrived.notify_all();
+            break;
         case ControlType::StackCaptured:
             if (!worker->timeouts.empty())
                 recordTimeoutLocked(*worker, CrashSnapshot::readStack(worker->process().crashPage()));
@@ -579,6 +591,32 @@ WorkerGroup::Clock::time_point WorkerGroup::tick(Clock::time_point now) noexcept
         LOG_ERROR(source(_spec), std::string("supervision step failed: ") + e.what());
     }
     return next;
+}
+
+void WorkerGroup::addDataSourceStats(const std::string& name, datasource::DataSourceStatsSnapshot& into,
+                                     std::chrono::milliseconds wait)
+{
+    std::unique_lock<std::mutex> lock(_mutex);
+    uint64_t sequence = ++_statsSequence;
+    std::string request;
+    WireWriter(request).u64(sequence);
+    std::vector<std::shared_ptr<Worker>> asked;
+    for (const auto& worker : _workers) {
+        if (worker->state != Worker::State::Ready && worker->state != Worker::State::Retiring) continue;
+        if (worker->process().control().send(ControlType::StatsRequest, request)) asked.push_back(worker);
+    }
+    _statsArrived.wait_for(lock, wait, [&] {
+        for (const auto& worker : asked) {
+            if (worker->statsSequence < sequence && worker->state != Worker::State::Exited) return false;
+        }
+        return true;
+    });
+    for (const auto& worker : asked) {
+        if (worker->statsSequence < sequence) continue; // a later caller's answer is as fresh
+        for (const auto& [source, stats] : worker->dataSources) {
+            if (source == name) into.add(stats);
+        }
+    }
 }
 
 GroupView WorkerGroup::view() const

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/RemoteApplication.h"
+#include "datasource/DataSourceStats.h"
 #include "process/LaneLoop.h"
 #include "process/RestartPolicy.h"
 #include "process/Supervisor.h"
@@ -104,6 +105,12 @@ public:
     /// What the app's libraries declare in code, as the first worker reported at start()
     /// (control thread, after start() succeeded; start() is the only writer).
     const config::WebAppConfig& declarations() const noexcept { return _declarations; }
+    /// Adds the pools of data source `name` in this group's running workers to `into`: asks each
+    /// (StatsRequest) and waits up to `wait` for the answers; a worker that does not answer in
+    /// time is left out; a stopped group adds nothing. Control threads (the manager, through
+    /// datasource::DataSource::stats()).
+    void addDataSourceStats(const std::string& name, datasource::DataSourceStatsSnapshot& into,
+                            std::chrono::milliseconds wait);
     const WorkerSpec& spec() const noexcept { return _spec; }
     const GroupSettings& settings() const noexcept { return _settings; }
 
@@ -145,7 +152,9 @@ private:
     std::vector<std::unique_ptr<WorkerLane>> _lanes;
 
     mutable std::mutex _mutex;
-    std::condition_variable _changed; ///< a worker exited (stop() waits)
+    std::condition_variable _changed;      ///< a worker exited (stop() waits)
+    std::condition_variable _statsArrived; ///< a worker answered a StatsRequest
+    uint64_t _statsSequence = 0;           ///< the last StatsRequest sent
     std::vector<std::shared_ptr<Worker>> _workers;
     std::atomic<GroupState> _state{GroupState::Stopped};
     std::string _reason;

@@ -1,8 +1,10 @@
 #include "process/WorkerService.h"
 
 #include "app/AppLoader.h"
+#include "app/AppResources.h"
 #include "config/ConfigError.h"
 #include "config/WebAppConfig.h"
+#include "datasource/DataSource.h"
 #include "process/CrashCapture.h"
 #include "process/Messages.h"
 #include "process/Wire.h"
@@ -76,6 +78,7 @@ util::Expected<ReadyMessage> WorkerService::start()
         spec.version = _spec.version;
         spec.docBase = _spec.docBase;
         spec.dataDir = _spec.dataDir; // the Context creates it if the server has not yet
+        spec.appLibraries = _spec.appLibraries;
         spec.maxBodySize = _spec.maxBodySize;
         config::WebAppConfig defaults = config::readDefaultWebXml(_spec.defaultsWebXml);
         std::string descriptor = _spec.docBase + "/WEB-INF/web.xml";
@@ -86,6 +89,13 @@ util::Expected<ReadyMessage> WorkerService::start()
             app.source = "WEB-INF/web.xml";
         }
         spec.webXml = config::mergeWebXml(defaults, app);
+        // The data sources the server bound and migrated, each with this worker's own pool
+        // (context_data_source answers from these, as in the server).
+        auto resources = std::make_shared<app::AppResources>();
+        for (const datasource::DataSourceConfig& source : _spec.dataSources)
+            resources->addDataSource(source.name, std::make_shared<datasource::DataSource>(source));
+        _resources = resources;
+        spec.resources = std::move(resources);
 
         core::ContextServices services;
         services.appLoader = &app::loadAppModule;
@@ -502,11 +512,27 @@ bool WorkerService::onControl()
         case ControlType::AttachChannel:
             attach(message);
             break;
+        case ControlType::StatsRequest:
+            sendDataSourceStats(message);
+            break;
         default:
             LOG_WARN(kLog,
                      "unexpected control message " + std::to_string(static_cast<uint32_t>(message.type)));
         }
     }
+}
+
+void WorkerService::sendDataSourceStats(const ControlSocket::Message& request)
+{
+    WireReader r(request.payload);
+    uint64_t sequence = r.u64();
+    if (!r.complete()) return;
+    NamedDataSourceStats stats;
+    if (_resources) {
+        for (const auto& [name, source] : _resources->dataSources())
+            stats.emplace_back(name, source->stats());
+    }
+    _control.send(ControlType::DataSourceStats, encodeDataSourceStats(sequence, stats));
 }
 
 bool WorkerService::drained()

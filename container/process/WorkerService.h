@@ -19,6 +19,9 @@
 #include <unordered_map>
 #include <vector>
 
+namespace serval::app {
+class AppResources;
+} // namespace serval::app
 namespace serval::session {
 class SessionService;
 }
@@ -106,6 +109,8 @@ private:
     void release(WorkerStream& stream);
 
     bool onControl();
+    /// Answers the server's StatsRequest with this worker's pools (channel thread).
+    void sendDataSourceStats(const ControlSocket::Message& request);
     void onChannel(WorkerChannel& channel);
     void onRecord(WorkerChannel& channel, const RecordHeader& header, const std::string& payload);
     void onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason);
@@ -125,6 +130,8 @@ private:
     std::unique_ptr<session::SessionService> _sessions;
     std::unique_ptr<core::Engine> _engine;
     std::shared_ptr<core::Context> _context;
+    /// The Context's data sources (also held by its spec): StatsRequest reads their pools.
+    std::shared_ptr<app::AppResources> _resources;
     std::vector<std::unique_ptr<WorkerChannel>> _channels;
     int _epoll = -1;
     int _wake = -1; ///< eventfd: a request thread finished a stream (drain, pending credits)

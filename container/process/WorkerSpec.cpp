@@ -4,6 +4,15 @@
 
 namespace serval::process {
 
+namespace {
+
+/// More than any web.xml declares: a spec with more is not the server's.
+constexpr uint32_t kMaxDataSources = 256;
+/// Likewise for the app libraries of one bundle.
+constexpr uint32_t kMaxLibraries = 1024;
+
+} // namespace
+
 std::string WorkerSpec::encode() const
 {
     std::string out;
@@ -23,6 +32,24 @@ std::string WorkerSpec::encode() const
     w.text(user);
     w.u32(index);
     w.u32(channels);
+    w.u8(appLibraries ? 1 : 0);
+    if (appLibraries) {
+        w.u32(static_cast<uint32_t>(appLibraries->size()));
+        for (const std::string& library : *appLibraries)
+            w.text(library);
+    }
+    w.u32(static_cast<uint32_t>(dataSources.size()));
+    for (const datasource::DataSourceConfig& source : dataSources) {
+        w.text(source.name);
+        w.u8(static_cast<uint8_t>(source.type));
+        w.text(source.url);
+        w.text(source.passwordFile);
+        w.text(source.password);
+        w.u32(source.maxConnections);
+        w.u64(static_cast<uint64_t>(source.acquireTimeout.count()));
+        w.u64(static_cast<uint64_t>(source.statementTimeout.count()));
+        w.u64(static_cast<uint64_t>(source.busyTimeout.count()));
+    }
     w.u8(sessions ? 1 : 0);
     if (sessions) {
         w.u8(static_cast<uint8_t>(sessions->store));
@@ -59,6 +86,31 @@ std::optional<WorkerSpec> WorkerSpec::decode(std::string_view payload)
     spec.user = r.text();
     spec.index = r.u32();
     spec.channels = r.u32();
+    if (r.u8() != 0) {
+        uint32_t libraries = r.u32();
+        if (libraries > kMaxLibraries) return std::nullopt;
+        spec.appLibraries = std::vector<std::string>();
+        for (uint32_t i = 0; i < libraries && !r.failed(); ++i)
+            spec.appLibraries->emplace_back(r.text());
+    }
+    uint32_t sources = r.u32();
+    if (sources > kMaxDataSources) return std::nullopt;
+    for (uint32_t i = 0; i < sources && !r.failed(); ++i) {
+        datasource::DataSourceConfig source;
+        source.name = r.text();
+        uint8_t type = r.u8();
+        if (type > static_cast<uint8_t>(datasource::DataSourceType::Postgresql)) return std::nullopt;
+        source.type = static_cast<datasource::DataSourceType>(type);
+        source.url = r.text();
+        source.passwordFile = r.text();
+        source.password = r.text();
+        source.maxConnections = r.u32();
+        source.acquireTimeout = std::chrono::milliseconds(static_cast<int64_t>(r.u64()));
+        source.statementTimeout = std::chrono::milliseconds(static_cast<int64_t>(r.u64()));
+        source.busyTimeout = std::chrono::milliseconds(static_cast<int64_t>(r.u64()));
+        if (source.maxConnections == 0) return std::nullopt;
+        spec.dataSources.push_back(std::move(source));
+    }
     uint8_t store = 0;
     if (r.u8() != 0) {
         config::SessionStoreConfig sessions;

@@ -1,12 +1,14 @@
 #pragma once
 
 #include "config/ServerConfig.h"
+#include "datasource/DataSourceConfig.h"
 #include "util/Log.h"
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace serval::process {
 
@@ -33,6 +35,15 @@ struct WorkerSpec
     std::string user;      ///< switch to this user when started as root ("" = stay)
     uint32_t index = 0;    ///< which worker of its group (log lines)
     uint32_t channels = 1; ///< AttachChannel messages that follow the spec (one per server I/O loop)
+    /// The app libraries to load (core::ContextSpec::appLibraries: the deployer names the one
+    /// that exports the entry; its helpers beside it load with it). nullopt: every WEB-INF/lib/*.so.
+    std::optional<std::vector<std::string>> appLibraries;
+    /// The Context's data sources (web.xml <resource-ref>s) as the server's deployer resolved and
+    /// migrated them: the server.xml binding or the embedded SQLite file, with maxConnections
+    /// already this worker's share (ProcessManager::workerDataSources). The worker opens its own
+    /// pools from these. A PostgreSQL password travels as `password` (read by the server from
+    /// passwordFile), like signingSecret only over the private control socket, never logged.
+    std::vector<datasource::DataSourceConfig> dataSources;
     /// The Host's <Manager>, as the server read it (the SQLite path absolute): the worker opens
     /// the same store, so the app's sessions are shared by the server's manager page and every
     /// worker of the app. nullopt: the app has no sessions.

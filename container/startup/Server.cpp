@@ -162,6 +162,7 @@ void Server::installManager()
     _adminPool->start();
     _manager->setDispatchLane(*_adminPool);
     _manager->backend().setDeployer(&_deployment->deployer());
+    _manager->backend().setDataSources(&_deployment->dataSources());
     _managerSessions = std::make_unique<ManagerSessions>(*_sessions);
     _manager->backend().setSessions(_managerSessions.get());
     // The Connectors are all constructed before this is called and the vector does not change

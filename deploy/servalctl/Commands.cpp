@@ -7,8 +7,8 @@ namespace serval::ctl {
 
 namespace {
 
-constexpr const char* kRemoteOrder[] = {"list",   "deploy",  "undeploy",          "start",  "stop", "reload",
-                                        "status", "history", "restart-processes", "crashes"};
+constexpr const char* kRemoteOrder[] = {"list",   "deploy",  "undeploy",          "start",   "stop", "reload",
+                                        "status", "history", "restart-processes", "crashes", "backup"};
 
 template <int Index> int remote(const std::vector<std::string>& args, Io& io)
 {
@@ -69,6 +69,8 @@ const std::vector<Command>& commands()
          "an isolated application's crash records, newest first: time, crash id, signal, faulting "
          "function (--id: the whole record with its backtrace)",
          remote<9>},
+        {"backup", "--url URL --token TOKEN backup HOST/APP NAME -o FILE",
+         "a consistent copy of an app's embedded (SQLite) data source while it serves", remote<10>},
     };
     return table;
 }

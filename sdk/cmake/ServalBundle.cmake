@@ -3,7 +3,17 @@
 #                   [WEB_XML path/to/web.xml] the bundle's WEB-INF/web.xml; without it an empty
 #                                             <web-app/> (the app declares everything in code)
 #                   [STATIC_DIR dir]          files served as they are (index.html, css, ...)
+#                   [MIGRATIONS_DIR dir]      the schema migrations (V1__create_tables.sql, ...):
+#                                             WEB-INF/migrations, applied by the deployer
+#                                             (docs/datasource.md)
 #                   [LIBRARIES lib...]        extra libraries to link (privately)
+#                   [HELPERS target...]       shared libraries of your project the app links: built
+#                                             into the bundle's WEB-INF/lib beside it and found there
+#                                             (RUNPATH $ORIGIN). They must not export the entry, and
+#                                             their file names should be the app's own (libshop-util.so):
+#                                             the dynamic linker shares libraries by name, so the
+#                                             container refuses a bundle whose helper differs from
+#                                             one another bundle already loaded under that name
 #                   [C])                      a pure C app: link as C, no C++ runtime
 #
 # Builds the app as a MODULE library libNAME.so with hidden visibility
@@ -17,7 +27,7 @@
 include_guard(GLOBAL)
 
 function(serval_add_bundle name)
-  cmake_parse_arguments(B "C" "WEB_XML;STATIC_DIR" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(B "C" "WEB_XML;STATIC_DIR;MIGRATIONS_DIR" "SOURCES;LIBRARIES;HELPERS" ${ARGN})
   if(NOT B_SOURCES)
     message(FATAL_ERROR "serval_add_bundle(${name}): SOURCES is required")
   endif()
@@ -38,7 +48,14 @@ function(serval_add_bundle name)
   set(sar "${out_dir}/${name}.sar")
 
   add_library(${name} MODULE ${B_SOURCES})
-  target_link_libraries(${name} PRIVATE Serval::sdk ${B_LIBRARIES})
+  target_link_libraries(${name} PRIVATE Serval::sdk ${B_LIBRARIES} ${B_HELPERS})
+  foreach(helper IN LISTS B_HELPERS)
+    set_target_properties(${helper} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${exploded}/WEB-INF/lib")
+  endforeach()
+  if(B_HELPERS)
+    # The helpers sit beside the app library wherever the bundle is unpacked.
+    set_target_properties(${name} PROPERTIES BUILD_RPATH "$ORIGIN" BUILD_RPATH_USE_ORIGIN ON SKIP_BUILD_RPATH OFF)
+  endif()
   set_target_properties(${name} PROPERTIES
     PREFIX "lib"
     OUTPUT_NAME "${name}"
@@ -65,6 +82,14 @@ function(serval_add_bundle name)
     endforeach()
     set(copy_static COMMAND ${CMAKE_COMMAND} -E copy_directory "${static_dir}" "${exploded}")
   endif()
+  set(copy_migrations "")
+  if(B_MIGRATIONS_DIR)
+    get_filename_component(migrations_dir "${B_MIGRATIONS_DIR}" ABSOLUTE)
+    file(GLOB migration_files CONFIGURE_DEPENDS "${migrations_dir}/*")
+    list(APPEND static_deps ${migration_files})
+    set(copy_migrations COMMAND ${CMAKE_COMMAND} -E rm -rf "${exploded}/WEB-INF/migrations"
+        COMMAND ${CMAKE_COMMAND} -E copy_directory "${migrations_dir}" "${exploded}/WEB-INF/migrations")
+  endif()
   # Top-level entries of the archive: WEB-INF plus each top-level static entry.
   set(entries WEB-INF)
   foreach(f IN LISTS static_files)
@@ -78,10 +103,11 @@ function(serval_add_bundle name)
     COMMAND ${CMAKE_COMMAND} -E make_directory "${exploded}/WEB-INF/lib"
     COMMAND ${CMAKE_COMMAND} -E copy_if_different "${web_xml}" "${exploded}/WEB-INF/web.xml"
     ${copy_static}
+    ${copy_migrations}
     COMMAND ${CMAKE_COMMAND} -E rm -f "${sar}"
     COMMAND ${CMAKE_COMMAND} -E tar cf "${sar}" --format=zip -- ${entries}
     WORKING_DIRECTORY "${exploded}"
-    DEPENDS ${name} "${web_xml}" ${static_deps}
+    DEPENDS ${name} ${B_HELPERS} "${web_xml}" ${static_deps}
     COMMENT "Packing bundle ${name}.sar"
     VERBATIM)
   add_custom_target(${name}_bundle ALL DEPENDS "${sar}")

@@ -87,6 +87,17 @@ before(async () => {
     '<servlet-mapping><servlet-name>f</servlet-name><url-pattern>/*</url-pattern></servlet-mapping></web-app>\n');
   fs.copyFileSync(path.join(build, 'tests', 'fixtures', 'libfaults.so'),
     path.join(base, 'webapps', 'faults', 'WEB-INF', 'lib', 'libfaults.so'));
+  // An app with an embedded data source (the guestbook fixture), for the Back up button.
+  const shop = path.join(base, 'webapps', 'shop', 'WEB-INF');
+  fs.mkdirSync(path.join(shop, 'lib'), { recursive: true });
+  fs.mkdirSync(path.join(shop, 'migrations'), { recursive: true });
+  fs.copyFileSync(path.join(build, 'tests', 'fixtures', 'libguestbook.so'), path.join(shop, 'lib', 'libguestbook.so'));
+  fs.writeFileSync(path.join(shop, 'web.xml'), '<?xml version="1.0"?>\n<web-app>\n  <display-name>Shop</display-name>\n' +
+    '  <servlet><servlet-name>entries</servlet-name><servlet-class>guestbook.Entries</servlet-class></servlet>\n' +
+    '  <servlet-mapping><servlet-name>entries</servlet-name><url-pattern>/entries</url-pattern></servlet-mapping>\n' +
+    '  <resource-ref><res-ref-name>main</res-ref-name></resource-ref>\n</web-app>\n');
+  fs.writeFileSync(path.join(shop, 'migrations', 'V1__create_tables.sql'),
+    'CREATE TABLE entry (id INTEGER PRIMARY KEY, name TEXT NOT NULL, message TEXT);\n');
 
   const passwd = spawnSync(path.join(bin, 'serval'),
     ['passwd', 'admin', '--base', base, '--roles', 'manager-gui,manager-script,manager-status', '--stdin'],
@@ -103,7 +114,7 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   page.on('pageerror', (e) => { serverLog += '\n[page error] ' + e.message; });
 });
 
@@ -189,10 +200,26 @@ test('an operator runs an app from the manager page', async () => {
   assert.ok(!reason.includes('undefined'), reason);
   await shot('08-failed-deploy');
 
-  // 8. Server status draws the live chart without reloading.
+  // 8. An app's page shows its data source; Back up downloads a consistent SQLite file.
+  const added = await fetch(origin + '/shop/entries', { method: 'POST', body: 'name=ada&message=hi',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(added.status, 200, await added.text());
+  await page.goto(origin + '/manager/#/app?host=localhost&path=%2Fshop');
+  const source = page.locator('tr[data-datasource="main"]');
+  await source.waitFor();
+  assert.match(await source.textContent(), /sqlite/);
+  const [download] = await Promise.all([page.waitForEvent('download'), source.getByRole('button', { name: 'Back up main' }).click()]);
+  assert.equal(download.suggestedFilename(), 'shop-main.db');
+  const saved = path.join(base, 'shop-main.db');
+  await download.saveAs(saved);
+  assert.equal(fs.readFileSync(saved).subarray(0, 16).toString('latin1'), 'SQLite format 3\0');
+  await page.locator('#notice').filter({ hasText: 'downloaded' }).waitFor();
+  await shot('09-backup');
+
+  // 9. Server status draws the live chart without reloading.
   await page.getByRole('link', { name: 'Server status' }).click();
   await page.locator('#rps-now').filter({ hasText: 'requests/s' }).waitFor({ timeout: 10000 });
-  await shot('09-status');
+  await shot('10-status');
 
   // 9. An isolated app's view: its worker process, its crash list (a crash opens to its
   // backtrace), and "Restart processes" replaces the worker.

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <serval/abi.h>
 #include <string>
+#include <unistd.h>
 
 using serval::bundle::BundleValidator;
 using serval::bundle::ElfInspector;
@@ -124,13 +125,47 @@ TEST_F(BundleValidatorTest, NamesTheAbiOfALibraryBuiltForAnotherMajor)
                          ": rebuild it against SDK 1.x");
 }
 
-TEST_F(BundleValidatorTest, EveryLibraryMustBeAnAppLibrary)
+TEST_F(BundleValidatorTest, HelperLibrariesBesideTheAppLibraryExportNoEntry)
 {
     tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
     addLibrary("good", "liba.so");
-    addLibrary("no_entry", "libhelper.so");
+    addLibrary("no_entry", "libhelper.so"); // issue 13: an app may carry the libraries it links
+    ASSERT_TRUE(validate()) << error;
+    EXPECT_EQ(report.libraries,
+              (std::vector<std::string>{"WEB-INF/lib/liba.so", "WEB-INF/lib/libhelper.so"}));
+    EXPECT_EQ(report.appLibrary, "WEB-INF/lib/liba.so");
+    EXPECT_EQ(BundleValidator::appLibraries(tmp.path()), std::vector<std::string>{"WEB-INF/lib/liba.so"});
+}
+
+TEST_F(BundleValidatorTest, HelpersPassTheSameElfChecks)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    addLibrary("good", "liba.so");
+    tmp.write("WEB-INF/lib/libhelper.so", "not an ELF file at all");
     EXPECT_FALSE(validate());
-    EXPECT_NE(error.find("libhelper.so does not export serval_app_init_v1"), std::string::npos) << error;
+    EXPECT_NE(error.find("shop.sar: WEB-INF/lib/libhelper.so is not an ELF file"), std::string::npos)
+        << error;
+}
+
+TEST_F(BundleValidatorTest, ExactlyOneLibraryExportsTheEntry)
+{
+    tmp.write("WEB-INF/web.xml", serval::test::minimalWebXml());
+    addLibrary("good", "liba.so");
+    addLibrary("good", "libb.so");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error,
+              "shop.sar: app \"shop\": liba.so and libb.so both export serval_app_init_v1; a bundle holds "
+              "one app library (its helpers in WEB-INF/lib export no entry): deploy each app as its own "
+              "bundle");
+
+    ::unlink(tmp.file("WEB-INF/lib/liba.so").c_str());
+    ::unlink(tmp.file("WEB-INF/lib/libb.so").c_str());
+    addLibrary("no_entry", "libx.so");
+    addLibrary("no_entry", "liby.so");
+    EXPECT_FALSE(validate());
+    EXPECT_EQ(error,
+              "shop.sar: app \"shop\": libx.so, liby.so (none of them) exports serval_app_init_v1: build it "
+              "with serval_add_bundle() and SERVAL_APP(...), or define that entry from serval/abi.h");
 }
 
 TEST_F(BundleValidatorTest, CarriesTheDescriptorItRead)

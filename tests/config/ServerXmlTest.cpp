@@ -229,6 +229,90 @@ TEST_F(ServerXmlTest, ShippedServerXmlIsValid)
     EXPECT_EQ(c.engine.hosts[0].appBase, base.path() + "/webapps");
 }
 
+TEST_F(ServerXmlTest, ContextBindsDataSources)
+{
+    auto c = read(R"(<Server><Connector/><Engine defaultHost="localhost">
+  <Host name="localhost">
+    <Context path="/shop">
+      <DataSource name="main" type="postgresql" url="postgresql://shop@127.0.0.1:5432/shop"
+                  passwordFile="conf/shop.password" maxConnections="16" acquireTimeout="2s"
+                  statementTimeout="5s"/>
+      <DataSource name="cache" url="var/cache.db" busyTimeout="250ms"/>
+    </Context>
+    <Context path="/"/>
+  </Host>
+</Engine></Server>)");
+    const config::HostConfig& host = c.engine.hosts[0];
+    ASSERT_EQ(host.contexts.size(), 2u);
+    const config::ContextConfig* shop = host.context("/shop");
+    ASSERT_NE(shop, nullptr);
+    ASSERT_EQ(shop->dataSources.size(), 2u);
+    const config::DataSourceBinding* main = shop->dataSource("main");
+    ASSERT_NE(main, nullptr);
+    EXPECT_EQ(main->type, "postgresql");
+    EXPECT_EQ(main->url, "postgresql://shop@127.0.0.1:5432/shop");
+    EXPECT_EQ(main->passwordFile, base.path() + "/conf/shop.password");
+    EXPECT_EQ(main->maxConnections, 16u);
+    EXPECT_EQ(main->acquireTimeoutMs, 2000u);
+    EXPECT_EQ(main->statementTimeoutMs, 5000u);
+    EXPECT_EQ(main->line, 4);
+    const config::DataSourceBinding* cache = shop->dataSource("cache");
+    ASSERT_NE(cache, nullptr);
+    EXPECT_EQ(cache->type, "sqlite");
+    EXPECT_EQ(cache->url, base.path() + "/var/cache.db"); // relative paths resolve against the base
+    EXPECT_EQ(cache->busyTimeoutMs, 250u);
+    EXPECT_EQ(cache->acquireTimeoutMs, 2000u); // defaults
+    EXPECT_EQ(cache->maxConnections, 8u);
+    ASSERT_NE(host.context(""), nullptr); // path="/" is ROOT
+    EXPECT_TRUE(host.context("")->dataSources.empty());
+    EXPECT_EQ(host.context("/other"), nullptr);
+}
+
+TEST_F(ServerXmlTest, DataSourceMistakesNameFileAndLine)
+{
+    auto context = [](const std::string& inside) {
+        return "<Server><Connector/><Engine defaultHost=\"a\"><Host name=\"a\">\n<Context path=\"/shop\">\n" +
+               inside + "</Context></Host></Engine></Server>";
+    };
+    EXPECT_EQ(error(context("<DataSource name=\"main\" type=\"mysql\"/>")),
+              "conf/server.xml:3: bad value \"mysql\" for attribute \"type\"; expected sqlite (embedded) or "
+              "postgresql");
+    EXPECT_EQ(error(context("<DataSource type=\"sqlite\"/>")),
+              "conf/server.xml:3: <DataSource> needs a name=\"...\" of letters, digits, '_' and '-' (the "
+              "res-ref-name of the app's web.xml, for example main)");
+    EXPECT_EQ(error(context("<DataSource name=\"main\" type=\"postgresql\"/>")),
+              "conf/server.xml:3: <DataSource name=\"main\" type=\"postgresql\"> needs "
+              "url=\"postgresql://user@host:port/database\"");
+    EXPECT_EQ(error(context("<DataSource name=\"main\" type=\"postgresql\" "
+                            "url=\"postgresql://shop:secret@db/shop\"/>")),
+              "conf/server.xml:3: <DataSource name=\"main\"> has a password in its url; put it in a file "
+              "named by passwordFile=\"...\"");
+    EXPECT_EQ(error(context("<DataSource name=\"main\" passwordFile=\"p\"/>")),
+              "conf/server.xml:3: passwordFile is for type=\"postgresql\"; an embedded SQLite database has "
+              "none");
+    EXPECT_EQ(error(context("<DataSource name=\"main\" acquireTimeout=\"soon\"/>")),
+              "conf/server.xml:3: bad value \"soon\" for attribute \"acquireTimeout\"; expected a duration "
+              "such as 500ms, 2s or 1m (a bare number is milliseconds), at most 3600s");
+    EXPECT_EQ(error(context("<DataSource name=\"main\" maxConnections=\"0\"/>")),
+              "conf/server.xml:3: bad value \"0\" for attribute \"maxConnections\"; expected a whole number "
+              "from 1 to 10000");
+    EXPECT_EQ(error(context("<DataSource name=\"main\"/>\n<DataSource name=\"main\"/>")),
+              "conf/server.xml:4: data source \"main\" is bound twice in this <Context> (first at line 3)");
+    EXPECT_EQ(
+        error("<Server><Connector/><Engine defaultHost=\"a\"><Host name=\"a\">\n<Context "
+              "path=\"shop/\"/></Host></Engine></Server>"),
+        "conf/server.xml:2: bad value \"shop/\" for attribute \"path\"; expected a context path such as "
+        "/shop (\"\" for ROOT)");
+    EXPECT_EQ(error("<Server><Connector/><Engine defaultHost=\"a\"><Host name=\"a\">\n<Context/></Host>"
+                    "</Engine></Server>"),
+              "conf/server.xml:2: <Context> needs a path=\"...\": the context path of the app it configures "
+              "(\"\" for ROOT)");
+    EXPECT_EQ(
+        error("<Server><Connector/><Engine defaultHost=\"a\"><Host name=\"a\">\n<Context path=\"/x\"/>\n"
+              "<Context path=\"/x\"/></Host></Engine></Server>"),
+        "conf/server.xml:3: <Context path=\"/x\"> is declared twice on this host (line 2)");
+}
+
 TEST_F(ServerXmlTest, HostManagerChoosesTheSessionStore)
 {
     auto defaults = read(kMinimal);
@@ -395,9 +479,9 @@ TEST_F(ServerXmlTest, BadIsolationAttributesNameFileAndLine)
     EXPECT_NE(error(withContext("path=\"shop\"")).find("expected a context path"), std::string::npos);
     EXPECT_NE(error(withContext("path=\"/a\" prot=\"1\"")).find("unknown attribute \"prot\" on <Context>"),
               std::string::npos);
-    std::string twice =
-        "<Server><Connector port=\"8080\"/><Engine defaultHost=\"localhost\">"
-        "<Host name=\"localhost\">\n<Context path=\"/a\"/>\n<Context path=\"/a\"/></Host></Engine></Server>";
+    std::string twice = "<Server><Connector port=\"8080\"/><Engine defaultHost=\"localhost\">"
+                        "<Host name=\"localhost\">\n<Context path=\"/a\"/>\n<Context "
+                        "path=\"/a\"/></Host></Engine></Server>";
     EXPECT_NE(
         error(twice).find("conf/server.xml:3: <Context path=\"/a\"> is declared twice on this host (line 2)"),
         std::string::npos)

@@ -200,6 +200,43 @@ TEST(WebXmlTest, ReadFromFileUsesDisplayName)
     }
 }
 
+TEST(WebXmlTest, ResourceRefsDeclareDataSources)
+{
+    auto c = config::parseWebXml(R"(<web-app>
+  <resource-ref>
+    <description>the shop's tables</description>
+    <res-ref-name>main</res-ref-name>
+    <res-type>javax.sql.DataSource</res-type>
+    <res-auth>Container</res-auth>
+  </resource-ref>
+  <resource-ref><res-ref-name>audit</res-ref-name></resource-ref>
+  <data-source><name>cache</name></data-source>
+</web-app>)");
+    ASSERT_EQ(c.dataSources.size(), 3u);
+    EXPECT_EQ(c.dataSources[0].name, "main"); // declaration order: the first gets WEB-INF/migrations/
+    EXPECT_EQ(c.dataSources[0].line, 2);
+    EXPECT_EQ(c.dataSources[1].name, "audit");
+    EXPECT_EQ(c.dataSources[2].name, "cache");
+}
+
+TEST(WebXmlTest, ResourceRefMistakesAreRefused)
+{
+    EXPECT_EQ(
+        error("<web-app>\n<resource-ref><res-ref-name>jdbc/main</res-ref-name></resource-ref></web-app>"),
+        "WEB-INF/web.xml:2: data source name \"jdbc/main\" may hold only letters, digits, '_' and '-', "
+        "at most 64 (it names a file; there is no JNDI tree: write main, not jdbc/main)");
+    EXPECT_EQ(error("<web-app>\n<resource-ref><res-ref-name>mail</res-ref-name><res-type>javax.mail.Session"
+                    "</res-type></resource-ref></web-app>"),
+              "WEB-INF/web.xml:2: <res-type> \"javax.mail.Session\" is not provided by this container; only "
+              "data sources (javax.sql.DataSource) are");
+    EXPECT_EQ(error("<web-app>\n<resource-ref><res-ref-name>main</res-ref-name></resource-ref>\n"
+                    "<data-source><name>main</name></data-source></web-app>"),
+              "WEB-INF/web.xml:3: data source \"main\" is declared twice (first at line 2)");
+    EXPECT_EQ(
+        error("<web-app>\n<resource-ref><res-type>javax.sql.DataSource</res-type></resource-ref></web-app>"),
+        "WEB-INF/web.xml:2: <resource-ref> needs a <res-ref-name>");
+}
+
 TEST(WebXmlTest, SessionConfigReadsTheCookieSettings)
 {
     auto c = config::parseWebXml(R"(<web-app>

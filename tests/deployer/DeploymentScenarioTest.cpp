@@ -62,6 +62,15 @@ protected:
     void SetUp() override { serval::test::makeDirs(tmp.file("webapps")); }
     void TearDown() override { ::unsetenv("SERVAL_TEST_CRASH_AT"); }
 
+    /// conf/server.xml: one Connector on port 0 and the localhost Host with `hostAttributes`.
+    void writeServerXml(const std::string& hostAttributes)
+    {
+        tmp.write("conf/server.xml", "<Server>\n  <Connector address=\"127.0.0.1\" port=\"0\"/>\n"
+                                     "  <Engine defaultHost=\"localhost\">\n"
+                                     "    <Host name=\"localhost\" appBase=\"webapps\" " +
+                                         hostAttributes + "/>\n  </Engine>\n</Server>\n");
+    }
+
     bool start()
     {
         ::unlink(tmp.file("serval.stderr").c_str()); // ServalProcess looks for the first "listening" line
@@ -153,13 +162,7 @@ TEST_F(DeploymentScenarioTest, StabilityDelayComesFromServerXml)
     // <Host deployStabilityDelay="600">: a new file is deployed only once it has kept its size
     // and mtime for 600 ms, so the first 200 cannot come sooner (the default 100 ms would
     // answer in about 150 ms). A lower bound only: this cannot flake on a slow machine.
-    tmp.write("conf/server.xml", R"(<Server>
-  <Connector address="127.0.0.1" port="0"/>
-  <Engine defaultHost="localhost">
-    <Host name="localhost" appBase="webapps" deployStabilityDelay="600"/>
-  </Engine>
-</Server>
-)");
+    writeServerXml("deployStabilityDelay=\"600\"");
     ASSERT_TRUE(start()) << server->error();
     drop("shop.sar", "one", "");
     auto dropped = droppedAt;
@@ -510,13 +513,7 @@ TEST_F(DeploymentScenarioTest, LibraryThatStaysMappedIsReported)
 {
     // What stays mapped is the server's own business only in-process: an isolated app's
     // library is never loaded in the server (its workers exit with it).
-    tmp.write("conf/server.xml", R"(<Server>
-  <Connector address="127.0.0.1" port="0"/>
-  <Engine defaultHost="localhost">
-    <Host name="localhost" appBase="webapps" isolation="none"/>
-  </Engine>
-</Server>
-)");
+    writeServerXml("isolation=\"none\"");
     drop("shop.sar", "one", "nodelete");
     ASSERT_TRUE(start()) << server->error();
     ASSERT_EQ(served("/shop/ok"), "ok");
@@ -610,4 +607,53 @@ TEST_F(DeploymentScenarioTest, VerifyGivesTheAnswerOfTheDeploy)
               "shop.sar: app \"shop\": libapp.so has no servlet class \"fixture.Missing\" (it offers: "
               "fixture.Ok): check <servlet-class> in WEB-INF/web.xml\n");
     EXPECT_EQ(served("/shop/version.txt"), "404");
+}
+
+/// Three bundles, each with libhelper_app.so and a WEB-INF/lib/libgreeter.so beside it: "greet"
+/// and "same" with helper a, "other" with helper b under the same file name.
+static void writeHelperApps(serval::test::TempDir& tmp)
+{
+    const char* webXml =
+        "<?xml version=\"1.0\"?>\n<web-app>\n  <servlet><servlet-name>greet</servlet-name>"
+        "<servlet-class>helper.Greet</servlet-class></servlet>\n  <servlet-mapping>"
+        "<servlet-name>greet</servlet-name><url-pattern>/greet</url-pattern></servlet-mapping>\n"
+        "</web-app>\n";
+    auto app = [&](const std::string& name, const std::string& helperVariant) {
+        tmp.write("webapps/" + name + "/WEB-INF/web.xml", webXml);
+        serval::test::makeDirs(tmp.file("webapps/" + name + "/WEB-INF/lib"));
+        serval::test::copyWithPatch(serval::test::fixtureLibrary("helper_app"),
+                                    tmp.file("webapps/" + name + "/WEB-INF/lib/libhelper_app.so"));
+        serval::test::copyWithPatch(std::string(SERVAL_FIXTURE_DIR) + "/greeter-" + helperVariant +
+                                        "/libgreeter.so",
+                                    tmp.file("webapps/" + name + "/WEB-INF/lib/libgreeter.so"));
+    };
+    app("greet", "a");
+    app("other", "b"); // another libgreeter.so under the same name
+    app("same", "a");  // the very same file
+}
+
+TEST_F(DeploymentScenarioTest, HelperLibrariesLoadWithTheAppAndAreNeverSharedByNameAcrossBundles)
+{
+    // Libraries are shared by name within one process: in-process apps are where it matters.
+    writeServerXml("isolation=\"none\"");
+    writeHelperApps(tmp);
+    ASSERT_TRUE(start()) << server->error();
+    EXPECT_EQ(served("/greet/greet"), "hello from helper a") << server->log();
+    EXPECT_TRUE(server->waitForLog("other: WEB-INF/lib/libgreeter.so differs from the libgreeter.so already "
+                                   "loaded from " +
+                                   tmp.file("work/localhost/greet/")))
+        << server->log();
+    EXPECT_EQ(served("/other/greet"), "404");
+    EXPECT_EQ(served("/same/greet"), "hello from helper a");
+}
+
+TEST_F(DeploymentScenarioTest, IsolatedAppsEachLoadTheirOwnHelperOfTheSameName)
+{
+    // isolation="process" (the default): every app has processes of its own, so a helper of the
+    // same name in another bundle is never this one's, and nothing needs refusing.
+    writeHelperApps(tmp);
+    ASSERT_TRUE(start()) << server->error();
+    EXPECT_EQ(served("/greet/greet"), "hello from helper a") << server->log();
+    EXPECT_EQ(served("/other/greet"), "hello from helper b") << server->log();
+    EXPECT_EQ(served("/same/greet"), "hello from helper a");
 }

@@ -3,6 +3,7 @@
 // in the registry and on the served app (also through servalctl).
 #include "registry/Registry.h"
 #include "support/Fixtures.h"
+#include "support/DataSourceApps.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -447,6 +449,131 @@ TEST_F(ManagerHttpTest, ClientOutsideTheAllowListIsRefused)
     EXPECT_TRUE(server->waitForLog("not in the manager allow list"));
 }
 
+namespace {
+
+/// The one-value answer of `sql` on the SQLite file `file` ("" if it cannot be read).
+std::string sqliteValue(const std::string& file, const std::string& sql)
+{
+    sqlite3* db = nullptr;
+    std::string value;
+    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* statement = nullptr;
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
+            sqlite3_step(statement) == SQLITE_ROW) {
+            const unsigned char* text = sqlite3_column_text(statement, 0);
+            value = text ? reinterpret_cast<const char*>(text) : "";
+        }
+        sqlite3_finalize(statement);
+    }
+    sqlite3_close(db);
+    return value;
+}
+
+} // namespace
+
+TEST_F(ManagerHttpTest, DataSourcesOnTheApiAndMetricsAndABackupUnderWriteLoad)
+{
+    ASSERT_EQ(login("admin", "admin-password").status, 200);
+    std::string token = createToken();
+    test::writeDataSourceApp(base, "src/shop", "guestbook", test::guestbookWebXml("shop"),
+                             {{"V1__create_tables.sql", test::createTables(false)}});
+    std::string sar = base.file("shop.sar");
+    std::string output;
+    ASSERT_EQ(shell(quote(test::env("SERVAL_BIN") + "/servalctl") + " pack " + quote(base.file("src/shop")) +
+                        " -o " + quote(sar),
+                    &output),
+              0)
+        << output;
+    ASSERT_EQ(servalctl(token, "deploy " + sar, &output), 0) << output;
+    auto add = [&](const std::string& name) {
+        return call("POST", "/shop/entries", "name=" + name + "&message=hi",
+                    {{"Content-Type", "application/x-www-form-urlencoded"}});
+    };
+    for (const char* name : {"ada", "brian", "cy"})
+        ASSERT_EQ(add(name).status, 200);
+
+    // The API: every data source, and the app's own on its detail.
+    auto listed = call("GET", "/manager/api/datasources");
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    auto sources = json(listed.body)->getArray("dataSources");
+    ASSERT_EQ(sources->size(), 1u) << listed.body;
+    auto main = sources->getObject(0);
+    EXPECT_EQ(main->getValue<std::string>("host"), "localhost");
+    EXPECT_EQ(main->getValue<std::string>("path"), "/shop");
+    EXPECT_EQ(main->getValue<std::string>("name"), "main");
+    EXPECT_EQ(main->getValue<std::string>("type"), "sqlite");
+    EXPECT_NE(main->getValue<std::string>("url").find("data/localhost/shop/main.db"), std::string::npos);
+    EXPECT_GT(main->getValue<int>("maxConnections"), 0);
+    EXPECT_GE(main->getValue<int>("open"), 1);
+    EXPECT_EQ(main->getValue<int>("inUse"), 0);
+    EXPECT_GE(main->getValue<int>("acquires"), 3);
+    EXPECT_GE(main->getValue<int>("queries"), 3);
+    EXPECT_EQ(main->getValue<int>("timeouts"), 0);
+    auto detail = call("GET", "/manager/api/app?path=/shop");
+    ASSERT_EQ(detail.status, 200) << detail.body;
+    EXPECT_EQ(json(detail.body)->getArray("dataSources")->size(), 1u) << detail.body;
+
+    // /metrics: the pool gauges, the counters and the latency histogram per data source.
+    auto metrics = call("GET", "/metrics");
+    ASSERT_EQ(metrics.status, 200);
+    const std::string labels = "{host=\"localhost\",context=\"/shop\",datasource=\"main\"}";
+    for (const char* metric : {"serval_datasource_max_connections", "serval_datasource_connections_open",
+                               "serval_datasource_connections_in_use", "serval_datasource_waiting",
+                               "serval_datasource_acquires_total", "serval_datasource_waits_total",
+                               "serval_datasource_timeouts_total", "serval_datasource_errors_total",
+                               "serval_datasource_query_duration_seconds_count"})
+        EXPECT_NE(metrics.body.find(metric + labels), std::string::npos) << metric << "\n" << metrics.body;
+    EXPECT_NE(metrics.body.find("serval_datasource_query_duration_seconds_bucket{host=\"localhost\",context="
+                                "\"/shop\",datasource=\"main\",le=\"+Inf\"}"),
+              std::string::npos);
+
+    // servalctl backup while a writer keeps adding rows: the copy is one consistent state (every
+    // committed row, ids without a gap, the schema history), never a torn file.
+    std::atomic<bool> writing{true};
+    std::atomic<int> written{0};
+    std::thread writer([&] {
+        while (writing) {
+            if (add("w").status == 200) ++written;
+        }
+    });
+    std::string copy = base.file("shop-main.db");
+    int backedUp = servalctl(token, "backup localhost/shop main -o " + quote(copy), &output);
+    EXPECT_TRUE(eventually([&] { return written.load() > 20; }));
+    std::string second = base.file("again.db");
+    int again = servalctl(token, "backup localhost/shop main -o " + quote(second), &output);
+    writing = false;
+    writer.join();
+    ASSERT_EQ(backedUp, 0) << output;
+    ASSERT_EQ(again, 0) << output;
+    EXPECT_NE(output.find("backed up localhost/shop main to " + second), std::string::npos) << output;
+    for (const std::string& file : {copy, second}) {
+        EXPECT_EQ(sqliteValue(file, "PRAGMA integrity_check"), "ok");
+        int rows = std::stoi(sqliteValue(file, "SELECT count(*) FROM entry"));
+        EXPECT_GE(rows, 3);
+        EXPECT_EQ(sqliteValue(file, "SELECT max(id) FROM entry"), std::to_string(rows));
+        EXPECT_EQ(sqliteValue(file, "SELECT count(*) FROM serval_schema_history"), "1");
+    }
+    EXPECT_GT(std::stoi(sqliteValue(second, "SELECT count(*) FROM entry")), 20);
+
+    // The page's button downloads the same through the API: a file named after the app.
+    auto download = call("POST", "/manager/api/backup?path=/shop&name=main");
+    ASSERT_EQ(download.status, 200) << download.body;
+    EXPECT_EQ(download.header("Content-Type"), "application/vnd.sqlite3");
+    EXPECT_EQ(download.header("Content-Disposition"), "attachment; filename=\"shop-main.db\"");
+    EXPECT_EQ(download.body.compare(0, 16, std::string("SQLite format 3\0", 16)), 0);
+
+    // Mistakes say what is wrong; a read-only user cannot take a copy.
+    EXPECT_EQ(servalctl(token, "backup localhost/shop nosuch -o " + quote(base.file("x.db")), &output), 1);
+    EXPECT_NE(output.find("no data source \"nosuch\" is open for localhost/shop"), std::string::npos)
+        << output;
+    EXPECT_EQ(servalctl(token, "backup shop main -o " + quote(base.file("x.db")), &output), 1);
+    EXPECT_NE(output.find("HOST/APP"), std::string::npos) << output;
+    EXPECT_EQ(servalctl(token, "backup localhost/shop main", &output), 2);
+    EXPECT_NE(::access(base.file("x.db").c_str(), F_OK), 0);
+    ASSERT_EQ(login("viewer", "viewer-password").status, 200);
+    EXPECT_EQ(call("POST", "/manager/api/backup?path=/shop&name=main").status, 403);
+}
+
 TEST_F(ManagerHttpTest, UploadsAreAuthenticatedBeforeOneBodyByteIsRead)
 {
     // Four clients at once announce 250 MiB bodies without credentials: each hears 401 at once,
@@ -586,7 +713,7 @@ TEST_F(ManagerHttpTest, NoAppLivesBelowTheManagerAndItsCookieStaysThere)
 
     // /managerx is an ordinary path: it deploys, and the cookie's path does not cover it.
     auto managerx = callWithToken(token, "POST", "/manager/api/deploy?path=/managerx", bytes);
-    ASSERT_EQ(managerx.status, 200) << managerx.body;
+    ASSERT_EQ(managerx.status, 200) << managerx.body << server->log();
     EXPECT_EQ(call("GET", "/managerx/").body, "an app below the manager\n");
 }
 

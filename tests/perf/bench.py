@@ -47,6 +47,20 @@ HELLO_CONTEXT = "/hello"
 HELLO_ISOLATED_CONTEXT = "/hello-isolated"
 HELLO_SERVLET_PATH = "/hello"  # sdk/examples/hello/web.xml maps the Hello servlet at /hello
 HELLO_BODY = b"Hello, World!"
+# The database workloads (issue 13): sdk/examples/fortunes on Serval, tests/perf/java/fortunes on
+# Tomcat (JDBC), each on its own database of one private PostgreSQL; and the same Serval bundle
+# on its embedded SQLite database.
+SERVAL_FORTUNES_BUNDLE = os.environ.get("SERVAL_FORTUNES_BUNDLE", "build/bundles/fortunes")
+FORTUNES_MIGRATION = "sdk/examples/fortunes/migrations/V1__create_tables.sql"
+FORTUNES_CONTEXT = "/fortunes"
+FORTUNES_SQLITE_CONTEXT = "/fortunes-sqlite"
+DB_POOL = 16  # Serval's maxConnections and Tomcat's maxTotal
+# Where the fortunes sample runs: "process" (the default isolation: one worker process, which
+# opens its own pools) or "none" (in the server, like /hello).
+DB_ISOLATION = os.environ.get("SERVAL_DB_ISOLATION", "process")
+PG_USER = "bench"
+PG_DATABASES = {"serval": "hello_world_serval", "tomcat": "hello_world_tomcat"}
+POSTGRES_JDBC_JAR = "/usr/share/java/postgresql.jar"
 STATIC_NAME = "4k.html"  # a 4096-byte file in each server's root context
 STATIC_SIZE = 4096
 # Connector attributes for Serval in each placement (attribute names from conf/server.xml).
@@ -87,7 +101,9 @@ WS_MESSAGE_SIZE = 32
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_NAMES = ("serval", "tomcat", "nginx")
-WORKLOADS = ("static", "hello", "hello-isolated")
+WORKLOADS = ("static", "hello", "hello-isolated", "db", "fortunes", "db-sqlite", "fortunes-sqlite")
+PG_WORKLOADS = ("db", "fortunes")  # Serval and Tomcat on PostgreSQL
+SQLITE_WORKLOADS = ("db-sqlite", "fortunes-sqlite")  # Serval's embedded database only
 PLACEMENTS = ("pinned", "whole")
 PHASES = ("load", "startup", "idle", "websocket", "longpoll", "drop", "redeploy", "sessions")
 STALL_MS = 2000
@@ -293,8 +309,123 @@ def write(path, text):
 STATIC_BODY = (("Serval benchmark static file, 4096 bytes. " * 100)[: STATIC_SIZE - 1] + "\n").encode()
 
 
+def fortunes_body():
+    """The /fortunes page every server must answer, byte for byte: the rows of the sample's
+    migration plus the one added at request time, sorted by message, HTML-escaped."""
+    try:
+        with open(FORTUNES_MIGRATION, encoding="utf-8") as f:
+            sql = f.read()
+    except OSError:
+        return None
+    rows = [(int(i), m.replace("''", "'")) for i, m in re.findall(r"\((\d+), '((?:[^']|'')*)'\)", sql)]
+    rows.append((0, "Additional fortune added at request time."))
+    rows.sort(key=lambda r: r[1].encode())
+    html = "".join(f"<tr><td>{i}</td><td>{escape_html(m)}</td></tr>" for i, m in rows)
+    return ("<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
+            "<tr><th>id</th><th>message</th></tr>" + html + "</table></body></html>").encode()
+
+
+def escape_html(text):
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("'", "&#39;"))
+
+
+FORTUNES_BODY = fortunes_body()
+WORLD_JSON = re.compile(rb'\{"id":([0-9]+),"randomNumber":([0-9]+)\}')
+
+
+def answers(workload, body):
+    """True if `body` is a right answer for `workload` (the db ones are random rows)."""
+    if workload == "static":
+        return body == STATIC_BODY
+    if workload == "hello":
+        return body == HELLO_BODY
+    if workload.startswith("db"):
+        m = WORLD_JSON.fullmatch(body)
+        return bool(m) and 1 <= int(m.group(1)) <= 10000
+    return body == FORTUNES_BODY
+
+
+def expectation(workload):
+    return {"static": f"{STATIC_SIZE} bytes", "hello": f"{len(HELLO_BODY)} bytes"}.get(
+        workload, "a World row as JSON" if workload.startswith("db") else "the fortunes page")
+
+
+class Postgres:
+    """A private PostgreSQL for the db workloads: initdb in the temp dir, on 127.0.0.1 only,
+    trust authentication (nothing else can reach it), as `nobody` when run as root (the
+    server refuses root). Serval's database is created empty (its deployer runs the sample's
+    migration); Tomcat's is loaded from the same migration file with psql."""
+
+    def __init__(self, root, port):
+        self.dir = os.path.join(root, "postgres")
+        self.port = port
+        self.proc = None
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+        self.bin = os.path.dirname(bins[-1]) if bins else None
+
+    def as_owner(self, cmd):
+        return (["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + cmd
+                if os.getuid() == 0 else cmd)
+
+    def start(self):
+        if not self.bin:
+            die("PostgreSQL not found under /usr/lib/postgresql (tests/perf/run installs Debian's postgresql)")
+        check_port_free(self.port)
+        data = os.path.join(self.dir, "data")
+        os.makedirs(self.dir, exist_ok=True)
+        if os.getuid() == 0:
+            shutil.chown(self.dir, "nobody", "nogroup")
+        r = subprocess.run(self.as_owner([os.path.join(self.bin, "initdb"), "-D", data, "-U", PG_USER,
+                                          "--auth=trust", "-E", "UTF8", "--locale=C"]),
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            die(f"initdb failed:\n{r.stdout}{r.stderr}")
+        self.log_file = open(os.path.join(self.dir, "postgres.log"), "ab")
+        self.proc = spawn(self.as_owner([os.path.join(self.bin, "postgres"), "-D", data, "-p", str(self.port),
+                                         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
+                                         "-c", "max_connections=200"]),
+                          stdout=self.log_file, stderr=self.log_file)
+        end = time.monotonic() + 30
+        while self.psql("postgres", "-c", "SELECT 1").returncode != 0:
+            if self.proc.poll() is not None or time.monotonic() > end:
+                die(f"PostgreSQL did not start on port {self.port}; see {self.dir}/postgres.log")
+            time.sleep(0.1)
+        for database in PG_DATABASES.values():
+            r = self.psql("postgres", "-c", f"CREATE DATABASE {database}")
+            if r.returncode != 0:
+                die(f"cannot create database {database}: {r.stderr}")
+        r = self.psql(PG_DATABASES["tomcat"], "-v", "ON_ERROR_STOP=1", "-f", os.path.abspath(FORTUNES_MIGRATION))
+        if r.returncode != 0:
+            die(f"cannot load {FORTUNES_MIGRATION} into {PG_DATABASES['tomcat']}: {r.stderr}")
+        log(f"perf: PostgreSQL {self.version()} on 127.0.0.1:{self.port} (databases {', '.join(PG_DATABASES.values())})")
+
+    def psql(self, database, *args):
+        return subprocess.run([os.path.join(self.bin, "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", str(self.port),
+                               "-U", PG_USER, "-d", database, *args], capture_output=True, text=True)
+
+    def version(self):
+        r = subprocess.run([os.path.join(self.bin, "postgres"), "--version"], capture_output=True, text=True)
+        return r.stdout.strip().split()[-1] if r.returncode == 0 else "?"
+
+    def url(self, who):
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{PG_DATABASES[who]}"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # fast shutdown: no waiting for clients
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc:
+            stop_process(self.proc)
+            self.proc = None
+
+
 class Server:
     name = "?"
+    postgres = None  # the Postgres of the db workloads, when they run
 
     def __init__(self, root, port, opts):
         self.dir = os.path.join(root, self.name)
@@ -305,7 +436,9 @@ class Server:
 
     def paths(self):
         return {"static": "/" + STATIC_NAME, "hello": HELLO_CONTEXT + HELLO_SERVLET_PATH,
-                "hello-isolated": HELLO_ISOLATED_CONTEXT + HELLO_SERVLET_PATH}
+                "hello-isolated": HELLO_ISOLATED_CONTEXT + HELLO_SERVLET_PATH,
+                "db": FORTUNES_CONTEXT + "/db", "fortunes": FORTUNES_CONTEXT + "/fortunes",
+                "db-sqlite": FORTUNES_SQLITE_CONTEXT + "/db", "fortunes-sqlite": FORTUNES_SQLITE_CONTEXT + "/fortunes"}
 
     def supports(self, workload):
         if workload == "hello-isolated" and self.name != "serval":
@@ -372,16 +505,23 @@ class Server:
             self.stderr.close()
             self.stderr = None
 
+    def remove_db_apps(self):
+        """Takes the database workloads' apps out of webapps/ (after the load phase)."""
+        self.without_db = True
+        for context in (FORTUNES_CONTEXT, FORTUNES_SQLITE_CONTEXT):
+            shutil.rmtree(os.path.join(self.dir, "webapps", context.strip("/")), ignore_errors=True)
+
+    without_db = False
+
     def sanity(self):
         """Checks that each workload answers the same bytes as on the other servers."""
         for workload, path in self.paths().items():
-            if workload in self.problems:
+            if workload in self.problems or (workload != "static" and workload not in self.opts.workloads):
                 continue
             status, body = http_get(self.port, path)
-            expected = STATIC_BODY if workload == "static" else HELLO_BODY
-            if status != 200 or body != expected:
+            if status != 200 or not answers(workload, body):
                 got = body[:60] if isinstance(body, bytes) else body
-                self.problems[workload] = f"GET {path} answered {status} {got!r}, expected 200 and {len(expected)} bytes"
+                self.problems[workload] = f"GET {path} answered {status} {got!r}, expected 200 and {expectation(workload)}"
                 log(f"perf: {self.name}: {self.problems[workload]}; skipping that workload")
 
     # Deployment tests, for the servers that hot-deploy: app_dir is the exploded hello app,
@@ -460,6 +600,13 @@ class Serval(Server):
             self.problems["hello"] = f"{SERVAL_HELLO_BUNDLE} not found (the SDK build makes it)"
             self.problems["hello-isolated"] = self.problems["hello"]
             log(f"perf: serval: {self.problems['hello']}; skipping the hello workload")
+        wanted = [w for w in PG_WORKLOADS + SQLITE_WORKLOADS if w in self.opts.workloads]
+        if wanted and not os.path.isdir(SERVAL_FORTUNES_BUNDLE):
+            for w in wanted:
+                self.problems[w] = f"{SERVAL_FORTUNES_BUNDLE} not found (the SDK build makes it)"
+        elif wanted:
+            for context in (FORTUNES_CONTEXT, FORTUNES_SQLITE_CONTEXT):
+                shutil.copytree(SERVAL_FORTUNES_BUNDLE, os.path.join(self.dir, "webapps", context.strip("/")))
         if os.path.isdir(SERVAL_SESSIONS_BUNDLE):
             shutil.copytree(SERVAL_SESSIONS_BUNDLE, os.path.join(self.dir, "webapps", SESSIONS_CONTEXT.strip("/")))
         else:
@@ -473,10 +620,22 @@ class Serval(Server):
         text = render(os.path.join(HERE, "templates", "serval-server.xml"), port=self.port,
                       server_attrs="".join(f' {k}="{v}"' for k, v in server_attrs.items()),
                       connector_attrs="".join(f' {k}="{v}"' for k, v in attrs.items()),
-                      host_attrs="", host_children=self.host_children,
-                      host_contexts=f'<Context path="{HELLO_CONTEXT}" isolation="none"/>'
-                                    f'<Context path="{HELLO_ISOLATED_CONTEXT}" isolation="process"/>')
+                      host_attrs="", host_children=self.host_children, host_contexts=self.contexts())
         write(os.path.join(self.dir, "conf", "server.xml"), text)
+
+    def contexts(self):
+        """/hello in-process and /hello-isolated in a worker process; the fortunes sample twice (when
+        the db workloads run): bound to PostgreSQL, and on its embedded SQLite database."""
+        hello = (f'<Context path="{HELLO_CONTEXT}" isolation="none"/>'
+                 f'<Context path="{HELLO_ISOLATED_CONTEXT}" isolation="process"/>')
+        if self.without_db or not any(w in self.opts.workloads for w in PG_WORKLOADS + SQLITE_WORKLOADS):
+            return hello
+        pg = (f'<DataSource name="main" type="postgresql" url="{self.postgres.url("serval")}" '
+              f'maxConnections="{DB_POOL}"/>' if self.postgres else "")
+        iso = f' isolation="{DB_ISOLATION}"'
+        return (hello + f'\n      <Context path="{FORTUNES_CONTEXT}"{iso}>{pg}</Context>'
+                f'\n      <Context path="{FORTUNES_SQLITE_CONTEXT}"{iso}><DataSource name="main" '
+                f'maxConnections="{DB_POOL}"/></Context>\n    ')
 
     def command(self, placement):
         return [os.path.abspath(SERVAL_BIN), "--base", self.dir, "--port", str(self.port)]
@@ -522,6 +681,30 @@ class Tomcat(Server):
             ws_app = os.path.join(self.dir, "webapps", "ws")
             shutil.copytree(ws_classes, os.path.join(ws_app, "WEB-INF", "classes"))
             shutil.copy(os.path.join(HERE, "java", "ws-web.xml"), os.path.join(ws_app, "WEB-INF", "web.xml"))
+        for w in SQLITE_WORKLOADS:
+            self.problems[w] = "Tomcat has no embedded database (Serval-only row)"
+        if any(w in self.opts.workloads for w in PG_WORKLOADS):
+            self.prepare_fortunes()
+
+    def prepare_fortunes(self):
+        """tests/perf/java/fortunes as webapps/fortunes, with its pooled JDBC DataSource."""
+        if not os.path.exists(POSTGRES_JDBC_JAR):
+            for w in PG_WORKLOADS:
+                self.problems[w] = f"{POSTGRES_JDBC_JAR} missing (Debian's libpostgresql-jdbc-java)"
+            return
+        src = os.path.join(HERE, "java", "fortunes")
+        app = os.path.join(self.dir, "webapps", FORTUNES_CONTEXT.strip("/"))
+        classes = os.path.join(app, "WEB-INF", "classes")
+        os.makedirs(classes, exist_ok=True)
+        r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp", TOMCAT_SERVLET_API, "-d", classes,
+                            os.path.join(src, "FortunesServlet.java")], capture_output=True, text=True)
+        if r.returncode != 0:
+            die(f"javac failed on tests/perf/java/fortunes/FortunesServlet.java:\n{r.stderr}")
+        shutil.copy(os.path.join(src, "web.xml"), os.path.join(app, "WEB-INF", "web.xml"))
+        write(os.path.join(app, "META-INF", "context.xml"),
+              render(os.path.join(src, "context.xml"), pg_port=self.postgres.port if self.postgres else 0,
+                     database=PG_DATABASES["tomcat"], user=PG_USER, pool=DB_POOL))
+        os.symlink(POSTGRES_JDBC_JAR, os.path.join(self.dir, "lib", "postgresql.jar"))
 
     def configure(self, placement):
         access = ('<Valve className="org.apache.catalina.valves.AccessLogValve" directory="logs" '
@@ -548,6 +731,8 @@ class Nginx(Server):
     name = "nginx"
 
     def prepare(self):
+        for w in PG_WORKLOADS + SQLITE_WORKLOADS:
+            self.problems[w] = "nginx runs no app code (Serval/Tomcat-only row)"
         for d in ("conf", "logs", "tmp", "html"):
             os.makedirs(os.path.join(self.dir, d), exist_ok=True)
         with open(os.path.join(self.dir, "html", STATIC_NAME), "wb") as f:
@@ -763,7 +948,15 @@ def row_targets(placement, workload, conns, s, t, n):
     targets, misses = [], []
     if s is None:
         return "", "serval not measured"
-    if placement == "pinned" and conns != 1024:
+    if workload in PG_WORKLOADS:
+        # Issue 13: at least 2x Tomcat on db and fortunes, both placements (nginx runs no app code).
+        targets.append(">=2x T")
+        rt = ratio(s["rps"], t and t["rps"])
+        if rt is None:
+            misses.append("T not measured")
+        elif rt < 2.0:
+            misses.append(f"T {rt:.2f}x<2x ({(rt / 2.0 - 1) * 100:+.0f}%)")
+    elif placement == "pinned" and conns != 1024 and workload not in SQLITE_WORKLOADS:
         need_t, need_n = (2.0, 0.9) if workload == "hello" else (2.0, 1.0)
         targets.append(f">={need_t:g}x T, >={need_n:g}x N")
         rt, rn = ratio(s["rps"], t and t["rps"]), ratio(s["rps"], n and n["rps"])
@@ -806,7 +999,10 @@ def markdown(meta, summary, extras, session_lines=()):
         lines += [
              "T = Tomcat, N = nginx. Errors = socket errors + responses >= 400 summed over repetitions "
              "(S/T/N). Stalled = peak count of connections silent for >= 2 s (ss lastsnd/lastrcv), "
-             "sampled at >= 512 connections.", "",
+             "sampled at >= 512 connections. db/fortunes: Serval (sdk/examples/fortunes) and Tomcat "
+             "(JDBC, pooled DataSource) on one private PostgreSQL, each its own database, pools of "
+             f"{DB_POOL}; db-sqlite/fortunes-sqlite: the same Serval bundle on its embedded SQLite "
+             "database (no Tomcat or nginx counterpart).", "",
              "| workload | placement | conns | Serval req/s | Tomcat req/s | nginx req/s | Serval p50/p99 ms "
              "| Tomcat p50/p99 ms | nginx p50/p99 ms | errors S/T/N | stalled S/T/N | serval/tomcat "
              "| serval/nginx | target | gap |",
@@ -1551,7 +1747,9 @@ def parse_args(argv):
     p.add_argument("--servers", default="serval,tomcat,nginx", help="comma-separated subset")
     p.add_argument("--workloads", default="static,hello,hello-isolated",
                    help="static (4 KiB file), hello (13 bytes from code, in-process), "
-                        "hello-isolated (the same in a worker process; Serval only)")
+                        "hello-isolated (the same in a worker process; Serval only), db and fortunes "
+                        "(TechEmpower: Serval and Tomcat on PostgreSQL), db-sqlite and fortunes-sqlite "
+                        "(Serval on SQLite)")
     p.add_argument("--placements", default="pinned,whole",
                    help="pinned (server on core 1, wrk on core 0), whole (defaults, unpinned)")
     p.add_argument("--phases", default="load,startup,idle,websocket,longpoll,drop,redeploy,sessions",
@@ -1565,7 +1763,7 @@ def parse_args(argv):
     p.add_argument("--idle-conns", type=int, help="idle keep-alive connections for the RSS test (default 10000)")
     p.add_argument("--port-base", type=int, default=18080,
                    help="Serval listens on BASE, Tomcat on BASE+1, nginx on BASE+2, the sessions phase's "
-                        "redis-server on BASE+3 (127.0.0.1 only)")
+                        "redis-server on BASE+3, the db workloads' PostgreSQL on BASE+4 (127.0.0.1 only)")
     p.add_argument("--no-access-log", dest="access_log", action="store_false",
                    help="turn the access logs of all three servers off (default: each server's default, on)")
     p.add_argument("--out", default="build/perf", help="where results.json and results.md go")
@@ -1620,6 +1818,10 @@ def main(argv):
     root = tempfile.mkdtemp(prefix="serval-perf-")
     os.chmod(root, 0o755)  # nginx workers run as nobody when started by root
     atexit.register(lambda: shutil.rmtree(root, ignore_errors=True))
+    postgres = None
+    if "load" in opts.phases and any(w in opts.workloads for w in PG_WORKLOADS):
+        postgres = Postgres(root, opts.port_base + len(SERVER_NAMES) + 1)  # BASE+3 is redis-server's
+        Server.postgres = postgres
     classes = {"serval": Serval, "tomcat": Tomcat, "nginx": Nginx}
     servers = [classes[name](root, opts.port_base + SERVER_NAMES.index(name), opts) for name in opts.servers]
     for s in servers:
@@ -1649,7 +1851,17 @@ def main(argv):
                "drop": {}, "redeploy": {}, "websocket": {}, "longpoll": {}, "problems": {},
                "sessions": {"runs": [], "summary": [], "kill": {}, "problems": {}}}
     if "load" in opts.phases:
+        if postgres:
+            postgres.start()
+            v["postgresql"] = postgres.version()
+            meta["versions_line"] += f", PostgreSQL {v['postgresql']}"
         phase_load(servers, opts, results)
+        if postgres:
+            postgres.stop()
+        # The start-up, memory and deploy phases measure the servers as before, without the
+        # database apps (and without a PostgreSQL to reach).
+        for s in servers:
+            s.remove_db_apps()
     if "startup" in opts.phases:
         phase_startup(servers, opts, results)
     if "idle" in opts.phases:

@@ -3,8 +3,12 @@
 #include "process/Messages.h"
 
 #include "process/ReadyMessage.h"
+#include "app/AppResources.h"
+#include "datasource/DataSource.h"
+#include "process/ProcessManager.h"
 #include "process/Wire.h"
 #include "process/WorkerSpec.h"
+#include "support/TempDir.h"
 
 #include <gtest/gtest.h>
 
@@ -122,6 +126,111 @@ TEST(MessagesTest, SpecRoundTrips)
     EXPECT_EQ(decoded->user, "nobody");
     EXPECT_EQ(decoded->channels, 4u);
     EXPECT_FALSE(WorkerSpec::decode(spec.encode().substr(1)));
+}
+
+TEST(MessagesTest, SpecCarriesTheResolvedDataSources)
+{
+    WorkerSpec spec;
+    spec.name = "shop";
+    datasource::DataSourceConfig pg;
+    pg.name = "main";
+    pg.type = datasource::DataSourceType::Postgresql;
+    pg.url = "postgresql://shop@127.0.0.1:5432/shop";
+    pg.password = "s3cret";
+    pg.maxConnections = 4;
+    pg.acquireTimeout = std::chrono::milliseconds(300);
+    pg.statementTimeout = std::chrono::milliseconds(5000);
+    datasource::DataSourceConfig embedded;
+    embedded.name = "audit";
+    embedded.url = "/srv/data/localhost/shop/audit.db";
+    embedded.busyTimeout = std::chrono::milliseconds(100);
+    spec.dataSources = {pg, embedded};
+    EXPECT_FALSE(WorkerSpec::decode(spec.encode())->appLibraries); // every WEB-INF/lib/*.so
+    spec.appLibraries = std::vector<std::string>{"/srv/work/shop/v2/WEB-INF/lib/libshop.so"};
+    auto decoded = WorkerSpec::decode(spec.encode());
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->appLibraries, spec.appLibraries);
+    ASSERT_EQ(decoded->dataSources.size(), 2u);
+    const datasource::DataSourceConfig& a = decoded->dataSources[0];
+    EXPECT_EQ(a.name, "main");
+    EXPECT_EQ(a.type, datasource::DataSourceType::Postgresql);
+    EXPECT_EQ(a.url, pg.url);
+    EXPECT_EQ(a.password, "s3cret");
+    EXPECT_EQ(a.maxConnections, 4u);
+    EXPECT_EQ(a.acquireTimeout.count(), 300);
+    EXPECT_EQ(a.statementTimeout.count(), 5000);
+    const datasource::DataSourceConfig& b = decoded->dataSources[1];
+    EXPECT_EQ(b.type, datasource::DataSourceType::Sqlite);
+    EXPECT_EQ(b.url, embedded.url);
+    EXPECT_EQ(b.busyTimeout.count(), 100);
+    // A spec that is not the server's: an unknown engine, or a pool of no connections.
+    WorkerSpec bad = spec;
+    bad.dataSources[1].maxConnections = 0;
+    EXPECT_FALSE(WorkerSpec::decode(bad.encode()));
+}
+
+// maxConnections is the app's bound across its workers; the server reads the password file so
+// a worker running as another user need not.
+TEST(MessagesTest, WorkersShareTheAppsConnectionsAndGetThePasswordTheServerRead)
+{
+    test::TempDir dir;
+    dir.write("pg.password", "hunter2\n");
+    datasource::DataSourceConfig pg;
+    pg.name = "main";
+    pg.type = datasource::DataSourceType::Postgresql;
+    pg.url = "postgresql://shop@127.0.0.1:1/shop";
+    pg.passwordFile = dir.file("pg.password");
+    pg.maxConnections = 16;
+    datasource::DataSourceConfig unreadable = pg;
+    unreadable.name = "other";
+    unreadable.passwordFile = dir.file("missing.password");
+    unreadable.maxConnections = 2;
+    app::AppResources resources;
+    resources.addDataSource("main", std::make_shared<datasource::DataSource>(pg));
+    resources.addDataSource("other", std::make_shared<datasource::DataSource>(unreadable));
+
+    std::vector<datasource::DataSourceConfig> one = workerDataSources(&resources, 1);
+    ASSERT_EQ(one.size(), 2u);
+    EXPECT_EQ(one[0].maxConnections, 16u);
+    EXPECT_EQ(one[0].password, "hunter2");
+    EXPECT_EQ(one[0].passwordFile, "");
+    // The server could not read it: the worker gets the file and will say why it cannot connect.
+    EXPECT_EQ(one[1].password, "");
+    EXPECT_EQ(one[1].passwordFile, unreadable.passwordFile);
+
+    std::vector<datasource::DataSourceConfig> four = workerDataSources(&resources, 4);
+    EXPECT_EQ(four[0].maxConnections, 4u);
+    EXPECT_EQ(four[1].maxConnections, 1u); // never below one
+    EXPECT_TRUE(workerDataSources(nullptr, 2).empty());
+}
+
+TEST(MessagesTest, DataSourceStatsRoundTripAndAddUp)
+{
+    datasource::DataSourceStatsSnapshot a;
+    a.open = 2;
+    a.inUse = 1;
+    a.acquires = 10;
+    a.queries = 7;
+    a.latencyBuckets[3] = 7;
+    NamedDataSourceStats sent = {{"main", a}};
+    uint64_t sequence = 0;
+    NamedDataSourceStats received;
+    ASSERT_TRUE(decodeDataSourceStats(encodeDataSourceStats(42, sent), sequence, received));
+    EXPECT_EQ(sequence, 42u);
+    ASSERT_EQ(received.size(), 1u);
+    EXPECT_EQ(received[0].first, "main");
+    EXPECT_EQ(received[0].second.acquires, 10u);
+    EXPECT_EQ(received[0].second.latencyBuckets[3], 7u);
+    EXPECT_FALSE(decodeDataSourceStats(encodeDataSourceStats(42, sent).substr(1), sequence, received));
+
+    datasource::DataSourceStatsSnapshot total;
+    total.maxConnections = 16;
+    total.add(received[0].second);
+    total.add(a);
+    EXPECT_EQ(total.maxConnections, 16u); // the app's bound, not the workers' shares
+    EXPECT_EQ(total.open, 4u);
+    EXPECT_EQ(total.acquires, 20u);
+    EXPECT_EQ(total.p50Micros, util::LatencyHistogram::kBoundsMicros[3]);
 }
 
 TEST(MessagesTest, SpecCarriesTheHostsSessionStore)

@@ -35,6 +35,32 @@ public:
     }
 };
 
+class Database : public serval::HttpServlet
+{
+public:
+    void doGet(serval::Request& request, serval::Response& response) override
+    {
+        serval::DataSource db = request.context().dataSource("main");
+        int id = 1;
+        for (serval::Row row : db.query("SELECT id, message, score, data FROM t WHERE id = ? AND note = ?",
+                                        id, std::optional<std::string>())) {
+            response.write(std::to_string(row.get<int64_t>(0)));
+            response.write(row.get<std::string_view>(1));
+            std::optional<double> score = row.get<std::optional<double>>(2);
+            response.write(score ? "score" : "none");
+            response.write(row.get<serval::Blob>(3).bytes);
+        }
+        int64_t changed = db.transaction([&](serval::Connection& tx) {
+            tx.execScript("CREATE TABLE IF NOT EXISTS t (id BIGINT)");
+            return tx.exec("UPDATE t SET id = ? WHERE id = ?", 2.5f, true) +
+                   tx.exec("INSERT INTO t (id) VALUES (?)", nullptr);
+        });
+        std::optional<int> n = db.scalar<int>("SELECT count(*) FROM t");
+        response.write(std::to_string(changed + n.value_or(0)));
+        response.write(request.context().dataDirectory().value_or(""));
+    }
+};
+
 class Wrap : public serval::Filter
 {
 public:
@@ -56,6 +82,7 @@ static_assert(std::is_same_v<decltype(&Everything::doDelete),
 SERVAL_APP("check")
 {
     registry.servlet<Everything>("check.Everything")
+        .servlet<Database>("check.Database")
         .filter<Wrap>("check.Wrap")
         .listener<Watch>("check.Watch");
     app.servlet<Everything>("every", {"", "/e/*"})

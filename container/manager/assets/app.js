@@ -311,6 +311,67 @@
         el('td', { text: h.version || '–' }), el('td', { text: h.detail || '' })))))));
   }
 
+  // Takes the copy through POST /api/backup (CSRF like every action) and hands it to the
+  // browser as a download; the server never keeps it.
+  async function backupDataSource(app, source, button) {
+    button.disabled = true;
+    try {
+      const response = await fetch(base + 'api/backup?' + query({ host: app.host, path: app.path, name: source.name }),
+        { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': state.csrf } });
+      if (!response.ok) {
+        let detail = 'HTTP ' + response.status;
+        try { detail = (await response.json()).detail || detail; } catch (e) { /* not JSON: keep the status */ }
+        throw new Error(detail);
+      }
+      const blob = await response.blob();
+      const disposition = response.headers.get('Content-Disposition') || '';
+      const match = /filename="([^"]+)"/.exec(disposition);
+      const link = el('a', { href: URL.createObjectURL(blob), download: match ? match[1] : source.name + '.db' });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+      notice('Backup of ' + source.name + ' (' + app.host + app.path + '): ' + fmt.bytes(blob.size) + ' downloaded.');
+    } catch (e) {
+      notice('Backup of ' + source.name + ' failed: ' + e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // The "Data sources" card of an app's page, as a list to spread (empty when it has none).
+  function dataSourceTable(app) {
+    const sources = app.dataSources || [];
+    if (!sources.length) return [];
+    return [el('div', { class: 'card' }, el('h2', { text: 'Data sources' }), el('div', { class: 'table-wrap' },
+      el('table', { 'aria-label': 'Data sources of ' + app.path },
+        el('thead', {}, el('tr', {},
+          el('th', { scope: 'col', text: 'Name' }), el('th', { scope: 'col', text: 'Type' }),
+          el('th', { scope: 'col', class: 'opt', text: 'Database' }),
+          el('th', { scope: 'col', class: 'num', text: 'In use / open / max' }),
+          el('th', { scope: 'col', class: 'num', text: 'Waiting' }), el('th', { scope: 'col', class: 'num', text: 'Waits' }),
+          el('th', { scope: 'col', class: 'num', text: 'Timeouts' }), el('th', { scope: 'col', class: 'num', text: 'Errors' }),
+          el('th', { scope: 'col', class: 'num', text: 'Queries' }), el('th', { scope: 'col', class: 'num opt', text: 'p50 / p99' }),
+          el('th', { scope: 'col' }, el('span', { class: 'sr-only', text: 'Actions' })))),
+        el('tbody', {}, sources.map((d) => {
+          let button = null;
+          if (state.canAct && d.type === 'sqlite') {
+            button = el('button', { type: 'button', class: 'btn small ghost', text: 'Back up',
+              'aria-label': 'Back up ' + d.name, 'data-action': 'backup', 'data-datasource': d.name });
+            button.addEventListener('click', () => backupDataSource(app, d, button));
+          }
+          return el('tr', { 'data-datasource': d.name },
+            el('td', { class: 'mono', text: d.name }), el('td', { text: d.type }),
+            el('td', { class: 'mono opt', text: d.url }),
+            el('td', { class: 'num', text: fmt.int(d.inUse) + ' / ' + fmt.int(d.open) + ' / ' + fmt.int(d.maxConnections) }),
+            el('td', { class: 'num', text: fmt.int(d.waiting) }), el('td', { class: 'num', text: fmt.int(d.waits) }),
+            el('td', { class: 'num', text: fmt.int(d.timeouts) }), el('td', { class: 'num', text: fmt.int(d.errors) }),
+            el('td', { class: 'num', text: fmt.int(d.queries) }),
+            el('td', { class: 'num opt', text: fmt.ms(d.p50Ms) + ' / ' + fmt.ms(d.p99Ms) }),
+            el('td', { class: 'actions' }, button));
+        })))))];
+  }
+
   // The application's HttpSessions: id prefixes only (an id is a credential), never values.
   async function sessionsCard(app, after) {
     const card = el('div', { class: 'card', id: 'app-sessions' }, el('h2', { text: 'Sessions' }));
@@ -351,6 +412,9 @@
         el('td', { class: 'num', text: fmt.bytes(s.bytes) }),
         el('td', { class: 'actions' }, state.canAct ? el('button', { type: 'button', class: 'btn small ghost', text: 'Invalidate',
           'aria-label': 'Invalidate session ' + s.id, onclick: () => invalidate('session ' + s.id + '…', { id: s.id }) }) : null)))))));
+    return card;
+  }
+
   // An isolated app's worker processes (issue 11): state, one row per process, restarts by cause.
   function processesCard(app) {
     const iso = app.isolation;
@@ -450,6 +514,7 @@
         el('div', { class: 'card' }, el('h2', { text: 'Context parameters' }),
           params2.length ? el('dl', { class: 'kv' }, params2.map(([k, v]) => [el('dt', { class: 'mono', text: k }), el('dd', { class: 'mono', text: v })])) : el('p', { class: 'empty', text: 'None.' }))),
       processesCard(app),
+      ...dataSourceTable(app),
       historyTable('Recent failures', app.recentFailures),
       historyTable('Deploy history', app.history));
     const sessions = await sessionsCard(app, () => showApp(params));

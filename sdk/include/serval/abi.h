@@ -36,8 +36,8 @@
  * on_session_created/on_session_destroyed), data sources, and async + WebSocket, each under a
  * "ABI 1.2: <block>" comment. An app reaches a member of a later minor only after
  * SERVAL_HAS_MEMBER says the host has it (for sessions: SERVAL_HAS_MEMBER(host,
- * serval_host_api_t, request_session)); the C++ layer (serval/http.hpp, serval/websocket.hpp)
- * does that for you.
+ * serval_host_api_t, request_session)); the C++ layer (serval/http.hpp, serval/db.hpp,
+ * serval/websocket.hpp) does that for you.
  *
  * The SHA-256 of this file is recorded in abi.h.sha256 next to it, per ABI version; a test fails
  * when this file changes without a version bump.
@@ -75,20 +75,23 @@ extern "C" {
  * ------------------------------------------------------------------------------------------- */
 typedef int32_t serval_status_t;
 #define SERVAL_OK 0
-#define SERVAL_ERROR 1            /* the operation or hook failed; see set_error */
-#define SERVAL_NOT_FOUND 2        /* no such header, parameter, attribute, ... */
-#define SERVAL_BUFFER_TOO_SMALL 3 /* the caller's buffer is too small; the needed size is returned */
-#define SERVAL_INVALID_ARGUMENT 4 /* bad handle, bad field id, CR/LF in a header value, ... */
-#define SERVAL_COMMITTED 5        /* the response head was already sent */
-#define SERVAL_CLIENT_GONE 6      /* the client closed the connection; stop producing output */
-#define SERVAL_NO_MEMORY 7        /* an allocation failed */
-#define SERVAL_UNSUPPORTED 8      /* not available in this host (newer feature) */
-#define SERVAL_MALFORMED 9        /* 1.1: the request body is not what its Content-Type says */
-#define SERVAL_TOO_LARGE 10       /* 1.1: over a configured limit (<multipart-config>) */
-#define SERVAL_UNAVAILABLE 11     /* 1.2: a store the call needs (sessions) is not answering */
-/* Codes 12-15 belong to the ABI 1.2 data-sources block. */
-#define SERVAL_ASYNC_ENDED 16     /* 1.2: the async response already ended (completed, client gone) */
-#define SERVAL_UPGRADE_REFUSED 17 /* 1.2: the WebSocket handshake was refused; the refusal is answered */
+#define SERVAL_ERROR 1               /* the operation or hook failed; see set_error */
+#define SERVAL_NOT_FOUND 2           /* no such header, parameter, attribute, ... */
+#define SERVAL_BUFFER_TOO_SMALL 3    /* the caller's buffer is too small; the needed size is returned */
+#define SERVAL_INVALID_ARGUMENT 4    /* bad handle, bad field id, CR/LF in a header value, ... */
+#define SERVAL_COMMITTED 5           /* the response head was already sent */
+#define SERVAL_CLIENT_GONE 6         /* the client closed the connection; stop producing output */
+#define SERVAL_NO_MEMORY 7           /* an allocation failed */
+#define SERVAL_UNSUPPORTED 8         /* not available in this host (newer feature) */
+#define SERVAL_MALFORMED 9           /* 1.1: the request body is not what its Content-Type says */
+#define SERVAL_TOO_LARGE 10          /* 1.1: over a configured limit (<multipart-config>) */
+#define SERVAL_UNAVAILABLE 11        /* 1.2: a store the call needs (sessions) is not answering */
+#define SERVAL_DB_ERROR 12           /* 1.2: the database refused the statement: db_last_error has why */
+#define SERVAL_DB_TIMEOUT 13         /* 1.2: the statement ran past statementTimeout and was cancelled */
+#define SERVAL_DB_POOL_TIMEOUT 14    /* 1.2: no connection became free within acquireTimeout: answer 503 */
+#define SERVAL_DB_CONNECTION_LOST 15 /* 1.2: the database cannot be reached or the connection broke: 503 */
+#define SERVAL_ASYNC_ENDED 16        /* 1.2: the async response already ended (completed, client gone) */
+#define SERVAL_UPGRADE_REFUSED 17    /* 1.2: the WebSocket handshake was refused; the refusal is answered */
 
 /* Log levels for context_log. OWNERSHIP: plain values. LIFETIME: n/a. */
 typedef int32_t serval_log_level_t;
@@ -213,6 +216,56 @@ typedef struct serval_cookie_t
     bool secure;
     serval_str_t same_site; /* "", "Lax", "Strict", "None" */
 } serval_cookie_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * ABI 1.2: data sources
+ *
+ * An app declares the data sources it needs in WEB-INF/web.xml
+ * (<resource-ref><res-ref-name>main</res-ref-name></resource-ref>); the operator binds each one
+ * in server.xml (PostgreSQL), or it is an embedded SQLite database in the app's data directory.
+ * The same calls work on both engines: placeholders are `?` (bound by position from 1), columns
+ * are numbered from 0, and failures carry the database's message and a SQLSTATE (SQLite's codes
+ * mapped to the same classes), read with db_last_error.
+ * ------------------------------------------------------------------------------------------- */
+
+/* 1.2: A data source of the app's context. OWNERSHIP: host. LIFETIME: the context's (it may be kept
+ * in an instance from on_init to on_destroy). THREADS: any, concurrently. */
+typedef struct serval_datasource_t serval_datasource_t;
+/* 1.2: A connection lent by a data source's bounded pool.
+ * OWNERSHIP: host; the app hands it back with db_release (a transaction left open is rolled back,
+ * statements left open are finished). Hold it for one request at most: until it is released,
+ * nobody else can use it.
+ * LIFETIME: until db_release. THREADS: one thread at a time (never used concurrently). */
+typedef struct serval_db_t serval_db_t;
+/* 1.2: A prepared statement of one connection, cached by the connection for the next db_prepare of
+ * the same SQL. OWNERSHIP: host; handed back with stmt_finish (db_release does it too).
+ * LIFETIME: until stmt_finish or the release of its connection. THREADS: as its connection. */
+typedef struct serval_stmt_t serval_stmt_t;
+
+/* 1.2: Column types for stmt_column_type. OWNERSHIP: plain values. LIFETIME: n/a. PostgreSQL's
+ * integer types and boolean read as INT64, real/double/numeric as DOUBLE, bytea as BLOB, every
+ * other type as TEXT. */
+typedef int32_t serval_db_type_t;
+#define SERVAL_DB_NULL 0
+#define SERVAL_DB_INT64 1
+#define SERVAL_DB_DOUBLE 2
+#define SERVAL_DB_TEXT 3
+#define SERVAL_DB_BLOB 4
+
+/* 1.2: The last data source failure on the calling thread, filled by db_last_error.
+ * OWNERSHIP: the app's (usually on its stack; set struct_size, the host fills what fits).
+ * LIFETIME: the views point into host memory valid until the next data source call on this
+ * thread. */
+typedef struct serval_db_error_t
+{
+    uint32_t struct_size; /* sizeof(serval_db_error_t) as the app was built */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    serval_status_t status; /* SERVAL_DB_*, SERVAL_INVALID_ARGUMENT, ...; SERVAL_OK if none */
+    serval_str_t message;   /* one line: the database's own message, or the pool's */
+    serval_str_t sql_state; /* five characters ("23505", "42P01"); empty when no database answered */
+    int64_t offset;         /* byte offset in the SQL text the error points at; -1 if unknown */
+} serval_db_error_t;
 
 /* ---------------------------------------------------------------------------------------------
  * ABI 1.2: async + WebSocket (types; the host functions are the last block of serval_host_api_t)
@@ -500,8 +553,59 @@ typedef struct serval_host_api_t
      * Call it at login (against session fixation). SERVAL_INVALID_ARGUMENT inside a listener
      * hook, or after the response head was sent (the client could not learn the new id). */
     serval_status_t (*session_change_id)(serval_session_t* session);
-
-    /* (ABI 1.2: the data-sources block goes here, between sessions and async + WebSocket.) */
+    /* ---- ABI 1.2: data sources (every member of this block is 1.2) ---- */
+    /* 1.2: The data source the app declared as `name` in web.xml. SERVAL_NOT_FOUND if it declares
+     * none of that name. Cheap (a lookup): may be called per request. */
+    serval_status_t (*context_data_source)(serval_context_t* context, serval_str_t name,
+                                           serval_datasource_t** out);
+    /* 1.2: Lends a connection: an idle one, a new one while fewer than maxConnections are open, or
+     * the first one returned within acquireTimeout. SERVAL_DB_POOL_TIMEOUT when none came back in
+     * time, SERVAL_DB_CONNECTION_LOST when the database cannot be reached (at once, no waiting):
+     * both mean "answer 503". */
+    serval_status_t (*datasource_acquire)(serval_datasource_t* source, serval_db_t** out);
+    /* 1.2: Hands the connection back to its pool (see serval_db_t). */
+    void (*db_release)(serval_db_t* db);
+    /* 1.2: A statement for one SQL statement with `?` placeholders, prepared once per connection and
+     * cached. SERVAL_DB_ERROR for SQL the database refuses. */
+    serval_status_t (*db_prepare)(serval_db_t* db, serval_str_t sql, serval_stmt_t** out);
+    /* 1.2: Runs one or more statements without parameters (";"-separated), discarding rows. */
+    serval_status_t (*db_exec)(serval_db_t* db, serval_str_t sql);
+    /* 1.2: Transactions. SQLite's begin takes the write lock at once (BEGIN IMMEDIATE); PostgreSQL's
+     * is read committed. After a failed statement PostgreSQL refuses everything until rollback,
+     * and db_commit then fails (SQLSTATE 25P02). */
+    serval_status_t (*db_begin)(serval_db_t* db);
+    serval_status_t (*db_commit)(serval_db_t* db);
+    serval_status_t (*db_rollback)(serval_db_t* db);
+    /* 1.2: The last failure of a data source call on this thread (see serval_db_error_t). */
+    void (*db_last_error)(serval_db_error_t* out);
+    /* 1.2: Binds parameter `index` (1 = the first `?`); values are copied. An unbound parameter is
+     * NULL. SERVAL_INVALID_ARGUMENT for an index out of range. */
+    serval_status_t (*stmt_bind_null)(serval_stmt_t* stmt, int32_t index);
+    serval_status_t (*stmt_bind_int64)(serval_stmt_t* stmt, int32_t index, int64_t value);
+    serval_status_t (*stmt_bind_double)(serval_stmt_t* stmt, int32_t index, double value);
+    serval_status_t (*stmt_bind_text)(serval_stmt_t* stmt, int32_t index, serval_str_t value);
+    serval_status_t (*stmt_bind_blob)(serval_stmt_t* stmt, int32_t index, const void* data, size_t len);
+    /* 1.2: Runs the statement (first call after binding), then moves to the next row: *row is true
+     * while a row is there, false once it is done. Stepping again after that runs it again. */
+    serval_status_t (*stmt_step)(serval_stmt_t* stmt, bool* row);
+    /* 1.2: Ends the current run early (rows not read are dropped); bindings stay. */
+    serval_status_t (*stmt_reset)(serval_stmt_t* stmt);
+    /* 1.2: Columns of the result, known before the first step (as of when the statement was prepared:
+     * after a migration changed them, the first step shows the new ones). */
+    int32_t (*stmt_column_count)(serval_stmt_t* stmt);
+    /* 1.2: Column getters for the current row (0 = the first column). An index out of range reads as
+     * NULL. Values convert as SQLite does: NULL reads as 0 or "", text as a number where it can.
+     * Text and blob views are valid until the next stmt_step, stmt_reset or stmt_finish. */
+    serval_str_t (*stmt_column_name)(serval_stmt_t* stmt, int32_t column);
+    serval_db_type_t (*stmt_column_type)(serval_stmt_t* stmt, int32_t column);
+    int64_t (*stmt_column_int64)(serval_stmt_t* stmt, int32_t column);
+    double (*stmt_column_double)(serval_stmt_t* stmt, int32_t column);
+    serval_str_t (*stmt_column_text)(serval_stmt_t* stmt, int32_t column);
+    serval_str_t (*stmt_column_blob)(serval_stmt_t* stmt, int32_t column);
+    /* 1.2: Rows inserted, updated or deleted by the run that just finished. */
+    int64_t (*stmt_changes)(serval_stmt_t* stmt);
+    /* 1.2: Hands the statement back to its connection's cache (see serval_stmt_t). */
+    void (*stmt_finish)(serval_stmt_t* stmt);
 
     /* ---- ABI 1.2: async + WebSocket ---- */
     /* In on_service, on its thread: the response outlives the hook; when on_service returns the

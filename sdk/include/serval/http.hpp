@@ -34,6 +34,8 @@
 
 namespace serval {
 
+class DataSource;
+
 /// Thrown by the views when a host call fails; carries the status.
 class Error : public std::runtime_error
 {
@@ -344,7 +346,8 @@ public:
         detail::host().context_log(_handle, level, detail::str(message));
     }
     /// data/<host>/<app>: a directory for the app's own files, shared by its versions and kept
-    /// across redeploys (ABI 1.1); nullopt when the container gives the app none.
+    /// across redeploys (ABI 1.1), where its embedded databases live too; nullopt when the
+    /// container gives the app none.
     std::optional<std::string_view> dataDirectory() const
     {
         serval_str_t out{};
@@ -354,6 +357,9 @@ public:
         detail::check(status, "context_str");
         return detail::view(out);
     }
+    /// The data source the app declared as `name` in WEB-INF/web.xml (<resource-ref>). Defined in
+    /// serval/db.hpp (servlet.hpp includes it). Throws Error when it is not declared.
+    DataSource dataSource(std::string_view name) const;
 
 private:
     std::string_view field(serval_context_field_t id) const

@@ -36,6 +36,7 @@
 #pragma once
 
 #include "serval/abi.h"
+#include "serval/db.hpp"
 #include "serval/http.hpp"
 
 #include <cstdint>
@@ -303,7 +304,18 @@ inline serval_status_t servletService(void* instance, serval_request_t* request,
     return barrier([&] {
         Request req(request);
         Response resp(response);
-        answeringHttpErrors(resp, [&] { static_cast<HttpServlet*>(instance)->service(req, resp); });
+        answeringHttpErrors(resp, [&] {
+            try {
+                static_cast<HttpServlet*>(instance)->service(req, resp);
+            } catch (const DbError& e) {
+                // The database is not there right now (no free connection, or none at all): tell
+                // the client to come back (503 + Retry-After) rather than blame the app (500).
+                if (!e.unavailable() || resp.isCommitted()) throw;
+                req.context().log(e.what(), SERVAL_LOG_WARN);
+                resp.sendError(503);
+                resp.setHeader("Retry-After", "1");
+            }
+        });
     });
 }
 inline serval_status_t servletDestroy(void* instance)

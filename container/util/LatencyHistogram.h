@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace serval::core {
+namespace serval::util {
 
 /// Request latencies in fixed buckets (lock-free: one relaxed atomic increment per request),
 /// with percentiles read as the upper bound of the bucket holding that rank. Enough for the
@@ -26,9 +26,12 @@ public:
     uint64_t percentileMicros(double fraction) const noexcept;
     /// Counts per bucket (for Prometheus cumulative buckets).
     std::array<uint64_t, kBuckets> snapshot() const noexcept;
+    /// percentileMicros() of counts per bucket as snapshot() gives them (e.g. summed over
+    /// several histograms).
+    static uint64_t percentileMicros(const std::array<uint64_t, kBuckets>& counts, double fraction) noexcept;
 
 private:
     std::array<std::atomic<uint64_t>, kBuckets> _counts{};
 };
 
-} // namespace serval::core
+} // namespace serval::util

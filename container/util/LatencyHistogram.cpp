@@ -1,8 +1,8 @@
-#include "core/LatencyHistogram.h"
+#include "util/LatencyHistogram.h"
 
 #include <cmath>
 
-namespace serval::core {
+namespace serval::util {
 
 void LatencyHistogram::record(uint64_t nanos) noexcept
 {
@@ -31,7 +31,12 @@ std::array<uint64_t, LatencyHistogram::kBuckets> LatencyHistogram::snapshot() co
 
 uint64_t LatencyHistogram::percentileMicros(double fraction) const noexcept
 {
-    auto counts = snapshot();
+    return percentileMicros(snapshot(), fraction);
+}
+
+uint64_t LatencyHistogram::percentileMicros(const std::array<uint64_t, kBuckets>& counts,
+                                            double fraction) noexcept
+{
     uint64_t total = 0;
     for (uint64_t c : counts)
         total += c;
@@ -46,4 +51,4 @@ uint64_t LatencyHistogram::percentileMicros(double fraction) const noexcept
     return kBoundsMicros.back() * 2;
 }
 
-} // namespace serval::core
+} // namespace serval::util
