@@ -154,7 +154,7 @@ TEST_P(SdkTutorialModeTest, FollowedVerbatimFromAnEmptyFolderToALiveUpgrade)
     EXPECT_THAT(output, HasSubstr("HTTP/1.1 404"));
     EXPECT_THAT(output, HasSubstr("still signed in after the upgrade"));
     EXPECT_THAT(output, HasSubstr("signed out: the old session deletes nothing"));
-    EXPECT_TRUE(fs::exists(base.file("data/localhost/guestbook/entries.json")));
+    EXPECT_TRUE(fs::exists(base.file("data/localhost/guestbook/main.db")));
     EXPECT_EQ(server.stop(), 0);
 }
 

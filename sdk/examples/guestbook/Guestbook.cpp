@@ -1,10 +1,8 @@
 // The guestbook (docs/sdk.md walks through it): a page with a form (POST, then 303), a JSON API, entries
-// in the data directory, delete once signed in (an HttpSession), security headers: declared in code.
-#include <algorithm>
-#include <cstdio>
+// in a data source, delete once signed in (an HttpSession), security headers on every page.
 #include <ctime>
 #include <fstream>
-#include <mutex>
+#include <serval/db.hpp>
 #include <serval/html.hpp>
 #include <serval/json.hpp>
 #include <serval/security.hpp>
@@ -18,21 +16,21 @@ using serval::Response;
 namespace html = serval::html;
 namespace json = serval::json;
 
-/// The entries, newest first: a JSON array in data/<host>/guestbook/entries.json, rewritten whole and
-/// renamed into place (a crash leaves the old or the new file); request threads take the mutex.
+/// The entries, in the data source "main" (migrations/V1__create_entries.sql makes the table). The
+/// handle is set before the first request; each call borrows a pooled connection for itself.
 class Book
 {
 public:
-    void open(const std::string& file)
-    {
-        _file = file;
-        if (std::ifstream in(file); in) _entries = json::Value::parse(in);
-        if (!_entries.empty()) _nextId = _entries[0]["id"].get<long>() + 1;
-    }
+    void open(serval::DataSource db) { _db = db; }
     json::Value entries() const
     {
-        std::lock_guard<std::mutex> lock(_mutex);
-        return _entries;
+        json::Value out = json::Value::array();
+        for (serval::Row r : _db->query("SELECT id, name, message, time FROM entry ORDER BY id DESC"))
+            out.push_back({{"id", r.get<long>(0)},
+                           {"name", r.get<std::string>(1)},
+                           {"message", r.get<std::string>(2)},
+                           {"time", r.get<std::string>(3)}});
+        return out;
     }
     json::Value add(std::string_view name, std::string_view message)
     {
@@ -42,31 +40,15 @@ public:
         std::time_t now = std::time(nullptr);
         std::tm utc{};
         std::strftime(time, sizeof time, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &utc));
-        std::lock_guard<std::mutex> lock(_mutex);
-        json::Value entry = {{"id", _nextId++}, {"name", name}, {"message", message}, {"time", time}};
-        _entries.insert(_entries.begin(), entry);
-        save();
-        return entry;
+        long id = _db->scalar<long>("INSERT INTO entry (name, message, time) VALUES (?, ?, ?) RETURNING id",
+                                    name, message, std::string_view(time))
+                      .value();
+        return {{"id", id}, {"name", name}, {"message", message}, {"time", time}};
     }
-    void remove(long id)
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        auto kept = std::remove_if(_entries.begin(), _entries.end(), [&](auto& e) { return e["id"] == id; });
-        _entries.erase(kept, _entries.end());
-        save();
-    }
+    void remove(long id) { _db->exec("DELETE FROM entry WHERE id = ?", id); }
 
 private:
-    void save() const
-    {
-        std::ofstream(_file + ".tmp", std::ios::trunc) << _entries.dump(1);
-        if (std::rename((_file + ".tmp").c_str(), _file.c_str())) throw std::runtime_error("cannot save");
-    }
-
-    mutable std::mutex _mutex;
-    std::string _file;
-    json::Value _entries = json::Value::array();
-    long _nextId = 1;
+    std::optional<serval::DataSource> _db;
 };
 
 /// Shared by all requests: written by Startup before the first one, then read; built at first use.
@@ -177,7 +159,7 @@ struct Startup : serval::Listener
     {
         std::string data(context.dataDirectory().value_or("."));
         State& s = state();
-        s.book.open(data + "/entries.json");
+        s.book.open(context.dataSource("main"));
         s.templates = html::Templates(context, "/WEB-INF/templates");
         if (std::ifstream(data + "/admin.hash") >> s.adminHash) return;
         std::string password = serval::security::randomToken(12);
