@@ -1,7 +1,8 @@
 // docs/sdk.md is a tutorial that must work when followed verbatim: this test takes its blocks in
 // order, writes each file it shows (a block right after a **`path`** line) and runs each `sh`
 // block, in one bash with `set -euo pipefail`, in an empty directory, against a real serval whose
-// base plays the Serval checkout ($SERVAL) and an SDK installed from this build ($SDK). The files
+// base plays the Serval checkout ($SERVAL) and an SDK installed from this build ($SDK), once with
+// the app in worker processes (isolation="process", the default) and once in the server. The files
 // it shows must be the sample's (sdk/examples/guestbook), so the two never drift apart.
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
@@ -89,15 +90,31 @@ TEST(SdkTutorialTest, TheFilesTheTutorialShowsAreTheGuestbookSample)
     EXPECT_EQ(files, sample.size()) << "every file of the sample is in the tutorial, once";
 }
 
-TEST(SdkTutorialTest, FollowedVerbatimFromAnEmptyFolderToALiveUpgrade)
+TEST(SdkTutorialTest, TheGuestbookIsAtMost200LinesOfCxx)
+{
+    std::istringstream source(readFile(sourceDir() + "/sdk/examples/guestbook/Guestbook.cpp"));
+    size_t lines = 0;
+    for (std::string line; std::getline(source, line);)
+        ++lines;
+    EXPECT_LE(lines, 200u) << "issue 14: the guestbook shows the shortest honest code";
+}
+
+/// The Host's isolation attribute: "process" (the default) or "none".
+class SdkTutorialModeTest : public ::testing::TestWithParam<std::string>
+{
+};
+
+TEST_P(SdkTutorialModeTest, FollowedVerbatimFromAnEmptyFolderToALiveUpgrade)
 {
     TempDir base;
     base.write("conf/server.xml",
                "<Server logFile=\"logs/serval.log\" accessLog=\"\">\n"
                "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"1\" workerThreads=\"4\"/>\n"
                "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" appBase=\"webapps\""
-               " deployStabilityDelay=\"100\"/></Engine>\n"
-               "</Server>\n");
+               " deployStabilityDelay=\"100\" isolation=\"" +
+                   GetParam() +
+                   "\"/></Engine>\n"
+                   "</Server>\n");
     fs::copy_file(sourceDir() + "/conf/web.xml", base.file("conf/web.xml"));
     makeDirs(base.file("webapps"));
     ServalProcess server(base.path());
@@ -135,8 +152,13 @@ TEST(SdkTutorialTest, FollowedVerbatimFromAnEmptyFolderToALiveUpgrade)
     EXPECT_THAT(output, HasSubstr("Ada's entry is gone"));
     EXPECT_THAT(output, HasSubstr("Content-Security-Policy: default-src 'self'"));
     EXPECT_THAT(output, HasSubstr("HTTP/1.1 404"));
-    EXPECT_TRUE(fs::exists(base.file("data/localhost/guestbook/entries.json")));
+    EXPECT_THAT(output, HasSubstr("still signed in after the upgrade"));
+    EXPECT_THAT(output, HasSubstr("signed out: the old session deletes nothing"));
+    EXPECT_TRUE(fs::exists(base.file("data/localhost/guestbook/main.db")));
     EXPECT_EQ(server.stop(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Isolation, SdkTutorialModeTest, ::testing::Values("process", "none"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 } // namespace

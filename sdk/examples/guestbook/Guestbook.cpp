@@ -1,11 +1,8 @@
-// The guestbook (docs/sdk.md walks through it): an HTML page with a form (POST, then 303), a JSON
-// API at /api/entries, entries kept in the app's data directory, delete for the signed-in admin,
-// and security headers on every page, error pages included. All declared in code: no web.xml.
-#include <algorithm>
-#include <cstdio>
+// The guestbook (docs/sdk.md walks through it): a page with a form (POST, then 303), a JSON API, entries
+// in a data source, delete once signed in (an HttpSession), security headers on every page.
 #include <ctime>
 #include <fstream>
-#include <mutex>
+#include <serval/db.hpp>
 #include <serval/html.hpp>
 #include <serval/json.hpp>
 #include <serval/security.hpp>
@@ -19,22 +16,21 @@ using serval::Response;
 namespace html = serval::html;
 namespace json = serval::json;
 
-/// The entries, newest first: a JSON array in data/<host>/guestbook/entries.json, rewritten whole
-/// and renamed into place (a crash leaves the old file or the new one). open() runs before the
-/// first request, the rest on request threads under the mutex.
+/// The entries, in the data source "main" (migrations/V1__create_entries.sql makes the table). The
+/// handle is set before the first request; each call borrows a pooled connection for itself.
 class Book
 {
 public:
-    void open(const std::string& file)
-    {
-        _file = file;
-        if (std::ifstream in(file); in) _entries = json::Value::parse(in);
-        if (!_entries.empty()) _nextId = _entries[0]["id"].get<long>() + 1;
-    }
+    void open(serval::DataSource db) { _db = db; }
     json::Value entries() const
     {
-        std::lock_guard<std::mutex> lock(_mutex);
-        return _entries;
+        json::Value out = json::Value::array();
+        for (serval::Row r : _db->query("SELECT id, name, message, time FROM entry ORDER BY id DESC"))
+            out.push_back({{"id", r.get<long>(0)},
+                           {"name", r.get<std::string>(1)},
+                           {"message", r.get<std::string>(2)},
+                           {"time", r.get<std::string>(3)}});
+        return out;
     }
     json::Value add(std::string_view name, std::string_view message)
     {
@@ -44,48 +40,36 @@ public:
         std::time_t now = std::time(nullptr);
         std::tm utc{};
         std::strftime(time, sizeof time, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &utc));
-        std::lock_guard<std::mutex> lock(_mutex);
-        json::Value entry = {{"id", _nextId++}, {"name", name}, {"message", message}, {"time", time}};
-        _entries.insert(_entries.begin(), entry);
-        save();
-        return entry;
+        long id = _db->scalar<long>("INSERT INTO entry (name, message, time) VALUES (?, ?, ?) RETURNING id",
+                                    name, message, std::string_view(time))
+                      .value();
+        return {{"id", id}, {"name", name}, {"message", message}, {"time", time}};
     }
-    void remove(long id)
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        auto kept = std::remove_if(_entries.begin(), _entries.end(), [&](auto& e) { return e["id"] == id; });
-        _entries.erase(kept, _entries.end());
-        save();
-    }
+    void remove(long id) { _db->exec("DELETE FROM entry WHERE id = ?", id); }
 
 private:
-    void save() const
-    {
-        std::ofstream(_file + ".tmp", std::ios::trunc) << _entries.dump(1);
-        if (std::rename((_file + ".tmp").c_str(), _file.c_str()) != 0)
-            throw std::runtime_error("cannot save");
-    }
-
-    mutable std::mutex _mutex;
-    std::string _file;
-    json::Value _entries = json::Value::array();
-    long _nextId = 1;
+    std::optional<serval::DataSource> _db;
 };
 
-/// What all requests share: written by Startup before the first request, then only read. Built
-/// at first use (no static constructor runs when the library is loaded).
+/// Shared by all requests: written by Startup before the first one, then read; built at first use.
 struct State
 {
     Book book;
     std::string adminHash;
     html::Templates templates; ///< WEB-INF/templates/*.html
     serval::Csrf csrf;
-    serval::SignedCookie admin{"admin", 8 * 3600, "Strict"}; ///< set when signed in
 };
 State& state()
 {
     static State s;
     return s;
+}
+
+/// Who signed in: the session's "user" attribute, or "" (no session is made to find out).
+std::string user(Request& request)
+{
+    std::optional<serval::Session> session = request.session(false);
+    return std::string(session ? session->get("user").value_or("") : "");
 }
 
 struct Home : serval::HttpServlet
@@ -94,7 +78,7 @@ struct Home : serval::HttpServlet
     {
         const html::Templates& t = state().templates;
         std::string base(request.contextPath()), csrf = state().csrf.token(request, response), items;
-        bool admin = state().admin.get(request).has_value();
+        bool admin = !user(request).empty();
         for (const json::Value& e : state().book.entries()) {
             std::string id = std::to_string(e["id"].get<long>()), by = e["name"], at = e["time"],
                         text = e["message"];
@@ -103,9 +87,8 @@ struct Home : serval::HttpServlet
                 {{"id", id}, {"message", text}, {"by", by + ", " + at}, {"delete", remove}});
         }
         html::Safe session(t[admin ? "signed-in" : "signed-out"].render({{"base", base}, {"csrf", csrf}}));
-        html::Safe entries(items);
-        std::string page =
-            t["page"].render({{"base", base}, {"session", session}, {"csrf", csrf}, {"entries", entries}});
+        std::string page = t["page"].render(
+            {{"base", base}, {"session", session}, {"csrf", csrf}, {"entries", html::Safe(items)}});
         html::send(response, page);
     }
     void doPost(Request& request, Response& response) override
@@ -122,9 +105,8 @@ struct Api : serval::HttpServlet
     void doPost(Request& request, Response& response) override
     {
         json::Value in = json::read(request);
-        std::string name = json::field<std::string>(in, "name"),
-                    message = json::field<std::string>(in, "message");
-        json::write(response, state().book.add(name, message), 201);
+        auto field = [&](const char* name) { return json::field<std::string>(in, name); };
+        json::write(response, state().book.add(field("name"), field("message")), 201);
     }
 };
 
@@ -144,14 +126,15 @@ struct Admin : serval::HttpServlet
         if (action == "login") {
             if (!serval::security::verifyPassword(request.parameter("password", ""), state().adminHash))
                 throw HttpError(403, "That is not the admin password.");
-            state().admin.set(request, response, "admin");
+            serval::Session session = *request.session(true);
+            if (!session.isNew()) session.changeId(); // an id known before the login names nothing
+            session.set("user", "admin");
         } else if (action == "logout") {
-            state().admin.clear(request, response);
-        } else if (action == "delete" && state().admin.get(request).has_value()) {
+            if (std::optional<serval::Session> session = request.session(false)) session->invalidate();
+        } else if (action == "delete" && !user(request).empty()) {
             state().book.remove(request.pathParameter<long>(1).value_or(0));
         } else {
-            throw HttpError(state().admin.get(request).has_value() ? 404 : 403,
-                            "sign in first, or no such page");
+            throw HttpError(user(request).empty() ? 403 : 404, "sign in first, or no such page");
         }
         response.sendRedirect(std::string(request.contextPath()) + "/", 303);
     }
@@ -176,14 +159,13 @@ struct Startup : serval::Listener
     {
         std::string data(context.dataDirectory().value_or("."));
         State& s = state();
-        s.book.open(data + "/entries.json");
+        s.book.open(context.dataSource("main"));
         s.templates = html::Templates(context, "/WEB-INF/templates");
         if (std::ifstream(data + "/admin.hash") >> s.adminHash) return;
         std::string password = serval::security::randomToken(12);
         s.adminHash = serval::security::hashPassword(password);
         std::ofstream(data + "/admin.hash") << s.adminHash;
-        context.log("guestbook: the admin password is " + password + " (delete " + data +
-                    "/admin.hash for a new one)");
+        context.log("guestbook: the admin password is " + password + " (delete admin.hash for a new one)");
     }
 };
 
