@@ -225,8 +225,8 @@ private:
 };
 
 /// Where a CSRF token lives between the page that shows a form and the POST it sends back.
-/// The default, CookieCsrfStore, is a signed cookie; a session-backed store (once sessions are in
-/// the ABI) implements the same two calls.
+/// The default, CookieCsrfStore, is a signed cookie; a session-backed store (a session attribute
+/// through Request::session(), ABI 1.2) implements the same two calls.
 class CsrfStore
 {
 public:
