@@ -4,8 +4,8 @@
 #include "process/Channel.h"
 #include "process/ControlSocket.h"
 #include "process/Messages.h"
-#include "process/WorkerLoop.h"
 #include "process/ReadyMessage.h"
+#include "process/WorkerLoop.h"
 #include "process/WorkerSpec.h"
 #include "util/Expected.h"
 

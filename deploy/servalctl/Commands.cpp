@@ -7,8 +7,9 @@ namespace serval::ctl {
 
 namespace {
 
-constexpr const char* kRemoteOrder[] = {"list",   "deploy",  "undeploy",          "start",   "stop", "reload",
-                                        "status", "history", "restart-processes", "crashes", "backup"};
+constexpr const char* kRemoteOrder[] = {
+    "list",   "deploy",  "undeploy",          "start",   "stop",  "reload",
+    "status", "history", "restart-processes", "crashes", "backup"};
 
 template <int Index> int remote(const std::vector<std::string>& args, Io& io)
 {

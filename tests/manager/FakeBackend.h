@@ -7,7 +7,6 @@
 
 #include <mutex>
 #include <stdexcept>
-
 #include <unistd.h>
 
 namespace serval::test {

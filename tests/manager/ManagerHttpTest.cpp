@@ -2,8 +2,8 @@
 // everywhere, CSRF, roles, tokens, lockout, the address allow list, and each action's effect
 // in the registry and on the served app (also through servalctl).
 #include "registry/Registry.h"
-#include "support/Fixtures.h"
 #include "support/DataSourceApps.h"
+#include "support/Fixtures.h"
 #include "support/HttpClient.h"
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"

@@ -2,10 +2,10 @@
 // server sends decodes exactly; what a worker sends is refused unless it is well formed.
 #include "process/Messages.h"
 
-#include "process/ReadyMessage.h"
 #include "app/AppResources.h"
 #include "datasource/DataSource.h"
 #include "process/ProcessManager.h"
+#include "process/ReadyMessage.h"
 #include "process/Wire.h"
 #include "process/WorkerSpec.h"
 #include "support/TempDir.h"
