@@ -107,6 +107,9 @@ TEST(SqliteBackupTest, ACopyTakenUnderWriteLoadIsConsistent)
         w.join();
     EXPECT_TRUE(movedDuringACopy) << "the writers were blocked while the backups ran";
 
+    // Every 100 moves of a writer its transfers cancel out, so one copy may see every balance at
+    // zero; that all of them do would mean no copy saw a write.
+    int midFlight = 0;
     for (size_t i = 0; i < copies.size(); ++i) {
         EXPECT_FALSE(::access((copies[i] + ".partial").c_str(), F_OK) == 0);
         EXPECT_FALSE(::access((copies[i] + "-wal").c_str(), F_OK) == 0) << "a standalone file";
@@ -115,10 +118,10 @@ TEST(SqliteBackupTest, ACopyTakenUnderWriteLoadIsConsistent)
         EXPECT_EQ(scalar(*c, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
         EXPECT_EQ(scalar(*c, "SELECT sum(balance) FROM account"), 0) << "a half transaction in copy " << i;
         int64_t logged = scalar(*c, "SELECT count(*) FROM moves") - seeded;
-        int64_t nonZero = scalar(*c, "SELECT count(*) FROM account WHERE balance <> 0");
+        if (scalar(*c, "SELECT count(*) FROM account WHERE balance <> 0") > 0) ++midFlight;
         EXPECT_GE(logged, movesAtStart[i]);
-        EXPECT_GT(nonZero, 0);
     }
+    EXPECT_GT(midFlight, 0) << "no copy holds a balance the writers moved";
 }
 
 TEST(SqliteBackupTest, FailuresNameTheFileAndLeaveNothingBehind)
