@@ -11,6 +11,7 @@ failed cases. Case ids are h2spec's (generic/N, http2/SECTION/N, hpack/SECTION/N
 checklist is visible; the hostile and app cases have their own names.
 """
 import argparse
+import os
 import socket
 import ssl
 import struct
@@ -19,7 +20,8 @@ import time
 
 import hpack
 
-CASES = {}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from casebook import Fail, case, check, run  # noqa: E402  (tests/support/casebook.py)
 
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
 END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
@@ -27,22 +29,6 @@ NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, SETTINGS_TIMEOUT, 
     FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR, CONNECT_ERROR, ENHANCE_YOUR_CALM = range(12)
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 ARGS = None
-
-
-def case(group, cid):
-    def register(fn):
-        CASES.setdefault(group, []).append((cid, fn))
-        return fn
-    return register
-
-
-class Fail(Exception):
-    pass
-
-
-def check(condition, why):
-    if not condition:
-        raise Fail(why)
 
 
 def frame(ftype, flags, sid, payload=b""):
@@ -1081,20 +1067,7 @@ def main():
     parser.add_argument("--group", required=True)
     parser.add_argument("--case")
     ARGS = parser.parse_args()
-    failed = 0
-    for cid, fn in CASES[ARGS.group]:
-        if ARGS.case and ARGS.case != cid:
-            continue
-        try:
-            fn()
-            print("case %s: ok" % cid, flush=True)
-        except Fail as e:
-            failed += 1
-            print("case %s: FAIL %s" % (cid, e), flush=True)
-        except Exception as e:  # a harness bug or a hung server: a failure either way
-            failed += 1
-            print("case %s: FAIL %s: %s" % (cid, type(e).__name__, e), flush=True)
-    sys.exit(min(failed, 100))
+    sys.exit(run(ARGS.group, only=ARGS.case))
 
 
 if __name__ == "__main__":

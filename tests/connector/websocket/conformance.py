@@ -16,23 +16,8 @@ import struct
 import sys
 import zlib
 
-CASES = {}
-
-
-def case(group, cid):
-    def register(fn):
-        CASES.setdefault(group, []).append((cid, fn))
-        return fn
-    return register
-
-
-class Fail(Exception):
-    pass
-
-
-def check(condition, why):
-    if not condition:
-        raise Fail(why)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from casebook import Fail, case, check, run  # noqa: E402  (tests/support/casebook.py)
 
 
 # ---- raw client -------------------------------------------------------------------------
@@ -638,16 +623,7 @@ def main():
     parser.add_argument("--group", required=True)
     args = parser.parse_args()
     group = int(args.group) if args.group.isdigit() else args.group
-    failed = 0
-    for cid, fn in CASES[group]:
-        try:
-            fn(args.port)
-            print(f"case {cid}: ok", flush=True)
-        except Exception as e:  # one case's failure must not hide the others
-            failed += 1
-            print(f"case {cid}: FAIL {type(e).__name__}: {e}", flush=True)
-    print(f"group {args.group}: {len(CASES[group]) - failed}/{len(CASES[group])} cases ok")
-    return min(failed, 100)
+    return run(group, lambda fn: fn(args.port))
 
 
 if __name__ == "__main__":
