@@ -33,28 +33,6 @@ template <typename F> bool anyListItem(std::string_view list, F f) noexcept
     return false;
 }
 
-/// q-value of an Accept-Encoding item's parameters ("gzip;q=0.5" -> 0.5 > 0). Returns false
-/// for q=0 (any number of zeros and decimals), true otherwise (absent q or anything positive).
-bool qIsPositive(std::string_view params) noexcept
-{
-    size_t start = 0;
-    while (start < params.size()) {
-        size_t end = params.find(';', start);
-        if (end == std::string_view::npos) end = params.size();
-        std::string_view param = params.substr(start, end - start);
-        size_t equals = param.find('=');
-        if (equals != std::string_view::npos &&
-            util::equalsIgnoreCase(util::trim(param.substr(0, equals)), "q")) {
-            for (char c : util::trim(param.substr(equals + 1))) {
-                if (c != '0' && c != '.') return true; // a non-zero digit, or malformed: not a refusal
-            }
-            return false;
-        }
-        start = end + 1;
-    }
-    return true;
-}
-
 } // namespace
 
 bool ifNoneMatchMatches(std::string_view ifNoneMatch, std::string_view etag) noexcept
@@ -85,27 +63,6 @@ bool ifRangeAllowsPartial(std::string_view ifRange, std::string_view etag, std::
     if (ifRange == lastModified) return true;
     auto date = http::parseHttpDate(ifRange);
     return date && *date == mtime;
-}
-
-bool acceptsGzip(std::string_view acceptEncoding) noexcept
-{
-    bool gzipListed = false;
-    bool gzip = false;
-    bool star = false;
-    anyListItem(acceptEncoding, [&](std::string_view item) {
-        size_t semicolon = item.find(';');
-        std::string_view coding = util::trim(item.substr(0, semicolon));
-        std::string_view params =
-            semicolon == std::string_view::npos ? std::string_view() : item.substr(semicolon + 1);
-        if (util::equalsIgnoreCase(coding, "gzip") || util::equalsIgnoreCase(coding, "x-gzip")) {
-            gzipListed = true;
-            gzip = gzip || qIsPositive(params);
-        } else if (coding == "*") {
-            star = qIsPositive(params);
-        }
-        return false;
-    });
-    return gzipListed ? gzip : star;
 }
 
 } // namespace serval::servlets

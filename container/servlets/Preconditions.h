@@ -28,8 +28,4 @@ bool isNotModified(std::string_view ifNoneMatch, std::string_view ifModifiedSinc
 bool ifRangeAllowsPartial(std::string_view ifRange, std::string_view etag, std::string_view lastModified,
                           std::time_t mtime) noexcept;
 
-/// True if an Accept-Encoding value admits gzip: "gzip" or "x-gzip" with q > 0, or "*" with
-/// q > 0 when gzip is not listed. "gzip;q=0" refuses it even if "*" is present.
-bool acceptsGzip(std::string_view acceptEncoding) noexcept;
-
 } // namespace serval::servlets

@@ -63,3 +63,23 @@ TEST(AcceptEncodingTest, ACodingNotOfferedCountsAsRefused)
 }
 
 } // namespace
+
+TEST(AcceptEncodingTest, GzipOnlyHonoursQValues)
+{
+    // A static file with only a .gz sibling: brotli is not on offer.
+    auto gzipOnly = [](std::string_view header) { return negotiateContentCoding(header, false, true); };
+    EXPECT_EQ(gzipOnly("gzip"), ContentCoding::Gzip);
+    EXPECT_EQ(gzipOnly("deflate, gzip, br"), ContentCoding::Gzip);
+    EXPECT_EQ(gzipOnly("GZIP;q=0.5"), ContentCoding::Gzip);
+    EXPECT_EQ(gzipOnly("x-gzip"), ContentCoding::Gzip);
+    EXPECT_EQ(gzipOnly("*"), ContentCoding::Gzip);
+    EXPECT_EQ(gzipOnly("gzip; q=0.001"), ContentCoding::Gzip);
+    EXPECT_EQ(gzipOnly(""), ContentCoding::Identity);
+    EXPECT_EQ(gzipOnly("identity"), ContentCoding::Identity);
+    EXPECT_EQ(gzipOnly("br, deflate"), ContentCoding::Identity);
+    EXPECT_EQ(gzipOnly("gzip;q=0"), ContentCoding::Identity);
+    EXPECT_EQ(gzipOnly("gzip;q=0.000"), ContentCoding::Identity);
+    EXPECT_EQ(gzipOnly("gzip;q=0, *"), ContentCoding::Identity); // explicit refusal beats the wildcard
+    EXPECT_EQ(gzipOnly("*;q=0"), ContentCoding::Identity);
+    EXPECT_EQ(gzipOnly("gzipx"), ContentCoding::Identity);
+}

@@ -56,21 +56,3 @@ TEST(PreconditionsTest, IfRangeNeedsStrongTagOrExactDate)
     EXPECT_FALSE(ifRangeAllowsPartial("\"other\"", "\"strong\"", kLastModified, kMtime));
     EXPECT_FALSE(ifRangeAllowsPartial("garbage", kEtag, kLastModified, kMtime));
 }
-
-TEST(PreconditionsTest, AcceptsGzipHonoursQValues)
-{
-    EXPECT_TRUE(acceptsGzip("gzip"));
-    EXPECT_TRUE(acceptsGzip("deflate, gzip, br"));
-    EXPECT_TRUE(acceptsGzip("GZIP;q=0.5"));
-    EXPECT_TRUE(acceptsGzip("x-gzip"));
-    EXPECT_TRUE(acceptsGzip("*"));
-    EXPECT_TRUE(acceptsGzip("gzip; q=0.001"));
-    EXPECT_FALSE(acceptsGzip(""));
-    EXPECT_FALSE(acceptsGzip("identity"));
-    EXPECT_FALSE(acceptsGzip("br, deflate"));
-    EXPECT_FALSE(acceptsGzip("gzip;q=0"));
-    EXPECT_FALSE(acceptsGzip("gzip;q=0.000"));
-    EXPECT_FALSE(acceptsGzip("gzip;q=0, *")); // explicit refusal beats the wildcard
-    EXPECT_FALSE(acceptsGzip("*;q=0"));
-    EXPECT_FALSE(acceptsGzip("gzipx"));
-}
