@@ -57,16 +57,17 @@ bool AsyncContext::complete()
         if (_completed) return false;
         _completed = true;
     }
-    if (!_response->complete()) return false;
+    if (_response->clientGone()) return false; // the response ended already: nothing to complete
     // The timer holds a reference: cancel it, so a long poll answered early frees its context
-    // now rather than at its timeout.
+    // now rather than at its timeout. Posted before the response ends: once it has, the client
+    // may have its answer and the server may stop, taking the loop with it.
     std::shared_ptr<AsyncContext> self = shared_from_this();
     _loop.post([self] {
         if (self->_timer) self->_loop.cancelTimer(self->_timer);
         self->_timer = {};
         if (self->_listener) self->_listener->onComplete();
     });
-    return true;
+    return _response->complete();
 }
 
 bool AsyncContext::started() const
