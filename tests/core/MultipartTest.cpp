@@ -3,6 +3,7 @@
 #include "core/Multipart.h"
 
 #include <gtest/gtest.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,11 @@ using core::MultipartResult;
 
 namespace {
 
+/// Parts view the body they were parsed from, so the result owns that body (on the heap: a
+/// moved Parsed keeps the bytes where the views point).
 struct Parsed
 {
+    std::unique_ptr<std::string> body;
     MultipartResult result;
     std::vector<core::Part> parts;
     std::string reason;
@@ -22,7 +26,8 @@ Parsed parse(const std::string& body, const core::MultipartLimits& limits = {},
              const std::string& boundary = "B")
 {
     Parsed p;
-    p.result = core::parseMultipart(body, boundary, limits, p.parts, p.reason);
+    p.body = std::make_unique<std::string>(body);
+    p.result = core::parseMultipart(*p.body, boundary, limits, p.parts, p.reason);
     return p;
 }
 
