@@ -76,9 +76,11 @@ struct ContextConfig
     std::string user;                   ///< workers switch to this user when the server runs as root
     uint32_t maxThreads = 0;            ///< request threads per worker; 0 = the Connector's workerThreads
                                         ///< (isolation none: the app's share of the worker pool; 0 = half)
-    uint32_t maxQueue = 100;            ///< isolation none: requests waiting beyond maxThreads, then 503
-    uint32_t maxCrashes = 5;            ///< this many crashes ...
-    uint32_t crashWindowMs = 60000;     ///< ... within this window quarantine the app
+    /// isolation none: requests waiting beyond maxThreads, then 503; the default (UINT32_MAX)
+    /// sets no bound of its own: the Connector's maxConnections bounds the queue (core::ContextLane)
+    uint32_t maxQueue = UINT32_MAX;
+    uint32_t maxCrashes = 5;                    ///< this many crashes ...
+    uint32_t crashWindowMs = 60000;             ///< ... within this window quarantine the app
     std::vector<DataSourceBinding> dataSources; ///< its <DataSource> children, by name
     int line = 0;
 

@@ -1374,8 +1374,15 @@ void Connection::driveUpgraded()
     const size_t size = _loop.readBufferSize();
     for (;;) {
         flushUpgraded();
-        if (channel.abortRequested() || (channel.closeRequested() && channel.bufferedAmount() == 0)) {
+        if (channel.abortRequested()) {
             close();
+            return;
+        }
+        if (channel.closeRequested() && channel.bufferedAmount() == 0) {
+            // Half-close, then read what the client still sends (its close frame, a ping) until
+            // its FIN: closing with unread input resets the connection, and the reset can
+            // discard our close frame before the client reads it.
+            beginLinger();
             return;
         }
         if (channel.takeWritable()) {
@@ -1416,9 +1423,16 @@ void Connection::beginLinger()
     lingerRead();
 }
 
+/// Reads (and drops) what the client still sends until it closes. Called for every event in
+/// State::Lingering, a writable one too: the kernel still sending what we wrote before the
+/// half-close raises EPOLLOUT as the client reads it. So it always tries a read and waits on
+/// EAGAIN, whatever `_readable` says: closing on a writable event would close with the client's
+/// last bytes (a WebSocket ping after its close frame) still to come, and their arrival at a
+/// closed socket resets the connection, which discards the response's tail in the client's
+/// kernel before the client reads it (WebSocketConformanceTest.Group7_Close, 7.1.6).
 void Connection::lingerRead()
 {
-    while (_readable) {
+    for (;;) {
         ssize_t n = transportRead(_loop.readBuffer(), _loop.readBufferSize());
         if (n > 0) {
             _lingerBytes += static_cast<uint64_t>(n);

@@ -54,11 +54,13 @@ public:
                                                std::shared_ptr<AsyncListener> listener = nullptr,
                                                int timeoutStatus = 503);
 
-    /// As http::AsyncResponse (status and headers until the head is out).
-    bool setStatus(int status) { return _response->setStatus(status); }
+    /// As http::AsyncResponse (status and headers until the head is out), and false once
+    /// complete() went through: the loop may not have sent the head yet, but the response is
+    /// final (a header set then would still reach the client, or not, by timing).
+    bool setStatus(int status) { return !completed() && _response->setStatus(status); }
     bool setHeader(std::string_view name, std::string_view value)
     {
-        return _response->setHeader(name, value);
+        return !completed() && _response->setHeader(name, value);
     }
     http::WriteStatus write(std::string_view bytes);
     /// Once: ends the response. False if it had already ended (complete, client gone).

@@ -87,7 +87,7 @@ struct ContextSpec
     /// <Context maxThreads>; 0: half the pool, at least 1), so it cannot starve another app.
     uint32_t maxThreads = 0;
     /// Requests beyond maxThreads wait in this app's queue up to this many; more get 503 with
-    /// Retry-After (<Context maxQueue>).
+    /// Retry-After (<Context maxQueue>; by default no bound but the Connector's maxConnections).
     uint32_t maxQueue = ContextLane::kDefaultMaxQueue;
 };
 

@@ -9,10 +9,16 @@
 namespace serval::core {
 
 /// One application Context's bounded share of the Connector's shared worker pool (DESIGN
-/// wave 2, section 3): at most `maxThreads` of its requests run at once, `maxQueue` more wait
-/// here in arrival order, the rest are refused (the Connector answers 503 with Retry-After).
-/// So an app whose code hangs holds at most its own share of the pool and never the threads
-/// another app, or the manager (a lane of its own), needs.
+/// wave 2, section 3): at most `maxThreads` of its requests run at once, the others wait here
+/// in arrival order. So an app whose code hangs holds at most its own share of the pool and
+/// never the threads another app, or the manager (a lane of its own), needs.
+///
+/// How many may wait: by default, as many as come (kUnboundedQueue), as Tomcat's executor
+/// queue: a waiting task is its connection's (linked through DispatchTask::laneNext, nothing
+/// allocated), so the Connector's maxConnections already bounds the queue, and a burst of
+/// requests that each park in a few microseconds (long polls: startAsync, then return, which
+/// frees the thread) is served instead of refused. An explicit `<Context maxQueue>` still
+/// caps it; beyond the cap the Connector answers 503 with Retry-After.
 ///
 /// It has no threads: a request it admits goes to the task's shared pool
 /// (DispatchTask::sharedLane()); when one of its requests ends on a worker, that same worker
@@ -26,7 +32,9 @@ namespace serval::core {
 class ContextLane final : public http::DispatchLane
 {
 public:
-    static constexpr uint32_t kDefaultMaxQueue = 100;
+    /// No bound of the lane's own: the Connector's maxConnections bounds what can wait.
+    static constexpr uint32_t kUnboundedQueue = UINT32_MAX;
+    static constexpr uint32_t kDefaultMaxQueue = kUnboundedQueue;
 
     /// `maxThreads` 0: half of the shared pool the first request is dispatched to, at least 1.
     explicit ContextLane(uint32_t maxThreads = 0, uint32_t maxQueue = kDefaultMaxQueue) noexcept;

@@ -9,6 +9,7 @@
 #include "deployer/PreflightLoad.h"
 #include "process/WorkerMain.h"
 #include "realm/PasswdCommand.h"
+#include "startup/OpenFileLimit.h"
 #include "startup/Server.h"
 #include "util/CrashHandler.h"
 #include "util/Log.h"
@@ -265,6 +266,11 @@ int main(int argc, char** argv)
     util::CrashHandler::install(crashSink);
 
     if (!fromFile) LOG_WARN("server", "no " + base + "/conf/server.xml; using built-in defaults");
+    startup::OpenFileLimit files = startup::raiseOpenFileLimit(config);
+    if (files.after != files.before)
+        LOG_INFO("server", "open file limit raised from " + std::to_string(files.before) + " to " +
+                               std::to_string(files.after));
+    if (!files.warning.empty()) LOG_WARN("server", files.warning);
     startup::Server server(std::move(config));
     if (!server.start()) {
         LOG_ERROR("server", "cannot start: " + server.failureReason());

@@ -446,7 +446,7 @@ TEST_F(ServerXmlTest, ContextMaxThreadsAndMaxQueueBoundAnInProcessApp)
     EXPECT_EQ(host.contextFor("/shop").maxThreads, 3u);
     EXPECT_EQ(host.contextFor("/shop").maxQueue, 0u); // nothing waits: 503 at once
     EXPECT_EQ(host.contextFor("/blog").maxThreads, 0u) << "0: half the worker pool";
-    EXPECT_EQ(host.contextFor("/blog").maxQueue, 100u);
+    EXPECT_EQ(host.contextFor("/blog").maxQueue, UINT32_MAX) << "no bound but maxConnections (issue 15)";
     std::string bad = "<Server>\n  <Connector port=\"8080\"/>\n  <Engine defaultHost=\"localhost\">\n"
                       "    <Host name=\"localhost\">\n      <Context path=\"/a\" maxQueue=\"-1\"/>\n"
                       "    </Host>\n  </Engine>\n</Server>\n";

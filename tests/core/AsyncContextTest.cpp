@@ -113,11 +113,7 @@ struct AsyncContextTest : ::testing::Test
             [this](core::Context& context) {
                 context.addServlet("async", std::make_unique<AsyncServlet>(shared), {"/*"});
             },
-            config,
-            // 200 requests arrive at once to park: on a loaded machine the 4 workers fall behind
-            // and the default lane queue (100) would answer 503 to the rest, which is not what
-            // these tests are about (tests/core/ContextLaneTest covers the bound).
-            [](core::ContextSpec& spec) { spec.maxQueue = 1000; });
+            config);
     }
     void TearDown() override
     {

@@ -99,7 +99,7 @@ TEST(ContextLaneTest, TheDefaultBoundIsHalfThePoolAndAtLeastOne)
     EXPECT_EQ(half.threads(), 2u);
     EXPECT_EQ(five.taken.size(), 2u);
     EXPECT_EQ(half.queued(), 1u);
-    EXPECT_EQ(half.maxQueue(), ContextLane::kDefaultMaxQueue);
+    EXPECT_EQ(half.maxQueue(), ContextLane::kUnboundedQueue);
 
     FakeTask lone(one), waiting(one);
     ASSERT_TRUE(single.submit(lone));
@@ -140,6 +140,27 @@ TEST(ContextLaneTest, CancelWithdrawsWaitingTasksAndHandsTheThreadOn)
     EXPECT_EQ(pool.taken.front(), &middle);
     ASSERT_TRUE(lane.submit(last));
     EXPECT_EQ(lane.finished(), &last);
+    EXPECT_EQ(lane.finished(), nullptr);
+    EXPECT_EQ(lane.running(), 0u);
+}
+
+TEST(ContextLaneTest, ByDefaultABurstWaitsInsteadOfBeingRefused)
+{
+    // Issue 15: 10,000 long polls at once got 503 from a queue of 100 before the first of them
+    // could park (each holds its thread for microseconds). Tomcat queues them all: so does the
+    // default lane; maxConnections is what bounds them.
+    FakePool pool(2);
+    ContextLane lane;
+    std::deque<FakeTask> burst;
+    for (int i = 0; i < 5000; ++i) {
+        burst.emplace_back(pool);
+        ASSERT_TRUE(lane.submit(burst.back())) << "task " << i;
+    }
+    EXPECT_EQ(pool.taken.size(), 1u);
+    EXPECT_EQ(lane.queued(), 4999u);
+    EXPECT_EQ(lane.rejected(), 0u);
+    for (size_t i = 1; i < burst.size(); ++i) // each one parks and frees its thread for the next
+        ASSERT_EQ(lane.finished(), &burst[i]);
     EXPECT_EQ(lane.finished(), nullptr);
     EXPECT_EQ(lane.running(), 0u);
 }

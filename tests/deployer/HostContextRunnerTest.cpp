@@ -148,5 +148,5 @@ TEST(HostContextRunnerTest, ContextSettingsOfTheHostBoundTheAppsShareOfThePool)
     EXPECT_EQ(bounded.ownLane().maxQueue(), 7u);
     ASSERT_EQ(blog.path(), "/blog");
     EXPECT_EQ(blog.spec().maxThreads, 0u) << "half the pool, decided on the first request";
-    EXPECT_EQ(blog.ownLane().maxQueue(), 100u);
+    EXPECT_EQ(blog.ownLane().maxQueue(), core::ContextLane::kUnboundedQueue) << "maxConnections bounds it";
 }

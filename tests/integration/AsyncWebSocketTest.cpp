@@ -8,6 +8,8 @@
 #include "support/ServalProcess.h"
 #include "support/TempDir.h"
 
+#include <dirent.h>
+#include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -40,10 +42,12 @@ protected:
         rlimit noCore{0, 0}; // the crash test's worker leaves no core file
         ASSERT_EQ(::setrlimit(RLIMIT_CORE, &noCore), 0);
         base.write("conf/server.xml", "<Server accessLog=\"\">\n"
-                                      "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"2\"/>\n"
-                                      "  <Engine defaultHost=\"localhost\">\n"
-                                      "    <Host name=\"localhost\" appBase=\"webapps\">"
-                                      "<Context path=\"/async\" isolation=\"" +
+                                      "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"2\"" +
+                                          connectorAttributes() +
+                                          "/>\n"
+                                          "  <Engine defaultHost=\"localhost\">\n"
+                                          "    <Host name=\"localhost\" appBase=\"webapps\">"
+                                          "<Context path=\"/async\" isolation=\"" +
                                           GetParam() +
                                           "\" requestTimeout=\"2s\"/></Host>\n"
                                           "  </Engine>\n</Server>\n");
@@ -52,6 +56,11 @@ protected:
             base.write(std::string("webapps/") + app + "/WEB-INF/lib/libasync.so",
                        serval::test::readFile(serval::test::fixtureLibrary("async")));
         }
+        startServer();
+    }
+    virtual std::string connectorAttributes() const { return ""; }
+    virtual void startServer()
+    {
         server = std::make_unique<ServalProcess>(base.path());
         ASSERT_TRUE(server->start()) << server->error();
     }
@@ -176,6 +185,114 @@ TEST_P(AsyncWebSocketTest, AWorkerCrashClosesItsWebSocketsWith1011AndFailsItsAsy
     EXPECT_EQ(echo->payload, "still here");
     EXPECT_TRUE(eventually([&] { return get("/async/later").status == 200; }));
 }
+
+namespace {
+
+/// Resident KiB of `pid` and of its children (the worker processes), from /proc.
+long treeRssKib(int pid)
+{
+    auto rss = [](const std::string& id) {
+        std::ifstream status("/proc/" + id + "/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+        return 0L;
+    };
+    long total = rss(std::to_string(pid));
+    DIR* proc = ::opendir("/proc");
+    while (dirent* entry = proc != nullptr ? ::readdir(proc) : nullptr) {
+        std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
+        std::string text;
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9' || !std::getline(stat, text)) continue;
+        int ppid = 0; // the field after ") state "
+        size_t end = text.rfind(')');
+        if (end != std::string::npos && std::sscanf(text.c_str() + end + 1, " %*c %d", &ppid) == 1 &&
+            ppid == pid)
+            total += rss(entry->d_name);
+    }
+    if (proc != nullptr) ::closedir(proc);
+    return total;
+}
+
+/// Issue 15 at a thousand connections: a burst of long polls and a crowd of idle WebSockets.
+/// The server starts with a soft open-file limit of 512 (the hard one unchanged), below what a
+/// thousand connections need: serval raises its own limit (startup::raiseOpenFileLimit), as
+/// the JVM does for Tomcat. Two worker threads (a lane of one thread in-process), so today's
+/// burst cannot hide behind a big pool.
+class AsyncCrowdTest : public AsyncWebSocketTest
+{
+protected:
+    static constexpr int kCount = 1000;
+
+    std::string connectorAttributes() const override
+    {
+        return " workerThreads=\"2\" maxConnections=\"4000\"";
+    }
+    void startServer() override
+    {
+        rlimit limit{};
+        ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+        if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < 2 * kCount + 256)
+            GTEST_SKIP() << "the hard open file limit is below " << 2 * kCount + 256;
+        rlimit low{512, limit.rlim_max};
+        ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+        AsyncWebSocketTest::startServer();
+        rlimit high{limit.rlim_max, limit.rlim_max}; // this process holds the client side
+        ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &high), 0);
+    }
+};
+
+} // namespace
+
+TEST_P(AsyncCrowdTest, ABurstOfLongPollsAllParkAndAllGet200)
+{
+    std::vector<std::unique_ptr<RawConnection>> polls;
+    for (int i = 0; i < kCount; ++i) {
+        polls.push_back(std::make_unique<RawConnection>());
+        ASSERT_TRUE(polls.back()->connect("127.0.0.1", server->port())) << i;
+        ASSERT_TRUE(polls.back()->send("GET /async/park HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) << i;
+    }
+    // A refused one (503 from the lane's queue) never parks: the count stays short.
+    ASSERT_TRUE(
+        eventually([&] { return stats() == "parked=1000 closed=0 ws=0/0/0"; }, std::chrono::seconds(60)))
+        << stats() << server->log();
+    EXPECT_EQ(get("/async/publish?msg=news").body, "woke 1000");
+    int ok = 0;
+    for (auto& poll : polls) {
+        std::optional<HttpReply> reply = poll->readResponse();
+        if (reply && reply->status == 200 && reply->body == "news") ++ok;
+    }
+    EXPECT_EQ(ok, kCount);
+}
+
+TEST_P(AsyncCrowdTest, AThousandIdleWebSocketsStayCheapAndAllStillEcho)
+{
+    long before = treeRssKib(server->pid());
+    std::vector<std::unique_ptr<WebSocketClient>> clients;
+    for (int i = 0; i < kCount; ++i) {
+        clients.push_back(std::make_unique<WebSocketClient>());
+        ASSERT_TRUE(clients.back()->open(server->port(), "/async/ws")) << i << server->log();
+    }
+    long added = treeRssKib(server->pid()) - before;
+    // The issue's goal is 40 MiB for 10,000 (4 KiB each; tests/perf `websocket` measures that
+    // scale). 10 KiB each here leaves room for allocator noise at this scale and still fails a
+    // buffer or a descriptor pair per connection (16 KiB and more each).
+    EXPECT_LT(added, 10 * kCount) << "KiB added by " << kCount << " idle WebSockets";
+    RecordProperty("added_rss_kib", std::to_string(added));
+    int echoed = 0;
+    for (int i = 0; i < kCount; ++i) {
+        std::string text = "still here " + std::to_string(i);
+        if (!clients[static_cast<size_t>(i)]->sendText(text)) continue;
+        std::optional<serval::test::ServerFrame> echo = clients[static_cast<size_t>(i)]->read();
+        if (echo && echo->opcode == 1 && echo->payload == text) ++echoed;
+    }
+    EXPECT_EQ(echoed, kCount);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isolation, AsyncCrowdTest, ::testing::Values("process", "none"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                             return info.param == "process" ? std::string("InAWorker")
+                                                            : std::string("InProcess");
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Isolation, AsyncWebSocketTest, ::testing::Values("process", "none"),
                          [](const ::testing::TestParamInfo<std::string>& info) {

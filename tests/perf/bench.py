@@ -29,6 +29,9 @@ import threading
 import time
 import zipfile
 
+import idlews
+from asyncfixture import AsyncFixture
+
 # ---------------------------------------------------------------------------------------------
 # What other parts of the repository define. Align here when they change. The environment
 # variables SERVAL_BIN_PATH and SERVAL_HELLO_BUNDLE override the paths.
@@ -95,6 +98,7 @@ TOMCAT_WEBSOCKET_API = ("/usr/share/tomcat10/lib/websocket-api.jar:"
 # /ws/echo), and the load generator tests/perf/wsbench.cpp. All three come from the CMake build.
 SERVAL_WS_ECHO = os.environ.get("SERVAL_WS_ECHO_PATH", "build/tests/websocket_echo_server")
 WS_BENCH = os.environ.get("SERVAL_WS_BENCH_PATH", "build/tests/wsbench")
+SERVAL_ASYNC_FIXTURE = os.environ.get("SERVAL_ASYNC_FIXTURE_PATH", "build/tests/fixtures/libasync.so")
 WS_CONNECTIONS = (128, 1024)
 WS_MESSAGE_SIZE = 32
 
@@ -655,7 +659,8 @@ class Tomcat(Server):
         # The hello servlet: compiled here, deployed exploded as webapps/hello, packed as a WAR
         # by the deploy tests.
         classes = os.path.join(self.dir, "build", "classes")
-        sources = [os.path.join(HERE, "java", f) for f in ("HelloServlet.java", "SessionServlet.java")]
+        sources = [os.path.join(HERE, "java", f)
+                   for f in ("HelloServlet.java", "SessionServlet.java", "LongPollServlet.java")]
         r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp", TOMCAT_SERVLET_API, "-d", classes]
                            + sources, capture_output=True, text=True)
         if r.returncode != 0:
@@ -670,6 +675,10 @@ class Tomcat(Server):
         sessions = os.path.join(self.dir, "webapps", SESSIONS_CONTEXT.strip("/"))
         shutil.copytree(classes, os.path.join(sessions, "WEB-INF", "classes"))
         shutil.copy(os.path.join(HERE, "java", "sessions-web.xml"), os.path.join(sessions, "WEB-INF", "web.xml"))
+        # The longpoll phase's servlet: webapps/async (the same classes, its own web.xml).
+        async_app = os.path.join(self.dir, "webapps", "async")
+        shutil.copytree(classes, os.path.join(async_app, "WEB-INF", "classes"))
+        shutil.copy(os.path.join(HERE, "java", "async-web.xml"), os.path.join(async_app, "WEB-INF", "web.xml"))
         # The websocket phase's echo endpoint: webapps/ws, registered by its listener.
         ws_classes = os.path.join(self.dir, "build", "ws-classes")
         r = subprocess.run(["javac", "-nowarn", "--release", "17", "-cp",
@@ -1207,42 +1216,54 @@ def phase_websocket(servers, opts, results):
                                                       "--warmup", "1", "--size", str(WS_MESSAGE_SIZE),
                                                       "--threads", "2"])
             log(f"  {server.name} {conns} conns: {rows[conns]}")
-        before = rss_kib(server.pids())
-        p = spawn([os.path.abspath(WS_BENCH), "--port", str(server.port), "--path", path,
-                   "--idle", str(opts.idle_conns)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = ""
-        try:
-            line = p.stdout.readline().strip()
-            time.sleep(opts.settle)
-        finally:
-            with_conns = rss_kib(server.pids())
-            stop_process(p)
-        rows["idle"] = {"line": line, "rss_before_kib": before, "rss_with_conns_kib": with_conns}
-        log(f"  {server.name}: {line}; RSS {before / 1024:.1f} -> {with_conns / 1024:.1f} MiB")
+        if not isinstance(server, WsEcho):  # Serval's idle figure is its app endpoint's, below
+            rows["idle"] = idlews.run_idle(server.port, path, opts.idle_conns, server.pids, settle=opts.settle)
+            log(f"  {server.name} idle: {rows['idle']}")
         results["websocket"][server.name] = rows
         server.stop()
+    # Serval's idle WebSockets on an app's endpoint (the async fixture's /async/ws) in a worker
+    # process, the default: after the 101 each is a tunnel from the server to the worker.
+    if any(s.name == "serval" for s in servers) and os.access(SERVAL_ASYNC_FIXTURE, os.R_OK):
+        with AsyncFixture(os.path.abspath(SERVAL_BIN), os.path.abspath(SERVAL_ASYNC_FIXTURE)) as app:
+            row = idlews.run_idle(app.port, "/async/ws", opts.idle_conns, lambda: [app.pid] + children_of(app.pid),
+                                  settle=opts.settle)
+        results["websocket"]["serval-app"] = {"idle": row}
+        log(f"  serval app endpoint (isolation=process) idle: {row}")
 
 
-SERVAL_ASYNC_FIXTURE = os.environ.get("SERVAL_ASYNC_FIXTURE_PATH", "build/tests/fixtures/libasync.so")
+def longpoll(args):
+    r = subprocess.run([sys.executable, os.path.join(HERE, "longpoll.py"), "--count", str(args[0])] + args[1:],
+                       capture_output=True, text=True, timeout=900)
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (r.stdout + r.stderr)[-300:]}
 
 
 def phase_longpoll(servers, opts, results):
-    """Long poll (issue 15): opts.idle_conns parked async requests on Serval's async fixture in a
-    worker process; added RSS (server + worker) and added threads (none per request)."""
-    log(f"== Long poll: {opts.idle_conns} parked async requests (Serval only)")
-    if not os.access(SERVAL_ASYNC_FIXTURE, os.R_OK):
-        results["problems"]["longpoll"] = f"{SERVAL_ASYNC_FIXTURE} not built"
-        log("  skipped: " + results["problems"]["longpoll"])
-        return
-    r = subprocess.run([sys.executable, os.path.join(HERE, "longpoll.py"), "--serval", os.path.abspath(SERVAL_BIN),
-                        "--fixture", os.path.abspath(SERVAL_ASYNC_FIXTURE), "--count", str(opts.idle_conns)],
-                       capture_output=True, text=True, timeout=900)
-    try:
-        row = json.loads(r.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        row = {"error": (r.stdout + r.stderr)[-300:]}
-    results["longpoll"] = row
-    log(f"  serval: {row}")
+    """Long poll (issue 15): opts.idle_conns parked async requests, measured the same way
+    (longpoll.py) on Serval's async fixture in a worker process and in-process, and on Tomcat's
+    async servlet (java/LongPollServlet.java): added RSS, added threads, every answer a 200."""
+    log(f"== Long poll: {opts.idle_conns} parked async requests")
+    for s in servers:
+        if s.name == "serval":
+            if not os.access(SERVAL_ASYNC_FIXTURE, os.R_OK):
+                results["problems"]["longpoll"] = f"{SERVAL_ASYNC_FIXTURE} not built"
+                log("  skipped: " + results["problems"]["longpoll"])
+                continue
+            for isolation in ("process", "none"):
+                row = longpoll([opts.idle_conns, "--serval", os.path.abspath(SERVAL_BIN), "--fixture",
+                                os.path.abspath(SERVAL_ASYNC_FIXTURE), "--isolation", isolation])
+                results["longpoll"][f"serval-{isolation}"] = row
+                log(f"  serval isolation={isolation}: {row}")
+        elif s.name == "tomcat":
+            s.start("whole")
+            try:
+                row = longpoll([opts.idle_conns, "--port", str(s.port), "--pid", str(s.pids()[0])])
+            finally:
+                s.stop()
+            results["longpoll"]["tomcat"] = row
+            log(f"  tomcat: {row}")
 
 
 def phase_drop(servers, opts, results):
@@ -1868,7 +1889,7 @@ def main(argv):
         phase_idle_conns(servers, opts, results)
     if "websocket" in opts.phases:
         phase_websocket(servers, opts, results)
-    if "longpoll" in opts.phases and any(s.name == "serval" for s in servers):
+    if "longpoll" in opts.phases:
         phase_longpoll(servers, opts, results)
     if "drop" in opts.phases:
         phase_drop(servers, opts, results)
