@@ -181,11 +181,7 @@ void WorkerService::requestThread()
         {
             std::lock_guard<std::mutex> lock(_readMutex);
             if (_stopping) return;
-            if (!readChannels(events, count)) {
-                LOG_WARN(kLog, "the server went away; exiting");
-                CrashCapture::disarmExitHook();
-                ::_exit(1);
-            }
+            readChannels(events, count);
             count = 0;
             if (!_ready.empty()) {
                 stream = _ready.front();
@@ -291,11 +287,7 @@ void WorkerService::reserveReader()
         if (count < 0) count = 0;
         std::lock_guard<std::mutex> lock(_readMutex);
         if (_stopping) return;
-        if (!readChannels(events, count)) {
-            LOG_WARN(kLog, "the server went away; exiting");
-            CrashCapture::disarmExitHook();
-            ::_exit(1);
-        }
+        readChannels(events, count);
         // Requests it read wait in _ready for the first thread that finishes (it reads first).
         if (!_ready.empty()) watchBacklog();
         if (drained()) {
@@ -664,7 +656,7 @@ bool WorkerService::drained()
     return _draining.load() && _active.load() == 0;
 }
 
-bool WorkerService::readChannels(const epoll_event* events, int count)
+void WorkerService::readChannels(const epoll_event* events, int count)
 {
     bool gone = false;
     for (int i = 0; i < count; ++i) {
@@ -684,12 +676,15 @@ bool WorkerService::readChannels(const epoll_event* events, int count)
             channel.changed.notify_all(); // ring space may have been freed
         }
     }
-    if (gone) return false; // the server closed the control socket or died: nobody reads our answers
+    if (gone) { // the server closed the control socket or died: nobody reads our answers
+        LOG_WARN(kLog, "the server went away; exiting");
+        CrashCapture::disarmExitHook();
+        ::_exit(1);
+    }
     for (auto& channel : _channels)
         onChannel(*channel);
     for (auto& channel : _channels)
         flushCredits(*channel);
-    return true;
 }
 
 int WorkerService::run()

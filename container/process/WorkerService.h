@@ -126,9 +126,9 @@ private:
     /// Answers the server's StatsRequest with this worker's pools (the reading thread).
     void sendDataSourceStats(const ControlSocket::Message& request);
     /// One turn of the reading role (under `_readMutex`): handles what epoll_wait reported in
-    /// `events`, reads every channel and returns the credits it owes. False if the server went
-    /// away.
-    bool readChannels(const epoll_event* events, int count);
+    /// `events`, reads every channel and returns the credits it owes. Exits the process if the
+    /// server went away (nothing would read the answers).
+    void readChannels(const epoll_event* events, int count);
     void onChannel(WorkerChannel& channel);
     void onRecord(WorkerChannel& channel, const RecordHeader& header, const std::string& payload);
     void onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason);
