@@ -207,6 +207,66 @@ Call listApps(const std::string&, const Options&)
     return {"GET", "apps", {}, {}};
 }
 
+/// "3d04h", "2h05m", "1m05s", "42s": an uptime a person reads at a glance.
+std::string formatUptime(long long seconds)
+{
+    char text[32];
+    if (seconds >= 86400) {
+        std::snprintf(text, sizeof text, "%lldd%02lldh", seconds / 86400, seconds % 86400 / 3600);
+    } else if (seconds >= 3600) {
+        std::snprintf(text, sizeof text, "%lldh%02lldm", seconds / 3600, seconds % 3600 / 60);
+    } else if (seconds >= 60) {
+        std::snprintf(text, sizeof text, "%lldm%02llds", seconds / 60, seconds % 60);
+    } else {
+        std::snprintf(text, sizeof text, "%llds", seconds < 0 ? 0 : seconds);
+    }
+    return text;
+}
+
+std::string formatMiB(double bytes)
+{
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(1) << bytes / (1024.0 * 1024.0) << " MiB";
+    return text.str();
+}
+
+/// The isolated apps' worker processes, one row each, from the JSON the admin page's Processes
+/// card reads (appJson's "isolation"); an app with no process (quarantined, restarting) gets
+/// one row with "-". Restarts are the app's, by cause. Nothing when no app is isolated.
+void printProcesses(const Poco::JSON::Array::Ptr& apps, std::ostream& out)
+{
+    std::vector<std::vector<std::string>> rows{
+        {"HOST", "PATH", "PID", "STATE", "UPTIME", "RSS", "REQUESTS", "RESTARTS"}};
+    for (size_t i = 0; apps && i < apps->size(); ++i) {
+        auto app = apps->getObject(static_cast<unsigned>(i));
+        auto isolation = app ? app->getObject("isolation") : nullptr;
+        if (!isolation) continue;
+        std::string restarts;
+        if (auto causes = isolation->getObject("restarts")) {
+            // The manager's causes (core::RemoteStatus::kCauses; servalctl links no container code).
+            for (const char* cause : {"crash", "timeout", "memory", "recycle"})
+                restarts += (restarts.empty() ? "" : " ") + std::string(cause) + "=" +
+                            (causes->has(cause) ? str(causes, cause) : "0");
+        }
+        auto processes = isolation->getArray("processes");
+        if (!processes || processes->size() == 0) {
+            rows.push_back(
+                {str(app, "host"), str(app, "path"), "-", str(isolation, "state"), "-", "-", "-", restarts});
+            continue;
+        }
+        for (size_t j = 0; j < processes->size(); ++j) {
+            auto p = processes->getObject(static_cast<unsigned>(j));
+            rows.push_back({str(app, "host"), str(app, "path"), str(p, "pid"), str(p, "state"),
+                            formatUptime(static_cast<long long>(p->optValue<double>("uptimeSeconds", 0))),
+                            formatMiB(p->optValue<double>("residentBytes", 0)), str(p, "requests"),
+                            restarts});
+        }
+    }
+    if (rows.size() == 1) return;
+    out << "\nprocesses:\n";
+    printTable(out, rows);
+}
+
 void printApps(const std::string&, const Object::Ptr& json, std::ostream& out)
 {
     std::vector<std::vector<std::string>> rows{
@@ -220,6 +280,7 @@ void printApps(const std::string&, const Object::Ptr& json, std::ostream& out)
                         str(app, "requests"), str(app, "errors5xx"), p99.str(), str(app, "deployedAt")});
     }
     printTable(out, rows);
+    printProcesses(apps, out);
 }
 
 Call uploadBundle(const std::string&, const Options& options)

@@ -34,6 +34,10 @@ struct WorkerGroup::Worker
     std::string killedBecause;         ///< SIGKILL of ours for misbehaviour: a crash with this reason
     std::string failure;               ///< what it said when it could not start
     std::vector<std::string> timeouts; ///< requests past requestTimeout, waiting for the stack
+    /// StackCaptured messages that came before their requestTimedOut() reached the supervisor
+    /// (the lane cancels first; a worker whose idle thread reads the Cancel at once can answer
+    /// before the supervisor ran the posted task).
+    uint32_t earlyStacks = 0;
     Clock::time_point stackDeadline{};
     bool recycledForTimeout = false;
     uint64_t statsSequence = 0;       ///< the StatsRequest `dataSources` answers (they only grow)
@@ -362,6 +366,10 @@ void WorkerGroup::requestTimedOut(uint32_t workerId, const std::string& requestL
             if (!worker) return;
             if (worker->timeouts.empty()) worker->stackDeadline = Clock::now() + std::chrono::seconds(1);
             worker->timeouts.push_back(requestLine);
+            if (worker->earlyStacks > 0) {
+                --worker->earlyStacks;
+                self->recordTimeoutLocked(*worker, CrashSnapshot::readStack(worker->process().crashPage()));
+            }
             self->_supervisor.wake();
         });
     } catch (...) {
@@ -409,8 +417,11 @@ void WorkerGroup::onControl(const std::shared_ptr<Worker>& worker)
             _statsArrived.notify_all();
             break;
         case ControlType::StackCaptured:
-            if (!worker->timeouts.empty())
+            if (!worker->timeouts.empty()) {
                 recordTimeoutLocked(*worker, CrashSnapshot::readStack(worker->process().crashPage()));
+            } else {
+                ++worker->earlyStacks;
+            }
             break;
         default:
             break;

@@ -121,6 +121,7 @@ public:
     uint32_t refusing(std::string& reason) const noexcept override;
     void countReplay() noexcept override { _replayed.fetch_add(1, std::memory_order_relaxed); }
     void countFailedByCrash() noexcept override { _failedByCrash.fetch_add(1, std::memory_order_relaxed); }
+    std::shared_ptr<void> keepAlive() noexcept override { return weak_from_this().lock(); }
 
     // Ticking (supervisor thread)
     std::chrono::steady_clock::time_point tick(std::chrono::steady_clock::time_point now) noexcept override;

@@ -49,7 +49,8 @@ struct WorkerLane::Slot
     bool accepting = true;
     bool retired = false;
     bool corrupt = false;
-    bool inPass = false; ///< onReadable() runs: credits go out at its end
+    bool inPass = false;         ///< onReadable() runs: credits go out at its end
+    bool publishPending = false; ///< written, published by flushPublishes()
 };
 
 namespace {
@@ -150,7 +151,34 @@ void WorkerLane::place(ForwardedStream& stream)
     slot->streams[stream.id] = &stream;
     slot->worker->requests.fetch_add(1, std::memory_order_relaxed);
     slot->sending.push_back(&stream);
-    if (!slot->inPass) pump(*slot);
+    if (!slot->inPass) pump(*slot, true);
+}
+
+bool WorkerLane::deferPublish(Slot& slot)
+{
+    if (slot.publishPending) return true;
+    std::shared_ptr<void> keep = _events.keepAlive();
+    if (!keep) return false;
+    if (!_flushPosted) {
+        try {
+            _loop.post([this, keep] { flushPublishes(); });
+        } catch (...) { // std::bad_alloc: publish now
+            return false;
+        }
+        _flushPosted = true;
+    }
+    slot.publishPending = true;
+    return true;
+}
+
+void WorkerLane::flushPublishes() noexcept
+{
+    _flushPosted = false;
+    for (auto& slot : _slots) {
+        if (!slot->publishPending) continue;
+        slot->publishPending = false;
+        if (!slot->corrupt) slot->channel->publish();
+    }
 }
 
 bool WorkerLane::hasWork(const ForwardedStream& stream) noexcept
@@ -249,7 +277,7 @@ bool WorkerLane::send(Slot& slot, ForwardedStream& stream)
     return true;
 }
 
-void WorkerLane::pump(Slot& slot)
+void WorkerLane::pump(Slot& slot, bool coalesce)
 {
     if (slot.corrupt) return;
     RingWriter& writer = slot.channel->writer();
@@ -279,7 +307,8 @@ void WorkerLane::pump(Slot& slot)
             break;
         }
     }
-    if (!slot.corrupt) slot.channel->publish();
+    if (slot.corrupt || (coalesce && deferPublish(slot))) return;
+    slot.channel->publish();
 }
 
 void WorkerLane::onReadable(Slot& slot)

@@ -80,6 +80,9 @@ public:
     virtual uint32_t refusing(std::string& reason) const noexcept = 0;
     virtual void countReplay() noexcept = 0;
     virtual void countFailedByCrash() noexcept = 0;
+    /// What keeps the lane alive until a task it posts to its own loop has run (the group's
+    /// shared_ptr); null: the lane posts nothing and publishes each request at once.
+    virtual std::shared_ptr<void> keepAlive() noexcept { return nullptr; }
 };
 
 /// A forwarded request inside a lane. OWNERSHIP: the lane's (a free list); the owner holds a
@@ -153,7 +156,14 @@ public:
 private:
     void onReadable(Slot& slot);
     bool onRecord(Slot& slot, const RecordHeader& header, const std::string& payload);
-    void pump(Slot& slot);
+    /// Writes what `slot` has to send; `coalesce`: a request placed from a connection's
+    /// callback, published once the loop's current batch of events is done (deferPublish).
+    void pump(Slot& slot, bool coalesce = false);
+    /// Publishes `slot` from a task posted to the lane's loop: every request the loop places in
+    /// one iteration reaches the worker with one wake-up, and the worker serves them in one turn
+    /// (on a shared core, a wake-up per request costs two context switches). False if it cannot.
+    bool deferPublish(Slot& slot);
+    void flushPublishes() noexcept;
     bool send(Slot& slot, ForwardedStream& stream);
     bool sendUpstreamRecords(Slot& slot, ForwardedStream& stream);
     static bool hasWork(const ForwardedStream& stream) noexcept;
@@ -177,7 +187,8 @@ private:
     std::vector<std::unique_ptr<ForwardedStream>> _free;
     std::vector<ForwardedStream*> _all; ///< every live stream (expire() walks them)
     size_t _inFlight = 0;
-    size_t _next = 0; ///< round-robin start among equally loaded slots
+    size_t _next = 0;          ///< round-robin start among equally loaded slots
+    bool _flushPosted = false; ///< flushPublishes() is posted and has not run yet
     std::string _payload;
     std::string _scratch;
 };

@@ -55,10 +55,9 @@ WorkerService::WorkerService(ControlSocket control, WorkerSpec spec)
 WorkerService::~WorkerService()
 {
     {
-        std::lock_guard<std::mutex> lock(_queueMutex);
-        _stopping = true;
+        std::lock_guard<std::mutex> lock(_readMutex);
+        stopThreads();
     }
-    _queueReady.notify_all();
     for (std::thread& t : _threads)
         t.join();
     if (_sessions) _sessions->stop(); // no expiry notice once the app stops
@@ -173,16 +172,128 @@ void WorkerService::startThreads()
 void WorkerService::requestThread()
 {
     CrashCapture::enterThread();
+    epoll_event events[16];
+    int count = 0;
     while (true) {
         WorkerStream* stream = nullptr;
+        bool sleep = false;
+        int timeout = -1;
         {
-            std::unique_lock<std::mutex> lock(_queueMutex);
-            _queueReady.wait(lock, [this] { return _stopping || !_queue.empty(); });
-            if (_queue.empty()) return;
-            stream = _queue.front();
-            _queue.pop_front();
+            std::lock_guard<std::mutex> lock(_readMutex);
+            if (_stopping) return;
+            readChannels(events, count);
+            count = 0;
+            if (!_ready.empty()) {
+                stream = _ready.front();
+                _ready.pop_front();
+                _taken.fetch_add(1, std::memory_order_relaxed);
+                if (!_ready.empty()) watchBacklog(); // served in turn, unless this one takes long
+                // The wake-up that brought this thread here disarmed the channels: arm them for
+                // the threads still asleep, or a Cancel (a hang's) would reach none of them.
+                if (_sleepers.load() > 0) armForSleepers();
+            } else if (drained()) {
+                stopThreads();
+                return;
+            } else {
+                sleep = true;
+                for (auto& channel : _channels) {
+                    sleep = channel->channel.prepareToSleep() && sleep;
+                    if (!channel->pendingCredits.empty()) timeout = 10;
+                }
+                if (timeout < 0 && _draining.load()) timeout = 100;
+                if (sleep) _sleepers.fetch_add(1); // under the lock: the next reader sees it
+            }
         }
-        serve(*stream);
+        if (stream != nullptr) {
+            serve(*stream); // then read again: the next request may be in the ring already
+            continue;
+        }
+        if (!sleep) continue;
+        count = ::epoll_wait(_epoll, events, 16, timeout);
+        _sleepers.fetch_sub(1);
+        if (count < 0) count = 0; // EINTR: read again
+    }
+}
+
+void WorkerService::stopThreads()
+{
+    _stopping = true;
+    signalWake(); // level-triggered: every thread in epoll_wait sees it in turn and returns
+    {
+        std::lock_guard<std::mutex> lock(_reserveMutex);
+        _reserveStop = true;
+    }
+    _reserveWake.notify_all();
+}
+
+void WorkerService::armForSleepers()
+{
+    for (auto& channel : _channels) {
+        if (!channel->channel.prepareToSleep()) signalWake(); // records came meanwhile: one reads them
+    }
+}
+
+void WorkerService::signalWake()
+{
+    uint64_t one = 1;
+    ssize_t ignored = ::write(_wake, &one, sizeof one);
+    (void)ignored;
+}
+
+void WorkerService::watchBacklog()
+{
+    if (_watching.exchange(true)) return;
+    std::lock_guard<std::mutex> lock(_reserveMutex);
+    _reserveWake.notify_one();
+}
+
+void WorkerService::reserveReader()
+{
+    constexpr auto kBacklogPatience = std::chrono::microseconds(500);
+    epoll_event events[16];
+    while (true) {
+        {
+            std::unique_lock<std::mutex> lock(_reserveMutex);
+            _reserveWake.wait_for(lock, std::chrono::milliseconds(100), [this] {
+                return _reserveStop || _watching.load() || (_stalled.load() > 0 && _sleepers.load() == 0);
+            });
+            if (_reserveStop) return;
+        }
+        if (_watching.load()) {
+            // Complete requests wait behind the one a thread serves: the same thread serves
+            // them next (no switch), unless it is still on the same one after kBacklogPatience;
+            // then a follower takes the next (a servlet that blocks holds up no other request).
+            uint64_t seen = _taken.load();
+            std::this_thread::sleep_for(kBacklogPatience);
+            std::lock_guard<std::mutex> lock(_readMutex);
+            if (_stopping) return;
+            if (_ready.empty()) {
+                _watching.store(false);
+            } else if (_taken.load() == seen) {
+                signalWake();
+            }
+            continue;
+        }
+        if (_sleepers.load() > 0) continue; // a request thread waits on the channels: it reads
+        // Every request thread is busy. A stalled one waits for credit: wait with it, the
+        // channels armed so that the server's next record wakes this thread at once.
+        bool pending = false;
+        {
+            std::lock_guard<std::mutex> lock(_readMutex);
+            for (auto& channel : _channels)
+                pending = !channel->channel.prepareToSleep() || pending;
+        }
+        int count = ::epoll_wait(_epoll, events, 16, !pending && _stalled.load() > 0 ? 10 : 0);
+        if (count < 0) count = 0;
+        std::lock_guard<std::mutex> lock(_readMutex);
+        if (_stopping) return;
+        readChannels(events, count);
+        // Requests it read wait in _ready for the first thread that finishes (it reads first).
+        if (!_ready.empty()) watchBacklog();
+        if (drained()) {
+            stopThreads();
+            return;
+        }
     }
 }
 
@@ -323,7 +434,7 @@ bool WorkerService::write(WorkerStream& stream, RecordType type, uint16_t flags,
         if (stream.cancelled.load(std::memory_order_relaxed)) return false;
         if (bodyBytes > stream.credit) {
             channel.channel.publish(); // what is staged must reach the server for it to grant more
-            channel.changed.wait_for(lock, kPatience);
+            stall(channel, lock, kPatience);
             continue;
         }
         RingWriter::Result result =
@@ -337,8 +448,21 @@ bool WorkerService::write(WorkerStream& stream, RecordType type, uint16_t flags,
         channel.channel.publish();
         if (!channel.channel.prepareToWaitForSpace(
                 recordSize(static_cast<uint32_t>(first.size() + second.size()))))
-            channel.changed.wait_for(lock, kPatience);
+            stall(channel, lock, kPatience);
     }
+}
+
+void WorkerService::stall(WorkerChannel& channel, std::unique_lock<std::mutex>& lock,
+                          std::chrono::milliseconds patience)
+{
+    // The credit or the space comes as a record: if every other thread serves too, nobody waits
+    // on the channels, and the reserve must read for this one.
+    if (_stalled.fetch_add(1) == 0 && _sleepers.load() == 0) {
+        std::lock_guard<std::mutex> reserve(_reserveMutex);
+        _reserveWake.notify_one();
+    }
+    channel.changed.wait_for(lock, patience);
+    _stalled.fetch_sub(1);
 }
 
 void WorkerService::release(WorkerStream& stream)
@@ -348,21 +472,13 @@ void WorkerService::release(WorkerStream& stream)
         std::lock_guard<std::mutex> lock(channel.mutex);
         channel.streams.erase(stream.id); // destroys the stream
     }
-    if (_active.fetch_sub(1) == 1 && _draining.load()) {
-        uint64_t one = 1;
-        ssize_t ignored = ::write(_wake, &one, sizeof one);
-        (void)ignored;
-    }
+    if (_active.fetch_sub(1) == 1 && _draining.load()) signalWake();
 }
 
 void WorkerService::dispatch(WorkerStream& stream)
 {
     stream.dispatched = true;
-    {
-        std::lock_guard<std::mutex> lock(_queueMutex);
-        _queue.push_back(&stream);
-    }
-    _queueReady.notify_one();
+    _ready.push_back(&stream); // the reading thread serves it, or a follower
 }
 
 void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header, const std::string& payload)
@@ -540,6 +656,37 @@ bool WorkerService::drained()
     return _draining.load() && _active.load() == 0;
 }
 
+void WorkerService::readChannels(const epoll_event* events, int count)
+{
+    bool gone = false;
+    for (int i = 0; i < count; ++i) {
+        uint64_t which = events[i].data.u64;
+        if (which == 0) {
+            gone = gone || !onControl();
+        } else if (which == 1) {
+            uint64_t value;
+            ssize_t ignored = ::read(_wake, &value, sizeof value);
+            (void)ignored;
+        } else if (which - 2 < _channels.size()) {
+            WorkerChannel& channel = *_channels[which - 2];
+            channel.channel.drainWake();
+            {
+                std::lock_guard<std::mutex> lock(channel.mutex);
+            }
+            channel.changed.notify_all(); // ring space may have been freed
+        }
+    }
+    if (gone) { // the server closed the control socket or died: nobody reads our answers
+        LOG_WARN(kLog, "the server went away; exiting");
+        CrashCapture::disarmExitHook();
+        ::_exit(1);
+    }
+    for (auto& channel : _channels)
+        onChannel(*channel);
+    for (auto& channel : _channels)
+        flushCredits(*channel);
+}
+
 int WorkerService::run()
 {
     epoll_event ev{};
@@ -550,55 +697,7 @@ int WorkerService::run()
     ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, &ev);
     _loop.start();
     startThreads();
-    int status = 0;
-    while (true) {
-        for (auto& channel : _channels)
-            onChannel(*channel);
-        bool creditsPending = false;
-        for (auto& channel : _channels) {
-            flushCredits(*channel);
-            creditsPending = creditsPending || !channel->pendingCredits.empty();
-        }
-        if (drained()) break;
-        bool sleep = true;
-        for (auto& channel : _channels)
-            sleep = channel->channel.prepareToSleep() && sleep;
-        if (!sleep) continue;
-        epoll_event events[16];
-        int n = ::epoll_wait(_epoll, events, 16, creditsPending ? 10 : (_draining.load() ? 100 : -1));
-        if (n < 0 && errno != EINTR) {
-            status = 1;
-            break;
-        }
-        bool gone = false;
-        for (int i = 0; i < n; ++i) {
-            uint64_t which = events[i].data.u64;
-            if (which == 0) {
-                gone = gone || !onControl();
-            } else if (which == 1) {
-                uint64_t value;
-                ssize_t ignored = ::read(_wake, &value, sizeof value);
-                (void)ignored;
-            } else if (which - 2 < _channels.size()) {
-                WorkerChannel& channel = *_channels[which - 2];
-                channel.channel.drainWake();
-                {
-                    std::lock_guard<std::mutex> lock(channel.mutex);
-                }
-                channel.changed.notify_all(); // ring space may have been freed
-            }
-        }
-        if (gone) { // the server closed the control socket or died: nothing will read our answers
-            LOG_WARN(kLog, "the server went away; exiting");
-            CrashCapture::disarmExitHook();
-            ::_exit(1);
-        }
-    }
-    {
-        std::lock_guard<std::mutex> lock(_queueMutex);
-        _stopping = true;
-    }
-    _queueReady.notify_all();
+    reserveReader(); // until drained
     for (std::thread& t : _threads)
         t.join();
     _threads.clear();
@@ -607,7 +706,7 @@ int WorkerService::run()
     if (_engine) _engine->stop();     // the app's on_destroy
     _engine.reset();
     _context.reset();
-    return status;
+    return 0;
 }
 
 } // namespace serval::process

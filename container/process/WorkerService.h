@@ -10,11 +10,13 @@
 #include "util/Expected.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <sys/epoll.h>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -32,7 +34,7 @@ class WorkerStream;
 
 /// One channel as a worker holds it: the rings to one server I/O loop and the streams (one
 /// per request) that arrived on it.
-/// THREADS: the channel thread reads; request threads write responses under `mutex`, which
+/// THREADS: the thread holding the reading role reads; request threads write responses under `mutex`, which
 /// also guards `streams` and every stream's response credit.
 struct WorkerChannel
 {
@@ -41,7 +43,7 @@ struct WorkerChannel
     std::mutex mutex;
     std::condition_variable changed; ///< credit arrived, ring space freed, or a stream was cancelled
     std::unordered_map<uint32_t, std::unique_ptr<WorkerStream>> streams;
-    /// Request body bytes read but not yet granted back to the server (channel thread only).
+    /// Request body bytes read but not yet granted back to the server (the reading role only).
     std::vector<std::pair<uint32_t, uint32_t>> pendingCredits;
 };
 
@@ -50,11 +52,20 @@ struct WorkerChannel
 /// DefaultServlet serves static files where the request runs through app filters), the
 /// channels to the server's I/O loops, and a pool of request threads.
 ///
-/// The channel thread (run()) sleeps on the control socket and each channel's eventfd, reads
-/// request records, assembles each request (head, then body records), and queues it for the
-/// request threads. A request thread runs the Engine (onHead, service, complete) and streams
-/// the response back: the head, then body records of at most kBodyChunk bytes within the
-/// stream's credit (kStreamWindow, replenished by the server as it writes to the client).
+/// Leader/follower: the request threads take turns reading the channels. The thread that holds
+/// the reading role (`_readMutex`) reads request records, assembles each request (head, then
+/// body records), and serves the first one that is complete itself: no hand-off to another
+/// thread, so a short synchronous servlet call costs no context switch inside the worker. While
+/// it serves, the idle threads wait in epoll_wait on the same descriptors, and the next wake-up
+/// (a new request, a Cancel, credit, a control message) wakes one of them to read. A thread that
+/// leaves more complete requests behind serves them next itself; the main thread (the reserve)
+/// wakes a follower for them if it is still on the same request after 500 us. The reserve also
+/// reads when every request thread is busy (no thread waits on the channels): every 100 ms, at
+/// once if a thread waits for response credit, so Cancel (requestTimeout's stack capture), Drain
+/// and credit are never stuck behind busy threads.
+/// A request thread streams the response back: the head, then body records of at most
+/// kBodyChunk bytes within the stream's credit (kStreamWindow, replenished by the server as it
+/// writes to the client).
 ///
 /// OWNERSHIP: owned by workerMain(). THREADS: see above; start() and run() on the main thread.
 class WorkerService
@@ -107,16 +118,34 @@ private:
     /// Sends the rest of a response once service() returned, then the end of the stream.
     void finish(WorkerStream& stream);
     void release(WorkerStream& stream);
+    /// write() waits for credit or ring space (`lock` holds the channel's mutex).
+    void stall(WorkerChannel& channel, std::unique_lock<std::mutex>& lock,
+               std::chrono::milliseconds patience);
 
     bool onControl();
-    /// Answers the server's StatsRequest with this worker's pools (channel thread).
+    /// Answers the server's StatsRequest with this worker's pools (the reading thread).
     void sendDataSourceStats(const ControlSocket::Message& request);
+    /// One turn of the reading role (under `_readMutex`): handles what epoll_wait reported in
+    /// `events`, reads every channel and returns the credits it owes. Exits the process if the
+    /// server went away (nothing would read the answers).
+    void readChannels(const epoll_event* events, int count);
     void onChannel(WorkerChannel& channel);
     void onRecord(WorkerChannel& channel, const RecordHeader& header, const std::string& payload);
     void onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason);
     void flushCredits(WorkerChannel& channel);
     void dispatch(WorkerStream& stream);
     bool drained();
+    /// Ends the request threads and the reserve (under `_readMutex`).
+    void stopThreads();
+    void signalWake();
+    /// A reading thread leaves to serve while others sleep: their channels' wake-up flags
+    /// (Channel::prepareToSleep) are set again, as each sleeper set them before it slept.
+    void armForSleepers();
+    /// The reading thread left complete requests in `_ready`: the reserve hands them to a
+    /// follower if this thread's own request takes long.
+    void watchBacklog();
+    /// The main thread while the request threads serve: reads when none of them can.
+    void reserveReader();
 
     /// Writes one record of `stream` (a request thread), waiting for credit (body bytes) and ring
     /// space. False if the stream was cancelled or the channel is unusable.
@@ -136,10 +165,18 @@ private:
     int _epoll = -1;
     int _wake = -1; ///< eventfd: a request thread finished a stream (drain, pending credits)
 
-    std::mutex _queueMutex;
-    std::condition_variable _queueReady;
-    std::deque<WorkerStream*> _queue;
-    bool _stopping = false;
+    /// The reading role: the channels' readers, `_ready`, `_scratch`, the streams' assembly and
+    /// each channel's pendingCredits belong to whoever holds it.
+    std::mutex _readMutex;
+    std::deque<WorkerStream*> _ready;   ///< complete requests no thread took yet
+    bool _stopping = false;             ///< guarded by _readMutex
+    std::atomic<int> _sleepers{0};      ///< request threads waiting on the channels (epoll_wait)
+    std::atomic<int> _stalled{0};       ///< request threads waiting for response credit or ring space
+    std::atomic<uint64_t> _taken{0};    ///< requests taken from `_ready`, ever
+    std::atomic<bool> _watching{false}; ///< the reserve watches a non-empty `_ready` (backlog)
+    std::mutex _reserveMutex;
+    std::condition_variable _reserveWake; ///< a thread stalled, or the threads stopped
+    bool _reserveStop = false;            ///< guarded by _reserveMutex
     std::vector<std::thread> _threads;
 
     std::atomic<bool> _draining{false};

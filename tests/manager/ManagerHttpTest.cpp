@@ -900,6 +900,23 @@ TEST_F(ManagerHttpTest, CrashListAndRestartProcessesForAnIsolatedApp)
     ASSERT_EQ(servalctl(token, "crashes /hello", &output), 0) << output;
     EXPECT_EQ(output, "no crashes recorded for localhost/hello\n");
 
+    // servalctl list: the apps, then one row per worker process with the app's restarts.
+    int serving = workerPid();
+    ASSERT_GT(serving, 0);
+    ASSERT_EQ(servalctl(token, "list", &output), 0) << output;
+    size_t table = output.find("\nprocesses:\nHOST");
+    ASSERT_NE(table, std::string::npos) << output;
+    EXPECT_NE(output.find("  PID  ", table), std::string::npos) << output;
+    size_t row = output.find("/faults", table);
+    ASSERT_NE(row, std::string::npos) << output;
+    std::string line = output.substr(row, output.find('\n', row) - row);
+    EXPECT_NE(line.find("  " + std::to_string(serving) + "  "), std::string::npos) << line;
+    EXPECT_NE(line.find("running"), std::string::npos) << line;
+    EXPECT_NE(line.find(" MiB"), std::string::npos) << line;
+    EXPECT_NE(line.find("crash="), std::string::npos) << line;
+    EXPECT_EQ(line.find("crash=0 "), std::string::npos) << "two crashes, two restarts: " << line;
+    EXPECT_NE(line.find("timeout=0 memory=0 recycle=0"), std::string::npos) << line;
+
     // Restart the processes under load: the new worker is ready before the old one drains.
     int before = workerPid();
     ASSERT_GT(before, 0);

@@ -342,7 +342,7 @@ def answers(workload, body):
     """True if `body` is a right answer for `workload` (the db ones are random rows)."""
     if workload == "static":
         return body == STATIC_BODY
-    if workload == "hello":
+    if workload in ("hello", "hello-isolated"):
         return body == HELLO_BODY
     if workload.startswith("db"):
         m = WORLD_JSON.fullmatch(body)
@@ -351,7 +351,8 @@ def answers(workload, body):
 
 
 def expectation(workload):
-    return {"static": f"{STATIC_SIZE} bytes", "hello": f"{len(HELLO_BODY)} bytes"}.get(
+    return {"static": f"{STATIC_SIZE} bytes", "hello": f"{len(HELLO_BODY)} bytes",
+            "hello-isolated": f"{len(HELLO_BODY)} bytes"}.get(
         workload, "a World row as JSON" if workload.startswith("db") else "the fortunes page")
 
 
