@@ -11,8 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { waitFor as waitForCondition } from './support.mjs';
+import { launchChromium, stopServer, waitFor as waitForCondition } from './support.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const source = process.env.SERVAL_SOURCE || path.resolve(here, '../..');
@@ -69,22 +68,14 @@ before(async () => {
   const match = await waitFor(() => serverLog.match(/listening on https:\/\/[^\s/]+:(\d+)\//), 'serval to listen');
   origin = 'https://localhost:' + match[1];
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--host-resolver-rules=MAP localhost 127.0.0.1', '--ignore-certificate-errors-spki-list=' + pin],
-  });
+  browser = await launchChromium(['--host-resolver-rules=MAP localhost 127.0.0.1', '--ignore-certificate-errors-spki-list=' + pin]);
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.on('pageerror', (e) => { serverLog += '\n[page error] ' + e.message; });
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); }, 10000); });
-  }
+  await stopServer(server);
   if (base) fs.rmSync(base, { recursive: true, force: true });
 });
 

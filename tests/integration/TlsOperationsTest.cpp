@@ -94,11 +94,7 @@ protected:
 
     static std::string sClient(const std::string& flags, int& status, const std::string& input = "")
     {
-        std::string feed = input.empty() ? " </dev/null" : "";
-        std::string prefix = input.empty() ? "" : "printf '" + input + "' | ";
-        return run(prefix + "timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(tlsPort()) +
-                       " " + flags + feed + " 2>&1",
-                   status);
+        return serval::test::opensslClient(tlsPort(), flags, status, input);
     }
 
     static std::unique_ptr<TempDir> _base;
