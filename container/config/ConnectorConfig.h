@@ -20,7 +20,11 @@ struct CertificateConfig
     std::string certificateFile; ///< PEM: the certificate, optionally followed by its chain
     std::string keyFile;         ///< PEM private key (RSA or EC); empty = in certificateFile
     std::string chainFile;       ///< PEM intermediates; empty = none besides certificateFile's
-    std::string where;           ///< "conf/server.xml:12", for error messages
+    /// ocspStaple="path.der": a DER OCSP response for the certificate (from `openssl ocsp
+    /// -respout` or a cron job that fetches it), stapled to handshakes that ask for status;
+    /// re-read with the certificate. Empty = no stapling. Serval never fetches it itself.
+    std::string ocspStaple;
+    std::string where; ///< "conf/server.xml:12", for error messages
 };
 
 /// One <Connector> from conf/server.xml, validated by the config reader (ServerXml.cpp). Plain
@@ -57,6 +61,19 @@ struct ConnectorConfig
     /// TLS: how often the certificate files are checked for changes (reload without restart);
     /// 0 = never.
     uint32_t certificateCheckIntervalMs = 5000;
+    /// TLS: how often the session-ticket key is replaced (ticketKeyRotationInterval=, ms). The
+    /// key before it still decrypts tickets for one more interval, so a ticket is accepted for
+    /// one to two intervals after it was issued (and within the session timeout).
+    uint32_t ticketKeyRotationIntervalMs = 12 * 3600 * 1000;
+    /// TLS: hsts="max-age=31536000; includeSubDomains" sends Strict-Transport-Security with that
+    /// value on every response over TLS (HTTP/1.1 and h2); never on a plain connector. Empty = off.
+    std::string hsts;
+    /// Plain connector: redirectPort= is the port of the TLS connector (Tomcat's attribute);
+    /// with redirect="https" every request is answered 301 (GET/HEAD) or 308 (other methods)
+    /// with https://host:redirectPort/path?query, host being a configured Host name or alias
+    /// (other Host headers get 400: no open redirect). 0 = no redirect.
+    uint16_t redirectPort = 0;
+    bool redirectAll = false; ///< redirect="https"
     /// compression=, compressionMinSize=, compressibleMimeType= (issue 16; docs/compression.md).
     http::CompressionSettings compression;
 

@@ -161,6 +161,29 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         flag("secure", &ConnectorConfig::secure),
         number("handshakeTimeout", &ConnectorConfig::handshakeTimeoutMs, 1, kHour),
         number("certificateCheckInterval", &ConnectorConfig::certificateCheckIntervalMs, 0, kHour),
+        number("ticketKeyRotationInterval", &ConnectorConfig::ticketKeyRotationIntervalMs, 1000,
+               7 * 24 * kHour),
+        {"hsts",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             for (char ch : v) {
+                 if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+                     xml::fail(d, line,
+                               "bad value for attribute \"hsts\": control characters in a header value");
+             }
+             c.hsts = std::string(v);
+         }},
+        number("redirectPort", &ConnectorConfig::redirectPort, 1, 65535),
+        {"redirect",
+         [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
+             if (v == "https") {
+                 c.redirectAll = true;
+             } else if (v != "none") {
+                 xml::fail(d, line,
+                           "bad value \"" + std::string(v) +
+                               "\" for attribute \"redirect\"; expected https (every request goes to "
+                               "https://host:redirectPort) or none");
+             }
+         }},
         {"compression",
          [](ConnectorConfig& c, std::string_view v, const Document& d, int line) {
              using Mode = http::CompressionSettings::Mode;
@@ -236,6 +259,7 @@ std::vector<Attribute<CertificateConfig>> certificateAttributes(const std::strin
         path("certificateFile", &CertificateConfig::certificateFile, base),
         path("keyFile", &CertificateConfig::keyFile, base),
         path("chainFile", &CertificateConfig::chainFile, base),
+        path("ocspStaple", &CertificateConfig::ocspStaple, base),
     };
 }
 
@@ -618,6 +642,15 @@ ServerConfig readServerConfig(const std::string& path, const std::string& base,
         xml::applyAttributes(d, *c, connectorAttributes(), connector);
         xml::checkChildren(d, *c, {"Certificate"});
         readCertificates(d, *c, connector, base);
+        const bool tls = !connector.certificates.empty();
+        if (!connector.hsts.empty() && !tls)
+            xml::fail(d, *c,
+                      "hsts= needs a TLS connector (<Certificate> children): browsers ignore it over http");
+        if (connector.redirectAll && (tls || connector.redirectPort == 0)) {
+            xml::fail(d, *c,
+                      "redirect=\"https\" belongs on a plain connector, with redirectPort=\"...\" naming the "
+                      "TLS connector's port");
+        }
         config.connectors.push_back(std::move(connector));
     }
     if (config.connectors.empty()) {

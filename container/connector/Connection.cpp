@@ -940,7 +940,10 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
     const std::string_view date = http::cachedHttpDate();
     // One resize to the worst case, then plain copies: a dozen std::string appends per
     // response cost more than the head they build. Trimmed to the real size at the end.
-    size_t bound = reason.size() + date.size() + config.serverHeader.size() + 192;
+    // HSTS over TLS only (never on a plain connector: RFC 6797 7.2).
+    const bool hsts = !config.hsts.empty() && !config.certificates.empty();
+    size_t bound =
+        reason.size() + date.size() + config.serverHeader.size() + 192 + (hsts ? config.hsts.size() + 32 : 0);
     for (const http::Header& header : response.headers())
         bound += header.name.size() + header.value.size() + 4;
     const size_t start = out.size();
@@ -961,6 +964,7 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
     put("\r\n");
     const bool serverHeader = !config.serverHeader.empty();
     bool handlerServer = false;
+    bool handlerHsts = !hsts; // the handler's own Strict-Transport-Security wins
     for (const http::Header& header : response.headers()) {
         if (isFramingHeader(header.name)) {
             if (util::equalsIgnoreCase(header.name, "Connection") &&
@@ -972,6 +976,8 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
         if (!rfc9112::isToken(header.name) || !rfc9112::isFieldValue(header.value)) continue;
         if (serverHeader && header.name.size() == 6 && util::equalsIgnoreCase(header.name, "Server"))
             handlerServer = true;
+        if (!handlerHsts && util::equalsIgnoreCase(header.name, "Strict-Transport-Security"))
+            handlerHsts = true;
         put(header.name);
         put(": ");
         put(header.value);
@@ -980,6 +986,11 @@ void Connection::appendHead(const http::HttpResponse& response, Framing framing,
     if (serverHeader && !handlerServer) {
         put("Server: ");
         put(config.serverHeader);
+        put("\r\n");
+    }
+    if (!handlerHsts) {
+        put("Strict-Transport-Security: ");
+        put(config.hsts);
         put("\r\n");
     }
     if (framing == Framing::Length) {

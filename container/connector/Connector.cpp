@@ -170,8 +170,8 @@ void Connector::listen(unsigned loops)
         wildcard = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
     }
     _boundAddress = text;
-    _shared.reset(
-        new LoopShared{_config, _handler, *_workers, wildcard ? std::string() : _boundAddress, _boundPort});
+    _shared.reset(new LoopShared{_config, _redirect ? static_cast<http::HttpHandler&>(*_redirect) : _handler,
+                                 *_workers, wildcard ? std::string() : _boundAddress, _boundPort});
     _shared->transportFactory = _transportFactory;
 }
 
@@ -184,8 +184,11 @@ void Connector::start()
         if (!tls) throw std::runtime_error(tls.error());
         _tls = std::move(*tls);
         _tls->setOfferHttp2(_config.http2);
+        _tls->setTicketKeyRotation(std::chrono::milliseconds(_config.ticketKeyRotationIntervalMs));
         _transportFactory = [context = _tls.get()](int fd) { return context->newTransport(fd); };
     }
+    if (_config.redirectAll && !_redirect)
+        _redirect = std::make_unique<HttpsRedirect>(_handler, _config.redirectPort, _knownHosts);
     _loops.clear(); // from an earlier start(); kept until now so stats() still answers
     _workers = std::make_unique<WorkerPool>(_config.workerThreads, _config.workerQueue);
     listen(_loopCount);
@@ -203,7 +206,7 @@ void Connector::start()
     }
     _workers->start();
     _running = true;
-    if (_tls && _config.certificateCheckIntervalMs > 0) {
+    if (_tls) {
         _watcherStop = false;
         _certificateWatcher = std::thread([this] { watchCertificates(); });
     }
@@ -211,11 +214,22 @@ void Connector::start()
 
 void Connector::watchCertificates()
 {
+    using Clock = std::chrono::steady_clock;
     std::unique_lock<std::mutex> lock(_watcherMutex);
-    const auto interval = std::chrono::milliseconds(_config.certificateCheckIntervalMs);
-    while (!_watcherWake.wait_for(lock, interval, [this] { return _watcherStop; })) {
+    const auto checkInterval = std::chrono::milliseconds(_config.certificateCheckIntervalMs);
+    Clock::time_point nextCheck = Clock::now() + checkInterval;
+    std::chrono::milliseconds untilRotation = _tls->rotateTicketKeysIfDue(Clock::now());
+    for (;;) {
+        Clock::time_point wake = Clock::now() + untilRotation;
+        if (checkInterval.count() > 0) wake = std::min(wake, nextCheck);
+        if (_watcherWake.wait_until(lock, wake, [this] { return _watcherStop; })) return;
         lock.unlock();
-        _tls->reloadChanged();
+        const Clock::time_point now = Clock::now();
+        if (checkInterval.count() > 0 && now >= nextCheck) {
+            _tls->reloadChanged();
+            nextCheck = Clock::now() + checkInterval;
+        }
+        untilRotation = _tls->rotateTicketKeysIfDue(Clock::now());
         lock.lock();
     }
 }

@@ -3,6 +3,7 @@
 #include "config/ConnectorConfig.h"
 #include "connector/ConnectorStats.h"
 #include "connector/DrainReport.h"
+#include "connector/HttpsRedirect.h"
 #include "connector/Transport.h"
 #include "connector/tls/TlsContext.h"
 #include "http/HttpHandler.h"
@@ -53,6 +54,9 @@ public:
     /// TLS (config.certificates not empty): how a certificate's host name expands to that
     /// Host's aliases (startup knows the Hosts; the connector does not). Call before start().
     void setHostAliases(tls::TlsContext::HostAliases aliases) { _hostAliases = std::move(aliases); }
+    /// redirect="https" (config.redirectAll): which Host header names may be redirected to
+    /// (startup: the Hosts' names and aliases). Unset: every request gets 400. Before start().
+    void setKnownHosts(HttpsRedirect::KnownHost isKnownHost) { _knownHosts = std::move(isKnownHost); }
     /// The TLS side, from start() on; nullptr on a plain connector.
     /// THREADS: any thread while the Connector exists (TlsContext is thread-safe).
     const std::shared_ptr<tls::TlsContext>& tls() const noexcept { return _tls; }
@@ -109,10 +113,13 @@ private:
     DrainReport _lastReport;
     TransportFactory _transportFactory;
     tls::TlsContext::HostAliases _hostAliases;
+    HttpsRedirect::KnownHost _knownHosts;
+    std::unique_ptr<HttpsRedirect> _redirect; ///< in front of _handler when config.redirectAll
     std::shared_ptr<tls::TlsContext> _tls;
     /// TLS: checks the certificate files every certificateCheckInterval (TlsContext::
-    /// reloadChanged()) from start() to stop(); its own thread, so a slow disk or a big key
-    /// never stalls a loop.
+    /// reloadChanged()) and rotates the session-ticket key every ticketKeyRotationInterval
+    /// (TlsContext::rotateTicketKeysIfDue()) from start() to stop(); its own thread, so a slow
+    /// disk or a big key never stalls a loop.
     std::thread _certificateWatcher;
     std::mutex _watcherMutex;
     std::condition_variable _watcherWake;

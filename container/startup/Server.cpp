@@ -237,6 +237,22 @@ void Server::startInternal()
             }
             return std::vector<std::string>{};
         });
+        _connectors.back()->setKnownHosts([this](const std::string& name) {
+            auto matches = [&name](const std::string& configured) {
+                std::string lower = util::toLower(configured);
+                if (lower == name) return true;
+                size_t dot = name.find('.');
+                return lower.rfind("*.", 0) == 0 && dot != std::string::npos &&
+                       name.substr(dot + 1) == lower.substr(2);
+            };
+            for (const config::HostConfig& host : _config.engine.hosts) {
+                if (matches(host.name)) return true;
+                for (const std::string& alias : host.aliases) {
+                    if (matches(alias)) return true;
+                }
+            }
+            return false;
+        });
         nextLoop += _connectors.back()->loopCount();
     }
     _processes->start(nextLoop);

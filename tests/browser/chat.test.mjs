@@ -11,8 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { waitFor as waitForCondition } from './support.mjs';
+import { launchChromium, stopServer, waitFor as waitForCondition } from './support.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const source = process.env.SERVAL_SOURCE || path.resolve(here, '../..');
@@ -45,19 +44,12 @@ before(async () => {
   const match = await waitFor(() => serverLog.match(/listening on (http:\/\/[^\s/]+)\//), 'serval to listen');
   origin = match[1];
   await waitFor(async () => (await fetch(origin + '/chat/')).status === 200, 'the chat to deploy');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); }, 10000); });
-  }
+  await stopServer(server);
   if (base) fs.rmSync(base, { recursive: true, force: true });
 });
 

@@ -11,8 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { waitFor as waitForCondition } from './support.mjs';
+import { launchChromium, stopServer, waitFor as waitForCondition } from './support.mjs';
 
 // import.meta.dirname needs Node 20.11; Debian 12 ships Node 18.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -100,21 +99,14 @@ before(async () => {
   const match = await waitFor(() => serverLog.match(/listening on (http:\/\/[^\s/]+)\//), 'serval to listen');
   origin = match[1];
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   page.on('pageerror', (e) => { serverLog += '\n[page error] ' + e.message; });
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); }, 10000); });
-  }
+  await stopServer(server);
   if (base) fs.rmSync(base, { recursive: true, force: true });
 });
 

@@ -517,6 +517,38 @@ TEST_F(ServerXmlTest, CertificatesSwitchTlsOnAndImplySecure)
     EXPECT_FALSE(c.connectors[2].secure);
 }
 
+TEST_F(ServerXmlTest, TlsOperationsAttributes)
+{
+    config::ServerConfig c = read(R"(<Server>
+  <Connector port="8443" hsts="max-age=31536000; includeSubDomains" ticketKeyRotationInterval="3600000">
+    <Certificate certificateFile="certs/a.pem" ocspStaple="certs/a.ocsp.der"/>
+  </Connector>
+  <Connector port="8080" redirect="https" redirectPort="8443"/>
+  <Engine defaultHost="localhost"><Host name="localhost" appBase="webapps"/></Engine>
+</Server>
+)");
+    ASSERT_EQ(c.connectors.size(), 2u);
+    EXPECT_EQ(c.connectors[0].hsts, "max-age=31536000; includeSubDomains");
+    EXPECT_EQ(c.connectors[0].ticketKeyRotationIntervalMs, 3600000u);
+    EXPECT_EQ(c.connectors[0].certificates[0].ocspStaple, base.path() + "/certs/a.ocsp.der");
+    EXPECT_TRUE(c.connectors[1].redirectAll);
+    EXPECT_EQ(c.connectors[1].redirectPort, 8443u);
+    EXPECT_EQ(read(kMinimal).connectors[0].ticketKeyRotationIntervalMs, 12u * 3600 * 1000);
+
+    const std::string engine =
+        "<Engine defaultHost=\"localhost\"><Host name=\"localhost\"/></Engine></Server>";
+    EXPECT_NE(error("<Server>\n<Connector hsts=\"max-age=1\"/>" + engine)
+                  .find("conf/server.xml:2: hsts= needs a TLS"),
+              std::string::npos);
+    EXPECT_NE(error("<Server>\n<Connector redirect=\"https\"/>" + engine).find("redirectPort"),
+              std::string::npos);
+    EXPECT_NE(
+        error("<Server>\n<Connector redirect=\"http\" redirectPort=\"1\"/>" + engine).find("expected https"),
+        std::string::npos);
+    EXPECT_NE(error("<Server>\n<Connector hsts=\"a&#10;b\"/>" + engine).find("control characters"),
+              std::string::npos);
+}
+
 TEST_F(ServerXmlTest, ACertificateNeedsItsFile)
 {
     std::string e =

@@ -46,6 +46,19 @@ public:
         return server;
     }
     ServalProcess& process() { return *_server; }
+    /// The third connector's port (h2c, 1.5 s header and body timeouts): the second
+    /// "listening on http://" line of the log.
+    uint16_t timeoutsPort() const
+    {
+        const std::string marker = "listening on http://";
+        const std::string log = _server->log();
+        size_t at = log.find(marker);
+        at = at == std::string::npos ? at : log.find(marker, at + 1);
+        if (at == std::string::npos) return 0;
+        size_t end = log.find('/', at + marker.size());
+        size_t colon = log.rfind(':', end);
+        return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, end - colon - 1)));
+    }
     bool started() const { return _started; }
     const std::string& caFile() const { return _ca->caFile(); }
 
@@ -62,6 +75,9 @@ private:
                                            "\"/>\n"
                                            "  </Connector>\n"
                                            "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\"/>\n"
+                                           // The timeouts group's: short header and body timeouts.
+                                           "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\" "
+                                           "headerTimeout=\"1500\" bodyTimeout=\"1500\"/>\n"
                                            "  <Engine defaultHost=\"localhost\">\n"
                                            "    <Host name=\"localhost\" appBase=\"webapps\"/>\n"
                                            "  </Engine>\n"
@@ -76,6 +92,7 @@ private:
                     serval::test::readFile(serval::test::fixtureLibrary("features")));
         _server = std::make_unique<ServalProcess>(_base.path());
         _started = _server->start() && serval::test::eventually([this] { return _server->tlsPort() != 0; }) &&
+                   serval::test::eventually([this] { return timeoutsPort() != 0; }) &&
                    serval::test::eventually([this] {
                        return serval::test::httpGet(_server->port(), "/features/stream").status == 200;
                    });
@@ -103,11 +120,16 @@ TEST_P(Http2ConformanceTest, CasesPass)
     Http2Server& server = Http2Server::instance();
     ASSERT_TRUE(server.started()) << server.process().error() << "\n" << server.process().log();
     const Group& group = GetParam();
-    const uint16_t port = group.tls ? server.process().tlsPort() : server.process().port();
+    const bool timeouts = std::string(group.id) == "timeouts";
+    const uint16_t port = timeouts    ? server.timeoutsPort()
+                          : group.tls ? server.process().tlsPort()
+                                      : server.process().port();
+    ASSERT_NE(port, 0) << server.process().log();
     int status = 0;
     const std::string out = run(std::string("/usr/bin/python3 ") + SERVAL_SOURCE_DIR +
                                     "/tests/integration/h2conformance.py --port " + std::to_string(port) +
-                                    (group.tls ? " --tls" : "") + " --group " + group.id,
+                                    (group.tls ? " --tls" : "") + " --group " + group.id +
+                                    (timeouts ? " --stream-timeout 1500" : ""),
                                 status);
     size_t cases = 0;
     for (size_t at = out.find("case "); at != std::string::npos; at = out.find("case ", at + 1))
@@ -123,7 +145,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Group{"http2", false, "http2_h2c"}, Group{"http2", true, "http2_tls"},
                       Group{"hpack", false, "hpack_h2c"}, Group{"hpack", true, "hpack_tls"},
                       Group{"hostile", false, "hostile_h2c"}, Group{"hostile", true, "hostile_tls"},
-                      Group{"app", false, "app_h2c"}, Group{"app", true, "app_tls"}),
+                      Group{"app", false, "app_h2c"}, Group{"app", true, "app_tls"},
+                      Group{"timeouts", false, "timeouts_h2c"}),
     [](const ::testing::TestParamInfo<Group>& info) { return std::string(info.param.name); });
 
 TEST(Http2Test, H2loadSmokeOverTlsAndH2c)

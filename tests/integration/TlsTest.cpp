@@ -107,9 +107,7 @@ protected:
     /// `openssl s_client` with `flags` against the TLS connector: its output; `status` its exit.
     static std::string sClient(const std::string& flags, int& status)
     {
-        return run("timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(tlsPort()) + " " +
-                       flags + " </dev/null",
-                   status);
+        return serval::test::opensslClient(tlsPort(), flags, status);
     }
 
     static std::unique_ptr<TempDir> _base;

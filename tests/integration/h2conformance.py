@@ -1059,6 +1059,68 @@ def app_concurrent():
     check(done == 100, "%d of 100" % done)
 
 
+# Per-stream timeouts (issue 16): Http2Test runs the server with headerTimeout and bodyTimeout
+# of --stream-timeout ms. A stream whose header block or body stalls is ended on its own; the
+# connection and its other streams carry on.
+def wait_reset(c, sid, timeout):
+    """Reads until RST_STREAM on `sid`; its error code. Fails on GOAWAY or a close."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        f = c.read_tracked()
+        check(f is not None, "connection closed before RST_STREAM on stream %d" % sid)
+        ftype, flags, fsid, payload = f
+        check(ftype != GOAWAY, "GOAWAY instead of a stream error")
+        if ftype == RST_STREAM and fsid == sid:
+            return struct.unpack(">I", payload)[0]
+    raise Fail("no RST_STREAM on stream %d within %ss" % (sid, timeout))
+
+
+@case("timeouts", "timeouts/header-block-stalls")
+def timeouts_header_block():
+    c = Conn()
+    c.request(1)
+    check(c.response(1)[0] == 200, "the first stream failed")
+    block = c.headers_block([(":method", "GET"), (":scheme", "https" if ARGS.tls else "http"),
+                             (":path", "/hello.txt"), (":authority", "localhost"), ("x-a", "1" * 50)])
+    started = time.time()
+    c.send(HEADERS, END_STREAM, 3, block[:10])  # no END_HEADERS: a CONTINUATION must follow
+    code = wait_reset(c, 3, ARGS.stream_timeout / 1000 * 4)
+    check(code == CANCEL, "RST_STREAM %d, expected CANCEL" % code)
+    check(time.time() - started >= ARGS.stream_timeout / 1000 * 0.9, "reset before the header timeout")
+    c.send(CONTINUATION, END_HEADERS, 3, block[10:])  # the block completes late: ignored
+    c.request(5)
+    status, _, body = c.response(5)
+    check(status == 200 and body == b"Hello, World!", "the connection stopped serving: %s" % status)
+    check(3 not in c.streams or c.streams[3][0] is None, "the reset stream was answered")
+
+
+@case("timeouts", "timeouts/body-stalls")
+def timeouts_body():
+    c = Conn()
+    c.request(1, "POST", "/features/echo/x", [("content-length", "10")], end=False)
+    c.send(DATA, 0, 1, b"abc")
+    started = time.time()
+    c.request(3)  # another stream, served while the first one's body stalls
+    status, _, body = c.response(3)
+    check(status == 200 and body == b"Hello, World!", "stream 3: %s" % status)
+    status, _, _ = c.response(1, timeout=ARGS.stream_timeout / 1000 * 4)
+    check(status == 408, "a stalled body got %s, not 408" % status)
+    check(time.time() - started >= ARGS.stream_timeout / 1000 * 0.9, "408 before the body timeout")
+    c.request(5)
+    check(c.response(5)[0] == 200, "the connection stopped serving after the 408")
+
+
+@case("timeouts", "timeouts/slow-body-within-the-gap")
+def timeouts_slow_body():
+    c = Conn()
+    c.request(1, "POST", "/features/echo/x", [("content-length", "4")], end=False)
+    for i, chunk in enumerate([b"t", b"e", b"s", b"t"]):
+        time.sleep(ARGS.stream_timeout / 1000 * 0.4)  # the client's pace: each gap below the timeout
+        c.send(DATA, END_STREAM if i == 3 else 0, 1, chunk)
+    status, _, body = c.response(1)
+    check(status == 200 and b"body=test" in body, "a slow but steady body got %s" % status)
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()
@@ -1066,6 +1128,8 @@ def main():
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--group", required=True)
     parser.add_argument("--case")
+    parser.add_argument("--stream-timeout", type=int, default=1500,
+                        help="the server's headerTimeout and bodyTimeout, ms (group timeouts)")
     ARGS = parser.parse_args()
     sys.exit(run(ARGS.group, only=ARGS.case))
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <sys/wait.h>
@@ -21,6 +22,18 @@ inline std::string runCommand(const std::string& command, int& status)
     int rc = ::pclose(pipe);
     status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     return out;
+}
+
+/// `openssl s_client` with `flags` against 127.0.0.1:`port` (10 s at most), `input` on its
+/// stdin (printf escapes; "" = none): its output; `status` its exit status.
+inline std::string opensslClient(uint16_t port, const std::string& flags, int& status,
+                                 const std::string& input = "")
+{
+    const std::string feed = input.empty() ? "</dev/null" : "";
+    const std::string prefix = input.empty() ? "" : "printf '" + input + "' | ";
+    return runCommand(prefix + "timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                          " " + flags + " " + feed,
+                      status);
 }
 
 } // namespace serval::test

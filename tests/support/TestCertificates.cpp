@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -103,6 +104,40 @@ TestCertificate TestCa::issue(const std::string& stem, const std::string& common
     X509_free(x);
     EVP_PKEY_free(key);
     return out;
+}
+
+void TestCa::writeOcspResponse(const std::string& certificateFile, const std::string& path,
+                               long thisUpdateSeconds, long nextUpdateSeconds) const
+{
+    std::FILE* in = std::fopen(certificateFile.c_str(), "r");
+    if (in == nullptr) throw std::runtime_error("TestCa: cannot read " + certificateFile);
+    X509* leaf = PEM_read_X509(in, nullptr, nullptr, nullptr);
+    std::fclose(in);
+    if (leaf == nullptr) throw std::runtime_error("TestCa: no certificate in " + certificateFile);
+    OCSP_CERTID* id = OCSP_cert_to_id(nullptr, leaf, _impl->certificate);
+    OCSP_BASICRESP* basic = OCSP_BASICRESP_new();
+    ASN1_TIME* thisUpdate = X509_gmtime_adj(nullptr, thisUpdateSeconds);
+    ASN1_TIME* nextUpdate = X509_gmtime_adj(nullptr, nextUpdateSeconds);
+    bool ok = id != nullptr && basic != nullptr &&
+              OCSP_basic_add1_status(basic, id, V_OCSP_CERTSTATUS_GOOD, 0, nullptr, thisUpdate, nextUpdate) !=
+                  nullptr &&
+              OCSP_basic_sign(basic, _impl->certificate, _impl->key, EVP_sha256(), nullptr, 0) == 1;
+    OCSP_RESPONSE* response = ok ? OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic) : nullptr;
+    unsigned char* der = nullptr;
+    int length = response != nullptr ? i2d_OCSP_RESPONSE(response, &der) : -1;
+    std::FILE* out = length > 0 ? std::fopen(path.c_str(), "wb") : nullptr;
+    if (out != nullptr) {
+        std::fwrite(der, 1, static_cast<size_t>(length), out);
+        std::fclose(out);
+    }
+    OPENSSL_free(der);
+    OCSP_RESPONSE_free(response);
+    ASN1_TIME_free(nextUpdate);
+    ASN1_TIME_free(thisUpdate);
+    OCSP_BASICRESP_free(basic);
+    OCSP_CERTID_free(id);
+    X509_free(leaf);
+    if (out == nullptr) throw std::runtime_error("TestCa: cannot write the OCSP response " + path);
 }
 
 } // namespace serval::test

@@ -38,6 +38,12 @@ public:
                           const std::vector<std::string>& dnsNames, KeyType keyType = KeyType::EcP256,
                           long notBeforeSeconds = -3600, long notAfterSeconds = 30L * 86400) const;
 
+    /// Writes a DER OCSP response (RFC 6960) signed by the CA saying the certificate in
+    /// `certificateFile` is good, with thisUpdate/nextUpdate at now + the given seconds (in the
+    /// past for an expired staple): what `openssl ocsp -respout` writes, but for any dates.
+    void writeOcspResponse(const std::string& certificateFile, const std::string& path,
+                           long thisUpdateSeconds = -60, long nextUpdateSeconds = 86400) const;
+
 private:
     struct Impl;
     std::string _dir;

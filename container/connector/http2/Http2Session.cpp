@@ -87,6 +87,10 @@ struct Callbacks
         try {
             auto stream = std::make_unique<Http2Stream>(session, frame->hd.stream_id);
             nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, stream.get());
+            // The header block (HEADERS and its CONTINUATIONs) has headerTimeout to complete.
+            stream->setHeadDeadline(session.loop().now() +
+                                    uint64_t(session._context.config.headerTimeoutMs) * kMillis);
+            session.watchDeadline(stream->deadline());
             session._streams.emplace(frame->hd.stream_id, std::move(stream));
         } catch (...) {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; // out of memory: refuse the stream
@@ -446,6 +450,49 @@ void Http2Session::onIdleTimer() noexcept
         return;
     }
     armIdleTimer();
+}
+
+void Http2Session::watchDeadline(uint64_t deadline) noexcept
+{
+    if (deadline == 0 || _connection == nullptr) return;
+    if (_streamTimer && _streamTimerAt <= deadline) return; // fires first; rescans then
+    if (_streamTimer) loop().cancelTimer(_streamTimer);
+    std::weak_ptr<Http2Session> weak = weak_from_this();
+    try {
+        _streamTimer = loop().addTimer(deadline, [weak] {
+            if (auto session = weak.lock()) session->onStreamTimer();
+        });
+        _streamTimerAt = deadline;
+    } catch (...) {
+        _streamTimer = {}; // no timer: the idle timeout or the drain ends a stalled stream
+    }
+}
+
+void Http2Session::onStreamTimer() noexcept
+{
+    _streamTimer = {};
+    if (_connection == nullptr || _session == nullptr) return;
+    const uint64_t now = loop().now();
+    uint64_t next = 0;
+    std::vector<Http2Stream*> due;
+    try {
+        for (const auto& entry : _streams) {
+            const uint64_t deadline = entry.second->deadline();
+            if (deadline == 0) continue;
+            if (deadline <= now)
+                due.push_back(entry.second.get());
+            else if (next == 0 || deadline < next)
+                next = deadline;
+        }
+    } catch (...) {
+        next = now + kMillis * 100; // no memory for the list: try again shortly
+    }
+    ++_depth; // retire() parks, it does not free, until pump() returns
+    for (Http2Stream* stream : due)
+        stream->onDeadline();
+    --_depth;
+    pump();
+    watchDeadline(next);
 }
 
 } // namespace serval::http2

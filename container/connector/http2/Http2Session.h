@@ -87,6 +87,8 @@ public:
     /// The stream's exchange has ended (complete() called): it is freed once no call is using it.
     void retire(Http2Stream& stream) noexcept;
     bool connectionOpen() const noexcept { return _connection != nullptr; }
+    /// A stream's deadline (Http2Stream::deadline()) was set: the stream timer fires by then.
+    void watchDeadline(uint64_t deadline) noexcept;
 
     /// The HTTP/1.1 header limit as an HTTP/2 header-list size (RFC 9113 6.5.2: name + value +
     /// 32 per field).
@@ -118,6 +120,8 @@ private:
     void fail() noexcept;
     void armIdleTimer() noexcept;
     void onIdleTimer() noexcept;
+    /// Acts on the streams whose deadline has passed, then waits for the next one.
+    void onStreamTimer() noexcept;
     void dropRetired() noexcept;
 
     SessionContext _context;
@@ -140,7 +144,9 @@ private:
     bool _draining = false;
     bool _failed = false;
     http::TimerId _idleTimer;
-    uint64_t _lastActive = 0; ///< loop clock when the last stream ended or a frame arrived
+    http::TimerId _streamTimer;  ///< the earliest stream deadline (watchDeadline())
+    uint64_t _streamTimerAt = 0; ///< when _streamTimer fires
+    uint64_t _lastActive = 0;    ///< loop clock when the last stream ended or a frame arrived
 
     friend class Http2Stream;
 };

@@ -120,6 +120,7 @@ bool Http2Stream::onHeader(std::string_view name, std::string_view value) noexce
 void Http2Stream::onHeadersEnd(bool endStream) noexcept
 {
     if (_phase != Phase::Headers) return;
+    _deadline = 0;
     if (_headersTooLarge) {
         _session.glitch();
         respondStatus(431);
@@ -177,6 +178,10 @@ void Http2Stream::onHeadersEnd(bool endStream) noexcept
         if (declared > _maxBody) return respondStatus(413);
     }
     _phase = Phase::Body;
+    if (!endStream) {
+        _deadline = _session.loop().now() + uint64_t(_session.context().config.bodyTimeoutMs) * 1000000;
+        _session.watchDeadline(_deadline);
+    }
     if (_expectContinue && !endStream) {
         const nghttp2_nv nv[] = {{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(":status")),
                                   const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>("100")), 7, 3,
@@ -190,6 +195,8 @@ void Http2Stream::onData(std::string_view bytes) noexcept
     if (_phase != Phase::Body) return; // answered early: the rest is dropped (flow control still credited)
     _bodyBytes += bytes.size();
     _exchange.bytesReceived += bytes.size();
+    _deadline = _session.loop().now() + uint64_t(_session.context().config.bodyTimeoutMs) * 1000000;
+    _session.watchDeadline(_deadline);
     if (_bodyBytes > _maxBody) return respondStatus(413);
     if (_bodyConsumer != nullptr) {
         http::BodyVerdict verdict = _bodyConsumer->onData(_exchange, bytes);
@@ -206,6 +213,7 @@ void Http2Stream::onData(std::string_view bytes) noexcept
 void Http2Stream::onRequestEnd() noexcept
 {
     _requestEnded = true;
+    _deadline = 0;
     if (_phase != Phase::Body) return;
     if (_bodyConsumer != nullptr) {
         http::BodyVerdict verdict = _bodyConsumer->onEnd(_exchange);
@@ -231,6 +239,20 @@ void Http2Stream::abandon() noexcept
     onClosed(NGHTTP2_CANCEL);
 }
 
+void Http2Stream::onDeadline() noexcept
+{
+    _deadline = 0;
+    if (_phase == Phase::Headers) {
+        // The head never completed: nothing to answer (RFC 9113 8.1: a server may reset a
+        // stream it will not serve); the connection and its other streams carry on.
+        if (_session.nghttp2() != nullptr)
+            nghttp2_submit_rst_stream(_session.nghttp2(), NGHTTP2_FLAG_NONE, _id, NGHTTP2_CANCEL);
+        // Sending it closes the stream (onClosed() ends it); a late end of the block is ignored.
+    } else if (_phase == Phase::Body && !_requestEnded) {
+        respondStatus(408);
+    }
+}
+
 void Http2Stream::onEndSent() noexcept
 {
     if (!_requestEnded && _session.nghttp2() != nullptr) // a body nobody will read
@@ -245,6 +267,7 @@ void Http2Stream::onEndSent() noexcept
 void Http2Stream::respondStatus(int status) noexcept
 {
     if (_phase == Phase::Responding || _phase == Phase::Done) return;
+    _deadline = 0;
     http::HttpResponse& response = _exchange.response;
     try {
         if (response.headers().empty() && response.body().empty() && !response.fileBody()) {
@@ -395,7 +418,7 @@ void Http2Stream::submitHead(int status, const std::vector<http::Header>& header
     std::vector<nghttp2_nv> nva;
     try {
         _headStore.clear();
-        _headStore.reserve(2 * headers.size() + 8); // no reallocation: the nv point into it
+        _headStore.reserve(2 * headers.size() + 10); // no reallocation: the nv point into it
         auto field = [&](std::string name, std::string_view value) {
             _headStore.push_back(std::move(name));
             const std::string& n = _headStore.back();
@@ -408,14 +431,19 @@ void Http2Stream::submitHead(int status, const std::vector<http::Header>& header
         field(":status", std::to_string(status));
         field("date", http::cachedHttpDate());
         bool handlerServer = false;
+        bool handlerHsts = false;
         for (const http::Header& header : headers) {
             if (!http::isToken(header.name) || !isFieldValue(header.value)) continue;
             std::string lower = util::toLower(header.name);
             if (droppedResponseHeader(lower)) continue;
             if (lower == "server") handlerServer = true;
+            if (lower == "strict-transport-security") handlerHsts = true;
             field(std::move(lower), header.value);
         }
         if (!handlerServer && !config.serverHeader.empty()) field("server", config.serverHeader);
+        // HSTS over TLS only (h2c on a plain connector never sends it: RFC 6797 7.2).
+        if (!handlerHsts && !config.hsts.empty() && !config.certificates.empty())
+            field("strict-transport-security", config.hsts);
         if (contentLength >= 0) field("content-length", std::to_string(contentLength));
     } catch (...) {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, _id, NGHTTP2_INTERNAL_ERROR);

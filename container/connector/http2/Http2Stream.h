@@ -54,6 +54,16 @@ public:
     void onClosed(uint32_t errorCode) noexcept;
     /// The connection is gone: the stream ends (a worker's writes fail from now on).
     void abandon() noexcept;
+    /// Loop clock (ns) by which the client must have made progress on this stream: completed its
+    /// header block (HEADERS + CONTINUATION within headerTimeout of the HEADERS) or sent more of
+    /// its body (bodyTimeout since the head or the last DATA), as over HTTP/1.1; 0 = none due.
+    uint64_t deadline() const noexcept { return _deadline; }
+    /// The session, when the HEADERS frame begins: by when the header block must be complete.
+    void setHeadDeadline(uint64_t deadline) noexcept { _deadline = deadline; }
+    /// The session's stream timer, loop thread, outside nghttp2 calls: deadline() has passed.
+    /// An incomplete header block gets RST_STREAM(CANCEL); a stalled body gets 408 (then
+    /// RST_STREAM(NO_ERROR), see onEndSent()). Other streams carry on.
+    void onDeadline() noexcept;
     /// A frame with END_STREAM went out for this stream: if the client is still sending a body
     /// nobody will read (an early answer), RST_STREAM(NO_ERROR) stops it (RFC 9113 8.1).
     void onEndSent() noexcept;
@@ -125,6 +135,7 @@ private:
     const int32_t _id;
     http::HttpExchange _exchange;
     Phase _phase = Phase::Headers;
+    uint64_t _deadline = 0; ///< see deadline()
     // Request (loop thread).
     std::string _method;
     std::string _path;

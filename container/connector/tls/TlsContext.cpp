@@ -5,11 +5,21 @@
 #include "util/Strings.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <stdexcept>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 namespace serval::connector::tls {
@@ -58,6 +68,7 @@ struct LoadedPair
     std::vector<X509Ptr> chain;
     KeyPtr key;
     CertificateInfo info;
+    std::vector<unsigned char> staple; ///< DER OCSP response that checked; empty = none
 };
 
 util::Expected<std::vector<X509Ptr>> readCertificates(const std::string& file)
@@ -124,6 +135,53 @@ void describe(const X509* leaf, const EVP_PKEY* key, CertificateInfo& info)
     }
 }
 
+/// Reads `pair`'s ocspStaple= file and keeps it in pair.staple when it is a successful OCSP
+/// response saying "good" for this very certificate (serial and issuer), current now. Anything
+/// else is not stapled (the certificate still serves): "" = stapled, else why not.
+std::string loadStaple(const config::CertificateConfig& config, LoadedPair& pair)
+{
+    std::FILE* file = std::fopen(config.ocspStaple.c_str(), "rb");
+    if (file == nullptr) return "cannot read \"" + config.ocspStaple + "\": " + std::strerror(errno);
+    std::vector<unsigned char> der;
+    unsigned char buffer[16384];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0 && der.size() < 1024 * 1024;)
+        der.insert(der.end(), buffer, buffer + n);
+    std::fclose(file);
+    const unsigned char* p = der.data();
+    std::unique_ptr<OCSP_RESPONSE, decltype(&OCSP_RESPONSE_free)> response(
+        d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())), &OCSP_RESPONSE_free);
+    if (!response) return "\"" + config.ocspStaple + "\" is not a DER OCSP response";
+    if (OCSP_response_status(response.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+        return "the OCSP response says " +
+               std::string(OCSP_response_status_str(OCSP_response_status(response.get())));
+    std::unique_ptr<OCSP_BASICRESP, decltype(&OCSP_BASICRESP_free)> basic(
+        OCSP_response_get1_basic(response.get()), &OCSP_BASICRESP_free);
+    if (!basic) return "the OCSP response has no basic response";
+    if (pair.chain.empty())
+        return "stapling needs the issuer certificate (chainFile= or after the certificate)";
+    std::unique_ptr<OCSP_CERTID, decltype(&OCSP_CERTID_free)> id(
+        OCSP_cert_to_id(nullptr, pair.leaf.get(), pair.chain.front().get()), &OCSP_CERTID_free);
+    int status = 0;
+    int reason = 0;
+    ASN1_GENERALIZEDTIME* revoked = nullptr;
+    ASN1_GENERALIZEDTIME* thisUpdate = nullptr;
+    ASN1_GENERALIZEDTIME* nextUpdate = nullptr;
+    if (!id || OCSP_resp_find_status(basic.get(), id.get(), &status, &reason, &revoked, &thisUpdate,
+                                     &nextUpdate) != 1)
+        return "the OCSP response is not for this certificate";
+    if (status != V_OCSP_CERTSTATUS_GOOD)
+        return std::string("the OCSP response says the certificate is ") + OCSP_cert_status_str(status);
+    // Five minutes of clock skew allowed for thisUpdate; a response without nextUpdate never expires.
+    if (OCSP_check_validity(thisUpdate, nextUpdate, 300, -1) != 1) {
+        ERR_clear_error();
+        return "the OCSP response has expired (nextUpdate " +
+               (nextUpdate != nullptr ? isoTime(unixTime(nextUpdate)) : std::string("?")) + ")";
+    }
+    pair.info.ocspNextUpdate = nextUpdate != nullptr ? unixTime(nextUpdate) : 0;
+    pair.staple = std::move(der);
+    return "";
+}
+
 /// Reads one <Certificate>'s files and checks them: the key matches the certificate, each
 /// chain certificate issued (and signed) the one before it, and the certificate is valid now.
 util::Expected<LoadedPair> loadPair(const config::CertificateConfig& config)
@@ -176,6 +234,14 @@ util::Expected<LoadedPair> loadPair(const config::CertificateConfig& config)
         return fail("the certificate expired on " + isoTime(pair.info.notAfter));
     if (X509_cmp_current_time(X509_get0_notBefore(pair.leaf.get())) >= 0)
         return fail("the certificate is not valid yet");
+    pair.info.ocspStaple = config.ocspStaple;
+    if (!config.ocspStaple.empty()) {
+        std::string why = loadStaple(config, pair);
+        if (!why.empty()) {
+            LOG_WARN("tls", config.where + ": <Certificate ocspStaple=\"" + config.ocspStaple +
+                                "\">: not stapled (the certificate serves without it): " + why);
+        }
+    }
     return pair;
 }
 
@@ -185,6 +251,77 @@ int offerHttp2Index() noexcept
 {
     static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
     return index;
+}
+
+/// The SSL ex_data slot holding the TlsContext of a connection (newTransport() sets it): the
+/// session-ticket callback has no argument of its own.
+int contextIndex() noexcept
+{
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+/// The OCSP staples of one site context, one per pair that has a checked staple; owned by the
+/// SSL_CTX (ex_data, freed with it), so a connection that outlives a reload keeps its own.
+struct Staple
+{
+    X509Ptr leaf; ///< the certificate it is for (RSA or ECDSA: the handshake picks one)
+    std::vector<unsigned char> der;
+    int64_t nextUpdate = 0; ///< Unix seconds; 0 = none
+    mutable std::atomic<bool> expiredLogged{false};
+};
+using Staples = std::vector<std::unique_ptr<Staple>>;
+
+void freeStaples(void*, void* staples, CRYPTO_EX_DATA*, int, long, void*)
+{
+    delete static_cast<Staples*>(staples);
+}
+
+int staplesIndex() noexcept
+{
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, &freeStaples);
+    return index;
+}
+
+/// OCSP status request (RFC 6066 8), during a handshake on the loop thread, after the
+/// certificate was chosen: staples the chosen certificate's response unless it expired since
+/// it was loaded (then one warning, and none stapled until a fresh file is reloaded).
+int onStatusRequest(SSL* ssl, void*) noexcept
+{
+    const auto* staples =
+        static_cast<const Staples*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), staplesIndex()));
+    X509* chosen = SSL_get_certificate(ssl);
+    if (staples == nullptr || chosen == nullptr) return SSL_TLSEXT_ERR_NOACK;
+    for (const auto& staple : *staples) {
+        if (X509_cmp(staple->leaf.get(), chosen) != 0) continue;
+        if (staple->nextUpdate != 0 && staple->nextUpdate < static_cast<int64_t>(std::time(nullptr))) {
+            if (!staple->expiredLogged.exchange(true)) {
+                LOG_WARN("tls", "OCSP staple for \"" + nameText(X509_get_subject_name(chosen)) +
+                                    "\" expired on " + isoTime(staple->nextUpdate) + ": no longer stapled");
+            }
+            return SSL_TLSEXT_ERR_NOACK;
+        }
+        auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(staple->der.data(), staple->der.size()));
+        if (copy == nullptr) return SSL_TLSEXT_ERR_NOACK;
+        SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(staple->der.size())); // takes it
+        return SSL_TLSEXT_ERR_OK;
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+/// Fills `out` from the kernel's CSPRNG (getrandom blocks only before the pool is seeded at
+/// boot). Throws if the kernel refuses: tickets under a guessable key would be worse than none.
+void randomBytes(unsigned char* out, size_t size)
+{
+    while (size > 0) {
+        ssize_t n = ::getrandom(out, size, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error(std::string("getrandom failed: ") + std::strerror(errno));
+        }
+        out += n;
+        size -= static_cast<size_t>(n);
+    }
 }
 
 /// ALPN (RFC 7301), during the handshake on the loop thread: h2 when the client offers it and the
@@ -250,7 +387,7 @@ std::vector<FileStamp> stampFiles(const std::vector<config::CertificateConfig>& 
 {
     std::vector<FileStamp> out;
     for (const config::CertificateConfig& c : configs) {
-        for (const std::string* file : {&c.certificateFile, &c.keyFile, &c.chainFile}) {
+        for (const std::string* file : {&c.certificateFile, &c.keyFile, &c.chainFile, &c.ocspStaple}) {
             FileStamp stamp;
             struct stat st
             {
@@ -287,6 +424,7 @@ static util::Expected<CtxPtr> buildSiteContext(const std::vector<config::Certifi
     if (!ctx || !configure(ctx.get())) return util::failure("OpenSSL: " + sslError("cannot make a context"));
     std::vector<int> keyTypes;
     info.clear();
+    auto staples = std::make_unique<Staples>();
     for (const config::CertificateConfig& config : configs) {
         auto pair = loadPair(config);
         if (!pair) return pair.failure();
@@ -306,7 +444,19 @@ static util::Expected<CtxPtr> buildSiteContext(const std::vector<config::Certifi
             if (SSL_CTX_add1_chain_cert(ctx.get(), x.get()) != 1)
                 return util::failure(config.where + ": OpenSSL refused the chain: " + sslError("unusable"));
         }
+        if (!pair->staple.empty()) {
+            auto staple = std::make_unique<Staple>();
+            X509_up_ref(pair->leaf.get());
+            staple->leaf.reset(pair->leaf.get());
+            staple->der = std::move(pair->staple);
+            staple->nextUpdate = pair->info.ocspNextUpdate;
+            staples->push_back(std::move(staple));
+        }
         info.push_back(std::move(pair->info));
+    }
+    if (!staples->empty()) {
+        SSL_CTX_set_tlsext_status_cb(ctx.get(), &onStatusRequest);
+        if (SSL_CTX_set_ex_data(ctx.get(), staplesIndex(), staples.get()) == 1) staples.release();
     }
     return ctx;
 }
@@ -330,6 +480,15 @@ TlsContext::create(const std::vector<config::CertificateConfig>& certificates, c
     SSL_CTX_set_timeout(context->_base, 300);
     SSL_CTX_set_tlsext_servername_callback(context->_base, &TlsContext::onServerName);
     SSL_CTX_set_tlsext_servername_arg(context->_base, context.get());
+    // The ticket callback belongs on the base context: OpenSSL encrypts and decrypts tickets
+    // with the context the handshake started on, not the site context SNI switched to.
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(context->_base, &TlsContext::onTicketKey);
+    try {
+        context->rotateTicketKeys();
+    } catch (const std::exception& e) {
+        return util::failure(std::string("session-ticket key: ") + e.what());
+    }
+    context->_hasPreviousKey = false; // nothing came before the first key
 
     std::vector<std::string> keys; // one per site: its sorted host names
     for (const config::CertificateConfig& certificate : certificates) {
@@ -421,9 +580,85 @@ std::unique_ptr<Transport> TlsContext::newTransport(int fd) const
     if (ssl != nullptr) {
         SSL_set_accept_state(ssl);
         if (_offerHttp2) SSL_set_ex_data(ssl, offerHttp2Index(), ssl); // any non-null pointer
+        SSL_set_ex_data(ssl, contextIndex(), const_cast<TlsContext*>(this));
     }
     ERR_clear_error();
     return std::make_unique<TlsTransport>(ssl);
+}
+
+void TlsContext::rotateTicketKeys()
+{
+    TicketKey fresh;
+    randomBytes(fresh.name.data(), fresh.name.size());
+    randomBytes(fresh.aes.data(), fresh.aes.size());
+    randomBytes(fresh.hmac.data(), fresh.hmac.size());
+    std::lock_guard<std::mutex> lock(_ticketMutex);
+    OPENSSL_cleanse(&_ticketKeys[1], sizeof(TicketKey)); // its tickets get a full handshake now
+    _ticketKeys[1] = _ticketKeys[0];
+    _ticketKeys[0] = fresh;
+    OPENSSL_cleanse(&fresh, sizeof fresh);
+    _hasPreviousKey = true;
+    _lastRotation = std::chrono::steady_clock::now();
+}
+
+std::chrono::milliseconds TlsContext::rotateTicketKeysIfDue(std::chrono::steady_clock::time_point now)
+{
+    std::chrono::steady_clock::time_point due;
+    {
+        std::lock_guard<std::mutex> lock(_ticketMutex);
+        due = _lastRotation + _ticketInterval;
+    }
+    if (now < due)
+        return std::chrono::duration_cast<std::chrono::milliseconds>(due - now) +
+               std::chrono::milliseconds(1);
+    try {
+        rotateTicketKeys();
+        LOG_INFO("tls", "session-ticket key rotated");
+    } catch (const std::exception& e) {
+        LOG_WARN("tls", std::string("session-ticket key not rotated, the old one stays: ") + e.what());
+    }
+    return _ticketInterval;
+}
+
+int TlsContext::onTicketKey(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                            EVP_MAC_CTX* mac, int encrypt) noexcept
+{
+    // During a handshake on a loop thread: encrypt = 1 to issue a ticket, 0 to open one.
+    const auto* self = static_cast<const TlsContext*>(SSL_get_ex_data(ssl, contextIndex()));
+    if (self == nullptr) return -1;
+    TicketKey key;
+    bool previous = false;
+    {
+        std::lock_guard<std::mutex> lock(self->_ticketMutex);
+        if (encrypt != 0) {
+            key = self->_ticketKeys[0];
+        } else if (std::memcmp(name, self->_ticketKeys[0].name.data(), key.name.size()) == 0) {
+            key = self->_ticketKeys[0];
+        } else if (self->_hasPreviousKey &&
+                   std::memcmp(name, self->_ticketKeys[1].name.data(), key.name.size()) == 0) {
+            key = self->_ticketKeys[1];
+            previous = true;
+        } else {
+            return 0; // an unknown or retired key: a full handshake
+        }
+    }
+    int result = 1;
+    if (encrypt != 0) {
+        std::memcpy(name, key.name.data(), key.name.size());
+        if (RAND_bytes(iv, 16) != 1 ||
+            EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1)
+            result = -1;
+    } else if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes.data(), iv) != 1) {
+        result = -1;
+    }
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac.data(), key.hmac.size()),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+    if (result == 1 && EVP_MAC_CTX_set_params(mac, params) != 1) result = -1;
+    OPENSSL_cleanse(&key, sizeof key);
+    if (result == 1 && previous) result = 2; // accepted; the client gets a ticket under the new key
+    return result;
 }
 
 unsigned TlsContext::reloadChanged()

@@ -4,6 +4,8 @@
 #include "connector/Transport.h"
 #include "util/Expected.h"
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,6 +16,8 @@
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+typedef struct evp_mac_ctx_st EVP_MAC_CTX;
 
 namespace serval::connector::tls {
 
@@ -27,7 +31,9 @@ struct CertificateInfo
     std::vector<std::string> subjectAltNames; ///< DNS names
     std::string keyType;                      ///< "RSA 2048", "EC P-256"
     int64_t notAfter = 0;                     ///< Unix seconds
-    std::string lastError; ///< why the last reload was refused (the old pair still serves); "" = none
+    std::string lastError;      ///< why the last reload was refused (the old pair still serves); "" = none
+    std::string ocspStaple;     ///< the configured staple file; "" = none
+    int64_t ocspNextUpdate = 0; ///< the served staple's nextUpdate (Unix seconds); 0 = none served
 };
 
 /// The TLS side of one <Connector>: the server's protocol settings and the certificates SNI
@@ -85,10 +91,33 @@ public:
     /// The site context a handshake for `serverName` gets ("" = no SNI); for tests.
     SSL_CTX* contextFor(const std::string& serverName) const;
 
+    /// Session tickets (RFC 5077, TLS 1.3 PSK tickets): create() draws a key (getrandom); every
+    /// `interval` (ConnectorConfig::ticketKeyRotationIntervalMs) rotateTicketKeysIfDue() makes
+    /// a new one current and keeps the one before for decryption only (a ticket under it is
+    /// accepted and replaced by a new one); the key before that is wiped, so its tickets get a
+    /// full handshake. THREADS: control thread before start.
+    void setTicketKeyRotation(std::chrono::milliseconds interval) noexcept { _ticketInterval = interval; }
+    /// The Connector's watcher thread: rotates when the interval has passed since the last
+    /// rotation; returns how long until the next one is due.
+    std::chrono::milliseconds rotateTicketKeysIfDue(std::chrono::steady_clock::time_point now);
+    /// Any thread: rotate now (rotateTicketKeysIfDue() and tests, which drive the schedule).
+    void rotateTicketKeys();
+
 private:
     struct Site;
     TlsContext();
     static int onServerName(SSL* ssl, int* alert, void* arg) noexcept;
+    static int onTicketKey(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher,
+                           EVP_MAC_CTX* mac, int encrypt) noexcept;
+
+    /// One session-ticket key: its name (sent in the clear in each ticket), AES-256-CBC and
+    /// HMAC-SHA256 keys, as RFC 5077 4 suggests.
+    struct TicketKey
+    {
+        std::array<unsigned char, 16> name{};
+        std::array<unsigned char, 32> aes{};
+        std::array<unsigned char, 32> hmac{};
+    };
     const Site& siteFor(const char* serverName) const noexcept;
 
     std::mutex _reloadMutex; ///< one reloadChanged() at a time
@@ -98,6 +127,12 @@ private:
     std::unordered_map<std::string, size_t> _exact;    ///< lower-case name -> site
     std::unordered_map<std::string, size_t> _wildcard; ///< "example.com" for "*.example.com"
     size_t _defaultSite = 0;
+
+    mutable std::mutex _ticketMutex;      ///< guards the three below (handshakes on every loop)
+    std::array<TicketKey, 2> _ticketKeys; ///< [0] encrypts and decrypts, [1] decrypts only
+    bool _hasPreviousKey = false;
+    std::chrono::steady_clock::time_point _lastRotation;
+    std::chrono::milliseconds _ticketInterval{12 * 3600 * 1000};
 };
 
 } // namespace serval::connector::tls
