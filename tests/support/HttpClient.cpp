@@ -331,7 +331,7 @@ void RawConnection::close()
 
 HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& target,
                       const std::map<std::string, std::string>& headers, const std::string& body,
-                      const std::string& address)
+                      const std::string& address, std::chrono::milliseconds deadline)
 {
     RawConnection c;
     if (!c.connect(address, port)) return {};
@@ -346,7 +346,7 @@ HttpReply httpRequest(uint16_t port, const std::string& method, const std::strin
         req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "Connection: close\r\n\r\n" + body;
     if (!c.send(req)) return {};
-    auto reply = c.readResponse(method == "HEAD");
+    auto reply = c.readResponse(method == "HEAD", deadline);
     return reply ? *reply : HttpReply{};
 }
 

@@ -86,10 +86,12 @@ private:
     std::string _tlsError;
 };
 
-/// One request on a fresh connection; returns the reply or a reply with status 0.
+/// One request on a fresh connection; returns the reply or a reply with status 0 when none came
+/// within `deadline` (raise it for work that is slow by design under a sanitizer, e.g. PBKDF2).
 HttpReply httpRequest(uint16_t port, const std::string& method, const std::string& target,
                       const std::map<std::string, std::string>& headers = {}, const std::string& body = "",
-                      const std::string& address = "127.0.0.1");
+                      const std::string& address = "127.0.0.1",
+                      std::chrono::milliseconds deadline = std::chrono::seconds(5));
 inline HttpReply httpGet(uint16_t port, const std::string& target,
                          const std::map<std::string, std::string>& headers = {})
 {
