@@ -23,11 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string run(const std::string& command, int& status)
-{
-    return serval::test::runCommand(command, status);
-}
-
 size_t count(const std::string& text, const std::string& needle)
 {
     size_t n = 0;
@@ -182,10 +177,10 @@ TEST_F(TlsOperationsTest, HstsIsSentOnEveryResponseOverTls)
 
     int status = 0;
     std::string port = std::to_string(tlsPort());
-    std::string out =
-        run("timeout 10 curl -sS --http2 --cacert " + _ca->caFile() + " --resolve localhost:" + port +
-                ":127.0.0.1 -D - -o /dev/null https://localhost:" + port + "/hello.txt",
-            status);
+    std::string out = serval::test::runCommand(
+        "timeout 10 curl -sS --http2 --cacert " + _ca->caFile() + " --resolve localhost:" + port +
+            ":127.0.0.1 -D - -o /dev/null https://localhost:" + port + "/hello.txt",
+        status);
     EXPECT_NE(out.find("HTTP/2 200"), std::string::npos) << out;
     EXPECT_NE(out.find(std::string("strict-transport-security: ") + kHsts), std::string::npos) << out;
 }
@@ -230,23 +225,24 @@ TEST_F(TlsOperationsTest, APlainConnectorRedirectsToHttpsForKnownHostsOnly)
 TEST_F(TlsOperationsTest, TestsslFindsNothingOfMediumSeverityOrWorse)
 {
     int status = 0;
-    run("command -v testssl", status);
+    serval::test::runCommand("command -v testssl", status);
     if (status != 0) GTEST_SKIP() << "testssl.sh is not installed (script/bootstrap --test)";
     const std::string json = _base->file("testssl.json");
-    std::string out =
-        run("timeout 280 testssl --quiet --color 0 --warnings off --nodns none --jsonfile " + json +
-                " -p -s -f -H -I -T -R -C -O -W -F -D -J 127.0.0.1:" + std::to_string(tlsPort()) + " 2>&1",
-            status);
+    std::string out = serval::test::runCommand(
+        "timeout 280 testssl --quiet --color 0 --warnings off --nodns none --jsonfile " + json +
+            " -p -s -f -H -I -T -R -C -O -W -F -D -J 127.0.0.1:" + std::to_string(tlsPort()) + " 2>&1",
+        status);
     ASSERT_FALSE(serval::test::readFile(json).empty()) << out;
-    std::string findings = run("python3 -c \"import json,sys\n"
-                               "d=json.load(open(sys.argv[1]))\n"
-                               "print(len(d), 'findings')\n"
-                               "for x in d:\n"
-                               "  print('ID', x['id'])\n"
-                               "  if x['severity'] in ('MEDIUM','HIGH','CRITICAL','FATAL'):\n"
-                               "    print('BAD', x['id'], x['severity'], x['finding'])\n\" " +
-                                   json,
-                               status);
+    std::string findings =
+        serval::test::runCommand("python3 -c \"import json,sys\n"
+                                 "d=json.load(open(sys.argv[1]))\n"
+                                 "print(len(d), 'findings')\n"
+                                 "for x in d:\n"
+                                 "  print('ID', x['id'])\n"
+                                 "  if x['severity'] in ('MEDIUM','HIGH','CRITICAL','FATAL'):\n"
+                                 "    print('BAD', x['id'], x['severity'], x['finding'])\n\" " +
+                                     json,
+                                 status);
     EXPECT_EQ(status, 0) << findings;
     EXPECT_EQ(findings.find("BAD"), std::string::npos) << findings << "\n" << out;
     for (const char* id : {"SSLv3", "TLS1", "TLS1_1", "TLS1_3", "cipherlist_LOW", "heartbleed", "CRIME_TLS",
