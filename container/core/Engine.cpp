@@ -36,6 +36,10 @@ public:
     std::shared_ptr<compression::CompressingAsyncResponse> compressing;
     /// The compression of a body the servlet streams with flush() (in-process apps).
     compression::StreamingCompressor streaming;
+    /// A finished response held until the session's writes are durable (holdResponse()).
+    std::shared_ptr<ResponseHold> hold;
+    /// startAsync() ran: the response leaves through the AsyncResponse, never held.
+    bool asyncStarted = false;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -53,6 +57,9 @@ public:
         }
         releaseContext();
         bodyConsumer.reset();
+        if (hold) hold->ended();
+        hold.reset();
+        asyncStarted = false;
         compressing.reset();
         streaming.release();
         host = nullptr;
@@ -437,6 +444,7 @@ std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exch
 {
     std::shared_ptr<http::AsyncResponse> inner = exchange.control->startAsync();
     auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
+    if (st != nullptr) st->asyncStarted = true;
     const http::CompressionSettings* settings = exchange.compression;
     if (st == nullptr || settings == nullptr || settings->mode == http::CompressionSettings::Mode::Off)
         return inner;
@@ -447,6 +455,17 @@ std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exch
     st->compressing =
         std::make_shared<compression::CompressingAsyncResponse>(std::move(inner), settings, traits);
     return st->compressing;
+}
+
+std::shared_ptr<ResponseHold> Engine::holdResponse(http::HttpExchange& exchange)
+{
+    auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
+    if (st == nullptr || exchange.control == nullptr || exchange.loop == nullptr) return nullptr;
+    // One hold per exchange (a second commit waits on its thread); an async response streams.
+    if (st->hold || st->asyncStarted) return nullptr;
+    st->hold = std::make_shared<ResponseHold>(exchange, *exchange.loop);
+    exchange.control->suspend();
+    return st->hold;
 }
 
 void Engine::complete(http::HttpExchange& exchange, uint64_t bytesSent) noexcept
