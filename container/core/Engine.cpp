@@ -417,6 +417,8 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         context.service(request, response);
         finishResponse(exchange, *st);
+        // Last: a session commit that already failed may turn the held response into its 503.
+        if (st->hold) st->hold->serviceReturned();
     } catch (...) {
         // The one last-resort catch per request: app failures arrive as statuses, so this is
         // std::bad_alloc or a bug in container code: say which, so it can be found.
@@ -437,6 +439,8 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         } else {
             exchange.response.setCloseConnection(true);
         }
+        // A held response goes out (the 500) when its commit releases it.
+        if (st != nullptr && st->hold) st->hold->serviceReturned();
     }
 }
 
@@ -463,7 +467,8 @@ std::shared_ptr<ResponseHold> Engine::holdResponse(http::HttpExchange& exchange)
     if (st == nullptr || exchange.control == nullptr || exchange.loop == nullptr) return nullptr;
     // One hold per exchange (a second commit waits on its thread); an async response streams.
     if (st->hold || st->asyncStarted) return nullptr;
-    st->hold = std::make_shared<ResponseHold>(exchange, *exchange.loop);
+    st->hold =
+        std::make_shared<ResponseHold>(exchange, *exchange.loop, exchange.control->resumesFromAnyThread());
     exchange.control->suspend();
     return st->hold;
 }

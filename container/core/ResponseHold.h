@@ -28,20 +28,35 @@ class ResponseHold : public std::enable_shared_from_this<ResponseHold>
 public:
     using Fill = std::function<void(http::HttpExchange& exchange)>;
 
-    ResponseHold(http::HttpExchange& exchange, http::Loop& loop) noexcept : _exchange(&exchange), _loop(loop)
+    ResponseHold(http::HttpExchange& exchange, http::Loop& loop, bool anyThread) noexcept
+        : _exchange(&exchange), _loop(loop), _anyThread(anyThread)
     {}
 
-    /// Any thread, once: `fill` (may be empty) then resume, on the exchange's loop thread.
+    /// Any thread, once: `fill` (may be empty) then resume, on the exchange's loop thread (on
+    /// the caller's when the exchange's control resumes from any thread: a worker's stream).
+    /// Before service() returned, both wait for serviceReturned(): the response is still the
+    /// request thread's until then.
     void release(Fill fill) noexcept;
-    /// Engine::complete(), loop thread: the exchange is gone; forget it.
+    /// Engine::service(), on its thread, once the response is final: a release that came
+    /// early is carried out now (its fill on this thread, the resume as release() does).
+    void serviceReturned() noexcept;
+    /// Engine::complete() (the loop thread; a worker's request thread): the exchange is gone.
     void ended() noexcept;
 
 private:
-    void releaseOnLoop(const Fill& fill) noexcept;
+    /// Unless the exchange ended: `fill` (the caller owns the response now), then the resume
+    /// if `resume`.
+    void releaseNow(const Fill& fill, bool resume) noexcept;
+    /// releaseNow() where release() says: here, or posted to the loop.
+    void dispatch(Fill fill) noexcept;
 
-    std::mutex _mutex;             ///< guards _exchange (ended() and the posted task)
+    std::mutex _mutex;             ///< guards the members below
     http::HttpExchange* _exchange; ///< null once the exchange ended
+    bool _returned = false;        ///< serviceReturned() ran
+    bool _released = false;        ///< release() came before serviceReturned()
+    Fill _early;                   ///< that release's fill
     http::Loop& _loop;             ///< the exchange's loop: outlives its exchanges
+    const bool _anyThread;         ///< ExchangeControl::resumesFromAnyThread()
 };
 
 } // namespace serval::core

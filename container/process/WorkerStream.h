@@ -64,6 +64,7 @@ public:
     // http::ExchangeControl (the request thread, during service()).
     void suspend() noexcept override;
     void resume() noexcept override;
+    bool resumesFromAnyThread() const noexcept override { return true; }
     std::shared_ptr<http::AsyncResponse> startAsync() override;
     void upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept override;
 
