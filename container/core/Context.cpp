@@ -451,23 +451,31 @@ void Context::finishSession(Request& request, Response& response)
 {
     HttpSession* session = request.openedSession();
     if (session == nullptr) return;
-    // The promise: a write the app made is durable before the client sees the response.
+    // The promise: a write the app made is durable before the client sees the response. The
+    // finished response is held for the commit (this thread goes back to its pool).
     bool ok = request.sessionStatus() != HttpSession::Status::Unavailable;
     if (ok) {
-        ok = response.commitSession();
+        ok = response.commitSession(true);
     } else {
         response.sendSessionUnavailable();
     }
-    if (ok) return;
+    if (!ok) warnSessionStoreFailure(request.method(), request.requestUri(), session->error());
+}
+
+void Context::warnSessionStoreFailure(std::string_view method, std::string_view uri,
+                                      std::string_view error) noexcept
+{
     // One line per second at most: when the store is down every request says the same.
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now().time_since_epoch())
                       .count();
     int64_t last = _lastSessionWarning.load(std::memory_order_relaxed);
     if (now - last >= 1000 && _lastSessionWarning.compare_exchange_strong(last, now)) {
-        LOG_WARN(source(), "answered 503 (" + std::string(request.method()) + " " +
-                               std::string(request.requestUri()) +
-                               "): the session store failed: " + session->error());
+        try {
+            LOG_WARN(source(), "answered 503 (" + std::string(method) + " " + std::string(uri) +
+                                   "): the session store failed: " + std::string(error));
+        } catch (...) { // out of memory for one log line
+        }
     }
 }
 

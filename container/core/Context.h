@@ -191,6 +191,10 @@ public:
     /// HttpSessionListener events (Request, and the session room for expired sessions).
     void sessionCreated(HttpSession& session) noexcept;
     void sessionDestroyed(HttpSession& session) noexcept;
+    /// A request answered 503 because the session store failed: one log line per second at
+    /// most. The request's thread, or the loop thread releasing its held response.
+    void warnSessionStoreFailure(std::string_view method, std::string_view uri,
+                                 std::string_view error) noexcept;
     /// Where its requests for a worker thread run (HeadDecision::lane): its own ContextLane,
     /// or the lane useDispatchLane() gave it. Any thread, while the caller pins the Context.
     http::DispatchLane* dispatchLane() noexcept { return _dispatchLane; }

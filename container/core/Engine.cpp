@@ -36,6 +36,10 @@ public:
     std::shared_ptr<compression::CompressingAsyncResponse> compressing;
     /// The compression of a body the servlet streams with flush() (in-process apps).
     compression::StreamingCompressor streaming;
+    /// A finished response held until the session's writes are durable (holdResponse()).
+    std::shared_ptr<ResponseHold> hold;
+    /// startAsync() ran: the response leaves through the AsyncResponse, never held.
+    bool asyncStarted = false;
 
     ~EngineExchangeState() override { reset(); }
 
@@ -53,6 +57,9 @@ public:
         }
         releaseContext();
         bodyConsumer.reset();
+        if (hold) hold->ended();
+        hold.reset();
+        asyncStarted = false;
         compressing.reset();
         streaming.release();
         host = nullptr;
@@ -410,6 +417,8 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         }
         context.service(request, response);
         finishResponse(exchange, *st);
+        // Last: a session commit that already failed may turn the held response into its 503.
+        if (st->hold) st->hold->serviceReturned();
     } catch (...) {
         // The one last-resort catch per request: app failures arrive as statuses, so this is
         // std::bad_alloc or a bug in container code: say which, so it can be found.
@@ -430,6 +439,8 @@ void Engine::service(http::HttpExchange& exchange) noexcept
         } else {
             exchange.response.setCloseConnection(true);
         }
+        // A held response goes out (the 500) when its commit releases it.
+        if (st != nullptr && st->hold) st->hold->serviceReturned();
     }
 }
 
@@ -437,6 +448,7 @@ std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exch
 {
     std::shared_ptr<http::AsyncResponse> inner = exchange.control->startAsync();
     auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
+    if (st != nullptr) st->asyncStarted = true;
     const http::CompressionSettings* settings = exchange.compression;
     if (st == nullptr || settings == nullptr || settings->mode == http::CompressionSettings::Mode::Off)
         return inner;
@@ -447,6 +459,18 @@ std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exch
     st->compressing =
         std::make_shared<compression::CompressingAsyncResponse>(std::move(inner), settings, traits);
     return st->compressing;
+}
+
+std::shared_ptr<ResponseHold> Engine::holdResponse(http::HttpExchange& exchange)
+{
+    auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
+    if (st == nullptr || exchange.control == nullptr || exchange.loop == nullptr) return nullptr;
+    // One hold per exchange (a second commit waits on its thread); an async response streams.
+    if (st->hold || st->asyncStarted) return nullptr;
+    st->hold =
+        std::make_shared<ResponseHold>(exchange, *exchange.loop, exchange.control->resumesFromAnyThread());
+    exchange.control->suspend();
+    return st->hold;
 }
 
 void Engine::complete(http::HttpExchange& exchange, uint64_t bytesSent) noexcept

@@ -3,6 +3,7 @@
 #include "core/Context.h"
 #include "core/Host.h"
 #include "core/Lifecycle.h"
+#include "core/ResponseHold.h"
 #include "http/HttpHandler.h"
 #include "mapper/ContextMapper.h"
 
@@ -70,6 +71,12 @@ public:
     /// forwarded exchanges) starts async responses here, not on ExchangeControl directly. An
     /// exchange this Engine did not route gets the connector's response unchanged.
     static std::shared_ptr<http::AsyncResponse> startAsync(http::HttpExchange& exchange);
+    /// During service(), on its thread (Context::finishSession): suspends the exchange so its
+    /// complete response leaves only once the returned hold is released (the session's commit
+    /// callback). Null when the exchange cannot be parked (no control or loop, or not routed by
+    /// an Engine): the caller then waits on its thread. The hold learns in complete() that the
+    /// exchange ended.
+    static std::shared_ptr<ResponseHold> holdResponse(http::HttpExchange& exchange);
 
 protected:
     void startInternal() override;

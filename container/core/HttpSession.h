@@ -56,10 +56,12 @@ public:
     virtual void changeId() = 0;
 
     /// Makes this request's writes durable, then adds the session cookie to `response` if the
-    /// client must learn (or forget) the id. Blocks the calling thread until the store answered.
-    /// `secure`: the request came over TLS or through a trusted TLS proxy. False: the writes
-    /// are not durable (error() says why); the caller answers 503.
-    virtual bool commit(Response& response, bool secure) noexcept = 0;
+    /// client must learn (or forget) the id. Blocks the calling thread until the store answered,
+    /// unless `mayHold` and the response can be held (Response::hold()): then it returns at
+    /// once and the held response leaves when the writes are durable (or as a 503 if they
+    /// failed). `secure`: the request came over TLS or through a trusted TLS proxy. False: the
+    /// writes are not durable (error() says why); the caller answers 503.
+    virtual bool commit(Response& response, bool secure, bool mayHold) noexcept = 0;
 };
 
 } // namespace serval::core

@@ -1,5 +1,6 @@
 #include "core/Response.h"
 
+#include "core/Engine.h"
 #include "core/ErrorPage.h"
 #include "core/HttpSession.h"
 #include "http/Token.h"
@@ -71,10 +72,10 @@ bool Response::flush() noexcept
     return _exchange.response.flush();
 }
 
-bool Response::commitSession() noexcept
+bool Response::commitSession(bool mayHold) noexcept
 {
     if (_session == nullptr) return true;
-    if (_session->commit(*this, _exchange.request.secure)) return true;
+    if (_session->commit(*this, _exchange.request.secure, mayHold)) return true;
     sendSessionUnavailable();
     return false;
 }
@@ -82,14 +83,24 @@ bool Response::commitSession() noexcept
 void Response::sendSessionUnavailable() noexcept
 {
     if (_exchange.response.isCommitted()) return;
+    writeSessionUnavailable(_exchange.response);
+    _errorSent = false; // the container's page, final: no <error-page> dispatch for it
+}
+
+void Response::writeSessionUnavailable(http::HttpResponse& response) noexcept
+{
     try {
-        writeErrorPage(_exchange.response, 503,
-                       "The session store is not answering; please try again in a moment.");
-        _exchange.response.setHeader("Retry-After", "5");
-        _errorSent = false; // the container's page, final: no <error-page> dispatch for it
+        writeErrorPage(response, 503, "The session store is not answering; please try again in a moment.");
+        response.setHeader("Retry-After", "5");
     } catch (...) {
-        _exchange.response.setStatus(503);
+        response.setStatus(503);
     }
+}
+
+std::shared_ptr<ResponseHold> Response::hold()
+{
+    if (_exchange.response.isCommitted()) return nullptr; // the head is out: nothing to hold
+    return Engine::holdResponse(_exchange);
 }
 
 bool Response::sendError(int status, std::string_view message)

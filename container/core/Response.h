@@ -3,12 +3,14 @@
 #include "http/HttpHandler.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace serval::core {
 
 class HttpSession;
+class ResponseHold;
 
 /// Attributes of a Set-Cookie header.
 struct Cookie
@@ -54,11 +56,18 @@ public:
     void attachSession(HttpSession* session) noexcept { _session = session; }
     /// Makes the session's writes durable and adds its cookie (no-op without a session). When
     /// the store fails and the head is not out yet, the response becomes a 503 with Retry-After.
-    /// Returns false on failure. Called by flush() and once more when the Context is done.
-    bool commitSession() noexcept;
+    /// Returns false on failure. Called by flush() (the head leaves next, so it waits on its
+    /// thread) and once more when the Context is done (`mayHold`: then the finished response is
+    /// held until the writes are durable, ResponseHold, and the thread returns at once).
+    bool commitSession(bool mayHold = false) noexcept;
     /// The 503 for a request whose session the store could not give or keep (unless the head is
     /// out): the container's error page with Retry-After.
     void sendSessionUnavailable() noexcept;
+    /// The same page on a response that is not out yet (a held one, on its loop thread).
+    static void writeSessionUnavailable(http::HttpResponse& response) noexcept;
+    /// During service(): holds this finished response until the hold is released (null when
+    /// the exchange cannot be parked). Engine::holdResponse().
+    std::shared_ptr<ResponseHold> hold();
 
     /// Clears the buffer and headers, sets the status, and marks the response as an error the
     /// Context renders (its <error-page> or the container's error page) once the servlet returns.

@@ -27,6 +27,9 @@ public:
     /// the connection finishes it as if service() had just returned. Called before service()
     /// has returned (from a worker's point of view), it takes effect when it does.
     virtual void resume() noexcept = 0;
+    /// True if resume() may be called from any thread (a worker process's stream queues the
+    /// exchange for a request thread): who resumes need not post to the loop first.
+    virtual bool resumesFromAnyThread() const noexcept { return false; }
     /// During service(), on the thread running it: suspends the exchange and returns the
     /// any-thread handle that writes and completes its response (the same handle if called
     /// again). Never null (throws std::bad_alloc only).

@@ -749,11 +749,13 @@ std::string EngineBackend::sessionMetrics()
         double scale; ///< microseconds -> seconds for the _sum series
     };
     static const Counter counters[] = {
-        {"serval_sessions_created_total", "Sessions created through this process.",
+        {"serval_sessions_created_total", "Sessions created (the server and its isolated apps' workers).",
          &SessionStoreMetrics::created, 1},
-        {"serval_sessions_expired_total", "Expired sessions this process swept.",
-         &SessionStoreMetrics::expired, 1},
-        {"serval_sessions_invalidated_total", "Sessions invalidated through this process.",
+        {"serval_sessions_expired_total",
+         "Expired sessions swept (the server and its isolated apps' workers).", &SessionStoreMetrics::expired,
+         1},
+        {"serval_sessions_invalidated_total",
+         "Sessions invalidated (the server and its isolated apps' workers).",
          &SessionStoreMetrics::invalidated, 1},
         {"serval_session_commits_total", "Session write batches made durable.", &SessionStoreMetrics::commits,
          1},

@@ -20,7 +20,8 @@ struct SessionRow
     uint64_t bytes = 0; ///< attribute names and values
 };
 
-/// One session store's counters since this process opened it (for /metrics).
+/// One session store's counters since it was opened, by the server and by the workers of its
+/// isolated apps, summed (for /metrics).
 struct SessionStoreMetrics
 {
     std::string store; ///< "sqlite /srv/serval/data/sessions.db", "redis 10.0.0.5:6379/0"
@@ -58,7 +59,7 @@ public:
     /// when `idPrefix` is empty. Returns how many ended.
     virtual uint64_t invalidate(const std::string& host, const std::string& path,
                                 const std::string& idPrefix) = 0;
-    /// Counters of every store (this process only).
+    /// Counters of every store: the server's and its isolated apps' workers'.
     virtual std::vector<SessionStoreMetrics> storeMetrics() noexcept = 0;
 };
 

@@ -107,7 +107,21 @@ std::string_view encodeCredit(uint32_t bytes, char (&buffer)[4]) noexcept
     return std::string_view(buffer, sizeof buffer);
 }
 
-std::string encodeDataSourceStats(uint64_t sequence, const NamedDataSourceStats& stats)
+namespace {
+
+/// SessionStoreStats as the wire carries it: every counter, in this order.
+template <typename Stats, typename Visit> void forEachSessionCounter(Stats& s, Visit visit)
+{
+    for (auto* counter :
+         {&s.commits, &s.failedCommits, &s.transactions, &s.commitMicrosSum, &s.commitMicrosMax, &s.loads,
+          &s.loadMicrosSum, &s.created, &s.invalidated, &s.expired, &s.touchesWritten})
+        visit(*counter);
+}
+
+} // namespace
+
+std::string encodeDataSourceStats(uint64_t sequence, const NamedDataSourceStats& stats,
+                                  const NamedSessionStoreStats& sessionStores)
 {
     std::string out;
     WireWriter w(out);
@@ -124,10 +138,16 @@ std::string encodeDataSourceStats(uint64_t sequence, const NamedDataSourceStats&
         for (uint64_t bucket : s.latencyBuckets)
             w.u64(bucket);
     }
+    w.u32(static_cast<uint32_t>(sessionStores.size()));
+    for (const auto& [store, s] : sessionStores) {
+        w.text(store);
+        forEachSessionCounter(s, [&w](uint64_t counter) { w.u64(counter); });
+    }
     return out;
 }
 
-bool decodeDataSourceStats(std::string_view payload, uint64_t& sequence, NamedDataSourceStats& stats)
+bool decodeDataSourceStats(std::string_view payload, uint64_t& sequence, NamedDataSourceStats& stats,
+                           NamedSessionStoreStats* sessionStores)
 {
     WireReader r(payload);
     sequence = r.u64();
@@ -146,6 +166,15 @@ bool decodeDataSourceStats(std::string_view payload, uint64_t& sequence, NamedDa
         for (uint64_t& bucket : s.latencyBuckets)
             bucket = r.u64();
         stats.emplace_back(std::move(name), s);
+    }
+    uint32_t stores = r.u32();
+    if (stores > 256) return false; // a worker opens one store per Host
+    if (sessionStores != nullptr) sessionStores->clear();
+    for (uint32_t i = 0; i < stores && !r.failed(); ++i) {
+        std::string store(r.text());
+        session::SessionStoreStats s;
+        forEachSessionCounter(s, [&r](uint64_t& counter) { counter = r.u64(); });
+        if (sessionStores != nullptr) sessionStores->emplace_back(std::move(store), s);
     }
     return r.complete();
 }

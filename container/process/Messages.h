@@ -3,6 +3,7 @@
 #include "datasource/DataSourceStats.h"
 #include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
+#include "session/SessionStore.h"
 
 #include <cstdint>
 #include <string>
@@ -73,11 +74,16 @@ void encodeResponseHead(const http::HttpResponse& response, int64_t contentLengt
 bool decodeResponseHead(std::string_view payload, ResponseHead& head);
 
 /// A credit record's payload.
-/// The stats of a worker's data source pools, by name (its answer to StatsRequest).
+/// The stats of a worker's data source pools, by name, then the counters of its session stores,
+/// by SessionStore::describe() (its answer to StatsRequest).
 using NamedDataSourceStats = std::vector<std::pair<std::string, datasource::DataSourceStatsSnapshot>>;
-std::string encodeDataSourceStats(uint64_t sequence, const NamedDataSourceStats& stats);
+using NamedSessionStoreStats = std::vector<std::pair<std::string, session::SessionStoreStats>>;
+std::string encodeDataSourceStats(uint64_t sequence, const NamedDataSourceStats& stats,
+                                  const NamedSessionStoreStats& sessionStores = {});
 /// False for a payload that is not one (the server treats it as a malformed message).
-bool decodeDataSourceStats(std::string_view payload, uint64_t& sequence, NamedDataSourceStats& stats);
+/// `sessionStores` may be null (not wanted).
+bool decodeDataSourceStats(std::string_view payload, uint64_t& sequence, NamedDataSourceStats& stats,
+                           NamedSessionStoreStats* sessionStores = nullptr);
 
 std::string_view encodeCredit(uint32_t bytes, char (&buffer)[4]) noexcept;
 bool decodeCredit(std::string_view payload, uint32_t& bytes) noexcept;
@@ -89,7 +95,7 @@ enum class ControlType : uint32_t
     Spec = 1,             ///< WorkerSpec::encode(); fds: the crash page
     AttachChannel = 2,    ///< u32 index, u32 capacity; fds: memory, server wake, worker wake
     Drain = 3,            ///< finish what runs, accept nothing new, stop the Context, exit 0
-    StatsRequest = 4,     ///< u64 sequence: answer with DataSourceStats
+    StatsRequest = 4,     ///< u64 sequence: answer with DataSourceStats (pools, session stores)
                           // worker -> server
     Ready = 16,           ///< text: what was loaded ("libhello.so (ABI 1.0)")
     Failed = 17,          ///< text: why the Context did not start (one line)

@@ -138,8 +138,28 @@ core::RemoteApplicationFactory ProcessManager::factory()
         auto workers = std::make_shared<WorkerGroup>(worker, std::move(group), _supervisor, std::move(loops),
                                                      _registry.get());
         addWorkerStats(spec.resources.get(), workers);
+        {
+            std::lock_guard<std::mutex> lock(_groupsMutex);
+            _groups.erase(std::remove_if(_groups.begin(), _groups.end(),
+                                         [](const std::weak_ptr<WorkerGroup>& g) { return g.expired(); }),
+                          _groups.end());
+            _groups.push_back(workers);
+        }
         return std::make_unique<IsolatedApplication>(std::move(workers));
     };
+}
+
+void ProcessManager::addSessionStoreStats(std::map<std::string, session::SessionStoreStats>& into)
+{
+    constexpr std::chrono::milliseconds kWait{250}; // as addWorkerStats: an admin page's patience
+    std::vector<std::shared_ptr<WorkerGroup>> groups;
+    {
+        std::lock_guard<std::mutex> lock(_groupsMutex);
+        for (const auto& weak : _groups)
+            if (auto group = weak.lock()) groups.push_back(std::move(group));
+    }
+    for (const auto& group : groups)
+        group->addSessionStoreStats(into, kWait);
 }
 
 } // namespace serval::process

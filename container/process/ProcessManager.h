@@ -65,6 +65,10 @@ public:
 
     /// The factory for every isolated Context (core::ContextServices::remoteApplication).
     core::RemoteApplicationFactory factory();
+    /// Adds the session store counters of every isolated app's workers to `into`, by store
+    /// (WorkerGroup::addSessionStoreStats): /metrics shows what isolated apps commit, create
+    /// and expire. Any control thread; waits a moment for busy workers.
+    void addSessionStoreStats(std::map<std::string, session::SessionStoreStats>& into);
 
 private:
     ProcessManagerSettings _settings;
@@ -73,6 +77,9 @@ private:
     /// Runs lane tasks while the connector loops are not running (ConnectorLoop's fallback).
     std::unique_ptr<ForwardingLoop> _fallback;
     std::vector<std::unique_ptr<ConnectorLoop>> _loops; ///< by http::Loop::index()
+    std::mutex _groupsMutex;
+    /// Every isolated Context's workers the factory made (weak: the Context owns them).
+    std::vector<std::weak_ptr<WorkerGroup>> _groups;
 };
 
 /// The GroupSettings of a Context from its resolved <Context> settings.

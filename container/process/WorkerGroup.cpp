@@ -40,8 +40,9 @@ struct WorkerGroup::Worker
     uint32_t earlyStacks = 0;
     Clock::time_point stackDeadline{};
     bool recycledForTimeout = false;
-    uint64_t statsSequence = 0;       ///< the StatsRequest `dataSources` answers (they only grow)
-    NamedDataSourceStats dataSources; ///< its pools as it last reported them
+    uint64_t statsSequence = 0;           ///< the StatsRequest `dataSources` answers (they only grow)
+    NamedDataSourceStats dataSources;     ///< its pools as it last reported them
+    NamedSessionStoreStats sessionStores; ///< its session stores' counters, as last reported
 
     WorkerProcess& process() const noexcept { return *handle->process; }
 };
@@ -409,7 +410,8 @@ void WorkerGroup::onControl(const std::shared_ptr<Worker>& worker)
             worker->failure = message.payload;
             break;
         case ControlType::DataSourceStats:
-            if (!decodeDataSourceStats(message.payload, worker->statsSequence, worker->dataSources)) {
+            if (!decodeDataSourceStats(message.payload, worker->statsSequence, worker->dataSources,
+                                       &worker->sessionStores)) {
                 worker->killedBecause = "a malformed control message";
                 worker->process().signal(SIGKILL);
                 return;
@@ -487,6 +489,9 @@ void WorkerGroup::onExit(const std::shared_ptr<Worker>& worker)
     }
     uint32_t id = worker->handle->id;
     postToLanes([id, crashId](WorkerLane& lane, size_t) { lane.detach(id, crashId); });
+    // Counters only grow: what a recycled or crashed worker last reported stays in the sums.
+    for (const auto& [store, stats] : worker->sessionStores)
+        _exitedSessionStores[store].add(stats);
     _workers.erase(std::remove(_workers.begin(), _workers.end(), worker), _workers.end());
 
     GroupState state = _state.load();
@@ -604,10 +609,9 @@ WorkerGroup::Clock::time_point WorkerGroup::tick(Clock::time_point now) noexcept
     return next;
 }
 
-void WorkerGroup::addDataSourceStats(const std::string& name, datasource::DataSourceStatsSnapshot& into,
-                                     std::chrono::milliseconds wait)
+std::vector<std::shared_ptr<WorkerGroup::Worker>> WorkerGroup::askForStats(std::unique_lock<std::mutex>& lock,
+                                                                           std::chrono::milliseconds wait)
 {
-    std::unique_lock<std::mutex> lock(_mutex);
     uint64_t sequence = ++_statsSequence;
     std::string request;
     WireWriter(request).u64(sequence);
@@ -622,11 +626,33 @@ void WorkerGroup::addDataSourceStats(const std::string& name, datasource::DataSo
         }
         return true;
     });
-    for (const auto& worker : asked) {
-        if (worker->statsSequence < sequence) continue; // a later caller's answer is as fresh
+    // A later caller's answer is as fresh; a worker that did not answer in time is left out.
+    asked.erase(std::remove_if(asked.begin(), asked.end(),
+                               [sequence](const auto& worker) { return worker->statsSequence < sequence; }),
+                asked.end());
+    return asked;
+}
+
+void WorkerGroup::addDataSourceStats(const std::string& name, datasource::DataSourceStatsSnapshot& into,
+                                     std::chrono::milliseconds wait)
+{
+    std::unique_lock<std::mutex> lock(_mutex);
+    for (const auto& worker : askForStats(lock, wait)) {
         for (const auto& [source, stats] : worker->dataSources) {
             if (source == name) into.add(stats);
         }
+    }
+}
+
+void WorkerGroup::addSessionStoreStats(std::map<std::string, session::SessionStoreStats>& into,
+                                       std::chrono::milliseconds wait)
+{
+    std::unique_lock<std::mutex> lock(_mutex);
+    for (const auto& [store, stats] : _exitedSessionStores)
+        into[store].add(stats);
+    for (const auto& worker : askForStats(lock, wait)) {
+        for (const auto& [store, stats] : worker->sessionStores)
+            into[store].add(stats);
     }
 }
 

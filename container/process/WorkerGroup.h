@@ -8,6 +8,7 @@
 #include "process/WorkerLane.h"
 #include "process/WorkerProcess.h"
 #include "process/WorkerSpec.h"
+#include "session/SessionStore.h"
 #include "util/Expected.h"
 
 #include <array>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -111,6 +113,11 @@ public:
     /// datasource::DataSource::stats()).
     void addDataSourceStats(const std::string& name, datasource::DataSourceStatsSnapshot& into,
                             std::chrono::milliseconds wait);
+    /// Adds the session store counters of this group's workers to `into`, by store
+    /// (SessionStore::describe()): the running ones asked as addDataSourceStats() does, plus
+    /// what exited workers last reported. Control threads (/metrics, through ProcessManager).
+    void addSessionStoreStats(std::map<std::string, session::SessionStoreStats>& into,
+                              std::chrono::milliseconds wait);
     const WorkerSpec& spec() const noexcept { return _spec; }
     const GroupSettings& settings() const noexcept { return _settings; }
 
@@ -128,6 +135,11 @@ public:
 
 private:
     struct Worker;
+
+    /// Sends a StatsRequest to every running worker and waits up to `wait` (releasing `lock`,
+    /// which holds _mutex) for the answers; returns the workers that answered.
+    std::vector<std::shared_ptr<Worker>> askForStats(std::unique_lock<std::mutex>& lock,
+                                                     std::chrono::milliseconds wait);
     using Clock = std::chrono::steady_clock;
 
     std::shared_ptr<Worker> spawnLocked(uint32_t replaces);
@@ -155,7 +167,9 @@ private:
     mutable std::mutex _mutex;
     std::condition_variable _changed;      ///< a worker exited (stop() waits)
     std::condition_variable _statsArrived; ///< a worker answered a StatsRequest
-    uint64_t _statsSequence = 0;           ///< the last StatsRequest sent
+    /// The session store counters exited workers last reported (under _mutex).
+    std::map<std::string, session::SessionStoreStats> _exitedSessionStores;
+    uint64_t _statsSequence = 0; ///< the last StatsRequest sent
     std::vector<std::shared_ptr<Worker>> _workers;
     std::atomic<GroupState> _state{GroupState::Stopped};
     std::string _reason;

@@ -205,7 +205,10 @@ void WorkerService::requestThread()
             }
         }
         if (stream != nullptr) {
-            serve(*stream); // then read again: the next request may be in the ring already
+            if (stream->hold == WorkerStream::Hold::Parked) // resume() queued it: only sends are left
+                finishServed(*stream);
+            else
+                serve(*stream); // then read again: the next request may be in the ring already
             continue;
         }
         if (!sleep) continue;
@@ -323,12 +326,35 @@ void WorkerService::serve(WorkerStream& stream)
         async->serviceReturned();
         return;
     }
+    {
+        std::lock_guard<std::mutex> lock(stream.channel.mutex);
+        if (stream.hold == WorkerStream::Hold::Held) { // resume() queues it for finishServed()
+            stream.hold = WorkerStream::Hold::Parked;
+            CrashCapture::endRequest();
+            return;
+        }
+    }
     if (stream.upgrading && exchange.response.status() == 101 && switchesProtocol(stream)) return;
     stream.upgrading.reset(); // no switch: the handler is destroyed unused
-    finish(stream);
-    _engine->complete(exchange, stream.bytesSent);
+    finishServed(stream);
     CrashCapture::endRequest();
+}
+
+void WorkerService::finishServed(WorkerStream& stream)
+{
+    finish(stream);
+    _engine->complete(stream.exchange, stream.bytesSent);
     release(stream);
+}
+
+void WorkerService::finishHeld(WorkerStream& stream)
+{
+    {
+        std::lock_guard<std::mutex> lock(_readMutex);
+        _ready.push_back(&stream);
+        if (_ready.size() > 1) watchBacklog();
+    }
+    signalWake(); // a sleeping request thread takes it; a busy one finds it when it reads next
 }
 
 bool WorkerService::switchesProtocol(WorkerStream& stream)
@@ -648,7 +674,12 @@ void WorkerService::sendDataSourceStats(const ControlSocket::Message& request)
         for (const auto& [name, source] : _resources->dataSources())
             stats.emplace_back(name, source->stats());
     }
-    _control.send(ControlType::DataSourceStats, encodeDataSourceStats(sequence, stats));
+    NamedSessionStoreStats sessionStores;
+    if (_sessions) {
+        for (session::SessionStore* store : _sessions->stores())
+            sessionStores.emplace_back(store->describe(), store->stats());
+    }
+    _control.send(ControlType::DataSourceStats, encodeDataSourceStats(sequence, stats, sessionStores));
 }
 
 bool WorkerService::drained()

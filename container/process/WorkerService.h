@@ -96,6 +96,9 @@ public:
     };
     /// The worker's loop (async responses and upgraded connections run there).
     WorkerLoop& loop() noexcept { return _loop; }
+    /// WorkerStream::resume() of a held response whose service() returned (any thread):
+    /// queues it for a request thread, which sends it (finishServed).
+    void finishHeld(WorkerStream& stream);
     /// write() that never waits (the loop thread: WorkerAsyncResponse).
     TryWrite tryWrite(WorkerStream& stream, RecordType type, uint16_t flags, std::string_view bytes,
                       uint32_t bodyBytes);
@@ -112,6 +115,9 @@ private:
     void startThreads();
     void requestThread();
     void serve(WorkerStream& stream);
+    /// A request thread, once service() returned (or a held response was resumed): the
+    /// response goes out, the Engine records it, the stream is released.
+    void finishServed(WorkerStream& stream);
     /// A 101 to an upgrade() request: the head goes out and the stream carries the
     /// connection's bytes from now on (WorkerUpgrade, on the loop). False if it could not.
     bool switchesProtocol(WorkerStream& stream);

@@ -6,20 +6,25 @@ namespace serval::process {
 
 void WorkerStream::suspend() noexcept
 {
-    try {
-        startAsync();
-    } catch (...) { // std::bad_alloc: the response goes out when service() returns
-    }
+    std::lock_guard<std::mutex> lock(channel.mutex);
+    if (!async) hold = Hold::Held;
 }
 
 void WorkerStream::resume() noexcept
 {
     std::shared_ptr<WorkerAsyncResponse> response;
+    bool parked = false;
     {
         std::lock_guard<std::mutex> lock(channel.mutex);
         response = async;
+        if (hold == Hold::Held) hold = Hold::Resumed;
+        parked = hold == Hold::Parked;
     }
-    if (response) response->completeFromExchange();
+    if (response) {
+        response->completeFromExchange();
+    } else if (parked) {
+        service.finishHeld(*this); // a request thread sends it (the sends may wait for credit)
+    }
 }
 
 std::shared_ptr<http::AsyncResponse> WorkerStream::startAsync()

@@ -21,7 +21,8 @@ class WorkerUpgrade;
 /// bytes keep crossing the channel, WorkerUpgrade).
 /// THREADS: the channel thread fills the request (head, body) until dispatch(); then one
 /// request thread owns the exchange until service() returns, and after that, for an async or
-/// upgraded exchange, the worker's loop thread. `credit` is guarded by the channel's mutex,
+/// upgraded exchange, the worker's loop thread; a held one (suspend()) is finished by a request
+/// thread again once resume() queued it. `credit` is guarded by the channel's mutex,
 /// `cancelled` is atomic (the channel thread sets it), `async` and `upgrade` are set by the
 /// request thread during service() and read by the channel thread under the channel's mutex.
 /// OWNERSHIP: the channel's `streams` map; WorkerService::release() destroys it.
@@ -63,6 +64,7 @@ public:
     // http::ExchangeControl (the request thread, during service()).
     void suspend() noexcept override;
     void resume() noexcept override;
+    bool resumesFromAnyThread() const noexcept override { return true; }
     std::shared_ptr<http::AsyncResponse> startAsync() override;
     void upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept override;
 
@@ -77,6 +79,16 @@ public:
     int64_t credit = kStreamWindow;
     std::atomic<bool> cancelled{false};
     std::string buffer;
+    /// suspend() without startAsync(): the response service() leaves is complete but held
+    /// (core::ResponseHold: the session's commit) until resume(). Under the channel's mutex.
+    enum class Hold
+    {
+        None,
+        Held,   ///< suspend() during service()
+        Parked, ///< service() returned held: no thread has the stream until resume()
+        Resumed ///< resume() before service() returned: serve() finishes it as usual
+    };
+    Hold hold = Hold::None;
     std::shared_ptr<WorkerAsyncResponse> async;      ///< startAsync() was called
     std::unique_ptr<http::UpgradeHandler> upgrading; ///< upgrade() was called (until the 101)
     std::shared_ptr<WorkerUpgrade> upgraded;         ///< the 101 went out: the connection's bytes

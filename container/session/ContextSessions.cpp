@@ -3,6 +3,7 @@
 #include "config/WebAppConfig.h"
 #include "core/Context.h"
 #include "core/Request.h"
+#include "http/HttpRequest.h"
 #include "session/RequestSession.h"
 
 namespace serval::session {
@@ -30,7 +31,7 @@ public:
     void removeAttribute(std::string_view) override {}
     void invalidate() override {}
     void changeId() override {}
-    bool commit(core::Response&, bool) noexcept override { return true; }
+    bool commit(core::Response&, bool, bool) noexcept override { return true; }
 
 private:
     std::string _id;
@@ -48,6 +49,13 @@ bool ContextSessions::running() const noexcept
 {
     std::lock_guard<std::mutex> lock(_mutex);
     return _context != nullptr;
+}
+
+void ContextSessions::warnStoreFailure(const http::HttpRequest& request,
+                                       std::string_view error) const noexcept
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (_context != nullptr) _context->warnSessionStoreFailure(request.method, request.path, error);
 }
 
 SessionSettings ContextSessions::settingsFor(const std::string& host, const std::string& contextPath,

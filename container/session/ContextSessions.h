@@ -12,6 +12,10 @@ namespace serval::core {
 class Context;
 }
 
+namespace serval::http {
+class HttpRequest;
+}
+
 namespace serval::config {
 struct WebAppConfig;
 }
@@ -49,6 +53,9 @@ public:
     bool isolated() const noexcept { return _isolated; }
     /// Not yet closed: the Context is running.
     bool running() const noexcept;
+    /// A held response became a 503 because its commit failed (its loop thread): the
+    /// Context's rate-limited log line (Context::warnSessionStoreFailure), unless closed.
+    void warnStoreFailure(const http::HttpRequest& request, std::string_view error) const noexcept;
 
 private:
     SessionManager _manager;

@@ -63,6 +63,10 @@ while a <= #ARGV do
     redis.call('DEL', key)
     redis.call('ZREM', index, id)
     a = a + 2
+  elseif op == 'E' then
+    -- Gone for every reader now; the sweep of the scope removes the index entry and reports it.
+    if redis.call('DEL', key) == 1 then redis.call('ZADD', index, 'XX', 0, id) end
+    a = a + 2
   elseif op == 'X' then
     local newKey, newId = KEYS[k + 1], ARGV[a + 2]
     if redis.call('EXISTS', key) == 1 and redis.call('EXISTS', newKey) == 0 then
@@ -175,6 +179,8 @@ std::string opCode(SessionOp::Type type)
         return "I";
     case SessionOp::Type::ChangeId:
         return "X";
+    case SessionOp::Type::Expire:
+        return "E";
     }
     return "?";
 }
@@ -259,6 +265,7 @@ RedisSessionStore::Call RedisSessionStore::applyCall(std::string_view scope,
             call.args.push_back(std::to_string(op.time));
             break;
         case SessionOp::Type::Invalidate:
+        case SessionOp::Type::Expire:
             break;
         case SessionOp::Type::ChangeId:
             call.keys.push_back(sessionKey(scope, op.newId));

@@ -41,9 +41,12 @@ public:
     void removeAttribute(std::string_view name) override { _session.removeAttribute(name); }
     void invalidate() override { _session.invalidate(); }
     void changeId() override { _session.changeId(); }
-    bool commit(core::Response& response, bool secure) noexcept override;
+    bool commit(core::Response& response, bool secure, bool mayHold) noexcept override;
 
 private:
+    /// The cookie the client must learn or forget, unless the head already left.
+    void addCookie(core::Response& response, const Session::Flush& flush);
+
     std::shared_ptr<const ContextSessions> _owner;
     Session _session;
     std::string _commitError;

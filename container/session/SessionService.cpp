@@ -150,6 +150,20 @@ uint64_t SessionService::invalidate(const std::string& host, const std::string& 
         throw std::invalid_argument("the id prefix " + idPrefix + " matches " + std::to_string(ended.size()) +
                                     " sessions; give more of its digits");
     }
+    std::shared_ptr<ContextSessions> sessions = owner(scope);
+    if (sessions && sessions->running() && sessions->isolated()) {
+        // The app's listeners live in its workers: the sessions end now for every process, and
+        // the sweep of the workers (which alone sweep this scope) removes each and runs
+        // sessionDestroyed exactly once, as for a session that timed out.
+        std::vector<SessionOp> ops;
+        for (const ExpiredSession& s : ended)
+            ops.push_back(SessionOp::expire(s.id));
+        if (!ops.empty()) {
+            CommitResult r = store->commitAndWait(scope, std::move(ops));
+            if (r.status != StoreStatus::Ok) throw SessionStoreError(r.error);
+        }
+        return ended.size();
+    }
     if (idPrefix.empty()) {
         store->invalidateAll(scope);
     } else if (!ended.empty()) {

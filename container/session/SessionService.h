@@ -78,7 +78,9 @@ public:
     std::vector<SessionSummary> list(const std::string& host, const std::string& contextPath, size_t limit,
                                      int64_t now);
     /// Ends the one live session whose id starts with `idPrefix`, or all of the application's
-    /// when it is empty; its listeners hear sessionDestroyed. Returns how many ended. Throws
+    /// when it is empty; its listeners hear sessionDestroyed (in-process: here, at once; an
+    /// isolated app: the sessions are marked expired, SessionOp::Expire, and its workers' sweep
+    /// tells the listeners within a sweep interval). Returns how many ended. Throws
     /// std::invalid_argument when the prefix matches several, SessionStoreError on failure.
     uint64_t invalidate(const std::string& host, const std::string& contextPath, const std::string& idPrefix,
                         int64_t now);

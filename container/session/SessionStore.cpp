@@ -75,6 +75,14 @@ SessionOp SessionOp::invalidate(std::string id)
     return op;
 }
 
+SessionOp SessionOp::expire(std::string id)
+{
+    SessionOp op;
+    op.type = Type::Expire;
+    op.id = std::move(id);
+    return op;
+}
+
 SessionOp SessionOp::changeId(std::string oldId, std::string newId)
 {
     SessionOp op;

@@ -70,7 +70,12 @@ struct SessionOp
         RemoveAttribute, ///< id, name
         SetMaxInactive,  ///< id, maxInactive, time (now, for a TTL relative to the writer's clock)
         Invalidate,      ///< id
-        ChangeId         ///< id (old), newId: keeps the attributes, retires the old id atomically
+        ChangeId,        ///< id (old), newId: keeps the attributes, retires the old id atomically
+        /// id: ends the session now (every process finds it gone at once) but leaves its removal
+        /// to the sweep of its scope, which reports it to the app's listeners exactly once: the
+        /// manager's invalidation of an isolated app's session, whose listeners live in its
+        /// workers (SessionService::invalidate).
+        Expire
     };
 
     Type type = Type::SetAttribute;
@@ -86,6 +91,7 @@ struct SessionOp
     static SessionOp removeAttribute(std::string id, std::string name);
     static SessionOp setMaxInactive(std::string id, int32_t maxInactive, int64_t now);
     static SessionOp invalidate(std::string id);
+    static SessionOp expire(std::string id);
     static SessionOp changeId(std::string oldId, std::string newId);
 };
 
@@ -133,6 +139,23 @@ struct SessionStoreStats
     uint64_t invalidated = 0;    ///< Invalidate ops committed
     uint64_t expired = 0;        ///< sessions removed by sweepExpired()
     uint64_t touchesWritten = 0; ///< coalesced last-access updates written
+
+    /// Sums another process's counters into these (the server adds its isolated apps' workers,
+    /// ProcessManager::addSessionStoreStats); the max stays a max.
+    void add(const SessionStoreStats& other) noexcept
+    {
+        commits += other.commits;
+        failedCommits += other.failedCommits;
+        transactions += other.transactions;
+        commitMicrosSum += other.commitMicrosSum;
+        commitMicrosMax = commitMicrosMax > other.commitMicrosMax ? commitMicrosMax : other.commitMicrosMax;
+        loads += other.loads;
+        loadMicrosSum += other.loadMicrosSum;
+        created += other.created;
+        invalidated += other.invalidated;
+        expired += other.expired;
+        touchesWritten += other.touchesWritten;
+    }
 };
 
 /// Where sessions live: SqliteSessionStore (one machine; every process of an app opens the same

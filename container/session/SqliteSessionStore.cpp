@@ -69,6 +69,7 @@ enum Sql : size_t
     CountByScope,
     List,
     InvalidateAll,
+    Expire,
     SqlCount
 };
 
@@ -76,7 +77,8 @@ enum Sql : size_t
 constexpr std::array<std::string_view, SqlCount> kSql = {
     // Load: one statement, so the session row and its attributes are one snapshot.
     "SELECT s.created, s.last_accessed, s.max_inactive, a.name, a.value FROM sessions s "
-    "LEFT JOIN attributes a ON a.scope = s.scope AND a.id = s.id WHERE s.scope = ?1 AND s.id = ?2",
+    "LEFT JOIN attributes a ON a.scope = s.scope AND a.id = s.id "
+    "WHERE s.scope = ?1 AND s.id = ?2 AND s.expires_at > 0",
     "INSERT INTO sessions (scope, id, created, last_accessed, max_inactive, expires_at) "
     "VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
     // A write to a session that is gone is dropped, never an orphan row.
@@ -86,12 +88,12 @@ constexpr std::array<std::string_view, SqlCount> kSql = {
     "DELETE FROM attributes WHERE scope = ?1 AND id = ?2 AND name = ?3",
     "UPDATE sessions SET max_inactive = ?3, "
     "expires_at = CASE WHEN ?3 > 0 THEN last_accessed + ?3 * 1000 ELSE 9223372036854775807 END "
-    "WHERE scope = ?1 AND id = ?2",
+    "WHERE scope = ?1 AND id = ?2 AND expires_at > 0",
     "DELETE FROM sessions WHERE scope = ?1 AND id = ?2",
     "UPDATE sessions SET id = ?3 WHERE scope = ?1 AND id = ?2",
     "UPDATE sessions SET last_accessed = ?3, "
     "expires_at = CASE WHEN max_inactive > 0 THEN ?3 + max_inactive * 1000 ELSE expires_at END "
-    "WHERE scope = ?1 AND id = ?2 AND last_accessed < ?3",
+    "WHERE scope = ?1 AND id = ?2 AND last_accessed < ?3 AND expires_at > 0",
     "SAVEPOINT batch",
     "RELEASE batch",
     "ROLLBACK TO batch",
@@ -107,6 +109,9 @@ constexpr std::array<std::string_view, SqlCount> kSql = {
     "LEFT JOIN attributes a ON a.scope = s.scope AND a.id = s.id "
     "WHERE s.scope = ?1 AND s.expires_at > ?2 GROUP BY s.id ORDER BY s.last_accessed DESC LIMIT ?3",
     "DELETE FROM sessions WHERE scope = ?1",
+    // Expired now, removed (and reported) by the next sweep of its scope. expires_at 0 marks it:
+    // a load, a touch or a new max-inactive never bring it back.
+    "UPDATE sessions SET expires_at = 0 WHERE scope = ?1 AND id = ?2",
 };
 
 int64_t expiresAt(int64_t lastAccessed, int32_t maxInactive)
@@ -129,6 +134,8 @@ Sql sqlFor(SessionOp::Type type)
         return Sql::Invalidate;
     case SessionOp::Type::ChangeId:
         return Sql::ChangeId;
+    case SessionOp::Type::Expire:
+        return Sql::Expire;
     }
     return Sql::SetAttribute;
 }
@@ -384,6 +391,7 @@ void SqliteSessionStore::writeGroup(std::vector<Batch>& group, std::vector<Pendi
                         st.bind(3, int64_t{op.maxInactive});
                         break;
                     case SessionOp::Type::Invalidate:
+                    case SessionOp::Type::Expire:
                         break;
                     case SessionOp::Type::ChangeId:
                         st.bind(3, op.newId);

@@ -50,10 +50,27 @@ std::vector<manager::SessionStoreMetrics> ManagerSessions::storeMetrics() noexce
 {
     std::vector<manager::SessionStoreMetrics> out;
     try {
+        // The server's stores first, then stores only workers open; one series per store, the
+        // server's counters and its isolated apps' workers' summed (they share the store).
+        std::vector<std::string> order;
+        std::map<std::string, session::SessionStoreStats> byStore;
         for (session::SessionStore* store : _sessions.stores()) {
-            session::SessionStoreStats s = store->stats();
+            std::string name = store->describe();
+            if (byStore.count(name) == 0) order.push_back(name);
+            byStore[name].add(store->stats());
+        }
+        if (_workerStats) {
+            std::map<std::string, session::SessionStoreStats> workers;
+            _workerStats(workers);
+            for (const auto& [name, stats] : workers) {
+                if (byStore.count(name) == 0) order.push_back(name);
+                byStore[name].add(stats);
+            }
+        }
+        for (const std::string& name : order) {
+            const session::SessionStoreStats& s = byStore[name];
             manager::SessionStoreMetrics m;
-            m.store = store->describe();
+            m.store = name;
             m.created = s.created;
             m.expired = s.expired;
             m.invalidated = s.invalidated;
@@ -66,7 +83,8 @@ std::vector<manager::SessionStoreMetrics> ManagerSessions::storeMetrics() noexce
             out.push_back(std::move(m));
         }
     } catch (...) {
-        // Out of memory while listing counters: /metrics goes without them this time.
+        // Out of memory while listing counters (or a worker's answer): /metrics goes without
+        // them this time.
     }
     return out;
 }

@@ -3,6 +3,10 @@
 #include "manager/SessionDirectory.h"
 #include "session/SessionService.h"
 
+#include <functional>
+#include <map>
+#include <string>
+
 namespace serval::startup {
 
 /// The manager's SessionDirectory over the server's SessionService: the manager room does not
@@ -13,7 +17,13 @@ namespace serval::startup {
 class ManagerSessions : public manager::SessionDirectory
 {
 public:
-    explicit ManagerSessions(session::SessionService& sessions) noexcept : _sessions(sessions) {}
+    /// Adds the counters other processes keep to `into`, by store (the isolated apps' workers:
+    /// process::ProcessManager::addSessionStoreStats).
+    using WorkerStats = std::function<void(std::map<std::string, session::SessionStoreStats>& into)>;
+
+    ManagerSessions(session::SessionService& sessions, WorkerStats workerStats) noexcept
+        : _sessions(sessions), _workerStats(std::move(workerStats))
+    {}
 
     std::optional<std::map<std::pair<std::string, std::string>, uint64_t>> activeCounts() noexcept override;
     std::vector<manager::SessionRow> list(const std::string& host, const std::string& path,
@@ -24,6 +34,7 @@ public:
 
 private:
     session::SessionService& _sessions;
+    const WorkerStats _workerStats; ///< may be empty
 };
 
 } // namespace serval::startup

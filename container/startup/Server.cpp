@@ -163,7 +163,10 @@ void Server::installManager()
     _manager->setDispatchLane(*_adminPool);
     _manager->backend().setDeployer(&_deployment->deployer());
     _manager->backend().setDataSources(&_deployment->dataSources());
-    _managerSessions = std::make_unique<ManagerSessions>(*_sessions);
+    _managerSessions = std::make_unique<ManagerSessions>(
+        *_sessions, [processes = _processes.get()](std::map<std::string, session::SessionStoreStats>& into) {
+            if (processes != nullptr) processes->addSessionStoreStats(into);
+        });
     _manager->backend().setSessions(_managerSessions.get());
     // The Connectors are all constructed before this is called and the vector does not change
     // until stop(), after every request has finished: reading it from worker threads is safe.

@@ -80,6 +80,10 @@ SERVAL_NO_ACCESS_LOG_ATTRS = {"accessLog": ""}  # <Server> attributes for --no-a
 SERVAL_SESSIONS_BUNDLE = os.environ.get("SERVAL_SESSIONS_BUNDLE", "build/bundles/sessions")
 SESSIONS_CONTEXT = "/sessions"
 SESSION_WORKLOADS = {"session-read": "/hello", "session": "/visit"}
+# Where the sessions sample runs: "process" (the default isolation, a worker process opens the
+# store) or "none" (SERVAL_SESSIONS_ISOLATION=none: in the server). The read ratio compares it
+# with the hello sample in the same mode (hello-isolated, or the in-process hello).
+SESSIONS_ISOLATION = os.environ.get("SERVAL_SESSIONS_ISOLATION", "process")
 SESSION_COOKIE = {"serval": "SERVALSESSION", "tomcat": "JSESSIONID"}
 SESSION_COUNT = 1024  # sessions logged in per server before its runs; wrk's requests cycle through them
 SESSION_KILL_CLIENTS = 32  # clients of the kill -9 count, each alone on its session
@@ -632,7 +636,8 @@ class Serval(Server):
         """/hello in-process and /hello-isolated in a worker process; the fortunes sample twice (when
         the db workloads run): bound to PostgreSQL, and on its embedded SQLite database."""
         hello = (f'<Context path="{HELLO_CONTEXT}" isolation="none"/>'
-                 f'<Context path="{HELLO_ISOLATED_CONTEXT}" isolation="process"/>')
+                 f'<Context path="{HELLO_ISOLATED_CONTEXT}" isolation="process"/>'
+                 f'<Context path="{SESSIONS_CONTEXT}" isolation="{SESSIONS_ISOLATION}"/>')
         if self.without_db or not any(w in self.opts.workloads for w in PG_WORKLOADS + SQLITE_WORKLOADS):
             return hello
         pg = (f'<DataSource name="main" type="postgresql" url="{self.postgres.url("serval")}" '
@@ -1505,13 +1510,14 @@ def phase_sessions(servers, opts, results, root):
                          ("session", SESSIONS_CONTEXT + SESSION_WORKLOADS["session"])]
             if server.name == "serval" and server.supports("hello"):
                 workloads.insert(0, ("hello", HELLO_CONTEXT + HELLO_SERVLET_PATH))
+                workloads.insert(1, ("hello-isolated", HELLO_ISOLATED_CONTEXT + HELLO_SERVLET_PATH))
             for workload, path in workloads:
-                args = {} if workload == "hello" else {"script": "session.lua", "script_args": [cookie_file]}
+                args = {} if workload.startswith("hello") else {"script": "session.lua", "script_args": [cookie_file]}
                 if opts.initial_warmup:
                     wrk(server.port, path, conns, opts.initial_warmup, placement == "pinned", **args)
             for rep in range(opts.reps):
                 for workload, path in workloads:
-                    args = {} if workload == "hello" else {"script": "session.lua", "script_args": [cookie_file]}
+                    args = {} if workload.startswith("hello") else {"script": "session.lua", "script_args": [cookie_file]}
                     r = measure(server, workload, placement, conns, opts, path=path, **args)
                     r.update(server=label, rep=rep)
                     out["runs"].append(r)
@@ -1557,14 +1563,21 @@ def session_report(sessions):
         return "met" if not misses else "; ".join(misses)
 
     tomcat_w = rps("tomcat-memory", "session")
-    read_ratio = {lb: ratio(rps(lb, "session-read"), rps(lb, "hello")) for lb in labels[:2]}
+    same_mode_hello = "hello-isolated" if SESSIONS_ISOLATION == "process" else "hello"
+    read_ratio = {lb: ratio(rps(lb, "session-read"), rps(lb, same_mode_hello)) for lb in labels[:2]}
+    inline_ratio = {lb: ratio(rps(lb, "session-read"), rps(lb, "hello")) for lb in labels[:2]}
     write_ratio = {lb: ratio(rps(lb, "session"), tomcat_w) for lb in labels[:2]}
     sqlite_w = rps("serval-sqlite", "session")
     rows = [
-        ("plain hello req/s (the hello sample, inline)", [cell(lb, "hello") for lb in labels], "-", "-"),
-        ("session-read req/s: read one attribute", [cell(lb, "session-read") for lb in labels], "-", "-"),
-        ("read-only session / plain hello", [fmt(read_ratio[lb], 2, "x") for lb in labels[:2]] + ["-"],
+        ("plain hello req/s (the hello sample, in-process, inline)", [cell(lb, "hello") for lb in labels], "-", "-"),
+        ("plain hello req/s (the hello sample, isolated)", [cell(lb, "hello-isolated") for lb in labels], "-", "-"),
+        (f"session-read req/s: read one attribute (isolation={SESSIONS_ISOLATION})",
+         [cell(lb, "session-read") for lb in labels], "-", "-"),
+        (f"read-only session / plain hello in the same mode ({same_mode_hello})",
+         [fmt(read_ratio[lb], 2, "x") for lb in labels[:2]] + ["-"],
          ">= 0.8x", gaps([(lb, r >= 0.8, f"{r:.2f}x") for lb, r in read_ratio.items() if r is not None])),
+        ("read-only session / in-process inline hello", [fmt(inline_ratio[lb], 2, "x") for lb in labels[:2]] + ["-"],
+         "-", "-"),
         ("session req/s: read one, increment a counter (a durable write)", [cell(lb, "session") for lb in labels],
          ">= 20,000 (SQLite)",
          gaps([("serval-sqlite", sqlite_w >= 20000, f"{fmt(sqlite_w)} req/s")] if sqlite_w is not None else [])),

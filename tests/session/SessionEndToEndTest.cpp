@@ -486,6 +486,18 @@ TEST_P(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
     EXPECT_THAT(metrics.body, HasSubstr("serval_sessions_created_total{store=\"sqlite "));
     EXPECT_THAT(metrics.body, HasSubstr("serval_session_commits_total{store="));
     EXPECT_THAT(metrics.body, HasSubstr("serval_session_commit_seconds_sum{store="));
+    // The counters include the workers' of an isolated app (they commit, not the server): two
+    // sessions were created, each by one committed batch, whichever process ran the apps.
+    auto counter = [&](const std::string& name) -> double {
+        size_t at = metrics.body.find("\n" + name + "{store=\"sqlite ");
+        if (at == std::string::npos) return -1;
+        size_t value = metrics.body.find("} ", at);
+        return value == std::string::npos ? -1 : std::stod(metrics.body.substr(value + 2));
+    };
+    EXPECT_EQ(counter("serval_sessions_created_total"), 2) << metrics.body;
+    EXPECT_GE(counter("serval_session_commits_total"), 2) << metrics.body;
+    EXPECT_GT(counter("serval_session_commit_seconds_sum"), 0) << metrics.body;
+    EXPECT_GE(counter("serval_session_loads_total"), 0) << metrics.body;
 }
 
 class SessionManagerTest : public SessionModeTest
@@ -495,7 +507,8 @@ class SessionManagerTest : public SessionModeTest
 TEST_P(SessionManagerTest, TheServersManagerListsAndInvalidatesTheAppsSessions)
 {
     // The manager runs in the server and reads the store, whichever process wrote it.
-    SessionServer server("", "", kManagerXml, isolation());
+    // A short sweep: an isolated app's listener hears an invalidation through its worker's sweep.
+    SessionServer server("<Manager sweepInterval=\"1000\"/>", "", kManagerXml, isolation());
     ASSERT_NO_FATAL_FAILURE(server.addManagerUser());
     ASSERT_TRUE(server.start()) << server.process().error();
     std::string first = cookieValue(server.get("/sessions/set?name=a&value=1"));
@@ -516,12 +529,23 @@ TEST_P(SessionManagerTest, TheServersManagerListsAndInvalidatesTheAppsSessions)
     EXPECT_THAT(one.body, HasSubstr("\"invalidated\":1"));
     EXPECT_EQ(server.get("/sessions/get?name=a", first).body, "(no session)");
     EXPECT_EQ(server.get("/sessions/get?name=b", second).body, "2");
+    // The app's HttpSessionListener hears it once, in either mode (isolated: from the sweep of
+    // the worker, the only process that runs the app's listeners).
+    ASSERT_TRUE(eventually([&] { return server.get("/sessions/events").body == "created=2 destroyed=1"; },
+                           std::chrono::seconds(15)))
+        << server.get("/sessions/events").body;
 
     HttpReply all =
         httpRequest(server.port(), "POST",
                     "/manager/api/sessions/invalidate?host=localhost&path=/sessions&all=true", login);
     ASSERT_EQ(all.status, 200) << all.raw;
     EXPECT_EQ(server.get("/sessions/get?name=b", second).body, "(no session)");
+    ASSERT_TRUE(eventually([&] { return server.get("/sessions/events").body == "created=2 destroyed=2"; },
+                           std::chrono::seconds(15)))
+        << server.get("/sessions/events").body;
+    // Exactly once: later sweeps find nothing more to report.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500)); // two more sweeps
+    EXPECT_EQ(server.get("/sessions/events").body, "created=2 destroyed=2");
 }
 
 TEST_P(SessionSecureTest, AConnectorBehindATrustedTlsProxyGetsSecureCookies)

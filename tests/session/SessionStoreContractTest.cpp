@@ -147,6 +147,31 @@ TEST_P(SessionStoreContractTest, ExpiredSessionIsNotFoundAndSweptExactlyOnce)
     EXPECT_EQ(_store->load(kScope, longLived, _t0 + 1000).status, StoreStatus::Ok);
 }
 
+TEST_P(SessionStoreContractTest, AnExpiredNowSessionIsGoneAtOnceAndSweptOnceByItsScopesSweeper)
+{
+    // The manager (in the server) ends an isolated app's session; the app's worker sweeps it.
+    std::string id = created(3600);
+    std::string kept = created(3600);
+    _store->touch(kScope, id, _t0 + 10); // the worker's pending touch must not bring it back
+    auto server = open();
+    CommitResult r = server->commitAndWait(kScope, {SessionOp::expire(id)});
+    ASSERT_EQ(r.status, StoreStatus::Ok) << r.error;
+    EXPECT_EQ(_store->load(kScope, id, _t0 + 20).status, StoreStatus::NotFound);
+    EXPECT_EQ(server->load(kScope, id, _t0 + 20).status, StoreStatus::NotFound);
+    EXPECT_EQ(server->count(kScope, _t0 + 20), 1u);
+    _store->flushTouches();
+    commitOk({SessionOp::setMaxInactive(id, 60, _t0 + 30), SessionOp::setAttribute(id, "late", "x")});
+    EXPECT_EQ(_store->load(kScope, id, _t0 + 40).status, StoreStatus::NotFound);
+
+    auto notThisScope = [](std::string_view scope) { return scope != kScope; };
+    EXPECT_TRUE(server->sweepExpired(_t0 + 40, 1000, notThisScope).empty());
+    std::vector<ExpiredSession> swept = _store->sweepExpired(_t0 + 40);
+    ASSERT_EQ(swept.size(), 1u);
+    EXPECT_EQ(swept[0].id, id);
+    EXPECT_TRUE(open()->sweepExpired(_t0 + 40).empty()); // reported exactly once
+    EXPECT_EQ(_store->load(kScope, kept, _t0 + 40).status, StoreStatus::Ok);
+}
+
 TEST_P(SessionStoreContractTest, AFilteredSweepLeavesTheScopesItDoesNotAccept)
 {
     // The server skips an isolated app's scope; that app's worker sweeps only its own.
