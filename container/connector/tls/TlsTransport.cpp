@@ -141,7 +141,7 @@ void TlsTransport::shutdownWrite() noexcept
 
 bool TlsTransport::hasBufferedInput() const noexcept
 {
-    return _ssl != nullptr && !_fatal && (_socketMayHaveInput || SSL_pending(_ssl) > 0);
+    return _ssl != nullptr && !_fatal && (_socketMayHaveInput || SSL_has_pending(_ssl) == 1);
 }
 
 bool TlsTransport::established() const noexcept

@@ -32,8 +32,9 @@ public:
     ssize_t write(const iovec* buffers, int count, bool more) noexcept override;
     ssize_t sendFile(int fileFd, off_t* offset, size_t count) noexcept override;
     void shutdownWrite() noexcept override;
-    /// Decrypted bytes wait in OpenSSL, or the last read did not reach EAGAIN on the socket
-    /// (a read returns one record, so "fewer bytes than asked" does not mean "drained").
+    /// Bytes wait in OpenSSL (decrypted, or records read ahead: SSL_has_pending), or the last
+    /// read did not reach EAGAIN on the socket (a read returns one record, so "fewer bytes
+    /// than asked" does not mean "drained").
     bool hasBufferedInput() const noexcept override;
     bool established() const noexcept override;
     std::string_view applicationProtocol() const noexcept override;
