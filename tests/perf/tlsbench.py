@@ -7,12 +7,15 @@ server with the same certificates, TLS 1.2/1.3, the same number of I/O threads /
              file handler) and hello (`GET /hello/hello`: Serval's hello bundle in-process, the
              Java HelloServlet, nginx's `return 200`), keep-alive, at each --connections count.
   h2         HTTP/2 by ALPN with h2load (-m 10 and -m 100): the same two paths.
-  handshake  new connections per second: wrk with `Connection: close` on /hello/hello, so every
-             request is a new TCP connection and a full TLS handshake (wrk offers no session to
-             resume), once with an ECDSA P-256 certificate and once with RSA 2048.
+  handshake  full TLS 1.3 handshakes per second: `h2load --h1 -c N -n N` (--handshakers N
+             connections at once, each a new TCP connection, a handshake without a session to
+             resume and one GET /hello/hello), once with an ECDSA P-256 certificate and once
+             with RSA 2048. Not wrk with `Connection: close`: wrk's SSL_clear keeps the
+             session, so it would measure resumptions.
 
 Usage: tests/perf/tlsbench.py [--phases tls,h2,handshake] [--servers serval,nginx,tomcat]
-                              [--duration S] [--reps N] [--connections 128,512] [--out FILE]
+                              [--duration S] [--reps N] [--connections 128,512] [--handshakers 1000]
+                              [--out FILE]
 Run from the repository root after a Release build (build/bin/serval, build/bundles/hello).
 The servers alternate per repetition (best of --reps) so drift in a shared machine's load hits
 all alike; a run counts only if every answer was a 2xx and no socket error happened. Prints a
@@ -197,9 +200,11 @@ def wrk(port, path, connections, duration, close=False):
     return w["requests"] / (w["duration_us"] / 1e6), out
 
 
-def h2load(port, path, connections, streams, duration):
-    cmd = ["h2load", "-c", str(connections), "-m", str(streams), "-t", "1", "-D", str(duration),
-           "--warm-up-time", "1", "https://127.0.0.1:%d%s" % (port, path)]
+def h2load(port, path, connections, streams, duration, extra=()):
+    timing = ["-D", str(duration), "--warm-up-time", "1"] if duration else []
+    cmd = ["h2load", "-c", str(connections), "-m", str(streams), "-t", "1"] + timing + list(extra) + [
+        "https://127.0.0.1:%d%s" % (port, path)]
+    duration = duration or 60
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
     except subprocess.TimeoutExpired:
@@ -211,6 +216,12 @@ def h2load(port, path, connections, streams, duration):
             int(codes.group(3)) or int(codes.group(4)) or int(codes.group(1)) == 0:
         return 0.0, out  # only runs where every answer was a 2xx count
     return float(rate.group(1)), out
+
+
+def handshakes(port, clients):
+    """Full handshakes per second: h2load --h1 opens `clients` connections at once, each does
+    one TLS 1.3 handshake (h2load keeps no session to resume) and one request."""
+    return h2load(port, "/hello/hello", clients, 1, 0, extra=["--h1", "-n", str(clients)])
 
 
 def make_certs(root):
@@ -229,10 +240,10 @@ def make_certs(root):
     return certs
 
 
-def cases(phases, connections):
+def cases(phases, connections, handshakers):
     """(phase, label, listener index, connections, (path, connections, h2 streams or wrk close))."""
     for phase in phases:
-        for conns in connections:
+        for conns in connections if phase != "handshake" else ():
             if phase == "tls":
                 for workload, path in WORKLOADS.items():
                     yield phase, workload, 0, conns, (path, conns, False)
@@ -240,10 +251,10 @@ def cases(phases, connections):
                 for workload, path in WORKLOADS.items():
                     for streams in (10, 100):
                         yield phase, "%s -m %d" % (workload, streams), 0, conns, (path, conns, streams)
-            elif phase == "handshake":
-                for index, kind in enumerate(KEYS):
-                    yield phase, "new connections, %s" % ("ECDSA P-256" if kind == "ecdsa" else "RSA 2048"), \
-                        index, conns, ("/hello/hello", conns, True)
+    if "handshake" in phases:
+        for index, kind in enumerate(KEYS):
+            yield "handshake", "full handshakes, %s" % ("ECDSA P-256" if kind == "ecdsa" else "RSA 2048"), \
+                index, handshakers, None
 
 
 def main():
@@ -254,6 +265,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=2, help="seconds of wrk before each measured wrk run")
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--connections", default="128,512")
+    parser.add_argument("--handshakers", type=int, default=1000, help="connections of the handshake phase")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", default="build/perf/tls.md")
     args = parser.parse_args()
@@ -283,13 +295,15 @@ def main():
                                 print(open(os.path.join(root, log)).read()[-1500:], file=sys.stderr)
                         sys.exit("tlsbench: %s does not answer %s on %d" % (name, path, port))
         rows = []
-        for phase, label, index, conns, spec in cases(phases, connections):
+        for phase, label, index, conns, spec in cases(phases, connections, args.handshakers):
             best = {name: 0.0 for name in names}
             for rep in range(args.reps):
                 order = names[rep % len(names):] + names[:rep % len(names)]
                 for name in order:
                     port = ports[name][index]
-                    if phase == "h2":
+                    if phase == "handshake":
+                        rate, out = handshakes(port, conns)
+                    elif phase == "h2":
                         rate, out = h2load(port, spec[0], conns, spec[2], args.duration)
                     else:
                         if args.warmup:
