@@ -14,7 +14,9 @@ namespace serval::connector::tls {
 ///
 /// Writes go out one TLS record (16 KiB) per call: small pieces (a head and a short body) are
 /// gathered into one record; a retried write after EAGAIN re-offers the same bytes, as
-/// OpenSSL requires. sendFile() reads the file into that buffer (no kTLS: issue 16).
+/// OpenSSL requires. sendFile() reads the file into that buffer; a head written with `more`
+/// (a file body follows) waits there for it, so head and file start share one record. No
+/// kTLS: the kernel here has no TLS ULP to measure it with (docs/tls.md, issue 16).
 ///
 /// OWNERSHIP: owns its SSL (which holds a reference to its SSL_CTX, so a certificate reload
 /// never pulls a context from under a live connection); the socket stays the Connection's.
@@ -55,6 +57,9 @@ private:
     /// _pendingDirect: from the caller's first buffer (big bodies, no copy), else from _out.
     size_t _pendingLength = 0;
     bool _pendingDirect = false;
+    /// Head bytes at the start of _out that write(more) reported written; sendFile() sends
+    /// them in front of the file's first bytes.
+    size_t _heldLength = 0;
     std::unique_ptr<char[]> _out; ///< kRecordSize, allocated on the first gathered write
 };
 
