@@ -145,6 +145,13 @@ ssize_t TlsTransport::sendFile(int fileFd, off_t* offset, size_t count) noexcept
     }
     ssize_t n = writePending(_out.get());
     if (n <= 0) return n;
+    if (static_cast<size_t>(n) <= _heldLength) {
+        // Records smaller than the head (a client's max_fragment_length): the rest of the
+        // head moves to the front and goes out first in the next record.
+        _heldLength -= static_cast<size_t>(n);
+        std::memmove(_out.get(), _out.get() + n, _heldLength);
+        return sendFile(fileFd, offset, count);
+    }
     // The held head went out with this record: the caller counted it already.
     n -= static_cast<ssize_t>(_heldLength);
     _heldLength = 0;
