@@ -15,6 +15,7 @@ void StreamingCompressor::arm(const http::HttpExchange& exchange) noexcept
 void StreamingCompressor::release() noexcept
 {
     _exchange = nullptr;
+    if (!_encoder && _out.capacity() <= std::string().capacity()) return; // the common case: nothing made
     _encoder.reset();
     std::string().swap(_out);
 }

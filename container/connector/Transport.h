@@ -28,7 +28,8 @@ public:
     /// recv(): bytes read, 0 when the peer has closed, < 0 with errno.
     virtual ssize_t read(char* buffer, size_t size) noexcept = 0;
     /// sendmsg() of `count` buffers: bytes written (possibly fewer), < 0 with errno. `more`:
-    /// more bytes follow at once (MSG_MORE: a head and the start of a file share segments).
+    /// a sendFile() follows at once (MSG_MORE: a head and the start of a file share segments;
+    /// TLS may hold the bytes back until that sendFile() and send them in its record).
     virtual ssize_t write(const iovec* buffers, int count, bool more) noexcept = 0;
     /// sendfile(): up to `count` bytes of `fileFd` from `*offset` (advanced by what was sent);
     /// 0 when the file ended early, < 0 with errno.

@@ -186,6 +186,22 @@ void DefaultServlet::serve(const http::HttpRequest& request, const std::string& 
     response.sendError(404); // directory listings are off
 }
 
+/// compression::isEligible for `resource` under `settings`, memoised in the resource (its type
+/// and size never change; a changed file is a new CachedResource): the type check scans the
+/// settings' media types, which a static hit otherwise pays on every request.
+bool DefaultServlet::isEligible(const CachedResource& resource,
+                                const http::CompressionSettings* settings) noexcept
+{
+    if (settings == nullptr) return false;
+    const auto key = reinterpret_cast<uintptr_t>(settings); // aligned: bit 0 is free
+    const uintptr_t memo = resource.eligibleUnder.load(std::memory_order_relaxed);
+    if ((memo & ~uintptr_t{1}) == key) return (memo & 1) != 0;
+    const bool eligible =
+        compression::isEligible(settings, resource.contentType, static_cast<int64_t>(resource.identity.size));
+    resource.eligibleUnder.store(key | (eligible ? 1 : 0), std::memory_order_relaxed);
+    return eligible;
+}
+
 void DefaultServlet::serveFile(const http::HttpRequest& request, const std::string& path,
                                const std::shared_ptr<const CachedResource>& found, core::Response& response,
                                bool errorPage)
@@ -208,10 +224,11 @@ void DefaultServlet::serveFile(const http::HttpRequest& request, const std::stri
         coding = compression::negotiateContentCoding(v.acceptEncoding, brotliFile, gzipFile);
         if (coding == compression::ContentCoding::Brotli) variant = resource.brotli.get();
         if (coding == compression::ContentCoding::Gzip) variant = resource.gzip.get();
-    } else if (compression::isEligible(response.compression(), resource.contentType,
-                                       static_cast<int64_t>(resource.identity.size))) {
-        vary = true;
-        const compression::ContentCoding wanted = compression::negotiateContentCoding(v.acceptEncoding);
+    } else if (isEligible(resource, response.compression())) {
+        vary = true; // whatever this client accepts: caches keep the variants apart
+        const compression::ContentCoding wanted = v.acceptEncoding.empty()
+                                                      ? compression::ContentCoding::Identity
+                                                      : compression::negotiateContentCoding(v.acceptEncoding);
         if (v.range.empty() && wanted != compression::ContentCoding::Identity) {
             switch (_variants.find(path, resource.identity, wanted, made)) {
             case CompressedVariantCache::Lookup::Hit:

@@ -2,6 +2,7 @@
 
 #include "core/Context.h"
 #include "core/Servlet.h"
+#include "http/CompressionSettings.h"
 #include "http/HttpRequest.h"
 #include "servlets/CompressedVariantCache.h"
 #include "servlets/MimeTypes.h"
@@ -93,6 +94,8 @@ private:
                    const std::shared_ptr<const CachedResource>& resource, core::Response& response,
                    bool errorPage);
     void sendFailure(int error, const std::string& path, core::Response& response);
+    static bool isEligible(const CachedResource& resource,
+                           const http::CompressionSettings* settings) noexcept;
 
     StaticConfig _config;
     OpenFileCache _cache;

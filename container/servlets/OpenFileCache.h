@@ -48,6 +48,11 @@ struct CachedResource
     std::shared_ptr<const CachedFile> brotli;  ///< "x.br" next to "x", likewise
     std::string_view contentType;              ///< from MimeTypes (the cache holds the table alive)
     mutable std::atomic<int64_t> checkedAt{0}; ///< clock second of the last validation
+    /// DefaultServlet's memo of compression::isEligible(settings, contentType, size) for the
+    /// last connector's settings that asked: their address, bit 0 the verdict; 0 = none yet.
+    /// Any thread (relaxed: a lost race only recomputes). Settings live as long as their
+    /// Connector, longer than any request that reads this memo.
+    mutable std::atomic<uintptr_t> eligibleUnder{0};
 };
 
 /// The DefaultServlet's open-file cache (nginx open_file_cache, with the validators and small

@@ -76,7 +76,7 @@ ssize_t TlsTransport::writePending(const char* data) noexcept
     return failed(n);
 }
 
-ssize_t TlsTransport::write(const iovec* buffers, int count, bool) noexcept
+ssize_t TlsTransport::write(const iovec* buffers, int count, bool more) noexcept
 {
     if (_ssl == nullptr || _fatal) {
         errno = EPIPE;
@@ -85,6 +85,25 @@ ssize_t TlsTransport::write(const iovec* buffers, int count, bool) noexcept
     if (_pendingLength > 0) // the same bytes again (the caller has not advanced)
         return writePending(_pendingDirect ? static_cast<const char*>(buffers[0].iov_base) : _out.get());
     if (count == 0) return 0;
+    if (more && _heldLength == 0) {
+        // A head with a file body to follow (Connection::writeOut): held back, so that the
+        // head and the file's first bytes leave as one record and one write (nginx's
+        // ssl_buffer), instead of a short record of their own. Reported written: sendFile()
+        // comes next and sends it first.
+        size_t length = 0;
+        for (int i = 0; i < count; ++i)
+            length += buffers[i].iov_len;
+        if (length < kRecordSize / 2) {
+            if (!_out) _out.reset(new (std::nothrow) char[kRecordSize]);
+            if (_out) {
+                for (int i = 0; i < count; ++i) {
+                    std::memcpy(_out.get() + _heldLength, buffers[i].iov_base, buffers[i].iov_len);
+                    _heldLength += buffers[i].iov_len;
+                }
+                return static_cast<ssize_t>(length);
+            }
+        }
+    }
     if (buffers[0].iov_len >= kRecordSize || count == 1) {
         _pendingDirect = true;
         _pendingLength = std::min(buffers[0].iov_len, kRecordSize);
@@ -118,13 +137,25 @@ ssize_t TlsTransport::sendFile(int fileFd, off_t* offset, size_t count) noexcept
             errno = ENOMEM;
             return -1;
         }
-        ssize_t got = ::pread(fileFd, _out.get(), std::min(count, kRecordSize), *offset);
+        ssize_t got =
+            ::pread(fileFd, _out.get() + _heldLength, std::min(count, kRecordSize - _heldLength), *offset);
         if (got <= 0) return got;
         _pendingDirect = false;
-        _pendingLength = static_cast<size_t>(got);
+        _pendingLength = _heldLength + static_cast<size_t>(got);
     }
     ssize_t n = writePending(_out.get());
-    if (n > 0) *offset += n;
+    if (n <= 0) return n;
+    if (static_cast<size_t>(n) <= _heldLength) {
+        // Records smaller than the head (a client's max_fragment_length): the rest of the
+        // head moves to the front and goes out first in the next record.
+        _heldLength -= static_cast<size_t>(n);
+        std::memmove(_out.get(), _out.get() + n, _heldLength);
+        return sendFile(fileFd, offset, count);
+    }
+    // The held head went out with this record: the caller counted it already.
+    n -= static_cast<ssize_t>(_heldLength);
+    _heldLength = 0;
+    *offset += n;
     return n;
 }
 
@@ -141,7 +172,7 @@ void TlsTransport::shutdownWrite() noexcept
 
 bool TlsTransport::hasBufferedInput() const noexcept
 {
-    return _ssl != nullptr && !_fatal && (_socketMayHaveInput || SSL_pending(_ssl) > 0);
+    return _ssl != nullptr && !_fatal && (_socketMayHaveInput || SSL_has_pending(_ssl) == 1);
 }
 
 bool TlsTransport::established() const noexcept

@@ -14,7 +14,9 @@ namespace serval::connector::tls {
 ///
 /// Writes go out one TLS record (16 KiB) per call: small pieces (a head and a short body) are
 /// gathered into one record; a retried write after EAGAIN re-offers the same bytes, as
-/// OpenSSL requires. sendFile() reads the file into that buffer (no kTLS: issue 16).
+/// OpenSSL requires. sendFile() reads the file into that buffer; a head written with `more`
+/// (a file body follows) waits there for it, so head and file start share one record. No
+/// kTLS: the kernel here has no TLS ULP to measure it with (docs/tls.md, issue 16).
 ///
 /// OWNERSHIP: owns its SSL (which holds a reference to its SSL_CTX, so a certificate reload
 /// never pulls a context from under a live connection); the socket stays the Connection's.
@@ -32,8 +34,9 @@ public:
     ssize_t write(const iovec* buffers, int count, bool more) noexcept override;
     ssize_t sendFile(int fileFd, off_t* offset, size_t count) noexcept override;
     void shutdownWrite() noexcept override;
-    /// Decrypted bytes wait in OpenSSL, or the last read did not reach EAGAIN on the socket
-    /// (a read returns one record, so "fewer bytes than asked" does not mean "drained").
+    /// Bytes wait in OpenSSL (decrypted, or records read ahead: SSL_has_pending), or the last
+    /// read did not reach EAGAIN on the socket (a read returns one record, so "fewer bytes
+    /// than asked" does not mean "drained").
     bool hasBufferedInput() const noexcept override;
     bool established() const noexcept override;
     std::string_view applicationProtocol() const noexcept override;
@@ -54,6 +57,9 @@ private:
     /// _pendingDirect: from the caller's first buffer (big bodies, no copy), else from _out.
     size_t _pendingLength = 0;
     bool _pendingDirect = false;
+    /// Head bytes at the start of _out that write(more) reported written; sendFile() sends
+    /// them in front of the file's first bytes.
+    size_t _heldLength = 0;
     std::unique_ptr<char[]> _out; ///< kRecordSize, allocated on the first gathered write
 };
 
