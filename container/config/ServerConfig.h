@@ -47,6 +47,7 @@ struct SessionStoreConfig
     uint32_t commandTimeoutMs = 1000;  ///< redis
     uint32_t maxConnections = 16;      ///< redis: connections per process
     uint32_t touchIntervalMs = 1000;   ///< how often coalesced last-access times are written
+    uint32_t busyTimeoutMs = 5000;     ///< sqlite: how long a commit waits for another writer's lock
     uint32_t sweepIntervalMs = 60000;  ///< how often expired sessions are removed
     int line = 0;                      ///< 0: the built-in default (no <Manager> in the <Host>)
 };

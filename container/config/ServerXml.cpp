@@ -443,6 +443,7 @@ std::vector<Attribute<SessionStoreConfig>> sessionStoreAttributes(const std::str
         number("commandTimeout", &SessionStoreConfig::commandTimeoutMs, 1, kMinute),
         number("maxConnections", &SessionStoreConfig::maxConnections, 1, 10000),
         number("touchInterval", &SessionStoreConfig::touchIntervalMs, 1, kMinute),
+        number("busyTimeout", &SessionStoreConfig::busyTimeoutMs, 1, kMinute),
         number("sweepInterval", &SessionStoreConfig::sweepIntervalMs, 1000, kDay),
     };
 }

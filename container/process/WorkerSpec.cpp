@@ -61,6 +61,7 @@ std::string WorkerSpec::encode() const
         w.u32(sessions->commandTimeoutMs);
         w.u32(sessions->maxConnections);
         w.u32(sessions->touchIntervalMs);
+        w.u32(sessions->busyTimeoutMs);
         w.u32(sessions->sweepIntervalMs);
     }
     w.text(jvmRoute);
@@ -124,6 +125,7 @@ std::optional<WorkerSpec> WorkerSpec::decode(std::string_view payload)
         sessions.commandTimeoutMs = r.u32();
         sessions.maxConnections = r.u32();
         sessions.touchIntervalMs = r.u32();
+        sessions.busyTimeoutMs = r.u32();
         sessions.sweepIntervalMs = r.u32();
         spec.sessions = std::move(sessions);
     }

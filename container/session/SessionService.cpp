@@ -40,6 +40,7 @@ std::unique_ptr<SessionStore> openStore(const config::SessionStoreConfig& c)
         options.synchronous = c.synchronousFull ? SqliteSessionStore::Synchronous::Full
                                                 : SqliteSessionStore::Synchronous::Normal;
         options.touchInterval = std::chrono::milliseconds(c.touchIntervalMs);
+        options.busyTimeout = std::chrono::milliseconds(c.busyTimeoutMs);
         makeParentDirectories(c.path);
         return std::make_unique<SqliteSessionStore>(options);
     }

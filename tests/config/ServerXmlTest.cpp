@@ -320,6 +320,7 @@ TEST_F(ServerXmlTest, HostManagerChoosesTheSessionStore)
     EXPECT_EQ(d.store, config::SessionStoreConfig::Store::Sqlite);
     EXPECT_EQ(d.path, base.path() + "/data/sessions.db");
     EXPECT_TRUE(d.synchronousFull);
+    EXPECT_EQ(d.busyTimeoutMs, 5000u);
     EXPECT_EQ(d.line, 0);
     EXPECT_EQ(defaults.engine.jvmRoute, "");
 
@@ -331,7 +332,7 @@ TEST_F(ServerXmlTest, HostManagerChoosesTheSessionStore)
                commandTimeout="300" maxConnections="8" touchInterval="500" sweepInterval="30000"/>
     </Host>
     <Host name="b" appBase="b">
-      <Manager store="sqlite" path="/var/lib/serval/b-sessions.db" synchronous="normal"/>
+      <Manager store="sqlite" path="/var/lib/serval/b-sessions.db" synchronous="normal" busyTimeout="250"/>
     </Host>
   </Engine>
   <Manager path="/manager"/>
@@ -348,6 +349,7 @@ TEST_F(ServerXmlTest, HostManagerChoosesTheSessionStore)
     EXPECT_EQ(r.touchIntervalMs, 500u);
     EXPECT_EQ(r.sweepIntervalMs, 30000u);
     EXPECT_EQ(r.line, 5);
+    EXPECT_EQ(c.engine.hosts[1].sessions.busyTimeoutMs, 250u);
     const config::SessionStoreConfig& s = c.engine.hosts[1].sessions;
     EXPECT_EQ(s.path, "/var/lib/serval/b-sessions.db");
     EXPECT_FALSE(s.synchronousFull);

@@ -3,7 +3,7 @@
 wall-clock requests/s do not (issue 6: what each layer adds over the bare connector).
 
 Usage: tests/perf/instructions.py [--build build] [--requests 20000] [--connections 4] [--keep DIR]
-                                  [--workloads bench,static4k,static13,hello,hello-worker]
+                                  [--workloads bench,static4k,static13,hello,hello-worker,session-read]
 
 Each workload starts the server under `valgrind --tool=callgrind`, sends 2,000 warm-up
 requests, zeroes the counters, sends --requests keep-alive GETs (one outstanding request per
@@ -18,6 +18,10 @@ hand-off (pthread_cond_signal).
   static13      serval, DefaultServlet, "Hello, World!" as a file
   hello         serval, the hello sample through the C ABI (serval.dispatch=inline, as shipped)
   hello-worker  the same bundle with the context-param removed: app code on the worker pool
+  session-read  the sessions sample's /hello (worker pool): one logged-in session's cookie on
+                every request, one attribute read from the SQLite store, no write (issue 12)
+  session-write the sessions sample's /visit: the same read plus one attribute written, its
+                response held until the group commit (synchronous="normal": no fsync)
   static4k-tls  static4k over HTTPS/1.1 (TLS 1.3, ECDSA P-256; Python's ssl client)
   hello-tls     hello over HTTPS/1.1
 The TLS rows count OpenSSL's record work too (AES-GCM, its buffers); the handshakes happen in
@@ -42,7 +46,9 @@ SERVER_XML = """<?xml version="1.0" encoding="UTF-8"?>
   <Engine defaultHost="localhost">
     <!-- In-process: these counts follow the request through the server's own code (an
          isolated app's work happens in its worker, which callgrind does not follow). -->
-    <Host name="localhost" appBase="webapps" autoDeploy="false" isolation="none"/>
+    <Host name="localhost" appBase="webapps" autoDeploy="false" isolation="none">
+      <Manager synchronous="normal"/>
+    </Host>
   </Engine>
 </Server>
 """
@@ -54,9 +60,24 @@ def free_port():
         return s.getsockname()[1]
 
 
-def load(port, path, connections, total):
+def login(port):
+    """The session cookie (NAME=VALUE) of one login to the sessions sample."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"GET /sessions/login?user=World HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while data := s.recv(65536):
+            reply += data
+    head = reply.split(b"\r\n\r\n", 1)[0].decode("latin1")
+    cookie = re.search(r"(?im)^set-cookie:\s*([^;\r\n]+)", head)
+    if not head.startswith("HTTP/1.1 200") or not cookie:
+        raise RuntimeError(f"login: {head.splitlines()[0] if head else 'no answer'}")
+    return cookie.group(1)
+
+
+def load(port, path, connections, total, cookie=None):
     """Sends `total` GETs over `connections` keep-alive connections; raises on a bad answer."""
-    request = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: instructions\r\n\r\n".encode()
+    extra = f"Cookie: {cookie}\r\n" if cookie else ""
+    request = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: instructions\r\n{extra}\r\n".encode()
     selector = selectors.DefaultSelector()
     buffers, sent, done = {}, 0, 0
     for _ in range(min(connections, total)):
@@ -162,6 +183,9 @@ def measure(name, command, port, path, args, work, tls=False):
                 raise RuntimeError(f"{name}: did not start; see {log.name}")
             time.sleep(0.2)
         send = load_tls if tls else load
+        if path.startswith("/sessions/"):  # one logged-in session for every request
+            cookie = login(port)
+            send = lambda port, path, connections, total: load(port, path, connections, total, cookie)
         send(port, path, args.connections, 2000)
         subprocess.run(["callgrind_control", "-z", str(proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         send(port, path, args.connections, args.requests)
@@ -210,6 +234,9 @@ def main():
             f.write("Hello, World!")
         shutil.copytree(bundle, os.path.join(base, "webapps", "hello"))
         shutil.copytree(bundle, os.path.join(base, "webapps", "hw"))
+        sessions = os.path.join(args.build, "bundles", "sessions")
+        if os.path.isdir(sessions):
+            shutil.copytree(sessions, os.path.join(base, "webapps", "sessions"))
         web_xml = os.path.join(base, "webapps", "hw", "WEB-INF", "web.xml")
         text = open(web_xml).read()
         text = re.sub(r"<context-param>\s*<param-name>serval\.dispatch</param-name>.*?</context-param>", "",
@@ -225,6 +252,8 @@ def main():
             "static13": (serval_cmd, "/13.txt"),
             "hello": (serval_cmd, "/hello/hello"),
             "hello-worker": (serval_cmd, "/hw/hello"),
+            "session-read": (serval_cmd, "/sessions/hello"),
+            "session-write": (serval_cmd, "/sessions/visit"),
             "static4k-tls": (serval_cmd, "/4k.html"),
             "hello-tls": (serval_cmd, "/hello/hello"),
         }

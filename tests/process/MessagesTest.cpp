@@ -247,6 +247,7 @@ TEST(MessagesTest, SpecCarriesTheHostsSessionStore)
     redis.commandTimeoutMs = 500;
     redis.maxConnections = 3;
     redis.touchIntervalMs = 250;
+    redis.busyTimeoutMs = 125;
     redis.sweepIntervalMs = 1000;
     spec.sessions = redis;
     spec.jvmRoute = "node1";
@@ -259,6 +260,7 @@ TEST(MessagesTest, SpecCarriesTheHostsSessionStore)
     EXPECT_EQ(decoded->sessions->commandTimeoutMs, 500u);
     EXPECT_EQ(decoded->sessions->maxConnections, 3u);
     EXPECT_EQ(decoded->sessions->touchIntervalMs, 250u);
+    EXPECT_EQ(decoded->sessions->busyTimeoutMs, 125u);
     EXPECT_EQ(decoded->sessions->sweepIntervalMs, 1000u);
     EXPECT_EQ(decoded->jvmRoute, "node1");
 

@@ -15,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <poll.h>
 #include <set>
@@ -500,6 +501,43 @@ TEST_P(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
     EXPECT_GE(counter("serval_session_loads_total"), 0) << metrics.body;
 }
 
+class SessionStoreFailureTest : public SessionModeTest
+{
+};
+
+TEST_P(SessionStoreFailureTest, AFailedGroupCommitAnswers503NeverA200AndTheNextRequestsWorkAgain)
+{
+    // Another process holds the file's write lock past the store's busy timeout: the group
+    // commit fails (SQLITE_BUSY), as it would on a full disk or an I/O error.
+    SessionServer server("<Manager busyTimeout=\"200\"/>", "", "", isolation());
+    ASSERT_TRUE(server.start()) << server.process().error();
+    std::string id = cookieValue(server.get("/sessions/set?name=user&value=ann"));
+    ASSERT_EQ(id.size(), 32u);
+    std::string db = server.base().file("data/sessions.db");
+
+    auto lock = std::make_unique<SqliteWriteLock>(db);
+    ASSERT_TRUE(lock->held());
+    HttpReply refused = server.get("/sessions/set?name=user&value=bob", id);
+    EXPECT_EQ(refused.status, 503) << refused.raw;
+    EXPECT_EQ(refused.header("Retry-After"), "5");
+    HttpReply fresh = server.get("/sessions/set?name=other&value=1"); // a new session's write
+    EXPECT_EQ(fresh.status, 503) << fresh.raw;
+    EXPECT_EQ(cookieValue(fresh), "") << "a cookie for a session that was never stored";
+    EXPECT_TRUE(server.process().waitForLog("request(s) failed: database is locked"))
+        << server.process().log();
+    EXPECT_TRUE(server.process().waitForLog("answered 503 (GET /sessions/set")) << server.process().log();
+    // Reads go on beside the lock (WAL), and see no trace of the refused write.
+    EXPECT_EQ(server.get("/sessions/get?name=user", id).body, "ann");
+
+    lock.reset(); // the store recovers: the next writes commit
+    HttpReply again = server.get("/sessions/set?name=user&value=carol", id);
+    EXPECT_EQ(again.status, 200) << again.raw;
+    EXPECT_EQ(server.get("/sessions/get?name=user", id).body, "carol");
+    EXPECT_EQ(sqliteQuery(db, "SELECT value FROM attributes WHERE name = 'user'"), "carol");
+    EXPECT_EQ(sqliteQuery(db, "SELECT count(*) FROM attributes WHERE name = 'other'"), "0");
+    EXPECT_EQ(sqliteQuery(db, "PRAGMA integrity_check"), "ok");
+}
+
 class SessionManagerTest : public SessionModeTest
 {
 };
@@ -637,3 +675,4 @@ INSTANTIATE_TEST_SUITE_P(Isolation, SessionExpiryTest, kModes, modeName);
 INSTANTIATE_TEST_SUITE_P(Isolation, SessionCrashTest, kModes, modeName);
 INSTANTIATE_TEST_SUITE_P(Isolation, SessionSecureTest, kModes, modeName);
 INSTANTIATE_TEST_SUITE_P(Isolation, SessionManagerTest, kModes, modeName);
+INSTANTIATE_TEST_SUITE_P(Isolation, SessionStoreFailureTest, kModes, modeName);

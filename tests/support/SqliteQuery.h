@@ -22,4 +22,36 @@ inline std::string sqliteQuery(const std::string& path, const std::string& sql)
     return out;
 }
 
+/// Another process's writer on `path`, as an operator's `sqlite3` in `BEGIN IMMEDIATE` would be:
+/// holds the file's write lock (in WAL mode readers go on) from construction until release() or
+/// destruction. held() is false when the lock could not be taken within 10 s.
+class SqliteWriteLock
+{
+public:
+    explicit SqliteWriteLock(const std::string& path)
+    {
+        sqlite3_open(path.c_str(), &_db);
+        sqlite3_busy_timeout(_db, 10000);
+        _held = sqlite3_exec(_db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+    }
+    ~SqliteWriteLock()
+    {
+        release();
+        sqlite3_close(_db);
+    }
+    SqliteWriteLock(const SqliteWriteLock&) = delete;
+    SqliteWriteLock& operator=(const SqliteWriteLock&) = delete;
+
+    bool held() const { return _held; }
+    void release()
+    {
+        if (_held) sqlite3_exec(_db, "ROLLBACK", nullptr, nullptr, nullptr);
+        _held = false;
+    }
+
+private:
+    sqlite3* _db = nullptr;
+    bool _held = false;
+};
+
 } // namespace serval::test

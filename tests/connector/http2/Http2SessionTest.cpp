@@ -4,6 +4,7 @@
 #include "connector/http2/Http2Session.h"
 
 #include "connector/http2/GlitchBudget.h"
+#include "support/FakeLoop.h"
 
 #include <cstring>
 #include <deque>
@@ -16,52 +17,7 @@ namespace {
 
 using namespace serval;
 
-class FakeLoop final : public http::Loop
-{
-public:
-    unsigned index() const noexcept override { return 0; }
-    bool isLoopThread() const noexcept override { return true; }
-    bool post(http::LoopTask& task) noexcept override
-    {
-        tasks.push_back(&task);
-        return true;
-    }
-    bool post(Callback callback) override
-    {
-        callbacks.push_back(std::move(callback));
-        return true;
-    }
-    http::WatchId watch(int, uint32_t, WatchCallback) override { return {}; }
-    bool setWatchEvents(http::WatchId, uint32_t) noexcept override { return false; }
-    void unwatch(http::WatchId) noexcept override {}
-    http::TimerId addTimer(uint64_t deadline, Callback callback) override
-    {
-        timers[++sequence] = std::move(callback);
-        return http::TimerId{deadline, sequence};
-    }
-    bool cancelTimer(http::TimerId id) noexcept override { return timers.erase(id.sequence) > 0; }
-    uint64_t now() const noexcept override { return clock; }
-    /// Runs what was posted, as the loop thread would.
-    void runPosted()
-    {
-        while (!tasks.empty() || !callbacks.empty()) {
-            if (!tasks.empty()) {
-                http::LoopTask* task = tasks.front();
-                tasks.pop_front();
-                task->run();
-            } else {
-                Callback callback = std::move(callbacks.front());
-                callbacks.pop_front();
-                callback();
-            }
-        }
-    }
-    std::deque<http::LoopTask*> tasks;
-    std::deque<Callback> callbacks;
-    std::map<uint64_t, Callback> timers;
-    uint64_t sequence = 0;
-    uint64_t clock = 1000000000;
-};
+using test::FakeLoop;
 
 class FakeConnection final : public http::UpgradedConnection
 {
