@@ -523,8 +523,7 @@ TEST_P(SessionStoreFailureTest, AFailedGroupCommitAnswers503NeverA200AndTheNextR
     HttpReply fresh = server.get("/sessions/set?name=other&value=1"); // a new session's write
     EXPECT_EQ(fresh.status, 503) << fresh.raw;
     EXPECT_EQ(cookieValue(fresh), "") << "a cookie for a session that was never stored";
-    EXPECT_TRUE(server.process().waitForLog("request(s) failed: session store "))
-        << server.process().log();
+    EXPECT_TRUE(server.process().waitForLog("request(s) failed: session store ")) << server.process().log();
     EXPECT_TRUE(server.process().waitForLog("answered 503 (GET /sessions/set")) << server.process().log();
     // Reads go on beside the lock (WAL), and see no trace of the refused write.
     EXPECT_EQ(server.get("/sessions/get?name=user", id).body, "ann");
