@@ -291,6 +291,10 @@ void WorkerService::reserveReader()
         std::lock_guard<std::mutex> lock(_readMutex);
         if (_stopping) return;
         readChannels(events, count);
+        // A request thread may have gone to sleep meanwhile (it checked nothing was pending and
+        // set the flags): this read drained the eventfd and the server cleared the flags when it
+        // wrote it, so that sleeper would never hear of the next record. Arm the flags again.
+        if (_sleepers.load() > 0) armForSleepers();
         // Requests it read wait in _ready for the first thread that finishes (it reads first).
         if (!_ready.empty()) watchBacklog();
         if (drained()) {

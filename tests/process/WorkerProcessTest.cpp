@@ -164,6 +164,23 @@ TEST(WorkerProcessTest, StartsServesAndDrains)
     EXPECT_EQ(worker->exit().status, 0);
 }
 
+TEST(WorkerProcessTest, ResponsesLargerThanTheWindowNeverStall)
+{
+    // Each response needs credit twice over; the credit comes back while a request thread sleeps
+    // on the channel and the reserve reads for the stalled one: a lost wake-up there stalled a
+    // stream forever (and every request after it).
+    TempDir base;
+    auto worker = WorkerProcess::spawn(specFor(faultsApp(base)), options());
+    ASSERT_TRUE(worker->waitReady(std::chrono::seconds(10)));
+    for (uint32_t i = 1; i <= 150; ++i) {
+        Reply big = roundTrip(*worker, "/faults/big?kb=600", i);
+        ASSERT_EQ(big.body.size(), 600u * 1024u) << "response " << i;
+    }
+    ASSERT_TRUE(worker->drain());
+    worker->waitExit(std::chrono::seconds(10));
+    EXPECT_EQ(worker->exit().status, 0);
+}
+
 TEST(WorkerProcessTest, AFailingStartIsOneLine)
 {
     TempDir base;
