@@ -59,6 +59,7 @@ bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int
     request.localAddress.assign(r.text());
     uint32_t count = r.u32();
     if (r.failed() || count > kMaxHeaders) return false;
+    request.headers.reserve(count); // one allocation, exactly the size (a parked request keeps it)
     for (uint32_t i = 0; i < count && !r.failed(); ++i) {
         std::string_view name = r.text();
         std::string_view value = r.text();

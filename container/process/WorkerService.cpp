@@ -376,6 +376,12 @@ bool WorkerService::switchesProtocol(WorkerStream& stream)
         if (!write(stream, RecordType::ResponseHead, 0, stream.buffer, {}, 0, true)) return false;
         stream.headSent = true;
         CrashCapture::endRequest();
+        // The exchange is over at the 101, as in-process (Connection::startUpgraded): its
+        // metrics now, and its memory back (an idle WebSocket keeps only the stream's id,
+        // credit and tunnel). endExchange() at the close finds no state and records nothing.
+        _engine->complete(stream.exchange, stream.bytesSent);
+        stream.exchange = http::HttpExchange();
+        std::string().swap(stream.buffer);
         _loop.post([upgraded] { upgraded->open(); });
         return true;
     } catch (...) {

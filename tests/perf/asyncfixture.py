@@ -51,7 +51,8 @@ def measure(pid, with_children=True):
     """RSS (KiB), threads and open descriptors of `pid` plus (by default) its children, the workers."""
     pids = [pid] + (children(pid) if with_children else [])
     return {"rss_kib": sum(status(p, "VmRSS") for p in pids), "threads": sum(status(p, "Threads") for p in pids),
-            "fds": sum(open_fds(p) for p in pids), "processes": len(pids)}
+            "fds": sum(open_fds(p) for p in pids), "processes": len(pids),
+            "server_rss_kib": status(pid, "VmRSS")}
 
 
 def get(port, target):

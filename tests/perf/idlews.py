@@ -195,16 +195,19 @@ def run_idle(port, path, count, pids, settle=1.0, deadline=120.0):
             s.close()
     added = row["with_conns"]["rss_kib"] - row["before"]["rss_kib"]
     row["added_rss_mib"] = round(added / 1024, 1)
+    server = row["with_conns"]["server_rss_kib"] - row["before"]["server_rss_kib"]
+    row["added_server_rss_mib"] = round(server / 1024, 1)  # the rest is the workers'
     row["added_threads"] = row["with_conns"]["threads"] - row["before"]["threads"]
     row["added_fds"] = row["with_conns"]["fds"] - row["before"]["fds"]
     return row
 
 
 def measure_all(pids):
-    total = {"rss_kib": 0, "threads": 0, "fds": 0, "processes": 0}
-    for pid in pids:
+    total = {"rss_kib": 0, "threads": 0, "fds": 0, "processes": 0, "server_rss_kib": 0}
+    for i, pid in enumerate(pids):
         for k, v in measure(pid, with_children=False).items():
-            total[k] += v
+            if k != "server_rss_kib" or i == 0:  # the first is the server (or Tomcat's JVM)
+                total[k] += v
     return total
 
 

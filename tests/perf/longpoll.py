@@ -97,6 +97,8 @@ def run(server, a, result, conns):
     result["answered_200"] = answered
     added = result["with_parked"]["rss_kib"] - result["before"]["rss_kib"]
     result["added_rss_mib"] = round(added / 1024, 1)
+    server = result["with_parked"]["server_rss_kib"] - result["before"]["server_rss_kib"]
+    result["added_server_rss_mib"] = round(server / 1024, 1)  # the rest is the workers'
     result["added_threads"] = result["with_parked"]["threads"] - result["before"]["threads"]
 
 
