@@ -9,6 +9,7 @@
 #include <optional>
 #include <sqlite3.h>
 #include <thread>
+#include <unordered_map>
 
 namespace serval::session {
 
@@ -70,8 +71,16 @@ enum Sql : size_t
     List,
     InvalidateAll,
     Expire,
+    DataVersion,
     SqlCount
 };
+
+/// Statements that only read: any other one run on a reader connection (the sweep,
+/// invalidateAll) is a write its own data_version never reports, so it drops that cache.
+constexpr bool readsOnly(Sql which) noexcept
+{
+    return which == Load || which == Count || which == CountByScope || which == List || which == DataVersion;
+}
 
 // Indexed by Sql. expires_at: last_accessed + max_inactive seconds, or "never" when <= 0.
 constexpr std::array<std::string_view, SqlCount> kSql = {
@@ -112,6 +121,7 @@ constexpr std::array<std::string_view, SqlCount> kSql = {
     // Expired now, removed (and reported) by the next sweep of its scope. expires_at 0 marks it:
     // a load, a touch or a new max-inactive never bring it back.
     "UPDATE sessions SET expires_at = 0 WHERE scope = ?1 AND id = ?2",
+    "PRAGMA data_version",
 };
 
 int64_t expiresAt(int64_t lastAccessed, int32_t maxInactive)
@@ -209,12 +219,64 @@ public:
     {
         std::optional<Statement>& slot = _statements[which];
         if (!slot) slot.emplace(_db, kSql[which]);
+        if (!readsOnly(which)) dropCache();
         return *slot;
     }
 
+    /// A reader's cache of the sessions it loaded, valid while SQLite's data_version says no
+    /// other connection (the writer, another process's) committed since: a read-only request
+    /// then costs that check, not the join. Any commit anywhere empties it, so a write whose
+    /// response went out is never hidden (its commit came first). Bounded by kCacheBytes.
+    const SessionRecord* cached(std::string_view scope, std::string_view id)
+    {
+        Statement& st = statement(DataVersion);
+        ResetOnExit reset(st);
+        int64_t version = st.step() ? st.int64At(0) : -1;
+        if (version != _cacheVersion || version < 0) {
+            dropCache();
+            _cacheVersion = version;
+            return nullptr;
+        }
+        key(scope, id);
+        auto it = _cache.find(_key);
+        return it == _cache.end() ? nullptr : &it->second;
+    }
+
+    void remember(std::string_view scope, std::string_view id, const SessionRecord& record)
+    {
+        if (_cacheVersion < 0) return;
+        size_t bytes = scope.size() + id.size() + 128;
+        for (const auto& [name, value] : record.attributes)
+            bytes += name.size() + value.size() + 64;
+        if (bytes > kCacheBytes / 8) return;
+        if (_cacheBytes + bytes > kCacheBytes) dropCache(); // the next reads fill it again
+        key(scope, id);
+        if (_cache.try_emplace(_key, record).second) _cacheBytes += bytes;
+    }
+
 private:
+    static constexpr size_t kCacheBytes = 4 * 1024 * 1024;
+
+    void dropCache() noexcept
+    {
+        _cache.clear();
+        _cacheBytes = 0;
+        _cacheVersion = -1;
+    }
+
+    void key(std::string_view scope, std::string_view id)
+    {
+        _key.assign(scope);
+        _key.push_back('\0');
+        _key.append(id);
+    }
+
     Database _db;
     std::array<std::optional<Statement>, SqlCount> _statements;
+    std::unordered_map<std::string, SessionRecord> _cache;
+    size_t _cacheBytes = 0;
+    int64_t _cacheVersion = -1;
+    std::string _key;
 };
 
 /// A read connection borrowed from the pool for one call; returned on destruction.
@@ -310,6 +372,7 @@ std::unique_ptr<SqliteSessionStore::Connection> SqliteSessionStore::openConnecti
 std::optional<SessionRecord> SqliteSessionStore::fetch(std::string_view scope, std::string_view id)
 {
     ReaderLease connection(*this);
+    if (const SessionRecord* hit = connection->cached(scope, id)) return *hit;
     Statement& st = connection->statement(Sql::Load);
     ResetOnExit reset(st);
     st.bind(1, scope).bind(2, id);
@@ -324,6 +387,7 @@ std::optional<SessionRecord> SqliteSessionStore::fetch(std::string_view scope, s
         }
         if (!st.isNullAt(3)) session->attributes.emplace(st.textAt(3), st.blobAt(4));
     }
+    if (session) connection->remember(scope, id, *session); // an unknown id is never kept
     return session;
 }
 

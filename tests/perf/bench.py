@@ -1852,7 +1852,10 @@ def main(argv):
 
     root = tempfile.mkdtemp(prefix="serval-perf-")
     os.chmod(root, 0o755)  # nginx workers run as nobody when started by root
-    atexit.register(lambda: shutil.rmtree(root, ignore_errors=True))
+    if os.environ.get("SERVAL_PERF_KEEP"):  # the servers' logs and bases, to see what failed
+        log(f"perf: keeping {root} (SERVAL_PERF_KEEP)")
+    else:
+        atexit.register(lambda: shutil.rmtree(root, ignore_errors=True))
     postgres = None
     if "load" in opts.phases and any(w in opts.workloads for w in PG_WORKLOADS):
         postgres = Postgres(root, opts.port_base + len(SERVER_NAMES) + 1)  # BASE+3 is redis-server's

@@ -249,3 +249,30 @@ TEST(SqliteSessionStoreTest, ProcessesOpeningAFreshFileAtOnceAllSucceed)
         EXPECT_EQ(sqliteQuery(dir.file("sessions.db"), "PRAGMA journal_mode"), "wal");
     }
 }
+
+TEST(SqliteSessionStoreTest, ReadsFromItsCacheNeverHideAnotherConnectionsCommit)
+{
+    // Two stores on one file, as two worker processes of an app: each reader caches what it
+    // loaded while SQLite's data_version says nobody committed since.
+    TempDir dir;
+    SqliteSessionStore mine(sqliteOptions(dir));
+    SqliteSessionStore other(sqliteOptions(dir));
+    std::string id = SessionIdGenerator::generateBase();
+    ASSERT_EQ(mine.commitAndWait(kScope, {SessionOp::create(id, nowMillis(), 60)}).status, StoreStatus::Ok);
+    for (int round = 0; round < 20; ++round) {
+        std::string value = "v" + std::to_string(round);
+        ASSERT_EQ(mine.load(kScope, id, nowMillis()).status, StoreStatus::Ok); // cached now
+        SqliteSessionStore& writer = round % 2 == 0 ? other : mine;
+        ASSERT_EQ(writer.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", value)}).status,
+                  StoreStatus::Ok);
+        LoadResult seen = mine.load(kScope, id, nowMillis());
+        ASSERT_EQ(seen.status, StoreStatus::Ok);
+        EXPECT_EQ(seen.session.attributes["a"], value) << "round " << round;
+    }
+    // A write on a reader connection (invalidateAll, the sweep) is one its own data_version
+    // never reports: the cache goes with it.
+    ASSERT_EQ(mine.load(kScope, id, nowMillis()).status, StoreStatus::Ok);
+    EXPECT_EQ(mine.invalidateAll(kScope), 1u);
+    EXPECT_EQ(mine.load(kScope, id, nowMillis()).status, StoreStatus::NotFound);
+    EXPECT_EQ(other.load(kScope, id, nowMillis()).status, StoreStatus::NotFound);
+}
