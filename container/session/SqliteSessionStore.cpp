@@ -481,13 +481,26 @@ void SqliteSessionStore::writeGroup(std::vector<Batch>& group, std::vector<Pendi
             touched += static_cast<uint64_t>(db.changes());
         }
         tx.commit();
+        if (_failedGroups > 0) {
+            LOG_INFO("session", describe() + ": commits succeed again, after " +
+                                    std::to_string(_failedGroups) + " failed group commit(s) (" +
+                                    std::to_string(_failedRequests) + " request(s) answered 503)");
+            _failure.clear();
+            _failedGroups = _failedRequests = 0;
+        }
     } catch (const std::exception& e) {
         for (CommitResult& r : results)
             r = CommitResult{StoreStatus::Unavailable, e.what()};
         touched = 0;
         _touches.restore(std::move(touches));
-        LOG_ERROR("session", describe() + ": a group commit of " + std::to_string(group.size()) +
-                                 " request(s) failed: " + e.what());
+        ++_failedGroups;
+        _failedRequests += group.size();
+        if (_failure != e.what()) { // once per outage (the touches retry every interval)
+            _failure = e.what();
+            LOG_ERROR("session", describe() + ": a group commit of " + std::to_string(group.size()) +
+                                     " request(s) failed: " + e.what() +
+                                     "; requests that write a session get 503 until a commit succeeds");
+        }
     }
     _counters.transactions.fetch_add(1, std::memory_order_relaxed);
     _counters.touchesWritten.fetch_add(touched, std::memory_order_relaxed);

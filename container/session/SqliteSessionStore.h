@@ -91,6 +91,11 @@ private:
 
     Options _options;
     std::unique_ptr<Connection> _writer; ///< used by the writer thread only (after the constructor)
+    /// The writer thread's outage record: one line when commits start failing (or fail for a
+    /// new reason), one when they succeed again, not one per group commit in between.
+    std::string _failure;
+    uint64_t _failedGroups = 0;
+    uint64_t _failedRequests = 0;
     CommitQueue<Batch> _queue;
 
     std::mutex _readersMutex;

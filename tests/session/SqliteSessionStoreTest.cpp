@@ -1,9 +1,11 @@
 #include "StoreFixture.h"
 #include "session/SessionIdGenerator.h"
 #include "support/SqliteQuery.h"
+#include "util/Log.h"
 
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <sqlite3.h>
@@ -170,6 +172,40 @@ TEST(SqliteSessionStoreTest, ALockHeldPastTheBusyTimeoutIsUnavailableWhileReadsG
     EXPECT_EQ(store.load(kScope, id, now).status, StoreStatus::Ok); // WAL: readers never wait
     lock.release();
     EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "1")}).status, StoreStatus::Ok);
+}
+
+TEST(SqliteSessionStoreTest, AnOutageIsOneLineWhenItStartsAndOneWhenItEnds)
+{
+    TempDir dir;
+    auto options = sqliteOptions(dir);
+    options.busyTimeout = std::chrono::milliseconds(20);
+    std::string id = SessionIdGenerator::generateBase();
+    std::string logPath = dir.file("store.log");
+    ASSERT_TRUE(serval::util::Log::openFile(logPath, false));
+    {
+        SqliteSessionStore store(options);
+        ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::create(id, nowMillis(), 60)}).status,
+                  StoreStatus::Ok);
+        {
+            WriteLockHolder lock(dir.file("sessions.db"));
+            for (int i = 0; i < 5; ++i)
+                EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "1")}).status,
+                          StoreStatus::Unavailable);
+        }
+        EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "2")}).status,
+                  StoreStatus::Ok);
+    }
+    serval::util::Log::closeFile();
+    std::ifstream in(logPath);
+    std::string line;
+    int failed = 0, recovered = 0;
+    while (std::getline(in, line)) {
+        failed += line.find("group commit of 1 request(s) failed") != std::string::npos;
+        recovered += line.find("commits succeed again, after 5 failed group commit(s) (5 request(s)") !=
+                     std::string::npos;
+    }
+    EXPECT_EQ(failed, 1) << "one line per outage, not per commit";
+    EXPECT_EQ(recovered, 1);
 }
 
 TEST(SqliteSessionStoreTest, ClosingCommitsWhatIsQueuedAndWritesPendingTouches)
