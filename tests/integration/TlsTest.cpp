@@ -81,6 +81,11 @@ protected:
             big += std::to_string(i) + "\n";
         _big = big;
         b.write("webapps/ROOT/big.txt", big);
+        // A static file whose response head is longer than a 512-byte record (its type).
+        b.write("webapps/mfl/WEB-INF/web.xml",
+                "<web-app><mime-mapping><extension>long</extension><mime-type>" + longType() +
+                    "</mime-type></mime-mapping></web-app>");
+        b.write("webapps/mfl/big.long", big);
         _server = std::make_unique<ServalProcess>(b.path());
         ASSERT_TRUE(_server->start()) << _server->error() << "\n" << _server->log();
         ASSERT_TRUE(serval::test::eventually([] { return _server->tlsPort() != 0; })) << _server->log();
@@ -109,6 +114,8 @@ protected:
     {
         return serval::test::opensslClient(tlsPort(), flags, status);
     }
+
+    static std::string longType() { return "application/x-" + std::string(700, 'l'); }
 
     static std::unique_ptr<TempDir> _base;
     static std::unique_ptr<TestCa> _ca;
@@ -234,6 +241,25 @@ TEST_F(TlsTest, KeepAlivePipeliningAndFilesOverTls)
         EXPECT_TRUE(reply->body == (i == 1 ? _big : std::string("Hello, World!"))) << i;
     }
     EXPECT_TRUE(c->waitClosed(5s)); // after close_notify
+}
+
+TEST_F(TlsTest, SmallRecordsAClientAskedForCarryAHeadLongerThanOneRecord)
+{
+    // RFC 6066 max_fragment_length 512: the file's head (held to go out with its first bytes)
+    // spans two records, then the file follows in 512-byte records.
+    TlsOptions options;
+    options.serverName = "localhost";
+    options.maxFragmentLength = TLSEXT_max_fragment_length_512;
+    auto c = connectTls(options);
+    ASSERT_TRUE(c->send(get("/mfl/big.long") + get("/hello.txt")));
+    auto big = c->readResponse(false, 10s);
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->status, 200);
+    EXPECT_EQ(big->header("Content-Type"), longType());
+    EXPECT_TRUE(big->body == _big) << big->body.size() << " of " << _big.size();
+    auto after = c->readResponse(false, 10s);
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->body, "Hello, World!");
 }
 
 TEST_F(TlsTest, CurlFetchesOverHttps)

@@ -91,6 +91,9 @@ bool RawConnection::startTls(const TlsOptions& options)
     _tlsContext = SSL_CTX_new(TLS_client_method());
     if (_tlsContext == nullptr) return fail("SSL_CTX_new");
     if (options.lowSecurity) SSL_CTX_set_security_level(_tlsContext, 0);
+    if (options.maxFragmentLength != 0 &&
+        SSL_CTX_set_tlsext_max_fragment_length(_tlsContext, options.maxFragmentLength) != 1)
+        return fail("max_fragment_length");
     if (options.minVersion != 0) SSL_CTX_set_min_proto_version(_tlsContext, options.minVersion);
     if (options.maxVersion != 0) SSL_CTX_set_max_proto_version(_tlsContext, options.maxVersion);
     if (!options.ciphers.empty() && SSL_CTX_set_cipher_list(_tlsContext, options.ciphers.c_str()) != 1)

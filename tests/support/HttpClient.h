@@ -23,6 +23,8 @@ struct TlsOptions
     std::string ciphersuites; ///< TLS 1.3; "" = default
     std::string sigalgs;      ///< e.g. "ECDSA+SHA256" to ask for an ECDSA certificate
     bool lowSecurity = false; ///< SECLEVEL 0, so that the client really offers TLS 1.0 / weak ciphers
+    /// RFC 6066 max_fragment_length the client asks for (TLSEXT_max_fragment_length_512 ...); 0 = none
+    uint8_t maxFragmentLength = 0;
 };
 
 /// A parsed HTTP/1.1 response.
