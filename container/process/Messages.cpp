@@ -41,7 +41,8 @@ void encodeRequestHead(const http::HttpRequest& request, int64_t bodyLength, std
     }
 }
 
-bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int64_t& bodyLength)
+bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int64_t& bodyLength,
+                       std::vector<http::Header>* spare)
 {
     request.clear();
     WireReader r(payload);
@@ -63,7 +64,14 @@ bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int
     for (uint32_t i = 0; i < count && !r.failed(); ++i) {
         std::string_view name = r.text();
         std::string_view value = r.text();
-        request.headers.push_back(http::Header{std::string(name), std::string(value)});
+        if (spare != nullptr && !spare->empty()) { // an earlier request's strings, their capacity
+            http::Header& h = request.headers.emplace_back(std::move(spare->back()));
+            spare->pop_back();
+            h.name.assign(name);
+            h.value.assign(value);
+        } else {
+            request.headers.push_back(http::Header{std::string(name), std::string(value)});
+        }
     }
     return r.complete() && bodyLength >= -1;
 }

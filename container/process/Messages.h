@@ -57,7 +57,9 @@ constexpr uint32_t kBodyChunk = 16 * 1024;
 void encodeRequestHead(const http::HttpRequest& request, int64_t bodyLength, std::string& out);
 /// Fills `request` (cleared first; the body stays empty) from a RequestHead payload. False if
 /// it does not decode exactly. `bodyLength` is -1 when the length is not known in advance.
-bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int64_t& bodyLength);
+/// `spare`: header objects to reuse (their strings' capacity), taken from its back.
+bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int64_t& bodyLength,
+                       std::vector<http::Header>* spare = nullptr);
 
 /// A response head as the worker sends it: status, headers, and the length the body will have
 /// (-1: streamed, unknown), whether it is HEAD-only (a length, no bytes), close-after.

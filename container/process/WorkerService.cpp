@@ -504,10 +504,19 @@ void WorkerService::stall(WorkerChannel& channel, std::unique_lock<std::mutex>& 
 void WorkerService::release(WorkerStream& stream)
 {
     WorkerChannel& channel = stream.channel;
+    std::unique_ptr<WorkerStream> gone;
     {
         std::lock_guard<std::mutex> lock(channel.mutex);
-        channel.streams.erase(stream.id); // destroys the stream
+        auto it = channel.streams.find(stream.id);
+        if (it != channel.streams.end()) {
+            gone = std::move(it->second);
+            channel.streams.erase(it);
+            // Kept for the next request, unless it holds what a plain request never does.
+            if (channel.spare.size() < WorkerChannel::kSpareStreams && !gone->async && !gone->upgraded)
+                channel.spare.push_back(std::move(gone));
+        }
     }
+    gone.reset(); // outside the lock: an async or upgraded stream's last references go here
     if (_active.fetch_sub(1) == 1 && _draining.load()) signalWake();
 }
 
@@ -521,8 +530,20 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
 {
     switch (static_cast<RecordType>(header.type)) {
     case RecordType::RequestHead: {
-        auto stream = std::make_unique<WorkerStream>(*this, channel, header.stream);
-        if (!decodeRequestHead(payload, stream->exchange.request, stream->expectedBody)) {
+        std::unique_ptr<WorkerStream> stream;
+        {
+            std::lock_guard<std::mutex> lock(channel.mutex);
+            if (!channel.spare.empty()) {
+                stream = std::move(channel.spare.back());
+                channel.spare.pop_back();
+            }
+        }
+        if (stream)
+            stream->recycle(header.stream);
+        else
+            stream = std::make_unique<WorkerStream>(*this, channel, header.stream);
+        if (!decodeRequestHead(payload, stream->exchange.request, stream->expectedBody,
+                               &stream->spareHeaders)) {
             LOG_ERROR(kLog, "a request head from the server does not decode; ignored");
             return;
         }

@@ -43,6 +43,10 @@ struct WorkerChannel
     std::mutex mutex;
     std::condition_variable changed; ///< credit arrived, ring space freed, or a stream was cancelled
     std::unordered_map<uint32_t, std::unique_ptr<WorkerStream>> streams;
+    /// Released streams kept for the next requests (their strings' capacity reused), at most
+    /// kSpareStreams.
+    std::vector<std::unique_ptr<WorkerStream>> spare;
+    static constexpr size_t kSpareStreams = 64;
     /// Request body bytes read but not yet granted back to the server (the reading role only).
     std::vector<std::pair<uint32_t, uint32_t>> pendingCredits;
 };

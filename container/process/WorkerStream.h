@@ -25,7 +25,8 @@ class WorkerUpgrade;
 /// thread again once resume() queued it. `credit` is guarded by the channel's mutex,
 /// `cancelled` is atomic (the channel thread sets it), `async` and `upgrade` are set by the
 /// request thread during service() and read by the channel thread under the channel's mutex.
-/// OWNERSHIP: the channel's `streams` map; WorkerService::release() destroys it.
+/// OWNERSHIP: the channel's `streams` map; WorkerService::release() recycles it into the
+/// channel's spare list (or destroys it when that is full).
 class WorkerStream final : public http::ResponseSink, public http::ExchangeControl
 {
 public:
@@ -68,9 +69,44 @@ public:
     std::shared_ptr<http::AsyncResponse> startAsync() override;
     void upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept override;
 
+    /// Everything of the last request gone, the capacity of its strings kept; `next` is the
+    /// new stream id. The channel's mutex is held; no other thread knows this stream.
+    void recycle(uint32_t next) noexcept
+    {
+        id = next;
+        auto& headers = exchange.request.headers;
+        for (auto& h : headers) {
+            h.name.clear();
+            h.value.clear();
+            spareHeaders.push_back(std::move(h));
+        }
+        exchange.request.clear();
+        exchange.response.clear();
+        if (exchange.state) exchange.state->reset();
+        exchange.startNanos = 0;
+        exchange.bytesReceived = 0;
+        exchange.loop = nullptr;
+        exchange.control = nullptr;
+        exchange.compression = nullptr;
+        expectedBody = -1;
+        dispatched = false;
+        headSent = false;
+        bytesSent = 0;
+        credit = kStreamWindow;
+        cancelled.store(false, std::memory_order_relaxed);
+        buffer.clear();
+        hold = Hold::None;
+        async.reset();
+        upgrading.reset();
+        upgraded.reset();
+    }
+
     WorkerService& service;
     WorkerChannel& channel;
-    const uint32_t id;
+    uint32_t id; ///< fixed while the stream is in `streams`
+    /// Header objects of earlier requests (recycle()), their strings' capacity reused by the
+    /// next request head (decodeRequestHead).
+    std::vector<http::Header> spareHeaders;
     http::HttpExchange exchange;
     int64_t expectedBody = -1;
     bool dispatched = false;
