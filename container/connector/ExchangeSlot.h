@@ -25,17 +25,7 @@ struct ExchangeSlot
     /// Moves the request's headers to the spare list and clears everything for the next use.
     void recycle() noexcept
     {
-        auto& headers = exchange.request.headers;
-        for (auto& h : headers) {
-            h.name.clear();
-            h.value.clear();
-            spareHeaders.push_back(std::move(h));
-        }
-        exchange.request.clear();
-        exchange.response.clear();
-        if (exchange.state) exchange.state->reset();
-        exchange.startNanos = 0;
-        exchange.bytesReceived = 0;
+        exchange.recycle(spareHeaders);
         out.clear();
         outOffset = 0;
     }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace serval::http {
 
@@ -40,6 +41,24 @@ struct HttpExchange
     /// The Connector's response compression settings (set by the Connector with each request
     /// head; fixed for the exchange). nullptr: never compressed.
     const CompressionSettings* compression = nullptr;
+
+    /// Readies the exchange for the next request on the same memory: the request's header
+    /// objects move to `spareHeaders` (emptied, their strings' capacity kept), request and
+    /// response are cleared, `state` is reset (not freed). `loop`, `control` and `compression`
+    /// are left to the owner.
+    void recycle(std::vector<Header>& spareHeaders) noexcept
+    {
+        for (Header& h : request.headers) {
+            h.name.clear();
+            h.value.clear();
+            spareHeaders.push_back(std::move(h));
+        }
+        request.clear();
+        response.clear();
+        if (state) state->reset();
+        startNanos = 0;
+        bytesReceived = 0;
+    }
 };
 
 /// Where service() runs.

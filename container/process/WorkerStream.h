@@ -74,17 +74,7 @@ public:
     void recycle(uint32_t next) noexcept
     {
         id = next;
-        auto& headers = exchange.request.headers;
-        for (auto& h : headers) {
-            h.name.clear();
-            h.value.clear();
-            spareHeaders.push_back(std::move(h));
-        }
-        exchange.request.clear();
-        exchange.response.clear();
-        if (exchange.state) exchange.state->reset();
-        exchange.startNanos = 0;
-        exchange.bytesReceived = 0;
+        exchange.recycle(spareHeaders);
         exchange.loop = nullptr;
         exchange.control = nullptr;
         exchange.compression = nullptr;
