@@ -70,7 +70,8 @@ public:
     void upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept override;
 
     /// Everything of the last request gone, the capacity of its strings kept; `next` is the
-    /// new stream id. The channel's mutex is held; no other thread knows this stream.
+    /// new stream id. Only the reading thread that took it off the channel's spare list knows
+    /// this stream (it is in no map and no queue).
     void recycle(uint32_t next) noexcept
     {
         id = next;
