@@ -212,7 +212,7 @@ def h2load(port, path, connections, streams, duration, extra=()):
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
     except subprocess.TimeoutExpired:
         return 0.0, "h2load did not finish within %d s" % (duration + 60)
-    rate = re.search(r"finished in [0-9.]+s, ([0-9.]+) req/s", out)
+    rate = re.search(r"finished in [0-9.]+m?s, ([0-9.]+) req/s", out)  # "809.34ms" when under 1 s
     ok = re.search(r"(\d+) succeeded, (\d+) failed, (\d+) errored", out)
     codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     if not rate or not ok or int(ok.group(2)) or int(ok.group(3)) or not codes or \
