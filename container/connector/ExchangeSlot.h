@@ -31,17 +31,7 @@ struct ExchangeSlot
     }
 
     /// A fresh header at the end of the request's list, reusing a spare one's capacity.
-    http::Header& newHeader()
-    {
-        auto& headers = exchange.request.headers;
-        if (spareHeaders.empty()) {
-            headers.emplace_back();
-        } else {
-            headers.push_back(std::move(spareHeaders.back()));
-            spareHeaders.pop_back();
-        }
-        return headers.back();
-    }
+    http::Header& newHeader() { return exchange.request.newHeader(spareHeaders); }
 };
 
 } // namespace serval::connector

@@ -22,10 +22,10 @@ namespace serval::http {
 class HttpRequest
 {
 public:
-    std::string method;      ///< "GET", case-sensitive as sent
-    std::string target;      ///< raw request-target as sent: "/a%20b/c?x=1"
-    std::string path;        ///< raw (still percent-encoded) path part of target: "/a%20b/c"
-    std::string query;       ///< raw query without '?', empty if none
+    std::string method; ///< "GET", case-sensitive as sent
+    std::string target; ///< raw request-target as sent: "/a%20b/c?x=1"
+    std::string path;   ///< raw (still percent-encoded) path part of target: "/a%20b/c"
+    std::string query;  ///< raw query without '?', empty if none
     int versionMajor = 1;
     int versionMinor = 1;
     std::vector<Header> headers; ///< in arrival order
@@ -50,6 +50,15 @@ public:
 
     /// Resets for the next request on the connection; keeps capacity.
     void clear() noexcept;
+    /// A new empty header at the end of `headers`, reusing one of `spare` (from its back: an
+    /// earlier request's, its strings' capacity kept) when there is one.
+    Header& newHeader(std::vector<Header>& spare)
+    {
+        if (spare.empty()) return headers.emplace_back();
+        Header& h = headers.emplace_back(std::move(spare.back()));
+        spare.pop_back();
+        return h;
+    }
 };
 
 } // namespace serval::http

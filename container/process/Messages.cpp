@@ -64,14 +64,9 @@ bool decodeRequestHead(std::string_view payload, http::HttpRequest& request, int
     for (uint32_t i = 0; i < count && !r.failed(); ++i) {
         std::string_view name = r.text();
         std::string_view value = r.text();
-        if (spare != nullptr && !spare->empty()) { // an earlier request's strings, their capacity
-            http::Header& h = request.headers.emplace_back(std::move(spare->back()));
-            spare->pop_back();
-            h.name.assign(name);
-            h.value.assign(value);
-        } else {
-            request.headers.push_back(http::Header{std::string(name), std::string(value)});
-        }
+        http::Header& h = spare != nullptr ? request.newHeader(*spare) : request.headers.emplace_back();
+        h.name.assign(name);
+        h.value.assign(value);
     }
     return r.complete() && bodyLength >= -1;
 }

@@ -203,11 +203,9 @@ def run_idle(port, path, count, pids, settle=1.0, deadline=120.0):
 
 
 def measure_all(pids):
-    total = {"rss_kib": 0, "threads": 0, "fds": 0, "processes": 0, "server_rss_kib": 0}
-    for i, pid in enumerate(pids):
-        for k, v in measure(pid, with_children=False).items():
-            if k != "server_rss_kib" or i == 0:  # the first is the server (or Tomcat's JVM)
-                total[k] += v
+    readings = [measure(pid, with_children=False) for pid in pids]
+    total = {k: sum(r[k] for r in readings) for k in ("rss_kib", "threads", "fds", "processes")}
+    total["server_rss_kib"] = readings[0]["rss_kib"]  # the first is the server (or Tomcat's JVM)
     return total
 
 
