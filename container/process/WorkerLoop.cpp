@@ -43,23 +43,27 @@ bool WorkerLoop::isLoopThread() const noexcept
 
 bool WorkerLoop::post(http::LoopTask& task) noexcept
 {
+    bool wasEmpty;
     {
         std::lock_guard<std::mutex> lock(_postMutex);
         if (_closed) return false;
+        wasEmpty = _tasks.empty() && _callbacks.empty();
         _tasks.push_back(&task);
     }
-    _epoll.wake();
+    if (wasEmpty) _epoll.wake(); // otherwise a wake-up is already on its way
     return true;
 }
 
 bool WorkerLoop::post(Callback callback)
 {
+    bool wasEmpty;
     {
         std::lock_guard<std::mutex> lock(_postMutex);
         if (_closed) return false;
+        wasEmpty = _tasks.empty() && _callbacks.empty();
         _callbacks.push_back(std::move(callback));
     }
-    _epoll.wake();
+    if (wasEmpty) _epoll.wake();
     return true;
 }
 
@@ -110,17 +114,18 @@ bool WorkerLoop::cancelTimer(http::TimerId id) noexcept
 
 void WorkerLoop::runPosted() noexcept
 {
-    std::vector<http::LoopTask*> tasks;
-    std::vector<Callback> callbacks;
+    // Swapped with the (empty) run lists, so both pairs keep their capacity: no allocation per turn.
     {
         std::lock_guard<std::mutex> lock(_postMutex);
-        tasks.swap(_tasks);
-        callbacks.swap(_callbacks);
+        _runningTasks.swap(_tasks);
+        _runningCallbacks.swap(_callbacks);
     }
-    for (http::LoopTask* task : tasks)
+    for (http::LoopTask* task : _runningTasks)
         task->run();
-    for (Callback& callback : callbacks)
+    for (Callback& callback : _runningCallbacks)
         callback();
+    _runningTasks.clear();
+    _runningCallbacks.clear();
 }
 
 void WorkerLoop::runTimers() noexcept

@@ -59,8 +59,12 @@ private:
 
     std::mutex _postMutex;
     bool _closed = false; ///< under _postMutex: the thread has ended
+    /// Posted and not yet run, under _postMutex; post() wakes the thread only when both were
+    /// empty (a wake-up is on its way otherwise).
     std::vector<http::LoopTask*> _tasks;
     std::vector<Callback> _callbacks;
+    std::vector<http::LoopTask*> _runningTasks; ///< the loop thread's: the batch runPosted() runs
+    std::vector<Callback> _runningCallbacks;
 
     std::map<std::pair<uint64_t, uint64_t>, Callback> _timers; ///< (deadline, sequence)
     uint64_t _timerSequence = 0;

@@ -36,26 +36,53 @@ void WorkerUpgrade::open() noexcept
 
 void WorkerUpgrade::clientBytes(std::string_view bytes)
 {
-    auto self = shared_from_this();
-    _service.loop().post([self, data = std::string(bytes)] {
-        if (self->_closed) return;
-        if (!self->_open) { // before open() ran: handed over right after onOpen()
-            self->_early.append(data);
-            return;
-        }
-        self->_handler->onData(data);
-        self->_owed += static_cast<uint32_t>(data.size());
-        if (self->_reading) self->grant();
-    });
+    {
+        std::lock_guard<std::mutex> lock(_inboxMutex);
+        _inbox.append(bytes);
+        if (std::exchange(_inboxPosted, true)) return; // the posted drain takes these too
+    }
+    postDrain();
 }
 
 void WorkerUpgrade::creditArrived(uint32_t bytes)
 {
+    {
+        std::lock_guard<std::mutex> lock(_inboxMutex);
+        _inboxCredit += bytes;
+        if (std::exchange(_inboxPosted, true)) return;
+    }
+    postDrain();
+}
+
+void WorkerUpgrade::postDrain()
+{
     auto self = shared_from_this();
-    _service.loop().post([self, bytes] {
-        self->_inFlight -= std::min<size_t>(self->_inFlight, bytes);
-        self->pump();
-    });
+    _service.loop().post([self] { self->drainInbox(); });
+}
+
+void WorkerUpgrade::drainInbox() noexcept
+{
+    uint32_t credit;
+    {
+        std::lock_guard<std::mutex> lock(_inboxMutex);
+        _data.swap(_inbox); // _data is empty here: both keep their capacity
+        credit = std::exchange(_inboxCredit, 0);
+        _inboxPosted = false;
+    }
+    if (credit > 0) {
+        _inFlight -= std::min<size_t>(_inFlight, credit);
+        pump();
+    }
+    if (!_data.empty() && !_closed) {
+        if (!_open) // before open() ran: handed over right after onOpen()
+            _early.append(_data);
+        else {
+            _handler->onData(_data);
+            _owed += static_cast<uint32_t>(_data.size());
+            if (_reading) grant();
+        }
+    }
+    _data.clear();
 }
 
 void WorkerUpgrade::cancelled()
@@ -117,7 +144,10 @@ void WorkerUpgrade::abort() noexcept
 
 void WorkerUpgrade::grant() noexcept
 {
-    if (_owed == 0 || _stream == nullptr) return;
+    // Granted in batches (as an HTTP/2 WINDOW_UPDATE at half the window): the server keeps at
+    // least kStreamWindow - kGrantBatch of credit while the handler reads, so it never waits,
+    // and a stream of small messages costs no credit record per message.
+    if (_owed < kGrantBatch || _stream == nullptr) return;
     char buffer[4];
     WorkerService::TryWrite r =
         _service.tryWrite(*_stream, RecordType::RequestCredit, 0, encodeCredit(_owed, buffer), 0);

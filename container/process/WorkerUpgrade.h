@@ -1,9 +1,11 @@
 #pragma once
 
 #include "http/Upgrade.h"
+#include "process/Messages.h"
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,9 +30,9 @@ class WorkerStream;
 /// writing it). abort(): ResponseAbort (the server cuts it). A cancel from the server (the
 /// client left) closes at once. Each ends with handler.onClose() and the stream's release.
 ///
-/// THREADS: everything on the worker's loop thread; the channel thread only posts to it
-/// (clientBytes, creditArrived, cancelled). OWNERSHIP: shared by the stream and the tasks
-/// posted for it; owns the handler until onClose() returned.
+/// THREADS: everything on the worker's loop thread; the channel thread only hands over to it
+/// (clientBytes, creditArrived: the inbox, under its mutex; cancelled: a post). OWNERSHIP: shared by the
+/// stream and the tasks posted for it; owns the handler until onClose() returned.
 class WorkerUpgrade final : public http::UpgradedConnection,
                             public std::enable_shared_from_this<WorkerUpgrade>
 {
@@ -56,8 +58,16 @@ public:
     void abort() noexcept override;
 
 private:
+    /// Posts drainInbox() (once per batch: clientBytes() and creditArrived() post only when
+    /// no drain is pending, so a burst of records costs one task and one wake-up).
+    void postDrain();
+    /// Loop thread: what the channel thread left in the inbox, credit first, then the bytes.
+    void drainInbox() noexcept;
     void pump() noexcept;
+    /// Grants the client bytes the handler took back to the server (RequestCredit), once they
+    /// reach kGrantBatch.
     void grant() noexcept;
+    static constexpr uint32_t kGrantBatch = kStreamWindow / 4;
     void retryLater() noexcept;
     /// Sends the end (or the abort) and ends the stream.
     void finish(bool abortIt) noexcept;
@@ -69,6 +79,11 @@ private:
     size_t _offset = 0;
     std::vector<size_t> _marks; ///< offsets in _pending where a write() ended
     std::string _early;         ///< client bytes that came before open()
+    std::mutex _inboxMutex;     ///< guards the three inbox fields (channel thread -> loop)
+    std::string _inbox;         ///< client bytes not yet handed to the loop
+    uint32_t _inboxCredit = 0;  ///< credit not yet handed to the loop
+    bool _inboxPosted = false;  ///< a drainInbox() is posted and has not taken the inbox yet
+    std::string _data;          ///< the loop thread's: the batch drainInbox() delivers
     size_t _inFlight = 0;
     http::OutputLimits _limits;
     bool _open = false;

@@ -97,10 +97,9 @@ TOMCAT_HOME = "/usr/share/tomcat10"
 TOMCAT_SERVLET_API = "/usr/share/tomcat10/lib/servlet-api.jar"
 TOMCAT_WEBSOCKET_API = ("/usr/share/tomcat10/lib/websocket-api.jar:"
                         "/usr/share/tomcat10/lib/websocket-client-api.jar")
-# The websocket phase: Serval's connector with its WebSocket echo endpoint (the ABI does not
-# carry app endpoints yet, issue 15), Tomcat's Jakarta WebSocket echo (java/EchoEndpoint.java at
-# /ws/echo), and the load generator tests/perf/wsbench.cpp. All three come from the CMake build.
-SERVAL_WS_ECHO = os.environ.get("SERVAL_WS_ECHO_PATH", "build/tests/websocket_echo_server")
+# The websocket phase: the async fixture app's echo endpoint (/async/ws, below) for Serval,
+# Tomcat's Jakarta WebSocket echo (java/EchoEndpoint.java at /ws/echo), and the load generator
+# tests/perf/wsbench.cpp. Both of Serval's come from the CMake build.
 WS_BENCH = os.environ.get("SERVAL_WS_BENCH_PATH", "build/tests/wsbench")
 SERVAL_ASYNC_FIXTURE = os.environ.get("SERVAL_ASYNC_FIXTURE_PATH", "build/tests/fixtures/libasync.so")
 WS_CONNECTIONS = (128, 1024)
@@ -1158,31 +1157,6 @@ def phase_idle_conns(servers, opts, results):
         s.stop()
 
 
-class WsEcho:
-    """Serval's side of the websocket phase: build/tests/websocket_echo_server on its own port."""
-    name = "serval"
-
-    def __init__(self, port):
-        self.port = port
-        self.proc = None
-
-    def start(self):
-        check_port_free(self.port)
-        self.proc = spawn([os.path.abspath(SERVAL_WS_ECHO), str(self.port), "0"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while time.monotonic() < end and not port_owner(self.port):
-            time.sleep(0.01)
-
-    def pids(self):
-        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
-
-    def stop(self):
-        if self.proc:
-            stop_process(self.proc)
-            self.proc = None
-
-
 def wsbench(port, path, args):
     r = subprocess.run([os.path.abspath(WS_BENCH), "--port", str(port), "--path", path] + args,
                        capture_output=True, text=True, timeout=600)
@@ -1194,47 +1168,62 @@ def wsbench(port, path, args):
 
 def phase_websocket(servers, opts, results):
     """WebSocket echo, closed loop per connection (messages/s and p99), then 10k idle
-    WebSocket connections (added RSS), for Serval and Tomcat. Whole machine: the client shares
-    the cores, as wrk does in the whole placement."""
+    WebSocket connections (added RSS), for Serval and Tomcat. Serval's side is an app's
+    endpoint, as Tomcat's is: the async fixture's /async/ws in a worker process (the default
+    isolation; the row "serval") and in the server (isolation="none", "serval-inprocess"). Whole
+    machine: the client shares the cores, as wrk does in the whole placement."""
     log(f"== WebSocket echo ({WS_MESSAGE_SIZE}-byte text messages) and {opts.idle_conns} idle WebSockets")
-    if not (os.access(SERVAL_WS_ECHO, os.X_OK) and os.access(WS_BENCH, os.X_OK)):
-        results["problems"]["websocket"] = f"{SERVAL_WS_ECHO} or {WS_BENCH} not built"
+    if not (os.access(SERVAL_ASYNC_FIXTURE, os.R_OK) and os.access(WS_BENCH, os.X_OK)):
+        results["problems"]["websocket"] = f"{SERVAL_ASYNC_FIXTURE} or {WS_BENCH} not built"
         log("  skipped: " + results["problems"]["websocket"])
         return
-    targets = []
-    for s in servers:
-        if s.name == "serval":
-            targets.append((WsEcho(opts.port_base + 50), "/echo"))
-        elif s.name == "tomcat" and s.supports("websocket"):
-            targets.append((s, "/ws/echo"))
-    for server, path in targets:
-        if isinstance(server, WsEcho):
-            server.start()
-        else:
-            server.start("whole")
-        time.sleep(opts.settle)
+
+    def echo_rows(name, port, path, pids):
         rows = {}
         for conns in WS_CONNECTIONS:
             # A warm-up run first (the JIT; the same for both), then the measured one.
-            wsbench(server.port, path, ["--conns", str(conns), "--seconds", str(opts.warmup), "--warmup", "1",
-                                        "--size", str(WS_MESSAGE_SIZE), "--threads", "2"])
-            rows[conns] = wsbench(server.port, path, ["--conns", str(conns), "--seconds", str(opts.duration),
-                                                      "--warmup", "1", "--size", str(WS_MESSAGE_SIZE),
-                                                      "--threads", "2"])
-            log(f"  {server.name} {conns} conns: {rows[conns]}")
-        if not isinstance(server, WsEcho):  # Serval's idle figure is its app endpoint's, below
-            rows["idle"] = idlews.run_idle(server.port, path, opts.idle_conns, server.pids, settle=opts.settle)
-            log(f"  {server.name} idle: {rows['idle']}")
-        results["websocket"][server.name] = rows
-        server.stop()
-    # Serval's idle WebSockets on an app's endpoint (the async fixture's /async/ws) in a worker
-    # process, the default: after the 101 each is a tunnel from the server to the worker.
-    if any(s.name == "serval" for s in servers) and os.access(SERVAL_ASYNC_FIXTURE, os.R_OK):
-        with AsyncFixture(os.path.abspath(SERVAL_BIN), os.path.abspath(SERVAL_ASYNC_FIXTURE)) as app:
-            row = idlews.run_idle(app.port, "/async/ws", opts.idle_conns, lambda: [app.pid] + children_of(app.pid),
-                                  settle=opts.settle)
-        results["websocket"]["serval-app"] = {"idle": row}
-        log(f"  serval app endpoint (isolation=process) idle: {row}")
+            wsbench(port, path, ["--conns", str(conns), "--seconds", str(opts.warmup), "--warmup", "1",
+                                 "--size", str(WS_MESSAGE_SIZE), "--threads", "2"])
+            r = wsbench(port, path, ["--conns", str(conns), "--seconds", str(opts.duration), "--warmup", "1",
+                                     "--size", str(WS_MESSAGE_SIZE), "--threads", "2",
+                                     "--server-pids", ",".join(map(str, pids()))])
+            if r.get("messages"):  # CPU per message: the server's (workers included) and the client's
+                r["server_us_per_msg"] = round(r["server_cpu_s"] / r["messages"] * 1e6, 2)
+                r["client_us_per_msg"] = round(r["client_cpu_s"] / r["messages"] * 1e6, 2)
+            rows[conns] = r
+            log(f"  {name} {conns} conns: {r}")
+        return rows
+
+    for s in servers:
+        if s.name == "serval":
+            path = "/async/ws"
+            for name, isolation in (("serval", "process"), ("serval-inprocess", "none")):
+                serval, fixture = os.path.abspath(SERVAL_BIN), os.path.abspath(SERVAL_ASYNC_FIXTURE)
+                with AsyncFixture(serval, fixture, isolation) as app:
+                    rows = echo_rows(name, app.port, path, lambda: [app.pid] + children_of(app.pid))
+                # The idle figure on a fresh server: its RSS before is an idle server's.
+                with AsyncFixture(serval, fixture, isolation) as app:
+                    rows["idle"] = idlews.run_idle(app.port, path, opts.idle_conns,
+                                                   lambda: [app.pid] + children_of(app.pid), settle=opts.settle)
+                log(f"  {name} (isolation={isolation}) idle: {rows['idle']}")
+                results["websocket"][name] = rows
+        elif s.name == "tomcat" and s.supports("websocket"):
+            path = "/ws/echo"
+            s.start("whole")
+            time.sleep(opts.settle)
+            rows = echo_rows(s.name, s.port, path, s.pids)
+            rows["idle"] = idlews.run_idle(s.port, path, opts.idle_conns, s.pids, settle=opts.settle)
+            log(f"  {s.name} idle: {rows['idle']}")
+            results["websocket"][s.name] = rows
+            s.stop()
+    ws = results["websocket"]
+    if "serval" in ws and "tomcat" in ws:
+        for conns in WS_CONNECTIONS:
+            mine, theirs = ws["serval"][conns].get("msgs_per_s"), ws["tomcat"][conns].get("msgs_per_s")
+            if mine and theirs:
+                log(f"  echo at {conns} connections: Serval (app in a worker) / Tomcat = {mine / theirs:.2f}x "
+                    f"(goal 2x); server CPU per message {ws['serval'][conns].get('server_us_per_msg')} vs "
+                    f"{ws['tomcat'][conns].get('server_us_per_msg')} us")
 
 
 def longpoll(args):

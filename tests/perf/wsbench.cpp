@@ -1,8 +1,11 @@
 // WebSocket load generator for tests/perf/bench.py's websocket phase (no Debian package offers
 // one). Two modes:
 //   wsbench --port P --path /echo --conns N --seconds S [--size B] [--threads T] [--warmup W]
+//           [--server-pids PID,PID...]
 //       N connections, each a closed loop: send one masked text message of B bytes, wait for
-//       its echo, send the next. Prints one JSON line: messages/s and latency percentiles.
+//       its echo, send the next. Prints one JSON line: messages/s, latency percentiles, and the
+//       CPU seconds (utime + stime) of this client and of the listed server processes (every
+//       thread) over the measured seconds only, so CPU per message excludes the warm-up.
 //   wsbench --port P --path /echo --idle N
 //       opens N WebSocket connections, prints "READY ok=K failed=F", holds them until stdin
 //       closes (holdconns.py's contract, for the idle-connection RSS figure).
@@ -17,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <string>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -41,7 +45,39 @@ struct Options
     size_t size = 32;
     int threads = 1;
     int idle = 0;
+    std::vector<int> serverPids;
 };
+
+/// utime + stime of `pids` (every thread: /proc/PID/stat), in seconds; a pid gone counts 0.
+double processCpuSeconds(const std::vector<int>& pids)
+{
+    double ticks = 0;
+    for (int pid : pids) {
+        char path[64];
+        std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        FILE* f = std::fopen(path, "r");
+        if (!f) continue;
+        char buf[1024];
+        size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        std::fclose(f);
+        buf[n] = 0;
+        const char* p = std::strrchr(buf, ')');
+        unsigned long long utime = 0, stime = 0;
+        // After ")": state, then fields 4..13, then utime (14) and stime (15).
+        if (p &&
+            std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2)
+            ticks += static_cast<double>(utime + stime);
+    }
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double selfCpuSeconds()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 /// Blocking connect + handshake; returns the fd (non-blocking afterwards) or -1.
 int openWebSocket(const Options& o)
@@ -181,6 +217,12 @@ Options parse(int argc, char** argv)
             o.threads = std::max(1, std::atoi(v));
         else if (k == "--idle")
             o.idle = std::atoi(v);
+        else if (k == "--server-pids")
+            for (const char* q = v; *q;) {
+                o.serverPids.push_back(std::atoi(q));
+                const char* comma = std::strchr(q, ',');
+                q = comma ? comma + 1 : q + std::strlen(q);
+            }
     }
     return o;
 }
@@ -232,11 +274,13 @@ int main(int argc, char** argv)
             runLoad(o, perThread[static_cast<size_t>(t)], phase, results[static_cast<size_t>(t)]);
         });
     std::this_thread::sleep_for(std::chrono::seconds(o.warmup));
+    double server0 = processCpuSeconds(o.serverPids), client0 = selfCpuSeconds();
     phase = 1;
     uint64_t t0 = nowNanos();
     std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
     phase = 2;
     double elapsed = static_cast<double>(nowNanos() - t0) / 1e9;
+    double serverCpu = processCpuSeconds(o.serverPids) - server0, clientCpu = selfCpuSeconds() - client0;
     for (auto& t : threads)
         t.join();
     uint64_t messages = 0, errors = 0;
@@ -253,10 +297,11 @@ int main(int argc, char** argv)
                    : all[std::min(all.size() - 1, static_cast<size_t>(p * static_cast<double>(all.size())))];
     };
     std::printf("{\"conns\": %d, \"failed_handshakes\": %d, \"messages\": %llu, \"seconds\": %.2f, "
-                "\"msgs_per_s\": %.0f, \"p50_us\": %u, \"p99_us\": %u, \"errors\": %llu}\n",
+                "\"msgs_per_s\": %.0f, \"p50_us\": %u, \"p99_us\": %u, \"errors\": %llu, "
+                "\"client_cpu_s\": %.2f, \"server_cpu_s\": %.2f}\n",
                 o.conns, failed, static_cast<unsigned long long>(messages), elapsed,
                 static_cast<double>(messages) / elapsed, pct(0.50), pct(0.99),
-                static_cast<unsigned long long>(errors));
+                static_cast<unsigned long long>(errors), clientCpu, serverCpu);
     for (auto& v : perThread)
         for (Conn& c : v)
             close(c.fd);
