@@ -461,6 +461,14 @@ std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exch
     return st->compressing;
 }
 
+std::shared_ptr<http::AsyncResponse> Engine::startAsyncAfterService(http::HttpExchange& exchange)
+{
+    std::shared_ptr<http::AsyncResponse> async = startAsync(exchange);
+    auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
+    if (st != nullptr && st->compressing) st->compressing->serviceReturned(exchange.response);
+    return async;
+}
+
 std::shared_ptr<ResponseHold> Engine::holdResponse(http::HttpExchange& exchange)
 {
     auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());

@@ -71,6 +71,10 @@ public:
     /// forwarded exchanges) starts async responses here, not on ExchangeControl directly. An
     /// exchange this Engine did not route gets the connector's response unchanged.
     static std::shared_ptr<http::AsyncResponse> startAsync(http::HttpExchange& exchange);
+    /// startAsync() for an exchange that service() left suspended, once its service() returned
+    /// (loop thread): a forwarded exchange whose worker turned out to stream its response. The
+    /// compression gets what service() left (nothing) at once, as Engine::service would have.
+    static std::shared_ptr<http::AsyncResponse> startAsyncAfterService(http::HttpExchange& exchange);
     /// During service(), on its thread (Context::finishSession): suspends the exchange so its
     /// complete response leaves only once the returned hold is released (the session's commit
     /// callback). Null when the exchange cannot be parked (no control or loop, or not routed by

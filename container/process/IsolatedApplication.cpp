@@ -45,11 +45,13 @@ bool asksForUpgrade(const http::HttpRequest& request) noexcept
 /// worker answers (StreamOwner) and hands it to the connector. Everything runs on the
 /// exchange's loop thread: no lock.
 ///
-/// A GET, POST ... answers through the exchange's AsyncResponse (startAsync()), so a response
-/// the app flushes is streamed as it arrives and a whole one still leaves with a
-/// Content-Length (the connector coalesces a write followed by complete()). A HEAD is only
-/// suspended: the response is filled in here (with the length the GET would have) and resumed
-/// from a posted task, never from inside the lane's read of its ring.
+/// The exchange is suspended while the worker serves. A response that arrives whole (no body,
+/// or a Content-Length of at most kBufferedBody) is filled into the exchange's response, as an
+/// in-process servlet's would be (compressed in place), and the exchange resumed from a posted
+/// task, never from inside the lane's read of its ring: no AsyncResponse, no compression
+/// wrapper, and while a long poll waits nothing but this object. A response the app streams
+/// (flush(): no length) or a large one switches to an AsyncResponse at its head
+/// (Engine::startAsyncAfterService), so it leaves as it arrives.
 ///
 /// OWNERSHIP: deletes itself once ended() was called and no task of its own is posted.
 class ForwardedExchange final : public StreamOwner, public core::RemoteExchange, public http::LoopTask
@@ -71,10 +73,8 @@ public:
                 _group, _lane, hasToken(_exchange.request.header("Upgrade"), "websocket"));
             _tunnel = tunnel.get();
             _exchange.control->upgrade(std::move(tunnel));
-        } else if (_exchange.request.isHead()) {
-            _exchange.control->suspend();
         } else {
-            _async = core::Engine::startAsync(_exchange);
+            _exchange.control->suspend();
         }
         _live = true;
         ForwardedStream* stream = _lane.submit(*this, _exchange.request);
@@ -85,6 +85,17 @@ public:
     {
         _headDelivered = true;
         if (endStream) _live = false;
+        bool whole = endStream || _tunnel != nullptr || _exchange.request.isHead() ||
+                     (head.contentLength >= 0 && static_cast<uint64_t>(head.contentLength) <= kBufferedBody);
+        if (!whole) {
+            try {
+                _async = core::Engine::startAsyncAfterService(_exchange);
+            } catch (...) { // std::bad_alloc: the connection is cut once the exchange resumes
+                _exchange.response.setCloseConnection(true);
+                resumeSoon();
+                return;
+            }
+        }
         if (_async) {
             _async->setStatus(head.status);
             for (const http::Header& header : head.headers)
@@ -119,9 +130,7 @@ public:
             return;
         }
         _tunnel = nullptr; // refused: it is destroyed unused
-        // The HEAD's headers as the compressed GET's would be (Vary, Content-Encoding, no length).
-        compression::compressBuffered(_exchange);
-        if (endStream) resumeSoon();
+        if (endStream) finishBuffered();
     }
 
     void onResponseBody(std::string_view bytes, bool endStream) noexcept override
@@ -134,7 +143,7 @@ public:
                 _exchange.response.setCloseConnection(true);
             }
             if (endStream)
-                resumeSoon();
+                finishBuffered();
             else
                 _lane.consumed(_stream, static_cast<uint32_t>(bytes.size()));
             return;
@@ -217,8 +226,20 @@ public:
     }
 
 private:
-    /// HEAD only: resume from a task of its own, so the connector does not finish the exchange
-    /// (and start the next pipelined one) inside the lane's read of its ring.
+    /// The largest body a response with a Content-Length may have to be buffered whole here
+    /// (larger ones stream through an AsyncResponse).
+    static constexpr uint64_t kBufferedBody = 64 * 1024;
+
+    /// The whole response is in _exchange.response: compressed in place as an in-process
+    /// servlet's (a HEAD gets the compressed GET's headers: Vary, Content-Encoding, no length),
+    /// then resumed.
+    void finishBuffered() noexcept
+    {
+        compression::compressBuffered(_exchange);
+        resumeSoon();
+    }
+    /// Resume from a task of its own, so the connector does not finish the exchange (and start
+    /// the next pipelined one) inside the lane's read of its ring.
     void resumeSoon() noexcept { postSelf(); }
     /// run() on the loop, after what is posted already.
     void postSelf() noexcept

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -50,6 +51,9 @@ WorkerService::WorkerService(ControlSocket control, WorkerSpec spec)
 {
     _epoll = ::epoll_create1(EPOLL_CLOEXEC);
     _wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    _parallel = ::sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) > 1;
 }
 
 WorkerService::~WorkerService()
@@ -157,7 +161,10 @@ void WorkerService::attach(const ControlSocket::Message& message)
     auto& fds = const_cast<std::vector<util::FileDescriptor>&>(message.fds);
     channel->channel.attach(std::move(fds[0]), std::move(fds[1]), std::move(fds[2]), capacity);
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    // Edge-triggered: one server write wakes one waiting thread. Level-triggered, the event stays
+    // ready until the woken thread drains the eventfd (under _readMutex), and epoll wakes the
+    // next waiter meanwhile, then the next: a cascade of threads that find nothing to read.
+    ev.events = EPOLLIN | EPOLLET;
     ev.data.u64 = _channels.size() + 2; // 0 control, 1 wake, 2.. channels
     ::epoll_ctl(_epoll, EPOLL_CTL_ADD, channel->channel.wakeFd(), &ev);
     _channels.push_back(std::move(channel));
@@ -231,9 +238,18 @@ void WorkerService::stopThreads()
 
 void WorkerService::armForSleepers()
 {
-    for (auto& channel : _channels) {
-        if (!channel->channel.prepareToSleep()) signalWake(); // records came meanwhile: one reads them
-    }
+    bool unread = false;
+    for (auto& channel : _channels)
+        unread = !channel->channel.prepareToSleep() || unread;
+    if (!unread) return;
+    // Records came meanwhile. With a core for it, a follower reads them now, in parallel with
+    // this thread's request. On one core that follower could only take turns with this thread
+    // (two context switches, and the request waits all the same): this thread reads them after
+    // its request, and the reserve wakes a follower if that request takes long.
+    if (_parallel)
+        signalWake();
+    else
+        watchBacklog();
 }
 
 void WorkerService::signalWake()
@@ -270,7 +286,11 @@ void WorkerService::reserveReader()
             std::this_thread::sleep_for(kBacklogPatience);
             std::lock_guard<std::mutex> lock(_readMutex);
             if (_stopping) return;
-            if (_ready.empty()) {
+            bool unread = false; // records no thread read yet (armForSleepers on one core)
+            if (!_parallel)
+                for (auto& channel : _channels)
+                    unread = !channel->channel.prepareToSleep() || unread;
+            if (_ready.empty() && !unread) {
                 _watching.store(false);
             } else if (_taken.load() == seen) {
                 signalWake();

@@ -189,6 +189,9 @@ private:
     bool _reserveStop = false;            ///< guarded by _reserveMutex
     std::vector<std::thread> _threads;
 
+    /// More than one CPU to run on (sched_getaffinity): a follower is woken at once for records
+    /// that arrive while a thread serves; on one CPU the serving thread reads them next.
+    bool _parallel = true;
     std::atomic<bool> _draining{false};
     std::atomic<int64_t> _active{0}; ///< streams created and not yet released
     std::string _scratch;

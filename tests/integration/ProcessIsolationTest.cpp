@@ -95,6 +95,14 @@ TEST_F(ProcessIsolationTest, AppCodeRunsOutsideTheServer)
     EXPECT_EQ(stream.status, 200);
     EXPECT_EQ(stream.header("Transfer-Encoding"), "chunked");
     EXPECT_EQ(stream.body.size(), 15u);
+    // A whole response is buffered in the server, a larger one streams (the same bytes, and
+    // the Content-Length either way).
+    for (int kb : {3, 64, 65}) {
+        HttpReply big = get("/faults/big?kb=" + std::to_string(kb));
+        EXPECT_EQ(big.status, 200) << kb;
+        EXPECT_EQ(big.header("Content-Length"), std::to_string(kb * 1024)) << big.raw.substr(0, 300);
+        EXPECT_EQ(big.body.size(), static_cast<size_t>(kb) * 1024u);
+    }
     HttpReply head = httpRequest(server->port(), "HEAD", "/faults/big?kb=3");
     EXPECT_EQ(head.status, 200);
     EXPECT_EQ(head.header("Content-Length"), "3072") << head.raw;
