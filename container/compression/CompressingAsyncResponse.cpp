@@ -87,8 +87,7 @@ bool CompressingAsyncResponse::addHeader(std::string_view name, std::string_view
 void CompressingAsyncResponse::expectLength(uint64_t length) noexcept
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    if (!_decided) _expected = static_cast<int64_t>(length);
-    _inner->expectLength(length);
+    if (!_decided) _expected = static_cast<int64_t>(length); // passed on by decideLocked()
 }
 
 ContentCoding CompressingAsyncResponse::coding() const
@@ -101,6 +100,13 @@ void CompressingAsyncResponse::decideLocked(int64_t length)
 {
     if (_decided) return;
     _decided = true;
+    chooseLocked(length);
+    // Sent as it is: the inner frames it with the length it will have; compressed, it cannot.
+    if (!_encoder && _expected >= 0) _inner->expectLength(static_cast<uint64_t>(_expected));
+}
+
+void CompressingAsyncResponse::chooseLocked(int64_t length)
+{
     if (_failed) return;
     try {
         Decision decision =

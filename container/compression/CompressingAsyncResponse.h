@@ -60,6 +60,8 @@ public:
 private:
     /// With _mutex held: decides once, sets the headers on the inner response.
     void decideLocked(int64_t length);
+    /// decideLocked()'s verdict: the Vary header, and the encoder when compressing.
+    void chooseLocked(int64_t length);
     /// With _mutex held: encodes (or passes) `bytes` to the inner response.
     http::WriteStatus writeLocked(std::string_view bytes, Flush flush);
 

@@ -1,5 +1,7 @@
 #include "http/AsyncOutput.h"
 
+#include <utility>
+
 namespace serval::http {
 
 bool AsyncOutput::setStatus(int status)
@@ -43,6 +45,12 @@ http::WriteStatus AsyncOutput::write(std::string_view bytes)
     if (_buffered <= _limits.highWater) return http::WriteStatus::Ok;
     _wantWritable = true;
     return http::WriteStatus::Backpressure;
+}
+
+void AsyncOutput::expectLength(uint64_t length) noexcept
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (!_headSent) _expectedLength = static_cast<int64_t>(length);
 }
 
 bool AsyncOutput::complete()
@@ -119,6 +127,7 @@ void AsyncOutput::run() noexcept
 AsyncOutput::Take AsyncOutput::take(http::HttpResponse& response)
 {
     int status;
+    int64_t expectedLength;
     std::vector<HeaderChange> changes;
     std::string bytes;
     bool send;
@@ -128,6 +137,7 @@ AsyncOutput::Take AsyncOutput::take(http::HttpResponse& response)
         if (_overflow) return Take::Overflow;
         status = _status;
         _status = 0;
+        expectedLength = std::exchange(_expectedLength, -1);
         changes.swap(_headerChanges);
         bytes.swap(_queued);
         send = _send;
@@ -136,6 +146,7 @@ AsyncOutput::Take AsyncOutput::take(http::HttpResponse& response)
     }
     if (!response.isCommitted()) {
         if (status != 0) response.setStatus(status);
+        if (expectedLength >= 0) response.setContentLength(expectedLength); // framed by it, not chunked
         for (const HeaderChange& change : changes) {
             if (change.replace)
                 response.setHeader(change.header.name, change.header.value);

@@ -49,6 +49,7 @@ public:
     bool setHeader(std::string_view name, std::string_view value) override;
     bool addHeader(std::string_view name, std::string_view value) override;
     http::WriteStatus write(std::string_view bytes) override;
+    void expectLength(uint64_t length) noexcept override;
     bool complete() override;
     size_t bufferedAmount() const override;
     void setLimits(http::OutputLimits limits) override;
@@ -93,9 +94,10 @@ private:
     bool _posted = false;
     std::shared_ptr<AsyncOutput> _postedSelf; ///< keeps this alive while posted
     http::OutputLimits _limits;
-    size_t _buffered = 0; ///< bytes in _queued plus unwritten output (progress())
-    std::string _queued;  ///< body bytes not yet taken by the loop
-    int _status = 0;      ///< 0 = as service() left it
+    size_t _buffered = 0;         ///< bytes in _queued plus unwritten output (progress())
+    std::string _queued;          ///< body bytes not yet taken by the loop
+    int _status = 0;              ///< 0 = as service() left it
+    int64_t _expectedLength = -1; ///< expectLength(): the head carries it, -1 = chunked
     std::vector<HeaderChange> _headerChanges;
     bool _send = false;     ///< something to take (bytes or a head to send)
     bool _headSent = false; ///< a take() sent (or will send) the head: no more head changes

@@ -59,8 +59,10 @@ public:
     /// (an event stream that starts with no event).
     virtual WriteStatus write(std::string_view bytes) = 0;
     /// Before the first write: the body will be exactly `length` bytes (a proxied response that
-    /// knows its length). A hint: implementations may ignore it (the connector frames by what
-    /// it finds queued); the response compression uses it to apply its minimum size.
+    /// knows its length). The connector's AsyncOutput frames the body with that Content-Length
+    /// instead of chunks (a body that ends short or runs long then closes the connection); the
+    /// response compression applies its minimum size with it, and passes it on only when it
+    /// sends the body as it is.
     virtual void expectLength(uint64_t length) noexcept { (void)length; }
     /// Once: the response is complete (last chunk); the connection goes on with the next
     /// request. False if the exchange had already ended (client gone, Dropped, server stopped)

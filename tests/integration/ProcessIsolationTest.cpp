@@ -97,7 +97,7 @@ TEST_F(ProcessIsolationTest, AppCodeRunsOutsideTheServer)
     EXPECT_EQ(stream.body.size(), 15u);
     // A whole response is buffered in the server, a larger one streams (the same bytes, and
     // the Content-Length either way).
-    for (int kb : {3, 64, 65}) {
+    for (int kb : {3, 64, 65, 400}) {
         HttpReply big = get("/faults/big?kb=" + std::to_string(kb));
         EXPECT_EQ(big.status, 200) << kb;
         EXPECT_EQ(big.header("Content-Length"), std::to_string(kb * 1024)) << big.raw.substr(0, 300);
