@@ -220,7 +220,8 @@ void WorkerService::requestThread()
         }
         if (!sleep) continue;
         count = ::epoll_wait(_epoll, events, 16, timeout);
-        _sleepers.fetch_sub(1);
+        // The last sleeper leaves: a stalled thread's credit or space now needs the reserve.
+        if (_sleepers.fetch_sub(1) == 1 && _stalled.load() > 0) wakeReserve();
         if (count < 0) count = 0; // EINTR: read again
     }
 }
@@ -259,6 +260,12 @@ void WorkerService::signalWake()
     (void)ignored;
 }
 
+void WorkerService::wakeReserve()
+{
+    std::lock_guard<std::mutex> lock(_reserveMutex);
+    _reserveWake.notify_one();
+}
+
 void WorkerService::watchBacklog()
 {
     if (_watching.exchange(true)) return;
@@ -295,7 +302,10 @@ void WorkerService::reserveReader()
             } else if (_taken.load() == seen) {
                 signalWake();
             }
-            continue;
+            // Every request thread may be stalled on credit or ring space behind that backlog
+            // (responses larger than the ring, more requests than threads): nobody would read
+            // what frees them, so the reserve reads as below rather than only watching.
+            if (_stalled.load() == 0 || _sleepers.load() > 0) continue;
         }
         if (_sleepers.load() > 0) continue; // a request thread waits on the channels: it reads
         // Every request thread is busy. A stalled one waits for credit: wait with it, the
@@ -503,22 +513,34 @@ bool WorkerService::write(WorkerStream& stream, RecordType type, uint16_t flags,
         if (result != RingWriter::Result::Full) return false;
         channel.channel.publish();
         if (!channel.channel.prepareToWaitForSpace(
-                recordSize(static_cast<uint32_t>(first.size() + second.size()))))
-            stall(channel, lock, kPatience);
+                recordSize(static_cast<uint32_t>(first.size() + second.size()))) &&
+            !stall(channel, lock, kPatience)) {
+            // The server reads its ring whatever its clients do: space that does not come within
+            // the patience means nobody read the wake-up (credit, by contrast, waits for a slow
+            // client). Once a minute at most.
+            static std::atomic<int64_t> lastWarning{0};
+            int64_t now = static_cast<int64_t>(monotonicNanos() / 1000000000ull);
+            int64_t last = lastWarning.load();
+            if (now - last >= 60 && lastWarning.compare_exchange_strong(last, now))
+                LOG_WARN(kLog, "a response waited " + std::to_string(kPatience.count()) +
+                                   " ms for space in the channel's ring: the wake-up was missed "
+                                   "(a bug in the worker; report it)");
+        }
     }
 }
 
-void WorkerService::stall(WorkerChannel& channel, std::unique_lock<std::mutex>& lock,
+bool WorkerService::stall(WorkerChannel& channel, std::unique_lock<std::mutex>& lock,
                           std::chrono::milliseconds patience)
 {
     // The credit or the space comes as a record: if every other thread serves too, nobody waits
-    // on the channels, and the reserve must read for this one.
-    if (_stalled.fetch_add(1) == 0 && _sleepers.load() == 0) {
-        std::lock_guard<std::mutex> reserve(_reserveMutex);
-        _reserveWake.notify_one();
-    }
-    channel.changed.wait_for(lock, patience);
+    // on the channels, and the reserve must read for this one. Told by every staller that finds
+    // no sleeper (not only the first: the first may have stalled while a sleeper was there, and
+    // that one may be serving now), and by the last sleeper that leaves (requestThread).
+    _stalled.fetch_add(1);
+    if (_sleepers.load() == 0) wakeReserve();
+    bool notified = channel.changed.wait_for(lock, patience) == std::cv_status::no_timeout;
     _stalled.fetch_sub(1);
+    return notified;
 }
 
 void WorkerService::release(WorkerStream& stream)

@@ -129,7 +129,8 @@ private:
     void finish(WorkerStream& stream);
     void release(WorkerStream& stream);
     /// write() waits for credit or ring space (`lock` holds the channel's mutex).
-    void stall(WorkerChannel& channel, std::unique_lock<std::mutex>& lock,
+    /// False if `patience` ran out before anyone said the channel changed.
+    bool stall(WorkerChannel& channel, std::unique_lock<std::mutex>& lock,
                std::chrono::milliseconds patience);
 
     bool onControl();
@@ -154,6 +155,8 @@ private:
     /// The reading thread left complete requests in `_ready`: the reserve hands them to a
     /// follower if this thread's own request takes long.
     void watchBacklog();
+    /// Wakes the reserve to re-check its conditions (a thread stalled with nobody reading).
+    void wakeReserve();
     /// The main thread while the request threads serve: reads when none of them can.
     void reserveReader();
 

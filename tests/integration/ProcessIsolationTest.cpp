@@ -111,6 +111,29 @@ TEST_F(ProcessIsolationTest, AppCodeRunsOutsideTheServer)
     EXPECT_EQ(echo.body.size(), 300000u);
 }
 
+TEST_F(ProcessIsolationTest, ManyResponsesLargerThanTheRingAtOnceNeverWaitForAMissedWakeUp)
+{
+    // More requests than the worker has threads, each answer 64 KiB: the 256 KiB ring fills,
+    // every request thread stalls for space while the rest wait in the backlog. The reserve
+    // used to only watch that backlog and let the stalled threads sit out their 200 ms
+    // patience (a few dozen requests a second); now it reads for them.
+    start();
+    std::atomic<int> ok{0}, wrong{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 48; ++c)
+        clients.emplace_back([&] {
+            for (int i = 0; i < 4; ++i) {
+                HttpReply reply = get("/faults/big?kb=64");
+                (reply.status == 200 && reply.body.size() == 64u * 1024u ? ok : wrong)++;
+            }
+        });
+    for (std::thread& client : clients)
+        client.join();
+    EXPECT_EQ(ok.load(), 48 * 4);
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_THAT(server->log(), Not(HasSubstr("for space in the channel's ring")));
+}
+
 TEST_F(ProcessIsolationTest, SegfaultAbortAndExitCostOnlyTheirWorker)
 {
     start("<Context path=\"/faults\" maxCrashes=\"20\"/>"); // six crashes: no quarantine here
