@@ -4,6 +4,7 @@
 #include "compression/GzipEncoder.h"
 
 #include <brotli/encode.h>
+#include <libdeflate.h>
 
 namespace serval::compression {
 namespace {
@@ -41,17 +42,30 @@ bool compressWhole(ContentCoding coding, Effort effort, std::string_view input, 
 {
     out.clear();
     if (coding == ContentCoding::Gzip) {
-        // One zlib state per thread and level, rewound per body (deflateInit allocates 256 KiB).
-        thread_local std::unique_ptr<GzipEncoder> fast;
-        thread_local std::unique_ptr<GzipEncoder> best;
-        std::unique_ptr<GzipEncoder>& slot = effort == Effort::Fast ? fast : best;
+        // A whole body: libdeflate's one-shot gzip (about 2-3x zlib's speed at the same level,
+        // a smaller or equal output), one compressor per thread and level. zlib keeps the
+        // streamed bodies (GzipEncoder), which libdeflate cannot do.
+        struct Compressor
+        {
+            libdeflate_compressor* c = nullptr;
+            ~Compressor()
+            {
+                if (c != nullptr) libdeflate_free_compressor(c);
+            }
+        };
+        thread_local Compressor fast;
+        thread_local Compressor best;
+        Compressor& slot = effort == Effort::Fast ? fast : best;
+        if (slot.c == nullptr) slot.c = libdeflate_alloc_compressor(gzipLevel(effort));
+        if (slot.c == nullptr) return false; // out of memory: sent as it is
         try {
-            if (!slot) slot = std::make_unique<GzipEncoder>(gzipLevel(effort));
+            out.resize(libdeflate_gzip_compress_bound(slot.c, input.size()));
         } catch (...) {
             return false;
         }
-        slot->reset();
-        return slot->encode(input, Flush::Finish, out);
+        size_t size = libdeflate_gzip_compress(slot.c, input.data(), input.size(), out.data(), out.size());
+        out.resize(size);
+        return size > 0;
     }
     if (coding == ContentCoding::Brotli) {
         // The one-shot API sizes its state to the input: cheaper than a streaming state.
