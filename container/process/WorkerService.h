@@ -65,8 +65,12 @@ struct WorkerChannel
 /// leaves more complete requests behind serves them next itself; the main thread (the reserve)
 /// wakes a follower for them if it is still on the same request after 500 us. The reserve also
 /// reads when every request thread is busy (no thread waits on the channels): every 100 ms, at
-/// once if a thread waits for response credit, so Cancel (requestTimeout's stack capture), Drain
-/// and credit are never stuck behind busy threads.
+/// once if a thread waits for response credit or ring space (also while it watches a backlog),
+/// so Cancel (requestTimeout's stack capture), Drain, credit and space are never stuck behind
+/// busy threads. On one CPU (sched_getaffinity) a thread that leaves to serve wakes no follower
+/// for what arrived meanwhile: it reads that itself after its request, and the reserve's
+/// backlog watch covers a request that takes long. The channels' eventfds are edge-triggered:
+/// one server write wakes one waiting thread.
 /// A request thread streams the response back: the head, then body records of at most
 /// kBodyChunk bytes within the stream's credit (kStreamWindow, replenished by the server as it
 /// writes to the client).
