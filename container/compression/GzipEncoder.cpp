@@ -16,12 +16,6 @@ GzipEncoder::~GzipEncoder()
     deflateEnd(&_stream);
 }
 
-void GzipEncoder::reset() noexcept
-{
-    deflateReset(&_stream);
-    _finished = false;
-}
-
 bool GzipEncoder::encode(std::string_view input, Flush flush, std::string& out) noexcept
 {
     if (_finished) return false;

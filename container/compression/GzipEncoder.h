@@ -6,8 +6,8 @@
 
 namespace serval::compression {
 
-/// gzip (RFC 1952) through zlib's deflate with the gzip wrapper (windowBits 31).
-/// reset() rewinds it for another body without reallocating (the per-thread whole-body path).
+/// gzip (RFC 1952) through zlib's deflate with the gzip wrapper (windowBits 31): the streamed
+/// bodies (a whole body goes through libdeflate, compressWhole).
 class GzipEncoder final : public Encoder
 {
 public:
@@ -19,8 +19,6 @@ public:
 
     bool encode(std::string_view input, Flush flush, std::string& out) noexcept override;
     ContentCoding coding() const noexcept override { return ContentCoding::Gzip; }
-    /// Ready for a new stream.
-    void reset() noexcept;
     int level() const noexcept { return _level; }
 
 private:
