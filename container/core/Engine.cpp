@@ -464,8 +464,8 @@ std::shared_ptr<http::AsyncResponse> Engine::startAsync(http::HttpExchange& exch
 std::shared_ptr<http::AsyncResponse> Engine::startAsyncAfterService(http::HttpExchange& exchange)
 {
     std::shared_ptr<http::AsyncResponse> async = startAsync(exchange);
-    auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get());
-    if (st != nullptr && st->compressing) st->compressing->serviceReturned(exchange.response);
+    // What Engine::service does as service() returns, now that the compression exists.
+    if (auto* st = dynamic_cast<EngineExchangeState*>(exchange.state.get())) finishResponse(exchange, *st);
     return async;
 }
 

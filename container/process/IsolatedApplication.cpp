@@ -65,16 +65,14 @@ public:
     /// In Engine::service (loop thread). A refusal (quarantined) is answered from inside.
     void start()
     {
+        _exchange.control->suspend();
         if (asksForUpgrade(_exchange.request)) {
-            // Buffered like a HEAD: a 101 switches the connection to the tunnel, anything else
-            // (a refused handshake) is answered whole and the tunnel is destroyed unused.
-            _exchange.control->suspend();
+            // A 101 switches the connection to the tunnel, anything else (a refused handshake)
+            // is answered whole and the tunnel is destroyed unused.
             auto tunnel = std::make_unique<UpgradeTunnel>(
                 _group, _lane, hasToken(_exchange.request.header("Upgrade"), "websocket"));
             _tunnel = tunnel.get();
             _exchange.control->upgrade(std::move(tunnel));
-        } else {
-            _exchange.control->suspend();
         }
         _live = true;
         ForwardedStream* stream = _lane.submit(*this, _exchange.request);

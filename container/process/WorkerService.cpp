@@ -214,11 +214,9 @@ void WorkerService::requestThread()
                 stopThreads();
                 return;
             } else {
-                sleep = true;
-                for (auto& channel : _channels) {
-                    sleep = channel->channel.prepareToSleep() && sleep;
+                sleep = !armChannels();
+                for (auto& channel : _channels)
                     if (!channel->pendingCredits.empty()) timeout = 10;
-                }
                 if (timeout < 0 && _draining.load()) timeout = 100;
                 if (sleep) _sleepers.fetch_add(1); // under the lock: the next reader sees it
             }
@@ -249,12 +247,17 @@ void WorkerService::stopThreads()
     _reserveWake.notify_all();
 }
 
-void WorkerService::armForSleepers()
+bool WorkerService::armChannels()
 {
     bool unread = false;
     for (auto& channel : _channels)
         unread = !channel->channel.prepareToSleep() || unread;
-    if (!unread) return;
+    return unread;
+}
+
+void WorkerService::armForSleepers()
+{
+    if (!armChannels()) return;
     // Records came meanwhile. With a core for it, a follower reads them now, in parallel with
     // this thread's request. On one core that follower could only take turns with this thread
     // (two context switches, and the request waits all the same): this thread reads them after
@@ -305,10 +308,8 @@ void WorkerService::reserveReader()
             std::this_thread::sleep_for(kBacklogPatience);
             std::lock_guard<std::mutex> lock(_readMutex);
             if (_stopping) return;
-            bool unread = false; // records no thread read yet (armForSleepers on one core)
-            if (!_parallel)
-                for (auto& channel : _channels)
-                    unread = !channel->channel.prepareToSleep() || unread;
+            // Records no thread read yet (armForSleepers on one core leaves them to this watch).
+            bool unread = !_parallel && armChannels();
             if (_ready.empty() && !unread) {
                 _watching.store(false);
             } else if (_taken.load() == seen) {
@@ -322,11 +323,10 @@ void WorkerService::reserveReader()
         if (_sleepers.load() > 0) continue; // a request thread waits on the channels: it reads
         // Every request thread is busy. A stalled one waits for credit: wait with it, the
         // channels armed so that the server's next record wakes this thread at once.
-        bool pending = false;
+        bool pending;
         {
             std::lock_guard<std::mutex> lock(_readMutex);
-            for (auto& channel : _channels)
-                pending = !channel->channel.prepareToSleep() || pending;
+            pending = armChannels();
         }
         int count = ::epoll_wait(_epoll, events, 16, !pending && _stalled.load() > 0 ? 10 : 0);
         if (count < 0) count = 0;

@@ -153,6 +153,9 @@ private:
     /// Ends the request threads and the reserve (under `_readMutex`).
     void stopThreads();
     void signalWake();
+    /// Sets every channel's wake-up flag (Channel::prepareToSleep, under `_readMutex`); true if
+    /// one has records nobody read yet (its flag is left clear: read instead of sleeping).
+    bool armChannels();
     /// A reading thread leaves to serve while others sleep: their channels' wake-up flags
     /// (Channel::prepareToSleep) are set again, as each sleeper set them before it slept.
     void armForSleepers();
