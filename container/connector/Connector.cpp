@@ -173,6 +173,7 @@ void Connector::listen(unsigned loops)
     _shared.reset(new LoopShared{_config, _redirect ? static_cast<http::HttpHandler&>(*_redirect) : _handler,
                                  *_workers, wildcard ? std::string() : _boundAddress, _boundPort});
     _shared->transportFactory = _transportFactory;
+    _shared->loopStartHook = _loopStartHook;
 }
 
 void Connector::start()

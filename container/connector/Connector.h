@@ -50,6 +50,11 @@ public:
     /// For TLS (issue 16). Call before start(); the factory runs on the loop threads.
     using TransportFactory = std::function<std::unique_ptr<Transport>(int fd)>;
     void setTransportFactory(TransportFactory factory) { _transportFactory = std::move(factory); }
+    /// Runs on each loop's own thread when it starts, before it accepts a connection: what
+    /// the rooms above must attach to a loop before the first exchange reaches it (startup:
+    /// the process manager's lanes). Call before start().
+    using LoopStartHook = std::function<void(http::Loop&)>;
+    void setLoopStartHook(LoopStartHook hook) { _loopStartHook = std::move(hook); }
 
     /// TLS (config.certificates not empty): how a certificate's host name expands to that
     /// Host's aliases (startup knows the Hosts; the connector does not). Call before start().
@@ -112,6 +117,7 @@ private:
     bool _running = false;
     DrainReport _lastReport;
     TransportFactory _transportFactory;
+    LoopStartHook _loopStartHook;
     tls::TlsContext::HostAliases _hostAliases;
     HttpsRedirect::KnownHost _knownHosts;
     std::unique_ptr<HttpsRedirect> _redirect; ///< in front of _handler when config.redirectAll

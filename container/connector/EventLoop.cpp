@@ -125,6 +125,7 @@ void EventLoop::start()
         std::snprintf(name, sizeof name, "serval-io-%u", _index);
         ::pthread_setname_np(::pthread_self(), name);
         t_currentLoop = this;
+        if (_shared.loopStartHook) _shared.loopStartHook(*this);
         run();
         t_currentLoop = nullptr;
         std::lock_guard<std::mutex> lock(_exitMutex);

@@ -54,6 +54,8 @@ struct LoopShared
     uint16_t localPort;
     /// Connector::setTransportFactory(): set before the loops start, read-only after.
     std::function<std::unique_ptr<Transport>(int fd)> transportFactory = {};
+    /// Connector::setLoopStartHook(): each loop thread runs it before its first accept.
+    std::function<void(http::Loop&)> loopStartHook = {};
     std::atomic<uint32_t> openConnections{0};
     std::atomic<uint64_t> workerBytesOut{0}; ///< written by workers while streaming
     std::atomic<bool> stopping{false};       ///< Connector::stop() has begun

@@ -57,6 +57,10 @@ void ConnectorLoop::bind(http::Loop& loop)
         _loop = &loop;
     }
     _fallback.post([this] { finishBinding(); }); // behind every task posted before
+    // Until then the fallback thread may still run a lane's task: an exchange this loop
+    // accepted meanwhile would use the lane from two threads at once.
+    std::unique_lock<std::mutex> lock(_mutex);
+    _bound.wait(lock, [this] { return _mode != Mode::Binding; });
 }
 
 void ConnectorLoop::finishBinding()
@@ -78,12 +82,14 @@ void ConnectorLoop::finishBinding()
         _mode = Mode::Closing;
         _held.push_back(std::move(task));
     }
+    _bound.notify_all();
 }
 
 void ConnectorLoop::end()
 {
     std::lock_guard<std::mutex> lock(_mutex);
     _mode = Mode::Ended;
+    _bound.notify_all(); // a loop that ended before its bind() finished
     _loop = nullptr;
     _watches.clear();
     _pending.clear();

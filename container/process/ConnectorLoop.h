@@ -3,6 +3,7 @@
 #include "http/Loop.h"
 #include "process/LaneLoop.h"
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -18,7 +19,8 @@ namespace serval::process {
 /// Connectors stopped, so a lane exists longer than the loop. Outside the loop's life the
 /// tasks run on the process manager's own thread (`fallback`; no exchange can reach a lane
 /// then, so that thread is the lane's only user; never the poster's thread: the group posts
-/// while holding its mutex):
+/// while holding its mutex). The loop thread binds before it accepts its first connection
+/// (Connector::setLoopStartHook), so no exchange ever reaches a lane that is not Bound:
 ///   Unbound  before bind(): tasks go to the fallback; watches are remembered for bind()
 ///   Binding  bind() waits for the fallback to finish this loop's tasks; new ones are held
 ///   Bound    tasks and watch callbacks run on the loop thread
@@ -26,7 +28,7 @@ namespace serval::process {
 ///   Ended    after end() (the loop thread has exited): tasks go to the fallback; no watch fires
 ///
 /// THREADS: post() any thread; watch()/unwatch() on the thread running the lane's task (above);
-/// bind() and end() on the Server's main thread.
+/// bind() on the loop's own thread; end() on the Server's main thread.
 /// LIFETIME: owned by the ProcessManager; outlives every lane (its groups stop before it).
 class ConnectorLoop : public LaneLoop
 {
@@ -39,7 +41,9 @@ public:
     void watch(int fd, std::function<void()> onReadable) override;
     void unwatch(int fd) override;
 
-    /// The Connector's loop is running: what was remembered moves there.
+    /// On `loop`'s own thread before it accepts: waits until the fallback has run the tasks
+    /// posted before, then the lane is Bound (what was remembered moves to the loop; the
+    /// watches are registered by the loop's first turn).
     void bind(http::Loop& loop);
     /// The Connector's loop has exited (Connector::stop() returned): tasks run inline again.
     void end();
@@ -59,6 +63,7 @@ private:
 
     LaneLoop& _fallback;
     std::mutex _mutex;
+    std::condition_variable _bound; ///< the mode left Binding
     Mode _mode = Mode::Unbound;
     http::Loop* _loop = nullptr;
     std::vector<std::function<void()>> _held;                ///< Binding / Closing: in posting order

@@ -95,11 +95,9 @@ void ProcessManager::stop()
     _registry.reset();
 }
 
-void ProcessManager::bindLoops(const std::vector<http::Loop*>& loops)
+void ProcessManager::bindLoop(http::Loop& loop)
 {
-    for (http::Loop* loop : loops) {
-        if (loop != nullptr && loop->index() < _loops.size()) _loops[loop->index()]->bind(*loop);
-    }
+    if (loop.index() < _loops.size()) _loops[loop.index()]->bind(loop);
 }
 
 void ProcessManager::loopsEnded()

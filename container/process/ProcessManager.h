@@ -57,8 +57,9 @@ public:
     void start(unsigned loops);
     void stop();
 
-    /// The Connectors are running: each lane moves to its loop (by http::Loop::index()).
-    void bindLoops(const std::vector<http::Loop*>& loops);
+    /// On a Connector loop's own thread before it accepts (Connector::setLoopStartHook): the
+    /// lanes of that loop (by http::Loop::index()) move onto it.
+    void bindLoop(http::Loop& loop);
     /// The Connectors have stopped (their loop threads exited): lanes run on the manager's
     /// own thread until their Contexts stop.
     void loopsEnded();

@@ -159,15 +159,18 @@ bool WorkerLane::deferPublish(Slot& slot)
     if (slot.publishPending) return true;
     std::shared_ptr<void> keep = _events.keepAlive();
     if (!keep) return false;
+    // Marked before the post: a posted task must find what it is to flush.
+    slot.publishPending = true;
     if (!_flushPosted) {
+        _flushPosted = true;
         try {
             _loop.post([this, keep] { flushPublishes(); });
         } catch (...) { // std::bad_alloc: publish now
+            _flushPosted = false;
+            slot.publishPending = false;
             return false;
         }
-        _flushPosted = true;
     }
-    slot.publishPending = true;
     return true;
 }
 

@@ -234,6 +234,9 @@ void Server::startInternal()
     unsigned nextLoop = 0; // http::Loop::index() is dense across every Connector
     for (const config::ConnectorConfig& connectorConfig : _config.connectors) {
         _connectors.push_back(std::make_unique<connector::Connector>(connectorConfig, *_engine, nextLoop));
+        // Forwarding moves onto each loop before that loop accepts: a client that connects the
+        // moment the port opens must find its lanes there, not on the manager's thread.
+        _connectors.back()->setLoopStartHook([this](http::Loop& loop) { _processes->bindLoop(loop); });
         _connectors.back()->setHostAliases([this](const std::string& name) {
             for (const config::HostConfig& host : _config.engine.hosts) {
                 if (util::toLower(host.name) == name) return host.aliases;
@@ -269,7 +272,6 @@ void Server::startInternal()
         util::Log::write(util::LogLevel::Info, "server",
                          "listening on " + listeningUrl(connector->boundAddress(), connector->boundPort(),
                                                         connector->tls() != nullptr));
-        _processes->bindLoops(connector->loops()); // forwarding moves onto the loops
     }
 }
 

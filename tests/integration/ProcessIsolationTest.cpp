@@ -134,6 +134,38 @@ TEST_F(ProcessIsolationTest, ManyResponsesLargerThanTheRingAtOnceNeverWaitForAMi
     EXPECT_THAT(server->log(), Not(HasSubstr("for space in the channel's ring")));
 }
 
+TEST_F(ProcessIsolationTest, RequestsTheMomentThePortOpensAreAnsweredOnEveryLoop)
+{
+    // The lanes of each I/O loop must be on that loop before it accepts: a request that came
+    // first once reached a lane still run by the manager's thread, whose deferred publish was
+    // lost, and waited for the requestTimeout (here 60 s, far beyond the client's 5 s).
+    for (int round = 0; round < 6; ++round) {
+        SCOPED_TRACE(round);
+        TempDir dir;
+        dir.write("conf/server.xml", "<Server accessLog=\"\">\n"
+                                     "  <Connector address=\"127.0.0.1\" port=\"0\" ioThreads=\"2\"/>\n"
+                                     "  <Engine defaultHost=\"localhost\">\n"
+                                     "    <Host name=\"localhost\" appBase=\"webapps\">"
+                                     "<Context path=\"/faults\" requestTimeout=\"60s\"/></Host>\n"
+                                     "  </Engine>\n</Server>\n");
+        dir.write("webapps/faults/WEB-INF/web.xml", kFaultsWebXml);
+        dir.write("webapps/faults/WEB-INF/lib/libfaults.so",
+                  serval::test::readFile(serval::test::fixtureLibrary("faults")));
+        ServalProcess process(dir.path());
+        ASSERT_TRUE(process.start()) << process.error();
+        // Several connections at once: the kernel spreads them over both loops' listeners.
+        std::vector<std::thread> clients;
+        std::atomic<int> answered{0};
+        for (int i = 0; i < 8; ++i)
+            clients.emplace_back([&] {
+                if (httpGet(process.port(), "/faults/ok").status == 200) ++answered;
+            });
+        for (std::thread& client : clients)
+            client.join();
+        EXPECT_EQ(answered.load(), 8) << process.log();
+    }
+}
+
 TEST_F(ProcessIsolationTest, SegfaultAbortAndExitCostOnlyTheirWorker)
 {
     start("<Context path=\"/faults\" maxCrashes=\"20\"/>"); // six crashes: no quarantine here
