@@ -161,10 +161,11 @@ void WorkerService::attach(const ControlSocket::Message& message)
     auto& fds = const_cast<std::vector<util::FileDescriptor>&>(message.fds);
     channel->channel.attach(std::move(fds[0]), std::move(fds[1]), std::move(fds[2]), capacity);
     epoll_event ev{};
-    // Level-triggered: an eventfd the server wrote stays readable until a reader drains it, so
-    // no thread sleeps past a record. (Edge-triggered woke fewer threads per write, but the
-    // full suite then left worker requests unanswered for seconds in 3 of 8 runs.)
-    ev.events = EPOLLIN;
+    // Edge-triggered: one server write wakes one waiting thread. Level-triggered, the event stays
+    // ready until the woken thread drains the eventfd (under _readMutex), and epoll wakes the
+    // next waiter meanwhile, then the next: a cascade of threads that find nothing to read.
+    // (The hangs once blamed on this were the server's: 9313c27.)
+    ev.events = EPOLLIN | EPOLLET;
     ev.data.u64 = _channels.size() + 2; // 0 control, 1 wake, 2.. channels
     ::epoll_ctl(_epoll, EPOLL_CTL_ADD, channel->channel.wakeFd(), &ev);
     _channels.push_back(std::move(channel));
