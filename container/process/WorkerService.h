@@ -69,8 +69,9 @@ struct WorkerChannel
 /// so Cancel (requestTimeout's stack capture), Drain, credit and space are never stuck behind
 /// busy threads. On one CPU (sched_getaffinity) a thread that leaves to serve wakes no follower
 /// for what arrived meanwhile: it reads that itself after its request, and the reserve's
-/// backlog watch covers a request that takes long. The channels' eventfds are edge-triggered:
-/// one server write wakes one waiting thread.
+/// backlog watch covers a request that takes long, and the worker's threads run SCHED_BATCH
+/// (the server they share the CPU with is not preempted by each wake-up). The channels'
+/// eventfds are edge-triggered: one server write wakes one waiting thread.
 /// A request thread streams the response back: the head, then body records of at most
 /// kBodyChunk bytes within the stream's credit (kStreamWindow, replenished by the server as it
 /// writes to the client).
