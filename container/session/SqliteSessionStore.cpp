@@ -204,7 +204,8 @@ template <typename F> auto controlPlane(const std::string& store, F work) -> dec
 class SqliteSessionStore::Connection
 {
 public:
-    Connection(const std::string& path, const Options& options) : _db(path, "session store")
+    Connection(const std::string& path, const Options& options, WalIndexWatch& wal)
+        : _db(path, "session store"), _wal(wal)
     {
         sqlite3_busy_timeout(_db.handle(), static_cast<int>(options.busyTimeout.count()));
         // Per connection: cascades need foreign_keys; synchronous decides what COMMIT waits for.
@@ -227,15 +228,21 @@ public:
     /// other connection (the writer, another process's) committed since: a read-only request
     /// then costs that check, not the join. Any commit anywhere empties it, so a write whose
     /// response went out is never hidden (its commit came first). Bounded by kCacheBytes.
+    /// In front of data_version (a read transaction, its file locks included) the wal-index
+    /// header: unchanged since the last data_version, nothing was committed since either.
     const SessionRecord* cached(std::string_view scope, std::string_view id)
     {
-        Statement& st = statement(DataVersion);
-        ResetOnExit reset(st);
-        int64_t version = st.step() ? st.int64At(0) : -1;
-        if (version != _cacheVersion || version < 0) {
-            dropCache();
-            _cacheVersion = version;
-            return nullptr;
+        WalIndexWatch::Header header = _wal.current(); // before data_version: never newer
+        if (_cacheVersion < 0 || !header.sameAs(_checkedHeader)) {
+            Statement& st = statement(DataVersion);
+            ResetOnExit reset(st);
+            int64_t version = st.step() ? st.int64At(0) : -1;
+            _checkedHeader = header;
+            if (version != _cacheVersion || version < 0) {
+                dropCache();
+                _cacheVersion = version;
+                return nullptr;
+            }
         }
         key(scope, id);
         auto it = _cache.find(_key);
@@ -272,6 +279,8 @@ private:
     }
 
     Database _db;
+    WalIndexWatch& _wal;
+    WalIndexWatch::Header _checkedHeader; ///< the header before the last data_version
     std::array<std::optional<Statement>, SqlCount> _statements;
     std::unordered_map<std::string, SessionRecord> _cache;
     size_t _cacheBytes = 0;
@@ -324,7 +333,7 @@ private:
     std::unique_ptr<Connection> _connection;
 };
 
-SqliteSessionStore::SqliteSessionStore(Options options) : _options(std::move(options))
+SqliteSessionStore::SqliteSessionStore(Options options) : _options(std::move(options)), _wal(_options.path)
 {
     controlPlane(describe(), [&] {
         _writer = openConnection();
@@ -366,7 +375,7 @@ std::string SqliteSessionStore::describe() const
 
 std::unique_ptr<SqliteSessionStore::Connection> SqliteSessionStore::openConnection() const
 {
-    return std::make_unique<Connection>(_options.path, _options);
+    return std::make_unique<Connection>(_options.path, _options, _wal);
 }
 
 std::optional<SessionRecord> SqliteSessionStore::fetch(std::string_view scope, std::string_view id)

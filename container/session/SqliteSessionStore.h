@@ -2,6 +2,7 @@
 
 #include "session/CommitQueue.h"
 #include "session/SessionStore.h"
+#include "session/WalIndexWatch.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -90,6 +91,8 @@ private:
     std::unique_ptr<Connection> openConnection() const;
 
     Options _options;
+    /// Before every connection (they refer to it) and after them (they keep the -shm in place).
+    mutable WalIndexWatch _wal;
     std::unique_ptr<Connection> _writer; ///< used by the writer thread only (after the constructor)
     /// The writer thread's outage record: one line when commits start failing (or fail for a
     /// new reason), one when they succeed again, not one per group commit in between.
