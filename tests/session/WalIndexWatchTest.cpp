@@ -2,6 +2,7 @@
 // every commit of any connection and stays put while connections only read.
 #include "session/WalIndexWatch.h"
 
+#include "support/SqliteQuery.h"
 #include "support/TempDir.h"
 
 #include <gtest/gtest.h>
@@ -9,28 +10,20 @@
 #include <string>
 
 using serval::session::WalIndexWatch;
+using serval::test::sqliteQuery;
 using serval::test::TempDir;
 
 namespace {
 
-class Db
+/// A connection kept open for the whole test (with it the -shm stays): statements only.
+class Writer
 {
 public:
-    explicit Db(const std::string& path) { sqlite3_open(path.c_str(), &_db); }
-    ~Db() { sqlite3_close(_db); }
-    Db(const Db&) = delete;
-    Db& operator=(const Db&) = delete;
+    explicit Writer(const std::string& path) { sqlite3_open(path.c_str(), &_db); }
+    ~Writer() { sqlite3_close(_db); }
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
     int exec(const std::string& sql) { return sqlite3_exec(_db, sql.c_str(), nullptr, nullptr, nullptr); }
-    std::string scalar(const std::string& sql)
-    {
-        sqlite3_stmt* st = nullptr;
-        sqlite3_prepare_v2(_db, sql.c_str(), -1, &st, nullptr);
-        std::string out;
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr)
-            out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-        return out;
-    }
 
 private:
     sqlite3* _db = nullptr;
@@ -50,15 +43,15 @@ TEST(WalIndexWatchTest, ReadsLeaveTheHeaderAndEveryCommitChangesIt)
 {
     TempDir dir;
     std::string path = dir.file("s.db");
-    Db writer(path);
-    ASSERT_EQ(writer.scalar("PRAGMA journal_mode=WAL"), "wal");
+    Writer writer(path);
+    ASSERT_EQ(writer.exec("PRAGMA journal_mode=WAL"), SQLITE_OK);
+    ASSERT_EQ(sqliteQuery(path, "PRAGMA journal_mode"), "wal");
     ASSERT_EQ(writer.exec("CREATE TABLE t(v TEXT)"), SQLITE_OK);
-    Db reader(path);
     WalIndexWatch watch(path);
     WalIndexWatch::Header before = watch.current();
     ASSERT_TRUE(before.valid);
     for (int i = 0; i < 3; ++i)
-        ASSERT_EQ(reader.scalar("SELECT count(*) FROM t"), "0");
+        ASSERT_EQ(sqliteQuery(path, "SELECT count(*) FROM t"), "0"); // another connection's read
     EXPECT_TRUE(watch.current().sameAs(before)) << "a read transaction is no commit";
     for (int i = 0; i < 50; ++i) {
         WalIndexWatch::Header last = watch.current();
@@ -74,5 +67,5 @@ TEST(WalIndexWatchTest, ReadsLeaveTheHeaderAndEveryCommitChangesIt)
     WalIndexWatch::Header restarted = watch.current();
     EXPECT_FALSE(restarted.sameAs(full));
     EXPECT_FALSE(restarted.sameAs(checkpointed));
-    EXPECT_EQ(reader.scalar("SELECT count(*) FROM t"), "51");
+    EXPECT_EQ(sqliteQuery(path, "SELECT count(*) FROM t"), "51");
 }
