@@ -200,7 +200,10 @@ void WorkerService::requestThread()
         int timeout = -1;
         {
             std::lock_guard<std::mutex> lock(_readMutex);
-            if (_stopping) return;
+            if (_stopping) {
+                signalWake(); // edge-triggered: the next sleeper is told in turn
+                return;
+            }
             readChannels(events, count);
             count = 0;
             if (!_ready.empty()) {
@@ -240,7 +243,7 @@ void WorkerService::requestThread()
 void WorkerService::stopThreads()
 {
     _stopping = true;
-    signalWake(); // level-triggered: every thread in epoll_wait sees it in turn and returns
+    signalWake(); // wakes one sleeper, which wakes the next as it leaves (requestThread)
     {
         std::lock_guard<std::mutex> lock(_reserveMutex);
         _reserveStop = true;
@@ -396,12 +399,17 @@ void WorkerService::finishServed(WorkerStream& stream)
 
 void WorkerService::finishHeld(WorkerStream& stream)
 {
+    bool first;
     {
         std::lock_guard<std::mutex> lock(_readMutex);
+        first = _ready.empty();
         _ready.push_back(&stream);
-        if (_ready.size() > 1) watchBacklog();
+        if (!first) watchBacklog();
     }
-    signalWake(); // a sleeping request thread takes it; a busy one finds it when it reads next
+    // A sleeping request thread takes it; a busy one finds it when it reads next. On one CPU
+    // a group commit resuming 64 held responses woke 64 threads to take turns on it: the first
+    // one woken sends them in turn (the reserve wakes another if one takes long).
+    if (first || _parallel) signalWake();
 }
 
 bool WorkerService::switchesProtocol(WorkerStream& stream)
@@ -810,6 +818,8 @@ int WorkerService::run()
     ev.events = EPOLLIN;
     ev.data.u64 = 0;
     ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _control.fd(), &ev);
+    // Edge-triggered like the channels: one signalWake() wakes one thread, not each in turn.
+    ev.events = EPOLLIN | EPOLLET;
     ev.data.u64 = 1;
     ::epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, &ev);
     _loop.start();
