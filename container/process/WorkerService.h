@@ -184,7 +184,7 @@ private:
     std::shared_ptr<app::AppResources> _resources;
     std::vector<std::unique_ptr<WorkerChannel>> _channels;
     int _epoll = -1;
-    int _wake = -1; ///< eventfd: a request thread finished a stream (drain, pending credits)
+    int _wake = -1; ///< eventfd (edge-triggered): a held response resumed, a follower wanted, drain
 
     /// The reading role: the channels' readers, `_ready`, `_scratch`, the streams' assembly and
     /// each channel's pendingCredits belong to whoever holds it.

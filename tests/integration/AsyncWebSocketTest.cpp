@@ -297,8 +297,15 @@ TEST_P(AsyncCrowdTest, AThousandIdleWebSocketsStayCheapAndAllStillEcho)
     long added = treeRssKib(server->pid()) - before;
     // The goal is 40 MiB for 10,000 (4 KiB each; tests/perf `websocket` measures that
     // scale). 10 KiB each here leaves room for allocator noise at this scale and still fails a
-    // buffer or a descriptor pair per connection (16 KiB and more each).
-    EXPECT_LT(added, 10 * kCount) << "KiB added by " << kCount << " idle WebSockets";
+    // buffer or a descriptor pair per connection (16 KiB and more each). AddressSanitizer's
+    // redzones and quarantine roughly double every allocation (about 16 KiB each measured):
+    // there the bound only catches the gross.
+#if defined(__SANITIZE_ADDRESS__)
+    constexpr long kKibEach = 40;
+#else
+    constexpr long kKibEach = 10;
+#endif
+    EXPECT_LT(added, kKibEach * kCount) << "KiB added by " << kCount << " idle WebSockets";
     RecordProperty("added_rss_kib", std::to_string(added));
     int echoed = 0;
     for (int i = 0; i < kCount; ++i) {
