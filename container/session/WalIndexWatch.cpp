@@ -26,7 +26,7 @@ WalIndexWatch::WalIndexWatch(std::string databasePath) : _shmPath(std::move(data
 
 WalIndexWatch::~WalIndexWatch()
 {
-    if (_mapping != nullptr) ::munmap(_mapping, kMappedBytes);
+    if (const uint32_t* mapped = _header.load()) ::munmap(const_cast<uint32_t*>(mapped), kMappedBytes);
 }
 
 const uint32_t* WalIndexWatch::map() noexcept
@@ -44,7 +44,6 @@ const uint32_t* WalIndexWatch::map() noexcept
         mapping = ::mmap(nullptr, kMappedBytes, PROT_READ, MAP_SHARED, fd, 0);
     ::close(fd);
     if (mapping == MAP_FAILED) return nullptr;
-    _mapping = mapping;
     auto* header = static_cast<const uint32_t*>(mapping);
     _header.store(header, std::memory_order_release);
     return header;

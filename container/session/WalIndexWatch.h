@@ -54,7 +54,6 @@ private:
     std::atomic<const uint32_t*> _header{nullptr};
     std::mutex _mapMutex;
     std::atomic<int64_t> _nextAttemptMs{0};
-    void* _mapping = nullptr; ///< under _mapMutex until published in _header
 };
 
 } // namespace serval::session
