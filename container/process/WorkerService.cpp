@@ -200,10 +200,7 @@ void WorkerService::requestThread()
         int timeout = -1;
         {
             std::lock_guard<std::mutex> lock(_readMutex);
-            if (_stopping) {
-                signalWake(); // edge-triggered: the next sleeper is told in turn
-                return;
-            }
+            if (_stopping) return;
             readChannels(events, count);
             count = 0;
             if (!_ready.empty()) {
@@ -243,7 +240,14 @@ void WorkerService::requestThread()
 void WorkerService::stopThreads()
 {
     _stopping = true;
-    signalWake(); // wakes one sleeper, which wakes the next as it leaves (requestThread)
+    // Level-triggered from now on, and never drained again: every thread in epoll_wait (the
+    // reserve included, which may take the event) sees it in turn and returns. Edge-triggered,
+    // the one wake-up could reach a thread that leaves without passing it on.
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 1;
+    ::epoll_ctl(_epoll, EPOLL_CTL_MOD, _wake, &ev);
+    signalWake();
     {
         std::lock_guard<std::mutex> lock(_reserveMutex);
         _reserveStop = true;
@@ -287,9 +291,7 @@ void WorkerService::wakeReserve()
 
 void WorkerService::watchBacklog()
 {
-    if (_watching.exchange(true)) return;
-    std::lock_guard<std::mutex> lock(_reserveMutex);
-    _reserveWake.notify_one();
+    if (!_watching.exchange(true)) wakeReserve();
 }
 
 void WorkerService::reserveReader()
