@@ -294,8 +294,10 @@ void Server::stopInternal() noexcept
         _drainReport.unfinished.insert(_drainReport.unfinished.end(), report.unfinished.begin(),
                                        report.unfinished.end());
     }
-    _connectors.clear();
+    // Before the loops are destroyed: a lane's task posted meanwhile (the supervisor's tick)
+    // must find its ConnectorLoop ended, not a pointer to a freed loop.
     if (_processes) _processes->loopsEnded(); // the lanes drain on the manager's thread
+    _connectors.clear();
     if (!_drainReport.clean()) {
         // Handlers still run app and container code: stopping the apps would unload code under
         // them. Keep everything they may touch; main() exits the process now.
