@@ -177,7 +177,10 @@ bool EventLoop::post(http::LoopTask& task) noexcept
         task.loopNext = head;
     } while (
         !_posted.compare_exchange_weak(head, &task, std::memory_order_release, std::memory_order_relaxed));
-    if (head == nullptr) { // otherwise a wake-up is already on its way
+    // Otherwise a wake-up is already on its way, or the loop's own thread posted: it runs what
+    // is posted before it sleeps again (run()), so a task it posts itself (a lane's deferred
+    // publish, an exchange resumed) costs no eventfd write, read and extra epoll_wait.
+    if (head == nullptr && t_currentLoop != this) {
         uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(_wakeFd, &one, sizeof one);
     }
@@ -332,6 +335,9 @@ void EventLoop::run()
     for (;;) {
         _now = coarseNowNanos();
         int timeoutMs = _nextWake > _now ? static_cast<int>((_nextWake - _now) / kMillis) + 1 : 0;
+        // Tasks posted by this thread's last pass of posted tasks (no wake-up was written for
+        // them): look at the sockets, but do not sleep.
+        if (_posted.load(std::memory_order_acquire) != nullptr) timeoutMs = 0;
         int n = ::epoll_wait(_epollFd, events, 256, timeoutMs);
         if (n < 0 && errno != EINTR) {
             LOG_ERROR("connector", std::string("epoll_wait failed: ") + std::strerror(errno));
@@ -352,6 +358,9 @@ void EventLoop::run()
                 if (!w->dead) w->callback(events[i].events);
             }
         }
+        // What this iteration posted to its own loop runs now, after all of its events (once:
+        // a task that posts itself again waits for the next iteration's look at the sockets).
+        if (_posted.load(std::memory_order_acquire) != nullptr) runPosted(false);
         if (_now >= _nextWake) onTick();
         freeRetired();
         if (_draining && (_live.empty() || _abandoned)) break;

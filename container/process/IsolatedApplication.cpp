@@ -41,6 +41,58 @@ bool asksForUpgrade(const http::HttpRequest& request) noexcept
            hasToken(request.header("Connection"), "upgrade");
 }
 
+/// Freed ForwardedExchange blocks of one thread, kept for its next ones (at most kKept).
+/// THREADS: one per thread (thread_local); a block freed on another thread than the one that
+/// made it just joins that thread's list.
+class ExchangeMemory
+{
+public:
+    static ExchangeMemory& local() noexcept
+    {
+        thread_local ExchangeMemory memory;
+        return memory;
+    }
+    ~ExchangeMemory()
+    {
+        while (_head != nullptr) {
+            Block* next = _head->next;
+            ::operator delete(_head);
+            _head = next;
+        }
+        _closed = true; // a block freed while the thread ends goes back to the heap
+    }
+    /// `size` is always sizeof(ForwardedExchange) (the one user, a final class).
+    void* take(size_t size)
+    {
+        if (_head == nullptr) return ::operator new(std::max(size, sizeof(Block)));
+        Block* block = _head;
+        _head = block->next;
+        --_count;
+        return block;
+    }
+    void give(void* memory) noexcept
+    {
+        if (_closed || _count >= kKept) {
+            ::operator delete(memory);
+            return;
+        }
+        auto* block = static_cast<Block*>(memory);
+        block->next = _head;
+        _head = block;
+        ++_count;
+    }
+
+private:
+    struct Block
+    {
+        Block* next;
+    };
+    static constexpr size_t kKept = 1024;
+    Block* _head = nullptr;
+    size_t _count = 0;
+    bool _closed = false;
+};
+
 /// One forwarded exchange, from forward() until the Engine ends it: it receives what the
 /// worker answers (StreamOwner) and hands it to the connector. Everything runs on the
 /// exchange's loop thread: no lock.
@@ -53,10 +105,15 @@ bool asksForUpgrade(const http::HttpRequest& request) noexcept
 /// (flush(): no length) or a large one switches to an AsyncResponse at its head
 /// (Engine::startAsyncAfterService), so it leaves as it arrives.
 ///
-/// OWNERSHIP: deletes itself once ended() was called and no task of its own is posted.
+/// OWNERSHIP: deletes itself once ended() was called and no task of its own is posted. Its
+/// memory comes from a free list of the thread (an I/O loop makes and ends its exchanges
+/// itself): one per request otherwise costs a malloc and a free on the forwarding path.
 class ForwardedExchange final : public StreamOwner, public core::RemoteExchange, public http::LoopTask
 {
 public:
+    static void* operator new(size_t size) { return ExchangeMemory::local().take(size); }
+    static void operator delete(void* memory) noexcept { ExchangeMemory::local().give(memory); }
+
     ForwardedExchange(std::shared_ptr<WorkerGroup> group, WorkerLane& lane,
                       http::HttpExchange& exchange) noexcept
         : _group(std::move(group)), _lane(lane), _exchange(exchange)

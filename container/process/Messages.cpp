@@ -95,13 +95,22 @@ bool decodeResponseHead(std::string_view payload, ResponseHead& head)
     if (r.failed() || count > kMaxHeaders || head.status < 100 || head.status > 999 ||
         head.contentLength < -1)
         return false;
-    head.headers.clear();
+    // The fields already in `head` are assigned over (a lane decodes every response into the
+    // same ResponseHead): their strings' capacity is reused, so a steady stream of heads
+    // allocates nothing.
+    size_t kept = head.headers.size();
     for (uint32_t i = 0; i < count; ++i) {
         std::string_view name = r.text();
         std::string_view value = r.text();
         if (r.failed() || !http::isToken(name) || !isSafeValue(value)) return false;
-        head.headers.push_back(http::Header{std::string(name), std::string(value)});
+        if (i < kept) {
+            head.headers[i].name.assign(name);
+            head.headers[i].value.assign(value);
+        } else {
+            head.headers.push_back(http::Header{std::string(name), std::string(value)});
+        }
     }
+    if (count < kept) head.headers.resize(count);
     return r.complete();
 }
 

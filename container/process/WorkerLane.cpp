@@ -1,5 +1,7 @@
 #include "process/WorkerLane.h"
 
+#include "util/IdMap.h"
+
 #include <algorithm>
 
 namespace serval::process {
@@ -41,7 +43,7 @@ struct WorkerLane::Slot
 {
     std::shared_ptr<WorkerHandle> worker;
     Channel* channel = nullptr;
-    std::unordered_map<uint32_t, ForwardedStream*> streams;
+    util::IdMap<ForwardedStream*> streams;
     std::deque<ForwardedStream*> sending;                   ///< streams with records still to write
     std::vector<uint32_t> granting;                         ///< streams with toGrant > 0
     std::vector<std::pair<uint32_t, CancelReason>> cancels; ///< not yet written (ring full)
@@ -148,7 +150,7 @@ void WorkerLane::place(ForwardedStream& stream)
     stream.received = 0;
     stream.window = kStreamWindow;
     stream.toGrant = 0;
-    slot->streams[stream.id] = &stream;
+    slot->streams.insert(stream.id, &stream);
     slot->worker->requests.fetch_add(1, std::memory_order_relaxed);
     slot->sending.push_back(&stream);
     if (!slot->inPass) pump(*slot, true);
@@ -352,9 +354,9 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
         corrupt(slot, "a record of type " + std::to_string(header.type) + " in the response ring");
         return false;
     }
-    auto it = slot.streams.find(header.stream);
-    if (it == slot.streams.end()) return true; // cancelled or timed out: the rest is dropped
-    ForwardedStream& stream = *it->second;
+    ForwardedStream** found = slot.streams.find(header.stream);
+    if (found == nullptr) return true; // cancelled or timed out: the rest is dropped
+    ForwardedStream& stream = **found;
     bool end = (header.flags & kEndStream) != 0;
     switch (type) {
     case RecordType::AsyncStarted: {
@@ -380,7 +382,9 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
             corrupt(slot, "a response head before the request was complete, or a second one");
             return false;
         }
-        ResponseHead head;
+        // Decoded into the lane's spare head (its fields' strings reused), which is given back
+        // after the call: a head delivered from inside the call would decode into a new one.
+        ResponseHead head = std::move(_spareHead);
         if (!decodeResponseHead(payload, head)) {
             corrupt(slot, "a response head that does not decode");
             return false;
@@ -388,6 +392,7 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
         stream.state = ForwardedStream::State::Responding;
         stream.expected = stream.request->isHead() ? 0 : head.contentLength;
         stream.owner->onResponseHead(head, end);
+        _spareHead = std::move(head);
         if (end) finish(stream);
         return true;
     }
@@ -446,15 +451,15 @@ void WorkerLane::flushCredits(Slot& slot)
 {
     size_t done = 0;
     for (; done < slot.granting.size(); ++done) {
-        auto it = slot.streams.find(slot.granting[done]);
-        if (it == slot.streams.end() || it->second->toGrant == 0) continue;
+        ForwardedStream** found = slot.streams.find(slot.granting[done]);
+        if (found == nullptr || (*found)->toGrant == 0) continue;
         char buffer[4];
-        if (slot.channel->writer().write(static_cast<uint16_t>(RecordType::ResponseCredit), 0, it->first,
-                                         encodeCredit(it->second->toGrant, buffer)) !=
-            RingWriter::Result::Written)
+        ForwardedStream& stream = **found;
+        if (slot.channel->writer().write(static_cast<uint16_t>(RecordType::ResponseCredit), 0, stream.id,
+                                         encodeCredit(stream.toGrant, buffer)) != RingWriter::Result::Written)
             break;
-        it->second->window += it->second->toGrant;
-        it->second->toGrant = 0;
+        stream.window += stream.toGrant;
+        stream.toGrant = 0;
     }
     slot.granting.erase(slot.granting.begin(), slot.granting.begin() + done);
 }
@@ -557,8 +562,7 @@ void WorkerLane::detach(uint32_t workerId, const std::string& crashId)
     if (!slot.corrupt) onReadable(slot);
     if (!slot.corrupt) _loop.unwatch(slot.channel->wakeFd());
     std::vector<ForwardedStream*> orphans;
-    for (auto& [id, stream] : slot.streams)
-        orphans.push_back(stream);
+    slot.streams.forEach([&](uint32_t, ForwardedStream* stream) { orphans.push_back(stream); });
     std::sort(orphans.begin(), orphans.end(),
               [](const ForwardedStream* a, const ForwardedStream* b) { return a->id < b->id; });
     slot.streams.clear();

@@ -12,7 +12,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace serval::process {
@@ -189,6 +188,7 @@ private:
     size_t _inFlight = 0;
     size_t _next = 0;          ///< round-robin start among equally loaded slots
     bool _flushPosted = false; ///< flushPublishes() is posted and has not run yet
+    ResponseHead _spareHead;   ///< onRecord() decodes response heads into it (its strings reused)
     std::string _payload;
     std::string _scratch;
 };

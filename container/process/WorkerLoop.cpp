@@ -41,6 +41,15 @@ bool WorkerLoop::isLoopThread() const noexcept
     return std::this_thread::get_id() == _thread.get_id();
 }
 
+void WorkerLoop::wake(bool wasEmpty) noexcept
+{
+    if (!wasEmpty) return; // a wake-up is already on its way, or the loop will not sleep
+    if (isLoopThread())
+        _selfPosted = true; // run() does not sleep before it ran them: no eventfd write
+    else
+        _epoll.wake();
+}
+
 bool WorkerLoop::post(http::LoopTask& task) noexcept
 {
     bool wasEmpty;
@@ -50,7 +59,7 @@ bool WorkerLoop::post(http::LoopTask& task) noexcept
         wasEmpty = _tasks.empty() && _callbacks.empty();
         _tasks.push_back(&task);
     }
-    if (wasEmpty) _epoll.wake(); // otherwise a wake-up is already on its way
+    wake(wasEmpty);
     return true;
 }
 
@@ -63,7 +72,7 @@ bool WorkerLoop::post(Callback callback)
         wasEmpty = _tasks.empty() && _callbacks.empty();
         _callbacks.push_back(std::move(callback));
     }
-    if (wasEmpty) _epoll.wake();
+    wake(wasEmpty);
     return true;
 }
 
@@ -114,6 +123,7 @@ bool WorkerLoop::cancelTimer(http::TimerId id) noexcept
 
 void WorkerLoop::runPosted() noexcept
 {
+    _selfPosted = false; // what this thread posted is taken now
     // Swapped with the (empty) run lists, so both pairs keep their capacity: no allocation per turn.
     {
         std::lock_guard<std::mutex> lock(_postMutex);
@@ -145,6 +155,10 @@ void WorkerLoop::run()
             uint64_t next = _timers.begin()->first.first;
             timeoutMs =
                 next <= _now ? 0 : static_cast<int>(std::min<uint64_t>((next - _now) / 1000000 + 1, 1000));
+        }
+        if (_selfPosted) { // this thread posted after its last runPosted(): do not sleep
+            _selfPosted = false;
+            timeoutMs = 0;
         }
         epoll_event events[16];
         int n = ::epoll_wait(_epoll.fd(), events, 16, timeoutMs);

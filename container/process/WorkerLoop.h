@@ -48,6 +48,8 @@ public:
 
 private:
     void run();
+    /// After a post that found both lists empty: wakes the thread, unless it is the poster.
+    void wake(bool wasEmpty) noexcept;
     void runPosted() noexcept;
     void runTimers() noexcept;
     static uint64_t clockNanos() noexcept;
@@ -63,6 +65,7 @@ private:
     /// empty (a wake-up is on its way otherwise).
     std::vector<http::LoopTask*> _tasks;
     std::vector<Callback> _callbacks;
+    bool _selfPosted = false;                   ///< the loop thread's: it posted without a wake-up (wake())
     std::vector<http::LoopTask*> _runningTasks; ///< the loop thread's: the batch runPosted() runs
     std::vector<Callback> _runningCallbacks;
 

@@ -572,10 +572,8 @@ void WorkerService::release(WorkerStream& stream)
     std::unique_ptr<WorkerStream> gone;
     {
         std::lock_guard<std::mutex> lock(channel.mutex);
-        auto it = channel.streams.find(stream.id);
-        if (it != channel.streams.end()) {
-            gone = std::move(it->second);
-            channel.streams.erase(it);
+        gone = channel.streams.take(stream.id);
+        if (gone) {
             // Kept for the next request, unless it holds what a plain request never does.
             if (channel.spare.size() < WorkerChannel::kSpareStreams && !gone->async && !gone->upgraded)
                 channel.spare.push_back(std::move(gone));
@@ -615,7 +613,7 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
         WorkerStream* raw = stream.get();
         {
             std::lock_guard<std::mutex> lock(channel.mutex);
-            if (!channel.streams.emplace(header.stream, std::move(stream)).second) return;
+            if (!channel.streams.insert(header.stream, std::move(stream))) return;
         }
         _active.fetch_add(1);
         if ((header.flags & kEndStream) != 0) dispatch(*raw);
@@ -626,9 +624,10 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
         std::shared_ptr<WorkerUpgrade> upgraded;
         {
             std::lock_guard<std::mutex> lock(channel.mutex);
-            auto it = channel.streams.find(header.stream);
-            if (it != channel.streams.end() && !it->second->dispatched) stream = it->second.get();
-            if (it != channel.streams.end()) upgraded = it->second->upgraded;
+            if (std::unique_ptr<WorkerStream>* found = channel.streams.find(header.stream)) {
+                if (!(*found)->dispatched) stream = found->get();
+                upgraded = (*found)->upgraded;
+            }
         }
         if (upgraded) { // the client's bytes after the 101: granted back once the handler took them
             upgraded->clientBytes(payload);
@@ -654,11 +653,10 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
         std::shared_ptr<WorkerUpgrade> upgraded;
         {
             std::lock_guard<std::mutex> lock(channel.mutex);
-            auto it = channel.streams.find(header.stream);
-            if (it != channel.streams.end()) {
-                it->second->credit += bytes;
-                async = it->second->async;
-                upgraded = it->second->upgraded;
+            if (std::unique_ptr<WorkerStream>* found = channel.streams.find(header.stream)) {
+                (*found)->credit += bytes;
+                async = (*found)->async;
+                upgraded = (*found)->upgraded;
             }
         }
         channel.changed.notify_all();
@@ -678,11 +676,10 @@ void WorkerService::onCancel(WorkerChannel& channel, uint32_t id, CancelReason r
     std::shared_ptr<WorkerUpgrade> upgraded;
     {
         std::lock_guard<std::mutex> lock(channel.mutex);
-        auto it = channel.streams.find(id);
-        if (it != channel.streams.end()) {
-            it->second->cancelled.store(true);
-            async = it->second->async;
-            upgraded = it->second->upgraded;
+        if (std::unique_ptr<WorkerStream>* stream = channel.streams.find(id)) {
+            (*stream)->cancelled.store(true);
+            async = (*stream)->async;
+            upgraded = (*stream)->upgraded;
             found = true;
         }
     }

@@ -8,6 +8,7 @@
 #include "process/WorkerLoop.h"
 #include "process/WorkerSpec.h"
 #include "util/Expected.h"
+#include "util/IdMap.h"
 
 #include <atomic>
 #include <chrono>
@@ -18,7 +19,6 @@
 #include <string>
 #include <sys/epoll.h>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace serval::app {
@@ -42,7 +42,7 @@ struct WorkerChannel
     Channel channel;
     std::mutex mutex;
     std::condition_variable changed; ///< credit arrived, ring space freed, or a stream was cancelled
-    std::unordered_map<uint32_t, std::unique_ptr<WorkerStream>> streams;
+    util::IdMap<std::unique_ptr<WorkerStream>> streams;
     /// Released streams kept for the next requests (their strings' capacity reused), at most
     /// kSpareStreams.
     std::vector<std::unique_ptr<WorkerStream>> spare;

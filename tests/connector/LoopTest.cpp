@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fcntl.h>
+#include <functional>
 #include <future>
 #include <gtest/gtest.h>
 #include <sys/epoll.h>
@@ -108,6 +109,43 @@ TEST(LoopTest, IntrusiveTasksFromManyThreadsAllRun)
         EXPECT_EQ(task.runs.load(), 1000);
         EXPECT_TRUE(task.onLoopThread.load());
     }
+}
+
+// A task the loop's own thread posts writes no wake-up (EventLoop::post): the loop must run it
+// before it sleeps. A chain of 2000 such posts, each posted by the one before, while another
+// thread posts too: if one were left waiting for the next tick or socket event, the chain
+// would take minutes, not milliseconds.
+TEST(LoopTest, TasksTheLoopPostsToItselfRunBeforeItSleeps)
+{
+    Server server;
+    http::Loop& loop = *server.connector->loops().front();
+    constexpr int kChain = 2000;
+    std::atomic<int> chained{0};
+    std::atomic<int> outside{0};
+    std::promise<void> done;
+    std::function<void()> step = [&] {
+        if (!loop.isLoopThread()) return; // counted as missing below
+        if (++chained == kChain) {
+            done.set_value();
+            return;
+        }
+        ASSERT_TRUE(loop.post(step));
+    };
+    std::atomic<bool> stop{false};
+    std::thread other([&] {
+        while (!stop.load()) {
+            if (loop.post([&] { ++outside; })) std::this_thread::sleep_for(100us);
+        }
+    });
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (outside.load() == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    ASSERT_GT(outside.load(), 0) << "the other thread's posts run";
+    ASSERT_TRUE(loop.post(step));
+    EXPECT_EQ(done.get_future().wait_for(20s), std::future_status::ready) << chained.load();
+    stop = true;
+    other.join();
+    EXPECT_EQ(chained.load(), kChain);
 }
 
 TEST(LoopTest, WatchedDescriptorCallsBackUntilUnwatched)
