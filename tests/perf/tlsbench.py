@@ -16,7 +16,10 @@ server with the same certificates, TLS 1.2/1.3, the same number of I/O threads /
 
 Usage: tests/perf/tlsbench.py [--phases tls,h2,handshake] [--servers serval,nginx,tomcat]
                               [--duration S] [--reps N] [--connections 128,512] [--handshakers 1000]
-                              [--out FILE]
+                              [--placement whole|pinned] [--out FILE]
+--placement pinned runs each server on core 1 with one I/O thread / worker and the client on
+core 0 (bench.py's pinned placement): the server's own cost per request decides. In the
+default whole placement the client shares both cores and, over TLS, is often the limit.
 Run from the repository root after a Release build (build/bin/serval, build/bundles/hello).
 The servers alternate per repetition (best of --reps) so drift in a shared machine's load hits
 all alike; a run counts only if every answer was a 2xx and no socket error happened. Prints a
@@ -80,7 +83,7 @@ def serval(root, ports, certs, threads):
                 '  <Engine defaultHost="localhost"><Host name="localhost" appBase="webapps">'
                 '<Context path="/hello" isolation="none"/></Host></Engine>\n'
                 '</Server>\n' % connectors)
-    return subprocess.Popen([os.path.abspath(SERVAL_BIN), "--base", base],
+    return subprocess.Popen(PIN_SERVER + [os.path.abspath(SERVAL_BIN), "--base", base],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(base, "stderr"), "w"),
                             start_new_session=True)
 
@@ -118,7 +121,7 @@ http {
     keepalive_requests 100000000;
 %s}
 """ % (threads, prefix, prefix, prefix, servers))
-    return subprocess.Popen(["nginx", "-p", prefix, "-c", conf], stdout=subprocess.DEVNULL,
+    return subprocess.Popen(PIN_SERVER + ["nginx", "-p", prefix, "-c", conf], stdout=subprocess.DEVNULL,
                             stderr=open(os.path.join(prefix, "stderr"), "w"), start_new_session=True)
 
 
@@ -161,12 +164,16 @@ def tomcat(root, ports, certs, threads):
     env = dict(os.environ, CATALINA_HOME=TOMCAT_HOME, CATALINA_BASE=base, CATALINA_TMPDIR=os.path.join(base, "temp"))
     env.pop("CATALINA_OPTS", None)
     env.pop("JAVA_OPTS", None)
-    return subprocess.Popen([os.path.join(TOMCAT_HOME, "bin", "catalina.sh"), "run"], env=env,
+    return subprocess.Popen(PIN_SERVER + [os.path.join(TOMCAT_HOME, "bin", "catalina.sh"), "run"], env=env,
                             stdout=open(os.path.join(base, "stdout"), "w"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
 
 SERVERS = {"serval": serval, "nginx": nginx, "tomcat": tomcat}
+
+# --placement pinned: the command prefixes of the servers (core 1) and of the client (core 0).
+PIN_SERVER = []
+PIN_CLIENT = []
 
 
 def stop(proc):
@@ -184,7 +191,7 @@ def wrk(port, path, connections, duration, close=False):
     """req/s of one wrk run over HTTPS/1.1, 0 unless every answer was a 2xx without socket errors.
     A 10 s timeout (bench.py's plain runs use 2 s): wrk times a connection's first request from
     before its handshake, and 512 handshakes at once on a busy 2-core machine take seconds."""
-    cmd = ["wrk", "-t1", "-c%d" % connections, "-d%ds" % duration, "--timeout", "10s",
+    cmd = PIN_CLIENT + ["wrk", "-t1", "-c%d" % connections, "-d%ds" % duration, "--timeout", "10s",
            "-s", os.path.join(HERE, "report.lua")]
     if close:
         cmd += ["-H", "Connection: close"]
@@ -205,7 +212,7 @@ def wrk(port, path, connections, duration, close=False):
 
 def h2load(port, path, connections, streams, duration, extra=()):
     timing = ["-D", str(duration), "--warm-up-time", "1"] if duration else []
-    cmd = ["h2load", "-c", str(connections), "-m", str(streams), "-t", "1"] + timing + list(extra) + [
+    cmd = PIN_CLIENT + ["h2load", "-c", str(connections), "-m", str(streams), "-t", "1"] + timing + list(extra) + [
         "https://127.0.0.1:%d%s" % (port, path)]
     duration = duration or 60
     try:
@@ -270,9 +277,18 @@ def main():
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--connections", default="128,512")
     parser.add_argument("--handshakers", type=int, default=1000, help="connections of the handshake phase")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="I/O threads / workers per server (default: one per core it may use)")
+    parser.add_argument("--placement", choices=("whole", "pinned"), default="whole",
+                        help="whole: servers and client share every core; pinned: each server on "
+                             "core 1 (one thread), the client on core 0, as bench.py's pinned placement")
     parser.add_argument("--out", default="build/perf/tls.md")
     args = parser.parse_args()
+    if args.placement == "pinned":
+        PIN_SERVER[:] = ["taskset", "-c", "1"]
+        PIN_CLIENT[:] = ["taskset", "-c", "0"]
+    if args.threads <= 0:
+        args.threads = 1 if args.placement == "pinned" else (os.cpu_count() or 1)
     phases = [p for p in args.phases.split(",") if p]
     names = [s for s in args.servers.split(",") if s]
     connections = [int(c) for c in args.connections.split(",") if c]
@@ -331,7 +347,8 @@ def main():
                 line += "".join(" | %.2fx" % (best["serval"] / best[n] if best[n] else 0.0) for n in others)
             table.append(line + " |")
         load = open("/proc/loadavg").read().split()[:3]
-        text = "\n".join(table) + "\n\nload average at the end: %s\n" % " ".join(load)
+        text = "\n".join(table) + "\n\nplacement %s, %d thread(s) per server; load average at the end: %s\n" % (
+            args.placement, args.threads, " ".join(load))
         print(text)
         os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
         with open(args.out, "w") as f:
