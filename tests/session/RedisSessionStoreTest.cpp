@@ -1,6 +1,7 @@
 #include "StoreFixture.h"
 #include "session/SessionIdGenerator.h"
 
+#include <atomic>
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <thread>
@@ -126,6 +127,70 @@ TEST(RedisSessionStoreTest, ARestartedRedisCostsNoRequestItsStaleConnections)
     ASSERT_EQ(got.status, StoreStatus::Ok) << got.error; // the retry on a fresh connection answered
     EXPECT_EQ(got.session.attributes.at("a"), "1");      // appendfsync always kept the write
     EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "b", "2")}).status, StoreStatus::Ok);
+}
+
+// Loads of concurrent requests share the pool's connections: each must get its own session's
+// hash, and when Redis goes away mid-way every load ends (Unavailable), none waits for ever or
+// gets another load's reply.
+TEST(RedisSessionStoreTest, ConcurrentLoadsEachGetTheirOwnSessionAndAllEndWhenRedisDies)
+{
+    TempDir dir;
+    RedisServer redis(dir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    RedisSessionStore store(redisOptions(redis.url(), "pipelined:"));
+    int64_t now = nowMillis();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 64; ++i) {
+        ids.push_back(SessionIdGenerator::generateBase());
+        ASSERT_EQ(store
+                      .commitAndWait(kScope, {SessionOp::create(ids.back(), now, 60),
+                                              SessionOp::setAttribute(ids.back(), "n", std::to_string(i))})
+                      .status,
+                  StoreStatus::Ok);
+    }
+    std::atomic<int> wrong{0}, ok{0}, unavailable{0}, other{0};
+    std::atomic<bool> killed{false};
+    auto loadAll = [&](int thread, int rounds) {
+        for (int r = 0; r < rounds; ++r) {
+            int i = (thread * 7 + r * 13) % 64;
+            LoadResult got = store.load(kScope, ids[i], now);
+            if (got.status == StoreStatus::Ok) {
+                ++ok;
+                auto it = got.session.attributes.find("n");
+                if (it == got.session.attributes.end() || it->second != std::to_string(i) ||
+                    got.session.id != ids[i])
+                    ++wrong;
+            } else if (got.status == StoreStatus::Unavailable && killed.load()) {
+                ++unavailable;
+            } else {
+                ++other;
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t)
+        threads.emplace_back(loadAll, t, 300);
+    for (auto& t : threads)
+        t.join();
+    EXPECT_EQ(ok.load(), 16 * 300);
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(other.load(), 0);
+
+    threads.clear();
+    ok = 0;
+    for (int t = 0; t < 16; ++t)
+        threads.emplace_back(loadAll, t, 2000);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (ok.load() < 1000 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    killed = true;
+    redis.kill();
+    for (auto& t : threads)
+        t.join(); // every load ended
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_GT(unavailable.load(), 0);
+    EXPECT_EQ(ok.load() + unavailable.load(), 16 * 2000);
 }
 
 TEST(RedisSessionStoreTest, AMalformedUrlIsAConfigurationError)
