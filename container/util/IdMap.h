@@ -23,20 +23,20 @@ public:
     /// The value of `key`, or nullptr.
     V* find(uint32_t key) noexcept
     {
-        if (_size == 0) return nullptr;
-        for (size_t i = home(key);; i = (i + 1) & _mask) {
-            Slot& slot = _slots[i];
-            if (!slot.used) return nullptr;
-            if (slot.key == key) return &slot.value;
-        }
+        size_t i = slotOf(key);
+        return i == kNone ? nullptr : &_slots[i].value;
     }
-    const V* find(uint32_t key) const noexcept { return const_cast<IdMap*>(this)->find(key); }
+    const V* find(uint32_t key) const noexcept
+    {
+        size_t i = slotOf(key);
+        return i == kNone ? nullptr : &_slots[i].value;
+    }
 
     /// Adds `key` with `value`; false (and `value` untouched) if `key` is there already.
     /// Throws std::bad_alloc if the table had to grow and could not.
     bool insert(uint32_t key, V&& value)
     {
-        if (find(key) != nullptr) return false;
+        if (slotOf(key) != kNone) return false;
         if ((_size + 1) * 2 > _slots.size()) grow();
         place(key, std::move(value));
         ++_size;
@@ -46,33 +46,17 @@ public:
     /// Removes `key`; returns its value (a default V if it was not there).
     V take(uint32_t key) noexcept
     {
-        if (_size == 0) return V();
-        size_t i = home(key);
-        for (;; i = (i + 1) & _mask) {
-            if (!_slots[i].used) return V();
-            if (_slots[i].key == key) break;
-        }
+        size_t i = slotOf(key);
+        if (i == kNone) return V();
         V out = std::move(_slots[i].value);
-        // Backward shift: each following entry of the run that may move into the hole does.
-        size_t hole = i;
-        for (size_t j = (i + 1) & _mask; _slots[j].used; j = (j + 1) & _mask) {
-            size_t want = home(_slots[j].key);
-            // Movable iff its home is not in (hole, j] (cyclically).
-            bool between = hole <= j ? (want > hole && want <= j) : (want > hole || want <= j);
-            if (between) continue;
-            _slots[hole].key = _slots[j].key;
-            _slots[hole].value = std::move(_slots[j].value);
-            hole = j;
-        }
-        _slots[hole].used = false;
-        _slots[hole].value = V();
-        --_size;
+        remove(i);
         return out;
     }
     bool erase(uint32_t key) noexcept
     {
-        if (find(key) == nullptr) return false;
-        take(key);
+        size_t i = slotOf(key);
+        if (i == kNone) return false;
+        remove(i);
         return true;
     }
 
@@ -103,6 +87,35 @@ private:
         V value{};
     };
 
+    static constexpr size_t kNone = ~size_t(0);
+
+    /// The slot holding `key`, or kNone (the table is at most half full: a probe ends).
+    size_t slotOf(uint32_t key) const noexcept
+    {
+        if (_size == 0) return kNone;
+        for (size_t i = home(key);; i = (i + 1) & _mask) {
+            if (!_slots[i].used) return kNone;
+            if (_slots[i].key == key) return i;
+        }
+    }
+    /// Empties slot `i`: each following entry of its run that may move into the hole does
+    /// (backward shift), so no tombstone is left.
+    void remove(size_t i) noexcept
+    {
+        size_t hole = i;
+        for (size_t j = (i + 1) & _mask; _slots[j].used; j = (j + 1) & _mask) {
+            size_t want = home(_slots[j].key);
+            // Movable iff its home is not in (hole, j] (cyclically).
+            bool between = hole <= j ? (want > hole && want <= j) : (want > hole || want <= j);
+            if (between) continue;
+            _slots[hole].key = _slots[j].key;
+            _slots[hole].value = std::move(_slots[j].value);
+            hole = j;
+        }
+        _slots[hole].used = false;
+        _slots[hole].value = V();
+        --_size;
+    }
     size_t home(uint32_t key) const noexcept
     {
         return static_cast<size_t>((static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> _shift) & _mask;
