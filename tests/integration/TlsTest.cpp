@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using serval::test::HttpReply;
 using serval::test::RawConnection;
@@ -81,6 +82,8 @@ protected:
             big += std::to_string(i) + "\n";
         _big = big;
         b.write("webapps/ROOT/big.txt", big);
+        for (int f = 0; f < kInterleaved; ++f) // distinct bytes per file: a mix-up shows
+            b.write("webapps/ROOT/big" + std::to_string(f) + ".txt", interleavedBody(f));
         // A static file whose response head is longer than a 512-byte record (its type).
         b.write("webapps/mfl/WEB-INF/web.xml",
                 "<web-app><mime-mapping><extension>long</extension><mime-type>" + longType() +
@@ -116,6 +119,15 @@ protected:
     }
 
     static std::string longType() { return "application/x-" + std::string(700, 'l'); }
+
+    static constexpr int kInterleaved = 4;
+    static std::string interleavedBody(int f)
+    {
+        std::string body;
+        for (int i = 0; body.size() < 768 * 1024; ++i)
+            body += "file " + std::to_string(f) + " line " + std::to_string(i) + "\n";
+        return body;
+    }
 
     static std::unique_ptr<TempDir> _base;
     static std::unique_ptr<TestCa> _ca;
@@ -241,6 +253,43 @@ TEST_F(TlsTest, KeepAlivePipeliningAndFilesOverTls)
         EXPECT_TRUE(reply->body == (i == 1 ? _big : std::string("Hello, World!"))) << i;
     }
     EXPECT_TRUE(c->waitClosed(5s)); // after close_notify
+}
+
+TEST_F(TlsTest, ConnectionsBlockedMidRecordKeepTheirOwnBytesWhileOthersWrite)
+{
+    // Every connection's records are gathered in its loop thread's one buffer; a record that
+    // meets a full socket must keep its bytes while the other connections write theirs. Four
+    // connections each ask for their own large file (more than the socket buffers hold), a small
+    // one, a 404 (a gathered head and body) and the large one again, none read until all are
+    // stuck; then they are read one after the other, each in full before the next, so the
+    // others wait mid-record meanwhile.
+    std::vector<std::unique_ptr<RawConnection>> connections;
+    for (int f = 0; f < kInterleaved; ++f) {
+        // Half of them with 512-byte records (RFC 6066): one write of 16 KiB is then many
+        // records, and OpenSSL reads the rest of the retried bytes after the first one is out.
+        TlsOptions options;
+        if (f % 2 == 0) options.maxFragmentLength = TLSEXT_max_fragment_length_512;
+        connections.push_back(connectTls(options));
+        ASSERT_TRUE(connections.back()->send(get("/big" + std::to_string(f) + ".txt") + get("/hello.txt") +
+                                             get("/missing-" + std::to_string(f)) +
+                                             get("/big" + std::to_string(f) + ".txt")));
+    }
+    for (int f = 0; f < kInterleaved; ++f) {
+        RawConnection& c = *connections[static_cast<size_t>(f)];
+        for (int round = 0; round < 2; ++round) {
+            auto big = c.readResponse(false, 10s);
+            ASSERT_TRUE(big) << f;
+            EXPECT_EQ(big->status, 200) << f;
+            EXPECT_TRUE(big->body == interleavedBody(f)) << f << ": " << big->body.size() << " bytes";
+            if (round == 1) break;
+            auto hello = c.readResponse(false, 10s);
+            ASSERT_TRUE(hello) << f;
+            EXPECT_EQ(hello->body, "Hello, World!") << f;
+            auto missing = c.readResponse(false, 10s);
+            ASSERT_TRUE(missing) << f;
+            EXPECT_EQ(missing->status, 404) << f;
+        }
+    }
 }
 
 TEST_F(TlsTest, SmallRecordsAClientAskedForCarryAHeadLongerThanOneRecord)

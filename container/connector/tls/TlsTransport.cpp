@@ -1,6 +1,7 @@
 #include "connector/tls/TlsTransport.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -66,14 +67,56 @@ ssize_t TlsTransport::read(char* buffer, size_t size) noexcept
     return failed(n);
 }
 
+namespace {
+
+/// The loop thread's record buffer: every TLS connection driven by this thread gathers its
+/// small writes and reads its file chunks here, so a connection between responses holds no
+/// 16 KiB buffer of its own (an idle keep-alive connection costs what OpenSSL keeps, with
+/// SSL_MODE_RELEASE_BUFFERS) and the bytes being encrypted sit in a buffer that stays in cache.
+/// `holder`: the transport whose head is held here until its sendFile() (debug check only).
+struct Scratch
+{
+    std::unique_ptr<char[]> buffer;
+    const void* holder = nullptr;
+};
+
+Scratch& scratch() noexcept
+{
+    thread_local Scratch s;
+    return s;
+}
+
+} // namespace
+
+char* TlsTransport::gatherBuffer() noexcept
+{
+    Scratch& s = scratch();
+    assert(s.holder == nullptr || s.holder == this); // write(more) is followed by sendFile()
+    if (!s.buffer) s.buffer.reset(new (std::nothrow) char[kRecordSize]);
+    return s.buffer.get();
+}
+
 ssize_t TlsTransport::writePending(const char* data) noexcept
 {
     int n = SSL_write(_ssl, data, static_cast<int>(_pendingLength));
     if (n > 0) {
-        _pendingLength = 0;
+        _pendingLength = 0; // _owned, if it held the record, is freed by the caller
         return n;
     }
-    return failed(n);
+    ssize_t rc = failed(n);
+    if (rc < 0 && errno == EAGAIN && !_pendingDirect && data != _owned.get()) {
+        // The record must be offered again, byte for byte, after the socket drains: it moves
+        // out of the thread's buffer, which the next connection is about to use.
+        _owned.reset(new (std::nothrow) char[_pendingLength]);
+        if (!_owned) {
+            _fatal = true;
+            errno = ENOMEM;
+            return -1;
+        }
+        std::memcpy(_owned.get(), data, _pendingLength);
+        errno = EAGAIN;
+    }
+    return rc;
 }
 
 ssize_t TlsTransport::write(const iovec* buffers, int count, bool more) noexcept
@@ -82,24 +125,30 @@ ssize_t TlsTransport::write(const iovec* buffers, int count, bool more) noexcept
         errno = EPIPE;
         return -1;
     }
-    if (_pendingLength > 0) // the same bytes again (the caller has not advanced)
-        return writePending(_pendingDirect ? static_cast<const char*>(buffers[0].iov_base) : _out.get());
+    if (_pendingLength > 0) { // the same bytes again (the caller has not advanced)
+        ssize_t n =
+            writePending(_pendingDirect ? static_cast<const char*>(buffers[0].iov_base) : _owned.get());
+        if (n > 0) _owned.reset(); // nothing of ours waits any more
+        return n;
+    }
     if (count == 0) return 0;
     if (more && _heldLength == 0) {
         // A head with a file body to follow (Connection::writeOut): held back, so that the
         // head and the file's first bytes leave as one record and one write (nginx's
         // ssl_buffer), instead of a short record of their own. Reported written: sendFile()
-        // comes next and sends it first.
+        // comes next, on this thread before any other connection writes, and sends it first.
         size_t length = 0;
         for (int i = 0; i < count; ++i)
             length += buffers[i].iov_len;
         if (length < kRecordSize / 2) {
-            if (!_out) _out.reset(new (std::nothrow) char[kRecordSize]);
-            if (_out) {
+            if (char* out = gatherBuffer()) {
                 for (int i = 0; i < count; ++i) {
-                    std::memcpy(_out.get() + _heldLength, buffers[i].iov_base, buffers[i].iov_len);
+                    std::memcpy(out + _heldLength, buffers[i].iov_base, buffers[i].iov_len);
                     _heldLength += buffers[i].iov_len;
                 }
+#ifndef NDEBUG
+                scratch().holder = this;
+#endif
                 return static_cast<ssize_t>(length);
             }
         }
@@ -109,20 +158,20 @@ ssize_t TlsTransport::write(const iovec* buffers, int count, bool more) noexcept
         _pendingLength = std::min(buffers[0].iov_len, kRecordSize);
         return writePending(static_cast<const char*>(buffers[0].iov_base));
     }
-    if (!_out) _out.reset(new (std::nothrow) char[kRecordSize]);
-    if (!_out) {
+    char* out = gatherBuffer();
+    if (out == nullptr) {
         errno = ENOMEM;
         return -1;
     }
     size_t length = 0;
     for (int i = 0; i < count && length < kRecordSize; ++i) {
         size_t take = std::min(buffers[i].iov_len, kRecordSize - length);
-        std::memcpy(_out.get() + length, buffers[i].iov_base, take);
+        std::memcpy(out + length, buffers[i].iov_base, take);
         length += take;
     }
     _pendingDirect = false;
     _pendingLength = length;
-    return writePending(_out.get());
+    return writePending(out);
 }
 
 ssize_t TlsTransport::sendFile(int fileFd, off_t* offset, size_t count) noexcept
@@ -131,32 +180,51 @@ ssize_t TlsTransport::sendFile(int fileFd, off_t* offset, size_t count) noexcept
         errno = EPIPE;
         return -1;
     }
+    char* out = _owned.get();
     if (_pendingLength == 0) {
-        if (!_out) _out.reset(new (std::nothrow) char[kRecordSize]);
-        if (!_out) {
+        out = gatherBuffer(); // holds the head write(more) kept, if any
+        if (out == nullptr) {
             errno = ENOMEM;
             return -1;
         }
-        ssize_t got =
-            ::pread(fileFd, _out.get() + _heldLength, std::min(count, kRecordSize - _heldLength), *offset);
-        if (got <= 0) return got;
+        ssize_t got = ::pread(fileFd, out + _heldLength, std::min(count, kRecordSize - _heldLength), *offset);
+        if (got <= 0) {
+            releaseHold();
+            return got;
+        }
         _pendingDirect = false;
         _pendingLength = _heldLength + static_cast<size_t>(got);
     }
-    ssize_t n = writePending(_out.get());
-    if (n <= 0) return n;
+    ssize_t n = writePending(out);
+    if (n <= 0) {
+        releaseHold(); // on EAGAIN the record (head included) moved to _owned
+        return n;
+    }
     if (static_cast<size_t>(n) <= _heldLength) {
         // Records smaller than the head (a client's max_fragment_length): the rest of the
-        // head moves to the front and goes out first in the next record.
+        // head moves to the front of the thread's buffer and goes out first in the next record.
         _heldLength -= static_cast<size_t>(n);
-        std::memmove(_out.get(), _out.get() + n, _heldLength);
+        std::memmove(gatherBuffer(), out + n, _heldLength);
+        _owned.reset();
+#ifndef NDEBUG
+        scratch().holder = this;
+#endif
         return sendFile(fileFd, offset, count);
     }
     // The held head went out with this record: the caller counted it already.
     n -= static_cast<ssize_t>(_heldLength);
     _heldLength = 0;
+    _owned.reset();
+    releaseHold();
     *offset += n;
     return n;
+}
+
+void TlsTransport::releaseHold() noexcept
+{
+#ifndef NDEBUG
+    if (scratch().holder == this) scratch().holder = nullptr;
+#endif
 }
 
 void TlsTransport::shutdownWrite() noexcept

@@ -13,9 +13,11 @@ namespace serval::connector::tls {
 /// inside a read, needs no interest changes. The handshake runs inside the first read().
 ///
 /// Writes go out one TLS record (16 KiB) per call: small pieces (a head and a short body) are
-/// gathered into one record; a retried write after EAGAIN re-offers the same bytes, as
-/// OpenSSL requires. sendFile() reads the file into that buffer; a head written with `more`
-/// (a file body follows) waits there for it, so head and file start share one record. No
+/// gathered into one record in a buffer of the driving thread's, shared by its connections; a
+/// record that meets EAGAIN moves to the connection's own buffer, so the retry re-offers the
+/// same bytes, as OpenSSL requires. sendFile() reads the file into the thread's buffer too; a
+/// head written with `more` (a file body follows) waits there for it, so head and file start
+/// share one record. No
 /// kTLS: the kernel here has no TLS ULP to measure it with (docs/tls.md, issue 16).
 ///
 /// OWNERSHIP: owns its SSL (which holds a reference to its SSL_CTX, so a certificate reload
@@ -47,20 +49,29 @@ public:
 
 private:
     ssize_t failed(int rc) noexcept;
+    /// SSL_write of the _pendingLength bytes at `data`; on EAGAIN a record gathered in the
+    /// thread's buffer is copied to _owned (OpenSSL wants the same bytes again).
     ssize_t writePending(const char* data) noexcept;
+    /// The thread's record buffer (kRecordSize), or nullptr when out of memory.
+    char* gatherBuffer() noexcept;
+    void releaseHold() noexcept;
 
     SSL* _ssl;
     bool _socketMayHaveInput = false;
     bool _fatal = false;    ///< a protocol error or a dead socket: no close_notify any more
     bool _shutdown = false; ///< close_notify sent
     /// A write that returned EAGAIN: its length, re-offered unchanged on the next call.
-    /// _pendingDirect: from the caller's first buffer (big bodies, no copy), else from _out.
+    /// _pendingDirect: from the caller's first buffer (big bodies, no copy), else from the
+    /// thread's buffer or, after an EAGAIN, _owned.
     size_t _pendingLength = 0;
     bool _pendingDirect = false;
-    /// Head bytes at the start of _out that write(more) reported written; sendFile() sends
-    /// them in front of the file's first bytes.
+    /// Head bytes at the start of the thread's buffer that write(more) reported written;
+    /// sendFile(), which the caller runs next on the same thread, sends them in front of the
+    /// file's first bytes.
     size_t _heldLength = 0;
-    std::unique_ptr<char[]> _out; ///< kRecordSize, allocated on the first gathered write
+    /// A gathered record that met EAGAIN, until it is written: the only buffer a connection
+    /// keeps between calls (none while its writes go through).
+    std::unique_ptr<char[]> _owned;
 };
 
 } // namespace serval::connector::tls
