@@ -4,15 +4,21 @@
 #include "util/Strings.h"
 
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fcntl.h>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <poll.h>
 #include <spawn.h>
 #include <stdexcept>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -36,6 +42,46 @@ int pidfdSendSignal(int pidfd, int sig) noexcept
 std::runtime_error systemError(const std::string& what, int error)
 {
     return std::runtime_error(what + ": " + std::strerror(error));
+}
+
+/// Runs `spawn` (a posix_spawn) on a thread that lives as long as the server. A worker's
+/// PR_SET_PDEATHSIG fires when the *thread* that spawned it ends, not the process: workers are
+/// started from the deployer's thread (a deploy, a redeploy), the supervisor's (a restart) and
+/// admin requests' threads, and the deployer's ends at shutdown before the apps stop, so every
+/// worker a redeploy had started was killed mid-drain (and reported as a crash). This thread
+/// never ends; the workers die with the process, as they should.
+int spawnFromLastingThread(std::function<int()> spawn)
+{
+    struct Spawner
+    {
+        std::mutex mutex;
+        std::condition_variable ready;
+        std::deque<std::packaged_task<int()>> tasks;
+    };
+    static Spawner* spawner = [] {
+        auto* s = new Spawner(); // never destroyed: the thread uses it until the process ends
+        std::thread([s] {
+            for (;;) {
+                std::packaged_task<int()> task;
+                {
+                    std::unique_lock<std::mutex> lock(s->mutex);
+                    s->ready.wait(lock, [s] { return !s->tasks.empty(); });
+                    task = std::move(s->tasks.front());
+                    s->tasks.pop_front();
+                }
+                task();
+            }
+        }).detach();
+        return s;
+    }();
+    std::packaged_task<int()> task(std::move(spawn));
+    std::future<int> result = task.get_future();
+    {
+        std::lock_guard<std::mutex> lock(spawner->mutex);
+        spawner->tasks.push_back(std::move(task));
+    }
+    spawner->ready.notify_one();
+    return result.get();
 }
 
 } // namespace
@@ -87,7 +133,8 @@ std::shared_ptr<WorkerProcess> WorkerProcess::spawn(const WorkerSpec& spec, cons
         argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, options.binary.c_str(), &actions, &attr, argv.data(), environ);
+    int rc = spawnFromLastingThread(
+        [&] { return ::posix_spawn(&pid, options.binary.c_str(), &actions, &attr, argv.data(), environ); });
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     childEnd.reset();
