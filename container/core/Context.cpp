@@ -17,6 +17,9 @@ namespace {
 
 /// How long stop() waits for in-flight requests before tearing the app down anyway.
 constexpr auto kStopDrainLimit = std::chrono::seconds(30);
+/// How long stop() waits for the app's WebSockets to close (their own close timeout is 5 s by
+/// default), and again after cutting those that did not.
+constexpr auto kWebSocketCloseWait = std::chrono::seconds(10);
 
 /// WEB-INF/lib/*.so of a docBase, sorted, so load order is stable.
 std::vector<std::string> libraries(const std::string& docBase)
@@ -337,6 +340,8 @@ void Context::stopInternal() noexcept
         _sessionAccess.reset();
     }
 
+    closeWebSockets();
+
     if (_modulesStarted) {
         for (const auto& module : _modules)
             module->contextStopping(*this);
@@ -366,7 +371,43 @@ void Context::stopInternal() noexcept
     _listeners.clear();
     for (auto& cs : _containerServlets)
         cs.wrapper->clearPatterns(); // mapped again at the next start
-    _modules.clear();                // last: the code of everything above lives in these libraries
+    if (_webSockets->size() > 0) keepModulesMapped();
+    _modules.clear(); // last: the code of everything above lives in these libraries
+}
+
+void Context::closeWebSockets() noexcept
+{
+    if (_webSockets->size() == 0) return;
+    // Tomcat's WsServerContainer on undeploy: a close 1001 to every open WebSocket. Each
+    // session waits closeTimeout (5 s by default) for the client's answer, then closes anyway;
+    // its endpoint (the app's code) is destroyed with it, and the registry hears of that.
+    const size_t open = _webSockets->size();
+    try {
+        _webSockets->goAway("the application is stopping");
+        if (_webSockets->waitEmpty(std::chrono::steady_clock::now() + kWebSocketCloseWait)) {
+            LOG_INFO(source(), "closed " + std::to_string(open) +
+                                   " WebSocket(s) with 1001 (the application is stopping)");
+            return;
+        }
+        LOG_WARN(source(), std::to_string(_webSockets->size()) +
+                               " WebSocket(s) did not finish their close handshake in time; cutting them");
+        _webSockets->abortAll();
+        if (_webSockets->waitEmpty(std::chrono::steady_clock::now() + kWebSocketCloseWait)) return;
+    } catch (const std::exception&) { // out of memory posting the closes: the wait below decides
+    }
+    LOG_ERROR(source(), std::to_string(_webSockets->size()) +
+                            " WebSocket(s) still open after being cut (a loop thread is stuck); the app's "
+                            "code stays loaded until the server exits");
+}
+
+void Context::keepModulesMapped() noexcept
+{
+    // Leaked on purpose: unloading would leave those sessions calling unmapped code.
+    static std::mutex mutex;
+    static auto* kept = new std::vector<std::shared_ptr<AppModule>>();
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& module : _modules)
+        kept->push_back(std::move(module));
 }
 
 // ---- request path ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include "config/ServerConfig.h"
 #include "config/WebAppConfig.h"
+#include "connector/websocket/SessionRegistry.h"
 #include "core/ContextLane.h"
 #include "core/ContextResources.h"
 #include "core/FilterChain.h"
@@ -188,6 +189,10 @@ public:
     static constexpr const char* kInlineDispatchParam = "serval.dispatch";
     /// The Context's sessions (nullptr when it has none); valid while Started.
     SessionAccess* sessionAccess() const noexcept { return _sessionAccess.get(); }
+    /// Its open WebSockets (the app's endpoints run in them): stop() closes them with 1001 and
+    /// waits until none is left before the app's code goes; a draining worker closes them first
+    /// (WorkerService). Any thread.
+    const std::shared_ptr<websocket::SessionRegistry>& webSockets() const noexcept { return _webSockets; }
     /// HttpSessionListener events (Request, and the session room for expired sessions).
     void sessionCreated(HttpSession& session) noexcept;
     void sessionDestroyed(HttpSession& session) noexcept;
@@ -294,8 +299,14 @@ private:
     std::vector<FilterMap> _filterMaps;              ///< container filters first, then web.xml order
     std::vector<std::unique_ptr<Listener>> _listeners;
     std::shared_ptr<SessionAccess> _sessionAccess; ///< from startInternal() to stopInternal()
-    std::atomic<int64_t> _lastSessionWarning{0};   ///< steady ms of the last 503 log line
-    std::shared_ptr<HeadCheck> _headCheck;         ///< setHeadCheck(): survives stop/start
+    std::shared_ptr<websocket::SessionRegistry> _webSockets = std::make_shared<websocket::SessionRegistry>();
+    /// Code that could not be unloaded because a WebSocket of the app's outlived every wait
+    /// (a loop thread that does not run): kept mapped until the process exits.
+    void keepModulesMapped() noexcept;
+    /// stopInternal(): 1001 to the open WebSockets, then waits for them (cuts the late ones).
+    void closeWebSockets() noexcept;
+    std::atomic<int64_t> _lastSessionWarning{0}; ///< steady ms of the last 503 log line
+    std::shared_ptr<HeadCheck> _headCheck;       ///< setHeadCheck(): survives stop/start
     mapper::ServletMapper _mapper;
     bool _inlineErrorPages = true;
     bool _inlineApp = false; ///< kInlineDispatchParam = "inline"

@@ -2,6 +2,7 @@
 
 #include "connector/websocket/WebSocketHandshake.h"
 #include "connector/websocket/WebSocketSession.h"
+#include "core/Context.h"
 #include "core/Request.h"
 #include "core/Response.h"
 #include "http/ExchangeControl.h"
@@ -110,7 +111,8 @@ bool upgradeToWebSocket(Request& request, Response& response, const websocket::W
     }
     websocket::writeHandshakeResponse(h, response.http());
     exchange.control->upgrade(std::make_unique<websocket::WebSocketSession>(
-        *exchange.loop, config, std::move(endpoint), std::move(h.subprotocol), h.deflate));
+        *exchange.loop, config, std::move(endpoint), std::move(h.subprotocol), h.deflate,
+        request.context().webSockets()));
     return true;
 }
 

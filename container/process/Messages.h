@@ -44,6 +44,14 @@ enum class CancelReason : uint8_t
 {
     ClientGone = 1,
     Timeout = 2, ///< requestTimeout passed: the worker captures the serving thread's stack
+    /// Not an end: the server drains (its connector stops). An upgraded stream's handler says
+    /// goodbye (UpgradeHandler::onDrain: a WebSocket's close 1001) and ends the stream itself;
+    /// other streams ignore it.
+    GoingAway = 3,
+    /// Not an end either: the worker is being retired (the old version of a redeploy, an
+    /// undeploy, a recycle) and this upgraded stream would hold its drain: the worker closes
+    /// its app's WebSockets with 1001 "the application is stopping".
+    Retiring = 4,
 };
 
 /// Per-stream flow control: each side may have this many body bytes of one stream in flight

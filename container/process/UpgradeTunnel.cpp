@@ -43,6 +43,11 @@ void UpgradeTunnel::onWritable() noexcept
     _owed = 0;
 }
 
+void UpgradeTunnel::onDrain() noexcept
+{
+    if (_stream != nullptr) _lane.goAway(_stream);
+}
+
 void UpgradeTunnel::onClose() noexcept
 {
     _connection = nullptr;

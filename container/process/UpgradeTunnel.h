@@ -42,6 +42,8 @@ public:
     void onData(std::string_view bytes) noexcept override;
     void onWritable() noexcept override;
     void onClose() noexcept override;
+    /// The connector drains: the worker's handler says goodbye (a WebSocket's 1001).
+    void onDrain() noexcept override;
 
     void onResponseHead(const ResponseHead&, bool) noexcept override {}
     void onResponseBody(std::string_view, bool) noexcept override {}

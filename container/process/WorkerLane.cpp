@@ -511,6 +511,12 @@ void WorkerLane::cancel(ForwardedStream* stream) noexcept
     finish(*stream);
 }
 
+void WorkerLane::goAway(ForwardedStream* stream) noexcept
+{
+    if (stream != nullptr && stream->slot != nullptr)
+        sendCancel(*stream->slot, stream->id, CancelReason::GoingAway);
+}
+
 void WorkerLane::corrupt(Slot& slot, const std::string& what)
 {
     if (slot.corrupt) return;
@@ -549,6 +555,12 @@ void WorkerLane::retire(uint32_t workerId)
     if (slot == nullptr) return;
     slot->accepting = false;
     slot->retired = true;
+    // Its WebSockets would hold the drain until the kill: the worker closes them with 1001 (a
+    // redeploy's old version, an undeploy, a recycle), and their streams end with the close.
+    slot->streams.forEach([&](uint32_t id, ForwardedStream* stream) {
+        if (stream->upgraded) slot->cancels.emplace_back(id, CancelReason::Retiring);
+    });
+    if (!slot->cancels.empty() && !slot->inPass) pump(*slot);
     if (slot->streams.empty()) _events.laneDrained(workerId);
 }
 

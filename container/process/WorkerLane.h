@@ -121,6 +121,9 @@ public:
     ForwardedStream* submit(StreamOwner& owner, const http::HttpRequest& request);
     /// The owner is gone (the client left): nothing more is delivered; the worker is told.
     void cancel(ForwardedStream* stream) noexcept;
+    /// The server drains: the worker's handler of this upgraded stream says goodbye and ends it
+    /// (CancelReason::GoingAway). The stream stays open until then.
+    void goAway(ForwardedStream* stream) noexcept;
     /// The owner wrote `bytes` of the body it received: the worker may send that many more.
     void consumed(ForwardedStream* stream, uint32_t bytes) noexcept;
     /// The worker answered 101 to an upgrade: `owner` (the upgraded connection's handler) gets

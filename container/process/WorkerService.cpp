@@ -671,6 +671,20 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
 
 void WorkerService::onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason)
 {
+    if (reason == CancelReason::Retiring) {
+        if (_context) _context->webSockets()->goAway("the application is stopping");
+        return;
+    }
+    if (reason == CancelReason::GoingAway) {
+        std::shared_ptr<WorkerUpgrade> upgraded;
+        {
+            std::lock_guard<std::mutex> lock(channel.mutex);
+            if (std::unique_ptr<WorkerStream>* stream = channel.streams.find(id))
+                upgraded = (*stream)->upgraded;
+        }
+        if (upgraded) upgraded->goAway();
+        return;
+    }
     bool found = false;
     std::shared_ptr<WorkerAsyncResponse> async;
     std::shared_ptr<WorkerUpgrade> upgraded;
@@ -743,6 +757,9 @@ bool WorkerService::onControl()
         switch (message.type) {
         case ControlType::Drain:
             _draining.store(true);
+            // Its WebSockets would hold the drain until the kill: they get a close 1001 now
+            // and end their streams once the client answered (or their close timeout passed).
+            if (_context) _context->webSockets()->goAway("the application is stopping");
             break;
         case ControlType::AttachChannel:
             attach(message);

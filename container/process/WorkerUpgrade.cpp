@@ -96,6 +96,14 @@ void WorkerUpgrade::cancelled()
     });
 }
 
+void WorkerUpgrade::goAway()
+{
+    auto self = shared_from_this();
+    _service.loop().post([self] {
+        if (self->_open && !self->_closed && !self->_closing) self->_handler->onDrain();
+    });
+}
+
 http::WriteStatus WorkerUpgrade::write(std::string_view bytes) noexcept
 {
     if (_closing || _closed) return http::WriteStatus::Dropped;

@@ -48,6 +48,8 @@ public:
     void creditArrived(uint32_t bytes);
     /// Channel thread: the client left (or the server stops).
     void cancelled();
+    /// Channel thread: the server drains: the handler says goodbye (onDrain) on the loop.
+    void goAway();
 
     http::Loop& loop() noexcept override;
     http::WriteStatus write(std::string_view bytes) noexcept override;

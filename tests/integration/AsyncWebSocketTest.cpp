@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <thread>
 
 using serval::test::eventually;
 using serval::test::httpGet;
@@ -177,6 +178,81 @@ TEST_P(AsyncWebSocketTest, MessagesFarBeyondOneWindowAllEchoInOrder)
         ASSERT_TRUE(echo) << "message " << i << " was not echoed\n" << server->log();
         ASSERT_EQ(echo->payload, message) << "message " << i;
     }
+}
+
+namespace {
+
+/// The client's answer to the server's close frame (RFC 6455 5.5.1): the same code back.
+std::string closeReply(uint16_t code)
+{
+    std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+    return serval::test::clientFrame(8, payload);
+}
+
+} // namespace
+
+TEST_P(AsyncWebSocketTest, ARedeployClosesTheOldVersionsWebSocketsWith1001AndTheNewOneServes)
+{
+    // Tomcat's undeploy: 1001 to the old version's WebSockets. In-process, the old version's
+    // library used to be unloaded under its open WebSocket: the next message crashed the
+    // server. In a worker, the old worker's drain waited for the socket until it was killed.
+    WebSocketClient old;
+    ASSERT_TRUE(old.open(server->port(), "/async/ws")) << server->log();
+    ASSERT_TRUE(old.sendText("before"));
+    auto echo = old.read();
+    ASSERT_TRUE(echo) << server->log();
+    EXPECT_EQ(echo->payload, "before");
+
+    base.write("webapps/async/WEB-INF/web.xml",
+               std::string(kWebXml).insert(std::string("<web-app>").size(),
+                                           "<context-param><param-name>generation</param-name>"
+                                           "<param-value>2</param-value></context-param>"));
+    ASSERT_TRUE(server->waitForLog("redeployed /async", std::chrono::seconds(20))) << server->log();
+    auto close = old.read(std::chrono::seconds(15));
+    ASSERT_TRUE(close) << server->log();
+    EXPECT_EQ(close->opcode, 8);
+    EXPECT_EQ(close->closeCode(), 1001);
+    EXPECT_THAT(close->payload, HasSubstr("the application is stopping"));
+    ASSERT_TRUE(old.send(closeReply(1001)));
+    EXPECT_TRUE(old.connection.waitClosed()) << server->log();
+
+    WebSocketClient fresh;
+    ASSERT_TRUE(fresh.open(server->port(), "/async/ws")) << server->log();
+    ASSERT_TRUE(fresh.sendText("after"));
+    echo = fresh.read();
+    ASSERT_TRUE(echo) << server->log();
+    EXPECT_EQ(echo->payload, "after");
+    EXPECT_TRUE(server->running());
+    EXPECT_THAT(server->log(), ::testing::Not(HasSubstr("crashed")));
+}
+
+TEST_P(AsyncWebSocketTest, StoppingTheServerClosesWebSocketsWith1001AndExitsCleanly)
+{
+    // A redeploy first: its worker is started from the deployer's thread, which ends before
+    // the apps stop (a worker's PR_SET_PDEATHSIG follows the thread that spawned it).
+    base.write("webapps/async/WEB-INF/web.xml",
+               std::string(kWebXml).insert(std::string("<web-app>").size(),
+                                           "<context-param><param-name>generation</param-name>"
+                                           "<param-value>2</param-value></context-param>"));
+    ASSERT_TRUE(server->waitForLog("redeployed /async", std::chrono::seconds(20))) << server->log();
+    WebSocketClient client;
+    ASSERT_TRUE(client.open(server->port(), "/async/ws")) << server->log();
+    ASSERT_TRUE(client.sendText("hello"));
+    ASSERT_TRUE(client.read()) << server->log();
+
+    int status = -2;
+    std::thread stopping([&] { status = server->stop(); });
+    auto close = client.read(std::chrono::seconds(15));
+    bool answered = close && client.send(closeReply(1001));
+    stopping.join();
+    ASSERT_TRUE(close) << server->log();
+    EXPECT_TRUE(answered);
+    EXPECT_EQ(close->opcode, 8);
+    EXPECT_EQ(close->closeCode(), 1001);
+    EXPECT_THAT(close->payload, HasSubstr("the server is stopping"));
+    EXPECT_EQ(status, 0) << server->log();
+    EXPECT_THAT(server->log(), ::testing::Not(HasSubstr("shutdownTimeout")));
+    EXPECT_THAT(server->log(), ::testing::Not(HasSubstr("crashed")));
 }
 
 TEST_P(AsyncWebSocketTest, AWorkerCrashClosesItsWebSocketsWith1011AndFailsItsAsyncWith502)

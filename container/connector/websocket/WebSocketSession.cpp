@@ -14,8 +14,9 @@ constexpr size_t kControlSlack = 64 * 1024;
 
 WebSocketSession::WebSocketSession(http::Loop& loop, const WebSocketConfig& config,
                                    std::unique_ptr<WebSocketEndpoint> endpoint, std::string subprotocol,
-                                   std::optional<DeflateParams> deflate)
-    : _loop(loop), _config(config), _endpoint(std::move(endpoint)),
+                                   std::optional<DeflateParams> deflate,
+                                   std::shared_ptr<SessionRegistry> registry)
+    : _loop(loop), _config(config), _registry(std::move(registry)), _endpoint(std::move(endpoint)),
       _socket(std::make_shared<WebSocket>(loop, config.highWater, config.maxBackpressure,
                                           std::move(subprotocol))),
       _parser(config.maxFrameSize, deflate.has_value())
@@ -31,6 +32,8 @@ WebSocketSession::~WebSocketSession()
 {
     // Without onOpen (the 101 never went out) the handle still learns it is dead.
     _socket->detach();
+    _endpoint.reset(); // the app's code, before the registry says none runs any more
+    if (_registry) _registry->remove(this);
 }
 
 void WebSocketSession::onOpen(http::UpgradedConnection& connection) noexcept
@@ -43,8 +46,24 @@ void WebSocketSession::onOpen(http::UpgradedConnection& connection) noexcept
     connection.setLimits(http::OutputLimits{std::max<size_t>(_config.highWater / 2, 1), _hardCap});
     _lastActivity = _loop.now();
     _socket->attach(this);
+    if (_registry) _registry->add(this, _loop);
     _endpoint->onOpen(_socket);
     armTimer();
+}
+
+void WebSocketSession::onDrain() noexcept
+{
+    goAway("the server is stopping");
+}
+
+void WebSocketSession::goAway(std::string_view reason) noexcept
+{
+    startClose(CloseCode::GoingAway, reason);
+}
+
+void WebSocketSession::abortNow() noexcept
+{
+    if (_connection != nullptr && _state != State::Closed) _connection->abort();
 }
 
 void WebSocketSession::onData(std::string_view bytes) noexcept

@@ -2,6 +2,7 @@
 
 #include "connector/websocket/FrameParser.h"
 #include "connector/websocket/PerMessageDeflate.h"
+#include "connector/websocket/SessionRegistry.h"
 #include "connector/websocket/Utf8Validator.h"
 #include "connector/websocket/WebSocket.h"
 #include "connector/websocket/WebSocketConfig.h"
@@ -29,9 +30,11 @@ class WebSocketSession final : public http::UpgradeHandler, FrameParser::Sink, I
 {
 public:
     /// `loop`: the exchange's loop (HttpExchange::loop), where the connection will live.
+    /// `registry`: the application's open sessions (Context::webSockets), joined at onOpen and
+    /// left at destruction; may be null.
     WebSocketSession(http::Loop& loop, const WebSocketConfig& config,
                      std::unique_ptr<WebSocketEndpoint> endpoint, std::string subprotocol,
-                     std::optional<DeflateParams> deflate);
+                     std::optional<DeflateParams> deflate, std::shared_ptr<SessionRegistry> registry = {});
     ~WebSocketSession() override;
 
     /// The handle the application sends through (valid before onOpen: sends queue until then).
@@ -42,6 +45,14 @@ public:
     void onData(std::string_view bytes) noexcept override;
     void onWritable() noexcept override;
     void onClose() noexcept override;
+    /// The server drains (Connector::stop): goAway("the server is stopping").
+    void onDrain() noexcept override;
+
+    /// Loop thread: the application or the server goes away: the close handshake with 1001 and
+    /// `reason` (the endpoint's onClose follows when it ends). Nothing if already closing.
+    void goAway(std::string_view reason) noexcept;
+    /// Loop thread: cuts the connection now (onClose follows).
+    void abortNow() noexcept;
 
 private:
     friend class WebSocket;
@@ -75,6 +86,7 @@ private:
 
     http::Loop& _loop;
     WebSocketConfig _config;
+    std::shared_ptr<SessionRegistry> _registry;
     std::unique_ptr<WebSocketEndpoint> _endpoint;
     std::shared_ptr<WebSocket> _socket;
     http::UpgradedConnection* _connection = nullptr;
