@@ -1,12 +1,39 @@
 #include "registry/Database.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <utility>
 
 namespace serval::registry {
 
+namespace {
+
+/// The server's own databases (the registry, sessions) hold session ids, API token hashes and
+/// crash records: readable by the server's user only. A new file is made 0600 before SQLite
+/// opens it (its -wal and -shm then get the same mode: SQLite copies the database's); one an
+/// older version left group- or world-readable is tightened, its -wal and -shm with it.
+void keepPrivate(const std::string& path) noexcept
+{
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        ::close(fd); // an empty file is an empty database
+        return;
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::string file = path + suffix;
+        struct stat st;
+        if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+            ::chmod(file.c_str(), st.st_mode & 0700);
+    }
+}
+
+} // namespace
+
 Database::Database(const std::string& path, std::string_view what) : _path(path), _what(what)
 {
+    if (path != ":memory:" && !path.empty()) keepPrivate(path);
     int rc = sqlite3_open_v2(path.c_str(), &_db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
     if (rc != SQLITE_OK) {

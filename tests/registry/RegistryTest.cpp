@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 using serval::registry::AuditEntry;
 using serval::registry::DatabaseError;
@@ -47,6 +48,41 @@ TEST(RegistryTest, CreatesSchemaWithWalAndUserVersion)
     // Reopening does not migrate twice.
     Registry again(tmp.file("serval.db"));
     EXPECT_EQ(again.schemaVersion(), Registry::kSchemaVersion);
+}
+
+TEST(RegistryTest, ItsFilesAreReadableByTheServersUserOnly)
+{
+    // Session ids, token hashes and crash records: no other local user may read them, whatever
+    // the umask, and a file an older version left 0644 is tightened (its -wal and -shm too).
+    TempDir tmp;
+    auto mode = [](const std::string& file) {
+        struct stat st
+        {
+        };
+        return ::stat(file.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
+    };
+    mode_t old = ::umask(022);
+    {
+        Registry registry(tmp.file("new.db"));
+        registry.putDeployment(shop());
+    }
+    EXPECT_EQ(mode(tmp.file("new.db")), 0600);
+    {
+        Registry registry(tmp.file("new.db"));
+        registry.putDeployment(shop("2"));
+        EXPECT_EQ(mode(tmp.file("new.db-wal")), 0600);
+        EXPECT_EQ(mode(tmp.file("new.db-shm")), 0600);
+    }
+
+    tmp.write("loose.db", "");
+    ASSERT_EQ(::chmod(tmp.file("loose.db").c_str(), 0644), 0);
+    {
+        Registry registry(tmp.file("loose.db"));
+        registry.putDeployment(shop("3"));
+        EXPECT_EQ(mode(tmp.file("loose.db-wal")), 0600);
+    }
+    EXPECT_EQ(mode(tmp.file("loose.db")), 0600);
+    ::umask(old);
 }
 
 TEST(RegistryTest, RefusesANewerSchema)
