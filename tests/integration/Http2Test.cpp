@@ -11,10 +11,15 @@
 #include "support/TestCertificates.h"
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <thread>
+#include <unistd.h>
 
 using serval::test::ServalProcess;
 using serval::test::TempDir;
@@ -214,6 +219,69 @@ TEST(Http2Test, H2IsOffWhenProtocolsSaySo)
                   std::to_string(server.port()) + "/hello.txt",
               status);
     EXPECT_EQ(out.find("Hello"), std::string::npos) << out;
+}
+
+TEST(Http2Test, AStreamOpenPastTheKeepAliveTimeoutLeavesTheLoopFree)
+{
+    // keepAliveTimeout passes while a stream is open (its body still to come, as a long upload
+    // or an event stream's quiet spell): the idle check must look again later. It re-armed
+    // itself at a moment already past, fired again at once, forever: the loop thread spun at
+    // 100% and every connection on it stopped being served.
+    TempDir base;
+    base.write("conf/server.xml",
+               "<Server accessLog=\"\">\n"
+               "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\" ioThreads=\"1\" "
+               "keepAliveTimeout=\"300\" bodyTimeout=\"60000\"/>\n"
+               "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
+               "appBase=\"webapps\"/></Engine>\n"
+               "</Server>\n");
+    base.write("webapps/ROOT/hello.txt", "Hello, World!");
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+
+    serval::test::RawConnection h2;
+    ASSERT_TRUE(h2.connect("127.0.0.1", server.port()));
+    auto frame = [](uint8_t type, uint8_t flags, uint32_t stream, const std::string& payload) {
+        std::string f;
+        for (int shift : {16, 8, 0})
+            f += static_cast<char>((payload.size() >> shift) & 0xff);
+        f += static_cast<char>(type);
+        f += static_cast<char>(flags);
+        for (int shift : {24, 16, 8, 0})
+            f += static_cast<char>((stream >> shift) & 0x7f & (shift == 24 ? 0x7f : 0xff));
+        return f + payload;
+    };
+    auto literal = [](const std::string& name, const std::string& value) { // without indexing
+        return std::string(1, '\0') + static_cast<char>(name.size()) + name +
+               static_cast<char>(value.size()) + value;
+    };
+    std::string block = literal(":method", "POST") + literal(":scheme", "http") +
+                        literal(":path", "/hello.txt") + literal(":authority", "localhost") +
+                        literal("content-length", "10");
+    ASSERT_TRUE(h2.send(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + frame(4, 0, 0, "") +
+                        frame(1, 4 /* END_HEADERS, no END_STREAM */, 1, block)));
+
+    auto cpuTicks = [&] {
+        std::ifstream stat("/proc/" + std::to_string(server.pid()) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        long utime = 0, stime = 0;
+        size_t end = text.rfind(')');
+        std::sscanf(text.c_str() + end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+                    &stime);
+        return utime + stime;
+    };
+    const long before = cpuTicks();
+    const auto started = std::chrono::steady_clock::now();
+    // Three keep-alive timeouts with the stream open: the behaviour under test is what the
+    // server does while that time passes.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    serval::test::HttpReply reply = serval::test::httpGet(server.port(), "/hello.txt");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double busy = double(cpuTicks() - before) / double(::sysconf(_SC_CLK_TCK));
+    EXPECT_EQ(reply.status, 200) << "the loop thread no longer serves\n" << server.log();
+    EXPECT_LT(busy, seconds / 2) << "the server was busy " << busy << " s of " << seconds << " s";
+    h2.close();
+    EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
 } // namespace

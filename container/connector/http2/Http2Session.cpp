@@ -422,13 +422,13 @@ void Http2Session::drain() noexcept
     pump();
 }
 
-void Http2Session::armIdleTimer() noexcept
+void Http2Session::armIdleTimer(uint64_t notBefore) noexcept
 {
     const uint32_t timeout = _context.config.keepAliveTimeoutMs;
     if (timeout == 0 || _idleTimer || _connection == nullptr) return;
     std::weak_ptr<Http2Session> weak = weak_from_this();
     try {
-        _idleTimer = loop().addTimer(_lastActive + uint64_t(timeout) * kMillis, [weak] {
+        _idleTimer = loop().addTimer(std::max(_lastActive + uint64_t(timeout) * kMillis, notBefore), [weak] {
             if (auto session = weak.lock()) session->onIdleTimer();
         });
     } catch (...) {
@@ -449,7 +449,10 @@ void Http2Session::onIdleTimer() noexcept
         if (_connection != nullptr) _connection->close();
         return;
     }
-    armIdleTimer();
+    // Streams are open (an event stream, a long poll, a body still coming): not idle. Looked
+    // at again a timeout from now: re-armed at _lastActive + timeout, already past, the timer
+    // fired again at once, forever, and the loop thread spun at 100%.
+    armIdleTimer(loop().now() + timeout);
 }
 
 void Http2Session::watchDeadline(uint64_t deadline) noexcept

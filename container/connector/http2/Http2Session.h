@@ -118,7 +118,8 @@ private:
     };
 
     void fail() noexcept;
-    void armIdleTimer() noexcept;
+    /// The idle check at _lastActive + keepAliveTimeout, or at `notBefore` if that is later.
+    void armIdleTimer(uint64_t notBefore = 0) noexcept;
     void onIdleTimer() noexcept;
     /// Acts on the streams whose deadline has passed, then waits for the next one.
     void onStreamTimer() noexcept;
