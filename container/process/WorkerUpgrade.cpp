@@ -155,7 +155,7 @@ void WorkerUpgrade::grant() noexcept
     // Granted in batches (as an HTTP/2 WINDOW_UPDATE at half the window): the server keeps at
     // least kStreamWindow - kGrantBatch of credit while the handler reads, so it never waits,
     // and a stream of small messages costs no credit record per message.
-    if (_owed < kGrantBatch || _stream == nullptr) return;
+    if (_owed < kGrantBatch || _stream == nullptr || _closed) return;
     char buffer[4];
     WorkerService::TryWrite r =
         _service.tryWrite(*_stream, RecordType::RequestCredit, 0, encodeCredit(_owed, buffer), 0);
@@ -233,8 +233,22 @@ void WorkerUpgrade::finish(bool abortIt) noexcept
                  WorkerService::TryWrite::Written)
             _service.tryWrite(*_stream, RecordType::ResponseAbort, 0, {}, 0);
     }
-    _handler->onClose();
-    if (WorkerStream* stream = std::exchange(_stream, nullptr)) _service.endExchange(*stream);
+    // onClose in a task of its own, never inside the call that ended the connection: a write
+    // that fails (the client reset it, the hard cap) comes from the app's own send, often with
+    // the app's lock held (a chat room's join broadcasting), and its onClose takes that lock
+    // too. Delivered inside send(), the worker's loop thread deadlocked on itself. As the
+    // connector does for in-process handlers (UpgradedChannel), and Tomcat's session close.
+    auto self = shared_from_this();
+    auto deliver = [self] {
+        self->_handler->onClose();
+        if (WorkerStream* stream = std::exchange(self->_stream, nullptr)) self->_service.endExchange(*stream);
+    };
+    bool posted = false;
+    try {
+        posted = _service.loop().post(deliver);
+    } catch (...) {
+    }
+    if (!posted) deliver(); // the loop has ended: no app call is on the stack any more
 }
 
 } // namespace serval::process

@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
 
 using serval::test::eventually;
@@ -253,6 +254,38 @@ TEST_P(AsyncWebSocketTest, StoppingTheServerClosesWebSocketsWith1001AndExitsClea
     EXPECT_EQ(status, 0) << server->log();
     EXPECT_THAT(server->log(), ::testing::Not(HasSubstr("shutdownTimeout")));
     EXPECT_THAT(server->log(), ::testing::Not(HasSubstr("crashed")));
+}
+
+TEST_P(AsyncWebSocketTest, ClientsThatResetRightAfterTheUpgradeNeverDeadlockTheApp)
+{
+    // The app greets each newcomer holding its room's lock and takes that lock in onClose. Each
+    // client resets its connection as soon as the 101 arrives, while the app's onOpen works
+    // under the lock. The greeting that then fails used to deliver onClose
+    // inside the send, on the same thread: in a worker its loop thread deadlocked on the app's
+    // lock, and every WebSocket and async request of the app hung from then on.
+    for (int i = 0; i < 20; ++i) {
+        RawConnection gone;
+        ASSERT_TRUE(gone.connect("127.0.0.1", server->port()));
+        ASSERT_TRUE(gone.send("GET /async/room HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "Sec-WebSocket-Version: 13\r\n\r\n"));
+        auto switched = gone.readResponse(true); // the 101: the app's onOpen is running now
+        ASSERT_TRUE(switched) << server->log();
+        ASSERT_EQ(switched->status, 101);
+        linger reset{1, 0}; // close() sends RST
+        ASSERT_EQ(::setsockopt(gone.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+    }
+    WebSocketClient room;
+    ASSERT_TRUE(room.open(server->port(), "/async/room")) << server->log();
+    auto welcome = room.read();
+    ASSERT_TRUE(welcome) << "the app's room is stuck\n" << server->log();
+    EXPECT_EQ(welcome->payload, "welcome");
+    WebSocketClient echo;
+    ASSERT_TRUE(echo.open(server->port(), "/async/ws")) << server->log();
+    ASSERT_TRUE(echo.sendText("still moving"));
+    auto back = echo.read();
+    ASSERT_TRUE(back) << server->log();
+    EXPECT_EQ(back->payload, "still moving");
 }
 
 TEST_P(AsyncWebSocketTest, AWorkerCrashClosesItsWebSocketsWith1011AndFailsItsAsyncWith502)
