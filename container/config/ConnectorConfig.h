@@ -45,11 +45,14 @@ struct ConnectorConfig
     uint32_t maxHeaderSize = 16 * 1024;      ///< whole head -> 431
     uint32_t maxHeaderCount = 100;           ///< -> 431
     uint64_t maxBodySize = 10 * 1024 * 1024; ///< default when the handler sets none -> 413
-    uint32_t ioThreads = 0;                  ///< event-loop threads; 0 = one per core
-    uint32_t workerThreads = 16;             ///< pool for handlers that may block
-    uint32_t workerQueue = 4096;             ///< queued exchanges beyond which new ones get 503
-    std::string serverHeader = "Serval";     ///< empty = no Server header
-    uint32_t drainTimeoutMs = 10000;         ///< graceful shutdown: wait this long for in-flight requests
+    /// All request bodies this connector holds in memory at once (http::BodyBudget): a body
+    /// that would pass it gets 503 and its connection closes. 0 = no limit.
+    uint64_t maxBufferedBodySize = 256 * 1024 * 1024;
+    uint32_t ioThreads = 0;              ///< event-loop threads; 0 = one per core
+    uint32_t workerThreads = 16;         ///< pool for handlers that may block
+    uint32_t workerQueue = 4096;         ///< queued exchanges beyond which new ones get 503
+    std::string serverHeader = "Serval"; ///< empty = no Server header
+    uint32_t drainTimeoutMs = 10000;     ///< graceful shutdown: wait this long for in-flight requests
     /// Requests on this connector are reported secure (scheme https), Tomcat's meaning: implied
     /// by <Certificate> children; secure="true" on a plain Connector says every request came
     /// through a TLS-terminating proxy the operator trusts (apps see https, session cookies get

@@ -153,6 +153,7 @@ std::vector<Attribute<ConnectorConfig>> connectorAttributes()
         number("maxHeaderSize", &ConnectorConfig::maxHeaderSize, 256, 1024 * 1024),
         number("maxHeaderCount", &ConnectorConfig::maxHeaderCount, 1, 10000),
         number("maxBodySize", &ConnectorConfig::maxBodySize),
+        number("maxBufferedBodySize", &ConnectorConfig::maxBufferedBodySize),
         number("ioThreads", &ConnectorConfig::ioThreads, 0, 1024),
         number("workerThreads", &ConnectorConfig::workerThreads, 1, 4096),
         number("workerQueue", &ConnectorConfig::workerQueue, 1, 10000000),

@@ -161,8 +161,24 @@ void Connection::setTransport(std::unique_ptr<Transport> transport) noexcept
     if (_handshaking) _deadline = deadlineAfter(_loop.now(), _loop.shared().config.handshakeTimeoutMs);
 }
 
+bool Connection::holdBody(size_t length) noexcept
+{
+    LoopShared& shared = _loop.shared();
+    if (shared.bodyBudget.take(length)) {
+        _bodyHeld += length;
+        return true;
+    }
+    shared.bodyBudget.warnSpent(_loop.now());
+    _connectionClose = true;
+    return false;
+}
+
 void Connection::resetMessage() noexcept
 {
+    if (_bodyHeld > 0) {
+        _loop.shared().bodyBudget.give(_bodyHeld);
+        _bodyHeld = 0;
+    }
     _event = Event::None;
     _headDone = false;
     _lineDone = false;
@@ -660,6 +676,7 @@ int Connection::onBodyCb(llhttp_t* parser, const char* at, size_t length)
     self->_bodyBytes += length;
     self->_deadline = deadlineAfter(self->_loop.now(), self->_loop.shared().config.bodyTimeoutMs);
     if (self->_bodyConsumer == nullptr) {
+        if (!self->holdBody(length)) return self->userError(503);
         self->exchange().request.body.append(at, length);
         return 0;
     }
@@ -1297,12 +1314,12 @@ int Connection::detectHttp2(std::string_view data) const noexcept
 
 void Connection::startHttp2(std::string_view early)
 {
-    const LoopShared& shared = _loop.shared();
+    LoopShared& shared = _loop.shared();
     std::unique_ptr<http::UpgradeHandler> handler;
     try {
         handler = http2::Http2Session::create(
             http2::SessionContext{shared.handler, shared.workers, shared.config, _remoteAddress, _remotePort,
-                                  _localAddress, _localPort, &_loop.counters().requests});
+                                  _localAddress, _localPort, &_loop.counters().requests, &shared.bodyBudget});
         _upgraded = std::make_unique<UpgradedChannel>(*this, std::move(handler));
     } catch (...) {
         close(); // no memory for a session: the client retries

@@ -209,6 +209,8 @@ private:
     static int onMessageCompleteCb(llhttp_t* parser);
     static const llhttp_settings_t& settings() noexcept;
     int userError(int status) noexcept;
+    /// Takes `length` buffered body bytes from the connector's budget; false (503) if spent.
+    bool holdBody(size_t length) noexcept;
 
     EventLoop& _loop;
     int _fd = -1;
@@ -269,6 +271,7 @@ private:
     bool _userError = false; ///< a callback refused: _errorStatus says why
     uint64_t _maxBody = 0;
     uint64_t _bodyBytes = 0;                     ///< body bytes parsed so far (against _maxBody)
+    uint64_t _bodyHeld = 0;                      ///< of them, taken from LoopShared::bodyBudget
     http::BodyConsumer* _bodyConsumer = nullptr; ///< HeadDecision::bodyConsumer
     bool _bodyAborted = false;                   ///< the consumer refused: _errorStatus is its answer
     bool _headCalled = false;

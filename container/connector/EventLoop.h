@@ -4,6 +4,7 @@
 #include "connector/DrainReport.h"
 #include "connector/ExchangeSlot.h"
 #include "connector/Transport.h"
+#include "http/BodyBudget.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
 
@@ -57,8 +58,9 @@ struct LoopShared
     /// Connector::setLoopStartHook(): each loop thread runs it before its first accept.
     std::function<void(http::Loop&)> loopStartHook = {};
     std::atomic<uint32_t> openConnections{0};
-    std::atomic<uint64_t> workerBytesOut{0}; ///< written by workers while streaming
-    std::atomic<bool> stopping{false};       ///< Connector::stop() has begun
+    std::atomic<uint64_t> workerBytesOut{0};                 ///< written by workers while streaming
+    std::atomic<bool> stopping{false};                       ///< Connector::stop() has begun
+    http::BodyBudget bodyBudget{config.maxBufferedBodySize}; ///< request bodies held, all loops
 };
 
 /// One epoll event-loop thread: accepts from its own listening socket, owns its

@@ -628,3 +628,58 @@ TEST(HostileHttpTest, FuzzSmokeMutatedRequestsNeverBreakTheServer)
 
 } // namespace
 } // namespace serval::test
+
+namespace serval::test {
+
+TEST(HostileHttpTest, UnfinishedBodiesCannotMakeTheServerHoldMoreThanMaxBufferedBodySize)
+{
+    // Each client announces a body it never finishes. Per request maxBodySize allows it; all
+    // together they may hold maxBufferedBodySize (256 KiB here) and no more: the body that would
+    // pass it is answered 503 at once, with one line in the log, and the budget comes back when
+    // the others leave. (Without it: 100 connections x 10 MiB = 1 GB, no log line.)
+    TempDir base;
+    base.write("conf/server.xml",
+               "<Server accessLog=\"\">\n"
+               "  <Connector address=\"127.0.0.1\" port=\"0\" maxBufferedBodySize=\"262144\"/>\n"
+               "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
+               "appBase=\"webapps\"/></Engine>\n"
+               "</Server>\n");
+    base.write("webapps/ROOT/index.html", "hostile clients welcome\n");
+    ServalProcess server(base.path());
+    ASSERT_TRUE(server.start()) << server.error();
+
+    const std::string head =
+        "POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n";
+    const std::string part(100 * 1024, 'b');
+    std::vector<std::unique_ptr<RawConnection>> holders;
+    for (int i = 0; i < 2; ++i) { // 200 KiB held: within the budget
+        holders.push_back(std::make_unique<RawConnection>());
+        ASSERT_TRUE(holders.back()->connect("127.0.0.1", server.port()));
+        ASSERT_TRUE(holders.back()->send(head + part));
+    }
+    // The server has read them (a request on another connection is served after they arrived).
+    ASSERT_TRUE(
+        serval::test::eventually([&] { return httpGet(server.port(), "/index.html").status == 200; }));
+    RawConnection third;
+    ASSERT_TRUE(third.connect("127.0.0.1", server.port()));
+    ASSERT_TRUE(third.send(head + part));
+    auto refused = third.readResponse(false, 5s);
+    ASSERT_TRUE(refused) << server.log();
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_EQ(refused->header("Connection"), "close");
+    EXPECT_TRUE(third.waitClosed()) << "the refused body's connection stays open";
+    EXPECT_TRUE(server.waitForLog("reached maxBufferedBodySize (256 KiB)")) << server.log();
+
+    holders.clear(); // the holders leave: their share comes back
+    ASSERT_TRUE(serval::test::eventually([&] {
+        RawConnection c;
+        if (!c.connect("127.0.0.1", server.port()) ||
+            !c.send(head.substr(0, head.find("1000000")) + "150000\r\n\r\n" + std::string(150000, 'c')))
+            return false;
+        auto reply = c.readResponse(false, 5s);
+        return reply && reply->status == 405; // a static file: POST refused after the body was read
+    })) << server.log();
+    EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+} // namespace serval::test

@@ -73,20 +73,21 @@ private:
         _base.write("certs/.keep", "");
         _ca = std::make_unique<TestCa>(_base.file("certs"));
         auto leaf = _ca->issue("localhost", "localhost", {"localhost"});
-        _base.write("conf/server.xml", "<Server accessLog=\"\">\n"
-                                       "  <Connector port=\"0\" address=\"127.0.0.1\">\n"
-                                       "    <Certificate certificateFile=\"" +
-                                           leaf.certificateFile + "\" keyFile=\"" + leaf.keyFile +
-                                           "\"/>\n"
-                                           "  </Connector>\n"
-                                           "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\"/>\n"
-                                           // The timeouts group's: short header and body timeouts.
-                                           "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\" "
-                                           "headerTimeout=\"1500\" bodyTimeout=\"1500\"/>\n"
-                                           "  <Engine defaultHost=\"localhost\">\n"
-                                           "    <Host name=\"localhost\" appBase=\"webapps\"/>\n"
-                                           "  </Engine>\n"
-                                           "</Server>\n");
+        _base.write("conf/server.xml",
+                    "<Server accessLog=\"\">\n"
+                    "  <Connector port=\"0\" address=\"127.0.0.1\">\n"
+                    "    <Certificate certificateFile=\"" +
+                        leaf.certificateFile + "\" keyFile=\"" + leaf.keyFile +
+                        "\"/>\n"
+                        "  </Connector>\n"
+                        "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\"/>\n"
+                        // The timeouts group's: short header and body timeouts, 256 KiB of buffered bodies.
+                        "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\" "
+                        "headerTimeout=\"1500\" bodyTimeout=\"1500\" maxBufferedBodySize=\"262144\"/>\n"
+                        "  <Engine defaultHost=\"localhost\">\n"
+                        "    <Host name=\"localhost\" appBase=\"webapps\"/>\n"
+                        "  </Engine>\n"
+                        "</Server>\n");
         _base.write("webapps/ROOT/hello.txt", "Hello, World!");
         std::string big;
         for (int i = 0; big.size() < 300 * 1024; ++i)

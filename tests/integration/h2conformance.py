@@ -1121,6 +1121,36 @@ def timeouts_slow_body():
     check(status == 200 and b"body=test" in body, "a slow but steady body got %s" % status)
 
 
+@case("timeouts", "limits/unfinished-bodies-held-within-max-buffered-body-size")
+def limits_unfinished_bodies():
+    # This connector holds at most 256 KiB of request bodies at once (maxBufferedBodySize):
+    # streams that announce large bodies and never finish them may not make it hold more. The
+    # body that would pass the budget is answered 503 at once; the connection goes on.
+    c = Conn()
+    chunk = b"b" * 16384
+    for sid in (1, 3, 5):
+        c.request(sid, "POST", "/features/echo/x", [("content-length", "1000000")], end=False)
+        for _ in range(10):  # 160 KiB per stream, within its window and the connection's
+            c.send(DATA, 0, sid, chunk)
+    statuses = {}
+    deadline = time.time() + 5
+    while len(statuses) < 2 and time.time() < deadline:
+        for sid in (3, 5):
+            state = c.streams.get(sid)
+            if state and state[0] is not None:
+                statuses[sid] = state[0]
+        if len(statuses) < 2:
+            f = c.read_tracked()
+            check(f is not None, "connection closed")
+            check(f[0] != GOAWAY, "GOAWAY instead of a 503 on the stream")
+    check(statuses.get(3) == 503 and statuses.get(5) == 503,
+          "the bodies past the budget were not refused: %s" % statuses)
+    check(1 not in c.streams or c.streams[1][0] is None, "the first body, within the budget, was answered")
+    c.request(7)
+    status, _, body = c.response(7)
+    check(status == 200 and body == b"Hello, World!", "the connection stopped serving: %s" % status)
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()

@@ -68,7 +68,11 @@ Http2Stream::Http2Stream(Http2Session& session, int32_t id) : _session(session),
     _exchange.response.setSink(this);
 }
 
-Http2Stream::~Http2Stream() = default;
+Http2Stream::~Http2Stream()
+{
+    if (_bodyHeld > 0 && _session.context().bodyBudget != nullptr)
+        _session.context().bodyBudget->give(_bodyHeld);
+}
 
 bool Http2Stream::onLoopThread() const noexcept
 {
@@ -202,6 +206,13 @@ void Http2Stream::onData(std::string_view bytes) noexcept
         http::BodyVerdict verdict = _bodyConsumer->onData(_exchange, bytes);
         if (verdict.abortStatus != 0) respondStatus(verdict.abortStatus);
         return;
+    }
+    if (http::BodyBudget* budget = _session.context().bodyBudget) {
+        if (!budget->take(bytes.size())) {
+            budget->warnSpent(_session.loop().now());
+            return respondStatus(503); // the rest of this body is dropped, as after a 413
+        }
+        _bodyHeld += bytes.size();
     }
     try {
         _exchange.request.body.append(bytes);

@@ -1,0 +1,64 @@
+#pragma once
+
+#include "util/Log.h"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace serval::http {
+
+/// The request bodies one Connector holds in memory at once, all its connections and HTTP/2
+/// streams together (ConnectorConfig::maxBufferedBodySize). A buffered body takes its bytes
+/// from the budget as they arrive and gives them back when its exchange ends; a body that
+/// finds the budget spent is answered 503 at once and its connection (its HTTP/2 stream)
+/// closed. Without it, clients that announce large bodies and send them slowly, or never
+/// finish them, made the server hold maxBodySize each: 100 connections, 1 GB, with no log line.
+/// nginx spills such bodies to temporary files; Tomcat streams them to the servlet.
+///
+/// THREADS: any (one atomic counter). limit 0: no limit.
+class BodyBudget
+{
+public:
+    explicit BodyBudget(uint64_t limit) noexcept : _limit(limit) {}
+    BodyBudget(const BodyBudget&) = delete;
+    BodyBudget& operator=(const BodyBudget&) = delete;
+
+    /// True if `bytes` more fit (they are taken); false, taking nothing, if not.
+    bool take(uint64_t bytes) noexcept
+    {
+        if (_limit == 0 || bytes == 0) return true;
+        uint64_t before = _used.fetch_add(bytes, std::memory_order_relaxed);
+        if (before + bytes <= _limit) return true;
+        _used.fetch_sub(bytes, std::memory_order_relaxed);
+        return false;
+    }
+    void give(uint64_t bytes) noexcept
+    {
+        if (_limit != 0 && bytes != 0) _used.fetch_sub(bytes, std::memory_order_relaxed);
+    }
+    uint64_t used() const noexcept { return _used.load(std::memory_order_relaxed); }
+    uint64_t limit() const noexcept { return _limit; }
+
+    /// After a refused take(): one log line per second at most (`nowNanos`: a loop's clock).
+    void warnSpent(uint64_t nowNanos) noexcept
+    {
+        uint64_t next = _nextWarning.load(std::memory_order_relaxed);
+        if (nowNanos < next || !_nextWarning.compare_exchange_strong(next, nowNanos + 1000000000ull)) return;
+        try {
+            std::string size = _limit >= (1u << 20) ? std::to_string(_limit >> 20) + " MiB"
+                                                    : std::to_string(_limit >> 10) + " KiB";
+            LOG_WARN("connector", "request bodies held in memory reached maxBufferedBodySize (" + size +
+                                      "): new bodies get 503 until some finish; raise it on the <Connector> "
+                                      "if this load is legitimate");
+        } catch (...) {
+        }
+    }
+
+private:
+    const uint64_t _limit;
+    std::atomic<uint64_t> _used{0};
+    std::atomic<uint64_t> _nextWarning{0};
+};
+
+} // namespace serval::http
