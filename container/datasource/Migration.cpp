@@ -121,4 +121,20 @@ std::vector<Migration> loadMigrations(const std::string& directory, const std::s
     return out;
 }
 
+void checkMigrationFiles(const std::string& migrationsRoot, const std::vector<std::string>& dataSources)
+{
+    if (dataSources.empty()) {
+        if (!loadMigrations(migrationsRoot).empty()) {
+            throw DataSourceError(
+                "WEB-INF/migrations/ holds migrations but WEB-INF/web.xml declares no data source; add "
+                "<resource-ref><res-ref-name>main</res-ref-name></resource-ref>");
+        }
+        return;
+    }
+    for (size_t i = 0; i < dataSources.size(); ++i) {
+        std::string dir = i == 0 ? migrationsRoot : migrationsRoot + "/" + dataSources[i];
+        loadMigrations(dir, i == 0 ? "WEB-INF/migrations/" : "WEB-INF/migrations/" + dataSources[i] + "/");
+    }
+}
+
 } // namespace serval::datasource

@@ -34,4 +34,12 @@ int compareVersions(const std::vector<uint64_t>& a, const std::vector<uint64_t>&
 std::vector<Migration> loadMigrations(const std::string& directory,
                                       const std::string& displayPrefix = "WEB-INF/migrations/");
 
+/// The file checks a deploy makes on an app's WEB-INF/migrations before it binds its data
+/// sources (`dataSources`: web.xml's resource-ref names in order; the first one's migrations
+/// sit in the folder itself, the others' in a sub-folder named after them), with the deploy's
+/// messages: names, duplicate versions, migrations without a data source. Throws
+/// DataSourceError. DataSourceBinder runs it; so does `servalctl verify`, so a typo in a file
+/// name fails there and not at the deploy. The SQL itself runs at the deploy only.
+void checkMigrationFiles(const std::string& migrationsRoot, const std::vector<std::string>& dataSources);
+
 } // namespace serval::datasource

@@ -68,14 +68,11 @@ BoundResources DataSourceBinder::bind(const std::string& app, const std::string&
     BoundResources bound;
     bound.resources = std::make_shared<app::AppResources>();
     const std::string migrationsRoot = docBase + "/WEB-INF/migrations";
-    if (webXml.dataSources.empty()) {
-        if (!datasource::loadMigrations(migrationsRoot).empty()) {
-            throw datasource::DataSourceError(
-                "WEB-INF/migrations/ holds migrations but WEB-INF/web.xml declares no data source; add "
-                "<resource-ref><res-ref-name>main</res-ref-name></resource-ref>");
-        }
-        return bound;
-    }
+    std::vector<std::string> names;
+    for (const auto& dataSource : webXml.dataSources)
+        names.push_back(dataSource.name);
+    datasource::checkMigrationFiles(migrationsRoot, names); // servalctl verify runs it too
+    if (webXml.dataSources.empty()) return bound;
     for (size_t i = 0; i < webXml.dataSources.size(); ++i) {
         const std::string& name = webXml.dataSources[i].name;
         std::shared_ptr<datasource::DataSource> source = open(app, contextPath, name);

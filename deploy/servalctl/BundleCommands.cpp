@@ -8,6 +8,7 @@
 #include "bundle/ContextName.h"
 #include "bundle/ElfInspector.h"
 #include "bundle/Preflight.h"
+#include "datasource/Migration.h"
 #include "util/Expected.h"
 #include "util/FileDescriptor.h"
 #include "util/Strings.h"
@@ -397,6 +398,17 @@ int verifyCommand(const std::vector<std::string>& args, Io& io)
     util::Expected<ValidationReport> report = BundleValidator::validate(root, label, !directory);
     if (!report) {
         io.err << report.error() << "\n";
+        return Failed;
+    }
+    // The migrations' file checks a deploy makes before it binds the data sources.
+    try {
+        std::vector<std::string> dataSources;
+        if (report->descriptor)
+            for (const auto& dataSource : report->descriptor->dataSources)
+                dataSources.push_back(dataSource.name);
+        datasource::checkMigrationFiles(root + "/WEB-INF/migrations", dataSources);
+    } catch (const std::exception& e) {
+        io.err << label << ": " << e.what() << "\n";
         return Failed;
     }
     // The preflight a deploy runs (bundle::preflightBundle), with the serval binary itself.

@@ -110,6 +110,38 @@ TEST_F(ServalctlTest, VerifyRefusesWithTheContainersMessages)
     }
 }
 
+TEST_F(ServalctlTest, VerifyRefusesMigrationsTheDeployWouldRefuse)
+{
+    // The same checks and sentences as the deploy's (datasource::checkMigrationFiles), so a
+    // misnamed migration fails here and not only in the server's log.
+    tmp.write("app/WEB-INF/migrations/V1__create.sql", "CREATE TABLE t (x INTEGER);");
+    CtlRun noSource = servalctl(tmp, {"verify", tmp.file("app")});
+    EXPECT_EQ(noSource.exit, 1) << noSource.out;
+    EXPECT_NE(singleLine(noSource.err)
+                  .find("app: WEB-INF/migrations/ holds migrations but WEB-INF/web.xml "
+                        "declares no data source"),
+              std::string::npos)
+        << noSource.err;
+
+    std::string webXml = serval::test::readFile(tmp.file("app/WEB-INF/web.xml"));
+    webXml.insert(webXml.find("</web-app>"),
+                  "  <resource-ref><res-ref-name>main</res-ref-name></resource-ref>\n");
+    tmp.write("app/WEB-INF/web.xml", webXml);
+    tmp.write("app/WEB-INF/migrations/V3_typo.sql", "SELECT 1;");
+    CtlRun misnamed = servalctl(tmp, {"verify", tmp.file("app")});
+    EXPECT_EQ(misnamed.exit, 1) << misnamed.out;
+    EXPECT_EQ(singleLine(misnamed.err)
+                  .rfind("app: WEB-INF/migrations/V3_typo.sql: a migration is named "
+                         "V<version>__<description>.sql",
+                         0),
+              0u)
+        << misnamed.err;
+
+    ::unlink(tmp.file("app/WEB-INF/migrations/V3_typo.sql").c_str());
+    CtlRun fine = servalctl(tmp, {"verify", tmp.file("app")});
+    EXPECT_EQ(fine.exit, 0) << fine.err;
+}
+
 TEST_F(ServalctlTest, VerifyKillsAnInitThatHangs)
 {
     serval::test::writeArchive(
