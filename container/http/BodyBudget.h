@@ -20,7 +20,14 @@ namespace serval::http {
 class BodyBudget
 {
 public:
-    explicit BodyBudget(uint64_t limit) noexcept : _limit(limit) {}
+    /// `what`: the log line's subject when the budget is spent ("request bodies held in memory
+    /// reached maxBufferedBodySize"); `advice`: what the operator can do.
+    explicit BodyBudget(
+        uint64_t limit, const char* what = "request bodies held in memory reached maxBufferedBodySize",
+        const char* advice = "new bodies get 503 until some finish; raise it on the <Connector> "
+                             "if this load is legitimate") noexcept
+        : _limit(limit), _what(what), _advice(advice)
+    {}
     BodyBudget(const BodyBudget&) = delete;
     BodyBudget& operator=(const BodyBudget&) = delete;
 
@@ -48,15 +55,15 @@ public:
         try {
             std::string size = _limit >= (1u << 20) ? std::to_string(_limit >> 20) + " MiB"
                                                     : std::to_string(_limit >> 10) + " KiB";
-            LOG_WARN("connector", "request bodies held in memory reached maxBufferedBodySize (" + size +
-                                      "): new bodies get 503 until some finish; raise it on the <Connector> "
-                                      "if this load is legitimate");
+            LOG_WARN("connector", std::string(_what) + " (" + size + "): " + _advice);
         } catch (...) {
         }
     }
 
 private:
     const uint64_t _limit;
+    const char* const _what;
+    const char* const _advice;
     std::atomic<uint64_t> _used{0};
     std::atomic<uint64_t> _nextWarning{0};
 };

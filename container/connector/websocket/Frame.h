@@ -34,6 +34,7 @@ constexpr uint16_t Abnormal = 1006; ///< never on the wire: the connection dropp
 constexpr uint16_t InvalidPayload = 1007;
 constexpr uint16_t PolicyViolation = 1008;
 constexpr uint16_t MessageTooBig = 1009;
+constexpr uint16_t TryAgainLater = 1013;
 constexpr uint16_t InternalError = 1011;
 
 /// True for a code a close frame may carry: RFC 6455 7.4's 1000-1003 and 1007-1011, IANA's

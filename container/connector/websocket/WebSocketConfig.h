@@ -1,5 +1,7 @@
 #pragma once
 
+#include "http/BodyBudget.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -55,6 +57,9 @@ struct WebSocketConfig
     bool serverNoContextTakeover = false;
     /// Messages shorter than this go out uncompressed even when deflate is on.
     size_t deflateThreshold = 64;
+    /// What whole messages being assembled may hold, all sessions sharing it together (past it:
+    /// 1013). nullptr: the process's one, 256 MiB (WebSocketSession.cpp). Tests give a small one.
+    http::BodyBudget* messageBudget = nullptr;
 };
 
 } // namespace serval::websocket

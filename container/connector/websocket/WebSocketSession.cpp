@@ -33,6 +33,7 @@ WebSocketSession::~WebSocketSession()
     // Without onOpen (the 101 never went out) the handle still learns it is dead.
     _socket->detach();
     _endpoint.reset(); // the app's code, before the registry says none runs any more
+    releaseMessage();
     if (_registry) _registry->remove(this);
 }
 
@@ -130,6 +131,32 @@ Failure WebSocketSession::onInflated(std::string_view bytes) noexcept
     return deliver(bytes);
 }
 
+namespace {
+
+/// Whole messages being assembled, every WebSocket of the process together: maxMessageSize (1 MiB)
+/// bounds one, this bounds them all. Clients that start large messages and never finish them
+/// made the process hold maxMessageSize each (200 connections: +315 MiB in a worker); past the
+/// budget a message is refused with 1013 "try again later" (RFC 6455 7.4.1).
+constexpr uint64_t kMessageBudget = 256ull * 1024 * 1024;
+
+http::BodyBudget& messageBudget() noexcept
+{
+    static http::BodyBudget budget(
+        kMessageBudget, "WebSocket messages being assembled reached their budget",
+        "new large messages are closed with 1013 (try again later) until some finish; "
+        "lower websocket.maxMessageSize or use partial messages");
+    return budget;
+}
+
+} // namespace
+
+void WebSocketSession::releaseMessage() noexcept
+{
+    if (_messageHeld > 0)
+        (_config.messageBudget ? *_config.messageBudget : messageBudget()).give(_messageHeld);
+    _messageHeld = 0;
+}
+
 Failure WebSocketSession::deliver(std::string_view bytes) noexcept
 {
     if (_messageType == MessageType::Text && !_utf8.feed(bytes))
@@ -141,6 +168,12 @@ Failure WebSocketSession::deliver(std::string_view bytes) noexcept
         return {};
     }
     if (_messageSize > _config.maxMessageSize) return {CloseCode::MessageTooBig, "message too big"};
+    http::BodyBudget& budget = _config.messageBudget ? *_config.messageBudget : messageBudget();
+    if (!budget.take(bytes.size())) {
+        budget.warnSpent(_loop.now());
+        return {CloseCode::TryAgainLater, "server busy: too many large messages at once"};
+    }
+    _messageHeld += bytes.size();
     _message.append(bytes);
     return {};
 }
@@ -167,6 +200,7 @@ Failure WebSocketSession::endMessage() noexcept
         // Keep a reasonable buffer for the next message; give back a big one.
         if (_message.capacity() > 64 * 1024) std::string().swap(_message);
         _message.clear();
+        releaseMessage();
     }
     return {};
 }

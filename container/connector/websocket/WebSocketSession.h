@@ -7,6 +7,7 @@
 #include "connector/websocket/WebSocket.h"
 #include "connector/websocket/WebSocketConfig.h"
 #include "connector/websocket/WebSocketEndpoint.h"
+#include "http/BodyBudget.h"
 #include "http/Upgrade.h"
 
 #include <memory>
@@ -104,7 +105,9 @@ private:
     bool _compressed = false;
     MessageType _messageType = MessageType::Binary;
     Utf8Validator _utf8;
-    std::string _message; ///< whole-message mode
+    std::string _message;    ///< whole-message mode
+    size_t _messageHeld = 0; ///< _message's bytes taken from the process's message budget
+    void releaseMessage() noexcept;
     size_t _messageSize = 0;
 
     // Closing.

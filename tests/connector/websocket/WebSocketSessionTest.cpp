@@ -117,6 +117,33 @@ TEST(WebSocketSessionTest, MessageOverTheLimitGets1009)
     expectFailure("/ws/small", clientFrame(0x1, "a", false) + clientFrame(0x0, std::string(1100, 'b')), 1009);
 }
 
+TEST(WebSocketSessionTest, UnfinishedMessagesTogetherStayWithinTheirBudgetAndTheRestGet1013)
+{
+    // maxMessageSize bounds one message; the budget bounds all those being assembled: a client
+    // that starts one message and never finishes holds its share, and the message that would
+    // pass the budget is refused with 1013 (try again later), not buffered.
+    WebSocketServer server;
+    WebSocketClient holder, late, after;
+    ASSERT_TRUE(holder.open(server.port(), "/ws/budgeted"));
+    ASSERT_TRUE(holder.send(clientFrame(0x1, std::string(60 * 1024, 'h'), false))); // 60 KiB held
+    ASSERT_TRUE(late.open(server.port(), "/ws/budgeted"));
+    ASSERT_TRUE(late.send(clientFrame(0x1, std::string(60 * 1024, 'l'))));
+    auto refused = late.read();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->opcode, 8);
+    EXPECT_EQ(refused->closeCode(), 1013);
+
+    ASSERT_TRUE(holder.send(clientFrame(0x0, "!"))); // finished: echoed, its share returns
+    auto echo = holder.read();
+    ASSERT_TRUE(echo);
+    EXPECT_EQ(echo->payload.size(), 60 * 1024 + 1);
+    ASSERT_TRUE(after.open(server.port(), "/ws/budgeted"));
+    ASSERT_TRUE(after.send(clientFrame(0x1, std::string(60 * 1024, 'a'))));
+    echo = after.read();
+    ASSERT_TRUE(echo);
+    EXPECT_EQ(echo->payload.size(), 60 * 1024u);
+}
+
 TEST(WebSocketSessionTest, InvalidCloseCodeGets1002)
 {
     expectFailure("/ws/echo", clientFrame(0x8, closeBody(1005)), 1002);

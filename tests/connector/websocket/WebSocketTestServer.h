@@ -118,6 +118,11 @@ public:
         c.maxMessageSize = c.maxFrameSize = 16 * 1024 * 1024; // Autobahn 9.x sends up to 16 MiB
         if (path == "/ws/partial") c.partialMessages = true;
         if (path == "/ws/small") c.maxMessageSize = c.maxFrameSize = 1024;
+        if (path == "/ws/budgeted") { // all its sessions' unfinished messages share 100 KiB
+            static http::BodyBudget budget(100 * 1024);
+            c.maxMessageSize = c.maxFrameSize = 64 * 1024;
+            c.messageBudget = &budget;
+        }
         if (path == "/ws/origin") c.allowedOrigins = {"https://ok.example"};
         if (path == "/ws/proto") c.subprotocols = {"chat.v2", "chat.v1"};
         if (path == "/ws/idle") c.idleTimeoutMs = 300;
