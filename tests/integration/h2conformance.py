@@ -983,6 +983,20 @@ def hostile_priority_flood():
     still_serving()
 
 
+@case("hostile", "hostile/unknown-frame-flood")
+def hostile_unknown_frame_flood():
+    # RFC 9113 4.1: frames of unknown types are ignored, so a few (a client's GREASE) pass, but
+    # each still costs a read and a parse: a flood of them spends the glitch budget.
+    c = Conn()
+    try:
+        for _ in range(20000):
+            c.send(0x42, 0, 0, b"x" * 8)
+    except OSError:
+        pass
+    c.expect_connection_error([ENHANCE_YOUR_CALM], timeout=10)
+    still_serving()
+
+
 # ---- the application over h2 --------------------------------------------------------------
 
 @case("app", "app/static-file")

@@ -47,6 +47,9 @@ Http2Stream* streamOf(nghttp2_session* session, int32_t id) noexcept
 
 /// nghttp2's callbacks; `user` is the Http2Session. Each returns 0, or an nghttp2 error code
 /// that resets the stream (TEMPORAL_CALLBACK_FAILURE) or ends the session (CALLBACK_FAILURE).
+/// RFC 9218's PRIORITY_UPDATE: browsers send it with requests; ignored, but not a glitch.
+constexpr uint8_t kPriorityUpdate = 0x10;
+
 struct Callbacks
 {
     static Http2Session& self(void* user) noexcept { return *static_cast<Http2Session*>(user); }
@@ -56,6 +59,17 @@ struct Callbacks
     /// 5.1.1; nghttp2 ignores it, so a client could reuse ids for free) unless it may be
     /// trailers for a stream we reset; a PRIORITY on stream 0 (6.3; nghttp2 skips PRIORITY
     /// entirely once NO_RFC7540_PRIORITIES is on).
+    /// An unknown frame type's payload (the glitch was counted at its header): dropped.
+    static int onExtensionChunk(nghttp2_session*, const nghttp2_frame_hd*, const uint8_t*, size_t,
+                                void*) noexcept
+    {
+        return 0;
+    }
+    static int unpackExtension(nghttp2_session*, void**, const nghttp2_frame_hd*, void*) noexcept
+    {
+        return NGHTTP2_ERR_CANCEL; // ignored, as RFC 9113 4.1 says
+    }
+
     static int onBeginFrame(nghttp2_session* s, const nghttp2_frame_hd* hd, void* user) noexcept
     {
         Http2Session& session = self(user);
@@ -66,6 +80,12 @@ struct Callbacks
                 nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
             else
                 session.glitch();
+            return 0;
+        }
+        if (hd->type > NGHTTP2_CONTINUATION && hd->type != kPriorityUpdate) {
+            // A frame type we do not use (RFC 9113 4.1: ignored): a client's GREASE frame now and
+            // then is fine, a flood of them is work for nothing, as an empty DATA is.
+            session.glitch();
             return 0;
         }
         if (hd->type != NGHTTP2_HEADERS || hd->stream_id == 0 || (hd->stream_id & 1) == 0) return 0;
@@ -232,6 +252,8 @@ void Http2Session::open(http::UpgradedConnection& connection) noexcept
         return;
     }
     nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, &Callbacks::onBeginFrame);
+    nghttp2_session_callbacks_set_on_extension_chunk_recv_callback(callbacks, &Callbacks::onExtensionChunk);
+    nghttp2_session_callbacks_set_unpack_extension_callback(callbacks, &Callbacks::unpackExtension);
     nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &Callbacks::onBeginHeaders);
     nghttp2_session_callbacks_set_on_header_callback(callbacks, &Callbacks::onHeader);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Callbacks::onFrameRecv);
@@ -244,6 +266,12 @@ void Http2Session::open(http::UpgradedConnection& connection) noexcept
     nghttp2_option_set_stream_reset_rate_limit(option, kResetBurst, kResetRate);
     nghttp2_option_set_max_outbound_ack(option, kMaxOutboundAck);
     nghttp2_option_set_max_settings(option, 32);
+    // Unknown frame types are dropped by nghttp2 without a callback; taken as extensions, each
+    // one reaches onBeginFrame (a glitch) and its payload is discarded (onExtensionChunk, then
+    // unpack cancels it). PRIORITY_UPDATE stays nghttp2's.
+    for (int type = NGHTTP2_CONTINUATION + 1; type <= 0xff; ++type)
+        if (type != kPriorityUpdate)
+            nghttp2_option_set_user_recv_extension_type(option, static_cast<uint8_t>(type));
     nghttp2_option_set_max_deflate_dynamic_table_size(option, 4096);
 
     const int rc = nghttp2_session_server_new2(&_session, callbacks, this, option);
