@@ -11,6 +11,7 @@
 #include "util/Path.h"
 #include "util/Strings.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -289,8 +290,14 @@ void Server::stopInternal() noexcept
 {
     // Reverse order: stop accepting and drain first, while the apps still answer.
     _drainReport = {};
+    // The drain ends before shutdownTimeout does (2 s before, for the apps to stop after it):
+    // with both at 10 s, whatever the drain deadline was there to close (a client holding a
+    // stream open, an upload that stalled) made the stop outlive shutdownTimeout and exit 1.
+    const uint32_t shutdownMs = config().shutdownTimeoutMs;
     for (auto it = _connectors.rbegin(); it != _connectors.rend(); ++it) {
-        connector::DrainReport report = (*it)->stop(); // returns by its drain deadline
+        uint32_t drainMs = (*it)->config().drainTimeoutMs;
+        if (shutdownMs != 0) drainMs = std::min(drainMs, shutdownMs > 2000 ? shutdownMs - 2000 : 0u);
+        connector::DrainReport report = (*it)->stop(std::chrono::milliseconds(drainMs)); // by its deadline
         _drainReport.unfinished.insert(_drainReport.unfinished.end(), report.unfinished.begin(),
                                        report.unfinished.end());
     }
