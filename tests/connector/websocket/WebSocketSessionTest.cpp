@@ -126,6 +126,10 @@ TEST(WebSocketSessionTest, UnfinishedMessagesTogetherStayWithinTheirBudgetAndThe
     WebSocketClient holder, late, after;
     ASSERT_TRUE(holder.open(server.port(), "/ws/budgeted"));
     ASSERT_TRUE(holder.send(clientFrame(0x1, std::string(60 * 1024, 'h'), false))); // 60 KiB held
+    ASSERT_TRUE(holder.send(clientFrame(0x9, "sync")));                             // a ping behind it:
+    auto pong = holder.read(); // once it is answered, the server holds the 60 KiB
+    ASSERT_TRUE(pong);
+    ASSERT_EQ(pong->opcode, 0xA);
     ASSERT_TRUE(late.open(server.port(), "/ws/budgeted"));
     ASSERT_TRUE(late.send(clientFrame(0x1, std::string(60 * 1024, 'l'))));
     auto refused = late.read();
