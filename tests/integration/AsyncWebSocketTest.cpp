@@ -72,6 +72,27 @@ protected:
         return httpGet(server->port(), target, headers);
     }
     std::string stats(const std::string& app = "async") { return get("/" + app + "/stats").body; }
+    /// Opens `client` on `path` (unless already open), sends `text` and expects its echo.
+    ::testing::AssertionResult echoes(WebSocketClient& client, const std::string& path,
+                                      const std::string& text)
+    {
+        if (!client.reply && !client.open(server->port(), path))
+            return ::testing::AssertionFailure() << "no upgrade on " << path << "\n" << server->log();
+        if (!client.sendText(text)) return ::testing::AssertionFailure() << "cannot send";
+        auto echo = client.read();
+        if (!echo) return ::testing::AssertionFailure() << "no echo of " << text << "\n" << server->log();
+        if (echo->payload != text) return ::testing::AssertionFailure() << "echoed " << echo->payload;
+        return ::testing::AssertionSuccess();
+    }
+    /// A new web.xml (a context-param more): the app is redeployed as a new version.
+    void redeploy()
+    {
+        base.write("webapps/async/WEB-INF/web.xml",
+                   std::string(kWebXml).insert(std::string("<web-app>").size(),
+                                               "<context-param><param-name>generation</param-name>"
+                                               "<param-value>2</param-value></context-param>"));
+        ASSERT_TRUE(server->waitForLog("redeployed /async", std::chrono::seconds(20))) << server->log();
+    }
     bool isolated() const { return GetParam() == "process"; }
 
     TempDir base;
@@ -198,17 +219,8 @@ TEST_P(AsyncWebSocketTest, ARedeployClosesTheOldVersionsWebSocketsWith1001AndThe
     // library used to be unloaded under its open WebSocket: the next message crashed the
     // server. In a worker, the old worker's drain waited for the socket until it was killed.
     WebSocketClient old;
-    ASSERT_TRUE(old.open(server->port(), "/async/ws")) << server->log();
-    ASSERT_TRUE(old.sendText("before"));
-    auto echo = old.read();
-    ASSERT_TRUE(echo) << server->log();
-    EXPECT_EQ(echo->payload, "before");
-
-    base.write("webapps/async/WEB-INF/web.xml",
-               std::string(kWebXml).insert(std::string("<web-app>").size(),
-                                           "<context-param><param-name>generation</param-name>"
-                                           "<param-value>2</param-value></context-param>"));
-    ASSERT_TRUE(server->waitForLog("redeployed /async", std::chrono::seconds(20))) << server->log();
+    ASSERT_TRUE(echoes(old, "/async/ws", "before"));
+    redeploy();
     auto close = old.read(std::chrono::seconds(15));
     ASSERT_TRUE(close) << server->log();
     EXPECT_EQ(close->opcode, 8);
@@ -218,11 +230,7 @@ TEST_P(AsyncWebSocketTest, ARedeployClosesTheOldVersionsWebSocketsWith1001AndThe
     EXPECT_TRUE(old.connection.waitClosed()) << server->log();
 
     WebSocketClient fresh;
-    ASSERT_TRUE(fresh.open(server->port(), "/async/ws")) << server->log();
-    ASSERT_TRUE(fresh.sendText("after"));
-    echo = fresh.read();
-    ASSERT_TRUE(echo) << server->log();
-    EXPECT_EQ(echo->payload, "after");
+    EXPECT_TRUE(echoes(fresh, "/async/ws", "after"));
     EXPECT_TRUE(server->running());
     EXPECT_THAT(server->log(), ::testing::Not(HasSubstr("crashed")));
 }
@@ -231,15 +239,9 @@ TEST_P(AsyncWebSocketTest, StoppingTheServerClosesWebSocketsWith1001AndExitsClea
 {
     // A redeploy first: its worker is started from the deployer's thread, which ends before
     // the apps stop (a worker's PR_SET_PDEATHSIG follows the thread that spawned it).
-    base.write("webapps/async/WEB-INF/web.xml",
-               std::string(kWebXml).insert(std::string("<web-app>").size(),
-                                           "<context-param><param-name>generation</param-name>"
-                                           "<param-value>2</param-value></context-param>"));
-    ASSERT_TRUE(server->waitForLog("redeployed /async", std::chrono::seconds(20))) << server->log();
+    redeploy();
     WebSocketClient client;
-    ASSERT_TRUE(client.open(server->port(), "/async/ws")) << server->log();
-    ASSERT_TRUE(client.sendText("hello"));
-    ASSERT_TRUE(client.read()) << server->log();
+    ASSERT_TRUE(echoes(client, "/async/ws", "hello"));
 
     int status = -2;
     std::thread stopping([&] { status = server->stop(); });
@@ -281,11 +283,7 @@ TEST_P(AsyncWebSocketTest, ClientsThatResetRightAfterTheUpgradeNeverDeadlockTheA
     ASSERT_TRUE(welcome) << "the app's room is stuck\n" << server->log();
     EXPECT_EQ(welcome->payload, "welcome");
     WebSocketClient echo;
-    ASSERT_TRUE(echo.open(server->port(), "/async/ws")) << server->log();
-    ASSERT_TRUE(echo.sendText("still moving"));
-    auto back = echo.read();
-    ASSERT_TRUE(back) << server->log();
-    EXPECT_EQ(back->payload, "still moving");
+    EXPECT_TRUE(echoes(echo, "/async/ws", "still moving"));
 }
 
 TEST_P(AsyncWebSocketTest, AWorkerCrashClosesItsWebSocketsWith1011AndFailsItsAsyncWith502)

@@ -639,13 +639,8 @@ TEST(HostileHttpTest, UnfinishedBodiesCannotMakeTheServerHoldMoreThanMaxBuffered
     // pass it is answered 503 at once, with one line in the log, and the budget comes back when
     // the others leave. (Without it: 100 connections x 10 MiB = 1 GB, no log line.)
     TempDir base;
-    base.write("conf/server.xml",
-               "<Server accessLog=\"\">\n"
-               "  <Connector address=\"127.0.0.1\" port=\"0\" maxBufferedBodySize=\"262144\"/>\n"
-               "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
-               "appBase=\"webapps\"/></Engine>\n"
-               "</Server>\n");
-    base.write("webapps/ROOT/index.html", "hostile clients welcome\n");
+    writeOneConnectorBase(base, "maxBufferedBodySize=\"262144\"", "", "index.html",
+                          "hostile clients welcome\n");
     ServalProcess server(base.path());
     ASSERT_TRUE(server.start()) << server.error();
 

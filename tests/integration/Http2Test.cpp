@@ -229,14 +229,9 @@ TEST(Http2Test, AStreamOpenPastTheKeepAliveTimeoutLeavesTheLoopFree)
     // itself at a moment already past, fired again at once, forever: the loop thread spun at
     // 100% and every connection on it stopped being served.
     TempDir base;
-    base.write("conf/server.xml",
-               "<Server accessLog=\"\" shutdownTimeout=\"3000\">\n"
-               "  <Connector port=\"0\" address=\"127.0.0.1\" h2c=\"true\" ioThreads=\"1\" "
-               "keepAliveTimeout=\"300\" bodyTimeout=\"60000\"/>\n"
-               "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
-               "appBase=\"webapps\"/></Engine>\n"
-               "</Server>\n");
-    base.write("webapps/ROOT/hello.txt", "Hello, World!");
+    serval::test::writeOneConnectorBase(
+        base, "h2c=\"true\" ioThreads=\"1\" keepAliveTimeout=\"300\" bodyTimeout=\"60000\"",
+        "shutdownTimeout=\"3000\"");
     ServalProcess server(base.path());
     ASSERT_TRUE(server.start()) << server.error();
 

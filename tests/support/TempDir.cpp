@@ -85,4 +85,19 @@ std::string env(const char* name, const std::string& fallback)
     return value ? std::string(value) : fallback;
 }
 
+void writeOneConnectorBase(const TempDir& base, const std::string& connectorAttributes,
+                           const std::string& serverAttributes, const std::string& rootFile,
+                           const std::string& rootContent)
+{
+    base.write("conf/server.xml", "<Server accessLog=\"\" " + serverAttributes +
+                                      ">\n"
+                                      "  <Connector address=\"127.0.0.1\" port=\"0\" " +
+                                      connectorAttributes +
+                                      "/>\n"
+                                      "  <Engine defaultHost=\"localhost\"><Host name=\"localhost\" "
+                                      "appBase=\"webapps\"/></Engine>\n"
+                                      "</Server>\n");
+    base.write("webapps/ROOT/" + rootFile, rootContent);
+}
+
 } // namespace serval::test

@@ -33,6 +33,13 @@ std::vector<std::string> listDirectory(const std::string& dir);
 /// Every path below `dir`, relative ("a", "a/b"), without following links; top-level names in
 /// `skip` are left out with everything under them. Lets a test assert what was written.
 std::set<std::string> listTree(const std::string& dir, const std::set<std::string>& skip = {});
+/// A base for a private serval in `base`: conf/server.xml with `<Server accessLog=""
+/// serverAttributes>`, one `<Connector address="127.0.0.1" port="0" connectorAttributes/>` and the
+/// localhost Host on webapps/, plus webapps/ROOT/`rootFile` holding `rootContent`.
+void writeOneConnectorBase(const TempDir& base, const std::string& connectorAttributes,
+                           const std::string& serverAttributes = "",
+                           const std::string& rootFile = "hello.txt",
+                           const std::string& rootContent = "Hello, World!");
 /// Environment variable or fallback.
 std::string env(const char* name, const std::string& fallback = "");
 
