@@ -1,12 +1,26 @@
 // Compile-only check: the header-only C++ layer builds as strict C++17 (-pedantic -Wshadow
 // -Wconversion) and a complete app with every kind of class compiles, the optional helper
 // headers included.
+#include <serval/db.hpp>
 #include <serval/html.hpp>
 #include <serval/json.hpp>
 #include <serval/security.hpp>
 #include <serval/servlet.hpp>
+#include <type_traits>
+#include <utility>
 
 namespace {
+
+// `*db.query(...).begin()` on a temporary Rows gave a Row of a finished statement (values 0
+// and ""): begin() is for lvalues only, as range-for uses it.
+template <typename T, typename = void> struct CanBegin : std::false_type
+{
+};
+template <typename T> struct CanBegin<T, std::void_t<decltype(std::declval<T>().begin())>> : std::true_type
+{
+};
+static_assert(!CanBegin<serval::Rows>::value, "Rows::begin() must not take a temporary");
+static_assert(CanBegin<serval::Rows&>::value, "Rows::begin() on a variable (range-for)");
 
 class Everything : public serval::HttpServlet
 {

@@ -159,6 +159,8 @@ TEST_P(DataSourceAbiTest, CppLayerBindsAndReadsEveryType)
     EXPECT_THAT(reply.body, HasSubstr("t=h\xC3\xA9llo type=" + std::to_string(SERVAL_DB_TEXT) + "\n"));
     EXPECT_THAT(reply.body, HasSubstr("b=0,1,fe,ff, type=" + std::to_string(SERVAL_DB_BLOB) + "\n"));
     EXPECT_THAT(reply.body, HasSubstr("n=null int=0\n"));
+    EXPECT_THAT(reply.body, HasSubstr("row=-9007199254740993|h\xC3\xA9llo|null\n"));
+    EXPECT_THAT(reply.body, HasSubstr("noRow=none\n"));
     EXPECT_THAT(reply.body, HasSubstr("afterRollback=1\n"));
 }
 

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -274,6 +275,22 @@ public:
         if (!statement.step()) return std::nullopt;
         return statement.row().get<T>(0);
     }
+    /// The first row of `sql` as owned values, one type per column (`auto [id, created] =
+    /// *c.row<int64_t, std::string>("INSERT ... RETURNING id, created", ...)`), or nullopt when
+    /// there is none. The statement runs to its end (an INSERT ... RETURNING is complete).
+    template <typename... Ts, typename... Args>
+    std::optional<std::tuple<Ts...>> row(std::string_view sql, const Args&... args)
+    {
+        static_assert(sizeof...(Ts) > 0, "row<T...>(): name a type per column");
+        Statement statement = prepare(sql);
+        statement.bindAll(args...);
+        if (!statement.step()) return std::nullopt;
+        Row current = statement.row();
+        std::optional<std::tuple<Ts...>> out = columns<Ts...>(current, std::index_sequence_for<Ts...>());
+        while (statement.step()) {
+        }
+        return out;
+    }
     /// Runs several statements without parameters (DDL, scripts).
     void execScript(std::string_view sql)
     {
@@ -305,6 +322,11 @@ public:
     }
 
 private:
+    template <typename... Ts, size_t... I>
+    static std::tuple<Ts...> columns(const Row& row, std::index_sequence<I...>)
+    {
+        return std::tuple<Ts...>(row.get<Ts>(static_cast<int>(I))...);
+    }
     void release() noexcept
     {
         if (_db != nullptr) detail::host().db_release(_db);
@@ -352,7 +374,11 @@ public:
         : _owned(std::move(owned)), _statement(std::move(statement))
     {}
 
-    iterator begin() { return iterator(&_statement); }
+    iterator begin() & { return iterator(&_statement); }
+    /// Not on a temporary: `*db.query(...).begin()` would give a Row of a statement that ends
+    /// with the statement's line (its values read 0 and ""). Iterate with `for (Row r :
+    /// db.query(...))`, keep the Rows in a variable, or take owned values with row<T...>().
+    iterator begin() && = delete;
     iterator end() noexcept { return iterator(); }
     Statement& statement() noexcept { return _statement; }
 
@@ -402,6 +428,12 @@ public:
     std::optional<T> scalar(std::string_view sql, const Args&... args) const
     {
         return connection().scalar<T>(sql, args...);
+    }
+    /// The first row as owned values (Connection::row).
+    template <typename... Ts, typename... Args>
+    std::optional<std::tuple<Ts...>> row(std::string_view sql, const Args&... args) const
+    {
+        return connection().row<Ts...>(sql, args...);
     }
     /// Borrows a connection and runs `body(connection)` in a transaction (Connection::transaction).
     template <typename F> auto transaction(F&& body) const
