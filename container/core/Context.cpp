@@ -539,7 +539,7 @@ void Context::renderError(Request& request, Response& response)
     response.clearError();
     // One ERROR dispatch per request: an error the error page itself raises gets the plain page.
     if (request.dispatcherType() == DispatcherType::Error || response.isCommitted()) {
-        if (!response.isCommitted()) writeErrorPage(response.http(), status, message, true);
+        if (!response.isCommitted()) writeErrorPage(request.http(), response.http(), status, message, true);
         return;
     }
     request.setAttribute("javax.servlet.error.status_code", std::to_string(status));
@@ -577,7 +577,7 @@ void Context::renderError(Request& request, Response& response)
     }
     response.clearError();
     if (response.isCommitted()) return;
-    writeErrorPage(response.http(), status, message, true);
+    writeErrorPage(request.http(), response.http(), status, message, true);
 }
 
 void Context::recordCompletion(int status, uint64_t latencyNanos) noexcept

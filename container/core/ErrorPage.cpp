@@ -1,6 +1,9 @@
 #include "core/ErrorPage.h"
 
+#include "core/Request.h"
 #include "core/Response.h"
+#include "http/HttpStatus.h"
+#include "util/Strings.h"
 #include "valves/ErrorReport.h"
 
 namespace serval::core {
@@ -19,10 +22,28 @@ void writeErrorPage(http::HttpResponse& response, int status, std::string_view m
     response.body() = valves::renderErrorReport(status, message);
 }
 
+bool prefersJson(std::string_view accept) noexcept
+{
+    if (accept.empty() || accept.find("html") != std::string_view::npos) return false;
+    return accept.find("application/json") != std::string_view::npos ||
+           accept.find("+json") != std::string_view::npos;
+}
+
+void writeErrorPage(const http::HttpRequest& request, http::HttpResponse& response, int status,
+                    std::string_view message, bool keepHeaders)
+{
+    writeErrorPage(response, status, message, keepHeaders);
+    if (!prefersJson(request.header("Accept"))) return;
+    const int shown = response.status();
+    response.setContentType("application/json; charset=utf-8");
+    response.body() = "{\"status\":" + std::to_string(shown) + ",\"error\":\"" +
+                      util::jsonEscape(http::reasonPhrase(shown)) + "\",\"message\":\"" +
+                      util::jsonEscape(message) + "\"}\n";
+}
+
 ServiceStatus ErrorReportServlet::service(Request& request, Response& response)
 {
-    (void)request;
-    writeErrorPage(response.http(), _status, _message, true);
+    writeErrorPage(request.http(), response.http(), _status, _message, true);
     return {};
 }
 

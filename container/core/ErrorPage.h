@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/Servlet.h"
+#include "http/HttpRequest.h"
 #include "http/HttpResponse.h"
 
 #include <string>
@@ -15,6 +16,14 @@ namespace serval::core {
 /// sendError(), such as Allow with a 405 or Content-Range with a 416).
 void writeErrorPage(http::HttpResponse& response, int status, std::string_view message,
                     bool keepHeaders = false);
+/// The same for a request whose Accept asks for JSON and not HTML (an API client: `fetch` with
+/// Accept: application/json, curl -H): `{"status":400,"error":"Bad Request","message":"..."}`
+/// as application/json, as Spring Boot's error controller answers non-browser clients; HTML for
+/// everyone else.
+void writeErrorPage(const http::HttpRequest& request, http::HttpResponse& response, int status,
+                    std::string_view message, bool keepHeaders = false);
+/// True if `accept` names application/json (or a +json type) and no HTML.
+bool prefersJson(std::string_view accept) noexcept;
 
 /// The container's error page as the last step of an ERROR dispatch (Context::renderError), so
 /// the filters mapped with <dispatcher>ERROR</dispatcher> run around it as they would around an

@@ -3,6 +3,7 @@
 #include "Fakes.h"
 #include "config/WebAppConfig.h"
 #include "core/Engine.h"
+#include "core/ErrorPage.h"
 #include "core/Host.h"
 #include "util/Log.h"
 
@@ -217,6 +218,28 @@ TEST_F(ContextTest, ContainerErrorPageWhenTheAppHasNone)
     EXPECT_EQ(a.run(engine), 418);
     EXPECT_NE(a.body().find("short &amp; stout"), std::string::npos); // escaped
     EXPECT_EQ(a.header("Content-Type"), "text/html; charset=utf-8");
+}
+
+TEST_F(ContextTest, ContainerErrorPageIsJsonForAClientThatAsksForJson)
+{
+    // An API client (Accept: application/json, no HTML) gets the container's error as JSON, as
+    // Spring Boot answers non-browser clients; a browser's Accept keeps the HTML page.
+    deploy(kServlets);
+    ASSERT_TRUE(start());
+    Exchange api("GET", "/app/teapot");
+    api.exchange.request.headers.push_back({"Accept", "application/json"});
+    EXPECT_EQ(api.run(engine), 418);
+    EXPECT_EQ(api.header("Content-Type"), "application/json; charset=utf-8");
+    EXPECT_EQ(api.body().rfind("{\"status\":418,\"error\":\"", 0), 0u) << api.body();
+    EXPECT_NE(api.body().find("\"message\":\"short & stout"), std::string::npos) << api.body();
+
+    Exchange browser("GET", "/app/teapot");
+    browser.exchange.request.headers.push_back(
+        {"Accept", "text/html,application/xhtml+xml,application/json;q=0.9"});
+    EXPECT_EQ(browser.run(engine), 418);
+    EXPECT_EQ(browser.header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_TRUE(serval::core::prefersJson("application/problem+json"));
+    EXPECT_FALSE(serval::core::prefersJson("*/*"));
 }
 
 TEST_F(ContextTest, ErrorPagesByStatusIncludingContainer404s)
