@@ -241,9 +241,11 @@ int main(int argc, char** argv)
         config = loadConfig(options, base, fromFile);
         if (options.checkConfig) {
             startup::Server::readWebXmlDefaults(base);
+            const bool webXml = ::access((base + "/conf/web.xml").c_str(), F_OK) == 0;
             std::cout << (fromFile ? "conf/server.xml" : "conf/server.xml not found, built-in defaults")
                       << ": OK (" << config.connectors.size() << " connector(s), "
-                      << config.engine.hosts.size() << " host(s)); conf/web.xml: OK\n";
+                      << config.engine.hosts.size() << " host(s)); "
+                      << (webXml ? "conf/web.xml: OK" : "conf/web.xml not found, built-in defaults") << "\n";
             return 0;
         }
     } catch (const config::ConfigError& e) {
