@@ -639,7 +639,8 @@ TEST(HostileHttpTest, UnfinishedBodiesCannotMakeTheServerHoldMoreThanMaxBuffered
     // pass it is answered 503 at once, with one line in the log, and the budget comes back when
     // the others leave. (Without it: 100 connections x 10 MiB = 1 GB, no log line.)
     TempDir base;
-    writeOneConnectorBase(base, "maxBufferedBodySize=\"262144\"", "", "index.html",
+    // One I/O thread: the holders' bodies, sent first, are read before a later connection's.
+    writeOneConnectorBase(base, "maxBufferedBodySize=\"262144\" ioThreads=\"1\"", "", "index.html",
                           "hostile clients welcome\n");
     ServalProcess server(base.path());
     ASSERT_TRUE(server.start()) << server.error();
@@ -654,7 +655,7 @@ TEST(HostileHttpTest, UnfinishedBodiesCannotMakeTheServerHoldMoreThanMaxBuffered
         ASSERT_TRUE(holders.back()->send(head + part));
     }
     // Once the server has read the holders' 200 KiB, the next 100 KiB cannot fit: retried until
-    // it is refused (an attempt that arrives before them waits for its body, and is closed).
+    // it is refused (an attempt read before them would wait for its body, and is closed).
     std::optional<HttpReply> refused;
     bool closed = false;
     ASSERT_TRUE(serval::test::eventually([&] {
