@@ -672,7 +672,10 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
 void WorkerService::onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason)
 {
     if (reason == CancelReason::Retiring) {
-        if (_context) _context->webSockets()->goAway("the application is stopping");
+        try {
+            if (_context) _context->webSockets()->goAway("the application is stopping");
+        } catch (const std::exception&) { // out of memory: the drain's kill closes them
+        }
         return;
     }
     if (reason == CancelReason::GoingAway) {
@@ -759,7 +762,10 @@ bool WorkerService::onControl()
             _draining.store(true);
             // Its WebSockets would hold the drain until the kill: they get a close 1001 now
             // and end their streams once the client answered (or their close timeout passed).
-            if (_context) _context->webSockets()->goAway("the application is stopping");
+            try {
+                if (_context) _context->webSockets()->goAway("the application is stopping");
+            } catch (const std::exception&) { // out of memory: the drain's kill closes them
+            }
             break;
         case ControlType::AttachChannel:
             attach(message);

@@ -92,6 +92,7 @@ void WorkerUpgrade::cancelled()
         if (self->_closed) return;
         self->_closed = true;
         self->_handler->onClose();
+        self->_handler.reset(); // here, on the loop: whichever thread drops the last reference
         if (WorkerStream* stream = std::exchange(self->_stream, nullptr)) self->_service.endExchange(*stream);
     });
 }
@@ -241,6 +242,9 @@ void WorkerUpgrade::finish(bool abortIt) noexcept
     auto self = shared_from_this();
     auto deliver = [self] {
         self->_handler->onClose();
+        // Destroyed here, on the loop thread, where its WebSocketSession's registry tasks run;
+        // the last reference to this object may be dropped on the channel thread.
+        self->_handler.reset();
         if (WorkerStream* stream = std::exchange(self->_stream, nullptr)) self->_service.endExchange(*stream);
     };
     bool posted = false;
