@@ -45,7 +45,7 @@ struct ConnectorConfig
     uint32_t maxHeaderSize = 16 * 1024;      ///< whole head -> 431
     uint32_t maxHeaderCount = 100;           ///< -> 431
     uint64_t maxBodySize = 10 * 1024 * 1024; ///< default when the handler sets none -> 413
-    /// All request bodies this connector holds in memory at once (http::BodyBudget): a body
+    /// All request bodies this connector holds in memory at once (http::MemoryBudget): a body
     /// that would pass it gets 503 and its connection closes. 0 = no limit.
     uint64_t maxBufferedBodySize = 256 * 1024 * 1024;
     uint32_t ioThreads = 0;              ///< event-loop threads; 0 = one per core

@@ -4,9 +4,9 @@
 #include "connector/DrainReport.h"
 #include "connector/ExchangeSlot.h"
 #include "connector/Transport.h"
-#include "http/BodyBudget.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
+#include "http/MemoryBudget.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -58,9 +58,9 @@ struct LoopShared
     /// Connector::setLoopStartHook(): each loop thread runs it before its first accept.
     std::function<void(http::Loop&)> loopStartHook = {};
     std::atomic<uint32_t> openConnections{0};
-    std::atomic<uint64_t> workerBytesOut{0};                 ///< written by workers while streaming
-    std::atomic<bool> stopping{false};                       ///< Connector::stop() has begun
-    http::BodyBudget bodyBudget{config.maxBufferedBodySize}; ///< request bodies held, all loops
+    std::atomic<uint64_t> workerBytesOut{0};                   ///< written by workers while streaming
+    std::atomic<bool> stopping{false};                         ///< Connector::stop() has begun
+    http::MemoryBudget bodyBudget{config.maxBufferedBodySize}; ///< request bodies held, all loops
 };
 
 /// One epoll event-loop thread: accepts from its own listening socket, owns its

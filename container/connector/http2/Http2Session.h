@@ -2,10 +2,10 @@
 
 #include "config/ConnectorConfig.h"
 #include "connector/http2/GlitchBudget.h"
-#include "http/BodyBudget.h"
 #include "http/DispatchLane.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
+#include "http/MemoryBudget.h"
 #include "http/Upgrade.h"
 
 #include <atomic>
@@ -34,7 +34,7 @@ struct SessionContext
     /// The loop's request counter (single writer: the loop thread); may be null.
     std::atomic<uint64_t>* requestCounter = nullptr;
     /// The connector's budget for buffered request bodies (LoopShared::bodyBudget); may be null.
-    http::BodyBudget* bodyBudget = nullptr;
+    http::MemoryBudget* bodyBudget = nullptr;
 };
 
 /// HTTP/2 (RFC 9113) on one connection: one nghttp2 server session, fed with the bytes the

@@ -207,7 +207,7 @@ void Http2Stream::onData(std::string_view bytes) noexcept
         if (verdict.abortStatus != 0) respondStatus(verdict.abortStatus);
         return;
     }
-    if (http::BodyBudget* budget = _session.context().bodyBudget) {
+    if (http::MemoryBudget* budget = _session.context().bodyBudget) {
         if (!budget->take(bytes.size())) {
             budget->warnSpent(_session.loop().now());
             return respondStatus(503); // the rest of this body is dropped, as after a 413

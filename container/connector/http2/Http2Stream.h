@@ -149,7 +149,7 @@ private:
     bool _headCalled = false;
     uint64_t _maxBody = 0;
     uint64_t _bodyBytes = 0;
-    uint64_t _bodyHeld = 0; ///< of them, taken from the connector's BodyBudget until destruction
+    uint64_t _bodyHeld = 0; ///< of them, taken from the connector's MemoryBudget until destruction
     http::BodyConsumer* _bodyConsumer = nullptr;
     http::Dispatch _dispatch = http::Dispatch::Inline;
     http::DispatchLane* _lane = nullptr;

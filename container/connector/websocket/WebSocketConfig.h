@@ -1,6 +1,6 @@
 #pragma once
 
-#include "http/BodyBudget.h"
+#include "http/MemoryBudget.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -59,7 +59,7 @@ struct WebSocketConfig
     size_t deflateThreshold = 64;
     /// What whole messages being assembled may hold, all sessions sharing it together (past it:
     /// 1013). nullptr: the process's one, 256 MiB (WebSocketSession.cpp). Tests give a small one.
-    http::BodyBudget* messageBudget = nullptr;
+    http::MemoryBudget* messageBudget = nullptr;
 };
 
 } // namespace serval::websocket

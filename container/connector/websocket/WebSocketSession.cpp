@@ -139,9 +139,9 @@ namespace {
 /// budget a message is refused with 1013 "try again later" (RFC 6455 7.4.1).
 constexpr uint64_t kMessageBudget = 256ull * 1024 * 1024;
 
-http::BodyBudget& messageBudget() noexcept
+http::MemoryBudget& messageBudget() noexcept
 {
-    static http::BodyBudget budget(
+    static http::MemoryBudget budget(
         kMessageBudget, "WebSocket messages being assembled reached their budget",
         "new large messages are closed with 1013 (try again later) until some finish; "
         "lower websocket.maxMessageSize or use partial messages");
@@ -168,7 +168,7 @@ Failure WebSocketSession::deliver(std::string_view bytes) noexcept
         return {};
     }
     if (_messageSize > _config.maxMessageSize) return {CloseCode::MessageTooBig, "message too big"};
-    http::BodyBudget& budget = _config.messageBudget ? *_config.messageBudget : messageBudget();
+    http::MemoryBudget& budget = _config.messageBudget ? *_config.messageBudget : messageBudget();
     if (!budget.take(bytes.size())) {
         budget.warnSpent(_loop.now());
         return {CloseCode::TryAgainLater, "server busy: too many large messages at once"};

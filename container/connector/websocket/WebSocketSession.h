@@ -7,7 +7,7 @@
 #include "connector/websocket/WebSocket.h"
 #include "connector/websocket/WebSocketConfig.h"
 #include "connector/websocket/WebSocketEndpoint.h"
-#include "http/BodyBudget.h"
+#include "http/MemoryBudget.h"
 #include "http/Upgrade.h"
 
 #include <memory>

@@ -119,7 +119,7 @@ public:
         if (path == "/ws/partial") c.partialMessages = true;
         if (path == "/ws/small") c.maxMessageSize = c.maxFrameSize = 1024;
         if (path == "/ws/budgeted") { // all its sessions' unfinished messages share 100 KiB
-            static http::BodyBudget budget(100 * 1024);
+            static http::MemoryBudget budget(100 * 1024);
             c.maxMessageSize = c.maxFrameSize = 64 * 1024;
             c.messageBudget = &budget;
         }

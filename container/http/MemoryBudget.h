@@ -8,28 +8,30 @@
 
 namespace serval::http {
 
-/// The request bodies one Connector holds in memory at once, all its connections and HTTP/2
-/// streams together (ConnectorConfig::maxBufferedBodySize). A buffered body takes its bytes
-/// from the budget as they arrive and gives them back when its exchange ends; a body that
-/// finds the budget spent is answered 503 at once and its connection (its HTTP/2 stream)
-/// closed. Without it, clients that announce large bodies and send them slowly, or never
-/// finish them, made the server hold maxBodySize each: 100 connections, 1 GB, with no log line.
-/// nginx spills such bodies to temporary files; Tomcat streams them to the servlet.
+/// Bytes that clients make the server hold before it can act on them, all of them together,
+/// bounded: a user takes its bytes as they arrive and gives them back when done; a take that
+/// finds the budget spent is refused (the caller answers: 503, a WebSocket 1013), with one log
+/// line per second. Two budgets use it: a Connector's buffered request bodies, all its
+/// connections and HTTP/2 streams together (ConnectorConfig::maxBufferedBodySize), and the
+/// whole WebSocket messages a process is assembling (WebSocketSession). Without them, clients
+/// that announce large bodies (or start large messages) and never finish them made the server
+/// hold maxBodySize (maxMessageSize) each: 100 connections, 1 GB, with no log line. nginx spills
+/// such bodies to temporary files; Tomcat streams them to the servlet.
 ///
 /// THREADS: any (one atomic counter). limit 0: no limit.
-class BodyBudget
+class MemoryBudget
 {
 public:
     /// `what`: the log line's subject when the budget is spent ("request bodies held in memory
     /// reached maxBufferedBodySize"); `advice`: what the operator can do.
-    explicit BodyBudget(
+    explicit MemoryBudget(
         uint64_t limit, const char* what = "request bodies held in memory reached maxBufferedBodySize",
         const char* advice = "new bodies get 503 until some finish; raise it on the <Connector> "
                              "if this load is legitimate") noexcept
         : _limit(limit), _what(what), _advice(advice)
     {}
-    BodyBudget(const BodyBudget&) = delete;
-    BodyBudget& operator=(const BodyBudget&) = delete;
+    MemoryBudget(const MemoryBudget&) = delete;
+    MemoryBudget& operator=(const MemoryBudget&) = delete;
 
     /// True if `bytes` more fit (they are taken); false, taking nothing, if not.
     bool take(uint64_t bytes) noexcept
