@@ -72,7 +72,7 @@ bool isFramingHeader(std::string_view name) noexcept
 
 } // namespace
 
-Connection::Connection(EventLoop& loop) : _loop(loop)
+Connection::Connection(EventLoop& loop) : _loop(loop), _bodyShare(&loop.shared().bodyBudget)
 {
     llhttp_init(&_parser, HTTP_REQUEST, &settings());
 }
@@ -161,24 +161,9 @@ void Connection::setTransport(std::unique_ptr<Transport> transport) noexcept
     if (_handshaking) _deadline = deadlineAfter(_loop.now(), _loop.shared().config.handshakeTimeoutMs);
 }
 
-bool Connection::holdBody(size_t length) noexcept
-{
-    LoopShared& shared = _loop.shared();
-    if (shared.bodyBudget.take(length)) {
-        _bodyHeld += length;
-        return true;
-    }
-    shared.bodyBudget.warnSpent(_loop.now());
-    _connectionClose = true;
-    return false;
-}
-
 void Connection::resetMessage() noexcept
 {
-    if (_bodyHeld > 0) {
-        _loop.shared().bodyBudget.give(_bodyHeld);
-        _bodyHeld = 0;
-    }
+    _bodyShare.release();
     _event = Event::None;
     _headDone = false;
     _lineDone = false;
@@ -676,7 +661,10 @@ int Connection::onBodyCb(llhttp_t* parser, const char* at, size_t length)
     self->_bodyBytes += length;
     self->_deadline = deadlineAfter(self->_loop.now(), self->_loop.shared().config.bodyTimeoutMs);
     if (self->_bodyConsumer == nullptr) {
-        if (!self->holdBody(length)) return self->userError(503);
+        if (!self->_bodyShare.take(length, self->_loop.now())) {
+            self->_connectionClose = true; // the rest of the body is not read
+            return self->userError(503);
+        }
         self->exchange().request.body.append(at, length);
         return 0;
     }

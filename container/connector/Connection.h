@@ -7,6 +7,7 @@
 #include "http/AsyncOutput.h"
 #include "http/HttpHandler.h"
 #include "http/Loop.h"
+#include "http/MemoryBudget.h"
 
 #include <cstdint>
 #include <llhttp.h>
@@ -209,8 +210,6 @@ private:
     static int onMessageCompleteCb(llhttp_t* parser);
     static const llhttp_settings_t& settings() noexcept;
     int userError(int status) noexcept;
-    /// Takes `length` buffered body bytes from the connector's budget; false (503) if spent.
-    bool holdBody(size_t length) noexcept;
 
     EventLoop& _loop;
     int _fd = -1;
@@ -271,7 +270,7 @@ private:
     bool _userError = false; ///< a callback refused: _errorStatus says why
     uint64_t _maxBody = 0;
     uint64_t _bodyBytes = 0;                     ///< body bytes parsed so far (against _maxBody)
-    uint64_t _bodyHeld = 0;                      ///< of them, taken from LoopShared::bodyBudget
+    http::BudgetShare _bodyShare;                ///< the buffered ones' part of it
     http::BodyConsumer* _bodyConsumer = nullptr; ///< HeadDecision::bodyConsumer
     bool _bodyAborted = false;                   ///< the consumer refused: _errorStatus is its answer
     bool _headCalled = false;

@@ -70,4 +70,38 @@ private:
     std::atomic<uint64_t> _nextWarning{0};
 };
 
+/// One user's part of a MemoryBudget (a request's buffered body, a message being assembled):
+/// what it took, given back by release() or when it is destroyed. No budget: every take fits.
+/// THREADS: its owner's.
+class BudgetShare
+{
+public:
+    explicit BudgetShare(MemoryBudget* budget = nullptr) noexcept : _budget(budget) {}
+    ~BudgetShare() { release(); }
+    BudgetShare(const BudgetShare&) = delete;
+    BudgetShare& operator=(const BudgetShare&) = delete;
+
+    /// Takes `bytes` more; false, taking nothing and logging (MemoryBudget::warnSpent), if the
+    /// budget is spent. `nowNanos`: the caller's loop clock, for the log's rate.
+    bool take(uint64_t bytes, uint64_t nowNanos) noexcept
+    {
+        if (_budget == nullptr) return true;
+        if (!_budget->take(bytes)) {
+            _budget->warnSpent(nowNanos);
+            return false;
+        }
+        _held += bytes;
+        return true;
+    }
+    void release() noexcept
+    {
+        if (_budget != nullptr) _budget->give(_held);
+        _held = 0;
+    }
+
+private:
+    MemoryBudget* _budget;
+    uint64_t _held = 0;
+};
+
 } // namespace serval::http

@@ -671,13 +671,7 @@ void WorkerService::onRecord(WorkerChannel& channel, const RecordHeader& header,
 
 void WorkerService::onCancel(WorkerChannel& channel, uint32_t id, CancelReason reason)
 {
-    if (reason == CancelReason::Retiring) {
-        try {
-            if (_context) _context->webSockets()->goAway("the application is stopping");
-        } catch (const std::exception&) { // out of memory: the drain's kill closes them
-        }
-        return;
-    }
+    if (reason == CancelReason::Retiring) return closeWebSockets();
     if (reason == CancelReason::GoingAway) {
         std::shared_ptr<WorkerUpgrade> upgraded;
         {
@@ -760,12 +754,7 @@ bool WorkerService::onControl()
         switch (message.type) {
         case ControlType::Drain:
             _draining.store(true);
-            // Its WebSockets would hold the drain until the kill: they get a close 1001 now
-            // and end their streams once the client answered (or their close timeout passed).
-            try {
-                if (_context) _context->webSockets()->goAway("the application is stopping");
-            } catch (const std::exception&) { // out of memory: the drain's kill closes them
-            }
+            closeWebSockets();
             break;
         case ControlType::AttachChannel:
             attach(message);
@@ -796,6 +785,16 @@ void WorkerService::sendDataSourceStats(const ControlSocket::Message& request)
             sessionStores.emplace_back(store->describe(), store->stats());
     }
     _control.send(ControlType::DataSourceStats, encodeDataSourceStats(sequence, stats, sessionStores));
+}
+
+void WorkerService::closeWebSockets() noexcept
+{
+    // Its WebSockets would hold the drain until the kill: they get a close 1001 now and end
+    // their streams once the client answered (or their close timeout passed).
+    try {
+        if (_context) _context->webSockets()->goAway("the application is stopping");
+    } catch (const std::exception&) { // out of memory: the drain's kill closes them
+    }
 }
 
 bool WorkerService::drained()

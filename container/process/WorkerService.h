@@ -151,6 +151,8 @@ private:
     void flushCredits(WorkerChannel& channel);
     void dispatch(WorkerStream& stream);
     bool drained();
+    /// Drain or retirement: the app's WebSockets close with 1001 (any thread).
+    void closeWebSockets() noexcept;
     /// Ends the request threads and the reserve (under `_readMutex`).
     void stopThreads();
     void signalWake();

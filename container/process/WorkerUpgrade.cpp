@@ -91,10 +91,17 @@ void WorkerUpgrade::cancelled()
     _service.loop().post([self] {
         if (self->_closed) return;
         self->_closed = true;
-        self->_handler->onClose();
-        self->_handler.reset(); // here, on the loop: whichever thread drops the last reference
-        if (WorkerStream* stream = std::exchange(self->_stream, nullptr)) self->_service.endExchange(*stream);
+        self->closeHandler();
     });
+}
+
+void WorkerUpgrade::closeHandler() noexcept
+{
+    _handler->onClose();
+    // Destroyed here, on the loop thread, where its WebSocketSession's registry tasks run; the
+    // last reference to this object may be dropped on the channel thread.
+    _handler.reset();
+    if (WorkerStream* stream = std::exchange(_stream, nullptr)) _service.endExchange(*stream);
 }
 
 void WorkerUpgrade::goAway()
@@ -240,13 +247,7 @@ void WorkerUpgrade::finish(bool abortIt) noexcept
     // too. Delivered inside send(), the worker's loop thread deadlocked on itself. As the
     // connector does for in-process handlers (UpgradedChannel), and Tomcat's session close.
     auto self = shared_from_this();
-    auto deliver = [self] {
-        self->_handler->onClose();
-        // Destroyed here, on the loop thread, where its WebSocketSession's registry tasks run;
-        // the last reference to this object may be dropped on the channel thread.
-        self->_handler.reset();
-        if (WorkerStream* stream = std::exchange(self->_stream, nullptr)) self->_service.endExchange(*stream);
-    };
+    auto deliver = [self] { self->closeHandler(); };
     bool posted = false;
     try {
         posted = _service.loop().post(deliver);

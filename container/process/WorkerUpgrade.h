@@ -73,6 +73,8 @@ private:
     void retryLater() noexcept;
     /// Sends the end (or the abort) and ends the stream.
     void finish(bool abortIt) noexcept;
+    /// Loop thread, once closed: the handler's onClose, its destruction, the stream's end.
+    void closeHandler() noexcept;
 
     WorkerService& _service;
     WorkerStream* _stream; ///< null once released

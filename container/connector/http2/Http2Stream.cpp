@@ -51,7 +51,8 @@ bool bodylessStatus(int status) noexcept
 
 } // namespace
 
-Http2Stream::Http2Stream(Http2Session& session, int32_t id) : _session(session), _id(id)
+Http2Stream::Http2Stream(Http2Session& session, int32_t id)
+    : _session(session), _id(id), _bodyShare(session.context().bodyBudget)
 {
     const SessionContext& context = session.context();
     http::HttpRequest& request = _exchange.request;
@@ -68,11 +69,7 @@ Http2Stream::Http2Stream(Http2Session& session, int32_t id) : _session(session),
     _exchange.response.setSink(this);
 }
 
-Http2Stream::~Http2Stream()
-{
-    if (_bodyHeld > 0 && _session.context().bodyBudget != nullptr)
-        _session.context().bodyBudget->give(_bodyHeld);
-}
+Http2Stream::~Http2Stream() = default;
 
 bool Http2Stream::onLoopThread() const noexcept
 {
@@ -207,13 +204,8 @@ void Http2Stream::onData(std::string_view bytes) noexcept
         if (verdict.abortStatus != 0) respondStatus(verdict.abortStatus);
         return;
     }
-    if (http::MemoryBudget* budget = _session.context().bodyBudget) {
-        if (!budget->take(bytes.size())) {
-            budget->warnSpent(_session.loop().now());
-            return respondStatus(503); // the rest of this body is dropped, as after a 413
-        }
-        _bodyHeld += bytes.size();
-    }
+    if (!_bodyShare.take(bytes.size(), _session.loop().now()))
+        return respondStatus(503); // the rest of this body is dropped, as after a 413
     try {
         _exchange.request.body.append(bytes);
     } catch (...) {

@@ -2,6 +2,7 @@
 
 #include "http/AsyncOutput.h"
 #include "http/HttpHandler.h"
+#include "http/MemoryBudget.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -149,7 +150,7 @@ private:
     bool _headCalled = false;
     uint64_t _maxBody = 0;
     uint64_t _bodyBytes = 0;
-    uint64_t _bodyHeld = 0; ///< of them, taken from the connector's MemoryBudget until destruction
+    http::BudgetShare _bodyShare; ///< the buffered ones' part of it
     http::BodyConsumer* _bodyConsumer = nullptr;
     http::Dispatch _dispatch = http::Dispatch::Inline;
     http::DispatchLane* _lane = nullptr;

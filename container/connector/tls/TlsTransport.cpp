@@ -73,7 +73,7 @@ namespace {
 /// small writes and reads its file chunks here, so a connection between responses holds no
 /// 16 KiB buffer of its own (an idle keep-alive connection costs what OpenSSL keeps, with
 /// SSL_MODE_RELEASE_BUFFERS) and the bytes being encrypted sit in a buffer that stays in cache.
-/// `holder`: the transport whose head is held here until its sendFile() (debug check only).
+/// `holder`: the transport whose head is held here until its sendFile() (checked by assert).
 struct Scratch
 {
     std::unique_ptr<char[]> buffer;
@@ -146,9 +146,7 @@ ssize_t TlsTransport::write(const iovec* buffers, int count, bool more) noexcept
                     std::memcpy(out + _heldLength, buffers[i].iov_base, buffers[i].iov_len);
                     _heldLength += buffers[i].iov_len;
                 }
-#ifndef NDEBUG
-                scratch().holder = this;
-#endif
+                hold();
                 return static_cast<ssize_t>(length);
             }
         }
@@ -206,9 +204,7 @@ ssize_t TlsTransport::sendFile(int fileFd, off_t* offset, size_t count) noexcept
         _heldLength -= static_cast<size_t>(n);
         std::memmove(gatherBuffer(), out + n, _heldLength);
         _owned.reset();
-#ifndef NDEBUG
-        scratch().holder = this;
-#endif
+        hold();
         return sendFile(fileFd, offset, count);
     }
     // The held head went out with this record: the caller counted it already.
@@ -220,11 +216,14 @@ ssize_t TlsTransport::sendFile(int fileFd, off_t* offset, size_t count) noexcept
     return n;
 }
 
+void TlsTransport::hold() noexcept
+{
+    scratch().holder = this;
+}
+
 void TlsTransport::releaseHold() noexcept
 {
-#ifndef NDEBUG
     if (scratch().holder == this) scratch().holder = nullptr;
-#endif
 }
 
 void TlsTransport::shutdownWrite() noexcept

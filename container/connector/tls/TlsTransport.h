@@ -54,6 +54,8 @@ private:
     ssize_t writePending(const char* data) noexcept;
     /// The thread's record buffer (kRecordSize), or nullptr when out of memory.
     char* gatherBuffer() noexcept;
+    /// The thread's buffer holds this transport's head until its sendFile() (assert's record).
+    void hold() noexcept;
     void releaseHold() noexcept;
 
     SSL* _ssl;

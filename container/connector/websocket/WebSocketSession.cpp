@@ -16,7 +16,8 @@ WebSocketSession::WebSocketSession(http::Loop& loop, const WebSocketConfig& conf
                                    std::unique_ptr<WebSocketEndpoint> endpoint, std::string subprotocol,
                                    std::optional<DeflateParams> deflate,
                                    std::shared_ptr<SessionRegistry> registry)
-    : _loop(loop), _config(config), _registry(std::move(registry)), _endpoint(std::move(endpoint)),
+    : _loop(loop), _config(config), _registry(std::move(registry)), _messageShare(budgetFor(config)),
+      _endpoint(std::move(endpoint)),
       _socket(std::make_shared<WebSocket>(loop, config.highWater, config.maxBackpressure,
                                           std::move(subprotocol))),
       _parser(config.maxFrameSize, deflate.has_value())
@@ -33,7 +34,6 @@ WebSocketSession::~WebSocketSession()
     // Without onOpen (the 101 never went out) the handle still learns it is dead.
     _socket->detach();
     _endpoint.reset(); // the app's code, before the registry says none runs any more
-    releaseMessage();
     if (_registry) _registry->remove(this);
 }
 
@@ -150,11 +150,9 @@ http::MemoryBudget& messageBudget() noexcept
 
 } // namespace
 
-void WebSocketSession::releaseMessage() noexcept
+http::MemoryBudget* WebSocketSession::budgetFor(const WebSocketConfig& config) noexcept
 {
-    if (_messageHeld > 0)
-        (_config.messageBudget ? *_config.messageBudget : messageBudget()).give(_messageHeld);
-    _messageHeld = 0;
+    return config.messageBudget != nullptr ? config.messageBudget : &messageBudget();
 }
 
 Failure WebSocketSession::deliver(std::string_view bytes) noexcept
@@ -168,12 +166,8 @@ Failure WebSocketSession::deliver(std::string_view bytes) noexcept
         return {};
     }
     if (_messageSize > _config.maxMessageSize) return {CloseCode::MessageTooBig, "message too big"};
-    http::MemoryBudget& budget = _config.messageBudget ? *_config.messageBudget : messageBudget();
-    if (!budget.take(bytes.size())) {
-        budget.warnSpent(_loop.now());
+    if (!_messageShare.take(bytes.size(), _loop.now()))
         return {CloseCode::TryAgainLater, "server busy: too many large messages at once"};
-    }
-    _messageHeld += bytes.size();
     _message.append(bytes);
     return {};
 }
@@ -200,7 +194,7 @@ Failure WebSocketSession::endMessage() noexcept
         // Keep a reasonable buffer for the next message; give back a big one.
         if (_message.capacity() > 64 * 1024) std::string().swap(_message);
         _message.clear();
-        releaseMessage();
+        _messageShare.release();
     }
     return {};
 }

@@ -88,6 +88,9 @@ private:
     http::Loop& _loop;
     WebSocketConfig _config;
     std::shared_ptr<SessionRegistry> _registry;
+    /// _message's part of the messages' budget (the config's, else the process's 256 MiB).
+    http::BudgetShare _messageShare;
+    static http::MemoryBudget* budgetFor(const WebSocketConfig& config) noexcept;
     std::unique_ptr<WebSocketEndpoint> _endpoint;
     std::shared_ptr<WebSocket> _socket;
     http::UpgradedConnection* _connection = nullptr;
@@ -105,9 +108,8 @@ private:
     bool _compressed = false;
     MessageType _messageType = MessageType::Binary;
     Utf8Validator _utf8;
-    std::string _message;    ///< whole-message mode
-    size_t _messageHeld = 0; ///< _message's bytes taken from the process's message budget
-    void releaseMessage() noexcept;
+    std::string _message; ///< whole-message mode
+
     size_t _messageSize = 0;
 
     // Closing.
