@@ -93,9 +93,10 @@ public:
         _held += bytes;
         return true;
     }
-    void release() noexcept
+    void release() noexcept // on every request's reset: nothing held is the cheap case
     {
-        if (_budget != nullptr) _budget->give(_held);
+        if (_held == 0) return;
+        _budget->give(_held);
         _held = 0;
     }
 
