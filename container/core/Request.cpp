@@ -133,9 +133,16 @@ const std::vector<std::pair<std::string, std::string>>& Request::cookies()
     Parsed& p = parsed();
     if (p.cookies) return p.cookieList;
     p.cookies = true;
+    parseCookies(_exchange.request, p.cookieList);
+    return p.cookieList;
+}
+
+void Request::parseCookies(const http::HttpRequest& request,
+                           std::vector<std::pair<std::string, std::string>>& out)
+{
     // RFC 6265 section 5.4: "a=1; b=2", possibly in several Cookie headers. Values may be
     // quoted; malformed pieces (no '=', empty name) are skipped.
-    for (const http::Header& header : _exchange.request.headers) {
+    for (const http::Header& header : request.headers) {
         if (!util::equalsIgnoreCase(header.name, "Cookie")) continue;
         for (std::string_view piece : util::splitList(header.value, ';')) {
             size_t eq = piece.find('=');
@@ -146,10 +153,9 @@ const std::vector<std::pair<std::string, std::string>>& Request::cookies()
             if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
                 value = value.substr(1, value.size() - 2);
             }
-            p.cookieList.emplace_back(std::string(name), std::string(value));
+            out.emplace_back(std::string(name), std::string(value));
         }
     }
-    return p.cookieList;
 }
 
 const std::string* Request::cookie(std::string_view name)

@@ -73,6 +73,10 @@ public:
 
     /// Cookies from the Cookie headers, parsed on first use.
     const std::vector<std::pair<std::string, std::string>>& cookies();
+    /// The cookies of `request`'s Cookie headers, in order, appended to `out` (what cookies()
+    /// parses, for code that has no Request yet).
+    static void parseCookies(const http::HttpRequest& request,
+                             std::vector<std::pair<std::string, std::string>>& out);
     const std::string* cookie(std::string_view name);
 
     /// HttpServletRequest.getSession(create): nullptr when there is none (and !create), when

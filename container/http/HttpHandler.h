@@ -24,6 +24,16 @@ public:
     virtual void reset() noexcept = 0;
 };
 
+/// What was looked up for a request before it was served, for the code that serves it: an
+/// isolated app's sessions, fetched from Redis in one pipeline with those of the other requests
+/// its worker read at the same time (session::PrefetchedSessions). The filler's own type;
+/// dropped with the request.
+class Prefetched
+{
+public:
+    virtual ~Prefetched() = default;
+};
+
 /// One request/response pair on one connection.
 /// OWNERSHIP: owned by the Connector's connection object; reused for each request.
 struct HttpExchange
@@ -41,6 +51,9 @@ struct HttpExchange
     /// The Connector's response compression settings (set by the Connector with each request
     /// head; fixed for the exchange). nullptr: never compressed.
     const CompressionSettings* compression = nullptr;
+    /// Set before service() by whoever looked ahead for this request (see Prefetched); nullptr
+    /// almost always.
+    std::unique_ptr<Prefetched> prefetched;
 
     /// Readies the exchange for the next request on the same memory: the request's header
     /// objects move to `spareHeaders` (emptied, their strings' capacity kept), request and
@@ -56,6 +69,7 @@ struct HttpExchange
         request.clear();
         response.clear();
         if (state) state->reset();
+        prefetched.reset();
         startNanos = 0;
         bytesReceived = 0;
     }

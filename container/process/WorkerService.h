@@ -191,7 +191,10 @@ private:
     /// The reading role: the channels' readers, `_ready`, `_scratch`, the streams' assembly and
     /// each channel's pendingCredits belong to whoever holds it.
     std::mutex _readMutex;
-    std::deque<WorkerStream*> _ready;   ///< complete requests no thread took yet
+    std::deque<WorkerStream*> _ready; ///< complete requests no thread took yet
+    /// The exchanges that became complete in this readChannels() pass: their sessions are
+    /// fetched in one round trip before any is served (core::SessionAccess::prefetch).
+    std::vector<http::HttpExchange*> _fresh;
     bool _stopping = false;             ///< guarded by _readMutex
     std::atomic<int> _sleepers{0};      ///< request threads waiting on the channels (epoll_wait)
     std::atomic<int> _stalled{0};       ///< request threads waiting for response credit or ring space

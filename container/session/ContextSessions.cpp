@@ -5,10 +5,21 @@
 #include "core/Request.h"
 #include "http/HttpRequest.h"
 #include "session/RequestSession.h"
+#include "session/Session.h"
+#include "session/SessionIdGenerator.h"
+
+#include <chrono>
 
 namespace serval::session {
 
 namespace {
+
+uint64_t steadyMicros() noexcept
+{
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
 
 /// What an HttpSessionListener sees of a session the sweep removed: its id, nothing else (the
 /// store deleted the attributes with it).
@@ -80,7 +91,58 @@ std::unique_ptr<core::HttpSession> ContextSessions::open(core::Request& request)
     std::vector<std::string> values;
     for (const auto& [name, value] : request.cookies())
         if (name == _manager.settings().cookieName) values.push_back(value);
-    return std::make_unique<RequestSession>(shared_from_this(), std::move(values));
+    std::vector<std::pair<std::string, LoadResult>> ahead;
+    std::unique_ptr<http::Prefetched>& prefetched = request.exchange().prefetched;
+    if (auto* mine = dynamic_cast<PrefetchedSessions*>(prefetched.get())) {
+        if (mine->scope == _manager.settings().scope &&
+            steadyMicros() - mine->fetchedAtMicros <= kPrefetchFreshMicros)
+            ahead = std::move(mine->answers);
+        prefetched.reset(); // used once, by the request's first lookup
+    }
+    return std::make_unique<RequestSession>(shared_from_this(), std::move(values), std::move(ahead));
+}
+
+void ContextSessions::prefetch(const std::vector<http::HttpExchange*>& exchanges) noexcept
+{
+    SessionStore& store = _manager.store();
+    if (!store.remoteLoads() || exchanges.empty()) return;
+    const SessionSettings& settings = _manager.settings();
+    try {
+        std::vector<std::string> ids;
+        std::vector<http::HttpExchange*> owners; // owners[i] asked for ids[i]
+        std::vector<std::pair<std::string, std::string>> cookies;
+        for (http::HttpExchange* exchange : exchanges) {
+            cookies.clear();
+            core::Request::parseCookies(exchange->request, cookies);
+            for (const auto& [name, value] : cookies) {
+                if (name != settings.cookieName) continue;
+                std::optional<SessionId> parsed = SessionIdGenerator::parse(value);
+                if (!parsed) continue; // never looked up (Session::lookUp skips it too)
+                ids.emplace_back(parsed->base);
+                owners.push_back(exchange);
+            }
+        }
+        if (ids.empty()) return;
+        std::vector<LoadResult> answers = store.loadMany(settings.scope, ids, _manager.now());
+        // Fresh from when the store answered: the limit is on how long the servlet waits.
+        uint64_t fetchedAt = steadyMicros();
+        if (answers.size() != ids.size()) return;
+        for (size_t i = 0; i < ids.size(); ++i) {
+            if (answers[i].status == StoreStatus::Unavailable) continue;
+            http::HttpExchange& exchange = *owners[i];
+            auto* mine = dynamic_cast<PrefetchedSessions*>(exchange.prefetched.get());
+            if (mine == nullptr) {
+                auto fresh = std::make_unique<PrefetchedSessions>();
+                fresh->scope = settings.scope;
+                fresh->fetchedAtMicros = fetchedAt;
+                mine = fresh.get();
+                exchange.prefetched = std::move(fresh);
+            }
+            mine->answers.emplace_back(std::move(ids[i]), std::move(answers[i]));
+        }
+    } catch (...) {
+        // Out of memory: the requests look their sessions up themselves.
+    }
 }
 
 void ContextSessions::close() noexcept

@@ -42,6 +42,10 @@ public:
                                        const config::WebAppConfig& webXml);
 
     std::unique_ptr<core::HttpSession> open(core::Request& request) override;
+    void prefetch(const std::vector<http::HttpExchange*>& exchanges) noexcept override;
+    /// How long a prefetched answer stands in for the request's own lookup: a request that
+    /// first asks for its session later than this (it waited on something) looks it up again.
+    static constexpr uint64_t kPrefetchFreshMicros = 100'000;
     void close() noexcept override;
 
     /// Sessions of this Context the sweep removed: tells its HttpSessionListeners (unless closed).

@@ -358,20 +358,16 @@ RedisReply RedisSessionStore::runOne(const Call& call)
     return reply;
 }
 
-std::optional<SessionRecord> RedisSessionStore::fetch(std::string_view scope, std::string_view id)
+namespace {
+
+/// The session an HGETALL reply holds, or nullopt when the hash is missing or is not a session
+/// this store wrote (no meta fields).
+std::optional<SessionRecord> recordFrom(const redisReply* r, std::string_view id)
 {
-    // HGETALL is one command: a consistent snapshot of the hash. No script: loads are the hot
-    // path, and a plain command needs no script cache.
-    std::string key = sessionKey(scope, id);
-    RedisReply reply = withConnection([&](RedisConnection& connection) {
-        return connection.command({"HGETALL", key});
-    });
-    if (reply.isError()) throw RedisError(_description + ": HGETALL " + key + ": " + reply.error());
-    const redisReply* r = reply.get();
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
     SessionRecord s;
     s.id = std::string(id);
-    bool hasMeta = false; // a hash without meta fields is not a session this store wrote
+    bool hasMeta = false;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         std::string_view field = replyString(r->element[i]);
         std::string_view value = replyString(r->element[i + 1]);
@@ -388,6 +384,47 @@ std::optional<SessionRecord> RedisSessionStore::fetch(std::string_view scope, st
     }
     if (!hasMeta) return std::nullopt;
     return s;
+}
+
+} // namespace
+
+std::optional<SessionRecord> RedisSessionStore::fetch(std::string_view scope, std::string_view id)
+{
+    // HGETALL is one command: a consistent snapshot of the hash. No script: loads are the hot
+    // path, and a plain command needs no script cache.
+    std::string key = sessionKey(scope, id);
+    RedisReply reply = withConnection([&](RedisConnection& connection) {
+        return connection.command({"HGETALL", key});
+    });
+    if (reply.isError()) throw RedisError(_description + ": HGETALL " + key + ": " + reply.error());
+    return recordFrom(reply.get(), id);
+}
+
+std::vector<std::optional<SessionRecord>> RedisSessionStore::fetchMany(std::string_view scope,
+                                                                       const std::vector<std::string>& ids)
+{
+    // One HGETALL per id, pipelined: one write, one wake-up of Redis, the replies in order.
+    std::vector<std::string> keys;
+    keys.reserve(ids.size());
+    for (const std::string& id : ids)
+        keys.push_back(sessionKey(scope, id));
+    std::vector<RedisReply> replies = withConnection([&](RedisConnection& connection) {
+        for (const std::string& key : keys)
+            connection.append({"HGETALL", key});
+        std::vector<RedisReply> got;
+        got.reserve(keys.size());
+        for (size_t i = 0; i < keys.size(); ++i)
+            got.push_back(connection.reply());
+        return got;
+    });
+    std::vector<std::optional<SessionRecord>> out;
+    out.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (replies[i].isError())
+            throw RedisError(_description + ": HGETALL " + keys[i] + ": " + replies[i].error());
+        out.push_back(recordFrom(replies[i].get(), ids[i]));
+    }
+    return out;
 }
 
 bool RedisSessionStore::enqueue(std::string_view scope, std::vector<SessionOp>& ops, CommitCallback& done,

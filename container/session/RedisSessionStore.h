@@ -62,12 +62,15 @@ public:
     std::vector<SessionSummary> list(std::string_view scope, int64_t now, size_t limit) override;
     uint64_t invalidateAll(std::string_view scope) override;
     std::string describe() const override;
+    bool remoteLoads() const noexcept override { return true; }
 
     /// The key of one session's hash (tests inspect TTLs and fields with it).
     std::string sessionKey(std::string_view scope, std::string_view id) const;
 
 private:
     std::optional<SessionRecord> fetch(std::string_view scope, std::string_view id) override;
+    std::vector<std::optional<SessionRecord>> fetchMany(std::string_view scope,
+                                                        const std::vector<std::string>& ids) override;
     bool enqueue(std::string_view scope, std::vector<SessionOp>& ops, CommitCallback& done,
                  uint64_t queuedAtMicros) noexcept override;
 

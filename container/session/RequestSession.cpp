@@ -25,8 +25,9 @@ core::HttpSession::Status toCore(StoreStatus status)
 } // namespace
 
 RequestSession::RequestSession(std::shared_ptr<const ContextSessions> owner,
-                               std::vector<std::string> cookieValues)
-    : _owner(std::move(owner)), _session(_owner->manager(), std::move(cookieValues))
+                               std::vector<std::string> cookieValues,
+                               std::vector<std::pair<std::string, LoadResult>> prefetched)
+    : _owner(std::move(owner)), _session(_owner->manager(), std::move(cookieValues), std::move(prefetched))
 {}
 
 core::HttpSession::Status RequestSession::resolve(bool create)

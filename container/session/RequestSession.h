@@ -21,7 +21,8 @@ class ContextSessions;
 class RequestSession : public core::HttpSession
 {
 public:
-    RequestSession(std::shared_ptr<const ContextSessions> owner, std::vector<std::string> cookieValues);
+    RequestSession(std::shared_ptr<const ContextSessions> owner, std::vector<std::string> cookieValues,
+                   std::vector<std::pair<std::string, LoadResult>> prefetched = {});
 
     Status resolve(bool create) override;
     bool valid() const noexcept override { return _session.valid(); }

@@ -1,9 +1,12 @@
 #include "session/Session.h"
 
+#include <algorithm>
+
 namespace serval::session {
 
-Session::Session(const SessionManager& manager, std::vector<std::string> cookieValues)
-    : _manager(manager), _cookieValues(std::move(cookieValues))
+Session::Session(const SessionManager& manager, std::vector<std::string> cookieValues,
+                 std::vector<std::pair<std::string, LoadResult>> prefetched)
+    : _manager(manager), _cookieValues(std::move(cookieValues)), _prefetched(std::move(prefetched))
 {}
 
 void Session::lookUp()
@@ -17,7 +20,15 @@ void Session::lookUp()
     for (const std::string& value : _cookieValues) {
         std::optional<SessionId> parsed = SessionIdGenerator::parse(value);
         if (!parsed) continue;
-        LoadResult found = _manager.store().load(settings.scope, parsed->base, now);
+        LoadResult found;
+        auto ahead = std::find_if(_prefetched.begin(), _prefetched.end(),
+                                  [&](const auto& answer) { return answer.first == parsed->base; });
+        if (ahead != _prefetched.end()) {
+            found = std::move(ahead->second);
+            _prefetched.erase(ahead); // once: a second lookUp (after Unavailable) asks the store
+        } else {
+            found = _manager.store().load(settings.scope, parsed->base, now);
+        }
         if (found.status == StoreStatus::Unavailable) {
             _state = State::Unresolved; // try again if the app asks again
             _error = found.error;

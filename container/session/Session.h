@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/HttpHandler.h"
 #include "session/SessionManager.h"
 #include "session/SessionStore.h"
 
@@ -9,6 +10,17 @@
 #include <vector>
 
 namespace serval::session {
+
+/// The store's answers for the session ids one request's cookies named, fetched before the
+/// request was served together with those of the requests read with it (an isolated app's
+/// worker on Redis: ContextSessions::prefetch), so the request's own lookup costs no round
+/// trip. Only answers the store gave (Ok or NotFound): an Unavailable one is looked up again.
+struct PrefetchedSessions final : http::Prefetched
+{
+    std::string scope;
+    uint64_t fetchedAtMicros = 0;                            ///< steady clock
+    std::vector<std::pair<std::string, LoadResult>> answers; ///< base id -> the store's answer
+};
 
 /// One request's view of its HttpSession (Tomcat's StandardSession as one request sees it).
 ///
@@ -26,7 +38,10 @@ namespace serval::session {
 class Session
 {
 public:
-    Session(const SessionManager& manager, std::vector<std::string> cookieValues);
+    /// `prefetched`: answers fetched for this request before it was served (may be empty);
+    /// lookUp() takes an id's answer from there instead of asking the store.
+    Session(const SessionManager& manager, std::vector<std::string> cookieValues,
+            std::vector<std::pair<std::string, LoadResult>> prefetched = {});
 
     /// HttpServletRequest.getSession(create). Ok: there is a session (found, or created when
     /// `create`); NotFound: none, and `create` was false; Unavailable: the store could not
@@ -83,6 +98,7 @@ private:
 
     const SessionManager& _manager;
     std::vector<std::string> _cookieValues;
+    std::vector<std::pair<std::string, LoadResult>> _prefetched;
     State _state = State::Unresolved;
     SessionRecord _record; ///< id = the stored (base) id
     bool _isNew = false;

@@ -161,20 +161,27 @@ void SessionStore::touch(std::string_view scope, std::string_view id, int64_t no
     }
 }
 
+LoadResult SessionStore::loaded(std::string_view scope, std::string_view id,
+                                std::optional<SessionRecord> stored, int64_t now) const
+{
+    LoadResult result;
+    if (!stored) return result;
+    // This process's coalesced touch counts at once, before it is written.
+    std::optional<int64_t> touched = _touches.latest(scope, id);
+    if (touched && *touched > stored->lastAccessedTime) stored->lastAccessedTime = *touched;
+    if (stored->expiresAt() > now) {
+        result.status = StoreStatus::Ok;
+        result.session = std::move(*stored);
+    }
+    return result;
+}
+
 LoadResult SessionStore::load(std::string_view scope, std::string_view id, int64_t now) noexcept
 {
     uint64_t started = steadyMicros();
     LoadResult result;
     try {
-        if (std::optional<SessionRecord> stored = fetch(scope, id)) {
-            // This process's coalesced touch counts at once, before it is written.
-            std::optional<int64_t> touched = _touches.latest(scope, id);
-            if (touched && *touched > stored->lastAccessedTime) stored->lastAccessedTime = *touched;
-            if (stored->expiresAt() > now) {
-                result.status = StoreStatus::Ok;
-                result.session = std::move(*stored);
-            }
-        }
+        result = loaded(scope, id, fetch(scope, id), now);
     } catch (const std::exception& e) {
         result = LoadResult();
         result.status = StoreStatus::Unavailable;
@@ -183,6 +190,44 @@ LoadResult SessionStore::load(std::string_view scope, std::string_view id, int64
     _counters.loads.fetch_add(1, std::memory_order_relaxed);
     _counters.loadMicrosSum.fetch_add(steadyMicros() - started, std::memory_order_relaxed);
     return result;
+}
+
+std::vector<LoadResult> SessionStore::loadMany(std::string_view scope, const std::vector<std::string>& ids,
+                                               int64_t now) noexcept
+{
+    uint64_t started = steadyMicros();
+    std::vector<LoadResult> results;
+    try {
+        std::vector<std::optional<SessionRecord>> stored = fetchMany(scope, ids);
+        results.reserve(ids.size());
+        for (size_t i = 0; i < ids.size(); ++i)
+            results.push_back(
+                loaded(scope, ids[i], i < stored.size() ? std::move(stored[i]) : std::nullopt, now));
+    } catch (const std::exception& e) {
+        results.clear();
+        try {
+            results.resize(ids.size());
+            for (LoadResult& r : results) {
+                r.status = StoreStatus::Unavailable;
+                r.error = e.what();
+            }
+        } catch (...) {
+            results.clear(); // out of memory: the caller finds no answer and loads one by one
+        }
+    }
+    _counters.loads.fetch_add(ids.size(), std::memory_order_relaxed);
+    _counters.loadMicrosSum.fetch_add(steadyMicros() - started, std::memory_order_relaxed);
+    return results;
+}
+
+std::vector<std::optional<SessionRecord>> SessionStore::fetchMany(std::string_view scope,
+                                                                  const std::vector<std::string>& ids)
+{
+    std::vector<std::optional<SessionRecord>> out;
+    out.reserve(ids.size());
+    for (const std::string& id : ids)
+        out.push_back(fetch(scope, id));
+    return out;
 }
 
 void SessionStore::commit(std::string_view scope, std::vector<SessionOp> ops, CommitCallback done) noexcept

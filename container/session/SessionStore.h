@@ -179,6 +179,14 @@ public:
     /// The session with its attributes, as one consistent snapshot; NotFound when it does not
     /// exist or has expired by `now`. Includes this process's coalesced last-access time.
     LoadResult load(std::string_view scope, std::string_view id, int64_t now) noexcept;
+    /// load() of several sessions of one scope; result i answers ids[i]. One round trip where
+    /// the store pipelines (Redis), else one load() each. All Unavailable if the store failed.
+    std::vector<LoadResult> loadMany(std::string_view scope, const std::vector<std::string>& ids,
+                                     int64_t now) noexcept;
+    /// A load is a round trip to another process (Redis): worth batching the loads of requests
+    /// read together (SessionAccess::prefetch). False for SQLite, whose loads are served from
+    /// this process's cache of the file.
+    virtual bool remoteLoads() const noexcept { return false; }
 
     /// Queues a request's writes; `done` reports when they are durable (SQLite: committed with
     /// synchronous=FULL; Redis: acknowledged by the server). Several callers' batches share one
@@ -242,12 +250,23 @@ protected:
     /// load() without the bookkeeping: the stored session (any expiry), or nullopt when the
     /// store has none. Throws (any std::exception) when the store cannot answer.
     virtual std::optional<SessionRecord> fetch(std::string_view scope, std::string_view id) = 0;
+    /// fetch() of several ids (result i answers ids[i]); by default one fetch() each. Throws as
+    /// fetch() does.
+    virtual std::vector<std::optional<SessionRecord>> fetchMany(std::string_view scope,
+                                                                const std::vector<std::string>& ids);
     /// Hands a non-empty batch to the store's thread, which answers `done` later. Returns false,
     /// leaving `ops` and `done` as they were, when the store is closing.
     virtual bool enqueue(std::string_view scope, std::vector<SessionOp>& ops, CommitCallback& done,
                          uint64_t queuedAtMicros) noexcept = 0;
     static uint64_t steadyMicros() noexcept;
 
+private:
+    /// What load() answers for a fetched session: this process's pending touch applied, an
+    /// expired one NotFound.
+    LoadResult loaded(std::string_view scope, std::string_view id, std::optional<SessionRecord> stored,
+                      int64_t now) const;
+
+protected:
     Counters _counters;
     PendingTouches _touches; ///< written by the store's own thread once per touch interval
 };

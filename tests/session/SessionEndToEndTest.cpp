@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -473,6 +474,54 @@ TEST_P(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
 
     ASSERT_TRUE(redis.start()) << redis.error(); // same port, empty: a new session
     EXPECT_TRUE(eventually([&] { return server.get("/sessions/set?name=user&value=bob").status == 200; }));
+}
+
+// An isolated app's worker fetches the sessions of the requests it read together in one
+// pipeline (docs/sessions.md): while Redis is paused, the first request's lookup waits and the
+// others queue up behind it; once Redis goes on, they are looked up together and each still finds
+// its own session. In-process the requests look up one by one (the same answers).
+TEST_P(SessionRedisTest, RequestsReadTogetherFetchTheirSessionsInOnePipelineEachFindingItsOwn)
+{
+    TempDir redisDir;
+    RedisServer redis(redisDir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>",
+                         "", "", isolation());
+    ASSERT_TRUE(server.start()) << server.process().error();
+    constexpr int kSessions = 32;
+    std::vector<std::string> ids;
+    for (int i = 0; i < kSessions; ++i) {
+        ids.push_back(cookieValue(server.get("/sessions/set?name=user&value=u" + std::to_string(i))));
+        ASSERT_FALSE(ids.back().empty());
+    }
+    bool batched = false;
+    for (int round = 0; round < 3 && !batched; ++round) {
+        auto hgetalls = [&] {
+            return std::max<int64_t>(0, redis.infoNumber("cmdstat_hgetall"));
+        }; // none yet: absent
+        int64_t calls = hgetalls();
+        int64_t reads = redis.infoNumber("total_reads_processed");
+        ASSERT_GE(reads, 0);
+        ASSERT_EQ(redis.command("CLIENT PAUSE 1000 ALL"), "+OK"); // Redis ends the pause itself
+        std::vector<std::string> bodies(kSessions);
+        std::vector<std::thread> clients;
+        for (int i = 0; i < kSessions; ++i)
+            clients.emplace_back([&, i] { bodies[i] = server.get("/sessions/get?name=user", ids[i]).body; });
+        for (std::thread& t : clients)
+            t.join();
+        for (int i = 0; i < kSessions; ++i)
+            EXPECT_EQ(bodies[i], "u" + std::to_string(i)) << "request " << i;
+        calls = hgetalls() - calls;
+        reads = redis.infoNumber("total_reads_processed") - reads;
+        EXPECT_GE(calls, kSessions);
+        // One read event per lookup when each waits on its own; a pipeline is one read for all.
+        batched = reads * 2 < calls;
+        std::cout << "[ round " << round << " ] " << calls << " HGETALL in " << reads << " reads"
+                  << std::endl;
+    }
+    if (isolation() == "process") {
+        EXPECT_TRUE(batched) << "the worker looked the sessions up one by one";
+    }
 }
 
 TEST_P(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)

@@ -75,6 +75,32 @@ TEST_P(SessionStoreContractTest, UnknownIdIsNotFound)
     EXPECT_EQ(_store->load(kScope, SessionIdGenerator::generateBase(), _t0).status, StoreStatus::NotFound);
 }
 
+TEST_P(SessionStoreContractTest, LoadManyAnswersEachIdInOrderAsLoadWould)
+{
+    std::string a = created(600);
+    std::string expired = created(1, _t0 - 5000);
+    std::string b = created(600);
+    commitOk({SessionOp::setAttribute(a, "user", "alice"), SessionOp::setAttribute(b, "user", "bob")});
+    _store->touch(kScope, b, _t0 + 700); // this process's pending touch counts, as in load()
+    std::string unknown = SessionIdGenerator::generateBase();
+
+    uint64_t loadsBefore = _store->stats().loads;
+    std::vector<LoadResult> got = _store->loadMany(kScope, {b, unknown, a, expired, a}, _t0 + 1000);
+    ASSERT_EQ(got.size(), 5u);
+    ASSERT_EQ(got[0].status, StoreStatus::Ok) << got[0].error;
+    EXPECT_EQ(got[0].session.id, b);
+    EXPECT_EQ(got[0].session.attributes.at("user"), "bob");
+    EXPECT_EQ(got[0].session.lastAccessedTime, _t0 + 700);
+    EXPECT_EQ(got[1].status, StoreStatus::NotFound);
+    ASSERT_EQ(got[2].status, StoreStatus::Ok);
+    EXPECT_EQ(got[2].session.attributes.at("user"), "alice");
+    EXPECT_EQ(got[3].status, StoreStatus::NotFound); // stored, but expired by `now`
+    ASSERT_EQ(got[4].status, StoreStatus::Ok);       // an id twice: answered twice
+    EXPECT_EQ(got[4].session.id, a);
+    EXPECT_EQ(_store->stats().loads - loadsBefore, 5u);
+    EXPECT_TRUE(_store->loadMany(kScope, {}, _t0).empty());
+}
+
 TEST_P(SessionStoreContractTest, SetOverwritesAndRemoveDeletesOneAttribute)
 {
     std::string id = created();

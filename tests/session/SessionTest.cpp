@@ -135,6 +135,36 @@ TEST_F(SessionTest, TheFirstCookieValueTheStoreKnowsWins)
     EXPECT_EQ(session->id(), cookie);
 }
 
+TEST_F(SessionTest, APrefetchedAnswerStandsInForTheLookupOfItsIdOnce)
+{
+    std::string cookie = login(); // "<base>.node1"
+    const std::string base = cookie.substr(0, SessionIdGenerator::kBaseLength);
+    const std::string& scope = _manager.settings().scope;
+    LoadResult ahead = _store.load(scope, base, _now);
+    ASSERT_EQ(ahead.status, StoreStatus::Ok);
+    ahead.session.attributes["user"] = "fetched-ahead"; // tells the two sources apart
+
+    uint64_t loads = _store.stats().loads;
+    Session session(_manager, {cookie}, {{base, ahead}});
+    ASSERT_EQ(session.resolve(false), StoreStatus::Ok);
+    EXPECT_EQ(*session.attribute("user"), "fetched-ahead");
+    EXPECT_EQ(_store.stats().loads, loads) << "the store was asked although the answer was there";
+
+    // An answer for another id is not this cookie's: the store is asked.
+    Session other(_manager, {cookie}, {{SessionIdGenerator::generateBase(), ahead}});
+    ASSERT_EQ(other.resolve(false), StoreStatus::Ok);
+    EXPECT_EQ(*other.attribute("user"), "alice");
+    EXPECT_EQ(_store.stats().loads, loads + 1);
+
+    // A NotFound answer for the first cookie value moves on to the next value, as a lookup does.
+    const std::string stale = SessionIdGenerator::generateBase();
+    Session second(_manager, {stale, cookie}, {{stale, LoadResult{}}, {base, ahead}});
+    ASSERT_EQ(second.resolve(false), StoreStatus::Ok);
+    EXPECT_EQ(second.id(), cookie);
+    EXPECT_EQ(*second.attribute("user"), "fetched-ahead");
+    EXPECT_EQ(_store.stats().loads, loads + 1);
+}
+
 TEST_F(SessionTest, TheRouteSuffixIsAHintNotPartOfTheKey)
 {
     std::string cookie = login();
@@ -272,4 +302,12 @@ TEST(SessionStoreDownTest, LookingUpIsUnavailableAndSaysWhy)
     ASSERT_EQ(fresh->resolve(true), StoreStatus::Ok);
     Session::Flush flush = fresh->prepareFlush(false);
     EXPECT_EQ(store.commitAndWait(settings.scope, std::move(flush.ops)).status, StoreStatus::Unavailable);
+    // Looking several up ahead fails the same way, each answer saying why.
+    std::vector<LoadResult> ahead =
+        store.loadMany(settings.scope, {ids.generateBase(), ids.generateBase()}, 0);
+    ASSERT_EQ(ahead.size(), 2u);
+    for (const LoadResult& r : ahead) {
+        EXPECT_EQ(r.status, StoreStatus::Unavailable);
+        EXPECT_NE(r.error.find("127.0.0.1:1"), std::string::npos) << r.error;
+    }
 }

@@ -49,6 +49,43 @@ std::string RedisServer::command(const std::string& inlineCommand) const
     return reply.substr(0, reply.find("\r\n"));
 }
 
+int64_t RedisServer::infoNumber(const std::string& field) const
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(_port);
+    std::string reply;
+    const std::string request = "INFO all\r\n";
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        // A bulk string: "$<length>\r\n<body>\r\n".
+        char buffer[4096];
+        ssize_t n = 0;
+        size_t want = std::string::npos;
+        while ((want == std::string::npos || reply.size() < want) &&
+               (n = ::read(fd, buffer, sizeof buffer)) > 0) {
+            reply.append(buffer, static_cast<size_t>(n));
+            size_t eol = reply.find("\r\n");
+            if (want == std::string::npos && eol != std::string::npos && reply[0] == '$')
+                want = eol + 2 + std::stoul(reply.substr(1, eol - 1)) + 2;
+        }
+    }
+    ::close(fd);
+    size_t at = reply.find("\n" + field + ":");
+    if (at == std::string::npos) return -1;
+    at += field.size() + 2;
+    if (reply.compare(at, 6, "calls=") == 0) at += 6;
+    size_t end = at;
+    while (end < reply.size() && reply[end] >= '0' && reply[end] <= '9')
+        ++end;
+    return end > at ? std::stoll(reply.substr(at, end - at)) : -1;
+}
+
 bool RedisServer::start()
 {
     for (int attempt = 0; attempt < 5; ++attempt) {

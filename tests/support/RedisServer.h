@@ -45,6 +45,9 @@ public:
     /// Sends one inline command ("CLIENT PAUSE 5000 WRITE") on a fresh connection and returns
     /// the first line of the reply ("+OK", "-ERR ...", ":3"), "" when there is none in 200 ms.
     std::string command(const std::string& inlineCommand) const;
+    /// A number from `INFO all`: "total_reads_processed" (read events Redis handled), or the
+    /// calls of a command stat ("cmdstat_hgetall"); -1 when Redis does not answer it.
+    int64_t infoNumber(const std::string& field) const;
 
 private:
     std::string _dir;
