@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <hiredis/hiredis.h>
+#include <iterator>
 #include <optional>
 
 namespace serval::session {
@@ -460,18 +461,57 @@ void RedisSessionStore::committerLoop(bool flushesTouches)
     }
 }
 
+std::vector<RedisSessionStore::Call> RedisSessionStore::mergeApplies(std::vector<Call*>& calls,
+                                                                     std::vector<size_t>& counts)
+{
+    // An Apply call is KEYS = index, scopes, then one or two per op; ARGV = scope, slack, then
+    // the ops. Calls of one scope in a row become one: the ops in order, each batch still
+    // atomic (the script runs as a whole), and Redis runs one script for all of them instead of
+    // one per request (the per-call cost of a script is most of a small write's).
+    constexpr size_t kMaxArgs = 8192;
+    std::vector<Call> out;
+    counts.clear();
+    for (Call* call : calls) {
+        bool joins = !out.empty() && call->script == Script::Apply && out.back().script == Script::Apply &&
+                     call->keys.size() >= 2 && call->args.size() >= 2 &&
+                     out.back().args[0] == call->args[0] &&
+                     out.back().args.size() + call->args.size() <= kMaxArgs;
+        if (!joins) {
+            out.push_back(std::move(*call));
+            counts.push_back(1);
+            continue;
+        }
+        Call& into = out.back();
+        std::move(call->keys.begin() + 2, call->keys.end(), std::back_inserter(into.keys));
+        std::move(call->args.begin() + 2, call->args.end(), std::back_inserter(into.args));
+        ++counts.back();
+    }
+    return out;
+}
+
 void RedisSessionStore::sendGroup(std::vector<Batch>& group)
 {
+    std::vector<Call*> own;
+    own.reserve(group.size());
+    for (Batch& b : group)
+        own.push_back(&b.call);
+    std::vector<size_t> counts; // merged call j answers the next counts[j] batches
+    std::vector<Call> merged = mergeApplies(own, counts);
     std::vector<const Call*> calls;
-    for (const Batch& b : group)
-        calls.push_back(&b.call);
+    calls.reserve(merged.size());
+    for (const Call& c : merged)
+        calls.push_back(&c);
     std::vector<CommitResult> results(group.size());
     try {
         std::vector<RedisReply> replies = run(calls);
-        for (size_t i = 0; i < group.size(); ++i) {
-            if (!replies[i].isError()) continue;
-            results[i] = CommitResult{StoreStatus::Unavailable, _description + ": " + replies[i].error()};
-            LOG_ERROR("session", results[i].error);
+        for (size_t j = 0, first = 0; j < merged.size(); first += counts[j], ++j) {
+            if (!replies[j].isError()) continue;
+            // A script stops at its first failing command (what ran before it stays): every batch
+            // of the call is answered as failed, as a batch of its own would be.
+            CommitResult failed{StoreStatus::Unavailable, _description + ": " + replies[j].error()};
+            LOG_ERROR("session", failed.error);
+            for (size_t i = first; i < first + counts[j]; ++i)
+                results[i] = failed;
         }
     } catch (const std::exception& e) {
         for (CommitResult& r : results)
@@ -493,8 +533,13 @@ void RedisSessionStore::writeTouches()
         calls.reserve(end - start);
         for (size_t i = start; i < end; ++i)
             calls.push_back(touchCall(touches[i]));
+        std::vector<Call*> own;
+        for (Call& c : calls)
+            own.push_back(&c);
+        std::vector<size_t> counts;
+        std::vector<Call> merged = mergeApplies(own, counts);
         std::vector<const Call*> pointers;
-        for (const Call& c : calls)
+        for (const Call& c : merged)
             pointers.push_back(&c);
         try {
             run(pointers);

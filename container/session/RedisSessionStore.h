@@ -117,6 +117,10 @@ private:
     std::vector<std::string> scopes();
     template <typename F> auto controlPlane(F work) -> decltype(work());
 
+    /// Consecutive Apply calls of one scope joined into one (their keys and ops moved out of
+    /// `calls`); counts[j] says how many of `calls` result j carries, in order.
+    static std::vector<Call> mergeApplies(std::vector<Call*>& calls, std::vector<size_t>& counts);
+
     void committerLoop(bool flushesTouches);
     /// Pipelines one group of batches and answers each.
     void sendGroup(std::vector<Batch>& group);

@@ -2,8 +2,10 @@
 #include "session/SessionIdGenerator.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
+#include <mutex>
 #include <thread>
 
 using namespace serval::session;
@@ -67,6 +69,66 @@ TEST(RedisSessionStoreTest, ScriptsAreSentAgainAfterRedisForgetsThem)
     CommitResult r = store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "1")});
     EXPECT_EQ(r.status, StoreStatus::Ok) << r.error;
     EXPECT_EQ(store.load(kScope, id, now).session.attributes.at("a"), "1");
+}
+
+// Batches of one scope queued together run as one script: while Redis holds the first pipeline
+// (CLIENT PAUSE WRITE), fifty more commits queue up; then they go out as one Apply script, each
+// still answered and applied in order.
+TEST(RedisSessionStoreTest, QueuedBatchesOfOneScopeRunAsOneScriptEachAnsweredAndApplied)
+{
+    TempDir dir;
+    RedisServer redis(dir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    auto options = redisOptions(redis.url(), "merge:");
+    options.committers = 1;
+    RedisSessionStore store(options);
+    int64_t now = nowMillis();
+    constexpr int kBatches = 50;
+    std::vector<std::string> ids;
+    for (int i = 0; i < kBatches; ++i) {
+        ids.push_back(SessionIdGenerator::generateBase());
+        ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::create(ids.back(), now, 60)}).status,
+                  StoreStatus::Ok);
+    }
+    auto scripts = [&] { return std::max<int64_t>(0, redis.infoNumber("cmdstat_evalsha")); };
+    int64_t before = scripts();
+
+    ASSERT_EQ(redis.command("CLIENT PAUSE 500 WRITE"), "+OK"); // Redis ends the pause itself
+    std::mutex mutex;
+    std::condition_variable answered;
+    int pending = kBatches + 1;
+    std::vector<StoreStatus> statuses(kBatches + 1, StoreStatus::NotFound);
+    auto done = [&](size_t i) {
+        return [&, i](const CommitResult& r) {
+            std::lock_guard<std::mutex> lock(mutex);
+            statuses[i] = r.status;
+            --pending;
+            answered.notify_all();
+        };
+    };
+    store.commit(kScope, {SessionOp::setAttribute(ids[0], "n", "first")}, done(kBatches)); // held
+    for (int i = 0; i < kBatches; ++i) // the same attribute of ids[0] too: the last one wins
+        store.commit(kScope,
+                     {SessionOp::setAttribute(ids[static_cast<size_t>(i)], "n", std::to_string(i)),
+                      SessionOp::setAttribute(ids[0], "last", std::to_string(i))},
+                     done(static_cast<size_t>(i)));
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        ASSERT_TRUE(answered.wait_for(lock, std::chrono::seconds(10), [&] { return pending == 0; }));
+    }
+    for (StoreStatus status : statuses)
+        EXPECT_EQ(status, StoreStatus::Ok);
+    for (int i = 1; i < kBatches; ++i)
+        EXPECT_EQ(store.load(kScope, ids[static_cast<size_t>(i)], now).session.attributes.at("n"),
+                  std::to_string(i));
+    LoadResult first = store.load(kScope, ids[0], now);
+    EXPECT_EQ(first.session.attributes.at("n"), "0");
+    EXPECT_EQ(first.session.attributes.at("last"), std::to_string(kBatches - 1));
+    // A few scripts for 51 batches: the held one and the rest (or all in one, if the committer
+    // woke only after they were queued).
+    int64_t ran = scripts() - before;
+    EXPECT_GE(ran, 1);
+    EXPECT_LE(ran, 10) << "queued batches each ran their own script";
 }
 
 TEST(RedisSessionStoreTest, RedisDownAnswersUnavailableAtOnceAndRecovers)
