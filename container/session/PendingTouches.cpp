@@ -2,22 +2,17 @@
 
 namespace serval::session {
 
-std::string PendingTouches::key(std::string_view scope, std::string_view id)
-{
-    // A scope never holds '\n' (host name + path), so the key is unambiguous.
-    std::string k;
-    k.reserve(scope.size() + 1 + id.size());
-    k.append(scope).append(1, '\n').append(id);
-    return k;
-}
-
 void PendingTouches::touch(std::string_view scope, std::string_view id, int64_t time)
 {
-    std::string k = key(scope, id);
     std::lock_guard<std::mutex> lock(_mutex);
-    auto it = _pending.find(k);
-    if (it == _pending.end()) {
-        _pending.emplace(std::move(k), Touch{std::string(scope), std::string(id), time});
+    auto inScope = _pending.find(scope);
+    if (inScope == _pending.end()) inScope = _pending.emplace(std::string(scope), Ids()).first;
+    Ids& ids = inScope->second;
+    auto it = ids.find(id);
+    if (it == ids.end()) {
+        auto owned = std::make_unique<const std::string>(id);
+        std::string_view key = *owned;
+        ids.emplace(key, Entry{std::move(owned), time});
     } else if (time > it->second.time) {
         it->second.time = time;
     }
@@ -25,24 +20,25 @@ void PendingTouches::touch(std::string_view scope, std::string_view id, int64_t 
 
 std::optional<int64_t> PendingTouches::latest(std::string_view scope, std::string_view id) const
 {
-    std::string k = key(scope, id);
     std::lock_guard<std::mutex> lock(_mutex);
-    auto it = _pending.find(k);
-    if (it == _pending.end()) return std::nullopt;
+    auto inScope = _pending.find(scope);
+    if (inScope == _pending.end()) return std::nullopt;
+    auto it = inScope->second.find(id);
+    if (it == inScope->second.end()) return std::nullopt;
     return it->second.time;
 }
 
 std::vector<PendingTouches::Touch> PendingTouches::take()
 {
-    std::unordered_map<std::string, Touch> taken;
+    std::map<std::string, Ids, std::less<>> taken;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         taken.swap(_pending);
     }
     std::vector<Touch> out;
-    out.reserve(taken.size());
-    for (auto& entry : taken)
-        out.push_back(std::move(entry.second));
+    for (auto& [scope, ids] : taken)
+        for (auto& [id, entry] : ids)
+            out.push_back(Touch{scope, *entry.id, entry.time});
     return out;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,10 +39,18 @@ public:
     bool empty() const;
 
 private:
-    static std::string key(std::string_view scope, std::string_view id);
+    /// id -> time, keyed by a view of the id the entry owns (a node never moves), so a lookup
+    /// by string_view hashes once and allocates nothing: every request touches, every load asks
+    /// for the latest.
+    struct Entry
+    {
+        std::unique_ptr<const std::string> id;
+        int64_t time = 0;
+    };
+    using Ids = std::unordered_map<std::string_view, Entry>;
 
     mutable std::mutex _mutex;
-    std::unordered_map<std::string, Touch> _pending;
+    std::map<std::string, Ids, std::less<>> _pending; ///< scope -> its ids (one or a few scopes)
 };
 
 } // namespace serval::session

@@ -156,18 +156,26 @@ void RedisConnection::fail(std::string_view what)
 
 void RedisConnection::append(const std::vector<std::string_view>& args)
 {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    argv.reserve(args.size());
-    lengths.reserve(args.size());
-    for (std::string_view a : args) {
-        argv.push_back(a.data() != nullptr ? a.data() : "");
-        lengths.push_back(a.size());
+    // Short commands (a load's HGETALL) need no heap for the argument vectors.
+    constexpr size_t kOnStack = 8;
+    const char* stackArgv[kOnStack];
+    size_t stackLengths[kOnStack];
+    std::vector<const char*> heapArgv;
+    std::vector<size_t> heapLengths;
+    const char** argv = stackArgv;
+    size_t* lengths = stackLengths;
+    if (args.size() > kOnStack) {
+        heapArgv.resize(args.size());
+        heapLengths.resize(args.size());
+        argv = heapArgv.data();
+        lengths = heapLengths.data();
     }
-    if (redisAppendCommandArgv(_context.get(), static_cast<int>(args.size()), argv.data(), lengths.data()) !=
-        REDIS_OK) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        argv[i] = args[i].data() != nullptr ? args[i].data() : "";
+        lengths[i] = args[i].size();
+    }
+    if (redisAppendCommandArgv(_context.get(), static_cast<int>(args.size()), argv, lengths) != REDIS_OK)
         fail("cannot queue a command");
-    }
 }
 
 RedisReply RedisConnection::reply()
@@ -175,6 +183,88 @@ RedisReply RedisConnection::reply()
     void* raw = nullptr;
     if (redisGetReply(_context.get(), &raw) != REDIS_OK || raw == nullptr) fail("no reply");
     return RedisReply(static_cast<redisReply*>(raw));
+}
+
+namespace {
+
+// hiredis reader callbacks that write into a FlatReply (the reader's privdata) instead of
+// allocating a redisReply per element. Every callback returns the FlatReply itself: hiredis
+// only needs a non-null object, and freeObject has nothing to free. They never throw into
+// hiredis: out of memory returns nullptr, which hiredis reports as a reader error.
+FlatReply* flatOf(const redisReadTask* task)
+{
+    return static_cast<FlatReply*>(task->privdata);
+}
+
+void* flatString(const redisReadTask* task, char* str, size_t len) noexcept
+{
+    FlatReply* out = flatOf(task);
+    try {
+        if (task->parent == nullptr) {
+            if (task->type == REDIS_REPLY_ERROR) {
+                out->type = FlatReply::Type::Error;
+                out->error.assign(str, len);
+            }
+            return out;
+        }
+        out->spans.emplace_back(static_cast<uint32_t>(out->bytes.size()), static_cast<uint32_t>(len));
+        out->bytes.append(str, len);
+    } catch (...) {
+        return nullptr;
+    }
+    return out;
+}
+
+void* flatArray(const redisReadTask* task, int elements) noexcept
+{
+    FlatReply* out = flatOf(task);
+    if (task->parent == nullptr) {
+        out->type = FlatReply::Type::Array;
+        try {
+            if (elements > 0) out->spans.reserve(static_cast<size_t>(elements));
+        } catch (...) {
+            return nullptr;
+        }
+    }
+    return out;
+}
+
+void* flatScalar(const redisReadTask* task) noexcept
+{
+    FlatReply* out = flatOf(task);
+    if (task->parent == nullptr) return out;
+    try { // an integer or nil element: an empty span keeps the pairs aligned
+        out->spans.emplace_back(static_cast<uint32_t>(out->bytes.size()), 0u);
+    } catch (...) {
+        return nullptr;
+    }
+    return out;
+}
+
+void* flatInteger(const redisReadTask* task, long long) noexcept
+{
+    return flatScalar(task);
+}
+
+void flatFree(void*) noexcept {}
+
+redisReplyObjectFunctions kFlatFunctions = {flatString, flatArray, flatInteger, flatScalar, flatFree};
+
+} // namespace
+
+void RedisConnection::flatReply(FlatReply& out)
+{
+    out.clear();
+    redisReader* reader = _context->reader;
+    redisReplyObjectFunctions* usual = reader->fn;
+    void* usualPrivdata = reader->privdata;
+    reader->fn = &kFlatFunctions;
+    reader->privdata = &out;
+    void* raw = nullptr;
+    int status = redisGetReply(_context.get(), &raw);
+    reader->fn = usual;
+    reader->privdata = usualPrivdata;
+    if (status != REDIS_OK || raw == nullptr) fail("no reply");
 }
 
 RedisReply RedisConnection::command(const std::vector<std::string_view>& args)

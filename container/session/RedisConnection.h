@@ -60,6 +60,33 @@ private:
     redisReply* _reply = nullptr;
 };
 
+/// One reply read without a hiredis object per element: an array's elements as spans of one
+/// buffer (a session's HGETALL, the hot path). Reused from reply to reply: clear() keeps the
+/// capacity, so reading a pipeline of them allocates almost nothing.
+struct FlatReply
+{
+    enum class Type
+    {
+        Array,
+        Error,
+        Other ///< a status, integer, nil or bulk string at the top: no elements
+    };
+    Type type = Type::Other;
+    std::string error; ///< Type::Error: the text
+    std::string bytes;
+    std::vector<std::pair<uint32_t, uint32_t>> spans; ///< element i: offset and length in bytes
+
+    size_t size() const noexcept { return spans.size(); }
+    std::string_view at(size_t i) const noexcept { return {bytes.data() + spans[i].first, spans[i].second}; }
+    void clear() noexcept
+    {
+        type = Type::Other;
+        error.clear();
+        bytes.clear();
+        spans.clear();
+    }
+};
+
 /// One blocking connection to Redis (hiredis's synchronous API), with a connect timeout and a
 /// per-command timeout (SO_RCVTIMEO/SO_SNDTIMEO). Authenticates and selects the database on
 /// connect. Used by one thread at a time (RedisConnectionPool lends it out); not thread-safe.
@@ -79,6 +106,9 @@ public:
     /// Pipelining: queue commands with append(), then read one reply() per appended command.
     void append(const std::vector<std::string_view>& args);
     RedisReply reply();
+    /// reply() into `out` (cleared first) instead of hiredis objects. Nested arrays are
+    /// flattened into their parent's elements. Throws RedisError as reply() does.
+    void flatReply(FlatReply& out);
 
     bool broken() const noexcept { return _broken; }
 

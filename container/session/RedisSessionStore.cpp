@@ -151,11 +151,9 @@ std::string_view replyString(const redisReply* r)
     return std::string_view(r->str, r->len);
 }
 
-int64_t replyInt(const redisReply* r)
+/// The leading integer of a decimal text ("-12", "1700000000000"); 0 when there is none.
+int64_t parseInt(std::string_view text)
 {
-    if (r == nullptr) return 0;
-    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-    std::string_view text = replyString(r);
     int64_t value = 0;
     bool negative = !text.empty() && text.front() == '-';
     for (char c : text.substr(negative ? 1 : 0)) {
@@ -163,6 +161,13 @@ int64_t replyInt(const redisReply* r)
         value = value * 10 + (c - '0');
     }
     return negative ? -value : value;
+}
+
+int64_t replyInt(const redisReply* r)
+{
+    if (r == nullptr) return 0;
+    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+    return parseInt(replyString(r));
 }
 
 std::string opCode(SessionOp::Type type)
@@ -363,24 +368,24 @@ namespace {
 
 /// The session an HGETALL reply holds, or nullopt when the hash is missing or is not a session
 /// this store wrote (no meta fields).
-std::optional<SessionRecord> recordFrom(const redisReply* r, std::string_view id)
+std::optional<SessionRecord> recordFrom(const FlatReply& r, std::string_view id)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return std::nullopt;
+    if (r.type != FlatReply::Type::Array || r.size() < 2) return std::nullopt;
     SessionRecord s;
     s.id = std::string(id);
     bool hasMeta = false;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        std::string_view field = replyString(r->element[i]);
-        std::string_view value = replyString(r->element[i + 1]);
+    for (size_t i = 0; i + 1 < r.size(); i += 2) {
+        std::string_view field = r.at(i);
+        std::string_view value = r.at(i + 1);
         if (field.rfind("attr:", 0) == 0) {
             s.attributes.emplace(std::string(field.substr(5)), std::string(value));
         } else if (field == "meta:created") {
-            s.creationTime = replyInt(r->element[i + 1]);
+            s.creationTime = parseInt(value);
             hasMeta = true;
         } else if (field == "meta:lastAccessed") {
-            s.lastAccessedTime = replyInt(r->element[i + 1]);
+            s.lastAccessedTime = parseInt(value);
         } else if (field == "meta:maxInactive") {
-            s.maxInactiveInterval = static_cast<int32_t>(replyInt(r->element[i + 1]));
+            s.maxInactiveInterval = static_cast<int32_t>(parseInt(value));
         }
     }
     if (!hasMeta) return std::nullopt;
@@ -391,40 +396,36 @@ std::optional<SessionRecord> recordFrom(const redisReply* r, std::string_view id
 
 std::optional<SessionRecord> RedisSessionStore::fetch(std::string_view scope, std::string_view id)
 {
-    // HGETALL is one command: a consistent snapshot of the hash. No script: loads are the hot
-    // path, and a plain command needs no script cache.
-    std::string key = sessionKey(scope, id);
-    RedisReply reply = withConnection([&](RedisConnection& connection) {
-        return connection.command({"HGETALL", key});
-    });
-    if (reply.isError()) throw RedisError(_description + ": HGETALL " + key + ": " + reply.error());
-    return recordFrom(reply.get(), id);
+    std::vector<std::optional<SessionRecord>> one = fetchMany(scope, {std::string(id)});
+    return std::move(one.front());
 }
 
 std::vector<std::optional<SessionRecord>> RedisSessionStore::fetchMany(std::string_view scope,
                                                                        const std::vector<std::string>& ids)
 {
-    // One HGETALL per id, pipelined: one write, one wake-up of Redis, the replies in order.
-    std::vector<std::string> keys;
-    keys.reserve(ids.size());
-    for (const std::string& id : ids)
-        keys.push_back(sessionKey(scope, id));
-    std::vector<RedisReply> replies = withConnection([&](RedisConnection& connection) {
-        for (const std::string& key : keys)
-            connection.append({"HGETALL", key});
-        std::vector<RedisReply> got;
-        got.reserve(keys.size());
-        for (size_t i = 0; i < keys.size(); ++i)
-            got.push_back(connection.reply());
-        return got;
-    });
+    // One HGETALL per id (one command: a consistent snapshot of each hash; no script, so no
+    // script cache), pipelined: one write, one wake-up of Redis, the replies in order, read
+    // into one reused buffer rather than a hiredis object per field.
     std::vector<std::optional<SessionRecord>> out;
-    out.reserve(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-        if (replies[i].isError())
-            throw RedisError(_description + ": HGETALL " + keys[i] + ": " + replies[i].error());
-        out.push_back(recordFrom(replies[i].get(), ids[i]));
-    }
+    std::string failure;
+    withConnection([&](RedisConnection& connection) {
+        out.clear();
+        failure.clear();
+        std::string key;
+        for (const std::string& id : ids) {
+            key = sessionKey(scope, id);
+            connection.append({"HGETALL", key});
+        }
+        FlatReply reply;
+        for (const std::string& id : ids) {
+            connection.flatReply(reply); // every reply is read, so the connection stays in step
+            if (reply.type == FlatReply::Type::Error && failure.empty())
+                failure = "HGETALL " + sessionKey(scope, id) + ": " + reply.error;
+            out.push_back(recordFrom(reply, id));
+        }
+        return 0;
+    });
+    if (!failure.empty()) throw RedisError(_description + ": " + failure);
     return out;
 }
 

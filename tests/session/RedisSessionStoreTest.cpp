@@ -131,6 +131,36 @@ TEST(RedisSessionStoreTest, QueuedBatchesOfOneScopeRunAsOneScriptEachAnsweredAnd
     EXPECT_LE(ran, 10) << "queued batches each ran their own script";
 }
 
+// A key that is not a hash (someone else's data under the prefix) makes its HGETALL an error
+// reply: the lookups of that pipeline answer Unavailable naming it, every reply is still read,
+// and the connection serves the next lookup in step.
+TEST(RedisSessionStoreTest, AnErrorReplyInALookupPipelineFailsItAndLeavesTheConnectionInStep)
+{
+    RedisSessionStore store(redisOptions(SharedRedis::server().url(), SharedRedis::uniquePrefix()));
+    int64_t now = nowMillis();
+    std::string good = SessionIdGenerator::generateBase();
+    ASSERT_EQ(store
+                  .commitAndWait(kScope,
+                                 {SessionOp::create(good, now, 60), SessionOp::setAttribute(good, "a", "1")})
+                  .status,
+              StoreStatus::Ok);
+    std::string bad = SessionIdGenerator::generateBase();
+    RedisConnection redis = rawConnection(SharedRedis::server().url());
+    redis.command({"SET", store.sessionKey(kScope, bad), "not a hash"});
+
+    std::vector<LoadResult> got = store.loadMany(kScope, {good, bad, good}, now);
+    ASSERT_EQ(got.size(), 3u);
+    for (const LoadResult& r : got) {
+        EXPECT_EQ(r.status, StoreStatus::Unavailable);
+        EXPECT_NE(r.error.find("WRONGTYPE"), std::string::npos) << r.error;
+    }
+    for (int i = 0; i < 3; ++i) { // the pool's connection was not left with unread replies
+        LoadResult again = store.load(kScope, good, now);
+        ASSERT_EQ(again.status, StoreStatus::Ok) << again.error;
+        EXPECT_EQ(again.session.attributes.at("a"), "1");
+    }
+}
+
 TEST(RedisSessionStoreTest, RedisDownAnswersUnavailableAtOnceAndRecovers)
 {
     TempDir dir;
