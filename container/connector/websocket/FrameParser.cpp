@@ -34,15 +34,18 @@ Failure FrameParser::parseHeader() noexcept
     if ((b1 & 0x80) == 0) return {CloseCode::ProtocolError, "unmasked client frame"};
     uint64_t length = b1 & 0x7F;
     size_t at = 2;
+    // RFC 6455 section 5.2: "the minimal number of bytes MUST be used to encode the length".
     if (length == 126) {
         length = (uint64_t{_header[2]} << 8) | _header[3];
         at = 4;
+        if (length < 126) return {CloseCode::ProtocolError, "frame length not in its shortest form"};
     } else if (length == 127) {
         length = 0;
         for (int i = 0; i < 8; ++i)
             length = (length << 8) | _header[2 + i];
         at = 10;
         if (length >> 63) return {CloseCode::ProtocolError, "frame length has its top bit set"};
+        if (length <= 0xFFFF) return {CloseCode::ProtocolError, "frame length not in its shortest form"};
     }
     if (isControl(_frame.opcode)) {
         if (!_frame.fin) return {CloseCode::ProtocolError, "fragmented control frame"};

@@ -120,6 +120,27 @@ TEST(FrameParserTest, HugeLengthsFailBeforeAnyPayloadIsRead)
     EXPECT_EQ(parse(encodeClientFrame(f), r2).code, 1002);
 }
 
+TEST(FrameParserTest, ALengthNotInItsShortestFormIsAProtocolError)
+{
+    // RFC 6455 section 5.2: the minimal number of bytes MUST be used. Masked text frames with
+    // the key 0 (payload bytes as they are).
+    auto frame = [](std::initializer_list<uint8_t> lengthBytes, size_t payload) {
+        std::string out = {static_cast<char>(0x81)};
+        for (uint8_t b : lengthBytes)
+            out.push_back(static_cast<char>(b));
+        out.append(4, '\0');
+        out.append(payload, 'x');
+        return out;
+    };
+    Recorder a, b, c, d;
+    EXPECT_EQ(parse(frame({0x80 | 126, 0x00, 0x05}, 5), a).code, 1002);                     // 5 in 16 bits
+    EXPECT_EQ(parse(frame({0x80 | 127, 0, 0, 0, 0, 0, 0, 0x00, 0xC8}, 200), b).code, 1002); // 200 in 64 bits
+    EXPECT_FALSE(parse(frame({0x80 | 126, 0x00, 126}, 126), c)); // the shortest forms
+    EXPECT_FALSE(parse(frame({0x80 | 127, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00}, 65536), d));
+    ASSERT_EQ(d.frames.size(), 1u);
+    EXPECT_EQ(d.frames[0].header.length, 65536u);
+}
+
 TEST(FrameParserTest, AFailureSticks)
 {
     FrameParser parser(1 << 20, false);
