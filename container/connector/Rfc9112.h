@@ -15,8 +15,7 @@ using http::isTokenChar;
 bool isFieldValue(std::string_view text) noexcept;
 /// origin-form: starts with '/', visible ASCII only, no '#'.
 bool isOriginForm(std::string_view target) noexcept;
-/// The Host field value: uri-host [ ":" port ] characters only (may be empty).
-bool isHostValue(std::string_view host) noexcept;
+using http::isHostValue;
 
 /// How a request's Transfer-Encoding list reads (all Transfer-Encoding fields joined).
 enum class TransferCoding

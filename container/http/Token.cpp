@@ -39,4 +39,41 @@ bool isToken(std::string_view text) noexcept
     return true;
 }
 
+bool isHostValue(std::string_view host) noexcept
+{
+    for (char ch : host) {
+        auto c = static_cast<unsigned char>(ch);
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!ok) {
+            switch (c) {
+            case '-':
+            case '.':
+            case '_':
+            case '~':
+            case '%':
+            case '!':
+            case '$':
+            case '&':
+            case '\'':
+            case '(':
+            case ')':
+            case '*':
+            case '+':
+            case ',':
+            case ';':
+            case '=':
+            case ':':
+            case '[':
+            case ']':
+                ok = true;
+                break;
+            default:
+                break;
+            }
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
 } // namespace serval::http

@@ -999,6 +999,22 @@ def hostile_unknown_frame_flood():
 
 # ---- the application over h2 --------------------------------------------------------------
 
+@case("hostile", "hostile/authority-userinfo")
+def hostile_authority_userinfo():
+    # RFC 9113 8.3.1: no userinfo in :authority; answered 400 as HTTP/1.1's Host is, and so is a
+    # Host header (no :authority) that carries one; the connection goes on.
+    c = Conn()
+    c.request(1, authority="user:pass@localhost")
+    check(c.response(1)[0] == 400, "userinfo in :authority was not refused")
+    c2 = Conn()
+    c2.send(HEADERS, END_STREAM | END_HEADERS, 1,
+            c2.headers_block([(":method", "GET"), (":scheme", "https" if ARGS.tls else "http"),
+                              (":path", "/hello.txt"), ("host", "evil@localhost")]))
+    check(c2.response(1)[0] == 400, "userinfo in Host was not refused")
+    c2.request(3)
+    check(c2.response(3)[0] == 200, "the connection did not go on after the 400")
+
+
 @case("app", "app/static-file")
 def app_static():
     c = Conn()

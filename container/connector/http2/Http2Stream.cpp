@@ -140,6 +140,8 @@ void Http2Stream::onHeadersEnd(bool endStream) noexcept
         request.path.assign(_path, 0, question);
         if (question != std::string::npos) request.query.assign(_path, question + 1, std::string::npos);
         const std::string_view host = request.header("Host");
+        // As HTTP/1.1's Host: a uri-host and port, never userinfo ("user@host") or a path.
+        if (!http::isHostValue(_authority) || !http::isHostValue(host)) return respondStatus(400);
         if (!_authority.empty()) {
             // RFC 9113 8.3.1: :authority is the target's authority; a Host that disagrees is an
             // attempt to route one way and be checked another.
