@@ -114,10 +114,12 @@ void ContextSessions::prefetch(const std::vector<http::HttpExchange*>& exchanges
         for (http::HttpExchange* exchange : exchanges) {
             cookies.clear();
             core::Request::parseCookies(exchange->request, cookies);
+            size_t mine = 0;
             for (const auto& [name, value] : cookies) {
                 if (name != settings.cookieName) continue;
                 std::optional<SessionId> parsed = SessionIdGenerator::parse(value);
-                if (!parsed) continue; // never looked up (Session::lookUp skips it too)
+                if (!parsed) continue;                    // never looked up (Session::lookUp skips it too)
+                if (++mine > Session::kMaxLookups) break; // nor are these
                 ids.emplace_back(parsed->base);
                 owners.push_back(exchange);
             }

@@ -17,9 +17,11 @@ void Session::lookUp()
     // A browser may send several cookies of this name (paths above and below): the first one
     // the store knows wins, as in Tomcat. Ids this server could not have issued are not even
     // looked up.
+    size_t lookups = 0;
     for (const std::string& value : _cookieValues) {
         std::optional<SessionId> parsed = SessionIdGenerator::parse(value);
         if (!parsed) continue;
+        if (++lookups > kMaxLookups) break;
         LoadResult found;
         auto ahead = std::find_if(_prefetched.begin(), _prefetched.end(),
                                   [&](const auto& answer) { return answer.first == parsed->base; });

@@ -40,6 +40,11 @@ class Session
 public:
     /// `prefetched`: answers fetched for this request before it was served (may be empty);
     /// lookUp() takes an id's answer from there instead of asking the store.
+    /// How many well-formed session cookie values one request may have looked up: a browser
+    /// sends one per matching path (a few at most); more is a probe, and each costs a store
+    /// lookup (a Redis round trip), so the rest are ignored.
+    static constexpr size_t kMaxLookups = 8;
+
     Session(const SessionManager& manager, std::vector<std::string> cookieValues,
             std::vector<std::pair<std::string, LoadResult>> prefetched = {});
 

@@ -165,6 +165,24 @@ TEST_F(SessionTest, APrefetchedAnswerStandsInForTheLookupOfItsIdOnce)
     EXPECT_EQ(_store.stats().loads, loads + 1);
 }
 
+TEST_F(SessionTest, OnlyTheFirstEightWellFormedCookieValuesAreLookedUp)
+{
+    std::string cookie = login();
+    std::vector<std::string> values;
+    for (size_t i = 0; i < Session::kMaxLookups; ++i)
+        values.push_back(SessionIdGenerator::generateBase()); // well-formed, unknown
+    values.push_back(cookie);                                 // the ninth: a probe's, ignored
+    uint64_t loads = _store.stats().loads;
+    auto probe = _manager.forRequest(values);
+    EXPECT_EQ(probe->resolve(false), StoreStatus::NotFound);
+    EXPECT_EQ(_store.stats().loads - loads, Session::kMaxLookups);
+
+    values.erase(values.begin()); // eight: the last one is still looked up
+    auto browser = _manager.forRequest(values);
+    ASSERT_EQ(browser->resolve(false), StoreStatus::Ok);
+    EXPECT_EQ(browser->id(), cookie);
+}
+
 TEST_F(SessionTest, TheRouteSuffixIsAHintNotPartOfTheKey)
 {
     std::string cookie = login();
