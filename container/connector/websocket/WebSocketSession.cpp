@@ -190,11 +190,14 @@ Failure WebSocketSession::endMessage() noexcept
     if (_config.partialMessages) {
         _endpoint->onMessage(_messageType, {}, true);
     } else {
+        // Assembled: its share of the budget (which bounds unfinished messages) goes back before
+        // the app sees it, so a reply the app sends cannot reach a client before the budget
+        // has room again.
+        _messageShare.release();
         _endpoint->onMessage(_messageType, _message, true);
         // Keep a reasonable buffer for the next message; give back a big one.
         if (_message.capacity() > 64 * 1024) std::string().swap(_message);
         _message.clear();
-        _messageShare.release();
     }
     return {};
 }
