@@ -46,6 +46,7 @@ struct SessionStoreConfig
     uint32_t connectTimeoutMs = 1000;  ///< redis
     uint32_t commandTimeoutMs = 1000;  ///< redis
     uint32_t maxConnections = 16;      ///< redis: connections per process
+    bool readCache = true;             ///< redis: batched lookups keep what Redis says is unchanged
     uint32_t touchIntervalMs = 1000;   ///< how often coalesced last-access times are written
     uint32_t busyTimeoutMs = 5000;     ///< sqlite: how long a commit waits for another writer's lock
     uint32_t sweepIntervalMs = 60000;  ///< how often expired sessions are removed

@@ -443,6 +443,7 @@ std::vector<Attribute<SessionStoreConfig>> sessionStoreAttributes(const std::str
         number("connectTimeout", &SessionStoreConfig::connectTimeoutMs, 1, kMinute),
         number("commandTimeout", &SessionStoreConfig::commandTimeoutMs, 1, kMinute),
         number("maxConnections", &SessionStoreConfig::maxConnections, 1, 10000),
+        flag("readCache", &SessionStoreConfig::readCache),
         number("touchInterval", &SessionStoreConfig::touchIntervalMs, 1, kMinute),
         number("busyTimeout", &SessionStoreConfig::busyTimeoutMs, 1, kMinute),
         number("sweepInterval", &SessionStoreConfig::sweepIntervalMs, 1000, kDay),

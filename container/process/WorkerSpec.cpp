@@ -63,6 +63,7 @@ std::string WorkerSpec::encode() const
         w.u32(sessions->touchIntervalMs);
         w.u32(sessions->busyTimeoutMs);
         w.u32(sessions->sweepIntervalMs);
+        w.u8(sessions->readCache ? 1 : 0);
     }
     w.text(jvmRoute);
     return out;
@@ -127,6 +128,7 @@ std::optional<WorkerSpec> WorkerSpec::decode(std::string_view payload)
         sessions.touchIntervalMs = r.u32();
         sessions.busyTimeoutMs = r.u32();
         sessions.sweepIntervalMs = r.u32();
+        sessions.readCache = r.u8() != 0;
         spec.sessions = std::move(sessions);
     }
     spec.jvmRoute = r.text();

@@ -111,6 +111,8 @@ public:
     void flatReply(FlatReply& out);
 
     bool broken() const noexcept { return _broken; }
+    /// Never to be lent again (a subscribed or tracking connection given up): the pool drops it.
+    void retire() noexcept { _broken = true; }
 
 private:
     [[noreturn]] void fail(std::string_view what);

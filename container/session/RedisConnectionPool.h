@@ -68,6 +68,7 @@ public:
     void connectionBroke() noexcept;
 
     const RedisAddress& address() const noexcept { return _address; }
+    size_t maxConnections() const noexcept { return _options.maxConnections; }
 
 private:
     void release(std::unique_ptr<RedisConnection> connection) noexcept;

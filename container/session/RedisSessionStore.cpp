@@ -205,6 +205,7 @@ RedisSessionStore::RedisSessionStore(Options options)
                                         _options.pool)
 {
     _description = "redis " + _pool.address().describe();
+    if (_options.readCache) _cache = std::make_unique<RedisReadCache>(_pool, _description);
     // The key outlives the session's logical expiry by two touch intervals and a second, so a
     // touch still coalescing on some node lands before Redis drops the hash.
     _ttlSlackMillis = 2 * _options.touchInterval.count() + 1000;
@@ -396,12 +397,27 @@ std::optional<SessionRecord> recordFrom(const FlatReply& r, std::string_view id)
 
 std::optional<SessionRecord> RedisSessionStore::fetch(std::string_view scope, std::string_view id)
 {
-    std::vector<std::optional<SessionRecord>> one = fetchMany(scope, {std::string(id)});
+    // A lookup of its own (not prefetched): straight from Redis, as it always did.
+    std::vector<std::optional<SessionRecord>> one = fetchUncached(scope, {std::string(id)});
     return std::move(one.front());
 }
 
 std::vector<std::optional<SessionRecord>> RedisSessionStore::fetchMany(std::string_view scope,
                                                                        const std::vector<std::string>& ids)
+{
+    if (_cache) {
+        std::vector<std::string> keys;
+        keys.reserve(ids.size());
+        for (const std::string& id : ids)
+            keys.push_back(sessionKey(scope, id));
+        std::vector<std::optional<SessionRecord>> out;
+        if (_cache->fetch(keys, ids, recordFrom, out)) return out;
+    }
+    return fetchUncached(scope, ids);
+}
+
+std::vector<std::optional<SessionRecord>>
+RedisSessionStore::fetchUncached(std::string_view scope, const std::vector<std::string>& ids)
 {
     // One HGETALL per id (one command: a consistent snapshot of each hash; no script, so no
     // script cache), pipelined: one write, one wake-up of Redis, the replies in order, read

@@ -2,9 +2,11 @@
 
 #include "session/CommitQueue.h"
 #include "session/RedisConnectionPool.h"
+#include "session/RedisReadCache.h"
 #include "session/SessionStore.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -45,6 +47,9 @@ public:
         size_t committers = 2; ///< threads pipelining batches (each holds one connection while busy)
         size_t maxBatchesPerPipeline = 256;
         std::chrono::milliseconds touchInterval{1000};
+        /// Batched lookups keep what they read while Redis says it is unchanged
+        /// (RedisReadCache; server.xml `<Manager readCache="false">` turns it off).
+        bool readCache = true;
     };
 
     /// Parses the url (throws SessionStoreError when it is malformed) and starts the committers.
@@ -66,11 +71,16 @@ public:
 
     /// The key of one session's hash (tests inspect TTLs and fields with it).
     std::string sessionKey(std::string_view scope, std::string_view id) const;
+    /// Batched lookups answered from the read cache (0 when it is off).
+    uint64_t readCacheHits() const noexcept { return _cache ? _cache->hits() : 0; }
 
 private:
     std::optional<SessionRecord> fetch(std::string_view scope, std::string_view id) override;
     std::vector<std::optional<SessionRecord>> fetchMany(std::string_view scope,
                                                         const std::vector<std::string>& ids) override;
+    /// fetchMany() straight from Redis (pooled connection, no cache).
+    std::vector<std::optional<SessionRecord>> fetchUncached(std::string_view scope,
+                                                            const std::vector<std::string>& ids);
     bool enqueue(std::string_view scope, std::vector<SessionOp>& ops, CommitCallback& done,
                  uint64_t queuedAtMicros) noexcept override;
 
@@ -129,6 +139,7 @@ private:
     Options _options;
     std::string _description;
     RedisConnectionPool _pool;
+    std::unique_ptr<RedisReadCache> _cache; ///< before _pool goes: it holds two of its connections
     int64_t _ttlSlackMillis = 0;
     CommitQueue<Batch> _queue;
 

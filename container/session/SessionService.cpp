@@ -51,6 +51,7 @@ std::unique_ptr<SessionStore> openStore(const config::SessionStoreConfig& c)
     options.pool.commandTimeout = std::chrono::milliseconds(c.commandTimeoutMs);
     options.pool.maxConnections = c.maxConnections;
     options.touchInterval = std::chrono::milliseconds(c.touchIntervalMs);
+    options.readCache = c.readCache;
     return std::make_unique<RedisSessionStore>(options);
 }
 

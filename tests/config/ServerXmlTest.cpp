@@ -329,7 +329,8 @@ TEST_F(ServerXmlTest, HostManagerChoosesTheSessionStore)
   <Engine defaultHost="a" jvmRoute="node-1">
     <Host name="a" appBase="webapps">
       <Manager store="redis" url="redis://10.0.0.9:6380/2" keyPrefix="shop:" connectTimeout="200"
-               commandTimeout="300" maxConnections="8" touchInterval="500" sweepInterval="30000"/>
+               commandTimeout="300" maxConnections="8" touchInterval="500" sweepInterval="30000"
+               readCache="false"/>
     </Host>
     <Host name="b" appBase="b">
       <Manager store="sqlite" path="/var/lib/serval/b-sessions.db" synchronous="normal" busyTimeout="250"/>
@@ -348,6 +349,8 @@ TEST_F(ServerXmlTest, HostManagerChoosesTheSessionStore)
     EXPECT_EQ(r.maxConnections, 8u);
     EXPECT_EQ(r.touchIntervalMs, 500u);
     EXPECT_EQ(r.sweepIntervalMs, 30000u);
+    EXPECT_FALSE(r.readCache);
+    EXPECT_TRUE(c.engine.hosts[1].sessions.readCache); // the default
     EXPECT_EQ(r.line, 5);
     EXPECT_EQ(c.engine.hosts[1].sessions.busyTimeoutMs, 250u);
     const config::SessionStoreConfig& s = c.engine.hosts[1].sessions;

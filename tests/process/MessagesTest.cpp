@@ -249,6 +249,7 @@ TEST(MessagesTest, SpecCarriesTheHostsSessionStore)
     redis.touchIntervalMs = 250;
     redis.busyTimeoutMs = 125;
     redis.sweepIntervalMs = 1000;
+    redis.readCache = false;
     spec.sessions = redis;
     spec.jvmRoute = "node1";
     auto decoded = WorkerSpec::decode(spec.encode());
@@ -262,6 +263,7 @@ TEST(MessagesTest, SpecCarriesTheHostsSessionStore)
     EXPECT_EQ(decoded->sessions->touchIntervalMs, 250u);
     EXPECT_EQ(decoded->sessions->busyTimeoutMs, 125u);
     EXPECT_EQ(decoded->sessions->sweepIntervalMs, 1000u);
+    EXPECT_FALSE(decoded->sessions->readCache);
     EXPECT_EQ(decoded->jvmRoute, "node1");
 
     config::SessionStoreConfig sqlite;

@@ -161,6 +161,89 @@ TEST(RedisSessionStoreTest, AnErrorReplyInALookupPipelineFailsItAndLeavesTheConn
     }
 }
 
+// The read cache of batched lookups (RedisReadCache), as two nodes see it: node B keeps what it
+// read, and every change Redis makes to a session B cached (another node's write, a delete, a
+// flush, this node's own write) is seen by B's next batch, never a stale snapshot.
+TEST(RedisSessionStoreTest, TheReadCacheNeverAnswersASnapshotRedisChangedBeforeTheBatch)
+{
+    TempDir dir;
+    RedisServer redis(dir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    RedisSessionStore a(redisOptions(redis.url(), "cache:"));
+    RedisSessionStore b(redisOptions(redis.url(), "cache:"));
+    int64_t now = nowMillis();
+    std::string id = SessionIdGenerator::generateBase();
+    ASSERT_EQ(a.commitAndWait(kScope, {SessionOp::create(id, now, 60), SessionOp::setAttribute(id, "x", "1")})
+                  .status,
+              StoreStatus::Ok);
+    auto readX = [&](RedisSessionStore& store) -> std::string {
+        std::vector<LoadResult> got = store.loadMany(kScope, {id}, now);
+        if (got.size() != 1 || got[0].status != StoreStatus::Ok)
+            return "(" + (got.empty() ? "" : got[0].error) + ")";
+        auto x = got[0].session.attributes.find("x");
+        return x == got[0].session.attributes.end() ? "(none)" : x->second;
+    };
+    EXPECT_EQ(readX(b), "1");
+    uint64_t hits = b.readCacheHits();
+    EXPECT_EQ(readX(b), "1");
+    EXPECT_EQ(b.readCacheHits(), hits + 1) << "an unchanged session was read from Redis again";
+
+    // Another node's acknowledged write: B's next batch has the new value.
+    ASSERT_EQ(a.commitAndWait(kScope, {SessionOp::setAttribute(id, "x", "2")}).status, StoreStatus::Ok);
+    EXPECT_EQ(readX(b), "2");
+    // B's own write (its committer's connection, not the loader's).
+    ASSERT_EQ(b.commitAndWait(kScope, {SessionOp::setAttribute(id, "x", "3")}).status, StoreStatus::Ok);
+    EXPECT_EQ(readX(b), "3");
+    EXPECT_EQ(readX(b), "3");
+
+    // Changed behind the stores' backs, then gone.
+    RedisConnection raw = rawConnection(redis.url());
+    raw.command({"HSET", b.sessionKey(kScope, id), "attr:x", "4"});
+    EXPECT_EQ(readX(b), "4");
+    raw.command({"DEL", b.sessionKey(kScope, id)});
+    EXPECT_EQ(b.loadMany(kScope, {id}, now)[0].status, StoreStatus::NotFound);
+
+    // A flush empties the cache too.
+    ASSERT_EQ(a.commitAndWait(kScope, {SessionOp::create(id, now, 60), SessionOp::setAttribute(id, "x", "5")})
+                  .status,
+              StoreStatus::Ok);
+    EXPECT_EQ(readX(b), "5");
+    EXPECT_EQ(readX(b), "5");
+    raw.command({"FLUSHALL"});
+    EXPECT_EQ(b.loadMany(kScope, {id}, now)[0].status, StoreStatus::NotFound);
+}
+
+// Losing the invalidation connection may lose an invalidation: the cache is emptied and set up
+// again on fresh connections within the same lookup, which still answers the current value.
+TEST(RedisSessionStoreTest, TheReadCacheStartsOverWhenItsInvalidationConnectionIsLost)
+{
+    TempDir dir;
+    RedisServer redis(dir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    RedisSessionStore a(redisOptions(redis.url(), "lost:"));
+    RedisSessionStore b(redisOptions(redis.url(), "lost:"));
+    int64_t now = nowMillis();
+    std::string id = SessionIdGenerator::generateBase();
+    ASSERT_EQ(a.commitAndWait(kScope, {SessionOp::create(id, now, 60), SessionOp::setAttribute(id, "x", "1")})
+                  .status,
+              StoreStatus::Ok);
+    ASSERT_EQ(b.loadMany(kScope, {id}, now)[0].session.attributes.at("x"), "1");
+
+    RedisConnection raw = rawConnection(redis.url());
+    RedisReply killed = raw.command({"CLIENT", "KILL", "TYPE", "pubsub"});
+    ASSERT_EQ(killed.get()->type, REDIS_REPLY_INTEGER);
+    EXPECT_EQ(killed.get()->integer, 1); // B's invalidation connection
+    // Written while nobody listens for B: the invalidation is lost with the connection.
+    ASSERT_EQ(a.commitAndWait(kScope, {SessionOp::setAttribute(id, "x", "2")}).status, StoreStatus::Ok);
+    LoadResult got = b.loadMany(kScope, {id}, now)[0];
+    ASSERT_EQ(got.status, StoreStatus::Ok) << got.error;
+    EXPECT_EQ(got.session.attributes.at("x"), "2");
+    // And caching again on the new connections.
+    uint64_t hits = b.readCacheHits();
+    EXPECT_EQ(b.loadMany(kScope, {id}, now)[0].session.attributes.at("x"), "2");
+    EXPECT_EQ(b.readCacheHits(), hits + 1);
+}
+
 TEST(RedisSessionStoreTest, RedisDownAnswersUnavailableAtOnceAndRecovers)
 {
     TempDir dir;
