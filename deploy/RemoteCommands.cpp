@@ -623,10 +623,33 @@ int rollingDeploy(const Options& options, std::ostream& out, std::ostream& err)
 {
     Call request = uploadBundle("deploy", options); // reads the bundle once, before any server
     const size_t count = options.urls.size();
-    for (size_t i = 0; i < count; ++i) {
+    auto nodeOptions = [&](size_t i) {
         Options node = options;
         node.url = options.urls[i];
         node.token = options.tokens.size() == 1 ? options.tokens[0] : options.tokens[i];
+        return node;
+    };
+    // Every token is tried before any server is touched: a token one server refuses would
+    // otherwise stop the roll half-way, the servers on different versions. A server that does
+    // not answer yet is left to its turn (it may be back by then).
+    for (size_t i = 0; i < count; ++i) {
+        Options node = nodeOptions(i);
+        Reply reply;
+        try {
+            reply = call(node, "GET", "apps");
+        } catch (const Poco::Exception&) {
+            continue;
+        }
+        if (reply.status != 401 && reply.status != 403) continue;
+        std::string why = str(reply.json, "detail");
+        err << "servalctl deploy: " << node.url << ": "
+            << (why.empty() ? "HTTP " + std::to_string(reply.status) : why) << "\n";
+        err << "servalctl deploy: nothing deployed: server " << i + 1 << " of " << count
+            << " refuses its token (every token is checked before the first server is touched)\n";
+        return 1;
+    }
+    for (size_t i = 0; i < count; ++i) {
+        Options node = nodeOptions(i);
         std::string failure;
         try {
             Reply reply = call(node, request.method, request.endpoint, request.body, request.contentType);

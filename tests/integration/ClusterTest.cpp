@@ -243,6 +243,15 @@ TEST_F(ClusterTest, ARollingDeployGoesOneNodeAtATimeAndStopsAtTheFirstFailure)
     EXPECT_EQ(nodes[0]->get("/greet/index.html").body, "v2\n");
     EXPECT_EQ(nodes[1]->get("/greet/index.html").body, "v1\n");
 
+    // A token the second server refuses: found before the first server is touched.
+    CtlRun refused =
+        runServalctl(scratch, {"--url", nodeUrl(0), "--url", nodeUrl(1), "--token", tokens[0], "--token",
+                               "not-a-token", "deploy", pack("v4"), "--path", "/greet", "--update"});
+    EXPECT_EQ(refused.exit, 1) << refused.out << refused.err;
+    EXPECT_NE(refused.err.find("nothing deployed: server 2 of 2 refuses its token"), std::string::npos)
+        << refused.err;
+    EXPECT_EQ(nodes[0]->get("/greet/index.html").body, "v2\n") << "the first server was touched";
+
     CtlRun third =
         runServalctl(scratch, {"--url", nodeUrl(0), "--url", nodeUrl(1), "--token", tokens[0], "--token",
                                tokens[1], "deploy", pack("v3"), "--path", "/greet", "--update"});
