@@ -2,6 +2,8 @@
 
 #include "util/Strings.h"
 
+#include <cerrno>
+#include <cstring>
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -151,7 +153,11 @@ void RedisConnection::fail(std::string_view what)
 {
     _broken = true;
     std::string why = _context && _context->errstr[0] != '\0' ? _context->errstr : "connection lost";
-    throw RedisError("redis " + _address + ": " + std::string(what) + ": " + why);
+    // hiredis reports the socket's SO_RCVTIMEO/SO_SNDTIMEO as an I/O error with EAGAIN's text.
+    bool timedOut = _context && _context->err == REDIS_ERR_IO && why == std::strerror(EAGAIN);
+    std::string message = "redis " + _address + ": " + std::string(what) + ": " + why;
+    if (timedOut) throw RedisTimeout(message + " (no answer within the command timeout)");
+    throw RedisError(message);
 }
 
 void RedisConnection::append(const std::vector<std::string_view>& args)

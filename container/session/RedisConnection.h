@@ -39,6 +39,15 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// The RedisError of a command that got no answer within commandTimeout: Redis is there (it
+/// accepted the connection) but stalled (paused, stopped, swapping, a slow script). Retrying on
+/// another connection would only wait again.
+class RedisTimeout : public RedisError
+{
+public:
+    using RedisError::RedisError;
+};
+
 /// Owns one hiredis reply (freeReplyObject on destruction). Move-only.
 class RedisReply
 {

@@ -2,6 +2,7 @@
 
 #include "session/RedisConnection.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -66,6 +67,12 @@ public:
     /// A command failed on a connection that was working: drops idle connections so that the
     /// next callers connect afresh (a restarted Redis broke all of them).
     void connectionBroke() noexcept;
+    /// A command got no answer in time (RedisTimeout): Redis is stalled. Like a failed connect,
+    /// callers fail at once while the pool backs off (one probes per period), the idle
+    /// connections are dropped, one line is logged; commandAnswered() ends it.
+    void commandTimedOut(const std::string& error) noexcept;
+    /// A command was answered: ends a stall (one line: Redis answers again). Cheap otherwise.
+    void commandAnswered() noexcept;
 
     const RedisAddress& address() const noexcept { return _address; }
     size_t maxConnections() const noexcept { return _options.maxConnections; }
@@ -83,8 +90,9 @@ private:
     std::mutex _mutex;
     std::condition_variable _slotFreed;
     std::vector<std::unique_ptr<RedisConnection>> _idle;
-    size_t _open = 0; ///< connections lent out or idle, and connects in progress
-    bool _down = false;
+    size_t _open = 0;                  ///< connections lent out or idle, and connects in progress
+    bool _down = false;                ///< connecting fails
+    std::atomic<bool> _stalled{false}; ///< connected, but commands time out
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _retryAt{};
     std::string _lastError;

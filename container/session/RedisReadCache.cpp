@@ -68,8 +68,8 @@ void RedisReadCache::connect()
     if (_reply.type != FlatReply::Type::Array) {
         subscriber->retire();
         loader->retire();
-        throw RedisError(_description + ": SUBSCRIBE " + std::string(kChannel) + " was refused: " +
-                         _reply.error);
+        throw RedisError(_description + ": SUBSCRIBE " + std::string(kChannel) +
+                         " was refused: " + _reply.error);
     }
     _subscriber.emplace(std::move(subscriber));
     _loader.emplace(std::move(loader));
@@ -140,7 +140,13 @@ bool RedisReadCache::fetch(const std::vector<std::string>& keys, const std::vect
                 if (_entries.size() >= _maxEntries) _entries.clear();
                 _entries[keys[i]] = *out[i];
             }
+            _pool.commandAnswered();
             break;
+        } catch (const RedisTimeout& e) {
+            // Stalled: a fresh connection would wait again. The pool backs off for everyone.
+            reset();
+            _pool.commandTimedOut(e.what());
+            throw;
         } catch (const RedisError&) {
             // An invalidation may have been lost with the connection: forget everything. A
             // connection that had been working may just have gone stale (Redis restarted):

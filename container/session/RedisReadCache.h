@@ -71,10 +71,10 @@ private:
     bool _disabled;
 
     mutable std::mutex _mutex;
-    std::optional<RedisConnectionPool::Lease> _subscriber; ///< subscribed to __redis__:invalidate
-    std::optional<RedisConnectionPool::Lease> _loader;     ///< CLIENT TRACKING on REDIRECT
+    std::optional<RedisConnectionPool::Lease> _subscriber;   ///< subscribed to __redis__:invalidate
+    std::optional<RedisConnectionPool::Lease> _loader;       ///< CLIENT TRACKING on REDIRECT
     std::unordered_map<std::string, SessionRecord> _entries; ///< session key -> stored record
-    FlatReply _reply;                                         ///< reused for every reply read
+    FlatReply _reply;                                        ///< reused for every reply read
     uint64_t _hits = 0;
 };
 

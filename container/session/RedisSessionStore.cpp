@@ -340,7 +340,12 @@ auto RedisSessionStore::withConnection(F work) -> decltype(work(std::declval<Red
     {
         RedisConnectionPool::Lease lease = _pool.acquire();
         try {
-            return work(*lease);
+            auto result = work(*lease);
+            _pool.commandAnswered();
+            return result;
+        } catch (const RedisTimeout& e) {
+            _pool.commandTimedOut(e.what()); // stalled: another connection would wait again
+            throw;
         } catch (const RedisError&) {
             if (!lease.reused()) throw;
         }
@@ -349,7 +354,14 @@ auto RedisSessionStore::withConnection(F work) -> decltype(work(std::declval<Red
     // Every command and script here may run twice safely: a replayed batch sets the same values.
     _pool.connectionBroke();
     RedisConnectionPool::Lease fresh = _pool.acquire(true);
-    return work(*fresh);
+    try {
+        auto result = work(*fresh);
+        _pool.commandAnswered();
+        return result;
+    } catch (const RedisTimeout& e) {
+        _pool.commandTimedOut(e.what());
+        throw;
+    }
 }
 
 std::vector<RedisReply> RedisSessionStore::run(const std::vector<const Call*>& calls)

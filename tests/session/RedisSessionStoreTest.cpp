@@ -244,6 +244,47 @@ TEST(RedisSessionStoreTest, TheReadCacheStartsOverWhenItsInvalidationConnectionI
     EXPECT_EQ(b.readCacheHits(), hits + 1);
 }
 
+// A Redis that accepts connections but does not answer (paused, SIGSTOPped) costs one command
+// timeout, not one per caller or per retry: the pool backs off as for a Redis that is down, and
+// the first answer after the stall ends it.
+TEST(RedisSessionStoreTest, AStalledRedisCostsOneCommandTimeoutThenEveryoneFailsAtOnce)
+{
+    TempDir dir;
+    RedisServer redis(dir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    auto options = redisOptions(redis.url(), "stall:");
+    options.pool.commandTimeout = std::chrono::milliseconds(300);
+    RedisSessionStore store(options);
+    std::string id = SessionIdGenerator::generateBase();
+    int64_t now = nowMillis();
+    ASSERT_EQ(store.commitAndWait(kScope, {SessionOp::create(id, now, 60)}).status, StoreStatus::Ok);
+    ASSERT_EQ(store.loadMany(kScope, {id}, now)[0].status, StoreStatus::Ok); // the read cache is set up
+
+    ASSERT_EQ(redis.command("CLIENT PAUSE 4000 ALL"), "+OK");
+    auto started = std::chrono::steady_clock::now();
+    LoadResult first = store.load(kScope, id, now);
+    EXPECT_EQ(first.status, StoreStatus::Unavailable);
+    EXPECT_NE(first.error.find("no answer within the command timeout"), std::string::npos) << first.error;
+    auto firstTook = std::chrono::steady_clock::now() - started;
+    EXPECT_LT(firstTook, std::chrono::milliseconds(900)) << "more than one command timeout (300 ms) waited";
+
+    started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) {
+        EXPECT_EQ(store.load(kScope, id, now).status, StoreStatus::Unavailable);
+        EXPECT_EQ(store.loadMany(kScope, {id, id}, now)[0].status, StoreStatus::Unavailable);
+        EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "1")}).status,
+                  StoreStatus::Unavailable);
+    }
+    // 60 callers in the back-off: at most the odd probe waits a timeout.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+
+    // Redis answers again once its pause ends: a probe finds it, and everyone is served.
+    EXPECT_TRUE(serval::test::eventually(
+        [&] { return store.load(kScope, id, now).status == StoreStatus::Ok; }, std::chrono::seconds(15)));
+    EXPECT_EQ(store.loadMany(kScope, {id}, now)[0].status, StoreStatus::Ok);
+    EXPECT_EQ(store.commitAndWait(kScope, {SessionOp::setAttribute(id, "a", "2")}).status, StoreStatus::Ok);
+}
+
 TEST(RedisSessionStoreTest, RedisDownAnswersUnavailableAtOnceAndRecovers)
 {
     TempDir dir;
