@@ -8,6 +8,7 @@
 #include "session/Session.h"
 #include "session/SessionIdGenerator.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace serval::session {
@@ -97,6 +98,7 @@ std::unique_ptr<core::HttpSession> ContextSessions::open(core::Request& request)
         if (mine->scope == _manager.settings().scope &&
             steadyMicros() - mine->fetchedAtMicros <= kPrefetchFreshMicros)
             ahead = std::move(mine->answers);
+        _prefetchUsed.fetch_add(1, std::memory_order_relaxed);
         prefetched.reset(); // used once, by the request's first lookup
     }
     return std::make_unique<RequestSession>(shared_from_this(), std::move(values), std::move(ahead));
@@ -106,41 +108,60 @@ void ContextSessions::prefetch(const std::vector<http::HttpExchange*>& exchanges
 {
     SessionStore& store = _manager.store();
     if (!store.remoteLoads() || exchanges.empty()) return;
+    // An app whose servlets rarely ask for the session (its cookie rides along on every
+    // request) would pay a lookup per request for nothing: once fewer than a quarter of the
+    // prefetched requests used their answers, only one batch in 32 is prefetched (to notice
+    // when that changes). The counts decay so the choice follows the app's current traffic.
+    uint64_t offered = _prefetchOffered.load(std::memory_order_relaxed);
+    uint64_t used = _prefetchUsed.load(std::memory_order_relaxed);
+    if (offered >= 256 && used * 4 < offered &&
+        _prefetchSkipped.fetch_add(1, std::memory_order_relaxed) % 32 != 0)
+        return;
+    if (offered >= 4096) {
+        _prefetchOffered.store(offered / 2, std::memory_order_relaxed);
+        _prefetchUsed.store(used / 2, std::memory_order_relaxed);
+    }
     const SessionSettings& settings = _manager.settings();
     try {
-        std::vector<std::string> ids;
-        std::vector<http::HttpExchange*> owners; // owners[i] asked for ids[i]
+        std::vector<std::string> ids;                              // distinct, in first-seen order
+        std::vector<std::pair<http::HttpExchange*, size_t>> wants; // (exchange, index in ids)
         std::vector<std::pair<std::string, std::string>> cookies;
         for (http::HttpExchange* exchange : exchanges) {
             cookies.clear();
             core::Request::parseCookies(exchange->request, cookies);
             size_t mine = 0;
+            const size_t firstWant = wants.size();
             for (const auto& [name, value] : cookies) {
                 if (name != settings.cookieName) continue;
                 std::optional<SessionId> parsed = SessionIdGenerator::parse(value);
                 if (!parsed) continue;                    // never looked up (Session::lookUp skips it too)
                 if (++mine > Session::kMaxLookups) break; // nor are these
-                ids.emplace_back(parsed->base);
-                owners.push_back(exchange);
+                size_t at = std::find(ids.begin(), ids.end(), parsed->base) - ids.begin();
+                if (at == ids.size()) ids.emplace_back(parsed->base);
+                bool again = std::any_of(wants.begin() + static_cast<std::ptrdiff_t>(firstWant), wants.end(),
+                                         [&](const auto& w) { return w.second == at; });
+                if (!again) wants.emplace_back(exchange, at); // one answer per id per request
             }
         }
         if (ids.empty()) return;
         std::vector<LoadResult> answers = store.loadMany(settings.scope, ids, _manager.now());
+        if (answers.size() != ids.size()) return;
         // Fresh from when the store answered: the limit is on how long the servlet waits.
         uint64_t fetchedAt = steadyMicros();
-        if (answers.size() != ids.size()) return;
-        for (size_t i = 0; i < ids.size(); ++i) {
-            if (answers[i].status == StoreStatus::Unavailable) continue;
-            http::HttpExchange& exchange = *owners[i];
-            auto* mine = dynamic_cast<PrefetchedSessions*>(exchange.prefetched.get());
+        http::HttpExchange* last = nullptr;
+        for (const auto& [exchange, at] : wants) {
+            if (answers[at].status == StoreStatus::Unavailable) continue;
+            auto* mine = dynamic_cast<PrefetchedSessions*>(exchange->prefetched.get());
             if (mine == nullptr) {
                 auto fresh = std::make_unique<PrefetchedSessions>();
                 fresh->scope = settings.scope;
                 fresh->fetchedAtMicros = fetchedAt;
                 mine = fresh.get();
-                exchange.prefetched = std::move(fresh);
+                exchange->prefetched = std::move(fresh);
             }
-            mine->answers.emplace_back(std::move(ids[i]), std::move(answers[i]));
+            mine->answers.emplace_back(ids[at], answers[at]);
+            if (exchange != last) _prefetchOffered.fetch_add(1, std::memory_order_relaxed);
+            last = exchange;
         }
     } catch (...) {
         // Out of memory: the requests look their sessions up themselves.

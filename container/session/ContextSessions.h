@@ -3,6 +3,7 @@
 #include "core/SessionAccess.h"
 #include "session/SessionManager.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,6 +65,10 @@ public:
 private:
     SessionManager _manager;
     const bool _isolated;
+    /// prefetch(): requests given answers, and those whose servlet then asked (open()).
+    std::atomic<uint64_t> _prefetchOffered{0};
+    std::atomic<uint64_t> _prefetchUsed{0};
+    std::atomic<uint64_t> _prefetchSkipped{0};
     mutable std::mutex _mutex;
     core::Context* _context; ///< nullptr once closed
 };

@@ -524,6 +524,33 @@ TEST_P(SessionRedisTest, RequestsReadTogetherFetchTheirSessionsInOnePipelineEach
     }
 }
 
+// A servlet that never asks for its session, hit by requests that carry the cookie: the worker
+// soon stops looking their sessions up ahead (fewer than a quarter used them), so they cost Redis
+// almost nothing; the servlets that do ask still find their sessions.
+TEST_P(SessionRedisTest, RequestsWhoseServletNeverAsksSoonStopCostingALookup)
+{
+    TempDir redisDir;
+    RedisServer redis(redisDir.path());
+    ASSERT_TRUE(redis.start()) << redis.error();
+    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\"/>", "", "", isolation());
+    ASSERT_TRUE(server.start()) << server.process().error();
+    std::string id = cookieValue(server.get("/sessions/set?name=user&value=ann"));
+    ASSERT_FALSE(id.empty());
+    // A lookup ahead is a round trip: the read cache's PING, and an HGETALL when it misses.
+    auto roundTrips = [&] {
+        return std::max<int64_t>(0, redis.infoNumber("cmdstat_hgetall")) +
+               std::max<int64_t>(0, redis.infoNumber("cmdstat_ping"));
+    };
+    int64_t before = roundTrips();
+    constexpr int kRequests = 600;
+    for (int i = 0; i < kRequests; ++i)
+        ASSERT_EQ(server.get("/sessions/events", id).status, 200); // never calls session()
+    int64_t looked = roundTrips() - before;
+    EXPECT_LT(looked, kRequests / 2) << "every request's session was looked up for nothing";
+    std::cout << "[ lookups ] " << looked << " PING + HGETALL for " << kRequests << " requests" << std::endl;
+    EXPECT_EQ(server.get("/sessions/get?name=user", id).body, "ann");
+}
+
 TEST_P(SessionEndToEndTest, MetricsShowActiveSessionsPerAppAndStoreCounters)
 {
     cookieValue(server.get("/sessions/set?name=a&value=1"));
