@@ -68,6 +68,12 @@ public:
     /// During service(): holds this finished response until the hold is released (null when
     /// the exchange cannot be parked). Engine::holdResponse().
     std::shared_ptr<ResponseHold> hold();
+    /// The request is about to make a change that must not happen twice (its session write):
+    /// nothing replays it from now on (http::ExchangeControl::markIrrevocable).
+    void markIrrevocable() noexcept
+    {
+        if (_exchange.control != nullptr) _exchange.control->markIrrevocable();
+    }
 
     /// Clears the buffer and headers, sets the status, and marks the response as an error the
     /// Context renders (its <error-page> or the container's error page) once the servlet returns.

@@ -39,6 +39,11 @@ public:
     /// itself to `handler` once the 101 is written (see UpgradeHandler); otherwise `handler` is
     /// destroyed unused. The connector writes `Connection: Upgrade`; the handler sets `Upgrade`.
     virtual void upgrade(std::unique_ptr<UpgradeHandler> handler) noexcept = 0;
+    /// During service() or while its response is held, on the thread running it: the request is
+    /// about to make a change that must not happen twice (a durable session write). Where a
+    /// failed exchange may be replayed (an isolated app's worker crashed before the head), it
+    /// is not replayed from now on: 502. Default: nothing (in the server nothing replays).
+    virtual void markIrrevocable() noexcept {}
 
 protected:
     ~ExchangeControl() = default;

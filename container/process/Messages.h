@@ -31,6 +31,9 @@ enum class RecordType : uint16_t
                         ///< likes (no requestTimeout) and a crash fails it (502), never replays it
     ResponseAbort = 20, ///< the worker gave up a response whose head went out (its hard cap):
                         ///< the server cuts the client's connection
+    Irrevocable = 21,   ///< the request is making a change that must not happen twice (its
+                        ///< session write is being committed): a crash fails it (502), never
+                        ///< replays it; the deadline still applies
 };
 
 /// RecordHeader::flags.

@@ -21,9 +21,10 @@ struct ForwardedStream
     const http::HttpRequest* request = nullptr;
     bool idempotent = false;
     bool replayed = false;
-    bool async = false;    ///< the app went async (AsyncStarted): no deadline, never replayed
-    bool upgraded = false; ///< a 101 came: the stream carries the connection's bytes (reown())
-    std::string upstream;  ///< upgraded: the client's bytes not yet in the ring (from upstreamSent)
+    bool async = false;       ///< the app went async (AsyncStarted): no deadline, never replayed
+    bool irrevocable = false; ///< the worker is making a change that must not happen twice (Irrevocable)
+    bool upgraded = false;    ///< a 101 came: the stream carries the connection's bytes (reown())
+    std::string upstream;     ///< upgraded: the client's bytes not yet in the ring (from upstreamSent)
     size_t upstreamSent = 0;
     bool upstreamHeld = false; ///< sendUpstream() said false: onUpstreamDrained() is owed
     State state = State::Waiting;
@@ -350,7 +351,7 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
     auto type = static_cast<RecordType>(header.type);
     if (type != RecordType::ResponseHead && type != RecordType::ResponseBody &&
         type != RecordType::RequestCredit && type != RecordType::AsyncStarted &&
-        type != RecordType::ResponseAbort) {
+        type != RecordType::ResponseAbort && type != RecordType::Irrevocable) {
         corrupt(slot, "a record of type " + std::to_string(header.type) + " in the response ring");
         return false;
     }
@@ -369,6 +370,9 @@ bool WorkerLane::onRecord(Slot& slot, const RecordHeader& header, const std::str
         stream.deadline = Clock::time_point::max();
         return true;
     }
+    case RecordType::Irrevocable:
+        stream.irrevocable = true; // believing it only ever costs a replay: a 502 instead
+        return true;
     case RecordType::ResponseAbort: {
         if (stream.state != ForwardedStream::State::Responding) {
             corrupt(slot, "an abort before the response head");
@@ -584,7 +588,7 @@ void WorkerLane::detach(uint32_t workerId, const std::string& crashId)
     for (ForwardedStream* stream : orphans) {
         stream->slot = nullptr;
         bool replayable = stream->state != ForwardedStream::State::Responding && stream->idempotent &&
-                          !stream->async && !stream->replayed && !crashId.empty();
+                          !stream->async && !stream->irrevocable && !stream->replayed && !crashId.empty();
         if (replayable) {
             stream->replayed = true;
             _events.countReplay();

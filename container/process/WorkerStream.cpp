@@ -39,6 +39,15 @@ std::shared_ptr<http::AsyncResponse> WorkerStream::startAsync()
     return async;
 }
 
+void WorkerStream::markIrrevocable() noexcept
+{
+    if (irrevocable || headSent) return; // said already, or past replaying anyway
+    irrevocable = true;
+    // In the ring before the change starts: the server reads what is left in a crashed
+    // worker's ring before it decides what to replay.
+    service.write(*this, RecordType::Irrevocable, 0, {}, {}, 0, true);
+}
+
 void WorkerStream::upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept
 {
     upgrading = std::move(handler);

@@ -68,6 +68,7 @@ public:
     bool resumesFromAnyThread() const noexcept override { return true; }
     std::shared_ptr<http::AsyncResponse> startAsync() override;
     void upgrade(std::unique_ptr<http::UpgradeHandler> handler) noexcept override;
+    void markIrrevocable() noexcept override;
 
     /// Everything of the last request gone, the capacity of its strings kept; `next` is the
     /// new stream id. Only the reading thread that took it off the channel's spare list knows
@@ -90,6 +91,7 @@ public:
         async.reset();
         upgrading.reset();
         upgraded.reset();
+        irrevocable = false;
     }
 
     WorkerService& service;
@@ -117,6 +119,7 @@ public:
     };
     Hold hold = Hold::None;
     std::shared_ptr<WorkerAsyncResponse> async;      ///< startAsync() was called
+    bool irrevocable = false;                        ///< markIrrevocable() told the server
     std::unique_ptr<http::UpgradeHandler> upgrading; ///< upgrade() was called (until the 101)
     std::shared_ptr<WorkerUpgrade> upgraded;         ///< the 101 went out: the connection's bytes
 };

@@ -55,6 +55,9 @@ bool RequestSession::commit(core::Response& response, bool secure, bool mayHold)
     try {
         Session::Flush flush = _session.prepareFlush(secure);
         if (!flush.ops.empty()) {
+            // A worker that dies from here on may have made the write durable: the server must
+            // answer 502 rather than run the request (and its write) again.
+            response.markIrrevocable();
             SessionStore& store = _owner->manager().store();
             const std::string& scope = _owner->manager().settings().scope;
             if (std::shared_ptr<core::ResponseHold> hold = mayHold ? response.hold() : nullptr) {
