@@ -63,6 +63,21 @@ protected:
 
 class SessionRedisTest : public SessionModeTest
 {
+protected:
+    /// Starts a private redis-server, then a SessionServer whose Host keeps its sessions there
+    /// (`managerAttributes` go on its <Manager>, `engineAttributes` on <Engine>).
+    void startBoth(const std::string& managerAttributes = "", const std::string& engineAttributes = "")
+    {
+        ASSERT_TRUE(redis.start()) << redis.error();
+        server = std::make_unique<SessionServer>("<Manager store=\"redis\" url=\"" + redis.url() + "\"" +
+                                                     managerAttributes + "/>",
+                                                 engineAttributes, "", isolation());
+        ASSERT_TRUE(server->start()) << server->process().error();
+    }
+
+    TempDir redisDir;
+    RedisServer redis{redisDir.path()};
+    std::unique_ptr<SessionServer> server;
 };
 class SessionExpiryTest : public SessionModeTest
 {
@@ -240,12 +255,8 @@ TEST_P(SessionEndToEndTest, NoByteOfTheResponseLeavesBeforeTheWriteIsDurable)
 
 TEST_P(SessionRedisTest, NoByteOfTheResponseLeavesBeforeRedisAppliedTheWrite)
 {
-    TempDir redisDir;
-    RedisServer redis(redisDir.path());
-    ASSERT_TRUE(redis.start()) << redis.error();
-    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>",
-                         "", "", isolation());
-    ASSERT_TRUE(server.start()) << server.process().error();
+    ASSERT_NO_FATAL_FAILURE(startBoth(" commandTimeout=\"10000\""));
+    SessionServer& server = *this->server;
     std::string id = cookieValue(server.get("/sessions/set?name=a&value=1"));
     ASSERT_FALSE(id.empty());
 
@@ -448,13 +459,9 @@ TEST(SessionCrashTest, KillNineOfTheWorkersDuringWritesLosesNoAcknowledgedWrite)
 
 TEST_P(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
 {
-    TempDir redisDir;
-    RedisServer redis(redisDir.path());
-    ASSERT_TRUE(redis.start()) << redis.error();
-    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() +
-                             "\" connectTimeout=\"200\" commandTimeout=\"500\"/>",
-                         " jvmRoute=\"node1\"", "", isolation());
-    ASSERT_TRUE(server.start()) << server.process().error();
+    ASSERT_NO_FATAL_FAILURE(
+        startBoth(" connectTimeout=\"200\" commandTimeout=\"500\"", " jvmRoute=\"node1\""));
+    SessionServer& server = *this->server;
 
     HttpReply set = server.get("/sessions/set?name=user&value=ann");
     std::string id = cookieValue(set);
@@ -482,12 +489,8 @@ TEST_P(SessionRedisTest, RedisBackedSessionsAnd503WhileRedisIsDown)
 // its own session. In-process the requests look up one by one (the same answers).
 TEST_P(SessionRedisTest, RequestsReadTogetherFetchTheirSessionsInOnePipelineEachFindingItsOwn)
 {
-    TempDir redisDir;
-    RedisServer redis(redisDir.path());
-    ASSERT_TRUE(redis.start()) << redis.error();
-    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>",
-                         "", "", isolation());
-    ASSERT_TRUE(server.start()) << server.process().error();
+    ASSERT_NO_FATAL_FAILURE(startBoth(" commandTimeout=\"10000\""));
+    SessionServer& server = *this->server;
     constexpr int kSessions = 32;
     bool batched = false;
     for (int round = 0; round < 3 && !batched; ++round) {
@@ -533,12 +536,8 @@ TEST_P(SessionRedisTest, RequestsReadTogetherFetchTheirSessionsInOnePipelineEach
 TEST_P(SessionRedisTest, AWorkerKilledWhileItsWriteCommitsIsAnswered502NotReplayed)
 {
     if (isolation() != "process") GTEST_SKIP() << "in-process apps are never replayed";
-    TempDir redisDir;
-    RedisServer redis(redisDir.path());
-    ASSERT_TRUE(redis.start()) << redis.error();
-    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\" commandTimeout=\"10000\"/>",
-                         "", "", isolation());
-    ASSERT_TRUE(server.start()) << server.process().error();
+    ASSERT_NO_FATAL_FAILURE(startBoth(" commandTimeout=\"10000\""));
+    SessionServer& server = *this->server;
     std::string id = cookieValue(server.get("/sessions/count"));
     ASSERT_FALSE(id.empty());
 
@@ -567,11 +566,8 @@ TEST_P(SessionRedisTest, AWorkerKilledWhileItsWriteCommitsIsAnswered502NotReplay
 
 TEST_P(SessionRedisTest, RequestsWhoseServletNeverAsksSoonStopCostingALookup)
 {
-    TempDir redisDir;
-    RedisServer redis(redisDir.path());
-    ASSERT_TRUE(redis.start()) << redis.error();
-    SessionServer server("<Manager store=\"redis\" url=\"" + redis.url() + "\"/>", "", "", isolation());
-    ASSERT_TRUE(server.start()) << server.process().error();
+    ASSERT_NO_FATAL_FAILURE(startBoth());
+    SessionServer& server = *this->server;
     std::string id = cookieValue(server.get("/sessions/set?name=user&value=ann"));
     ASSERT_FALSE(id.empty());
     // A lookup ahead is a round trip: the read cache's PING, and an HGETALL when it misses.

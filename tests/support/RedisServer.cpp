@@ -26,56 +26,50 @@ bool RedisServer::answers() const
     return command("PING") == "+PONG";
 }
 
-std::string RedisServer::command(const std::string& inlineCommand) const
+namespace {
+
+/// Sends one inline command to 127.0.0.1:`port` on a fresh connection and reads until `done`
+/// says the reply is whole (or `timeout` passes with nothing more).
+template <typename Done>
+std::string exchange(uint16_t port, const std::string& inlineCommand, timeval timeout, Done done)
 {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return "";
-    timeval tv{0, 200 * 1000};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(_port);
+    addr.sin_port = htons(port);
     std::string reply;
     std::string request = inlineCommand + "\r\n";
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
         ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        char buffer[512];
+        char buffer[4096];
         ssize_t n = 0;
-        while (reply.find("\r\n") == std::string::npos && (n = ::read(fd, buffer, sizeof buffer)) > 0)
+        while (!done(reply) && (n = ::read(fd, buffer, sizeof buffer)) > 0)
             reply.append(buffer, static_cast<size_t>(n));
     }
     ::close(fd);
+    return reply;
+}
+
+} // namespace
+
+std::string RedisServer::command(const std::string& inlineCommand) const
+{
+    std::string reply = exchange(_port, inlineCommand, timeval{0, 200 * 1000},
+                                 [](const std::string& r) { return r.find("\r\n") != std::string::npos; });
     return reply.substr(0, reply.find("\r\n"));
 }
 
 int64_t RedisServer::infoNumber(const std::string& field) const
 {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    timeval tv{2, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(_port);
-    std::string reply;
-    const std::string request = "INFO all\r\n";
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        // A bulk string: "$<length>\r\n<body>\r\n".
-        char buffer[4096];
-        ssize_t n = 0;
-        size_t want = std::string::npos;
-        while ((want == std::string::npos || reply.size() < want) &&
-               (n = ::read(fd, buffer, sizeof buffer)) > 0) {
-            reply.append(buffer, static_cast<size_t>(n));
-            size_t eol = reply.find("\r\n");
-            if (want == std::string::npos && eol != std::string::npos && reply[0] == '$')
-                want = eol + 2 + std::stoul(reply.substr(1, eol - 1)) + 2;
-        }
-    }
-    ::close(fd);
+    // A bulk string: "$<length>\r\n<body>\r\n".
+    std::string reply = exchange(_port, "INFO all", timeval{2, 0}, [](const std::string& r) {
+        size_t eol = r.find("\r\n");
+        if (eol == std::string::npos || r[0] != '$') return false;
+        return r.size() >= eol + 2 + std::stoul(r.substr(1, eol - 1)) + 2;
+    });
     size_t at = reply.find("\n" + field + ":");
     if (at == std::string::npos) return -1;
     at += field.size() + 2;
